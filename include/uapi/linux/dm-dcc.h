@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
+/*
+ * dm-dcc: the ABI shared by the kernel target and its userspace.
+ *
+ * Two things live here and nowhere else:
+ *   1. the on-disk metadata format (superblock and bitmaps), and
+ *   2. the generic netlink family the daemon uses to talk to the target.
+ *
+ * Everything on disk is little-endian.  Netlink attributes are host-endian,
+ * as everywhere in netlink.
+ */
+#ifndef _UAPI_LINUX_DM_DCC_H
+#define _UAPI_LINUX_DM_DCC_H
+
+#include <linux/types.h>
+
+/* ------------------------------------------------------------------------ */
+/* On-disk metadata                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Layout of the metadata device, in 4 KiB blocks:
+ *
+ *   block 0                      superblock (only the first 512 bytes used,
+ *                                so that it is written atomically)
+ *   block valid_start ...        valid bitmap, bitmap_blocks blocks
+ *   block dirty_start ...        dirty bitmap, bitmap_blocks blocks
+ *
+ * Region r is bit (r % 8) of byte (r / 8) of a bitmap.  Bits past
+ * nr_regions are zero.
+ */
+#define DCC_META_BLOCK_SIZE	4096U
+#define DCC_META_BLOCK_SHIFT	12
+#define DCC_SB_SIZE		512U
+
+#define DCC_SB_MAGIC		0x31434344U	/* "DCC1" read little-endian */
+#define DCC_SB_VERSION		1U
+
+#define DCC_MIN_REGION_SECTORS	8U	/* 4 KiB */
+#define DCC_MAX_REGION_SECTORS	2048U	/* 1 MiB */
+#define DCC_DEFAULT_REGION_SECTORS 128U	/* 64 KiB */
+
+enum dcc_role {
+	DCC_ROLE_NONE = 0,
+	DCC_ROLE_OWNER = 1,	/* serves application I/O, accepts writes */
+	DCC_ROLE_REPLICA = 2,	/* serves no application I/O */
+};
+
+struct dcc_disk_sb {
+	__le32 csum;		/* crc32 (IEEE, as zlib) of bytes 4..511 */
+	__le32 magic;
+	__le32 version;
+	__le32 flags;		/* none defined; must be zero */
+	__u8 uuid[16];		/* volume UUID, same at both sites */
+	__le64 data_sectors;	/* size of the volume */
+	__le64 nr_regions;
+	__le64 generation;	/* grows with every ownership change */
+	__le32 region_sectors;	/* power of two, 8..2048 */
+	__le32 role;		/* enum dcc_role */
+	__le64 valid_start;	/* first block of the valid bitmap */
+	__le64 dirty_start;	/* first block of the dirty bitmap */
+	__le64 bitmap_blocks;	/* blocks per bitmap */
+	__u8 pad[DCC_SB_SIZE - 88];
+} __attribute__((packed));
+
+/* ------------------------------------------------------------------------ */
+/* Generic netlink family                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define DCC_GENL_NAME		"dm-dcc"
+#define DCC_GENL_VERSION	1
+#define DCC_GENL_MCGRP_EVENTS	"events"
+
+/*
+ * Every command names the volume by the device number of its dm device
+ * (DCC_A_MAJOR, DCC_A_MINOR).  Commands that change state also carry the
+ * registration number (DCC_A_REG_ID) handed out by DCC_CMD_REGISTER; an
+ * older number is refused with ESTALE.  All commands need CAP_NET_ADMIN.
+ */
+enum dcc_cmd {
+	DCC_CMD_UNSPEC,
+	/* -> MAJOR MINOR;  <- REG_ID REGION_SECTORS NR_REGIONS DATA_SECTORS
+	 *    DATA_MAJOR DATA_MINOR ROLE GENERATION UUID */
+	DCC_CMD_REGISTER,
+	/* -> MAJOR MINOR REG_ID */
+	DCC_CMD_UNREGISTER,
+	/* -> MAJOR MINOR SET [REGION (cursor)] [ARM];  <- RANGES [NEXT] */
+	DCC_CMD_GET_REGIONS,
+	/* -> MAJOR MINOR REG_ID REGION: lock an invalid region for a fill */
+	DCC_CMD_FILL_BEGIN,
+	/* -> MAJOR MINOR REG_ID REGION [ERRNO]: end a fill, valid if ERRNO 0 */
+	DCC_CMD_FILL_DONE,
+	/* -> MAJOR MINOR REG_ID REGION [COUNT] [FORCE] */
+	DCC_CMD_SET_INVALID,
+	/* -> MAJOR MINOR REG_ID REGION [COUNT];  <- COUNT (regions cleaned) */
+	DCC_CMD_CLEAR_DIRTY,
+	/* -> MAJOR MINOR REG_ID ROLE GENERATION */
+	DCC_CMD_SET_ROLE,
+	/* event: MAJOR MINOR REGION, a bio waits for this region */
+	DCC_CMD_EVENT_MISS,
+	/* event: MAJOR MINOR MODE ROLE GENERATION, something visible changed */
+	DCC_CMD_EVENT_STATE,
+
+	__DCC_CMD_MAX,
+};
+#define DCC_CMD_MAX (__DCC_CMD_MAX - 1)
+
+enum dcc_attr {
+	DCC_A_UNSPEC,
+	DCC_A_MAJOR,		/* u32 */
+	DCC_A_MINOR,		/* u32 */
+	DCC_A_REG_ID,		/* u64 */
+	DCC_A_REGION,		/* u64 */
+	DCC_A_COUNT,		/* u64 */
+	DCC_A_SET,		/* u8, enum dcc_region_set */
+	DCC_A_ARM,		/* flag: arm the returned dirty regions */
+	DCC_A_RANGES,		/* nested: DCC_A_RANGE... */
+	DCC_A_RANGE,		/* nested: DCC_RANGE_A_* */
+	DCC_A_NEXT,		/* u64, cursor for the next GET_REGIONS */
+	DCC_A_ERRNO,		/* u32, positive errno of a failed fill */
+	DCC_A_FORCE,		/* flag */
+	DCC_A_ROLE,		/* u8, enum dcc_role */
+	DCC_A_GENERATION,	/* u64 */
+	DCC_A_REGION_SECTORS,	/* u32 */
+	DCC_A_NR_REGIONS,	/* u64 */
+	DCC_A_DATA_SECTORS,	/* u64 */
+	DCC_A_DATA_MAJOR,	/* u32 */
+	DCC_A_DATA_MINOR,	/* u32 */
+	DCC_A_UUID,		/* binary, 16 bytes */
+	DCC_A_MODE,		/* u8, enum dcc_mode */
+	DCC_A_PAD,
+
+	__DCC_A_MAX,
+};
+#define DCC_A_MAX (__DCC_A_MAX - 1)
+
+enum dcc_range_attr {
+	DCC_RANGE_A_UNSPEC,
+	DCC_RANGE_A_START,	/* u64 */
+	DCC_RANGE_A_COUNT,	/* u64 */
+	DCC_RANGE_A_PAD,
+
+	__DCC_RANGE_A_MAX,
+};
+#define DCC_RANGE_A_MAX (__DCC_RANGE_A_MAX - 1)
+
+enum dcc_region_set {
+	DCC_SET_INVALID = 0,	/* regions not valid here */
+	DCC_SET_DIRTY = 1,	/* regions written here, not yet replicated */
+	DCC_SET_PENDING = 2,	/* regions some bio waits for */
+	__DCC_SET_MAX,
+};
+
+/* Most ranges one GET_REGIONS reply carries; NEXT says where to go on. */
+#define DCC_MAX_RANGES_PER_REPLY 256
+
+/* Worse modes compare greater. */
+enum dcc_mode {
+	DCC_MODE_WRITE = 0,	/* normal */
+	DCC_MODE_READ_ONLY = 1,	/* a metadata write failed: no writes, no fills */
+	DCC_MODE_FAIL = 2,	/* metadata failed again: every bio fails */
+};
+
+#endif /* _UAPI_LINUX_DM_DCC_H */

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-dcc metadata: load and check the superblock and bitmaps, and commit
+ * changes.
+ *
+ * Crash-safety rules, which the rest of the target relies on:
+ *  - a bit enters hot_valid / hot_dirty only after the block holding it is
+ *    on disk, so .map never acts on state a crash could take back;
+ *  - valid bits are only written after the data device was flushed, so a
+ *    valid bit on disk never points at data still in a volatile cache;
+ *  - every metadata write is FUA, and the superblock fits one sector.
+ */
+#include <linux/blkdev.h>
+#include <linux/crc32.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dm-dcc.h"
+
+#ifndef __LITTLE_ENDIAN
+#error "dm-dcc keeps its bitmaps in CPU order; only little-endian is supported"
+#endif
+
+#define BLOCK_SECTORS (DCC_META_BLOCK_SIZE >> SECTOR_SHIFT)
+#define BLOCK_LONGS (DCC_META_BLOCK_SIZE / sizeof(unsigned long))
+
+static u32 dcc_sb_csum(const struct dcc_disk_sb *sb)
+{
+	return crc32_le(~0U, (const u8 *)sb + 4, DCC_SB_SIZE - 4) ^ ~0U;
+}
+
+static struct page *dcc_buf_page(void *p)
+{
+	return is_vmalloc_addr(p) ? vmalloc_to_page(p) : virt_to_page(p);
+}
+
+/*
+ * Synchronous I/O of nr whole blocks starting at @block of @bdev, from or
+ * into @buf (page aligned, kmalloc or vmalloc).  The bios are chained so
+ * they run in parallel.
+ */
+static int dcc_block_io(struct block_device *bdev, blk_opf_t opf, u64 block,
+			void *buf, u64 nr)
+{
+	struct bio *bio = NULL, *prev = NULL;
+	u64 i = 0;
+	int r;
+
+	while (i < nr) {
+		unsigned int vecs = min_t(u64, nr - i, BIO_MAX_VECS);
+
+		bio = bio_alloc(bdev, vecs, opf, GFP_NOIO);
+		bio->bi_iter.bi_sector = (block + i) * BLOCK_SECTORS;
+		for (; vecs; vecs--, i++)
+			__bio_add_page(bio, dcc_buf_page(buf + i * DCC_META_BLOCK_SIZE),
+				       DCC_META_BLOCK_SIZE, 0);
+		if (prev) {
+			bio_chain(prev, bio);
+			submit_bio(prev);
+		}
+		prev = bio;
+	}
+	if (!bio)
+		return 0;
+	r = submit_bio_wait(bio);
+	bio_put(bio);
+	return r;
+}
+
+/* Write the blocks collected in commit_buf to their places, in parallel. */
+static int dcc_write_commit_blocks(struct dcc *dcc, unsigned int n)
+{
+	struct block_device *bdev = dcc->meta_dev->bdev;
+	struct bio *bio = NULL, *prev = NULL;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		u64 b = dcc->commit_idx[i];
+		u64 disk = b < dcc->bitmap_blocks ? dcc->valid_start + b :
+			   dcc->dirty_start + b - dcc->bitmap_blocks;
+
+		bio = bio_alloc(bdev, 1, REQ_OP_WRITE | REQ_SYNC | REQ_FUA, GFP_NOIO);
+		bio->bi_iter.bi_sector = disk * BLOCK_SECTORS;
+		__bio_add_page(bio, dcc_buf_page(dcc->commit_buf + i * DCC_META_BLOCK_SIZE),
+			       DCC_META_BLOCK_SIZE, 0);
+		if (prev) {
+			bio_chain(prev, bio);
+			submit_bio(prev);
+		}
+		prev = bio;
+	}
+	if (!bio)
+		return 0;
+	r = submit_bio_wait(bio);
+	bio_put(bio);
+	return r;
+}
+
+static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
+{
+	memset(sb, 0, DCC_META_BLOCK_SIZE);
+	sb->magic = cpu_to_le32(DCC_SB_MAGIC);
+	sb->version = cpu_to_le32(DCC_SB_VERSION);
+	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
+	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
+	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
+	sb->generation = cpu_to_le64(dcc->generation);
+	sb->region_sectors = cpu_to_le32(1U << dcc->region_shift);
+	sb->role = cpu_to_le32(dcc->role);
+	sb->valid_start = cpu_to_le64(dcc->valid_start);
+	sb->dirty_start = cpu_to_le64(dcc->dirty_start);
+	sb->bitmap_blocks = cpu_to_le64(dcc->bitmap_blocks);
+	sb->csum = cpu_to_le32(dcc_sb_csum(sb));
+}
+
+static unsigned long *dcc_bitmap_alloc(struct dcc *dcc)
+{
+	return kvzalloc(dcc->bitmap_blocks * DCC_META_BLOCK_SIZE, GFP_KERNEL);
+}
+
+void dcc_meta_free(struct dcc *dcc)
+{
+	kvfree(dcc->valid);
+	kvfree(dcc->dirty);
+	kvfree(dcc->hot_valid);
+	kvfree(dcc->hot_dirty);
+	kvfree(dcc->armed);
+	bitmap_free(dcc->changed);
+	kvfree(dcc->commit_buf);
+	kfree(dcc->commit_idx);
+	kfree(dcc->sb_buf);
+}
+
+static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
+{
+	u64 data_sectors, nr_regions, bitmap_blocks, valid_start, dirty_start;
+	u32 region_sectors;
+	sector_t meta_size = bdev_nr_sectors(dcc->meta_dev->bdev);
+	sector_t data_size = bdev_nr_sectors(dcc->data_dev->bdev);
+
+	if (le32_to_cpu(sb->magic) != DCC_SB_MAGIC) {
+		*error = "Metadata device is not formatted (no dcc superblock); run dccctl format-meta";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->csum) != dcc_sb_csum(sb)) {
+		*error = "Metadata superblock checksum mismatch: metadata is corrupt";
+		return -EILSEQ;
+	}
+	if (le32_to_cpu(sb->version) != DCC_SB_VERSION) {
+		DMERR("metadata version %u, this module supports %u",
+		      le32_to_cpu(sb->version), DCC_SB_VERSION);
+		*error = "Unsupported metadata version";
+		return -EINVAL;
+	}
+
+	data_sectors = le64_to_cpu(sb->data_sectors);
+	nr_regions = le64_to_cpu(sb->nr_regions);
+	region_sectors = le32_to_cpu(sb->region_sectors);
+	bitmap_blocks = le64_to_cpu(sb->bitmap_blocks);
+	valid_start = le64_to_cpu(sb->valid_start);
+	dirty_start = le64_to_cpu(sb->dirty_start);
+
+	if (le32_to_cpu(sb->flags) ||
+	    !is_power_of_2(region_sectors) ||
+	    region_sectors < DCC_MIN_REGION_SECTORS ||
+	    region_sectors > DCC_MAX_REGION_SECTORS ||
+	    !data_sectors ||
+	    nr_regions != DIV_ROUND_UP_ULL(data_sectors, region_sectors) ||
+	    bitmap_blocks != DIV_ROUND_UP_ULL(nr_regions, DCC_META_BLOCK_SIZE * 8ULL) ||
+	    valid_start != 1 || dirty_start != valid_start + bitmap_blocks ||
+	    (le32_to_cpu(sb->role) != DCC_ROLE_OWNER &&
+	     le32_to_cpu(sb->role) != DCC_ROLE_REPLICA)) {
+		*error = "Metadata superblock is inconsistent: metadata is corrupt";
+		return -EINVAL;
+	}
+	if ((dirty_start + bitmap_blocks) * BLOCK_SECTORS > meta_size) {
+		*error = "Metadata device is too small for the volume in its superblock";
+		return -EINVAL;
+	}
+	if (data_size < data_sectors) {
+		*error = "Data device is smaller than the volume size in the metadata";
+		return -EINVAL;
+	}
+	if (dcc->ti->len != data_sectors) {
+		DMERR("target length %llu sectors, metadata says %llu",
+		      (unsigned long long)dcc->ti->len, data_sectors);
+		*error = "Target length does not match the volume size in the metadata";
+		return -EINVAL;
+	}
+
+	memcpy(dcc->uuid, sb->uuid, sizeof(dcc->uuid));
+	dcc->data_sectors = data_sectors;
+	dcc->nr_regions = nr_regions;
+	dcc->region_shift = ilog2(region_sectors);
+	dcc->bitmap_blocks = bitmap_blocks;
+	dcc->valid_start = valid_start;
+	dcc->dirty_start = dirty_start;
+	dcc->generation = le64_to_cpu(sb->generation);
+	dcc->role = le32_to_cpu(sb->role);
+	return 0;
+}
+
+/* Bits past nr_regions must be zero; anything else is corruption. */
+static bool dcc_tail_clean(struct dcc *dcc, unsigned long *bitmap)
+{
+	u64 total = dcc->bitmap_blocks * DCC_META_BLOCK_SIZE * 8;
+
+	return find_next_bit(bitmap, total, dcc->nr_regions) >= total;
+}
+
+static int dcc_read_sb(struct dcc *dcc, char **error)
+{
+	struct block_device *bdev = dcc->meta_dev->bdev;
+	int ret;
+
+	if (bdev_nr_sectors(bdev) < BLOCK_SECTORS) {
+		*error = "Metadata device is too small to hold a superblock";
+		return -EINVAL;
+	}
+	ret = dcc_block_io(bdev, REQ_OP_READ, 0, dcc->sb_buf, 1);
+	if (ret) {
+		*error = "Cannot read metadata superblock";
+		return ret;
+	}
+	return dcc_check_sb(dcc, dcc->sb_buf, error);
+}
+
+/*
+ * (Re)read the superblock and both bitmaps into the buffers dcc_meta_load()
+ * allocated.  Also used when a new table takes over from an old one, which
+ * committed everything when it was suspended.
+ */
+int dcc_meta_read(struct dcc *dcc, char **error)
+{
+	struct block_device *bdev = dcc->meta_dev->bdev;
+	u64 nr_regions = dcc->nr_regions, bitmap_blocks = dcc->bitmap_blocks;
+	unsigned int shift = dcc->region_shift;
+	u64 r, total;
+	int ret;
+
+	ret = dcc_read_sb(dcc, error);
+	if (ret)
+		return ret;
+	if (nr_regions != dcc->nr_regions || shift != dcc->region_shift ||
+	    bitmap_blocks != dcc->bitmap_blocks) {
+		*error = "Metadata geometry changed under a loaded table";
+		return -EINVAL;
+	}
+	ret = dcc_block_io(bdev, REQ_OP_READ, dcc->valid_start, dcc->valid,
+			   dcc->bitmap_blocks);
+	if (!ret)
+		ret = dcc_block_io(bdev, REQ_OP_READ, dcc->dirty_start, dcc->dirty,
+				   dcc->bitmap_blocks);
+	if (ret) {
+		*error = "Cannot read metadata bitmaps";
+		return ret;
+	}
+	if (!dcc_tail_clean(dcc, dcc->valid) || !dcc_tail_clean(dcc, dcc->dirty)) {
+		*error = "Metadata bitmaps have bits past the last region: metadata is corrupt";
+		return -EILSEQ;
+	}
+
+	/*
+	 * A region both dirty and invalid is what a crash leaves when a whole
+	 * region write to an invalid region was cut off before the write was
+	 * acknowledged: its content comes from the peer, so drop the bit.
+	 */
+	total = dcc->nr_regions;
+	bitmap_zero(dcc->changed, 2 * dcc->bitmap_blocks);
+	for (r = find_first_bit(dcc->dirty, total); r < total;
+	     r = find_next_bit(dcc->dirty, total, r + 1)) {
+		if (!test_bit(r, dcc->valid)) {
+			__clear_bit(r, dcc->dirty);
+			__dcc_mark_changed(dcc, dcc->dirty, r);
+		}
+	}
+	/* The hot copies start as what is on disk (less the bits just dropped). */
+	bitmap_copy(dcc->hot_valid, dcc->valid, total);
+	bitmap_copy(dcc->hot_dirty, dcc->dirty, total);
+	bitmap_zero(dcc->armed, total);
+	dcc->nr_valid = bitmap_weight(dcc->valid, total);
+	dcc->nr_dirty = bitmap_weight(dcc->dirty, total);
+	dcc->sb_changed = false;
+	dcc->mode = DCC_MODE_WRITE;
+	return 0;
+}
+
+int dcc_meta_load(struct dcc *dcc, char **error)
+{
+	int ret;
+
+	dcc->sb_buf = kzalloc(DCC_META_BLOCK_SIZE, GFP_KERNEL);
+	if (!dcc->sb_buf) {
+		*error = "Cannot allocate superblock buffer";
+		return -ENOMEM;
+	}
+	ret = dcc_read_sb(dcc, error);
+	if (ret)
+		return ret;
+
+	dcc->valid = dcc_bitmap_alloc(dcc);
+	dcc->dirty = dcc_bitmap_alloc(dcc);
+	dcc->hot_valid = dcc_bitmap_alloc(dcc);
+	dcc->hot_dirty = dcc_bitmap_alloc(dcc);
+	dcc->armed = dcc_bitmap_alloc(dcc);
+	dcc->changed = bitmap_zalloc(2 * dcc->bitmap_blocks, GFP_KERNEL);
+	dcc->commit_buf = kvmalloc(DCC_COMMIT_BATCH * DCC_META_BLOCK_SIZE, GFP_KERNEL);
+	dcc->commit_idx = kcalloc(DCC_COMMIT_BATCH, sizeof(u64), GFP_KERNEL);
+	if (!dcc->valid || !dcc->dirty || !dcc->hot_valid || !dcc->hot_dirty ||
+	    !dcc->armed || !dcc->changed || !dcc->commit_buf || !dcc->commit_idx) {
+		*error = "Cannot allocate region bitmaps";
+		return -ENOMEM;
+	}
+	return dcc_meta_read(dcc, error);
+}
+
+void __dcc_mark_changed(struct dcc *dcc, unsigned long *bitmap, u64 r)
+{
+	u64 b = r / (DCC_META_BLOCK_SIZE * 8);
+
+	if (bitmap == dcc->dirty)
+		b += dcc->bitmap_blocks;
+	__set_bit(b, dcc->changed);
+}
+
+void __dcc_set_valid(struct dcc *dcc, u64 r)
+{
+	if (!__test_and_set_bit(r, dcc->valid)) {
+		dcc->nr_valid++;
+		__dcc_mark_changed(dcc, dcc->valid, r);
+	}
+}
+
+void __dcc_set_dirty(struct dcc *dcc, u64 r)
+{
+	if (!__test_and_set_bit(r, dcc->dirty)) {
+		dcc->nr_dirty++;
+		__dcc_mark_changed(dcc, dcc->dirty, r);
+	}
+}
+
+void __dcc_clear_dirty(struct dcc *dcc, u64 r)
+{
+	clear_bit(r, dcc->hot_dirty);
+	if (__test_and_clear_bit(r, dcc->dirty)) {
+		dcc->nr_dirty--;
+		__dcc_mark_changed(dcc, dcc->dirty, r);
+	}
+}
+
+void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count)
+{
+	u64 end = r + count;
+
+	for (r = find_next_bit(dcc->valid, end, r); r < end;
+	     r = find_next_bit(dcc->valid, end, r + 1)) {
+		clear_bit(r, dcc->hot_valid);
+		__clear_bit(r, dcc->valid);
+		dcc->nr_valid--;
+		__dcc_mark_changed(dcc, dcc->valid, r);
+	}
+}
+
+/*
+ * A metadata write failed.  The first failure makes the target read-only
+ * (no writes, no fills: neither could be recorded); any later one fails
+ * every bio.  Called with dcc->lock held; the caller raises the event.
+ */
+void __dcc_degrade(struct dcc *dcc, const char *why, int err)
+{
+	if (dcc->mode == DCC_MODE_WRITE) {
+		DMERR("%s failed (%d): switching to read-only mode", why, err);
+		dcc->mode = DCC_MODE_READ_ONLY;
+		bitmap_zero(dcc->hot_dirty, dcc->nr_regions);
+	} else if (dcc->mode == DCC_MODE_READ_ONLY) {
+		DMERR("%s failed (%d): switching to fail mode", why, err);
+		dcc->mode = DCC_MODE_FAIL;
+		bitmap_zero(dcc->hot_valid, dcc->nr_regions);
+	}
+}
+
+/* After block b of the bitmaps reached the disk as @snap, publish it. */
+static void __dcc_publish(struct dcc *dcc, u64 b, const unsigned long *snap)
+{
+	unsigned long *cur, *hot;
+	u64 off;
+	unsigned int i;
+
+	if (b < dcc->bitmap_blocks) {
+		cur = dcc->valid;
+		hot = dcc->hot_valid;
+		off = b;
+	} else {
+		cur = dcc->dirty;
+		hot = dcc->hot_dirty;
+		off = b - dcc->bitmap_blocks;
+	}
+	if (dcc->mode != DCC_MODE_WRITE && hot == dcc->hot_dirty)
+		return;
+	if (dcc->mode == DCC_MODE_FAIL)
+		return;
+	cur += off * BLOCK_LONGS;
+	hot += off * BLOCK_LONGS;
+	for (i = 0; i < BLOCK_LONGS; i++)
+		WRITE_ONCE(hot[i], snap[i] & cur[i]);
+}
+
+/*
+ * Write every changed metadata block, and the superblock if it changed.
+ * Called with commit_mutex held.  Returns 0 once everything changed before
+ * the call is on disk.
+ */
+int dcc_commit(struct dcc *dcc)
+{
+	u64 total = 2 * dcc->bitmap_blocks;
+
+	lockdep_assert_held(&dcc->commit_mutex);
+	for (;;) {
+		unsigned int n = 0, i;
+		bool write_sb = false, has_valid = false;
+		u64 b = 0;
+		int r = 0;
+
+		spin_lock_irq(&dcc->lock);
+		if (dcc->mode == DCC_MODE_FAIL) {
+			spin_unlock_irq(&dcc->lock);
+			return -EIO;
+		}
+		while (n < DCC_COMMIT_BATCH) {
+			void *src;
+
+			b = find_next_bit(dcc->changed, total, b);
+			if (b >= total)
+				break;
+			if (b < dcc->bitmap_blocks) {
+				src = (void *)dcc->valid + b * DCC_META_BLOCK_SIZE;
+				has_valid = true;
+			} else {
+				src = (void *)dcc->dirty +
+				      (b - dcc->bitmap_blocks) * DCC_META_BLOCK_SIZE;
+			}
+			memcpy(dcc->commit_buf + n * DCC_META_BLOCK_SIZE, src,
+			       DCC_META_BLOCK_SIZE);
+			__clear_bit(b, dcc->changed);
+			dcc->commit_idx[n++] = b++;
+		}
+		if (dcc->sb_changed) {
+			__dcc_encode_sb(dcc, dcc->sb_buf);
+			dcc->sb_changed = false;
+			write_sb = true;
+		}
+		spin_unlock_irq(&dcc->lock);
+
+		if (!n && !write_sb)
+			return 0;
+
+		/* Data first: a valid bit must never reach the disk before its data. */
+		if (has_valid)
+			r = blkdev_issue_flush(dcc->data_dev->bdev);
+		if (!r)
+			r = dcc_write_commit_blocks(dcc, n);
+		if (!r && write_sb)
+			r = dcc_block_io(dcc->meta_dev->bdev,
+					 REQ_OP_WRITE | REQ_SYNC | REQ_FUA, 0,
+					 dcc->sb_buf, 1);
+
+		spin_lock_irq(&dcc->lock);
+		if (r) {
+			for (i = 0; i < n; i++)
+				__set_bit(dcc->commit_idx[i], dcc->changed);
+			if (write_sb)
+				dcc->sb_changed = true;
+			__dcc_degrade(dcc, "metadata commit", r);
+			spin_unlock_irq(&dcc->lock);
+			dcc_state_changed(dcc);
+			return r;
+		}
+		for (i = 0; i < n; i++)
+			__dcc_publish(dcc, dcc->commit_idx[i],
+				      dcc->commit_buf + i * DCC_META_BLOCK_SIZE);
+		spin_unlock_irq(&dcc->lock);
+	}
+}

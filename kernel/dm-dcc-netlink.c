@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-dcc generic netlink family: the channel between the target and dccd.
+ *
+ * Requests are parsed against one strict policy; every command needs
+ * CAP_NET_ADMIN.  The kernel owns the set of pending misses: MISS events on
+ * the "events" group are only hints (netlink may drop them), and the daemon
+ * can always re-read the set with GET_REGIONS.  Region data never crosses
+ * this channel.
+ */
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+
+#include "dm-dcc.h"
+
+static const struct nla_policy dcc_range_policy[DCC_RANGE_A_MAX + 1] = {
+	[DCC_RANGE_A_START] = { .type = NLA_U64 },
+	[DCC_RANGE_A_COUNT] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
+	[DCC_A_MAJOR] = NLA_POLICY_MAX(NLA_U32, 4095),
+	[DCC_A_MINOR] = { .type = NLA_U32 },	/* range checked by dcc_get() */
+	[DCC_A_REG_ID] = { .type = NLA_U64 },
+	[DCC_A_REGION] = { .type = NLA_U64 },
+	[DCC_A_COUNT] = { .type = NLA_U64 },
+	[DCC_A_SET] = NLA_POLICY_MAX(NLA_U8, __DCC_SET_MAX - 1),
+	[DCC_A_ARM] = { .type = NLA_FLAG },
+	[DCC_A_ERRNO] = NLA_POLICY_MAX(NLA_U32, 4095),
+	[DCC_A_FORCE] = { .type = NLA_FLAG },
+	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_REPLICA),
+	[DCC_A_GENERATION] = { .type = NLA_U64 },
+	/* Reply-only attributes are refused in requests. */
+	[DCC_A_RANGES] = { .type = NLA_REJECT },
+	[DCC_A_RANGE] = NLA_POLICY_NESTED(dcc_range_policy),
+	[DCC_A_NEXT] = { .type = NLA_REJECT },
+	[DCC_A_REGION_SECTORS] = { .type = NLA_REJECT },
+	[DCC_A_NR_REGIONS] = { .type = NLA_REJECT },
+	[DCC_A_DATA_SECTORS] = { .type = NLA_REJECT },
+	[DCC_A_DATA_MAJOR] = { .type = NLA_REJECT },
+	[DCC_A_DATA_MINOR] = { .type = NLA_REJECT },
+	[DCC_A_UUID] = { .type = NLA_REJECT },
+	[DCC_A_MODE] = { .type = NLA_REJECT },
+	[DCC_A_PAD] = { .type = NLA_REJECT },
+};
+
+static struct genl_family dcc_family;
+
+enum { DCC_MCGRP_EVENTS_IDX };
+
+static const struct genl_multicast_group dcc_mcgrps[] = {
+	[DCC_MCGRP_EVENTS_IDX] = { .name = DCC_GENL_MCGRP_EVENTS,
+				   .flags = GENL_MCAST_CAP_NET_ADMIN },
+};
+
+/* Look up the volume a request names; NULL with extack set if none. */
+static struct dcc *dcc_nl_volume(struct genl_info *info)
+{
+	struct dcc *dcc;
+
+	if (GENL_REQ_ATTR_CHECK(info, DCC_A_MAJOR) ||
+	    GENL_REQ_ATTR_CHECK(info, DCC_A_MINOR))
+		return NULL;
+	dcc = dcc_get(nla_get_u32(info->attrs[DCC_A_MAJOR]),
+		      nla_get_u32(info->attrs[DCC_A_MINOR]));
+	if (!dcc)
+		NL_SET_ERR_MSG(info->extack, "no active dcc device with that number");
+	return dcc;
+}
+
+static int dcc_nl_need(struct genl_info *info, int attr)
+{
+	return GENL_REQ_ATTR_CHECK(info, attr) ? -EINVAL : 0;
+}
+
+static u64 dcc_nl_u64(struct genl_info *info, int attr, u64 dflt)
+{
+	return info->attrs[attr] ? nla_get_u64(info->attrs[attr]) : dflt;
+}
+
+static int dcc_nl_register(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc *dcc = dcc_nl_volume(info);
+	struct sk_buff *msg;
+	u64 reg_id = 0;
+	void *hdr;
+	int ret;
+
+	if (!dcc)
+		return -ENODEV;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = dcc_op_register(dcc, info->snd_portid, &reg_id);
+	if (ret) {
+		NL_SET_ERR_MSG(info->extack, "another daemon is registered for this volume");
+		nlmsg_free(msg);
+		goto out;
+	}
+	hdr = genlmsg_put_reply(msg, info, &dcc_family, 0, DCC_CMD_REGISTER);
+	if (!hdr ||
+	    nla_put_u64_64bit(msg, DCC_A_REG_ID, reg_id, DCC_A_PAD) ||
+	    nla_put_u32(msg, DCC_A_REGION_SECTORS, 1U << dcc->region_shift) ||
+	    nla_put_u64_64bit(msg, DCC_A_NR_REGIONS, dcc->nr_regions, DCC_A_PAD) ||
+	    nla_put_u64_64bit(msg, DCC_A_DATA_SECTORS, dcc->data_sectors, DCC_A_PAD) ||
+	    nla_put_u32(msg, DCC_A_DATA_MAJOR, MAJOR(dcc->data_dev->bdev->bd_dev)) ||
+	    nla_put_u32(msg, DCC_A_DATA_MINOR, MINOR(dcc->data_dev->bdev->bd_dev)) ||
+	    nla_put_u8(msg, DCC_A_ROLE, READ_ONCE(dcc->role)) ||
+	    nla_put_u8(msg, DCC_A_MODE, READ_ONCE(dcc->mode)) ||
+	    nla_put_u64_64bit(msg, DCC_A_GENERATION, READ_ONCE(dcc->generation), DCC_A_PAD) ||
+	    nla_put(msg, DCC_A_UUID, sizeof(dcc->uuid), dcc->uuid)) {
+		nlmsg_free(msg);
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	genlmsg_end(msg, hdr);
+	ret = genlmsg_reply(msg, info);
+out:
+	dcc_put(dcc);
+	return ret;
+}
+
+static int dcc_nl_unregister(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc *dcc;
+	int ret;
+
+	ret = dcc_nl_need(info, DCC_A_REG_ID);
+	if (ret)
+		return ret;
+	dcc = dcc_nl_volume(info);
+	if (!dcc)
+		return -ENODEV;
+	ret = dcc_op_unregister(dcc, info->snd_portid,
+				nla_get_u64(info->attrs[DCC_A_REG_ID]));
+	dcc_put(dcc);
+	return ret;
+}
+
+static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc_range *ranges;
+	struct nlattr *nest, *range;
+	struct sk_buff *msg;
+	struct dcc *dcc;
+	u64 next = U64_MAX;
+	void *hdr;
+	int n, i, ret;
+
+	ret = dcc_nl_need(info, DCC_A_SET);
+	if (ret)
+		return ret;
+	if (info->attrs[DCC_A_ARM] &&
+	    nla_get_u8(info->attrs[DCC_A_SET]) != DCC_SET_DIRTY) {
+		NL_SET_ERR_MSG(info->extack, "ARM applies to the dirty set only");
+		return -EINVAL;
+	}
+	dcc = dcc_nl_volume(info);
+	if (!dcc)
+		return -ENODEV;
+	ranges = kcalloc(DCC_MAX_RANGES_PER_REPLY, sizeof(*ranges), GFP_KERNEL);
+	msg = genlmsg_new(DCC_MAX_RANGES_PER_REPLY * 48 + 256, GFP_KERNEL);
+	if (!ranges || !msg) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = dcc_op_get_regions(dcc, nla_get_u8(info->attrs[DCC_A_SET]),
+			       dcc_nl_u64(info, DCC_A_REGION, 0),
+			       !!info->attrs[DCC_A_ARM], ranges,
+			       DCC_MAX_RANGES_PER_REPLY, &next);
+	if (n < 0) {
+		ret = n;
+		goto out;
+	}
+	ret = -EMSGSIZE;
+	hdr = genlmsg_put_reply(msg, info, &dcc_family, 0, DCC_CMD_GET_REGIONS);
+	if (!hdr)
+		goto out;
+	nest = nla_nest_start(msg, DCC_A_RANGES);
+	if (!nest)
+		goto out;
+	for (i = 0; i < n; i++) {
+		range = nla_nest_start(msg, DCC_A_RANGE);
+		if (!range ||
+		    nla_put_u64_64bit(msg, DCC_RANGE_A_START, ranges[i].start, DCC_RANGE_A_PAD) ||
+		    nla_put_u64_64bit(msg, DCC_RANGE_A_COUNT, ranges[i].count, DCC_RANGE_A_PAD))
+			goto out;
+		nla_nest_end(msg, range);
+	}
+	nla_nest_end(msg, nest);
+	if (next != U64_MAX &&
+	    nla_put_u64_64bit(msg, DCC_A_NEXT, next, DCC_A_PAD))
+		goto out;
+	genlmsg_end(msg, hdr);
+	ret = genlmsg_reply(msg, info);
+	msg = NULL;
+out:
+	nlmsg_free(msg);
+	kfree(ranges);
+	dcc_put(dcc);
+	return ret;
+}
+
+/* The commands that need a registration and reply with nothing but an ack. */
+static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
+{
+	u8 cmd = info->genlhdr->cmd;
+	u64 reg_id, region, count, cleaned = 0;
+	struct sk_buff *msg;
+	struct dcc *dcc;
+	void *hdr;
+	int ret;
+
+	ret = dcc_nl_need(info, DCC_A_REG_ID);
+	if (!ret && cmd != DCC_CMD_SET_ROLE)
+		ret = dcc_nl_need(info, DCC_A_REGION);
+	if (!ret && cmd == DCC_CMD_SET_ROLE)
+		ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
+	if (ret)
+		return ret;
+	dcc = dcc_nl_volume(info);
+	if (!dcc)
+		return -ENODEV;
+	reg_id = nla_get_u64(info->attrs[DCC_A_REG_ID]);
+	region = dcc_nl_u64(info, DCC_A_REGION, 0);
+	count = dcc_nl_u64(info, DCC_A_COUNT, 1);
+
+	switch (cmd) {
+	case DCC_CMD_FILL_BEGIN:
+		ret = dcc_op_fill_begin(dcc, info->snd_portid, reg_id, region);
+		break;
+	case DCC_CMD_FILL_DONE:
+		ret = dcc_op_fill_done(dcc, info->snd_portid, reg_id, region,
+				       info->attrs[DCC_A_ERRNO] ?
+				       nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0);
+		break;
+	case DCC_CMD_SET_INVALID:
+		ret = dcc_op_set_invalid(dcc, info->snd_portid, reg_id, region,
+					 count, !!info->attrs[DCC_A_FORCE]);
+		break;
+	case DCC_CMD_CLEAR_DIRTY:
+		ret = dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, region,
+					 count, &cleaned);
+		break;
+	case DCC_CMD_SET_ROLE:
+		ret = dcc_op_set_role(dcc, info->snd_portid, reg_id,
+				      nla_get_u8(info->attrs[DCC_A_ROLE]),
+				      nla_get_u64(info->attrs[DCC_A_GENERATION]));
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+	}
+
+	switch (ret) {
+	case -ESTALE:
+		if (cmd == DCC_CMD_SET_ROLE && dcc->registered && dcc->reg_id == reg_id)
+			NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
+		else
+			NL_SET_ERR_MSG(info->extack, "not the registered daemon (stale registration)");
+		break;
+	case -ERANGE:
+		NL_SET_ERR_MSG(info->extack, "region range is outside the volume");
+		break;
+	case -ENOENT:
+		NL_SET_ERR_MSG(info->extack, "no fill in progress for that region");
+		break;
+	case -EBUSY:
+		NL_SET_ERR_MSG(info->extack, "region is locked by I/O in progress");
+		break;
+	case -EEXIST:
+		NL_SET_ERR_MSG(info->extack, "region is valid already");
+		break;
+	case -ENOTEMPTY:
+		NL_SET_ERR_MSG(info->extack, "range holds dirty regions (use FORCE to drop them)");
+		break;
+	case -EROFS:
+		NL_SET_ERR_MSG(info->extack, "target is in read-only mode after a metadata error");
+		break;
+	case -E2BIG:
+		NL_SET_ERR_MSG(info->extack, "range too long for one request");
+		break;
+	}
+
+	if (!ret && cmd == DCC_CMD_CLEAR_DIRTY) {
+		msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+		if (!msg) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		hdr = genlmsg_put_reply(msg, info, &dcc_family, 0, cmd);
+		if (!hdr || nla_put_u64_64bit(msg, DCC_A_COUNT, cleaned, DCC_A_PAD)) {
+			nlmsg_free(msg);
+			ret = -EMSGSIZE;
+			goto out;
+		}
+		genlmsg_end(msg, hdr);
+		ret = genlmsg_reply(msg, info);
+	}
+out:
+	dcc_put(dcc);
+	return ret;
+}
+
+static const struct genl_small_ops dcc_ops[] = {
+	{ .cmd = DCC_CMD_REGISTER, .doit = dcc_nl_register, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_UNREGISTER, .doit = dcc_nl_unregister, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_GET_REGIONS, .doit = dcc_nl_get_regions, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_FILL_BEGIN, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_FILL_DONE, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_SET_INVALID, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_CLEAR_DIRTY, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_SET_ROLE, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
+};
+
+static struct genl_family dcc_family __ro_after_init = {
+	.name = DCC_GENL_NAME,
+	.version = DCC_GENL_VERSION,
+	.maxattr = DCC_A_MAX,
+	.policy = dcc_policy,
+	.module = THIS_MODULE,
+	.small_ops = dcc_ops,
+	.n_small_ops = ARRAY_SIZE(dcc_ops),
+	.resv_start_op = DCC_CMD_EVENT_MISS,
+	.mcgrps = dcc_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(dcc_mcgrps),
+	.parallel_ops = true,
+};
+
+static void dcc_multicast(struct dcc *dcc, u8 cmd, u64 region)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&dcc_family, &init_net, DCC_MCGRP_EVENTS_IDX))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_NOIO);
+	if (!msg)
+		return;	/* events are hints; the daemon re-reads the state */
+	hdr = genlmsg_put(msg, 0, 0, &dcc_family, 0, cmd);
+	if (!hdr ||
+	    nla_put_u32(msg, DCC_A_MAJOR, MAJOR(dcc->md_dev)) ||
+	    nla_put_u32(msg, DCC_A_MINOR, MINOR(dcc->md_dev)) ||
+	    (cmd == DCC_CMD_EVENT_MISS &&
+	     nla_put_u64_64bit(msg, DCC_A_REGION, region, DCC_A_PAD)) ||
+	    (cmd == DCC_CMD_EVENT_STATE &&
+	     (nla_put_u8(msg, DCC_A_MODE, READ_ONCE(dcc->mode)) ||
+	      nla_put_u8(msg, DCC_A_ROLE, READ_ONCE(dcc->role)) ||
+	      nla_put_u64_64bit(msg, DCC_A_GENERATION, READ_ONCE(dcc->generation),
+				DCC_A_PAD)))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&dcc_family, msg, 0, DCC_MCGRP_EVENTS_IDX, GFP_NOIO);
+}
+
+void dcc_notify_miss(struct dcc *dcc, u64 region)
+{
+	dcc_multicast(dcc, DCC_CMD_EVENT_MISS, region);
+}
+
+void dcc_notify_state(struct dcc *dcc)
+{
+	dcc_multicast(dcc, DCC_CMD_EVENT_STATE, 0);
+}
+
+/* A netlink socket closed: a daemon that held it is gone. */
+static int dcc_netlink_notify(struct notifier_block *nb, unsigned long state,
+			      void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (state == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
+	    n->portid && net_eq(n->net, &init_net))
+		dcc_portid_released(n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block dcc_netlink_nb = {
+	.notifier_call = dcc_netlink_notify,
+};
+
+int dcc_netlink_init(void)
+{
+	int r;
+
+	r = genl_register_family(&dcc_family);
+	if (r)
+		return r;
+	r = netlink_register_notifier(&dcc_netlink_nb);
+	if (r)
+		genl_unregister_family(&dcc_family);
+	return r;
+}
+
+void dcc_netlink_exit(void)
+{
+	netlink_unregister_notifier(&dcc_netlink_nb);
+	genl_unregister_family(&dcc_family);
+}

@@ -1,0 +1,1408 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-dcc: a device-mapper target that keeps one site's copy of a volume
+ * coherent with the other site's.
+ *
+ * Bios to regions that are valid here go straight to the data device.  A
+ * bio to a region that is not valid is deferred: the region is locked, the
+ * daemon is told (generic netlink), it writes the region's data to the data
+ * device itself and reports the fill; then the waiting bios run.  A write
+ * that covers a whole invalid region needs no fill.  Which regions are valid
+ * and which were written here (dirty) lives in a metadata device; see
+ * dm-dcc-metadata.c for the crash-safety rules.
+ *
+ * Locking: dcc->lock (a spinlock, taken with interrupts off since bios
+ * complete in interrupt context) protects the bitmaps' writers, the region
+ * locks and the bio lists.  dcc->commit_mutex serialises metadata commits.
+ * The order is commit_mutex, then lock.  Functions named __dcc_* need lock.
+ */
+#include <linux/blkdev.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include "dm-dcc.h"
+
+DEFINE_MUTEX(dcc_targets_mutex);
+LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
+
+/* ------------------------------------------------------------------------ */
+/* Write epochs                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every write in flight is counted in one of two epochs.  Clearing a dirty
+ * bit flips the epoch and waits for the old one to drain, so no write that
+ * passed the dirty test before the clear can complete unseen after it.  The
+ * re-check after the increment pairs with the flip in dcc_epoch_drain().
+ */
+static void dcc_epoch_enter(struct dcc *dcc, unsigned int *epoch)
+{
+	for (;;) {
+		unsigned int e = READ_ONCE(dcc->epoch) & 1;
+
+		atomic_inc(&dcc->inflight[e]);
+		smp_mb__after_atomic();
+		if (likely((READ_ONCE(dcc->epoch) & 1) == e)) {
+			*epoch = e;
+			return;
+		}
+		if (atomic_dec_and_test(&dcc->inflight[e]))
+			wake_up(&dcc->epoch_wait);
+	}
+}
+
+static void dcc_epoch_exit(struct dcc *dcc, unsigned int e)
+{
+	if (atomic_dec_and_test(&dcc->inflight[e]) &&
+	    (READ_ONCE(dcc->epoch) & 1) != e)
+		wake_up(&dcc->epoch_wait);
+}
+
+/* Called with commit_mutex held. */
+int dcc_epoch_drain(struct dcc *dcc)
+{
+	unsigned int old;
+
+	lockdep_assert_held(&dcc->commit_mutex);
+	if (dcc->drain_broken) {
+		/* The last drain timed out: its epoch must empty first. */
+		old = (dcc->epoch & 1) ^ 1;
+		if (!wait_event_timeout(dcc->epoch_wait,
+					!atomic_read(&dcc->inflight[old]),
+					DCC_DRAIN_TIMEOUT))
+			return -ETIMEDOUT;
+		dcc->drain_broken = false;
+	}
+	old = dcc->epoch & 1;
+	smp_mb();
+	WRITE_ONCE(dcc->epoch, dcc->epoch + 1);
+	smp_mb();
+	if (!wait_event_timeout(dcc->epoch_wait,
+				!atomic_read(&dcc->inflight[old]),
+				DCC_DRAIN_TIMEOUT)) {
+		dcc->drain_broken = true;
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Region locks                                                              */
+/* ------------------------------------------------------------------------ */
+
+static struct dcc_lock *__dcc_lock_find(struct dcc *dcc, u64 r)
+{
+	struct dcc_lock *lk;
+
+	hash_for_each_possible(dcc->lock_table, lk, hnode, r)
+		if (lk->region == r)
+			return lk;
+	return NULL;
+}
+
+static struct dcc_lock *dcc_lock_alloc(struct dcc *dcc)
+{
+	return mempool_alloc(&dcc->lock_pool, GFP_NOIO);
+}
+
+static void dcc_lock_free(struct dcc *dcc, struct dcc_lock *lk)
+{
+	if (lk)
+		mempool_free(lk, &dcc->lock_pool);
+}
+
+static void __dcc_lock_insert(struct dcc *dcc, struct dcc_lock *lk, u64 r,
+			      enum dcc_lock_type type)
+{
+	memset(lk, 0, sizeof(*lk));
+	lk->dcc = dcc;
+	lk->region = r;
+	lk->type = type;
+	bio_list_init(&lk->waiters);
+	INIT_LIST_HEAD(&lk->work);
+	hash_add(dcc->lock_table, &lk->hnode, r);
+	list_add_tail(&lk->list, &dcc->locks);
+	dcc->nr_locks++;
+}
+
+static void __dcc_lock_add_waiter(struct dcc *dcc, struct dcc_lock *lk,
+				  struct bio *bio)
+{
+	if (bio_list_empty(&lk->waiters))
+		lk->deadline = jiffies + dcc->miss_timeout * HZ;
+	bio_list_add(&lk->waiters, bio);
+}
+
+/*
+ * Unlock a region.  Its waiters run again (err == 0) or are moved to
+ * @failed for the caller to fail once the lock is dropped.
+ */
+static void __dcc_lock_drop(struct dcc *dcc, struct dcc_lock *lk,
+			    blk_status_t err, struct bio_list *failed)
+{
+	hash_del(&lk->hnode);
+	list_del(&lk->list);
+	dcc->nr_locks--;
+	if (err)
+		bio_list_merge(failed, &lk->waiters);
+	else
+		bio_list_merge(&dcc->deferred, &lk->waiters);
+	mempool_free(lk, &dcc->lock_pool);
+}
+
+static void dcc_fail_bios(struct bio_list *bios, blk_status_t err)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios))) {
+		bio->bi_status = err;
+		bio_endio(bio);
+	}
+}
+
+void dcc_wake(struct dcc *dcc)
+{
+	queue_work(dcc->wq, &dcc->worker);
+}
+
+void dcc_state_changed(struct dcc *dcc)
+{
+	dm_table_event(dcc->ti->table);
+	dcc_notify_state(dcc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deferred bios                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void dcc_defer_bio(struct dcc *dcc, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dcc->lock, flags);
+	bio_list_add(&dcc->deferred, bio);
+	spin_unlock_irqrestore(&dcc->lock, flags);
+	dcc_wake(dcc);
+}
+
+static bool dcc_bio_covers_region(struct dcc *dcc, struct bio *bio, u64 r)
+{
+	return bio->bi_iter.bi_sector == ((sector_t)r << dcc->region_shift) &&
+	       bio_sectors(bio) == dcc_region_len(dcc, r);
+}
+
+/* Why a bio may not run at all now, or 0. */
+static blk_status_t __dcc_refuse(struct dcc *dcc, bool write)
+{
+	if (dcc->role != DCC_ROLE_OWNER || dcc->mode == DCC_MODE_FAIL)
+		return BLK_STS_IOERR;
+	if (write && dcc->mode != DCC_MODE_WRITE)
+		return BLK_STS_IOERR;
+	return 0;
+}
+
+/*
+ * Send a write on if its region is valid and its dirty bit is on disk;
+ * otherwise give it back to the worker.
+ */
+static void dcc_issue_write(struct dcc *dcc, struct bio *bio)
+{
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+
+	dcc_epoch_enter(dcc, &pb->epoch);
+	if (test_bit(pb->region, dcc->hot_valid) &&
+	    test_bit(pb->region, dcc->hot_dirty)) {
+		pb->counted = true;
+		submit_bio_noacct(bio);
+		return;
+	}
+	dcc_epoch_exit(dcc, pb->epoch);
+	dcc_defer_bio(dcc, bio);
+}
+
+static void dcc_process_bio(struct dcc *dcc, struct bio *bio)
+{
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+	bool write = op_is_write(bio_op(bio));
+	struct dcc_lock *lk, *spare = NULL;
+	u64 r = pb->region;
+	blk_status_t err;
+
+retry:
+	spin_lock_irq(&dcc->lock);
+	err = __dcc_refuse(dcc, write);
+	if (err)
+		goto fail;
+	lk = __dcc_lock_find(dcc, r);
+	if (lk) {
+		__dcc_lock_add_waiter(dcc, lk, bio);
+		goto out;
+	}
+	if (test_bit(r, dcc->valid)) {
+		if (!write) {
+			spin_unlock_irq(&dcc->lock);
+			submit_bio_noacct(bio);
+			dcc_lock_free(dcc, spare);
+			return;
+		}
+		__dcc_set_dirty(dcc, r);
+		bio_list_add(&dcc->commit_wait, bio);
+		goto out;
+	}
+	if (!spare) {
+		spin_unlock_irq(&dcc->lock);
+		spare = dcc_lock_alloc(dcc);
+		goto retry;
+	}
+	if (write && dcc_bio_covers_region(dcc, bio, r)) {
+		/* Nothing to fetch: the write replaces the whole region. */
+		__dcc_lock_insert(dcc, spare, r, DCC_LOCK_OVERWRITE);
+		spare->owner_bio = bio;
+		__dcc_set_dirty(dcc, r);
+		list_add_tail(&spare->work, &dcc->overwrite_start);
+	} else {
+		__dcc_lock_insert(dcc, spare, r, DCC_LOCK_FETCH);
+		__dcc_lock_add_waiter(dcc, spare, bio);
+		spare->notify = true;
+		dcc->notify_owed = true;
+		dcc->nr_misses++;
+	}
+	spare = NULL;
+out:
+	spin_unlock_irq(&dcc->lock);
+	dcc_lock_free(dcc, spare);
+	return;
+fail:
+	spin_unlock_irq(&dcc->lock);
+	dcc_lock_free(dcc, spare);
+	bio->bi_status = err;
+	bio_endio(bio);
+}
+
+static void dcc_overwrite_endio(struct bio *clone)
+{
+	struct dcc_lock *lk = clone->bi_private;
+	struct dcc *dcc = lk->dcc;
+	unsigned long flags;
+
+	lk->status = clone->bi_status;
+	bio_put(clone);
+	if (unlikely(test_bit(lk->region, dcc->armed)))
+		clear_bit(lk->region, dcc->armed);
+	dcc_epoch_exit(dcc, lk->epoch);
+
+	spin_lock_irqsave(&dcc->lock, flags);
+	list_add_tail(&lk->work, &dcc->overwrite_done);
+	spin_unlock_irqrestore(&dcc->lock, flags);
+	dcc_wake(dcc);
+}
+
+/* Start the whole-region writes whose dirty bit is now on disk. */
+static void dcc_start_overwrites(struct dcc *dcc, struct list_head *start,
+				 int commit_err)
+{
+	struct dcc_lock *lk, *tmp;
+
+	list_for_each_entry_safe(lk, tmp, start, work) {
+		struct bio *clone;
+
+		list_del_init(&lk->work);
+		if (commit_err) {
+			lk->status = BLK_STS_IOERR;
+			spin_lock_irq(&dcc->lock);
+			list_add_tail(&lk->work, &dcc->overwrite_done);
+			spin_unlock_irq(&dcc->lock);
+			continue;
+		}
+		clone = bio_alloc_clone(dcc->data_dev->bdev, lk->owner_bio,
+					GFP_NOIO, &dcc->bs);
+		clone->bi_private = lk;
+		clone->bi_end_io = dcc_overwrite_endio;
+		dcc_epoch_enter(dcc, &lk->epoch);
+		submit_bio_noacct(clone);
+	}
+}
+
+/*
+ * Whole-region writes that completed: mark their regions valid.  They are
+ * acknowledged only after the commit, in dcc_complete_overwrites(), so that
+ * an acknowledged write never sits in a region a crash would call invalid.
+ */
+static void dcc_mark_overwrites(struct dcc *dcc, struct list_head *done)
+{
+	struct dcc_lock *lk;
+
+	spin_lock_irq(&dcc->lock);
+	list_splice_init(&dcc->overwrite_done, done);
+	list_for_each_entry(lk, done, work)
+		if (!lk->status)
+			__dcc_set_valid(dcc, lk->region);
+	spin_unlock_irq(&dcc->lock);
+}
+
+static void dcc_complete_overwrites(struct dcc *dcc, struct list_head *done,
+				    int commit_err)
+{
+	struct bio_list failed = BIO_EMPTY_LIST;
+	struct dcc_lock *lk, *tmp;
+
+	list_for_each_entry_safe(lk, tmp, done, work) {
+		struct bio *bio = lk->owner_bio;
+		blk_status_t status = lk->status;
+
+		if (!status && commit_err)
+			status = BLK_STS_IOERR;
+		list_del_init(&lk->work);
+		spin_lock_irq(&dcc->lock);
+		/* Waiters run again; they will fetch if the write failed. */
+		__dcc_lock_drop(dcc, lk, 0, &failed);
+		spin_unlock_irq(&dcc->lock);
+		bio->bi_status = status;
+		bio_endio(bio);
+	}
+}
+
+/* Fail waiters of fills that took longer than the bound. */
+static void dcc_expire_locks(struct dcc *dcc)
+{
+	struct bio_list failed = BIO_EMPTY_LIST;
+	struct dcc_lock *lk, *tmp;
+	bool expired = false;
+
+	spin_lock_irq(&dcc->lock);
+	list_for_each_entry_safe(lk, tmp, &dcc->locks, list) {
+		if (lk->type != DCC_LOCK_FETCH || bio_list_empty(&lk->waiters) ||
+		    time_before(jiffies, lk->deadline))
+			continue;
+		dcc->nr_timeouts++;
+		expired = true;
+		/*
+		 * A registered daemon may be writing this region right now, so
+		 * its lock stays until it reports the fill; only the waiters go.
+		 */
+		if (dcc->registered) {
+			bio_list_merge(&failed, &lk->waiters);
+			bio_list_init(&lk->waiters);
+		} else {
+			__dcc_lock_drop(dcc, lk, BLK_STS_IOERR, &failed);
+		}
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (expired)
+		DMWARN_LIMIT("%u:%u: fill not done within %us: failing bios",
+			     MAJOR(dcc->md_dev), MINOR(dcc->md_dev),
+			     dcc->miss_timeout);
+	dcc_fail_bios(&failed, BLK_STS_IOERR);
+}
+
+#define DCC_NOTIFY_BATCH 32
+
+static void dcc_send_notifications(struct dcc *dcc)
+{
+	u64 regions[DCC_NOTIFY_BATCH];
+	struct dcc_lock *lk;
+	unsigned int n, i;
+
+	do {
+		n = 0;
+		spin_lock_irq(&dcc->lock);
+		if (dcc->notify_owed) {
+			list_for_each_entry(lk, &dcc->locks, list) {
+				if (!lk->notify)
+					continue;
+				lk->notify = false;
+				regions[n++] = lk->region;
+				if (n == DCC_NOTIFY_BATCH)
+					break;
+			}
+			if (n < DCC_NOTIFY_BATCH)
+				dcc->notify_owed = false;
+		}
+		spin_unlock_irq(&dcc->lock);
+		for (i = 0; i < n; i++)
+			dcc_notify_miss(dcc, regions[i]);
+	} while (n == DCC_NOTIFY_BATCH);
+}
+
+static void do_worker(struct work_struct *ws)
+{
+	struct dcc *dcc = container_of(ws, struct dcc, worker);
+	struct bio_list bios = BIO_EMPTY_LIST, writes = BIO_EMPTY_LIST;
+	LIST_HEAD(start);
+	LIST_HEAD(done);
+	struct bio *bio;
+	int r;
+
+	spin_lock_irq(&dcc->lock);
+	bio_list_merge(&bios, &dcc->deferred);
+	bio_list_init(&dcc->deferred);
+	spin_unlock_irq(&dcc->lock);
+
+	while ((bio = bio_list_pop(&bios)))
+		dcc_process_bio(dcc, bio);
+
+	dcc_mark_overwrites(dcc, &done);
+
+	/* One commit covers new dirty bits, finished overwrites and the periodic work. */
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	bio_list_merge(&writes, &dcc->commit_wait);
+	bio_list_init(&dcc->commit_wait);
+	list_splice_init(&dcc->overwrite_start, &start);
+	spin_unlock_irq(&dcc->lock);
+	r = dcc_commit(dcc);
+	mutex_unlock(&dcc->commit_mutex);
+
+	dcc_complete_overwrites(dcc, &done, r);
+	dcc_start_overwrites(dcc, &start, r);
+	while ((bio = bio_list_pop(&writes))) {
+		if (r)
+			dcc_defer_bio(dcc, bio);	/* to be failed by mode */
+		else
+			dcc_issue_write(dcc, bio);
+	}
+	dcc_expire_locks(dcc);
+	dcc_send_notifications(dcc);
+}
+
+static void do_waker(struct work_struct *ws)
+{
+	struct dcc *dcc = container_of(to_delayed_work(ws), struct dcc, waker);
+
+	dcc_wake(dcc);
+	queue_delayed_work(dcc->wq, &dcc->waker, DCC_COMMIT_PERIOD);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Operations for the daemon (netlink)                                       */
+/* ------------------------------------------------------------------------ */
+
+static int __dcc_check_reg(struct dcc *dcc, u32 portid, u64 reg_id)
+{
+	if (!dcc->registered || dcc->reg_id != reg_id || dcc->reg_portid != portid)
+		return -ESTALE;
+	return 0;
+}
+
+static int dcc_check_range(struct dcc *dcc, u64 r, u64 count)
+{
+	if (!count || r >= dcc->nr_regions || count > dcc->nr_regions - r)
+		return -ERANGE;
+	return 0;
+}
+
+static atomic64_t dcc_reg_seq = ATOMIC64_INIT(0);
+
+int dcc_op_register(struct dcc *dcc, u32 portid, u64 *reg_id)
+{
+	int ret = 0;
+
+	spin_lock_irq(&dcc->lock);
+	if (dcc->registered && dcc->reg_portid != portid) {
+		/* The old daemon's socket still exists. */
+		ret = -EBUSY;
+	} else {
+		dcc->registered = true;
+		dcc->reg_portid = portid;
+		dcc->reg_id = atomic64_inc_return(&dcc_reg_seq);
+		*reg_id = dcc->reg_id;
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (!ret) {
+		DMINFO("%u:%u: daemon registered (port %u, registration %llu)",
+		       MAJOR(dcc->md_dev), MINOR(dcc->md_dev), portid, *reg_id);
+		dcc_state_changed(dcc);
+	}
+	return ret;
+}
+
+/* The daemon is gone: fills nobody waits for are forgotten. */
+static void __dcc_unregister(struct dcc *dcc)
+{
+	struct dcc_lock *lk, *tmp;
+	struct bio_list none = BIO_EMPTY_LIST;
+
+	dcc->registered = false;
+	list_for_each_entry_safe(lk, tmp, &dcc->locks, list) {
+		if (lk->type == DCC_LOCK_FETCH && bio_list_empty(&lk->waiters))
+			__dcc_lock_drop(dcc, lk, 0, &none);
+		else if (lk->type == DCC_LOCK_FETCH)
+			lk->notify = true;	/* announce again to the next daemon */
+	}
+	dcc->notify_owed = true;
+}
+
+int dcc_op_unregister(struct dcc *dcc, u32 portid, u64 reg_id)
+{
+	int ret;
+
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret)
+		__dcc_unregister(dcc);
+	spin_unlock_irq(&dcc->lock);
+	if (!ret)
+		dcc_state_changed(dcc);
+	return ret;
+}
+
+void dcc_portid_released(u32 portid)
+{
+	struct dcc *dcc;
+
+	mutex_lock(&dcc_targets_mutex);
+	list_for_each_entry(dcc, &dcc_targets, node) {
+		bool hit;
+
+		spin_lock_irq(&dcc->lock);
+		hit = dcc->registered && dcc->reg_portid == portid;
+		if (hit)
+			__dcc_unregister(dcc);
+		spin_unlock_irq(&dcc->lock);
+		if (hit) {
+			DMINFO("%u:%u: daemon socket closed, registration dropped",
+			       MAJOR(dcc->md_dev), MINOR(dcc->md_dev));
+			dcc_wake(dcc);
+			dcc_state_changed(dcc);
+		}
+	}
+	mutex_unlock(&dcc_targets_mutex);
+}
+
+static unsigned int __dcc_get_bitmap_ranges(unsigned long *map, bool set_bits,
+					    u64 nbits, u64 cursor,
+					    struct dcc_range *out,
+					    unsigned int max, u64 *next)
+{
+	unsigned int n = 0;
+	u64 s = cursor, e;
+
+	while (n < max && s < nbits) {
+		s = set_bits ? find_next_bit(map, nbits, s) :
+			       find_next_zero_bit(map, nbits, s);
+		if (s >= nbits)
+			break;
+		e = set_bits ? find_next_zero_bit(map, nbits, s) :
+			       find_next_bit(map, nbits, s);
+		out[n].start = s;
+		out[n].count = e - s;
+		n++;
+		s = e;
+	}
+	*next = s < nbits ? s : U64_MAX;
+	return n;
+}
+
+static int dcc_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
+		       struct dcc_range *out, unsigned int max, u64 *next)
+{
+	unsigned int n = 0, i, nr;
+	struct dcc_lock *lk;
+	u64 *pending;
+
+	if (set == DCC_SET_INVALID || set == DCC_SET_DIRTY) {
+		spin_lock_irq(&dcc->lock);
+		n = __dcc_get_bitmap_ranges(set == DCC_SET_DIRTY ? dcc->dirty : dcc->valid,
+					    set == DCC_SET_DIRTY, dcc->nr_regions,
+					    cursor, out, max, next);
+		if (arm)
+			for (i = 0; i < n; i++)
+				bitmap_set(dcc->armed, out[i].start, out[i].count);
+		spin_unlock_irq(&dcc->lock);
+		return n;
+	}
+
+	/* Pending: the regions of fill locks, in order, from the cursor on. */
+	for (;;) {
+		spin_lock_irq(&dcc->lock);
+		nr = dcc->nr_locks;
+		spin_unlock_irq(&dcc->lock);
+		pending = kvmalloc_array(max_t(unsigned int, nr, 1), sizeof(u64), GFP_KERNEL);
+		if (!pending)
+			return -ENOMEM;
+		spin_lock_irq(&dcc->lock);
+		if (dcc->nr_locks <= nr)
+			break;
+		spin_unlock_irq(&dcc->lock);
+		kvfree(pending);
+	}
+	nr = 0;
+	list_for_each_entry(lk, &dcc->locks, list)
+		if (lk->type == DCC_LOCK_FETCH && lk->region >= cursor)
+			pending[nr++] = lk->region;
+	spin_unlock_irq(&dcc->lock);
+
+	sort(pending, nr, sizeof(u64), dcc_cmp_u64, NULL);
+	for (i = 0; i < nr && n < max; i++) {
+		out[n].start = pending[i];
+		out[n].count = 1;
+		n++;
+	}
+	*next = i < nr ? pending[i] : U64_MAX;
+	kvfree(pending);
+	return n;
+}
+
+int dcc_op_fill_begin(struct dcc *dcc, u32 portid, u64 reg_id, u64 r)
+{
+	struct dcc_lock *lk, *spare;
+	int ret;
+
+	ret = dcc_check_range(dcc, r, 1);
+	if (ret)
+		return ret;
+	spare = dcc_lock_alloc(dcc);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (ret)
+		goto out;
+	if (dcc->mode != DCC_MODE_WRITE) {
+		ret = -EROFS;
+		goto out;
+	}
+	lk = __dcc_lock_find(dcc, r);
+	if (lk) {
+		/* A pending miss is the daemon's to fill anyway. */
+		ret = lk->type == DCC_LOCK_FETCH ? 0 : -EBUSY;
+		goto out;
+	}
+	if (test_bit(r, dcc->valid)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	__dcc_lock_insert(dcc, spare, r, DCC_LOCK_FETCH);
+	spare = NULL;
+out:
+	spin_unlock_irq(&dcc->lock);
+	dcc_lock_free(dcc, spare);
+	return ret;
+}
+
+int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id, u64 r, int err)
+{
+	struct bio_list failed = BIO_EMPTY_LIST;
+	struct dcc_lock *lk;
+	int ret;
+
+	ret = dcc_check_range(dcc, r, 1);
+	if (ret)
+		return ret;
+
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (ret)
+		goto unlock;
+	lk = __dcc_lock_find(dcc, r);
+	if (!lk || lk->type != DCC_LOCK_FETCH) {
+		ret = -ENOENT;		/* never begun, or completed already */
+		goto unlock;
+	}
+	if (err || dcc->mode != DCC_MODE_WRITE) {
+		if (!err)
+			ret = -EROFS;
+		__dcc_lock_drop(dcc, lk, BLK_STS_IOERR, &failed);
+		goto unlock;
+	}
+	__dcc_set_valid(dcc, r);
+	spin_unlock_irq(&dcc->lock);
+
+	ret = dcc_commit(dcc);
+
+	spin_lock_irq(&dcc->lock);
+	lk = __dcc_lock_find(dcc, r);
+	if (lk && lk->type == DCC_LOCK_FETCH)
+		__dcc_lock_drop(dcc, lk, ret ? BLK_STS_IOERR : 0, &failed);
+unlock:
+	spin_unlock_irq(&dcc->lock);
+	mutex_unlock(&dcc->commit_mutex);
+	dcc_fail_bios(&failed, BLK_STS_IOERR);
+	dcc_wake(dcc);
+	return ret;
+}
+
+int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
+		       u64 count, bool force)
+{
+	struct dcc_lock *lk;
+	u64 i;
+	int ret;
+
+	ret = dcc_check_range(dcc, r, count);
+	if (ret)
+		return ret;
+
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (ret)
+		goto unlock;
+	if (dcc->mode != DCC_MODE_WRITE) {
+		ret = -EROFS;
+		goto unlock;
+	}
+	list_for_each_entry(lk, &dcc->locks, list) {
+		if (lk->region >= r && lk->region - r < count) {
+			ret = -EBUSY;
+			goto unlock;
+		}
+	}
+	if (!force && find_next_bit(dcc->dirty, r + count, r) < r + count) {
+		/* Would throw away writes the peer has not seen. */
+		ret = -ENOTEMPTY;
+		goto unlock;
+	}
+	__dcc_clear_valid_range(dcc, r, count);
+	if (force)
+		for (i = find_next_bit(dcc->dirty, r + count, r); i < r + count;
+		     i = find_next_bit(dcc->dirty, r + count, i + 1))
+			__dcc_clear_dirty(dcc, i);
+	spin_unlock_irq(&dcc->lock);
+	ret = dcc_commit(dcc);
+	mutex_unlock(&dcc->commit_mutex);
+	dcc_state_changed(dcc);
+	return ret;
+unlock:
+	spin_unlock_irq(&dcc->lock);
+	mutex_unlock(&dcc->commit_mutex);
+	return ret;
+}
+
+/*
+ * Clear the dirty bits of regions the daemon armed (read with ARM) and no
+ * write completed in since.  Returns how many were cleared.
+ */
+int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
+		       u64 count, u64 *cleaned)
+{
+	unsigned long *tmp;
+	u64 i, n = 0;
+	int ret;
+
+	ret = dcc_check_range(dcc, r, count);
+	if (ret)
+		return ret;
+	if (count > DCC_MAX_CLEAR_COUNT)
+		return -E2BIG;
+	tmp = bitmap_zalloc(count, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret && dcc->mode != DCC_MODE_WRITE)
+		ret = -EROFS;
+	if (ret) {
+		spin_unlock_irq(&dcc->lock);
+		goto out;
+	}
+	/* Only bits already on disk; a pending one belongs to a write in progress. */
+	for (i = find_next_bit(dcc->armed, r + count, r); i < r + count;
+	     i = find_next_bit(dcc->armed, r + count, i + 1)) {
+		if (!test_bit(i, dcc->hot_dirty))
+			continue;
+		__set_bit(i - r, tmp);
+		__dcc_clear_dirty(dcc, i);
+	}
+	spin_unlock_irq(&dcc->lock);
+
+	/* Writes that passed the dirty test before the clear must finish. */
+	ret = dcc_epoch_drain(dcc);
+
+	spin_lock_irq(&dcc->lock);
+	for (i = find_first_bit(tmp, count); i < count;
+	     i = find_next_bit(tmp, count, i + 1)) {
+		if (!ret && test_bit(r + i, dcc->armed)) {
+			clear_bit(r + i, dcc->armed);
+			n++;
+			continue;
+		}
+		/* Written again (or the drain failed): the bit is still on disk. */
+		if (!__test_and_set_bit(r + i, dcc->dirty))
+			dcc->nr_dirty++;
+		set_bit(r + i, dcc->hot_dirty);
+	}
+	spin_unlock_irq(&dcc->lock);
+out:
+	mutex_unlock(&dcc->commit_mutex);
+	bitmap_free(tmp);
+	*cleaned = n;
+	return ret;
+}
+
+int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
+		    enum dcc_role role, u64 generation)
+{
+	int ret;
+
+	if (role != DCC_ROLE_OWNER && role != DCC_ROLE_REPLICA)
+		return -EINVAL;
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret && generation < dcc->generation)
+		ret = -ESTALE;
+	if (!ret && dcc->mode == DCC_MODE_FAIL)
+		ret = -EIO;
+	if (ret) {
+		spin_unlock_irq(&dcc->lock);
+		mutex_unlock(&dcc->commit_mutex);
+		return ret;
+	}
+	dcc->role = role;
+	dcc->generation = generation;
+	dcc->sb_changed = true;
+	spin_unlock_irq(&dcc->lock);
+	ret = dcc_commit(dcc);
+	mutex_unlock(&dcc->commit_mutex);
+	dcc_state_changed(dcc);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Target lookup for netlink                                                 */
+/* ------------------------------------------------------------------------ */
+
+struct dcc *dcc_get(u32 major, u32 minor)
+{
+	dev_t dev;
+	struct dcc *dcc, *found = NULL;
+
+	if (major > 4095 || minor > MINORMASK)
+		return NULL;
+	dev = MKDEV(major, minor);
+	mutex_lock(&dcc_targets_mutex);
+	list_for_each_entry(dcc, &dcc_targets, node) {
+		if (dcc->md_dev == dev) {
+			atomic_inc(&dcc->nl_refs);
+			found = dcc;
+			break;
+		}
+	}
+	mutex_unlock(&dcc_targets_mutex);
+	return found;
+}
+
+void dcc_put(struct dcc *dcc)
+{
+	if (atomic_dec_and_test(&dcc->nl_refs))
+		wake_up(&dcc->nl_wait);
+}
+
+static void dcc_unlist(struct dcc *dcc)
+{
+	mutex_lock(&dcc_targets_mutex);
+	if (dcc->listed) {
+		list_del(&dcc->node);
+		dcc->listed = false;
+	}
+	mutex_unlock(&dcc_targets_mutex);
+	wait_event(dcc->nl_wait, !atomic_read(&dcc->nl_refs));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Constructor and destructor                                                */
+/* ------------------------------------------------------------------------ */
+
+static int parse_devices(struct dcc *dcc, struct dm_arg_set *as, char **error)
+{
+	struct dm_target *ti = dcc->ti;
+	int r;
+
+	r = dm_get_device(ti, dm_shift_arg(as), dm_table_get_mode(ti->table),
+			  &dcc->data_dev);
+	if (r) {
+		*error = "Error opening data device";
+		return r;
+	}
+	r = dm_get_device(ti, dm_shift_arg(as), dm_table_get_mode(ti->table),
+			  &dcc->meta_dev);
+	if (r) {
+		*error = "Error opening metadata device";
+		return r;
+	}
+	if (dcc->data_dev->bdev == dcc->meta_dev->bdev) {
+		*error = "Data and metadata devices must be different";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
+{
+	static const struct dm_arg _args[] = {
+		{0, 2, "Invalid number of feature arguments"},
+	};
+	unsigned int argc, val;
+	const char *name;
+	char dummy;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(_args, as, &argc, error);
+	if (r)
+		return r;
+	while (argc) {
+		name = dm_shift_arg(as);
+		argc--;
+		if (!strcasecmp(name, "miss_timeout")) {
+			if (!argc) {
+				*error = "Feature miss_timeout needs a value";
+				return -EINVAL;
+			}
+			argc--;
+			if (sscanf(dm_shift_arg(as), "%u%c", &val, &dummy) != 1 ||
+			    !val || val > DCC_MAX_MISS_TIMEOUT) {
+				*error = "Invalid miss_timeout: need seconds from 1 to 86400";
+				return -EINVAL;
+			}
+			dcc->miss_timeout = val;
+		} else {
+			*error = "Unrecognised feature argument";
+			return -EINVAL;
+		}
+	}
+	if (as->argc) {
+		*error = "Too many arguments";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void dcc_free(struct dcc *dcc)
+{
+	if (dcc->wq)
+		destroy_workqueue(dcc->wq);
+	bioset_exit(&dcc->bs);
+	mempool_exit(&dcc->lock_pool);
+	dcc_meta_free(dcc);
+	if (dcc->meta_dev)
+		dm_put_device(dcc->ti, dcc->meta_dev);
+	if (dcc->data_dev)
+		dm_put_device(dcc->ti, dcc->data_dev);
+	kfree(dcc);
+}
+
+/*
+ * Construct a dcc target:
+ *   dcc <data_dev> <meta_dev> [<#features> [miss_timeout <seconds>]]
+ */
+static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct dcc *dcc;
+	int r;
+
+	if (argc < 2) {
+		ti->error = "Invalid argument count: need <data_dev> <meta_dev> [<#features> <feature>...]";
+		return -EINVAL;
+	}
+	dcc = kzalloc(sizeof(*dcc), GFP_KERNEL);
+	if (!dcc) {
+		ti->error = "Cannot allocate dcc context";
+		return -ENOMEM;
+	}
+	dcc->ti = ti;
+	dcc->miss_timeout = DCC_DEFAULT_MISS_TIMEOUT;
+	spin_lock_init(&dcc->lock);
+	mutex_init(&dcc->commit_mutex);
+	bio_list_init(&dcc->deferred);
+	bio_list_init(&dcc->commit_wait);
+	INIT_LIST_HEAD(&dcc->overwrite_start);
+	INIT_LIST_HEAD(&dcc->overwrite_done);
+	INIT_LIST_HEAD(&dcc->locks);
+	hash_init(dcc->lock_table);
+	init_waitqueue_head(&dcc->epoch_wait);
+	init_waitqueue_head(&dcc->nl_wait);
+	INIT_WORK(&dcc->worker, do_worker);
+	INIT_DELAYED_WORK(&dcc->waker, do_waker);
+	dcc->md_dev = disk_devt(dm_disk(dm_table_get_md(ti->table)));
+
+	r = parse_devices(dcc, &as, &ti->error);
+	if (r)
+		goto bad;
+	r = parse_features(dcc, &as, &ti->error);
+	if (r)
+		goto bad;
+	r = dcc_meta_load(dcc, &ti->error);
+	if (r)
+		goto bad;
+	r = dm_set_target_max_io_len(ti, dcc_region_sectors(dcc));
+	if (r) {
+		ti->error = "Cannot set max I/O length";
+		goto bad;
+	}
+	r = mempool_init_kmalloc_pool(&dcc->lock_pool, 16, sizeof(struct dcc_lock));
+	if (!r)
+		r = bioset_init(&dcc->bs, 16, 0, 0);
+	if (r) {
+		ti->error = "Cannot allocate memory pools";
+		goto bad;
+	}
+	dcc->wq = alloc_ordered_workqueue("dcc-%u:%u", WQ_MEM_RECLAIM,
+					  MAJOR(dcc->md_dev), MINOR(dcc->md_dev));
+	if (!dcc->wq) {
+		r = -ENOMEM;
+		ti->error = "Cannot allocate workqueue";
+		goto bad;
+	}
+
+	ti->num_flush_bios = 1;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+	ti->per_io_data_size = sizeof(struct dcc_bio);
+	ti->private = dcc;
+	return 0;
+bad:
+	dcc_free(dcc);
+	return r;
+}
+
+static void dcc_dtr(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private;
+	struct dcc_lock *lk, *tmp;
+	struct bio_list failed = BIO_EMPTY_LIST;
+
+	dcc_unlist(dcc);
+	cancel_delayed_work_sync(&dcc->waker);
+	flush_workqueue(dcc->wq);
+	/* Suspended, so no bio waits; only fills the daemon began are left. */
+	list_for_each_entry_safe(lk, tmp, &dcc->locks, list)
+		__dcc_lock_drop(dcc, lk, BLK_STS_IOERR, &failed);
+	dcc_fail_bios(&failed, BLK_STS_IOERR);
+	dcc_free(dcc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* I/O                                                                        */
+/* ------------------------------------------------------------------------ */
+
+static int dcc_map(struct dm_target *ti, struct bio *bio)
+{
+	struct dcc *dcc = ti->private;
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+	sector_t sector, end;
+	u64 r;
+
+	pb->counted = false;
+	bio_set_dev(bio, dcc->data_dev->bdev);
+	if (unlikely(!bio_sectors(bio)))
+		return DM_MAPIO_REMAPPED;	/* an empty flush */
+
+	sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	bio->bi_iter.bi_sector = sector;
+	r = sector >> dcc->region_shift;
+	pb->region = r;
+	end = (sector_t)(r + 1) << dcc->region_shift;
+	if (unlikely(bio_end_sector(bio) > end))
+		dm_accept_partial_bio(bio, end - sector);
+
+	if (unlikely(READ_ONCE(dcc->role) != DCC_ROLE_OWNER))
+		return DM_MAPIO_KILL;
+
+	if (!op_is_write(bio_op(bio))) {
+		if (likely(test_bit(r, dcc->hot_valid)))
+			return DM_MAPIO_REMAPPED;
+	} else {
+		dcc_epoch_enter(dcc, &pb->epoch);
+		if (likely(test_bit(r, dcc->hot_valid) &&
+			   test_bit(r, dcc->hot_dirty))) {
+			pb->counted = true;
+			return DM_MAPIO_REMAPPED;
+		}
+		dcc_epoch_exit(dcc, pb->epoch);
+	}
+	dcc_defer_bio(dcc, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int dcc_end_io(struct dm_target *ti, struct bio *bio,
+		      blk_status_t *error)
+{
+	struct dcc *dcc = ti->private;
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+
+	if (pb->counted) {
+		/* A write completed: the daemon's copy of the region is stale. */
+		if (unlikely(test_bit(pb->region, dcc->armed)))
+			clear_bit(pb->region, dcc->armed);
+		pb->counted = false;
+		dcc_epoch_exit(dcc, pb->epoch);
+	}
+	return DM_ENDIO_DONE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Suspend and resume                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void dcc_presuspend(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private;
+	struct bio_list requeue = BIO_EMPTY_LIST;
+	struct dcc_lock *lk;
+
+	if (!dm_noflush_suspending(ti))
+		return;	/* waiting bios end by fill or by miss_timeout */
+	/* A noflush suspend takes the waiting bios back into dm's queue. */
+	spin_lock_irq(&dcc->lock);
+	list_for_each_entry(lk, &dcc->locks, list) {
+		if (lk->type != DCC_LOCK_FETCH)
+			continue;
+		bio_list_merge(&requeue, &lk->waiters);
+		bio_list_init(&lk->waiters);
+	}
+	spin_unlock_irq(&dcc->lock);
+	dcc_fail_bios(&requeue, BLK_STS_DM_REQUEUE);
+}
+
+static void dcc_postsuspend(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private;
+
+	cancel_delayed_work_sync(&dcc->waker);
+	flush_workqueue(dcc->wq);
+	mutex_lock(&dcc->commit_mutex);
+	dcc_commit(dcc);
+	mutex_unlock(&dcc->commit_mutex);
+}
+
+static int dcc_preresume(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private, *old = NULL, *d;
+	int r = 0;
+
+	mutex_lock(&dcc_targets_mutex);
+	if (!dcc->listed) {
+		list_for_each_entry(d, &dcc_targets, node)
+			if (d->md_dev == dcc->md_dev)
+				old = d;
+		if (old) {
+			/*
+			 * A new table replaces a suspended one: take its state
+			 * from disk, where it was committed, and keep the
+			 * daemon's registration.
+			 */
+			r = dcc_meta_read(dcc, &ti->error);
+			if (r) {
+				DMERR("%s", ti->error);
+				goto out;
+			}
+			spin_lock_irq(&old->lock);
+			dcc->registered = old->registered;
+			dcc->reg_portid = old->reg_portid;
+			dcc->reg_id = old->reg_id;
+			old->registered = false;
+			spin_unlock_irq(&old->lock);
+			list_del(&old->node);
+			old->listed = false;
+		}
+		list_add_tail(&dcc->node, &dcc_targets);
+		dcc->listed = true;
+	}
+out:
+	mutex_unlock(&dcc_targets_mutex);
+	return r;
+}
+
+static void dcc_resume(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private;
+
+	queue_delayed_work(dcc->wq, &dcc->waker, DCC_COMMIT_PERIOD);
+	dcc_wake(dcc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Status and messages                                                       */
+/* ------------------------------------------------------------------------ */
+
+static const char *dcc_role_name(enum dcc_role role)
+{
+	return role == DCC_ROLE_OWNER ? "owner" : "replica";
+}
+
+static const char *dcc_mode_name(enum dcc_mode mode)
+{
+	return mode == DCC_MODE_WRITE ? "rw" :
+	       mode == DCC_MODE_READ_ONLY ? "ro" : "fail";
+}
+
+/*
+ * Status line (INFO):
+ *   <region sectors> <valid>/<regions> <dirty> <locked> <role>
+ *   <generation> <mode> <registration|-> <misses> <timeouts>
+ */
+static void dcc_status(struct dm_target *ti, status_type_t type,
+		       unsigned int status_flags, char *result,
+		       unsigned int maxlen)
+{
+	struct dcc *dcc = ti->private;
+	unsigned int sz = 0;
+	u64 nr_valid, nr_dirty, reg_id, misses, timeouts, gen;
+	unsigned int nr_locks;
+	enum dcc_role role;
+	enum dcc_mode mode;
+	bool registered;
+
+	spin_lock_irq(&dcc->lock);
+	nr_valid = dcc->nr_valid;
+	nr_dirty = dcc->nr_dirty;
+	nr_locks = dcc->nr_locks;
+	role = dcc->role;
+	gen = dcc->generation;
+	mode = dcc->mode;
+	registered = dcc->registered;
+	reg_id = dcc->reg_id;
+	misses = dcc->nr_misses;
+	timeouts = dcc->nr_timeouts;
+	spin_unlock_irq(&dcc->lock);
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("%llu %llu/%llu %llu %u %s %llu %s ",
+		       (unsigned long long)dcc_region_sectors(dcc), nr_valid,
+		       dcc->nr_regions, nr_dirty, nr_locks, dcc_role_name(role),
+		       gen, dcc_mode_name(mode));
+		if (registered)
+			DMEMIT("%llu", reg_id);
+		else
+			DMEMIT("-");
+		DMEMIT(" %llu %llu", misses, timeouts);
+		break;
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s %s", dcc->data_dev->name, dcc->meta_dev->name);
+		if (dcc->miss_timeout != DCC_DEFAULT_MISS_TIMEOUT)
+			DMEMIT(" 2 miss_timeout %u", dcc->miss_timeout);
+		break;
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",data_dev=%s,meta_dev=%s,region_sectors=%llu,uuid=%pUb,role=%s,generation=%llu,mode=%s,miss_timeout=%u;",
+		       dcc->data_dev->name, dcc->meta_dev->name,
+		       (unsigned long long)dcc_region_sectors(dcc), dcc->uuid,
+		       dcc_role_name(role), gen, dcc_mode_name(mode),
+		       dcc->miss_timeout);
+		break;
+	}
+}
+
+/* Fail (fail_pending) or restart the wait of (requeue_pending) waiting bios. */
+static void dcc_msg_pending(struct dcc *dcc, bool fail)
+{
+	struct bio_list failed = BIO_EMPTY_LIST;
+	struct dcc_lock *lk, *tmp;
+
+	spin_lock_irq(&dcc->lock);
+	list_for_each_entry_safe(lk, tmp, &dcc->locks, list) {
+		if (lk->type != DCC_LOCK_FETCH)
+			continue;
+		if (!fail) {
+			lk->deadline = jiffies + dcc->miss_timeout * HZ;
+			lk->notify = true;
+			dcc->notify_owed = true;
+		} else if (dcc->registered) {
+			bio_list_merge(&failed, &lk->waiters);
+			bio_list_init(&lk->waiters);
+		} else {
+			__dcc_lock_drop(dcc, lk, BLK_STS_IOERR, &failed);
+		}
+	}
+	spin_unlock_irq(&dcc->lock);
+	dcc_fail_bios(&failed, BLK_STS_IOERR);
+	dcc_wake(dcc);
+}
+
+static int dcc_message(struct dm_target *ti, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen)
+{
+	struct dcc *dcc = ti->private;
+	unsigned int val;
+	char dummy;
+
+	if (argc == 1 && !strcasecmp(argv[0], "fail_pending")) {
+		dcc_msg_pending(dcc, true);
+		return 0;
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "requeue_pending")) {
+		dcc_msg_pending(dcc, false);
+		return 0;
+	}
+	if (argc == 2 && !strcasecmp(argv[0], "miss_timeout")) {
+		if (sscanf(argv[1], "%u%c", &val, &dummy) != 1 || !val ||
+		    val > DCC_MAX_MISS_TIMEOUT) {
+			DMERR("invalid miss_timeout '%s': need seconds from 1 to 86400",
+			      argv[1]);
+			return -EINVAL;
+		}
+		WRITE_ONCE(dcc->miss_timeout, val);
+		dm_table_event(ti->table);
+		return 0;
+	}
+	DMERR("unsupported message '%s' with %u argument(s)",
+	      argc ? argv[0] : "", argc);
+	return -EINVAL;
+}
+
+static int dcc_iterate_devices(struct dm_target *ti,
+			       iterate_devices_callout_fn fn, void *data)
+{
+	struct dcc *dcc = ti->private;
+
+	return fn(ti, dcc->data_dev, 0, ti->len, data);
+}
+
+static struct target_type dcc_target = {
+	.name = "dcc",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = dcc_ctr,
+	.dtr = dcc_dtr,
+	.map = dcc_map,
+	.end_io = dcc_end_io,
+	.presuspend = dcc_presuspend,
+	.postsuspend = dcc_postsuspend,
+	.preresume = dcc_preresume,
+	.resume = dcc_resume,
+	.status = dcc_status,
+	.message = dcc_message,
+	.iterate_devices = dcc_iterate_devices,
+};
+
+static int __init dm_dcc_init(void)
+{
+	int r;
+
+	r = dcc_netlink_init();
+	if (r)
+		return r;
+	r = dm_register_target(&dcc_target);
+	if (r) {
+		dcc_netlink_exit();
+		return r;
+	}
+	return 0;
+}
+
+static void __exit dm_dcc_exit(void)
+{
+	dm_unregister_target(&dcc_target);
+	dcc_netlink_exit();
+}
+
+module_init(dm_dcc_init);
+module_exit(dm_dcc_exit);
+
+MODULE_DESCRIPTION(DM_NAME " target keeping two sites' copies of a volume coherent");
+MODULE_AUTHOR("The dcc developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-dcc: internal definitions shared by the target, metadata and netlink
+ * parts of the module.
+ */
+#ifndef DM_DCC_H
+#define DM_DCC_H
+
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/hashtable.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/dm-dcc.h>
+
+#define DM_MSG_PREFIX "dcc"
+
+#define DCC_DEFAULT_MISS_TIMEOUT 30	/* seconds */
+#define DCC_MAX_MISS_TIMEOUT	86400
+#define DCC_COMMIT_PERIOD	HZ
+#define DCC_COMMIT_BATCH	64	/* metadata blocks per commit round */
+#define DCC_DRAIN_TIMEOUT	(10 * HZ)
+#define DCC_MAX_CLEAR_COUNT	(1ULL << 20)
+
+enum dcc_lock_type {
+	DCC_LOCK_FETCH,		/* waiting for the daemon to fill the region */
+	DCC_LOCK_OVERWRITE,	/* a write covering the whole region is in flight */
+};
+
+/*
+ * A locked region.  Every bio to a locked region waits on ->waiters, so a
+ * fill can never land on top of newer data and nothing reads a region that
+ * is being filled.
+ */
+struct dcc_lock {
+	struct dcc *dcc;
+	struct hlist_node hnode;
+	struct list_head list;		/* dcc->locks */
+	struct list_head work;		/* dcc->overwrite_start / _done */
+	u64 region;
+	enum dcc_lock_type type;
+	bool claimed;			/* the registered daemon is filling it */
+	bool notify;			/* a MISS event is owed to the daemon */
+	unsigned long deadline;		/* jiffies; when the waiters fail */
+	struct bio_list waiters;
+	struct bio *owner_bio;		/* OVERWRITE: the write itself */
+	unsigned int epoch;		/* OVERWRITE: write epoch of the clone */
+	blk_status_t status;		/* OVERWRITE: result of the clone */
+};
+
+/* Per-bio data. */
+struct dcc_bio {
+	u64 region;
+	unsigned int epoch;
+	bool counted;			/* counted in dcc->inflight[epoch] */
+};
+
+struct dcc {
+	struct dm_target *ti;
+	struct dm_dev *data_dev;
+	struct dm_dev *meta_dev;
+	dev_t md_dev;			/* the dm device, as netlink names it */
+
+	/* From the superblock; fixed for the life of the target. */
+	u8 uuid[16];
+	sector_t data_sectors;
+	u64 nr_regions;
+	unsigned int region_shift;	/* log2(region_sectors) */
+	u64 valid_start;
+	u64 dirty_start;
+	u64 bitmap_blocks;
+
+	spinlock_t lock;
+	/*
+	 * Protected by lock for writers.  valid and dirty are the state the
+	 * next commit writes.  hot_valid and hot_dirty are the subsets known
+	 * to be on disk; .map tests them without the lock, which is safe
+	 * because a bit is only set there after it is durable and cleared
+	 * before the durable copy changes.  armed marks dirty regions the
+	 * daemon has read for replication; completing writes disarm them.
+	 */
+	unsigned long *valid;
+	unsigned long *dirty;
+	unsigned long *hot_valid;
+	unsigned long *hot_dirty;
+	unsigned long *armed;
+	unsigned long *changed;		/* metadata blocks to write */
+	bool sb_changed;
+	u64 nr_valid;
+	u64 nr_dirty;
+	enum dcc_role role;
+	u64 generation;
+	enum dcc_mode mode;
+	struct bio_list deferred;	/* bios from .map for the worker */
+	struct bio_list commit_wait;	/* writes waiting for the next commit */
+	struct list_head overwrite_start; /* locks whose write may start */
+	struct list_head overwrite_done;  /* locks whose write completed */
+	DECLARE_HASHTABLE(lock_table, 8);
+	struct list_head locks;
+	unsigned int nr_locks;
+	bool notify_owed;
+	bool registered;
+	u32 reg_portid;
+	u64 reg_id;
+	unsigned int miss_timeout;	/* seconds */
+	u64 nr_misses;
+	u64 nr_timeouts;
+
+	/*
+	 * Serialises commits and the dirty-clearing drain; a commit never
+	 * runs while CLEAR_DIRTY waits for in-flight writes.
+	 */
+	struct mutex commit_mutex;
+	void *commit_buf;		/* DCC_COMMIT_BATCH blocks */
+	u64 *commit_idx;
+	struct dcc_disk_sb *sb_buf;
+	bool drain_broken;		/* a drain timed out; see dcc_epoch_drain */
+
+	/* Write epochs: every write in flight is counted in one of two. */
+	unsigned long epoch;
+	atomic_t inflight[2];
+	wait_queue_head_t epoch_wait;
+
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work waker;
+	mempool_t lock_pool;
+	struct bio_set bs;
+
+	/* Protected by dcc_targets_mutex. */
+	struct list_head node;
+	bool listed;
+	atomic_t nl_refs;		/* netlink handlers using this target */
+	wait_queue_head_t nl_wait;
+};
+
+static inline sector_t dcc_region_sectors(struct dcc *dcc)
+{
+	return (sector_t)1 << dcc->region_shift;
+}
+
+/* Length of region r; the last region of a volume may be short. */
+static inline sector_t dcc_region_len(struct dcc *dcc, u64 r)
+{
+	sector_t start = (sector_t)r << dcc->region_shift;
+
+	return min_t(sector_t, dcc_region_sectors(dcc), dcc->data_sectors - start);
+}
+
+/* dm-dcc-metadata.c */
+int dcc_meta_load(struct dcc *dcc, char **error);
+int dcc_meta_read(struct dcc *dcc, char **error);
+void dcc_meta_free(struct dcc *dcc);
+int dcc_commit(struct dcc *dcc);
+void __dcc_set_valid(struct dcc *dcc, u64 r);
+void __dcc_set_dirty(struct dcc *dcc, u64 r);
+void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count);
+void __dcc_clear_dirty(struct dcc *dcc, u64 r);
+void __dcc_mark_changed(struct dcc *dcc, unsigned long *bitmap, u64 r);
+void __dcc_degrade(struct dcc *dcc, const char *why, int err);
+
+/* dm-dcc-target.c */
+struct dcc *dcc_get(u32 major, u32 minor);
+void dcc_put(struct dcc *dcc);
+void dcc_wake(struct dcc *dcc);
+int dcc_epoch_drain(struct dcc *dcc);
+void dcc_state_changed(struct dcc *dcc);
+
+struct dcc_range {
+	u64 start;
+	u64 count;
+};
+
+int dcc_op_register(struct dcc *dcc, u32 portid, u64 *reg_id);
+int dcc_op_unregister(struct dcc *dcc, u32 portid, u64 reg_id);
+int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
+		       struct dcc_range *out, unsigned int max, u64 *next);
+int dcc_op_fill_begin(struct dcc *dcc, u32 portid, u64 reg_id, u64 r);
+int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id, u64 r, int err);
+int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
+		       u64 count, bool force);
+int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
+		       u64 count, u64 *cleaned);
+int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
+		    enum dcc_role role, u64 generation);
+void dcc_portid_released(u32 portid);
+extern struct mutex dcc_targets_mutex;
+extern struct list_head dcc_targets;
+
+/* dm-dcc-netlink.c */
+int dcc_netlink_init(void);
+void dcc_netlink_exit(void);
+void dcc_notify_miss(struct dcc *dcc, u64 region);
+void dcc_notify_state(struct dcc *dcc);
+
+#endif /* DM_DCC_H */
