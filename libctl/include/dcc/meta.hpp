@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The dm-dcc metadata format: superblock codec, layout and bitmaps.
+// The format itself is defined in include/uapi/linux/dm-dcc.h.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dcc {
+
+uint32_t crc32(std::span<const uint8_t> data, uint32_t crc = 0);
+
+using Uuid = std::array<uint8_t, 16>;
+std::optional<Uuid> parse_uuid(const std::string& text);
+std::string format_uuid(const Uuid& u);
+
+enum class Role : uint32_t { Owner = 1, Replica = 2 };
+const char* role_name(Role r);
+
+struct Superblock {
+    uint32_t version = 1;
+    uint32_t flags = 0;
+    Uuid uuid{};
+    uint64_t data_sectors = 0;
+    uint64_t nr_regions = 0;
+    uint64_t generation = 1;
+    uint32_t region_sectors = 0;
+    Role role = Role::Owner;
+    uint64_t valid_start = 0;
+    uint64_t dirty_start = 0;
+    uint64_t bitmap_blocks = 0;
+};
+
+constexpr uint32_t kMetaBlock = 4096;
+constexpr uint32_t kSbSize = 512;
+
+// The layout for a volume; throws Error(kExitUsage) on an impossible one.
+Superblock make_layout(uint64_t data_bytes, uint32_t region_bytes, const Uuid& uuid,
+                       Role role);
+
+// Bytes the metadata device needs for this layout.
+uint64_t meta_bytes_needed(const Superblock& sb);
+
+// Parse "64k", "1m", "4096" into bytes; nullopt if malformed.
+std::optional<uint64_t> parse_size(const std::string& text);
+
+// Encode into a 4 KiB block (checksum included) / decode and check one.
+std::vector<uint8_t> encode_superblock(const Superblock& sb);
+
+enum class SbStatus { Ok, NotFormatted, BadChecksum, BadVersion, Inconsistent };
+const char* sb_status_text(SbStatus s);
+SbStatus decode_superblock(std::span<const uint8_t> block, Superblock& out);
+
+// Region bitmaps in the on-disk layout: bit r is bit r%8 of byte r/8.
+class Bitmap {
+public:
+    Bitmap() : Bitmap(0) {}
+    explicit Bitmap(uint64_t nbits);
+    Bitmap(uint64_t nbits, std::vector<uint8_t> bytes);
+    uint64_t size() const { return nbits_; }
+    bool test(uint64_t i) const { return (bytes_[i >> 3] >> (i & 7)) & 1; }
+    void set(uint64_t i) { bytes_[i >> 3] |= uint8_t(1u << (i & 7)); }
+    void clear(uint64_t i) { bytes_[i >> 3] &= uint8_t(~(1u << (i & 7))); }
+    void set_all();
+    uint64_t count() const;
+    bool tail_clean(uint64_t padded_bits) const;
+    const std::vector<uint8_t>& bytes() const { return bytes_; }
+    // Bytes padded with zeros to a whole number of metadata blocks.
+    std::vector<uint8_t> blocks(uint64_t nblocks) const;
+
+private:
+    uint64_t nbits_;
+    std::vector<uint8_t> bytes_;
+};
+
+}  // namespace dcc

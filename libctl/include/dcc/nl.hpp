@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The dm-dcc generic netlink channel, userspace side.
+//
+// Building requests and parsing replies is kept apart from the socket so
+// that both can be tested without a kernel.
+#pragma once
+
+#include <linux/dm-dcc.h>
+#include <netlink/genl/genl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dcc/meta.hpp"
+#include "dcc/regions.hpp"
+
+namespace dcc::nl {
+
+struct Dev {
+    uint32_t major = 0;
+    uint32_t minor = 0;
+    bool operator==(const Dev&) const = default;
+};
+
+struct MsgFree {
+    void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgFree>;
+
+struct Request {
+    uint8_t cmd = DCC_CMD_UNSPEC;
+    Dev dev;
+    std::optional<uint64_t> reg_id, region, count, generation;
+    std::optional<uint8_t> set, role;
+    std::optional<uint32_t> fill_errno;
+    bool arm = false;
+    bool force = false;
+};
+
+// A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.
+MsgPtr build(int family, const Request& req);
+
+struct RegisterReply {
+    uint64_t reg_id = 0;
+    uint32_t region_sectors = 0;
+    uint64_t nr_regions = 0;
+    uint64_t data_sectors = 0;
+    Dev data;
+    uint8_t role = 0;
+    uint8_t mode = 0;
+    uint64_t generation = 0;
+    Uuid uuid{};
+};
+
+struct RegionsReply {
+    std::vector<Range> ranges;
+    std::optional<uint64_t> next;  // where the next request starts; none: the end
+};
+
+struct Event {
+    uint8_t cmd = 0;  // DCC_CMD_EVENT_MISS or DCC_CMD_EVENT_STATE
+    Dev dev;
+    uint64_t region = 0;
+    uint8_t mode = 0, role = 0;
+    uint64_t generation = 0;
+};
+
+// Each returns nullopt for a message that is not a well-formed reply.
+std::optional<RegisterReply> parse_register(nlmsghdr* nlh);
+std::optional<RegionsReply> parse_regions(nlmsghdr* nlh);
+std::optional<uint64_t> parse_count(nlmsghdr* nlh);
+std::optional<Event> parse_event(nlmsghdr* nlh);
+
+// For an NLMSG_ERROR message: the (negative) error and the kernel's
+// extended-ack text, if any.
+int parse_error(nlmsghdr* nlh, std::string& text);
+
+// A generic netlink socket bound to the dm-dcc family.
+class Client {
+public:
+    Client();
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    int family() const { return family_; }
+    uint32_t portid() const;
+
+    // Send a request and wait for its answer.  Returns 0 or -errno; @msg
+    // gets the kernel's explanation, @on_reply sees the reply, if any.
+    int transact(const Request& req, const std::function<void(nlmsghdr*)>& on_reply,
+                 std::string* msg = nullptr);
+
+    // Helpers that throw dcc::Error for unexpected failures.
+    RegisterReply register_volume(Dev dev);
+    void unregister(Dev dev, uint64_t reg_id);
+    RegionsReply get_regions(Dev dev, uint8_t set, uint64_t cursor, bool arm = false);
+
+private:
+    nl_sock* sk_ = nullptr;
+    int family_ = -1;
+};
+
+// A socket subscribed to the events group.  Events are hints: after an
+// overflow (lost()) the reader re-reads the state it cares about.
+class EventSocket {
+public:
+    EventSocket();
+    ~EventSocket();
+    EventSocket(const EventSocket&) = delete;
+    EventSocket& operator=(const EventSocket&) = delete;
+
+    int fd() const;
+    // Read what is queued without blocking.  Returns the events; sets
+    // @lost when the kernel had to drop some.
+    std::vector<Event> drain(bool& lost);
+
+private:
+    nl_sock* sk_ = nullptr;
+};
+
+}  // namespace dcc::nl

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "dcc/devices.hpp"
+
+#include <fcntl.h>
+#include <libdevmapper.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "dcc/error.hpp"
+
+namespace dcc {
+
+namespace {
+
+struct TaskFree {
+    void operator()(dm_task* t) const { dm_task_destroy(t); }
+};
+using Task = std::unique_ptr<dm_task, TaskFree>;
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// The dcc target of a status task, if the device has exactly one.
+bool dcc_params(dm_task* t, std::string& params) {
+    void* next = nullptr;
+    int found = 0;
+    do {
+        uint64_t start, length;
+        char *type = nullptr, *p = nullptr;
+        next = dm_get_next_target(t, next, &start, &length, &type, &p);
+        if (type && !std::strcmp(type, "dcc")) {
+            params = p ? p : "";
+            found++;
+        }
+    } while (next);
+    return found == 1;
+}
+
+void pwrite_all(int fd, const void* buf, size_t len, uint64_t off, const std::string& what) {
+    const char* p = static_cast<const char*>(buf);
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off_t(off));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(kExitError, errno_text("write " + what, errno), errno);
+        }
+        p += n;
+        len -= size_t(n);
+        off += uint64_t(n);
+    }
+}
+
+void pread_all(int fd, void* buf, size_t len, uint64_t off, const std::string& what) {
+    char* p = static_cast<char*>(buf);
+    while (len) {
+        ssize_t n = pread(fd, p, len, off_t(off));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error(kExitError, errno_text("read " + what, errno), errno);
+        if (n == 0) throw Error(kExitError, "read " + what + ": unexpected end of device");
+        p += n;
+        len -= size_t(n);
+        off += uint64_t(n);
+    }
+}
+
+}  // namespace
+
+Volume find_volume(const std::string& spec) {
+    Task t(dm_task_create(DM_DEVICE_STATUS));
+    if (!t) throw Error(kExitError, "libdevmapper: cannot create task");
+    struct stat st;
+    if (spec.find('/') != std::string::npos) {
+        if (stat(spec.c_str(), &st) || !S_ISBLK(st.st_mode))
+            throw Error(kExitNotFound, spec + ": not a block device");
+        dm_task_set_major(t.get(), int(major(st.st_rdev)));
+        dm_task_set_minor(t.get(), int(minor(st.st_rdev)));
+    } else if (!dm_task_set_name(t.get(), spec.c_str())) {
+        throw Error(kExitUsage, "invalid volume name '" + spec + "'");
+    }
+    dm_task_no_open_count(t.get());
+    struct dm_info info {};
+    if (!dm_task_run(t.get()) || !dm_task_get_info(t.get(), &info) || !info.exists)
+        throw Error(kExitNotFound, "no device-mapper device '" + spec + "'");
+    Volume v;
+    const char* name = dm_task_get_name(t.get());
+    v.name = name ? name : spec;
+    v.dev = {uint32_t(info.major), uint32_t(info.minor)};
+    if (!dcc_params(t.get(), v.params))
+        throw Error(kExitNotFound, "device '" + v.name + "' has no dcc target (or more than one)");
+    return v;
+}
+
+std::vector<Volume> list_volumes() {
+    Task t(dm_task_create(DM_DEVICE_LIST));
+    if (!t || !dm_task_run(t.get())) throw Error(kExitError, "libdevmapper: cannot list devices");
+    std::vector<Volume> out;
+    dm_names* names = dm_task_get_names(t.get());
+    if (!names || !names->dev) return out;
+    for (;;) {
+        try {
+            out.push_back(find_volume(names->name));
+        } catch (const Error&) {
+            // not a dcc device, or gone meanwhile
+        }
+        if (!names->next) break;
+        names = reinterpret_cast<dm_names*>(reinterpret_cast<char*>(names) + names->next);
+    }
+    return out;
+}
+
+int open_block_device(nl::Dev dev, int flags) {
+    dev_t want = makedev(dev.major, dev.minor);
+    std::string path;
+    std::ifstream uevent("/sys/dev/block/" + std::to_string(dev.major) + ":" +
+                         std::to_string(dev.minor) + "/uevent");
+    for (std::string line; std::getline(uevent, line);)
+        if (line.rfind("DEVNAME=", 0) == 0) path = "/dev/" + line.substr(8);
+    struct stat st;
+    if (path.empty() || stat(path.c_str(), &st) || !S_ISBLK(st.st_mode) || st.st_rdev != want) {
+        mkdir("/run/dcc", 0700);
+        path = "/run/dcc/blk-" + std::to_string(dev.major) + "-" + std::to_string(dev.minor);
+        unlink(path.c_str());
+        if (mknod(path.c_str(), S_IFBLK | 0600, want))
+            throw Error(kExitError, errno_text("create device node " + path, errno), errno);
+    }
+    int fd = open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) throw Error(kExitError, errno_text("open " + path, errno), errno);
+    return fd;
+}
+
+uint64_t device_size(int fd) {
+    struct stat st;
+    if (fstat(fd, &st)) throw Error(kExitError, errno_text("stat", errno), errno);
+    if (S_ISREG(st.st_mode)) return uint64_t(st.st_size);
+    uint64_t bytes = 0;
+    if (!S_ISBLK(st.st_mode) || ioctl(fd, BLKGETSIZE64, &bytes))
+        throw Error(kExitUsage, "not a block device or regular file");
+    return bytes;
+}
+
+Superblock format_meta(const FormatOptions& opt) {
+    Fd data(open(opt.data_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (data.get() < 0)
+        throw Error(kExitNotFound, errno_text("open data device " + opt.data_path, errno), errno);
+    uint64_t data_bytes = device_size(data.get());
+
+    // O_EXCL on a block device fails while it is claimed (by dm, a mount).
+    int flags = O_RDWR | O_CLOEXEC;
+    struct stat st;
+    if (stat(opt.meta_path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) flags |= O_EXCL;
+    Fd meta(open(opt.meta_path.c_str(), flags));
+    if (meta.get() < 0) {
+        if (errno == EBUSY)
+            throw Error(kExitRefused, "metadata device " + opt.meta_path +
+                                          " is in use (a live dcc device?); refusing to format it");
+        throw Error(kExitNotFound, errno_text("open metadata device " + opt.meta_path, errno), errno);
+    }
+    if (data.get() >= 0 && stat(opt.data_path.c_str(), &st) == 0) {
+        struct stat ms;
+        if (fstat(meta.get(), &ms) == 0 && S_ISBLK(st.st_mode) && S_ISBLK(ms.st_mode) &&
+            st.st_rdev == ms.st_rdev)
+            throw Error(kExitUsage, "data and metadata devices must be different");
+    }
+
+    Superblock sb = make_layout(data_bytes, opt.region_bytes, opt.uuid, opt.role);
+    uint64_t need = meta_bytes_needed(sb), have = device_size(meta.get());
+    if (have < need)
+        throw Error(kExitUsage, "metadata device " + opt.meta_path + " holds " +
+                                    std::to_string(have) + " bytes; this volume needs " +
+                                    std::to_string(need));
+
+    std::vector<uint8_t> old(kMetaBlock);
+    pread_all(meta.get(), old.data(), old.size(), 0, "metadata superblock");
+    Superblock existing;
+    if (!opt.force && decode_superblock(old, existing) != SbStatus::NotFormatted)
+        throw Error(kExitRefused, "metadata device " + opt.meta_path +
+                                      " already holds dcc metadata; use --force to overwrite it");
+
+    // Superblock gone first, so an interrupted format leaves no valid one.
+    std::vector<uint8_t> zero(kMetaBlock, 0);
+    pwrite_all(meta.get(), zero.data(), zero.size(), 0, "metadata superblock");
+    if (fdatasync(meta.get())) throw Error(kExitError, errno_text("flush metadata", errno), errno);
+
+    Bitmap valid(sb.nr_regions);
+    if (!opt.empty) valid.set_all();
+    Bitmap dirty(sb.nr_regions);
+    pwrite_all(meta.get(), valid.blocks(sb.bitmap_blocks).data(), sb.bitmap_blocks * kMetaBlock,
+               sb.valid_start * kMetaBlock, "valid bitmap");
+    pwrite_all(meta.get(), dirty.blocks(sb.bitmap_blocks).data(), sb.bitmap_blocks * kMetaBlock,
+               sb.dirty_start * kMetaBlock, "dirty bitmap");
+    if (fdatasync(meta.get())) throw Error(kExitError, errno_text("flush metadata", errno), errno);
+    std::vector<uint8_t> block = encode_superblock(sb);
+    pwrite_all(meta.get(), block.data(), block.size(), 0, "metadata superblock");
+    if (fdatasync(meta.get())) throw Error(kExitError, errno_text("flush metadata", errno), errno);
+    return sb;
+}
+
+MetaImage read_meta(const std::string& meta_path) {
+    Fd meta(open(meta_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (meta.get() < 0)
+        throw Error(kExitNotFound, errno_text("open metadata device " + meta_path, errno), errno);
+    // The kernel writes around our page cache: drop it before reading.
+    struct stat st;
+    if (fstat(meta.get(), &st) == 0 && S_ISBLK(st.st_mode)) ioctl(meta.get(), BLKFLSBUF, 0);
+    std::vector<uint8_t> block(kMetaBlock);
+    pread_all(meta.get(), block.data(), block.size(), 0, "metadata superblock");
+    MetaImage img;
+    SbStatus s = decode_superblock(block, img.sb);
+    if (s != SbStatus::Ok) throw Error(kExitError, meta_path + ": " + sb_status_text(s));
+    uint64_t bytes = img.sb.bitmap_blocks * kMetaBlock;
+    if (device_size(meta.get()) < meta_bytes_needed(img.sb))
+        throw Error(kExitError, meta_path + ": too small for the volume in its superblock");
+    std::vector<uint8_t> v(bytes), d(bytes);
+    pread_all(meta.get(), v.data(), bytes, img.sb.valid_start * kMetaBlock, "valid bitmap");
+    pread_all(meta.get(), d.data(), bytes, img.sb.dirty_start * kMetaBlock, "dirty bitmap");
+    img.valid = Bitmap(img.sb.nr_regions, std::move(v));
+    img.dirty = Bitmap(img.sb.nr_regions, std::move(d));
+    if (!img.valid.tail_clean(bytes * 8) || !img.dirty.tail_clean(bytes * 8))
+        throw Error(kExitError, meta_path + ": bitmap bits past the last region (corrupt)");
+    return img;
+}
+
+}  // namespace dcc

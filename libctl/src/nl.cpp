@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "dcc/nl.hpp"
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/msg.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "dcc/error.hpp"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+namespace dcc::nl {
+
+namespace {
+
+nla_policy g_policy[DCC_A_MAX + 1];
+nla_policy g_range_policy[DCC_RANGE_A_MAX + 1];
+
+struct PolicyInit {
+    PolicyInit() {
+        for (int a : {DCC_A_MAJOR, DCC_A_MINOR, DCC_A_REGION_SECTORS, DCC_A_DATA_MAJOR,
+                      DCC_A_DATA_MINOR, DCC_A_ERRNO})
+            g_policy[a].type = NLA_U32;
+        for (int a : {DCC_A_REG_ID, DCC_A_REGION, DCC_A_COUNT, DCC_A_NEXT, DCC_A_GENERATION,
+                      DCC_A_NR_REGIONS, DCC_A_DATA_SECTORS})
+            g_policy[a].type = NLA_U64;
+        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE}) g_policy[a].type = NLA_U8;
+        g_policy[DCC_A_ARM].type = NLA_FLAG;
+        g_policy[DCC_A_FORCE].type = NLA_FLAG;
+        g_policy[DCC_A_RANGES].type = NLA_NESTED;
+        g_policy[DCC_A_UUID].type = NLA_UNSPEC;
+        g_policy[DCC_A_UUID].minlen = 16;
+        g_range_policy[DCC_RANGE_A_START].type = NLA_U64;
+        g_range_policy[DCC_RANGE_A_COUNT].type = NLA_U64;
+    }
+} g_policy_init;
+
+bool parse_attrs(nlmsghdr* nlh, nlattr** tb) {
+    if (!nlh || nlh->nlmsg_type < NLMSG_MIN_TYPE) return false;
+    return genlmsg_parse(nlh, 0, tb, DCC_A_MAX, g_policy) == 0;
+}
+
+bool has(nlattr** tb, std::initializer_list<int> attrs) {
+    for (int a : attrs)
+        if (!tb[a]) return false;
+    return true;
+}
+
+uint8_t genl_cmd(nlmsghdr* nlh) {
+    return static_cast<genlmsghdr*>(nlmsg_data(nlh))->cmd;
+}
+
+}  // namespace
+
+MsgPtr build(int family, const Request& r) {
+    MsgPtr m(nlmsg_alloc());
+    if (!m) throw Error(kExitError, "cannot allocate netlink message", ENOMEM);
+    if (!genlmsg_put(m.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_REQUEST | NLM_F_ACK,
+                     r.cmd, DCC_GENL_VERSION))
+        throw Error(kExitError, "cannot build netlink header", ENOMEM);
+    int e = nla_put_u32(m.get(), DCC_A_MAJOR, r.dev.major);
+    e = e ?: nla_put_u32(m.get(), DCC_A_MINOR, r.dev.minor);
+    if (r.reg_id) e = e ?: nla_put_u64(m.get(), DCC_A_REG_ID, *r.reg_id);
+    if (r.region) e = e ?: nla_put_u64(m.get(), DCC_A_REGION, *r.region);
+    if (r.count) e = e ?: nla_put_u64(m.get(), DCC_A_COUNT, *r.count);
+    if (r.generation) e = e ?: nla_put_u64(m.get(), DCC_A_GENERATION, *r.generation);
+    if (r.set) e = e ?: nla_put_u8(m.get(), DCC_A_SET, *r.set);
+    if (r.role) e = e ?: nla_put_u8(m.get(), DCC_A_ROLE, *r.role);
+    if (r.fill_errno) e = e ?: nla_put_u32(m.get(), DCC_A_ERRNO, *r.fill_errno);
+    if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
+    if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
+    if (e) throw Error(kExitError, "netlink message too large", EMSGSIZE);
+    return m;
+}
+
+std::optional<RegisterReply> parse_register(nlmsghdr* nlh) {
+    nlattr* tb[DCC_A_MAX + 1];
+    if (!parse_attrs(nlh, tb) || genl_cmd(nlh) != DCC_CMD_REGISTER ||
+        !has(tb, {DCC_A_REG_ID, DCC_A_REGION_SECTORS, DCC_A_NR_REGIONS, DCC_A_DATA_SECTORS,
+                  DCC_A_DATA_MAJOR, DCC_A_DATA_MINOR, DCC_A_ROLE, DCC_A_MODE, DCC_A_GENERATION,
+                  DCC_A_UUID}) ||
+        nla_len(tb[DCC_A_UUID]) != 16)
+        return std::nullopt;
+    RegisterReply r;
+    r.reg_id = nla_get_u64(tb[DCC_A_REG_ID]);
+    r.region_sectors = nla_get_u32(tb[DCC_A_REGION_SECTORS]);
+    r.nr_regions = nla_get_u64(tb[DCC_A_NR_REGIONS]);
+    r.data_sectors = nla_get_u64(tb[DCC_A_DATA_SECTORS]);
+    r.data = {nla_get_u32(tb[DCC_A_DATA_MAJOR]), nla_get_u32(tb[DCC_A_DATA_MINOR])};
+    r.role = nla_get_u8(tb[DCC_A_ROLE]);
+    r.mode = nla_get_u8(tb[DCC_A_MODE]);
+    r.generation = nla_get_u64(tb[DCC_A_GENERATION]);
+    std::memcpy(r.uuid.data(), nla_data(tb[DCC_A_UUID]), 16);
+    if (!r.region_sectors || (r.region_sectors & (r.region_sectors - 1)) || !r.nr_regions)
+        return std::nullopt;
+    return r;
+}
+
+std::optional<RegionsReply> parse_regions(nlmsghdr* nlh) {
+    nlattr* tb[DCC_A_MAX + 1];
+    if (!parse_attrs(nlh, tb) || genl_cmd(nlh) != DCC_CMD_GET_REGIONS || !tb[DCC_A_RANGES])
+        return std::nullopt;
+    RegionsReply out;
+    nlattr* pos;
+    int rem;
+    nla_for_each_nested(pos, tb[DCC_A_RANGES], rem) {
+        nlattr* rt[DCC_RANGE_A_MAX + 1];
+        if (nla_type(pos) != DCC_A_RANGE ||
+            nla_parse_nested(rt, DCC_RANGE_A_MAX, pos, g_range_policy) ||
+            !rt[DCC_RANGE_A_START] || !rt[DCC_RANGE_A_COUNT])
+            return std::nullopt;
+        Range r{nla_get_u64(rt[DCC_RANGE_A_START]), nla_get_u64(rt[DCC_RANGE_A_COUNT])};
+        if (!r.count || r.start + r.count < r.start) return std::nullopt;
+        if (!out.ranges.empty() && r.start < out.ranges.back().end()) return std::nullopt;
+        out.ranges.push_back(r);
+    }
+    if (out.ranges.size() > DCC_MAX_RANGES_PER_REPLY) return std::nullopt;
+    if (tb[DCC_A_NEXT]) out.next = nla_get_u64(tb[DCC_A_NEXT]);
+    return out;
+}
+
+std::optional<uint64_t> parse_count(nlmsghdr* nlh) {
+    nlattr* tb[DCC_A_MAX + 1];
+    if (!parse_attrs(nlh, tb) || !tb[DCC_A_COUNT]) return std::nullopt;
+    return nla_get_u64(tb[DCC_A_COUNT]);
+}
+
+std::optional<Event> parse_event(nlmsghdr* nlh) {
+    nlattr* tb[DCC_A_MAX + 1];
+    if (!parse_attrs(nlh, tb) || !has(tb, {DCC_A_MAJOR, DCC_A_MINOR})) return std::nullopt;
+    Event ev;
+    ev.cmd = genl_cmd(nlh);
+    ev.dev = {nla_get_u32(tb[DCC_A_MAJOR]), nla_get_u32(tb[DCC_A_MINOR])};
+    if (ev.cmd == DCC_CMD_EVENT_MISS) {
+        if (!tb[DCC_A_REGION]) return std::nullopt;
+        ev.region = nla_get_u64(tb[DCC_A_REGION]);
+    } else if (ev.cmd == DCC_CMD_EVENT_STATE) {
+        if (!has(tb, {DCC_A_MODE, DCC_A_ROLE, DCC_A_GENERATION})) return std::nullopt;
+        ev.mode = nla_get_u8(tb[DCC_A_MODE]);
+        ev.role = nla_get_u8(tb[DCC_A_ROLE]);
+        ev.generation = nla_get_u64(tb[DCC_A_GENERATION]);
+    } else {
+        return std::nullopt;
+    }
+    return ev;
+}
+
+int parse_error(nlmsghdr* nlh, std::string& text) {
+    text.clear();
+    if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+        return -EPROTO;
+    auto* err = static_cast<nlmsgerr*>(nlmsg_data(nlh));
+    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return err->error;
+    // With NETLINK_CAP_ACK the request is not echoed: TLVs follow the header.
+    size_t off = sizeof(nlmsgerr);
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+        off += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    if (NLMSG_LENGTH(off) > nlh->nlmsg_len) return err->error;
+    auto* attrs = reinterpret_cast<nlattr*>(static_cast<char*>(nlmsg_data(nlh)) + off);
+    int len = int(nlh->nlmsg_len - NLMSG_LENGTH(off));
+    nlattr* pos;
+    int rem;
+    nla_for_each_attr(pos, attrs, len, rem) {
+        if (nla_type(pos) == NLMSGERR_ATTR_MSG && nla_len(pos) > 0) {
+            const char* s = static_cast<const char*>(nla_data(pos));
+            text.assign(s, strnlen(s, size_t(nla_len(pos))));
+        }
+    }
+    return err->error;
+}
+
+Client::Client() {
+    sk_ = nl_socket_alloc();
+    if (!sk_) throw Error(kExitError, "cannot allocate netlink socket", ENOMEM);
+    if (genl_connect(sk_) < 0) {
+        nl_socket_free(sk_);
+        throw Error(kExitError, "cannot open generic netlink socket", errno);
+    }
+    int one = 1;
+    setsockopt(nl_socket_get_fd(sk_), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    setsockopt(nl_socket_get_fd(sk_), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    family_ = genl_ctrl_resolve(sk_, DCC_GENL_NAME);
+    if (family_ < 0) {
+        nl_socket_free(sk_);
+        throw Error(kExitNotFound,
+                    "generic netlink family '" DCC_GENL_NAME "' not found: is the dm-dcc module loaded?");
+    }
+}
+
+Client::~Client() { nl_socket_free(sk_); }
+
+uint32_t Client::portid() const { return nl_socket_get_local_port(sk_); }
+
+int Client::transact(const Request& req, const std::function<void(nlmsghdr*)>& on_reply,
+                     std::string* msg) {
+    MsgPtr m = build(family_, req);
+    if (int e = nl_send_auto(sk_, m.get()); e < 0)
+        throw Error(kExitError, std::string("netlink send failed: ") + nl_geterror(e));
+    uint32_t seq = nlmsg_hdr(m.get())->nlmsg_seq;
+    for (;;) {
+        sockaddr_nl peer{};
+        unsigned char* buf = nullptr;
+        int n = nl_recv(sk_, &peer, &buf, nullptr);
+        if (n <= 0) {
+            free(buf);
+            throw Error(kExitError, std::string("netlink receive failed: ") + nl_geterror(n));
+        }
+        auto* nlh = reinterpret_cast<nlmsghdr*>(buf);
+        int len = n;
+        int result = 1;  // 1: keep reading
+        for (; nlmsg_ok(nlh, len); nlh = nlmsg_next(nlh, &len)) {
+            if (nlh->nlmsg_seq != seq) continue;  // a late answer to an earlier request
+            if (nlh->nlmsg_type == NLMSG_ERROR) {
+                std::string text;
+                result = parse_error(nlh, text);
+                if (msg) *msg = text;
+                break;
+            }
+            if (nlh->nlmsg_type == NLMSG_DONE) continue;
+            if (on_reply) on_reply(nlh);
+        }
+        free(buf);
+        if (result <= 0) return result;
+    }
+}
+
+namespace {
+
+[[noreturn]] void fail(const char* what, int err, const std::string& text) {
+    std::string s = errno_text(what, -err);
+    if (!text.empty()) s += " (" + text + ")";
+    throw Error(err == -ENODEV ? kExitNotFound : err == -EBUSY ? kExitRefused : kExitError, s,
+                -err);
+}
+
+}  // namespace
+
+RegisterReply Client::register_volume(Dev dev) {
+    std::optional<RegisterReply> reply;
+    std::string text;
+    Request req{.cmd = DCC_CMD_REGISTER, .dev = dev};
+    int e = transact(req, [&](nlmsghdr* nlh) { reply = parse_register(nlh); }, &text);
+    if (e) fail("register with the kernel", e, text);
+    if (!reply) throw Error(kExitError, "malformed REGISTER reply from the kernel");
+    return *reply;
+}
+
+void Client::unregister(Dev dev, uint64_t reg_id) {
+    std::string text;
+    Request req{.cmd = DCC_CMD_UNREGISTER, .dev = dev, .reg_id = reg_id};
+    if (int e = transact(req, nullptr, &text)) fail("unregister", e, text);
+}
+
+RegionsReply Client::get_regions(Dev dev, uint8_t set, uint64_t cursor, bool arm) {
+    std::optional<RegionsReply> reply;
+    std::string text;
+    Request req{.cmd = DCC_CMD_GET_REGIONS, .dev = dev, .region = cursor, .set = set, .arm = arm};
+    int e = transact(req, [&](nlmsghdr* nlh) { reply = parse_regions(nlh); }, &text);
+    if (e) fail("read the region set", e, text);
+    if (!reply) throw Error(kExitError, "malformed GET_REGIONS reply from the kernel");
+    return *reply;
+}
+
+EventSocket::EventSocket() {
+    sk_ = nl_socket_alloc();
+    if (!sk_) throw Error(kExitError, "cannot allocate netlink socket", ENOMEM);
+    nl_socket_disable_seq_check(sk_);
+    if (genl_connect(sk_) < 0) {
+        nl_socket_free(sk_);
+        throw Error(kExitError, "cannot open generic netlink socket", errno);
+    }
+    int grp = genl_ctrl_resolve_grp(sk_, DCC_GENL_NAME, DCC_GENL_MCGRP_EVENTS);
+    if (grp < 0 || nl_socket_add_membership(sk_, grp) < 0) {
+        nl_socket_free(sk_);
+        throw Error(kExitError, "cannot join the dm-dcc events group");
+    }
+    nl_socket_set_nonblocking(sk_);
+}
+
+EventSocket::~EventSocket() { nl_socket_free(sk_); }
+
+int EventSocket::fd() const { return nl_socket_get_fd(sk_); }
+
+std::vector<Event> EventSocket::drain(bool& lost) {
+    std::vector<Event> out;
+    lost = false;
+    for (;;) {
+        sockaddr_nl peer{};
+        unsigned char* buf = nullptr;
+        int n = nl_recv(sk_, &peer, &buf, nullptr);
+        if (n == -NLE_NOMEM && errno == ENOBUFS) {  // the kernel dropped events
+            lost = true;
+            continue;
+        }
+        if (n <= 0) {
+            free(buf);
+            if (n < 0 && n != -NLE_AGAIN) lost = true;
+            return out;
+        }
+        auto* nlh = reinterpret_cast<nlmsghdr*>(buf);
+        int len = n;
+        for (; nlmsg_ok(nlh, len); nlh = nlmsg_next(nlh, &len))
+            if (auto ev = parse_event(nlh)) out.push_back(*ev);
+        free(buf);
+    }
+}
+
+}  // namespace dcc::nl

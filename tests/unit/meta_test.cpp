@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <gtest/gtest.h>
+#include <linux/dm-dcc.h>
+
+#include <cstring>
+
+#include "dcc/error.hpp"
+#include "dcc/meta.hpp"
+
+using namespace dcc;
+
+namespace {
+
+Uuid test_uuid() { return *parse_uuid("0123456789abcdef0123456789abcdef"); }
+
+}  // namespace
+
+TEST(Crc32, MatchesTheStandardCheckValue) {
+    const char* s = "123456789";
+    EXPECT_EQ(crc32({reinterpret_cast<const uint8_t*>(s), 9}), 0xCBF43926u);
+    EXPECT_EQ(crc32({}), 0u);
+}
+
+TEST(Uuid, ParsesBothFormsAndRejectsJunk) {
+    auto a = parse_uuid("01234567-89ab-cdef-0123-456789abcdef");
+    auto b = parse_uuid("0123456789ABCDEF0123456789ABCDEF");
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(*a, *b);
+    EXPECT_EQ(format_uuid(*a), "01234567-89ab-cdef-0123-456789abcdef");
+    for (const char* bad : {"", "0123", "0123456789abcdef0123456789abcdeg",
+                            "0123456789abcdef0123456789abcdef0", "01234567-89ab-cdef-0123-456789abcde-",
+                            "0-123456789abcdef0123456789abcdef"})
+        EXPECT_FALSE(parse_uuid(bad)) << bad;
+}
+
+TEST(Size, ParsesSuffixes) {
+    EXPECT_EQ(parse_size("64k"), 65536u);
+    EXPECT_EQ(parse_size("1m"), 1048576u);
+    EXPECT_EQ(parse_size("4096"), 4096u);
+    EXPECT_EQ(parse_size("8s"), 4096u);
+    EXPECT_EQ(parse_size("2T"), 2ull << 40);
+    for (const char* bad : {"", "k", "64q", "-1", "99999999999999999999", "18014398509481984k"})
+        EXPECT_FALSE(parse_size(bad)) << bad;
+}
+
+TEST(Layout, ComputesRegionsAndBitmaps) {
+    Superblock sb = make_layout(1ull << 30, 65536, test_uuid(), Role::Owner);
+    EXPECT_EQ(sb.data_sectors, 2097152u);
+    EXPECT_EQ(sb.region_sectors, 128u);
+    EXPECT_EQ(sb.nr_regions, 16384u);
+    EXPECT_EQ(sb.bitmap_blocks, 1u);
+    EXPECT_EQ(sb.valid_start, 1u);
+    EXPECT_EQ(sb.dirty_start, 2u);
+    EXPECT_EQ(meta_bytes_needed(sb), 3u * 4096);
+}
+
+TEST(Layout, ShortLastRegionAndHugeVolumesUse64BitArithmetic) {
+    Superblock sb = make_layout(65536 * 3 + 512, 65536, test_uuid(), Role::Owner);
+    EXPECT_EQ(sb.nr_regions, 4u);
+    // 64 TiB in 4 KiB regions: 2^34 regions, beyond 32 bits.
+    Superblock big = make_layout(64ull << 40, 4096, test_uuid(), Role::Replica);
+    EXPECT_EQ(big.nr_regions, 1ull << 34);
+    EXPECT_EQ(big.bitmap_blocks, (1ull << 34) / (4096 * 8));
+    EXPECT_EQ(big.dirty_start, 1 + big.bitmap_blocks);
+}
+
+TEST(Layout, RefusesBadRegionSizesAndDataSizes) {
+    for (uint32_t r : {0u, 2048u, 3u * 4096, 2u << 20, 65537u})
+        EXPECT_THROW(make_layout(1 << 30, r, test_uuid(), Role::Owner), Error) << r;
+    EXPECT_THROW(make_layout(0, 65536, test_uuid(), Role::Owner), Error);
+    EXPECT_THROW(make_layout(1000, 65536, test_uuid(), Role::Owner), Error);
+}
+
+TEST(Superblock, RoundTrips) {
+    Superblock sb = make_layout(5ull << 40, 1 << 20, test_uuid(), Role::Replica);
+    sb.generation = 42;
+    auto block = encode_superblock(sb);
+    ASSERT_EQ(block.size(), kMetaBlock);
+    // Only the first sector is used, so the superblock is written atomically.
+    for (size_t i = kSbSize; i < block.size(); i++) ASSERT_EQ(block[i], 0) << i;
+    Superblock out;
+    ASSERT_EQ(decode_superblock(block, out), SbStatus::Ok);
+    EXPECT_EQ(out.uuid, sb.uuid);
+    EXPECT_EQ(out.generation, 42u);
+    EXPECT_EQ(out.role, Role::Replica);
+    EXPECT_EQ(out.nr_regions, sb.nr_regions);
+    EXPECT_EQ(out.region_sectors, 2048u);
+}
+
+TEST(Superblock, LayoutMatchesTheKernelStruct) {
+    Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
+    sb.generation = 0x1122334455667788ull;
+    auto b = encode_superblock(sb);
+    auto le64 = [&](size_t off) {
+        uint64_t v;
+        std::memcpy(&v, &b[off], 8);
+        return v;
+    };
+    uint32_t magic;
+    std::memcpy(&magic, &b[offsetof(dcc_disk_sb, magic)], 4);
+    EXPECT_EQ(magic, DCC_SB_MAGIC);
+    EXPECT_EQ(le64(offsetof(dcc_disk_sb, generation)), sb.generation);
+    EXPECT_EQ(le64(offsetof(dcc_disk_sb, nr_regions)), 16384u);
+    EXPECT_EQ(0, std::memcmp(&b[offsetof(dcc_disk_sb, uuid)], sb.uuid.data(), 16));
+}
+
+TEST(Superblock, DetectsEveryKindOfDamage) {
+    Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
+    Superblock out;
+    std::vector<uint8_t> zero(kMetaBlock, 0);
+    EXPECT_EQ(decode_superblock(zero, out), SbStatus::NotFormatted);
+
+    auto flip = encode_superblock(sb);
+    flip[offsetof(dcc_disk_sb, data_sectors)] ^= 1;
+    EXPECT_EQ(decode_superblock(flip, out), SbStatus::BadChecksum);
+
+    // A checksum that matches inconsistent fields is still refused.
+    Superblock bad = sb;
+    bad.nr_regions += 1;
+    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
+    bad = sb;
+    bad.region_sectors = 96;
+    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
+    bad = sb;
+    bad.flags = 1;
+    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
+    bad = sb;
+    bad.dirty_start = 7;
+    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
+    bad = sb;
+    bad.version = 2;
+    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::BadVersion);
+    bad = sb;
+    bad.role = Role(7);
+    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
+}
+
+TEST(Bitmap, SetCountAndTail) {
+    Bitmap b(13);
+    EXPECT_EQ(b.count(), 0u);
+    b.set_all();
+    EXPECT_EQ(b.count(), 13u);
+    EXPECT_TRUE(b.tail_clean(16));
+    b.clear(3);
+    EXPECT_FALSE(b.test(3));
+    EXPECT_TRUE(b.test(12));
+    EXPECT_EQ(b.count(), 12u);
+    EXPECT_EQ(b.bytes()[0], 0xf7);
+    EXPECT_EQ(b.bytes()[1], 0x1f);
+    auto blocks = b.blocks(1);
+    EXPECT_EQ(blocks.size(), kMetaBlock);
+    EXPECT_EQ(blocks[1], 0x1f);
+    EXPECT_EQ(blocks[2], 0);
+
+    std::vector<uint8_t> raw = {0xff, 0xff};
+    Bitmap dirty(13, raw);
+    EXPECT_FALSE(dirty.tail_clean(16));
+}

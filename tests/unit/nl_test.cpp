@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Netlink requests and replies, built and parsed without a kernel.
+#include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include <cstring>
+
+#include "dcc/nl.hpp"
+
+using namespace dcc;
+using namespace dcc::nl;
+
+namespace {
+
+constexpr int kFamily = 0x1234;
+
+MsgPtr reply(uint8_t cmd) {
+    MsgPtr m(nlmsg_alloc());
+    genlmsg_put(m.get(), 1, 1, kFamily, 0, 0, cmd, DCC_GENL_VERSION);
+    return m;
+}
+
+nlattr* attr(nl_msg* m, int type) {
+    return nlmsg_find_attr(nlmsg_hdr(m), GENL_HDRLEN, type);
+}
+
+}  // namespace
+
+TEST(NlBuild, PutsExactlyTheRequestedAttributes) {
+    Request r{.cmd = DCC_CMD_FILL_DONE, .dev = {253, 4}, .reg_id = 9, .region = 1ull << 36,
+              .fill_errno = 5};
+    MsgPtr m = build(kFamily, r);
+    nlmsghdr* nlh = nlmsg_hdr(m.get());
+    EXPECT_EQ(nlh->nlmsg_type, kFamily);
+    EXPECT_EQ(nlh->nlmsg_flags & (NLM_F_REQUEST | NLM_F_ACK), NLM_F_REQUEST | NLM_F_ACK);
+    auto* g = static_cast<genlmsghdr*>(nlmsg_data(nlh));
+    EXPECT_EQ(g->cmd, DCC_CMD_FILL_DONE);
+    EXPECT_EQ(g->version, DCC_GENL_VERSION);
+    EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_MAJOR)), 253u);
+    EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_MINOR)), 4u);
+    EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_REG_ID)), 9u);
+    EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_REGION)), 1ull << 36);
+    EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_ERRNO)), 5u);
+    for (int a : {DCC_A_COUNT, DCC_A_SET, DCC_A_ARM, DCC_A_FORCE, DCC_A_ROLE, DCC_A_GENERATION})
+        EXPECT_EQ(attr(m.get(), a), nullptr) << a;
+}
+
+TEST(NlBuild, FlagsAndSmallTypes) {
+    Request r{.cmd = DCC_CMD_GET_REGIONS, .dev = {1, 2}, .set = DCC_SET_DIRTY, .arm = true};
+    MsgPtr m = build(kFamily, r);
+    EXPECT_EQ(nla_get_u8(attr(m.get(), DCC_A_SET)), DCC_SET_DIRTY);
+    ASSERT_NE(attr(m.get(), DCC_A_ARM), nullptr);
+    EXPECT_EQ(nla_len(attr(m.get(), DCC_A_ARM)), 0);
+    EXPECT_EQ(attr(m.get(), DCC_A_FORCE), nullptr);
+}
+
+TEST(NlParse, RegisterReply) {
+    MsgPtr m = reply(DCC_CMD_REGISTER);
+    uint8_t uuid[16];
+    for (int i = 0; i < 16; i++) uuid[i] = uint8_t(i);
+    nla_put_u64(m.get(), DCC_A_REG_ID, 77);
+    nla_put_u32(m.get(), DCC_A_REGION_SECTORS, 128);
+    nla_put_u64(m.get(), DCC_A_NR_REGIONS, 16384);
+    nla_put_u64(m.get(), DCC_A_DATA_SECTORS, 2097152);
+    nla_put_u32(m.get(), DCC_A_DATA_MAJOR, 254);
+    nla_put_u32(m.get(), DCC_A_DATA_MINOR, 16);
+    nla_put_u8(m.get(), DCC_A_ROLE, DCC_ROLE_OWNER);
+    nla_put_u8(m.get(), DCC_A_MODE, DCC_MODE_WRITE);
+    nla_put_u64(m.get(), DCC_A_GENERATION, 3);
+    nla_put(m.get(), DCC_A_UUID, 16, uuid);
+    auto r = parse_register(nlmsg_hdr(m.get()));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->reg_id, 77u);
+    EXPECT_EQ(r->region_sectors, 128u);
+    EXPECT_EQ(r->data, (Dev{254, 16}));
+    EXPECT_EQ(r->generation, 3u);
+    EXPECT_EQ(r->uuid[15], 15);
+}
+
+TEST(NlParse, RegisterReplyMissingAnAttributeIsRefused) {
+    MsgPtr m = reply(DCC_CMD_REGISTER);
+    nla_put_u64(m.get(), DCC_A_REG_ID, 77);
+    EXPECT_FALSE(parse_register(nlmsg_hdr(m.get())));
+    MsgPtr wrong = reply(DCC_CMD_GET_REGIONS);
+    EXPECT_FALSE(parse_register(nlmsg_hdr(wrong.get())));
+}
+
+namespace {
+
+MsgPtr regions_reply(const std::vector<Range>& rs, std::optional<uint64_t> next) {
+    MsgPtr m = reply(DCC_CMD_GET_REGIONS);
+    nlattr* nest = nla_nest_start(m.get(), DCC_A_RANGES);
+    for (const Range& r : rs) {
+        nlattr* one = nla_nest_start(m.get(), DCC_A_RANGE);
+        nla_put_u64(m.get(), DCC_RANGE_A_START, r.start);
+        nla_put_u64(m.get(), DCC_RANGE_A_COUNT, r.count);
+        nla_nest_end(m.get(), one);
+    }
+    nla_nest_end_keep_empty(m.get(), nest);  // as the kernel sends an empty set
+    if (next) nla_put_u64(m.get(), DCC_A_NEXT, *next);
+    return m;
+}
+
+}  // namespace
+
+TEST(NlParse, RegionsReply) {
+    MsgPtr m = regions_reply({{0, 3}, {10, 1}, {1ull << 40, 5}}, 1ull << 41);
+    auto r = parse_regions(nlmsg_hdr(m.get()));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->ranges, (std::vector<Range>{{0, 3}, {10, 1}, {1ull << 40, 5}}));
+    EXPECT_EQ(r->next, 1ull << 41);
+
+    MsgPtr end = regions_reply({}, std::nullopt);
+    auto e = parse_regions(nlmsg_hdr(end.get()));
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(e->ranges.empty());
+    EXPECT_FALSE(e->next);
+}
+
+TEST(NlParse, RegionsReplyHostileContentIsRefused) {
+    // Overlapping, unordered, empty and wrapping ranges are all refused.
+    for (auto rs : std::vector<std::vector<Range>>{{{0, 3}, {2, 1}},
+                                                   {{10, 1}, {0, 1}},
+                                                   {{5, 0}},
+                                                   {{UINT64_MAX, 2}}}) {
+        MsgPtr m = regions_reply(rs, std::nullopt);
+        EXPECT_FALSE(parse_regions(nlmsg_hdr(m.get())));
+    }
+    MsgPtr none = reply(DCC_CMD_GET_REGIONS);  // no RANGES at all
+    EXPECT_FALSE(parse_regions(nlmsg_hdr(none.get())));
+}
+
+TEST(NlParse, Events) {
+    MsgPtr m = reply(DCC_CMD_EVENT_MISS);
+    nla_put_u32(m.get(), DCC_A_MAJOR, 253);
+    nla_put_u32(m.get(), DCC_A_MINOR, 0);
+    nla_put_u64(m.get(), DCC_A_REGION, 42);
+    auto e = parse_event(nlmsg_hdr(m.get()));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->cmd, DCC_CMD_EVENT_MISS);
+    EXPECT_EQ(e->region, 42u);
+
+    MsgPtr s = reply(DCC_CMD_EVENT_STATE);
+    nla_put_u32(s.get(), DCC_A_MAJOR, 253);
+    nla_put_u32(s.get(), DCC_A_MINOR, 0);
+    EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // STATE without its fields
+    nla_put_u8(s.get(), DCC_A_MODE, DCC_MODE_READ_ONLY);
+    nla_put_u8(s.get(), DCC_A_ROLE, DCC_ROLE_REPLICA);
+    nla_put_u64(s.get(), DCC_A_GENERATION, 8);
+    auto st = parse_event(nlmsg_hdr(s.get()));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->mode, DCC_MODE_READ_ONLY);
+    EXPECT_EQ(st->generation, 8u);
+}
+
+TEST(NlParse, ErrorWithExtendedAck) {
+    // NLMSG_ERROR, capped, with an NLMSGERR_ATTR_MSG TLV.
+    alignas(4) uint8_t buf[256] = {};
+    auto* nlh = reinterpret_cast<nlmsghdr*>(buf);
+    auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nlh));
+    err->error = -ESTALE;
+    const char text[] = "not the registered daemon";
+    auto* a = reinterpret_cast<nlattr*>(reinterpret_cast<uint8_t*>(err) + sizeof(nlmsgerr));
+    a->nla_type = NLMSGERR_ATTR_MSG;
+    a->nla_len = uint16_t(NLA_HDRLEN + sizeof(text));
+    std::memcpy(reinterpret_cast<uint8_t*>(a) + NLA_HDRLEN, text, sizeof(text));
+    nlh->nlmsg_type = NLMSG_ERROR;
+    nlh->nlmsg_flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+    nlh->nlmsg_len = uint32_t(NLMSG_LENGTH(sizeof(nlmsgerr)) + NLA_ALIGN(a->nla_len));
+    std::string msg;
+    EXPECT_EQ(parse_error(nlh, msg), -ESTALE);
+    EXPECT_EQ(msg, text);
+
+    nlh->nlmsg_flags = 0;  // a plain ack
+    err->error = 0;
+    EXPECT_EQ(parse_error(nlh, msg), 0);
+    EXPECT_TRUE(msg.empty());
+}
