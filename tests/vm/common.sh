@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Host-side helpers of the VM test rig; sourced, not run.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMDIR="$REPO/tests/vm"
+OUT="${DCC_BUILD:-$REPO/build}"
+VMOUT="$OUT/vm"
+mkdir -p "$VMOUT"
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Debian packages the rig needs on the host.
+HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl-3-dev
+	libdevmapper-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
+	kmod cpio xz-utils e2fsprogs diffutils coreutils uuid-runtime)
+
+install_host_packages() {
+	local missing=()
+	for p in "${HOST_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		log "installing: ${missing[*]}"
+		[ "$(id -u)" = 0 ] || die "need root to install packages"
+		apt-get update -q >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			"${missing[@]}" >/dev/null
+	fi
+}
+
+# The two Debian 12 kernel lines, resolved from the archive at run time.
+resolve_kernels() {
+	local r61 p612
+	r61=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/.*Depends: linux-image-\(6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -n1)
+	p612=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' |
+		awk '{print $1}' | sort -V | tail -n1)
+	[ -n "$r61" ] || die "cannot resolve the 6.1 kernel (apt-get update?)"
+	[ -n "$p612" ] || die "cannot resolve the 6.12 kernel (apt-get update?)"
+	echo "$r61"
+	echo "${p612#linux-image-}" | sed 's/-unsigned$//'
+}
+
+kernel_root() { echo "$VMOUT/kernels/$1/root"; }
+kernel_build_dir() { echo "$(kernel_root "$1")/usr/src/linux-headers-$1"; }
+
+# Fetch image, headers and kbuild of release $1 and unpack them (no install,
+# so no initramfs-tools run).
+prepare_kernel() {
+	local rel=$1 dir root ver kbuild common image
+	dir="$VMOUT/kernels/$rel"
+	root="$dir/root"
+	[ -f "$dir/.ready" ] && return 0
+	rm -rf "$dir"
+	mkdir -p "$dir/debs" "$root"
+	ver=${rel%-amd64}
+	case $rel in
+	6.1.*) kbuild=linux-kbuild-6.1; image=linux-image-$rel ;;
+	*) kbuild=linux-kbuild-$ver; image=linux-image-$rel-unsigned ;;
+	esac
+	common=linux-headers-$ver-common
+	log "fetching kernel $rel"
+	(cd "$dir/debs" && apt-get download -q "$image" "linux-headers-$rel" "$common" "$kbuild" \
+		>/dev/null 2>&1) || die "cannot download the packages of kernel $rel"
+	for d in "$dir"/debs/*.deb; do dpkg -x "$d" "$root"; done
+	rm -rf "$dir/debs"
+	# The headers' Makefile includes the common tree by absolute path.
+	sed -i "s|^include /usr/src/|include $root/usr/src/|" "$(kernel_build_dir "$rel")/Makefile"
+	depmod -b "$root" "$rel"
+	touch "$dir/.ready"
+}
+
+# Build dm-dcc.ko for release $1 in its own tree; prints the module path.
+build_module() {
+	local rel=$1 dir
+	dir="$VMOUT/module-$rel"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -r "$REPO/Kbuild" "$REPO/kernel" "$REPO/include" "$dir/"
+	make -s -C "$(kernel_build_dir "$rel")" M="$dir" modules >"$dir/build.log" 2>&1 || {
+		cat "$dir/build.log" >&2
+		die "module build failed for $rel"
+	}
+	if grep -E 'warning:' "$dir/build.log" >&2; then die "module build for $rel has warnings"; fi
+	echo "$dir/dm-dcc.ko"
+}
+
+build_userspace() {
+	cmake -S "$REPO" -B "$OUT/cmake" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$OUT/cmake" -j"$(nproc)" >/dev/null
+}
+
+# Copy binary $1 and the libraries it needs into staging dir $2.
+stage_binary() {
+	local bin=$1 dst=$2 lib
+	install -D -m 0755 "$bin" "$dst$3"
+	for lib in $(ldd "$bin" | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+		[ -e "$dst$lib" ] || install -D -m 0755 "$lib" "$dst$lib"
+	done
+}
+
+# Modules the guest loads, with their dependencies, in load order.
+GUEST_MODULES=(virtio_blk virtio_pci dm-mod dm-flakey dm-delay dm-log-writes dm-linear)
+
+module_closure() {
+	local rel=$1 root dep
+	root=$(kernel_root "$rel")/lib/modules/$rel
+	dep="$root/modules.dep"
+	local -A seen=()
+	local order=()
+	visit() {
+		local path=$1 d
+		[ -n "${seen[$path]:-}" ] && return 0
+		seen[$path]=1
+		for d in $(grep -E "^$path:" "$dep" | cut -d: -f2); do visit "$d"; done
+		order+=("$path")
+	}
+	local m path
+	for m in "${GUEST_MODULES[@]}"; do
+		path=$(grep -E "/${m//-/[-_]}\.ko(\.xz)?:" "$dep" | cut -d: -f1 | head -n1)
+		# Built-in (no .ko) is fine: nothing to load.
+		[ -n "$path" ] && visit "$path"
+	done
+	printf '%s\n' "${order[@]}"
+}
+
+# Build the initramfs for release $1 with module $2; prints its path.
+build_initramfs() {
+	local rel=$1 ko=$2 stage out m mroot name
+	stage="$VMOUT/initramfs-$rel"
+	out="$VMOUT/initrd-$rel.cpio"
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,tests}
+	cp /bin/busybox "$stage/bin/busybox"
+	stage_binary /usr/sbin/dmsetup "$stage" /usr/sbin/dmsetup
+	stage_binary /usr/bin/fio "$stage" /usr/bin/fio
+	stage_binary /usr/bin/dd "$stage" /usr/bin/dd
+	stage_binary /usr/bin/cmp "$stage" /usr/bin/cmp
+	stage_binary /usr/sbin/mke2fs "$stage" /usr/sbin/mke2fs
+	stage_binary /usr/sbin/e2fsck "$stage" /usr/sbin/e2fsck
+	stage_binary "$OUT/cmake/libctl/dccctl" "$stage" /usr/sbin/dccctl
+	stage_binary "$OUT/cmake/dcctest" "$stage" /usr/bin/dcctest
+	mroot=$(kernel_root "$rel")/lib/modules/$rel
+	: >"$stage/lib/modules/load-order"
+	for m in $(module_closure "$rel"); do
+		name=$(basename "$m" .xz)
+		if [[ $m == *.xz ]]; then xz -dc "$mroot/$m" >"$stage/lib/modules/$name"
+		else cp "$mroot/$m" "$stage/lib/modules/$name"; fi
+		echo "$name" >>"$stage/lib/modules/load-order"
+	done
+	cp "$ko" "$stage/lib/modules/dm-dcc.ko"
+	install -m 0755 "$VMDIR/guest/init" "$stage/init"
+	cp "$VMDIR/guest/lib.sh" "$stage/tests/"
+	cp -r "$VMDIR/scenarios" "$stage/tests/"
+	(cd "$stage" && find . | cpio -o -H newc --quiet) >"$out"
+	echo "$out"
+}
+
+kernel_image() { echo "$(kernel_root "$1")/boot/vmlinuz-$1"; }

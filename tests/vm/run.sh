@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run VM scenarios: build the module and an initramfs for each kernel line,
+# boot each scenario in QEMU, judge it from the serial console.
+#
+#   tests/vm/run.sh [--kernel 6.1|6.12|RELEASE] [--jobs N] [SCENARIO...]
+#
+# A scenario is tests/vm/scenarios/NAME.sh.  Its header may say
+#   # disks: data=64M meta=1M src=64M   (virtio disks, in order: vda, vdb, ...)
+#   # boots: 2                         (phases; each boot sees the same disks)
+#   # timeout: 300                     (seconds per boot)
+# A phase that prints DCC-KILL-ME is powered off at once (kill -9 of QEMU),
+# and the next phase gets dcc.acked=<last "ACK n" line of the killed one>.
+# A scenario passes when its last phase ends with DCC-RESULT 0, no phase
+# shows a WARN, BUG or oops, and the kernel is tainted by nothing but the
+# out-of-tree module (O, E).
+source "$(dirname "$0")/common.sh"
+
+kernels=()
+jobs=2
+scenarios=()
+while (($#)); do
+	case $1 in
+	--kernel) kernels+=("$2"); shift 2 ;;
+	--jobs) jobs=$2; shift 2 ;;
+	-h | --help) sed -n '3,17p' "$0"; exit 0 ;;
+	*) scenarios+=("$1"); shift ;;
+	esac
+done
+((${#scenarios[@]})) || for f in "$VMDIR"/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+
+mapfile -t all_kernels < <(resolve_kernels)
+selected=()
+if ((${#kernels[@]})); then
+	for k in "${kernels[@]}"; do
+		# "6.1" selects 6.1.x, not 6.12.x
+		for r in "${all_kernels[@]}"; do
+			[[ $r == "$k" || $r == "$k".* || $r == "$k"-* ]] && selected+=("$r")
+		done
+	done
+else
+	selected=("${all_kernels[@]}")
+fi
+((${#selected[@]})) || die "no kernel matches ${kernels[*]}"
+
+build_userspace
+declare -A initrd
+for rel in "${selected[@]}"; do
+	prepare_kernel "$rel"
+	ko=$(build_module "$rel")
+	initrd[$rel]=$(build_initramfs "$rel" "$ko")
+done
+
+header() { sed -n "s/^# $2: *//p" "$VMDIR/scenarios/$1.sh" | head -n1; }
+
+# boot REL NAME PHASE WORKDIR EXTRA_CMDLINE -> console log in WORKDIR/console-PHASE.log
+boot() {
+	local rel=$1 name=$2 phase=$3 work=$4 extra=$5 timeout drives=() disks="" d
+	timeout=$(header "$name" timeout)
+	timeout=${timeout:-240}
+	for d in $(header "$name" disks); do
+		drives+=(-drive "file=$work/${d%%=*}.img,format=raw,if=virtio,cache=writeback")
+		disks+="${disks:+,}${d%%=*}"
+	done
+	local logf="$work/console-$phase.log"
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 768 -nographic -no-reboot \
+		-kernel "$(kernel_image "$rel")" -initrd "${initrd[$rel]}" \
+		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.phase=$phase dcc.disks=$disks $extra" \
+		"${drives[@]}" >"$logf" 2>&1 </dev/null &
+	local pid=$! waited=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if grep -q '^DCC-KILL-ME' "$logf" 2>/dev/null; then
+			kill -9 "$pid"
+			echo "(powered off by the host)" >>"$logf"
+			break
+		fi
+		if ((waited >= timeout * 5)); then
+			kill -9 "$pid"
+			echo "DCC-HOST-TIMEOUT after ${timeout}s" >>"$logf"
+			break
+		fi
+		sleep 0.2
+		waited=$((waited + 1))
+	done
+	wait "$pid" 2>/dev/null || true
+}
+
+# judge NAME WORKDIR PHASES -> prints the reason for a failure, or nothing.
+judge() {
+	local name=$1 work=$2 phases=$3 p logf taint
+	for p in $(seq 1 "$phases"); do
+		logf="$work/console-$p.log"
+		if grep -nE 'WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace' "$logf" | head -n 3 | grep .; then
+			echo "kernel reported a problem in phase $p"
+			return
+		fi
+		grep -q 'DCC-SETUP-FAIL' "$logf" && { echo "guest setup failed in phase $p"; return; }
+		grep -q 'DCC-HOST-TIMEOUT' "$logf" && { echo "phase $p hung (host timeout)"; return; }
+		taint=$(sed -n 's/^DCC-TAINT \([0-9]*\).*/\1/p' "$logf" | tail -n1)
+		if [ -n "$taint" ] && ((taint & ~(4096 | 8192))); then
+			echo "kernel tainted ($taint) in phase $p"
+			return
+		fi
+	done
+	logf="$work/console-$phases.log"
+	grep -q "^DCC-RESULT $name 0" "$logf" || echo "scenario failed ($(grep -c 'DCC-CHECK FAIL' "$logf") failed checks)"
+}
+
+run_one() {
+	local rel=$1 name=$2 work phases extra="" p start reason
+	work="$VMOUT/run/$rel/$name"
+	rm -rf "$work"
+	mkdir -p "$work"
+	for d in $(header "$name" disks); do truncate -s "${d#*=}" "$work/${d%%=*}.img"; done
+	phases=$(header "$name" boots)
+	phases=${phases:-1}
+	start=$(date +%s)
+	for p in $(seq 1 "$phases"); do
+		boot "$rel" "$name" "$p" "$work" "$extra"
+		local acked
+		acked=$(grep -aoE '^ACK [0-9]+' "$work/console-$p.log" | tail -n1 | cut -d' ' -f2 || true)
+		extra="dcc.acked=${acked:--1}"
+	done
+	reason=$(judge "$name" "$work" "$phases")
+	local secs=$(($(date +%s) - start))
+	if [ -z "$reason" ]; then
+		echo "PASS $rel $name (${secs}s)" >"$work/verdict"
+	else
+		{
+			echo "FAIL $rel $name (${secs}s): $reason"
+			grep -ahE 'DCC-CHECK FAIL|DCC-SUMMARY' "$work"/console-*.log | sed 's/^/    /'
+			echo "    log: $work"
+		} >"$work/verdict"
+	fi
+	rm -f "$work"/*.img
+	cat "$work/verdict"
+}
+
+start=$(date +%s)
+queue=()
+for rel in "${selected[@]}"; do for s in "${scenarios[@]}"; do queue+=("$rel $s"); done; done
+running=0
+for item in "${queue[@]}"; do
+	run_one $item &
+	running=$((running + 1))
+	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+
+passed=0 failed=0
+for rel in "${selected[@]}"; do
+	for s in "${scenarios[@]}"; do
+		v="$VMOUT/run/$rel/$s/verdict"
+		if [ -f "$v" ] && grep -q '^PASS' "$v"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+	done
+done
+echo "VM suite: ${#selected[@]} kernel(s), $((passed + failed)) runs in $(($(date +%s) - start))s"
+echo "$passed passed, $failed failed"
+((failed == 0))

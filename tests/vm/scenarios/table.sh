@@ -1,0 +1,91 @@
+# Create and remove with dmsetup; every malformed table is refused with its
+# own message and leaves no device behind.
+# disks: data=64M meta=1M small=2K other=128M meta2=1M
+. ./lib.sh
+
+UUID=11111111-2222-3333-4444-555555555555
+check "format-meta" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID
+
+check "create" dcc_create vol "$DATA" "$META"
+expect_eq "status: region size, valid/total" "128 1024/1024" "$(status_field vol 1) $(status_field vol 2)"
+expect_eq "status: role owner, generation 1, mode rw, no daemon" "owner 1 rw -" \
+	"$(role_of vol) $(status_field vol 6) $(mode_of vol) $(status_field vol 8)"
+expect_eq "table line" "$(printf '%s' "0 131072 dcc 254:0 254:16")" "$(dmsetup table vol)"
+check "dccctl status parses the line" dccctl status vol
+check "dccctl status --json" sh -c 'dccctl status --json vol | grep -q "\"registration\": null"'
+check "remove" dmsetup remove vol
+refuse "device is gone" dmsetup info vol
+
+# refused TABLE MESSAGE: the table is refused, the kernel says why, nothing is left.
+refused() {
+	dmesg -c >/dev/null
+	if dmsetup create bad --table "$1" >/dev/null 2>&1; then
+		bad "table '$1' was accepted"
+		dmsetup remove bad
+		return
+	fi
+	if ! dmesg | grep -qF -- "$2"; then
+		bad "table '$1': no message '$2'"
+		dmesg | tail -n 3
+	elif dmsetup info bad >/dev/null 2>&1; then
+		bad "table '$1' left a device"
+		dmsetup remove bad
+	else
+		ok "refused '$1': $2"
+	fi
+}
+
+N=$(sectors "$DATA")
+refused "0 $N dcc" "Invalid argument count"
+refused "0 $N dcc $DATA" "Invalid argument count"
+refused "0 $N dcc /dev/nonexistent $META" "Error opening data device"
+refused "0 $N dcc $DATA /dev/nonexistent" "Error opening metadata device"
+refused "0 $N dcc $DATA $DATA" "Data and metadata devices must be different"
+refused "0 $N dcc $DATA $META 1" "Invalid number of feature arguments"
+refused "0 $N dcc $DATA $META 3 miss_timeout 5 x" "Invalid number of feature arguments"
+refused "0 $N dcc $DATA $META 1 miss_timeout" "Feature miss_timeout needs a value"
+refused "0 $N dcc $DATA $META 2 miss_timeout 0" "Invalid miss_timeout"
+refused "0 $N dcc $DATA $META 2 miss_timeout 5x" "Invalid miss_timeout"
+refused "0 $N dcc $DATA $META 2 miss_timeout 86401" "Invalid miss_timeout"
+refused "0 $N dcc $DATA $META 1 frobnicate" "Unrecognised feature argument"
+refused "0 $N dcc $DATA $META 2 miss_timeout 5 extra" "Too many arguments"
+refused "0 $((N - 8)) dcc $DATA $META" "Target length does not match"
+refused "0 $N dcc $DATA $SMALL" "too small to hold a superblock"
+refused "0 $N dcc $DATA $OTHER" "not formatted"
+
+# A superblock for a bigger volume on a data device too small for it.
+check "format for a bigger device" dccctl format-meta --data "$OTHER" --meta "$META2"
+refused "0 $N dcc $DATA $META2" "Data device is smaller than the volume size"
+
+# Corruption: one flipped byte in the superblock; then a consistent
+# checksum over inconsistent fields is made by format on a different size.
+$DD if="$META" of=/tmp/sb bs=512 count=1 status=none
+printf '\377' | $DD of="$META" bs=1 seek=40 conv=notrunc status=none
+refused "0 $N dcc $DATA $META" "checksum mismatch"
+$DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
+check "restored superblock accepted" dcc_create vol "$DATA" "$META" 2 miss_timeout 7
+expect_eq "features in the table line" "2 miss_timeout 7" "$(dmsetup table vol | cut -d' ' -f6-)"
+
+# Messages: bad ones refused, good ones accepted.
+refuse "unknown message" dmsetup message vol 0 frobnicate
+refuse "miss_timeout without value" dmsetup message vol 0 miss_timeout
+refuse "miss_timeout junk" dmsetup message vol 0 miss_timeout 3s
+check "miss_timeout 9" dmsetup message vol 0 miss_timeout 9
+check "fail_pending" dmsetup message vol 0 fail_pending
+check "requeue_pending" dmsetup message vol 0 requeue_pending
+check "remove" dmsetup remove vol
+
+# format-meta refuses what would destroy data or makes no sense.
+refuse "format over existing metadata without --force" dccctl format-meta --data "$DATA" --meta "$META"
+code=0; dccctl format-meta --data "$DATA" --meta "$META" >/dev/null 2>&1 || code=$?
+expect_eq "exit code 3 (refused)" 3 "$code"
+code=0; dccctl format-meta --data "$DATA" --meta "$META" --region-size 3k >/dev/null 2>&1 || code=$?
+expect_eq "bad region size: exit code 2 (usage)" 2 "$code"
+code=0; dccctl frobnicate >/dev/null 2>&1 || code=$?
+expect_eq "unknown verb: exit code 2" 2 "$code"
+check "create again" dcc_create vol "$DATA" "$META"
+code=0; dccctl format-meta --data "$DATA" --meta "$META" --force >/dev/null 2>&1 || code=$?
+expect_eq "format of a live metadata device refused even with --force" 3 "$code"
+check "remove" dmsetup remove vol
+expect_eq "no device left" "No devices found" "$(dmsetup ls 2>&1)"
+finish
