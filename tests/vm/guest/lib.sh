@@ -95,3 +95,9 @@ dmesg_has() { dmesg | grep -F -- "$1" >/dev/null; }
 fill_random() {
 	$DD if=/dev/urandom of="$1" bs=1M count="$2" oflag=direct status=none
 }
+
+registered() { [ "$(status_field "$1" 8)" != - ]; }
+unregistered() { [ "$(status_field "$1" 8)" = - ]; }
+running() { kill -0 "$1" 2>/dev/null; }
+# The fill tool stopped itself at a stage (--pause-at).
+paused_at() { grep -q "paused at $2" "$1"; }

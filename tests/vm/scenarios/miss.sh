@@ -1,0 +1,58 @@
+# Miss path: reads of invalid regions are filled from the source and return
+# its data; 64 concurrent readers of one invalid region cause one miss.
+# disks: data=64M meta=1M src=64M
+. ./lib.sh
+
+fill_random "$SRC" 64
+check "format-meta --empty" dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner
+check "create" dcc_create vol "$DATA" "$META"
+expect_eq "nothing valid yet" 0 "$(valid_count vol)"
+dccctl fill --source "$SRC" vol 2>/tmp/fill.log &
+fill=$!
+check "fill registered" wait_until 20 sh -c '[ "$(dmsetup status vol | cut -d" " -f11)" != - ]'
+want=$($DD if="$SRC" bs=1M iflag=direct status=none | sha256sum)
+got=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum)
+expect_eq "whole volume read equals the source" "$want" "$got"
+expect_eq "one miss per region" 1024 "$(misses_of vol)"
+expect_eq "every region valid" 1024 "$(valid_count vol)"
+expect_eq "nothing dirty (only reads)" 0 "$(dirty_count vol)"
+expect_eq "nothing locked" 0 "$(locked_count vol)"
+kill -TERM $fill
+wait $fill
+expect_eq "fill exits 0 on SIGTERM" 0 $?
+check "fill unregistered" sh -c '[ "$(dmsetup status vol | cut -d" " -f11)" = - ]'
+grep -q "1024 misses filled" /tmp/fill.log && ok "fill counted 1024 misses" || bad "fill log: $(tail -n1 /tmp/fill.log)"
+check "remove" dmsetup remove vol
+check "data device equals the source" cmp "$DATA" "$SRC"
+
+# 64 readers of one region, started before any daemon is there.
+check "re-format --empty" dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force
+$DD if=/dev/zero of="$DATA" bs=1M count=64 oflag=direct status=none
+check "create" dcc_create vol "$DATA" "$META"
+i=0
+pids=""
+while [ $i -lt 64 ]; do
+	$DD if=/dev/mapper/vol bs=64k skip=7 count=1 iflag=direct of=/tmp/r.$i status=none &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+check "region 7 locked by the miss" wait_until 20 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+sleep 2
+expect_eq "readers still waiting (no daemon)" 64 "$(for p in $pids; do kill -0 $p 2>/dev/null && echo; done | wc -l)"
+dccctl fill --source "$SRC" vol 2>/tmp/fill2.log &
+fill=$!
+for p in $pids; do wait $p || bad "reader $p failed"; done
+want=$(region_sum "$SRC" 7)
+same=0
+i=0
+while [ $i -lt 64 ]; do
+	[ "$(sha256sum </tmp/r.$i | cut -d' ' -f1)" = "$want" ] && same=$((same + 1))
+	i=$((i + 1))
+done
+expect_eq "all 64 readers got the source data" 64 "$same"
+expect_eq "exactly one miss" 1 "$(misses_of vol)"
+kill -TERM $fill
+wait $fill
+grep -q "^dccctl fill: 1 misses filled" /tmp/fill2.log && ok "fill filled one region" || bad "fill log: $(tail -n1 /tmp/fill2.log)"
+check "remove" dmsetup remove vol
+finish

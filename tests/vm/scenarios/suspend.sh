@@ -1,0 +1,67 @@
+# Suspend and resume under load lose nothing; suspend and remove finish in
+# bounded time even with a miss pending and no daemon; a noflush suspend
+# hands pending bios back to dm, and they complete after resume.
+# disks: data=64M meta=1M src=64M
+. ./lib.sh
+
+fill_random "$SRC" 64
+check "format-meta" dccctl format-meta --data "$DATA" --meta "$META"
+check "create" dcc_create vol "$DATA" "$META"
+fio --name=load --filename=/dev/mapper/vol --rw=randwrite --bs=4k --ioengine=libaio \
+	--iodepth=8 --direct=1 --size=64M --io_size=24M --verify=crc32c --verify_fatal=1 \
+	--randseed=3 --eta=never --output=/tmp/fio.out &
+load=$!
+n=0
+while running $load && [ $n -lt 8 ]; do
+	sleep 0.5
+	dmsetup suspend vol && dmsetup resume vol || bad "suspend/resume $n"
+	n=$((n + 1))
+done
+[ $n -ge 3 ] && ok "$n suspend/resume cycles under load" || bad "only $n cycles before fio ended"
+wait $load && ok "fio verify after suspend/resume cycles" || { bad "fio failed"; cat /tmp/fio.out; }
+check "remove" dmsetup remove vol
+
+# A pending miss and no daemon: suspend waits at most the bound.
+dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/dev/null
+check "create with miss_timeout 4" dcc_create vol "$DATA" "$META" 2 miss_timeout 4
+$DD if=/dev/mapper/vol bs=64k skip=2 count=1 iflag=direct of=/dev/null status=none 2>/dev/null &
+reader=$!
+check "locked" wait_until 10 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+t0=$(date +%s)
+check "suspend" dmsetup suspend vol
+t=$(($(date +%s) - t0))
+[ $t -le 10 ] && ok "suspend returned in ${t}s" || bad "suspend took ${t}s"
+if wait $reader; then bad "read succeeded"; else ok "the read failed by the bound"; fi
+check "resume" dmsetup resume vol
+
+# noflush: the bio goes back to dm at once and runs after resume.
+$DD if=/dev/mapper/vol bs=64k skip=6 count=1 iflag=direct of=/tmp/read status=none &
+reader=$!
+check "locked" wait_until 10 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+t0=$(date +%s)
+check "suspend --noflush" dmsetup suspend --noflush vol
+t=$(($(date +%s) - t0))
+[ $t -le 2 ] && ok "noflush suspend returned in ${t}s" || bad "noflush suspend took ${t}s"
+check "the read is held, not failed" running $reader
+dccctl fill --source "$SRC" vol 2>/tmp/fill.log &
+fill=$!
+check "fill registered while suspended" wait_until 20 registered vol
+check "resume" dmsetup resume vol
+wait $reader && ok "the held read completed after resume" || bad "held read failed"
+expect_eq "with the source data" "$(region_sum "$SRC" 6)" "$(sha256sum </tmp/read | cut -d' ' -f1)"
+kill -TERM $fill
+wait $fill
+
+# Table reload keeps the data and the daemon registration.
+dccctl fill --source "$SRC" vol 2>/tmp/fill2.log &
+fill=$!
+check "fill registered" wait_until 20 registered vol
+reg=$(status_field vol 8)
+check "reload the same table" sh -c "dmsetup table vol | dmsetup load vol && dmsetup suspend vol && dmsetup resume vol"
+expect_eq "registration kept over the reload" "$reg" "$(status_field vol 8)"
+expect_eq "region 6 still valid after reload" "$(region_sum "$SRC" 6)" "$(region_sum /dev/mapper/vol 6)"
+expect_eq "region 9 filled through the new table" "$(region_sum "$SRC" 9)" "$(region_sum /dev/mapper/vol 9)"
+kill -TERM $fill
+wait $fill
+check "remove" dmsetup remove vol
+finish
