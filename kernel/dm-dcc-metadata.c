@@ -363,18 +363,21 @@ void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count)
 }
 
 /*
- * A metadata write failed.  The first failure makes the target read-only
- * (no writes, no fills: neither could be recorded); any later one fails
- * every bio.  Called with dcc->lock held; the caller raises the event.
+ * Metadata trouble.  A failed write makes the target read-only: no writes
+ * and no fills, since neither could be recorded, and no further metadata
+ * writes.  If the metadata cannot even be read, the target fails every
+ * bio.  Called with dcc->lock held; the caller raises the event.
  */
 void __dcc_degrade(struct dcc *dcc, const char *why, int err)
 {
 	if (dcc->mode == DCC_MODE_WRITE) {
-		DMERR("%s failed (%d): switching to read-only mode", why, err);
+		DMERR("%u:%u: %s failed (%d): switching to read-only mode",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
 		dcc->mode = DCC_MODE_READ_ONLY;
 		bitmap_zero(dcc->hot_dirty, dcc->nr_regions);
 	} else if (dcc->mode == DCC_MODE_READ_ONLY) {
-		DMERR("%s failed (%d): switching to fail mode", why, err);
+		DMERR("%u:%u: %s failed (%d): switching to fail mode",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
 		dcc->mode = DCC_MODE_FAIL;
 		bitmap_zero(dcc->hot_valid, dcc->nr_regions);
 	}
@@ -423,9 +426,10 @@ int dcc_commit(struct dcc *dcc)
 		int r = 0;
 
 		spin_lock_irq(&dcc->lock);
-		if (dcc->mode == DCC_MODE_FAIL) {
+		if (dcc->mode != DCC_MODE_WRITE) {
+			r = dcc->mode == DCC_MODE_READ_ONLY ? -EROFS : -EIO;
 			spin_unlock_irq(&dcc->lock);
-			return -EIO;
+			return r;
 		}
 		while (n < DCC_COMMIT_BATCH) {
 			void *src;
@@ -473,6 +477,12 @@ int dcc_commit(struct dcc *dcc)
 				dcc->sb_changed = true;
 			__dcc_degrade(dcc, "metadata commit", r);
 			spin_unlock_irq(&dcc->lock);
+			/* Can the metadata still be read?  If not, nothing is trusted. */
+			if (dcc_block_io(dcc->meta_dev->bdev, REQ_OP_READ, 0, dcc->sb_buf, 1)) {
+				spin_lock_irq(&dcc->lock);
+				__dcc_degrade(dcc, "metadata read", -EIO);
+				spin_unlock_irq(&dcc->lock);
+			}
 			dcc_state_changed(dcc);
 			return r;
 		}

@@ -1,0 +1,30 @@
+# Volumes above 2 TiB: sector and region arithmetic is 64-bit throughout.
+# disks: data=3T meta=16M src=3T
+. ./lib.sh
+
+TIB=$((1024 * 1024)) # in MiB
+check "format-meta, 3 TiB" dccctl format-meta --data "$DATA" --meta "$META"
+check "create" dcc_create vol "$DATA" "$META"
+expect_eq "regions" "50331648/50331648" "$(status_field vol 2)"
+$DD if=/dev/urandom of=/tmp/w bs=1M count=1 status=none
+for off in $((5 * TIB / 2)) $((3 * TIB - 1)); do
+	check "write 1 MiB at $off MiB" $DD if=/tmp/w of=/dev/mapper/vol bs=1M seek=$off count=1 oflag=direct status=none
+	check "read it back" sh -c "$DD if=/dev/mapper/vol bs=1M skip=$off count=1 iflag=direct status=none | cmp - /tmp/w"
+	check "it is on the data device at the same place" sh -c "$DD if=$DATA bs=1M skip=$off count=1 iflag=direct status=none | cmp - /tmp/w"
+done
+expect_eq "32 dirty regions" 32 "$(dirty_count vol)"
+check "remove" dmsetup remove vol
+check "dirty ranges on disk" sh -c "dccctl dump-meta --ranges $META | grep -q 'dirty ranges   41943040-41943055,50331632-50331647'"
+
+# A miss far above 2 TiB.
+$DD if=/tmp/w of="$SRC" bs=1M seek=$((11 * TIB / 4)) count=1 oflag=direct status=none
+check "format-meta --empty" dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force
+check "create" dcc_create vol "$DATA" "$META"
+dccctl fill --source "$SRC" vol 2>/tmp/fill.log &
+fill=$!
+check "read of a region past 2 TiB is filled" sh -c "$DD if=/dev/mapper/vol bs=1M skip=$((11 * TIB / 4)) count=1 iflag=direct status=none | cmp - /tmp/w"
+expect_eq "16 misses" 16 "$(misses_of vol)"
+kill -TERM $fill
+wait $fill
+check "remove" dmsetup remove vol
+finish
