@@ -55,18 +55,20 @@ static const struct genl_multicast_group dcc_mcgrps[] = {
 				   .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
-/* Look up the volume a request names; NULL with extack set if none. */
+/* Look up the volume a request names (a reference), or an ERR_PTR. */
 static struct dcc *dcc_nl_volume(struct genl_info *info)
 {
 	struct dcc *dcc;
 
 	if (GENL_REQ_ATTR_CHECK(info, DCC_A_MAJOR) ||
 	    GENL_REQ_ATTR_CHECK(info, DCC_A_MINOR))
-		return NULL;
+		return ERR_PTR(-EINVAL);
 	dcc = dcc_get(nla_get_u32(info->attrs[DCC_A_MAJOR]),
 		      nla_get_u32(info->attrs[DCC_A_MINOR]));
-	if (!dcc)
+	if (!dcc) {
 		NL_SET_ERR_MSG(info->extack, "no active dcc device with that number");
+		return ERR_PTR(-ENODEV);
+	}
 	return dcc;
 }
 
@@ -88,8 +90,8 @@ static int dcc_nl_register(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	if (!dcc)
-		return -ENODEV;
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg) {
 		ret = -ENOMEM;
@@ -133,8 +135,8 @@ static int dcc_nl_unregister(struct sk_buff *skb, struct genl_info *info)
 	if (ret)
 		return ret;
 	dcc = dcc_nl_volume(info);
-	if (!dcc)
-		return -ENODEV;
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
 	ret = dcc_op_unregister(dcc, info->snd_portid,
 				nla_get_u64(info->attrs[DCC_A_REG_ID]));
 	dcc_put(dcc);
@@ -160,8 +162,8 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	dcc = dcc_nl_volume(info);
-	if (!dcc)
-		return -ENODEV;
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
 	ranges = kcalloc(DCC_MAX_RANGES_PER_REPLY, sizeof(*ranges), GFP_KERNEL);
 	msg = genlmsg_new(DCC_MAX_RANGES_PER_REPLY * 48 + 256, GFP_KERNEL);
 	if (!ranges || !msg) {
@@ -223,8 +225,8 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 	if (ret)
 		return ret;
 	dcc = dcc_nl_volume(info);
-	if (!dcc)
-		return -ENODEV;
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
 	reg_id = nla_get_u64(info->attrs[DCC_A_REG_ID]);
 	region = dcc_nl_u64(info, DCC_A_REGION, 0);
 	count = dcc_nl_u64(info, DCC_A_COUNT, 1);

@@ -202,9 +202,14 @@ uint32_t Client::portid() const { return nl_socket_get_local_port(sk_); }
 int Client::transact(const Request& req, const std::function<void(nlmsghdr*)>& on_reply,
                      std::string* msg) {
     MsgPtr m = build(family_, req);
-    if (int e = nl_send_auto(sk_, m.get()); e < 0)
+    return transact_msg(m.get(), on_reply, msg);
+}
+
+int Client::transact_msg(nl_msg* m, const std::function<void(nlmsghdr*)>& on_reply,
+                         std::string* msg) {
+    if (int e = nl_send_auto(sk_, m); e < 0)
         throw Error(kExitError, std::string("netlink send failed: ") + nl_geterror(e));
-    uint32_t seq = nlmsg_hdr(m.get())->nlmsg_seq;
+    uint32_t seq = nlmsg_hdr(m)->nlmsg_seq;
     for (;;) {
         sockaddr_nl peer{};
         unsigned char* buf = nullptr;

@@ -12,7 +12,12 @@
 //       Replay a dm-log-writes log over IMG (data at sector 0, metadata at
 //       META-OFFSET) and check after every durable point that each region
 //       the metadata calls valid holds the source's data.
+//   nlprobe VOL
+//       Drive the netlink channel with good and bad requests and check each
+//       answer (bad input refused cleanly, registration rules, dirty-bit
+//       clearing only for regions not written since they were read).
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -20,12 +25,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "dcc/meta.hpp"
+#include "dcc/nl.hpp"
+#include "dcc/status.hpp"
 
 namespace {
 
@@ -219,6 +228,211 @@ int logcheck(const std::map<std::string, std::string>& o) {
     return violations || !checks ? 1 : 0;
 }
 
+int g_nl_failures = 0;
+
+void expect(bool cond, const std::string& what) {
+    std::printf("DCC-CHECK %s: nl: %s\n", cond ? "ok" : "FAIL", what.c_str());
+    if (!cond) g_nl_failures++;
+}
+
+void expect_err(int got, int want, const std::string& what) {
+    std::string w = what + " -> " + (got ? std::strerror(-got) : "ok");
+    if (got != want) w += std::string(" (expected ") + (want ? std::strerror(-want) : "ok") + ")";
+    expect(got == want, w);
+}
+
+dcc::TargetStatus vol_status(const std::string& vol) {
+    auto s = dcc::parse_status(dcc::find_volume(vol).params);
+    if (!s) die("cannot parse status of " + vol);
+    return *s;
+}
+
+// One O_DIRECT 4 KiB write (or read) at the start of region r; 0 or errno.
+int vol_io(const std::string& vol, uint64_t r, uint32_t region_sectors, bool write) {
+    int fd = open(("/dev/mapper/" + vol).c_str(), (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+    if (fd < 0) return errno;
+    uint8_t* buf = aligned(kBs);
+    std::memset(buf, 0x5a, kBs);
+    off_t off = off_t(r * region_sectors * 512);
+    ssize_t n = write ? pwrite(fd, buf, kBs, off) : pread(fd, buf, kBs, off);
+    int err = n == ssize_t(kBs) ? 0 : (n < 0 ? errno : EIO);
+    free(buf);
+    close(fd);
+    return err;
+}
+
+bool has_region(const dcc::nl::RegionsReply& rep, uint64_t r) {
+    for (const auto& x : rep.ranges)
+        if (r >= x.start && r < x.end()) return true;
+    return false;
+}
+
+int nlprobe(const std::string& vol) {
+    using namespace dcc::nl;
+    Dev d = dcc::find_volume(vol).dev;
+    auto a = std::make_unique<Client>();
+    Client b;
+    RegisterReply reg = a->register_volume(d);
+    uint64_t id = reg.reg_id, last = reg.nr_regions - 1;
+    uint32_t rs = reg.region_sectors;
+    expect(reg.nr_regions > 8, "register: " + std::to_string(reg.nr_regions) + " regions");
+
+    auto req = [&](Client& c, Request r) { return c.transact(r, nullptr); };
+    expect_err(req(b, {.cmd = DCC_CMD_REGISTER, .dev = d}), -EBUSY,
+               "second daemon while the first socket lives");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = 0}), -ENOENT,
+               "fill done for a region nobody fills");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id + 1, .region = 0}),
+               -ESTALE, "wrong registration number");
+    expect_err(req(b, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = 0}), -ESTALE,
+               "registration used from another socket");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = last + 1}),
+               -ERANGE, "region past the end");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 0}), -EEXIST,
+               "fill begin on a valid region");
+    // Values outside a policy's range: the netlink core answers ERANGE.
+    expect_err(req(*a, {.cmd = DCC_CMD_GET_REGIONS, .dev = d, .set = 9}), -ERANGE,
+               "unknown region set");
+    expect_err(req(*a, {.cmd = DCC_CMD_GET_REGIONS, .dev = d, .set = DCC_SET_INVALID, .arm = true}),
+               -EINVAL, "ARM on the invalid set");
+    expect_err(req(*a, {.cmd = DCC_CMD_REGISTER, .dev = {d.major, 200}}), -ENODEV,
+               "no such device");
+    expect_err(req(*a, {.cmd = DCC_CMD_REGISTER, .dev = {d.major, 1u << 21}}), -ENODEV,
+               "minor number out of range");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 5, .role = 9}),
+               -ERANGE, "unknown role");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 0,
+                        .role = DCC_ROLE_OWNER}),
+               -ESTALE, "generation going backwards");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id}), -EINVAL,
+               "fill done without a region");
+
+    // Only an admin may use the channel.
+    pid_t child = fork();
+    if (child == 0) {
+        if (setgid(65534) || setuid(65534)) _exit(3);
+        try {
+            Client c;
+            _exit(c.transact({.cmd = DCC_CMD_GET_REGIONS, .dev = d, .set = DCC_SET_DIRTY}, nullptr) ==
+                          -EPERM
+                      ? 0
+                      : 1);
+        } catch (...) {
+            _exit(2);
+        }
+    }
+    int ws = 0;
+    waitpid(child, &ws, 0);
+    expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "an unprivileged caller is refused (EPERM)");
+
+    // Hand-made malformed messages.
+    auto raw = [&](uint8_t cmd, const std::function<void(nl_msg*)>& add) {
+        MsgPtr m(nlmsg_alloc());
+        genlmsg_put(m.get(), NL_AUTO_PORT, NL_AUTO_SEQ, a->family(), 0, NLM_F_REQUEST | NLM_F_ACK,
+                    cmd, DCC_GENL_VERSION);
+        add(m.get());
+        std::string text;
+        int e = a->transact_msg(m.get(), nullptr, &text);
+        return std::make_pair(e, text);
+    };
+    auto [e1, t1] = raw(DCC_CMD_REGISTER, [&](nl_msg* m) { nla_put_u32(m, DCC_A_MAJOR, d.major); });
+    expect_err(e1, -EINVAL, "register without a minor number (" + t1 + ")");
+    auto [e2, t2] = raw(DCC_CMD_REGISTER, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        uint8_t u[16] = {};
+        nla_put(m, DCC_A_UUID, 16, u);
+    });
+    expect_err(e2, -EINVAL, "reply-only attribute in a request (" + t2 + ")");
+    auto [e3, t3] = raw(DCC_CMD_REGISTER, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        nla_put_u32(m, 200, 1);
+    });
+    expect_err(e3, -EINVAL, "unknown attribute type (" + t3 + ")");
+    auto [e4, t4] = raw(DCC_CMD_GET_REGIONS, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        nla_put_u32(m, DCC_A_SET, 1);  // u8 attribute sent as u32
+    });
+    expect(e4 < 0, std::string("attribute of the wrong size -> ") + std::strerror(-e4) + " (" + t4 + ")");
+    auto [e5, t5] = raw(77, [&](nl_msg* m) { nla_put_u32(m, DCC_A_MAJOR, d.major); });
+    expect(e5 == -EOPNOTSUPP, std::string("unknown command -> ") + std::strerror(-e5));
+
+    // Marking regions invalid.
+    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3");
+    uint64_t valid0 = vol_status(vol).valid;
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 2, .count = 3}),
+               -ENOTEMPTY, "set invalid over a dirty region");
+    expect(vol_status(vol).valid == valid0, "a refused request changed nothing");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = last, .count = 2}),
+               -ERANGE, "set invalid past the end");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 5, .count = 2}),
+               0, "set invalid regions 5-6");
+    expect(vol_status(vol).valid == valid0 - 2, "two regions fewer valid");
+    RegionsReply inv = a->get_regions(d, DCC_SET_INVALID, 0);
+    expect(inv.ranges.size() == 1 && inv.ranges[0] == dcc::Range{5, 2}, "invalid set is 5-6");
+
+    // Dirty bits: cleared only if the region was not written since it was read.
+    RegionsReply dirty = a->get_regions(d, DCC_SET_DIRTY, 0, true);
+    expect(has_region(dirty, 3), "region 3 in the dirty set");
+    std::optional<uint64_t> cleared;
+    auto clear = [&](uint64_t r) {
+        cleared.reset();
+        return a->transact({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = d, .reg_id = id, .region = r},
+                           [&](nlmsghdr* h) { cleared = parse_count(h); });
+    };
+    uint64_t dirty0 = vol_status(vol).dirty;
+    expect_err(clear(3), 0, "clear region 3");
+    expect(cleared == 1u, "one region cleaned");
+    expect(vol_status(vol).dirty == dirty0 - 1, "dirty count went down");
+    expect_err(clear(3), 0, "clear region 3 again");
+    expect(cleared == 0u, "nothing cleaned the second time");
+    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3 again");
+    expect(has_region(a->get_regions(d, DCC_SET_DIRTY, 0, true), 3), "dirty again, armed");
+    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3 after it was read");
+    expect_err(clear(3), 0, "clear region 3 after the new write");
+    expect(cleared == 0u, "a region written since it was read stays dirty");
+    expect(has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 3), "region 3 still dirty");
+    expect_err(clear(0), 0, "clear a region never armed");
+    expect(cleared == 0u, "nothing cleaned without arming");
+
+    // Role and generation.
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 2,
+                        .role = DCC_ROLE_REPLICA}),
+               0, "become replica, generation 2");
+    expect_err(-vol_io(vol, 0, rs, false), -EIO, "a replica serves no reads");
+    expect_err(-vol_io(vol, 0, rs, true), -EIO, "a replica serves no writes");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 3,
+                        .role = DCC_ROLE_OWNER}),
+               0, "become owner, generation 3");
+    auto st = vol_status(vol);
+    expect(st.role == "owner" && st.generation == 3, "status shows owner, generation 3");
+    expect_err(vol_io(vol, 0, rs, false) ? -EIO : 0, 0, "an owner serves reads");
+
+    // A new daemon once the old socket is gone; the old number is dead.
+    a.reset();
+    RegisterReply reg2 = b.register_volume(d);
+    expect(reg2.reg_id > id, "new registration after the old socket closed");
+    expect(reg2.generation == 3, "registration reports generation 3");
+    expect_err(req(b, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 5}), -ESTALE,
+               "old registration number refused");
+    expect_err(req(b, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = reg2.reg_id, .region = 5}), 0,
+               "fill begin on an invalid region");
+    expect_err(req(b, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = reg2.reg_id, .region = 5}), 0,
+               "fill begin again (already ours)");
+    expect_err(req(b, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = reg2.reg_id, .region = 5}),
+               -EBUSY, "set invalid on a region being filled");
+    expect_err(req(b, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = reg2.reg_id, .region = 5}), 0,
+               "fill done");
+    expect_err(req(b, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = reg2.reg_id, .region = 5}),
+               -ENOENT, "a second fill done for the same fill");
+    expect(vol_status(vol).valid == valid0 - 1, "region 5 valid again");
+    b.unregister(d, reg2.reg_id);
+    expect(!vol_status(vol).registration, "unregistered");
+    return g_nl_failures ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -228,6 +442,7 @@ int main(int argc, char** argv) {
         if (cmd == "seqwrite" && argc >= 3) return seqwrite(argv[2], opts(argc, argv, 3));
         if (cmd == "seqverify" && argc >= 3) return seqverify(argv[2], opts(argc, argv, 3));
         if (cmd == "logcheck") return logcheck(opts(argc, argv, 2));
+        if (cmd == "nlprobe" && argc == 3) return nlprobe(argv[2]);
     } catch (const dcc::Error& e) {
         die(e.what());
     } catch (const std::out_of_range&) {

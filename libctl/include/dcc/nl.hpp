@@ -94,6 +94,9 @@ public:
     // gets the kernel's explanation, @on_reply sees the reply, if any.
     int transact(const Request& req, const std::function<void(nlmsghdr*)>& on_reply,
                  std::string* msg = nullptr);
+    // The same for a message built by the caller (tests send malformed ones).
+    int transact_msg(nl_msg* m, const std::function<void(nlmsghdr*)>& on_reply,
+                     std::string* msg = nullptr);
 
     // Helpers that throw dcc::Error for unexpected failures.
     RegisterReply register_volume(Dev dev);
