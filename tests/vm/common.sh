@@ -103,10 +103,14 @@ stage_binary() {
 }
 
 # Modules the guest loads, with their dependencies, in load order.
-GUEST_MODULES=(virtio_blk virtio_pci dm-mod dm-flakey dm-delay dm-log-writes dm-linear)
+GUEST_MODULES=(virtio_blk virtio_pci dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4)
+# Copied but not loaded at boot: the benchmark loads brd with its own size.
+GUEST_EXTRA_MODULES=(brd)
 
 module_closure() {
 	local rel=$1 root dep
+	shift
+	local wanted=("$@")
 	root=$(kernel_root "$rel")/lib/modules/$rel
 	dep="$root/modules.dep"
 	local -A seen=()
@@ -119,7 +123,7 @@ module_closure() {
 		order+=("$path")
 	}
 	local m path
-	for m in "${GUEST_MODULES[@]}"; do
+	for m in "${wanted[@]}"; do
 		path=$(grep -E "/${m//-/[-_]}\.ko(\.xz)?:" "$dep" | cut -d: -f1 | head -n1)
 		# Built-in (no .ko) is fine: nothing to load.
 		[ -n "$path" ] && visit "$path"
@@ -145,16 +149,21 @@ build_initramfs() {
 	stage_binary "$OUT/cmake/dcctest" "$stage" /usr/bin/dcctest
 	mroot=$(kernel_root "$rel")/lib/modules/$rel
 	: >"$stage/lib/modules/load-order"
-	for m in $(module_closure "$rel"); do
+	for m in $(module_closure "$rel" "${GUEST_MODULES[@]}"); do
 		name=$(basename "$m" .xz)
 		if [[ $m == *.xz ]]; then xz -dc "$mroot/$m" >"$stage/lib/modules/$name"
 		else cp "$mroot/$m" "$stage/lib/modules/$name"; fi
 		echo "$name" >>"$stage/lib/modules/load-order"
 	done
+	for m in $(module_closure "$rel" "${GUEST_EXTRA_MODULES[@]}"); do
+		name=$(basename "$m" .xz)
+		if [[ $m == *.xz ]]; then xz -dc "$mroot/$m" >"$stage/lib/modules/$name"
+		else cp "$mroot/$m" "$stage/lib/modules/$name"; fi
+	done
 	cp "$ko" "$stage/lib/modules/dm-dcc.ko"
 	install -m 0755 "$VMDIR/guest/init" "$stage/init"
 	cp "$VMDIR/guest/lib.sh" "$stage/tests/"
-	cp -r "$VMDIR/scenarios" "$stage/tests/"
+	cp -r "$VMDIR/scenarios" "$VMDIR/bench" "$stage/tests/"
 	(cd "$stage" && find . | cpio -o -H newc --quiet) >"$out"
 	echo "$out"
 }

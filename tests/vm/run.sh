@@ -3,9 +3,10 @@
 # Run VM scenarios: build the module and an initramfs for each kernel line,
 # boot each scenario in QEMU, judge it from the serial console.
 #
-#   tests/vm/run.sh [--kernel 6.1|6.12|RELEASE] [--jobs N] [SCENARIO...]
+#   tests/vm/run.sh [--kernel 6.1|6.12|RELEASE] [--jobs N] [--show] [--bench] [SCENARIO...]
 #
-# A scenario is tests/vm/scenarios/NAME.sh.  Its header may say
+# A scenario is tests/vm/scenarios/NAME.sh (with --bench, tests/vm/bench/NAME.sh);
+# --show prints what each one said on the console.  Its header may say
 #   # disks: data=64M meta=1M src=64M   (virtio disks, in order: vda, vdb, ...)
 #   # boots: 2                         (phases; each boot sees the same disks)
 #   # timeout: 300                     (seconds per boot)
@@ -19,15 +20,20 @@ source "$(dirname "$0")/common.sh"
 kernels=()
 jobs=2
 scenarios=()
+show=0
+sdir=scenarios
 while (($#)); do
 	case $1 in
 	--kernel) kernels+=("$2"); shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
+	--show) show=1; shift ;;
+	--bench) sdir=bench; jobs=1; shift ;;
 	-h | --help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) scenarios+=("$1"); shift ;;
 	esac
 done
-((${#scenarios[@]})) || for f in "$VMDIR"/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+((${#scenarios[@]})) || for f in "$VMDIR/$sdir"/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+for s in "${scenarios[@]}"; do [ -f "$VMDIR/$sdir/$s.sh" ] || die "no $sdir/$s.sh"; done
 
 mapfile -t all_kernels < <(resolve_kernels)
 selected=()
@@ -51,7 +57,7 @@ for rel in "${selected[@]}"; do
 	initrd[$rel]=$(build_initramfs "$rel" "$ko")
 done
 
-header() { sed -n "s/^# $2: *//p" "$VMDIR/scenarios/$1.sh" | head -n1; }
+header() { sed -n "s/^# $2: *//p" "$VMDIR/$sdir/$1.sh" | head -n1; }
 
 # boot REL NAME PHASE WORKDIR EXTRA_CMDLINE -> console log in WORKDIR/console-PHASE.log
 boot() {
@@ -65,7 +71,7 @@ boot() {
 	local logf="$work/console-$phase.log"
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 768 -nographic -no-reboot \
 		-kernel "$(kernel_image "$rel")" -initrd "${initrd[$rel]}" \
-		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.phase=$phase dcc.disks=$disks $extra" \
+		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.dir=$sdir dcc.phase=$phase dcc.disks=$disks $extra" \
 		"${drives[@]}" >"$logf" 2>&1 </dev/null &
 	local pid=$! waited=0
 	while kill -0 "$pid" 2>/dev/null; do
@@ -133,6 +139,10 @@ run_one() {
 		} >"$work/verdict"
 	fi
 	rm -f "$work"/*.img
+	if ((show)); then
+		sed -n '/DCC-BEGIN/,/^DCC-DMESG-BEGIN/p' "$work"/console-*.log |
+			grep -avE 'DCC-(BEGIN|DMESG-BEGIN)' || true
+	fi
 	cat "$work/verdict"
 }
 
