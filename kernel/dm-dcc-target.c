@@ -235,6 +235,10 @@ retry:
 	if (err)
 		goto fail;
 	lk = __dcc_lock_find(dcc, r);
+	if (lk && lk->type == DCC_LOCK_FETCH && dcc->requeue_misses) {
+		err = BLK_STS_DM_REQUEUE;
+		goto fail;
+	}
 	if (lk) {
 		__dcc_lock_add_waiter(dcc, lk, bio);
 		goto out;
@@ -249,6 +253,15 @@ retry:
 		__dcc_set_dirty(dcc, r);
 		bio_list_add(&dcc->commit_wait, bio);
 		goto out;
+	}
+	/* Invalid here: it needs a fill or an overwrite, both recorded in metadata. */
+	if (dcc->mode != DCC_MODE_WRITE) {
+		err = BLK_STS_IOERR;
+		goto fail;
+	}
+	if (dcc->requeue_misses && !(write && dcc_bio_covers_region(dcc, bio, r))) {
+		err = BLK_STS_DM_REQUEUE;
+		goto fail;
 	}
 	if (!spare) {
 		spin_unlock_irq(&dcc->lock);
@@ -1155,8 +1168,12 @@ static void dcc_presuspend(struct dm_target *ti)
 
 	if (!dm_noflush_suspending(ti))
 		return;	/* waiting bios end by fill or by miss_timeout */
-	/* A noflush suspend takes the waiting bios back into dm's queue. */
+	/*
+	 * A noflush suspend takes the waiting bios back into dm's queue, and
+	 * any that would wait for a fill from now until resume.
+	 */
 	spin_lock_irq(&dcc->lock);
+	dcc->requeue_misses = true;
 	list_for_each_entry(lk, &dcc->locks, list) {
 		if (lk->type != DCC_LOCK_FETCH)
 			continue;
@@ -1220,6 +1237,9 @@ static void dcc_resume(struct dm_target *ti)
 {
 	struct dcc *dcc = ti->private;
 
+	spin_lock_irq(&dcc->lock);
+	dcc->requeue_misses = false;
+	spin_unlock_irq(&dcc->lock);
 	queue_delayed_work(dcc->wq, &dcc->waker, DCC_COMMIT_PERIOD);
 	dcc_wake(dcc);
 }

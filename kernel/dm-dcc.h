@@ -102,6 +102,7 @@ struct dcc {
 	struct list_head locks;
 	unsigned int nr_locks;
 	bool notify_owed;
+	bool requeue_misses;		/* noflush suspend: hand misses back to dm */
 	bool registered;
 	u32 reg_portid;
 	u64 reg_id;

@@ -147,7 +147,7 @@ enum dcc_range_attr {
 enum dcc_region_set {
 	DCC_SET_INVALID = 0,	/* regions not valid here */
 	DCC_SET_DIRTY = 1,	/* regions written here, not yet replicated */
-	DCC_SET_PENDING = 2,	/* regions some bio waits for */
+	DCC_SET_PENDING = 2,	/* regions locked for a fill (a bio waits, or one was begun) */
 	__DCC_SET_MAX,
 };
 
