@@ -14,7 +14,7 @@ die() { log "error: $*"; exit 1; }
 # Debian packages the rig needs on the host.
 HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl-3-dev
 	libdevmapper-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
-	kmod cpio xz-utils e2fsprogs diffutils coreutils uuid-runtime)
+	kmod cpio xz-utils e2fsprogs diffutils coreutils libelf1)
 
 install_host_packages() {
 	local missing=()

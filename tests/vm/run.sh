@@ -65,7 +65,7 @@ boot() {
 	timeout=$(header "$name" timeout)
 	timeout=${timeout:-240}
 	for d in $(header "$name" disks); do
-		drives+=(-drive "file=$work/${d%%=*}.img,format=raw,if=virtio,cache=writeback")
+		drives+=(-drive "file=$work/${d%%=*}.img,format=raw,if=virtio,cache=writeback,discard=unmap")
 		disks+="${disks:+,}${d%%=*}"
 	done
 	local logf="$work/console-$phase.log"
