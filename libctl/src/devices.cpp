@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <type_traits>
 
 #include "dcc/error.hpp"
 
@@ -55,34 +56,39 @@ bool dcc_params(dm_task* t, std::string& params) {
     return found == 1;
 }
 
-void pwrite_all(int fd, const void* buf, size_t len, uint64_t off, const std::string& what) {
-    const char* p = static_cast<const char*>(buf);
+template <typename Buf, typename Io>
+int transfer_full(int fd, Buf* buf, size_t len, uint64_t off, Io io) {
+    auto* p = reinterpret_cast<std::conditional_t<std::is_const_v<Buf>, const char, char>*>(buf);
     while (len) {
-        ssize_t n = pwrite(fd, p, len, off_t(off));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error(kExitError, errno_text("write " + what, errno), errno);
-        }
+        ssize_t n = io(fd, p, len, off_t(off));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : EIO;
         p += n;
         len -= size_t(n);
         off += uint64_t(n);
     }
+    return 0;
+}
+
+void pwrite_all(int fd, const void* buf, size_t len, uint64_t off, const std::string& what) {
+    if (int e = write_full(fd, buf, len, off))
+        throw Error(kExitError, errno_text("write " + what, e), e);
 }
 
 void pread_all(int fd, void* buf, size_t len, uint64_t off, const std::string& what) {
-    char* p = static_cast<char*>(buf);
-    while (len) {
-        ssize_t n = pread(fd, p, len, off_t(off));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw Error(kExitError, errno_text("read " + what, errno), errno);
-        if (n == 0) throw Error(kExitError, "read " + what + ": unexpected end of device");
-        p += n;
-        len -= size_t(n);
-        off += uint64_t(n);
-    }
+    if (int e = read_full(fd, buf, len, off))
+        throw Error(kExitError, errno_text("read " + what, e), e);
 }
 
 }  // namespace
+
+int read_full(int fd, void* buf, size_t len, uint64_t off) {
+    return transfer_full(fd, buf, len, off, ::pread);
+}
+
+int write_full(int fd, const void* buf, size_t len, uint64_t off) {
+    return transfer_full(fd, buf, len, off, ::pwrite);
+}
 
 Volume find_volume(const std::string& spec) {
     Task t(dm_task_create(DM_DEVICE_STATUS));

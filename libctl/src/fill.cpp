@@ -93,19 +93,9 @@ void Filler::pause(const char* stage, uint64_t region) {
 int Filler::copy_region(uint64_t region) {
     uint64_t off = region * region_bytes_;
     uint64_t len = std::min<uint64_t>(region_bytes_, reg_.data_sectors * 512 - off);
-    for (uint64_t done = 0; done < len;) {
-        ssize_t n = pread(src_fd_, buf_.get() + done, len - done, off_t(off + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? errno : EIO;
-        done += uint64_t(n);
-    }
+    if (int e = read_full(src_fd_, buf_.get(), len, off)) return e;
     pause("claimed", region);
-    for (uint64_t done = 0; done < len;) {
-        ssize_t n = pwrite(data_fd_, buf_.get() + done, len - done, off_t(off + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? errno : EIO;
-        done += uint64_t(n);
-    }
+    if (int e = write_full(data_fd_, buf_.get(), len, off)) return e;
     pause("written", region);
     return 0;
 }

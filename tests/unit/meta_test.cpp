@@ -115,24 +115,24 @@ TEST(Superblock, DetectsEveryKindOfDamage) {
     EXPECT_EQ(decode_superblock(flip, out), SbStatus::BadChecksum);
 
     // A checksum that matches inconsistent fields is still refused.
-    Superblock bad = sb;
-    bad.nr_regions += 1;
-    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
-    bad = sb;
-    bad.region_sectors = 96;
-    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
-    bad = sb;
-    bad.flags = 1;
-    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
-    bad = sb;
-    bad.dirty_start = 7;
-    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
-    bad = sb;
-    bad.version = 2;
-    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::BadVersion);
-    bad = sb;
-    bad.role = Role(7);
-    EXPECT_EQ(decode_superblock(encode_superblock(bad), out), SbStatus::Inconsistent);
+    struct Damage {
+        const char* what;
+        void (*apply)(Superblock&);
+        SbStatus want;
+    };
+    const Damage damages[] = {
+        {"region count", [](Superblock& s) { s.nr_regions += 1; }, SbStatus::Inconsistent},
+        {"region size", [](Superblock& s) { s.region_sectors = 96; }, SbStatus::Inconsistent},
+        {"flags", [](Superblock& s) { s.flags = 1; }, SbStatus::Inconsistent},
+        {"bitmap place", [](Superblock& s) { s.dirty_start = 7; }, SbStatus::Inconsistent},
+        {"version", [](Superblock& s) { s.version = 2; }, SbStatus::BadVersion},
+        {"role", [](Superblock& s) { s.role = Role(7); }, SbStatus::Inconsistent},
+    };
+    for (const Damage& d : damages) {
+        Superblock bad = sb;
+        d.apply(bad);
+        EXPECT_EQ(decode_superblock(encode_superblock(bad), out), d.want) << d.what;
+    }
 }
 
 TEST(Bitmap, SetCountAndTail) {

@@ -26,6 +26,11 @@ std::vector<Volume> list_volumes();
 // private node under /run/dcc.  Throws dcc::Error.
 int open_block_device(nl::Dev dev, int flags);
 
+// Whole reads and writes at an offset, retried on EINTR and short
+// transfers.  0, or the errno (EIO for an unexpected end).
+int read_full(int fd, void* buf, size_t len, uint64_t off);
+int write_full(int fd, const void* buf, size_t len, uint64_t off);
+
 // Size in bytes of an open block device or regular file.
 uint64_t device_size(int fd);
 
