@@ -140,7 +140,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	sector_t data_size = bdev_nr_sectors(dcc->data_dev->bdev);
 
 	if (le32_to_cpu(sb->magic) != DCC_SB_MAGIC) {
-		*error = "Metadata device is not formatted (no dcc superblock); run dccctl format-meta";
+		*error = "Metadata device is not formatted: run dccctl format-meta";
 		return -EINVAL;
 	}
 	if (le32_to_cpu(sb->csum) != dcc_sb_csum(sb)) {

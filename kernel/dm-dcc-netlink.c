@@ -262,7 +262,8 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 		if (cmd == DCC_CMD_SET_ROLE && dcc->registered && dcc->reg_id == reg_id)
 			NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
 		else
-			NL_SET_ERR_MSG(info->extack, "not the registered daemon (stale registration)");
+			NL_SET_ERR_MSG(info->extack,
+				       "not the registered daemon (stale registration)");
 		break;
 	case -ERANGE:
 		NL_SET_ERR_MSG(info->extack, "region range is outside the volume");

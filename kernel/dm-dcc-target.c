@@ -23,6 +23,7 @@
 
 #include "dm-dcc.h"
 
+/* Serialises the list of resumed targets, which netlink looks volumes up in. */
 DEFINE_MUTEX(dcc_targets_mutex);
 LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
 
@@ -42,6 +43,7 @@ static void dcc_epoch_enter(struct dcc *dcc, unsigned int *epoch)
 		unsigned int e = READ_ONCE(dcc->epoch) & 1;
 
 		atomic_inc(&dcc->inflight[e]);
+		/* Count before re-reading the epoch; pairs with the drain's flip. */
 		smp_mb__after_atomic();
 		if (likely((READ_ONCE(dcc->epoch) & 1) == e)) {
 			*epoch = e;
@@ -75,8 +77,10 @@ int dcc_epoch_drain(struct dcc *dcc)
 		dcc->drain_broken = false;
 	}
 	old = dcc->epoch & 1;
+	/* Cleared dirty bits are visible before the flip... */
 	smp_mb();
 	WRITE_ONCE(dcc->epoch, dcc->epoch + 1);
+	/* ...and the flip before we read the old epoch's count. */
 	smp_mb();
 	if (!wait_event_timeout(dcc->epoch_wait,
 				!atomic_read(&dcc->inflight[old]),
@@ -1017,7 +1021,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	int r;
 
 	if (argc < 2) {
-		ti->error = "Invalid argument count: need <data_dev> <meta_dev> [<#features> <feature>...]";
+		ti->error = "Invalid argument count: need <data_dev> <meta_dev> [<#features> ...]";
 		return -EINVAL;
 	}
 	dcc = kzalloc(sizeof(*dcc), GFP_KERNEL);
@@ -1308,9 +1312,10 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 		break;
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",data_dev=%s,meta_dev=%s,region_sectors=%llu,uuid=%pUb,role=%s,generation=%llu,mode=%s,miss_timeout=%u;",
+		DMEMIT(",data_dev=%s,meta_dev=%s,region_sectors=%llu,uuid=%pUb",
 		       dcc->data_dev->name, dcc->meta_dev->name,
-		       (unsigned long long)dcc_region_sectors(dcc), dcc->uuid,
+		       (unsigned long long)dcc_region_sectors(dcc), dcc->uuid);
+		DMEMIT(",role=%s,generation=%llu,mode=%s,miss_timeout=%u;",
 		       dcc_role_name(role), gen, dcc_mode_name(mode),
 		       dcc->miss_timeout);
 		break;

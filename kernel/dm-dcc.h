@@ -23,7 +23,7 @@
 #define DCC_COMMIT_PERIOD	HZ
 #define DCC_COMMIT_BATCH	64	/* metadata blocks per commit round */
 #define DCC_DRAIN_TIMEOUT	(10 * HZ)
-#define DCC_MAX_CLEAR_COUNT	(1ULL << 20)
+#define DCC_MAX_CLEAR_COUNT	BIT_ULL(20)
 
 enum dcc_lock_type {
 	DCC_LOCK_FETCH,		/* waiting for the daemon to fill the region */
@@ -73,6 +73,7 @@ struct dcc {
 	u64 dirty_start;
 	u64 bitmap_blocks;
 
+	/* Protects what follows, up to commit_mutex. */
 	spinlock_t lock;
 	/*
 	 * Protected by lock for writers.  valid and dirty are the state the

@@ -79,8 +79,10 @@ struct dcc_disk_sb {
  */
 enum dcc_cmd {
 	DCC_CMD_UNSPEC,
-	/* -> MAJOR MINOR;  <- REG_ID REGION_SECTORS NR_REGIONS DATA_SECTORS
-	 *    DATA_MAJOR DATA_MINOR ROLE GENERATION UUID */
+	/*
+	 * -> MAJOR MINOR;  <- REG_ID REGION_SECTORS NR_REGIONS DATA_SECTORS
+	 *    DATA_MAJOR DATA_MINOR ROLE GENERATION UUID
+	 */
 	DCC_CMD_REGISTER,
 	/* -> MAJOR MINOR REG_ID */
 	DCC_CMD_UNREGISTER,
@@ -103,6 +105,7 @@ enum dcc_cmd {
 
 	__DCC_CMD_MAX,
 };
+
 #define DCC_CMD_MAX (__DCC_CMD_MAX - 1)
 
 enum dcc_attr {
@@ -132,6 +135,7 @@ enum dcc_attr {
 
 	__DCC_A_MAX,
 };
+
 #define DCC_A_MAX (__DCC_A_MAX - 1)
 
 enum dcc_range_attr {
@@ -142,6 +146,7 @@ enum dcc_range_attr {
 
 	__DCC_RANGE_A_MAX,
 };
+
 #define DCC_RANGE_A_MAX (__DCC_RANGE_A_MAX - 1)
 
 enum dcc_region_set {
