@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The whole test suite, as CI runs it, on Debian 12 as root:
 #   1. unit tests (GoogleTest, through ctest);
-#   2. DKMS builds of the module for both Debian 12 kernel lines (6.1, 6.12);
-#   3. the VM scenarios (tests/vm/scenarios) on both kernel lines in QEMU.
+#   2. the peer protocol decoder's fuzz target over its corpus, then 30 s more;
+#   3. DKMS builds of the module for both Debian 12 kernel lines (6.1, 6.12);
+#   4. the VM scenarios (tests/vm/scenarios) on both kernel lines in QEMU.
 # It installs what it needs from Debian's packages and ends with one line
 # "N passed, N failed" counting unit tests, DKMS builds and VM runs.
 set -euo pipefail
@@ -30,6 +31,22 @@ unit_total=${unit_total:-0}
 unit_failed=${unit_failed:-1}
 ((unit_total > 0)) || { log "no unit test ran"; unit_failed=1; }
 
+log "== fuzzing the peer protocol decoder"
+fuzz_ok=0 fuzz_failed=1
+cmake -S . -B "$OUT/fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+	-DDCC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$OUT/fuzz" --target wire_fuzz -j"$(nproc)" >/dev/null
+rm -rf "$OUT/fuzz-corpus" && cp -r daemon/fuzz/corpus "$OUT/fuzz-corpus"
+# The kept corpus first (regressions), then a short search for new inputs.
+if "$OUT/fuzz/daemon/wire_fuzz" -runs=0 daemon/fuzz/corpus >"$OUT/fuzz.log" 2>&1 &&
+	"$OUT/fuzz/daemon/wire_fuzz" -max_total_time=30 -max_len=4096 "$OUT/fuzz-corpus" >>"$OUT/fuzz.log" 2>&1; then
+	fuzz_ok=1 fuzz_failed=0
+	log "PASS wire_fuzz: $(grep -o 'Done [0-9]* runs' "$OUT/fuzz.log" | tail -n1)"
+else
+	tail -n 30 "$OUT/fuzz.log" >&2
+	log "FAIL wire_fuzz (log: $OUT/fuzz.log)"
+fi
+
 log "== DKMS builds"
 tests/dkms-check.sh | tee "$OUT/dkms.log" || true
 read -r dkms_ok dkms_failed < <(count "$OUT/dkms.log" || echo "0 1")
@@ -39,8 +56,8 @@ tests/vm/run.sh | tee "$OUT/vm.log" || true
 read -r vm_ok vm_failed < <(count "$OUT/vm.log" || echo "0 1")
 : "${dkms_ok:=0}" "${dkms_failed:=1}" "${vm_ok:=0}" "${vm_failed:=1}"
 
-passed=$((unit_total - unit_failed + dkms_ok + vm_ok))
-failed=$((unit_failed + dkms_failed + vm_failed))
-log "== summary: unit $((unit_total - unit_failed))/$unit_total, dkms $dkms_ok/$((dkms_ok + dkms_failed)), vm $vm_ok/$((vm_ok + vm_failed)), $(($(date +%s) - start))s"
+passed=$((unit_total - unit_failed + fuzz_ok + dkms_ok + vm_ok))
+failed=$((unit_failed + fuzz_failed + dkms_failed + vm_failed))
+log "== summary: unit $((unit_total - unit_failed))/$unit_total, fuzz $fuzz_ok/1, dkms $dkms_ok/$((dkms_ok + dkms_failed)), vm $vm_ok/$((vm_ok + vm_failed)), $(($(date +%s) - start))s"
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "config.hpp"
+
+#include <set>
+#include <toml++/toml.h>
+
+#include "dcc/error.hpp"
+#include "dcc/meta.hpp"
+
+namespace dcc {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& origin, const toml::source_region& where,
+                      const std::string& what) {
+    throw Error(kExitUsage, origin + ":" + std::to_string(where.begin.line) + ": " + what);
+}
+
+bool z85_key(const std::string& k) {
+    static const std::string alphabet =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    if (k.size() != 40) return false;
+    for (char c : k)
+        if (alphabet.find(c) == std::string::npos) return false;
+    return true;
+}
+
+bool endpoint(const std::string& e) {
+    return e.rfind("tcp://", 0) == 0 && e.size() > 6 && e.find(':', 6) != std::string::npos;
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, const std::string& origin) {
+    toml::table t;
+    try {
+        t = toml::parse(text, origin);
+    } catch (const toml::parse_error& e) {
+        bad(origin, e.source(), std::string(e.description()));
+    }
+    Config c;
+    static const std::set<std::string> known = {
+        "site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
+        "public_key", "peer_public_key", "replication_rate", "replication_window",
+        "heartbeat_ms", "link_timeout_ms", "control_socket"};
+    for (auto&& [k, v] : t)
+        if (!known.count(std::string(k.str())))
+            bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "'");
+
+    auto str = [&](const char* key, std::string& out, bool required) {
+        const toml::node* n = t.get(key);
+        if (!n) {
+            if (required) throw Error(kExitUsage, origin + ": missing key '" + key + "'");
+            return;
+        }
+        if (!n->is_string()) bad(origin, n->source(), std::string("'") + key + "' must be a string");
+        out = n->value<std::string>().value();
+    };
+    auto num = [&](const char* key, unsigned& out, unsigned lo, unsigned hi) {
+        const toml::node* n = t.get(key);
+        if (!n) return;
+        auto v = n->value<int64_t>();
+        if (!n->is_integer() || !v || *v < lo || *v > hi)
+            bad(origin, n->source(), std::string("'") + key + "' must be an integer from " +
+                                         std::to_string(lo) + " to " + std::to_string(hi));
+        out = unsigned(*v);
+    };
+
+    str("site", c.site, true);
+    if (c.site.empty() || c.site.size() > 64 ||
+        c.site.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            std::string::npos)
+        bad(origin, t.get("site")->source(), "'site' must be 1-64 letters, digits, '-', '_' or '.'");
+    str("listen", c.listen, true);
+    str("listen_bulk", c.listen_bulk, true);
+    str("peer", c.peer, true);
+    str("peer_bulk", c.peer_bulk, true);
+    for (auto* k : {"listen", "listen_bulk", "peer", "peer_bulk"})
+        if (!endpoint(t.get(k)->value<std::string>().value()))
+            bad(origin, t.get(k)->source(), std::string("'") + k + "' must be tcp://HOST:PORT");
+
+    if (const toml::node* n = t.get("insecure")) {
+        if (!n->is_boolean()) bad(origin, n->source(), "'insecure' must be true or false");
+        c.insecure = n->value<bool>().value();
+    }
+    str("secret_key", c.secret_key, !c.insecure);
+    str("public_key", c.public_key, !c.insecure);
+    str("peer_public_key", c.peer_public_key, !c.insecure);
+    if (!c.insecure)
+        for (auto* k : {"secret_key", "public_key", "peer_public_key"})
+            if (!z85_key(t.get(k)->value<std::string>().value()))
+                bad(origin, t.get(k)->source(),
+                    std::string("'") + k + "' must be a 40-character Z85 CURVE key (dccctl keygen)");
+
+    if (const toml::node* n = t.get("replication_rate")) {
+        std::optional<uint64_t> v;
+        if (n->is_string()) v = parse_size(n->value<std::string>().value());
+        else if (n->is_integer() && n->value<int64_t>().value() > 0) v = uint64_t(n->value<int64_t>().value());
+        if (!v || *v < (1u << 20)) bad(origin, n->source(), "'replication_rate' must be at least 1M (bytes per second)");
+        c.rate = *v;
+    }
+    num("replication_window", c.window, 1, 256);
+    num("heartbeat_ms", c.heartbeat_ms, 50, 60000);
+    num("link_timeout_ms", c.link_timeout_ms, 200, 600000);
+    if (c.link_timeout_ms < 2 * c.heartbeat_ms)
+        throw Error(kExitUsage, origin + ": 'link_timeout_ms' must be at least twice 'heartbeat_ms'");
+    str("control_socket", c.control_socket, false);
+    if (c.control_socket.empty() || c.control_socket[0] != '/')
+        throw Error(kExitUsage, origin + ": 'control_socket' must be an absolute path");
+    return c;
+}
+
+}  // namespace dcc

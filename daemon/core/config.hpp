@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd's configuration file (TOML), parsed and checked (no I/O).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dcc {
+
+struct Config {
+    std::string site;              // this site's name
+    std::string listen;            // control channel, e.g. tcp://0.0.0.0:7788
+    std::string listen_bulk;       // replication channel
+    std::string peer;              // the peer's control endpoint
+    std::string peer_bulk;         // the peer's replication endpoint
+    bool insecure = false;         // no CURVE: for tests on a closed link only
+    std::string secret_key;        // Z85, 40 characters
+    std::string public_key;
+    std::string peer_public_key;   // the only key the peer may present
+    uint64_t rate = 64ull << 20;   // replication bytes per second
+    unsigned window = 8;           // replication regions in flight
+    unsigned heartbeat_ms = 1000;
+    unsigned link_timeout_ms = 5000;
+    std::string control_socket = "/run/dcc/dccd.sock";
+};
+
+// Parse and check; throws dcc::Error(kExitUsage) naming @origin and the line.
+Config parse_config(std::string_view text, const std::string& origin);
+
+}  // namespace dcc

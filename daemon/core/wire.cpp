@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "wire.hpp"
+
+#include <cstring>
+
+namespace dcc::wire {
+
+namespace {
+
+class Writer {
+public:
+    void u8(uint8_t v) { b_.push_back(v); }
+    void u16(uint16_t v) { le(v, 2); }
+    void u32(uint32_t v) { le(v, 4); }
+    void u64(uint64_t v) { le(v, 8); }
+    void bytes(const void* p, size_t n) {
+        auto* c = static_cast<const uint8_t*>(p);
+        b_.insert(b_.end(), c, c + n);
+    }
+    std::vector<uint8_t>& out() { return b_; }
+
+private:
+    void le(uint64_t v, int n) {
+        for (int i = 0; i < n; i++) b_.push_back(uint8_t(v >> (8 * i)));
+    }
+    std::vector<uint8_t> b_;
+};
+
+class Reader {
+public:
+    explicit Reader(std::span<const uint8_t> s) : s_(s) {}
+    bool has(size_t n) const { return s_.size() - pos_ >= n; }
+    uint8_t u8() { return s_[pos_++]; }
+    uint16_t u16() { return uint16_t(le(2)); }
+    uint32_t u32() { return uint32_t(le(4)); }
+    uint64_t u64() { return le(8); }
+    void bytes(void* p, size_t n) {
+        std::memcpy(p, s_.data() + pos_, n);
+        pos_ += n;
+    }
+    size_t left() const { return s_.size() - pos_; }
+
+private:
+    uint64_t le(int n) {
+        uint64_t v = 0;
+        for (int i = n - 1; i >= 0; i--) v = (v << 8) | s_[pos_ + size_t(i)];
+        pos_ += size_t(n);
+        return v;
+    }
+    std::span<const uint8_t> s_;
+    size_t pos_ = 0;
+};
+
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::PullReply); }
+
+bool is_link(Type t) {
+    return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong;
+}
+
+Decoded refuse(std::string why) { return Decoded{std::nullopt, std::move(why)}; }
+
+}  // namespace
+
+const char* type_name(Type t) {
+    switch (t) {
+    case Type::Hello: return "HELLO";
+    case Type::HelloAck: return "HELLO_ACK";
+    case Type::Ping: return "PING";
+    case Type::Pong: return "PONG";
+    case Type::Attach: return "ATTACH";
+    case Type::AttachAck: return "ATTACH_ACK";
+    case Type::InvalidSet: return "INVALID_SET";
+    case Type::Fetch: return "FETCH";
+    case Type::FetchReply: return "FETCH_REPLY";
+    case Type::Push: return "PUSH";
+    case Type::PushAck: return "PUSH_ACK";
+    case Type::Pull: return "PULL";
+    case Type::PullReply: return "PULL_REPLY";
+    }
+    return "?";
+}
+
+bool has_payload(Type t) {
+    return t == Type::FetchReply || t == Type::Push || t == Type::PullReply;
+}
+
+std::vector<uint8_t> encode(const Message& m) {
+    Writer body;
+    switch (m.type) {
+    case Type::Hello:
+    case Type::HelloAck:
+        body.bytes(m.site.data(), m.site.size());
+        break;
+    case Type::Attach:
+    case Type::AttachAck:
+        body.u32(m.info.region_sectors);
+        body.u8(m.info.role);
+        body.u8(0);
+        body.u16(0);
+        body.u64(m.info.nr_regions);
+        break;
+    case Type::InvalidSet:
+        for (const Range& r : m.ranges) {
+            body.u64(r.start);
+            body.u64(r.count);
+        }
+        break;
+    default:
+        break;
+    }
+    Writer w;
+    w.u16(kMagic);
+    w.u8(kVersion);
+    w.u8(uint8_t(m.type));
+    w.u32(m.flags);
+    w.bytes(m.volume.data(), m.volume.size());
+    w.u64(m.seq);
+    w.u64(m.generation);
+    w.u64(m.region);
+    w.u64(m.type == Type::InvalidSet ? m.ranges.size() : 0);
+    w.u32(uint32_t(m.status));
+    w.u32(uint32_t(body.out().size()));
+    w.bytes(body.out().data(), body.out().size());
+    return std::move(w.out());
+}
+
+Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
+    if (frame.size() < kHeaderSize) return refuse("short header");
+    Reader r(frame);
+    if (r.u16() != kMagic) return refuse("bad magic");
+    uint8_t version = r.u8();
+    if (version != kVersion)
+        return refuse("protocol version " + std::to_string(version) + ", this side speaks " +
+                      std::to_string(kVersion));
+    uint8_t type = r.u8();
+    if (!known(type)) return refuse("unknown message type " + std::to_string(type));
+    Message m;
+    m.type = Type(type);
+    m.flags = r.u32();
+    if (m.flags & ~kFlagLast) return refuse("unknown flags");
+    r.bytes(m.volume.data(), m.volume.size());
+    m.seq = r.u64();
+    m.generation = r.u64();
+    m.region = r.u64();
+    uint64_t count = r.u64();
+    uint32_t status = r.u32();
+    uint32_t body_len = r.u32();
+    if (body_len != r.left()) return refuse("body length does not match the frame");
+    if (status > 4095) return refuse("status out of range");
+    m.status = int32_t(status);
+    if ((payload_frames != 0) != (has_payload(m.type) && m.status == 0))
+        return refuse(std::string(type_name(m.type)) + " with a wrong number of data frames");
+    if (payload_frames > 1) return refuse("more than one data frame");
+    if (is_link(m.type) != (m.volume == Uuid{}))
+        return refuse(std::string(type_name(m.type)) + (is_link(m.type) ? " names a volume"
+                                                                          : " names no volume"));
+    if (m.type != Type::InvalidSet && count) return refuse("range count on a message without ranges");
+
+    switch (m.type) {
+    case Type::Hello:
+    case Type::HelloAck:
+        if (body_len == 0 || body_len > kMaxSiteName) return refuse("bad site name length");
+        m.site.resize(body_len);
+        r.bytes(m.site.data(), body_len);
+        for (char c : m.site)
+            if (c < 0x21 || c > 0x7e) return refuse("site name is not printable ASCII");
+        break;
+    case Type::Attach:
+    case Type::AttachAck: {
+        if (body_len != 16) return refuse("bad ATTACH body");
+        m.info.region_sectors = r.u32();
+        m.info.role = r.u8();
+        if (r.u8() || r.u16()) return refuse("ATTACH padding not zero");
+        m.info.nr_regions = r.u64();
+        uint32_t rs = m.info.region_sectors;
+        if (rs < 8 || rs > 2048 || (rs & (rs - 1))) return refuse("bad region size");
+        if (m.info.role != 1 && m.info.role != 2) return refuse("bad role");
+        if (!m.info.nr_regions) return refuse("volume without regions");
+        break;
+    }
+    case Type::InvalidSet: {
+        if (count > kMaxRanges || body_len != count * 16) return refuse("bad range list");
+        for (uint64_t i = 0; i < count; i++) {
+            Range x{r.u64(), r.u64()};
+            if (!x.count || x.start + x.count < x.start) return refuse("empty or wrapping range");
+            if (!m.ranges.empty() && x.start <= m.ranges.back().end())
+                return refuse("ranges unsorted, overlapping or adjacent");
+            m.ranges.push_back(x);
+        }
+        break;
+    }
+    default:
+        if (body_len) return refuse(std::string(type_name(m.type)) + " has a body");
+    }
+    return Decoded{std::move(m), {}};
+}
+
+}  // namespace dcc::wire

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The peer protocol's messages and their encoding (no I/O).
+//
+// A message is one ZeroMQ frame holding a fixed 64-byte header and a
+// typed body, followed, for the types that carry region data, by a second
+// frame holding exactly that data.  Everything is little-endian.
+//
+//   off  size  field
+//     0     2  magic "DC"
+//     2     1  protocol version
+//     3     1  type
+//     4     4  flags (bit 0: last part of a multi-part set; others zero)
+//     8    16  volume UUID (zero for link messages)
+//    24     8  seq: request number, echoed by the reply
+//    32     8  generation
+//    40     8  region
+//    48     8  count: ranges in the body
+//    56     4  status: 0, or a positive errno in a reply
+//    60     4  body length
+//    64     -  body
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dcc/meta.hpp"
+#include "dcc/regions.hpp"
+
+namespace dcc::wire {
+
+constexpr uint16_t kMagic = 0x4344;  // "DC"
+constexpr uint8_t kVersion = 1;
+constexpr size_t kHeaderSize = 64;
+constexpr size_t kMaxRanges = 4096;       // per message
+constexpr size_t kMaxSiteName = 64;
+constexpr size_t kMaxPayload = 1u << 20;  // the largest region
+constexpr uint32_t kFlagLast = 1;
+
+enum class Type : uint8_t {
+    Hello = 1,        // link: body = site name
+    HelloAck = 2,     // link: body = site name; status != 0 refuses
+    Ping = 3,
+    Pong = 4,
+    Attach = 5,       // volume: body = geometry and role; generation
+    AttachAck = 6,    // the peer's side of the same
+    InvalidSet = 7,   // replica -> owner: regions it lacks (ranges, multi-part)
+    Fetch = 8,        // demand fetch of a region (control channel)
+    FetchReply = 9,   // + data
+    Push = 10,        // replication of a region (bulk channel), + data
+    PushAck = 11,
+    Pull = 12,        // background hydration of a region (bulk channel)
+    PullReply = 13,   // + data
+};
+
+const char* type_name(Type t);
+
+// Geometry and role a site reports for a volume.
+struct VolumeInfo {
+    uint32_t region_sectors = 0;
+    uint64_t nr_regions = 0;
+    uint8_t role = 0;  // enum dcc_role
+    bool operator==(const VolumeInfo&) const = default;
+};
+
+struct Message {
+    Type type = Type::Ping;
+    uint32_t flags = 0;
+    Uuid volume{};
+    uint64_t seq = 0;
+    uint64_t generation = 0;
+    uint64_t region = 0;
+    int32_t status = 0;
+    std::string site;            // Hello, HelloAck
+    VolumeInfo info;             // Attach, AttachAck
+    std::vector<Range> ranges;   // InvalidSet
+    bool operator==(const Message&) const = default;
+};
+
+// Whether a type travels with a data frame.
+bool has_payload(Type t);
+
+std::vector<uint8_t> encode(const Message& m);
+
+struct Decoded {
+    std::optional<Message> msg;
+    std::string error;  // why it was refused, for the log
+};
+
+// Decode a header frame; @payload_frames is how many frames followed it.
+// Every field is checked: a message that decodes is well-formed.
+Decoded decode(std::span<const uint8_t> frame, size_t payload_frames);
+
+}  // namespace dcc::wire

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Writes the seed corpus for wire_fuzz: one valid message of each type.
+#include <cstdio>
+#include <fstream>
+
+#include "wire.hpp"
+
+int main(int argc, char** argv) {
+    using namespace dcc::wire;
+    if (argc != 2) return 2;
+    std::vector<Message> all;
+    Message m;
+    m.type = Type::Hello;
+    m.site = "site-A";
+    all.push_back(m);
+    m.type = Type::HelloAck;
+    all.push_back(m);
+    Message v;
+    v.volume = *dcc::parse_uuid("0123456789abcdef0123456789abcdef");
+    v.seq = 5;
+    v.generation = 2;
+    v.region = 77;
+    v.type = Type::Attach;
+    v.info = {128, 16384, 2};
+    all.push_back(v);
+    v.type = Type::AttachAck;
+    all.push_back(v);
+    Message inv = v;
+    inv.type = Type::InvalidSet;
+    inv.flags = kFlagLast;
+    inv.ranges = {{0, 100}, {200, 3}};
+    all.push_back(inv);
+    for (Type t : {Type::Ping, Type::Pong}) {
+        Message p;
+        p.type = t;
+        all.push_back(p);
+    }
+    for (Type t : {Type::Fetch, Type::FetchReply, Type::Push, Type::PushAck, Type::Pull,
+                   Type::PullReply}) {
+        Message x = v;
+        x.type = t;
+        all.push_back(x);
+    }
+    int i = 0;
+    for (const Message& x : all) {
+        auto b = encode(x);
+        std::ofstream f(std::string(argv[1]) + "/seed-" + type_name(x.type));
+        char frames = has_payload(x.type) ? 1 : 0;
+        f.write(&frames, 1);
+        f.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+        i++;
+    }
+    std::printf("%d seeds\n", i);
+    return 0;
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+#include "dcc/error.hpp"
+
+using namespace dcc;
+
+namespace {
+
+const char* kKeys = R"(
+secret_key = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+peer_public_key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+)";
+
+std::string base(const std::string& extra = "") {
+    return std::string("site = \"A\"\nlisten = \"tcp://0.0.0.0:7788\"\nlisten_bulk = \"tcp://0.0.0.0:7789\"\n"
+                       "peer = \"tcp://10.0.0.2:7788\"\npeer_bulk = \"tcp://10.0.0.2:7789\"\n") +
+           kKeys + extra;
+}
+
+std::string error_of(const std::string& text) {
+    try {
+        parse_config(text, "dccd.toml");
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), kExitUsage);
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(Config, DefaultsAndValues) {
+    Config c = parse_config(base("replication_rate = \"32M\"\nreplication_window = 4\n"), "x");
+    EXPECT_EQ(c.site, "A");
+    EXPECT_EQ(c.peer_bulk, "tcp://10.0.0.2:7789");
+    EXPECT_EQ(c.rate, 32u << 20);
+    EXPECT_EQ(c.window, 4u);
+    EXPECT_FALSE(c.insecure);
+    EXPECT_EQ(c.heartbeat_ms, 1000u);
+    EXPECT_EQ(c.control_socket, "/run/dcc/dccd.sock");
+}
+
+TEST(Config, InsecureNeedsNoKeys) {
+    std::string t = "site = \"B\"\nlisten = \"tcp://*:1\"\nlisten_bulk = \"tcp://*:2\"\n"
+                    "peer = \"tcp://h:1\"\npeer_bulk = \"tcp://h:2\"\ninsecure = true\n";
+    EXPECT_TRUE(parse_config(t, "x").insecure);
+}
+
+TEST(Config, ClearErrorsWithTheLine) {
+    EXPECT_EQ(error_of(base("frobnicate = 1\n")), "dccd.toml:10: unknown key 'frobnicate'");
+    EXPECT_EQ(error_of("site = \"A\"\n"), "dccd.toml: missing key 'listen'");
+    EXPECT_NE(error_of(base("replication_window = 0\n")).find("from 1 to 256"), std::string::npos);
+    EXPECT_NE(error_of(base("replication_rate = \"1k\"\n")).find("at least 1M"), std::string::npos);
+    EXPECT_NE(error_of(base("heartbeat_ms = 1000\nlink_timeout_ms = 1500\n")).find("twice"),
+              std::string::npos);
+    EXPECT_NE(error_of(base("insecure = \"yes\"\n")).find("true or false"), std::string::npos);
+    EXPECT_NE(error_of("site = \n").find("dccd.toml:1:"), std::string::npos);  // TOML syntax
+    std::string bad_key = base();
+    bad_key.replace(bad_key.find("JTKV"), 4, "JT K");
+    EXPECT_NE(error_of(bad_key).find("Z85"), std::string::npos);
+    std::string bad_ep = base();
+    bad_ep.replace(bad_ep.find("tcp://10.0.0.2:7788"), 19, "udp://10.0.0.2:7788");
+    EXPECT_NE(error_of(bad_ep).find("tcp://HOST:PORT"), std::string::npos);
+    std::string bad_site = base();
+    bad_site.replace(0, 10, "site = \"A B\"");
+    EXPECT_NE(error_of(bad_site).find("'site'"), std::string::npos);
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <gtest/gtest.h>
+
+#include "wire.hpp"
+
+using namespace dcc;
+using namespace dcc::wire;
+
+namespace {
+
+Uuid vol() { return *parse_uuid("0123456789abcdef0123456789abcdef"); }
+
+Message attach() {
+    Message m;
+    m.type = Type::Attach;
+    m.volume = vol();
+    m.seq = 3;
+    m.generation = 9;
+    m.info = {128, 16384, 1};
+    return m;
+}
+
+}  // namespace
+
+TEST(Wire, HeaderLayout) {
+    Message m = attach();
+    auto b = encode(m);
+    ASSERT_EQ(b.size(), kHeaderSize + 16);
+    EXPECT_EQ(b[0], 'D');
+    EXPECT_EQ(b[1], 'C');
+    EXPECT_EQ(b[2], kVersion);
+    EXPECT_EQ(b[3], uint8_t(Type::Attach));
+    EXPECT_EQ(b[24], 3);   // seq
+    EXPECT_EQ(b[32], 9);   // generation
+    EXPECT_EQ(b[60], 16);  // body length
+}
+
+TEST(Wire, RoundTripsEveryType) {
+    std::vector<Message> all;
+    Message h;
+    h.type = Type::Hello;
+    h.site = "siteA";
+    all.push_back(h);
+    h.type = Type::HelloAck;
+    h.status = 71;  // EPROTO: refused
+    all.push_back(h);
+    Message p;
+    p.type = Type::Ping;
+    all.push_back(p);
+    all.push_back(attach());
+    Message inv;
+    inv.type = Type::InvalidSet;
+    inv.volume = vol();
+    inv.flags = kFlagLast;
+    inv.ranges = {{0, 10}, {12, 1}, {1ull << 40, 7}};
+    all.push_back(inv);
+    for (Type t : {Type::Fetch, Type::FetchReply, Type::Push, Type::PushAck, Type::Pull,
+                   Type::PullReply}) {
+        Message x;
+        x.type = t;
+        x.volume = vol();
+        x.region = 1ull << 35;
+        x.seq = 77;
+        all.push_back(x);
+    }
+    for (const Message& m : all) {
+        auto d = decode(encode(m), has_payload(m.type) && m.status == 0 ? 1 : 0);
+        ASSERT_TRUE(d.msg) << type_name(m.type) << ": " << d.error;
+        EXPECT_EQ(*d.msg, m) << type_name(m.type);
+    }
+}
+
+TEST(Wire, DataFramesMustMatchTheType) {
+    Message m;
+    m.type = Type::Push;
+    m.volume = vol();
+    EXPECT_FALSE(decode(encode(m), 0).msg);  // a push without data
+    EXPECT_FALSE(decode(encode(m), 2).msg);
+    m.type = Type::PushAck;
+    EXPECT_FALSE(decode(encode(m), 1).msg);  // an ack with data
+    m.type = Type::FetchReply;
+    m.status = 61;  // ENODATA: a failed reply carries no data
+    EXPECT_TRUE(decode(encode(m), 0).msg);
+    EXPECT_FALSE(decode(encode(m), 1).msg);
+}
+
+TEST(Wire, RefusesHostileHeaders) {
+    auto good = encode(attach());
+    struct Case {
+        const char* what;
+        size_t off;
+        uint8_t value;
+    };
+    for (Case c : {Case{"magic", 0, 'X'}, Case{"version", 2, 2}, Case{"type", 3, 99},
+                   Case{"type zero", 3, 0}, Case{"flags", 4, 2}, Case{"count", 48, 1},
+                   Case{"status", 57, 0x10}, Case{"body length", 60, 15},
+                   Case{"attach padding", 69, 1}, Case{"role", 68, 3},
+                   Case{"region size", 64, 96}}) {
+        auto b = good;
+        b[c.off] = c.value;
+        auto d = decode(b, 0);
+        EXPECT_FALSE(d.msg) << c.what;
+        EXPECT_FALSE(d.error.empty()) << c.what;
+    }
+    EXPECT_FALSE(decode(std::span(good).first(63), 0).msg);
+    EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
+    auto v2 = good;
+    v2[2] = 2;
+    EXPECT_EQ(decode(v2, 0).error, "protocol version 2, this side speaks 1");
+}
+
+TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {
+    Message p;
+    p.type = Type::Ping;
+    p.volume = vol();
+    EXPECT_FALSE(decode(encode(p), 0).msg);
+    Message f;
+    f.type = Type::Fetch;
+    EXPECT_FALSE(decode(encode(f), 0).msg);
+}
+
+TEST(Wire, RefusesBadBodies) {
+    Message h;
+    h.type = Type::Hello;
+    EXPECT_FALSE(decode(encode(h), 0).msg);  // empty name
+    h.site = std::string(65, 'a');
+    EXPECT_FALSE(decode(encode(h), 0).msg);
+    h.site = "bad name";
+    EXPECT_FALSE(decode(encode(h), 0).msg);
+
+    Message inv;
+    inv.type = Type::InvalidSet;
+    inv.volume = vol();
+    for (auto rs : std::vector<std::vector<Range>>{{{5, 0}},
+                                                   {{10, 2}, {3, 1}},
+                                                   {{0, 5}, {5, 1}},
+                                                   {{UINT64_MAX, 2}}}) {
+        inv.ranges = rs;
+        EXPECT_FALSE(decode(encode(inv), 0).msg);
+    }
+    Message f;
+    f.type = Type::Fetch;
+    f.volume = vol();
+    auto b = encode(f);
+    b.push_back(0);  // a body on a bodiless message, with its length
+    b[60] = 1;
+    EXPECT_FALSE(decode(b, 0).msg);
+}
