@@ -104,7 +104,7 @@ stage_binary() {
 }
 
 # Modules the guest loads, with their dependencies, in load order.
-GUEST_MODULES=(virtio_blk virtio_pci dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4)
+GUEST_MODULES=(virtio_blk virtio_pci virtio_net dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4)
 # Copied but not loaded at boot: the benchmark loads brd with its own size.
 GUEST_EXTRA_MODULES=(brd)
 
@@ -148,6 +148,7 @@ build_initramfs() {
 	stage_binary /usr/sbin/e2fsck "$stage" /usr/sbin/e2fsck
 	stage_binary "$OUT/cmake/libctl/dccctl" "$stage" /usr/sbin/dccctl
 	stage_binary "$OUT/cmake/dcctest" "$stage" /usr/bin/dcctest
+	stage_binary "$OUT/cmake/daemon/dccd" "$stage" /usr/sbin/dccd
 	mroot=$(kernel_root "$rel")/lib/modules/$rel
 	: >"$stage/lib/modules/load-order"
 	for m in $(module_closure "$rel" "${GUEST_MODULES[@]}"); do

@@ -10,6 +10,8 @@
 #   # disks: data=64M meta=1M src=64M   (virtio disks, in order: vda, vdb, ...)
 #   # boots: 2                         (phases; each boot sees the same disks)
 #   # timeout: 300                     (seconds per boot)
+#   # sites: 2                         (two VMs, a and b, each with its own
+#                                        disks, joined by one virtio-net link)
 # A phase that prints DCC-KILL-ME is powered off at once (kill -9 of QEMU),
 # and the next phase gets dcc.acked=<last "ACK n" line of the killed one>.
 # A scenario passes when its last phase ends with DCC-RESULT 0, no phase
@@ -59,20 +61,28 @@ done
 
 header() { sed -n "s/^# $2: *//p" "$VMDIR/$sdir/$1.sh" | head -n1; }
 
-# boot REL NAME PHASE WORKDIR EXTRA_CMDLINE -> console log in WORKDIR/console-PHASE.log
+# boot REL NAME PHASE WORKDIR EXTRA_CMDLINE [SITE NET]
+#   -> console log in WORKDIR/console-PHASE[-SITE].log; returns at once with
+#   the watcher in the background when SITE is given (wait for it).
 boot() {
-	local rel=$1 name=$2 phase=$3 work=$4 extra=$5 timeout drives=() disks="" d
+	local rel=$1 name=$2 phase=$3 work=$4 extra=$5 site=${6:-} net=${7:-} timeout drives=() disks="" d
 	timeout=$(header "$name" timeout)
 	timeout=${timeout:-240}
+	local dir=$work${site:+/$site}
 	for d in $(header "$name" disks); do
-		drives+=(-drive "file=$work/${d%%=*}.img,format=raw,if=virtio,cache=writeback,discard=unmap")
+		drives+=(-drive "file=$dir/${d%%=*}.img,format=raw,if=virtio,cache=writeback,discard=unmap")
 		disks+="${disks:+,}${d%%=*}"
 	done
-	local logf="$work/console-$phase.log"
+	local netargs=()
+	if [ -n "$site" ]; then
+		netargs=(-netdev "socket,id=n0,$net" -device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:$([ "$site" = a ] && echo 01 || echo 02)")
+		extra+=" dcc.site=$site dcc.ip=10.99.0.$([ "$site" = a ] && echo 1 || echo 2) dcc.peer_ip=10.99.0.$([ "$site" = a ] && echo 2 || echo 1)"
+	fi
+	local logf="$work/console-$phase${site:+-$site}.log"
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 768 -nographic -no-reboot \
 		-kernel "$(kernel_image "$rel")" -initrd "${initrd[$rel]}" \
 		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.dir=$sdir dcc.phase=$phase dcc.disks=$disks $extra" \
-		"${drives[@]}" >"$logf" 2>&1 </dev/null &
+		"${drives[@]}" "${netargs[@]}" >"$logf" 2>&1 </dev/null &
 	local pid=$! waited=0
 	while kill -0 "$pid" 2>/dev/null; do
 		if grep -q '^DCC-KILL-ME' "$logf" 2>/dev/null; then
@@ -91,43 +101,67 @@ boot() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# judge NAME WORKDIR PHASES -> prints the reason for a failure, or nothing.
+# judge NAME WORKDIR PHASES SITES -> prints the reason for a failure, or nothing.
 judge() {
-	local name=$1 work=$2 phases=$3 p logf taint
-	for p in $(seq 1 "$phases"); do
-		logf="$work/console-$p.log"
+	local name=$1 work=$2 phases=$3 sites=$4 p logf taint s
+	for logf in "$work"/console-*.log; do
 		if grep -nE 'WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace' "$logf" | head -n 3 | grep .; then
-			echo "kernel reported a problem in phase $p"
+			echo "kernel reported a problem in $(basename "$logf")"
 			return
 		fi
-		grep -q 'DCC-SETUP-FAIL' "$logf" && { echo "guest setup failed in phase $p"; return; }
-		grep -q 'DCC-HOST-TIMEOUT' "$logf" && { echo "phase $p hung (host timeout)"; return; }
+		grep -q 'DCC-SETUP-FAIL' "$logf" && { echo "guest setup failed in $(basename "$logf")"; return; }
+		grep -q 'DCC-HOST-TIMEOUT' "$logf" && { echo "$(basename "$logf" .log) hung (host timeout)"; return; }
 		taint=$(sed -n 's/^DCC-TAINT \([0-9]*\).*/\1/p' "$logf" | tail -n1)
 		if [ -n "$taint" ] && ((taint & ~(4096 | 8192))); then
-			echo "kernel tainted ($taint) in phase $p"
+			echo "kernel tainted ($taint) in $(basename "$logf")"
 			return
 		fi
 	done
+	if [ "$sites" = 2 ]; then
+		for s in a b; do
+			logf="$work/console-$phases-$s.log"
+			grep -q "^DCC-RESULT $name 0" "$logf" ||
+				{ echo "site $s failed ($(grep -c 'DCC-CHECK FAIL' "$logf") failed checks)"; return; }
+		done
+		return
+	fi
 	logf="$work/console-$phases.log"
 	grep -q "^DCC-RESULT $name 0" "$logf" || echo "scenario failed ($(grep -c 'DCC-CHECK FAIL' "$logf") failed checks)"
 }
 
 run_one() {
-	local rel=$1 name=$2 work phases extra="" p start reason
+	local rel=$1 name=$2 work phases sites extra="" p start reason s
 	work="$VMOUT/run/$rel/$name"
 	rm -rf "$work"
 	mkdir -p "$work"
-	for d in $(header "$name" disks); do truncate -s "${d#*=}" "$work/${d%%=*}.img"; done
+	sites=$(header "$name" sites)
+	sites=${sites:-1}
+	for d in $(header "$name" disks); do
+		if [ "$sites" = 2 ]; then
+			for s in a b; do mkdir -p "$work/$s" && truncate -s "${d#*=}" "$work/$s/${d%%=*}.img"; done
+		else
+			truncate -s "${d#*=}" "$work/${d%%=*}.img"
+		fi
+	done
 	phases=$(header "$name" boots)
 	phases=${phases:-1}
 	start=$(date +%s)
 	for p in $(seq 1 "$phases"); do
-		boot "$rel" "$name" "$p" "$work" "$extra"
-		local acked
-		acked=$(grep -aoE '^ACK [0-9]+' "$work/console-$p.log" | tail -n1 | cut -d' ' -f2 || true)
-		extra="dcc.acked=${acked:--1}"
+		if [ "$sites" = 2 ]; then
+			local port=$((20000 + RANDOM % 20000))
+			boot "$rel" "$name" "$p" "$work" "$extra" a "listen=127.0.0.1:$port" &
+			local a=$!
+			sleep 1
+			boot "$rel" "$name" "$p" "$work" "$extra" b "connect=127.0.0.1:$port" &
+			wait $a $!
+		else
+			boot "$rel" "$name" "$p" "$work" "$extra"
+			local acked
+			acked=$(grep -aoE '^ACK [0-9]+' "$work/console-$p.log" | tail -n1 | cut -d' ' -f2 || true)
+			extra="dcc.acked=${acked:--1}"
+		fi
 	done
-	reason=$(judge "$name" "$work" "$phases")
+	reason=$(judge "$name" "$work" "$phases" "$sites")
 	local secs=$(($(date +%s) - start))
 	if [ -z "$reason" ]; then
 		echo "PASS $rel $name (${secs}s)" >"$work/verdict"
@@ -138,17 +172,24 @@ run_one() {
 			echo "    log: $work"
 		} >"$work/verdict"
 	fi
-	rm -f "$work"/*.img
+	rm -f "$work"/*.img "$work"/*/*.img
 	if ((show)); then
-		sed -n '/DCC-BEGIN/,/^DCC-DMESG-BEGIN/p' "$work"/console-*.log |
-			grep -avE 'DCC-(BEGIN|DMESG-BEGIN)' || true
+		for logf in "$work"/console-*.log; do
+			sed -n '/DCC-BEGIN/,/^DCC-DMESG-BEGIN/p' "$logf" |
+				grep -avE 'DCC-(BEGIN|DMESG-BEGIN)' || true
+		done
 	fi
 	cat "$work/verdict"
 }
 
 start=$(date +%s)
 queue=()
-for rel in "${selected[@]}"; do for s in "${scenarios[@]}"; do queue+=("$rel $s"); done; done
+pairs=()
+for rel in "${selected[@]}"; do
+	for s in "${scenarios[@]}"; do
+		if [ "$(header "$s" sites)" = 2 ]; then pairs+=("$rel $s"); else queue+=("$rel $s"); fi
+	done
+done
 running=0
 for item in "${queue[@]}"; do
 	run_one $item &
@@ -156,6 +197,8 @@ for item in "${queue[@]}"; do
 	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
 done
 wait || true
+# Two-site scenarios boot two VMs each: one at a time.
+for item in "${pairs[@]}"; do run_one $item || true; done
 
 passed=0 failed=0
 for rel in "${selected[@]}"; do

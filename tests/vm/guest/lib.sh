@@ -26,6 +26,8 @@ check() {
 	if "$@" >/tmp/check.out 2>&1; then ok "$what"; else
 		bad "$what"
 		head -n 20 /tmp/check.out
+		[ -f /tmp/dccd.log ] && tail -n 20 /tmp/dccd.log
+		return 1
 	fi
 }
 
@@ -101,3 +103,58 @@ unregistered() { [ "$(status_field "$1" 8)" = - ]; }
 running() { kill -0 "$1" 2>/dev/null; }
 # The fill tool stopped itself at a stage (--pause-at).
 paused_at() { grep -q "paused at $2" "$1"; }
+
+# ---- two sites ----------------------------------------------------------
+# Test-only CURVE keys, one pair per site (never use these anywhere else).
+KEY_PUB_a=']zzxaC72JTq68@ceWw%t-4Mh6p=8bB-1NmX>pQ4g'
+KEY_SEC_a='lODNJx8>.%L!ZYN2w$9q?V-S0@Nv[}ktS9z2mWf&'
+KEY_PUB_b='YGOv2r11aCGu+gdr]$jhbwn<NIK/1AR*3^i43x{N'
+KEY_SEC_b='SzBJIcpN6[9ZPC9lF:%BnN5mQ+:)8:tP*x{h:WSo'
+SITE=${DCC_SITE:-}
+PEER=$([ "$SITE" = a ] && echo b || echo a)
+
+# Write this site's dccd configuration: dccd_config [extra toml lines]
+dccd_config() {
+	local pub sec peerpub
+	eval "pub=\$KEY_PUB_$SITE sec=\$KEY_SEC_$SITE peerpub=\$KEY_PUB_$PEER"
+	mkdir -p /etc/dcc
+	{
+		printf 'site = "%s"\n' "$SITE"
+		printf 'listen = "tcp://%s:7788"\nlisten_bulk = "tcp://%s:7789"\n' "$DCC_IP" "$DCC_IP"
+		printf 'peer = "tcp://%s:7788"\npeer_bulk = "tcp://%s:7789"\n' "$DCC_PEER_IP" "$DCC_PEER_IP"
+		printf 'secret_key = "%s"\npublic_key = "%s"\npeer_public_key = "%s"\n' "$sec" "$pub" "$peerpub"
+		printf 'heartbeat_ms = 500\nlink_timeout_ms = 3000\n'
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >/etc/dcc/dccd.toml
+}
+
+start_dccd() {
+	dccd --config /etc/dcc/dccd.toml 2>>/tmp/dccd.log &
+	DCCD=$!
+}
+
+stop_dccd() {
+	kill -TERM "$DCCD" 2>/dev/null
+	wait "$DCCD" 2>/dev/null
+}
+
+# Exchange a value with the peer site over the link (port per name):
+# both sites call exchange NAME VALUE and get the peer's value back.
+exchange() {
+	local port=$((9000 + 0x$(echo "$1" | md5sum | cut -c1-4) % 500)) got t=0
+	if [ "$SITE" = a ]; then
+		got=$(echo "$2" | nc -l -p $port)
+	else
+		while [ $t -lt 600 ]; do
+			got=$(echo "$2" | nc 10.99.0.1 $port 2>/dev/null) && [ -n "$got" ] && break
+			sleep 0.5
+			t=$((t + 1))
+		done
+	fi
+	echo "$got"
+}
+
+# Both sites reach the same point before either goes on.
+barrier() {
+	[ "$(exchange "barrier-$1" "$1")" = "$1" ] && ok "both sites reached '$1'" || bad "barrier '$1' failed"
+}

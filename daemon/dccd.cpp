@@ -1,0 +1,776 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd: one per host, for all its dcc volumes.
+//
+// It registers with the kernel for every dcc device, pairs each with the
+// peer's by UUID and then, per volume:
+//   owner:   fetches missing regions from the peer when a bio waits for
+//            them (control channel), pulls the other missing regions in the
+//            background (bulk channel), and pushes dirty regions, and any the
+//            peer lacks, to the peer (bulk channel, rate-limited); a pushed
+//            region's dirty bit is cleared once the peer has it on disk, and
+//            only if it was not written again meanwhile;
+//   replica: writes pushed regions and makes them durable before it
+//            acknowledges, tells the owner which regions it lacks, serves the
+//            owner's fetches and pulls.
+// Everything runs in one thread around zmq::poll.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "config.hpp"
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "dcc/nl.hpp"
+#include "log.hpp"
+#include "peer.hpp"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+namespace dcc {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using ms = std::chrono::milliseconds;
+
+struct AlignedFree {
+    void operator()(void* p) const { free(p); }
+};
+using Buffer = std::unique_ptr<uint8_t, AlignedFree>;
+
+Buffer aligned(size_t n) {
+    void* p = nullptr;
+    if (posix_memalign(&p, 4096, n)) throw Error(kExitError, "out of memory", ENOMEM);
+    return Buffer(static_cast<uint8_t*>(p));
+}
+
+struct Push {
+    uint64_t region;
+    bool dirty;  // from the dirty set (clear it when acknowledged)
+    Clock::time_point sent{};
+};
+
+struct Fill {
+    uint64_t seq;
+    Clock::time_point retry_at;  // ask again from then on if no answer came
+};
+
+struct Volume {
+    std::string name;
+    nl::Dev dev;
+    nl::RegisterReply reg;
+    int data_fd = -1;
+    uint64_t region_bytes = 0;
+    uint8_t role = 0;
+    uint64_t generation = 0;
+    RangeSet invalid;  // regions not valid here; changes only through us
+
+    bool attached = false;
+    bool attach_sent = false;
+    wire::VolumeInfo peer;
+    uint64_t peer_generation = 0;
+
+    // owner
+    RangeSet resync;                     // regions the peer lacks
+    std::deque<Push> queue;              // regions to push next
+    std::map<uint64_t, Push> pushing;    // seq -> push in flight
+    uint64_t dirty_cursor = 0;
+    Clock::time_point last_refill{};
+    std::map<uint64_t, Fill> filling;    // region -> the newest fetch/pull for it
+    std::set<uint64_t> pulls;            // regions we locked for a background pull
+    bool check_pending = true;
+
+    // replica
+    std::vector<std::pair<Incoming, int>> acks;  // pushes written, awaiting a flush
+
+    ~Volume() {
+        if (data_fd >= 0) close(data_fd);
+    }
+    uint64_t region_len(uint64_t r) const {
+        return std::min<uint64_t>(region_bytes, reg.data_sectors * 512 - r * region_bytes);
+    }
+    bool owner() const { return role == DCC_ROLE_OWNER; }
+};
+
+class Daemon {
+public:
+    explicit Daemon(const Config& cfg);
+    int run();
+
+private:
+    void scan_volumes();
+    void add_volume(const dcc::Volume& v);
+    void link_tick(Clock::time_point now);
+    void link_down(const char* why);
+    void reset_volumes();
+    void send_attach(Volume& v);
+    void handle(Incoming& in);
+    void handle_request(Incoming& in);
+    void handle_reply(Incoming& in);
+    void on_attach_ack(Volume& v, const wire::Message& m);
+    void send_invalid_set(Volume& v);
+    void serve_pending(Volume& v);
+    void hydrate(Volume& v);
+    void replicate(Volume& v, Clock::time_point now);
+    void finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incoming& in);
+    void apply_push(Volume& v, Incoming& in);
+    void flush_acks(Volume& v);
+    int kernel(nl::Request r, std::string* text = nullptr);
+    Volume* by_uuid(const Uuid& u);
+    wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
+
+    const Config& cfg_;
+    zmq::context_t ctx_;
+    PeerLink link_;
+    nl::Client kernel_;
+    nl::EventSocket events_;
+    std::map<std::string, std::unique_ptr<Volume>> vols_;  // by dm name
+    Buffer buf_;
+    bool link_up_ = false;
+    std::string peer_site_;
+    uint64_t seq_ = 1;
+    Clock::time_point last_heard_, last_ping_, last_scan_;
+    double tokens_ = 0;
+    Clock::time_point token_time_ = Clock::now();
+    int sig_fd_ = -1;
+};
+
+Daemon::Daemon(const Config& cfg)
+    : cfg_(cfg), ctx_(1), link_(ctx_, cfg), buf_(aligned(wire::kMaxPayload)) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    sig_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int Daemon::kernel(nl::Request r, std::string* text) { return kernel_.transact(r, nullptr, text); }
+
+Volume* Daemon::by_uuid(const Uuid& u) {
+    for (auto& [_, v] : vols_)
+        if (v->reg.uuid == u) return v.get();
+    return nullptr;
+}
+
+wire::Message Daemon::vmsg(const Volume& v, wire::Type t, uint64_t region) {
+    wire::Message m;
+    m.type = t;
+    m.volume = v.reg.uuid;
+    m.generation = v.generation;
+    m.region = region;
+    m.seq = seq_++;
+    return m;
+}
+
+void Daemon::scan_volumes() {
+    std::set<std::string> seen;
+    for (const dcc::Volume& v : list_volumes()) {
+        seen.insert(v.name);
+        if (!vols_.count(v.name)) add_volume(v);
+    }
+    for (auto it = vols_.begin(); it != vols_.end();) {
+        if (seen.count(it->first)) {
+            ++it;
+            continue;
+        }
+        log_info("%s: device gone", it->first.c_str());
+        it = vols_.erase(it);
+    }
+}
+
+void Daemon::add_volume(const dcc::Volume& dv) {
+    auto v = std::make_unique<Volume>();
+    v->name = dv.name;
+    v->dev = dv.dev;
+    try {
+        v->reg = kernel_.register_volume(dv.dev);
+    } catch (const Error& e) {
+        log_warn("%s: %s", dv.name.c_str(), e.what());
+        return;
+    }
+    v->role = v->reg.role;
+    v->generation = v->reg.generation;
+    v->region_bytes = uint64_t(v->reg.region_sectors) * 512;
+    v->data_fd = open_block_device(v->reg.data, O_RDWR | O_DIRECT);
+    for (uint64_t cursor = 0;;) {
+        nl::RegionsReply r = kernel_.get_regions(dv.dev, DCC_SET_INVALID, cursor);
+        for (const Range& x : r.ranges) v->invalid.add(x.start, x.count);
+        if (!r.next) break;
+        cursor = *r.next;
+    }
+    log_info("%s: volume %s, %llu regions, %s, generation %llu, %llu regions missing here",
+             dv.name.c_str(), format_uuid(v->reg.uuid).c_str(),
+             (unsigned long long)v->reg.nr_regions, role_name(Role(v->role)),
+             (unsigned long long)v->generation, (unsigned long long)v->invalid.count());
+    Volume& ref = *v;
+    vols_[dv.name] = std::move(v);
+    if (link_up_) send_attach(ref);
+}
+
+void Daemon::send_attach(Volume& v) {
+    wire::Message m = vmsg(v, wire::Type::Attach);
+    m.info = {v.reg.region_sectors, v.reg.nr_regions, v.role};
+    v.attach_sent = link_.request(Chan::Ctl, m);
+}
+
+void Daemon::link_down(const char* why) {
+    if (link_up_) log_warn("link to %s lost: %s", peer_site_.c_str(), why);
+    link_up_ = false;
+    reset_volumes();
+}
+
+// Forget what was in flight; volumes pair again and resend what is owed.
+void Daemon::reset_volumes() {
+    for (auto& [_, v] : vols_) {
+        v->attached = v->attach_sent = false;
+        v->queue.clear();
+        v->pushing.clear();
+        v->acks.clear();
+        // Fills in flight are asked for again once the link is back; the
+        // regions stay locked in the kernel meanwhile.
+        v->filling.clear();
+        v->check_pending = true;
+    }
+}
+
+void Daemon::link_tick(Clock::time_point now) {
+    if (link_up_ && now - last_heard_ > ms(cfg_.link_timeout_ms)) link_down("no heartbeat");
+    if (now - last_ping_ < ms(cfg_.heartbeat_ms)) return;
+    last_ping_ = now;
+    wire::Message m;
+    m.seq = seq_++;
+    if (link_up_) {
+        m.type = wire::Type::Ping;
+    } else {
+        m.type = wire::Type::Hello;
+        m.site = cfg_.site;
+    }
+    link_.request(Chan::Ctl, m);
+    for (auto& [_, v] : vols_)
+        if (link_up_ && !v->attached && !v->attach_sent) send_attach(*v);
+}
+
+void Daemon::handle(Incoming& in) {
+    if (in.chan == Chan::Ctl) last_heard_ = Clock::now();
+    if (in.request) handle_request(in);
+    else handle_reply(in);
+}
+
+void Daemon::handle_request(Incoming& in) {
+    using wire::Type;
+    const wire::Message& m = in.msg;
+    wire::Message r;
+    r.seq = m.seq;
+    r.volume = m.volume;
+    r.region = m.region;
+    switch (m.type) {
+    case Type::Hello:
+        r.type = Type::HelloAck;
+        r.site = cfg_.site;
+        if (m.site == cfg_.site) {
+            log_warn("peer calls itself '%s' too: refusing it", m.site.c_str());
+            r.status = EINVAL;
+        } else if (link_up_) {
+            // The peer started again while the link looked up: what it had
+            // in flight is gone, so pair again from scratch.
+            log_info("%s restarted", m.site.c_str());
+            reset_volumes();
+        }
+        link_.reply(in, r);
+        return;
+    case Type::Ping:
+        r.type = Type::Pong;
+        link_.reply(in, r);
+        return;
+    default:
+        break;
+    }
+    Volume* v = by_uuid(m.volume);
+    if (m.type == Type::Attach) {
+        r.type = Type::AttachAck;
+        if (!v) {
+            log_warn("peer has volume %s, this site does not", format_uuid(m.volume).c_str());
+            r.status = ENOENT;
+            r.info = m.info;
+        } else {
+            r.generation = v->generation;
+            r.info = {v->reg.region_sectors, v->reg.nr_regions, v->role};
+            if (r.info.region_sectors != m.info.region_sectors ||
+                r.info.nr_regions != m.info.nr_regions) {
+                log_warn("%s: peer's copy has %llu regions of %u sectors, ours %llu of %u: refusing",
+                         v->name.c_str(), (unsigned long long)m.info.nr_regions,
+                         m.info.region_sectors, (unsigned long long)r.info.nr_regions,
+                         r.info.region_sectors);
+                r.status = EINVAL;
+            }
+        }
+        link_.reply(in, r);
+        return;
+    }
+    if (v && m.type == Type::InvalidSet) {
+        // May come before our own ATTACH is answered: the peer checked the
+        // pairing when it answered ours, and we check the ranges here.
+        if (!v->owner()) return;
+        if (!m.ranges.empty() && m.ranges.back().end() > v->reg.nr_regions) {
+            log_warn("%s: peer reported missing regions past the end: ignored", v->name.c_str());
+            return;
+        }
+        for (const Range& x : m.ranges) v->resync.add(x.start, x.count);
+        if (m.flags & wire::kFlagLast)
+            log_info("%s: peer lacks %llu regions; sending them", v->name.c_str(),
+                     (unsigned long long)v->resync.count());
+        return;
+    }
+    // The requester paired the volume (we answered its ATTACH); what it asks
+    // must still be about our generation.
+    if (!v || m.generation != v->generation) {
+        r.type = m.type == Type::Push ? Type::PushAck
+                 : m.type == Type::Fetch ? Type::FetchReply
+                 : Type::PullReply;
+        r.status = v ? ESTALE : ENOENT;
+        if (m.type == Type::Fetch || m.type == Type::Pull || m.type == Type::Push) link_.reply(in, r);
+        return;
+    }
+    switch (m.type) {
+    case Type::Fetch:
+    case Type::Pull: {
+        r.type = m.type == Type::Fetch ? Type::FetchReply : Type::PullReply;
+        r.generation = v->generation;
+        if (m.region >= v->reg.nr_regions || v->invalid.contains(m.region)) {
+            r.status = m.region >= v->reg.nr_regions ? ERANGE : ENODATA;
+            link_.reply(in, r);
+            return;
+        }
+        uint64_t len = v->region_len(m.region);
+        int e = read_full(v->data_fd, buf_.get(), len, m.region * v->region_bytes);
+        r.status = e;
+        link_.reply(in, r, buf_.get(), len);
+        return;
+    }
+    case Type::Push:
+        apply_push(*v, in);
+        return;
+    default:
+        return;
+    }
+}
+
+// A replica writes a pushed region; it acknowledges once it is durable.
+void Daemon::apply_push(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    wire::Message r;
+    r.type = wire::Type::PushAck;
+    r.seq = m.seq;
+    r.volume = m.volume;
+    r.region = m.region;
+    int err = 0;
+    if (v.owner() || m.generation != v.generation) err = ESTALE;
+    else if (m.region >= v.reg.nr_regions) err = ERANGE;
+    else if (in.payload.size() != v.region_len(m.region)) err = EINVAL;
+    if (err) {
+        r.status = err;
+        link_.reply(in, r);
+        return;
+    }
+    bool was_invalid = v.invalid.contains(m.region);
+    if (was_invalid) {
+        int e = kernel({.cmd = DCC_CMD_FILL_BEGIN, .dev = v.dev, .reg_id = v.reg.reg_id,
+                        .region = m.region});
+        if (e && e != -EEXIST) err = -e;
+    }
+    std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+    if (!err) err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
+    if (was_invalid) {
+        // The kernel flushes the data device before it records the region valid.
+        nl::Request done{.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id,
+                         .region = m.region};
+        if (err) done.fill_errno = uint32_t(err);
+        int e = kernel(done);
+        if (!err && e) err = -e;
+        if (!err) v.invalid.remove(m.region);
+        r.status = err;
+        link_.reply(in, r);
+        return;
+    }
+    if (err) {
+        r.status = err;
+        link_.reply(in, r);
+        return;
+    }
+    v.acks.emplace_back(std::move(in), 0);
+}
+
+void Daemon::flush_acks(Volume& v) {
+    if (v.acks.empty()) return;
+    int err = fdatasync(v.data_fd) ? errno : 0;
+    for (auto& [in, _] : v.acks) {
+        wire::Message r;
+        r.type = wire::Type::PushAck;
+        r.seq = in.msg.seq;
+        r.volume = in.msg.volume;
+        r.region = in.msg.region;
+        r.status = err;
+        link_.reply(in, r);
+    }
+    v.acks.clear();
+}
+
+void Daemon::handle_reply(Incoming& in) {
+    using wire::Type;
+    const wire::Message& m = in.msg;
+    switch (m.type) {
+    case Type::HelloAck:
+        if (m.status) {
+            log_warn("peer '%s' refused us: %s", m.site.c_str(), std::strerror(m.status));
+            return;
+        }
+        if (!link_up_) {
+            link_up_ = true;
+            peer_site_ = m.site;
+            last_heard_ = Clock::now();
+            log_info("link to %s up", m.site.c_str());
+            for (auto& [_, v] : vols_) send_attach(*v);
+        }
+        return;
+    case Type::Pong:
+        return;
+    default:
+        break;
+    }
+    Volume* v = by_uuid(m.volume);
+    if (!v) return;
+    switch (m.type) {
+    case Type::AttachAck:
+        on_attach_ack(*v, m);
+        return;
+    case Type::FetchReply:
+    case Type::PullReply:
+        finish_fill(*v, m.region, m.seq, in);
+        return;
+    case Type::PushAck: {
+        auto it = v->pushing.find(m.seq);
+        if (it == v->pushing.end()) return;  // from before a reconnect
+        Push p = it->second;
+        v->pushing.erase(it);
+        if (m.status) {
+            log_warn("%s: peer could not take region %llu: %s", v->name.c_str(),
+                     (unsigned long long)p.region, std::strerror(m.status));
+            return;  // dirty or still in resync: sent again later
+        }
+        v->resync.remove(p.region);
+        if (p.dirty)
+            kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v->dev, .reg_id = v->reg.reg_id,
+                    .region = p.region});
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
+    v.attach_sent = false;
+    if (m.status) {
+        log_warn("%s: peer refused to pair the volume: %s", v.name.c_str(), std::strerror(m.status));
+        return;
+    }
+    if (m.info.region_sectors != v.reg.region_sectors || m.info.nr_regions != v.reg.nr_regions) {
+        log_warn("%s: peer's copy has another geometry: not pairing", v.name.c_str());
+        return;
+    }
+    if (m.info.role == v.role) {
+        log_warn("%s: both sites are %s (generations %llu here, %llu there): not pairing; an "
+                 "admin must choose",
+                 v.name.c_str(), role_name(Role(v.role)), (unsigned long long)v.generation,
+                 (unsigned long long)m.generation);
+        return;
+    }
+    v.peer = m.info;
+    v.peer_generation = m.generation;
+    if (m.generation != v.generation) {
+        log_warn("%s: generation %llu here, %llu at the peer: not pairing", v.name.c_str(),
+                 (unsigned long long)v.generation, (unsigned long long)m.generation);
+        return;
+    }
+    v.attached = true;
+    v.check_pending = true;
+    log_info("%s: paired with %s (%s there)", v.name.c_str(), peer_site_.c_str(),
+             role_name(Role(m.info.role)));
+    if (!v.owner()) send_invalid_set(v);
+}
+
+void Daemon::send_invalid_set(Volume& v) {
+    const auto& rs = v.invalid.ranges();
+    size_t i = 0;
+    do {
+        wire::Message m = vmsg(v, wire::Type::InvalidSet);
+        for (; i < rs.size() && m.ranges.size() < wire::kMaxRanges; i++) m.ranges.push_back(rs[i]);
+        if (i == rs.size()) m.flags = wire::kFlagLast;
+        link_.request(Chan::Ctl, m);
+    } while (i < rs.size());
+}
+
+// Owner: ask the peer for every region a bio waits for.
+void Daemon::serve_pending(Volume& v) {
+    v.check_pending = false;
+    if (!v.owner()) return;
+    for (uint64_t cursor = 0;;) {
+        nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_PENDING, cursor);
+        for (const Range& x : rep.ranges) {
+            for (uint64_t r = x.start; r < x.end(); r++) {
+                auto it = v.filling.find(r);
+                auto now = Clock::now();
+                // A fetch in flight is asked again only if its answer is late.
+                if (it != v.filling.end() && !v.pulls.count(r) && now < it->second.retry_at)
+                    continue;
+                if (!v.attached) continue;  // the kernel's bound applies
+                wire::Message m = vmsg(v, wire::Type::Fetch, r);
+                if (link_.request(Chan::Ctl, m)) {
+                    v.filling[r] = {m.seq, now + ms(cfg_.link_timeout_ms)};
+                    v.pulls.erase(r);  // the fetch now answers for it
+                }
+            }
+        }
+        if (!rep.next) break;
+        cursor = *rep.next;
+    }
+}
+
+// Owner: pull regions missing here in the background, a window at a time.
+void Daemon::hydrate(Volume& v) {
+    if (!v.owner() || !v.attached) return;
+    auto now = Clock::now();
+    // Pulls not answered in time (or not sent) go again: the region is
+    // locked in the kernel until one is answered.
+    for (uint64_t r : v.pulls) {
+        Fill& f = v.filling[r];
+        if (now < f.retry_at) continue;
+        wire::Message m = vmsg(v, wire::Type::Pull, r);
+        if (!link_.request(Chan::Bulk, m)) return;
+        f = {m.seq, now + ms(2 * cfg_.link_timeout_ms)};
+    }
+    if (v.invalid.empty()) return;
+    for (const Range& x : std::vector<Range>(v.invalid.ranges())) {
+        for (uint64_t r = x.start; r < x.end(); r++) {
+            if (v.pulls.size() >= cfg_.window) return;
+            if (v.filling.count(r)) continue;
+            int e = kernel({.cmd = DCC_CMD_FILL_BEGIN, .dev = v.dev, .reg_id = v.reg.reg_id,
+                            .region = r});
+            if (e == -EEXIST) {
+                v.invalid.remove(r);  // written whole meanwhile
+                return;
+            }
+            if (e) continue;  // being overwritten: valid soon
+            wire::Message m = vmsg(v, wire::Type::Pull, r);
+            bool sent = link_.request(Chan::Bulk, m);
+            v.pulls.insert(r);
+            v.filling[r] = {m.seq, sent ? now + ms(2 * cfg_.link_timeout_ms) : now};
+            if (!sent) return;
+        }
+    }
+}
+
+// A fetch or pull came back: write it and tell the kernel, once.
+void Daemon::finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incoming& in) {
+    auto it = v.filling.find(region);
+    if (it == v.filling.end()) return;  // filled already by the other request
+    (void)seq;
+    int err = in.msg.status;
+    if (err == ENOENT || err == ESTALE) {
+        // The peer is not ready for this volume yet (or restarted): the
+        // region stays locked and is asked for again shortly.
+        it->second.retry_at = Clock::now() + ms(500);
+        return;
+    }
+    if (!err && in.payload.size() != v.region_len(region)) err = EINVAL;
+    if (!err) {
+        std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+        err = write_full(v.data_fd, buf_.get(), in.payload.size(), region * v.region_bytes);
+    }
+    nl::Request done{.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id,
+                     .region = region};
+    if (err) done.fill_errno = uint32_t(err);
+    std::string text;
+    int e = kernel(done, &text);
+    if (err)
+        log_warn("%s: region %llu could not be filled from the peer: %s", v.name.c_str(),
+                 (unsigned long long)region, std::strerror(err));
+    else if (e)
+        log_warn("%s: region %llu: the kernel refused the fill: %s", v.name.c_str(),
+                 (unsigned long long)region, text.empty() ? std::strerror(-e) : text.c_str());
+    if (!err && !e) v.invalid.remove(region);
+    v.filling.erase(it);
+    v.pulls.erase(region);
+}
+
+// Owner: push dirty regions, and those the peer lacks, within the rate.
+void Daemon::replicate(Volume& v, Clock::time_point now) {
+    if (!v.owner() || !v.attached) return;
+    // Pushes the peer never answered (it restarted, a message was lost) are
+    // dropped; their regions are still dirty or still owed, so they go again.
+    for (auto it = v.pushing.begin(); it != v.pushing.end();)
+        it = now - it->second.sent > ms(2 * cfg_.link_timeout_ms) ? v.pushing.erase(it) : std::next(it);
+    if (v.queue.empty() && now - v.last_refill > ms(100)) {
+        v.last_refill = now;
+        for (const Range& x : v.resync.ranges())
+            for (uint64_t r = x.start; r < x.end() && v.queue.size() < 256; r++)
+                if (!v.invalid.contains(r)) v.queue.push_back({r, false});
+        if (v.queue.empty()) {
+            nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, v.dirty_cursor, true);
+            for (const Range& x : rep.ranges)
+                for (uint64_t r = x.start; r < x.end(); r++) v.queue.push_back({r, true});
+            v.dirty_cursor = rep.next ? *rep.next : 0;
+        }
+    }
+    double dt = std::chrono::duration<double>(now - token_time_).count();
+    token_time_ = now;
+    tokens_ = std::min<double>(double(cfg_.rate), tokens_ + dt * double(cfg_.rate));
+    while (!v.queue.empty() && v.pushing.size() < cfg_.window && tokens_ >= double(v.region_bytes)) {
+        Push p = v.queue.front();
+        v.queue.pop_front();
+        uint64_t len = v.region_len(p.region);
+        if (int e = read_full(v.data_fd, buf_.get(), len, p.region * v.region_bytes)) {
+            log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
+                     (unsigned long long)p.region, std::strerror(e));
+            continue;
+        }
+        wire::Message m = vmsg(v, wire::Type::Push, p.region);
+        if (!link_.request(Chan::Bulk, m, buf_.get(), len)) {
+            v.queue.push_front(p);
+            return;
+        }
+        tokens_ -= double(len);
+        p.sent = now;
+        v.pushing[m.seq] = p;
+    }
+}
+
+int Daemon::run() {
+    scan_volumes();
+    auto socks = link_.sockets();
+    last_scan_ = last_ping_ = Clock::now();
+    for (;;) {
+        std::vector<zmq::pollitem_t> items;
+        for (auto* s : socks) items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({cfg_.insecure ? nullptr : link_.zap().handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({nullptr, events_.fd(), ZMQ_POLLIN, 0});
+        items.push_back({nullptr, sig_fd_, ZMQ_POLLIN, 0});
+        if (cfg_.insecure) items[socks.size()] = {nullptr, -1, 0, 0};
+        bool busy = false;
+        for (auto& [_, v] : vols_) busy |= !v->queue.empty() || !v->resync.empty();
+        zmq::poll(items.data(), items.size(), ms(busy ? 5 : 50));
+
+        if (items.back().revents & ZMQ_POLLIN) {
+            log_info("stopping");
+            for (auto& [_, v] : vols_) flush_acks(*v);
+            return 0;
+        }
+        if (!cfg_.insecure && (items[socks.size()].revents & ZMQ_POLLIN)) link_.serve_zap();
+        if (items[socks.size() + 1].revents & ZMQ_POLLIN) {
+            bool lost;
+            for (const nl::Event& e : events_.drain(lost))
+                for (auto& [_, v] : vols_)
+                    if (e.dev == v->dev) {
+                        v->check_pending = true;
+                        if (e.cmd == DCC_CMD_EVENT_STATE) {
+                            v->role = e.role;
+                            v->generation = e.generation;
+                        }
+                    }
+            if (lost)
+                for (auto& [_, v] : vols_) v->check_pending = true;
+        }
+        // Control first: drain both control sockets, then a bounded batch of bulk.
+        for (size_t i = 0; i < socks.size(); i++) {
+            if (!(items[i].revents & ZMQ_POLLIN)) continue;
+            int budget = i < 2 ? 1000 : 32;
+            while (budget--) {
+                auto in = link_.receive(*socks[i]);
+                if (!in) break;
+                handle(*in);
+            }
+        }
+        auto now = Clock::now();
+        link_tick(now);
+        if (now - last_scan_ > ms(2000)) {
+            last_scan_ = now;
+            scan_volumes();
+            for (auto& [_, v] : vols_) v->check_pending = true;
+        }
+        for (auto& [_, v] : vols_) {
+            flush_acks(*v);
+            for (auto& [r, f] : v->filling)
+                if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;
+            if (v->check_pending) serve_pending(*v);
+            hydrate(*v);
+            replicate(*v, now);
+        }
+    }
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw Error(kExitNotFound, errno_text("open " + path, errno), errno);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+int keygen() {
+    char pub[41], sec[41];
+    if (zmq_curve_keypair(pub, sec)) throw Error(kExitError, "cannot make a CURVE key pair");
+    std::printf("public_key = \"%s\"\nsecret_key = \"%s\"\n", pub, sec);
+    return 0;
+}
+
+}  // namespace
+
+}  // namespace dcc
+
+int main(int argc, char** argv) {
+    using namespace dcc;
+    std::string path = "/etc/dcc/dccd.toml";
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        if (a == "keygen") return keygen();
+        if (a == "--config" && i + 1 < argc) path = argv[++i];
+        else if (a == "--version") {
+            std::printf("dccd 0.1.0\n");
+            return 0;
+        } else {
+            std::fprintf(stderr, "usage: dccd [--config FILE] | dccd keygen\n");
+            return kExitUsage;
+        }
+    }
+    try {
+        Config cfg = parse_config(read_file(path), path);
+        // In the I/O path: keep our pages, and let reclaim not wait on us.
+        if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
+        if (mlockall(MCL_CURRENT | MCL_FUTURE)) log_warn("mlockall: %s", std::strerror(errno));
+        log_info("site %s, listening on %s and %s, peer %s%s", cfg.site.c_str(), cfg.listen.c_str(),
+                 cfg.listen_bulk.c_str(), cfg.peer.c_str(), cfg.insecure ? " (insecure)" : "");
+        Daemon d(cfg);
+        return d.run();
+    } catch (const Error& e) {
+        std::fprintf(stderr, "dccd: %s\n", e.what());
+        return e.code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dccd: %s\n", e.what());
+        return kExitError;
+    }
+}

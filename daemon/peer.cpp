@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "peer.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "log.hpp"
+
+namespace dcc {
+
+PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
+    : cfg_(cfg),
+      zap_(ctx, zmq::socket_type::rep),
+      ctl_server_(ctx, zmq::socket_type::router),
+      bulk_server_(ctx, zmq::socket_type::router),
+      ctl_client_(ctx, zmq::socket_type::dealer),
+      bulk_client_(ctx, zmq::socket_type::dealer) {
+    if (!cfg.insecure) {
+        uint8_t key[32];
+        if (!zmq_z85_decode(key, cfg.peer_public_key.c_str()))
+            throw std::runtime_error("peer_public_key is not a Z85 key");
+        peer_key_.assign(reinterpret_cast<char*>(key), 32);
+        // The ZAP handler must exist before any CURVE server socket binds.
+        zap_.bind("inproc://zeromq.zap.01");
+    }
+    setup_server(ctl_server_, cfg.listen);
+    setup_server(bulk_server_, cfg.listen_bulk);
+    setup_client(ctl_client_, cfg.peer, "ctl:" + cfg.site);
+    setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site);
+}
+
+void PeerLink::setup_server(zmq::socket_t& s, const std::string& ep) {
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::router_mandatory, 1);
+    if (!cfg_.insecure) {
+        s.set(zmq::sockopt::curve_server, 1);
+        s.set(zmq::sockopt::curve_secretkey, cfg_.secret_key);
+        s.set(zmq::sockopt::zap_domain, "dcc");
+    }
+    s.bind(ep);
+}
+
+void PeerLink::setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id) {
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::routing_id, id);
+    s.set(zmq::sockopt::immediate, 1);  // queue nothing for a peer that is not there
+    s.set(zmq::sockopt::reconnect_ivl, 100);
+    s.set(zmq::sockopt::reconnect_ivl_max, 2000);  // back off to 2 s
+    if (!cfg_.insecure) {
+        s.set(zmq::sockopt::curve_serverkey, cfg_.peer_public_key);
+        s.set(zmq::sockopt::curve_publickey, cfg_.public_key);
+        s.set(zmq::sockopt::curve_secretkey, cfg_.secret_key);
+    }
+    s.connect(ep);
+}
+
+std::vector<zmq::socket_t*> PeerLink::sockets() {
+    return {&ctl_server_, &ctl_client_, &bulk_server_, &bulk_client_};
+}
+
+// ZAP (RFC 27): admit only the peer's public key.
+void PeerLink::serve_zap() {
+    std::vector<zmq::message_t> req;
+    for (;;) {
+        zmq::message_t f;
+        if (!zap_.recv(f, zmq::recv_flags::dontwait)) break;
+        bool more = f.more();
+        req.push_back(std::move(f));
+        if (!more) break;
+    }
+    if (req.size() < 7) return;
+    std::string mech = req[5].to_string();
+    bool ok = mech == "CURVE" && req[6].size() == 32 && req[6].to_string() == peer_key_;
+    if (!ok) log_warn("refused a %s connection from %s: key not allowed", mech.c_str(),
+                      req[3].to_string().c_str());
+    std::vector<std::string> rep = {"1.0", req[1].to_string(), ok ? "200" : "400",
+                                    ok ? "OK" : "key not allowed", ok ? "peer" : "", ""};
+    for (size_t i = 0; i < rep.size(); i++)
+        zap_.send(zmq::buffer(rep[i]), i + 1 < rep.size() ? zmq::send_flags::sndmore
+                                                           : zmq::send_flags::none);
+}
+
+std::optional<Incoming> PeerLink::receive(zmq::socket_t& s) {
+    std::vector<zmq::message_t> frames;
+    for (;;) {
+        zmq::message_t f;
+        if (!s.recv(f, zmq::recv_flags::dontwait)) break;
+        bool more = f.more();
+        frames.push_back(std::move(f));
+        if (!more) break;
+    }
+    if (frames.empty()) return std::nullopt;
+    Incoming in;
+    in.request = &s == &ctl_server_ || &s == &bulk_server_;
+    in.chan = (&s == &ctl_server_ || &s == &ctl_client_) ? Chan::Ctl : Chan::Bulk;
+    size_t first = 0;
+    if (in.request) {
+        in.identity = std::move(frames[0]);
+        first = 1;
+    }
+    if (frames.size() <= first) {
+        log_warn("refused a peer message: no header frame");
+        return std::nullopt;
+    }
+    size_t data_frames = frames.size() - first - 1;
+    auto& h = frames[first];
+    wire::Decoded d = wire::decode({static_cast<const uint8_t*>(h.data()), h.size()}, data_frames);
+    if (!d.msg) {
+        log_warn("refused a peer message: %s", d.error.c_str());
+        return std::nullopt;
+    }
+    if (data_frames) {
+        if (frames.back().size() > wire::kMaxPayload) {
+            log_warn("refused a peer message: data frame too large");
+            return std::nullopt;
+        }
+        in.payload = std::move(frames.back());
+    }
+    in.msg = std::move(*d.msg);
+    return in;
+}
+
+bool PeerLink::send(zmq::socket_t& s, const zmq::message_t* identity, const wire::Message& m,
+                    const void* data, size_t len) {
+    std::vector<uint8_t> h = wire::encode(m);
+    bool with_data = wire::has_payload(m.type) && m.status == 0;
+    try {
+        if (identity) {
+            if (!s.send(zmq::buffer(identity->data(), identity->size()),
+                        zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+                return false;
+        }
+        if (!s.send(zmq::buffer(h), (with_data ? zmq::send_flags::sndmore : zmq::send_flags::none) |
+                                        zmq::send_flags::dontwait))
+            return false;
+        if (with_data && !s.send(zmq::buffer(data, len), zmq::send_flags::dontwait)) return false;
+    } catch (const zmq::error_t& e) {
+        // EHOSTUNREACH from a ROUTER whose peer went away: the reply is lost,
+        // which the requester handles like any other loss.
+        return false;
+    }
+    return true;
+}
+
+bool PeerLink::request(Chan c, const wire::Message& m, const void* data, size_t len) {
+    return send(c == Chan::Ctl ? ctl_client_ : bulk_client_, nullptr, m, data, len);
+}
+
+void PeerLink::reply(const Incoming& to, const wire::Message& m, const void* data, size_t len) {
+    send(to.chan == Chan::Ctl ? ctl_server_ : bulk_server_, &to.identity, m, data, len);
+}
+
+}  // namespace dcc

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The link to the peer site: ZeroMQ sockets, CURVE and the key allow-list.
+//
+// Each site binds a ROUTER for the control channel (hello, heartbeats,
+// attach, demand fetches) and one for the bulk channel (replication and
+// hydration), and connects a DEALER to each of the peer's.  Requests go out
+// on the DEALERs; the peer answers on the same connection.  Control and
+// bulk never share a queue, so a demand fetch never waits behind a bulk
+// transfer.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "wire.hpp"
+
+namespace dcc {
+
+enum class Chan { Ctl, Bulk };
+
+struct Incoming {
+    Chan chan;
+    bool request;             // from the peer's DEALER (answer with reply())
+    zmq::message_t identity;  // for reply()
+    wire::Message msg;
+    zmq::message_t payload;   // region data, if the type has any
+};
+
+class PeerLink {
+public:
+    PeerLink(zmq::context_t& ctx, const Config& cfg);
+
+    // Sockets to poll, in priority order (control first), and the ZAP socket.
+    std::vector<zmq::socket_t*> sockets();
+    zmq::socket_t& zap() { return zap_; }
+    void serve_zap();
+
+    // Read one message from a readable socket; nullopt if it was refused
+    // (logged) or nothing was there.
+    std::optional<Incoming> receive(zmq::socket_t& s);
+
+    // Send a request; false if it could not be queued (no connection).
+    bool request(Chan c, const wire::Message& m, const void* data = nullptr, size_t len = 0);
+    void reply(const Incoming& to, const wire::Message& m, const void* data = nullptr,
+               size_t len = 0);
+
+private:
+    void setup_server(zmq::socket_t& s, const std::string& ep);
+    void setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id);
+    bool send(zmq::socket_t& s, const zmq::message_t* identity, const wire::Message& m,
+              const void* data, size_t len);
+
+    const Config& cfg_;
+    zmq::socket_t zap_;
+    zmq::socket_t ctl_server_, bulk_server_, ctl_client_, bulk_client_;
+    std::string peer_key_;  // 32 raw bytes
+};
+
+}  // namespace dcc
