@@ -266,7 +266,7 @@ void Daemon::link_tick(Clock::time_point now) {
 }
 
 void Daemon::handle(Incoming& in) {
-    if (in.chan == Chan::Ctl) last_heard_ = Clock::now();
+    last_heard_ = Clock::now();  // anything from the peer shows it is alive
     if (in.request) handle_request(in);
     else handle_reply(in);
 }
@@ -698,12 +698,13 @@ int Daemon::run() {
         // Control first: drain both control sockets, then a bounded batch of bulk.
         for (size_t i = 0; i < socks.size(); i++) {
             if (!(items[i].revents & ZMQ_POLLIN)) continue;
-            int budget = i < 2 ? 1000 : 32;
+            int budget = i < 2 ? 64 : 16;
             while (budget--) {
                 auto in = link_.receive(*socks[i]);
                 if (!in) break;
                 handle(*in);
             }
+            link_tick(Clock::now());  // heartbeats stay on time under load
         }
         auto now = Clock::now();
         link_tick(now);
