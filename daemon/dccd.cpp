@@ -15,7 +15,12 @@
 // Everything runs in one thread around zmq::poll.
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -97,6 +102,14 @@ struct Volume {
     // replica
     std::vector<std::pair<Incoming, int>> acks;  // pushes written, awaiting a flush
 
+    // handover, old owner: Sending (suspended, waiting for the ack), or
+    // Uncertain (no ack: suspended until the peer's generation is known)
+    enum class Ho { None, Sending, Uncertain } ho = Ho::None;
+    uint64_t ho_gen = 0;
+    Clock::time_point ho_start, ho_deadline;
+    RangeSet ho_ranges;    // new owner: parts received so far
+    std::vector<int> waiters;  // control clients waiting for a migration
+
     ~Volume() {
         if (data_fd >= 0) close(data_fd);
     }
@@ -129,6 +142,13 @@ private:
     void finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incoming& in);
     void apply_push(Volume& v, Incoming& in);
     void flush_acks(Volume& v);
+    // migration
+    std::string start_handover(Volume& v);
+    void finish_handover(Volume& v, int status);
+    void apply_handover(Volume& v, Incoming& in);
+    void become_replica(Volume& v, uint64_t generation);
+    void answer(Volume& v, bool ok, const std::string& text);
+    void ctl_accept();
     int kernel(nl::Request r, std::string* text = nullptr);
     Volume* by_uuid(const Uuid& u);
     wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
@@ -147,6 +167,7 @@ private:
     double tokens_ = 0;
     Clock::time_point token_time_ = Clock::now();
     int sig_fd_ = -1;
+    int ctl_fd_ = -1;
 };
 
 Daemon::Daemon(const Config& cfg)
@@ -157,6 +178,22 @@ Daemon::Daemon(const Config& cfg)
     sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     sig_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    // The local control socket: only root may connect.
+    std::string dir = cfg.control_socket.substr(0, cfg.control_socket.rfind('/'));
+    if (!dir.empty()) mkdir(dir.c_str(), 0700);
+    unlink(cfg.control_socket.c_str());
+    ctl_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (cfg.control_socket.size() >= sizeof(sa.sun_path))
+        throw Error(kExitUsage, "control_socket path too long");
+    std::strcpy(sa.sun_path, cfg.control_socket.c_str());
+    mode_t old = umask(0077);
+    if (ctl_fd_ < 0 || bind(ctl_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) ||
+        listen(ctl_fd_, 16))
+        throw Error(kExitError, errno_text("control socket " + cfg.control_socket, errno), errno);
+    umask(old);
 }
 
 int Daemon::kernel(nl::Request r, std::string* text) { return kernel_.transact(r, nullptr, text); }
@@ -217,6 +254,14 @@ void Daemon::add_volume(const dcc::Volume& dv) {
              dv.name.c_str(), format_uuid(v->reg.uuid).c_str(),
              (unsigned long long)v->reg.nr_regions, role_name(Role(v->role)),
              (unsigned long long)v->generation, (unsigned long long)v->invalid.count());
+    try {
+        if (dm_suspended(dv.name) && v->owner()) {
+            // A handover was cut short: the peer's generation decides.
+            log_warn("%s: suspended owner found: waiting for the peer's generation", dv.name.c_str());
+            v->ho = Volume::Ho::Uncertain;
+        }
+    } catch (const Error&) {
+    }
     Volume& ref = *v;
     vols_[dv.name] = std::move(v);
     if (link_up_) send_attach(ref);
@@ -338,7 +383,13 @@ void Daemon::handle_request(Incoming& in) {
     }
     // The requester paired the volume (we answered its ATTACH); what it asks
     // must still be about our generation.
-    if (!v || m.generation != v->generation) {
+    if (!v || (m.generation != v->generation && m.type != Type::Handover)) {
+        if (m.type == Type::Handover || m.type == Type::HandoverAsk) {
+            r.type = Type::HandoverAck;
+            r.status = v ? ESTALE : ENOENT;
+            link_.reply(in, r);
+            return;
+        }
         r.type = m.type == Type::Push ? Type::PushAck
                  : m.type == Type::Fetch ? Type::FetchReply
                  : Type::PullReply;
@@ -365,6 +416,19 @@ void Daemon::handle_request(Incoming& in) {
     case Type::Push:
         apply_push(*v, in);
         return;
+    case Type::Handover:
+        apply_handover(*v, in);
+        return;
+    case Type::HandoverAsk: {
+        std::string err = v->owner() ? start_handover(*v) : "not the owner";
+        if (!err.empty()) {
+            log_warn("%s: peer asked for the volume: %s", v->name.c_str(), err.c_str());
+            r.type = Type::HandoverAck;
+            r.status = EBUSY;
+            link_.reply(in, r);
+        }
+        return;
+    }
     default:
         return;
     }
@@ -458,6 +522,13 @@ void Daemon::handle_reply(Incoming& in) {
     case Type::AttachAck:
         on_attach_ack(*v, m);
         return;
+    case Type::HandoverAck:
+        if (v->ho == Volume::Ho::Sending) {
+            finish_handover(*v, m.status);
+        } else if (m.status) {
+            answer(*v, false, std::string("the owner refused: ") + std::strerror(m.status));
+        }
+        return;
     case Type::FetchReply:
     case Type::PullReply:
         finish_fill(*v, m.region, m.seq, in);
@@ -493,6 +564,24 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
         log_warn("%s: peer's copy has another geometry: not pairing", v.name.c_str());
         return;
     }
+    if (v.ho == Volume::Ho::Uncertain) {
+        if (m.info.role == DCC_ROLE_OWNER && m.generation > v.generation) {
+            log_info("%s: the peer owns generation %llu: the handover had completed",
+                     v.name.c_str(), (unsigned long long)m.generation);
+            become_replica(v, m.generation);
+        } else if (m.info.role == DCC_ROLE_REPLICA && m.generation == v.generation) {
+            log_info("%s: the peer did not take generation %llu: staying owner", v.name.c_str(),
+                     (unsigned long long)(v.generation + 1));
+            v.ho = Volume::Ho::None;
+            dm_resume(v.name);
+        } else {
+            log_warn("%s: peer is %s at generation %llu, we are owner at %llu: staying suspended",
+                     v.name.c_str(), role_name(Role(m.info.role)), (unsigned long long)m.generation,
+                     (unsigned long long)v.generation);
+            return;
+        }
+    }
+    if (v.ho == Volume::Ho::Sending) return;  // its ack decides
     if (m.info.role == v.role) {
         log_warn("%s: both sites are %s (generations %llu here, %llu there): not pairing; an "
                  "admin must choose",
@@ -523,6 +612,196 @@ void Daemon::send_invalid_set(Volume& v) {
         if (i == rs.size()) m.flags = wire::kFlagLast;
         link_.request(Chan::Ctl, m);
     } while (i < rs.size());
+}
+
+// Old owner: stop I/O, send the dirty set and the next generation.
+// Returns why it cannot, or "".
+std::string Daemon::start_handover(Volume& v) {
+    if (v.ho != Volume::Ho::None) return "a handover is already in progress";
+    if (!v.owner()) return "this site is not the owner";
+    if (!v.attached) return "the volume is not paired with the peer";
+    // Written-back page cache first, so that those writes are in the dirty set.
+    try {
+        int fd = open_block_device(v.dev, O_RDONLY);
+        fsync(fd);
+        close(fd);
+        dm_suspend(v.name, true);  // waiting bios go back to dm's queue
+    } catch (const Error& e) {
+        return e.what();
+    }
+    v.ho_start = Clock::now();
+    v.ho_gen = v.generation + 1;
+    RangeSet dirty;
+    for (uint64_t cursor = 0;;) {
+        nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, cursor);
+        for (const Range& x : rep.ranges) dirty.add(x.start, x.count);
+        if (!rep.next) break;
+        cursor = *rep.next;
+    }
+    v.queue.clear();
+    v.pushing.clear();
+    const auto& rs = dirty.ranges();
+    size_t i = 0;
+    do {
+        wire::Message m = vmsg(v, wire::Type::Handover);
+        m.generation = v.ho_gen;
+        for (; i < rs.size() && m.ranges.size() < wire::kMaxRanges; i++) m.ranges.push_back(rs[i]);
+        if (i == rs.size()) m.flags = wire::kFlagLast;
+        link_.request(Chan::Ctl, m);
+    } while (i < rs.size());
+    v.ho = Volume::Ho::Sending;
+    v.ho_deadline = Clock::now() + ms(2 * cfg_.link_timeout_ms);
+    log_info("%s: handing over to %s: generation %llu, %llu dirty regions", v.name.c_str(),
+             peer_site_.c_str(), (unsigned long long)v.ho_gen, (unsigned long long)dirty.count());
+    return "";
+}
+
+void Daemon::become_replica(Volume& v, uint64_t generation) {
+    int e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v.dev, .reg_id = v.reg.reg_id,
+                    .generation = generation, .role = DCC_ROLE_REPLICA});
+    if (e) log_warn("%s: cannot persist replica role: %s", v.name.c_str(), std::strerror(-e));
+    v.role = DCC_ROLE_REPLICA;
+    v.generation = generation;
+    v.ho = Volume::Ho::None;
+    v.queue.clear();
+    v.pushing.clear();
+    v.resync = RangeSet();
+    v.filling.clear();
+    v.pulls.clear();
+    try {
+        dm_resume(v.name);
+        // No later read here may see what the new owner changes.
+        int fd = open_block_device(v.dev, O_RDONLY);
+        ioctl(fd, BLKFLSBUF, 0);
+        close(fd);
+    } catch (const Error& err) {
+        log_warn("%s: %s", v.name.c_str(), err.what());
+    }
+}
+
+void Daemon::finish_handover(Volume& v, int status) {
+    auto took = std::chrono::duration_cast<ms>(Clock::now() - v.ho_start).count();
+    if (status) {
+        log_warn("%s: peer refused the handover: %s; staying owner", v.name.c_str(),
+                 std::strerror(status));
+        v.ho = Volume::Ho::None;
+        dm_resume(v.name);
+        answer(v, false, std::string("the peer refused: ") + std::strerror(status));
+        return;
+    }
+    become_replica(v, v.ho_gen);
+    log_info("%s: %s owns generation %llu now (handover %lld ms)", v.name.c_str(),
+             peer_site_.c_str(), (unsigned long long)v.generation, (long long)took);
+    send_invalid_set(v);
+    answer(v, true, "\"owner\": \"" + peer_site_ + "\", \"generation\": " +
+                        std::to_string(v.generation) + ", \"handover_ms\": " + std::to_string(took));
+}
+
+// New owner: the old owner's dirty set becomes invalid here, then we own it.
+void Daemon::apply_handover(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    wire::Message r;
+    r.type = wire::Type::HandoverAck;
+    r.seq = m.seq;
+    r.volume = m.volume;
+    r.generation = m.generation;
+    if (v.owner() || m.generation != v.generation + 1 ||
+        (!m.ranges.empty() && m.ranges.back().end() > v.reg.nr_regions)) {
+        r.status = ESTALE;
+        link_.reply(in, r);
+        return;
+    }
+    for (const Range& x : m.ranges) v.ho_ranges.add(x.start, x.count);
+    if (!(m.flags & wire::kFlagLast)) return;
+    auto start = Clock::now();
+    int e = 0;
+    for (const Range& x : v.ho_ranges.ranges()) {
+        e = kernel({.cmd = DCC_CMD_SET_INVALID, .dev = v.dev, .reg_id = v.reg.reg_id,
+                    .region = x.start, .count = x.count, .force = true});
+        if (e) break;
+        v.invalid.add(x.start, x.count);
+    }
+    if (!e)
+        e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v.dev, .reg_id = v.reg.reg_id,
+                    .generation = m.generation, .role = DCC_ROLE_OWNER});
+    uint64_t n = v.ho_ranges.count();
+    v.ho_ranges = RangeSet();
+    if (e) {
+        log_warn("%s: cannot take the volume: %s", v.name.c_str(), std::strerror(-e));
+        r.status = -e;
+        link_.reply(in, r);
+        answer(v, false, std::string("cannot take the volume: ") + std::strerror(-e));
+        return;
+    }
+    v.role = DCC_ROLE_OWNER;
+    v.generation = m.generation;
+    v.acks.clear();
+    v.check_pending = true;
+    link_.reply(in, r);
+    auto took = std::chrono::duration_cast<ms>(Clock::now() - start).count();
+    log_info("%s: this site owns generation %llu now; %llu regions to fetch from %s",
+             v.name.c_str(), (unsigned long long)v.generation, (unsigned long long)v.invalid.count(),
+             peer_site_.c_str());
+    answer(v, true, "\"owner\": \"" + cfg_.site + "\", \"generation\": " +
+                        std::to_string(v.generation) + ", \"invalidated\": " + std::to_string(n) +
+                        ", \"apply_ms\": " + std::to_string(took));
+}
+
+void Daemon::answer(Volume& v, bool ok, const std::string& text) {
+    std::string line = ok ? "{\"ok\": true, \"volume\": \"" + v.name + "\", " + text + "}\n"
+                          : "{\"ok\": false, \"volume\": \"" + v.name + "\", \"error\": \"" + text +
+                                "\"}\n";
+    for (int fd : v.waiters) {
+        if (write(fd, line.data(), line.size()) < 0) log_warn("control client gone");
+        close(fd);
+    }
+    v.waiters.clear();
+}
+
+// One request per connection: "migrate VOL SITE".
+void Daemon::ctl_accept() {
+    int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    auto refuse = [&](const std::string& why) {
+        std::string line = "{\"ok\": false, \"error\": \"" + why + "\"}\n";
+        if (write(fd, line.data(), line.size()) < 0) log_warn("control client gone");
+        close(fd);
+    };
+    if (n <= 0) return refuse("no request");
+    buf[n] = 0;
+    std::istringstream in(buf);
+    std::string verb, name, site, extra;
+    in >> verb >> name >> site;
+    if (verb != "migrate" || name.empty() || site.empty() || (in >> extra))
+        return refuse("unknown request");
+    auto it = vols_.find(name);
+    if (it == vols_.end()) return refuse("no dcc volume '" + name + "' here");
+    Volume& v = *it->second;
+    if (site != cfg_.site && site != peer_site_)
+        return refuse("unknown site '" + site + "' (this is " + cfg_.site + ", the peer " +
+                      (peer_site_.empty() ? "unknown" : peer_site_) + ")");
+    bool here = site == cfg_.site;
+    if (here == v.owner() && v.ho == Volume::Ho::None) {
+        v.waiters.push_back(fd);
+        answer(v, true, "\"owner\": \"" + site + "\", \"generation\": " +
+                            std::to_string(v.generation) + ", \"already\": true");
+        return;
+    }
+    if (!v.attached) return refuse("the volume is not paired with the peer");
+    if (here) {
+        // Ask the owner to hand over; answered when its handover arrives.
+        wire::Message m = vmsg(v, wire::Type::HandoverAsk);
+        if (!link_.request(Chan::Ctl, m)) return refuse("cannot reach the peer");
+        v.waiters.push_back(fd);
+        return;
+    }
+    std::string err = start_handover(v);
+    if (!err.empty()) return refuse(err);
+    v.waiters.push_back(fd);
 }
 
 // Owner: ask the peer for every region a bio waits for.
@@ -669,6 +948,7 @@ int Daemon::run() {
         for (auto* s : socks) items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
         items.push_back({cfg_.insecure ? nullptr : link_.zap().handle(), 0, ZMQ_POLLIN, 0});
         items.push_back({nullptr, events_.fd(), ZMQ_POLLIN, 0});
+        items.push_back({nullptr, ctl_fd_, ZMQ_POLLIN, 0});
         items.push_back({nullptr, sig_fd_, ZMQ_POLLIN, 0});
         if (cfg_.insecure) items[socks.size()] = {nullptr, -1, 0, 0};
         bool busy = false;
@@ -681,6 +961,7 @@ int Daemon::run() {
             return 0;
         }
         if (!cfg_.insecure && (items[socks.size()].revents & ZMQ_POLLIN)) link_.serve_zap();
+        if (items[socks.size() + 2].revents & ZMQ_POLLIN) ctl_accept();
         if (items[socks.size() + 1].revents & ZMQ_POLLIN) {
             bool lost;
             for (const nl::Event& e : events_.drain(lost))
@@ -714,6 +995,15 @@ int Daemon::run() {
             for (auto& [_, v] : vols_) v->check_pending = true;
         }
         for (auto& [_, v] : vols_) {
+            if (v->ho == Volume::Ho::Sending && now > v->ho_deadline) {
+                log_warn("%s: no answer to the handover: staying suspended until the peer's "
+                         "generation is known",
+                         v->name.c_str());
+                v->ho = Volume::Ho::Uncertain;
+                v->attached = v->attach_sent = false;  // pair again to learn it
+                answer(*v, false, "no answer from the peer; the volume stays suspended until "
+                                  "the peer is back");
+            }
             flush_acks(*v);
             for (auto& [r, f] : v->filling)
                 if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;

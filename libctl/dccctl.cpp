@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -71,7 +75,7 @@ Opts parse_opts(int argc, char** argv, const std::vector<option>& spec) {
     opterr = 0;
     for (;;) {
         int idx = -1;
-        int c = getopt_long(argc, argv, "+", longopts.data(), &idx);
+        int c = getopt_long(argc, argv, "", longopts.data(), &idx);
         if (c == -1) break;
         if (c == '?' || idx < 0) {
             std::string bad = argv[optind - 1] ? argv[optind - 1] : "?";
@@ -249,6 +253,86 @@ int cmd_status(int argc, char** argv) {
     return 0;
 }
 
+// Ask the local dccd; returns its one-line JSON answer.
+std::string ask_daemon(const std::string& socket_path, const std::string& request, int timeout_s) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (fd < 0 || socket_path.size() >= sizeof(sa.sun_path))
+        throw Error(dcc::kExitError, "bad control socket path " + socket_path);
+    std::strcpy(sa.sun_path, socket_path.c_str());
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) {
+        int e = errno;
+        close(fd);
+        throw Error(dcc::kExitNotFound, dcc::errno_text("cannot reach dccd at " + socket_path, e), e);
+    }
+    std::string line = request + "\n";
+    if (write(fd, line.data(), line.size()) != ssize_t(line.size())) {
+        close(fd);
+        throw Error(dcc::kExitError, "cannot send the request to dccd");
+    }
+    std::string reply;
+    char buf[1024];
+    pollfd p{fd, POLLIN, 0};
+    while (reply.find('\n') == std::string::npos) {
+        if (poll(&p, 1, timeout_s * 1000) <= 0) {
+            close(fd);
+            throw Error(dcc::kExitError, "no answer from dccd within " + std::to_string(timeout_s) + " s");
+        }
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) break;
+        reply.append(buf, size_t(n));
+    }
+    close(fd);
+    if (reply.empty()) throw Error(dcc::kExitError, "dccd closed the connection without an answer");
+    return reply.substr(0, reply.find('\n'));
+}
+
+// The value of "key" in a flat one-line JSON object ("" if absent).
+std::string json_field(const std::string& j, const std::string& key) {
+    auto k = j.find("\"" + key + "\": ");
+    if (k == std::string::npos) return "";
+    k += key.size() + 4;
+    if (j[k] == '"') return j.substr(k + 1, j.find('"', k + 1) - k - 1);
+    auto e = j.find_first_of(",}", k);
+    return j.substr(k, e - k);
+}
+
+int cmd_migrate(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"to", required_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0},
+                                     {"timeout", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    if (o.pos.size() != 1) usage_error("migrate needs exactly one volume");
+    if (!o.has("to")) usage_error("migrate needs --to SITE");
+    std::string site = o.get("to");
+    if (site.empty() || site.find_first_of(" \t\n") != std::string::npos) usage_error("invalid site name");
+    int timeout = 60;
+    if (o.has("timeout")) {
+        auto v = dcc::parse_size(o.get("timeout"));
+        if (!v || !*v || *v > 3600) usage_error("invalid --timeout (seconds, 1 to 3600)");
+        timeout = int(*v);
+    }
+    std::string reply = ask_daemon(o.get("socket", "/run/dcc/dccd.sock"),
+                                   "migrate " + o.pos[0] + " " + site, timeout);
+    if (o.has("json")) std::printf("%s\n", reply.c_str());
+    if (json_field(reply, "ok") != "true") {
+        if (!o.has("json"))
+            std::fprintf(stderr, "dccctl migrate: %s\n", json_field(reply, "error").c_str());
+        return dcc::kExitError;
+    }
+    if (!o.has("json")) {
+        std::string ms = json_field(reply, "handover_ms");
+        std::printf("%s: owned by %s, generation %s%s\n", o.pos[0].c_str(),
+                    json_field(reply, "owner").c_str(), json_field(reply, "generation").c_str(),
+                    (json_field(reply, "already") == "true" ? std::string(" (already)")
+                     : ms.empty()                           ? std::string()
+                                                            : " (handover " + ms + " ms)")
+                        .c_str());
+    }
+    return 0;
+}
+
 const std::vector<Verb>& verbs();
 
 int cmd_help(int, char**) {
@@ -267,6 +351,8 @@ const std::vector<Verb>& verbs() {
         {"fill", "--source DEV|FILE [--hydrate [--exit-when-done]] VOL",
          "answer a volume's misses from a local source", cmd_fill},
         {"status", "[--json] [VOL]", "show the state of dcc volumes", cmd_status},
+        {"migrate", "VOL --to SITE [--json] [--timeout S]", "move ownership of a volume (through dccd)",
+         cmd_migrate},
         {"help", "", "show this list", cmd_help},
     };
     return v;

@@ -51,7 +51,9 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::PullReply); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::HandoverAsk); }
+
+bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
 bool is_link(Type t) {
     return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong;
@@ -76,6 +78,9 @@ const char* type_name(Type t) {
     case Type::PushAck: return "PUSH_ACK";
     case Type::Pull: return "PULL";
     case Type::PullReply: return "PULL_REPLY";
+    case Type::Handover: return "HANDOVER";
+    case Type::HandoverAck: return "HANDOVER_ACK";
+    case Type::HandoverAsk: return "HANDOVER_ASK";
     }
     return "?";
 }
@@ -100,6 +105,7 @@ std::vector<uint8_t> encode(const Message& m) {
         body.u64(m.info.nr_regions);
         break;
     case Type::InvalidSet:
+    case Type::Handover:
         for (const Range& r : m.ranges) {
             body.u64(r.start);
             body.u64(r.count);
@@ -117,7 +123,7 @@ std::vector<uint8_t> encode(const Message& m) {
     w.u64(m.seq);
     w.u64(m.generation);
     w.u64(m.region);
-    w.u64(m.type == Type::InvalidSet ? m.ranges.size() : 0);
+    w.u64(has_ranges(m.type) ? m.ranges.size() : 0);
     w.u32(uint32_t(m.status));
     w.u32(uint32_t(body.out().size()));
     w.bytes(body.out().data(), body.out().size());
@@ -154,7 +160,7 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
     if (is_link(m.type) != (m.volume == Uuid{}))
         return refuse(std::string(type_name(m.type)) + (is_link(m.type) ? " names a volume"
                                                                           : " names no volume"));
-    if (m.type != Type::InvalidSet && count) return refuse("range count on a message without ranges");
+    if (!has_ranges(m.type) && count) return refuse("range count on a message without ranges");
 
     switch (m.type) {
     case Type::Hello:
@@ -178,7 +184,8 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         if (!m.info.nr_regions) return refuse("volume without regions");
         break;
     }
-    case Type::InvalidSet: {
+    case Type::InvalidSet:
+    case Type::Handover: {
         if (count > kMaxRanges || body_len != count * 16) return refuse("bad range list");
         for (uint64_t i = 0; i < count; i++) {
             Range x{r.u64(), r.u64()};

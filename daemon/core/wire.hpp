@@ -54,6 +54,10 @@ enum class Type : uint8_t {
     PushAck = 11,
     Pull = 12,        // background hydration of a region (bulk channel)
     PullReply = 13,   // + data
+    Handover = 14,    // owner -> replica: new generation, the owner's dirty set
+                      // (ranges, multi-part; the last part asks for the ack)
+    HandoverAck = 15,
+    HandoverAsk = 16, // replica -> owner: please hand over to me
 };
 
 const char* type_name(Type t);
@@ -76,7 +80,7 @@ struct Message {
     int32_t status = 0;
     std::string site;            // Hello, HelloAck
     VolumeInfo info;             // Attach, AttachAck
-    std::vector<Range> ranges;   // InvalidSet
+    std::vector<Range> ranges;   // InvalidSet, Handover
     bool operator==(const Message&) const = default;
 };
 

@@ -30,6 +30,14 @@ int main(int argc, char** argv) {
     inv.flags = kFlagLast;
     inv.ranges = {{0, 100}, {200, 3}};
     all.push_back(inv);
+    Message ho = inv;
+    ho.type = Type::Handover;
+    all.push_back(ho);
+    for (Type t : {Type::HandoverAck, Type::HandoverAsk}) {
+        Message x = v;
+        x.type = t;
+        all.push_back(x);
+    }
     for (Type t : {Type::Ping, Type::Pong}) {
         Message p;
         p.type = t;

@@ -133,6 +133,35 @@ std::vector<Volume> list_volumes() {
     return out;
 }
 
+namespace {
+
+void dm_simple(int type, const std::string& name, bool noflush, const char* what) {
+    Task t(dm_task_create(type));
+    if (!t || !dm_task_set_name(t.get(), name.c_str()))
+        throw Error(kExitError, std::string("libdevmapper: cannot ") + what + " " + name);
+    if (noflush) dm_task_no_flush(t.get());
+    dm_task_no_open_count(t.get());
+    if (!dm_task_run(t.get()))
+        throw Error(kExitError, std::string("cannot ") + what + " " + name);
+}
+
+}  // namespace
+
+void dm_suspend(const std::string& name, bool noflush) {
+    dm_simple(DM_DEVICE_SUSPEND, name, noflush, "suspend");
+}
+
+void dm_resume(const std::string& name) { dm_simple(DM_DEVICE_RESUME, name, false, "resume"); }
+
+bool dm_suspended(const std::string& name) {
+    Task t(dm_task_create(DM_DEVICE_INFO));
+    struct dm_info info {};
+    if (!t || !dm_task_set_name(t.get(), name.c_str()) || !dm_task_run(t.get()) ||
+        !dm_task_get_info(t.get(), &info) || !info.exists)
+        throw Error(kExitNotFound, "no device-mapper device '" + name + "'");
+    return info.suspended;
+}
+
 int open_block_device(nl::Dev dev, int flags) {
     dev_t want = makedev(dev.major, dev.minor);
     std::string path;

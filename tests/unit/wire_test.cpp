@@ -54,6 +54,17 @@ TEST(Wire, RoundTripsEveryType) {
     inv.flags = kFlagLast;
     inv.ranges = {{0, 10}, {12, 1}, {1ull << 40, 7}};
     all.push_back(inv);
+    Message ho = inv;
+    ho.type = Type::Handover;
+    ho.generation = 10;
+    all.push_back(ho);
+    for (Type t : {Type::HandoverAck, Type::HandoverAsk}) {
+        Message x;
+        x.type = t;
+        x.volume = vol();
+        x.generation = 10;
+        all.push_back(x);
+    }
     for (Type t : {Type::Fetch, Type::FetchReply, Type::Push, Type::PushAck, Type::Pull,
                    Type::PullReply}) {
         Message x;

@@ -22,6 +22,12 @@ struct Volume {
 Volume find_volume(const std::string& spec);
 std::vector<Volume> list_volumes();
 
+// Suspend (noflush: bios waiting in the target go back to dm's queue),
+// resume, and ask whether a dm device is suspended.  Throw dcc::Error.
+void dm_suspend(const std::string& name, bool noflush);
+void dm_resume(const std::string& name);
+bool dm_suspended(const std::string& name);
+
 // Open a block device by number: its /dev node if it has one, else a
 // private node under /run/dcc.  Throws dcc::Error.
 int open_block_device(nl::Dev dev, int flags);

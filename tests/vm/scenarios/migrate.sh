@@ -1,0 +1,67 @@
+# Planned migration: with writes at A not yet replicated, ownership moves
+# to B; B reads everything right at once (fetching what it lacks) and
+# hydrates; writes at B; ownership moves back, asked from B's side; A reads
+# B's writes, buffered reads included (its page cache was dropped).
+# sites: 2
+# disks: data=64M meta=1M
+# timeout: 500
+. ./lib.sh
+
+UUID=5a5a5a5a-0000-4000-8000-000000000003
+if [ "$SITE" = a ]; then
+	fill_random "$DATA" 64
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID >/dev/null
+else
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
+fi
+check "create" dcc_create vol "$DATA" "$META"
+# Slow replication, so that writes are still dirty when ownership moves.
+dccd_config 'replication_rate = "1M"'
+start_dccd
+check "paired" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
+sum_vol() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+
+if [ "$SITE" = a ]; then
+	barrier synced
+	$DD if=/dev/urandom of=/tmp/w bs=1M count=24 status=none
+	check "write 24 MiB at A" $DD if=/tmp/w of=/dev/mapper/vol bs=1M seek=16 count=24 oflag=direct status=none
+	# A buffered read puts the old owner's data in its page cache.
+	$DD if=/dev/mapper/vol bs=1M skip=40 count=1 status=none of=/dev/null
+	check "dccctl migrate vol --to b" dccctl migrate vol --to b
+	cat /tmp/check.out
+	n=$(sed -n 's/.*generation 2, \([0-9]*\) dirty regions.*/\1/p' /tmp/dccd.log)
+	[ "${n:-0}" -gt 0 ] && ok "$n regions were still dirty at the handover" || bad "nothing dirty at the handover (${n:-no log line})"
+	expect_eq "A is replica now" replica "$(role_of vol)"
+	expect_eq "generation 2" 2 "$(status_field vol 6)"
+	refuse "A serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
+	before=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	expect_eq "B reads what A held" "$before" "$(exchange sum1 "$before")"
+	barrier b-wrote
+	check "B asks for the volume back" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
+	expect_eq "generation 3" 3 "$(status_field vol 6)"
+	after=$(exchange sum2 x)
+	expect_eq "A reads B's writes" "$after" "$(sum_vol)"
+	expect_eq "buffered reads too" "$after" "$($DD if=/dev/mapper/vol bs=1M status=none | sha256sum | cut -d' ' -f1)"
+else
+	check "synced" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
+	barrier synced
+	check "B becomes owner" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
+	n=$(sed -n 's/.*owns generation 2 now; \([0-9]*\) regions to fetch.*/\1/p' /tmp/dccd.log)
+	[ "${n:-0}" -gt 0 ] && ok "B lacked $n regions when it took over" || bad "B lacked nothing (${n:-no log line})"
+	s=$(sum_vol)
+	exchange sum1 "$s" >/dev/null
+	check "hydration completes" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
+	expect_eq "no timeouts" 0 "$(timeouts_of vol)"
+	check "write 2 MiB at B" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=30 count=2 oflag=direct status=none
+	after=$(sum_vol)
+	barrier b-wrote
+	check "dccctl migrate vol --to a (asked at B)" dccctl migrate vol --to a
+	cat /tmp/check.out
+	expect_eq "B is replica again" replica "$(role_of vol)"
+	exchange sum2 "$after" >/dev/null
+fi
+check "dccctl refuses an unknown site" sh -c '! dccctl migrate vol --to nowhere'
+stop_dccd
+check "remove" dmsetup remove vol
+grep -aE "handover|owns|warning" /tmp/dccd.log | head -n 8
+finish
