@@ -104,7 +104,9 @@ struct Volume {
 
     // handover, old owner: Sending (suspended, waiting for the ack), or
     // Uncertain (no ack: suspended until the peer's generation is known)
-    enum class Ho { None, Sending, Uncertain } ho = Ho::None;
+    // Fenced: the handover stayed unanswered too long; I/O fails (replica at
+    // the old generation) until pairing shows who owns it.
+    enum class Ho { None, Sending, Uncertain, Fenced } ho = Ho::None;
     uint64_t ho_gen = 0;
     Clock::time_point ho_start, ho_deadline;
     RangeSet ho_ranges;    // new owner: parts received so far
@@ -259,6 +261,7 @@ void Daemon::add_volume(const dcc::Volume& dv) {
             // A handover was cut short: the peer's generation decides.
             log_warn("%s: suspended owner found: waiting for the peer's generation", dv.name.c_str());
             v->ho = Volume::Ho::Uncertain;
+            v->ho_deadline = Clock::now() + ms(cfg_.handover_timeout_ms);
         }
     } catch (const Error&) {
     }
@@ -523,8 +526,9 @@ void Daemon::handle_reply(Incoming& in) {
         on_attach_ack(*v, m);
         return;
     case Type::HandoverAck:
-        if (v->ho == Volume::Ho::Sending) {
-            finish_handover(*v, m.status);
+        if (v->ho == Volume::Ho::Sending ||
+            (v->ho != Volume::Ho::None && !m.status && m.generation == v->ho_gen)) {
+            finish_handover(*v, m.status);  // a late ack still proves the peer took over
         } else if (m.status) {
             answer(*v, false, std::string("the owner refused: ") + std::strerror(m.status));
         }
@@ -564,7 +568,7 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
         log_warn("%s: peer's copy has another geometry: not pairing", v.name.c_str());
         return;
     }
-    if (v.ho == Volume::Ho::Uncertain) {
+    if (v.ho == Volume::Ho::Uncertain || v.ho == Volume::Ho::Fenced) {
         if (m.info.role == DCC_ROLE_OWNER && m.generation > v.generation) {
             log_info("%s: the peer owns generation %llu: the handover had completed",
                      v.name.c_str(), (unsigned long long)m.generation);
@@ -572,8 +576,16 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
         } else if (m.info.role == DCC_ROLE_REPLICA && m.generation == v.generation) {
             log_info("%s: the peer did not take generation %llu: staying owner", v.name.c_str(),
                      (unsigned long long)(v.generation + 1));
+            if (v.ho == Volume::Ho::Fenced) {
+                int e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v.dev, .reg_id = v.reg.reg_id,
+                                .generation = v.generation, .role = DCC_ROLE_OWNER});
+                if (e) log_warn("%s: cannot take the owner role back: %s", v.name.c_str(),
+                                std::strerror(-e));
+                else v.role = DCC_ROLE_OWNER;
+            } else {
+                dm_resume(v.name);
+            }
             v.ho = Volume::Ho::None;
-            dm_resume(v.name);
         } else {
             log_warn("%s: peer is %s at generation %llu, we are owner at %llu: staying suspended",
                      v.name.c_str(), role_name(Role(m.info.role)), (unsigned long long)m.generation,
@@ -650,7 +662,7 @@ std::string Daemon::start_handover(Volume& v) {
         link_.request(Chan::Ctl, m);
     } while (i < rs.size());
     v.ho = Volume::Ho::Sending;
-    v.ho_deadline = Clock::now() + ms(2 * cfg_.link_timeout_ms);
+    v.ho_deadline = Clock::now() + ms(cfg_.handover_timeout_ms);
     log_info("%s: handing over to %s: generation %llu, %llu dirty regions", v.name.c_str(),
              peer_site_.c_str(), (unsigned long long)v.ho_gen, (unsigned long long)dirty.count());
     return "";
@@ -715,11 +727,15 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
     if (!(m.flags & wire::kFlagLast)) return;
     auto start = Clock::now();
     int e = 0;
-    for (const Range& x : v.ho_ranges.ranges()) {
-        e = kernel({.cmd = DCC_CMD_SET_INVALID, .dev = v.dev, .reg_id = v.reg.reg_id,
-                    .region = x.start, .count = x.count, .force = true});
-        if (e) break;
-        v.invalid.add(x.start, x.count);
+    const auto& rs = v.ho_ranges.ranges();
+    constexpr size_t per_request = 256;  // well inside DCC_MAX_RANGES_PER_REQUEST
+    for (size_t i = 0; i < rs.size() && !e; i += per_request) {
+        nl::Request req{.cmd = DCC_CMD_SET_INVALID, .dev = v.dev, .reg_id = v.reg.reg_id,
+                        .force = true};
+        req.ranges.assign(rs.begin() + long(i), rs.begin() + long(std::min(rs.size(), i + per_request)));
+        e = kernel(req);
+        if (!e)
+            for (const Range& x : req.ranges) v.invalid.add(x.start, x.count);
     }
     if (!e)
         e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v.dev, .reg_id = v.reg.reg_id,
@@ -912,7 +928,8 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         if (v.queue.empty()) {
             nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, v.dirty_cursor, true);
             for (const Range& x : rep.ranges)
-                for (uint64_t r = x.start; r < x.end(); r++) v.queue.push_back({r, true});
+                for (uint64_t r = x.start; r < x.end(); r++)
+                    if (!v.invalid.contains(r)) v.queue.push_back({r, true});  // only what we hold
             v.dirty_cursor = rep.next ? *rep.next : 0;
         }
     }
@@ -983,7 +1000,11 @@ int Daemon::run() {
             while (budget--) {
                 auto in = link_.receive(*socks[i]);
                 if (!in) break;
-                handle(*in);
+                try {
+                    handle(*in);
+                } catch (const Error& e) {
+                    log_warn("handling %s: %s", wire::type_name(in->msg.type), e.what());
+                }
             }
             link_tick(Clock::now());  // heartbeats stay on time under load
         }
@@ -995,21 +1016,38 @@ int Daemon::run() {
             for (auto& [_, v] : vols_) v->check_pending = true;
         }
         for (auto& [_, v] : vols_) {
-            if (v->ho == Volume::Ho::Sending && now > v->ho_deadline) {
-                log_warn("%s: no answer to the handover: staying suspended until the peer's "
-                         "generation is known",
-                         v->name.c_str());
-                v->ho = Volume::Ho::Uncertain;
+            if ((v->ho == Volume::Ho::Sending || v->ho == Volume::Ho::Uncertain) &&
+                now > v->ho_deadline) {
+                // Nothing may wait forever: fence the volume (I/O fails, no
+                // write is accepted) until pairing shows who owns it.
+                log_warn("%s: no answer to the handover: fenced (replica at generation %llu) "
+                         "until the peer's generation is known",
+                         v->name.c_str(), (unsigned long long)v->generation);
+                int e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v->dev, .reg_id = v->reg.reg_id,
+                                .generation = v->generation, .role = DCC_ROLE_REPLICA});
+                if (e) log_warn("%s: cannot fence: %s", v->name.c_str(), std::strerror(-e));
+                v->role = DCC_ROLE_REPLICA;
+                v->ho = Volume::Ho::Fenced;
+                try {
+                    dm_resume(v->name);
+                } catch (const Error& err) {
+                    log_warn("%s: %s", v->name.c_str(), err.what());
+                }
                 v->attached = v->attach_sent = false;  // pair again to learn it
-                answer(*v, false, "no answer from the peer; the volume stays suspended until "
-                                  "the peer is back");
+                answer(*v, false, "no answer from the peer: the volume is fenced until the peer "
+                                  "is back");
             }
-            flush_acks(*v);
-            for (auto& [r, f] : v->filling)
-                if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;
-            if (v->check_pending) serve_pending(*v);
-            hydrate(*v);
-            replicate(*v, now);
+            try {
+                flush_acks(*v);
+                for (auto& [r, f] : v->filling)
+                    if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;
+                if (v->check_pending) serve_pending(*v);
+                hydrate(*v);
+                replicate(*v, now);
+            } catch (const Error& e) {
+                // One volume's trouble must not stop the others.
+                log_warn("%s: %s", v->name.c_str(), e.what());
+            }
         }
     }
 }

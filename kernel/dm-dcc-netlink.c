@@ -33,8 +33,8 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_REPLICA),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
 	/* Reply-only attributes are refused in requests. */
-	[DCC_A_RANGES] = { .type = NLA_REJECT },
-	[DCC_A_RANGE] = NLA_POLICY_NESTED(dcc_range_policy),
+	[DCC_A_RANGES] = NLA_POLICY_NESTED_ARRAY(dcc_range_policy),
+	[DCC_A_RANGE] = { .type = NLA_REJECT },
 	[DCC_A_NEXT] = { .type = NLA_REJECT },
 	[DCC_A_REGION_SECTORS] = { .type = NLA_REJECT },
 	[DCC_A_NR_REGIONS] = { .type = NLA_REJECT },
@@ -207,6 +207,57 @@ out:
 	return ret;
 }
 
+/*
+ * SET_INVALID takes REGION and COUNT, or RANGES: up to
+ * DCC_MAX_RANGES_PER_REQUEST ranges, sorted and disjoint, applied at once
+ * with one commit.
+ */
+static int dcc_nl_set_invalid(struct dcc *dcc, struct genl_info *info,
+			      u64 reg_id, u64 region, u64 count)
+{
+	bool force = !!info->attrs[DCC_A_FORCE];
+	struct nlattr *pos, *tb[DCC_RANGE_A_MAX + 1];
+	struct dcc_range *ranges;
+	unsigned int n = 0;
+	int rem, ret;
+
+	if (!info->attrs[DCC_A_RANGES]) {
+		if (!info->attrs[DCC_A_REGION]) {
+			NL_SET_ERR_MSG(info->extack, "need REGION or RANGES");
+			return -EINVAL;
+		}
+		return dcc_op_set_invalid(dcc, info->snd_portid, reg_id,
+					  &(struct dcc_range){ region, count }, 1, force);
+	}
+	ranges = kcalloc(DCC_MAX_RANGES_PER_REQUEST, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
+	ret = -EINVAL;
+	nla_for_each_nested(pos, info->attrs[DCC_A_RANGES], rem) {
+		if (n == DCC_MAX_RANGES_PER_REQUEST) {
+			NL_SET_ERR_MSG(info->extack, "too many ranges in one request");
+			goto out;
+		}
+		/* Each element was validated against dcc_range_policy already. */
+		if (nla_parse_nested(tb, DCC_RANGE_A_MAX, pos, dcc_range_policy, NULL) ||
+		    !tb[DCC_RANGE_A_START] || !tb[DCC_RANGE_A_COUNT]) {
+			NL_SET_ERR_MSG(info->extack, "a range needs START and COUNT");
+			goto out;
+		}
+		ranges[n].start = nla_get_u64(tb[DCC_RANGE_A_START]);
+		ranges[n].count = nla_get_u64(tb[DCC_RANGE_A_COUNT]);
+		if (n && ranges[n].start < ranges[n - 1].start + ranges[n - 1].count) {
+			NL_SET_ERR_MSG(info->extack, "ranges must be sorted and disjoint");
+			goto out;
+		}
+		n++;
+	}
+	ret = n ? dcc_op_set_invalid(dcc, info->snd_portid, reg_id, ranges, n, force) : 0;
+out:
+	kfree(ranges);
+	return ret;
+}
+
 /* The commands that need a registration and reply with nothing but an ack. */
 static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 {
@@ -218,7 +269,7 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 	int ret;
 
 	ret = dcc_nl_need(info, DCC_A_REG_ID);
-	if (!ret && cmd != DCC_CMD_SET_ROLE)
+	if (!ret && cmd != DCC_CMD_SET_ROLE && cmd != DCC_CMD_SET_INVALID)
 		ret = dcc_nl_need(info, DCC_A_REGION);
 	if (!ret && cmd == DCC_CMD_SET_ROLE)
 		ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
@@ -241,8 +292,7 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 				       nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0);
 		break;
 	case DCC_CMD_SET_INVALID:
-		ret = dcc_op_set_invalid(dcc, info->snd_portid, reg_id, region,
-					 count, !!info->attrs[DCC_A_FORCE]);
+		ret = dcc_nl_set_invalid(dcc, info, reg_id, region, count);
 		break;
 	case DCC_CMD_CLEAR_DIRTY:
 		ret = dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, region,

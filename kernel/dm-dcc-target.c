@@ -746,16 +746,20 @@ unlock:
 	return ret;
 }
 
-int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
-		       u64 count, bool force)
+/* Mark ranges invalid, all or none, with one commit. */
+int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
+		       const struct dcc_range *ranges, unsigned int n, bool force)
 {
 	struct dcc_lock *lk;
-	u64 i;
+	unsigned int k;
+	u64 i, end;
 	int ret;
 
-	ret = dcc_check_range(dcc, r, count);
-	if (ret)
-		return ret;
+	for (k = 0; k < n; k++) {
+		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
+		if (ret)
+			return ret;
+	}
 
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
@@ -766,22 +770,28 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
 		ret = -EROFS;
 		goto unlock;
 	}
-	list_for_each_entry(lk, &dcc->locks, list) {
-		if (lk->region >= r && lk->region - r < count) {
-			ret = -EBUSY;
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		list_for_each_entry(lk, &dcc->locks, list) {
+			if (lk->region >= ranges[k].start && lk->region < end) {
+				ret = -EBUSY;
+				goto unlock;
+			}
+		}
+		if (!force && find_next_bit(dcc->dirty, end, ranges[k].start) < end) {
+			/* Would throw away writes the peer has not seen. */
+			ret = -ENOTEMPTY;
 			goto unlock;
 		}
 	}
-	if (!force && find_next_bit(dcc->dirty, r + count, r) < r + count) {
-		/* Would throw away writes the peer has not seen. */
-		ret = -ENOTEMPTY;
-		goto unlock;
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		__dcc_clear_valid_range(dcc, ranges[k].start, ranges[k].count);
+		if (force)
+			for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
+			     i = find_next_bit(dcc->dirty, end, i + 1))
+				__dcc_clear_dirty(dcc, i);
 	}
-	__dcc_clear_valid_range(dcc, r, count);
-	if (force)
-		for (i = find_next_bit(dcc->dirty, r + count, r); i < r + count;
-		     i = find_next_bit(dcc->dirty, r + count, i + 1))
-			__dcc_clear_dirty(dcc, i);
 	spin_unlock_irq(&dcc->lock);
 	ret = dcc_commit(dcc);
 	mutex_unlock(&dcc->commit_mutex);

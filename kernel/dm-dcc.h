@@ -182,8 +182,8 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
 		       struct dcc_range *out, unsigned int max, u64 *next);
 int dcc_op_fill_begin(struct dcc *dcc, u32 portid, u64 reg_id, u64 r);
 int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id, u64 r, int err);
-int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
-		       u64 count, bool force);
+int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
+		       const struct dcc_range *ranges, unsigned int n, bool force);
 int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
 		       u64 count, u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The demo, on Debian 12 as root: boots Debian's 6.1 kernel in QEMU with
-# the dm-dcc module and shows a volume used at once while its data is
-# fetched on first touch and pulled in the background
-# (tests/vm/scenarios/demo.sh says what it does, step by step).
+# The demo, on Debian 12 as root: boots two sites (Debian's 6.1 kernel in
+# two QEMU VMs joined by a network link), replicates a volume from A to an
+# empty B, moves it to B while a writer runs at A, and checks at B every
+# write A acknowledged (tests/vm/scenarios/demo.sh, step by step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/vm/common.sh

@@ -42,7 +42,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
     static const std::set<std::string> known = {
         "site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
         "public_key", "peer_public_key", "replication_rate", "replication_window",
-        "heartbeat_ms", "link_timeout_ms", "control_socket"};
+        "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket"};
     for (auto&& [k, v] : t)
         if (!known.count(std::string(k.str())))
             bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "'");
@@ -102,6 +102,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
     num("replication_window", c.window, 1, 256);
     num("heartbeat_ms", c.heartbeat_ms, 50, 60000);
     num("link_timeout_ms", c.link_timeout_ms, 200, 600000);
+    num("handover_timeout_ms", c.handover_timeout_ms, 1000, 3600000);
     if (c.link_timeout_ms < 2 * c.heartbeat_ms)
         throw Error(kExitUsage, origin + ": 'link_timeout_ms' must be at least twice 'heartbeat_ms'");
     str("control_socket", c.control_socket, false);

@@ -22,6 +22,7 @@ struct Config {
     unsigned window = 8;           // replication regions in flight
     unsigned heartbeat_ms = 1000;
     unsigned link_timeout_ms = 5000;
+    unsigned handover_timeout_ms = 30000;  // then the old owner fences itself
     std::string control_socket = "/run/dcc/dccd.sock";
 };
 

@@ -61,7 +61,7 @@ uint8_t genl_cmd(nlmsghdr* nlh) {
 }  // namespace
 
 MsgPtr build(int family, const Request& r) {
-    MsgPtr m(nlmsg_alloc());
+    MsgPtr m(nlmsg_alloc_size(1024 + r.ranges.size() * 40));
     if (!m) throw Error(kExitError, "cannot allocate netlink message", ENOMEM);
     if (!genlmsg_put(m.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_REQUEST | NLM_F_ACK,
                      r.cmd, DCC_GENL_VERSION))
@@ -77,6 +77,17 @@ MsgPtr build(int family, const Request& r) {
     if (r.fill_errno) e = e ?: nla_put_u32(m.get(), DCC_A_ERRNO, *r.fill_errno);
     if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
     if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
+    if (!r.ranges.empty()) {
+        nlattr* nest = nla_nest_start(m.get(), DCC_A_RANGES);
+        for (const Range& x : r.ranges) {
+            nlattr* one = nla_nest_start(m.get(), DCC_A_RANGE);
+            e = e ?: nla_put_u64(m.get(), DCC_RANGE_A_START, x.start);
+            e = e ?: nla_put_u64(m.get(), DCC_RANGE_A_COUNT, x.count);
+            if (!one || e) throw Error(kExitError, "netlink message too large", EMSGSIZE);
+            nla_nest_end(m.get(), one);
+        }
+        nla_nest_end(m.get(), nest);
+    }
     if (e) throw Error(kExitError, "netlink message too large", EMSGSIZE);
     return m;
 }
@@ -184,6 +195,7 @@ Client::Client() {
         nl_socket_free(sk_);
         throw Error(kExitError, "cannot open generic netlink socket", errno);
     }
+    nl_socket_set_buffer_size(sk_, 1 << 20, 1 << 20);  // room for range lists
     int one = 1;
     setsockopt(nl_socket_get_fd(sk_), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
     setsockopt(nl_socket_get_fd(sk_), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));

@@ -372,6 +372,22 @@ int nlprobe(const std::string& vol) {
     expect(vol_status(vol).valid == valid0 - 2, "two regions fewer valid");
     RegionsReply inv = a->get_regions(d, DCC_SET_INVALID, 0);
     expect(inv.ranges.size() == 1 && inv.ranges[0] == dcc::Range{5, 2}, "invalid set is 5-6");
+    Request many{.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id};
+    many.ranges = {{20, 2}, {10, 1}};
+    expect_err(req(*a, many), -EINVAL, "set invalid with unsorted ranges");
+    many.ranges = {{10, 1}, {20, 2}, {last, 2}};
+    expect_err(req(*a, many), -ERANGE, "set invalid with a range past the end");
+    expect(vol_status(vol).valid == valid0 - 2, "refused range lists changed nothing");
+    many.ranges = {{10, 1}, {20, 2}, {30, 1}};
+    expect_err(req(*a, many), 0, "set invalid three ranges at once");
+    expect(vol_status(vol).valid == valid0 - 6, "four regions fewer valid");
+    for (uint64_t r : {10, 20, 21, 30}) {
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = r}), 0,
+                   "fill begin " + std::to_string(r));
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = r}), 0,
+                   "fill done " + std::to_string(r));
+    }
+    expect(vol_status(vol).valid == valid0 - 2, "valid again");
 
     // Dirty bits: cleared only if the region was not written since it was read.
     RegionsReply dirty = a->get_regions(d, DCC_SET_DIRTY, 0, true);

@@ -92,7 +92,7 @@ enum dcc_cmd {
 	DCC_CMD_FILL_BEGIN,
 	/* -> MAJOR MINOR REG_ID REGION [ERRNO]: end a fill, valid if ERRNO 0 */
 	DCC_CMD_FILL_DONE,
-	/* -> MAJOR MINOR REG_ID REGION [COUNT] [FORCE] */
+	/* -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES) [FORCE] */
 	DCC_CMD_SET_INVALID,
 	/* -> MAJOR MINOR REG_ID REGION [COUNT];  <- COUNT (regions cleaned) */
 	DCC_CMD_CLEAR_DIRTY,
@@ -158,6 +158,8 @@ enum dcc_region_set {
 
 /* Most ranges one GET_REGIONS reply carries; NEXT says where to go on. */
 #define DCC_MAX_RANGES_PER_REPLY 256
+/* Most ranges one SET_INVALID request may carry. */
+#define DCC_MAX_RANGES_PER_REQUEST 1024
 
 /* Worse modes compare greater. */
 enum dcc_mode {

@@ -39,6 +39,7 @@ struct Request {
     std::optional<uint32_t> fill_errno;
     bool arm = false;
     bool force = false;
+    std::vector<Range> ranges;  // SET_INVALID: many ranges at once
 };
 
 // A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.

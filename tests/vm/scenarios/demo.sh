@@ -1,47 +1,60 @@
-# The single-site demo (also a test): a volume whose data lives elsewhere
-# (here: a local image) is mounted and used at once; missing regions are
-# fetched on first touch while the rest is pulled in the background.
-# disks: data=256M meta=1M src=256M
+# The two-site demo (also a test).  Site A holds a volume, site B starts
+# empty and receives a copy by replication; a writer runs at A; the volume
+# moves to B while the writer runs; B serves I/O at once and pulls what it
+# lacks; every write A acknowledged is then read back at B.
+# sites: 2
+# disks: data=256M meta=1M
+# timeout: 600
 . ./lib.sh
 
-say() { echo "demo: $*"; }
-ms() { awk '{printf "%d", $1 * 1000}' /proc/uptime; }
+say() { echo "demo[$SITE]: $*"; }
+UUID=d0d0d0d0-0000-4000-8000-000000000001
+if [ "$SITE" = a ]; then
+	say "site A holds the data: dccctl format-meta"
+	fill_random "$DATA" 256
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID
+else
+	say "site B holds nothing yet: dccctl format-meta --empty"
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty
+fi
+check "dmsetup create" dcc_create vol "$DATA" "$META"
+dccd_config
+start_dccd
+check "dccd pairs the volume with the other site (CURVE)" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
+dccctl status vol
 
-say "making the source: an ext4 file system with 40 files of 1 MiB"
-/usr/sbin/mke2fs -q -t ext4 -F "$SRC" >/dev/null
-mkdir -p /mnt/src /mnt/vol
-mount -t ext4 "$SRC" /mnt/src
-i=0
-while [ $i -lt 40 ]; do
-	$DD if=/dev/urandom of=/mnt/src/file$i bs=1M count=1 status=none
-	i=$((i + 1))
-done
-(cd /mnt/src && sha256sum file* >/tmp/sums)
-umount /mnt/src
-
-say "dccctl format-meta --empty: this site holds nothing yet"
-dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner
-dcc_create vol "$DATA" "$META" || bad "create"
-dccctl status vol
-say "dccctl fill --hydrate: answer misses from the source, pull the rest behind them"
-dccctl fill --source "$SRC" --hydrate --exit-when-done vol 2>/tmp/fill.log &
-fill=$!
-wait_until 20 registered vol
-t0=$(ms)
-check "mount at once" mount -t ext4 /dev/mapper/vol /mnt/vol
-t1=$(ms)
-say "mounted after $((t1 - t0)) ms; $(valid_count vol) of 4096 regions were here"
-check "every file reads back intact while hydration runs" sh -c "cd /mnt/vol && sha256sum -c /tmp/sums"
-t2=$(ms)
-say "read 40 MiB of files after $((t2 - t0)) ms; status now:"
-dccctl status vol
-check "write a new file" sh -c "$DD if=/dev/urandom of=/mnt/vol/new bs=1M count=2 conv=fsync status=none"
-wait $fill
-t3=$(ms)
-say "hydration finished after $((t3 - t0)) ms:"
-dccctl status vol
-umount /mnt/vol
-expect_eq "every region valid" 4096 "$(valid_count vol)"
-check "e2fsck clean" /usr/sbin/e2fsck -fn /dev/mapper/vol
+if [ "$SITE" = a ]; then
+	say "a writer at A: numbered 4 KiB records, O_DIRECT|O_DSYNC"
+	dcctest seqwrite /dev/mapper/vol --seed 11 >/tmp/acks 2>/dev/null &
+	writer=$!
+	barrier copied
+	sleep 3
+	dccctl status vol
+	say "dccctl migrate vol --to b, with the writer running"
+	check "migrate to B" dccctl migrate vol --to b
+	cat /tmp/check.out
+	wait $writer
+	acked=$(tail -n 1 /tmp/acks | cut -d' ' -f2)
+	say "the writer stopped when A gave the volume up; $acked was its last acknowledged record"
+	dccctl status vol
+	exchange acked "$acked" >/dev/null
+	barrier verified
+else
+	check "B received a full copy" wait_until 400 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 4096/4096 ]'
+	dccctl status vol
+	barrier copied
+	check "B owns the volume" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
+	dccctl status vol
+	acked=$(exchange acked x)
+	say "B checks every record A acknowledged (0 to $acked), fetching what it lacks"
+	check "every write acknowledged at A is read back at B" dcctest seqverify /dev/mapper/vol --seed 11 --acked "$acked"
+	cat /tmp/check.out
+	check "B takes new writes" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=100 count=4 oflag=direct status=none
+	check "hydration completes" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 4096/4096 ]'
+	dccctl status vol
+	barrier verified
+fi
+stop_dccd
+grep -aE "paired|handing over|owns generation" /tmp/dccd.log
 check "remove" dmsetup remove vol
 finish
