@@ -63,6 +63,16 @@ Buffer aligned(size_t n) {
     return Buffer(static_cast<uint8_t*>(p));
 }
 
+// The answer to @m: same seq, volume and region, type @t.
+wire::Message answer_to(const wire::Message& m, wire::Type t) {
+    wire::Message r;
+    r.type = t;
+    r.seq = m.seq;
+    r.volume = m.volume;
+    r.region = m.region;
+    return r;
+}
+
 struct Push {
     uint64_t region;
     bool dirty;  // from the dirty set (clear it when acknowledged)
@@ -322,10 +332,7 @@ void Daemon::handle(Incoming& in) {
 void Daemon::handle_request(Incoming& in) {
     using wire::Type;
     const wire::Message& m = in.msg;
-    wire::Message r;
-    r.seq = m.seq;
-    r.volume = m.volume;
-    r.region = m.region;
+    wire::Message r = answer_to(m, m.type);
     switch (m.type) {
     case Type::Hello:
         r.type = Type::HelloAck;
@@ -440,11 +447,7 @@ void Daemon::handle_request(Incoming& in) {
 // A replica writes a pushed region; it acknowledges once it is durable.
 void Daemon::apply_push(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
-    wire::Message r;
-    r.type = wire::Type::PushAck;
-    r.seq = m.seq;
-    r.volume = m.volume;
-    r.region = m.region;
+    wire::Message r = answer_to(m, wire::Type::PushAck);
     int err = 0;
     if (v.owner() || m.generation != v.generation) err = ESTALE;
     else if (m.region >= v.reg.nr_regions) err = ERANGE;
@@ -486,11 +489,7 @@ void Daemon::flush_acks(Volume& v) {
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
     for (auto& [in, _] : v.acks) {
-        wire::Message r;
-        r.type = wire::Type::PushAck;
-        r.seq = in.msg.seq;
-        r.volume = in.msg.volume;
-        r.region = in.msg.region;
+        wire::Message r = answer_to(in.msg, wire::Type::PushAck);
         r.status = err;
         link_.reply(in, r);
     }
@@ -712,10 +711,7 @@ void Daemon::finish_handover(Volume& v, int status) {
 // New owner: the old owner's dirty set becomes invalid here, then we own it.
 void Daemon::apply_handover(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
-    wire::Message r;
-    r.type = wire::Type::HandoverAck;
-    r.seq = m.seq;
-    r.volume = m.volume;
+    wire::Message r = answer_to(m, wire::Type::HandoverAck);
     r.generation = m.generation;
     if (v.owner() || m.generation != v.generation + 1 ||
         (!m.ranges.empty() && m.ranges.back().end() > v.reg.nr_regions)) {

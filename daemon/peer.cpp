@@ -58,16 +58,26 @@ std::vector<zmq::socket_t*> PeerLink::sockets() {
     return {&ctl_server_, &ctl_client_, &bulk_server_, &bulk_client_};
 }
 
-// ZAP (RFC 27): admit only the peer's public key.
-void PeerLink::serve_zap() {
-    std::vector<zmq::message_t> req;
+namespace {
+
+// The frames of one message, without waiting; empty if none is there.
+std::vector<zmq::message_t> recv_multipart(zmq::socket_t& s) {
+    std::vector<zmq::message_t> frames;
     for (;;) {
         zmq::message_t f;
-        if (!zap_.recv(f, zmq::recv_flags::dontwait)) break;
+        if (!s.recv(f, zmq::recv_flags::dontwait)) break;
         bool more = f.more();
-        req.push_back(std::move(f));
+        frames.push_back(std::move(f));
         if (!more) break;
     }
+    return frames;
+}
+
+}  // namespace
+
+// ZAP (RFC 27): admit only the peer's public key.
+void PeerLink::serve_zap() {
+    std::vector<zmq::message_t> req = recv_multipart(zap_);
     if (req.size() < 7) return;
     std::string mech = req[5].to_string();
     bool ok = mech == "CURVE" && req[6].size() == 32 && req[6].to_string() == peer_key_;
@@ -81,14 +91,7 @@ void PeerLink::serve_zap() {
 }
 
 std::optional<Incoming> PeerLink::receive(zmq::socket_t& s) {
-    std::vector<zmq::message_t> frames;
-    for (;;) {
-        zmq::message_t f;
-        if (!s.recv(f, zmq::recv_flags::dontwait)) break;
-        bool more = f.more();
-        frames.push_back(std::move(f));
-        if (!more) break;
-    }
+    std::vector<zmq::message_t> frames = recv_multipart(s);
     if (frames.empty()) return std::nullopt;
     Incoming in;
     in.request = &s == &ctl_server_ || &s == &bulk_server_;
