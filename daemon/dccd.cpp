@@ -110,7 +110,7 @@ struct Volume {
     bool check_pending = true;
 
     // replica
-    std::vector<std::pair<Incoming, int>> acks;  // pushes written, awaiting a flush
+    std::vector<Incoming> acks;  // pushes written, awaiting a flush
 
     // handover, old owner: Sending (suspended, waiting for the ack), or
     // Uncertain (no ack: suspended until the peer's generation is known)
@@ -482,13 +482,13 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
-    v.acks.emplace_back(std::move(in), 0);
+    v.acks.push_back(std::move(in));
 }
 
 void Daemon::flush_acks(Volume& v) {
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
-    for (auto& [in, _] : v.acks) {
+    for (const Incoming& in : v.acks) {
         wire::Message r = answer_to(in.msg, wire::Type::PushAck);
         r.status = err;
         link_.reply(in, r);

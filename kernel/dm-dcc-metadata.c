@@ -226,6 +226,8 @@ static int dcc_read_sb(struct dcc *dcc, char **error)
 	return dcc_check_sb(dcc, dcc->sb_buf, error);
 }
 
+static int dcc_read_bitmaps(struct dcc *dcc, char **error);
+
 /*
  * (Re)read the superblock and both bitmaps into the buffers dcc_meta_load()
  * allocated.  Also used when a new table takes over from an old one, which
@@ -233,10 +235,8 @@ static int dcc_read_sb(struct dcc *dcc, char **error)
  */
 int dcc_meta_read(struct dcc *dcc, char **error)
 {
-	struct block_device *bdev = dcc->meta_dev->bdev;
 	u64 nr_regions = dcc->nr_regions, bitmap_blocks = dcc->bitmap_blocks;
 	unsigned int shift = dcc->region_shift;
-	u64 r, total;
 	int ret;
 
 	ret = dcc_read_sb(dcc, error);
@@ -247,6 +247,16 @@ int dcc_meta_read(struct dcc *dcc, char **error)
 		*error = "Metadata geometry changed under a loaded table";
 		return -EINVAL;
 	}
+	return dcc_read_bitmaps(dcc, error);
+}
+
+/* Read both bitmaps (the superblock is read already) and derive the rest. */
+static int dcc_read_bitmaps(struct dcc *dcc, char **error)
+{
+	struct block_device *bdev = dcc->meta_dev->bdev;
+	u64 r, total;
+	int ret;
+
 	ret = dcc_block_io(bdev, REQ_OP_READ, dcc->valid_start, dcc->valid,
 			   dcc->bitmap_blocks);
 	if (!ret)
@@ -312,7 +322,7 @@ int dcc_meta_load(struct dcc *dcc, char **error)
 		*error = "Cannot allocate region bitmaps";
 		return -ENOMEM;
 	}
-	return dcc_meta_read(dcc, error);
+	return dcc_read_bitmaps(dcc, error);
 }
 
 void __dcc_mark_changed(struct dcc *dcc, unsigned long *bitmap, u64 r)

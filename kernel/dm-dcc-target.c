@@ -140,7 +140,8 @@ static void __dcc_lock_add_waiter(struct dcc *dcc, struct dcc_lock *lk,
 
 /*
  * Unlock a region.  Its waiters run again (err == 0) or are moved to
- * @failed for the caller to fail once the lock is dropped.
+ * @failed for the caller to fail once the lock is dropped (@failed may be
+ * NULL when err is 0).
  */
 static void __dcc_lock_drop(struct dcc *dcc, struct dcc_lock *lk,
 			    blk_status_t err, struct bio_list *failed)
@@ -361,7 +362,6 @@ static void dcc_mark_overwrites(struct dcc *dcc, struct list_head *done)
 static void dcc_complete_overwrites(struct dcc *dcc, struct list_head *done,
 				    int commit_err)
 {
-	struct bio_list failed = BIO_EMPTY_LIST;
 	struct dcc_lock *lk, *tmp;
 
 	list_for_each_entry_safe(lk, tmp, done, work) {
@@ -373,7 +373,7 @@ static void dcc_complete_overwrites(struct dcc *dcc, struct list_head *done,
 		list_del_init(&lk->work);
 		spin_lock_irq(&dcc->lock);
 		/* Waiters run again; they will fetch if the write failed. */
-		__dcc_lock_drop(dcc, lk, 0, &failed);
+		__dcc_lock_drop(dcc, lk, 0, NULL);
 		spin_unlock_irq(&dcc->lock);
 		bio->bi_status = status;
 		bio_endio(bio);
@@ -538,12 +538,11 @@ int dcc_op_register(struct dcc *dcc, u32 portid, u64 *reg_id)
 static void __dcc_unregister(struct dcc *dcc)
 {
 	struct dcc_lock *lk, *tmp;
-	struct bio_list none = BIO_EMPTY_LIST;
 
 	dcc->registered = false;
 	list_for_each_entry_safe(lk, tmp, &dcc->locks, list) {
 		if (lk->type == DCC_LOCK_FETCH && bio_list_empty(&lk->waiters))
-			__dcc_lock_drop(dcc, lk, 0, &none);
+			__dcc_lock_drop(dcc, lk, 0, NULL);
 		else if (lk->type == DCC_LOCK_FETCH)
 			lk->notify = true;	/* announce again to the next daemon */
 	}

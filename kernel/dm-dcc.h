@@ -42,7 +42,6 @@ struct dcc_lock {
 	struct list_head work;		/* dcc->overwrite_start / _done */
 	u64 region;
 	enum dcc_lock_type type;
-	bool claimed;			/* the registered daemon is filling it */
 	bool notify;			/* a MISS event is owed to the daemon */
 	unsigned long deadline;		/* jiffies; when the waiters fail */
 	struct bio_list waiters;
