@@ -38,8 +38,10 @@
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "dcc/nl.hpp"
+#include "dcc/status.hpp"
 #include "log.hpp"
 #include "peer.hpp"
+#include "report.hpp"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -51,6 +53,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
+using nlohmann::json;
 
 struct AlignedFree {
     void operator()(void* p) const { free(p); }
@@ -122,13 +125,37 @@ struct Volume {
     RangeSet ho_ranges;    // new owner: parts received so far
     std::vector<int> waiters;  // control clients waiting for a migration
 
+    // what status and events report
+    std::optional<TargetStatus> kst;          // the kernel's status line
+    report::RateMeter pushed, pulled, fetched;
+    std::optional<uint64_t> peer_backlog;     // replica: the owner's last report
+    std::optional<int64_t> last_ho_ms;
+    std::optional<report::VolumeState> shown; // as last published
+    uint64_t progress_sent = UINT64_MAX;      // owner: backlog last reported
+    Clock::time_point progress_time{};
+
     ~Volume() {
         if (data_fd >= 0) close(data_fd);
+    }
+    const char* ho_name() const {
+        switch (ho) {
+        case Ho::Sending: return "sending";
+        case Ho::Uncertain: return "uncertain";
+        case Ho::Fenced: return "fenced";
+        default: return "none";
+        }
     }
     uint64_t region_len(uint64_t r) const {
         return std::min<uint64_t>(region_bytes, reg.data_sectors * 512 - r * region_bytes);
     }
     bool owner() const { return role == DCC_ROLE_OWNER; }
+};
+
+// A connection on the local control socket.
+struct CtlClient {
+    int fd;
+    std::string in;       // request bytes so far
+    bool events = false;  // subscribed to the event stream
 };
 
 class Daemon {
@@ -160,7 +187,16 @@ private:
     void apply_handover(Volume& v, Incoming& in);
     void become_replica(Volume& v, uint64_t generation);
     void answer(Volume& v, bool ok, const std::string& text);
+    // status and events
+    void refresh_kernel_status();
+    report::VolumeState state_of(const Volume& v) const;
+    void publish(Clock::time_point now);
+    void emit(json e);
+    void clear_stale_dirty(Volume& v);
+    // the control socket
     void ctl_accept();
+    void ctl_read(size_t i);
+    void ctl_request(CtlClient& c, const std::string& line);
     int kernel(nl::Request r, std::string* text = nullptr);
     Volume* by_uuid(const Uuid& u);
     wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
@@ -180,6 +216,8 @@ private:
     Clock::time_point token_time_ = Clock::now();
     int sig_fd_ = -1;
     int ctl_fd_ = -1;
+    std::vector<CtlClient> ctl_;
+    Clock::time_point last_publish_;
 };
 
 Daemon::Daemon(const Config& cfg)
@@ -238,6 +276,8 @@ void Daemon::scan_volumes() {
             continue;
         }
         log_info("%s: device gone", it->first.c_str());
+        answer(*it->second, false, "the device is gone");
+        emit({{"event", "removed"}, {"volume", it->first}});
         it = vols_.erase(it);
     }
 }
@@ -287,7 +327,10 @@ void Daemon::send_attach(Volume& v) {
 }
 
 void Daemon::link_down(const char* why) {
-    if (link_up_) log_warn("link to %s lost: %s", peer_site_.c_str(), why);
+    if (link_up_) {
+        log_warn("link to %s lost: %s", peer_site_.c_str(), why);
+        emit({{"event", "link"}, {"state", "down"}, {"peer", peer_site_}, {"why", why}});
+    }
     link_up_ = false;
     reset_volumes();
 }
@@ -303,6 +346,8 @@ void Daemon::reset_volumes() {
         // regions stay locked in the kernel meanwhile.
         v->filling.clear();
         v->check_pending = true;
+        v->peer_backlog.reset();
+        v->progress_sent = UINT64_MAX;
     }
 }
 
@@ -391,6 +436,10 @@ void Daemon::handle_request(Incoming& in) {
                      (unsigned long long)v->resync.count());
         return;
     }
+    if (v && m.type == Type::Progress) {
+        if (!v->owner() && m.generation == v->generation) v->peer_backlog = m.region;
+        return;
+    }
     // The requester paired the volume (we answered its ATTACH); what it asks
     // must still be about our generation.
     if (!v || (m.generation != v->generation && m.type != Type::Handover)) {
@@ -472,7 +521,10 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
         if (err) done.fill_errno = uint32_t(err);
         int e = kernel(done);
         if (!err && e) err = -e;
-        if (!err) v.invalid.remove(m.region);
+        if (!err) {
+            v.invalid.remove(m.region);
+            v.pushed.add(in.payload.size());  // here: regions received
+        }
         r.status = err;
         link_.reply(in, r);
         return;
@@ -489,6 +541,7 @@ void Daemon::flush_acks(Volume& v) {
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
     for (const Incoming& in : v.acks) {
+        if (!err) v.pushed.add(in.payload.size());
         wire::Message r = answer_to(in.msg, wire::Type::PushAck);
         r.status = err;
         link_.reply(in, r);
@@ -510,6 +563,7 @@ void Daemon::handle_reply(Incoming& in) {
             peer_site_ = m.site;
             last_heard_ = Clock::now();
             log_info("link to %s up", m.site.c_str());
+            emit({{"event", "link"}, {"state", "up"}, {"peer", m.site}});
             for (auto& [_, v] : vols_) send_attach(*v);
         }
         return;
@@ -547,6 +601,7 @@ void Daemon::handle_reply(Incoming& in) {
             return;  // dirty or still in resync: sent again later
         }
         v->resync.remove(p.region);
+        v->pushed.add(v->region_len(p.region));
         if (p.dirty)
             kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v->dev, .reg_id = v->reg.reg_id,
                     .region = p.region});
@@ -674,6 +729,15 @@ void Daemon::become_replica(Volume& v, uint64_t generation) {
     v.role = DCC_ROLE_REPLICA;
     v.generation = generation;
     v.ho = Volume::Ho::None;
+    v.peer.role = DCC_ROLE_OWNER;
+    v.peer_backlog.reset();
+    if (!e) {
+        try {
+            clear_stale_dirty(v);
+        } catch (const Error& err) {
+            log_warn("%s: %s", v.name.c_str(), err.what());
+        }
+    }
     v.queue.clear();
     v.pushing.clear();
     v.resync = RangeSet();
@@ -701,6 +765,7 @@ void Daemon::finish_handover(Volume& v, int status) {
         return;
     }
     become_replica(v, v.ho_gen);
+    v.last_ho_ms = took;
     log_info("%s: %s owns generation %llu now (handover %lld ms)", v.name.c_str(),
              peer_site_.c_str(), (unsigned long long)v.generation, (long long)took);
     send_invalid_set(v);
@@ -747,10 +812,13 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
     }
     v.role = DCC_ROLE_OWNER;
     v.generation = m.generation;
+    v.peer.role = DCC_ROLE_REPLICA;
+    v.peer_backlog.reset();
     v.acks.clear();
     v.check_pending = true;
     link_.reply(in, r);
     auto took = std::chrono::duration_cast<ms>(Clock::now() - start).count();
+    v.last_ho_ms = took;
     log_info("%s: this site owns generation %llu now; %llu regions to fetch from %s",
              v.name.c_str(), (unsigned long long)v.generation, (unsigned long long)v.invalid.count(),
              peer_site_.c_str());
@@ -759,37 +827,227 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
                         ", \"apply_ms\": " + std::to_string(took));
 }
 
+// Write a whole line to a control client; false if it is gone or stuck.
+bool send_line(int fd, const std::string& line) {
+    size_t off = 0;
+    while (off < line.size()) {
+        ssize_t n = send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        off += size_t(n);
+    }
+    return true;
+}
+
 void Daemon::answer(Volume& v, bool ok, const std::string& text) {
     std::string line = ok ? "{\"ok\": true, \"volume\": \"" + v.name + "\", " + text + "}\n"
-                          : "{\"ok\": false, \"volume\": \"" + v.name + "\", \"error\": \"" + text +
-                                "\"}\n";
+                          : json{{"ok", false}, {"volume", v.name}, {"error", text}}.dump() + "\n";
     for (int fd : v.waiters) {
-        if (write(fd, line.data(), line.size()) < 0) log_warn("control client gone");
+        if (!send_line(fd, line)) log_warn("control client gone");
         close(fd);
     }
     v.waiters.clear();
 }
 
-// One request per connection: "migrate VOL SITE".
+// The kernel's view of every volume: counts, mode, misses.
+void Daemon::refresh_kernel_status() {
+    for (const dcc::Volume& dv : list_volumes()) {
+        auto it = vols_.find(dv.name);
+        if (it != vols_.end() && it->second->dev == dv.dev) it->second->kst = parse_status(dv.params);
+    }
+}
+
+report::VolumeState Daemon::state_of(const Volume& v) const {
+    report::VolumeState s;
+    s.name = v.name;
+    s.uuid = format_uuid(v.reg.uuid);
+    s.role = role_name(Role(v.role));
+    s.generation = v.generation;
+    s.region_bytes = v.region_bytes;
+    s.regions = v.reg.nr_regions;
+    s.valid = v.reg.nr_regions - std::min<uint64_t>(v.invalid.count(), v.reg.nr_regions);
+    if (v.kst) {
+        s.mode = v.kst->mode;
+        s.valid = v.kst->valid;
+        s.dirty = v.kst->dirty;
+        s.locked = v.kst->locked;
+        s.misses = v.kst->misses;
+        s.timeouts = v.kst->timeouts;
+    } else {
+        s.mode = "unknown";
+    }
+    s.paired = v.attached && link_up_;
+    if (s.paired) s.peer_role = role_name(Role(v.peer.role));
+    s.handover = v.ho_name();
+    if (v.owner()) s.backlog = s.dirty + v.resync.count() + (s.regions - s.valid);
+    else if (s.paired) s.backlog = v.peer_backlog;
+    s.replication = {v.pushing.size(), v.pushed.regions(), v.pushed.bytes(),
+                     v.pushed.bytes_per_second()};
+    s.hydration = {v.pulls.size(), v.pulled.regions(), v.pulled.bytes(),
+                   v.pulled.bytes_per_second()};
+    s.fetch = {v.filling.size() - std::min(v.filling.size(), v.pulls.size()), v.fetched.regions(),
+               v.fetched.bytes(), v.fetched.bytes_per_second()};
+    s.last_handover_ms = v.last_ho_ms;
+    return s;
+}
+
+void Daemon::emit(json e) {
+    if (ctl_.empty()) return;
+    using namespace std::chrono;
+    e["time"] = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    std::string line = e.dump() + "\n";
+    for (auto it = ctl_.begin(); it != ctl_.end();) {
+        // A subscriber that cannot keep up is dropped, never waited for.
+        if (it->events && send(it->fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+                              ssize_t(line.size())) {
+            log_warn("event subscriber dropped: it does not read");
+            close(it->fd);
+            it = ctl_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+// Refresh what status shows, send events for what changed, and tell the
+// replica of each volume this site owns how far behind it is.
+void Daemon::publish(Clock::time_point now) {
+    last_publish_ = now;
+    try {
+        refresh_kernel_status();
+    } catch (const Error& e) {
+        log_warn("%s", e.what());
+    }
+    for (auto& [_, v] : vols_) {
+        v->pushed.sample(now);
+        v->pulled.sample(now);
+        v->fetched.sample(now);
+        report::VolumeState st = state_of(*v);
+        for (json& e : report::changes(v->shown ? &*v->shown : nullptr, st)) emit(std::move(e));
+        v->shown = st;
+        if (v->owner() && v->attached && link_up_ && st.backlog &&
+            (*st.backlog != v->progress_sent || now - v->progress_time > ms(2000))) {
+            if (link_.request(Chan::Ctl, vmsg(*v, wire::Type::Progress, *st.backlog))) {
+                v->progress_sent = *st.backlog;
+                v->progress_time = now;
+            }
+        }
+    }
+}
+
+// A site that gave the volume up keeps no dirty bits: the new owner took
+// those regions as invalid and fetches them, so they are owed no more.
+void Daemon::clear_stale_dirty(Volume& v) {
+    uint64_t cleared = 0;
+    for (uint64_t cursor = 0;;) {
+        nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, cursor, true);
+        for (const Range& x : rep.ranges) {
+            int e = kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v.dev, .reg_id = v.reg.reg_id,
+                            .region = x.start, .count = x.count});
+            if (e) {
+                log_warn("%s: cannot clear the old dirty bits: %s", v.name.c_str(), std::strerror(-e));
+                return;
+            }
+            cleared += x.count;
+        }
+        if (!rep.next) break;
+        cursor = *rep.next;
+    }
+    if (cleared)
+        log_info("%s: %llu dirty bits cleared (the new owner fetches those regions)",
+                 v.name.c_str(), (unsigned long long)cleared);
+}
+
 void Daemon::ctl_accept() {
-    int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
-    timeval tv{2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (ctl_.size() >= 256) {
+        send_line(fd, "{\"ok\": false, \"error\": \"too many control clients\"}\n");
+        close(fd);
+        return;
+    }
+    ctl_.push_back({fd, {}});
+}
+
+// Read from control client @i; a whole line is a request.
+void Daemon::ctl_read(size_t i) {
     char buf[512];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    ssize_t n = read(ctl_[i].fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0 || ctl_[i].events) {
+        // Gone (or an event subscriber said something: it only listens).
+        close(ctl_[i].fd);
+        ctl_.erase(ctl_.begin() + long(i));
+        return;
+    }
+    CtlClient& c = ctl_[i];
+    c.in.append(buf, size_t(n));
+    auto nl = c.in.find('\n');
+    if (nl == std::string::npos) {
+        if (c.in.size() > 1024) {
+            send_line(c.fd, "{\"ok\": false, \"error\": \"request too long\"}\n");
+            close(c.fd);
+            ctl_.erase(ctl_.begin() + long(i));
+        }
+        return;
+    }
+    CtlClient taken = c;
+    ctl_.erase(ctl_.begin() + long(i));
+    ctl_request(taken, taken.in.substr(0, nl));
+}
+
+// One request: "status [VOL]", "migrate VOL SITE" or "events".  The client
+// is ours now: answer and close it, keep it for a later answer, or keep it
+// as an event subscriber.
+void Daemon::ctl_request(CtlClient& c, const std::string& line) {
+    int fd = c.fd;
     auto refuse = [&](const std::string& why) {
-        std::string line = "{\"ok\": false, \"error\": \"" + why + "\"}\n";
-        if (write(fd, line.data(), line.size()) < 0) log_warn("control client gone");
+        send_line(fd, json{{"ok", false}, {"error", why}}.dump() + "\n");
         close(fd);
     };
-    if (n <= 0) return refuse("no request");
-    buf[n] = 0;
-    std::istringstream in(buf);
-    std::string verb, name, site, extra;
-    in >> verb >> name >> site;
-    if (verb != "migrate" || name.empty() || site.empty() || (in >> extra))
-        return refuse("unknown request");
+    // Answers are short; a client that does not read them is not waited for long.
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    for (std::string x; in >> x;) w.push_back(x);
+    if (w.empty()) return refuse("empty request");
+    if (w[0] == "events" && w.size() == 1) {
+        using namespace std::chrono;
+        json hello{{"event", "subscribed"},
+                   {"site", cfg_.site},
+                   {"peer", peer_site_.empty() ? json(nullptr) : json(peer_site_)},
+                   {"link", link_up_ ? "up" : "down"},
+                   {"time", duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count()}};
+        if (!send_line(fd, hello.dump() + "\n")) {
+            close(fd);
+            return;
+        }
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        c.events = true;
+        c.in.clear();
+        ctl_.push_back(c);
+        return;
+    }
+    if (w[0] == "status" && w.size() <= 2) {
+        try {
+            refresh_kernel_status();
+        } catch (const Error& e) {
+            return refuse(e.what());
+        }
+        std::vector<report::VolumeState> states;
+        for (auto& [name, v] : vols_)
+            if (w.size() == 1 || name == w[1]) states.push_back(state_of(*v));
+        if (w.size() == 2 && states.empty()) return refuse("no dcc volume '" + w[1] + "' here");
+        send_line(fd, report::status_json(cfg_.site, peer_site_, link_up_, states).dump() + "\n");
+        close(fd);
+        return;
+    }
+    if (w[0] != "migrate" || w.size() != 3) return refuse("unknown request '" + line.substr(0, 64) + "'");
+    const std::string &name = w[1], &site = w[2];
     auto it = vols_.find(name);
     if (it == vols_.end()) return refuse("no dcc volume '" + name + "' here");
     Volume& v = *it->second;
@@ -803,7 +1061,7 @@ void Daemon::ctl_accept() {
                             std::to_string(v.generation) + ", \"already\": true");
         return;
     }
-    if (!v.attached) return refuse("the volume is not paired with the peer");
+    if (!v.attached || !link_up_) return refuse("the volume is not paired with the peer");
     if (here) {
         // Ask the owner to hand over; answered when its handover arrives.
         wire::Message m = vmsg(v, wire::Type::HandoverAsk);
@@ -904,7 +1162,10 @@ void Daemon::finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incomin
     else if (e)
         log_warn("%s: region %llu: the kernel refused the fill: %s", v.name.c_str(),
                  (unsigned long long)region, text.empty() ? std::strerror(-e) : text.c_str());
-    if (!err && !e) v.invalid.remove(region);
+    if (!err && !e) {
+        v.invalid.remove(region);
+        (v.pulls.count(region) ? v.pulled : v.fetched).add(in.payload.size());
+    }
     v.filling.erase(it);
     v.pulls.erase(region);
 }
@@ -962,6 +1223,8 @@ int Daemon::run() {
         items.push_back({cfg_.insecure ? nullptr : link_.zap().handle(), 0, ZMQ_POLLIN, 0});
         items.push_back({nullptr, events_.fd(), ZMQ_POLLIN, 0});
         items.push_back({nullptr, ctl_fd_, ZMQ_POLLIN, 0});
+        size_t first_client = items.size();
+        for (const CtlClient& c : ctl_) items.push_back({nullptr, c.fd, ZMQ_POLLIN, 0});
         items.push_back({nullptr, sig_fd_, ZMQ_POLLIN, 0});
         if (cfg_.insecure) items[socks.size()] = {nullptr, -1, 0, 0};
         bool busy = false;
@@ -974,6 +1237,9 @@ int Daemon::run() {
             return 0;
         }
         if (!cfg_.insecure && (items[socks.size()].revents & ZMQ_POLLIN)) link_.serve_zap();
+        // Clients first (by index, from the end: a request removes its client).
+        for (size_t i = ctl_.size(); i-- > 0;)
+            if (items[first_client + i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) ctl_read(i);
         if (items[socks.size() + 2].revents & ZMQ_POLLIN) ctl_accept();
         if (items[socks.size() + 1].revents & ZMQ_POLLIN) {
             bool lost;
@@ -1011,6 +1277,7 @@ int Daemon::run() {
             scan_volumes();
             for (auto& [_, v] : vols_) v->check_pending = true;
         }
+        if (now - last_publish_ > ms(500)) publish(now);
         for (auto& [_, v] : vols_) {
             if ((v->ho == Volume::Ho::Sending || v->ho == Volume::Ho::Uncertain) &&
                 now > v->ho_deadline) {

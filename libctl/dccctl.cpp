@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "dcc/control.hpp"
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "dcc/fill.hpp"
@@ -208,94 +211,233 @@ int cmd_fill(int argc, char** argv) {
     return s.errors ? dcc::kExitError : 0;
 }
 
-void print_status(const dcc::Volume& v, const dcc::TargetStatus& s, bool json, bool first) {
-    if (json) {
-        std::printf("%s{\"name\": %s, \"major\": %u, \"minor\": %u, \"role\": %s, \"generation\": %llu, "
-                    "\"mode\": %s, \"region_sectors\": %llu, \"regions\": %llu, \"valid\": %llu, "
-                    "\"dirty\": %llu, \"locked\": %llu, \"registration\": %s, \"misses\": %llu, "
-                    "\"timeouts\": %llu}",
-                    first ? "" : ", ", json_str(v.name).c_str(), v.dev.major, v.dev.minor,
-                    json_str(s.role).c_str(), (unsigned long long)s.generation,
-                    json_str(s.mode).c_str(), (unsigned long long)s.region_sectors,
-                    (unsigned long long)s.regions, (unsigned long long)s.valid,
-                    (unsigned long long)s.dirty, (unsigned long long)s.locked,
-                    s.registration ? std::to_string(*s.registration).c_str() : "null",
-                    (unsigned long long)s.misses, (unsigned long long)s.timeouts);
-        return;
-    }
-    double pct = s.regions ? 100.0 * double(s.valid) / double(s.regions) : 0;
-    std::printf("%s: %s, generation %llu, mode %s, valid %llu/%llu (%.1f %%), dirty %llu, "
-                "locked %llu, daemon %s, misses %llu, timeouts %llu\n",
-                v.name.c_str(), s.role.c_str(), (unsigned long long)s.generation, s.mode.c_str(),
-                (unsigned long long)s.valid, (unsigned long long)s.regions, pct,
-                (unsigned long long)s.dirty, (unsigned long long)s.locked,
-                s.registration ? "registered" : "none", (unsigned long long)s.misses,
-                (unsigned long long)s.timeouts);
+using nlohmann::json;
+
+std::string socket_of(const Opts& o) { return o.get("socket", dcc::control::kDefaultSocket); }
+
+// Seconds from a --timeout option (0: no limit).
+int timeout_of(const Opts& o, int dflt, bool zero_ok) {
+    if (!o.has("timeout")) return dflt;
+    auto v = dcc::parse_size(o.get("timeout"));
+    if (!v || (!*v && !zero_ok) || *v > 86400) usage_error("invalid --timeout '" + o.get("timeout") + "' (seconds)");
+    return int(*v);
 }
 
-int cmd_status(int argc, char** argv) {
-    Opts o = parse_opts(argc, argv, {{"json", no_argument, nullptr, 0}});
-    if (o.pos.size() > 1) usage_error("status takes at most one volume");
-    std::vector<dcc::Volume> vols;
-    if (o.pos.empty()) vols = dcc::list_volumes();
-    else vols.push_back(dcc::find_volume(o.pos[0]));
-    bool json = o.has("json");
-    if (json) std::printf("[");
-    bool first = true;
+// The kernel's view alone, in the shape of dccd's status answer, for when
+// no dccd runs here: what only the daemon knows is null.
+json kernel_status(const std::vector<dcc::Volume>& vols) {
+    json a = json::array();
     for (const auto& v : vols) {
         auto s = dcc::parse_status(v.params);
         if (!s) throw Error(dcc::kExitError, v.name + ": cannot parse status '" + v.params + "'");
-        print_status(v, *s, json, first);
-        first = false;
-        if (!json) continue;
+        a.push_back({{"name", v.name},
+                     {"uuid", nullptr},
+                     {"role", s->role},
+                     {"generation", s->generation},
+                     {"mode", s->mode},
+                     {"region_bytes", s->region_sectors * 512},
+                     {"regions", s->regions},
+                     {"valid", s->valid},
+                     {"dirty", s->dirty},
+                     {"locked", s->locked},
+                     {"misses", s->misses},
+                     {"timeouts", s->timeouts},
+                     {"paired", nullptr},
+                     {"peer_role", nullptr},
+                     {"handover", nullptr},
+                     {"hydrated", s->valid == s->regions},
+                     {"backlog", nullptr},
+                     {"in_sync", nullptr},
+                     {"replication", nullptr},
+                     {"hydration", nullptr},
+                     {"fetch", nullptr},
+                     {"last_handover_ms", nullptr},
+                     {"registration", s->registration ? json(*s->registration) : json(nullptr)}});
     }
-    if (json) std::printf("]\n");
+    return {{"ok", true}, {"daemon", false}, {"site", nullptr}, {"peer", nullptr},
+            {"link", nullptr}, {"volumes", a}};
+}
+
+std::string rate_text(const json& f) {
+    if (!f.is_object()) return "-";
+    double r = f.value("bytes_per_second", 0.0);
+    char b[64];
+    if (r >= 1048576) std::snprintf(b, sizeof(b), "%.1f MiB/s", r / 1048576);
+    else std::snprintf(b, sizeof(b), "%.0f KiB/s", r / 1024);
+    return std::string(b) + " (" + std::to_string(f.value("regions", 0ull)) + " regions, " +
+           std::to_string(f.value("in_flight", 0ull)) + " in flight)";
+}
+
+std::string str_or(const json& v, const char* k, const char* dflt) {
+    return v.contains(k) && v[k].is_string() ? v[k].get<std::string>() : std::string(dflt);
+}
+
+void print_status_text(const json& st) {
+    if (st.value("daemon", true))
+        std::printf("site %s, peer %s, link %s\n", str_or(st, "site", "?").c_str(),
+                    str_or(st, "peer", "unknown").c_str(), str_or(st, "link", "?").c_str());
+    else
+        std::printf("dccd is not running here: the kernel's state only\n");
+    for (const json& v : st["volumes"]) {
+        uint64_t valid = v.value("valid", 0ull), regions = v.value("regions", 0ull);
+        std::string pairing = v["paired"].is_null()      ? ""
+                              : v["paired"].get<bool>() ? ", paired (peer is " + str_or(v, "peer_role", "?") + ")"
+                                                        : ", not paired";
+        std::string ho = str_or(v, "handover", "none");
+        std::printf("%s: %s, generation %llu, mode %s%s%s\n", str_or(v, "name", "?").c_str(),
+                    str_or(v, "role", "?").c_str(), (unsigned long long)v.value("generation", 0ull),
+                    str_or(v, "mode", "?").c_str(), pairing.c_str(),
+                    ho == "none" ? "" : (", handover " + ho).c_str());
+        std::string sync = v["in_sync"].is_null() ? "unknown"
+                           : v["in_sync"].get<bool>() ? "yes"
+                                                      : "no";
+        if (v["backlog"].is_number())
+            sync += " (backlog " + std::to_string(v["backlog"].get<uint64_t>()) + " regions)";
+        std::printf("  valid %llu/%llu (%.1f %%), dirty %llu, locked %llu, in sync: %s\n",
+                    (unsigned long long)valid, (unsigned long long)regions,
+                    regions ? 100.0 * double(valid) / double(regions) : 0.0,
+                    (unsigned long long)v.value("dirty", 0ull), (unsigned long long)v.value("locked", 0ull),
+                    sync.c_str());
+        if (!v["replication"].is_null()) {
+            std::printf("  replication %s\n", rate_text(v["replication"]).c_str());
+            std::printf("  hydration   %s\n", rate_text(v["hydration"]).c_str());
+            std::printf("  fetches     %s\n", rate_text(v["fetch"]).c_str());
+        }
+        std::printf("  misses %llu, timeouts %llu", (unsigned long long)v.value("misses", 0ull),
+                    (unsigned long long)v.value("timeouts", 0ull));
+        if (v["last_handover_ms"].is_number())
+            std::printf(", last handover %lld ms", (long long)v["last_handover_ms"].get<int64_t>());
+        std::printf("\n");
+    }
+}
+
+// dccd's status, or the kernel's when no dccd listens here.
+json get_status(const Opts& o, const std::string& vol) {
+    try {
+        json j = dcc::control::ask(socket_of(o), vol.empty() ? "status" : "status " + vol, 10000);
+        if (!j.value("ok", false)) {
+            std::string err = str_or(j, "error", "dccd refused");
+            throw Error(err.rfind("no dcc volume", 0) == 0 ? dcc::kExitNotFound : dcc::kExitError, err);
+        }
+        j["daemon"] = true;
+        return j;
+    } catch (const Error& e) {
+        if (e.code() != dcc::kExitNotFound || e.err() == 0) throw;
+    }
+    std::vector<dcc::Volume> vols;
+    if (vol.empty()) vols = dcc::list_volumes();
+    else vols.push_back(dcc::find_volume(vol));
+    return kernel_status(vols);
+}
+
+int cmd_status(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"json", no_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0}});
+    if (o.pos.size() > 1) usage_error("status takes at most one volume");
+    json st = get_status(o, o.pos.empty() ? "" : o.pos[0]);
+    if (o.has("json")) std::printf("%s\n", st.dump().c_str());
+    else print_status_text(st);
     return 0;
 }
 
-// Ask the local dccd; returns its one-line JSON answer.
-std::string ask_daemon(const std::string& socket_path, const std::string& request, int timeout_s) {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (fd < 0 || socket_path.size() >= sizeof(sa.sun_path))
-        throw Error(dcc::kExitError, "bad control socket path " + socket_path);
-    std::strcpy(sa.sun_path, socket_path.c_str());
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) {
-        int e = errno;
-        close(fd);
-        throw Error(dcc::kExitNotFound, dcc::errno_text("cannot reach dccd at " + socket_path, e), e);
-    }
-    std::string line = request + "\n";
-    if (write(fd, line.data(), line.size()) != ssize_t(line.size())) {
-        close(fd);
-        throw Error(dcc::kExitError, "cannot send the request to dccd");
-    }
-    std::string reply;
-    char buf[1024];
-    pollfd p{fd, POLLIN, 0};
-    while (reply.find('\n') == std::string::npos) {
-        if (poll(&p, 1, timeout_s * 1000) <= 0) {
-            close(fd);
-            throw Error(dcc::kExitError, "no answer from dccd within " + std::to_string(timeout_s) + " s");
-        }
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0) break;
-        reply.append(buf, size_t(n));
-    }
-    close(fd);
-    if (reply.empty()) throw Error(dcc::kExitError, "dccd closed the connection without an answer");
-    return reply.substr(0, reply.find('\n'));
+volatile bool g_interrupted = false;
+void on_interrupt(int) { g_interrupted = true; }
+
+void catch_interrupts() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;  // no SA_RESTART: poll returns EINTR
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
 }
 
-// The value of "key" in a flat one-line JSON object ("" if absent).
-std::string json_field(const std::string& j, const std::string& key) {
-    auto k = j.find("\"" + key + "\": ");
-    if (k == std::string::npos) return "";
-    k += key.size() + 4;
-    if (j[k] == '"') return j.substr(k + 1, j.find('"', k + 1) - k - 1);
-    auto e = j.find_first_of(",}", k);
-    return j.substr(k, e - k);
+int cmd_wait(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"timeout", required_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    if (o.pos.size() != 2) usage_error("wait needs a volume and a condition");
+    auto cond = dcc::control::parse_condition(o.pos[1]);
+    if (!cond)
+        usage_error("unknown condition '" + o.pos[1] +
+                    "' (paired, hydrated, in-sync, role=owner, role=replica, owner=SITE)");
+    int timeout = timeout_of(o, 300, true);
+    auto start = std::chrono::steady_clock::now();
+    catch_interrupts();
+    std::string last_err;
+    for (bool first = true;; first = false) {
+        try {
+            json st = dcc::control::ask(socket_of(o), "status " + o.pos[0], 10000);
+            if (!st.value("ok", false)) {
+                std::string err = str_or(st, "error", "dccd refused");
+                throw Error(err.rfind("no dcc volume", 0) == 0 ? dcc::kExitNotFound : dcc::kExitError, err);
+            }
+            const json* v = dcc::control::find(st, o.pos[0]);
+            if (!v) throw Error(dcc::kExitNotFound, "no dcc volume '" + o.pos[0] + "'");
+            if (dcc::control::met(*cond, *v, str_or(st, "site", ""), str_or(st, "peer", ""))) {
+                if (o.has("json")) std::printf("%s\n", v->dump().c_str());
+                return 0;
+            }
+        } catch (const Error& e) {
+            // The first answer decides whether there is anything to wait
+            // for; later, dccd may be restarting.
+            if (first || e.code() == dcc::kExitNotFound) throw;
+            last_err = e.what();
+        }
+        double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (g_interrupted) throw Error(dcc::kExitError, "interrupted");
+        if (timeout && waited >= timeout)
+            throw Error(dcc::kExitTimeout, o.pos[0] + ": not " + o.pos[1] + " after " +
+                                               std::to_string(timeout) + " s" +
+                                               (last_err.empty() ? "" : " (" + last_err + ")"));
+        usleep(200000);
+    }
+}
+
+std::string event_text(const json& e) {
+    time_t t = time_t(e.value("time", int64_t(0)) / 1000);
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char ts[32];
+    std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::string line = std::string(ts) + "." +
+                       std::to_string(1000 + e.value("time", int64_t(0)) % 1000).substr(1) + "Z";
+    line += " " + (e.contains("volume") && e["volume"].is_string() ? e["volume"].get<std::string>() : "-");
+    line += " " + str_or(e, "event", "?");
+    for (auto& [k, v] : e.items()) {
+        if (k == "time" || k == "volume" || k == "event") continue;
+        line += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    return line;
+}
+
+int cmd_events(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"json", no_argument, nullptr, 0},
+                                     {"count", required_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0}});
+    if (o.pos.size() > 1) usage_error("events takes at most one volume");
+    uint64_t limit = 0;
+    if (o.has("count")) {
+        auto v = dcc::parse_size(o.get("count"));
+        if (!v || !*v) usage_error("invalid --count '" + o.get("count") + "'");
+        limit = *v;
+    }
+    catch_interrupts();
+    uint64_t seen = 0;
+    bool json_out = o.has("json");
+    bool ended = dcc::control::stream(
+        socket_of(o), "events",
+        [&](const json& e) {
+            std::string vol = e.contains("volume") && e["volume"].is_string() ? e["volume"].get<std::string>() : "";
+            bool mine = o.pos.empty() || vol == o.pos[0] || (vol.empty() && e.value("event", "") != "subscribed");
+            if (e.value("event", "") == "subscribed" || mine) {
+                std::printf("%s\n", json_out ? e.dump().c_str() : event_text(e).c_str());
+                std::fflush(stdout);
+            }
+            if (mine && e.value("event", "") != "subscribed") seen++;
+            return !(limit && seen >= limit);
+        },
+        &g_interrupted);
+    if (!ended) throw Error(dcc::kExitError, "dccd closed the event stream");
+    return 0;
 }
 
 int cmd_migrate(int argc, char** argv) {
@@ -307,28 +449,22 @@ int cmd_migrate(int argc, char** argv) {
     if (!o.has("to")) usage_error("migrate needs --to SITE");
     std::string site = o.get("to");
     if (site.empty() || site.find_first_of(" \t\n") != std::string::npos) usage_error("invalid site name");
-    int timeout = 60;
-    if (o.has("timeout")) {
-        auto v = dcc::parse_size(o.get("timeout"));
-        if (!v || !*v || *v > 3600) usage_error("invalid --timeout (seconds, 1 to 3600)");
-        timeout = int(*v);
-    }
-    std::string reply = ask_daemon(o.get("socket", "/run/dcc/dccd.sock"),
-                                   "migrate " + o.pos[0] + " " + site, timeout);
-    if (o.has("json")) std::printf("%s\n", reply.c_str());
-    if (json_field(reply, "ok") != "true") {
-        if (!o.has("json"))
-            std::fprintf(stderr, "dccctl migrate: %s\n", json_field(reply, "error").c_str());
-        return dcc::kExitError;
+    int timeout = timeout_of(o, 60, false);
+    json reply = dcc::control::ask(socket_of(o), "migrate " + o.pos[0] + " " + site, timeout * 1000);
+    if (o.has("json")) std::printf("%s\n", reply.dump().c_str());
+    if (!reply.value("ok", false)) {
+        std::string err = str_or(reply, "error", "dccd refused");
+        if (!o.has("json")) std::fprintf(stderr, "dccctl migrate: %s\n", err.c_str());
+        return err.rfind("no dcc volume", 0) == 0 ? dcc::kExitNotFound : dcc::kExitError;
     }
     if (!o.has("json")) {
-        std::string ms = json_field(reply, "handover_ms");
-        std::printf("%s: owned by %s, generation %s%s\n", o.pos[0].c_str(),
-                    json_field(reply, "owner").c_str(), json_field(reply, "generation").c_str(),
-                    (json_field(reply, "already") == "true" ? std::string(" (already)")
-                     : ms.empty()                           ? std::string()
-                                                            : " (handover " + ms + " ms)")
-                        .c_str());
+        std::string extra;
+        if (reply.value("already", false)) extra = " (already)";
+        else if (reply.contains("handover_ms"))
+            extra = " (handover " + std::to_string(reply["handover_ms"].get<int64_t>()) + " ms)";
+        std::printf("%s: owned by %s, generation %llu%s\n", o.pos[0].c_str(),
+                    str_or(reply, "owner", "?").c_str(),
+                    (unsigned long long)reply.value("generation", 0ull), extra.c_str());
     }
     return 0;
 }
@@ -338,7 +474,8 @@ const std::vector<Verb>& verbs();
 int cmd_help(int, char**) {
     std::printf("usage: dccctl <verb> [options] [resource]\n\nverbs:\n");
     for (const Verb& v : verbs()) std::printf("  %-12s %-44s %s\n", v.name, v.args, v.summary);
-    std::printf("\nexit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 not found. See dccctl(8).\n");
+    std::printf("\nexit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 not found, 5 timed out. "
+                "See dccctl(8).\n");
     return 0;
 }
 
@@ -353,6 +490,9 @@ const std::vector<Verb>& verbs() {
         {"status", "[--json] [VOL]", "show the state of dcc volumes", cmd_status},
         {"migrate", "VOL --to SITE [--json] [--timeout S]", "move ownership of a volume (through dccd)",
          cmd_migrate},
+        {"wait", "VOL COND [--timeout S] [--json]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
+         cmd_wait},
+        {"events", "[--json] [--count N] [VOL]", "follow state changes as they happen", cmd_events},
         {"help", "", "show this list", cmd_help},
     };
     return v;

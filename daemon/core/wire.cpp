@@ -51,7 +51,7 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::HandoverAsk); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::Progress); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
@@ -81,6 +81,7 @@ const char* type_name(Type t) {
     case Type::Handover: return "HANDOVER";
     case Type::HandoverAck: return "HANDOVER_ACK";
     case Type::HandoverAsk: return "HANDOVER_ASK";
+    case Type::Progress: return "PROGRESS";
     }
     return "?";
 }

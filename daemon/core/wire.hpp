@@ -58,6 +58,8 @@ enum class Type : uint8_t {
                       // (ranges, multi-part; the last part asks for the ack)
     HandoverAck = 15,
     HandoverAsk = 16, // replica -> owner: please hand over to me
+    Progress = 17,    // owner -> replica: region = regions not yet the same
+                      // at both sites (no reply)
 };
 
 const char* type_name(Type t);

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     Message ho = inv;
     ho.type = Type::Handover;
     all.push_back(ho);
-    for (Type t : {Type::HandoverAck, Type::HandoverAsk}) {
+    for (Type t : {Type::HandoverAck, Type::HandoverAsk, Type::Progress}) {
         Message x = v;
         x.type = t;
         all.push_back(x);

@@ -58,7 +58,7 @@ TEST(Wire, RoundTripsEveryType) {
     ho.type = Type::Handover;
     ho.generation = 10;
     all.push_back(ho);
-    for (Type t : {Type::HandoverAck, Type::HandoverAsk}) {
+    for (Type t : {Type::HandoverAck, Type::HandoverAsk, Type::Progress}) {
         Message x;
         x.type = t;
         x.volume = vol();

@@ -12,7 +12,8 @@ enum ExitCode : int {
     kExitError = 1,     // the operation failed
     kExitUsage = 2,     // bad command line
     kExitRefused = 3,   // refused to protect data (in use, already formatted, ...)
-    kExitNotFound = 4,  // no such volume or device
+    kExitNotFound = 4,  // no such volume or device, or no dccd to ask
+    kExitTimeout = 5,   // the awaited condition did not come in time
 };
 
 // An error with the exit code the CLI should end with and, where there

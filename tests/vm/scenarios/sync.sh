@@ -1,6 +1,7 @@
 # Two sites: the replica starts empty and gets its first full copy by
 # replication over CURVE; writes at the owner follow it; at the end both
 # data devices are checksum-equal and the owner has nothing left dirty.
+# dccctl status, wait and events are checked on the way.
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 400
@@ -16,26 +17,47 @@ fi
 check "create" dcc_create vol "$DATA" "$META"
 dccd_config
 start_dccd
-check "dccd paired the volume with the peer" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
+check "control socket up" wait_until 20 test -S /run/dcc/dccd.sock
+dccctl events --json >/tmp/events 2>&1 &
+events=$!
+check "dccctl wait vol paired" dccctl wait vol paired --timeout 60
+refuse "dccctl wait: a volume that does not exist" dccctl wait nosuch paired
+expect_eq "... exits 4" 4 "$(dccctl wait nosuch paired >/dev/null 2>&1; echo $?)"
+expect_eq "dccctl wait times out with 5" 5 "$(dccctl wait vol role=$([ "$SITE" = a ] && echo replica || echo owner) --timeout 1 >/dev/null 2>&1; echo $?)"
+expect_eq "dccctl wait: bad condition is a usage error" 2 "$(dccctl wait vol nonsense >/dev/null 2>&1; echo $?)"
 
 if [ "$SITE" = a ]; then
 	$DD if=/dev/urandom of=/tmp/w bs=1M count=2 status=none
 	check "write 2 MiB at the owner while the copy runs" \
 		$DD if=/tmp/w of=/dev/mapper/vol bs=1M seek=10 count=2 oflag=direct status=none
 	barrier copied
-	check "everything replicated (nothing dirty)" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f6)" = 0 ]'
+	check "dccctl wait vol in-sync (owner)" dccctl wait vol in-sync --timeout 120
+	expect_eq "nothing dirty" 0 "$(dirty_count vol)"
+	dccctl status vol
+	check "status --json: link up, in sync, backlog 0" sh -c 'dccctl status --json vol | grep "\"link\":\"up\"" | grep "\"in_sync\":true" | grep -q "\"backlog\":0"'
+	check "status --json: replication counted" sh -c '[ "$(dccctl status --json vol | sed -n "s/.*\"replication\":{[^}]*\"regions\":\([0-9]*\).*/\1/p")" -ge 1024 ]'
 	barrier replicated
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	expect_eq "both sites hold the same data" "$sum" "$(exchange sums "$sum")"
 else
-	check "the replica received every region" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
+	check "dccctl wait vol hydrated (the replica received every region)" dccctl wait vol hydrated --timeout 300
+	expect_eq "every region valid" 1024/1024 "$(status_field vol 2)"
 	barrier copied
 	barrier replicated
+	check "dccctl wait vol in-sync (replica, from the owner's report)" dccctl wait vol in-sync --timeout 30
+	check "dccctl wait vol owner=a" dccctl wait vol owner=a --timeout 5
+	dccctl status vol
 	sum=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	exchange sums "$sum" >/dev/null
 	refuse "the replica serves no application reads" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
 fi
+kill $events 2>/dev/null
+grep -q '"event":"subscribed"' /tmp/events && ok "events: subscribed" || bad "events: no subscribed line"
+want=$([ "$SITE" = a ] && echo in-sync || echo hydrated)
+grep -q "\"event\":\"$want\".*\"volume\":\"vol\"" /tmp/events &&
+	ok "events: $want" || { bad "events: no $want"; cat /tmp/events; }
 stop_dccd
+check "dccctl status without dccd: the kernel's view" sh -c 'dccctl status --json vol | grep -q "\"link\":null"'
 check "remove" dmsetup remove vol
 grep -E "warning|refused" /tmp/dccd.log | head -n 5
 finish

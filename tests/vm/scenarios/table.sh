@@ -13,7 +13,7 @@ expect_eq "status: role owner, generation 1, mode rw, no daemon" "owner 1 rw -" 
 expect_eq "table line" "$(printf '%s' "0 131072 dcc 254:0 254:16")" "$(dmsetup table vol)"
 check "IMA status" sh -c "dmsetup measure vol | grep -q 'region_sectors=128,uuid=$UUID,role=owner,generation=1,mode=rw,miss_timeout=30;'"
 check "dccctl status parses the line" dccctl status vol
-check "dccctl status --json" sh -c 'dccctl status --json vol | grep -q "\"registration\": null"'
+check "dccctl status --json" sh -c 'dccctl status --json vol | grep -q "\"registration\":null"'
 check "remove" dmsetup remove vol
 refuse "device is gone" dmsetup info vol
 

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The local control socket of dccd, client side, and the conditions
+// "dccctl wait" waits for.
+//
+// The protocol: one request line per connection ("status", "status VOL",
+// "migrate VOL SITE", "events"); the answer is one JSON object per line:
+// one line for status and migrate, a stream for events.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dcc::control {
+
+constexpr const char* kDefaultSocket = "/run/dcc/dccd.sock";
+
+// Send @request and return the first answer line, parsed.  Throws
+// dcc::Error: kExitNotFound if dccd does not listen at @path, kExitError
+// on a timeout (@timeout_ms, < 0: none) or a garbled answer.
+nlohmann::json ask(const std::string& path, const std::string& request, int timeout_ms);
+
+// Send @request and hand every answer line to @on_line until it returns
+// false, the daemon closes the connection (returns false), or @stop is set
+// (returns true).
+bool stream(const std::string& path, const std::string& request,
+            const std::function<bool(const nlohmann::json&)>& on_line, const volatile bool* stop);
+
+// What "dccctl wait" can wait for.
+struct Condition {
+    enum class Kind { Paired, Hydrated, InSync, Role, Owner } kind;
+    std::string arg;  // Role: owner|replica; Owner: a site name
+};
+
+// "paired", "hydrated", "in-sync", "role=owner", "role=replica",
+// "owner=SITE"; nullopt if it is none of those.
+std::optional<Condition> parse_condition(const std::string& text);
+
+// Whether volume @vol (one entry of a status answer's "volumes") meets @c;
+// @site and @peer are the answer's.
+bool met(const Condition& c, const nlohmann::json& vol, const std::string& site,
+         const std::string& peer);
+
+// The named volume in a status answer, or nullptr.
+const nlohmann::json* find(const nlohmann::json& status, const std::string& name);
+
+}  // namespace dcc::control

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "dcc/control.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "dcc/error.hpp"
+
+namespace dcc::control {
+
+using nlohmann::json;
+
+namespace {
+
+class Conn {
+public:
+    Conn(const std::string& path, const std::string& request) {
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        if (path.empty() || path.size() >= sizeof(sa.sun_path))
+            throw Error(kExitUsage, "bad control socket path '" + path + "'");
+        std::memcpy(sa.sun_path, path.data(), path.size());
+        fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) throw Error(kExitError, errno_text("socket", errno), errno);
+        if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) {
+            int e = errno;
+            throw Error(e == EACCES ? kExitRefused : kExitNotFound,
+                        errno_text("cannot reach dccd at " + path +
+                                       (e == EACCES ? " (root only)" : " (is it running?)"),
+                                   e),
+                        e);
+        }
+        std::string line = request + "\n";
+        if (send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size()))
+            throw Error(kExitError, errno_text("cannot send the request to dccd", errno), errno);
+    }
+    ~Conn() { close(fd_); }
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
+
+    // The next line; nullopt when the daemon closed the connection, or on
+    // a timeout (timed_out set) or an interruption (EINTR).
+    std::optional<std::string> line(int timeout_ms, bool& timed_out) {
+        timed_out = false;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        for (;;) {
+            auto nl = buf_.find('\n');
+            if (nl != std::string::npos) {
+                std::string l = buf_.substr(0, nl);
+                buf_.erase(0, nl + 1);
+                return l;
+            }
+            int wait = -1;
+            if (timeout_ms >= 0) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                deadline - std::chrono::steady_clock::now())
+                                .count();
+                if (left <= 0) {
+                    timed_out = true;
+                    return std::nullopt;
+                }
+                wait = int(left);
+            }
+            pollfd p{fd_, POLLIN, 0};
+            int n = poll(&p, 1, wait);
+            if (n < 0) {
+                if (errno == EINTR) return std::nullopt;
+                throw Error(kExitError, errno_text("poll", errno), errno);
+            }
+            if (n == 0) continue;
+            char b[4096];
+            ssize_t got = read(fd_, b, sizeof(b));
+            if (got < 0 && errno == EINTR) return std::nullopt;
+            if (got <= 0) return std::nullopt;
+            buf_.append(b, size_t(got));
+            if (buf_.size() > (16u << 20)) throw Error(kExitError, "answer from dccd too long");
+        }
+    }
+
+private:
+    int fd_ = -1;
+    std::string buf_;
+};
+
+json parse_line(const std::string& l) {
+    json j = json::parse(l, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw Error(kExitError, "garbled answer from dccd: '" + l.substr(0, 200) + "'");
+    return j;
+}
+
+}  // namespace
+
+json ask(const std::string& path, const std::string& request, int timeout_ms) {
+    Conn c(path, request);
+    bool timed_out;
+    auto l = c.line(timeout_ms, timed_out);
+    if (timed_out)
+        throw Error(kExitError, "no answer from dccd within " + std::to_string(timeout_ms / 1000) + " s");
+    if (!l) throw Error(kExitError, "dccd closed the connection without an answer");
+    return parse_line(*l);
+}
+
+bool stream(const std::string& path, const std::string& request,
+            const std::function<bool(const json&)>& on_line, const volatile bool* stop) {
+    Conn c(path, request);
+    for (;;) {
+        if (stop && *stop) return true;
+        bool timed_out;
+        auto l = c.line(250, timed_out);
+        if (timed_out) continue;
+        if (!l) {
+            if (stop && *stop) return true;
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (!on_line(parse_line(*l))) return true;
+    }
+}
+
+std::optional<Condition> parse_condition(const std::string& t) {
+    using K = Condition::Kind;
+    if (t == "paired") return Condition{K::Paired, ""};
+    if (t == "hydrated") return Condition{K::Hydrated, ""};
+    if (t == "in-sync") return Condition{K::InSync, ""};
+    if (t == "role=owner" || t == "role=replica") return Condition{K::Role, t.substr(5)};
+    if (t.rfind("owner=", 0) == 0 && t.size() > 6 && t.find_first_of(" \t\n") == std::string::npos)
+        return Condition{K::Owner, t.substr(6)};
+    return std::nullopt;
+}
+
+bool met(const Condition& c, const json& v, const std::string& site, const std::string& peer) {
+    using K = Condition::Kind;
+    auto is_true = [&](const char* k) { return v.contains(k) && v[k].is_boolean() && v[k].get<bool>(); };
+    auto str = [&](const char* k) {
+        return v.contains(k) && v[k].is_string() ? v[k].get<std::string>() : std::string();
+    };
+    switch (c.kind) {
+    case K::Paired: return is_true("paired");
+    case K::Hydrated: return is_true("hydrated");
+    case K::InSync: return is_true("in_sync");
+    case K::Role: return str("role") == c.arg && str("handover") == "none";
+    case K::Owner:
+        // Settled: no handover in progress here, and the pairing agrees.
+        if (str("handover") != "none") return false;
+        if (c.arg == site) return str("role") == "owner";
+        return c.arg == peer && str("role") == "replica" && is_true("paired") &&
+               str("peer_role") == "owner";
+    }
+    return false;
+}
+
+const json* find(const json& status, const std::string& name) {
+    if (!status.contains("volumes") || !status["volumes"].is_array()) return nullptr;
+    for (const json& v : status["volumes"])
+        if (v.contains("name") && v["name"] == name) return &v;
+    return nullptr;
+}
+
+}  // namespace dcc::control

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "dcc/control.hpp"
+#include "dcc/error.hpp"
+
+using namespace dcc::control;
+using nlohmann::json;
+
+namespace {
+
+json vol(const std::string& role, bool paired, const std::string& peer_role,
+         const std::string& handover = "none") {
+    return {{"name", "vm1"},   {"role", role},          {"paired", paired},
+            {"peer_role", peer_role.empty() ? json(nullptr) : json(peer_role)},
+            {"hydrated", true}, {"in_sync", nullptr},    {"handover", handover}};
+}
+
+// A one-shot server on a fresh socket path that answers @answer.
+struct FakeDaemon {
+    std::string path;
+    std::thread t;
+    std::string got;
+    explicit FakeDaemon(std::string answer) {
+        char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
+        path = std::string(mkdtemp(tmpl)) + "/s";
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::strcpy(sa.sun_path, path.c_str());
+        EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+        listen(fd, 1);
+        t = std::thread([this, fd, answer] {
+            int c = accept(fd, nullptr, nullptr);
+            char b[256];
+            ssize_t n = read(c, b, sizeof(b));
+            if (n > 0) got.assign(b, size_t(n));
+            if (write(c, answer.data(), answer.size()) < 0) {}
+            close(c);
+            close(fd);
+        });
+    }
+    ~FakeDaemon() {
+        t.join();
+        unlink(path.c_str());
+    }
+};
+
+}  // namespace
+
+TEST(Condition, Parse) {
+    EXPECT_EQ(parse_condition("paired")->kind, Condition::Kind::Paired);
+    EXPECT_EQ(parse_condition("in-sync")->kind, Condition::Kind::InSync);
+    EXPECT_EQ(parse_condition("role=replica")->arg, "replica");
+    EXPECT_EQ(parse_condition("owner=b")->arg, "b");
+    EXPECT_FALSE(parse_condition("owner="));
+    EXPECT_FALSE(parse_condition("role=boss"));
+    EXPECT_FALSE(parse_condition("insync"));
+    EXPECT_FALSE(parse_condition(""));
+}
+
+TEST(Condition, OwnerIsSettledOnBothSides) {
+    auto here = *parse_condition("owner=a");
+    auto there = *parse_condition("owner=b");
+    EXPECT_TRUE(met(here, vol("owner", true, "replica"), "a", "b"));
+    EXPECT_FALSE(met(here, vol("owner", true, "replica", "sending"), "a", "b"));
+    EXPECT_FALSE(met(there, vol("owner", true, "replica"), "a", "b"));
+    EXPECT_TRUE(met(there, vol("replica", true, "owner"), "a", "b"));
+    // Fenced or not paired: the peer's ownership is not known yet.
+    EXPECT_FALSE(met(there, vol("replica", false, ""), "a", "b"));
+    EXPECT_FALSE(met(there, vol("replica", true, "owner", "fenced"), "a", "b"));
+    EXPECT_FALSE(met(*parse_condition("owner=c"), vol("replica", true, "owner"), "a", "b"));
+}
+
+TEST(Condition, InSyncNullIsNotMet) {
+    auto c = *parse_condition("in-sync");
+    json v = vol("replica", true, "owner");
+    EXPECT_FALSE(met(c, v, "a", "b"));
+    v["in_sync"] = true;
+    EXPECT_TRUE(met(c, v, "a", "b"));
+    EXPECT_TRUE(met(*parse_condition("hydrated"), v, "a", "b"));
+    EXPECT_TRUE(met(*parse_condition("role=replica"), v, "a", "b"));
+}
+
+TEST(Control, FindsAVolume) {
+    json st = {{"volumes", {vol("owner", true, "replica")}}};
+    EXPECT_NE(find(st, "vm1"), nullptr);
+    EXPECT_EQ(find(st, "vm2"), nullptr);
+    EXPECT_EQ(find(json::object(), "vm1"), nullptr);
+}
+
+TEST(Control, AskSendsALineAndParsesTheAnswer) {
+    FakeDaemon d("{\"ok\": true, \"site\": \"a\"}\n");
+    json j = ask(d.path, "status vm1", 2000);
+    EXPECT_EQ(j["site"], "a");
+    d.t.join();
+    d.t = std::thread([] {});
+    EXPECT_EQ(d.got, "status vm1\n");
+}
+
+TEST(Control, GarbledOrMissingAnswersAreErrors) {
+    {
+        FakeDaemon d("not json\n");
+        EXPECT_THROW(ask(d.path, "status", 2000), dcc::Error);
+    }
+    {
+        FakeDaemon d("");
+        EXPECT_THROW(ask(d.path, "status", 2000), dcc::Error);
+    }
+    try {
+        ask("/nonexistent/dccd.sock", "status", 100);
+        FAIL();
+    } catch (const dcc::Error& e) {
+        EXPECT_EQ(e.code(), dcc::kExitNotFound);
+    }
+}
