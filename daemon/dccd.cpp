@@ -66,6 +66,16 @@ Buffer aligned(size_t n) {
     return Buffer(static_cast<uint8_t*>(p));
 }
 
+// Fault injection for the tests: with DCCD_CRASH_AT=<point> in its
+// environment dccd kills itself (SIGKILL, like kill -9) at that point of a
+// handover; see dccd(8).
+void crash_point(const char* point) {
+    static const char* at = getenv("DCCD_CRASH_AT");
+    if (!at || std::strcmp(at, point)) return;
+    log_warn("crash point %s: killing myself", point);
+    raise(SIGKILL);
+}
+
 // The answer to @m: same seq, volume and region, type @t.
 wire::Message answer_to(const wire::Message& m, wire::Type t) {
     wire::Message r;
@@ -581,6 +591,7 @@ void Daemon::handle_reply(Incoming& in) {
     case Type::HandoverAck:
         if (v->ho == Volume::Ho::Sending ||
             (v->ho != Volume::Ho::None && !m.status && m.generation == v->ho_gen)) {
+            if (!m.status) crash_point("handover-acked");
             finish_handover(*v, m.status);  // a late ack still proves the peer took over
         } else if (m.status) {
             answer(*v, false, std::string("the owner refused: ") + std::strerror(m.status));
@@ -719,6 +730,7 @@ std::string Daemon::start_handover(Volume& v) {
     v.ho_deadline = Clock::now() + ms(cfg_.handover_timeout_ms);
     log_info("%s: handing over to %s: generation %llu, %llu dirty regions", v.name.c_str(),
              peer_site_.c_str(), (unsigned long long)v.ho_gen, (unsigned long long)dirty.count());
+    crash_point("handover-sent");
     return "";
 }
 
@@ -786,6 +798,7 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
     }
     for (const Range& x : m.ranges) v.ho_ranges.add(x.start, x.count);
     if (!(m.flags & wire::kFlagLast)) return;
+    crash_point("handover-received");
     auto start = Clock::now();
     int e = 0;
     const auto& rs = v.ho_ranges.ranges();
@@ -810,6 +823,7 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
         answer(v, false, std::string("cannot take the volume: ") + std::strerror(-e));
         return;
     }
+    crash_point("handover-applied");
     v.role = DCC_ROLE_OWNER;
     v.generation = m.generation;
     v.peer.role = DCC_ROLE_REPLICA;

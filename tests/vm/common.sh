@@ -104,7 +104,8 @@ stage_binary() {
 }
 
 # Modules the guest loads, with their dependencies, in load order.
-GUEST_MODULES=(virtio_blk virtio_pci virtio_net dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4)
+GUEST_MODULES=(virtio_blk virtio_pci virtio_net dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4
+	sch_netem)
 # Copied but not loaded at boot: the benchmark loads brd with its own size.
 GUEST_EXTRA_MODULES=(brd)
 
@@ -146,6 +147,7 @@ build_initramfs() {
 	stage_binary /usr/bin/cmp "$stage" /usr/bin/cmp
 	stage_binary /usr/sbin/mke2fs "$stage" /usr/sbin/mke2fs
 	stage_binary /usr/sbin/e2fsck "$stage" /usr/sbin/e2fsck
+	stage_binary /usr/sbin/tc "$stage" /usr/sbin/tc
 	stage_binary "$OUT/cmake/libctl/dccctl" "$stage" /usr/sbin/dccctl
 	stage_binary "$OUT/cmake/dcctest" "$stage" /usr/bin/dcctest
 	stage_binary "$OUT/cmake/daemon/dccd" "$stage" /usr/sbin/dccd

@@ -128,10 +128,29 @@ dccd_config() {
 	} >/etc/dcc/dccd.toml
 }
 
+# start_dccd [CRASH_POINT]: with a crash point, dccd kills itself there
+# (DCCD_CRASH_AT, see dccd(8)).
 start_dccd() {
-	dccd --config /etc/dcc/dccd.toml 2>>/tmp/dccd.log &
+	rm -f /run/dcc/dccd.sock
+	if [ -n "${1:-}" ]; then
+		DCCD_CRASH_AT=$1 dccd --config /etc/dcc/dccd.toml 2>>/tmp/dccd.log &
+	else
+		dccd --config /etc/dcc/dccd.toml 2>>/tmp/dccd.log &
+	fi
 	DCCD=$!
+	wait_until 20 test -S /run/dcc/dccd.sock
 }
+
+# The daemon died (a crash point, kill -9): reap it.
+dccd_died() { ! kill -0 "$DCCD" 2>/dev/null; }
+kill9_dccd() {
+	kill -KILL "$DCCD" 2>/dev/null
+	wait "$DCCD" 2>/dev/null
+	rm -f /run/dcc/dccd.sock
+}
+
+# role and generation of a volume, as "owner 3"
+role_gen() { echo "$(role_of "$1") $(status_field "$1" 6)"; }
 
 stop_dccd() {
 	kill -TERM "$DCCD" 2>/dev/null

@@ -1,0 +1,60 @@
+# The link is cut in the middle of the first copy to an empty replica, and
+# restored: replication resumes where it stopped (the replica received
+# about one copy of the volume in all, not one and a half), writes made at
+# the owner while the link was down follow, and both copies end equal.
+# dccctl status and events show the link going down and up.
+# sites: 2
+# disks: data=64M meta=1M
+# timeout: 600
+. ./lib.sh
+
+UUID=5a5a5a5a-0000-4000-8000-000000000007
+if [ "$SITE" = a ]; then
+	fill_random "$DATA" 64
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID >/dev/null
+else
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
+fi
+check "create" dcc_create vol "$DATA" "$META"
+dccd_config 'replication_rate = "4M"'
+start_dccd
+dccctl events --json vol >/tmp/events 2>&1 &
+events=$!
+check "paired" dccctl wait vol paired --timeout 60
+received() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
+
+if [ "$SITE" = b ]; then
+	check "a third of the copy arrived" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f5 | cut -d/ -f1)" -ge 340 ]'
+	check "cut the link (B's interface down)" ip link set eth0 down
+	before=$(valid_count vol)
+	check "B sees the link down" wait_until 20 sh -c 'dccctl status --json | grep -q "\"link\":\"down\""'
+	sleep 4
+	expect_eq "nothing arrives while the link is down" "$before" "$(valid_count vol)"
+	check "restore the link" ip link set eth0 up
+	barrier restored
+	check "B hydrated again" dccctl wait vol hydrated --timeout 300
+	barrier written
+	check "in sync" dccctl wait vol in-sync --timeout 120
+	n=$(received)
+	[ "${n:-99999}" -le 1250 ] && ok "B received $n regions for a 1024-region volume plus 64 rewritten (a restart from zero would be over 1400): it resumed" ||
+		bad "B received ${n:-?} regions: the copy started over"
+	s=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	exchange sums "$s" >/dev/null
+else
+	check "A sees the link down" wait_until 60 sh -c 'dccctl status --json | grep -q "\"link\":\"down\""'
+	check "status: not paired" sh -c 'dccctl status --json vol | grep -q "\"paired\":false"'
+	check "A writes 4 MiB while the link is down" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=40 count=4 oflag=direct status=none
+	barrier restored
+	check "paired again" dccctl wait vol paired --timeout 60
+	barrier written
+	check "in sync" dccctl wait vol in-sync --timeout 300
+	s=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	expect_eq "both copies equal" "$s" "$(exchange sums "$s")"
+fi
+kill $events 2>/dev/null
+grep -q '"state":"down"' /tmp/events && ok "events: link down" || bad "events: no link down"
+grep -q '"state":"up"' /tmp/events && ok "events: link up" || bad "events: no link up"
+stop_dccd
+check "remove" dmsetup remove vol
+grep -aE "link|lacks|warning" /tmp/dccd.log | head -n 10
+finish

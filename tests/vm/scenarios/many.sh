@@ -1,0 +1,77 @@
+# 100 volumes migrated together: each carries writes not yet replicated;
+# all 100 "dccctl migrate" run at once; B then reads every volume right
+# (each checksum-equal to A's before the move) and everything ends in sync.
+# sites: 2
+# disks: data=256M meta=8M
+# timeout: 900
+. ./lib.sh
+
+N=100
+# Volume i: 2 MiB of the data disk, 64 KiB of the metadata disk.
+i=1
+while [ $i -le $N ]; do
+	echo "0 4096 linear $DATA $(((i - 1) * 4096))" | dmsetup create d$i
+	echo "0 128 linear $META $(((i - 1) * 128))" | dmsetup create m$i
+	uuid=$(printf '5a5a5a5a-0000-4000-8000-%012d' $i)
+	if [ "$SITE" = a ]; then role=owner; else role=replica; fi
+	dccctl format-meta --data /dev/mapper/d$i --meta /dev/mapper/m$i --uuid $uuid --role $role >/dev/null ||
+		bad "format v$i"
+	dcc_create v$i /dev/mapper/d$i /dev/mapper/m$i || bad "create v$i"
+	i=$((i + 1))
+done
+ok "$N volumes created"
+dccd_config 'replication_rate = "1M"'
+start_dccd
+check "all $N paired" wait_until 120 sh -c "[ \$(dccctl status --json | grep -o '\"paired\":true' | wc -l) = $N ]"
+sums() {
+	i=1
+	while [ $i -le $N ]; do
+		$DD if=/dev/mapper/v$i bs=1M iflag=direct status=none | sha256sum | cut -c1-16
+		i=$((i + 1))
+	done | tr '\n' ' '
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+
+if [ "$SITE" = a ]; then
+	i=1
+	while [ $i -le $N ]; do
+		$DD if=/dev/urandom of=/dev/mapper/v$i bs=64k seek=$((i % 32)) count=2 oflag=direct status=none || bad "write v$i"
+		i=$((i + 1))
+	done
+	d=$(dccctl status --json | grep -o '"dirty":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s}')
+	ok "$d regions dirty over the $N volumes"
+	want=$(sums)
+	t0=$(now)
+	i=1
+	while [ $i -le $N ]; do
+		dccctl migrate v$i --to b --json >/tmp/m$i 2>&1 &
+		i=$((i + 1))
+	done
+	wait
+	t1=$(now)
+	failed=0
+	i=1
+	while [ $i -le $N ]; do
+		grep -q '"ok":true' /tmp/m$i || { failed=$((failed + 1)); [ $failed -le 3 ] && cat /tmp/m$i; }
+		i=$((i + 1))
+	done
+	expect_eq "all $N migrations succeeded" 0 "$failed"
+	echo "DCC-BENCH many_volumes=$N migrate_all_s=$(awk "BEGIN {print $t1 - $t0}")"
+	ok "$N volumes moved in $(awk "BEGIN {print $t1 - $t0}") s"
+	exchange want "$want" >/dev/null
+	barrier read
+else
+	want=$(exchange want x)
+	check "B owns all $N" wait_until 60 sh -c "[ \$(dmsetup status | grep -c ' dcc .* owner ') = $N ]"
+	expect_eq "B reads every volume as A left it" "$want" "$(sums)"
+	barrier read
+fi
+check "all $N in sync" wait_until 300 sh -c "[ \$(dccctl status --json | grep -o '\"in_sync\":true' | wc -l) = $N ]"
+stop_dccd
+i=1
+while [ $i -le $N ]; do
+	dmsetup remove v$i && dmsetup remove d$i && dmsetup remove m$i || bad "remove v$i"
+	i=$((i + 1))
+done
+grep -aE "warning" /tmp/dccd.log | head -n 10
+finish

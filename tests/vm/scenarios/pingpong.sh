@@ -1,0 +1,72 @@
+# 20 planned migrations back and forth, asked alternately from the old and
+# the new owner, with writes at each owner in between; after each one the
+# new owner reads everything right at once, O_DIRECT and through the page
+# cache.  The first migrations come before B has finished hydrating (B
+# starts empty), so migrating back before hydration ends is covered; the
+# link has a 20 ms RTT (netem, 10 ms each way).
+# sites: 2
+# disks: data=64M meta=1M
+# timeout: 900
+. ./lib.sh
+
+UUID=5a5a5a5a-0000-4000-8000-000000000006
+check "netem: 10 ms each way" tc qdisc add dev eth0 root netem delay 10ms
+if [ "$SITE" = a ]; then
+	fill_random "$DATA" 64
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID >/dev/null
+else
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
+fi
+check "create" dcc_create vol "$DATA" "$META"
+dccd_config 'replication_rate = "2M"'
+start_dccd
+check "paired" dccctl wait vol paired --timeout 60
+sum_direct() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+sum_cached() { $DD if=/dev/mapper/vol bs=1M status=none | sha256sum | cut -d' ' -f1; }
+# Read the whole volume once through the page cache, so that a stale page
+# cache at the next owner would show.
+sum_cached >/dev/null
+
+owner=a
+unhydrated=0
+i=1
+while [ $i -le 20 ]; do
+	next=$([ $owner = a ] && echo b || echo a)
+	if [ "$SITE" = $owner ]; then
+		$DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek=$(((i * 37) % 1000)) count=8 oflag=direct status=none ||
+			bad "$i: write at $owner"
+		$DD if=/dev/urandom of=/dev/mapper/vol bs=4k seek=$(((i * 4099) % 16000)) count=1 status=none conv=fsync ||
+			bad "$i: buffered write at $owner"
+		want=$(sum_direct)
+		exchange "want$i" "$want" >/dev/null
+		# Odd: asked by the owner; even: asked by the site that takes it.
+		[ $((i % 2)) = 1 ] && { dccctl migrate vol --to $next >/tmp/m 2>&1 || bad "$i: migrate from $owner: $(cat /tmp/m)"; }
+		barrier "moved$i"
+	else
+		want=$(exchange "want$i" x)
+		[ $((i % 2)) = 0 ] && { dccctl migrate vol --to $SITE >/tmp/m 2>&1 || bad "$i: migrate asked at $SITE: $(cat /tmp/m)"; }
+		dccctl wait vol role=owner --timeout 60 >/dev/null || bad "$i: $SITE did not become owner"
+		[ "$(status_field vol 2)" != 1024/1024 ] && unhydrated=$((unhydrated + 1))
+		got=$(sum_direct)
+		[ "$got" = "$want" ] || bad "$i: O_DIRECT read at $SITE differs"
+		got=$(sum_cached)
+		[ "$got" = "$want" ] || bad "$i: buffered read at $SITE differs"
+		barrier "moved$i"
+	fi
+	owner=$next
+	i=$((i + 1))
+done
+ok "20 migrations, each read verified at the new owner (failures above if not)"
+expect_eq "generation 21 at the end" 21 "$(status_field vol 6)"
+if [ "$SITE" = b ]; then
+	[ "$unhydrated" -ge 1 ] && ok "B took the volume $unhydrated times before it was hydrated" ||
+		bad "B was always hydrated: the early-migration case was not exercised"
+fi
+check "in sync at the end" dccctl wait vol in-sync --timeout 300
+s=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
+expect_eq "both data devices equal" "$s" "$(exchange final "$s")"
+expect_eq "no timeouts" 0 "$(timeouts_of vol)"
+stop_dccd
+check "remove" dmsetup remove vol
+grep -aE "warning" /tmp/dccd.log | head -n 10
+finish
