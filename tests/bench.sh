@@ -2,12 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks, run in the same QEMU VMs as the tests; prints tables of ratios
 # measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12]
+#   hit-iops (one VM): hit-path IOPS of dcc against dm-linear;
+#   sites (two VMs):   replication against raw TCP, handover time against
+#                      volume size, 100 volumes against 1, miss latency
+#                      against RTT plus region transfer time.
+# Results and how they were taken: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- --kernel 6.1
-tests/vm/run.sh --bench "$@" hit-iops >/dev/null || true
+tests/vm/run.sh --bench "$@" hit-iops sites >build/bench.log 2>&1 || true
+grep -E '^(PASS|FAIL)' build/bench.log || true
+failed=0
 for log in build/vm/run/*/hit-iops/console-1.log; do
 	[ -f "$log" ] || continue
+	echo
 	echo "Hit path, 4 KiB, iodepth 16, O_DIRECT: IOPS of dcc against dm-linear ($(basename "$(dirname "$(dirname "$log")")"))"
 	echo
 	printf '| %-8s | %-9s | %10s | %10s | %9s |\n' device workload dm-linear dcc "dcc/linear"
@@ -15,6 +23,46 @@ for log in build/vm/run/*/hit-iops/console-1.log; do
 	grep -a '^BENCH ' "$log" | grep -v '^BENCH device' | while read -r _ dev rw l d r; do
 		printf '| %-8s | %-9s | %10s | %10s | %9s |\n' "$dev" "$rw" "$l" "$d" "$r"
 	done
-	echo
-	grep -aq '^DCC-RESULT hit-iops 0' "$log" || { echo "benchmark run failed: $log"; exit 1; }
+	grep -aq '^DCC-RESULT hit-iops 0' "$log" || { echo "benchmark run failed: $log"; failed=1; }
 done
+for dir in build/vm/run/*/sites; do
+	[ -d "$dir" ] || continue
+	rel=$(basename "$(dirname "$dir")")
+	b=$(cat "$dir"/console-1-a.log "$dir"/console-1-b.log | grep -a '^BENCH ' | tr -d '\r')
+	val() { echo "$b" | grep "^BENCH $1 " | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" | head -n1; }
+	mbit=$(val tcp mbit)
+	rsecs=$(val replication secs)
+	echo
+	echo "Two sites ($rel, two QEMU VMs, virtio-net over a host socket)"
+	echo
+	echo "| measure | dcc | reference | ratio |"
+	echo "|---|---|---|---|"
+	awk -v m="$mbit" -v s="$rsecs" 'BEGIN {
+		r = 256 * 8 * 1.048576 / s;
+		printf "| replication of an empty 256 MiB replica (CURVE), Mbit/s | %.0f | raw TCP (iperf3) %.0f | %.2f |\n", r, m, r / m }'
+	for size in 1g 64g; do
+		echo "$b" | grep "^BENCH handover size=$size " | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n >"build/ho-$size"
+	done
+	h1=$(awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}' build/ho-1g)
+	h64=$(awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}' build/ho-64g)
+	d1=$(echo "$b" | grep "^BENCH handover size=1g " | sed -n 's/.*dirty=\([0-9]*\).*/\1/p' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+	d64=$(echo "$b" | grep "^BENCH handover size=64g " | sed -n 's/.*dirty=\([0-9]*\).*/\1/p' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+	awk -v a="$h64" -v b="$h1" -v d1="$d1" -v d64="$d64" -v n="$(wc -l <build/ho-1g)" 'BEGIN {
+		printf "| handover, 64 GiB volume (median of %d, ~%d regions dirty), ms | %d | 1 GiB volume (~%d dirty) %d ms | %.2f |\n", n, d64, a, d1, b, a / b }'
+	one=$(val many one_s)
+	all=$(val many all_s)
+	awk -v o="$one" -v a="$all" 'BEGIN {
+		printf "| migrate 100 volumes at once, s | %.2f | 1 volume %.2f s | %.1f |\n", a, o, a / o }'
+	for d in 1 10; do
+		line=$(echo "$b" | grep "^BENCH miss delay_ms=$d ") || continue
+		rtt=$(echo "$line" | sed -n 's/.*rtt_ms=\([0-9.]*\).*/\1/p')
+		med=$(echo "$line" | sed -n 's/.*median_us=\([0-9]*\).*/\1/p')
+		p90=$(echo "$line" | sed -n 's/.*p90_us=\([0-9]*\).*/\1/p')
+		awk -v r="$rtt" -v m="$med" -v p="$p90" -v t="$mbit" 'BEGIN {
+			x = 65536 * 8 / (t * 1e6) * 1000; ref = r + x;
+			printf "| miss at the owner, 4 KiB read of a 64 KiB region, netem RTT %.1f ms: median (p90), ms | %.2f (%.2f) | RTT + transfer %.2f ms | %.2f |\n", r, m / 1000, p / 1000, ref, m / 1000 / ref }'
+	done
+	grep -aq '^DCC-RESULT sites 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sites 0' "$dir/console-1-b.log" ||
+		{ echo "benchmark run failed: $dir"; failed=1; }
+done
+exit $failed

@@ -12,6 +12,11 @@
 //       Replay a dm-log-writes log over IMG (data at sector 0, metadata at
 //       META-OFFSET) and check after every durable point that each region
 //       the metadata calls valid holds the source's data.
+//   readlat DEV --count N --region-bytes B --from-region R --seed S
+//       Read 4 KiB with O_DIRECT at the start of N distinct random regions
+//       from region R on, one at a time, and print the latency of each read
+//       in microseconds, then "readlat: median M p90 P max X" (for misses:
+//       regions the device does not hold yet).
 //   nlprobe VOL
 //       Drive the netlink channel with good and bad requests and check each
 //       answer (bad input refused cleanly, registration rules, dirty-bit
@@ -20,7 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -113,6 +120,37 @@ int seqwrite(const std::string& dev, const std::map<std::string, std::string>& o
         std::printf("ACK %" PRIu64 "\n", i);
         std::fflush(stdout);
     }
+    return 0;
+}
+
+int readlat(const std::string& dev, const std::map<std::string, std::string>& o) {
+    int fd = open(dev.c_str(), O_RDONLY | O_DIRECT);
+    if (fd < 0) die("open " + dev + ": " + std::strerror(errno));
+    uint64_t n = num(o, "count"), rb = num(o, "region-bytes"), from = num(o, "from-region");
+    uint64_t seed = num(o, "seed");
+    uint64_t regions = dcc::device_size(fd) / rb;
+    if (!rb || from >= regions || n == 0 || n > regions - from) die("bad readlat arguments");
+    uint8_t* buf = aligned(kBs);
+    std::vector<uint64_t> picked, lat;
+    uint64_t x = seed;
+    while (picked.size() < n) {
+        uint64_t r = from + splitmix(x) % (regions - from);
+        bool dup = false;
+        for (uint64_t p : picked) dup |= p == r;
+        if (!dup) picked.push_back(r);
+    }
+    for (uint64_t r : picked) {
+        timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (pread(fd, buf, kBs, off_t(r * rb)) != ssize_t(kBs)) die("read failed");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        uint64_t us = uint64_t((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+        lat.push_back(us);
+        std::printf("region %" PRIu64 ": %" PRIu64 " us\n", r, us);
+    }
+    std::sort(lat.begin(), lat.end());
+    std::printf("readlat: median %" PRIu64 " p90 %" PRIu64 " max %" PRIu64 "\n", lat[lat.size() / 2],
+                lat[lat.size() * 9 / 10], lat.back());
     return 0;
 }
 
@@ -458,6 +496,7 @@ int main(int argc, char** argv) {
         if (cmd == "seqwrite" && argc >= 3) return seqwrite(argv[2], opts(argc, argv, 3));
         if (cmd == "seqverify" && argc >= 3) return seqverify(argv[2], opts(argc, argv, 3));
         if (cmd == "logcheck") return logcheck(opts(argc, argv, 2));
+        if (cmd == "readlat" && argc >= 3) return readlat(argv[2], opts(argc, argv, 3));
         if (cmd == "nlprobe" && argc == 3) return nlprobe(argv[2]);
     } catch (const dcc::Error& e) {
         die(e.what());

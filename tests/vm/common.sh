@@ -15,7 +15,7 @@ die() { log "error: $*"; exit 1; }
 HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl-3-dev
 	libdevmapper-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
 	kmod cpio xz-utils e2fsprogs diffutils coreutils libelf1 libzmq3-dev cppzmq-dev
-	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2)
+	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3)
 
 install_host_packages() {
 	local missing=()
@@ -148,6 +148,7 @@ build_initramfs() {
 	stage_binary /usr/sbin/mke2fs "$stage" /usr/sbin/mke2fs
 	stage_binary /usr/sbin/e2fsck "$stage" /usr/sbin/e2fsck
 	stage_binary /usr/sbin/tc "$stage" /usr/sbin/tc
+	stage_binary /usr/bin/iperf3 "$stage" /usr/bin/iperf3
 	stage_binary "$OUT/cmake/libctl/dccctl" "$stage" /usr/sbin/dccctl
 	stage_binary "$OUT/cmake/dcctest" "$stage" /usr/bin/dcctest
 	stage_binary "$OUT/cmake/daemon/dccd" "$stage" /usr/sbin/dccd

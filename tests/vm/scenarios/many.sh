@@ -35,19 +35,21 @@ now() { cut -d' ' -f1 /proc/uptime; }
 if [ "$SITE" = a ]; then
 	i=1
 	while [ $i -le $N ]; do
-		$DD if=/dev/urandom of=/dev/mapper/v$i bs=64k seek=$((i % 32)) count=2 oflag=direct status=none || bad "write v$i"
+		$DD if=/dev/urandom of=/dev/mapper/v$i bs=64k seek=$((i % 31)) count=2 oflag=direct status=none || bad "write v$i"
 		i=$((i + 1))
 	done
 	d=$(dccctl status --json | grep -o '"dirty":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s}')
 	ok "$d regions dirty over the $N volumes"
 	want=$(sums)
 	t0=$(now)
+	pids=
 	i=1
 	while [ $i -le $N ]; do
 		dccctl migrate v$i --to b --json >/tmp/m$i 2>&1 &
+		pids="$pids $!"
 		i=$((i + 1))
 	done
-	wait
+	wait $pids
 	t1=$(now)
 	failed=0
 	i=1

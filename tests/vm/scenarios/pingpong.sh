@@ -1,16 +1,16 @@
-# 20 planned migrations back and forth, asked alternately from the old and
-# the new owner, with writes at each owner in between; after each one the
-# new owner reads everything right at once, O_DIRECT and through the page
-# cache.  The first migrations come before B has finished hydrating (B
-# starts empty), so migrating back before hydration ends is covered; the
-# link has a 20 ms RTT (netem, 10 ms each way).
+# Planned migrations over a link with a 20 ms RTT (netem, 10 ms each way).
+# First B, which starts empty, takes the volume and gives it back at once,
+# before it has hydrated.  Then 20 migrations back and forth, asked
+# alternately by the old and the new owner, with writes at each owner in
+# between; after each one the new owner reads everything right at once,
+# O_DIRECT and through the page cache.
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 900
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-000000000006
-check "netem: 10 ms each way" tc qdisc add dev eth0 root netem delay 10ms
+check "netem: 10 ms each way" /usr/sbin/tc qdisc add dev eth0 root netem delay 10ms
 if [ "$SITE" = a ]; then
 	fill_random "$DATA" 64
 	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID >/dev/null
@@ -26,6 +26,23 @@ sum_cached() { $DD if=/dev/mapper/vol bs=1M status=none | sha256sum | cut -d' ' 
 # Read the whole volume once through the page cache, so that a stale page
 # cache at the next owner would show.
 sum_cached >/dev/null
+
+# First: to B and straight back, asked at B before B has hydrated.
+if [ "$SITE" = a ]; then
+	$DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=20 count=4 oflag=direct status=none
+	want=$(sum_direct)
+	check "0: migrate to B" dccctl migrate vol --to b
+	check "0: A owns it again" dccctl wait vol owner=a --timeout 60
+	expect_eq "0: A reads its own data back" "$want" "$(sum_direct)"
+	barrier back0
+else
+	check "0: B owns it" dccctl wait vol role=owner --timeout 60
+	v=$(valid_count vol)
+	check "0: B hands it back at once (asked at B)" dccctl migrate vol --to a
+	[ "$v" -lt 1024 ] && ok "0: B held $v of 1024 regions when it gave the volume back" ||
+		bad "0: B was hydrated already ($v): migrating back early was not exercised"
+	barrier back0
+fi
 
 owner=a
 unhydrated=0
@@ -57,7 +74,7 @@ while [ $i -le 20 ]; do
 	i=$((i + 1))
 done
 ok "20 migrations, each read verified at the new owner (failures above if not)"
-expect_eq "generation 21 at the end" 21 "$(status_field vol 6)"
+expect_eq "generation 23 at the end" 23 "$(status_field vol 6)"
 if [ "$SITE" = b ]; then
 	[ "$unhydrated" -ge 1 ] && ok "B took the volume $unhydrated times before it was hydrated" ||
 		bad "B was always hydrated: the early-migration case was not exercised"

@@ -1,0 +1,146 @@
+# Two-site benchmarks, one run, measured against the same link:
+#   raw TCP throughput of the link (iperf3), then replication of an empty
+#   256 MiB replica (replication_rate 1G); handover time of a 1 GiB and a
+#   64 GiB volume with the same writes not yet replicated (3 rounds each,
+#   alternating direction); one volume against 100 migrated at once; the
+#   miss latency at the owner against RTT plus region transfer time at two
+#   netem RTTs.  Lines "BENCH ..." are collected by tests/bench.sh.
+# sites: 2
+# disks: v1g=1G v64g=64G meta1=1M meta64=4M rep=256M repmeta=1M miss=16G missmeta=1M many=256M manymeta=8M
+# timeout: 1500
+. ./lib.sh
+
+say() { echo "bench[$SITE]: $*"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+role=$([ "$SITE" = a ] && echo owner || echo replica)
+
+# 1. the raw link
+if [ "$SITE" = b ]; then
+	iperf3 -s -1 >/dev/null 2>&1 &
+	barrier iperf
+	wait
+else
+	barrier iperf
+	sleep 1
+	mbit=$(iperf3 -c "$DCC_PEER_IP" -t 6 -f m 2>/dev/null | awk '/receiver/ {print $(NF-2)}')
+	say "raw TCP: $mbit Mbit/s"
+	echo "BENCH tcp mbit=$mbit"
+fi
+
+# 2. replication of an empty replica
+if [ "$SITE" = a ]; then
+	dccctl format-meta --data "$REP" --meta "$REPMETA" --uuid 5a5a5a5a-0000-4000-8000-0000000000b1 >/dev/null
+else
+	dccctl format-meta --data "$REP" --meta "$REPMETA" --uuid 5a5a5a5a-0000-4000-8000-0000000000b1 --empty >/dev/null
+fi
+check "create rep" dcc_create rep "$REP" "$REPMETA"
+dccd_config 'replication_rate = "1G"'
+start_dccd
+check "rep paired" dccctl wait rep paired --timeout 60
+t0=$(now)
+check "rep in sync" dccctl wait rep in-sync --timeout 900
+secs=$(since "$t0")
+if [ "$SITE" = a ]; then
+	say "replicated 256 MiB in $secs s"
+	echo "BENCH replication mib=256 secs=$secs"
+fi
+stop_dccd
+
+# 3. handover time against volume size
+for v in 1g 64g; do
+	eval "data=\$V$(echo $v | tr a-z A-Z) meta=\$META${v%g}"
+	dccctl format-meta --data "$data" --meta "$meta" --uuid 5a5a5a5a-0000-4000-8000-0000000000$v --role $role >/dev/null
+	check "create h$v" dcc_create h$v "$data" "$meta"
+done
+dccd_config 'replication_rate = "1M"'
+start_dccd
+check "h1g, h64g paired" sh -c 'dccctl wait h1g paired --timeout 60 && dccctl wait h64g paired --timeout 60'
+owner=a
+for round in 1 2 3 4 5 6; do
+	if [ "$SITE" = $owner ]; then
+		peer=$([ $owner = a ] && echo b || echo a)
+		for v in 1g 64g; do
+			# the same 16 MiB, not yet replicated, at the same offset
+			$DD if=/dev/urandom of=/dev/mapper/h$v bs=1M seek=$((round * 32)) count=16 oflag=direct status=none
+			d=$(dirty_count h$v)
+			dccctl migrate h$v --to $peer --json >/tmp/m
+			ms=$(sed -n 's/.*"handover_ms":\([0-9]*\).*/\1/p' /tmp/m)
+			[ -n "$ms" ] || bad "handover of h$v: $(cat /tmp/m)"
+			say "round $round: h$v $owner -> $peer, $d dirty, $ms ms"
+			echo "BENCH handover size=$v dirty=$d ms=$ms"
+		done
+	fi
+	barrier "round$round"
+	owner=$([ $owner = a ] && echo b || echo a)
+done
+stop_dccd
+
+# 4. one volume against 100 at once (2 MiB each, 4 regions dirty each)
+i=0
+while [ $i -le 100 ]; do
+	echo "0 4096 linear $MANY $((i * 4096))" | dmsetup create md$i
+	echo "0 128 linear $MANYMETA $((i * 128))" | dmsetup create mm$i
+	dccctl format-meta --data /dev/mapper/md$i --meta /dev/mapper/mm$i \
+		--uuid "$(printf '5a5a5a5a-0000-4000-9000-%012d' $i)" --role $role >/dev/null || bad "format m$i"
+	dcc_create m$i /dev/mapper/md$i /dev/mapper/mm$i || bad "create m$i"
+	i=$((i + 1))
+done
+start_dccd
+check "101 paired" wait_until 120 sh -c '[ $(dccctl status --json | grep -o "\"paired\":true" | wc -l) -ge 101 ]'
+if [ "$SITE" = a ]; then
+	i=0
+	while [ $i -le 100 ]; do
+		$DD if=/dev/urandom of=/dev/mapper/m$i bs=64k count=4 oflag=direct status=none
+		i=$((i + 1))
+	done
+	t0=$(now)
+	dccctl migrate m0 --to b >/dev/null || bad "migrate m0"
+	one=$(since "$t0")
+	t0=$(now)
+	pids=
+	i=1
+	while [ $i -le 100 ]; do
+		dccctl migrate m$i --to b >/tmp/m$i 2>&1 &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	wait $pids
+	all=$(since "$t0")
+	n=$(grep -l "owned by b" /tmp/m* | wc -l)
+	expect_eq "100 migrated" 100 "$n"
+	say "1 volume: $one s, 100 volumes at once: $all s"
+	echo "BENCH many one_s=$one all_s=$all n=$n"
+fi
+barrier many
+stop_dccd
+
+# 5. miss latency against RTT + transfer time, at two RTTs
+if [ "$SITE" = a ]; then
+	dccctl format-meta --data "$MISS" --meta "$MISSMETA" --uuid 5a5a5a5a-0000-4000-8000-0000000000c1 --empty --role owner >/dev/null
+else
+	dccctl format-meta --data "$MISS" --meta "$MISSMETA" --uuid 5a5a5a5a-0000-4000-8000-0000000000c1 --role replica >/dev/null
+fi
+check "create miss" dcc_create miss "$MISS" "$MISSMETA"
+dccd_config
+start_dccd
+check "miss paired" dccctl wait miss paired --timeout 60
+seed=1
+for delay in 1 10; do
+	/usr/sbin/tc qdisc replace dev eth0 root netem delay ${delay}ms || bad "netem"
+	barrier "delay$delay"
+	if [ "$SITE" = a ]; then
+		rtt=$(ping -c 10 -i 0.2 "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+		# the upper half of 16 GiB: background hydration goes upward from 0
+		dcctest readlat /dev/mapper/miss --count 40 --region-bytes 65536 --from-region 131072 --seed $seed >/tmp/lat
+		line=$(tail -n 1 /tmp/lat)
+		say "netem ${delay} ms each way: ping RTT $rtt ms; $line"
+		echo "BENCH miss delay_ms=$delay rtt_ms=$rtt $(echo "$line" | sed 's/readlat: median \([0-9]*\) p90 \([0-9]*\) max \([0-9]*\)/median_us=\1 p90_us=\2 max_us=\3/')"
+	fi
+	barrier "measured$delay"
+	seed=$((seed + 1))
+done
+/usr/sbin/tc qdisc del dev eth0 root 2>/dev/null
+expect_eq "no timeouts" 0 "$(timeouts_of miss)"
+stop_dccd
+finish
