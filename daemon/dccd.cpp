@@ -180,6 +180,7 @@ private:
     void link_down(const char* why);
     void reset_volumes();
     void send_attach(Volume& v);
+    void reload_invalid(Volume& v);
     void handle(Incoming& in);
     void handle_request(Incoming& in);
     void handle_reply(Incoming& in);
@@ -204,6 +205,7 @@ private:
     void emit(json e);
     void clear_stale_dirty(Volume& v);
     // the control socket
+    void maintain(Volume& v, Clock::time_point now);
     void ctl_accept();
     void ctl_read(size_t i);
     void ctl_request(CtlClient& c, const std::string& line);
@@ -228,6 +230,7 @@ private:
     int ctl_fd_ = -1;
     std::vector<CtlClient> ctl_;
     Clock::time_point last_publish_;
+    std::string next_volume_;  // where the next round of volume work starts
 };
 
 Daemon::Daemon(const Config& cfg)
@@ -306,12 +309,7 @@ void Daemon::add_volume(const dcc::Volume& dv) {
     v->generation = v->reg.generation;
     v->region_bytes = uint64_t(v->reg.region_sectors) * 512;
     v->data_fd = open_block_device(v->reg.data, O_RDWR | O_DIRECT);
-    for (uint64_t cursor = 0;;) {
-        nl::RegionsReply r = kernel_.get_regions(dv.dev, DCC_SET_INVALID, cursor);
-        for (const Range& x : r.ranges) v->invalid.add(x.start, x.count);
-        if (!r.next) break;
-        cursor = *r.next;
-    }
+    reload_invalid(*v);
     log_info("%s: volume %s, %llu regions, %s, generation %llu, %llu regions missing here",
              dv.name.c_str(), format_uuid(v->reg.uuid).c_str(),
              (unsigned long long)v->reg.nr_regions, role_name(Role(v->role)),
@@ -328,6 +326,19 @@ void Daemon::add_volume(const dcc::Volume& dv) {
     Volume& ref = *v;
     vols_[dv.name] = std::move(v);
     if (link_up_) send_attach(ref);
+}
+
+// The kernel's invalid set.  Ours changes through our fills, but a write
+// that covers a whole region makes it valid in the kernel alone.
+void Daemon::reload_invalid(Volume& v) {
+    RangeSet s;
+    for (uint64_t cursor = 0;;) {
+        nl::RegionsReply r = kernel_.get_regions(v.dev, DCC_SET_INVALID, cursor);
+        for (const Range& x : r.ranges) s.add(x.start, x.count);
+        if (!r.next) break;
+        cursor = *r.next;
+    }
+    v.invalid = std::move(s);
 }
 
 void Daemon::send_attach(Volume& v) {
@@ -471,6 +482,8 @@ void Daemon::handle_request(Incoming& in) {
     case Type::Pull: {
         r.type = m.type == Type::Fetch ? Type::FetchReply : Type::PullReply;
         r.generation = v->generation;
+        if (m.region < v->reg.nr_regions && v->invalid.contains(m.region))
+            reload_invalid(*v);  // it may have been written whole here since
         if (m.region >= v->reg.nr_regions || v->invalid.contains(m.region)) {
             r.status = m.region >= v->reg.nr_regions ? ERANGE : ENODATA;
             link_.reply(in, r);
@@ -936,6 +949,13 @@ void Daemon::publish(Clock::time_point now) {
         v->pushed.sample(now);
         v->pulled.sample(now);
         v->fetched.sample(now);
+        if (v->kst && v->kst->valid != v->reg.nr_regions - std::min(v->invalid.count(), v->reg.nr_regions)) {
+            try {
+                reload_invalid(*v);
+            } catch (const Error& e) {
+                log_warn("%s: %s", v->name.c_str(), e.what());
+            }
+        }
         report::VolumeState st = state_of(*v);
         for (json& e : report::changes(v->shown ? &*v->shown : nullptr, st)) emit(std::move(e));
         v->shown = st;
@@ -1252,8 +1272,14 @@ int Daemon::run() {
         }
         if (!cfg_.insecure && (items[socks.size()].revents & ZMQ_POLLIN)) link_.serve_zap();
         // Clients first (by index, from the end: a request removes its client).
-        for (size_t i = ctl_.size(); i-- > 0;)
-            if (items[first_client + i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) ctl_read(i);
+        // A few requests per round (a migration suspends a device): the
+        // others stay readable for the next one.
+        int requests = 4;
+        for (size_t i = ctl_.size(); i-- > 0 && requests > 0;)
+            if (items[first_client + i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
+                requests--;
+                ctl_read(i);
+            }
         if (items[socks.size() + 2].revents & ZMQ_POLLIN) ctl_accept();
         if (items[socks.size() + 1].revents & ZMQ_POLLIN) {
             bool lost;
@@ -1292,40 +1318,54 @@ int Daemon::run() {
             for (auto& [_, v] : vols_) v->check_pending = true;
         }
         if (now - last_publish_ > ms(500)) publish(now);
-        for (auto& [_, v] : vols_) {
-            if ((v->ho == Volume::Ho::Sending || v->ho == Volume::Ho::Uncertain) &&
-                now > v->ho_deadline) {
-                // Nothing may wait forever: fence the volume (I/O fails, no
-                // write is accepted) until pairing shows who owns it.
-                log_warn("%s: no answer to the handover: fenced (replica at generation %llu) "
-                         "until the peer's generation is known",
-                         v->name.c_str(), (unsigned long long)v->generation);
-                int e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v->dev, .reg_id = v->reg.reg_id,
-                                .generation = v->generation, .role = DCC_ROLE_REPLICA});
-                if (e) log_warn("%s: cannot fence: %s", v->name.c_str(), std::strerror(-e));
-                v->role = DCC_ROLE_REPLICA;
-                v->ho = Volume::Ho::Fenced;
-                try {
-                    dm_resume(v->name);
-                } catch (const Error& err) {
-                    log_warn("%s: %s", v->name.c_str(), err.what());
-                }
-                v->attached = v->attach_sent = false;  // pair again to learn it
-                answer(*v, false, "no answer from the peer: the volume is fenced until the peer "
-                                  "is back");
-            }
-            try {
-                flush_acks(*v);
-                for (auto& [r, f] : v->filling)
-                    if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;
-                if (v->check_pending) serve_pending(*v);
-                hydrate(*v);
-                replicate(*v, now);
-            } catch (const Error& e) {
-                // One volume's trouble must not stop the others.
-                log_warn("%s: %s", v->name.c_str(), e.what());
-            }
+        // Volume work, round robin within a time budget, so that the link
+        // and the control socket are served on time with many volumes.
+        auto it = vols_.lower_bound(next_volume_);
+        auto t0 = Clock::now();
+        for (size_t k = 0; k < vols_.size(); k++) {
+            if (it == vols_.end()) it = vols_.begin();
+            maintain(*it->second, now);
+            ++it;
+            if (Clock::now() - t0 > ms(100)) break;
         }
+        next_volume_ = it == vols_.end() ? std::string() : it->first;
+    }
+}
+
+// One volume's periodic work: handover deadline, acks, fills, pushes.
+void Daemon::maintain(Volume& vol, Clock::time_point now) {
+    Volume* v = &vol;
+    if ((v->ho == Volume::Ho::Sending || v->ho == Volume::Ho::Uncertain) &&
+        now > v->ho_deadline) {
+        // Nothing may wait forever: fence the volume (I/O fails, no
+        // write is accepted) until pairing shows who owns it.
+        log_warn("%s: no answer to the handover: fenced (replica at generation %llu) "
+                 "until the peer's generation is known",
+                 v->name.c_str(), (unsigned long long)v->generation);
+        int e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v->dev, .reg_id = v->reg.reg_id,
+                        .generation = v->generation, .role = DCC_ROLE_REPLICA});
+        if (e) log_warn("%s: cannot fence: %s", v->name.c_str(), std::strerror(-e));
+        v->role = DCC_ROLE_REPLICA;
+        v->ho = Volume::Ho::Fenced;
+        try {
+            dm_resume(v->name);
+        } catch (const Error& err) {
+            log_warn("%s: %s", v->name.c_str(), err.what());
+        }
+        v->attached = v->attach_sent = false;  // pair again to learn it
+        answer(*v, false, "no answer from the peer: the volume is fenced until the peer "
+                          "is back");
+    }
+    try {
+        flush_acks(*v);
+        for (auto& [r, f] : v->filling)
+            if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;
+        if (v->check_pending) serve_pending(*v);
+        hydrate(*v);
+        replicate(*v, now);
+    } catch (const Error& e) {
+        // One volume's trouble must not stop the others.
+        log_warn("%s: %s", v->name.c_str(), e.what());
     }
 }
 
