@@ -223,7 +223,7 @@ private:
     bool link_up_ = false;
     std::string peer_site_;
     uint64_t seq_ = 1;
-    Clock::time_point last_heard_, last_ping_, last_scan_;
+    Clock::time_point last_heard_, last_ping_, last_scan_, last_down_log_{};
     double tokens_ = 0;
     Clock::time_point token_time_ = Clock::now();
     int sig_fd_ = -1;
@@ -384,7 +384,12 @@ void Daemon::link_tick(Clock::time_point now) {
         m.type = wire::Type::Hello;
         m.site = cfg_.site;
     }
-    link_.request(Chan::Ctl, m);
+    bool sent = link_.request(Chan::Ctl, m);
+    if (!link_up_ && now - last_down_log_ > ms(30000)) {
+        last_down_log_ = now;
+        log_info("no link to the peer at %s yet (%s)", cfg_.peer.c_str(),
+                 sent ? "hello sent, no answer" : "not connected");
+    }
     for (auto& [_, v] : vols_)
         if (link_up_ && !v->attached && !v->attach_sent) send_attach(*v);
 }
@@ -1250,7 +1255,7 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
 int Daemon::run() {
     scan_volumes();
     auto socks = link_.sockets();
-    last_scan_ = last_ping_ = Clock::now();
+    last_scan_ = last_ping_ = last_down_log_ = Clock::now();
     for (;;) {
         std::vector<zmq::pollitem_t> items;
         for (auto* s : socks) items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});

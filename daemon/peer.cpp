@@ -32,6 +32,8 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
 void PeerLink::setup_server(zmq::socket_t& s, const std::string& ep) {
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::router_mandatory, 1);
+    // The peer's reconnection (same routing id) takes over the old route.
+    s.set(zmq::sockopt::router_handover, 1);
     if (!cfg_.insecure) {
         s.set(zmq::sockopt::curve_server, 1);
         s.set(zmq::sockopt::curve_secretkey, cfg_.secret_key);
