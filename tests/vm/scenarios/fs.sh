@@ -62,6 +62,7 @@ else
 	exchange sums-b "$sum_b" >/dev/null
 fi
 check "in sync at the end" dccctl wait vol in-sync --timeout 300
+barrier in-sync  # each dccd stays up until the other has seen it too
 stop_dccd
 check "remove" dmsetup remove vol
 finish

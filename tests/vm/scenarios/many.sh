@@ -69,6 +69,7 @@ else
 	barrier read
 fi
 check "all $N in sync" wait_until 300 sh -c "[ \$(dccctl status --json | grep -o '\"in_sync\":true' | wc -l) = $N ]"
+barrier in-sync  # each dccd stays up until the other has seen it too
 stop_dccd
 i=1
 while [ $i -le $N ]; do
