@@ -98,6 +98,7 @@ build_userspace() {
 stage_binary() {
 	local bin=$1 dst=$2 lib
 	install -D -m 0755 "$bin" "$dst$3"
+	strip --strip-debug "$dst$3" 2>/dev/null || true  # the guest's RAM holds it
 	for lib in $(ldd "$bin" | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
 		[ -e "$dst$lib" ] || install -D -m 0755 "$lib" "$dst$lib"
 	done

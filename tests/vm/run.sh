@@ -10,6 +10,7 @@
 #   # disks: data=64M meta=1M src=64M   (virtio disks, in order: vda, vdb, ...)
 #   # boots: 2                         (phases; each boot sees the same disks)
 #   # timeout: 300                     (seconds per boot)
+#   # memory: 1536                     (MiB of guest RAM; default 768)
 #   # sites: 2                         (two VMs, a and b, each with its own
 #                                        disks, joined by one virtio-net link)
 # A phase that prints DCC-KILL-ME is powered off at once (kill -9 of QEMU),
@@ -30,7 +31,7 @@ while (($#)); do
 	--jobs) jobs=$2; shift 2 ;;
 	--show) show=1; shift ;;
 	--bench) sdir=bench; jobs=1; shift ;;
-	-h | --help) sed -n '3,17p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,18p' "$0"; exit 0 ;;
 	*) scenarios+=("$1"); shift ;;
 	esac
 done
@@ -79,7 +80,9 @@ boot() {
 		extra+=" dcc.site=$site dcc.ip=10.99.0.$([ "$site" = a ] && echo 1 || echo 2) dcc.peer_ip=10.99.0.$([ "$site" = a ] && echo 2 || echo 1)"
 	fi
 	local logf="$work/console-$phase${site:+-$site}.log"
-	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 768 -nographic -no-reboot \
+	local mem
+	mem=$(header "$name" memory)
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "${mem:-768}" -nographic -no-reboot \
 		-kernel "$(kernel_image "$rel")" -initrd "${initrd[$rel]}" \
 		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.dir=$sdir dcc.phase=$phase dcc.disks=$disks $extra" \
 		"${drives[@]}" "${netargs[@]}" >"$logf" 2>&1 </dev/null &

@@ -4,6 +4,7 @@
 # linear and dcc so drift in the emulator hits both alike.
 # disks: data=512M meta=1M
 # timeout: 900
+# memory: 1536
 . ./lib.sh
 
 insmod /lib/modules/brd.ko rd_nr=1 rd_size=524288 || bad "brd"

@@ -6,9 +6,26 @@
 #   miss latency at the owner against RTT plus region transfer time at two
 #   netem RTTs.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
-# disks: v1g=1G v64g=64G meta1=1M meta64=4M rep=256M repmeta=1M miss=16G missmeta=1M many=256M manymeta=8M
+# disks: data=82G meta=16M
 # timeout: 1500
+# memory: 1024
 . ./lib.sh
+
+# The volumes' data and metadata devices are slices of two sparse disks.
+# carve NAME DISK START_MIB SIZE_MIB
+carve() { echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1" || bad "carve $1"; }
+carve rep.d "$DATA" 0 256
+carve rep.m "$META" 0 1
+carve h1g.d "$DATA" 256 1024
+carve h1g.m "$META" 1 1
+carve h64g.d "$DATA" 1280 65536
+carve h64g.m "$META" 2 4
+carve miss.d "$DATA" 66816 16384
+carve miss.m "$META" 6 1
+REP=/dev/mapper/rep.d REPMETA=/dev/mapper/rep.m
+V1G=/dev/mapper/h1g.d META1=/dev/mapper/h1g.m
+V64G=/dev/mapper/h64g.d META64=/dev/mapper/h64g.m
+MISS=/dev/mapper/miss.d MISSMETA=/dev/mapper/miss.m
 
 say() { echo "bench[$SITE]: $*"; }
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -79,8 +96,8 @@ stop_dccd
 # 4. one volume against 100 at once (2 MiB each, 4 regions dirty each)
 i=0
 while [ $i -le 100 ]; do
-	echo "0 4096 linear $MANY $((i * 4096))" | dmsetup create md$i
-	echo "0 128 linear $MANYMETA $((i * 128))" | dmsetup create mm$i
+	echo "0 4096 linear $DATA $((83200 * 2048 + i * 4096))" | dmsetup create md$i
+	echo "0 128 linear $META $((8 * 2048 + i * 128))" | dmsetup create mm$i
 	dccctl format-meta --data /dev/mapper/md$i --meta /dev/mapper/mm$i \
 		--uuid "$(printf '5a5a5a5a-0000-4000-9000-%012d' $i)" --role $role >/dev/null || bad "format m$i"
 	dcc_create m$i /dev/mapper/md$i /dev/mapper/mm$i || bad "create m$i"
