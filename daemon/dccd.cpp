@@ -206,6 +206,9 @@ private:
     void clear_stale_dirty(Volume& v);
     // the control socket
     void maintain(Volume& v, Clock::time_point now);
+    void receive(Incoming& in);
+    void kernel_events();
+    void serve_urgent();
     void ctl_accept();
     void ctl_read(size_t i);
     void ctl_request(CtlClient& c, const std::string& line);
@@ -1286,32 +1289,17 @@ int Daemon::run() {
                 ctl_read(i);
             }
         if (items[socks.size() + 2].revents & ZMQ_POLLIN) ctl_accept();
-        if (items[socks.size() + 1].revents & ZMQ_POLLIN) {
-            bool lost;
-            for (const nl::Event& e : events_.drain(lost))
-                for (auto& [_, v] : vols_)
-                    if (e.dev == v->dev) {
-                        v->check_pending = true;
-                        if (e.cmd == DCC_CMD_EVENT_STATE) {
-                            v->role = e.role;
-                            v->generation = e.generation;
-                        }
-                    }
-            if (lost)
-                for (auto& [_, v] : vols_) v->check_pending = true;
-        }
-        // Control first: drain both control sockets, then a bounded batch of bulk.
+        if (items[socks.size() + 1].revents & ZMQ_POLLIN) kernel_events();
+        // Control first: drain both control sockets, then a bounded batch of
+        // bulk, with misses and control messages served between bulk ones.
         for (size_t i = 0; i < socks.size(); i++) {
             if (!(items[i].revents & ZMQ_POLLIN)) continue;
             int budget = i < 2 ? 64 : 16;
             while (budget--) {
                 auto in = link_.receive(*socks[i]);
                 if (!in) break;
-                try {
-                    handle(*in);
-                } catch (const Error& e) {
-                    log_warn("handling %s: %s", wire::type_name(in->msg.type), e.what());
-                }
+                receive(*in);
+                if (i >= 2) serve_urgent();
             }
             link_tick(Clock::now());  // heartbeats stay on time under load
         }
@@ -1335,6 +1323,51 @@ int Daemon::run() {
         }
         next_volume_ = it == vols_.end() ? std::string() : it->first;
     }
+}
+
+void Daemon::receive(Incoming& in) {
+    try {
+        handle(in);
+    } catch (const Error& e) {
+        log_warn("handling %s: %s", wire::type_name(in.msg.type), e.what());
+    }
+}
+
+// Misses and state changes the kernel reports.
+void Daemon::kernel_events() {
+    bool lost;
+    for (const nl::Event& e : events_.drain(lost))
+        for (auto& [_, v] : vols_)
+            if (e.dev == v->dev) {
+                v->check_pending = true;
+                if (e.cmd == DCC_CMD_EVENT_STATE) {
+                    v->role = e.role;
+                    v->generation = e.generation;
+                }
+            }
+    if (lost)
+        for (auto& [_, v] : vols_) v->check_pending = true;
+}
+
+// Between two bulk messages (each may cost a write and a flush): new
+// misses are asked for and fetched regions completed first, so a waiting
+// bio never queues behind background fills.
+void Daemon::serve_urgent() {
+    kernel_events();
+    for (auto& [_, v] : vols_) {
+        if (!v->check_pending) continue;
+        try {
+            serve_pending(*v);
+        } catch (const Error& e) {
+            log_warn("%s: %s", v->name.c_str(), e.what());
+        }
+    }
+    for (zmq::socket_t* s : link_.control_sockets())
+        for (int budget = 16; budget--;) {
+            auto in = link_.receive(*s);
+            if (!in) break;
+            receive(*in);
+        }
 }
 
 // One volume's periodic work: handover deadline, acks, fills, pushes.

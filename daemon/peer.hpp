@@ -36,6 +36,7 @@ public:
 
     // Sockets to poll, in priority order (control first), and the ZAP socket.
     std::vector<zmq::socket_t*> sockets();
+    std::vector<zmq::socket_t*> control_sockets() { return {&ctl_server_, &ctl_client_}; }
     zmq::socket_t& zap() { return zap_; }
     void serve_zap();
 

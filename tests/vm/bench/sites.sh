@@ -1,6 +1,6 @@
 # Two-site benchmarks, one run, measured against the same link:
 #   raw TCP throughput of the link (iperf3), then replication of an empty
-#   256 MiB replica (replication_rate 1G); handover time of a 1 GiB and a
+#   256 MiB replica (replication_rate 1G, replication_window 32); handover time of a 1 GiB and a
 #   64 GiB volume with the same writes not yet replicated (3 rounds each,
 #   alternating direction); one volume against 100 migrated at once; the
 #   miss latency at the owner against RTT plus region transfer time at two
@@ -52,7 +52,7 @@ else
 	dccctl format-meta --data "$REP" --meta "$REPMETA" --uuid 5a5a5a5a-0000-4000-8000-0000000000b1 --empty >/dev/null
 fi
 check "create rep" dcc_create rep "$REP" "$REPMETA"
-dccd_config 'replication_rate = "1G"'
+dccd_config 'replication_rate = "1G"' 'replication_window = 32'
 start_dccd
 check "rep paired" dccctl wait rep paired --timeout 60
 t0=$(now)
@@ -67,7 +67,7 @@ stop_dccd
 # 3. handover time against volume size
 for v in 1g 64g; do
 	eval "data=\$V$(echo $v | tr a-z A-Z) meta=\$META${v%g}"
-	dccctl format-meta --data "$data" --meta "$meta" --uuid 5a5a5a5a-0000-4000-8000-0000000000$v --role $role >/dev/null
+	dccctl format-meta --data "$data" --meta "$meta" --uuid 5a5a5a5a-0000-4000-8000-0000000$(printf %05d ${v%g}) --role $role >/dev/null
 	check "create h$v" dcc_create h$v "$data" "$meta"
 done
 dccd_config 'replication_rate = "1M"'
@@ -124,7 +124,12 @@ if [ "$SITE" = a ]; then
 	done
 	wait $pids
 	all=$(since "$t0")
-	n=$(grep -l "owned by b" /tmp/m* | wc -l)
+	n=0
+	i=1
+	while [ $i -le 100 ]; do
+		if grep -q "owned by b" /tmp/m$i; then n=$((n + 1)); else echo "m$i: $(cat /tmp/m$i)"; fi
+		i=$((i + 1))
+	done
 	expect_eq "100 migrated" 100 "$n"
 	say "1 volume: $one s, 100 volumes at once: $all s"
 	echo "BENCH many one_s=$one all_s=$all n=$n"
