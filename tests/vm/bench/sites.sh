@@ -94,6 +94,7 @@ done
 stop_dccd
 
 # 4. one volume against 100 at once (2 MiB each, 4 regions dirty each)
+dccd_config 'replication_rate = "1M"' 'heartbeat_ms = 1000' 'link_timeout_ms = 10000'
 i=0
 while [ $i -le 100 ]; do
 	echo "0 4096 linear $DATA $((83200 * 2048 + i * 4096))" | dmsetup create md$i

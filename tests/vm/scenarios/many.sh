@@ -20,7 +20,8 @@ while [ $i -le $N ]; do
 	i=$((i + 1))
 done
 ok "$N volumes created"
-dccd_config 'replication_rate = "1M"'
+# A TCG guest busy with 100 devices is slow: a longer link timeout.
+dccd_config 'replication_rate = "1M"' 'heartbeat_ms = 1000' 'link_timeout_ms = 10000'
 start_dccd
 check "all $N paired" wait_until 120 sh -c "[ \$(dccctl status --json | grep -o '\"paired\":true' | wc -l) = $N ]"
 sums() {
