@@ -39,7 +39,7 @@ for dir in build/vm/run/*/sites; do
 	echo "|---|---|---|---|"
 	awk -v m="$mbit" -v s="$rsecs" 'BEGIN {
 		r = 256 * 8 * 1.048576 / s;
-		printf "| replication of an empty 256 MiB replica (CURVE), Mbit/s | %.0f | raw TCP (iperf3) %.0f | %.2f |\n", r, m, r / m }'
+		printf "| first copy of an empty 256 MiB replica (CURVE), Mbit/s | %.1f (%.1f s) | raw TCP (iperf3) %.0f | %.2f |\n", r, s, m, r / m }'
 	for size in 1g 64g; do
 		echo "$b" | grep "^BENCH handover size=$size " | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n >"build/ho-$size"
 	done
@@ -58,9 +58,9 @@ for dir in build/vm/run/*/sites; do
 		rtt=$(echo "$line" | sed -n 's/.*rtt_ms=\([0-9.]*\).*/\1/p')
 		med=$(echo "$line" | sed -n 's/.*median_us=\([0-9]*\).*/\1/p')
 		p90=$(echo "$line" | sed -n 's/.*p90_us=\([0-9]*\).*/\1/p')
-		awk -v r="$rtt" -v m="$med" -v p="$p90" -v t="$mbit" 'BEGIN {
+		awk -v d="$d" -v r="$rtt" -v m="$med" -v p="$p90" -v t="$mbit" 'BEGIN {
 			x = 65536 * 8 / (t * 1e6) * 1000; ref = r + x;
-			printf "| miss at the owner, 4 KiB read of a 64 KiB region, netem RTT %.1f ms: median (p90), ms | %.2f (%.2f) | RTT + transfer %.2f ms | %.2f |\n", r, m / 1000, p / 1000, ref, m / 1000 / ref }'
+			printf "| miss at the owner (4 KiB read, 64 KiB region), netem %d ms each way: median (p90), ms | %.1f (%.1f) | ping RTT %.1f + transfer %.1f = %.1f ms | %.1f |\n", d, m / 1000, p / 1000, r, x, ref, m / 1000 / ref }'
 	done
 	grep -aq '^DCC-RESULT sites 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sites 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
