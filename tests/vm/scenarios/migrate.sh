@@ -1,7 +1,8 @@
-# Planned migration: with writes at A not yet replicated, ownership moves
-# to B; B reads everything right at once (fetching what it lacks) and
-# hydrates; writes at B; ownership moves back, asked from B's side; A reads
-# B's writes, buffered reads included (its page cache was dropped).
+# Planned migration: with fio's writes (crc32c verify headers) at A not
+# yet replicated, ownership moves to B; B verifies them with fio at once and
+# reads everything right (fetching what it lacks), then hydrates; writes
+# at B; ownership moves back, asked from B's side; A reads B's writes,
+# buffered reads included (its page cache was dropped).
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 500
@@ -20,11 +21,17 @@ dccd_config 'replication_rate = "1M"'
 start_dccd
 check "paired" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
 sum_vol() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+# fio_verify [fio options]: the same random 4 KiB writes, with crc32c
+# headers, to 24 MiB from 16 MiB on; --verify_only checks them elsewhere.
+fio_verify() {
+	fio --name=mv --filename=/dev/mapper/vol --rw=randwrite --bs=4k --offset=16M --size=24M \
+		--ioengine=psync --direct=1 --verify=crc32c --verify_fatal=1 --randseed=4242 \
+		--output=/tmp/fio.out "$@" || { cat /tmp/fio.out; return 1; }
+}
 
 if [ "$SITE" = a ]; then
 	barrier synced
-	$DD if=/dev/urandom of=/tmp/w bs=1M count=24 status=none
-	check "write 24 MiB at A" $DD if=/tmp/w of=/dev/mapper/vol bs=1M seek=16 count=24 oflag=direct status=none
+	check "fio writes 24 MiB at A (crc32c verify headers)" fio_verify --do_verify=1
 	# A buffered read puts the old owner's data in its page cache.
 	$DD if=/dev/mapper/vol bs=1M skip=40 count=1 status=none of=/dev/null
 	check "dccctl migrate vol --to b" dccctl migrate vol --to b
@@ -48,6 +55,7 @@ else
 	check "B becomes owner" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
 	n=$(sed -n 's/.*owns generation 2 now; \([0-9]*\) regions to fetch.*/\1/p' /tmp/dccd.log)
 	[ "${n:-0}" -gt 0 ] && ok "B lacked $n regions when it took over" || bad "B lacked nothing (${n:-no log line})"
+	check "fio --verify_only at B: every block A wrote, read at once" fio_verify --verify_only
 	s=$(sum_vol)
 	exchange sum1 "$s" >/dev/null
 	check "hydration completes" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
