@@ -181,6 +181,7 @@ private:
     void reset_volumes();
     void send_attach(Volume& v);
     void reload_invalid(Volume& v);
+    RangeSet kernel_set(const Volume& v, uint8_t set, bool arm = false);
     void handle(Incoming& in);
     void handle_request(Incoming& in);
     void handle_reply(Incoming& in);
@@ -333,15 +334,17 @@ void Daemon::add_volume(const dcc::Volume& dv) {
 
 // The kernel's invalid set.  Ours changes through our fills, but a write
 // that covers a whole region makes it valid in the kernel alone.
-void Daemon::reload_invalid(Volume& v) {
+void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_set(v, DCC_SET_INVALID); }
+
+// A whole region set of the kernel's (DCC_SET_*), read a reply at a time.
+RangeSet Daemon::kernel_set(const Volume& v, uint8_t set, bool arm) {
     RangeSet s;
     for (uint64_t cursor = 0;;) {
-        nl::RegionsReply r = kernel_.get_regions(v.dev, DCC_SET_INVALID, cursor);
+        nl::RegionsReply r = kernel_.get_regions(v.dev, set, cursor, arm);
         for (const Range& x : r.ranges) s.add(x.start, x.count);
-        if (!r.next) break;
+        if (!r.next) return s;
         cursor = *r.next;
     }
-    v.invalid = std::move(s);
 }
 
 void Daemon::send_attach(Volume& v) {
@@ -729,13 +732,7 @@ std::string Daemon::start_handover(Volume& v) {
     }
     v.ho_start = Clock::now();
     v.ho_gen = v.generation + 1;
-    RangeSet dirty;
-    for (uint64_t cursor = 0;;) {
-        nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, cursor);
-        for (const Range& x : rep.ranges) dirty.add(x.start, x.count);
-        if (!rep.next) break;
-        cursor = *rep.next;
-    }
+    RangeSet dirty = kernel_set(v, DCC_SET_DIRTY);
     v.queue.clear();
     v.pushing.clear();
     const auto& rs = dirty.ranges();
@@ -980,21 +977,18 @@ void Daemon::publish(Clock::time_point now) {
 // A site that gave the volume up keeps no dirty bits: the new owner took
 // those regions as invalid and fetches them, so they are owed no more.
 void Daemon::clear_stale_dirty(Volume& v) {
-    uint64_t cleared = 0;
-    for (uint64_t cursor = 0;;) {
-        nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, cursor, true);
-        for (const Range& x : rep.ranges) {
+    constexpr uint64_t max_count = 1ull << 20;  // the kernel's limit per CLEAR_DIRTY
+    RangeSet dirty = kernel_set(v, DCC_SET_DIRTY, true);
+    uint64_t cleared = dirty.count();
+    for (const Range& x : dirty.ranges())
+        for (uint64_t r = x.start; r < x.end(); r += max_count) {
             int e = kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v.dev, .reg_id = v.reg.reg_id,
-                            .region = x.start, .count = x.count});
+                            .region = r, .count = std::min(max_count, x.end() - r)});
             if (e) {
                 log_warn("%s: cannot clear the old dirty bits: %s", v.name.c_str(), std::strerror(-e));
                 return;
             }
-            cleared += x.count;
         }
-        if (!rep.next) break;
-        cursor = *rep.next;
-    }
     if (cleared)
         log_info("%s: %llu dirty bits cleared (the new owner fetches those regions)",
                  v.name.c_str(), (unsigned long long)cleared);
@@ -1119,26 +1113,20 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
 // Owner: ask the peer for every region a bio waits for.
 void Daemon::serve_pending(Volume& v) {
     v.check_pending = false;
-    if (!v.owner()) return;
-    for (uint64_t cursor = 0;;) {
-        nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_PENDING, cursor);
-        for (const Range& x : rep.ranges) {
-            for (uint64_t r = x.start; r < x.end(); r++) {
-                auto it = v.filling.find(r);
-                auto now = Clock::now();
-                // A fetch in flight is asked again only if its answer is late.
-                if (it != v.filling.end() && !v.pulls.count(r) && now < it->second.retry_at)
-                    continue;
-                if (!v.attached) continue;  // the kernel's bound applies
-                wire::Message m = vmsg(v, wire::Type::Fetch, r);
-                if (link_.request(Chan::Ctl, m)) {
-                    v.filling[r] = {m.seq, now + ms(cfg_.link_timeout_ms)};
-                    v.pulls.erase(r);  // the fetch now answers for it
-                }
+    if (!v.owner() || !v.attached) return;  // unpaired: the kernel's bound applies
+    RangeSet pending = kernel_set(v, DCC_SET_PENDING);
+    for (const Range& x : pending.ranges()) {
+        for (uint64_t r = x.start; r < x.end(); r++) {
+            auto it = v.filling.find(r);
+            auto now = Clock::now();
+            // A fetch in flight is asked again only if its answer is late.
+            if (it != v.filling.end() && !v.pulls.count(r) && now < it->second.retry_at) continue;
+            wire::Message m = vmsg(v, wire::Type::Fetch, r);
+            if (link_.request(Chan::Ctl, m)) {
+                v.filling[r] = {m.seq, now + ms(cfg_.link_timeout_ms)};
+                v.pulls.erase(r);  // the fetch now answers for it
             }
         }
-        if (!rep.next) break;
-        cursor = *rep.next;
     }
 }
 
