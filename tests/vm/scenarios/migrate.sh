@@ -39,6 +39,7 @@ if [ "$SITE" = a ]; then
 	n=$(sed -n 's/.*generation 2, \([0-9]*\) dirty regions.*/\1/p' /tmp/dccd.log)
 	[ "${n:-0}" -gt 0 ] && ok "$n regions were still dirty at the handover" || bad "nothing dirty at the handover (${n:-no log line})"
 	expect_eq "A is replica now" replica "$(role_of vol)"
+	expect_eq "A kept none of its dirty bits (B fetches those regions)" 0 "$(dirty_count vol)"
 	expect_eq "generation 2" 2 "$(status_field vol 6)"
 	refuse "A serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
 	before=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
