@@ -66,16 +66,6 @@ Buffer aligned(size_t n) {
     return Buffer(static_cast<uint8_t*>(p));
 }
 
-// Fault injection for the tests: with DCCD_CRASH_AT=<point> in its
-// environment dccd kills itself (SIGKILL, like kill -9) at that point of a
-// handover; see dccd(8).
-void crash_point(const char* point) {
-    static const char* at = getenv("DCCD_CRASH_AT");
-    if (!at || std::strcmp(at, point)) return;
-    log_warn("crash point %s: killing myself", point);
-    raise(SIGKILL);
-}
-
 // The answer to @m: same seq, volume and region, type @t.
 wire::Message answer_to(const wire::Message& m, wire::Type t) {
     wire::Message r;
@@ -195,6 +185,7 @@ private:
     void flush_acks(Volume& v);
     // migration
     std::string start_handover(Volume& v);
+    void crash_point(const char* point);
     void finish_handover(Volume& v, int status);
     void apply_handover(Volume& v, Incoming& in);
     void become_replica(Volume& v, uint64_t generation);
@@ -750,6 +741,22 @@ std::string Daemon::start_handover(Volume& v) {
              peer_site_.c_str(), (unsigned long long)v.ho_gen, (unsigned long long)dirty.count());
     crash_point("handover-sent");
     return "";
+}
+
+// Fault injection for the tests: with DCCD_CRASH_AT=<point> in its
+// environment dccd dies by SIGKILL, like kill -9, at that point of a
+// handover; see dccd(8).  What it queued for the peer before the point
+// first gets up to two seconds to reach the network (a real process that
+// dies after send() returned has its message in the kernel's socket buffer,
+// ZeroMQ's I/O thread needs a moment to put it there), and nothing that
+// arrives meanwhile is acted on.
+void Daemon::crash_point(const char* point) {
+    static const char* at = getenv("DCCD_CRASH_AT");
+    if (!at || std::strcmp(at, point)) return;
+    log_warn("crash point %s: killing myself", point);
+    link_.close(2000);
+    ctx_.close();
+    raise(SIGKILL);
 }
 
 void Daemon::become_replica(Volume& v, uint64_t generation) {

@@ -155,4 +155,12 @@ void PeerLink::reply(const Incoming& to, const wire::Message& m, const void* dat
     send(to.chan == Chan::Ctl ? ctl_server_ : bulk_server_, &to.identity, m, data, len);
 }
 
+void PeerLink::close(int linger_ms) {
+    for (zmq::socket_t* s : sockets()) {
+        s->set(zmq::sockopt::linger, linger_ms);
+        s->close();
+    }
+    zap_.close();
+}
+
 }  // namespace dcc

@@ -49,6 +49,11 @@ public:
     void reply(const Incoming& to, const wire::Message& m, const void* data = nullptr,
                size_t len = 0);
 
+    // Close every socket, giving what was queued on them up to @linger_ms
+    // to reach the network when the context is closed.  For the crash
+    // points of the tests: "dies after sending" must mean the peer gets it.
+    void close(int linger_ms);
+
 private:
     void setup_server(zmq::socket_t& s, const std::string& ep);
     void setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id);

@@ -220,13 +220,20 @@ wait || true
 # Two-site scenarios boot two VMs each: one at a time.
 for item in "${pairs[@]}"; do run_one $item || true; done
 
-passed=0 failed=0
+passed=0 failed=0 failures=()
 for rel in "${selected[@]}"; do
 	for s in "${scenarios[@]}"; do
 		v="$VMOUT/run/$rel/$s/verdict"
-		if [ -f "$v" ] && grep -q '^PASS' "$v"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+		if [ -f "$v" ] && grep -q '^PASS' "$v"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+			failures+=("$(head -n 1 "$v" 2>/dev/null || echo "FAIL $rel $s: no verdict")")
+		fi
 	done
 done
 echo "VM suite: ${#selected[@]} kernel(s), $((passed + failed)) runs in $(($(date +%s) - start))s"
+# Once more at the end, where a log's tail shows them.
+for f in "${failures[@]}"; do echo "  $f"; done
 echo "$passed passed, $failed failed"
 ((failed == 0))
