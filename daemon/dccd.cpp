@@ -55,6 +55,12 @@ using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 using nlohmann::json;
 
+// One JSON line for a control client.  Requests and device names are bytes
+// from outside: what is not UTF-8 is replaced, never a reason to throw.
+std::string json_line(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 struct AlignedFree {
     void operator()(void* p) const { free(p); }
 };
@@ -85,6 +91,17 @@ struct Push {
 struct Fill {
     uint64_t seq;
     Clock::time_point retry_at;  // ask again from then on if no answer came
+    bool written = false;        // the data is in place, FILL_DONE is due
+};
+
+// A region whose data is written here, waiting for the FILL_DONE that makes
+// it valid: several are ended with one request, so one metadata commit (and
+// one flush of the data device) serves them all.
+struct WrittenFill {
+    uint64_t region;
+    size_t bytes;
+    report::RateMeter* meter;     // what to count it in once valid
+    std::optional<Incoming> ack;  // replica: the push to acknowledge then
 };
 
 struct Volume {
@@ -114,6 +131,8 @@ struct Volume {
 
     // replica
     std::vector<Incoming> acks;  // pushes written, awaiting a flush
+
+    std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
 
     // handover, old owner: Sending (suspended, waiting for the ack), or
     // Uncertain (no ack: suspended until the peer's generation is known)
@@ -183,13 +202,15 @@ private:
     void finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incoming& in);
     void apply_push(Volume& v, Incoming& in);
     void flush_acks(Volume& v);
+    void end_fills(Volume& v);
     // migration
     std::string start_handover(Volume& v);
     void crash_point(const char* point);
     void finish_handover(Volume& v, int status);
     void apply_handover(Volume& v, Incoming& in);
     void become_replica(Volume& v, uint64_t generation);
-    void answer(Volume& v, bool ok, const std::string& text);
+    void answer(Volume& v, json reply);
+    void answer_error(Volume& v, const std::string& text) { answer(v, {{"ok", false}, {"error", text}}); }
     // status and events
     void refresh_kernel_status();
     report::VolumeState state_of(const Volume& v) const;
@@ -284,7 +305,7 @@ void Daemon::scan_volumes() {
             continue;
         }
         log_info("%s: device gone", it->first.c_str());
-        answer(*it->second, false, "the device is gone");
+        answer_error(*it->second, "the device is gone");
         emit({{"event", "removed"}, {"volume", it->first}});
         it = vols_.erase(it);
     }
@@ -356,6 +377,11 @@ void Daemon::link_down(const char* why) {
 // Forget what was in flight; volumes pair again and resend what is owed.
 void Daemon::reset_volumes() {
     for (auto& [_, v] : vols_) {
+        try {
+            end_fills(*v);  // their data is in place: keep it
+        } catch (const Error& e) {
+            log_warn("%s: %s", v->name.c_str(), e.what());
+        }
         v->attached = v->attach_sent = false;
         v->queue.clear();
         v->pushing.clear();
@@ -539,17 +565,15 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
     }
     std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
     if (!err) err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
+    if (was_invalid && !err) {
+        // Valid, and acknowledged, with the next batch of fills.
+        v.written.push_back({m.region, in.payload.size(), &v.pushed, std::move(in)});
+        return;
+    }
     if (was_invalid) {
-        // The kernel flushes the data device before it records the region valid.
         nl::Request done{.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id,
-                         .region = m.region};
-        if (err) done.fill_errno = uint32_t(err);
-        int e = kernel(done);
-        if (!err && e) err = -e;
-        if (!err) {
-            v.invalid.remove(m.region);
-            v.pushed.add(in.payload.size());  // here: regions received
-        }
+                         .region = m.region, .fill_errno = uint32_t(err)};
+        kernel(done);
         r.status = err;
         link_.reply(in, r);
         return;
@@ -562,7 +586,61 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
     v.acks.push_back(std::move(in));
 }
 
+// End the fills written so far with as few FILL_DONEs as the kernel takes.
+// The kernel flushes the data device before it records a region valid.
+// If it refuses a batch, each fill is ended alone, so that one bad region
+// does not fail the others.
+void Daemon::end_fills(Volume& v) {
+    if (v.written.empty()) return;
+    std::vector<WrittenFill> batch;
+    batch.swap(v.written);
+    std::map<uint64_t, int> result;  // region -> 0 or -errno
+    RangeSet all;
+    for (const WrittenFill& w : batch) all.add(w.region, 1);
+    nl::Request done{.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id};
+    uint64_t regions = 0;
+    auto send = [&] {
+        int e = kernel(done);
+        for (const Range& x : done.ranges)
+            for (uint64_t r = x.start; r < x.end(); r++) result[r] = e;
+        done.ranges.clear();
+        regions = 0;
+    };
+    for (const Range& x : all.ranges()) {
+        // Each range here is short: a batch holds at most a few hundred regions.
+        if (regions + x.count > DCC_MAX_FILLS_PER_REQUEST || done.ranges.size() == DCC_MAX_RANGES_PER_REQUEST)
+            send();
+        done.ranges.push_back(x);
+        regions += x.count;
+    }
+    if (!done.ranges.empty()) send();
+    for (auto& [r, e] : result) {
+        if (!e) continue;
+        std::string text;
+        e = kernel({.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id, .region = r}, &text);
+        result[r] = e;
+        if (e)
+            log_warn("%s: region %llu: the kernel refused the fill: %s", v.name.c_str(),
+                     (unsigned long long)r, text.empty() ? std::strerror(-e) : text.c_str());
+    }
+    for (WrittenFill& w : batch) {
+        int e = result[w.region];
+        auto f = v.filling.find(w.region);
+        if (f != v.filling.end() && f->second.written) v.filling.erase(f);
+        if (!e) {
+            v.invalid.remove(w.region);
+            w.meter->add(w.bytes);
+        }
+        if (w.ack) {
+            wire::Message r = answer_to(w.ack->msg, wire::Type::PushAck);
+            r.status = -e;
+            link_.reply(*w.ack, r);
+        }
+    }
+}
+
 void Daemon::flush_acks(Volume& v) {
+    end_fills(v);
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
     for (const Incoming& in : v.acks) {
@@ -609,7 +687,7 @@ void Daemon::handle_reply(Incoming& in) {
             if (!m.status) crash_point("handover-acked");
             finish_handover(*v, m.status);  // a late ack still proves the peer took over
         } else if (m.status) {
-            answer(*v, false, std::string("the owner refused: ") + std::strerror(m.status));
+            answer_error(*v, std::string("the owner refused: ") + std::strerror(m.status));
         }
         return;
     case Type::FetchReply:
@@ -712,6 +790,7 @@ std::string Daemon::start_handover(Volume& v) {
     if (v.ho != Volume::Ho::None) return "a handover is already in progress";
     if (!v.owner()) return "this site is not the owner";
     if (!v.attached) return "the volume is not paired with the peer";
+    end_fills(v);
     // Written-back page cache first, so that those writes are in the dirty set.
     try {
         int fd = open_block_device(v.dev, O_RDONLY);
@@ -760,6 +839,7 @@ void Daemon::crash_point(const char* point) {
 }
 
 void Daemon::become_replica(Volume& v, uint64_t generation) {
+    end_fills(v);
     int e = kernel({.cmd = DCC_CMD_SET_ROLE, .dev = v.dev, .reg_id = v.reg.reg_id,
                     .generation = generation, .role = DCC_ROLE_REPLICA});
     if (e) log_warn("%s: cannot persist replica role: %s", v.name.c_str(), std::strerror(-e));
@@ -798,7 +878,7 @@ void Daemon::finish_handover(Volume& v, int status) {
                  std::strerror(status));
         v.ho = Volume::Ho::None;
         dm_resume(v.name);
-        answer(v, false, std::string("the peer refused: ") + std::strerror(status));
+        answer_error(v, std::string("the peer refused: ") + std::strerror(status));
         return;
     }
     become_replica(v, v.ho_gen);
@@ -806,13 +886,13 @@ void Daemon::finish_handover(Volume& v, int status) {
     log_info("%s: %s owns generation %llu now (handover %lld ms)", v.name.c_str(),
              peer_site_.c_str(), (unsigned long long)v.generation, (long long)took);
     send_invalid_set(v);
-    answer(v, true, "\"owner\": \"" + peer_site_ + "\", \"generation\": " +
-                        std::to_string(v.generation) + ", \"handover_ms\": " + std::to_string(took));
+    answer(v, {{"ok", true}, {"owner", peer_site_}, {"generation", v.generation}, {"handover_ms", took}});
 }
 
 // New owner: the old owner's dirty set becomes invalid here, then we own it.
 void Daemon::apply_handover(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
+    end_fills(v);  // pushes received so far are acknowledged as a replica's
     wire::Message r = answer_to(m, wire::Type::HandoverAck);
     r.generation = m.generation;
     if (v.owner() || m.generation != v.generation + 1 ||
@@ -845,7 +925,7 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
         log_warn("%s: cannot take the volume: %s", v.name.c_str(), std::strerror(-e));
         r.status = -e;
         link_.reply(in, r);
-        answer(v, false, std::string("cannot take the volume: ") + std::strerror(-e));
+        answer_error(v, std::string("cannot take the volume: ") + std::strerror(-e));
         return;
     }
     crash_point("handover-applied");
@@ -861,9 +941,8 @@ void Daemon::apply_handover(Volume& v, Incoming& in) {
     log_info("%s: this site owns generation %llu now; %llu regions to fetch from %s",
              v.name.c_str(), (unsigned long long)v.generation, (unsigned long long)v.invalid.count(),
              peer_site_.c_str());
-    answer(v, true, "\"owner\": \"" + cfg_.site + "\", \"generation\": " +
-                        std::to_string(v.generation) + ", \"invalidated\": " + std::to_string(n) +
-                        ", \"apply_ms\": " + std::to_string(took));
+    answer(v, {{"ok", true}, {"owner", cfg_.site}, {"generation", v.generation}, {"invalidated", n},
+               {"apply_ms", took}});
 }
 
 // Write a whole line to a control client; false if it is gone or stuck.
@@ -878,9 +957,10 @@ bool send_line(int fd, const std::string& line) {
     return true;
 }
 
-void Daemon::answer(Volume& v, bool ok, const std::string& text) {
-    std::string line = ok ? "{\"ok\": true, \"volume\": \"" + v.name + "\", " + text + "}\n"
-                          : json{{"ok", false}, {"volume", v.name}, {"error", text}}.dump() + "\n";
+// Tell every client waiting on @v's migration how it ended.
+void Daemon::answer(Volume& v, json reply) {
+    reply["volume"] = v.name;
+    std::string line = json_line(reply);
     for (int fd : v.waiters) {
         if (!send_line(fd, line)) log_warn("control client gone");
         close(fd);
@@ -934,7 +1014,7 @@ void Daemon::emit(json e) {
     if (ctl_.empty()) return;
     using namespace std::chrono;
     e["time"] = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-    std::string line = e.dump() + "\n";
+    std::string line = json_line(e);
     for (auto it = ctl_.begin(); it != ctl_.end();) {
         // A subscriber that cannot keep up is dropped, never waited for.
         if (it->events && send(it->fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
@@ -1028,7 +1108,7 @@ void Daemon::ctl_read(size_t i) {
     auto nl = c.in.find('\n');
     if (nl == std::string::npos) {
         if (c.in.size() > 1024) {
-            send_line(c.fd, "{\"ok\": false, \"error\": \"request too long\"}\n");
+            send_line(c.fd, json_line({{"ok", false}, {"error", "request too long"}}));
             close(c.fd);
             ctl_.erase(ctl_.begin() + long(i));
         }
@@ -1045,7 +1125,7 @@ void Daemon::ctl_read(size_t i) {
 void Daemon::ctl_request(CtlClient& c, const std::string& line) {
     int fd = c.fd;
     auto refuse = [&](const std::string& why) {
-        send_line(fd, json{{"ok", false}, {"error", why}}.dump() + "\n");
+        send_line(fd, json_line({{"ok", false}, {"error", why}}));
         close(fd);
     };
     // Answers are short; a client that does not read them is not waited for long.
@@ -1065,7 +1145,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
                    {"peer", peer_site_.empty() ? json(nullptr) : json(peer_site_)},
                    {"link", link_up_ ? "up" : "down"},
                    {"time", duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count()}};
-        if (!send_line(fd, hello.dump() + "\n")) {
+        if (!send_line(fd, json_line(hello))) {
             close(fd);
             return;
         }
@@ -1085,11 +1165,13 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         for (auto& [name, v] : vols_)
             if (w.size() == 1 || name == w[1]) states.push_back(state_of(*v));
         if (w.size() == 2 && states.empty()) return refuse("no dcc volume '" + w[1] + "' here");
-        send_line(fd, report::status_json(cfg_.site, peer_site_, link_up_, states).dump() + "\n");
+        send_line(fd, json_line(report::status_json(cfg_.site, peer_site_, link_up_, states)));
         close(fd);
         return;
     }
-    if (w[0] != "migrate" || w.size() != 3) return refuse("unknown request '" + line.substr(0, 64) + "'");
+    if (w[0] == "status") return refuse("status takes one volume at most");
+    if (w[0] == "migrate" && w.size() != 3) return refuse("migrate takes a volume and a site");
+    if (w[0] != "migrate") return refuse("unknown request '" + line.substr(0, 64) + "'");
     const std::string &name = w[1], &site = w[2];
     auto it = vols_.find(name);
     if (it == vols_.end()) return refuse("no dcc volume '" + name + "' here");
@@ -1100,8 +1182,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
     bool here = site == cfg_.site;
     if (here == v.owner() && v.ho == Volume::Ho::None) {
         v.waiters.push_back(fd);
-        answer(v, true, "\"owner\": \"" + site + "\", \"generation\": " +
-                            std::to_string(v.generation) + ", \"already\": true");
+        answer(v, {{"ok", true}, {"owner", site}, {"generation", v.generation}, {"already", true}});
         return;
     }
     if (!v.attached || !link_up_) return refuse("the volume is not paired with the peer");
@@ -1127,7 +1208,10 @@ void Daemon::serve_pending(Volume& v) {
             auto it = v.filling.find(r);
             auto now = Clock::now();
             // A fetch in flight is asked again only if its answer is late.
-            if (it != v.filling.end() && !v.pulls.count(r) && now < it->second.retry_at) continue;
+            // A region written and about to be valid is not asked for again.
+            if (it != v.filling.end() &&
+                (it->second.written || (!v.pulls.count(r) && now < it->second.retry_at)))
+                continue;
             wire::Message m = vmsg(v, wire::Type::Fetch, r);
             if (link_.request(Chan::Ctl, m)) {
                 v.filling[r] = {m.seq, now + ms(cfg_.link_timeout_ms)};
@@ -1171,10 +1255,11 @@ void Daemon::hydrate(Volume& v) {
     }
 }
 
-// A fetch or pull came back: write it and tell the kernel, once.
+// A fetch or pull came back: write it; the kernel hears of it with the
+// next batch of fills, at once for a fetch (a bio waits for it).
 void Daemon::finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incoming& in) {
     auto it = v.filling.find(region);
-    if (it == v.filling.end()) return;  // filled already by the other request
+    if (it == v.filling.end() || it->second.written) return;  // filled by the other request
     (void)seq;
     int err = in.msg.status;
     if (err == ENOENT || err == ESTALE) {
@@ -1188,23 +1273,22 @@ void Daemon::finish_fill(Volume& v, uint64_t region, uint64_t seq, const Incomin
         std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
         err = write_full(v.data_fd, buf_.get(), in.payload.size(), region * v.region_bytes);
     }
-    nl::Request done{.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id,
-                     .region = region};
-    if (err) done.fill_errno = uint32_t(err);
-    std::string text;
-    int e = kernel(done, &text);
-    if (err)
-        log_warn("%s: region %llu could not be filled from the peer: %s", v.name.c_str(),
-                 (unsigned long long)region, std::strerror(err));
-    else if (e)
-        log_warn("%s: region %llu: the kernel refused the fill: %s", v.name.c_str(),
-                 (unsigned long long)region, text.empty() ? std::strerror(-e) : text.c_str());
-    if (!err && !e) {
-        v.invalid.remove(region);
-        (v.pulls.count(region) ? v.pulled : v.fetched).add(in.payload.size());
+    bool pulled = v.pulls.erase(region);
+    if (!err) {
+        it->second.written = true;
+        v.written.push_back({region, in.payload.size(), pulled ? &v.pulled : &v.fetched, {}});
+        if (!pulled) end_fills(v);
+        return;
     }
+    log_warn("%s: region %llu could not be filled from the peer: %s", v.name.c_str(),
+             (unsigned long long)region, std::strerror(err));
+    std::string text;
+    int e = kernel({.cmd = DCC_CMD_FILL_DONE, .dev = v.dev, .reg_id = v.reg.reg_id, .region = region,
+                    .fill_errno = uint32_t(err)},
+                   &text);
+    if (e) log_warn("%s: region %llu: the kernel refused the failed fill: %s", v.name.c_str(),
+                    (unsigned long long)region, text.empty() ? std::strerror(-e) : text.c_str());
     v.filling.erase(it);
-    v.pulls.erase(region);
 }
 
 // Owner: push dirty regions, and those the peer lacks, within the rate.
@@ -1296,6 +1380,14 @@ int Daemon::run() {
                 receive(*in);
                 if (i >= 2) serve_urgent();
             }
+            // What this batch filled becomes valid with one commit per volume.
+            for (auto& [_, v] : vols_) {
+                try {
+                    end_fills(*v);
+                } catch (const Error& e) {
+                    log_warn("%s: %s", v->name.c_str(), e.what());
+                }
+            }
             link_tick(Clock::now());  // heartbeats stay on time under load
         }
         auto now = Clock::now();
@@ -1386,13 +1478,13 @@ void Daemon::maintain(Volume& vol, Clock::time_point now) {
             log_warn("%s: %s", v->name.c_str(), err.what());
         }
         v->attached = v->attach_sent = false;  // pair again to learn it
-        answer(*v, false, "no answer from the peer: the volume is fenced until the peer "
+        answer_error(*v, "no answer from the peer: the volume is fenced until the peer "
                           "is back");
     }
     try {
         flush_acks(*v);
         for (auto& [r, f] : v->filling)
-            if (now >= f.retry_at && !v->pulls.count(r)) v->check_pending = true;
+            if (now >= f.retry_at && !f.written && !v->pulls.count(r)) v->check_pending = true;
         if (v->check_pending) serve_pending(*v);
         hydrate(*v);
         replicate(*v, now);

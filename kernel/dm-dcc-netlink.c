@@ -208,54 +208,56 @@ out:
 }
 
 /*
- * SET_INVALID takes REGION and COUNT, or RANGES: up to
- * DCC_MAX_RANGES_PER_REQUEST ranges, sorted and disjoint, applied at once
- * with one commit.
+ * The regions a SET_INVALID or FILL_DONE is about: REGION and COUNT, or
+ * RANGES, up to DCC_MAX_RANGES_PER_REQUEST of them, sorted and disjoint.
+ * Returns how many ranges *@out holds (kfree() it), or an error.
  */
-static int dcc_nl_set_invalid(struct dcc *dcc, struct genl_info *info,
-			      u64 reg_id, u64 region, u64 count)
+static int dcc_nl_ranges(struct genl_info *info, u64 region, u64 count,
+			 struct dcc_range **out)
 {
-	bool force = !!info->attrs[DCC_A_FORCE];
 	struct nlattr *pos, *tb[DCC_RANGE_A_MAX + 1];
 	struct dcc_range *ranges;
 	unsigned int n = 0;
-	int rem, ret;
+	int rem;
 
+	ranges = kcalloc(info->attrs[DCC_A_RANGES] ? DCC_MAX_RANGES_PER_REQUEST : 1,
+			 sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
 	if (!info->attrs[DCC_A_RANGES]) {
 		if (!info->attrs[DCC_A_REGION]) {
 			NL_SET_ERR_MSG(info->extack, "need REGION or RANGES");
-			return -EINVAL;
+			goto bad;
 		}
-		return dcc_op_set_invalid(dcc, info->snd_portid, reg_id,
-					  &(struct dcc_range){ region, count }, 1, force);
+		ranges[0].start = region;
+		ranges[0].count = count;
+		*out = ranges;
+		return 1;
 	}
-	ranges = kcalloc(DCC_MAX_RANGES_PER_REQUEST, sizeof(*ranges), GFP_KERNEL);
-	if (!ranges)
-		return -ENOMEM;
-	ret = -EINVAL;
 	nla_for_each_nested(pos, info->attrs[DCC_A_RANGES], rem) {
 		if (n == DCC_MAX_RANGES_PER_REQUEST) {
 			NL_SET_ERR_MSG(info->extack, "too many ranges in one request");
-			goto out;
+			goto bad;
 		}
 		/* Each element was validated against dcc_range_policy already. */
 		if (nla_parse_nested(tb, DCC_RANGE_A_MAX, pos, dcc_range_policy, NULL) ||
 		    !tb[DCC_RANGE_A_START] || !tb[DCC_RANGE_A_COUNT]) {
 			NL_SET_ERR_MSG(info->extack, "a range needs START and COUNT");
-			goto out;
+			goto bad;
 		}
 		ranges[n].start = nla_get_u64(tb[DCC_RANGE_A_START]);
 		ranges[n].count = nla_get_u64(tb[DCC_RANGE_A_COUNT]);
 		if (n && ranges[n].start < ranges[n - 1].start + ranges[n - 1].count) {
 			NL_SET_ERR_MSG(info->extack, "ranges must be sorted and disjoint");
-			goto out;
+			goto bad;
 		}
 		n++;
 	}
-	ret = n ? dcc_op_set_invalid(dcc, info->snd_portid, reg_id, ranges, n, force) : 0;
-out:
+	*out = ranges;
+	return n;
+bad:
 	kfree(ranges);
-	return ret;
+	return -EINVAL;
 }
 
 /* The commands that need a registration and reply with nothing but an ack. */
@@ -263,13 +265,14 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 {
 	u8 cmd = info->genlhdr->cmd;
 	u64 reg_id, region, count, cleaned = 0;
+	struct dcc_range *ranges = NULL;
 	struct sk_buff *msg;
 	struct dcc *dcc;
 	void *hdr;
-	int ret;
+	int ret, n = 0;
 
 	ret = dcc_nl_need(info, DCC_A_REG_ID);
-	if (!ret && cmd != DCC_CMD_SET_ROLE && cmd != DCC_CMD_SET_INVALID)
+	if (!ret && (cmd == DCC_CMD_FILL_BEGIN || cmd == DCC_CMD_CLEAR_DIRTY))
 		ret = dcc_nl_need(info, DCC_A_REGION);
 	if (!ret && cmd == DCC_CMD_SET_ROLE)
 		ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
@@ -282,17 +285,25 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 	region = dcc_nl_u64(info, DCC_A_REGION, 0);
 	count = dcc_nl_u64(info, DCC_A_COUNT, 1);
 
+	if (cmd == DCC_CMD_FILL_DONE || cmd == DCC_CMD_SET_INVALID) {
+		n = dcc_nl_ranges(info, region, count, &ranges);
+		if (n < 0) {
+			ret = n;
+			goto out;
+		}
+	}
 	switch (cmd) {
 	case DCC_CMD_FILL_BEGIN:
 		ret = dcc_op_fill_begin(dcc, info->snd_portid, reg_id, region);
 		break;
 	case DCC_CMD_FILL_DONE:
-		ret = dcc_op_fill_done(dcc, info->snd_portid, reg_id, region,
-				       info->attrs[DCC_A_ERRNO] ?
-				       nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0);
+		ret = n ? dcc_op_fill_done(dcc, info->snd_portid, reg_id, ranges, n,
+					   info->attrs[DCC_A_ERRNO] ?
+					   nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0) : 0;
 		break;
 	case DCC_CMD_SET_INVALID:
-		ret = dcc_nl_set_invalid(dcc, info, reg_id, region, count);
+		ret = n ? dcc_op_set_invalid(dcc, info->snd_portid, reg_id, ranges, n,
+					     !!info->attrs[DCC_A_FORCE]) : 0;
 		break;
 	case DCC_CMD_CLEAR_DIRTY:
 		ret = dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, region,
@@ -334,7 +345,7 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "target is in read-only mode after a metadata error");
 		break;
 	case -E2BIG:
-		NL_SET_ERR_MSG(info->extack, "range too long for one request");
+		NL_SET_ERR_MSG(info->extack, "too many regions for one request");
 		break;
 	}
 
@@ -354,6 +365,7 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 		ret = genlmsg_reply(msg, info);
 	}
 out:
+	kfree(ranges);
 	dcc_put(dcc);
 	return ret;
 }

@@ -702,41 +702,69 @@ out:
 	return ret;
 }
 
-int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id, u64 r, int err)
+/*
+ * End the fills of every region in @ranges with one commit: the regions
+ * become valid if @err is 0, else their waiting bios fail.  Each region
+ * must have a fill in progress, or nothing changes (-ENOENT).
+ */
+int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
+		     const struct dcc_range *ranges, unsigned int n, int err)
 {
 	struct bio_list failed = BIO_EMPTY_LIST;
+	blk_status_t status = 0;
 	struct dcc_lock *lk;
+	unsigned int k;
+	u64 r, total = 0;
 	int ret;
 
-	ret = dcc_check_range(dcc, r, 1);
-	if (ret)
-		return ret;
+	for (k = 0; k < n; k++) {
+		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
+		if (ret)
+			return ret;
+		total += ranges[k].count;
+		if (total > DCC_MAX_FILLS_PER_REQUEST)
+			return -E2BIG;
+	}
 
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
 	if (ret)
 		goto unlock;
-	lk = __dcc_lock_find(dcc, r);
-	if (!lk || lk->type != DCC_LOCK_FETCH) {
-		ret = -ENOENT;		/* never begun, or completed already */
-		goto unlock;
+	for (k = 0; k < n; k++) {
+		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
+			lk = __dcc_lock_find(dcc, r);
+			if (!lk || lk->type != DCC_LOCK_FETCH) {
+				ret = -ENOENT;	/* never begun, or completed already */
+				goto unlock;
+			}
+		}
 	}
 	if (err || dcc->mode != DCC_MODE_WRITE) {
 		if (!err)
 			ret = -EROFS;
-		__dcc_lock_drop(dcc, lk, BLK_STS_IOERR, &failed);
-		goto unlock;
+		status = BLK_STS_IOERR;
+		goto drop;
 	}
-	__dcc_set_valid(dcc, r);
+	for (k = 0; k < n; k++)
+		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++)
+			__dcc_set_valid(dcc, r);
 	spin_unlock_irq(&dcc->lock);
 
 	ret = dcc_commit(dcc);
+	if (ret)
+		status = BLK_STS_IOERR;
 
 	spin_lock_irq(&dcc->lock);
-	lk = __dcc_lock_find(dcc, r);
-	if (lk && lk->type == DCC_LOCK_FETCH)
-		__dcc_lock_drop(dcc, lk, ret ? BLK_STS_IOERR : 0, &failed);
+drop:
+	/* The locks are still ours: only FILL_DONE drops a registered fill. */
+	for (k = 0; k < n; k++) {
+		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
+			lk = __dcc_lock_find(dcc, r);
+			if (lk && lk->type == DCC_LOCK_FETCH)
+				__dcc_lock_drop(dcc, lk, status, &failed);
+		}
+	}
 unlock:
 	spin_unlock_irq(&dcc->lock);
 	mutex_unlock(&dcc->commit_mutex);

@@ -180,7 +180,8 @@ int dcc_op_unregister(struct dcc *dcc, u32 portid, u64 reg_id);
 int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
 		       struct dcc_range *out, unsigned int max, u64 *next);
 int dcc_op_fill_begin(struct dcc *dcc, u32 portid, u64 reg_id, u64 r);
-int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id, u64 r, int err);
+int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
+		     const struct dcc_range *ranges, unsigned int n, int err);
 int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n, bool force);
 int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,

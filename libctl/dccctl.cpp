@@ -335,7 +335,7 @@ int cmd_status(int argc, char** argv) {
                                      {"socket", required_argument, nullptr, 0}});
     if (o.pos.size() > 1) usage_error("status takes at most one volume");
     json st = get_status(o, o.pos.empty() ? "" : o.pos[0]);
-    if (o.has("json")) std::printf("%s\n", st.dump().c_str());
+    if (o.has("json")) std::printf("%s\n", dcc::control::dump(st).c_str());
     else print_status_text(st);
     return 0;
 }
@@ -373,7 +373,7 @@ int cmd_wait(int argc, char** argv) {
             const json* v = dcc::control::find(st, o.pos[0]);
             if (!v) throw Error(dcc::kExitNotFound, "no dcc volume '" + o.pos[0] + "'");
             if (dcc::control::met(*cond, *v, str_or(st, "site", ""), str_or(st, "peer", ""))) {
-                if (o.has("json")) std::printf("%s\n", v->dump().c_str());
+                if (o.has("json")) std::printf("%s\n", dcc::control::dump(*v).c_str());
                 return 0;
             }
         } catch (const Error& e) {
@@ -404,7 +404,7 @@ std::string event_text(const json& e) {
     line += " " + str_or(e, "event", "?");
     for (auto& [k, v] : e.items()) {
         if (k == "time" || k == "volume" || k == "event") continue;
-        line += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+        line += " " + k + "=" + (v.is_string() ? v.get<std::string>() : dcc::control::dump(v));
     }
     return line;
 }
@@ -429,7 +429,7 @@ int cmd_events(int argc, char** argv) {
             std::string vol = e.contains("volume") && e["volume"].is_string() ? e["volume"].get<std::string>() : "";
             bool mine = o.pos.empty() || vol == o.pos[0] || (vol.empty() && e.value("event", "") != "subscribed");
             if (e.value("event", "") == "subscribed" || mine) {
-                std::printf("%s\n", json_out ? e.dump().c_str() : event_text(e).c_str());
+                std::printf("%s\n", json_out ? dcc::control::dump(e).c_str() : event_text(e).c_str());
                 std::fflush(stdout);
             }
             if (mine && e.value("event", "") != "subscribed") seen++;
@@ -451,7 +451,7 @@ int cmd_migrate(int argc, char** argv) {
     if (site.empty() || site.find_first_of(" \t\n") != std::string::npos) usage_error("invalid site name");
     int timeout = timeout_of(o, 60, false);
     json reply = dcc::control::ask(socket_of(o), "migrate " + o.pos[0] + " " + site, timeout * 1000);
-    if (o.has("json")) std::printf("%s\n", reply.dump().c_str());
+    if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
     if (!reply.value("ok", false)) {
         std::string err = str_or(reply, "error", "dccd refused");
         if (!o.has("json")) std::fprintf(stderr, "dccctl migrate: %s\n", err.c_str());

@@ -163,4 +163,8 @@ const json* find(const json& status, const std::string& name) {
     return nullptr;
 }
 
+std::string dump(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace dcc::control

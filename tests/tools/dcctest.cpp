@@ -17,11 +17,18 @@
 //       from region R on, one at a time, and print the latency of each read
 //       in microseconds, then "readlat: median M p90 P max X" (for misses:
 //       regions the device does not hold yet).
+//   ctlsend SOCKET TEXT [--times N]
+//       Send TEXT (with \n and \xNN escapes), N times over, to a Unix stream
+//       socket such as dccd's control socket and print what comes back
+//       until the other end closes (5 s at most); exit 1 if nothing did.
 //   nlprobe VOL
 //       Drive the netlink channel with good and bad requests and check each
 //       answer (bad input refused cleanly, registration rules, dirty-bit
 //       clearing only for regions not written since they were read).
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -305,6 +312,53 @@ bool has_region(const dcc::nl::RegionsReply& rep, uint64_t r) {
     return false;
 }
 
+std::string unescape(const std::string& t) {
+    std::string out;
+    for (size_t i = 0; i < t.size(); i++) {
+        if (t[i] != '\\' || i + 1 == t.size()) {
+            out += t[i];
+        } else if (t[i + 1] == 'n') {
+            out += '\n';
+            i++;
+        } else if (t[i + 1] == 'x' && i + 3 < t.size()) {
+            out += char(std::stoi(t.substr(i + 2, 2), nullptr, 16));
+            i += 3;
+        } else {
+            out += t[++i];
+        }
+    }
+    return out;
+}
+
+int ctlsend(const std::string& path, const std::string& text, const std::map<std::string, std::string>& o) {
+    int times = o.count("times") ? std::stoi(o.at("times")) : 1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (fd < 0 || path.size() >= sizeof(sa.sun_path)) die("socket " + path);
+    std::memcpy(sa.sun_path, path.c_str(), path.size());
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) die("connect " + path + ": " + std::strerror(errno));
+    std::string msg;
+    for (int i = 0; i < times; i++) msg += unescape(text);
+    // The other end may answer and close before it has read everything.
+    for (size_t off = 0; off < msg.size();) {
+        ssize_t n = send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += size_t(n);
+    }
+    std::string got;
+    pollfd p{fd, POLLIN, 0};
+    char buf[4096];
+    while (poll(&p, 1, 5000) == 1) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) break;
+        got.append(buf, size_t(n));
+    }
+    close(fd);
+    std::fwrite(got.data(), 1, got.size(), stdout);
+    return got.empty() ? 1 : 0;
+}
+
 int nlprobe(const std::string& vol) {
     using namespace dcc::nl;
     Dev d = dcc::find_volume(vol).dev;
@@ -419,13 +473,26 @@ int nlprobe(const std::string& vol) {
     many.ranges = {{10, 1}, {20, 2}, {30, 1}};
     expect_err(req(*a, many), 0, "set invalid three ranges at once");
     expect(vol_status(vol).valid == valid0 - 6, "four regions fewer valid");
-    for (uint64_t r : {10, 20, 21, 30}) {
+    // FILL_DONE for many regions: all or nothing, one commit.
+    for (uint64_t r : {10, 20, 21})
         expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = r}), 0,
                    "fill begin " + std::to_string(r));
-        expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = r}), 0,
-                   "fill done " + std::to_string(r));
-    }
+    Request done{.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id};
+    done.ranges = {{10, 1}, {20, 2}, {30, 1}};
+    expect_err(req(*a, done), -ENOENT, "fill done of four regions, one never begun");
+    expect(vol_status(vol).valid == valid0 - 6, "a refused fill done changed nothing");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 30}), 0,
+               "fill begin 30");
+    done.ranges = {{20, 2}, {10, 1}};
+    expect_err(req(*a, done), -EINVAL, "fill done with unsorted ranges");
+    done.ranges = {{0, DCC_MAX_FILLS_PER_REQUEST + 1}};
+    expect(last >= DCC_MAX_FILLS_PER_REQUEST, "the probe volume has more regions than one fill done may end");
+    expect_err(req(*a, done), -E2BIG, "fill done of too many regions");
+    done.ranges = {{10, 1}, {20, 2}, {30, 1}};
+    expect_err(req(*a, done), 0, "fill done of four regions at once");
     expect(vol_status(vol).valid == valid0 - 2, "valid again");
+    expect(a->get_regions(d, DCC_SET_PENDING, 0).ranges.empty(), "no fill left in progress");
+    expect_err(req(*a, done), -ENOENT, "a second fill done for the same fills");
 
     // Dirty bits: cleared only if the region was not written since it was read.
     RegionsReply dirty = a->get_regions(d, DCC_SET_DIRTY, 0, true);
@@ -498,6 +565,7 @@ int main(int argc, char** argv) {
         if (cmd == "logcheck") return logcheck(opts(argc, argv, 2));
         if (cmd == "readlat" && argc >= 3) return readlat(argv[2], opts(argc, argv, 3));
         if (cmd == "nlprobe" && argc == 3) return nlprobe(argv[2]);
+        if (cmd == "ctlsend" && argc >= 4) return ctlsend(argv[2], argv[3], opts(argc, argv, 4));
     } catch (const dcc::Error& e) {
         die(e.what());
     } catch (const std::out_of_range&) {

@@ -120,3 +120,11 @@ TEST(Control, GarbledOrMissingAnswersAreErrors) {
         EXPECT_EQ(e.code(), dcc::kExitNotFound);
     }
 }
+
+TEST(Control, DumpReplacesBytesThatAreNotUtf8) {
+    json j = {{"volume", std::string("vm\xff\xfe", 4)}, {"n", 3}};
+    EXPECT_THROW((void)j.dump(), json::type_error);  // what dump() would have done
+    std::string s = dump(j);
+    EXPECT_EQ(json::parse(s)["n"], 3);
+    EXPECT_EQ(json::parse(s)["volume"], "vm\xEF\xBF\xBD\xEF\xBF\xBD");  // two U+FFFD
+}

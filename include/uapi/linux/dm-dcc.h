@@ -90,7 +90,10 @@ enum dcc_cmd {
 	DCC_CMD_GET_REGIONS,
 	/* -> MAJOR MINOR REG_ID REGION: lock an invalid region for a fill */
 	DCC_CMD_FILL_BEGIN,
-	/* -> MAJOR MINOR REG_ID REGION [ERRNO]: end a fill, valid if ERRNO 0 */
+	/*
+	 * -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES) [ERRNO]: end the
+	 * fills of those regions with one commit, valid if ERRNO is 0
+	 */
 	DCC_CMD_FILL_DONE,
 	/* -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES) [FORCE] */
 	DCC_CMD_SET_INVALID,
@@ -158,8 +161,10 @@ enum dcc_region_set {
 
 /* Most ranges one GET_REGIONS reply carries; NEXT says where to go on. */
 #define DCC_MAX_RANGES_PER_REPLY 256
-/* Most ranges one SET_INVALID request may carry. */
+/* Most ranges one SET_INVALID or FILL_DONE request may carry. */
 #define DCC_MAX_RANGES_PER_REQUEST 1024
+/* Most regions one FILL_DONE may end. */
+#define DCC_MAX_FILLS_PER_REQUEST 1024
 
 /* Worse modes compare greater. */
 enum dcc_mode {

@@ -46,4 +46,8 @@ bool met(const Condition& c, const nlohmann::json& vol, const std::string& site,
 // The named volume in a status answer, or nullptr.
 const nlohmann::json* find(const nlohmann::json& status, const std::string& name);
 
+// @j as one line of JSON; bytes that are not UTF-8 (a device name is any
+// bytes) are replaced rather than thrown on.
+std::string dump(const nlohmann::json& j);
+
 }  // namespace dcc::control

@@ -39,7 +39,7 @@ struct Request {
     std::optional<uint32_t> fill_errno;
     bool arm = false;
     bool force = false;
-    std::vector<Range> ranges;  // SET_INVALID: many ranges at once
+    std::vector<Range> ranges;  // SET_INVALID, FILL_DONE: many ranges at once
 };
 
 // A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.

@@ -5,7 +5,8 @@
 # disks: data=64M meta=1M
 . ./lib.sh
 
-check "format-meta" dccctl format-meta --data "$DATA" --meta "$META"
+# 32 KiB regions: 2048 of them, more than one FILL_DONE may end.
+check "format-meta" dccctl format-meta --data "$DATA" --meta "$META" --region-size 32k
 check "create" dcc_create vol "$DATA" "$META"
 dcctest nlprobe vol
 [ $? = 0 ] && ok "netlink probe" || bad "netlink probe"

@@ -26,6 +26,31 @@ expect_eq "... exits 4" 4 "$(dccctl wait nosuch paired >/dev/null 2>&1; echo $?)
 expect_eq "dccctl wait times out with 5" 5 "$(dccctl wait vol role=$([ "$SITE" = a ] && echo replica || echo owner) --timeout 1 >/dev/null 2>&1; echo $?)"
 expect_eq "dccctl wait: bad condition is a usage error" 2 "$(dccctl wait vol nonsense >/dev/null 2>&1; echo $?)"
 
+# Bad requests on the control socket (dccctl never sends these): each gets a
+# JSON refusal, and dccd and the volume are as they were.
+rg0=$(role_gen vol)
+bad_request() { # LABEL TEXT [TIMES]
+	local got
+	got=$(dcctest ctlsend /run/dcc/dccd.sock "$2" --times "${3:-1}")
+	case $got in
+	'{"error":'*'"ok":false}') ok "control socket refuses $1: $got" ;;
+	*) bad "control socket, $1: got '$got'" ;;
+	esac
+}
+bad_request "an unknown request" 'bogus\n'
+bad_request "bytes that are not UTF-8" '\xff\xfe\xc3 status\n'
+bad_request "a line over 1 KiB" 'x' 1536
+bad_request "an empty request" '  \n'
+bad_request "migrate without a site" 'migrate vol\n'
+bad_request "migrate to an unknown site" 'migrate vol nowhere\n'
+bad_request "migrate of an unknown volume" 'migrate nosuch a\n'
+bad_request "status of an unknown volume" 'status nosuch\n'
+bad_request "status with two volumes" 'status vol vol\n'
+bad_request "events with a word after it" 'events vol\n'
+dccd_died && bad "dccd died of the bad requests" || ok "dccd still runs after the bad requests"
+expect_eq "... and the volume is as it was" "$rg0" "$(role_gen vol)"
+check "... and still answers" dccctl wait vol paired --timeout 5
+
 if [ "$SITE" = a ]; then
 	$DD if=/dev/urandom of=/tmp/w bs=1M count=2 status=none
 	check "write 2 MiB at the owner while the copy runs" \
