@@ -561,7 +561,12 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
     if (was_invalid) {
         int e = kernel({.cmd = DCC_CMD_FILL_BEGIN, .dev = v.dev, .reg_id = v.reg.reg_id,
                         .region = m.region});
-        if (e && e != -EEXIST) err = -e;
+        if (e == -EEXIST) {
+            v.invalid.remove(m.region);  // valid here after all: a plain overwrite
+            was_invalid = false;
+        } else if (e) {
+            err = -e;
+        }
     }
     std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
     if (!err) err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
@@ -1202,8 +1207,11 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
 void Daemon::serve_pending(Volume& v) {
     v.check_pending = false;
     if (!v.owner() || !v.attached) return;  // unpaired: the kernel's bound applies
-    RangeSet pending = kernel_set(v, DCC_SET_PENDING);
-    for (const Range& x : pending.ranges()) {
+    // Only regions a bio waits for: a background pull's lock is pending too,
+    // and asking for those on the control channel would queue this miss
+    // behind them.
+    RangeSet waiting = kernel_set(v, DCC_SET_WAITING);
+    for (const Range& x : waiting.ranges()) {
         for (uint64_t r = x.start; r < x.end(); r++) {
             auto it = v.filling.find(r);
             auto now = Clock::now();

@@ -245,6 +245,12 @@ retry:
 		goto fail;
 	}
 	if (lk) {
+		if (lk->type == DCC_LOCK_FETCH && bio_list_empty(&lk->waiters)) {
+			/* A background fill now has a bio waiting: tell the daemon. */
+			lk->notify = true;
+			dcc->notify_owed = true;
+			dcc->nr_misses++;
+		}
 		__dcc_lock_add_waiter(dcc, lk, bio);
 		goto out;
 	}
@@ -460,6 +466,8 @@ static void do_worker(struct work_struct *ws)
 		dcc_process_bio(dcc, bio);
 
 	dcc_mark_overwrites(dcc, &done);
+	/* Misses first: a fill must not wait for this round's commit. */
+	dcc_send_notifications(dcc);
 
 	/* One commit covers new dirty bits, finished overwrites and the periodic work. */
 	mutex_lock(&dcc->commit_mutex);
@@ -480,7 +488,6 @@ static void do_worker(struct work_struct *ws)
 			dcc_issue_write(dcc, bio);
 	}
 	dcc_expire_locks(dcc);
-	dcc_send_notifications(dcc);
 }
 
 static void do_waker(struct work_struct *ws)
@@ -636,7 +643,10 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
 		return n;
 	}
 
-	/* Pending: the regions of fill locks, in order, from the cursor on. */
+	/*
+	 * Pending (or waiting): the regions of fill locks (that a bio waits
+	 * for), in order, from the cursor on.
+	 */
 	for (;;) {
 		spin_lock_irq(&dcc->lock);
 		nr = dcc->nr_locks;
@@ -652,7 +662,8 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
 	}
 	nr = 0;
 	list_for_each_entry(lk, &dcc->locks, list)
-		if (lk->type == DCC_LOCK_FETCH && lk->region >= cursor)
+		if (lk->type == DCC_LOCK_FETCH && lk->region >= cursor &&
+		    (set == DCC_SET_PENDING || !bio_list_empty(&lk->waiters)))
 			pending[nr++] = lk->region;
 	spin_unlock_irq(&dcc->lock);
 

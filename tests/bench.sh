@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks, run in the same QEMU VMs as the tests; prints tables of ratios
-# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12]
+# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites ...]
 #   hit-iops (one VM): hit-path IOPS of dcc against dm-linear;
 #   sites (two VMs):   replication against raw TCP, handover time against
 #                      volume size, 100 volumes against 1, miss latency
@@ -9,11 +9,21 @@
 # Results and how they were taken: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -gt 0 ] || set -- --kernel 6.1
-tests/vm/run.sh --bench "$@" hit-iops sites >build/bench.log 2>&1 || true
+kernel=6.1 benches=()
+while (($#)); do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	*) benches+=("$1"); shift ;;
+	esac
+done
+((${#benches[@]})) || benches=(hit-iops sites)
+for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
+tests/vm/run.sh --bench --kernel "$kernel" "${benches[@]}" >build/bench.log 2>&1 || true
 grep -E '^(PASS|FAIL)' build/bench.log || true
 failed=0
+ran() { [[ " ${benches[*]} " == *" $1 "* ]]; }
 for log in build/vm/run/*/hit-iops/console-1.log; do
+	ran hit-iops || break
 	[ -f "$log" ] || continue
 	echo
 	echo "Hit path, 4 KiB, iodepth 16, O_DIRECT: IOPS of dcc against dm-linear ($(basename "$(dirname "$(dirname "$log")")"))"
@@ -26,6 +36,7 @@ for log in build/vm/run/*/hit-iops/console-1.log; do
 	grep -aq '^DCC-RESULT hit-iops 0' "$log" || { echo "benchmark run failed: $log"; failed=1; }
 done
 for dir in build/vm/run/*/sites; do
+	ran sites || break
 	[ -d "$dir" ] || continue
 	rel=$(basename "$(dirname "$dir")")
 	b=$(cat "$dir"/console-1-a.log "$dir"/console-1-b.log | grep -a '^BENCH ' | tr -d '\r')
@@ -58,9 +69,14 @@ for dir in build/vm/run/*/sites; do
 		rtt=$(echo "$line" | sed -n 's/.*rtt_ms=\([0-9.]*\).*/\1/p')
 		med=$(echo "$line" | sed -n 's/.*median_us=\([0-9]*\).*/\1/p')
 		p90=$(echo "$line" | sed -n 's/.*p90_us=\([0-9]*\).*/\1/p')
+		dw=$(echo "$b" | grep "^BENCH durable delay_ms=$d " | sed -n 's/.*data_ms=\([0-9.]*\).*/\1/p')
+		mw=$(echo "$b" | grep "^BENCH durable delay_ms=$d " | sed -n 's/.*meta_ms=\([0-9.]*\).*/\1/p')
 		awk -v d="$d" -v r="$rtt" -v m="$med" -v p="$p90" -v t="$mbit" 'BEGIN {
 			x = 65536 * 8 / (t * 1e6) * 1000; ref = r + x;
 			printf "| miss at the owner (4 KiB read, 64 KiB region), netem %d ms each way: median (p90), ms | %.1f (%.1f) | ping RTT %.1f + transfer %.1f = %.1f ms | %.1f |\n", d, m / 1000, p / 1000, r, x, ref, m / 1000 / ref }'
+		awk -v d="$d" -v r="$rtt" -v m="$med" -v t="$mbit" -v dw="${dw:-0}" -v mw="${mw:-0}" 'BEGIN {
+			x = 65536 * 8 / (t * 1e6) * 1000; ref = r + x + dw + mw;
+			printf "| the same miss against the network plus a durable local write of the region and of the metadata, netem %d ms | %.1f | %.1f + %.1f + %.1f + %.1f = %.1f ms | %.1f |\n", d, m / 1000, r, x, dw, mw, ref, m / 1000 / ref }'
 	done
 	grep -aq '^DCC-RESULT sites 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sites 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }

@@ -494,6 +494,31 @@ int nlprobe(const std::string& vol) {
     expect(a->get_regions(d, DCC_SET_PENDING, 0).ranges.empty(), "no fill left in progress");
     expect_err(req(*a, done), -ENOENT, "a second fill done for the same fills");
 
+    // A background fill that a bio comes to wait for: the waiting set and
+    // the miss count show it, and the fill's end lets the bio go on.
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 40}), 0,
+               "set invalid region 40");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 40}), 0,
+               "fill begin 40 (background)");
+    expect(has_region(a->get_regions(d, DCC_SET_PENDING, 0), 40), "region 40 pending");
+    expect(a->get_regions(d, DCC_SET_WAITING, 0).ranges.empty(), "no bio waits yet");
+    uint64_t misses0 = vol_status(vol).misses;
+    pid_t reader = fork();
+    if (reader == 0) _exit(vol_io(vol, 40, rs, false) ? 1 : 0);
+    bool waits = false;
+    for (int i = 0; i < 100 && !waits; i++) {
+        waits = has_region(a->get_regions(d, DCC_SET_WAITING, 0), 40);
+        if (!waits) usleep(50000);
+    }
+    expect(waits, "a read of region 40 waits for the background fill");
+    expect(vol_status(vol).misses == misses0 + 1, "and counts as a miss");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = 40}), 0,
+               "fill done 40");
+    int rstatus = 0;
+    waitpid(reader, &rstatus, 0);
+    expect(WIFEXITED(rstatus) && WEXITSTATUS(rstatus) == 0, "the waiting read completes");
+    expect(a->get_regions(d, DCC_SET_WAITING, 0).ranges.empty(), "nothing waits any more");
+
     // Dirty bits: cleared only if the region was not written since it was read.
     RegionsReply dirty = a->get_regions(d, DCC_SET_DIRTY, 0, true);
     expect(has_region(dirty, 3), "region 3 in the dirty set");

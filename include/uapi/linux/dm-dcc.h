@@ -156,6 +156,7 @@ enum dcc_region_set {
 	DCC_SET_INVALID = 0,	/* regions not valid here */
 	DCC_SET_DIRTY = 1,	/* regions written here, not yet replicated */
 	DCC_SET_PENDING = 2,	/* regions locked for a fill (a bio waits, or one was begun) */
+	DCC_SET_WAITING = 3,	/* the pending regions a bio waits for */
 	__DCC_SET_MAX,
 };
 

@@ -22,6 +22,8 @@ carve h64g.d "$DATA" 1280 65536
 carve h64g.m "$META" 2 4
 carve miss.d "$DATA" 66816 16384
 carve miss.m "$META" 6 1
+carve scratch.d "$DATA" 83200 64
+carve scratch.m "$META" 7 1
 REP=/dev/mapper/rep.d REPMETA=/dev/mapper/rep.m
 V1G=/dev/mapper/h1g.d META1=/dev/mapper/h1g.m
 V64G=/dev/mapper/h64g.d META64=/dev/mapper/h64g.m
@@ -29,6 +31,13 @@ MISS=/dev/mapper/miss.d MISSMETA=/dev/mapper/miss.m
 
 say() { echo "bench[$SITE]: $*"; }
 now() { cut -d' ' -f1 /proc/uptime; }
+# durable DEV BS: ms per O_DIRECT write of BS followed by a flush (20 of them)
+durable() {
+	local t0
+	t0=$(now)
+	$DD if=/dev/zero of="$1" bs="$2" count=20 oflag=direct,dsync status=none || bad "durable writes to $1"
+	awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.1f", (b - a) * 1000 / 20}'
+}
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 role=$([ "$SITE" = a ] && echo owner || echo replica)
 
@@ -157,7 +166,13 @@ for delay in 1 10; do
 		# the upper half of 16 GiB: background hydration goes upward from 0
 		dcctest readlat /dev/mapper/miss --count 40 --region-bytes 65536 --from-region 131072 --seed $seed >/tmp/lat
 		line=$(tail -n 1 /tmp/lat)
-		say "netem ${delay} ms each way: ping RTT $rtt ms; $line"
+		# What a fill costs here besides the network, under the same load:
+		# the region written and flushed, then the metadata written and
+		# flushed (slices of the same two disks).
+		dms=$(durable /dev/mapper/scratch.d 64k)
+		mms=$(durable /dev/mapper/scratch.m 4k)
+		say "netem ${delay} ms each way: ping RTT $rtt ms; $line; durable write: data $dms ms, metadata $mms ms"
+		echo "BENCH durable delay_ms=$delay data_ms=$dms meta_ms=$mms"
 		echo "BENCH miss delay_ms=$delay rtt_ms=$rtt $(echo "$line" | sed 's/readlat: median \([0-9]*\) p90 \([0-9]*\) max \([0-9]*\)/median_us=\1 p90_us=\2 max_us=\3/')"
 	fi
 	barrier "measured$delay"
