@@ -84,9 +84,13 @@ start_dccd
 check "h1g, h64g paired" sh -c 'dccctl wait h1g paired --timeout 60 && dccctl wait h64g paired --timeout 60'
 owner=a
 for round in 1 2 3 4 5 6; do
-	if [ "$SITE" = $owner ]; then
-		peer=$([ $owner = a ] && echo b || echo a)
-		for v in 1g 64g; do
+	peer=$([ $owner = a ] && echo b || echo a)
+	# Each handover on a quiet pair: the order alternates, and the next one
+	# starts once the new owner has fetched what the last one left it.
+	order="1g 64g"
+	[ $((round % 2)) = 1 ] || order="64g 1g"
+	for v in $order; do
+		if [ "$SITE" = $owner ]; then
 			# the same 16 MiB, not yet replicated, at the same offset
 			$DD if=/dev/urandom of=/dev/mapper/h$v bs=1M seek=$((round * 32)) count=16 oflag=direct status=none
 			d=$(dirty_count h$v)
@@ -95,8 +99,12 @@ for round in 1 2 3 4 5 6; do
 			[ -n "$ms" ] || bad "handover of h$v: $(cat /tmp/m)"
 			say "round $round: h$v $owner -> $peer, $d dirty, $ms ms"
 			echo "BENCH handover size=$v dirty=$d ms=$ms"
-		done
-	fi
+		else
+			dccctl wait h$v owner=$SITE --timeout 120 >/dev/null || bad "h$v did not come here"
+			dccctl wait h$v hydrated --timeout 300 >/dev/null || bad "h$v not hydrated here"
+		fi
+		barrier "round$round-$v"
+	done
 	barrier "round$round"
 	owner=$([ $owner = a ] && echo b || echo a)
 done
