@@ -35,6 +35,7 @@
 #include <sstream>
 
 #include "config.hpp"
+#include "dcc/control.hpp"
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "dcc/nl.hpp"
@@ -57,9 +58,7 @@ using nlohmann::json;
 
 // One JSON line for a control client.  Requests and device names are bytes
 // from outside: what is not UTF-8 is replaced, never a reason to throw.
-std::string json_line(const json& j) {
-    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
+std::string json_line(const json& j) { return control::dump(j) + "\n"; }
 
 struct AlignedFree {
     void operator()(void* p) const { free(p); }
@@ -1069,13 +1068,12 @@ void Daemon::publish(Clock::time_point now) {
 // A site that gave the volume up keeps no dirty bits: the new owner took
 // those regions as invalid and fetches them, so they are owed no more.
 void Daemon::clear_stale_dirty(Volume& v) {
-    constexpr uint64_t max_count = 1ull << 20;  // the kernel's limit per CLEAR_DIRTY
     RangeSet dirty = kernel_set(v, DCC_SET_DIRTY, true);
     uint64_t cleared = dirty.count();
     for (const Range& x : dirty.ranges())
-        for (uint64_t r = x.start; r < x.end(); r += max_count) {
+        for (uint64_t r = x.start; r < x.end(); r += DCC_MAX_CLEARS_PER_REQUEST) {
             int e = kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v.dev, .reg_id = v.reg.reg_id,
-                            .region = r, .count = std::min(max_count, x.end() - r)});
+                            .region = r, .count = std::min<uint64_t>(DCC_MAX_CLEARS_PER_REQUEST, x.end() - r)});
             if (e) {
                 log_warn("%s: cannot clear the old dirty bits: %s", v.name.c_str(), std::strerror(-e));
                 return;

@@ -130,11 +130,21 @@ static void __dcc_lock_insert(struct dcc *dcc, struct dcc_lock *lk, u64 r,
 	dcc->nr_locks++;
 }
 
+/*
+ * Make @bio wait for @lk.  The first bio to wait for a fill, new or begun
+ * by the daemon in the background, is a miss: the daemon hears of it.
+ */
 static void __dcc_lock_add_waiter(struct dcc *dcc, struct dcc_lock *lk,
 				  struct bio *bio)
 {
-	if (bio_list_empty(&lk->waiters))
+	if (bio_list_empty(&lk->waiters)) {
 		lk->deadline = jiffies + dcc->miss_timeout * HZ;
+		if (lk->type == DCC_LOCK_FETCH) {
+			lk->notify = true;
+			dcc->notify_owed = true;
+			dcc->nr_misses++;
+		}
+	}
 	bio_list_add(&lk->waiters, bio);
 }
 
@@ -245,12 +255,6 @@ retry:
 		goto fail;
 	}
 	if (lk) {
-		if (lk->type == DCC_LOCK_FETCH && bio_list_empty(&lk->waiters)) {
-			/* A background fill now has a bio waiting: tell the daemon. */
-			lk->notify = true;
-			dcc->notify_owed = true;
-			dcc->nr_misses++;
-		}
 		__dcc_lock_add_waiter(dcc, lk, bio);
 		goto out;
 	}
@@ -288,9 +292,6 @@ retry:
 	} else {
 		__dcc_lock_insert(dcc, spare, r, DCC_LOCK_FETCH);
 		__dcc_lock_add_waiter(dcc, spare, bio);
-		spare->notify = true;
-		dcc->notify_owed = true;
-		dcc->nr_misses++;
 	}
 	spare = NULL;
 out:
@@ -855,7 +856,7 @@ int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
 	ret = dcc_check_range(dcc, r, count);
 	if (ret)
 		return ret;
-	if (count > DCC_MAX_CLEAR_COUNT)
+	if (count > DCC_MAX_CLEARS_PER_REQUEST)
 		return -E2BIG;
 	tmp = bitmap_zalloc(count, GFP_KERNEL);
 	if (!tmp)

@@ -23,7 +23,6 @@
 #define DCC_COMMIT_PERIOD	HZ
 #define DCC_COMMIT_BATCH	64	/* metadata blocks per commit round */
 #define DCC_DRAIN_TIMEOUT	(10 * HZ)
-#define DCC_MAX_CLEAR_COUNT	BIT_ULL(20)
 
 enum dcc_lock_type {
 	DCC_LOCK_FETCH,		/* waiting for the daemon to fill the region */

@@ -166,6 +166,8 @@ enum dcc_region_set {
 #define DCC_MAX_RANGES_PER_REQUEST 1024
 /* Most regions one FILL_DONE may end. */
 #define DCC_MAX_FILLS_PER_REQUEST 1024
+/* Most regions one CLEAR_DIRTY may cover. */
+#define DCC_MAX_CLEARS_PER_REQUEST (1ULL << 20)
 
 /* Worse modes compare greater. */
 enum dcc_mode {
