@@ -433,13 +433,19 @@ void Daemon::handle_request(Incoming& in) {
         if (m.site == cfg_.site) {
             log_warn("peer calls itself '%s' too: refusing it", m.site.c_str());
             r.status = EINVAL;
+            link_.reply(in, r);
         } else if (link_up_) {
             // The peer started again while the link looked up: what it had
-            // in flight is gone, so pair again from scratch.
+            // in flight is gone, so pair again from scratch, at once rather
+            // than at the next heartbeat (the peer answers ATTACH whether
+            // or not it has our HELLO_ACK yet).
             log_info("%s restarted", m.site.c_str());
             reset_volumes();
+            link_.reply(in, r);
+            for (auto& [_, v] : vols_) send_attach(*v);
+        } else {
+            link_.reply(in, r);
         }
-        link_.reply(in, r);
         return;
     case Type::Ping:
         r.type = Type::Pong;

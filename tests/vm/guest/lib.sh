@@ -41,6 +41,20 @@ refuse() {
 	else ok "$what"; fi
 }
 
+# refuse_saying "what" TEXT cmd...: the command must fail, and say TEXT
+# (so that it failed for the reason the scenario means).
+refuse_saying() {
+	local what=$1 text=$2
+	shift 2
+	if "$@" >/tmp/check.out 2>&1; then
+		bad "$what (it succeeded)"
+		head -n 20 /tmp/check.out
+	elif ! grep -qF -- "$text" /tmp/check.out; then
+		bad "$what (it failed without saying '$text')"
+		head -n 20 /tmp/check.out
+	else ok "$what"; fi
+}
+
 # expect_eq "what" expected actual
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: expected '$2', got '$3'"; fi

@@ -77,7 +77,10 @@ else
 	expect_eq "1: B owns generation 2" "owner 2" "$(role_gen vol)"
 	expect_eq "1: B reads what A had written" "$want" "$(sum_vol)"
 	barrier a-armed-2
-	refuse "2: migrate to A fails (A dies on receipt)" dccctl migrate vol --to a --timeout 20
+	# A's restart re-paired it; B pairs again too before it asks.
+	check "2: B paired with A's new dccd" dccctl wait vol paired --timeout 30
+	refuse_saying "2: migrate to A fails (A dies on receipt)" "no answer from the peer" \
+		dccctl migrate vol --to a --timeout 20
 	expect_eq "2: B fenced itself (replica at 2)" "replica 2" "$(role_gen vol)"
 	refuse "2: a fenced B serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
 	barrier b-fenced-2
@@ -86,7 +89,9 @@ else
 	expect_eq "2: B reads the same data" "$want" "$(sum_vol)"
 	barrier a-back-2
 	barrier a-armed-3
-	refuse "3: migrate to A gets no answer" dccctl migrate vol --to a --timeout 20
+	check "3: B paired with A's new dccd" dccctl wait vol paired --timeout 30
+	refuse_saying "3: migrate to A gets no answer" "no answer from the peer" \
+		dccctl migrate vol --to a --timeout 20
 	expect_eq "3: B fenced itself" "replica 2" "$(role_gen vol)"
 	barrier b-fenced-3
 	check "3: B learns A owns generation 3" wait_until 30 sh -c '[ "$(dmsetup status vol | cut -d" " -f8,9)" = "replica 3" ]'
