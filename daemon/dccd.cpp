@@ -391,6 +391,10 @@ void Daemon::reset_volumes() {
         v->check_pending = true;
         v->peer_backlog.reset();
         v->progress_sent = UINT64_MAX;
+        // With the link still up (the peer restarted), at once rather than
+        // at the next heartbeat: the peer answers ATTACH whether or not it
+        // has our HELLO_ACK yet.
+        if (link_up_) send_attach(*v);
     }
 }
 
@@ -433,19 +437,13 @@ void Daemon::handle_request(Incoming& in) {
         if (m.site == cfg_.site) {
             log_warn("peer calls itself '%s' too: refusing it", m.site.c_str());
             r.status = EINVAL;
-            link_.reply(in, r);
         } else if (link_up_) {
             // The peer started again while the link looked up: what it had
-            // in flight is gone, so pair again from scratch, at once rather
-            // than at the next heartbeat (the peer answers ATTACH whether
-            // or not it has our HELLO_ACK yet).
+            // in flight is gone, so pair again from scratch.
             log_info("%s restarted", m.site.c_str());
             reset_volumes();
-            link_.reply(in, r);
-            for (auto& [_, v] : vols_) send_attach(*v);
-        } else {
-            link_.reply(in, r);
         }
+        link_.reply(in, r);
         return;
     case Type::Ping:
         r.type = Type::Pong;
