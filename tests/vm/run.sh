@@ -106,10 +106,13 @@ boot() {
 
 # judge NAME WORKDIR PHASES SITES -> prints the reason for a failure, or nothing.
 judge() {
-	local name=$1 work=$2 phases=$3 sites=$4 p logf taint s
+	local name=$1 work=$2 phases=$3 sites=$4 p logf taint s hits
 	for logf in "$work"/console-*.log; do
-		if grep -nE 'WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace' "$logf" | head -n 3 | grep .; then
+		# (set -e and pipefail: a grep that finds nothing must not end the run)
+		hits=$(grep -naE 'WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace' "$logf" | head -n 3 || true)
+		if [ -n "$hits" ]; then
 			echo "kernel reported a problem in $(basename "$logf")"
+			echo "$hits" | sed 's/^/    /'
 			return
 		fi
 		grep -q 'DCC-SETUP-FAIL' "$logf" && { echo "guest setup failed in $(basename "$logf")"; return; }
@@ -189,7 +192,7 @@ run_attempt() {
 	else
 		{
 			echo "FAIL $rel $name (${secs}s): $reason"
-			grep -ahE 'DCC-CHECK FAIL|DCC-SUMMARY' "$work"/console-*.log | sed 's/^/    /'
+			grep -ahE 'DCC-CHECK FAIL|DCC-SUMMARY' "$work"/console-*.log | sed 's/^/    /' || true
 			echo "    log: $work"
 		} >"$work/verdict"
 	fi
