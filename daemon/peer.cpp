@@ -29,8 +29,21 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site);
 }
 
-void PeerLink::setup_server(zmq::socket_t& s, const std::string& ep) {
+// What every socket of the link shares: nothing lingers, no frame from the
+// peer may be larger than a region and a header, and ZeroMQ's own
+// heartbeats close a connection that carried nothing for link_timeout_ms,
+// so that a link that comes back is used again at once instead of after
+// TCP gave up retransmitting on the dead connection.
+void PeerLink::setup_common(zmq::socket_t& s) {
     s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::maxmsgsize, int64_t(wire::kMaxPayload + 128));
+    s.set(zmq::sockopt::heartbeat_ivl, int(cfg_.heartbeat_ms));
+    s.set(zmq::sockopt::heartbeat_timeout, int(cfg_.link_timeout_ms));
+    s.set(zmq::sockopt::heartbeat_ttl, int(cfg_.link_timeout_ms));
+}
+
+void PeerLink::setup_server(zmq::socket_t& s, const std::string& ep) {
+    setup_common(s);
     s.set(zmq::sockopt::router_mandatory, 1);
     // The peer's reconnection (same routing id) takes over the old route.
     s.set(zmq::sockopt::router_handover, 1);
@@ -43,11 +56,12 @@ void PeerLink::setup_server(zmq::socket_t& s, const std::string& ep) {
 }
 
 void PeerLink::setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id) {
-    s.set(zmq::sockopt::linger, 0);
+    setup_common(s);
     s.set(zmq::sockopt::routing_id, id);
     s.set(zmq::sockopt::immediate, 1);  // queue nothing for a peer that is not there
     s.set(zmq::sockopt::reconnect_ivl, 100);
     s.set(zmq::sockopt::reconnect_ivl_max, 2000);  // back off to 2 s
+    s.set(zmq::sockopt::connect_timeout, 1000);    // a cut link: try again each second
     if (!cfg_.insecure) {
         s.set(zmq::sockopt::curve_serverkey, cfg_.peer_public_key);
         s.set(zmq::sockopt::curve_publickey, cfg_.public_key);

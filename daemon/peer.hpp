@@ -37,6 +37,7 @@ public:
     // Sockets to poll, in priority order (control first), and the ZAP socket.
     std::vector<zmq::socket_t*> sockets();
     std::vector<zmq::socket_t*> control_sockets() { return {&ctl_server_, &ctl_client_}; }
+    bool is_control(const zmq::socket_t& s) const { return &s == &ctl_server_ || &s == &ctl_client_; }
     zmq::socket_t& zap() { return zap_; }
     void serve_zap();
 
@@ -55,6 +56,7 @@ public:
     void close(int linger_ms);
 
 private:
+    void setup_common(zmq::socket_t& s);
     void setup_server(zmq::socket_t& s, const std::string& ep);
     void setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id);
     bool send(zmq::socket_t& s, const zmq::message_t* identity, const wire::Message& m,

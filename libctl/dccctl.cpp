@@ -315,10 +315,7 @@ void print_status_text(const json& st) {
 json get_status(const Opts& o, const std::string& vol) {
     try {
         json j = dcc::control::ask(socket_of(o), vol.empty() ? "status" : "status " + vol, 10000);
-        if (!j.value("ok", false)) {
-            std::string err = str_or(j, "error", "dccd refused");
-            throw Error(err.rfind("no dcc volume", 0) == 0 ? dcc::kExitNotFound : dcc::kExitError, err);
-        }
+        if (!j.value("ok", false)) throw Error(dcc::control::exit_code_of(j), str_or(j, "error", "dccd refused"));
         j["daemon"] = true;
         return j;
     } catch (const Error& e) {
@@ -366,10 +363,8 @@ int cmd_wait(int argc, char** argv) {
     for (bool first = true;; first = false) {
         try {
             json st = dcc::control::ask(socket_of(o), "status " + o.pos[0], 10000);
-            if (!st.value("ok", false)) {
-                std::string err = str_or(st, "error", "dccd refused");
-                throw Error(err.rfind("no dcc volume", 0) == 0 ? dcc::kExitNotFound : dcc::kExitError, err);
-            }
+            if (!st.value("ok", false))
+                throw Error(dcc::control::exit_code_of(st), str_or(st, "error", "dccd refused"));
             const json* v = dcc::control::find(st, o.pos[0]);
             if (!v) throw Error(dcc::kExitNotFound, "no dcc volume '" + o.pos[0] + "'");
             if (dcc::control::met(*cond, *v, str_or(st, "site", ""), str_or(st, "peer", ""))) {
@@ -455,7 +450,7 @@ int cmd_migrate(int argc, char** argv) {
     if (!reply.value("ok", false)) {
         std::string err = str_or(reply, "error", "dccd refused");
         if (!o.has("json")) std::fprintf(stderr, "dccctl migrate: %s\n", err.c_str());
-        return err.rfind("no dcc volume", 0) == 0 ? dcc::kExitNotFound : dcc::kExitError;
+        return dcc::control::exit_code_of(reply);
     }
     if (!o.has("json")) {
         std::string extra;

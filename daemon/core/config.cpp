@@ -29,6 +29,12 @@ bool endpoint(const std::string& e) {
     return e.rfind("tcp://", 0) == 0 && e.size() > 6 && e.find(':', 6) != std::string::npos;
 }
 
+// Whether endpoint @e (tcp://HOST:PORT) listens on loopback only.
+bool loopback(const std::string& e) {
+    std::string host = e.substr(6, e.rfind(':') - 6);
+    return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
+}
+
 }  // namespace
 
 Config parse_config(std::string_view text, const std::string& origin) {
@@ -42,7 +48,8 @@ Config parse_config(std::string_view text, const std::string& origin) {
     static const std::set<std::string> known = {
         "site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
         "public_key", "peer_public_key", "replication_rate", "replication_window",
-        "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket"};
+        "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
+        "insecure_network"};
     for (auto&& [k, v] : t)
         if (!known.count(std::string(k.str())))
             bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "'");
@@ -83,6 +90,20 @@ Config parse_config(std::string_view text, const std::string& origin) {
         if (!n->is_boolean()) bad(origin, n->source(), "'insecure' must be true or false");
         c.insecure = n->value<bool>().value();
     }
+    // Without CURVE anyone who reaches the port can push data and take the
+    // volume: only on loopback, unless said a second time.
+    bool network = false;
+    if (const toml::node* n = t.get("insecure_network")) {
+        if (!n->is_boolean()) bad(origin, n->source(), "'insecure_network' must be true or false");
+        network = n->value<bool>().value();
+    }
+    if (c.insecure && !network)
+        for (auto* k : {"listen", "listen_bulk"})
+            if (!loopback(t.get(k)->value<std::string>().value()))
+                bad(origin, t.get("insecure")->source(),
+                    std::string("'insecure' with '") + k +
+                        "' off loopback lets anyone who reaches it write the volume: add "
+                        "'insecure_network = true' if that is really meant");
     str("secret_key", c.secret_key, !c.insecure);
     str("public_key", c.public_key, !c.insecure);
     str("peer_public_key", c.peer_public_key, !c.insecure);
@@ -90,7 +111,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
         for (auto* k : {"secret_key", "public_key", "peer_public_key"})
             if (!z85_key(t.get(k)->value<std::string>().value()))
                 bad(origin, t.get(k)->source(),
-                    std::string("'") + k + "' must be a 40-character Z85 CURVE key (dccctl keygen)");
+                    std::string("'") + k + "' must be a 40-character Z85 CURVE key (dccd keygen)");
 
     if (const toml::node* n = t.get("replication_rate")) {
         std::optional<uint64_t> v;

@@ -56,6 +56,7 @@ json to_json(const VolumeState& v) {
             {"paired", v.paired},
             {"peer_role", opt(v.peer_role)},
             {"handover", v.handover},
+            {"pairing", v.rule ? json{{"rule", *v.rule}, {"why", v.pairing}} : json(nullptr)},
             {"hydrated", v.hydrated()},
             {"backlog", opt(v.backlog)},
             {"in_sync", opt(v.in_sync())},

@@ -57,7 +57,9 @@ struct VolumeState {
     uint64_t locked = 0, misses = 0, timeouts = 0;
     bool paired = false;
     std::optional<std::string> peer_role;
-    std::string handover = "none";  // none, sending, uncertain, fenced
+    std::string handover = "none";  // none, demoting, sending, fenced, taking
+    std::optional<int> rule;        // the last pairing rule applied
+    std::string pairing;            // what it said
     // Regions not yet the same at both sites, as the owner counts them
     // (dirty, owed to the replica, missing at the owner); at a replica, the
     // owner's last report; nullopt: unknown.

@@ -55,6 +55,10 @@ bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::P
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
+bool has_arg(Type t) {
+    return t == Type::HelloAck || t == Type::Push || t == Type::InvalidSet || t == Type::Handover;
+}
+
 bool is_link(Type t) {
     return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong;
 }
@@ -90,6 +94,23 @@ bool has_payload(Type t) {
     return t == Type::FetchReply || t == Type::Push || t == Type::PullReply;
 }
 
+bool is_multipart(Type t) { return has_ranges(t); }
+
+bool is_reply(Type t) {
+    switch (t) {
+    case Type::HelloAck:
+    case Type::Pong:
+    case Type::AttachAck:
+    case Type::FetchReply:
+    case Type::PushAck:
+    case Type::PullReply:
+    case Type::HandoverAck:
+        return true;
+    default:
+        return false;
+    }
+}
+
 std::vector<uint8_t> encode(const Message& m) {
     Writer body;
     switch (m.type) {
@@ -119,14 +140,18 @@ std::vector<uint8_t> encode(const Message& m) {
     w.u16(kMagic);
     w.u8(kVersion);
     w.u8(uint8_t(m.type));
-    w.u32(m.flags);
+    w.u16(m.part);
+    w.u16(m.parts);
     w.bytes(m.volume.data(), m.volume.size());
+    w.u64(m.session);
     w.u64(m.seq);
     w.u64(m.generation);
     w.u64(m.region);
-    w.u64(has_ranges(m.type) ? m.ranges.size() : 0);
+    w.u64(m.arg);
+    w.u32(has_ranges(m.type) ? uint32_t(m.ranges.size()) : 0);
     w.u32(uint32_t(m.status));
     w.u32(uint32_t(body.out().size()));
+    w.u32(0);
     w.bytes(body.out().data(), body.out().size());
     return std::move(w.out());
 }
@@ -143,15 +168,22 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
     if (!known(type)) return refuse("unknown message type " + std::to_string(type));
     Message m;
     m.type = Type(type);
-    m.flags = r.u32();
-    if (m.flags & ~kFlagLast) return refuse("unknown flags");
+    m.part = r.u16();
+    m.parts = r.u16();
+    if (!m.parts || m.part >= m.parts) return refuse("bad part number");
+    if (m.parts != 1 && !is_multipart(m.type))
+        return refuse(std::string(type_name(m.type)) + " in parts");
     r.bytes(m.volume.data(), m.volume.size());
+    m.session = r.u64();
     m.seq = r.u64();
     m.generation = r.u64();
     m.region = r.u64();
-    uint64_t count = r.u64();
+    m.arg = r.u64();
+    uint32_t count = r.u32();
     uint32_t status = r.u32();
     uint32_t body_len = r.u32();
+    if (r.u32()) return refuse("reserved header bytes not zero");
+    if (m.arg && !has_arg(m.type)) return refuse(std::string(type_name(m.type)) + " with an arg");
     if (body_len != r.left()) return refuse("body length does not match the frame");
     if (status > 4095) return refuse("status out of range");
     m.status = int32_t(status);
@@ -181,14 +213,14 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         m.info.nr_regions = r.u64();
         uint32_t rs = m.info.region_sectors;
         if (rs < 8 || rs > 2048 || (rs & (rs - 1))) return refuse("bad region size");
-        if (m.info.role != 1 && m.info.role != 2) return refuse("bad role");
+        if (m.info.role < 1 || m.info.role > 3) return refuse("bad role");
         if (!m.info.nr_regions) return refuse("volume without regions");
         break;
     }
     case Type::InvalidSet:
     case Type::Handover: {
-        if (count > kMaxRanges || body_len != count * 16) return refuse("bad range list");
-        for (uint64_t i = 0; i < count; i++) {
+        if (count > kMaxRanges || body_len != uint64_t(count) * 16) return refuse("bad range list");
+        for (uint32_t i = 0; i < count; i++) {
             Range x{r.u64(), r.u64()};
             if (!x.count || x.start + x.count < x.start) return refuse("empty or wrapping range");
             if (!m.ranges.empty() && x.start <= m.ranges.back().end())

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The peer protocol's messages and their encoding (no I/O).
 //
-// A message is one ZeroMQ frame holding a fixed 64-byte header and a
+// A message is one ZeroMQ frame holding a fixed 80-byte header and a
 // typed body, followed, for the types that carry region data, by a second
 // frame holding exactly that data.  Everything is little-endian.
 //
@@ -9,15 +9,22 @@
 //     0     2  magic "DC"
 //     2     1  protocol version
 //     3     1  type
-//     4     4  flags (bit 0: last part of a multi-part set; others zero)
+//     4     2  part: index of this part of a multi-part set
+//     6     2  parts: parts in the set (1 for types that are not multi-part)
 //     8    16  volume UUID (zero for link messages)
-//    24     8  seq: request number, echoed by the reply
-//    32     8  generation
-//    40     8  region
-//    48     8  count: ranges in the body
-//    56     4  status: 0, or a positive errno in a reply
-//    60     4  body length
-//    64     -  body
+//    24     8  session: the sender's incarnation in a request, the
+//              requester's echoed in a reply
+//    32     8  seq: request number, echoed by the reply
+//    40     8  generation
+//    48     8  region
+//    56     8  arg: HELLO_ACK the answering site's incarnation; PUSH the
+//              sender's floor; HANDOVER and INVALID_SET the regions in the
+//              whole set; 0 for the other types
+//    64     4  count: ranges in the body
+//    68     4  status: 0, or a positive errno in a reply
+//    72     4  body length
+//    76     4  reserved, zero
+//    80     -  body
 #pragma once
 
 #include <array>
@@ -33,12 +40,14 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 1;
-constexpr size_t kHeaderSize = 64;
+constexpr uint8_t kVersion = 2;
+constexpr size_t kHeaderSize = 80;
 constexpr size_t kMaxRanges = 4096;       // per message
+constexpr size_t kMaxParts = 65535;       // per multi-part set
 constexpr size_t kMaxSiteName = 64;
 constexpr size_t kMaxPayload = 1u << 20;  // the largest region
-constexpr uint32_t kFlagLast = 1;
+// The largest frame a peer may send: a header with a full range list.
+constexpr size_t kMaxFrame = kHeaderSize + kMaxRanges * 16;
 
 enum class Type : uint8_t {
     Hello = 1,        // link: body = site name
@@ -55,7 +64,7 @@ enum class Type : uint8_t {
     Pull = 12,        // background hydration of a region (bulk channel)
     PullReply = 13,   // + data
     Handover = 14,    // owner -> replica: new generation, the owner's dirty set
-                      // (ranges, multi-part; the last part asks for the ack)
+                      // (ranges, multi-part; region: the HANDOVER_ASK it answers)
     HandoverAck = 15,
     HandoverAsk = 16, // replica -> owner: please hand over to me
     Progress = 17,    // owner -> replica: region = regions not yet the same
@@ -68,17 +77,20 @@ const char* type_name(Type t);
 struct VolumeInfo {
     uint32_t region_sectors = 0;
     uint64_t nr_regions = 0;
-    uint8_t role = 0;  // enum dcc_role
+    uint8_t role = 0;  // enum dcc_role: owner, replica or yielding
     bool operator==(const VolumeInfo&) const = default;
 };
 
 struct Message {
     Type type = Type::Ping;
-    uint32_t flags = 0;
+    uint16_t part = 0;
+    uint16_t parts = 1;
     Uuid volume{};
+    uint64_t session = 0;
     uint64_t seq = 0;
     uint64_t generation = 0;
     uint64_t region = 0;
+    uint64_t arg = 0;
     int32_t status = 0;
     std::string site;            // Hello, HelloAck
     VolumeInfo info;             // Attach, AttachAck
@@ -88,6 +100,10 @@ struct Message {
 
 // Whether a type travels with a data frame.
 bool has_payload(Type t);
+// Whether a type may come in several parts.
+bool is_multipart(Type t);
+// Whether a message of this type is a reply (echoes the requester's session).
+bool is_reply(Type t);
 
 std::vector<uint8_t> encode(const Message& m);
 

@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
     all.push_back(v);
     Message inv = v;
     inv.type = Type::InvalidSet;
-    inv.flags = kFlagLast;
+    inv.part = 1;
+    inv.parts = 2;
+    inv.arg = 103;
+    inv.session = 42;
     inv.ranges = {{0, 100}, {200, 3}};
     all.push_back(inv);
     Message ho = inv;

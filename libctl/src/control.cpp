@@ -163,6 +163,49 @@ const json* find(const json& status, const std::string& name) {
     return nullptr;
 }
 
+const char* code_name(Code c) {
+    switch (c) {
+    case Code::NotFound: return "not-found";
+    case Code::Usage: return "usage";
+    case Code::Refused: return "refused";
+    case Code::Busy: return "busy";
+    case Code::NoPeer: return "no-peer";
+    case Code::Uncertain: return "uncertain";
+    case Code::Failed: return "failed";
+    }
+    return "failed";
+}
+
+std::optional<Code> parse_code(const std::string& name) {
+    for (Code c : {Code::NotFound, Code::Usage, Code::Refused, Code::Busy, Code::NoPeer,
+                   Code::Uncertain, Code::Failed})
+        if (name == code_name(c)) return c;
+    return std::nullopt;
+}
+
+ExitCode exit_code(Code c) {
+    switch (c) {
+    case Code::NotFound: return kExitNotFound;
+    case Code::Usage: return kExitUsage;
+    case Code::Refused:
+    case Code::Busy: return kExitRefused;
+    case Code::Uncertain: return kExitTimeout;
+    case Code::NoPeer:
+    case Code::Failed: return kExitError;
+    }
+    return kExitError;
+}
+
+json failure(Code c, const std::string& text) {
+    return {{"ok", false}, {"error", text}, {"code", code_name(c)}};
+}
+
+ExitCode exit_code_of(const json& a) {
+    if (a.contains("code") && a["code"].is_string())
+        if (auto c = parse_code(a["code"].get<std::string>())) return exit_code(*c);
+    return kExitError;
+}
+
 std::string dump(const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

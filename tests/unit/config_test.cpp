@@ -44,9 +44,18 @@ TEST(Config, DefaultsAndValues) {
 }
 
 TEST(Config, InsecureNeedsNoKeys) {
-    std::string t = "site = \"B\"\nlisten = \"tcp://*:1\"\nlisten_bulk = \"tcp://*:2\"\n"
+    std::string t = "site = \"B\"\nlisten = \"tcp://127.0.0.1:1\"\nlisten_bulk = \"tcp://127.0.0.1:2\"\n"
                     "peer = \"tcp://h:1\"\npeer_bulk = \"tcp://h:2\"\ninsecure = true\n";
     EXPECT_TRUE(parse_config(t, "x").insecure);
+}
+
+// L6: plaintext off loopback only when said twice.
+TEST(Config, InsecureOffLoopbackMustBeSaidTwice) {
+    std::string t = "site = \"B\"\nlisten = \"tcp://*:1\"\nlisten_bulk = \"tcp://127.0.0.1:2\"\n"
+                    "peer = \"tcp://h:1\"\npeer_bulk = \"tcp://h:2\"\ninsecure = true\n";
+    EXPECT_NE(error_of(t).find("dccd.toml:6: 'insecure' with 'listen' off loopback"), std::string::npos)
+        << error_of(t);
+    EXPECT_TRUE(parse_config(t + "insecure_network = true\n", "x").insecure);
 }
 
 TEST(Config, ClearErrorsWithTheLine) {

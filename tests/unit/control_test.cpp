@@ -128,3 +128,30 @@ TEST(Control, DumpReplacesBytesThatAreNotUtf8) {
     EXPECT_EQ(json::parse(s)["n"], 3);
     EXPECT_EQ(json::parse(s)["volume"], "vm\xEF\xBF\xBD\xEF\xBF\xBD");  // two U+FFFD
 }
+
+// dccd's failed answers carry a code; dccctl's exit code follows from it
+// alone, whatever the English text says.
+TEST(Control, FailureCodesMapToExitCodes) {
+    using dcc::control::Code;
+    struct {
+        Code c;
+        dcc::ExitCode e;
+        const char* name;
+    } rows[] = {{Code::NotFound, dcc::kExitNotFound, "not-found"},
+                {Code::Usage, dcc::kExitUsage, "usage"},
+                {Code::Refused, dcc::kExitRefused, "refused"},
+                {Code::Busy, dcc::kExitRefused, "busy"},
+                {Code::NoPeer, dcc::kExitError, "no-peer"},
+                {Code::Uncertain, dcc::kExitTimeout, "uncertain"},
+                {Code::Failed, dcc::kExitError, "failed"}};
+    for (auto r : rows) {
+        nlohmann::json a = dcc::control::failure(r.c, "no dcc volume 'x' here");
+        EXPECT_EQ(a["ok"], false);
+        EXPECT_EQ(a["code"], r.name);
+        EXPECT_EQ(dcc::control::exit_code_of(a), r.e) << r.name;
+        EXPECT_EQ(dcc::control::parse_code(r.name), r.c);
+    }
+    EXPECT_EQ(dcc::control::exit_code_of({{"ok", false}, {"error", "no dcc volume"}}), dcc::kExitError)
+        << "no code: a plain failure, whatever the text";
+    EXPECT_EQ(dcc::control::exit_code_of({{"ok", false}, {"code", "from-the-future"}}), dcc::kExitError);
+}

@@ -30,9 +30,10 @@ TEST(Wire, HeaderLayout) {
     EXPECT_EQ(b[1], 'C');
     EXPECT_EQ(b[2], kVersion);
     EXPECT_EQ(b[3], uint8_t(Type::Attach));
-    EXPECT_EQ(b[24], 3);   // seq
-    EXPECT_EQ(b[32], 9);   // generation
-    EXPECT_EQ(b[60], 16);  // body length
+    EXPECT_EQ(b[6], 1);    // parts
+    EXPECT_EQ(b[32], 3);   // seq
+    EXPECT_EQ(b[40], 9);   // generation
+    EXPECT_EQ(b[72], 16);  // body length
 }
 
 TEST(Wire, RoundTripsEveryType) {
@@ -51,13 +52,28 @@ TEST(Wire, RoundTripsEveryType) {
     Message inv;
     inv.type = Type::InvalidSet;
     inv.volume = vol();
-    inv.flags = kFlagLast;
+    inv.part = 2;
+    inv.parts = 3;
+    inv.arg = 400;
+    inv.session = 0x1122334455667788ull;
     inv.ranges = {{0, 10}, {12, 1}, {1ull << 40, 7}};
     all.push_back(inv);
     Message ho = inv;
     ho.type = Type::Handover;
     ho.generation = 10;
+    ho.region = 5;  // the ask it answers
     all.push_back(ho);
+    Message ack;
+    ack.type = Type::HelloAck;
+    ack.site = "siteB";
+    ack.arg = 99;  // its incarnation
+    all.push_back(ack);
+    Message push;
+    push.type = Type::Push;
+    push.volume = vol();
+    push.seq = 12;
+    push.arg = 9;  // floor
+    all.push_back(push);
     for (Type t : {Type::HandoverAck, Type::HandoverAsk, Type::Progress}) {
         Message x;
         x.type = t;
@@ -102,22 +118,27 @@ TEST(Wire, RefusesHostileHeaders) {
         size_t off;
         uint8_t value;
     };
-    for (Case c : {Case{"magic", 0, 'X'}, Case{"version", 2, 2}, Case{"type", 3, 99},
-                   Case{"type zero", 3, 0}, Case{"flags", 4, 2}, Case{"count", 48, 1},
-                   Case{"status", 57, 0x10}, Case{"body length", 60, 15},
-                   Case{"attach padding", 69, 1}, Case{"role", 68, 3},
-                   Case{"region size", 64, 96}}) {
+    for (Case c : {Case{"magic", 0, 'X'}, Case{"version", 2, 1}, Case{"type", 3, 99},
+                   Case{"type zero", 3, 0}, Case{"part past parts", 4, 1},
+                   Case{"parts on a single message", 6, 2}, Case{"no parts", 6, 0},
+                   Case{"arg on ATTACH", 56, 1}, Case{"count", 64, 1},
+                   Case{"status", 69, 0x10}, Case{"body length", 72, 15},
+                   Case{"reserved", 79, 1}, Case{"attach padding", 85, 1},
+                   Case{"role", 84, 4}, Case{"region size", 80, 96}}) {
         auto b = good;
         b[c.off] = c.value;
         auto d = decode(b, 0);
         EXPECT_FALSE(d.msg) << c.what;
         EXPECT_FALSE(d.error.empty()) << c.what;
     }
-    EXPECT_FALSE(decode(std::span(good).first(63), 0).msg);
+    EXPECT_FALSE(decode(std::span(good).first(79), 0).msg);
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
-    auto v2 = good;
-    v2[2] = 2;
-    EXPECT_EQ(decode(v2, 0).error, "protocol version 2, this side speaks 1");
+    auto v1 = good;
+    v1[2] = 1;
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 2");
+    auto yielding = good;
+    yielding[84] = 3;
+    EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
 }
 
 TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {
@@ -154,6 +175,6 @@ TEST(Wire, RefusesBadBodies) {
     f.volume = vol();
     auto b = encode(f);
     b.push_back(0);  // a body on a bodiless message, with its length
-    b[60] = 1;
+    b[72] = 1;
     EXPECT_FALSE(decode(b, 0).msg);
 }

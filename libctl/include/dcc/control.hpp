@@ -13,9 +13,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dcc/error.hpp"
+
 namespace dcc::control {
 
 constexpr const char* kDefaultSocket = "/run/dcc/dccd.sock";
+
+// Why a request failed, for programs: the "code" of a failed answer
+// ({"ok": false, "error": TEXT, "code": CODE}).  dccd never sends exit
+// codes; dccctl maps these to its own.
+enum class Code : uint8_t {
+    NotFound,   // no such volume (or site)
+    Usage,      // a malformed request
+    Refused,    // refused to keep data safe, or by the peer
+    Busy,       // something else is in progress
+    NoPeer,     // the peer is not there to ask
+    Uncertain,  // no answer in time: the outcome is decided later
+    Failed,     // it went wrong
+};
+const char* code_name(Code c);
+std::optional<Code> parse_code(const std::string& name);
+ExitCode exit_code(Code c);
+// A failed answer.
+nlohmann::json failure(Code c, const std::string& text);
+// The exit code for a failed answer @a: from its code, kExitError if it
+// has none this version knows.
+ExitCode exit_code_of(const nlohmann::json& a);
 
 // Send @request and return the first answer line, parsed.  Throws
 // dcc::Error: kExitNotFound if dccd does not listen at @path, kExitError

@@ -18,8 +18,9 @@ using Uuid = std::array<uint8_t, 16>;
 std::optional<Uuid> parse_uuid(const std::string& text);
 std::string format_uuid(const Uuid& u);
 
-enum class Role : uint32_t { Owner = 1, Replica = 2 };
+enum class Role : uint32_t { Owner = 1, Replica = 2, Yielding = 3 };
 const char* role_name(Role r);
+std::optional<Role> parse_role(const std::string& name);
 
 struct Superblock {
     uint32_t version = 1;

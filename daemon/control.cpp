@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The local control socket (see daemon.hpp and dcc/control.hpp): one
+// request line per connection, answered with one JSON line (status,
+// migrate) or a stream of them (events).  Every request gets exactly one
+// answer within its bound; a failed answer carries a code for programs.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "daemon.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+using nlohmann::json;
+
+namespace {
+
+// One JSON line.  Requests and device names are bytes from outside: what
+// is not UTF-8 is replaced, never a reason to throw.
+std::string json_line(const json& j) { return control::dump(j) + "\n"; }
+
+// Write a whole line to a control client; false if it is gone or stuck.
+bool send_line(int fd, const std::string& line) {
+    size_t off = 0;
+    while (off < line.size()) {
+        ssize_t n = send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        off += size_t(n);
+    }
+    return true;
+}
+
+int64_t wall_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+void Daemon::ctl_accept() {
+    int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    if (ctl_.size() >= 256) {
+        send_line(fd, json_line(control::failure(control::Code::Busy, "too many control clients")));
+        close(fd);
+        return;
+    }
+    ctl_.push_back({fd, {}});
+}
+
+// Read from control client @i; a whole line is a request.
+void Daemon::ctl_read(size_t i) {
+    char buf[512];
+    ssize_t n = read(ctl_[i].fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0 || ctl_[i].events) {
+        // Gone (or an event subscriber said something: it only listens).
+        close(ctl_[i].fd);
+        ctl_.erase(ctl_.begin() + long(i));
+        return;
+    }
+    CtlClient& c = ctl_[i];
+    c.in.append(buf, size_t(n));
+    auto nl = c.in.find('\n');
+    if (nl == std::string::npos) {
+        if (c.in.size() > 1024) {
+            send_line(c.fd, json_line(control::failure(control::Code::Usage, "request too long")));
+            close(c.fd);
+            ctl_.erase(ctl_.begin() + long(i));
+        }
+        return;
+    }
+    CtlClient taken = c;
+    ctl_.erase(ctl_.begin() + long(i));
+    ctl_request(taken, taken.in.substr(0, nl));
+}
+
+// One request: "status [VOL]", "migrate VOL SITE" or "events".  The client
+// is ours now: answer and close it, keep it for a later answer, or keep it
+// as an event subscriber.
+void Daemon::ctl_request(CtlClient& c, const std::string& line) {
+    using control::Code;
+    int fd = c.fd;
+    auto refuse = [&](Code code, const std::string& why) {
+        send_line(fd, json_line(control::failure(code, why)));
+        close(fd);
+    };
+    // Answers are short; a client that does not read them is not waited for long.
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    for (std::string x; in >> x;) w.push_back(x);
+    if (w.empty()) return refuse(Code::Usage, "empty request");
+    if (w[0] == "events" && w.size() == 1) {
+        json hello{{"event", "subscribed"},
+                   {"site", cfg_.site},
+                   {"peer", peer_site_.empty() ? json(nullptr) : json(peer_site_)},
+                   {"link", link_up_ ? "up" : "down"},
+                   {"time", wall_ms()}};
+        if (!send_line(fd, json_line(hello))) {
+            close(fd);
+            return;
+        }
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        c.events = true;
+        c.in.clear();
+        ctl_.push_back(c);
+        return;
+    }
+    if (w[0] == "status" && w.size() <= 2) {
+        try {
+            refresh_kernel_status();
+        } catch (const Error& e) {
+            return refuse(Code::Failed, e.what());
+        }
+        std::vector<report::VolumeState> states;
+        for (auto& [name, v] : vols_)
+            if (w.size() == 1 || name == w[1]) states.push_back(state_of(*v));
+        if (w.size() == 2 && states.empty()) return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
+        send_line(fd, json_line(report::status_json(cfg_.site, peer_site_, link_up_, states)));
+        close(fd);
+        return;
+    }
+    if (w[0] == "status") return refuse(Code::Usage, "status takes one volume at most");
+    if (w[0] == "migrate" && w.size() != 3) return refuse(Code::Usage, "migrate takes a volume and a site");
+    if (w[0] != "migrate") return refuse(Code::Usage, "unknown request '" + line.substr(0, 64) + "'");
+    ctl_migrate(fd, w);
+}
+
+void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
+    using control::Code;
+    auto refuse = [&](Code code, const std::string& why) {
+        send_line(fd, json_line(control::failure(code, why)));
+        close(fd);
+    };
+    const std::string &name = w[1], &site = w[2];
+    auto it = vols_.find(name);
+    if (it == vols_.end()) return refuse(Code::NotFound, "no dcc volume '" + name + "' here");
+    Volume& v = *it->second;
+    if (site != cfg_.site && site != peer_site_)
+        return refuse(Code::NotFound, "unknown site '" + site + "' (this is " + cfg_.site +
+                                          ", the peer " +
+                                          (peer_site_.empty() ? "unknown" : peer_site_) + ")");
+    bool here = site == cfg_.site;
+    core::Phase ph = v.own.phase();
+    bool settled = ph == core::Phase::Paired || ph == core::Phase::Unpaired;
+    if (settled && here == v.owner()) {
+        send_line(fd, json_line({{"ok", true},
+                                 {"volume", v.name},
+                                 {"owner", site},
+                                 {"generation", v.generation()},
+                                 {"already", true}}));
+        close(fd);
+        return;
+    }
+    auto f = here ? ask_handover(v) : start_handover(v, 0);
+    if (f) return refuse(f->code, f->text);
+    // Answered when the core settles it, or at this bound.
+    v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
+}
+
+// Tell every client waiting on @v's migration how it ended.
+void Daemon::answer(Volume& v, const json& reply) {
+    json r = reply;
+    r["volume"] = v.name;
+    std::string line = json_line(r);
+    for (const Waiter& w : v.waiters) {
+        if (!send_line(w.fd, line)) log_warn("control client gone");
+        close(w.fd);
+    }
+    v.waiters.clear();
+}
+
+void Daemon::answer_failure(Volume& v, const Failure& f) { answer(v, control::failure(f.code, f.text)); }
+
+void Daemon::expire_waiters(Volume& v, Clock::time_point now) {
+    for (auto it = v.waiters.begin(); it != v.waiters.end();) {
+        if (now < it->deadline) {
+            ++it;
+            continue;
+        }
+        json r = control::failure(control::Code::Uncertain,
+                                  "no answer in time: the volume is fenced until the sites pair "
+                                  "again, and that decides where it is");
+        r["volume"] = v.name;
+        send_line(it->fd, json_line(r));
+        close(it->fd);
+        it = v.waiters.erase(it);
+    }
+}
+
+void Daemon::emit(json e) {
+    if (ctl_.empty()) return;
+    e["time"] = wall_ms();
+    std::string line = json_line(e);
+    for (auto it = ctl_.begin(); it != ctl_.end();) {
+        // A subscriber that cannot keep up is dropped, never waited for.
+        if (it->events && send(it->fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+                              ssize_t(line.size())) {
+            log_warn("event subscriber dropped: it does not read");
+            close(it->fd);
+            it = ctl_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+}  // namespace dcc::dccd

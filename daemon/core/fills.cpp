@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "fills.hpp"
+
+#include <cerrno>
+#include <utility>
+
+namespace dcc::core {
+
+const Fill* Fills::find(uint64_t region) const {
+    auto it = fills_.find(region);
+    return it == fills_.end() ? nullptr : &it->second;
+}
+
+void Fills::begun(uint64_t region) { fills_.try_emplace(region); }
+
+void Fills::asked(uint64_t region, FillKind kind, uint64_t seq, Clock::time_point retry_at) {
+    Fill& f = fills_[region];
+    // A fetch answers for a pull of the same region (a bio now waits for it).
+    if (kind == FillKind::Fetch) f.kind = kind;
+    f.seq = seq;
+    f.retry_at = retry_at;
+}
+
+Fills::Verdict Fills::answer(uint64_t region, uint64_t seq, uint64_t generation,
+                             uint64_t my_generation, int status, Clock::time_point now) {
+    auto it = fills_.find(region);
+    if (it == fills_.end() || it->second.written || !seq || it->second.seq != seq)
+        return Verdict::Late;
+    if (status == ENOENT || status == ESTALE) {
+        // The peer is not ready for this volume yet (or restarted).
+        it->second.seq = 0;
+        it->second.retry_at = now + std::chrono::milliseconds(500);
+        return Verdict::Retry;
+    }
+    if (!status && generation != my_generation) return Verdict::Late;
+    return Verdict::Take;
+}
+
+void Fills::written(uint64_t region) {
+    auto it = fills_.find(region);
+    if (it != fills_.end()) it->second.written = true;
+}
+
+std::vector<uint64_t> Fills::due(FillKind kind, Clock::time_point now) const {
+    std::vector<uint64_t> v;
+    for (const auto& [r, f] : fills_)
+        if (f.kind == kind && !f.written && now >= f.retry_at) v.push_back(r);
+    return v;
+}
+
+size_t Fills::count(FillKind kind) const {
+    size_t n = 0;
+    for (const auto& [r, f] : fills_) n += f.kind == kind;
+    return n;
+}
+
+void Fills::reset() {
+    for (auto& [r, f] : fills_)
+        if (!f.written) f = {f.kind, 0, {}, false};
+}
+
+std::map<uint64_t, Fill> Fills::take_all() { return std::exchange(fills_, {}); }
+
+}  // namespace dcc::core

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Fill bookkeeping at the owner (no I/O): for each region it locked in the
+// kernel to fill, the request outstanding for it.  An answer is taken only
+// if it is the answer to that request (seq) for this site's generation;
+// anything else is late (an earlier request, an earlier ownership) and is
+// dropped, so old data never fills a region.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace dcc::core {
+
+using Clock = std::chrono::steady_clock;
+
+enum class FillKind : uint8_t { Pull, Fetch };  // background; a bio waits
+
+struct Fill {
+    FillKind kind = FillKind::Pull;
+    uint64_t seq = 0;               // the request outstanding, 0 if none
+    Clock::time_point retry_at{};   // ask (again) from then on
+    bool written = false;           // the data is in place: FILL_DONE is due
+};
+
+class Fills {
+public:
+    bool has(uint64_t region) const { return fills_.count(region); }
+    const Fill* find(uint64_t region) const;
+    // A region locked for a background pull (FILL_BEGIN succeeded).
+    void begun(uint64_t region);
+    // A request for @region was sent (or, with seq 0, could not be).
+    void asked(uint64_t region, FillKind kind, uint64_t seq, Clock::time_point retry_at);
+
+    enum class Verdict : uint8_t {
+        Take,   // write the data (status 0) or fail the fill (an error)
+        Late,   // not the request outstanding, or another generation: drop
+        Retry,  // the peer is not ready: ask again shortly
+    };
+    Verdict answer(uint64_t region, uint64_t seq, uint64_t generation, uint64_t my_generation,
+                   int status, Clock::time_point now);
+    void written(uint64_t region);
+    void done(uint64_t region) { fills_.erase(region); }
+
+    // Regions of @kind not written whose request is due (again).
+    std::vector<uint64_t> due(FillKind kind, Clock::time_point now) const;
+    size_t count(FillKind kind) const;
+    size_t size() const { return fills_.size(); }
+    // The link reset: every request is lost; the regions stay locked and
+    // are asked for again.
+    void reset();
+    // This site stops filling (it gave the volume up): every region it
+    // holds locked, to end in the kernel; written ones hold their data.
+    std::map<uint64_t, Fill> take_all();
+
+private:
+    std::map<uint64_t, Fill> fills_;
+};
+
+}  // namespace dcc::core

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "ownership.hpp"
+
+#include <cerrno>
+
+namespace dcc::core {
+
+const char* phase_name(Phase p) {
+    switch (p) {
+    case Phase::Unpaired: return "unpaired";
+    case Phase::Paired: return "paired";
+    case Phase::Demoting: return "demoting";
+    case Phase::Sending: return "sending";
+    case Phase::Fenced: return "fenced";
+    case Phase::Taking: return "taking";
+    }
+    return "?";
+}
+
+namespace {
+
+Plan ignored() {
+    Plan p;
+    p.ignored = true;
+    return p;
+}
+
+}  // namespace
+
+Ownership::Ownership(SiteState confirmed, Timeouts t) : state_(confirmed), t_(t) {
+    // A yielding site found at start: a handover of an earlier run (or
+    // before a power cut) is still open; the next pairing settles it.
+    if (state_.role == Role::Yielding) phase_ = Phase::Fenced;
+}
+
+void Ownership::kernel_state(SiteState s) {
+    if (pending_ != Pending::None || s == state_) return;
+    state_ = s;
+    if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
+}
+
+Plan Ownership::fence(const char* why) {
+    phase_ = Phase::Fenced;
+    Plan p;
+    p.why = why;
+    p.resume = true;  // as yielding: bios fail instead of waiting
+    p.attach = true;  // the pairing rules settle it
+    return p;
+}
+
+Plan Ownership::link_lost() {
+    peer_.reset();
+    if (phase_ == Phase::Sending) return fence("the link to the peer was lost during the handover");
+    if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
+    return {};
+}
+
+Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq) {
+    if (answer && seq != attach_seq_) return ignored();
+    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Taking)
+        return ignored();
+    Decision d = decide(state_, peer);
+    bool settles = d.verdict == Verdict::Burn || d.verdict == Verdict::TakeBack ||
+                   d.verdict == Verdict::Complete;
+    // A request tells the peer's state too, but only what changes this
+    // site's state is acted on from it: pairing waits for our own answer.
+    if (!answer && !settles) return ignored();
+    // While the HANDOVER is out, only what settles it counts.
+    if (phase_ == Phase::Sending && !settles) return ignored();
+    peer_ = peer;
+    decision_ = d;
+    Plan p;
+    p.rule = d.rule;
+    p.why = d.why;
+    switch (d.verdict) {
+    case Verdict::Paired:
+        phase_ = Phase::Paired;
+        if (state_.role == Role::Replica) {
+            p.drop_dirty = true;
+            p.invalid_set = true;
+        }
+        return p;
+    case Verdict::Wait:
+    case Verdict::Refuse:
+        if (phase_ != Phase::Fenced) phase_ = Phase::Unpaired;
+        return p;
+    case Verdict::Burn: pending_ = Pending::Burn; break;
+    case Verdict::TakeBack: pending_ = Pending::TakeBack; break;
+    case Verdict::Complete: pending_ = Pending::Complete; break;
+    }
+    target_ = d.next;
+    before_ = phase_;
+    p.persist = target_;
+    return p;
+}
+
+const char* Ownership::begin_handover(uint64_t ask) {
+    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
+        phase_ == Phase::Taking)
+        return "a handover is already in progress";
+    if (state_.role != Role::Owner) return "this site is not the owner";
+    if (phase_ != Phase::Paired) return "the volume is not paired with the peer";
+    phase_ = Phase::Demoting;
+    ho_ask_ = ask;
+    ho_gen_ = state_.generation + 1;
+    ho_seq_ = 0;
+    return nullptr;
+}
+
+Plan Ownership::demote() {
+    if (phase_ != Phase::Demoting) return ignored();
+    pending_ = Pending::Demote;
+    target_ = {Role::Yielding, ho_gen_};
+    before_ = Phase::Paired;
+    Plan p;
+    p.persist = target_;
+    return p;
+}
+
+Plan Ownership::abort_demote(const char* why) {
+    if (phase_ != Phase::Demoting) return ignored();
+    phase_ = Phase::Paired;
+    Plan p;
+    p.why = why;
+    p.resume = true;
+    p.outcome = Outcome::Refused;
+    return p;
+}
+
+Plan Ownership::sent(bool queued, uint64_t seq, Clock::time_point now) {
+    if (phase_ != Phase::Sending) return ignored();
+    if (!queued) return fence("the handover could not be queued for the peer");
+    ho_seq_ = seq;
+    ho_deadline_ = now + t_.handover;
+    return {};
+}
+
+bool Ownership::awaits(uint64_t seq, uint64_t generation) const {
+    // A late answer still settles a fenced handover: both are persisted facts.
+    return (phase_ == Phase::Sending || phase_ == Phase::Fenced) && ho_seq_ && seq == ho_seq_ &&
+           generation == ho_gen_ && pending_ == Pending::None &&
+           state_ == SiteState{Role::Yielding, ho_gen_};
+}
+
+Plan Ownership::handover_answer(uint64_t seq, uint64_t generation, int status) {
+    if (!awaits(seq, generation)) return ignored();
+    Plan p;
+    if (status == 0) {
+        pending_ = Pending::Complete;
+        target_ = {Role::Replica, ho_gen_};
+        p.why = "the peer took the volume";
+    } else if (status == ECANCELED) {
+        pending_ = Pending::TakeBack;
+        target_ = {Role::Owner, ho_gen_};
+        p.why = "the peer refused the handover for good: taking the volume back";
+    } else {
+        return phase_ == Phase::Sending ? fence("the peer refused the handover") : ignored();
+    }
+    before_ = phase_;
+    p.persist = target_;
+    return p;
+}
+
+void Ownership::ask(uint64_t seq, Clock::time_point now) {
+    ask_seq_ = seq;
+    ask_deadline_ = now + t_.ask;
+}
+
+Plan Ownership::ask_refused(uint64_t seq, int status) {
+    if (!ask_seq_ || seq != ask_seq_ || !status) return ignored();
+    ask_seq_ = 0;
+    Plan p;
+    p.why = "the owner refused to hand over";
+    p.outcome = Outcome::Refused;
+    return p;
+}
+
+Plan Ownership::handover(uint64_t generation, uint64_t ask) {
+    Plan p;
+    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
+        phase_ == Phase::Taking || state_.role != Role::Replica ||
+        generation != state_.generation + 1) {
+        p.reply = ESTALE;
+        p.why = "a stale handover";
+        return p;
+    }
+    target_ = {Role::Replica, generation};
+    before_ = phase_;
+    if (ask && ask != ask_seq_) {
+        // It answers a migration this site gave up on (or a run before
+        // this one asked for): never take it, and make sure no copy of it
+        // ever can be taken.
+        pending_ = Pending::Refuse;
+        p.why = "a handover for a migration already reported as failed: refusing it for good";
+    } else {
+        pending_ = Pending::Take;
+        phase_ = Phase::Taking;
+        target_.role = Role::Owner;
+    }
+    p.persist = target_;
+    return p;
+}
+
+Plan Ownership::persisted(bool ok) {
+    Pending what = pending_;
+    pending_ = Pending::None;
+    Plan p;
+    if (what == Pending::None) return ignored();
+    if (ok) state_ = target_;
+    bool migrating = before_ == Phase::Sending || before_ == Phase::Fenced;
+    switch (what) {
+    case Pending::Demote:
+        if (!ok) {
+            phase_ = Phase::Paired;
+            p.why = "cannot persist the handover: staying owner";
+            p.resume = true;
+            p.outcome = Outcome::Refused;
+            return p;
+        }
+        phase_ = Phase::Sending;
+        p.send_handover = true;
+        return p;
+    case Pending::Complete:
+    case Pending::TakeBack:
+        if (!ok) {
+            Plan f = fence("cannot persist the outcome of the handover");
+            if (migrating) f.outcome = Outcome::Uncertain;
+            return f;
+        }
+        phase_ = Phase::Unpaired;
+        p.attach = true;
+        p.resume = true;
+        p.drop_dirty = what == Pending::Complete;
+        if (migrating) p.outcome = what == Pending::Complete ? Outcome::Done : Outcome::Refused;
+        return p;
+    case Pending::Burn:
+        phase_ = Phase::Unpaired;
+        p.attach = ok;
+        return p;
+    case Pending::Refuse:
+        p.reply = ok ? ECANCELED : EIO;
+        return p;
+    case Pending::Take:
+        p.reply = ok ? 0 : EIO;
+        if (!ok) {
+            phase_ = before_ == Phase::Paired ? Phase::Paired : Phase::Unpaired;
+            p.outcome = Outcome::Refused;
+            p.why = "cannot persist ownership";
+            return p;
+        }
+        // Paired at once: the old owner is yielding this generation and
+        // serves what this site now fetches.
+        phase_ = Phase::Paired;
+        ask_seq_ = 0;
+        p.outcome = Outcome::Done;
+        return p;
+    case Pending::None:
+        break;
+    }
+    return p;
+}
+
+Plan Ownership::tick(Clock::time_point now) {
+    if (phase_ == Phase::Sending && ho_seq_ && now >= ho_deadline_)
+        return fence("no answer to the handover");
+    if (ask_seq_ && now >= ask_deadline_) {
+        ask_seq_ = 0;
+        Plan p;
+        p.why = "no answer from the peer";
+        p.outcome = Outcome::NoAnswer;
+        return p;
+    }
+    return {};
+}
+
+}  // namespace dcc::core

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// One volume's ownership at this site: the handover state machine and the
+// pairing rules, as pure transitions (no I/O).  The driver
+// (daemon/handover.cpp) carries out the Plan each step returns, in the
+// order its fields are listed, and reports a persist back with persisted().
+//
+//                 link up: ATTACH; the answer goes through the rules
+//   start  +----------+ <------------- link lost, peer restarted ---+
+//   -----> | Unpaired |                                              |
+//          +----------+ --- rule 1, 2 ---> +--------+                |
+//             ^    rules 3, 4, 5 persist   | Paired | ---------------+
+//             |    and ATTACH again        +--------+
+//             |                             |      ^      ^
+//             |     migrate, HANDOVER_ASK   |      |      |  persisted owner G+1
+//             |     (owner)                 v      |      |
+//             |                      +----------+  |  +--------+  a complete HANDOVER
+//             |  persist failed: --> | Demoting |  |  | Taking | <----------------- (replica)
+//             |  resume, Paired      +----------+  |  +--------+
+//             |                  persisted |       | ack ok: persist replica G+1
+//             |           yielding G+1:    v       | ECANCELED: persist owner G+1
+//             |           send HANDOVER +---------+
+//             |                         | Sending | (device suspended)
+//             |                         +---------+
+//             |     refused, no answer,     |
+//             |     link lost: resume       v
+//             |                         +--------+
+//             +-- rule 4, 5 ----------- | Fenced | (yielding G+1: every bio fails)
+//                                       +--------+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "pairing.hpp"
+
+namespace dcc::core {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Phase : uint8_t { Unpaired, Paired, Demoting, Sending, Fenced, Taking };
+const char* phase_name(Phase p);
+
+// How a migration ended, for the clients waiting for it.
+enum class Outcome : uint8_t {
+    None,       // not ended (or nobody asked)
+    Done,       // the volume moved
+    Refused,    // it did not move, and never will by this request
+    NoAnswer,   // the peer did not answer; it did not move, and never will by this request
+    Uncertain,  // no answer: the next pairing decides; the clients are told so
+};
+
+struct Plan {
+    int rule = 0;                      // the pairing rule behind it (logged), or 0
+    const char* why = "";
+    std::optional<SiteState> persist;  // SET_ROLE; then call persisted()
+    bool send_handover = false;        // send the HANDOVER set, then sent()
+    bool drop_dirty = false;           // clear dirty bits left from an ownership
+    bool resume = false;               // resume the device if this site suspended it
+    bool attach = false;               // send ATTACH (pair again)
+    bool invalid_set = false;          // tell the owner which regions are missing here
+    std::optional<int> reply;          // answer to the HANDOVER being applied (0 or errno)
+    Outcome outcome = Outcome::None;
+    bool ignored = false;              // the event did not apply (stale, wrong phase)
+};
+
+struct Timeouts {
+    std::chrono::milliseconds handover{30000};  // Sending: then Fenced
+    std::chrono::milliseconds ask{30000};       // a HANDOVER_ASK's answer
+};
+
+class Ownership {
+public:
+    Ownership(SiteState confirmed, Timeouts t);
+
+    SiteState state() const { return state_; }  // what the kernel confirmed
+    Phase phase() const { return phase_; }
+    const std::optional<Decision>& decision() const { return decision_; }
+    std::optional<SiteState> peer() const { return peer_; }
+    bool paired() const { return phase_ == Phase::Paired; }
+    bool owner() const { return state_.role == Role::Owner; }
+    // The kernel reported another role or generation (after a table reload
+    // or by an admin): only outside a step of ours.
+    void kernel_state(SiteState s);
+
+    // Pairing.  attach_sent records the seq of the ATTACH just sent; only
+    // the answer to that one counts.  peer_state takes the peer's state
+    // from its ATTACH (answer = false) or from the ATTACH_ACK with @seq.
+    void attach_sent(uint64_t seq) { attach_seq_ = seq; }
+    uint64_t attach_seq() const { return attach_seq_; }
+    Plan peer_state(SiteState peer, bool answer, uint64_t seq);
+    // The link to the peer was lost, or the peer restarted.
+    Plan link_lost();
+
+    // Old owner.  begin_handover returns why it cannot start, or nullptr;
+    // the Plan to carry out is then pending(): suspend, read the dirty set,
+    // and persist.  @ask is the seq of the peer's HANDOVER_ASK, or 0.
+    const char* begin_handover(uint64_t ask);
+    Plan demote();                        // suspended, dirty set read: persist
+    Plan abort_demote(const char* why);   // could not suspend or read it
+    Plan sent(bool queued, uint64_t seq, Clock::time_point now);
+    bool awaits(uint64_t seq, uint64_t generation) const;  // the answer to our HANDOVER?
+    Plan handover_answer(uint64_t seq, uint64_t generation, int status);
+    uint64_t handover_generation() const { return ho_gen_; }
+    uint64_t handover_ask() const { return ho_ask_; }
+
+    // New owner.  ask() records a HANDOVER_ASK sent with @seq; handover()
+    // takes a complete HANDOVER set for @generation answering ask @ask.
+    void ask(uint64_t seq, Clock::time_point now);
+    bool asking() const { return ask_seq_ != 0; }
+    // The owner refused ask @seq (HANDOVER_ACK with an error).
+    Plan ask_refused(uint64_t seq, int status);
+    Plan handover(uint64_t generation, uint64_t ask);
+
+    // The driver carried out plan.persist: ok if the kernel committed it.
+    Plan persisted(bool ok);
+
+    // Deadlines: a HANDOVER unanswered, an ask unanswered.
+    Plan tick(Clock::time_point now);
+
+private:
+    enum class Pending : uint8_t { None, Demote, Complete, TakeBack, Burn, Refuse, Take };
+    Plan fence(const char* why);
+    Plan after_rule(const Decision& d);
+
+    SiteState state_;
+    Timeouts t_;
+    Phase phase_ = Phase::Unpaired;
+    std::optional<Decision> decision_;
+    std::optional<SiteState> peer_;
+    uint64_t attach_seq_ = 0;
+    Pending pending_ = Pending::None;
+    SiteState target_;
+    Phase before_ = Phase::Unpaired;  // where a failed persist returns to
+    // old owner
+    uint64_t ho_seq_ = 0, ho_gen_ = 0, ho_ask_ = 0;
+    Clock::time_point ho_deadline_{};
+    // new owner
+    uint64_t ask_seq_ = 0;
+    Clock::time_point ask_deadline_{};
+};
+
+}  // namespace dcc::core

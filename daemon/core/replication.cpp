@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "replication.hpp"
+
+#include <utility>
+
+namespace dcc::core {
+
+bool Replicator::wants_refill(Clock::time_point now) const {
+    return queue_.empty() && now - last_refill_ > std::chrono::milliseconds(100);
+}
+
+size_t Replicator::refill(const RangeSet& invalid, const std::vector<Range>& dirty, size_t max,
+                          Clock::time_point now) {
+    last_refill_ = now;
+    size_t n = 0;
+    auto queue = [&](uint64_t r, bool d) {
+        // Only what this site holds, and never a region already on its way.
+        if (invalid.contains(r) || regions_.count(r)) return;
+        queue_.push_back({r, d});
+        n++;
+    };
+    for (const Range& x : owed_.ranges())
+        for (uint64_t r = x.start; r < x.end() && n < max; r++) queue(r, false);
+    if (n) return n;
+    for (const Range& x : dirty)
+        for (uint64_t r = x.start; r < x.end(); r++) queue(r, true);
+    return n;
+}
+
+std::optional<PushItem> Replicator::next(size_t window) {
+    while (!queue_.empty() && pushing_.size() < window) {
+        PushItem p = queue_.front();
+        queue_.pop_front();
+        if (!regions_.count(p.region)) return p;
+    }
+    return std::nullopt;
+}
+
+void Replicator::sent(uint64_t seq, PushItem p) {
+    pushing_[seq] = p;
+    regions_.insert(p.region);
+}
+
+void Replicator::unsent(PushItem p) { queue_.push_front(p); }
+
+std::optional<Replicator::Answer> Replicator::answered(uint64_t seq, int status) {
+    auto it = pushing_.find(seq);
+    if (it == pushing_.end()) return std::nullopt;
+    PushItem p = it->second;
+    pushing_.erase(it);
+    regions_.erase(p.region);
+    if (status) return Answer{p, false};  // still dirty or still owed: sent again later
+    owed_.remove(p.region);
+    if (p.dirty) clears_.add(p.region);
+    return Answer{p, true};
+}
+
+RangeSet Replicator::take_clears() {
+    return std::exchange(clears_, RangeSet());
+}
+
+uint64_t Replicator::floor(uint64_t next_seq) const {
+    return pushing_.empty() ? next_seq : pushing_.begin()->first;
+}
+
+void Replicator::reset() {
+    pushing_.clear();
+    regions_.clear();
+    queue_.clear();
+    // Answers collected but not yet cleared stay valid: the peer has them.
+}
+
+bool PushOrder::take(uint64_t region, uint64_t seq, uint64_t floor) {
+    if (floor > floor_) {
+        floor_ = floor;
+        for (auto it = last_.begin(); it != last_.end();)
+            it = it->second < floor_ ? last_.erase(it) : std::next(it);
+    }
+    if (seq < floor_) return false;
+    auto [it, fresh] = last_.try_emplace(region, seq);
+    if (!fresh) {
+        if (seq <= it->second) return false;
+        it->second = seq;
+    }
+    return true;
+}
+
+void PushOrder::reset() {
+    last_.clear();
+    floor_ = 0;
+}
+
+}  // namespace dcc::core

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Replication bookkeeping (no I/O).
+//
+// Owner (Replicator): which regions to push next, which pushes are in
+// flight, and which dirty bits their answers allow to clear.  A region
+// with a push in flight is never queued (so never armed) again: the
+// kernel's single armed bit then always belongs to the push whose answer
+// clears it.  Pushes in flight end only with their answer or a reset (link
+// lost, peer restarted); a late answer matches nothing and is ignored.
+//
+// Replica (PushOrder): never takes a push older than the last one it took
+// for that region.  Each push carries the owner's floor, its oldest
+// unanswered push: anything below it was answered or abandoned, so the
+// replica drops it and forgets what it remembered below it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "dcc/regions.hpp"
+
+namespace dcc::core {
+
+using Clock = std::chrono::steady_clock;
+
+struct PushItem {
+    uint64_t region = 0;
+    bool dirty = false;  // from the dirty set: its answer clears the bit
+    bool operator==(const PushItem&) const = default;
+};
+
+class Replicator {
+public:
+    // The peer lacks these regions: push them whether dirty or not.
+    void owe(uint64_t start, uint64_t count) { owed_.add(start, count); }
+    const RangeSet& owed() const { return owed_; }
+
+    // Whether the queue wants refilling (empty, and not refilled lately).
+    bool wants_refill(Clock::time_point now) const;
+    // Queue owed regions held here, up to @max; then, if none were,
+    // @dirty (a reply of the kernel's dirty set) less what is invalid here.
+    // Regions in flight are skipped.  Returns how many were queued.
+    size_t refill(const RangeSet& invalid, const std::vector<Range>& dirty, size_t max,
+                  Clock::time_point now);
+
+    // The next region to push while fewer than @window are in flight.
+    // The caller arms it if dirty, reads and sends it, then reports
+    // sent() or unsent().
+    std::optional<PushItem> next(size_t window);
+    void sent(uint64_t seq, PushItem p);
+    void unsent(PushItem p);  // could not be queued on the link: first again
+
+    struct Answer {
+        PushItem push;
+        bool ok;
+    };
+    // The peer answered push @seq.  nullopt: it matches no push in flight.
+    std::optional<Answer> answered(uint64_t seq, int status);
+    // Dirty regions whose pushes were answered ok since the last call.
+    // (What the kernel then does not clear, written meanwhile, stays dirty
+    // and is pushed again by a later refill.)
+    RangeSet take_clears();
+
+    // Oldest unanswered push, or @next_seq if none: sent with every push.
+    uint64_t floor(uint64_t next_seq) const;
+    void reset();  // forget what is queued and in flight
+
+    size_t in_flight() const { return pushing_.size(); }
+    bool busy() const { return !queue_.empty() || !owed_.empty(); }
+    bool pushing(uint64_t region) const { return regions_.count(region); }
+
+private:
+    std::map<uint64_t, PushItem> pushing_;  // seq -> push in flight
+    std::set<uint64_t> regions_;            // their regions
+    std::deque<PushItem> queue_;
+    RangeSet owed_, clears_;
+    Clock::time_point last_refill_{};
+};
+
+class PushOrder {
+public:
+    // Whether a push of @region with @seq and the sender's @floor may be
+    // taken; if so it is remembered as the last one for that region.
+    bool take(uint64_t region, uint64_t seq, uint64_t floor);
+    void reset();  // the peer restarted: its seqs start again
+    size_t remembered() const { return last_.size(); }
+
+private:
+    std::unordered_map<uint64_t, uint64_t> last_;  // region -> seq taken
+    uint64_t floor_ = 0;
+};
+
+}  // namespace dcc::core

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd's loop, its volumes and the link to the peer (see daemon.hpp).
+#include "daemon.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+
+namespace {
+
+uint64_t random64() {
+    uint64_t x = 0;
+    while (getrandom(&x, sizeof(x), 0) != ssize_t(sizeof(x)) || !x) {
+    }
+    return x;
+}
+
+uint8_t* aligned_region() {
+    void* p = nullptr;
+    if (posix_memalign(&p, 4096, wire::kMaxPayload)) throw Error(kExitError, "out of memory", ENOMEM);
+    return static_cast<uint8_t*>(p);
+}
+
+}  // namespace
+
+Daemon::Daemon(const Config& cfg)
+    : cfg_(cfg), ctx_(1), link_(ctx_, cfg), inc_(random64()), buf_(aligned_region(), free) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    sig_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    // The local control socket: only root may connect.
+    std::string dir = cfg.control_socket.substr(0, cfg.control_socket.rfind('/'));
+    if (!dir.empty()) mkdir(dir.c_str(), 0700);
+    unlink(cfg.control_socket.c_str());
+    ctl_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (cfg.control_socket.size() >= sizeof(sa.sun_path))
+        throw Error(kExitUsage, "control_socket path too long");
+    std::strcpy(sa.sun_path, cfg.control_socket.c_str());
+    mode_t old = umask(0077);
+    if (ctl_fd_ < 0 || bind(ctl_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) ||
+        listen(ctl_fd_, 16))
+        throw Error(kExitError, errno_text("control socket " + cfg.control_socket, errno), errno);
+    umask(old);
+}
+
+Daemon::~Daemon() {
+    for (const CtlClient& c : ctl_) close(c.fd);
+    if (ctl_fd_ >= 0) close(ctl_fd_);
+    if (sig_fd_ >= 0) close(sig_fd_);
+}
+
+Volume* Daemon::by_uuid(const Uuid& u) {
+    for (auto& [_, v] : vols_)
+        if (v->reg.uuid == u) return v.get();
+    return nullptr;
+}
+
+wire::Message Daemon::vmsg(const Volume& v, wire::Type t, uint64_t region) {
+    wire::Message m;
+    m.type = t;
+    m.volume = v.reg.uuid;
+    m.session = inc_.mine();
+    m.generation = v.generation();
+    m.region = region;
+    m.seq = seq_++;
+    return m;
+}
+
+// The answer to @m: same seq, volume, region and session (the requester's).
+wire::Message Daemon::reply_to(const wire::Message& m, wire::Type t) const {
+    wire::Message r;
+    r.type = t;
+    r.seq = m.seq;
+    r.session = m.session;
+    r.volume = m.volume;
+    r.region = m.region;
+    return r;
+}
+
+void Daemon::scan_volumes() {
+    std::set<std::string> seen;
+    for (const dcc::Volume& dv : list_volumes()) {
+        seen.insert(dv.name);
+        auto it = vols_.find(dv.name);
+        if (it != vols_.end() && !(it->second->dev == dv.dev)) {
+            // Removed and created again under the same name.
+            remove_volume(it);
+            it = vols_.end();
+        }
+        if (it == vols_.end()) add_volume(dv.name, dv.dev);
+    }
+    for (auto it = vols_.begin(); it != vols_.end();) {
+        auto next = std::next(it);
+        if (!seen.count(it->first)) remove_volume(it);
+        it = next;
+    }
+}
+
+void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it) {
+    log_info("%s: device gone", it->first.c_str());
+    answer_failure(*it->second, {control::Code::NotFound, "the device is gone"});
+    emit({{"event", "removed"}, {"volume", it->first}});
+    vols_.erase(it);
+}
+
+void Daemon::add_volume(const std::string& name, nl::Dev dev) {
+    nl::RegisterReply reg;
+    try {
+        reg = kernel_.register_volume(dev);
+    } catch (const Error& e) {
+        log_warn("%s: %s", name.c_str(), e.what());
+        return;
+    }
+    core::Timeouts t{ms(cfg_.handover_timeout_ms), ms(cfg_.handover_timeout_ms)};
+    auto v = std::make_unique<Volume>(name, dev, reg, t);
+    v->region_bytes = uint64_t(reg.region_sectors) * 512;
+    try {
+        v->data_fd = open_block_device(reg.data, O_RDWR | O_DIRECT);
+        reload_invalid(*v);
+    } catch (const Error& e) {
+        log_warn("%s: %s", name.c_str(), e.what());
+        return;
+    }
+    log_info("%s: volume %s, %llu regions, %s, generation %llu, %llu regions missing here",
+             name.c_str(), format_uuid(reg.uuid).c_str(), (unsigned long long)reg.nr_regions,
+             role_name(Role(reg.role)), (unsigned long long)reg.generation,
+             (unsigned long long)v->invalid.count());
+    Volume& ref = *v;
+    vols_[name] = std::move(v);
+    try {
+        if (dm_suspended(name)) {
+            if (access(marker_path(name).c_str(), F_OK) == 0) {
+                // An earlier dccd suspended it for a handover and died.
+                log_warn("%s: suspended by an earlier dccd: resuming (as %s)", name.c_str(),
+                         role_name(Role(reg.role)));
+                ref.suspended = true;
+                resume(ref);
+            } else {
+                log_warn("%s: suspended by someone else: left as it is", name.c_str());
+            }
+        }
+    } catch (const Error& e) {
+        log_warn("%s: %s", name.c_str(), e.what());
+    }
+    if (ref.own.phase() == core::Phase::Fenced)
+        log_warn("%s: yielding generation %llu: the next pairing decides who owns it",
+                 name.c_str(), (unsigned long long)reg.generation);
+    if (link_up_) send_attach(ref);
+}
+
+void Daemon::link_tick(Clock::time_point now) {
+    if (link_up_ && now - last_heard_ > ms(cfg_.link_timeout_ms)) link_down("no heartbeat");
+    if (now - last_ping_ < ms(cfg_.heartbeat_ms)) return;
+    last_ping_ = now;
+    wire::Message m;
+    m.seq = seq_++;
+    m.session = inc_.mine();
+    if (link_up_) {
+        m.type = wire::Type::Ping;
+    } else {
+        m.type = wire::Type::Hello;
+        m.site = cfg_.site;
+    }
+    bool sent = link_.request(Chan::Ctl, m);
+    if (!link_up_ && now - last_down_log_ > ms(30000)) {
+        last_down_log_ = now;
+        log_info("no link to the peer at %s yet (%s)", cfg_.peer.c_str(),
+                 sent ? "hello sent, no answer" : "not connected");
+    }
+    if (!link_up_) return;
+    for (auto& [_, v] : vols_) {
+        // An answer that never came is asked for again.
+        if (v->attach_out && now > v->attach_due + ms(cfg_.link_timeout_ms)) v->attach_out = false;
+        core::Phase p = v->own.phase();
+        if ((p == core::Phase::Unpaired || p == core::Phase::Fenced) && !v->attach_out &&
+            now >= v->attach_due)
+            send_attach(*v);
+    }
+}
+
+void Daemon::link_down(const char* why) {
+    if (link_up_) {
+        log_warn("link to %s lost: %s", peer_site_.c_str(), why);
+        emit({{"event", "link"}, {"state", "down"}, {"peer", peer_site_}, {"why", why}});
+    }
+    link_up_ = false;
+    for (auto& [_, v] : vols_) {
+        carry_out(*v, v->own.link_lost());
+        reset_transfers(*v);
+    }
+}
+
+// The peer started again while the link looked up: what it had in flight
+// is gone; pair every volume again at once.
+void Daemon::peer_reset() {
+    log_info("%s restarted", peer_site_.c_str());
+    for (auto& [_, v] : vols_) {
+        carry_out(*v, v->own.link_lost());
+        reset_transfers(*v);
+        v->order.reset();
+        send_attach(*v);
+    }
+}
+
+void Daemon::receive(Incoming& in) {
+    last_heard_ = Clock::now();  // anything from the peer shows it is alive
+    const wire::Message& m = in.msg;
+    using wire::Type;
+    if (m.type == Type::Hello || m.type == Type::HelloAck || m.type == Type::Ping ||
+        m.type == Type::Pong)
+        return handle_link(in);
+    bool reply = wire::is_reply(m.type);
+    if (reply ? !inc_.reply_ok(m.session) : !inc_.request_ok(m.session))
+        return;  // from (or for) a dccd that is gone
+    Volume* v = by_uuid(m.volume);
+    try {
+        if (!v) {
+            if (reply || m.type == Type::InvalidSet || m.type == Type::Progress) return;
+            log_warn("peer has volume %s, this site does not", format_uuid(m.volume).c_str());
+            wire::Type t = m.type == Type::Attach     ? Type::AttachAck
+                           : m.type == Type::Fetch    ? Type::FetchReply
+                           : m.type == Type::Pull     ? Type::PullReply
+                           : m.type == Type::Push     ? Type::PushAck
+                                                      : Type::HandoverAck;
+            wire::Message r = reply_to(m, t);
+            r.status = ENOENT;
+            if (t == Type::AttachAck) r.info = m.info;
+            link_.reply(in, r);
+            return;
+        }
+        if (reply) handle_reply(*v, in);
+        else handle_request(*v, in);
+    } catch (const Error& e) {
+        log_warn("handling %s: %s", wire::type_name(m.type), e.what());
+    }
+}
+
+void Daemon::handle_link(Incoming& in) {
+    using wire::Type;
+    const wire::Message& m = in.msg;
+    switch (m.type) {
+    case Type::Hello: {
+        wire::Message r = reply_to(m, Type::HelloAck);
+        r.site = cfg_.site;
+        r.arg = inc_.mine();
+        if (m.site == cfg_.site) {
+            log_warn("peer calls itself '%s' too: refusing it", m.site.c_str());
+            r.status = EINVAL;
+            link_.reply(in, r);
+            return;
+        }
+        auto h = inc_.hello(m.session);
+        if (h == core::Incarnations::Hello::Retired) return;  // a dead dccd's
+        if (h == core::Incarnations::Hello::New && link_up_) peer_reset();
+        link_.reply(in, r);
+        return;
+    }
+    case Type::HelloAck: {
+        if (!inc_.reply_ok(m.session)) return;
+        if (m.status) {
+            log_warn("peer '%s' refused us: %s", m.site.c_str(), std::strerror(m.status));
+            return;
+        }
+        auto h = inc_.hello(m.arg);
+        if (h == core::Incarnations::Hello::Retired) return;
+        if (link_up_) {
+            if (h == core::Incarnations::Hello::New) peer_reset();
+            return;
+        }
+        link_up_ = true;
+        peer_site_ = m.site;
+        log_info("link to %s up", m.site.c_str());
+        emit({{"event", "link"}, {"state", "up"}, {"peer", m.site}});
+        for (auto& [_, v] : vols_) {
+            v->attach_out = false;
+            send_attach(*v);
+        }
+        return;
+    }
+    case Type::Ping:
+        if (inc_.request_ok(m.session)) link_.reply(in, reply_to(m, Type::Pong));
+        return;
+    default:
+        return;  // PONG: hearing it was the point
+    }
+}
+
+void Daemon::handle_request(Volume& v, Incoming& in) {
+    using wire::Type;
+    const wire::Message& m = in.msg;
+    switch (m.type) {
+    case Type::Attach: return on_attach(v, in);
+    case Type::InvalidSet: return on_invalid_set(v, m);
+    case Type::Progress:
+        if (!v.owner() && m.generation == v.generation()) v.peer_backlog = m.region;
+        return;
+    case Type::Fetch:
+    case Type::Pull: return serve_fill(v, in);
+    case Type::Push: return apply_push(v, in);
+    case Type::Handover: return on_handover_part(v, in);
+    case Type::HandoverAsk: return on_handover_ask(v, in);
+    default: return;
+    }
+}
+
+void Daemon::handle_reply(Volume& v, Incoming& in) {
+    using wire::Type;
+    const wire::Message& m = in.msg;
+    switch (m.type) {
+    case Type::AttachAck: return on_attach_ack(v, m);
+    case Type::HandoverAck: return on_handover_ack(v, m);
+    case Type::FetchReply:
+    case Type::PullReply: return finish_fill(v, in);
+    case Type::PushAck: return on_push_ack(v, m);
+    default: return;
+    }
+}
+
+// Misses and state changes the kernel reports.
+void Daemon::kernel_events() {
+    bool lost = false;
+    for (const nl::Event& e : kernel_.events().drain(lost))
+        for (auto& [_, v] : vols_)
+            if (e.dev == v->dev) {
+                v->check_pending = true;
+                if (e.cmd == DCC_CMD_EVENT_STATE)
+                    v->own.kernel_state({Role(e.role), e.generation});
+            }
+    if (lost)
+        for (auto& [_, v] : vols_) v->check_pending = true;
+}
+
+// Between two bulk messages (each may cost a write and a flush): new
+// misses are asked for and fetched regions completed first, so a waiting
+// bio never queues behind background fills.
+void Daemon::serve_urgent() {
+    kernel_events();
+    for (auto& [_, v] : vols_)
+        if (v->check_pending) {
+            try {
+                serve_pending(*v);
+            } catch (const Error& e) {
+                log_warn("%s: %s", v->name.c_str(), e.what());
+            }
+        }
+    for (zmq::socket_t* s : link_.control_sockets())
+        for (int budget = 16; budget--;) {
+            auto in = link_.receive(*s);
+            if (!in) break;
+            receive(*in);
+        }
+}
+
+void Daemon::each_volume(const char* what, void (Daemon::*fn)(Volume&)) {
+    for (auto& [_, v] : vols_) {
+        try {
+            (this->*fn)(*v);
+        } catch (const Error& e) {
+            log_warn("%s: %s: %s", v->name.c_str(), what, e.what());
+        }
+    }
+}
+
+// One volume's periodic work: deadlines, acks, fills, pushes.
+void Daemon::maintain(Volume& v, Clock::time_point now) {
+    try {
+        carry_out(v, v.own.tick(now));
+        expire_waiters(v, now);
+        flush_acks(v);
+        if (!v.fills.due(core::FillKind::Fetch, now).empty()) v.check_pending = true;
+        if (v.check_pending) serve_pending(v);
+        hydrate(v, now);
+        replicate(v, now);
+        clear_pushed(v);
+        if (v.invalid_set_owed) send_invalid_set(v);
+    } catch (const Error& e) {
+        // One volume's trouble must not stop the others.
+        log_warn("%s: %s", v.name.c_str(), e.what());
+    }
+}
+
+// Fault injection for the tests (built with DCC_TEST_HOOKS only): with
+// DCCD_CRASH_AT=<point> in its environment dccd dies by SIGKILL at that
+// point of a handover; see dccd(8).  What it queued for the peer first
+// gets up to two seconds to reach the network, as a process that dies
+// after send() returned has its message in the kernel's socket buffer.
+void Daemon::crash_point([[maybe_unused]] const char* point) {
+#ifdef DCC_TEST_HOOKS
+    static const char* at = getenv("DCCD_CRASH_AT");
+    if (!at || std::strcmp(at, point)) return;
+    log_warn("crash point %s: killing myself", point);
+    link_.close(2000);
+    ctx_.close();
+    raise(SIGKILL);
+#endif
+}
+
+int Daemon::run() {
+    scan_volumes();
+    last_scan_ = last_ping_ = last_down_log_ = Clock::now();
+    std::vector<zmq::socket_t*> socks = link_.sockets();
+    for (;;) {
+        // Poll slots by name: the peer's sockets, then the fixed ones,
+        // then one per control client.
+        std::vector<zmq::pollitem_t> items;
+        auto slot = [&](zmq::pollitem_t it) {
+            items.push_back(it);
+            return items.size() - 1;
+        };
+        std::vector<size_t> peer;
+        for (auto* s : socks) peer.push_back(slot({s->handle(), 0, ZMQ_POLLIN, 0}));
+        const size_t zap = slot({cfg_.insecure ? nullptr : link_.zap().handle(),
+                                 cfg_.insecure ? -1 : 0, short(cfg_.insecure ? 0 : ZMQ_POLLIN), 0});
+        const size_t kernel = slot({nullptr, kernel_.events().fd(), ZMQ_POLLIN, 0});
+        const size_t listener = slot({nullptr, ctl_fd_, ZMQ_POLLIN, 0});
+        const size_t signals = slot({nullptr, sig_fd_, ZMQ_POLLIN, 0});
+        const size_t first_client = items.size();
+        for (const CtlClient& c : ctl_) slot({nullptr, c.fd, ZMQ_POLLIN, 0});
+        bool busy = false;
+        for (auto& [_, v] : vols_) busy |= v->rep.busy();
+        zmq::poll(items.data(), items.size(), ms(busy ? 5 : 50));
+        auto ready = [&](size_t i) { return items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR); };
+
+        if (ready(signals)) {
+            log_info("stopping");
+            each_volume("stopping", &Daemon::flush_acks);
+            return 0;
+        }
+        if (!cfg_.insecure && ready(zap)) link_.serve_zap();
+        // Clients first, from the last (a request removes its client), a
+        // few a round (a migration suspends a device): the others stay
+        // readable for the next round.
+        int requests = 4;
+        for (size_t i = ctl_.size(); i-- > 0 && requests > 0;)
+            if (ready(first_client + i)) {
+                requests--;
+                ctl_read(i);
+            }
+        if (ready(listener)) ctl_accept();
+        if (ready(kernel)) kernel_events();
+        // Control first: drain both control sockets, then a bounded batch
+        // of bulk, with misses and control messages served between bulk
+        // ones.
+        for (size_t i = 0; i < socks.size(); i++) {
+            if (!ready(peer[i])) continue;
+            bool bulk = !link_.is_control(*socks[i]);
+            for (int budget = bulk ? 16 : 64; budget--;) {
+                auto in = link_.receive(*socks[i]);
+                if (!in) break;
+                receive(*in);
+                if (bulk) serve_urgent();
+            }
+            // What this batch filled becomes valid with one commit per volume.
+            each_volume("ending fills", &Daemon::end_fills);
+            link_tick(Clock::now());  // heartbeats stay on time under load
+        }
+        auto now = Clock::now();
+        link_tick(now);
+        if (now - last_scan_ > ms(2000)) {
+            last_scan_ = now;
+            try {
+                scan_volumes();
+            } catch (const Error& e) {
+                log_warn("%s", e.what());
+            }
+            for (auto& [_, v] : vols_) v->check_pending = true;
+        }
+        if (now - last_publish_ > ms(500)) publish(now);
+        // Volume work, round robin within a time budget, so that the link
+        // and the control socket are served on time with many volumes.
+        auto it = vols_.lower_bound(next_volume_);
+        auto t0 = Clock::now();
+        for (size_t k = 0; k < vols_.size(); k++) {
+            if (it == vols_.end()) it = vols_.begin();
+            maintain(*it->second, now);
+            ++it;
+            if (Clock::now() - t0 > ms(100)) break;
+        }
+        next_volume_ = it == vols_.end() ? std::string() : it->first;
+    }
+}
+
+}  // namespace dcc::dccd

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd: one per host, for all its dcc volumes, in one thread around
+// zmq::poll.  The methods are grouped by concern, one file each:
+//   daemon.cpp    the loop, the volumes, the link to the peer;
+//   handover.cpp  ownership: pairing, migration, carrying out the
+//                 decisions of core/ownership;
+//   transfers.cpp fills (fetch, pull) and replication (push, clear);
+//   control.cpp   the local control socket: status, migrate, events;
+//   status.cpp    what status and events report.
+// Every decision is taken in daemon/core (no I/O); these files carry
+// them out.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "dcc/control.hpp"
+#include "kernel.hpp"
+#include "peer.hpp"
+#include "session.hpp"
+#include "volume.hpp"
+
+namespace dcc::dccd {
+
+// A connection on the local control socket.
+struct CtlClient {
+    int fd;
+    std::string in;       // request bytes so far
+    bool events = false;  // subscribed to the event stream
+};
+
+// Why something this daemon was asked to do failed.
+struct Failure {
+    control::Code code;
+    std::string text;
+};
+
+class Daemon {
+public:
+    explicit Daemon(const Config& cfg);
+    ~Daemon();
+    int run();
+
+private:
+    // daemon.cpp
+    void scan_volumes();
+    void add_volume(const std::string& name, nl::Dev dev);
+    void remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it);
+    void link_tick(Clock::time_point now);
+    void link_down(const char* why);
+    void peer_reset();
+    void receive(Incoming& in);
+    void handle_link(Incoming& in);
+    void handle_request(Volume& v, Incoming& in);
+    void handle_reply(Volume& v, Incoming& in);
+    void kernel_events();
+    void serve_urgent();
+    void maintain(Volume& v, Clock::time_point now);
+    void each_volume(const char* what, void (Daemon::*fn)(Volume&));
+    Volume* by_uuid(const Uuid& u);
+    wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
+    wire::Message reply_to(const wire::Message& m, wire::Type t) const;
+    void crash_point(const char* point);
+
+    // handover.cpp
+    void send_attach(Volume& v);
+    void on_attach(Volume& v, Incoming& in);
+    void on_attach_ack(Volume& v, const wire::Message& m);
+    bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
+    core::Plan carry_out(Volume& v, core::Plan p);
+    void role_changed(Volume& v, core::SiteState before);
+    std::optional<Failure> start_handover(Volume& v, uint64_t ask);
+    bool send_handover(Volume& v, uint64_t* base);
+    void on_handover_part(Volume& v, Incoming& in);
+    void on_handover_ack(Volume& v, const wire::Message& m);
+    void on_handover_ask(Volume& v, Incoming& in);
+    std::optional<Failure> ask_handover(Volume& v);
+    std::string marker_path(const std::string& name) const;
+    void suspend(Volume& v);
+    void resume(Volume& v);
+    void drop_page_cache(Volume& v);
+    void drop_stale_dirty(Volume& v);
+    void settle_outcome(Volume& v, core::Outcome o, const char* why);
+
+    // transfers.cpp
+    void serve_fill(Volume& v, Incoming& in);
+    void apply_push(Volume& v, Incoming& in);
+    void flush_acks(Volume& v);
+    void end_fills(Volume& v);
+    void cancel_fills(Volume& v);
+    void finish_fill(Volume& v, Incoming& in);
+    void serve_pending(Volume& v);
+    void hydrate(Volume& v, Clock::time_point now);
+    void replicate(Volume& v, Clock::time_point now);
+    void on_push_ack(Volume& v, const wire::Message& m);
+    void clear_pushed(Volume& v);
+    void send_invalid_set(Volume& v);
+    void on_invalid_set(Volume& v, const wire::Message& m);
+    void reload_invalid(Volume& v);
+    void reset_transfers(Volume& v);
+
+    // control.cpp
+    void ctl_accept();
+    void ctl_read(size_t i);
+    void ctl_request(CtlClient& c, const std::string& line);
+    void ctl_migrate(int fd, const std::vector<std::string>& w);
+    void answer(Volume& v, const nlohmann::json& reply);
+    void answer_failure(Volume& v, const Failure& f);
+    void expire_waiters(Volume& v, Clock::time_point now);
+    void emit(nlohmann::json e);
+
+    // status.cpp
+    void refresh_kernel_status();
+    report::VolumeState state_of(const Volume& v) const;
+    void publish(Clock::time_point now);
+
+    const Config& cfg_;
+    zmq::context_t ctx_;
+    PeerLink link_;
+    Kernel kernel_;
+    core::Incarnations inc_;
+    std::map<std::string, std::unique_ptr<Volume>> vols_;  // by dm name
+    std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
+    bool link_up_ = false;
+    std::string peer_site_;
+    uint64_t seq_ = 1;
+    Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
+    double tokens_ = 0;
+    Clock::time_point token_time_ = Clock::now();
+    int sig_fd_ = -1;
+    int ctl_fd_ = -1;
+    std::vector<CtlClient> ctl_;
+    std::string next_volume_;  // where the next round of volume work starts
+};
+
+}  // namespace dcc::dccd

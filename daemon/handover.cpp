@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Ownership: pairing, migration, and carrying out what core/ownership
+// decides (see daemon.hpp).  core::Ownership says what to do; this file
+// does it and reports back; nothing here decides who owns a volume.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon.hpp"
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+using core::Outcome;
+using core::Phase;
+
+void Daemon::send_attach(Volume& v) {
+    wire::Message m = vmsg(v, wire::Type::Attach);
+    m.info = {v.reg.region_sectors, v.reg.nr_regions, uint8_t(v.own.state().role)};
+    if (link_.request(Chan::Ctl, m)) {
+        v.own.attach_sent(m.seq);
+        v.attach_out = true;
+    }
+    v.attach_due = Clock::now() + ms(cfg_.heartbeat_ms);
+}
+
+bool Daemon::geometry_ok(const Volume& v, const wire::VolumeInfo& p) const {
+    if (p.region_sectors == v.reg.region_sectors && p.nr_regions == v.reg.nr_regions) return true;
+    log_warn("%s: the peer's copy has %llu regions of %u sectors, this one %llu of %u: not pairing",
+             v.name.c_str(), (unsigned long long)p.nr_regions, p.region_sectors,
+             (unsigned long long)v.reg.nr_regions, v.reg.region_sectors);
+    return false;
+}
+
+// The peer pairs: the rules may change this site first (a burn), so that
+// the answer says what holds now.
+void Daemon::on_attach(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    wire::Message r = reply_to(m, wire::Type::AttachAck);
+    if (!geometry_ok(v, m.info)) {
+        r.status = EINVAL;
+        r.info = m.info;
+        link_.reply(in, r);
+        return;
+    }
+    carry_out(v, v.own.peer_state({Role(m.info.role), m.generation}, false, 0));
+    r.generation = v.generation();
+    r.info = {v.reg.region_sectors, v.reg.nr_regions, uint8_t(v.own.state().role)};
+    link_.reply(in, r);
+}
+
+void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
+    if (m.seq != v.own.attach_seq()) return;  // answers an earlier ATTACH
+    v.attach_out = false;
+    if (m.status) {
+        log_warn("%s: the peer refused to pair the volume: %s", v.name.c_str(), std::strerror(m.status));
+        return;
+    }
+    if (!geometry_ok(v, m.info)) return;
+    bool was = v.own.paired();
+    carry_out(v, v.own.peer_state({Role(m.info.role), m.generation}, true, m.seq));
+    if (v.own.paired() && !was) {
+        v.check_pending = true;
+        log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
+                 role_name(Role(m.info.role)), (unsigned long long)m.generation);
+    }
+}
+
+// Carry out what the ownership core decided, in the order of the Plan's
+// fields, reporting each persist back; returns the last plan.
+core::Plan Daemon::carry_out(Volume& v, core::Plan p) {
+    for (;;) {
+        if (p.ignored) return p;
+        if (p.rule) {
+            if (p.rule != v.logged_rule) {
+                v.logged_rule = p.rule;
+                log_info("%s: pairing rule %d (%s %llu, peer %s %llu): %s", v.name.c_str(), p.rule,
+                         role_name(v.own.state().role), (unsigned long long)v.generation(),
+                         v.own.peer() ? role_name(v.own.peer()->role) : "?",
+                         (unsigned long long)(v.own.peer() ? v.own.peer()->generation : 0), p.why);
+                emit({{"event", "pairing"}, {"volume", v.name}, {"rule", p.rule}, {"why", p.why}});
+            }
+        } else if (*p.why) {
+            log_info("%s: %s", v.name.c_str(), p.why);
+        }
+        if (p.persist) {
+            core::SiteState before = v.own.state(), to = *p.persist;
+            int e = kernel_.set_role(v, to);
+            if (e)
+                log_warn("%s: %s", v.name.c_str(),
+                         kernel_.why((std::string("cannot persist ") + role_name(to.role) + " " +
+                                      std::to_string(to.generation))
+                                         .c_str(),
+                                     e)
+                             .c_str());
+            p = v.own.persisted(e == 0);
+            if (!e) {
+                role_changed(v, before);
+                if (to.role == Role::Yielding) crash_point("handover-demoted");
+            }
+            continue;
+        }
+        if (p.send_handover) {
+            uint64_t base = 0;
+            bool queued = send_handover(v, &base);
+            if (queued) crash_point("handover-sent");
+            p = v.own.sent(queued, base, Clock::now());
+            continue;
+        }
+        if (p.drop_dirty) drop_stale_dirty(v);
+        if (p.resume) resume(v);
+        if (p.invalid_set) v.invalid_set_owed = true;
+        if (p.attach && link_up_) send_attach(v);
+        if (p.outcome != Outcome::None) settle_outcome(v, p.outcome, p.why);
+        return p;
+    }
+}
+
+// After the kernel committed a new role or generation.
+void Daemon::role_changed(Volume& v, core::SiteState before) {
+    bool was_owner = before.role == Role::Owner;
+    if (was_owner && !v.owner()) {
+        // Nothing of an ownership survives it: no fill, no push.
+        cancel_fills(v);
+        v.rep = core::Replicator();
+    }
+    if (!was_owner && v.owner()) {
+        flush_acks(v);  // pushes taken as a replica are answered as one
+        v.peer_backlog.reset();
+        reload_invalid(v);
+        v.check_pending = true;
+    }
+    v.progress_sent = UINT64_MAX;
+}
+
+// Old owner: stop I/O, persist yielding, send the dirty set and the next
+// generation.  @ask is the seq of the peer's HANDOVER_ASK, or 0.
+std::optional<Failure> Daemon::start_handover(Volume& v, uint64_t ask) {
+    if (const char* why = v.own.begin_handover(ask)) {
+        auto code = v.own.phase() == Phase::Unpaired ? control::Code::NoPeer
+                    : v.owner()                       ? control::Code::Busy
+                                                      : control::Code::Refused;
+        return Failure{code, why};
+    }
+    v.ho_start = Clock::now();
+    try {
+        end_fills(v);
+        // The page cache written back first, so that those writes are in
+        // the dirty set; then every bio is held.
+        int fd = open_block_device(v.dev, O_RDONLY);
+        fsync(fd);
+        close(fd);
+        suspend(v);
+        reload_invalid(v);
+        // Only what this site holds is newer here: a region invalid here
+        // (a failed whole-region write) keeps the peer's copy.
+        v.ho_set = kernel_.set(v, DCC_SET_DIRTY);
+        for (const Range& x : v.invalid.ranges()) v.ho_set.remove(x.start, x.count);
+        drop_page_cache(v);
+    } catch (const Error& e) {
+        carry_out(v, v.own.abort_demote(e.what()));
+        return Failure{control::Code::Failed, e.what()};
+    }
+    carry_out(v, v.own.demote());
+    Phase p = v.own.phase();
+    if (p != Phase::Sending && p != Phase::Fenced)
+        return Failure{control::Code::Failed, "cannot persist the handover: staying owner"};
+    return std::nullopt;
+}
+
+// The HANDOVER set, every part or none: false if a part could not be queued.
+bool Daemon::send_handover(Volume& v, uint64_t* base) {
+    auto parts = core::split_parts(v.ho_set, wire::kMaxRanges);
+    if (parts.size() > wire::kMaxParts) return false;
+    *base = seq_;
+    seq_ += parts.size();
+    for (size_t i = 0; i < parts.size(); i++) {
+        wire::Message m;
+        m.type = wire::Type::Handover;
+        m.volume = v.reg.uuid;
+        m.session = inc_.mine();
+        m.seq = *base + i;
+        m.generation = v.own.handover_generation();
+        m.region = v.own.handover_ask();
+        m.arg = v.ho_set.count();
+        m.part = uint16_t(i);
+        m.parts = uint16_t(parts.size());
+        m.ranges = std::move(parts[i]);
+        if (!link_.request(Chan::Ctl, m)) return false;
+    }
+    log_info("%s: handing over to %s: generation %llu, %llu dirty regions", v.name.c_str(),
+             peer_site_.c_str(), (unsigned long long)v.own.handover_generation(),
+             (unsigned long long)v.ho_set.count());
+    return true;
+}
+
+// New owner: a part of the old owner's dirty set.  On the whole set, the
+// set becomes invalid here and this site owns the next generation.
+void Daemon::on_handover_part(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    auto add = v.ho_in.add(m.session, m.seq, m.part, m.parts, m.arg, m.ranges);
+    if (add == core::PartSet::Add::Bad) {
+        log_warn("%s: an inconsistent handover set: dropped", v.name.c_str());
+        return;
+    }
+    if (add == core::PartSet::Add::Incomplete) return;
+    RangeSet set = v.ho_in.set();
+    uint64_t base = v.ho_in.base();
+    v.ho_in.clear();
+    wire::Message r = reply_to(m, wire::Type::HandoverAck);
+    r.seq = base;
+    r.generation = m.generation;
+    if (!set.empty() && set.ranges().back().end() > v.reg.nr_regions) {
+        log_warn("%s: a handover names regions past the end: refused", v.name.c_str());
+        r.status = EINVAL;
+        link_.reply(in, r);
+        return;
+    }
+    crash_point("handover-received");
+    auto start = Clock::now();
+    flush_acks(v);  // pushes taken so far are answered as a replica's
+    core::Plan p = v.own.handover(m.generation, m.region);
+    if (p.persist && p.persist->role == Role::Owner) {
+        // Nothing cached from this site's time as replica may be read, and
+        // the old owner's newer regions are fetched, not read from here.
+        drop_page_cache(v);
+        int e = kernel_.set_invalid(v, set, true);
+        if (e) {
+            log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot take the volume", e).c_str());
+            p = v.own.persisted(false);
+        } else {
+            for (const Range& x : set.ranges()) v.invalid.add(x.start, x.count);
+        }
+    }
+    p = carry_out(v, p);
+    r.status = p.reply.value_or(EPROTO);
+    if (!r.status) {
+        crash_point("handover-applied");
+        v.last_ho_ms = std::chrono::duration_cast<ms>(Clock::now() - start).count();
+        log_info("%s: this site owns generation %llu now; %llu regions to fetch from %s",
+                 v.name.c_str(), (unsigned long long)v.generation(),
+                 (unsigned long long)v.invalid.count(), peer_site_.c_str());
+    } else if (r.status == ECANCELED) {
+        log_warn("%s: refused the handover of generation %llu for good (its migration was "
+                 "reported as failed here)",
+                 v.name.c_str(), (unsigned long long)m.generation);
+    }
+    link_.reply(in, r);
+}
+
+// Old owner: the answer to our HANDOVER; or, at a replica, the owner's
+// refusal of our HANDOVER_ASK.
+void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
+    if (!v.own.awaits(m.seq, m.generation)) {
+        carry_out(v, v.own.ask_refused(m.seq, m.status));
+        return;
+    }
+    if (!m.status) crash_point("handover-acked");
+    carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status));
+}
+
+void Daemon::on_handover_ask(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    if (m.generation != v.generation()) return;  // asked of an earlier ownership
+    if (auto f = start_handover(v, m.seq)) {
+        log_warn("%s: the peer asked for the volume: %s", v.name.c_str(), f->text.c_str());
+        wire::Message r = reply_to(m, wire::Type::HandoverAck);
+        r.generation = v.generation();
+        r.status = EBUSY;
+        link_.reply(in, r);
+    }
+}
+
+// Replica: ask the owner to hand over; answered when its HANDOVER arrives,
+// or refused by the core's deadline.
+std::optional<Failure> Daemon::ask_handover(Volume& v) {
+    if (v.own.asking()) return Failure{control::Code::Busy, "a migration to this site is already asked for"};
+    if (!link_up_ || !v.own.paired())
+        return Failure{control::Code::NoPeer, "the volume is not paired with the peer"};
+    wire::Message m = vmsg(v, wire::Type::HandoverAsk);
+    if (!link_.request(Chan::Ctl, m)) return Failure{control::Code::NoPeer, "cannot reach the peer"};
+    v.own.ask(m.seq, Clock::now());
+    v.ho_start = Clock::now();
+    return std::nullopt;
+}
+
+std::string Daemon::marker_path(const std::string& name) const {
+    std::string dir = cfg_.control_socket.substr(0, cfg_.control_socket.rfind('/') + 1);
+    return dir + "suspended-" + name;
+}
+
+// A suspend of ours leaves a marker, so that a dccd started after this
+// one died knows it may resume the device (and leaves an admin's alone).
+void Daemon::suspend(Volume& v) {
+    int fd = open(marker_path(v.name).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+    dm_suspend(v.name, true);  // waiting bios go back to dm's queue
+    v.suspended = true;
+}
+
+void Daemon::resume(Volume& v) {
+    if (!v.suspended) return;
+    try {
+        dm_resume(v.name);
+        v.suspended = false;
+        unlink(marker_path(v.name).c_str());
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+    }
+}
+
+// Drop what the page cache holds of the volume: nothing read before a
+// change of owner may be served after it.  A suspended device cannot
+// write back, so then only clean pages go (the rest was written back
+// before the suspend).
+void Daemon::drop_page_cache(Volume& v) {
+    int fd = -1;
+    try {
+        fd = open_block_device(v.dev, O_RDONLY);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+        return;
+    }
+    int e = v.suspended ? posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+                        : (ioctl(fd, BLKFLSBUF, 0) ? errno : 0);
+    if (e) log_warn("%s: cannot drop the page cache: %s", v.name.c_str(), std::strerror(e));
+    close(fd);
+}
+
+// A site that is replica keeps no dirty bits: the owner took those
+// regions as invalid when it took the volume, so they are owed no more.
+void Daemon::drop_stale_dirty(Volume& v) {
+    RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY);
+    if (dirty.empty()) return;
+    uint64_t cleared = 0;
+    int e = kernel_.arm(v, dirty);
+    if (!e) e = kernel_.clear_dirty(v, dirty, &cleared);
+    if (e) log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot drop the old dirty bits", e).c_str());
+    else
+        log_info("%s: %llu dirty bits of an earlier ownership dropped", v.name.c_str(),
+                 (unsigned long long)cleared);
+}
+
+// Tell the clients waiting for a migration of @v how it ended.
+void Daemon::settle_outcome(Volume& v, Outcome o, const char* why) {
+    using control::Code;
+    switch (o) {
+    case Outcome::Done: {
+        auto took = std::chrono::duration_cast<ms>(Clock::now() - v.ho_start).count();
+        if (!v.owner()) v.last_ho_ms = took;
+        log_info("%s: %s owns generation %llu now (%lld ms)", v.name.c_str(),
+                 v.owner() ? cfg_.site.c_str() : peer_site_.c_str(),
+                 (unsigned long long)v.generation(), (long long)took);
+        answer(v, {{"ok", true},
+                   {"owner", v.owner() ? cfg_.site : peer_site_},
+                   {"generation", v.generation()},
+                   {"handover_ms", took}});
+        return;
+    }
+    case Outcome::Refused: return answer_failure(v, {Code::Refused, why});
+    case Outcome::NoAnswer: return answer_failure(v, {Code::NoPeer, why});
+    case Outcome::Uncertain: return answer_failure(v, {Code::Uncertain, why});
+    case Outcome::None: return;
+    }
+}
+
+}  // namespace dcc::dccd

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "kernel.hpp"
+
+#include <cstring>
+
+#include "volume.hpp"
+
+namespace dcc::dccd {
+
+nl::Request Kernel::req(const Volume& v, uint8_t cmd) const {
+    return {.cmd = cmd, .dev = v.dev, .reg_id = v.reg.reg_id};
+}
+
+int Kernel::call(const nl::Request& r, uint64_t* count) {
+    text_.clear();
+    int e = nl_.transact(
+        r,
+        [&](nlmsghdr* h) {
+            if (count)
+                if (auto c = nl::parse_count(h)) *count += *c;
+        },
+        &text_);
+    return e;
+}
+
+std::string Kernel::why(const char* what, int e) const {
+    return std::string(what) + ": " + (text_.empty() ? std::strerror(-e) : text_);
+}
+
+RangeSet Kernel::set(const Volume& v, uint8_t which) {
+    RangeSet s;
+    for (uint64_t cursor = 0;;) {
+        nl::RegionsReply r = nl_.get_regions(v.dev, which, cursor);
+        for (const Range& x : r.ranges) s.add(x.start, x.count);
+        if (!r.next) return s;
+        cursor = *r.next;
+    }
+}
+
+nl::RegionsReply Kernel::page(const Volume& v, uint8_t which, uint64_t cursor) {
+    return nl_.get_regions(v.dev, which, cursor);
+}
+
+int Kernel::fill_begin(const Volume& v, uint64_t region) {
+    nl::Request r = req(v, DCC_CMD_FILL_BEGIN);
+    r.region = region;
+    return call(r);
+}
+
+int Kernel::each_cut(nl::Request r, const RangeSet& s, uint64_t max_regions, uint64_t* count) {
+    uint64_t regions = 0, n = 0;
+    int first = 0;
+    auto send = [&] {
+        if (r.ranges.empty()) return;
+        int e = call(r, &n);
+        if (e && !first) first = e;
+        r.ranges.clear();
+        regions = 0;
+    };
+    for (const Range& x : s.ranges())
+        for (uint64_t a = x.start; a < x.end();) {
+            if (regions == max_regions || r.ranges.size() == DCC_MAX_RANGES_PER_REQUEST) send();
+            uint64_t c = std::min<uint64_t>(x.end() - a, max_regions - regions);
+            r.ranges.push_back({a, c});
+            regions += c;
+            a += c;
+        }
+    send();
+    if (count) *count = n;
+    return first;
+}
+
+int Kernel::fill_done(const Volume& v, const std::vector<Range>& ranges, int err) {
+    nl::Request r = req(v, DCC_CMD_FILL_DONE);
+    if (err) r.fill_errno = uint32_t(err);
+    RangeSet s;
+    for (const Range& x : ranges) s.add(x.start, x.count);
+    return each_cut(r, s, DCC_MAX_FILLS_PER_REQUEST, nullptr);
+}
+
+int Kernel::arm(const Volume& v, uint64_t region) {
+    nl::Request r = req(v, DCC_CMD_ARM);
+    r.region = region;
+    return call(r);
+}
+
+int Kernel::arm(const Volume& v, const RangeSet& s) {
+    return each_cut(req(v, DCC_CMD_ARM), s, DCC_MAX_CLEARS_PER_REQUEST, nullptr);
+}
+
+int Kernel::clear_dirty(const Volume& v, const RangeSet& s, uint64_t* cleared) {
+    return each_cut(req(v, DCC_CMD_CLEAR_DIRTY), s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
+}
+
+int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
+    nl::Request r = req(v, DCC_CMD_SET_INVALID);
+    r.force = force;
+    const auto& rs = s.ranges();
+    for (size_t i = 0; i < rs.size(); i += DCC_MAX_RANGES_PER_REQUEST) {
+        r.ranges.assign(rs.begin() + long(i),
+                        rs.begin() + long(std::min<size_t>(rs.size(), i + DCC_MAX_RANGES_PER_REQUEST)));
+        if (int e = call(r)) return e;
+    }
+    return 0;
+}
+
+int Kernel::set_role(const Volume& v, core::SiteState s) {
+    nl::Request r = req(v, DCC_CMD_SET_ROLE);
+    r.role = uint8_t(s.role);
+    r.generation = s.generation;
+    return call(r);
+}
+
+}  // namespace dcc::dccd

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Typed calls into dm-dcc for dccd (generic netlink through libctl).  Each
+// returns 0 or a negative errno and keeps the kernel's explanation of the
+// last failure; requests too large for one message are cut into several.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dcc/nl.hpp"
+#include "dcc/regions.hpp"
+#include "pairing.hpp"
+
+namespace dcc::dccd {
+
+struct Volume;
+
+class Kernel {
+public:
+    nl::RegisterReply register_volume(nl::Dev dev) { return nl_.register_volume(dev); }
+    // A whole region set (DCC_SET_*); throws dcc::Error.
+    RangeSet set(const Volume& v, uint8_t which);
+    // One reply's worth of it, from @cursor; throws dcc::Error.
+    nl::RegionsReply page(const Volume& v, uint8_t which, uint64_t cursor);
+
+    int fill_begin(const Volume& v, uint64_t region);
+    // End the fills of @ranges: valid if @err is 0, failed otherwise.
+    int fill_done(const Volume& v, const std::vector<Range>& ranges, int err = 0);
+    int fill_done(const Volume& v, uint64_t region, int err = 0) {
+        return fill_done(v, {{region, 1}}, err);
+    }
+    int arm(const Volume& v, uint64_t region);
+    int arm(const Volume& v, const RangeSet& s);
+    // Clear the dirty bits of armed regions not written since; @cleared
+    // gets how many were.
+    int clear_dirty(const Volume& v, const RangeSet& s, uint64_t* cleared = nullptr);
+    int set_invalid(const Volume& v, const RangeSet& s, bool force);
+    int set_role(const Volume& v, core::SiteState s);
+
+    // What the kernel said about the last failure ("" if nothing).
+    const std::string& text() const { return text_; }
+    // "what: the kernel's text or strerror"
+    std::string why(const char* what, int e) const;
+
+    nl::EventSocket& events() { return events_; }
+
+private:
+    int call(const nl::Request& r, uint64_t* count = nullptr);
+    // @r once for every cut of @s within the kernel's limits of ranges and
+    // of regions a request; the first error, and the COUNTs added up.
+    int each_cut(nl::Request r, const RangeSet& s, uint64_t max_regions, uint64_t* count);
+    nl::Request req(const Volume& v, uint8_t cmd) const;
+
+    nl::Client nl_;
+    nl::EventSocket events_;
+    std::string text_;
+};
+
+}  // namespace dcc::dccd

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd: the command line (see dccd(8)); daemon.hpp has the daemon.
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "daemon.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw dcc::Error(dcc::kExitNotFound, dcc::errno_text("open " + path, errno), errno);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+int keygen() {
+    char pub[41], sec[41];
+    if (zmq_curve_keypair(pub, sec)) throw dcc::Error(dcc::kExitError, "cannot make a CURVE key pair");
+    std::printf("public_key = \"%s\"\nsecret_key = \"%s\"\n", pub, sec);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace dcc;
+    std::string path = "/etc/dcc/dccd.toml";
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        if (a == "keygen") return keygen();
+        if (a == "--config" && i + 1 < argc) path = argv[++i];
+        else if (a == "--version") {
+            std::printf("dccd %s\n", DCC_VERSION);
+            return 0;
+        } else {
+            std::fprintf(stderr, "usage: dccd [--config FILE] | dccd keygen\n");
+            return kExitUsage;
+        }
+    }
+    try {
+        Config cfg = parse_config(read_file(path), path);
+        // In the I/O path: keep our pages, and let reclaim not wait on us.
+        if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
+        if (mlockall(MCL_CURRENT | MCL_FUTURE)) log_warn("mlockall: %s", std::strerror(errno));
+        log_info("site %s, listening on %s and %s, peer %s%s", cfg.site.c_str(), cfg.listen.c_str(),
+                 cfg.listen_bulk.c_str(), cfg.peer.c_str(), cfg.insecure ? " (insecure)" : "");
+        dccd::Daemon d(cfg);
+        return d.run();
+    } catch (const Error& e) {
+        std::fprintf(stderr, "dccd: %s\n", e.what());
+        return e.code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dccd: %s\n", e.what());
+        return kExitError;
+    }
+}

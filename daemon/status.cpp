@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// What status and events report (see daemon.hpp); the JSON itself is
+// built in core/report.
+#include "daemon.hpp"
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+
+// The kernel's view of every volume: counts, mode, misses.
+void Daemon::refresh_kernel_status() {
+    for (const dcc::Volume& dv : list_volumes()) {
+        auto it = vols_.find(dv.name);
+        if (it != vols_.end() && it->second->dev == dv.dev) it->second->kst = parse_status(dv.params);
+    }
+}
+
+report::VolumeState Daemon::state_of(const Volume& v) const {
+    report::VolumeState s;
+    s.name = v.name;
+    s.uuid = format_uuid(v.reg.uuid);
+    s.role = role_name(v.own.state().role);
+    s.generation = v.generation();
+    s.region_bytes = v.region_bytes;
+    s.regions = v.reg.nr_regions;
+    s.valid = v.reg.nr_regions - std::min<uint64_t>(v.invalid.count(), v.reg.nr_regions);
+    if (v.kst) {
+        s.mode = v.kst->mode;
+        s.valid = v.kst->valid;
+        s.dirty = v.kst->dirty;
+        s.locked = v.kst->locked;
+        s.misses = v.kst->misses;
+        s.timeouts = v.kst->timeouts;
+    } else {
+        s.mode = "unknown";
+    }
+    s.paired = v.own.paired() && link_up_;
+    if (s.paired && v.own.peer()) s.peer_role = role_name(v.own.peer()->role);
+    core::Phase ph = v.own.phase();
+    s.handover = ph == core::Phase::Paired || ph == core::Phase::Unpaired ? "none" : core::phase_name(ph);
+    if (const auto& d = v.own.decision()) {
+        s.rule = d->rule;
+        s.pairing = d->why;
+    }
+    if (v.owner()) s.backlog = s.dirty + v.rep.owed().count() + (s.regions - s.valid);
+    else if (s.paired) s.backlog = v.peer_backlog;
+    s.replication = {v.rep.in_flight(), v.pushed.regions(), v.pushed.bytes(),
+                     v.pushed.bytes_per_second()};
+    s.hydration = {v.fills.count(core::FillKind::Pull), v.pulled.regions(), v.pulled.bytes(),
+                   v.pulled.bytes_per_second()};
+    s.fetch = {v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),
+               v.fetched.bytes_per_second()};
+    s.last_handover_ms = v.last_ho_ms;
+    return s;
+}
+
+// Refresh what status shows, send events for what changed, and tell the
+// replica of each volume this site owns how far behind it is.
+void Daemon::publish(Clock::time_point now) {
+    last_publish_ = now;
+    try {
+        refresh_kernel_status();
+    } catch (const Error& e) {
+        log_warn("%s", e.what());
+    }
+    for (auto& [_, v] : vols_) {
+        v->pushed.sample(now);
+        v->pulled.sample(now);
+        v->fetched.sample(now);
+        if (v->kst) {
+            // Events may be lost: the status line is the kernel's word too.
+            if (auto r = parse_role(v->kst->role)) v->own.kernel_state({*r, v->kst->generation});
+            if (v->kst->valid != v->reg.nr_regions - std::min(v->invalid.count(), v->reg.nr_regions)) {
+                try {
+                    reload_invalid(*v);
+                } catch (const Error& e) {
+                    log_warn("%s: %s", v->name.c_str(), e.what());
+                }
+            }
+        }
+        report::VolumeState st = state_of(*v);
+        for (nlohmann::json& e : report::changes(v->shown ? &*v->shown : nullptr, st)) emit(std::move(e));
+        v->shown = st;
+        if (v->owner() && v->own.paired() && link_up_ && st.backlog &&
+            (*st.backlog != v->progress_sent || now - v->progress_time > ms(2000))) {
+            if (link_.request(Chan::Ctl, vmsg(*v, wire::Type::Progress, *st.backlog))) {
+                v->progress_sent = *st.backlog;
+                v->progress_time = now;
+            }
+        }
+    }
+}
+
+}  // namespace dcc::dccd

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Fills (fetch, pull) and replication (push, clear) (see daemon.hpp).
+// core/fills and core/replication decide which answer counts and which
+// dirty bit may be cleared; this file moves the data.
+//
+//   owner:   fetches missing regions from the peer when a bio waits for
+//            them (control channel), pulls the other missing regions in
+//            the background (bulk channel), and pushes dirty regions, and
+//            any the peer lacks, to the peer (bulk channel, rate-limited);
+//   replica: writes pushed regions and makes them durable before it
+//            answers, tells the owner which regions it lacks, serves the
+//            owner's fetches and pulls.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon.hpp"
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+using core::FillKind;
+
+void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_.set(v, DCC_SET_INVALID); }
+
+// The link reset or the peer restarted: what was in flight is gone.
+void Daemon::reset_transfers(Volume& v) {
+    try {
+        end_fills(v);  // their data is in place: keep it
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+    }
+    v.rep.reset();
+    v.fills.reset();  // the regions stay locked and are asked for again
+    v.acks.clear();   // unanswered pushes are sent again
+    v.ho_in.clear();
+    v.invalid_in.clear();
+    v.attach_out = false;
+    v.check_pending = true;
+    v.peer_backlog.reset();
+    v.progress_sent = UINT64_MAX;
+}
+
+// A fetch or pull of the owner's, answered from this site's copy.
+void Daemon::serve_fill(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    wire::Message r = reply_to(m, m.type == wire::Type::Fetch ? wire::Type::FetchReply
+                                                                : wire::Type::PullReply);
+    r.generation = v.generation();
+    if (v.owner() || m.generation != v.generation()) r.status = ESTALE;
+    else if (m.region >= v.reg.nr_regions) r.status = ERANGE;
+    if (!r.status && v.invalid.contains(m.region)) {
+        reload_invalid(v);  // it may have been written whole here since
+        if (v.invalid.contains(m.region)) r.status = ENODATA;
+    }
+    if (r.status) {
+        link_.reply(in, r);
+        return;
+    }
+    uint64_t len = v.region_len(m.region);
+    r.status = read_full(v.data_fd, buf_.get(), len, m.region * v.region_bytes);
+    link_.reply(in, r, buf_.get(), len);
+}
+
+// A replica writes a pushed region; it answers once the region is durable.
+void Daemon::apply_push(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    wire::Message r = reply_to(m, wire::Type::PushAck);
+    int err = 0;
+    if (v.own.state().role != Role::Replica || m.generation != v.generation()) err = ESTALE;
+    else if (m.region >= v.reg.nr_regions) err = ERANGE;
+    else if (in.payload.size() != v.region_len(m.region)) err = EINVAL;
+    // Never over a newer push of the same region (a late or repeated one).
+    else if (!v.order.take(m.region, m.seq, m.arg)) err = ESTALE;
+    bool was_invalid = !err && v.invalid.contains(m.region);
+    if (was_invalid) {
+        int e = kernel_.fill_begin(v, m.region);
+        if (e == -EEXIST) {
+            v.invalid.remove(m.region);  // valid here after all: a plain overwrite
+            was_invalid = false;
+        } else if (e) {
+            err = -e;
+        }
+    }
+    if (!err) {
+        std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+        err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
+    }
+    if (was_invalid && !err) {
+        // Valid, and answered, with the next batch of fills.
+        v.written.push_back({m.region, in.payload.size(), &v.pushed, std::move(in)});
+        return;
+    }
+    if (was_invalid) kernel_.fill_done(v, m.region, err);
+    if (err) {
+        r.status = err;
+        link_.reply(in, r);
+        return;
+    }
+    v.acks.push_back(std::move(in));
+}
+
+void Daemon::flush_acks(Volume& v) {
+    end_fills(v);
+    if (v.acks.empty()) return;
+    int err = fdatasync(v.data_fd) ? errno : 0;
+    for (const Incoming& in : v.acks) {
+        if (!err) v.pushed.add(in.payload.size());
+        wire::Message r = reply_to(in.msg, wire::Type::PushAck);
+        r.status = err;
+        link_.reply(in, r);
+    }
+    v.acks.clear();
+}
+
+// End the fills written so far with as few FILL_DONEs as the kernel takes
+// (it flushes the data device before it records a region valid).  If it
+// refuses a batch, each fill is ended alone, so that one bad region does
+// not fail the others.
+void Daemon::end_fills(Volume& v) {
+    if (v.written.empty()) return;
+    std::vector<WrittenFill> batch;
+    batch.swap(v.written);
+    RangeSet all;
+    for (const WrittenFill& w : batch) all.add(w.region, 1);
+    std::map<uint64_t, int> result;  // region -> 0 or -errno
+    if (kernel_.fill_done(v, all.ranges())) {
+        for (const WrittenFill& w : batch) {
+            int e = kernel_.fill_done(v, w.region);
+            if (e)
+                log_warn("%s: region %llu: %s", v.name.c_str(), (unsigned long long)w.region,
+                         kernel_.why("the kernel refused the fill", e).c_str());
+            result[w.region] = e;
+        }
+    }
+    for (WrittenFill& w : batch) {
+        int e = result[w.region];
+        v.fills.done(w.region);
+        if (!e) {
+            v.invalid.remove(w.region);
+            w.meter->add(w.bytes);
+        }
+        if (w.ack) {
+            wire::Message r = reply_to(w.ack->msg, wire::Type::PushAck);
+            r.status = -e;
+            link_.reply(*w.ack, r);
+        }
+    }
+}
+
+// This site stops filling (it gave the volume up): what is written is
+// kept, every other fill ends in the kernel, so that no lock is left.
+void Daemon::cancel_fills(Volume& v) {
+    end_fills(v);
+    for (const auto& [r, f] : v.fills.take_all())
+        if (!f.written) kernel_.fill_done(v, r, ECANCELED);
+}
+
+// A fetch or pull came back: write it if it is the answer we wait for;
+// the kernel hears of it with the next batch of fills, at once for a
+// fetch (a bio waits for it).
+void Daemon::finish_fill(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    auto now = Clock::now();
+    if (v.fills.answer(m.region, m.seq, m.generation, v.generation(), m.status, now) !=
+        core::Fills::Verdict::Take)
+        return;
+    const core::Fill* f = v.fills.find(m.region);
+    bool fetch = f->kind == FillKind::Fetch;
+    int err = m.status;
+    if (!err && in.payload.size() != v.region_len(m.region)) err = EINVAL;
+    if (!err) {
+        std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+        err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
+    }
+    if (!err) {
+        v.fills.written(m.region);
+        v.written.push_back({m.region, in.payload.size(), fetch ? &v.fetched : &v.pulled, {}});
+        if (fetch) end_fills(v);
+        return;
+    }
+    log_warn("%s: region %llu could not be filled from the peer: %s", v.name.c_str(),
+             (unsigned long long)m.region, std::strerror(err));
+    if (int e = kernel_.fill_done(v, m.region, err))
+        log_warn("%s: region %llu: %s", v.name.c_str(), (unsigned long long)m.region,
+                 kernel_.why("the kernel refused the failed fill", e).c_str());
+    v.fills.done(m.region);
+}
+
+// Owner: ask the peer for every region a bio waits for.
+void Daemon::serve_pending(Volume& v) {
+    v.check_pending = false;
+    if (!v.owner() || !v.own.paired() || !link_up_) return;  // unpaired: the kernel's bound applies
+    // Only regions a bio waits for: a background pull's lock is pending
+    // too, and asking for those on the control channel would queue this
+    // miss behind them.
+    auto now = Clock::now();
+    RangeSet waiting = kernel_.set(v, DCC_SET_WAITING);
+    for (const Range& x : waiting.ranges())
+        for (uint64_t r = x.start; r < x.end(); r++) {
+            const core::Fill* f = v.fills.find(r);
+            // A fetch in flight is asked again only if its answer is late;
+            // a region written and about to be valid not at all.
+            if (f && (f->written || (f->kind == FillKind::Fetch && f->seq && now < f->retry_at)))
+                continue;
+            wire::Message m = vmsg(v, wire::Type::Fetch, r);
+            bool sent = link_.request(Chan::Ctl, m);
+            v.fills.asked(r, FillKind::Fetch, sent ? m.seq : 0,
+                          sent ? now + ms(cfg_.link_timeout_ms) : now);
+        }
+}
+
+// Owner: pull regions missing here in the background, a window at a time.
+void Daemon::hydrate(Volume& v, Clock::time_point now) {
+    if (!v.owner() || !v.own.paired() || !link_up_) return;
+    auto ask = [&](uint64_t r) {
+        wire::Message m = vmsg(v, wire::Type::Pull, r);
+        bool sent = link_.request(Chan::Bulk, m);
+        v.fills.asked(r, FillKind::Pull, sent ? m.seq : 0,
+                      sent ? now + ms(2 * cfg_.link_timeout_ms) : now);
+        return sent;
+    };
+    // Pulls not answered in time (or not sent) go again: the region is
+    // locked in the kernel until one is answered.
+    for (uint64_t r : v.fills.due(FillKind::Pull, now))
+        if (!ask(r)) return;
+    for (const Range& x : std::vector<Range>(v.invalid.ranges()))
+        for (uint64_t r = x.start; r < x.end(); r++) {
+            if (v.fills.count(FillKind::Pull) >= cfg_.window) return;
+            if (v.fills.has(r)) continue;
+            int e = kernel_.fill_begin(v, r);
+            if (e == -EEXIST) {
+                v.invalid.remove(r);  // written whole meanwhile
+                return;
+            }
+            if (e) continue;  // being overwritten: valid soon
+            v.fills.begun(r);
+            if (!ask(r)) return;
+        }
+}
+
+// Owner: push dirty regions, and those the peer lacks, within the rate.
+void Daemon::replicate(Volume& v, Clock::time_point now) {
+    if (!v.owner() || !v.own.paired() || !link_up_) return;
+    if (v.rep.wants_refill(now)) {
+        nl::RegionsReply dirty;
+        if (v.rep.owed().empty()) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
+        v.rep.refill(v.invalid, dirty.ranges, 256, now);
+        if (v.rep.owed().empty()) v.dirty_cursor = dirty.next.value_or(0);
+    }
+    double dt = std::chrono::duration<double>(now - token_time_).count();
+    token_time_ = now;
+    tokens_ = std::min<double>(double(cfg_.rate), tokens_ + dt * double(cfg_.rate));
+    while (tokens_ >= double(v.region_bytes)) {
+        auto p = v.rep.next(cfg_.window);
+        if (!p) return;
+        // Armed just before it is read: a write that ends after this point
+        // keeps the region dirty whatever the push's answer says.
+        if (p->dirty) {
+            if (int e = kernel_.arm(v, p->region)) {
+                log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot arm a region", e).c_str());
+                continue;
+            }
+        }
+        uint64_t len = v.region_len(p->region);
+        if (int e = read_full(v.data_fd, buf_.get(), len, p->region * v.region_bytes)) {
+            log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
+                     (unsigned long long)p->region, std::strerror(e));
+            continue;
+        }
+        wire::Message m = vmsg(v, wire::Type::Push, p->region);
+        m.arg = v.rep.floor(m.seq);
+        if (!link_.request(Chan::Bulk, m, buf_.get(), len)) {
+            v.rep.unsent(*p);
+            return;
+        }
+        tokens_ -= double(len);
+        v.rep.sent(m.seq, *p);
+    }
+}
+
+void Daemon::on_push_ack(Volume& v, const wire::Message& m) {
+    auto a = v.rep.answered(m.seq, m.status);
+    if (!a) return;  // from before a reset
+    if (!a->ok) {
+        log_warn("%s: the peer could not take region %llu: %s", v.name.c_str(),
+                 (unsigned long long)a->push.region, std::strerror(m.status));
+        return;  // dirty or still owed: sent again later
+    }
+    v.pushed.add(v.region_len(a->push.region));
+}
+
+// The dirty bits of the regions whose pushes were answered, in one request.
+void Daemon::clear_pushed(Volume& v) {
+    RangeSet done = v.rep.take_clears();
+    if (done.empty() || !v.owner()) return;
+    if (int e = kernel_.clear_dirty(v, done); e && e != -ETIMEDOUT)
+        log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear dirty bits", e).c_str());
+}
+
+// Replica: tell the owner which regions are missing here, every part or
+// none (then again at the next round).
+void Daemon::send_invalid_set(Volume& v) {
+    if (!link_up_ || !v.own.paired() || v.owner()) return;
+    auto parts = core::split_parts(v.invalid, wire::kMaxRanges);
+    if (parts.size() > wire::kMaxParts) return;
+    uint64_t base = seq_;
+    seq_ += parts.size();
+    for (size_t i = 0; i < parts.size(); i++) {
+        wire::Message m;
+        m.type = wire::Type::InvalidSet;
+        m.volume = v.reg.uuid;
+        m.session = inc_.mine();
+        m.generation = v.generation();
+        m.seq = base + i;
+        m.arg = v.invalid.count();
+        m.part = uint16_t(i);
+        m.parts = uint16_t(parts.size());
+        m.ranges = std::move(parts[i]);
+        if (!link_.request(Chan::Ctl, m)) return;
+    }
+    v.invalid_set_owed = false;
+}
+
+// Owner: the replica's whole invalid set, once every part of it arrived.
+void Daemon::on_invalid_set(Volume& v, const wire::Message& m) {
+    if (!v.owner() || m.generation != v.generation()) return;
+    auto add = v.invalid_in.add(m.session, m.seq, m.part, m.parts, m.arg, m.ranges);
+    if (add != core::PartSet::Add::Complete) return;
+    RangeSet set = v.invalid_in.set();
+    v.invalid_in.clear();
+    if (!set.empty() && set.ranges().back().end() > v.reg.nr_regions) {
+        log_warn("%s: the peer reported missing regions past the end: ignored", v.name.c_str());
+        return;
+    }
+    for (const Range& x : set.ranges()) v.rep.owe(x.start, x.count);
+    if (!set.empty())
+        log_info("%s: the peer lacks %llu regions; sending them", v.name.c_str(),
+                 (unsigned long long)set.count());
+}
+
+}  // namespace dcc::dccd

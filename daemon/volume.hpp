@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// What dccd holds for one volume: the kernel's handle on it, the pure
+// cores that decide (ownership, replication, fills), and what is in
+// flight with the peer.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dcc/nl.hpp"
+#include "dcc/status.hpp"
+#include "fills.hpp"
+#include "ownership.hpp"
+#include "parts.hpp"
+#include "peer.hpp"
+#include "replication.hpp"
+#include "report.hpp"
+
+namespace dcc::dccd {
+
+using Clock = std::chrono::steady_clock;
+
+// A region written here, waiting for the FILL_DONE that makes it valid:
+// several are ended with one request (one flush, one commit).
+struct WrittenFill {
+    uint64_t region;
+    size_t bytes;
+    report::RateMeter* meter;     // what to count it in once valid
+    std::optional<Incoming> ack;  // replica: the push to acknowledge then
+};
+
+// A control client waiting for a migration to end.
+struct Waiter {
+    int fd;
+    Clock::time_point deadline;
+};
+
+struct Volume {
+    Volume(std::string n, nl::Dev d, const nl::RegisterReply& r, core::Timeouts t)
+        : name(std::move(n)), dev(d), reg(r),
+          own({Role(r.role), r.generation}, t) {}
+    ~Volume() {
+        if (data_fd >= 0) close(data_fd);
+    }
+    Volume(const Volume&) = delete;
+    Volume& operator=(const Volume&) = delete;
+
+    std::string name;
+    nl::Dev dev;
+    nl::RegisterReply reg;
+    int data_fd = -1;
+    uint64_t region_bytes = 0;
+    RangeSet invalid;  // the kernel's invalid set (reloaded when it drifts)
+
+    // Ownership and pairing.
+    core::Ownership own;
+    int logged_rule = 0;              // the pairing rule last logged
+    bool attach_out = false;          // an ATTACH awaits its answer
+    Clock::time_point attach_due{};   // when to ATTACH (again)
+    bool suspended = false;           // by this dccd (a handover)
+    RangeSet ho_set;                  // old owner: the HANDOVER being sent
+    core::PartSet ho_in, invalid_in;  // sets arriving from the peer
+    bool invalid_set_owed = false;    // replica: tell the owner what is missing
+    std::vector<Waiter> waiters;      // clients waiting for a migration
+
+    // Owner: replication and fills.
+    core::Replicator rep;
+    uint64_t dirty_cursor = 0;  // where the next dirty page is read
+    core::Fills fills;
+    bool check_pending = true;  // the kernel may have new misses
+
+    // Replica: pushes taken.
+    core::PushOrder order;
+    std::vector<Incoming> acks;  // written, acknowledged after the next flush
+
+    std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
+
+    // What status and events report.
+    std::optional<TargetStatus> kst;  // the kernel's status line
+    report::RateMeter pushed, pulled, fetched;
+    std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
+    std::optional<int64_t> last_ho_ms;
+    Clock::time_point ho_start{};
+    std::optional<report::VolumeState> shown;  // as last published
+    uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
+    Clock::time_point progress_time{};
+
+    bool owner() const { return own.owner(); }
+    uint64_t generation() const { return own.state().generation; }
+    uint64_t region_len(uint64_t r) const {
+        return std::min<uint64_t>(region_bytes, reg.data_sectors * 512 - r * region_bytes);
+    }
+};
+
+}  // namespace dcc::dccd

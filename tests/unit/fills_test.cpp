@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Fill bookkeeping (daemon/core/fills.hpp): only the answer to the request
+// outstanding, for this site's generation, fills a region (M3).
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "fills.hpp"
+
+using namespace dcc::core;
+
+TEST(Fills, OnlyTheOutstandingRequestsAnswer) {
+    Fills f;
+    auto now = Clock::now();
+    f.begun(3);
+    f.asked(3, FillKind::Pull, 10, now);
+    EXPECT_EQ(f.answer(3, 9, 4, 4, 0, now), Fills::Verdict::Late) << "an earlier request";
+    EXPECT_EQ(f.answer(4, 10, 4, 4, 0, now), Fills::Verdict::Late) << "another region";
+    EXPECT_EQ(f.answer(3, 10, 3, 4, 0, now), Fills::Verdict::Late) << "an earlier generation";
+    // A bio now waits: the fetch answers for the pull, the pull's answer is late.
+    f.asked(3, FillKind::Fetch, 11, now);
+    EXPECT_EQ(f.find(3)->kind, FillKind::Fetch);
+    EXPECT_EQ(f.answer(3, 10, 4, 4, 0, now), Fills::Verdict::Late);
+    EXPECT_EQ(f.answer(3, 11, 4, 4, 0, now), Fills::Verdict::Take);
+    f.written(3);
+    EXPECT_EQ(f.answer(3, 11, 4, 4, 0, now), Fills::Verdict::Late) << "a duplicate";
+    f.done(3);
+    EXPECT_FALSE(f.has(3));
+}
+
+// The review's M3 sequence: a PULL_REPLY of generation g+1 arrives after
+// two handovers; the region was asked for again at g+3.
+TEST(Fills, ReplyFromAnEarlierOwnershipIsDropped) {
+    Fills f;
+    auto now = Clock::now();
+    f.begun(8);
+    f.asked(8, FillKind::Pull, 20, now);
+    f.take_all();  // this site gave the volume up
+    f.begun(8);
+    f.asked(8, FillKind::Fetch, 31, now);  // owner again, later
+    EXPECT_EQ(f.answer(8, 20, 2, 4, 0, now), Fills::Verdict::Late);
+    EXPECT_EQ(f.answer(8, 31, 4, 4, 0, now), Fills::Verdict::Take);
+}
+
+TEST(Fills, NotReadyIsAskedAgainErrorsEndTheFill) {
+    Fills f;
+    auto now = Clock::now();
+    f.begun(1);
+    f.asked(1, FillKind::Pull, 5, now + std::chrono::hours(1));
+    EXPECT_TRUE(f.due(FillKind::Pull, now).empty());
+    EXPECT_EQ(f.answer(1, 5, 2, 2, ESTALE, now), Fills::Verdict::Retry);
+    EXPECT_TRUE(f.due(FillKind::Pull, now).empty());
+    EXPECT_EQ(f.due(FillKind::Pull, now + std::chrono::seconds(1)), std::vector<uint64_t>{1});
+    f.asked(1, FillKind::Pull, 6, now);
+    EXPECT_EQ(f.answer(1, 6, 0, 2, ENODATA, now), Fills::Verdict::Take) << "an error ends it";
+    f.reset();
+    EXPECT_EQ(f.due(FillKind::Pull, now), std::vector<uint64_t>{1}) << "asked again after a reset";
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The ownership state machine (daemon/core/ownership.hpp) driven by two
+// simulated sites: planned handovers, refusals, and a crash of either
+// site at every step of a handover (what a kill -9 of dccd or a power cut
+// leaves is the persisted role and generation; the core starts again from
+// it), each followed by pairing until the sites agree.  After every step
+// at most one site accepts writes.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ownership.hpp"
+
+using namespace dcc;
+using namespace dcc::core;
+
+namespace {
+
+constexpr Role O = Role::Owner, R = Role::Replica, Y = Role::Yielding;
+
+struct Site {
+    explicit Site(SiteState s) : disk(s) { start(); }
+    SiteState disk;              // what the kernel committed
+    bool suspended = false;      // by this site's dccd
+    bool metadata_fails = false; // every SET_ROLE fails
+    std::unique_ptr<Ownership> own;
+    std::vector<int> rules;
+    Outcome outcome = Outcome::None;
+
+    void start() {
+        own = std::make_unique<Ownership>(disk, Timeouts{});
+        suspended = false;  // a restarted site's device is resumed by the driver
+    }
+    bool writes() const { return disk.role == O && !suspended; }
+    // Carry out a plan the way the driver does; returns the last plan.
+    Plan run(Plan p) {
+        if (p.rule) rules.push_back(p.rule);
+        if (p.outcome != Outcome::None) outcome = p.outcome;
+        if (p.persist) {
+            bool ok = !metadata_fails;
+            if (ok) disk = *p.persist;
+            return run(own->persisted(ok));
+        }
+        if (p.resume) suspended = false;
+        return p;
+    }
+};
+
+uint64_t g_seq = 100;
+auto g_now = Clock::now();
+
+struct Pair {
+    Site a, b;
+    Pair(SiteState sa, SiteState sb) : a(sa), b(sb) {}
+    int writers() const { return a.writes() + b.writes(); }
+
+    // @from sends ATTACH; @to takes it as a request, answers, and @from
+    // takes the answer.
+    void attach(Site& from, Site& to) {
+        uint64_t seq = ++g_seq;
+        from.own->attach_sent(seq);
+        to.run(to.own->peer_state(from.own->state(), false, 0));
+        from.run(from.own->peer_state(to.own->state(), true, seq));
+    }
+    // Pair until both say paired (true) or some rounds went by.
+    bool settle() {
+        for (int i = 0; i < 8; i++) {
+            attach(a, b);
+            EXPECT_LE(writers(), 1);
+            attach(b, a);
+            EXPECT_LE(writers(), 1);
+            if (a.own->paired() && b.own->paired()) return true;
+        }
+        return false;
+    }
+    // After both restarted, or the link came back.
+    void link_lost() {
+        a.run(a.own->link_lost());
+        b.run(b.own->link_lost());
+    }
+};
+
+// The old owner's steps, up to @stop, with B answering; returns the
+// HANDOVER's seq (0 if not sent).
+enum class Step { Demote, Send, Receive, Apply, Ack, Complete };
+
+uint64_t handover(Pair& p, Step stop, uint64_t ask = 0) {
+    Site &a = p.a, &b = p.b;
+    EXPECT_EQ(a.own->begin_handover(ask), nullptr);
+    a.suspended = true;
+    if (stop == Step::Demote) return 0;
+    Plan d = a.run(a.own->demote());
+    EXPECT_TRUE(d.send_handover);
+    EXPECT_LE(p.writers(), 1);
+    uint64_t seq = ++g_seq;
+    a.run(a.own->sent(true, seq, g_now));
+    if (stop == Step::Send) return seq;
+    if (stop == Step::Receive) return seq;  // B got it and dies before acting
+    Plan t = b.run(b.own->handover(a.own->handover_generation(), ask));
+    EXPECT_LE(p.writers(), 1);
+    if (stop == Step::Apply) return seq;  // B persisted, dies before its ack
+    EXPECT_TRUE(t.reply.has_value());
+    if (stop == Step::Ack) return seq;    // the ack arrives, A dies at once
+    a.run(a.own->handover_answer(seq, a.own->handover_generation(), *t.reply));
+    return seq;
+}
+
+}  // namespace
+
+TEST(Ownership, PlannedHandover) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.rules.back(), 1);
+    EXPECT_EQ(p.b.rules.back(), 2);
+    handover(p, Step::Complete);
+    EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+    EXPECT_EQ(p.a.outcome, Outcome::Done);
+    EXPECT_EQ(p.b.own->phase(), Phase::Paired);  // B fetches at once
+    EXPECT_FALSE(p.a.suspended);
+    EXPECT_TRUE(p.settle());
+    EXPECT_EQ(p.writers(), 1);
+}
+
+TEST(Ownership, RefusesWhatItCannotDo) {
+    Pair p({O, 1}, {R, 1});
+    EXPECT_STREQ(p.a.own->begin_handover(0), "the volume is not paired with the peer");
+    ASSERT_TRUE(p.settle());
+    EXPECT_STREQ(p.b.own->begin_handover(0), "this site is not the owner");
+    EXPECT_EQ(p.a.own->begin_handover(0), nullptr);
+    EXPECT_STREQ(p.a.own->begin_handover(0), "a handover is already in progress");
+    // A stale HANDOVER: B is not at generation - 1.
+    Plan s = p.b.own->handover(5, 0);
+    EXPECT_EQ(s.reply, ESTALE);
+    EXPECT_FALSE(s.persist);
+}
+
+TEST(Ownership, DemoteThatCannotPersistStaysOwner) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    ASSERT_EQ(p.a.own->begin_handover(0), nullptr);
+    p.a.suspended = true;
+    p.a.metadata_fails = true;
+    Plan d = p.a.run(p.a.own->demote());
+    EXPECT_FALSE(d.send_handover);
+    EXPECT_EQ(p.a.outcome, Outcome::Refused);
+    EXPECT_EQ(p.a.disk, (SiteState{O, 1}));
+    EXPECT_FALSE(p.a.suspended);
+    EXPECT_EQ(p.a.own->phase(), Phase::Paired);
+}
+
+TEST(Ownership, LateAndDuplicateAnswersAreIgnored) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t seq = handover(p, Step::Ack);
+    EXPECT_TRUE(p.a.own->handover_answer(seq + 1, 2, 0).ignored);  // another seq
+    EXPECT_TRUE(p.a.own->handover_answer(seq, 3, 0).ignored);      // another generation
+    p.a.run(p.a.own->handover_answer(seq, 2, 0));
+    EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
+    EXPECT_TRUE(p.a.own->handover_answer(seq, 2, 0).ignored);      // a duplicate
+    // A duplicate HANDOVER at the new owner is stale and changes nothing.
+    Plan d = p.b.own->handover(2, 0);
+    EXPECT_EQ(d.reply, ESTALE);
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+}
+
+// The answer to an ATTACH counts only if it answers the latest one.
+TEST(Ownership, OnlyTheLatestAttachAnswerCounts) {
+    Pair p({O, 1}, {R, 1});
+    p.a.own->attach_sent(7);
+    p.a.own->attach_sent(8);
+    EXPECT_TRUE(p.a.own->peer_state({R, 1}, true, 7).ignored);
+    EXPECT_FALSE(p.a.own->peer_state({R, 1}, true, 8).ignored);
+    EXPECT_TRUE(p.a.own->paired());
+}
+
+// Every step of a handover, with the old owner (A) or the new one (B)
+// dying there: dccd killed or the power cut, the same to the core since
+// only what was persisted survives.  Then both start again and pair.
+struct CrashRow {
+    const char* point;     // dccd's crash point, or a name
+    Step stop;
+    bool a_dies, b_dies;
+    SiteState a_after, b_after;
+    int a_rule;            // the rule that settled A (0: none needed)
+};
+
+TEST(Ownership, CrashAtEveryStep) {
+    const CrashRow rows[] = {
+        // A suspended, nothing persisted yet: A is owner 1 as before.
+        {"before-demote", Step::Demote, true, false, {O, 1}, {R, 1}, 1},
+        // A persisted yielding 2, nothing sent: B burns 2, A takes it back.
+        {"handover-demoted", Step::Send, true, false, {O, 2}, {R, 2}, 4},
+        // A sent and died; B took it: A learns it lost the volume.
+        {"handover-sent", Step::Apply, true, false, {R, 2}, {O, 2}, 5},
+        // A sent and died; the message died with it.
+        {"handover-sent, lost", Step::Send, true, false, {O, 2}, {R, 2}, 4},
+        // B died on receipt, before persisting: A (fenced) takes it back.
+        {"handover-received", Step::Receive, false, true, {O, 2}, {R, 2}, 4},
+        // B persisted owner 2 and died before its ack: A learns it.
+        {"handover-applied", Step::Apply, false, true, {R, 2}, {O, 2}, 5},
+        // A got the ack and died before persisting replica.
+        {"handover-acked", Step::Ack, true, false, {R, 2}, {O, 2}, 5},
+        // Both died after B persisted.
+        {"both, after apply", Step::Apply, true, true, {R, 2}, {O, 2}, 5},
+        // Both died after A persisted yielding, B never got it.
+        {"both, after send", Step::Send, true, true, {O, 2}, {R, 2}, 4},
+    };
+    for (const CrashRow& row : rows) {
+        SCOPED_TRACE(row.point);
+        Pair p({O, 1}, {R, 1});
+        ASSERT_TRUE(p.settle());
+        handover(p, row.stop);
+        EXPECT_LE(p.writers(), 1);
+        // The crash: volatile state gone, persisted state stays.
+        if (row.a_dies) p.a.start();
+        if (row.b_dies) p.b.start();
+        EXPECT_LE(p.writers(), 1) << "a site came back accepting writes next to another";
+        // A survivor sees the peer's new incarnation: what was in flight is gone.
+        p.link_lost();
+        if (!row.a_dies) p.a.run(p.a.own->tick(g_now + std::chrono::hours(1)));
+        p.a.rules.clear();
+        ASSERT_TRUE(p.settle());
+        EXPECT_EQ(p.a.disk, row.a_after);
+        EXPECT_EQ(p.b.disk, row.b_after);
+        EXPECT_EQ(p.writers(), 1);
+        if (row.a_rule) {
+            ASSERT_FALSE(p.a.rules.empty());
+            EXPECT_EQ(p.a.rules.front(), row.a_rule);
+        }
+    }
+}
+
+// A's client waits across a fence: the rules give it a definite answer.
+TEST(Ownership, FencedMigrationGetsItsOutcome) {
+    for (bool b_took_it : {false, true}) {
+        Pair p({O, 1}, {R, 1});
+        ASSERT_TRUE(p.settle());
+        handover(p, b_took_it ? Step::Apply : Step::Send);
+        p.a.run(p.a.own->tick(g_now + std::chrono::hours(1)));  // no answer
+        EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
+        EXPECT_FALSE(p.a.suspended) << "a fenced site must not hold bios";
+        EXPECT_FALSE(p.a.writes());
+        ASSERT_TRUE(p.settle());
+        EXPECT_EQ(p.a.outcome, b_took_it ? Outcome::Done : Outcome::Refused);
+    }
+}
+
+// D3: a migrate asked at B and reported failed never takes effect.
+TEST(Ownership, AskReportedFailedNeverTakesEffect) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t ask = ++g_seq;
+    p.b.own->ask(ask, g_now);
+    p.b.run(p.b.own->tick(g_now + std::chrono::hours(1)));
+    EXPECT_EQ(p.b.outcome, Outcome::NoAnswer);
+    // The ask reaches A late; A hands over, B refuses it for good.
+    uint64_t seq = handover(p, Step::Apply, ask);
+    EXPECT_EQ(p.b.disk, (SiteState{R, 2}));
+    p.a.run(p.a.own->handover_answer(seq, 2, ECANCELED));
+    EXPECT_EQ(p.a.disk, (SiteState{O, 2}));
+    EXPECT_FALSE(p.a.suspended);
+    EXPECT_TRUE(p.settle());
+    // The same HANDOVER again (a duplicate) is stale now.
+    EXPECT_EQ(p.b.own->handover(2, ask).reply, ESTALE);
+    EXPECT_EQ(p.writers(), 1);
+}
+
+TEST(Ownership, AskAnsweredInTimeMoves) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t ask = ++g_seq;
+    p.b.own->ask(ask, g_now);
+    handover(p, Step::Complete, ask);
+    EXPECT_EQ(p.b.outcome, Outcome::Done);
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+}
+
+// A new owner whose metadata fails: nothing moves, nobody writes until it
+// is repaired, then the old owner takes the volume back.
+TEST(Ownership, NewOwnerMetadataFails) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    p.b.metadata_fails = true;
+    uint64_t seq = handover(p, Step::Apply);
+    p.a.run(p.a.own->handover_answer(seq, 2, EIO));
+    EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
+    EXPECT_FALSE(p.settle());
+    EXPECT_EQ(p.writers(), 0);
+    EXPECT_EQ(p.a.rules.back(), 6);  // A waits for B to burn generation 2
+    p.b.metadata_fails = false;
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 2}));
+    EXPECT_EQ(p.b.disk, (SiteState{R, 2}));
+}
+
+// A handover from a site that is not this one's owner any more (stale)
+// after a take-back cannot make a second owner.
+TEST(Ownership, StaleHandoverAfterTakeBack) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    handover(p, Step::Send);  // in flight, delayed
+    p.link_lost();
+    p.a.run(p.a.own->tick(g_now + std::chrono::hours(1)));
+    ASSERT_TRUE(p.settle());  // B burned 2, A took it back
+    EXPECT_EQ(p.a.disk, (SiteState{O, 2}));
+    Plan late = p.b.own->handover(2, 0);  // the delayed HANDOVER arrives
+    EXPECT_EQ(late.reply, ESTALE);
+    EXPECT_EQ(p.writers(), 1);
+}
