@@ -436,6 +436,8 @@ int Daemon::run() {
         const size_t kernel = slot({nullptr, kernel_.events().fd(), ZMQ_POLLIN, 0});
         const size_t listener = slot({nullptr, ctl_fd_, ZMQ_POLLIN, 0});
         const size_t signals = slot({nullptr, sig_fd_, ZMQ_POLLIN, 0});
+        std::vector<size_t> monitor;
+        for (auto* s : link_.monitors()) monitor.push_back(slot({s->handle(), 0, ZMQ_POLLIN, 0}));
         const size_t first_client = items.size();
         for (const CtlClient& c : ctl_) slot({nullptr, c.fd, ZMQ_POLLIN, 0});
         bool busy = false;
@@ -449,6 +451,8 @@ int Daemon::run() {
             return 0;
         }
         if (!cfg_.insecure && ready(zap)) link_.serve_zap();
+        for (size_t i = 0; i < monitor.size(); i++)
+            if (ready(monitor[i])) link_.serve_monitor(i);
         // Clients first, from the last (a request removes its client), a
         // few a round (a migration suspends a device): the others stay
         // readable for the next round.

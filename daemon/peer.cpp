@@ -27,6 +27,59 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     setup_server(bulk_server_, cfg.listen_bulk);
     setup_client(ctl_client_, cfg.peer, "ctl:" + cfg.site);
     setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site);
+    monitors_.reserve(4);
+    monitor(ctx, ctl_server_, "control listener");
+    monitor(ctx, bulk_server_, "bulk listener");
+    monitor(ctx, ctl_client_, "control connection to the peer");
+    monitor(ctx, bulk_client_, "bulk connection to the peer");
+}
+
+void PeerLink::monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what) {
+    std::string ep = "inproc://dccd-monitor-" + std::to_string(monitors_.size());
+    if (zmq_socket_monitor(s.handle(), ep.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        throw std::runtime_error("cannot monitor the " + std::string(what));
+    zmq::socket_t pair(ctx, zmq::socket_type::pair);
+    pair.set(zmq::sockopt::linger, 0);
+    pair.connect(ep);
+    monitors_.push_back({std::move(pair), what});
+}
+
+std::vector<zmq::socket_t*> PeerLink::monitors() {
+    std::vector<zmq::socket_t*> v;
+    for (Monitor& m : monitors_) v.push_back(&m.pair);
+    return v;
+}
+
+// One monitor event: {u16 event, u32 value} then the socket's endpoint.
+// Keys that are wrong or missing are logged by serve_zap(); what fails
+// before ZAP is asked (no CURVE at all, a CURVE handshake that does not
+// decrypt) is logged here, at most every ten seconds a socket.
+void PeerLink::serve_monitor(size_t i) {
+    Monitor& m = monitors_[i];
+    zmq::message_t ev, ep;
+    if (!m.pair.recv(ev, zmq::recv_flags::dontwait)) return;
+    if (ev.more()) (void)m.pair.recv(ep, zmq::recv_flags::dontwait);
+    if (ev.size() < 6) return;
+    uint16_t event;
+    uint32_t value;
+    std::memcpy(&event, ev.data(), 2);
+    std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+    auto now = std::chrono::steady_clock::now();
+    if (now - m.logged < std::chrono::seconds(10)) return;
+    m.logged = now;
+    const char* why = "the handshake failed";
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+            why = cfg_.insecure ? "the other side uses CURVE and this site is insecure"
+                                : "the other side does not use CURVE (plaintext?)";
+        else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ||
+                 value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE)
+            why = "the CURVE handshake failed (the keys do not match)";
+        else
+            why = "a protocol error in the handshake";
+    }
+    log_warn("refused a connection on the %s (%s): %s", m.what, ep.to_string().c_str(), why);
 }
 
 // What every socket of the link shares: nothing lingers, no frame from the
@@ -170,6 +223,7 @@ void PeerLink::reply(const Incoming& to, const wire::Message& m, const void* dat
 }
 
 void PeerLink::close(int linger_ms) {
+    for (Monitor& m : monitors_) m.pair.close();
     for (zmq::socket_t* s : sockets()) {
         s->set(zmq::sockopt::linger, linger_ms);
         s->close();

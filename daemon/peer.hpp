@@ -11,6 +11,7 @@
 
 #include <zmq.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ public:
     bool is_control(const zmq::socket_t& s) const { return &s == &ctl_server_ || &s == &ctl_client_; }
     zmq::socket_t& zap() { return zap_; }
     void serve_zap();
+    // Handshakes that failed (a client without CURVE, wrong keys) are
+    // logged from the sockets' monitors.
+    std::vector<zmq::socket_t*> monitors();
+    void serve_monitor(size_t i);
 
     // Read one message from a readable socket; nullopt if it was refused
     // (logged) or nothing was there.
@@ -62,9 +67,17 @@ private:
     bool send(zmq::socket_t& s, const zmq::message_t* identity, const wire::Message& m,
               const void* data, size_t len);
 
+    void monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what);
+
     const Config& cfg_;
     zmq::socket_t zap_;
     zmq::socket_t ctl_server_, bulk_server_, ctl_client_, bulk_client_;
+    struct Monitor {
+        zmq::socket_t pair;
+        const char* what;
+        std::chrono::steady_clock::time_point logged{};
+    };
+    std::vector<Monitor> monitors_;
     std::string peer_key_;  // 32 raw bytes
 };
 

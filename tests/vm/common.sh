@@ -90,7 +90,8 @@ build_module() {
 }
 
 build_userspace() {
-	cmake -S "$REPO" -B "$OUT/cmake" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	# The crash points of the scenarios (DCCD_CRASH_AT) exist only in this build.
+	cmake -S "$REPO" -B "$OUT/cmake" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCC_TEST_HOOKS=ON >/dev/null
 	cmake --build "$OUT/cmake" -j"$(nproc)" >/dev/null
 }
 

@@ -34,9 +34,11 @@ check() {
 # refuse_saying "what" TEXT cmd...: the command must fail, and say TEXT
 # (so that it failed for the reason the scenario means).
 refuse_saying() {
-	local what=$1 text=$2
+	local what=$1 text=$2 rc=0
 	shift 2
-	if "$@" >/tmp/check.out 2>&1; then
+	"$@" >/tmp/check.out 2>&1 || rc=$?
+	echo "$rc" >/tmp/check.rc
+	if [ "$rc" = 0 ]; then
 		bad "$what (it succeeded)"
 		head -n 20 /tmp/check.out
 	elif [ -n "$text" ] && ! grep -qF -- "$text" /tmp/check.out; then
@@ -188,4 +190,12 @@ exchange() {
 # Both sites reach the same point before either goes on.
 barrier() {
 	[ "$(exchange "barrier-$1" "$1")" = "$1" ] && ok "both sites reached '$1'" || bad "barrier '$1' failed"
+}
+
+# The daemon was started with a crash point: once it died there, this VM
+# loses its power at once (the rig kills QEMU; nothing is synced).
+powercut_on_crash() {
+	wait_until 60 dccd_died || bad "dccd did not die at its crash point"
+	echo "DCC-KILL-ME"
+	sleep 600
 }

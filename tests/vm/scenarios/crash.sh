@@ -1,12 +1,13 @@
 # kill -9 of either daemon at each step of a handover leaves exactly one
-# owner once both are back, decided by generation; then random kill -9s of
-# both daemons while a writer runs at the owner lose no acknowledged write
-# and hang nothing.  The crash points are dccd's DCCD_CRASH_AT (SIGKILL at
-# that step).
-#   1. old owner A dies after sending the handover          -> B owns gen 2
-#   2. new owner A dies on receiving it (B fences, times out) -> B keeps gen 2
-#   3. new owner A dies after persisting, before its ack     -> A owns gen 3
-#   4. old owner A dies on the ack, before persisting replica -> B owns gen 4
+# owner once both are back, decided by the pairing rules; then random
+# kill -9s of both daemons while a writer runs at the owner lose no
+# acknowledged write and hang nothing.  The crash points are dccd's
+# DCCD_CRASH_AT (SIGKILL at that step).  An old owner persists "yielding"
+# at the next generation before it sends the handover.
+#   1. old owner A dies after sending the handover -> B owns 2 (rule 5 at A)
+#   2. new owner A dies on receiving it, B fences  -> B takes 3 back (rules 3, 4)
+#   3. new owner A dies after persisting owner 4   -> A owns 4 (rule 5 at B)
+#   4. old owner A dies on the ack                 -> B owns 5 (rule 5 at A)
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 600
@@ -27,6 +28,7 @@ restart() {
 	start_dccd "${1:-}"
 	wait_until 60 dccctl wait vol paired --timeout 1
 }
+is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
 
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
@@ -39,9 +41,9 @@ if [ "$SITE" = a ]; then
 	restart handover-sent
 	refuse "1: migrate fails: A dies after sending the handover" dccctl migrate vol --to b
 	check "1: A's dccd is dead" wait_until 10 dccd_died
-	expect_eq "1: A stayed suspended owner until it knows" "owner 1" "$(role_gen vol)"
+	expect_eq "1: A persisted yielding 2 before it sent" "yielding 2" "$(role_gen vol)"
 	restart
-	check "1: A learns B took generation 2" wait_until 30 sh -c '[ "$(dmsetup status vol | cut -d" " -f8,9)" = "replica 2" ]'
+	check "1: A learns B took generation 2 (rule 5)" wait_until 30 is_role_gen "replica 2"
 	barrier step1
 	# 2. new owner dies on receipt
 	stop_dccd
@@ -51,24 +53,25 @@ if [ "$SITE" = a ]; then
 	barrier b-fenced-2
 	restart
 	barrier a-back-2
-	expect_eq "2: A is replica at 2" "replica 2" "$(role_gen vol)"
+	expect_eq "2: A refused generation 3 for good (rule 3)" "replica 3" "$(role_gen vol)"
 	# 3. new owner dies after persisting
 	stop_dccd
 	restart handover-applied
 	barrier a-armed-3
 	check "3: A's dccd died after persisting" wait_until 30 dccd_died
-	expect_eq "3: A persisted owner at 3 before dying" "owner 3" "$(role_gen vol)"
+	expect_eq "3: A persisted owner at 4 before dying" "owner 4" "$(role_gen vol)"
 	barrier b-fenced-3
 	restart
-	check "3: A owns generation 3" dccctl wait vol owner=a --timeout 30
+	check "3: A owns generation 4" dccctl wait vol owner=a --timeout 30
 	barrier a-back-3
 	# 4. old owner dies on the ack
 	stop_dccd
 	restart handover-acked
 	refuse "4: migrate fails: A dies on the ack" dccctl migrate vol --to b
 	check "4: A's dccd is dead" wait_until 10 dccd_died
+	expect_eq "4: A persisted yielding 5" "yielding 5" "$(role_gen vol)"
 	restart
-	check "4: A learns B owns generation 4" wait_until 30 sh -c '[ "$(dmsetup status vol | cut -d" " -f8,9)" = "replica 4" ]'
+	check "4: A learns B owns generation 5 (rule 5)" wait_until 30 is_role_gen "replica 5"
 	check "4: and says so" dccctl wait vol owner=b --timeout 30
 	barrier step4
 else
@@ -79,25 +82,26 @@ else
 	barrier a-armed-2
 	# A's restart re-paired it; B pairs again too before it asks.
 	check "2: B paired with A's new dccd" dccctl wait vol paired --timeout 30
-	refuse_saying "2: migrate to A fails (A dies on receipt)" "no answer from the peer" \
+	refuse_saying "2: migrate to A has no answer in time (A dies on receipt)" "no answer in time" \
 		dccctl migrate vol --to a --timeout 20
-	expect_eq "2: B fenced itself (replica at 2)" "replica 2" "$(role_gen vol)"
+	expect_eq "2: ... exit code 5: decided when the sites pair again" 5 "$(cat /tmp/check.rc)"
+	expect_eq "2: B fenced itself (yielding 3)" "yielding 3" "$(role_gen vol)"
 	refuse "2: a fenced B serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
 	barrier b-fenced-2
-	check "2: B takes the volume back once A is back at 2" dccctl wait vol owner=b --timeout 30
-	expect_eq "2: B owns generation 2" "owner 2" "$(role_gen vol)"
+	check "2: B takes the volume back once A is back (rule 4)" dccctl wait vol owner=b --timeout 30
+	expect_eq "2: B owns generation 3" "owner 3" "$(role_gen vol)"
 	expect_eq "2: B reads the same data" "$want" "$(sum_vol)"
 	barrier a-back-2
 	barrier a-armed-3
 	check "3: B paired with A's new dccd" dccctl wait vol paired --timeout 30
-	refuse_saying "3: migrate to A gets no answer" "no answer from the peer" \
+	refuse_saying "3: migrate to A gets no answer in time" "no answer in time" \
 		dccctl migrate vol --to a --timeout 20
-	expect_eq "3: B fenced itself" "replica 2" "$(role_gen vol)"
+	expect_eq "3: B fenced itself" "yielding 4" "$(role_gen vol)"
 	barrier b-fenced-3
-	check "3: B learns A owns generation 3" wait_until 30 sh -c '[ "$(dmsetup status vol | cut -d" " -f8,9)" = "replica 3" ]'
+	check "3: B learns A owns generation 4 (rule 5)" wait_until 30 is_role_gen "replica 4"
 	barrier a-back-3
 	barrier step4
-	expect_eq "4: B owns generation 4" "owner 4" "$(role_gen vol)"
+	expect_eq "4: B owns generation 5" "owner 5" "$(role_gen vol)"
 	expect_eq "4: B reads the same data" "$want" "$(sum_vol)"
 fi
 # Exactly one owner, both sides agree.
@@ -138,5 +142,5 @@ fi
 expect_eq "no bio timed out" 0 "$(timeouts_of vol)"
 stop_dccd
 check "remove" dmsetup remove vol
-grep -aE "crash point|fenced|generation|warning" /tmp/dccd.log | head -n 30
+grep -aE "crash point|fenced|rule|generation|warning" /tmp/dccd.log | head -n 40
 finish

@@ -2,7 +2,10 @@
 # restored: replication resumes where it stopped (the replica received
 # about one copy of the volume in all, not one and a half), writes made at
 # the owner while the link was down follow, and both copies end equal.
-# dccctl status and events show the link going down and up.
+# dccctl status and events show the link going down and up.  A migrate
+# asked at the replica just as the link is cut gets its answer within its
+# bound, and, reported failed, never takes effect once the link is back
+# (D3); the link is used again within seconds of its return.
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 600
@@ -16,7 +19,7 @@ else
 	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
 fi
 check "create" dcc_create vol "$DATA" "$META"
-dccd_config 'replication_rate = "4M"'
+dccd_config 'replication_rate = "4M"' 'handover_timeout_ms = 5000'
 start_dccd
 dccctl events --json vol >/tmp/events 2>&1 &
 events=$!
@@ -26,15 +29,25 @@ received() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions
 if [ "$SITE" = b ]; then
 	check "a third of the copy arrived" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f5 | cut -d/ -f1)" -ge 340 ]'
 	check "cut the link (B's interface down)" ip link set eth0 down
+	t0=$(date +%s)
+	refuse "a migrate asked as the link is cut fails" dccctl migrate vol --to b --timeout 60
+	t=$(($(date +%s) - t0))
+	[ $t -le 8 ] && ok "... answered in ${t}s (bound: handover_timeout 5 s + 2 s)" || bad "... answered after ${t}s"
+	cat /tmp/check.out
 	before=$(valid_count vol)
 	check "B sees the link down" wait_until 20 sh -c 'dccctl status --json | grep -q "\"link\":\"down\""'
 	sleep 4
 	expect_eq "nothing arrives while the link is down" "$before" "$(valid_count vol)"
 	check "restore the link" ip link set eth0 up
+	t0=$(date +%s)
+	check "paired again" dccctl wait vol paired --timeout 60
+	t=$(($(date +%s) - t0))
+	[ $t -le 10 ] && ok "paired ${t}s after the link came back" || bad "paired only ${t}s after the link came back"
 	barrier restored
 	check "B hydrated again" dccctl wait vol hydrated --timeout 300
 	barrier written
 	check "in sync" dccctl wait vol in-sync --timeout 120
+	expect_eq "the migrate reported failed did not happen later" "replica" "$(role_of vol)"
 	n=$(received)
 	[ "${n:-99999}" -le 1250 ] && ok "B received $n regions for a 1024-region volume plus 64 rewritten (a restart from zero would be over 1400): it resumed" ||
 		bad "B received ${n:-?} regions: the copy started over"
@@ -48,6 +61,7 @@ else
 	check "paired again" dccctl wait vol paired --timeout 60
 	barrier written
 	check "in sync" dccctl wait vol in-sync --timeout 300
+	expect_eq "A still owns the volume" "owner" "$(role_of vol)"
 	s=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	expect_eq "both copies equal" "$s" "$(exchange sums "$s")"
 fi

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dcctest's commands that live in files of their own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dcctest {
+
+int rewrite(const std::string& dev, uint64_t seed, uint64_t blocks, uint64_t seconds);
+int rewriteverify(const std::string& dev, uint64_t seed, uint64_t blocks, uint64_t count);
+
+}  // namespace dcctest
