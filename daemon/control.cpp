@@ -123,11 +123,13 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         } catch (const Error& e) {
             return refuse(Code::Failed, e.what());
         }
-        std::vector<report::VolumeState> states;
+        std::vector<VolumeStatus> states;
         for (auto& [name, v] : vols_)
             if (w.size() == 1 || name == w[1]) states.push_back(state_of(*v));
         if (w.size() == 2 && states.empty()) return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
-        send_line(fd, json_line(report::status_json(cfg_.site, peer_site_, link_up_, states)));
+        send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
+                                                                           : std::optional(peer_site_),
+                                              link_up_, states)));
         close(fd);
         return;
     }

@@ -116,7 +116,7 @@ private:
 
     // status.cpp
     void refresh_kernel_status();
-    report::VolumeState state_of(const Volume& v) const;
+    VolumeStatus state_of(const Volume& v) const;
     void publish(Clock::time_point now);
 
     const Config& cfg_;

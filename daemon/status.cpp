@@ -18,8 +18,8 @@ void Daemon::refresh_kernel_status() {
     }
 }
 
-report::VolumeState Daemon::state_of(const Volume& v) const {
-    report::VolumeState s;
+VolumeStatus Daemon::state_of(const Volume& v) const {
+    VolumeStatus s;
     s.name = v.name;
     s.uuid = format_uuid(v.reg.uuid);
     s.role = role_name(v.own.state().role);
@@ -34,11 +34,12 @@ report::VolumeState Daemon::state_of(const Volume& v) const {
         s.locked = v.kst->locked;
         s.misses = v.kst->misses;
         s.timeouts = v.kst->timeouts;
+        s.registration = v.kst->registration;
     } else {
         s.mode = "unknown";
     }
     s.paired = v.own.paired() && link_up_;
-    if (s.paired && v.own.peer()) s.peer_role = role_name(v.own.peer()->role);
+    if (*s.paired && v.own.peer()) s.peer_role = role_name(v.own.peer()->role);
     core::Phase ph = v.own.phase();
     s.handover = ph == core::Phase::Paired || ph == core::Phase::Unpaired ? "none" : core::phase_name(ph);
     if (const auto& d = v.own.decision()) {
@@ -46,13 +47,13 @@ report::VolumeState Daemon::state_of(const Volume& v) const {
         s.pairing = d->why;
     }
     if (v.owner()) s.backlog = s.dirty + v.rep.owed().count() + (s.regions - s.valid);
-    else if (s.paired) s.backlog = v.peer_backlog;
-    s.replication = {v.rep.in_flight(), v.pushed.regions(), v.pushed.bytes(),
-                     v.pushed.bytes_per_second()};
-    s.hydration = {v.fills.count(core::FillKind::Pull), v.pulled.regions(), v.pulled.bytes(),
-                   v.pulled.bytes_per_second()};
-    s.fetch = {v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),
-               v.fetched.bytes_per_second()};
+    else if (*s.paired) s.backlog = v.peer_backlog;
+    s.replication = Flow{v.rep.in_flight(), v.pushed.regions(), v.pushed.bytes(),
+                         v.pushed.bytes_per_second()};
+    s.hydration = Flow{v.fills.count(core::FillKind::Pull), v.pulled.regions(), v.pulled.bytes(),
+                       v.pulled.bytes_per_second()};
+    s.fetch = Flow{v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),
+                   v.fetched.bytes_per_second()};
     s.last_handover_ms = v.last_ho_ms;
     return s;
 }
@@ -81,7 +82,7 @@ void Daemon::publish(Clock::time_point now) {
                 }
             }
         }
-        report::VolumeState st = state_of(*v);
+        VolumeStatus st = state_of(*v);
         for (nlohmann::json& e : report::changes(v->shown ? &*v->shown : nullptr, st)) emit(std::move(e));
         v->shown = st;
         if (v->owner() && v->own.paired() && link_up_ && st.backlog &&

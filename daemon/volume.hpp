@@ -85,7 +85,7 @@ struct Volume {
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     std::optional<int64_t> last_ho_ms;
     Clock::time_point ho_start{};
-    std::optional<report::VolumeState> shown;  // as last published
+    std::optional<VolumeStatus> shown;  // as last published
     uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
     Clock::time_point progress_time{};
 

@@ -226,36 +226,13 @@ int timeout_of(const Opts& o, int dflt, bool zero_ok) {
 // The kernel's view alone, in the shape of dccd's status answer, for when
 // no dccd runs here: what only the daemon knows is null.
 json kernel_status(const std::vector<dcc::Volume>& vols) {
-    json a = json::array();
-    for (const auto& v : vols) {
-        auto s = dcc::parse_status(v.params);
-        if (!s) throw Error(dcc::kExitError, v.name + ": cannot parse status '" + v.params + "'");
-        a.push_back({{"name", v.name},
-                     {"uuid", nullptr},
-                     {"role", s->role},
-                     {"generation", s->generation},
-                     {"mode", s->mode},
-                     {"region_bytes", s->region_sectors * 512},
-                     {"regions", s->regions},
-                     {"valid", s->valid},
-                     {"dirty", s->dirty},
-                     {"locked", s->locked},
-                     {"misses", s->misses},
-                     {"timeouts", s->timeouts},
-                     {"paired", nullptr},
-                     {"peer_role", nullptr},
-                     {"handover", nullptr},
-                     {"hydrated", s->valid == s->regions},
-                     {"backlog", nullptr},
-                     {"in_sync", nullptr},
-                     {"replication", nullptr},
-                     {"hydration", nullptr},
-                     {"fetch", nullptr},
-                     {"last_handover_ms", nullptr},
-                     {"registration", s->registration ? json(*s->registration) : json(nullptr)}});
+    std::vector<dcc::VolumeStatus> v;
+    for (const auto& d : vols) {
+        auto s = dcc::parse_status(d.params);
+        if (!s) throw Error(dcc::kExitError, d.name + ": cannot parse status '" + d.params + "'");
+        v.push_back(dcc::kernel_view(d.name, *s));
     }
-    return {{"ok", true}, {"daemon", false}, {"site", nullptr}, {"peer", nullptr},
-            {"link", nullptr}, {"volumes", a}};
+    return dcc::status_answer(std::nullopt, std::nullopt, std::nullopt, v);
 }
 
 std::string rate_text(const json& f) {
@@ -308,6 +285,9 @@ void print_status_text(const json& st) {
         if (v["last_handover_ms"].is_number())
             std::printf(", last handover %lld ms", (long long)v["last_handover_ms"].get<int64_t>());
         std::printf("\n");
+        if (v["pairing"].is_object())
+            std::printf("  pairing rule %d: %s\n", v["pairing"].value("rule", 0),
+                        str_or(v["pairing"], "why", "").c_str());
     }
 }
 
@@ -316,7 +296,6 @@ json get_status(const Opts& o, const std::string& vol) {
     try {
         json j = dcc::control::ask(socket_of(o), vol.empty() ? "status" : "status " + vol, 10000);
         if (!j.value("ok", false)) throw Error(dcc::control::exit_code_of(j), str_or(j, "error", "dccd refused"));
-        j["daemon"] = true;
         return j;
     } catch (const Error& e) {
         if (e.code() != dcc::kExitNotFound || e.err() == 0) throw;

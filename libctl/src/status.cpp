@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "dcc/status.hpp"
 
+#include <array>
 #include <sstream>
 
 namespace dcc {
 
+using nlohmann::json;
+
 namespace {
+
+// The kernel's status line, field by field (valid/regions is one field).
+constexpr std::array<const char*, 10> kFields = {"region_sectors", "valid/regions", "dirty",
+                                                 "locked", "role", "generation", "mode",
+                                                 "registration", "misses", "timeouts"};
 
 bool to_u64(const std::string& s, uint64_t& out) {
     if (s.empty() || s.size() > 20) return false;
@@ -20,35 +28,134 @@ bool to_u64(const std::string& s, uint64_t& out) {
     return true;
 }
 
-}  // namespace
-
-// <region sectors> <valid>/<regions> <dirty> <locked> <role> <generation>
-// <mode> <registration|-> <misses> <timeouts>
-std::optional<TargetStatus> parse_status(const std::string& params) {
+// The line split into its named fields, or nullopt.
+std::optional<std::array<std::string, kFields.size()>> split(const std::string& params) {
     std::istringstream in(params);
-    std::string f[10], extra;
+    std::array<std::string, kFields.size()> f;
     for (auto& s : f)
         if (!(in >> s)) return std::nullopt;
+    std::string extra;
     if (in >> extra) return std::nullopt;
+    return f;
+}
 
+size_t index_of(const char* name) {
+    for (size_t i = 0; i < kFields.size(); i++)
+        if (std::string(kFields[i]) == name) return i;
+    return kFields.size();
+}
+
+template <typename T>
+json opt(const std::optional<T>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+json flow(const std::optional<Flow>& f) {
+    if (!f) return nullptr;
+    return {{"in_flight", f->in_flight},
+            {"regions", f->regions},
+            {"bytes", f->bytes},
+            {"bytes_per_second", uint64_t(f->bytes_per_second + 0.5)}};
+}
+
+}  // namespace
+
+std::optional<TargetStatus> parse_status(const std::string& params) {
+    auto f = split(params);
+    if (!f) return std::nullopt;
+    auto at = [&](const char* name) -> const std::string& { return (*f)[index_of(name)]; };
     TargetStatus st;
-    auto slash = f[1].find('/');
+    const std::string& vr = at("valid/regions");
+    auto slash = vr.find('/');
     if (slash == std::string::npos) return std::nullopt;
-    if (!to_u64(f[0], st.region_sectors) || !to_u64(f[1].substr(0, slash), st.valid) ||
-        !to_u64(f[1].substr(slash + 1), st.regions) || !to_u64(f[2], st.dirty) ||
-        !to_u64(f[3], st.locked) || !to_u64(f[5], st.generation) ||
-        !to_u64(f[8], st.misses) || !to_u64(f[9], st.timeouts))
+    if (!to_u64(at("region_sectors"), st.region_sectors) || !to_u64(vr.substr(0, slash), st.valid) ||
+        !to_u64(vr.substr(slash + 1), st.regions) || !to_u64(at("dirty"), st.dirty) ||
+        !to_u64(at("locked"), st.locked) || !to_u64(at("generation"), st.generation) ||
+        !to_u64(at("misses"), st.misses) || !to_u64(at("timeouts"), st.timeouts))
         return std::nullopt;
-    if (f[4] != "owner" && f[4] != "replica") return std::nullopt;
-    if (f[6] != "rw" && f[6] != "ro" && f[6] != "fail") return std::nullopt;
-    st.role = f[4];
-    st.mode = f[6];
-    if (f[7] != "-") {
+    st.role = at("role");
+    st.mode = at("mode");
+    if (st.role != "owner" && st.role != "replica" && st.role != "yielding") return std::nullopt;
+    if (st.mode != "rw" && st.mode != "ro" && st.mode != "fail") return std::nullopt;
+    if (at("registration") != "-") {
         uint64_t reg;
-        if (!to_u64(f[7], reg)) return std::nullopt;
+        if (!to_u64(at("registration"), reg)) return std::nullopt;
         st.registration = reg;
     }
     return st;
+}
+
+std::optional<std::string> status_field(const std::string& params, const std::string& name) {
+    auto t = parse_status(params);
+    if (!t) return std::nullopt;
+    if (name == "valid") return std::to_string(t->valid);
+    if (name == "regions") return std::to_string(t->regions);
+    size_t i = index_of(name.c_str());
+    if (i == kFields.size() || name == "valid/regions") return std::nullopt;
+    return (*split(params))[i];
+}
+
+std::optional<bool> VolumeStatus::in_sync() const {
+    if (!paired) return std::nullopt;
+    if (!*paired) return false;
+    if (!backlog) return std::nullopt;
+    return *backlog == 0 && hydrated();
+}
+
+VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
+    VolumeStatus v;
+    v.name = name;
+    v.role = t.role;
+    v.generation = t.generation;
+    v.mode = t.mode;
+    v.region_bytes = t.region_sectors * 512;
+    v.regions = t.regions;
+    v.valid = t.valid;
+    v.dirty = t.dirty;
+    v.locked = t.locked;
+    v.misses = t.misses;
+    v.timeouts = t.timeouts;
+    v.registration = t.registration;
+    return v;
+}
+
+json to_json(const VolumeStatus& v) {
+    return {{"name", v.name},
+            {"uuid", opt(v.uuid)},
+            {"role", v.role},
+            {"generation", v.generation},
+            {"mode", v.mode},
+            {"region_bytes", v.region_bytes},
+            {"regions", v.regions},
+            {"valid", v.valid},
+            {"dirty", v.dirty},
+            {"locked", v.locked},
+            {"misses", v.misses},
+            {"timeouts", v.timeouts},
+            {"registration", opt(v.registration)},
+            {"paired", opt(v.paired)},
+            {"peer_role", opt(v.peer_role)},
+            {"handover", opt(v.handover)},
+            {"pairing", v.rule ? json{{"rule", *v.rule}, {"why", v.pairing}} : json(nullptr)},
+            {"hydrated", v.hydrated()},
+            {"backlog", opt(v.backlog)},
+            {"in_sync", opt(v.in_sync())},
+            {"replication", flow(v.replication)},
+            {"hydration", flow(v.hydration)},
+            {"fetch", flow(v.fetch)},
+            {"last_handover_ms", opt(v.last_handover_ms)}};
+}
+
+json status_answer(const std::optional<std::string>& site, const std::optional<std::string>& peer,
+                   const std::optional<bool>& link_up, const std::vector<VolumeStatus>& vols) {
+    json a = json::array();
+    for (const VolumeStatus& v : vols) a.push_back(to_json(v));
+    return {{"ok", true},
+            {"daemon", site.has_value()},
+            {"site", opt(site)},
+            {"peer", opt(peer)},
+            {"link", link_up ? json(*link_up ? "up" : "down") : json(nullptr)},
+            {"volumes", a}};
 }
 
 }  // namespace dcc

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dcctest {
 
 int rewrite(const std::string& dev, uint64_t seed, uint64_t blocks, uint64_t seconds);
 int rewriteverify(const std::string& dev, uint64_t seed, uint64_t blocks, uint64_t count);
+int field(const std::string& vol, const std::vector<std::string>& names);
 
 }  // namespace dcctest

@@ -4,13 +4,15 @@
 #include "report.hpp"
 
 using namespace dcc::report;
+using dcc::VolumeStatus;
+using dcc::status_answer;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
 namespace {
 
-VolumeState owner_state() {
-    VolumeState v;
+VolumeStatus owner_state() {
+    VolumeStatus v;
     v.name = "vm1";
     v.role = "owner";
     v.generation = 3;
@@ -19,7 +21,9 @@ VolumeState owner_state() {
     v.valid = 100;
     v.paired = true;
     v.peer_role = "replica";
+    v.handover = "none";
     v.backlog = 0;
+    v.replication = dcc::Flow{};
     return v;
 }
 
@@ -46,8 +50,8 @@ TEST(RateMeter, BytesPerSecondOverTheSpan) {
     EXPECT_EQ(m.regions(), 1u);
 }
 
-TEST(VolumeState, InSyncNeedsPairingBacklogAndAllRegions) {
-    VolumeState v = owner_state();
+TEST(VolumeStatus, InSyncNeedsPairingBacklogAndAllRegions) {
+    VolumeStatus v = owner_state();
     EXPECT_EQ(v.in_sync(), true);
     v.backlog = 4;
     EXPECT_EQ(v.in_sync(), false);
@@ -61,11 +65,11 @@ TEST(VolumeState, InSyncNeedsPairingBacklogAndAllRegions) {
     EXPECT_EQ(v.in_sync(), false);
 }
 
-TEST(VolumeState, JsonHasNumbersAndNullForUnknown) {
-    VolumeState v = owner_state();
+TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
+    VolumeStatus v = owner_state();
     v.backlog.reset();
     v.peer_role.reset();
-    v.replication.bytes_per_second = 1234.6;
+    v.replication->bytes_per_second = 1234.6;
     json j = to_json(v);
     EXPECT_TRUE(j["generation"].is_number_unsigned());
     EXPECT_EQ(j["generation"], 3);
@@ -75,30 +79,41 @@ TEST(VolumeState, JsonHasNumbersAndNullForUnknown) {
     EXPECT_TRUE(j["last_handover_ms"].is_null());
     EXPECT_EQ(j["replication"]["bytes_per_second"], 1235);
     EXPECT_EQ(j["hydrated"], true);
-    json s = status_json("a", "", false, {v});
+    EXPECT_TRUE(j["hydration"].is_null());
+    json s = status_answer("a", std::nullopt, false, {v});
     EXPECT_TRUE(s["peer"].is_null());
     EXPECT_EQ(s["link"], "down");
+    EXPECT_EQ(s["daemon"], true);
     EXPECT_EQ(s["volumes"].size(), 1u);
+    // The kernel's view: what only dccd knows is null.
+    json k = status_answer(std::nullopt, std::nullopt, std::nullopt,
+                           {dcc::kernel_view("vm1", *dcc::parse_status("128 4/4 0 0 yielding 3 rw - 0 0"))});
+    EXPECT_EQ(k["daemon"], false);
+    EXPECT_TRUE(k["link"].is_null());
+    EXPECT_EQ(k["volumes"][0]["role"], "yielding");
+    EXPECT_TRUE(k["volumes"][0]["paired"].is_null());
+    EXPECT_TRUE(k["volumes"][0]["in_sync"].is_null());
+    EXPECT_TRUE(k["volumes"][0]["registration"].is_null());
 }
 
 TEST(Changes, NewVolumeThenEachTransitionOnce) {
-    VolumeState a = owner_state();
+    VolumeStatus a = owner_state();
     EXPECT_EQ(names(changes(nullptr, a)), std::vector<std::string>{"added"});
     EXPECT_TRUE(changes(&a, a).empty());
 
-    VolumeState b = a;
+    VolumeStatus b = a;
     b.backlog = 10;
     auto ev = changes(&a, b);
     ASSERT_EQ(names(ev), std::vector<std::string>{"out-of-sync"});
     EXPECT_EQ(ev[0]["backlog"], 10);
     EXPECT_EQ(ev[0]["volume"], "vm1");
 
-    VolumeState c = b;
+    VolumeStatus c = b;
     c.handover = "sending";
     c.paired = true;
     EXPECT_EQ(names(changes(&b, c)), std::vector<std::string>{"handover"});
 
-    VolumeState d = c;
+    VolumeStatus d = c;
     d.handover = "none";
     d.role = "replica";
     d.generation = 4;
@@ -109,16 +124,16 @@ TEST(Changes, NewVolumeThenEachTransitionOnce) {
     EXPECT_EQ(ev[0]["generation"], 4);
     EXPECT_EQ(ev[1]["handover_ms"], 42);
 
-    VolumeState e = d;
+    VolumeStatus e = d;
     e.valid = 50;
-    VolumeState f = e;
+    VolumeStatus f = e;
     f.valid = 100;
     f.backlog = 0;
     EXPECT_EQ(names(changes(&e, f)), (std::vector<std::string>{"hydrated", "in-sync"}));
-    VolumeState g = f;
+    VolumeStatus g = f;
     g.paired = false;
     EXPECT_EQ(names(changes(&f, g)), (std::vector<std::string>{"unpaired", "out-of-sync"}));
-    VolumeState h = g;
+    VolumeStatus h = g;
     h.mode = "ro";
     EXPECT_EQ(names(changes(&g, h)), std::vector<std::string>{"mode"});
 }

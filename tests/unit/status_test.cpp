@@ -36,3 +36,18 @@ TEST(Status, RefusesMalformedLines) {
                             "128 100/16384 3 2 owner 99999999999999999999 rw 12 5 1"})
         EXPECT_FALSE(parse_status(bad)) << bad;
 }
+
+TEST(Status, FieldsByName) {
+    const std::string line = "128 100/16384 3 2 yielding 7 rw 12 5 1";
+    struct {
+        const char* name;
+        const char* value;
+    } rows[] = {{"region_sectors", "128"}, {"valid", "100"}, {"regions", "16384"}, {"dirty", "3"},
+                {"locked", "2"}, {"role", "yielding"}, {"generation", "7"}, {"mode", "rw"},
+                {"registration", "12"}, {"misses", "5"}, {"timeouts", "1"}};
+    for (auto r : rows) EXPECT_EQ(status_field(line, r.name), r.value) << r.name;
+    EXPECT_EQ(status_field("8 0/4 0 0 replica 1 ro - 0 0", "registration"), "-");
+    EXPECT_FALSE(status_field(line, "valid/regions"));
+    EXPECT_FALSE(status_field(line, "nonsense"));
+    EXPECT_FALSE(status_field("128 100/16384", "role")) << "a malformed line";
+}

@@ -1,28 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The dm-dcc status line (dmsetup status), parsed.
+// The status of a dcc volume: the kernel's status line (dmsetup status),
+// parsed by field name, and the JSON object dccd and dccctl answer with.
+// This file is the one owner of both schemas.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace dcc {
 
+// The INFO status line of a dcc target, in the order the kernel prints it:
+//   region_sectors valid/regions dirty locked role generation mode
+//   registration misses timeouts
 struct TargetStatus {
     uint64_t region_sectors = 0;
     uint64_t valid = 0;
     uint64_t regions = 0;
     uint64_t dirty = 0;
     uint64_t locked = 0;
-    std::string role;
+    std::string role;  // owner, replica, yielding
     uint64_t generation = 0;
-    std::string mode;
-    std::optional<uint64_t> registration;  // nullopt: no daemon
+    std::string mode;  // rw, ro, fail
+    std::optional<uint64_t> registration;  // nullopt: no daemon ("-")
     uint64_t misses = 0;
     uint64_t timeouts = 0;
 };
 
 // Parse the INFO status of one dcc target (the part after "dcc ").
 std::optional<TargetStatus> parse_status(const std::string& params);
+
+// One field of it by name: region_sectors, valid, regions, dirty, locked,
+// role, generation, mode, registration ("-" if none), misses, timeouts.
+// nullopt for an unknown name or a malformed line.
+std::optional<std::string> status_field(const std::string& params, const std::string& name);
+
+// One transfer direction: what is in flight and what has moved.
+struct Flow {
+    uint64_t in_flight = 0;
+    uint64_t regions = 0;  // since dccd started
+    uint64_t bytes = 0;
+    double bytes_per_second = 0;
+};
+
+// One volume as a status answer shows it.  What only dccd knows is
+// nullopt (JSON null) in the kernel's view.
+struct VolumeStatus {
+    std::string name;
+    std::optional<std::string> uuid;
+    std::string role;  // owner, replica, yielding
+    uint64_t generation = 0;
+    std::string mode;  // rw, ro, fail, or unknown
+    uint64_t region_bytes = 0, regions = 0;
+    uint64_t valid = 0, dirty = 0, locked = 0, misses = 0, timeouts = 0;
+    std::optional<uint64_t> registration;
+    std::optional<bool> paired;
+    std::optional<std::string> peer_role;
+    std::optional<std::string> handover;  // none, demoting, sending, fenced, taking
+    std::optional<int> rule;              // the last pairing rule applied
+    std::string pairing;                  // and what it said
+    // Regions not yet the same at both sites, as the owner counts them
+    // (dirty, owed to the replica, missing at the owner); at a replica, the
+    // owner's last report.
+    std::optional<uint64_t> backlog;
+    std::optional<Flow> replication, hydration, fetch;
+    std::optional<int64_t> last_handover_ms;
+
+    bool hydrated() const { return valid == regions; }
+    // Both copies complete and equal; nullopt when this site cannot know.
+    std::optional<bool> in_sync() const;
+};
+
+// The kernel's view of volume @name, for when no dccd answers.
+VolumeStatus kernel_view(const std::string& name, const TargetStatus& t);
+
+nlohmann::json to_json(const VolumeStatus& v);
+
+// A status answer: @site, @peer and @link are null in the kernel's view.
+nlohmann::json status_answer(const std::optional<std::string>& site,
+                             const std::optional<std::string>& peer,
+                             const std::optional<bool>& link_up,
+                             const std::vector<VolumeStatus>& vols);
 
 }  // namespace dcc

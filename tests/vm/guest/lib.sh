@@ -75,15 +75,22 @@ dcc_create() {
 		[ -b "/dev/mapper/$name" ]
 }
 
-# Field N (1-based) of the dcc status line of NAME.
-status_field() { dmsetup status "$1" | awk -v n="$2" '{print $(n + 3)}'; }
-valid_count() { status_field "$1" 2 | cut -d/ -f1; }
-dirty_count() { status_field "$1" 3; }
-locked_count() { status_field "$1" 4; }
-role_of() { status_field "$1" 5; }
-mode_of() { status_field "$1" 7; }
-misses_of() { status_field "$1" 9; }
-timeouts_of() { status_field "$1" 10; }
+# A field of the dcc status line of volume NAME, by its name (dcctest field
+# parses it with libctl's parser): status_field NAME FIELD.
+status_field() { dcctest field "$1" "$2"; }
+valid_count() { status_field "$1" valid; }
+dirty_count() { status_field "$1" dirty; }
+locked_count() { status_field "$1" locked; }
+role_of() { status_field "$1" role; }
+mode_of() { status_field "$1" mode; }
+misses_of() { status_field "$1" misses; }
+timeouts_of() { status_field "$1" timeouts; }
+# valid/regions, as "1024/1024"
+valid_of() { echo "$(status_field "$1" valid)/$(status_field "$1" regions)"; }
+# Predicates for wait_until: is_field NAME FIELD VALUE, at_least NAME FIELD N
+is_field() { [ "$(status_field "$1" "$2")" = "$3" ]; }
+at_least() { [ "$(status_field "$1" "$2")" -ge "$3" ]; }
+is_valid() { [ "$(valid_of "$1")" = "$2" ]; }
 
 # wait_until SECONDS cmd...: poll until cmd succeeds.
 wait_until() {
@@ -111,8 +118,8 @@ fill_random() {
 	$DD if=/dev/urandom of="$1" bs=1M count="$2" oflag=direct status=none
 }
 
-registered() { [ "$(status_field "$1" 8)" != - ]; }
-unregistered() { [ "$(status_field "$1" 8)" = - ]; }
+registered() { [ "$(status_field "$1" registration)" != - ]; }
+unregistered() { [ "$(status_field "$1" registration)" = - ]; }
 running() { kill -0 "$1" 2>/dev/null; }
 # The fill tool stopped itself at a stage (--pause-at).
 paused_at() { grep -q "paused at $2" "$1"; }
@@ -164,7 +171,7 @@ kill9_dccd() {
 }
 
 # role and generation of a volume, as "owner 3"
-role_gen() { echo "$(role_of "$1") $(status_field "$1" 6)"; }
+role_gen() { echo "$(role_of "$1") $(status_field "$1" generation)"; }
 
 stop_dccd() {
 	kill -TERM "$DCCD" 2>/dev/null

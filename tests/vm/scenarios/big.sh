@@ -5,7 +5,7 @@
 TIB=$((1024 * 1024)) # in MiB
 check "format-meta, 3 TiB" dccctl format-meta --data "$DATA" --meta "$META"
 check "create" dcc_create vol "$DATA" "$META"
-expect_eq "regions" "50331648/50331648" "$(status_field vol 2)"
+expect_eq "regions" "50331648/50331648" "$(valid_of vol)"
 $DD if=/dev/urandom of=/tmp/w bs=1M count=1 status=none
 for off in $((5 * TIB / 2)) $((3 * TIB - 1)); do
 	check "write 1 MiB at $off MiB" $DD if=/tmp/w of=/dev/mapper/vol bs=1M seek=$off count=1 oflag=direct status=none

@@ -40,17 +40,17 @@ if [ "$SITE" = a ]; then
 	exchange acked "$acked" >/dev/null
 	barrier verified
 else
-	check "B received a full copy" wait_until 400 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 4096/4096 ]'
+	check "B received a full copy" wait_until 400 is_valid vol 4096/4096
 	dccctl status vol
 	barrier copied
-	check "B owns the volume" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
+	check "B owns the volume" wait_until 120 is_field vol role owner
 	dccctl status vol
 	acked=$(exchange acked x)
 	say "B checks every record A acknowledged (0 to $acked), fetching what it lacks"
 	check "every write acknowledged at A is read back at B" dcctest seqverify /dev/mapper/vol --seed 11 --acked "$acked"
 	cat /tmp/check.out
 	check "B takes new writes" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=100 count=4 oflag=direct status=none
-	check "hydration completes" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 4096/4096 ]'
+	check "hydration completes" wait_until 300 is_valid vol 4096/4096
 	dccctl status vol
 	barrier verified
 fi

@@ -21,7 +21,7 @@ check "dccd paired the volume with the peer" wait_until 60 grep -q "vol: paired 
 if [ "$SITE" = a ]; then
 	check "a read of region 600 is served" $DD if=/dev/mapper/vol bs=64k skip=600 count=1 iflag=direct of=/tmp/r600 status=none
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
-	check "hydration completes" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
+	check "hydration completes" wait_until 300 is_valid vol 1024/1024
 	m=$(misses_of vol)
 	[ "$m" -ge 1 ] && ok "misses were fetched from the peer ($m)" || bad "no miss recorded"
 	expect_eq "no timeouts" 0 "$(timeouts_of vol)"

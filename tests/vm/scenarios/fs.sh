@@ -49,7 +49,7 @@ if [ "$SITE" = a ]; then
 else
 	check "B owns the volume" dccctl wait vol owner=b --timeout 120
 	sum_a=$(exchange sums-a x)
-	expect_eq "B is not hydrated yet" no "$([ "$(status_field vol 2)" = 2048/2048 ] && echo yes || echo no)"
+	expect_eq "B is not hydrated yet" no "$([ "$(valid_of vol)" = 2048/2048 ] && echo yes || echo no)"
 	check "e2fsck at B: clean" /usr/sbin/e2fsck -fn /dev/mapper/vol
 	cat /tmp/check.out | tail -n 2
 	check "mount at B" mount -t ext4 /dev/mapper/vol /mnt/vol

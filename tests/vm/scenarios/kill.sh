@@ -63,7 +63,7 @@ dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/
 check "create with miss_timeout 600" dcc_create vol "$DATA" "$META" 2 miss_timeout 600
 $DD if=/dev/mapper/vol bs=64k skip=$r count=1 iflag=direct of=/tmp/read status=none 2>/dev/null &
 reader=$!
-check "locked" wait_until 10 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+check "locked" wait_until 10 is_field vol locked 1
 check "fail_pending" dmsetup message vol 0 fail_pending
 if wait $reader; then bad "read succeeded"; else ok "fail_pending failed the read at once"; fi
 check "remove" dmsetup remove vol

@@ -27,7 +27,7 @@ check "paired" dccctl wait vol paired --timeout 60
 received() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
 
 if [ "$SITE" = b ]; then
-	check "a third of the copy arrived" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f5 | cut -d/ -f1)" -ge 340 ]'
+	check "a third of the copy arrived" wait_until 120 at_least vol valid 340
 	check "cut the link (B's interface down)" ip link set eth0 down
 	t0=$(date +%s)
 	refuse "a migrate asked as the link is cut fails" dccctl migrate vol --to b --timeout 60

@@ -40,26 +40,26 @@ if [ "$SITE" = a ]; then
 	[ "${n:-0}" -gt 0 ] && ok "$n regions were still dirty at the handover" || bad "nothing dirty at the handover (${n:-no log line})"
 	expect_eq "A is replica now" replica "$(role_of vol)"
 	expect_eq "A kept none of its dirty bits (B fetches those regions)" 0 "$(dirty_count vol)"
-	expect_eq "generation 2" 2 "$(status_field vol 6)"
+	expect_eq "generation 2" 2 "$(status_field vol generation)"
 	refuse "A serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
 	before=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	expect_eq "B reads what A held" "$before" "$(exchange sum1 "$before")"
 	barrier b-wrote
-	check "B asks for the volume back" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
-	expect_eq "generation 3" 3 "$(status_field vol 6)"
+	check "B asks for the volume back" wait_until 120 is_field vol role owner
+	expect_eq "generation 3" 3 "$(status_field vol generation)"
 	after=$(exchange sum2 x)
 	expect_eq "A reads B's writes" "$after" "$(sum_vol)"
 	expect_eq "buffered reads too" "$after" "$($DD if=/dev/mapper/vol bs=1M status=none | sha256sum | cut -d' ' -f1)"
 else
-	check "synced" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
+	check "synced" wait_until 300 is_valid vol 1024/1024
 	barrier synced
-	check "B becomes owner" wait_until 120 sh -c '[ "$(dmsetup status vol | cut -d" " -f8)" = owner ]'
+	check "B becomes owner" wait_until 120 is_field vol role owner
 	n=$(sed -n 's/.*owns generation 2 now; \([0-9]*\) regions to fetch.*/\1/p' /tmp/dccd.log)
 	[ "${n:-0}" -gt 0 ] && ok "B lacked $n regions when it took over" || bad "B lacked nothing (${n:-no log line})"
 	check "fio --verify_only at B: every block A wrote, read at once" fio_verify --verify_only
 	s=$(sum_vol)
 	exchange sum1 "$s" >/dev/null
-	check "hydration completes" wait_until 300 sh -c '[ "$(dmsetup status vol | cut -d" " -f5)" = 1024/1024 ]'
+	check "hydration completes" wait_until 300 is_valid vol 1024/1024
 	expect_eq "no timeouts" 0 "$(timeouts_of vol)"
 	check "write 2 MiB at B" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=30 count=2 oflag=direct status=none
 	after=$(sum_vol)

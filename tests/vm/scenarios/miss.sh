@@ -9,7 +9,7 @@ check "create" dcc_create vol "$DATA" "$META"
 expect_eq "nothing valid yet" 0 "$(valid_count vol)"
 dccctl fill --source "$SRC" vol 2>/tmp/fill.log &
 fill=$!
-check "fill registered" wait_until 20 sh -c '[ "$(dmsetup status vol | cut -d" " -f11)" != - ]'
+check "fill registered" wait_until 20 registered vol
 want=$($DD if="$SRC" bs=1M iflag=direct status=none | sha256sum)
 got=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum)
 expect_eq "whole volume read equals the source" "$want" "$got"
@@ -20,7 +20,7 @@ expect_eq "nothing locked" 0 "$(locked_count vol)"
 kill -TERM $fill
 wait $fill
 expect_eq "fill exits 0 on SIGTERM" 0 $?
-check "fill unregistered" sh -c '[ "$(dmsetup status vol | cut -d" " -f11)" = - ]'
+check "fill unregistered" unregistered vol
 grep -q "1024 misses filled" /tmp/fill.log && ok "fill counted 1024 misses" || bad "fill log: $(tail -n1 /tmp/fill.log)"
 check "remove" dmsetup remove vol
 check "data device equals the source" cmp "$DATA" "$SRC"
@@ -36,7 +36,7 @@ while [ $i -lt 64 ]; do
 	pids="$pids $!"
 	i=$((i + 1))
 done
-check "region 7 locked by the miss" wait_until 20 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+check "region 7 locked by the miss" wait_until 20 is_field vol locked 1
 sleep 2
 expect_eq "readers still waiting (no daemon)" 64 "$(for p in $pids; do kill -0 $p 2>/dev/null && echo; done | wc -l)"
 dccctl fill --source "$SRC" vol 2>/tmp/fill2.log &

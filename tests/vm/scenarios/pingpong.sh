@@ -63,7 +63,7 @@ while [ $i -le 20 ]; do
 		want=$(exchange "want$i" x)
 		[ $((i % 2)) = 0 ] && { dccctl migrate vol --to $SITE >/tmp/m 2>&1 || bad "$i: migrate asked at $SITE: $(cat /tmp/m)"; }
 		dccctl wait vol role=owner --timeout 60 >/dev/null || bad "$i: $SITE did not become owner"
-		[ "$(status_field vol 2)" != 512/512 ] && unhydrated=$((unhydrated + 1))
+		[ "$(valid_of vol)" != 512/512 ] && unhydrated=$((unhydrated + 1))
 		got=$(sum_direct)
 		[ "$got" = "$want" ] || bad "$i: O_DIRECT read at $SITE differs"
 		got=$(sum_cached)
@@ -74,7 +74,7 @@ while [ $i -le 20 ]; do
 	i=$((i + 1))
 done
 ok "20 migrations, each read verified at the new owner (failures above if not)"
-expect_eq "generation 23 at the end" 23 "$(status_field vol 6)"
+expect_eq "generation 23 at the end" 23 "$(status_field vol generation)"
 [ "$SITE" = b ] && echo "B took the volume $unhydrated times in the loop before it was hydrated"
 check "in sync at the end" dccctl wait vol in-sync --timeout 300
 s=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)

@@ -66,7 +66,7 @@ if [ "$SITE" = a ]; then
 	expect_eq "both sites hold the same data" "$sum" "$(exchange sums "$sum")"
 else
 	check "dccctl wait vol hydrated (the replica received every region)" dccctl wait vol hydrated --timeout 300
-	expect_eq "every region valid" 1024/1024 "$(status_field vol 2)"
+	expect_eq "every region valid" 1024/1024 "$(valid_of vol)"
 	barrier copied
 	barrier replicated
 	check "dccctl wait vol in-sync (replica, from the owner's report)" dccctl wait vol in-sync --timeout 30

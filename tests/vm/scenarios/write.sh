@@ -24,7 +24,7 @@ expect_eq "one timeout" 1 "$(timeouts_of vol)"
 
 dccctl fill --source "$SRC" vol 2>/tmp/fill.log &
 fill=$!
-check "fill registered" wait_until 20 sh -c '[ "$(dmsetup status vol | cut -d" " -f11)" != - ]'
+check "fill registered" wait_until 20 registered vol
 # 4 KiB at 8 KiB into region 9: the rest must come from the source.
 $DD if=/dev/urandom of=/tmp/w4 bs=4k count=1 status=none
 check "partial write" $DD if=/tmp/w4 of=/dev/mapper/vol bs=4k seek=$((9 * 16 + 2)) count=1 oflag=direct status=none
