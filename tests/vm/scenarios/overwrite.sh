@@ -24,7 +24,7 @@ else
 fi
 # Hydration one region at a time over a slow link: region R stays missing at A.
 dccd_config 'replication_window = 1'
-check "200 ms each way" tc qdisc add dev eth0 root netem delay 200ms
+check "200 ms each way" /usr/sbin/tc qdisc add dev eth0 root netem delay 200ms
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
 flakey() { dmsetup suspend fd && dmsetup load fd --table "0 $N flakey $DATA 0 $1" && dmsetup resume fd; }

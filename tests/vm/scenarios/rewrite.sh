@@ -16,7 +16,7 @@ dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID \
 	--role "$([ "$SITE" = a ] && echo owner || echo replica)" >/dev/null
 check "create" dcc_create vol "$DATA" "$META"
 dccd_config
-check "50 ms each way" tc qdisc add dev eth0 root netem delay 50ms
+check "50 ms each way" /usr/sbin/tc qdisc add dev eth0 root netem delay 50ms
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
 
