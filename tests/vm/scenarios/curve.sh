@@ -18,9 +18,11 @@ if [ "$SITE" = a ]; then
 	barrier wrong-key
 	refuse "a peer with another key does not pair" dccctl wait vol paired --timeout 8
 	check "... and the log names it" wait_until 10 logged "refused a CURVE connection from 10.99.0.2: key not allowed"
+	barrier wrong-key-checked
 	barrier plaintext
 	refuse "a plaintext peer does not pair" dccctl wait vol paired --timeout 8
 	check "... and the log says so" wait_until 10 logged "the other side does not use CURVE"
+	barrier plaintext-checked
 	barrier right-key
 	check "the peer with its own key pairs" dccctl wait vol paired --timeout 60
 	grep -a "refused" /tmp/dccd.log | head -n 5
@@ -33,12 +35,14 @@ else
 	start_dccd
 	barrier wrong-key
 	refuse "with another key: not paired here either" dccctl wait vol paired --timeout 8
+	barrier wrong-key-checked
 	stop_dccd
 	# No CURVE at all.
 	dccd_config 'insecure = true' 'insecure_network = true'
 	start_dccd
 	barrier plaintext
 	refuse "plaintext: not paired here either" dccctl wait vol paired --timeout 8
+	barrier plaintext-checked
 	stop_dccd
 	dccd_config
 	start_dccd
