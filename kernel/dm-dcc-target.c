@@ -13,8 +13,10 @@
  *
  * Locking: dcc->lock (a spinlock, taken with interrupts off since bios
  * complete in interrupt context) protects the bitmaps' writers, the region
- * locks and the bio lists.  dcc->commit_mutex serialises metadata commits.
- * The order is commit_mutex, then lock.  Functions named __dcc_* need lock.
+ * locks and the bio lists.  dcc->commit_mutex serialises metadata commits,
+ * dcc->clear_mutex the CLEAR_DIRTY requests; neither is held with the
+ * other.  The order is dcc_targets_mutex, then commit_mutex or
+ * clear_mutex, then lock.  Functions named __dcc_* need lock.
  */
 #include <linux/blkdev.h>
 #include <linux/module.h>
@@ -24,8 +26,8 @@
 #include "dm-dcc.h"
 
 /* Serialises the list of resumed targets, which netlink looks volumes up in. */
-DEFINE_MUTEX(dcc_targets_mutex);
-LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
+static DEFINE_MUTEX(dcc_targets_mutex);
+static LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
 
 /* ------------------------------------------------------------------------ */
 /* Write epochs                                                              */
@@ -61,18 +63,22 @@ static void dcc_epoch_exit(struct dcc *dcc, unsigned int e)
 		wake_up(&dcc->epoch_wait);
 }
 
-/* Called with commit_mutex held. */
-int dcc_epoch_drain(struct dcc *dcc)
+/*
+ * Wait until every write counted in the current epoch has ended, at most
+ * DCC_CLEAR_DRAIN_TIMEOUT.  Called with clear_mutex held (and nothing
+ * else: commits go on meanwhile).
+ */
+static int dcc_epoch_drain(struct dcc *dcc)
 {
 	unsigned int old;
 
-	lockdep_assert_held(&dcc->commit_mutex);
+	lockdep_assert_held(&dcc->clear_mutex);
 	if (dcc->drain_broken) {
 		/* The last drain timed out: its epoch must empty first. */
 		old = (dcc->epoch & 1) ^ 1;
 		if (!wait_event_timeout(dcc->epoch_wait,
 					!atomic_read(&dcc->inflight[old]),
-					DCC_DRAIN_TIMEOUT))
+					DCC_CLEAR_DRAIN_TIMEOUT))
 			return -ETIMEDOUT;
 		dcc->drain_broken = false;
 	}
@@ -84,10 +90,16 @@ int dcc_epoch_drain(struct dcc *dcc)
 	smp_mb();
 	if (!wait_event_timeout(dcc->epoch_wait,
 				!atomic_read(&dcc->inflight[old]),
-				DCC_DRAIN_TIMEOUT)) {
+				DCC_CLEAR_DRAIN_TIMEOUT)) {
 		dcc->drain_broken = true;
 		return -ETIMEDOUT;
 	}
+	/*
+	 * What the drained writes did before they left their epoch (their
+	 * disarms) is seen by the caller's reads from here on.  Pairs with
+	 * the full barrier of atomic_dec_and_test() in dcc_epoch_exit().
+	 */
+	smp_rmb();
 	return 0;
 }
 
@@ -187,6 +199,86 @@ void dcc_state_changed(struct dcc *dcc)
 	dcc_notify_state(dcc);
 }
 
+/* Drop @lock for a moment every 4096 steps of a long walk over a bitmap. */
+static void dcc_relax_lock(struct dcc *dcc, u64 *steps)
+{
+	if (++*steps % 4096)
+		return;
+	spin_unlock_irq(&dcc->lock);
+	cond_resched();
+	spin_lock_irq(&dcc->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Metadata commits and their failures                                       */
+/* ------------------------------------------------------------------------ */
+
+static int __dcc_mode_error(struct dcc *dcc)
+{
+	switch (dcc->mode) {
+	case DCC_MODE_WRITE:
+		return 0;
+	case DCC_MODE_READ_ONLY:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Metadata trouble.  A failed write makes the target read-only: no writes
+ * and no fills, since neither could be recorded, and no further metadata
+ * writes.  If the metadata cannot even be read, the target fails every
+ * bio.  Worse modes compare greater and are never left.
+ */
+static void __dcc_degrade(struct dcc *dcc, const char *why, int err)
+{
+	if (dcc->mode == DCC_MODE_WRITE) {
+		DMERR("%u:%u: %s failed (%d): switching to read-only mode",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
+		WRITE_ONCE(dcc->mode, DCC_MODE_READ_ONLY);
+		/* No write may take the fast path from now on. */
+		bitmap_zero(dcc->hot_dirty, dcc->nr_regions);
+	} else if (dcc->mode == DCC_MODE_READ_ONLY) {
+		DMERR("%u:%u: %s failed (%d): switching to fail mode",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
+		WRITE_ONCE(dcc->mode, DCC_MODE_FAIL);
+		bitmap_zero(dcc->hot_valid, dcc->nr_regions);
+	}
+}
+
+static void dcc_metadata_failed(struct dcc *dcc, const char *why, int err)
+{
+	spin_lock_irq(&dcc->lock);
+	__dcc_degrade(dcc, why, err);
+	spin_unlock_irq(&dcc->lock);
+	/* Can the metadata still be read?  If not, nothing is trusted. */
+	if (dcc_meta_check_readable(dcc)) {
+		spin_lock_irq(&dcc->lock);
+		__dcc_degrade(dcc, "metadata read", -EIO);
+		spin_unlock_irq(&dcc->lock);
+	}
+	dcc_state_changed(dcc);
+}
+
+/*
+ * Commit what changed, in rw mode only; a failure degrades the target.
+ * Called with commit_mutex held, which also keeps the mode as it is.
+ */
+static int dcc_commit(struct dcc *dcc)
+{
+	int r;
+
+	lockdep_assert_held(&dcc->commit_mutex);
+	r = __dcc_mode_error(dcc);
+	if (r)
+		return r;
+	r = dcc_meta_commit(dcc);
+	if (r)
+		dcc_metadata_failed(dcc, "metadata commit", r);
+	return r;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Deferred bios                                                             */
 /* ------------------------------------------------------------------------ */
@@ -265,6 +357,15 @@ retry:
 			dcc_lock_free(dcc, spare);
 			return;
 		}
+		/*
+		 * The write waits for its dirty bit: whatever the daemon read
+		 * of the region is stale once it lands.  If a CLEAR_DIRTY is
+		 * draining the region, its bit is on disk still: give it back
+		 * to the fast path rather than wait for that CLEAR_DIRTY.
+		 */
+		clear_bit(r, dcc->armed);
+		if (__test_and_clear_bit(r, dcc->clearing))
+			set_bit(r, dcc->hot_dirty);
 		__dcc_set_dirty(dcc, r);
 		bio_list_add(&dcc->commit_wait, bio);
 		goto out;
@@ -517,6 +618,29 @@ static int dcc_check_range(struct dcc *dcc, u64 r, u64 count)
 	return 0;
 }
 
+/*
+ * A request's ranges: -E2BIG if they hold more than @max regions together,
+ * -ERANGE if one is empty or leaves the volume.  (Netlink checked that
+ * they are sorted and disjoint.)
+ */
+static int dcc_check_ranges(struct dcc *dcc, const struct dcc_range *ranges,
+			    unsigned int n, u64 max)
+{
+	u64 total = 0;
+	unsigned int k;
+	int ret;
+
+	for (k = 0; k < n; k++) {
+		if (ranges[k].count > max - total)
+			return -E2BIG;
+		total += ranges[k].count;
+		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static atomic64_t dcc_reg_seq = ATOMIC64_INIT(0);
 
 int dcc_op_register(struct dcc *dcc, u32 portid, u64 *reg_id)
@@ -625,7 +749,7 @@ static int dcc_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
+int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor,
 		       struct dcc_range *out, unsigned int max, u64 *next)
 {
 	unsigned int n = 0, i, nr;
@@ -637,9 +761,6 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
 		n = __dcc_get_bitmap_ranges(set == DCC_SET_DIRTY ? dcc->dirty : dcc->valid,
 					    set == DCC_SET_DIRTY, dcc->nr_regions,
 					    cursor, out, max, next);
-		if (arm)
-			for (i = 0; i < n; i++)
-				bitmap_set(dcc->armed, out[i].start, out[i].count);
 		spin_unlock_irq(&dcc->lock);
 		return n;
 	}
@@ -726,17 +847,12 @@ int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 	blk_status_t status = 0;
 	struct dcc_lock *lk;
 	unsigned int k;
-	u64 r, total = 0;
+	u64 r;
 	int ret;
 
-	for (k = 0; k < n; k++) {
-		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
-		if (ret)
-			return ret;
-		total += ranges[k].count;
-		if (total > DCC_MAX_FILLS_PER_REQUEST)
-			return -E2BIG;
-	}
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_FILLS_PER_REQUEST);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
@@ -794,11 +910,9 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 	u64 i, end;
 	int ret;
 
-	for (k = 0; k < n; k++) {
-		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
-		if (ret)
-			return ret;
-	}
+	ret = dcc_check_ranges(dcc, ranges, n, U64_MAX);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
@@ -829,7 +943,7 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 		if (force)
 			for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
 			     i = find_next_bit(dcc->dirty, end, i + 1))
-				__dcc_clear_dirty(dcc, i);
+				__dcc_clear_dirty(dcc, i, false);
 	}
 	spin_unlock_irq(&dcc->lock);
 	ret = dcc_commit(dcc);
@@ -843,65 +957,115 @@ unlock:
 }
 
 /*
- * Clear the dirty bits of regions the daemon armed (read with ARM) and no
- * write completed in since.  Returns how many were cleared.
+ * Arm those of @ranges' regions that are dirty: the daemon is about to read
+ * them for replication.  Returns how many were armed.
  */
-int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
-		       u64 count, u64 *cleaned)
+int dcc_op_arm(struct dcc *dcc, u32 portid, u64 reg_id,
+	       const struct dcc_range *ranges, unsigned int n, u64 *armed)
 {
-	unsigned long *tmp;
-	u64 i, n = 0;
+	u64 i, end, count = 0, steps = 0;
+	unsigned int k;
 	int ret;
 
-	ret = dcc_check_range(dcc, r, count);
+	*armed = 0;
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_CLEARS_PER_REQUEST);
 	if (ret)
 		return ret;
-	if (count > DCC_MAX_CLEARS_PER_REQUEST)
-		return -E2BIG;
-	tmp = bitmap_zalloc(count, GFP_KERNEL);
-	if (!tmp)
-		return -ENOMEM;
-
-	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
-	ret = __dcc_check_reg(dcc, portid, reg_id);
-	if (!ret && dcc->mode != DCC_MODE_WRITE)
-		ret = -EROFS;
-	if (ret) {
-		spin_unlock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id) ?: __dcc_mode_error(dcc);
+	if (ret)
 		goto out;
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
+		     i = find_next_bit(dcc->dirty, end, i + 1)) {
+			/* Atomic: completing writes disarm without the lock. */
+			set_bit(i, dcc->armed);
+			count++;
+			dcc_relax_lock(dcc, &steps);
+		}
 	}
-	/* Only bits already on disk; a pending one belongs to a write in progress. */
-	for (i = find_next_bit(dcc->armed, r + count, r); i < r + count;
-	     i = find_next_bit(dcc->armed, r + count, i + 1)) {
-		if (!test_bit(i, dcc->hot_dirty))
-			continue;
-		__set_bit(i - r, tmp);
-		__dcc_clear_dirty(dcc, i);
+out:
+	spin_unlock_irq(&dcc->lock);
+	*armed = count;
+	return ret;
+}
+
+/*
+ * Clear the dirty bits of @ranges' regions that are armed and that no write
+ * reached since they were armed.  Returns how many were cleared; they are
+ * written by the next commit, after a flush of the data device.
+ *
+ * The armed regions whose dirty bit is on disk leave hot_dirty first, so
+ * that a new write to one of them takes the slow path, which disarms it.
+ * Then the writes in flight, which passed the hot_dirty test before, are
+ * drained (at most DCC_CLEAR_DRAIN_TIMEOUT; commits go on meanwhile).  A
+ * region still armed after that was written by nobody: its bit is cleared.
+ * Every other one goes back to hot_dirty, its bit still on disk.
+ */
+int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
+		       const struct dcc_range *ranges, unsigned int n,
+		       u64 *cleaned)
+{
+	u64 i, end, count = 0, taken = 0, steps = 0;
+	unsigned int k;
+	int ret;
+
+	*cleaned = 0;
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_CLEARS_PER_REQUEST);
+	if (ret)
+		return ret;
+
+	mutex_lock(&dcc->clear_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id) ?: __dcc_mode_error(dcc);
+	if (ret)
+		goto unlock;
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		for (i = find_next_bit(dcc->armed, end, ranges[k].start); i < end;
+		     i = find_next_bit(dcc->armed, end, i + 1)) {
+			/* A bit not yet on disk belongs to a write in progress. */
+			if (test_bit(i, dcc->hot_dirty)) {
+				clear_bit(i, dcc->hot_dirty);
+				__set_bit(i, dcc->clearing);
+				taken++;
+			}
+			dcc_relax_lock(dcc, &steps);
+		}
 	}
 	spin_unlock_irq(&dcc->lock);
+	if (!taken)
+		goto out;
 
-	/* Writes that passed the dirty test before the clear must finish. */
 	ret = dcc_epoch_drain(dcc);
 
 	spin_lock_irq(&dcc->lock);
-	for (i = find_first_bit(tmp, count); i < count;
-	     i = find_next_bit(tmp, count, i + 1)) {
-		if (!ret && test_bit(r + i, dcc->armed)) {
-			clear_bit(r + i, dcc->armed);
-			n++;
-			continue;
+	if (!ret)
+		ret = __dcc_mode_error(dcc);
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		/* Those a slow-path write or another clear took are gone. */
+		for (i = find_next_bit(dcc->clearing, end, ranges[k].start); i < end;
+		     i = find_next_bit(dcc->clearing, end, i + 1)) {
+			if (!ret && test_bit(i, dcc->armed)) {
+				clear_bit(i, dcc->armed);
+				__dcc_clear_dirty(dcc, i, true);
+				count++;
+			} else {
+				__clear_bit(i, dcc->clearing);
+				/* A degraded target keeps hot_dirty empty. */
+				if (dcc->mode == DCC_MODE_WRITE)
+					set_bit(i, dcc->hot_dirty);
+			}
+			dcc_relax_lock(dcc, &steps);
 		}
-		/* Written again (or the drain failed): the bit is still on disk. */
-		if (!__test_and_set_bit(r + i, dcc->dirty))
-			dcc->nr_dirty++;
-		set_bit(r + i, dcc->hot_dirty);
 	}
+unlock:
 	spin_unlock_irq(&dcc->lock);
 out:
-	mutex_unlock(&dcc->commit_mutex);
-	bitmap_free(tmp);
-	*cleaned = n;
+	mutex_unlock(&dcc->clear_mutex);
+	*cleaned = count;
 	return ret;
 }
 
@@ -1082,6 +1246,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dcc->miss_timeout = DCC_DEFAULT_MISS_TIMEOUT;
 	spin_lock_init(&dcc->lock);
 	mutex_init(&dcc->commit_mutex);
+	mutex_init(&dcc->clear_mutex);
 	bio_list_init(&dcc->deferred);
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
