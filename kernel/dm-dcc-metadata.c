@@ -109,9 +109,9 @@ static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
 	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
 	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
 	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
-	sb->generation = cpu_to_le64(dcc->generation);
+	sb->generation = cpu_to_le64(dcc->sb_generation);
 	sb->region_sectors = cpu_to_le32(1U << dcc->region_shift);
-	sb->role = cpu_to_le32(dcc->role);
+	sb->role = cpu_to_le32(dcc->sb_role);
 	sb->valid_start = cpu_to_le64(dcc->valid_start);
 	sb->dirty_start = cpu_to_le64(dcc->dirty_start);
 	sb->bitmap_blocks = cpu_to_le64(dcc->bitmap_blocks);
@@ -141,7 +141,7 @@ void dcc_meta_free(struct dcc *dcc)
 static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 {
 	u64 data_sectors, nr_regions, bitmap_blocks, valid_start, dirty_start;
-	u32 region_sectors;
+	u32 region_sectors, role;
 	sector_t meta_size = bdev_nr_sectors(dcc->meta_dev->bdev);
 	sector_t data_size = bdev_nr_sectors(dcc->data_dev->bdev);
 
@@ -166,6 +166,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	bitmap_blocks = le64_to_cpu(sb->bitmap_blocks);
 	valid_start = le64_to_cpu(sb->valid_start);
 	dirty_start = le64_to_cpu(sb->dirty_start);
+	role = le32_to_cpu(sb->role);
 
 	if (le32_to_cpu(sb->flags) ||
 	    !is_power_of_2(region_sectors) ||
@@ -175,8 +176,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	    nr_regions != DIV_ROUND_UP_ULL(data_sectors, region_sectors) ||
 	    bitmap_blocks != DIV_ROUND_UP_ULL(nr_regions, DCC_META_BLOCK_SIZE * 8ULL) ||
 	    valid_start != 1 || dirty_start != valid_start + bitmap_blocks ||
-	    (le32_to_cpu(sb->role) != DCC_ROLE_OWNER &&
-	     le32_to_cpu(sb->role) != DCC_ROLE_REPLICA)) {
+	    role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING) {
 		*error = "Metadata superblock is inconsistent: metadata is corrupt";
 		return -EINVAL;
 	}
@@ -203,7 +203,9 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	dcc->valid_start = valid_start;
 	dcc->dirty_start = dirty_start;
 	dcc->generation = le64_to_cpu(sb->generation);
-	dcc->role = le32_to_cpu(sb->role);
+	dcc->role = role;
+	dcc->sb_generation = dcc->generation;
+	dcc->sb_role = dcc->role;
 	return 0;
 }
 

@@ -30,7 +30,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_ARM] = { .type = NLA_FLAG },
 	[DCC_A_ERRNO] = NLA_POLICY_MAX(NLA_U32, 4095),
 	[DCC_A_FORCE] = { .type = NLA_FLAG },
-	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_REPLICA),
+	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_YIELDING),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
 	/* Reply-only attributes are refused in requests. */
 	[DCC_A_RANGES] = NLA_POLICY_NESTED_ARRAY(dcc_range_policy),

@@ -1069,32 +1069,57 @@ out:
 	return ret;
 }
 
+/*
+ * Change role and generation.  Writes acknowledged under the old role are
+ * made durable first (a data flush), then the superblock is committed; the
+ * target acts on the new values, and shows them, only once that succeeded.
+ * On any failure the role and generation stay as they were.
+ */
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    enum dcc_role role, u64 generation)
 {
 	int ret;
 
-	if (role != DCC_ROLE_OWNER && role != DCC_ROLE_REPLICA)
+	if (role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING)
 		return -EINVAL;
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
 	if (!ret && generation < dcc->generation)
 		ret = -ESTALE;
-	if (!ret && dcc->mode == DCC_MODE_FAIL)
-		ret = -EIO;
+	if (!ret)
+		ret = __dcc_mode_error(dcc);
+	spin_unlock_irq(&dcc->lock);
+	if (ret)
+		goto out;
+
+	ret = blkdev_issue_flush(dcc->data_dev->bdev);
 	if (ret) {
-		spin_unlock_irq(&dcc->lock);
-		mutex_unlock(&dcc->commit_mutex);
-		return ret;
+		DMERR_LIMIT("%u:%u: data device flush failed (%d): role not changed",
+			    MAJOR(dcc->md_dev), MINOR(dcc->md_dev), ret);
+		goto out;
 	}
-	dcc->role = role;
-	dcc->generation = generation;
+	spin_lock_irq(&dcc->lock);
+	dcc->sb_role = role;
+	dcc->sb_generation = generation;
 	dcc->sb_changed = true;
 	spin_unlock_irq(&dcc->lock);
+
 	ret = dcc_commit(dcc);
+
+	spin_lock_irq(&dcc->lock);
+	if (!ret) {
+		WRITE_ONCE(dcc->role, role);
+		WRITE_ONCE(dcc->generation, generation);
+	} else {
+		dcc->sb_role = dcc->role;
+		dcc->sb_generation = dcc->generation;
+	}
+	spin_unlock_irq(&dcc->lock);
+out:
 	mutex_unlock(&dcc->commit_mutex);
-	dcc_state_changed(dcc);
+	if (!ret)
+		dcc_state_changed(dcc);
 	return ret;
 }
 
@@ -1468,7 +1493,16 @@ static void dcc_resume(struct dm_target *ti)
 
 static const char *dcc_role_name(enum dcc_role role)
 {
-	return role == DCC_ROLE_OWNER ? "owner" : "replica";
+	switch (role) {
+	case DCC_ROLE_OWNER:
+		return "owner";
+	case DCC_ROLE_REPLICA:
+		return "replica";
+	case DCC_ROLE_YIELDING:
+		return "yielding";
+	default:
+		return "none";
+	}
 }
 
 static const char *dcc_mode_name(enum dcc_mode mode)

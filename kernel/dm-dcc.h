@@ -101,8 +101,15 @@ struct dcc {
 	bool sb_changed;
 	u64 nr_valid;
 	u64 nr_dirty;
+	/*
+	 * role and generation are what is committed, and all the target
+	 * acts on; sb_role and sb_generation are what the next commit
+	 * writes (they differ only while a SET_ROLE commits).
+	 */
 	enum dcc_role role;
 	u64 generation;
+	enum dcc_role sb_role;
+	u64 sb_generation;
 	enum dcc_mode mode;
 	struct bio_list deferred;	/* bios from .map for the worker */
 	struct bio_list commit_wait;	/* writes waiting for the next commit */
