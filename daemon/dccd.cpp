@@ -189,7 +189,7 @@ private:
     void reset_volumes();
     void send_attach(Volume& v);
     void reload_invalid(Volume& v);
-    RangeSet kernel_set(const Volume& v, uint8_t set, bool arm = false);
+    RangeSet kernel_set(const Volume& v, uint8_t set);
     void handle(Incoming& in);
     void handle_request(Incoming& in);
     void handle_reply(Incoming& in);
@@ -348,10 +348,10 @@ void Daemon::add_volume(const dcc::Volume& dv) {
 void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_set(v, DCC_SET_INVALID); }
 
 // A whole region set of the kernel's (DCC_SET_*), read a reply at a time.
-RangeSet Daemon::kernel_set(const Volume& v, uint8_t set, bool arm) {
+RangeSet Daemon::kernel_set(const Volume& v, uint8_t set) {
     RangeSet s;
     for (uint64_t cursor = 0;;) {
-        nl::RegionsReply r = kernel_.get_regions(v.dev, set, cursor, arm);
+        nl::RegionsReply r = kernel_.get_regions(v.dev, set, cursor);
         for (const Range& x : r.ranges) s.add(x.start, x.count);
         if (!r.next) return s;
         cursor = *r.next;
@@ -1072,12 +1072,16 @@ void Daemon::publish(Clock::time_point now) {
 // A site that gave the volume up keeps no dirty bits: the new owner took
 // those regions as invalid and fetches them, so they are owed no more.
 void Daemon::clear_stale_dirty(Volume& v) {
-    RangeSet dirty = kernel_set(v, DCC_SET_DIRTY, true);
+    RangeSet dirty = kernel_set(v, DCC_SET_DIRTY);
     uint64_t cleared = dirty.count();
     for (const Range& x : dirty.ranges())
         for (uint64_t r = x.start; r < x.end(); r += DCC_MAX_CLEARS_PER_REQUEST) {
-            int e = kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v.dev, .reg_id = v.reg.reg_id,
-                            .region = r, .count = std::min<uint64_t>(DCC_MAX_CLEARS_PER_REQUEST, x.end() - r)});
+            uint64_t n = std::min<uint64_t>(DCC_MAX_CLEARS_PER_REQUEST, x.end() - r);
+            int e = kernel({.cmd = DCC_CMD_ARM, .dev = v.dev, .reg_id = v.reg.reg_id, .region = r,
+                            .count = n});
+            if (!e)
+                e = kernel({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = v.dev, .reg_id = v.reg.reg_id,
+                            .region = r, .count = n});
             if (e) {
                 log_warn("%s: cannot clear the old dirty bits: %s", v.name.c_str(), std::strerror(-e));
                 return;
@@ -1314,10 +1318,14 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
             for (uint64_t r = x.start; r < x.end() && v.queue.size() < 256; r++)
                 if (!v.invalid.contains(r)) v.queue.push_back({r, false});
         if (v.queue.empty()) {
-            nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, v.dirty_cursor, true);
+            // A region with a push in flight is not queued again: its arm belongs to that push.
+            std::set<uint64_t> in_flight;
+            for (const auto& [seq, p] : v.pushing) in_flight.insert(p.region);
+            nl::RegionsReply rep = kernel_.get_regions(v.dev, DCC_SET_DIRTY, v.dirty_cursor);
             for (const Range& x : rep.ranges)
                 for (uint64_t r = x.start; r < x.end(); r++)
-                    if (!v.invalid.contains(r)) v.queue.push_back({r, true});  // only what we hold
+                    if (!v.invalid.contains(r) && !in_flight.count(r))
+                        v.queue.push_back({r, true});  // only what we hold
             v.dirty_cursor = rep.next ? *rep.next : 0;
         }
     }
@@ -1328,6 +1336,17 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         Push p = v.queue.front();
         v.queue.pop_front();
         uint64_t len = v.region_len(p.region);
+        // Armed just before the read: a write that lands from now on keeps it dirty.
+        if (p.dirty) {
+            std::string text;
+            if (int e = kernel({.cmd = DCC_CMD_ARM, .dev = v.dev, .reg_id = v.reg.reg_id,
+                                .region = p.region},
+                               &text)) {
+                log_warn("%s: cannot arm region %llu: %s", v.name.c_str(),
+                         (unsigned long long)p.region, text.empty() ? std::strerror(-e) : text.c_str());
+                continue;
+            }
+        }
         if (int e = read_full(v.data_fd, buf_.get(), len, p.region * v.region_bytes)) {
             log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
                      (unsigned long long)p.region, std::strerror(e));

@@ -90,7 +90,14 @@ std::string format_uuid(const Uuid& u) {
     return s;
 }
 
-const char* role_name(Role r) { return r == Role::Owner ? "owner" : "replica"; }
+const char* role_name(Role r) {
+    switch (r) {
+    case Role::Owner: return "owner";
+    case Role::Replica: return "replica";
+    case Role::Yielding: return "yielding";
+    }
+    return "?";
+}
 
 std::optional<uint64_t> parse_size(const std::string& text) {
     if (text.empty()) return std::nullopt;
@@ -189,7 +196,7 @@ SbStatus decode_superblock(std::span<const uint8_t> block, Superblock& sb) {
         !sb.data_sectors || sb.nr_regions != div_round_up(sb.data_sectors, sb.region_sectors) ||
         sb.bitmap_blocks != div_round_up(sb.nr_regions, uint64_t(kMetaBlock) * 8) ||
         sb.valid_start != 1 || sb.dirty_start != sb.valid_start + sb.bitmap_blocks ||
-        (role != DCC_ROLE_OWNER && role != DCC_ROLE_REPLICA))
+        role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING)
         return SbStatus::Inconsistent;
     sb.role = Role(role);
     return SbStatus::Ok;

@@ -39,7 +39,7 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
         !to_u64(f[3], st.locked) || !to_u64(f[5], st.generation) ||
         !to_u64(f[8], st.misses) || !to_u64(f[9], st.timeouts))
         return std::nullopt;
-    if (f[4] != "owner" && f[4] != "replica") return std::nullopt;
+    if (f[4] != "owner" && f[4] != "replica" && f[4] != "yielding") return std::nullopt;
     if (f[6] != "rw" && f[6] != "ro" && f[6] != "fail") return std::nullopt;
     st.role = f[4];
     st.mode = f[6];

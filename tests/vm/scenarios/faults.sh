@@ -1,6 +1,7 @@
 # Faults below the target: data device errors come back as clean EIO and
 # leave the target working; a metadata write error moves it to read-only
-# mode with an event; nothing oopses and everything can be removed.
+# mode with an event, and a SET_ROLE it fails changes neither role nor
+# generation (M4); nothing oopses and everything can be removed.
 # disks: data=64M meta=1M
 . ./lib.sh
 
@@ -38,6 +39,9 @@ before=$(events)
 M=$(sectors "$META")
 check "metadata writes start failing" sh -c "dmsetup suspend lm &&
 	dmsetup load lm --table '0 $M flakey $META 0 0 1 1 error_writes' && dmsetup resume lm"
+# M4: the superblock commit fails; the role and generation stay as they were.
+refuse "SET_ROLE whose commit fails" dcctest nl vol setrole replica 2
+expect_eq "role and generation unchanged" "owner 1" "$(role_gen vol)"
 # Region 900 is clean: its first write needs a metadata commit.
 refuse "write needing a commit fails" $DD if=/dev/urandom of=/dev/mapper/vol bs=4k seek=$((900 * 16)) count=1 oflag=direct status=none
 expect_eq "mode read-only" ro "$(mode_of vol)"
