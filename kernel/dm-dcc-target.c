@@ -454,6 +454,9 @@ static void dcc_start_overwrites(struct dcc *dcc, struct list_head *start,
  * Whole-region writes that completed: mark their regions valid.  They are
  * acknowledged only after the commit, in dcc_complete_overwrites(), so that
  * an acknowledged write never sits in a region a crash would call invalid.
+ * A region whose write failed stays invalid, and its dirty bit goes in the
+ * same commit: its content still comes from the other site, which must not
+ * be told to drop its copy.
  */
 static void dcc_mark_overwrites(struct dcc *dcc, struct list_head *done)
 {
@@ -461,9 +464,12 @@ static void dcc_mark_overwrites(struct dcc *dcc, struct list_head *done)
 
 	spin_lock_irq(&dcc->lock);
 	list_splice_init(&dcc->overwrite_done, done);
-	list_for_each_entry(lk, done, work)
+	list_for_each_entry(lk, done, work) {
 		if (!lk->status)
 			__dcc_set_valid(dcc, lk->region);
+		else
+			__dcc_clear_dirty(dcc, lk->region, false);
+	}
 	spin_unlock_irq(&dcc->lock);
 }
 
