@@ -1444,6 +1444,66 @@ static void dcc_postsuspend(struct dm_target *ti)
 	mutex_unlock(&dcc->commit_mutex);
 }
 
+/*
+ * Carry the fills the daemon has in progress in @old (FETCH locks; the
+ * suspend left them no waiters) over to @dcc, which reads the metadata
+ * @old committed.  Otherwise a fill in flight would write the data device
+ * with no lock, over whatever the new table let through meanwhile.
+ * Called with dcc_targets_mutex and @old's commit_mutex held.
+ */
+static void dcc_take_fills(struct dcc *dcc, struct dcc *old)
+{
+	struct dcc_lock *lk, *tmp;
+	unsigned int nr = 0, n = 0, i;
+	LIST_HEAD(spares);
+	u64 *regions;
+
+	spin_lock_irq(&old->lock);
+	list_for_each_entry(lk, &old->locks, list)
+		if (lk->type == DCC_LOCK_FETCH && bio_list_empty(&lk->waiters))
+			nr++;
+	spin_unlock_irq(&old->lock);
+	if (!nr)
+		return;
+
+	/* No FILL_BEGIN adds one now: @old's registration has moved. */
+	regions = kmalloc_array(nr, sizeof(*regions), GFP_NOIO);
+	if (!regions) {
+		DMERR("%u:%u: cannot carry %u fills in progress over to the new table",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), nr);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		lk = dcc_lock_alloc(dcc);
+		list_add(&lk->list, &spares);
+	}
+
+	spin_lock_irq(&old->lock);
+	list_for_each_entry_safe(lk, tmp, &old->locks, list) {
+		if (lk->type != DCC_LOCK_FETCH || !bio_list_empty(&lk->waiters) || n == nr)
+			continue;
+		regions[n++] = lk->region;
+		__dcc_lock_drop(old, lk, 0, NULL);
+	}
+	spin_unlock_irq(&old->lock);
+
+	spin_lock_irq(&dcc->lock);
+	for (i = 0; i < n; i++) {
+		if (test_bit(regions[i], dcc->valid) || __dcc_lock_find(dcc, regions[i]))
+			continue;
+		lk = list_first_entry(&spares, struct dcc_lock, list);
+		list_del(&lk->list);
+		__dcc_lock_insert(dcc, lk, regions[i], DCC_LOCK_FETCH);
+	}
+	spin_unlock_irq(&dcc->lock);
+
+	list_for_each_entry_safe(lk, tmp, &spares, list) {
+		list_del(&lk->list);
+		dcc_lock_free(dcc, lk);
+	}
+	kfree(regions);
+}
+
 static int dcc_preresume(struct dm_target *ti)
 {
 	struct dcc *dcc = ti->private, *old = NULL, *d;
@@ -1457,11 +1517,15 @@ static int dcc_preresume(struct dm_target *ti)
 		if (old) {
 			/*
 			 * A new table replaces a suspended one: take its state
-			 * from disk, where it was committed, and keep the
-			 * daemon's registration.
+			 * from disk, where it was committed, the daemon's
+			 * registration and the fills it has in progress.  The
+			 * old table's commit_mutex keeps FILL_DONE, SET_INVALID
+			 * and SET_ROLE from changing the disk meanwhile.
 			 */
+			mutex_lock(&old->commit_mutex);
 			r = dcc_meta_read(dcc, &ti->error);
 			if (r) {
+				mutex_unlock(&old->commit_mutex);
 				DMERR("%s", ti->error);
 				goto out;
 			}
@@ -1471,6 +1535,10 @@ static int dcc_preresume(struct dm_target *ti)
 			dcc->reg_id = old->reg_id;
 			old->registered = false;
 			spin_unlock_irq(&old->lock);
+			/* With no daemon, no fill is coming for them. */
+			if (dcc->registered)
+				dcc_take_fills(dcc, old);
+			mutex_unlock(&old->commit_mutex);
 			list_del(&old->node);
 			old->listed = false;
 		}
