@@ -1433,6 +1433,20 @@ static void dcc_presuspend(struct dm_target *ti)
 	dcc_fail_bios(&requeue, BLK_STS_DM_REQUEUE);
 }
 
+/*
+ * A suspend that was interrupted (its caller got a signal while dm waited
+ * for the bios in flight): misses wait for fills again, as in any resumed
+ * table, instead of being handed back to a dm that no longer suspends.
+ */
+static void dcc_presuspend_undo(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private;
+
+	spin_lock_irq(&dcc->lock);
+	dcc->requeue_misses = false;
+	spin_unlock_irq(&dcc->lock);
+}
+
 static void dcc_postsuspend(struct dm_target *ti)
 {
 	struct dcc *dcc = ti->private;
@@ -1718,6 +1732,7 @@ static struct target_type dcc_target = {
 	.map = dcc_map,
 	.end_io = dcc_end_io,
 	.presuspend = dcc_presuspend,
+	.presuspend_undo = dcc_presuspend_undo,
 	.postsuspend = dcc_postsuspend,
 	.preresume = dcc_preresume,
 	.resume = dcc_resume,
