@@ -25,9 +25,14 @@
 
 #include "dm-dcc.h"
 
-/* Serialises the list of resumed targets, which netlink looks volumes up in. */
+/*
+ * Serialises the list of resumed targets, which netlink looks volumes up
+ * in, and the list of every constructed target, which keeps two targets
+ * off each other's devices.
+ */
 static DEFINE_MUTEX(dcc_targets_mutex);
 static LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
+static LIST_HEAD(dcc_all_targets);	/* Protected by dcc_targets_mutex */
 
 /* ------------------------------------------------------------------------ */
 /* Write epochs                                                              */
@@ -1198,6 +1203,51 @@ static int parse_devices(struct dcc *dcc, struct dm_arg_set *as, char **error)
 	return 0;
 }
 
+/*
+ * Two targets on one metadata device would overwrite each other's bitmaps,
+ * and a device that is one target's data and another's metadata is worse:
+ * refuse a data or metadata device that another constructed dcc target
+ * (loaded, resumed or not) holds as either.  A new table for the same dm
+ * device is a reload, which takes over from the old table on resume.
+ */
+static int dcc_claim_devices(struct dcc *dcc, char **error)
+{
+	static char *const why[2][2] = {
+		{ "Data device is in use as the data device of another dcc target",
+		  "Data device is in use as the metadata device of another dcc target" },
+		{ "Metadata device is in use as the data device of another dcc target",
+		  "Metadata device is in use as the metadata device of another dcc target" },
+	};
+	dev_t mine[2] = { dcc->data_dev->bdev->bd_dev, dcc->meta_dev->bdev->bd_dev };
+	struct dcc *d;
+	int i, j;
+
+	mutex_lock(&dcc_targets_mutex);
+	list_for_each_entry(d, &dcc_all_targets, all_node) {
+		dev_t theirs[2] = { d->data_dev->bdev->bd_dev, d->meta_dev->bdev->bd_dev };
+
+		if (d->md_dev == dcc->md_dev)
+			continue;
+		for (i = 0; i < 2; i++) {
+			for (j = 0; j < 2; j++) {
+				if (mine[i] != theirs[j])
+					continue;
+				DMERR("%u:%u: %s device %u:%u is the %s device of dm device %u:%u",
+				      MAJOR(dcc->md_dev), MINOR(dcc->md_dev),
+				      i ? "metadata" : "data", MAJOR(mine[i]), MINOR(mine[i]),
+				      j ? "metadata" : "data",
+				      MAJOR(d->md_dev), MINOR(d->md_dev));
+				mutex_unlock(&dcc_targets_mutex);
+				*error = why[i][j];
+				return -EBUSY;
+			}
+		}
+	}
+	list_add_tail(&dcc->all_node, &dcc_all_targets);
+	mutex_unlock(&dcc_targets_mutex);
+	return 0;
+}
+
 static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 {
 	static const struct dm_arg _args[] = {
@@ -1242,6 +1292,9 @@ static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 
 static void dcc_free(struct dcc *dcc)
 {
+	mutex_lock(&dcc_targets_mutex);
+	list_del_init(&dcc->all_node);
+	mutex_unlock(&dcc_targets_mutex);
 	if (dcc->wq)
 		destroy_workqueue(dcc->wq);
 	bioset_exit(&dcc->bs);
@@ -1278,6 +1331,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	spin_lock_init(&dcc->lock);
 	mutex_init(&dcc->commit_mutex);
 	mutex_init(&dcc->clear_mutex);
+	INIT_LIST_HEAD(&dcc->all_node);
 	bio_list_init(&dcc->deferred);
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
@@ -1291,6 +1345,9 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dcc->md_dev = disk_devt(dm_disk(dm_table_get_md(ti->table)));
 
 	r = parse_devices(dcc, &as, &ti->error);
+	if (r)
+		goto bad;
+	r = dcc_claim_devices(dcc, &ti->error);
 	if (r)
 		goto bad;
 	r = parse_features(dcc, &as, &ti->error);

@@ -155,6 +155,7 @@ struct dcc {
 	/* Protected by dcc_targets_mutex. */
 	struct list_head node;		/* dcc_targets: resumed, netlink finds it */
 	bool listed;
+	struct list_head all_node;	/* dcc_all_targets: constructed */
 	atomic_t nl_refs;		/* netlink handlers using this target */
 	wait_queue_head_t nl_wait;
 };
