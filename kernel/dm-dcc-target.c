@@ -1248,21 +1248,27 @@ static int dcc_claim_devices(struct dcc *dcc, char **error)
 	return 0;
 }
 
+/* A number in a table line or message: decimal, no sign, no wrap, in range. */
+static int dcc_parse_uint(const char *arg, unsigned int min, unsigned int max,
+			  unsigned int *val)
+{
+	if (!arg || kstrtouint(arg, 10, val) || *val < min || *val > max)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 {
-	static const struct dm_arg _args[] = {
-		{0, 2, "Invalid number of feature arguments"},
-	};
 	unsigned int argc, val;
 	const char *name;
-	char dummy;
-	int r;
 
 	if (!as->argc)
 		return 0;
-	r = dm_read_arg_group(_args, as, &argc, error);
-	if (r)
-		return r;
+	/* Not dm_read_arg_group(): its sscanf("%u") wraps 4294967298 to 2. */
+	if (dcc_parse_uint(dm_shift_arg(as), 0, 2, &argc) || argc > as->argc) {
+		*error = "Invalid number of feature arguments";
+		return -EINVAL;
+	}
 	while (argc) {
 		name = dm_shift_arg(as);
 		argc--;
@@ -1272,8 +1278,8 @@ static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 				return -EINVAL;
 			}
 			argc--;
-			if (sscanf(dm_shift_arg(as), "%u%c", &val, &dummy) != 1 ||
-			    !val || val > DCC_MAX_MISS_TIMEOUT) {
+			if (dcc_parse_uint(dm_shift_arg(as), 1, DCC_MAX_MISS_TIMEOUT,
+					   &val)) {
 				*error = "Invalid miss_timeout: need seconds from 1 to 86400";
 				return -EINVAL;
 			}
@@ -1746,7 +1752,6 @@ static int dcc_message(struct dm_target *ti, unsigned int argc, char **argv,
 {
 	struct dcc *dcc = ti->private;
 	unsigned int val;
-	char dummy;
 
 	if (argc == 1 && !strcasecmp(argv[0], "fail_pending")) {
 		dcc_msg_pending(dcc, true);
@@ -1757,8 +1762,7 @@ static int dcc_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return 0;
 	}
 	if (argc == 2 && !strcasecmp(argv[0], "miss_timeout")) {
-		if (sscanf(argv[1], "%u%c", &val, &dummy) != 1 || !val ||
-		    val > DCC_MAX_MISS_TIMEOUT) {
+		if (dcc_parse_uint(argv[1], 1, DCC_MAX_MISS_TIMEOUT, &val)) {
 			DMERR("invalid miss_timeout '%s': need seconds from 1 to 86400",
 			      argv[1]);
 			return -EINVAL;

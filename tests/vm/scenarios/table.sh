@@ -1,6 +1,6 @@
 # Create and remove with dmsetup; every malformed table is refused with its
-# own message and leaves no device behind; a data or metadata device
-# another dcc table holds is refused (D1).
+# own message and leaves no device behind; numbers never wrap (D2); a data
+# or metadata device another dcc table holds is refused (D1).
 # disks: data=64M meta=1M small=2K other=128M meta2=1M
 . ./lib.sh
 
@@ -49,6 +49,12 @@ refused "0 $N dcc $DATA $META 1 miss_timeout" "Feature miss_timeout needs a valu
 refused "0 $N dcc $DATA $META 2 miss_timeout 0" "Invalid miss_timeout"
 refused "0 $N dcc $DATA $META 2 miss_timeout 5x" "Invalid miss_timeout"
 refused "0 $N dcc $DATA $META 2 miss_timeout 86401" "Invalid miss_timeout"
+# Numbers that sscanf("%u") would wrap or take with a sign (D2).
+for v in 4294967297 4294967296 -1 +-1 99999999999999999999; do
+	refused "0 $N dcc $DATA $META 2 miss_timeout $v" "Invalid miss_timeout"
+done
+refused "0 $N dcc $DATA $META 4294967298 miss_timeout 5" "Invalid number of feature arguments"
+refused "0 $N dcc $DATA $META -1" "Invalid number of feature arguments"
 refused "0 $N dcc $DATA $META 1 frobnicate" "Unrecognised feature argument"
 refused "0 $N dcc $DATA $META 2 miss_timeout 5 extra" "Too many arguments"
 refused "0 $((N - 8)) dcc $DATA $META" "Target length does not match"
@@ -68,11 +74,16 @@ $DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
 check "restored superblock accepted" dcc_create vol "$DATA" "$META" 2 miss_timeout 7
 expect_eq "features in the table line" "2 miss_timeout 7" "$(dmsetup table vol | cut -d' ' -f6-)"
 
-# Messages: bad ones refused, good ones accepted.
+# Messages: bad ones refused and change nothing, good ones accepted.
 refuse "unknown message" dmsetup message vol 0 frobnicate
 refuse "miss_timeout without value" dmsetup message vol 0 miss_timeout
 refuse "miss_timeout junk" dmsetup message vol 0 miss_timeout 3s
+for v in 4294967297 4294967296 -1 0 86401 5x ""; do
+	refuse "miss_timeout '$v'" dmsetup message vol 0 miss_timeout "$v"
+done
+expect_eq "miss_timeout unchanged by refused messages" "2 miss_timeout 7" "$(dmsetup table vol | cut -d' ' -f6-)"
 check "miss_timeout 9" dmsetup message vol 0 miss_timeout 9
+expect_eq "miss_timeout 9 in the table line" "2 miss_timeout 9" "$(dmsetup table vol | cut -d' ' -f6-)"
 check "fail_pending" dmsetup message vol 0 fail_pending
 check "requeue_pending" dmsetup message vol 0 requeue_pending
 check "remove" dmsetup remove vol
