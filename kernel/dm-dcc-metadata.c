@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * dm-dcc metadata: load and check the superblock and bitmaps, and commit
- * changes.
+ * changes.  Errors are returned; what they mean for the target (its mode,
+ * its events) is decided in dm-dcc-target.c.
  *
  * Crash-safety rules, which the rest of the target relies on:
  *  - a bit enters hot_valid / hot_dirty only after the block holding it is
  *    on disk, so .map never acts on state a crash could take back;
  *  - valid bits are only written after the data device was flushed, so a
  *    valid bit on disk never points at data still in a volatile cache;
+ *  - a dirty bit cleared because its region was replicated is only written
+ *    after the data device was flushed, so the copy the other site took is
+ *    never newer than what survives a power cut here;
  *  - every metadata write is FUA, and the superblock fits one sector.
  */
 #include <linux/blkdev.h>
@@ -105,9 +109,9 @@ static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
 	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
 	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
 	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
-	sb->generation = cpu_to_le64(dcc->generation);
+	sb->generation = cpu_to_le64(dcc->sb_generation);
 	sb->region_sectors = cpu_to_le32(1U << dcc->region_shift);
-	sb->role = cpu_to_le32(dcc->role);
+	sb->role = cpu_to_le32(dcc->sb_role);
 	sb->valid_start = cpu_to_le64(dcc->valid_start);
 	sb->dirty_start = cpu_to_le64(dcc->dirty_start);
 	sb->bitmap_blocks = cpu_to_le64(dcc->bitmap_blocks);
@@ -126,7 +130,9 @@ void dcc_meta_free(struct dcc *dcc)
 	kvfree(dcc->hot_valid);
 	kvfree(dcc->hot_dirty);
 	kvfree(dcc->armed);
+	kvfree(dcc->clearing);
 	bitmap_free(dcc->changed);
+	bitmap_free(dcc->flush_before);
 	kvfree(dcc->commit_buf);
 	kfree(dcc->commit_idx);
 	kfree(dcc->sb_buf);
@@ -135,7 +141,7 @@ void dcc_meta_free(struct dcc *dcc)
 static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 {
 	u64 data_sectors, nr_regions, bitmap_blocks, valid_start, dirty_start;
-	u32 region_sectors;
+	u32 region_sectors, role;
 	sector_t meta_size = bdev_nr_sectors(dcc->meta_dev->bdev);
 	sector_t data_size = bdev_nr_sectors(dcc->data_dev->bdev);
 
@@ -160,6 +166,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	bitmap_blocks = le64_to_cpu(sb->bitmap_blocks);
 	valid_start = le64_to_cpu(sb->valid_start);
 	dirty_start = le64_to_cpu(sb->dirty_start);
+	role = le32_to_cpu(sb->role);
 
 	if (le32_to_cpu(sb->flags) ||
 	    !is_power_of_2(region_sectors) ||
@@ -169,8 +176,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	    nr_regions != DIV_ROUND_UP_ULL(data_sectors, region_sectors) ||
 	    bitmap_blocks != DIV_ROUND_UP_ULL(nr_regions, DCC_META_BLOCK_SIZE * 8ULL) ||
 	    valid_start != 1 || dirty_start != valid_start + bitmap_blocks ||
-	    (le32_to_cpu(sb->role) != DCC_ROLE_OWNER &&
-	     le32_to_cpu(sb->role) != DCC_ROLE_REPLICA)) {
+	    role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING) {
 		*error = "Metadata superblock is inconsistent: metadata is corrupt";
 		return -EINVAL;
 	}
@@ -197,7 +203,9 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	dcc->valid_start = valid_start;
 	dcc->dirty_start = dirty_start;
 	dcc->generation = le64_to_cpu(sb->generation);
-	dcc->role = le32_to_cpu(sb->role);
+	dcc->role = role;
+	dcc->sb_generation = dcc->generation;
+	dcc->sb_role = dcc->role;
 	return 0;
 }
 
@@ -289,10 +297,11 @@ static int dcc_read_bitmaps(struct dcc *dcc, char **error)
 	bitmap_copy(dcc->hot_valid, dcc->valid, total);
 	bitmap_copy(dcc->hot_dirty, dcc->dirty, total);
 	bitmap_zero(dcc->armed, total);
+	bitmap_zero(dcc->clearing, total);
+	bitmap_zero(dcc->flush_before, dcc->bitmap_blocks);
 	dcc->nr_valid = bitmap_weight(dcc->valid, total);
 	dcc->nr_dirty = bitmap_weight(dcc->dirty, total);
 	dcc->sb_changed = false;
-	dcc->mode = DCC_MODE_WRITE;
 	return 0;
 }
 
@@ -314,11 +323,14 @@ int dcc_meta_load(struct dcc *dcc, char **error)
 	dcc->hot_valid = dcc_bitmap_alloc(dcc);
 	dcc->hot_dirty = dcc_bitmap_alloc(dcc);
 	dcc->armed = dcc_bitmap_alloc(dcc);
+	dcc->clearing = dcc_bitmap_alloc(dcc);
 	dcc->changed = bitmap_zalloc(2 * dcc->bitmap_blocks, GFP_KERNEL);
+	dcc->flush_before = bitmap_zalloc(dcc->bitmap_blocks, GFP_KERNEL);
 	dcc->commit_buf = kvmalloc(DCC_COMMIT_BATCH * DCC_META_BLOCK_SIZE, GFP_KERNEL);
 	dcc->commit_idx = kcalloc(DCC_COMMIT_BATCH, sizeof(u64), GFP_KERNEL);
 	if (!dcc->valid || !dcc->dirty || !dcc->hot_valid || !dcc->hot_dirty ||
-	    !dcc->armed || !dcc->changed || !dcc->commit_buf || !dcc->commit_idx) {
+	    !dcc->armed || !dcc->clearing || !dcc->changed || !dcc->flush_before ||
+	    !dcc->commit_buf || !dcc->commit_idx) {
 		*error = "Cannot allocate region bitmaps";
 		return -ENOMEM;
 	}
@@ -350,12 +362,20 @@ void __dcc_set_dirty(struct dcc *dcc, u64 r)
 	}
 }
 
-void __dcc_clear_dirty(struct dcc *dcc, u64 r)
+/*
+ * Clear a dirty bit.  @replicated: the other site holds the region's data,
+ * read from here, so the data device is flushed before the bit is written.
+ * A CLEAR_DIRTY that had taken the region out of hot_dirty leaves it alone.
+ */
+void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
 {
 	clear_bit(r, dcc->hot_dirty);
+	__clear_bit(r, dcc->clearing);
 	if (__test_and_clear_bit(r, dcc->dirty)) {
 		dcc->nr_dirty--;
 		__dcc_mark_changed(dcc, dcc->dirty, r);
+		if (replicated)
+			__set_bit(r / (DCC_META_BLOCK_SIZE * 8), dcc->flush_before);
 	}
 }
 
@@ -373,30 +393,14 @@ void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count)
 }
 
 /*
- * Metadata trouble.  A failed write makes the target read-only: no writes
- * and no fills, since neither could be recorded, and no further metadata
- * writes.  If the metadata cannot even be read, the target fails every
- * bio.  Called with dcc->lock held; the caller raises the event.
+ * After block b of the bitmaps reached the disk as @snap, publish it: a bit
+ * is hot if it is set both on disk and now.  A region a CLEAR_DIRTY is
+ * draining stays out of hot_dirty until that CLEAR_DIRTY decides.
  */
-void __dcc_degrade(struct dcc *dcc, const char *why, int err)
-{
-	if (dcc->mode == DCC_MODE_WRITE) {
-		DMERR("%u:%u: %s failed (%d): switching to read-only mode",
-		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
-		dcc->mode = DCC_MODE_READ_ONLY;
-		bitmap_zero(dcc->hot_dirty, dcc->nr_regions);
-	} else if (dcc->mode == DCC_MODE_READ_ONLY) {
-		DMERR("%u:%u: %s failed (%d): switching to fail mode",
-		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
-		dcc->mode = DCC_MODE_FAIL;
-		bitmap_zero(dcc->hot_valid, dcc->nr_regions);
-	}
-}
-
-/* After block b of the bitmaps reached the disk as @snap, publish it. */
 static void __dcc_publish(struct dcc *dcc, u64 b, const unsigned long *snap)
 {
-	unsigned long *cur, *hot;
+	const unsigned long *cur, *mask = NULL;
+	unsigned long *hot;
 	u64 off;
 	unsigned int i;
 
@@ -407,40 +411,43 @@ static void __dcc_publish(struct dcc *dcc, u64 b, const unsigned long *snap)
 	} else {
 		cur = dcc->dirty;
 		hot = dcc->hot_dirty;
+		mask = dcc->clearing;
 		off = b - dcc->bitmap_blocks;
 	}
-	if (dcc->mode != DCC_MODE_WRITE && hot == dcc->hot_dirty)
-		return;
-	if (dcc->mode == DCC_MODE_FAIL)
-		return;
 	cur += off * BLOCK_LONGS;
 	hot += off * BLOCK_LONGS;
+	if (mask)
+		mask += off * BLOCK_LONGS;
 	for (i = 0; i < BLOCK_LONGS; i++)
-		WRITE_ONCE(hot[i], snap[i] & cur[i]);
+		WRITE_ONCE(hot[i], snap[i] & cur[i] & (mask ? ~mask[i] : ~0UL));
+}
+
+/* Can the superblock still be read?  0 if so. */
+int dcc_meta_check_readable(struct dcc *dcc)
+{
+	return dcc_block_io(dcc->meta_dev->bdev, REQ_OP_READ, 0, dcc->sb_buf, 1);
 }
 
 /*
  * Write every changed metadata block, and the superblock if it changed.
  * Called with commit_mutex held.  Returns 0 once everything changed before
- * the call is on disk.
+ * the call is on disk; on an error what was not written stays marked
+ * changed.
  */
-int dcc_commit(struct dcc *dcc)
+int dcc_meta_commit(struct dcc *dcc)
 {
 	u64 total = 2 * dcc->bitmap_blocks;
 
 	lockdep_assert_held(&dcc->commit_mutex);
+	BUILD_BUG_ON(DCC_COMMIT_BATCH > BITS_PER_LONG);
 	for (;;) {
 		unsigned int n = 0, i;
-		bool write_sb = false, has_valid = false;
+		unsigned long flushed = 0;	/* batch blocks that took flush_before */
+		bool write_sb = false, flush = false;
 		u64 b = 0;
 		int r = 0;
 
 		spin_lock_irq(&dcc->lock);
-		if (dcc->mode != DCC_MODE_WRITE) {
-			r = dcc->mode == DCC_MODE_READ_ONLY ? -EROFS : -EIO;
-			spin_unlock_irq(&dcc->lock);
-			return r;
-		}
 		while (n < DCC_COMMIT_BATCH) {
 			void *src;
 
@@ -449,10 +456,15 @@ int dcc_commit(struct dcc *dcc)
 				break;
 			if (b < dcc->bitmap_blocks) {
 				src = (void *)dcc->valid + b * DCC_META_BLOCK_SIZE;
-				has_valid = true;
+				flush = true;
 			} else {
 				src = (void *)dcc->dirty +
 				      (b - dcc->bitmap_blocks) * DCC_META_BLOCK_SIZE;
+				if (__test_and_clear_bit(b - dcc->bitmap_blocks,
+							 dcc->flush_before)) {
+					__set_bit(n, &flushed);
+					flush = true;
+				}
 			}
 			memcpy(dcc->commit_buf + n * DCC_META_BLOCK_SIZE, src,
 			       DCC_META_BLOCK_SIZE);
@@ -469,8 +481,11 @@ int dcc_commit(struct dcc *dcc)
 		if (!n && !write_sb)
 			return 0;
 
-		/* Data first: a valid bit must never reach the disk before its data. */
-		if (has_valid)
+		/*
+		 * Data first: a valid bit must never reach the disk before its
+		 * data, nor a replicated region's cleared dirty bit.
+		 */
+		if (flush)
 			r = blkdev_issue_flush(dcc->data_dev->bdev);
 		if (!r)
 			r = dcc_write_commit_blocks(dcc, n);
@@ -481,19 +496,15 @@ int dcc_commit(struct dcc *dcc)
 
 		spin_lock_irq(&dcc->lock);
 		if (r) {
-			for (i = 0; i < n; i++)
+			for (i = 0; i < n; i++) {
 				__set_bit(dcc->commit_idx[i], dcc->changed);
+				if (test_bit(i, &flushed))
+					__set_bit(dcc->commit_idx[i] - dcc->bitmap_blocks,
+						  dcc->flush_before);
+			}
 			if (write_sb)
 				dcc->sb_changed = true;
-			__dcc_degrade(dcc, "metadata commit", r);
 			spin_unlock_irq(&dcc->lock);
-			/* Can the metadata still be read?  If not, nothing is trusted. */
-			if (dcc_block_io(dcc->meta_dev->bdev, REQ_OP_READ, 0, dcc->sb_buf, 1)) {
-				spin_lock_irq(&dcc->lock);
-				__dcc_degrade(dcc, "metadata read", -EIO);
-				spin_unlock_irq(&dcc->lock);
-			}
-			dcc_state_changed(dcc);
 			return r;
 		}
 		for (i = 0; i < n; i++)

@@ -30,7 +30,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_ARM] = { .type = NLA_FLAG },
 	[DCC_A_ERRNO] = NLA_POLICY_MAX(NLA_U32, 4095),
 	[DCC_A_FORCE] = { .type = NLA_FLAG },
-	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_REPLICA),
+	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_YIELDING),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
 	/* Reply-only attributes are refused in requests. */
 	[DCC_A_RANGES] = NLA_POLICY_NESTED_ARRAY(dcc_range_policy),
@@ -156,9 +156,9 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 	ret = dcc_nl_need(info, DCC_A_SET);
 	if (ret)
 		return ret;
-	if (info->attrs[DCC_A_ARM] &&
-	    nla_get_u8(info->attrs[DCC_A_SET]) != DCC_SET_DIRTY) {
-		NL_SET_ERR_MSG(info->extack, "ARM applies to the dirty set only");
+	if (info->attrs[DCC_A_ARM]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[DCC_A_ARM],
+				    "GET_REGIONS arms nothing since version 2: use DCC_CMD_ARM");
 		return -EINVAL;
 	}
 	dcc = dcc_nl_volume(info);
@@ -171,8 +171,7 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	n = dcc_op_get_regions(dcc, nla_get_u8(info->attrs[DCC_A_SET]),
-			       dcc_nl_u64(info, DCC_A_REGION, 0),
-			       !!info->attrs[DCC_A_ARM], ranges,
+			       dcc_nl_u64(info, DCC_A_REGION, 0), ranges,
 			       DCC_MAX_RANGES_PER_REPLY, &next);
 	if (n < 0) {
 		ret = n;
@@ -208,29 +207,33 @@ out:
 }
 
 /*
- * The regions a SET_INVALID or FILL_DONE is about: REGION and COUNT, or
- * RANGES, up to DCC_MAX_RANGES_PER_REQUEST of them, sorted and disjoint.
- * Returns how many ranges *@out holds (kfree() it), or an error.
+ * The regions a request is about: REGION and COUNT (default 1), or RANGES,
+ * up to DCC_MAX_RANGES_PER_REQUEST of them, sorted and disjoint.  Returns
+ * how many ranges *@out holds (kfree() it), or an error.
  */
-static int dcc_nl_ranges(struct genl_info *info, u64 region, u64 count,
-			 struct dcc_range **out)
+static int dcc_nl_ranges(struct genl_info *info, struct dcc_range **out)
 {
 	struct nlattr *pos, *tb[DCC_RANGE_A_MAX + 1];
 	struct dcc_range *ranges;
 	unsigned int n = 0;
 	int rem;
 
+	if (!info->attrs[DCC_A_RANGES] && !info->attrs[DCC_A_REGION]) {
+		NL_SET_ERR_MSG(info->extack, "need REGION or RANGES");
+		return -EINVAL;
+	}
+	if (info->attrs[DCC_A_RANGES] &&
+	    (info->attrs[DCC_A_REGION] || info->attrs[DCC_A_COUNT])) {
+		NL_SET_ERR_MSG(info->extack, "REGION and COUNT, or RANGES, not both");
+		return -EINVAL;
+	}
 	ranges = kcalloc(info->attrs[DCC_A_RANGES] ? DCC_MAX_RANGES_PER_REQUEST : 1,
 			 sizeof(*ranges), GFP_KERNEL);
 	if (!ranges)
 		return -ENOMEM;
 	if (!info->attrs[DCC_A_RANGES]) {
-		if (!info->attrs[DCC_A_REGION]) {
-			NL_SET_ERR_MSG(info->extack, "need REGION or RANGES");
-			goto bad;
-		}
-		ranges[0].start = region;
-		ranges[0].count = count;
+		ranges[0].start = nla_get_u64(info->attrs[DCC_A_REGION]);
+		ranges[0].count = dcc_nl_u64(info, DCC_A_COUNT, 1);
 		*out = ranges;
 		return 1;
 	}
@@ -260,71 +263,29 @@ bad:
 	return -EINVAL;
 }
 
-/* The commands that need a registration and reply with nothing but an ack. */
-static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
+/*
+ * The volume and registration number of a request that changes state (a
+ * reference to the volume), after checking the attributes it needs.
+ */
+static struct dcc *dcc_nl_registered(struct genl_info *info, u64 *reg_id)
 {
-	u8 cmd = info->genlhdr->cmd;
-	u64 reg_id, region, count, cleaned = 0;
-	struct dcc_range *ranges = NULL;
-	struct sk_buff *msg;
 	struct dcc *dcc;
-	void *hdr;
-	int ret, n = 0;
 
-	ret = dcc_nl_need(info, DCC_A_REG_ID);
-	if (!ret && (cmd == DCC_CMD_FILL_BEGIN || cmd == DCC_CMD_CLEAR_DIRTY))
-		ret = dcc_nl_need(info, DCC_A_REGION);
-	if (!ret && cmd == DCC_CMD_SET_ROLE)
-		ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
-	if (ret)
-		return ret;
+	if (dcc_nl_need(info, DCC_A_REG_ID))
+		return ERR_PTR(-EINVAL);
 	dcc = dcc_nl_volume(info);
-	if (IS_ERR(dcc))
-		return PTR_ERR(dcc);
-	reg_id = nla_get_u64(info->attrs[DCC_A_REG_ID]);
-	region = dcc_nl_u64(info, DCC_A_REGION, 0);
-	count = dcc_nl_u64(info, DCC_A_COUNT, 1);
+	if (!IS_ERR(dcc))
+		*reg_id = nla_get_u64(info->attrs[DCC_A_REG_ID]);
+	return dcc;
+}
 
-	if (cmd == DCC_CMD_FILL_DONE || cmd == DCC_CMD_SET_INVALID) {
-		n = dcc_nl_ranges(info, region, count, &ranges);
-		if (n < 0) {
-			ret = n;
-			goto out;
-		}
-	}
-	switch (cmd) {
-	case DCC_CMD_FILL_BEGIN:
-		ret = dcc_op_fill_begin(dcc, info->snd_portid, reg_id, region);
-		break;
-	case DCC_CMD_FILL_DONE:
-		ret = n ? dcc_op_fill_done(dcc, info->snd_portid, reg_id, ranges, n,
-					   info->attrs[DCC_A_ERRNO] ?
-					   nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0) : 0;
-		break;
-	case DCC_CMD_SET_INVALID:
-		ret = n ? dcc_op_set_invalid(dcc, info->snd_portid, reg_id, ranges, n,
-					     !!info->attrs[DCC_A_FORCE]) : 0;
-		break;
-	case DCC_CMD_CLEAR_DIRTY:
-		ret = dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, region,
-					 count, &cleaned);
-		break;
-	case DCC_CMD_SET_ROLE:
-		ret = dcc_op_set_role(dcc, info->snd_portid, reg_id,
-				      nla_get_u8(info->attrs[DCC_A_ROLE]),
-				      nla_get_u64(info->attrs[DCC_A_GENERATION]));
-		break;
-	default:
-		ret = -EOPNOTSUPP;
-	}
-
+/* Explain an operation's error to the caller (extended ack). */
+static int dcc_nl_explain(struct genl_info *info, int ret)
+{
 	switch (ret) {
 	case -ESTALE:
-		if (cmd == DCC_CMD_SET_ROLE && dcc->registered && dcc->reg_id == reg_id)
-			NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
-		else
-			NL_SET_ERR_MSG(info->extack,
-				       "not the registered daemon (stale registration)");
+		NL_SET_ERR_MSG(info->extack,
+			       "not the registered daemon (stale registration)");
 		break;
 	case -ERANGE:
 		NL_SET_ERR_MSG(info->extack, "region range is outside the volume");
@@ -344,28 +305,168 @@ static int dcc_nl_state_cmd(struct sk_buff *skb, struct genl_info *info)
 	case -EROFS:
 		NL_SET_ERR_MSG(info->extack, "target is in read-only mode after a metadata error");
 		break;
+	case -EIO:
+		NL_SET_ERR_MSG(info->extack, "target is in fail mode, or the data device failed");
+		break;
 	case -E2BIG:
 		NL_SET_ERR_MSG(info->extack, "too many regions for one request");
 		break;
+	case -ETIMEDOUT:
+		NL_SET_ERR_MSG(info->extack,
+			       "writes in flight did not end in time: nothing cleared");
+		break;
 	}
+	return ret;
+}
 
-	if (!ret && cmd == DCC_CMD_CLEAR_DIRTY) {
-		msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-		if (!msg) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		hdr = genlmsg_put_reply(msg, info, &dcc_family, 0, cmd);
-		if (!hdr || nla_put_u64_64bit(msg, DCC_A_COUNT, cleaned, DCC_A_PAD)) {
-			nlmsg_free(msg);
-			ret = -EMSGSIZE;
-			goto out;
-		}
-		genlmsg_end(msg, hdr);
-		ret = genlmsg_reply(msg, info);
+/* Reply with COUNT: what an ARM or CLEAR_DIRTY did. */
+static int dcc_nl_reply_count(struct genl_info *info, u8 cmd, u64 count)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dcc_family, 0, cmd);
+	if (!hdr || nla_put_u64_64bit(msg, DCC_A_COUNT, count, DCC_A_PAD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
 	}
-out:
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int dcc_nl_fill_begin(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc *dcc;
+	u64 reg_id;
+	int ret;
+
+	ret = dcc_nl_need(info, DCC_A_REGION);
+	if (ret)
+		return ret;
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = dcc_op_fill_begin(dcc, info->snd_portid, reg_id,
+				nla_get_u64(info->attrs[DCC_A_REGION]));
+	dcc_put(dcc);
+	return dcc_nl_explain(info, ret);
+}
+
+static int dcc_nl_fill_done(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc_range *ranges;
+	struct dcc *dcc;
+	u64 reg_id;
+	int ret, n;
+
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	n = dcc_nl_ranges(info, &ranges);
+	if (n < 0) {
+		dcc_put(dcc);
+		return n;
+	}
+	ret = n ? dcc_op_fill_done(dcc, info->snd_portid, reg_id, ranges, n,
+				   info->attrs[DCC_A_ERRNO] ?
+				   nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0) : 0;
 	kfree(ranges);
+	dcc_put(dcc);
+	return dcc_nl_explain(info, ret);
+}
+
+static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc_range *ranges;
+	struct dcc *dcc;
+	u64 reg_id;
+	int ret, n;
+
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	n = dcc_nl_ranges(info, &ranges);
+	if (n < 0) {
+		dcc_put(dcc);
+		return n;
+	}
+	ret = n ? dcc_op_set_invalid(dcc, info->snd_portid, reg_id, ranges, n,
+				     !!info->attrs[DCC_A_FORCE]) : 0;
+	kfree(ranges);
+	dcc_put(dcc);
+	return dcc_nl_explain(info, ret);
+}
+
+static int dcc_nl_arm(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc_range *ranges;
+	struct dcc *dcc;
+	u64 reg_id, armed = 0;
+	int ret, n;
+
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	n = dcc_nl_ranges(info, &ranges);
+	if (n < 0) {
+		dcc_put(dcc);
+		return n;
+	}
+	ret = n ? dcc_op_arm(dcc, info->snd_portid, reg_id, ranges, n, &armed) : 0;
+	kfree(ranges);
+	dcc_put(dcc);
+	if (ret)
+		return dcc_nl_explain(info, ret);
+	return dcc_nl_reply_count(info, DCC_CMD_ARM, armed);
+}
+
+static int dcc_nl_clear_dirty(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc_range *ranges;
+	struct dcc *dcc;
+	u64 reg_id, cleared = 0;
+	int ret, n;
+
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	n = dcc_nl_ranges(info, &ranges);
+	if (n < 0) {
+		dcc_put(dcc);
+		return n;
+	}
+	ret = n ? dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, ranges, n,
+				     &cleared) : 0;
+	kfree(ranges);
+	dcc_put(dcc);
+	if (ret)
+		return dcc_nl_explain(info, ret);
+	return dcc_nl_reply_count(info, DCC_CMD_CLEAR_DIRTY, cleared);
+}
+
+static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc *dcc;
+	u64 reg_id;
+	int ret;
+
+	ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
+	if (ret)
+		return ret;
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = dcc_op_set_role(dcc, info->snd_portid, reg_id,
+			      nla_get_u8(info->attrs[DCC_A_ROLE]),
+			      nla_get_u64(info->attrs[DCC_A_GENERATION]));
+	if (ret == -ESTALE && READ_ONCE(dcc->registered) &&
+	    READ_ONCE(dcc->reg_id) == reg_id)
+		NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
+	else
+		dcc_nl_explain(info, ret);
 	dcc_put(dcc);
 	return ret;
 }
@@ -374,11 +475,12 @@ static const struct genl_small_ops dcc_ops[] = {
 	{ .cmd = DCC_CMD_REGISTER, .doit = dcc_nl_register, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_UNREGISTER, .doit = dcc_nl_unregister, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_GET_REGIONS, .doit = dcc_nl_get_regions, .flags = GENL_ADMIN_PERM },
-	{ .cmd = DCC_CMD_FILL_BEGIN, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
-	{ .cmd = DCC_CMD_FILL_DONE, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
-	{ .cmd = DCC_CMD_SET_INVALID, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
-	{ .cmd = DCC_CMD_CLEAR_DIRTY, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
-	{ .cmd = DCC_CMD_SET_ROLE, .doit = dcc_nl_state_cmd, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_FILL_BEGIN, .doit = dcc_nl_fill_begin, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_FILL_DONE, .doit = dcc_nl_fill_done, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_SET_INVALID, .doit = dcc_nl_set_invalid, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_CLEAR_DIRTY, .doit = dcc_nl_clear_dirty, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_SET_ROLE, .doit = dcc_nl_set_role, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_ARM, .doit = dcc_nl_arm, .flags = GENL_ADMIN_PERM },
 };
 
 static struct genl_family dcc_family __ro_after_init = {

@@ -13,8 +13,10 @@
  *
  * Locking: dcc->lock (a spinlock, taken with interrupts off since bios
  * complete in interrupt context) protects the bitmaps' writers, the region
- * locks and the bio lists.  dcc->commit_mutex serialises metadata commits.
- * The order is commit_mutex, then lock.  Functions named __dcc_* need lock.
+ * locks and the bio lists.  dcc->commit_mutex serialises metadata commits,
+ * dcc->clear_mutex the CLEAR_DIRTY requests; neither is held with the
+ * other.  The order is dcc_targets_mutex, then commit_mutex or
+ * clear_mutex, then lock.  Functions named __dcc_* need lock.
  */
 #include <linux/blkdev.h>
 #include <linux/module.h>
@@ -23,9 +25,14 @@
 
 #include "dm-dcc.h"
 
-/* Serialises the list of resumed targets, which netlink looks volumes up in. */
-DEFINE_MUTEX(dcc_targets_mutex);
-LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
+/*
+ * Serialises the list of resumed targets, which netlink looks volumes up
+ * in, and the list of every constructed target, which keeps two targets
+ * off each other's devices.
+ */
+static DEFINE_MUTEX(dcc_targets_mutex);
+static LIST_HEAD(dcc_targets);		/* Protected by dcc_targets_mutex */
+static LIST_HEAD(dcc_all_targets);	/* Protected by dcc_targets_mutex */
 
 /* ------------------------------------------------------------------------ */
 /* Write epochs                                                              */
@@ -61,18 +68,22 @@ static void dcc_epoch_exit(struct dcc *dcc, unsigned int e)
 		wake_up(&dcc->epoch_wait);
 }
 
-/* Called with commit_mutex held. */
-int dcc_epoch_drain(struct dcc *dcc)
+/*
+ * Wait until every write counted in the current epoch has ended, at most
+ * DCC_CLEAR_DRAIN_TIMEOUT.  Called with clear_mutex held (and nothing
+ * else: commits go on meanwhile).
+ */
+static int dcc_epoch_drain(struct dcc *dcc)
 {
 	unsigned int old;
 
-	lockdep_assert_held(&dcc->commit_mutex);
+	lockdep_assert_held(&dcc->clear_mutex);
 	if (dcc->drain_broken) {
 		/* The last drain timed out: its epoch must empty first. */
 		old = (dcc->epoch & 1) ^ 1;
 		if (!wait_event_timeout(dcc->epoch_wait,
 					!atomic_read(&dcc->inflight[old]),
-					DCC_DRAIN_TIMEOUT))
+					DCC_CLEAR_DRAIN_TIMEOUT))
 			return -ETIMEDOUT;
 		dcc->drain_broken = false;
 	}
@@ -84,10 +95,16 @@ int dcc_epoch_drain(struct dcc *dcc)
 	smp_mb();
 	if (!wait_event_timeout(dcc->epoch_wait,
 				!atomic_read(&dcc->inflight[old]),
-				DCC_DRAIN_TIMEOUT)) {
+				DCC_CLEAR_DRAIN_TIMEOUT)) {
 		dcc->drain_broken = true;
 		return -ETIMEDOUT;
 	}
+	/*
+	 * What the drained writes did before they left their epoch (their
+	 * disarms) is seen by the caller's reads from here on.  Pairs with
+	 * the full barrier of atomic_dec_and_test() in dcc_epoch_exit().
+	 */
+	smp_rmb();
 	return 0;
 }
 
@@ -187,6 +204,86 @@ void dcc_state_changed(struct dcc *dcc)
 	dcc_notify_state(dcc);
 }
 
+/* Drop @lock for a moment every 4096 steps of a long walk over a bitmap. */
+static void dcc_relax_lock(struct dcc *dcc, u64 *steps)
+{
+	if (++*steps % 4096)
+		return;
+	spin_unlock_irq(&dcc->lock);
+	cond_resched();
+	spin_lock_irq(&dcc->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Metadata commits and their failures                                       */
+/* ------------------------------------------------------------------------ */
+
+static int __dcc_mode_error(struct dcc *dcc)
+{
+	switch (dcc->mode) {
+	case DCC_MODE_WRITE:
+		return 0;
+	case DCC_MODE_READ_ONLY:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Metadata trouble.  A failed write makes the target read-only: no writes
+ * and no fills, since neither could be recorded, and no further metadata
+ * writes.  If the metadata cannot even be read, the target fails every
+ * bio.  Worse modes compare greater and are never left.
+ */
+static void __dcc_degrade(struct dcc *dcc, const char *why, int err)
+{
+	if (dcc->mode == DCC_MODE_WRITE) {
+		DMERR("%u:%u: %s failed (%d): switching to read-only mode",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
+		WRITE_ONCE(dcc->mode, DCC_MODE_READ_ONLY);
+		/* No write may take the fast path from now on. */
+		bitmap_zero(dcc->hot_dirty, dcc->nr_regions);
+	} else if (dcc->mode == DCC_MODE_READ_ONLY) {
+		DMERR("%u:%u: %s failed (%d): switching to fail mode",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), why, err);
+		WRITE_ONCE(dcc->mode, DCC_MODE_FAIL);
+		bitmap_zero(dcc->hot_valid, dcc->nr_regions);
+	}
+}
+
+static void dcc_metadata_failed(struct dcc *dcc, const char *why, int err)
+{
+	spin_lock_irq(&dcc->lock);
+	__dcc_degrade(dcc, why, err);
+	spin_unlock_irq(&dcc->lock);
+	/* Can the metadata still be read?  If not, nothing is trusted. */
+	if (dcc_meta_check_readable(dcc)) {
+		spin_lock_irq(&dcc->lock);
+		__dcc_degrade(dcc, "metadata read", -EIO);
+		spin_unlock_irq(&dcc->lock);
+	}
+	dcc_state_changed(dcc);
+}
+
+/*
+ * Commit what changed, in rw mode only; a failure degrades the target.
+ * Called with commit_mutex held, which also keeps the mode as it is.
+ */
+static int dcc_commit(struct dcc *dcc)
+{
+	int r;
+
+	lockdep_assert_held(&dcc->commit_mutex);
+	r = __dcc_mode_error(dcc);
+	if (r)
+		return r;
+	r = dcc_meta_commit(dcc);
+	if (r)
+		dcc_metadata_failed(dcc, "metadata commit", r);
+	return r;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Deferred bios                                                             */
 /* ------------------------------------------------------------------------ */
@@ -265,6 +362,15 @@ retry:
 			dcc_lock_free(dcc, spare);
 			return;
 		}
+		/*
+		 * The write waits for its dirty bit: whatever the daemon read
+		 * of the region is stale once it lands.  If a CLEAR_DIRTY is
+		 * draining the region, its bit is on disk still: give it back
+		 * to the fast path rather than wait for that CLEAR_DIRTY.
+		 */
+		clear_bit(r, dcc->armed);
+		if (__test_and_clear_bit(r, dcc->clearing))
+			set_bit(r, dcc->hot_dirty);
 		__dcc_set_dirty(dcc, r);
 		bio_list_add(&dcc->commit_wait, bio);
 		goto out;
@@ -353,6 +459,9 @@ static void dcc_start_overwrites(struct dcc *dcc, struct list_head *start,
  * Whole-region writes that completed: mark their regions valid.  They are
  * acknowledged only after the commit, in dcc_complete_overwrites(), so that
  * an acknowledged write never sits in a region a crash would call invalid.
+ * A region whose write failed stays invalid, and its dirty bit goes in the
+ * same commit: its content still comes from the other site, which must not
+ * be told to drop its copy.
  */
 static void dcc_mark_overwrites(struct dcc *dcc, struct list_head *done)
 {
@@ -360,9 +469,12 @@ static void dcc_mark_overwrites(struct dcc *dcc, struct list_head *done)
 
 	spin_lock_irq(&dcc->lock);
 	list_splice_init(&dcc->overwrite_done, done);
-	list_for_each_entry(lk, done, work)
+	list_for_each_entry(lk, done, work) {
 		if (!lk->status)
 			__dcc_set_valid(dcc, lk->region);
+		else
+			__dcc_clear_dirty(dcc, lk->region, false);
+	}
 	spin_unlock_irq(&dcc->lock);
 }
 
@@ -517,6 +629,29 @@ static int dcc_check_range(struct dcc *dcc, u64 r, u64 count)
 	return 0;
 }
 
+/*
+ * A request's ranges: -E2BIG if they hold more than @max regions together,
+ * -ERANGE if one is empty or leaves the volume.  (Netlink checked that
+ * they are sorted and disjoint.)
+ */
+static int dcc_check_ranges(struct dcc *dcc, const struct dcc_range *ranges,
+			    unsigned int n, u64 max)
+{
+	u64 total = 0;
+	unsigned int k;
+	int ret;
+
+	for (k = 0; k < n; k++) {
+		if (ranges[k].count > max - total)
+			return -E2BIG;
+		total += ranges[k].count;
+		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static atomic64_t dcc_reg_seq = ATOMIC64_INIT(0);
 
 int dcc_op_register(struct dcc *dcc, u32 portid, u64 *reg_id)
@@ -625,7 +760,7 @@ static int dcc_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
+int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor,
 		       struct dcc_range *out, unsigned int max, u64 *next)
 {
 	unsigned int n = 0, i, nr;
@@ -637,9 +772,6 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
 		n = __dcc_get_bitmap_ranges(set == DCC_SET_DIRTY ? dcc->dirty : dcc->valid,
 					    set == DCC_SET_DIRTY, dcc->nr_regions,
 					    cursor, out, max, next);
-		if (arm)
-			for (i = 0; i < n; i++)
-				bitmap_set(dcc->armed, out[i].start, out[i].count);
 		spin_unlock_irq(&dcc->lock);
 		return n;
 	}
@@ -726,17 +858,12 @@ int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 	blk_status_t status = 0;
 	struct dcc_lock *lk;
 	unsigned int k;
-	u64 r, total = 0;
+	u64 r;
 	int ret;
 
-	for (k = 0; k < n; k++) {
-		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
-		if (ret)
-			return ret;
-		total += ranges[k].count;
-		if (total > DCC_MAX_FILLS_PER_REQUEST)
-			return -E2BIG;
-	}
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_FILLS_PER_REQUEST);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
@@ -794,11 +921,9 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 	u64 i, end;
 	int ret;
 
-	for (k = 0; k < n; k++) {
-		ret = dcc_check_range(dcc, ranges[k].start, ranges[k].count);
-		if (ret)
-			return ret;
-	}
+	ret = dcc_check_ranges(dcc, ranges, n, U64_MAX);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
@@ -829,7 +954,7 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 		if (force)
 			for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
 			     i = find_next_bit(dcc->dirty, end, i + 1))
-				__dcc_clear_dirty(dcc, i);
+				__dcc_clear_dirty(dcc, i, false);
 	}
 	spin_unlock_irq(&dcc->lock);
 	ret = dcc_commit(dcc);
@@ -843,94 +968,169 @@ unlock:
 }
 
 /*
- * Clear the dirty bits of regions the daemon armed (read with ARM) and no
- * write completed in since.  Returns how many were cleared.
+ * Arm those of @ranges' regions that are dirty: the daemon is about to read
+ * them for replication.  Returns how many were armed.
  */
-int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
-		       u64 count, u64 *cleaned)
+int dcc_op_arm(struct dcc *dcc, u32 portid, u64 reg_id,
+	       const struct dcc_range *ranges, unsigned int n, u64 *armed)
 {
-	unsigned long *tmp;
-	u64 i, n = 0;
+	u64 i, end, count = 0, steps = 0;
+	unsigned int k;
 	int ret;
 
-	ret = dcc_check_range(dcc, r, count);
+	*armed = 0;
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_CLEARS_PER_REQUEST);
 	if (ret)
 		return ret;
-	if (count > DCC_MAX_CLEARS_PER_REQUEST)
-		return -E2BIG;
-	tmp = bitmap_zalloc(count, GFP_KERNEL);
-	if (!tmp)
-		return -ENOMEM;
-
-	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
-	ret = __dcc_check_reg(dcc, portid, reg_id);
-	if (!ret && dcc->mode != DCC_MODE_WRITE)
-		ret = -EROFS;
-	if (ret) {
-		spin_unlock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id) ?: __dcc_mode_error(dcc);
+	if (ret)
 		goto out;
-	}
-	/* Only bits already on disk; a pending one belongs to a write in progress. */
-	for (i = find_next_bit(dcc->armed, r + count, r); i < r + count;
-	     i = find_next_bit(dcc->armed, r + count, i + 1)) {
-		if (!test_bit(i, dcc->hot_dirty))
-			continue;
-		__set_bit(i - r, tmp);
-		__dcc_clear_dirty(dcc, i);
-	}
-	spin_unlock_irq(&dcc->lock);
-
-	/* Writes that passed the dirty test before the clear must finish. */
-	ret = dcc_epoch_drain(dcc);
-
-	spin_lock_irq(&dcc->lock);
-	for (i = find_first_bit(tmp, count); i < count;
-	     i = find_next_bit(tmp, count, i + 1)) {
-		if (!ret && test_bit(r + i, dcc->armed)) {
-			clear_bit(r + i, dcc->armed);
-			n++;
-			continue;
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
+		     i = find_next_bit(dcc->dirty, end, i + 1)) {
+			/* Atomic: completing writes disarm without the lock. */
+			set_bit(i, dcc->armed);
+			count++;
+			dcc_relax_lock(dcc, &steps);
 		}
-		/* Written again (or the drain failed): the bit is still on disk. */
-		if (!__test_and_set_bit(r + i, dcc->dirty))
-			dcc->nr_dirty++;
-		set_bit(r + i, dcc->hot_dirty);
 	}
-	spin_unlock_irq(&dcc->lock);
 out:
-	mutex_unlock(&dcc->commit_mutex);
-	bitmap_free(tmp);
-	*cleaned = n;
+	spin_unlock_irq(&dcc->lock);
+	*armed = count;
 	return ret;
 }
 
+/*
+ * Clear the dirty bits of @ranges' regions that are armed and that no write
+ * reached since they were armed.  Returns how many were cleared; they are
+ * written by the next commit, after a flush of the data device.
+ *
+ * The armed regions whose dirty bit is on disk leave hot_dirty first, so
+ * that a new write to one of them takes the slow path, which disarms it.
+ * Then the writes in flight, which passed the hot_dirty test before, are
+ * drained (at most DCC_CLEAR_DRAIN_TIMEOUT; commits go on meanwhile).  A
+ * region still armed after that was written by nobody: its bit is cleared.
+ * Every other one goes back to hot_dirty, its bit still on disk.
+ */
+int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
+		       const struct dcc_range *ranges, unsigned int n,
+		       u64 *cleaned)
+{
+	u64 i, end, count = 0, taken = 0, steps = 0;
+	unsigned int k;
+	int ret;
+
+	*cleaned = 0;
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_CLEARS_PER_REQUEST);
+	if (ret)
+		return ret;
+
+	mutex_lock(&dcc->clear_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id) ?: __dcc_mode_error(dcc);
+	if (ret)
+		goto unlock;
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		for (i = find_next_bit(dcc->armed, end, ranges[k].start); i < end;
+		     i = find_next_bit(dcc->armed, end, i + 1)) {
+			/* A bit not yet on disk belongs to a write in progress. */
+			if (test_bit(i, dcc->hot_dirty)) {
+				clear_bit(i, dcc->hot_dirty);
+				__set_bit(i, dcc->clearing);
+				taken++;
+			}
+			dcc_relax_lock(dcc, &steps);
+		}
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (!taken)
+		goto out;
+
+	ret = dcc_epoch_drain(dcc);
+
+	spin_lock_irq(&dcc->lock);
+	if (!ret)
+		ret = __dcc_mode_error(dcc);
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		/* Those a slow-path write or another clear took are gone. */
+		for (i = find_next_bit(dcc->clearing, end, ranges[k].start); i < end;
+		     i = find_next_bit(dcc->clearing, end, i + 1)) {
+			if (!ret && test_bit(i, dcc->armed)) {
+				clear_bit(i, dcc->armed);
+				__dcc_clear_dirty(dcc, i, true);
+				count++;
+			} else {
+				__clear_bit(i, dcc->clearing);
+				/* A degraded target keeps hot_dirty empty. */
+				if (dcc->mode == DCC_MODE_WRITE)
+					set_bit(i, dcc->hot_dirty);
+			}
+			dcc_relax_lock(dcc, &steps);
+		}
+	}
+unlock:
+	spin_unlock_irq(&dcc->lock);
+out:
+	mutex_unlock(&dcc->clear_mutex);
+	*cleaned = count;
+	return ret;
+}
+
+/*
+ * Change role and generation.  Writes acknowledged under the old role are
+ * made durable first (a data flush), then the superblock is committed; the
+ * target acts on the new values, and shows them, only once that succeeded.
+ * On any failure the role and generation stay as they were.
+ */
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    enum dcc_role role, u64 generation)
 {
 	int ret;
 
-	if (role != DCC_ROLE_OWNER && role != DCC_ROLE_REPLICA)
+	if (role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING)
 		return -EINVAL;
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
 	if (!ret && generation < dcc->generation)
 		ret = -ESTALE;
-	if (!ret && dcc->mode == DCC_MODE_FAIL)
-		ret = -EIO;
+	if (!ret)
+		ret = __dcc_mode_error(dcc);
+	spin_unlock_irq(&dcc->lock);
+	if (ret)
+		goto out;
+
+	ret = blkdev_issue_flush(dcc->data_dev->bdev);
 	if (ret) {
-		spin_unlock_irq(&dcc->lock);
-		mutex_unlock(&dcc->commit_mutex);
-		return ret;
+		DMERR_LIMIT("%u:%u: data device flush failed (%d): role not changed",
+			    MAJOR(dcc->md_dev), MINOR(dcc->md_dev), ret);
+		goto out;
 	}
-	dcc->role = role;
-	dcc->generation = generation;
+	spin_lock_irq(&dcc->lock);
+	dcc->sb_role = role;
+	dcc->sb_generation = generation;
 	dcc->sb_changed = true;
 	spin_unlock_irq(&dcc->lock);
+
 	ret = dcc_commit(dcc);
+
+	spin_lock_irq(&dcc->lock);
+	if (!ret) {
+		WRITE_ONCE(dcc->role, role);
+		WRITE_ONCE(dcc->generation, generation);
+	} else {
+		dcc->sb_role = dcc->role;
+		dcc->sb_generation = dcc->generation;
+	}
+	spin_unlock_irq(&dcc->lock);
+out:
 	mutex_unlock(&dcc->commit_mutex);
-	dcc_state_changed(dcc);
+	if (!ret)
+		dcc_state_changed(dcc);
 	return ret;
 }
 
@@ -1003,21 +1203,72 @@ static int parse_devices(struct dcc *dcc, struct dm_arg_set *as, char **error)
 	return 0;
 }
 
+/*
+ * Two targets on one metadata device would overwrite each other's bitmaps,
+ * and a device that is one target's data and another's metadata is worse:
+ * refuse a data or metadata device that another constructed dcc target
+ * (loaded, resumed or not) holds as either.  A new table for the same dm
+ * device is a reload, which takes over from the old table on resume.
+ */
+static int dcc_claim_devices(struct dcc *dcc, char **error)
+{
+	static char *const why[2][2] = {
+		{ "Data device is in use as the data device of another dcc target",
+		  "Data device is in use as the metadata device of another dcc target" },
+		{ "Metadata device is in use as the data device of another dcc target",
+		  "Metadata device is in use as the metadata device of another dcc target" },
+	};
+	dev_t mine[2] = { dcc->data_dev->bdev->bd_dev, dcc->meta_dev->bdev->bd_dev };
+	struct dcc *d;
+	int i, j;
+
+	mutex_lock(&dcc_targets_mutex);
+	list_for_each_entry(d, &dcc_all_targets, all_node) {
+		dev_t theirs[2] = { d->data_dev->bdev->bd_dev, d->meta_dev->bdev->bd_dev };
+
+		if (d->md_dev == dcc->md_dev)
+			continue;
+		for (i = 0; i < 2; i++) {
+			for (j = 0; j < 2; j++) {
+				if (mine[i] != theirs[j])
+					continue;
+				DMERR("%u:%u: %s device %u:%u is the %s device of dm device %u:%u",
+				      MAJOR(dcc->md_dev), MINOR(dcc->md_dev),
+				      i ? "metadata" : "data", MAJOR(mine[i]), MINOR(mine[i]),
+				      j ? "metadata" : "data",
+				      MAJOR(d->md_dev), MINOR(d->md_dev));
+				mutex_unlock(&dcc_targets_mutex);
+				*error = why[i][j];
+				return -EBUSY;
+			}
+		}
+	}
+	list_add_tail(&dcc->all_node, &dcc_all_targets);
+	mutex_unlock(&dcc_targets_mutex);
+	return 0;
+}
+
+/* A number in a table line or message: decimal, no sign, no wrap, in range. */
+static int dcc_parse_uint(const char *arg, unsigned int min, unsigned int max,
+			  unsigned int *val)
+{
+	if (!arg || kstrtouint(arg, 10, val) || *val < min || *val > max)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 {
-	static const struct dm_arg _args[] = {
-		{0, 2, "Invalid number of feature arguments"},
-	};
 	unsigned int argc, val;
 	const char *name;
-	char dummy;
-	int r;
 
 	if (!as->argc)
 		return 0;
-	r = dm_read_arg_group(_args, as, &argc, error);
-	if (r)
-		return r;
+	/* Not dm_read_arg_group(): its sscanf("%u") wraps 4294967298 to 2. */
+	if (dcc_parse_uint(dm_shift_arg(as), 0, 2, &argc) || argc > as->argc) {
+		*error = "Invalid number of feature arguments";
+		return -EINVAL;
+	}
 	while (argc) {
 		name = dm_shift_arg(as);
 		argc--;
@@ -1027,8 +1278,8 @@ static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 				return -EINVAL;
 			}
 			argc--;
-			if (sscanf(dm_shift_arg(as), "%u%c", &val, &dummy) != 1 ||
-			    !val || val > DCC_MAX_MISS_TIMEOUT) {
+			if (dcc_parse_uint(dm_shift_arg(as), 1, DCC_MAX_MISS_TIMEOUT,
+					   &val)) {
 				*error = "Invalid miss_timeout: need seconds from 1 to 86400";
 				return -EINVAL;
 			}
@@ -1047,6 +1298,9 @@ static int parse_features(struct dcc *dcc, struct dm_arg_set *as, char **error)
 
 static void dcc_free(struct dcc *dcc)
 {
+	mutex_lock(&dcc_targets_mutex);
+	list_del_init(&dcc->all_node);
+	mutex_unlock(&dcc_targets_mutex);
 	if (dcc->wq)
 		destroy_workqueue(dcc->wq);
 	bioset_exit(&dcc->bs);
@@ -1082,6 +1336,8 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dcc->miss_timeout = DCC_DEFAULT_MISS_TIMEOUT;
 	spin_lock_init(&dcc->lock);
 	mutex_init(&dcc->commit_mutex);
+	mutex_init(&dcc->clear_mutex);
+	INIT_LIST_HEAD(&dcc->all_node);
 	bio_list_init(&dcc->deferred);
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
@@ -1095,6 +1351,9 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dcc->md_dev = disk_devt(dm_disk(dm_table_get_md(ti->table)));
 
 	r = parse_devices(dcc, &as, &ti->error);
+	if (r)
+		goto bad;
+	r = dcc_claim_devices(dcc, &ti->error);
 	if (r)
 		goto bad;
 	r = parse_features(dcc, &as, &ti->error);
@@ -1237,6 +1496,20 @@ static void dcc_presuspend(struct dm_target *ti)
 	dcc_fail_bios(&requeue, BLK_STS_DM_REQUEUE);
 }
 
+/*
+ * A suspend that was interrupted (its caller got a signal while dm waited
+ * for the bios in flight): misses wait for fills again, as in any resumed
+ * table, instead of being handed back to a dm that no longer suspends.
+ */
+static void dcc_presuspend_undo(struct dm_target *ti)
+{
+	struct dcc *dcc = ti->private;
+
+	spin_lock_irq(&dcc->lock);
+	dcc->requeue_misses = false;
+	spin_unlock_irq(&dcc->lock);
+}
+
 static void dcc_postsuspend(struct dm_target *ti)
 {
 	struct dcc *dcc = ti->private;
@@ -1246,6 +1519,66 @@ static void dcc_postsuspend(struct dm_target *ti)
 	mutex_lock(&dcc->commit_mutex);
 	dcc_commit(dcc);
 	mutex_unlock(&dcc->commit_mutex);
+}
+
+/*
+ * Carry the fills the daemon has in progress in @old (FETCH locks; the
+ * suspend left them no waiters) over to @dcc, which reads the metadata
+ * @old committed.  Otherwise a fill in flight would write the data device
+ * with no lock, over whatever the new table let through meanwhile.
+ * Called with dcc_targets_mutex and @old's commit_mutex held.
+ */
+static void dcc_take_fills(struct dcc *dcc, struct dcc *old)
+{
+	struct dcc_lock *lk, *tmp;
+	unsigned int nr = 0, n = 0, i;
+	LIST_HEAD(spares);
+	u64 *regions;
+
+	spin_lock_irq(&old->lock);
+	list_for_each_entry(lk, &old->locks, list)
+		if (lk->type == DCC_LOCK_FETCH && bio_list_empty(&lk->waiters))
+			nr++;
+	spin_unlock_irq(&old->lock);
+	if (!nr)
+		return;
+
+	/* No FILL_BEGIN adds one now: @old's registration has moved. */
+	regions = kmalloc_array(nr, sizeof(*regions), GFP_NOIO);
+	if (!regions) {
+		DMERR("%u:%u: cannot carry %u fills in progress over to the new table",
+		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), nr);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		lk = dcc_lock_alloc(dcc);
+		list_add(&lk->list, &spares);
+	}
+
+	spin_lock_irq(&old->lock);
+	list_for_each_entry_safe(lk, tmp, &old->locks, list) {
+		if (lk->type != DCC_LOCK_FETCH || !bio_list_empty(&lk->waiters) || n == nr)
+			continue;
+		regions[n++] = lk->region;
+		__dcc_lock_drop(old, lk, 0, NULL);
+	}
+	spin_unlock_irq(&old->lock);
+
+	spin_lock_irq(&dcc->lock);
+	for (i = 0; i < n; i++) {
+		if (test_bit(regions[i], dcc->valid) || __dcc_lock_find(dcc, regions[i]))
+			continue;
+		lk = list_first_entry(&spares, struct dcc_lock, list);
+		list_del(&lk->list);
+		__dcc_lock_insert(dcc, lk, regions[i], DCC_LOCK_FETCH);
+	}
+	spin_unlock_irq(&dcc->lock);
+
+	list_for_each_entry_safe(lk, tmp, &spares, list) {
+		list_del(&lk->list);
+		dcc_lock_free(dcc, lk);
+	}
+	kfree(regions);
 }
 
 static int dcc_preresume(struct dm_target *ti)
@@ -1261,11 +1594,15 @@ static int dcc_preresume(struct dm_target *ti)
 		if (old) {
 			/*
 			 * A new table replaces a suspended one: take its state
-			 * from disk, where it was committed, and keep the
-			 * daemon's registration.
+			 * from disk, where it was committed, the daemon's
+			 * registration and the fills it has in progress.  The
+			 * old table's commit_mutex keeps FILL_DONE, SET_INVALID
+			 * and SET_ROLE from changing the disk meanwhile.
 			 */
+			mutex_lock(&old->commit_mutex);
 			r = dcc_meta_read(dcc, &ti->error);
 			if (r) {
+				mutex_unlock(&old->commit_mutex);
 				DMERR("%s", ti->error);
 				goto out;
 			}
@@ -1275,6 +1612,10 @@ static int dcc_preresume(struct dm_target *ti)
 			dcc->reg_id = old->reg_id;
 			old->registered = false;
 			spin_unlock_irq(&old->lock);
+			/* With no daemon, no fill is coming for them. */
+			if (dcc->registered)
+				dcc_take_fills(dcc, old);
+			mutex_unlock(&old->commit_mutex);
 			list_del(&old->node);
 			old->listed = false;
 		}
@@ -1303,7 +1644,16 @@ static void dcc_resume(struct dm_target *ti)
 
 static const char *dcc_role_name(enum dcc_role role)
 {
-	return role == DCC_ROLE_OWNER ? "owner" : "replica";
+	switch (role) {
+	case DCC_ROLE_OWNER:
+		return "owner";
+	case DCC_ROLE_REPLICA:
+		return "replica";
+	case DCC_ROLE_YIELDING:
+		return "yielding";
+	default:
+		return "none";
+	}
 }
 
 static const char *dcc_mode_name(enum dcc_mode mode)
@@ -1402,7 +1752,6 @@ static int dcc_message(struct dm_target *ti, unsigned int argc, char **argv,
 {
 	struct dcc *dcc = ti->private;
 	unsigned int val;
-	char dummy;
 
 	if (argc == 1 && !strcasecmp(argv[0], "fail_pending")) {
 		dcc_msg_pending(dcc, true);
@@ -1413,8 +1762,7 @@ static int dcc_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return 0;
 	}
 	if (argc == 2 && !strcasecmp(argv[0], "miss_timeout")) {
-		if (sscanf(argv[1], "%u%c", &val, &dummy) != 1 || !val ||
-		    val > DCC_MAX_MISS_TIMEOUT) {
+		if (dcc_parse_uint(argv[1], 1, DCC_MAX_MISS_TIMEOUT, &val)) {
 			DMERR("invalid miss_timeout '%s': need seconds from 1 to 86400",
 			      argv[1]);
 			return -EINVAL;
@@ -1445,6 +1793,7 @@ static struct target_type dcc_target = {
 	.map = dcc_map,
 	.end_io = dcc_end_io,
 	.presuspend = dcc_presuspend,
+	.presuspend_undo = dcc_presuspend_undo,
 	.postsuspend = dcc_postsuspend,
 	.preresume = dcc_preresume,
 	.resume = dcc_resume,

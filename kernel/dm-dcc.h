@@ -22,7 +22,8 @@
 #define DCC_MAX_MISS_TIMEOUT	86400
 #define DCC_COMMIT_PERIOD	HZ
 #define DCC_COMMIT_BATCH	64	/* metadata blocks per commit round */
-#define DCC_DRAIN_TIMEOUT	(10 * HZ)
+/* How long CLEAR_DIRTY waits for the writes in flight before giving up. */
+#define DCC_CLEAR_DRAIN_TIMEOUT	HZ
 
 enum dcc_lock_type {
 	DCC_LOCK_FETCH,		/* waiting for the daemon to fill the region */
@@ -79,19 +80,36 @@ struct dcc {
 	 * to be on disk; .map tests them without the lock, which is safe
 	 * because a bit is only set there after it is durable and cleared
 	 * before the durable copy changes.  armed marks dirty regions the
-	 * daemon has read for replication; completing writes disarm them.
+	 * daemon is about to read for replication (DCC_CMD_ARM); a write that
+	 * completes in a region, or waits for its dirty bit, disarms it.
+	 * clearing marks the regions a CLEAR_DIRTY took out of hot_dirty
+	 * while it drains the writes in flight: their dirty bits are on disk,
+	 * and no commit may put them back into hot_dirty meanwhile.
 	 */
 	unsigned long *valid;
 	unsigned long *dirty;
 	unsigned long *hot_valid;
 	unsigned long *hot_dirty;
 	unsigned long *armed;
+	unsigned long *clearing;
 	unsigned long *changed;		/* metadata blocks to write */
+	/*
+	 * Dirty-bitmap blocks in which a replicated region's bit was cleared:
+	 * the data device is flushed before such a block is written.
+	 */
+	unsigned long *flush_before;
 	bool sb_changed;
 	u64 nr_valid;
 	u64 nr_dirty;
+	/*
+	 * role and generation are what is committed, and all the target
+	 * acts on; sb_role and sb_generation are what the next commit
+	 * writes (they differ only while a SET_ROLE commits).
+	 */
 	enum dcc_role role;
 	u64 generation;
+	enum dcc_role sb_role;
+	u64 sb_generation;
 	enum dcc_mode mode;
 	struct bio_list deferred;	/* bios from .map for the worker */
 	struct bio_list commit_wait;	/* writes waiting for the next commit */
@@ -109,15 +127,19 @@ struct dcc {
 	u64 nr_misses;
 	u64 nr_timeouts;
 
-	/*
-	 * Serialises commits and the dirty-clearing drain; a commit never
-	 * runs while CLEAR_DIRTY waits for in-flight writes.
-	 */
+	/* Serialises metadata commits. */
 	struct mutex commit_mutex;
 	void *commit_buf;		/* DCC_COMMIT_BATCH blocks */
 	u64 *commit_idx;
 	struct dcc_disk_sb *sb_buf;
-	bool drain_broken;		/* a drain timed out; see dcc_epoch_drain */
+
+	/*
+	 * Serialises CLEAR_DIRTY requests, and protects drain_broken (a
+	 * drain timed out; see dcc_epoch_drain).  Taken before lock, never
+	 * together with commit_mutex.
+	 */
+	struct mutex clear_mutex;
+	bool drain_broken;
 
 	/* Write epochs: every write in flight is counted in one of two. */
 	unsigned long epoch;
@@ -131,8 +153,9 @@ struct dcc {
 	struct bio_set bs;
 
 	/* Protected by dcc_targets_mutex. */
-	struct list_head node;
+	struct list_head node;		/* dcc_targets: resumed, netlink finds it */
 	bool listed;
+	struct list_head all_node;	/* dcc_all_targets: constructed */
 	atomic_t nl_refs;		/* netlink handlers using this target */
 	wait_queue_head_t nl_wait;
 };
@@ -150,23 +173,26 @@ static inline sector_t dcc_region_len(struct dcc *dcc, u64 r)
 	return min_t(sector_t, dcc_region_sectors(dcc), dcc->data_sectors - start);
 }
 
-/* dm-dcc-metadata.c */
+/*
+ * dm-dcc-metadata.c: the on-disk state.  These return errors and change
+ * nothing but the bitmaps and the superblock image; the target decides
+ * what a failure means (its mode) and raises the events.
+ */
 int dcc_meta_load(struct dcc *dcc, char **error);
 int dcc_meta_read(struct dcc *dcc, char **error);
 void dcc_meta_free(struct dcc *dcc);
-int dcc_commit(struct dcc *dcc);
+int dcc_meta_commit(struct dcc *dcc);
+int dcc_meta_check_readable(struct dcc *dcc);
 void __dcc_set_valid(struct dcc *dcc, u64 r);
 void __dcc_set_dirty(struct dcc *dcc, u64 r);
 void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count);
-void __dcc_clear_dirty(struct dcc *dcc, u64 r);
+void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated);
 void __dcc_mark_changed(struct dcc *dcc, unsigned long *bitmap, u64 r);
-void __dcc_degrade(struct dcc *dcc, const char *why, int err);
 
 /* dm-dcc-target.c */
 struct dcc *dcc_get(u32 major, u32 minor);
 void dcc_put(struct dcc *dcc);
 void dcc_wake(struct dcc *dcc);
-int dcc_epoch_drain(struct dcc *dcc);
 void dcc_state_changed(struct dcc *dcc);
 
 struct dcc_range {
@@ -176,20 +202,21 @@ struct dcc_range {
 
 int dcc_op_register(struct dcc *dcc, u32 portid, u64 *reg_id);
 int dcc_op_unregister(struct dcc *dcc, u32 portid, u64 reg_id);
-int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor, bool arm,
+int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor,
 		       struct dcc_range *out, unsigned int max, u64 *next);
 int dcc_op_fill_begin(struct dcc *dcc, u32 portid, u64 reg_id, u64 r);
 int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 		     const struct dcc_range *ranges, unsigned int n, int err);
 int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n, bool force);
-int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id, u64 r,
-		       u64 count, u64 *cleaned);
+int dcc_op_arm(struct dcc *dcc, u32 portid, u64 reg_id,
+	       const struct dcc_range *ranges, unsigned int n, u64 *armed);
+int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
+		       const struct dcc_range *ranges, unsigned int n,
+		       u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    enum dcc_role role, u64 generation);
 void dcc_portid_released(u32 portid);
-extern struct mutex dcc_targets_mutex;
-extern struct list_head dcc_targets;
 
 /* dm-dcc-netlink.c */
 int dcc_netlink_init(void);

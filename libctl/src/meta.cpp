@@ -202,7 +202,7 @@ SbStatus decode_superblock(std::span<const uint8_t> block, Superblock& sb) {
         !sb.data_sectors || sb.nr_regions != div_round_up(sb.data_sectors, sb.region_sectors) ||
         sb.bitmap_blocks != div_round_up(sb.nr_regions, uint64_t(kMetaBlock) * 8) ||
         sb.valid_start != 1 || sb.dirty_start != sb.valid_start + sb.bitmap_blocks ||
-        (role != DCC_ROLE_OWNER && role != DCC_ROLE_REPLICA && role != DCC_ROLE_YIELDING))
+        role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING)
         return SbStatus::Inconsistent;
     sb.role = Role(role);
     return SbStatus::Ok;

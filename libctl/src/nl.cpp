@@ -3,6 +3,7 @@
 
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
+#include <netlink/genl/family.h>
 #include <netlink/msg.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -164,6 +165,14 @@ std::optional<Event> parse_event(nlmsghdr* nlh) {
     return ev;
 }
 
+void check_family_version(unsigned kernel_version) {
+    if (kernel_version == DCC_GENL_VERSION) return;
+    throw Error(kExitError, "the dm-dcc module speaks netlink version " +
+                                std::to_string(kernel_version) + ", this program version " +
+                                std::to_string(DCC_GENL_VERSION) +
+                                ": load the module that came with these tools");
+}
+
 int parse_error(nlmsghdr* nlh, std::string& text) {
     text.clear();
     if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
@@ -204,6 +213,20 @@ Client::Client() {
         nl_socket_free(sk_);
         throw Error(kExitNotFound,
                     "generic netlink family '" DCC_GENL_NAME "' not found: is the dm-dcc module loaded?");
+    }
+    nl_cache* cache = nullptr;
+    genl_family* fam = nullptr;
+    if (genl_ctrl_alloc_cache(sk_, &cache) >= 0) fam = genl_ctrl_search_by_name(cache, DCC_GENL_NAME);
+    unsigned version = fam ? genl_family_get_version(fam) : 0;
+    if (fam) genl_family_put(fam);
+    if (cache) nl_cache_free(cache);
+    try {
+        if (!fam)
+            throw Error(kExitError, "cannot read the version of the '" DCC_GENL_NAME "' netlink family");
+        check_family_version(version);
+    } catch (...) {
+        nl_socket_free(sk_);
+        throw;
     }
 }
 
@@ -276,10 +299,10 @@ void Client::unregister(Dev dev, uint64_t reg_id) {
     if (int e = transact(req, nullptr, &text)) fail("unregister", e, text);
 }
 
-RegionsReply Client::get_regions(Dev dev, uint8_t set, uint64_t cursor, bool arm) {
+RegionsReply Client::get_regions(Dev dev, uint8_t set, uint64_t cursor) {
     std::optional<RegionsReply> reply;
     std::string text;
-    Request req{.cmd = DCC_CMD_GET_REGIONS, .dev = dev, .region = cursor, .set = set, .arm = arm};
+    Request req{.cmd = DCC_CMD_GET_REGIONS, .dev = dev, .region = cursor, .set = set};
     int e = transact(req, [&](nlmsghdr* nlh) { reply = parse_regions(nlh); }, &text);
     if (e) fail("read the region set", e, text);
     if (!reply) throw Error(kExitError, "malformed GET_REGIONS reply from the kernel");

@@ -21,11 +21,27 @@
 //       Send TEXT (with \n and \xNN escapes), N times over, to a Unix stream
 //       socket such as dccd's control socket and print what comes back
 //       until the other end closes (5 s at most); exit 1 if nothing did.
+//   flushcheck --log LOG --data-sectors N --meta-offset SECTORS
+//       Replay a dm-log-writes log of a volume whose data and metadata are
+//       on the logged device (as for logcheck) and check that no dirty bit
+//       is cleared on disk while a write to its region is not yet flushed.
+//   nl VOL arm R [N] | clear R [N] | setrole owner|replica|yielding GEN
+//       One request as a registered daemon; prints "armed N", "cleared N"
+//       or "ok", or the error with the kernel's explanation (exit 1).
 //   nlprobe VOL
 //       Drive the netlink channel with good and bad requests and check each
-//       answer (bad input refused cleanly, registration rules, dirty-bit
-//       clearing only for regions not written since they were read).
+//       answer (bad input refused cleanly, registration rules, arming and
+//       dirty-bit clearing only for regions not written since they were
+//       armed, roles and generations).
+//   nlprobe VOL --stuck R --clean C
+//       With a write to region R held in flight below the target (dm-delay,
+//       several seconds): CLEAR_DIRTY of R gives up with ETIMEDOUT after
+//       about a second, and a first write to the clean region C completes
+//       meanwhile.
+//   field, rewrite, rewriteverify
+//       In field.cpp and rewrite.cpp.
 #include <fcntl.h>
+#include <netlink/genl/genl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -33,6 +49,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <ctime>
 #include <cstdio>
@@ -49,6 +66,7 @@
 #include "dcc/meta.hpp"
 #include "dcc/nl.hpp"
 #include "dcc/status.hpp"
+#include "tools.hpp"
 
 namespace {
 
@@ -273,6 +291,71 @@ int logcheck(const std::map<std::string, std::string>& o) {
     return violations || !checks ? 1 : 0;
 }
 
+// A dirty bit cleared on disk says the other site holds the region; that
+// is only true if every write to the region before it is durable here too.
+int flushcheck(const std::map<std::string, std::string>& o) {
+    int lfd = open(o.at("log").c_str(), O_RDONLY);
+    if (lfd < 0) die("cannot open the log");
+    uint64_t data_sectors = num(o, "data-sectors"), meta_off = num(o, "meta-offset");
+    LogSuper sup;
+    if (pread(lfd, &sup, sizeof(sup), 0) != sizeof(sup) || sup.magic != kLogMagic)
+        die("not a dm-log-writes log");
+    uint64_t ss = sup.sectorsize, pos = ss;
+    std::vector<uint8_t> block(ss), meta(16 << 20);  // the metadata image, from meta_off
+    dcc::Superblock sb{};
+    bool formatted = false;
+    std::vector<uint8_t> dirty;                     // the dirty bitmap as last seen
+    std::vector<uint64_t> unflushed;                // region -> entry of a write not yet flushed, +1
+    uint64_t region_bytes = 0, cleared = 0, violations = 0, flushes = 0;
+    for (uint64_t e = 0; e < sup.nr_entries; e++) {
+        LogEntry le;
+        if (pread(lfd, block.data(), ss, off_t(pos)) != ssize_t(ss)) die("short log");
+        std::memcpy(&le, block.data(), sizeof(le));
+        pos += ss;
+        if (le.flags & kFlush) {  // every write before it is durable now
+            flushes++;
+            std::fill(unflushed.begin(), unflushed.end(), 0);
+        }
+        uint64_t bytes = le.nr_sectors * ss;
+        if ((le.flags & (kDiscard | kMark)) || !bytes) continue;
+        std::vector<uint8_t> data(bytes);
+        if (pread(lfd, data.data(), bytes, off_t(pos)) != ssize_t(bytes)) die("short log");
+        pos += bytes;
+        uint64_t off = le.sector * ss;
+        if (off < data_sectors * 512) {
+            if (region_bytes && !(le.flags & kFua))
+                for (uint64_t r = off / region_bytes; r * region_bytes < off + bytes && r < unflushed.size(); r++)
+                    unflushed[r] = e + 1;
+            continue;
+        }
+        if (off < meta_off * 512 || off - meta_off * 512 + bytes > meta.size()) continue;
+        std::memcpy(meta.data() + (off - meta_off * 512), data.data(), bytes);
+        if (!formatted) {
+            formatted = dcc::decode_superblock({meta.data(), dcc::kMetaBlock}, sb) == dcc::SbStatus::Ok;
+            if (!formatted) continue;
+            region_bytes = uint64_t(sb.region_sectors) * 512;
+            unflushed.assign(sb.nr_regions, 0);
+        }
+        const uint8_t* now = meta.data() + sb.dirty_start * dcc::kMetaBlock;
+        size_t n = size_t((sb.nr_regions + 7) / 8);
+        if (dirty.empty()) dirty.assign(now, now + n);
+        for (uint64_t r = 0; r < sb.nr_regions; r++) {
+            bool was = (dirty[r >> 3] >> (r & 7)) & 1, is = (now[r >> 3] >> (r & 7)) & 1;
+            if (!was || is) continue;
+            cleared++;
+            if (unflushed[r] && violations++ < 5)
+                std::printf("entry %" PRIu64 ": region %" PRIu64
+                            " clean on disk, its write at entry %" PRIu64 " not yet flushed\n",
+                            e, r, unflushed[r] - 1);
+        }
+        dirty.assign(now, now + n);
+    }
+    std::printf("flushcheck: %" PRIu64 " entries, %" PRIu64 " flushes, %" PRIu64
+                " dirty bits cleared on disk, %" PRIu64 " violations\n",
+                sup.nr_entries, flushes, cleared, violations);
+    return violations || !cleared ? 1 : 0;
+}
+
 int g_nl_failures = 0;
 
 void expect(bool cond, const std::string& what) {
@@ -359,6 +442,120 @@ int ctlsend(const std::string& path, const std::string& text, const std::map<std
     return got.empty() ? 1 : 0;
 }
 
+// ARM or CLEAR_DIRTY of regions: -errno or 0, and the COUNT it replied.
+int arm_or_clear(dcc::nl::Client& c, uint8_t cmd, dcc::nl::Dev d, uint64_t id,
+                 std::vector<dcc::Range> ranges, std::optional<uint64_t>& count,
+                 std::string* text = nullptr) {
+    dcc::nl::Request r{.cmd = cmd, .dev = d, .reg_id = id};
+    if (ranges.size() == 1) {
+        r.region = ranges[0].start;
+        r.count = ranges[0].count;
+    } else {
+        r.ranges = std::move(ranges);
+    }
+    count.reset();
+    return c.transact(r, [&](nlmsghdr* h) { count = dcc::nl::parse_count(h); }, text);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Writes in flight on a block device (its sysfs inflight counter).
+uint64_t writes_in_flight(dcc::nl::Dev d) {
+    std::string path = "/sys/dev/block/" + std::to_string(d.major) + ":" + std::to_string(d.minor) +
+                       "/inflight";
+    FILE* f = std::fopen(path.c_str(), "r");
+    unsigned long long rd = 0, wr = 0;
+    if (!f) die("cannot open " + path);
+    if (std::fscanf(f, "%llu %llu", &rd, &wr) != 2) wr = 0;
+    std::fclose(f);
+    return wr;
+}
+
+// M7: a CLEAR_DIRTY that meets a write stuck in flight gives up after about
+// a second, clears nothing, and holds up no other write meanwhile.
+int nlprobe_stuck(const std::string& vol, uint64_t stuck, uint64_t clean) {
+    using namespace dcc::nl;
+    Dev d = dcc::find_volume(vol).dev;
+    Client a;
+    RegisterReply reg = a.register_volume(d);
+    uint64_t id = reg.reg_id;
+    uint32_t rs = reg.region_sectors;
+    std::optional<uint64_t> n;
+    expect(has_region(a.get_regions(d, DCC_SET_DIRTY, 0), stuck), "region " + std::to_string(stuck) + " dirty");
+    expect(!has_region(a.get_regions(d, DCC_SET_DIRTY, 0), clean), "region " + std::to_string(clean) + " clean");
+    expect_err(arm_or_clear(a, DCC_CMD_ARM, d, id, {{stuck, 1}}, n), 0, "arm the region to be held");
+    expect(n == 1u, "one region armed");
+
+    pid_t writer = fork();
+    if (writer == 0) _exit(vol_io(vol, stuck, rs, true) ? 1 : 0);
+    bool held = false;
+    for (int i = 0; i < 100 && !held; i++) {
+        held = writes_in_flight(d) > 0;
+        if (!held) usleep(20000);
+    }
+    expect(held, "a write to region " + std::to_string(stuck) + " is held in flight");
+
+    auto t0 = std::chrono::steady_clock::now();
+    pid_t first = fork();
+    if (first == 0) _exit(vol_io(vol, clean, rs, true) ? 1 : 0);
+    std::string text;
+    int e = arm_or_clear(a, DCC_CMD_CLEAR_DIRTY, d, id, {{stuck, 1}}, n, &text);
+    double t_clear = seconds_since(t0);
+    expect_err(e, -ETIMEDOUT, "clear dirty with a write in flight (" + text + ")");
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.1f", t_clear);
+    expect(t_clear > 0.8 && t_clear < 3.0, std::string("it gave up after about a second (") + buf + " s)");
+    int ws = 0;
+    waitpid(first, &ws, 0);
+    double t_first = seconds_since(t0);
+    std::snprintf(buf, sizeof(buf), "%.1f", t_first);
+    expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && t_first < 4.0,
+           std::string("a first write to a clean region completed meanwhile (") + buf + " s)");
+    expect(writes_in_flight(d) > 0, "the held write is still in flight");
+    expect(has_region(a.get_regions(d, DCC_SET_DIRTY, 0), stuck), "the held region is still dirty");
+
+    waitpid(writer, &ws, 0);
+    expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the held write completed");
+    expect_err(arm_or_clear(a, DCC_CMD_ARM, d, id, {{stuck, 1}}, n), 0, "arm it again");
+    expect_err(arm_or_clear(a, DCC_CMD_CLEAR_DIRTY, d, id, {{stuck, 1}}, n), 0,
+               "clear dirty once nothing is in flight");
+    expect(n == 1u, "cleared now");
+    return g_nl_failures ? 1 : 0;
+}
+
+// One request as a registered daemon, for the scenarios.
+int nl_once(const std::string& vol, const std::vector<std::string>& args) {
+    using namespace dcc::nl;
+    Dev d = dcc::find_volume(vol).dev;
+    Client c;
+    RegisterReply reg = c.register_volume(d);
+    std::optional<uint64_t> n;
+    std::string text;
+    auto u64 = [&](size_t i, uint64_t dflt) {
+        return i < args.size() ? std::strtoull(args[i].c_str(), nullptr, 0) : dflt;
+    };
+    int e;
+    if ((args[0] == "arm" || args[0] == "clear") && args.size() >= 2) {
+        e = arm_or_clear(c, args[0] == "arm" ? DCC_CMD_ARM : DCC_CMD_CLEAR_DIRTY, d, reg.reg_id,
+                         {{u64(1, 0), u64(2, 1)}}, n, &text);
+        if (!e) std::printf("%s %" PRIu64 "\n", args[0] == "arm" ? "armed" : "cleared", n.value_or(0));
+    } else if (args[0] == "setrole" && args.size() == 3) {
+        uint8_t role = args[1] == "owner" ? DCC_ROLE_OWNER : args[1] == "replica" ? DCC_ROLE_REPLICA
+                       : args[1] == "yielding" ? DCC_ROLE_YIELDING : 0;
+        if (!role) die("unknown role " + args[1]);
+        e = c.transact({.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = reg.reg_id, .generation = u64(2, 0),
+                        .role = role},
+                       nullptr, &text);
+        if (!e) std::printf("ok\n");
+    } else {
+        die("usage: nl VOL arm R [N] | clear R [N] | setrole ROLE GEN");
+    }
+    if (e) std::printf("error: %s (%s)\n", std::strerror(-e), text.c_str());
+    return e ? 1 : 0;
+}
+
 int nlprobe(const std::string& vol) {
     using namespace dcc::nl;
     Dev d = dcc::find_volume(vol).dev;
@@ -385,8 +582,13 @@ int nlprobe(const std::string& vol) {
     // Values outside a policy's range: the netlink core answers ERANGE.
     expect_err(req(*a, {.cmd = DCC_CMD_GET_REGIONS, .dev = d, .set = 9}), -ERANGE,
                "unknown region set");
-    expect_err(req(*a, {.cmd = DCC_CMD_GET_REGIONS, .dev = d, .set = DCC_SET_INVALID, .arm = true}),
-               -EINVAL, "ARM on the invalid set");
+    {
+        std::string text;
+        int e = a->transact({.cmd = DCC_CMD_GET_REGIONS, .dev = d, .set = DCC_SET_DIRTY, .arm = true},
+                            nullptr, &text);
+        expect_err(e, -EINVAL, "GET_REGIONS with ARM, which is a command of its own (" + text + ")");
+        expect(text.find("DCC_CMD_ARM") != std::string::npos, "and the kernel says what to use");
+    }
     expect_err(req(*a, {.cmd = DCC_CMD_REGISTER, .dev = {d.major, 200}}), -ENODEV,
                "no such device");
     expect_err(req(*a, {.cmd = DCC_CMD_REGISTER, .dev = {d.major, 1u << 21}}), -ENODEV,
@@ -519,29 +721,54 @@ int nlprobe(const std::string& vol) {
     expect(WIFEXITED(rstatus) && WEXITSTATUS(rstatus) == 0, "the waiting read completes");
     expect(a->get_regions(d, DCC_SET_WAITING, 0).ranges.empty(), "nothing waits any more");
 
-    // Dirty bits: cleared only if the region was not written since it was read.
-    RegionsReply dirty = a->get_regions(d, DCC_SET_DIRTY, 0, true);
-    expect(has_region(dirty, 3), "region 3 in the dirty set");
-    std::optional<uint64_t> cleared;
-    auto clear = [&](uint64_t r) {
-        cleared.reset();
-        return a->transact({.cmd = DCC_CMD_CLEAR_DIRTY, .dev = d, .reg_id = id, .region = r},
-                           [&](nlmsghdr* h) { cleared = parse_count(h); });
+    // Dirty bits: armed (DCC_CMD_ARM) just before the daemon reads a region,
+    // cleared only if no write reached the region since.
+    expect(has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 3), "region 3 in the dirty set");
+    std::optional<uint64_t> armed, cleared;
+    auto arm = [&](std::vector<dcc::Range> rs_) { return arm_or_clear(*a, DCC_CMD_ARM, d, id, rs_, armed); };
+    auto clear = [&](std::vector<dcc::Range> rs_) {
+        return arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, rs_, cleared);
     };
     uint64_t dirty0 = vol_status(vol).dirty;
-    expect_err(clear(3), 0, "clear region 3");
-    expect(cleared == 1u, "one region cleaned");
+    expect_err(clear({{3, 1}}), 0, "clear region 3 before it was armed");
+    expect(cleared == 0u, "nothing cleared without arming");
+    expect_err(arm({{3, 1}}), 0, "arm region 3");
+    expect(armed == 1u, "one region armed");
+    expect_err(clear({{3, 1}}), 0, "clear region 3");
+    expect(cleared == 1u, "one region cleared");
     expect(vol_status(vol).dirty == dirty0 - 1, "dirty count went down");
-    expect_err(clear(3), 0, "clear region 3 again");
-    expect(cleared == 0u, "nothing cleaned the second time");
+    expect(!has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 3), "region 3 clean");
+    expect_err(clear({{3, 1}}), 0, "clear region 3 again");
+    expect(cleared == 0u, "nothing cleared the second time");
+    expect_err(arm({{3, 1}}), 0, "arm the clean region 3");
+    expect(armed == 0u, "a clean region is not armed");
     expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3 again");
-    expect(has_region(a->get_regions(d, DCC_SET_DIRTY, 0, true), 3), "dirty again, armed");
-    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3 after it was read");
-    expect_err(clear(3), 0, "clear region 3 after the new write");
-    expect(cleared == 0u, "a region written since it was read stays dirty");
+    expect_err(arm({{3, 1}}), 0, "arm region 3, dirty again");
+    expect(armed == 1u, "armed");
+    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3 after it was armed");
+    expect_err(clear({{3, 1}}), 0, "clear region 3 after the new write");
+    expect(cleared == 0u, "a region written since it was armed stays dirty");
     expect(has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 3), "region 3 still dirty");
-    expect_err(clear(0), 0, "clear a region never armed");
-    expect(cleared == 0u, "nothing cleaned without arming");
+    // Many regions at once: 50-52 and 60 armed, 52 written after, so two clear.
+    for (uint64_t r : {50, 51, 52, 60})
+        expect_err(vol_io(vol, r, rs, true) ? -EIO : 0, 0, "write region " + std::to_string(r));
+    expect_err(arm({{50, 3}, {60, 1}}), 0, "arm two ranges");
+    expect(armed == 4u, "four regions armed");
+    expect_err(vol_io(vol, 52, rs, true) ? -EIO : 0, 0, "write region 52 after it was armed");
+    expect_err(clear({{50, 3}, {60, 1}}), 0, "clear two ranges");
+    expect(cleared == 3u, "three regions cleared, 52 not");
+    RegionsReply after = a->get_regions(d, DCC_SET_DIRTY, 0);
+    expect(has_region(after, 52) && !has_region(after, 50) && !has_region(after, 51) &&
+               !has_region(after, 60),
+           "of 50-52 and 60 only 52 is dirty");
+    expect_err(clear({{20, 2}, {10, 1}}), -EINVAL, "clear with unsorted ranges");
+    expect_err(arm({{0, DCC_MAX_CLEARS_PER_REQUEST + 1}}), -E2BIG, "arm of too many regions");
+    expect_err(clear({{0, DCC_MAX_CLEARS_PER_REQUEST + 1}}), -E2BIG, "clear of too many regions");
+    expect_err(clear({{last, 2}}), -ERANGE, "clear past the end");
+    expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id + 1, {{3, 1}}, armed), -ESTALE,
+               "arm with a wrong registration number");
+    expect_err(arm_or_clear(b, DCC_CMD_CLEAR_DIRTY, d, id, {{3, 1}}, cleared), -ESTALE,
+               "clear from another socket");
 
     // Role and generation.
     expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 2,
@@ -549,6 +776,27 @@ int nlprobe(const std::string& vol) {
                0, "become replica, generation 2");
     expect_err(-vol_io(vol, 0, rs, false), -EIO, "a replica serves no reads");
     expect_err(-vol_io(vol, 0, rs, true), -EIO, "a replica serves no writes");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 2,
+                        .role = DCC_ROLE_OWNER}),
+               0, "owner again at the same generation");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 2,
+                        .role = DCC_ROLE_YIELDING}),
+               0, "yielding, generation 2");
+    {
+        auto y = vol_status(vol);
+        expect(y.role == "yielding" && y.generation == 2, "status shows yielding, generation 2");
+    }
+    expect_err(-vol_io(vol, 0, rs, false), -EIO, "a yielding site serves no reads");
+    expect_err(-vol_io(vol, 0, rs, true), -EIO, "a yielding site serves no writes");
+    {
+        std::string text;
+        int e = a->transact({.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 1,
+                             .role = DCC_ROLE_OWNER},
+                            nullptr, &text);
+        expect_err(e, -ESTALE, "owner at generation 1, backwards (" + text + ")");
+        auto y = vol_status(vol);
+        expect(y.role == "yielding" && y.generation == 2, "a refused SET_ROLE changed nothing");
+    }
     expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 3,
                         .role = DCC_ROLE_OWNER}),
                0, "become owner, generation 3");
@@ -590,7 +838,23 @@ int main(int argc, char** argv) {
         if (cmd == "logcheck") return logcheck(opts(argc, argv, 2));
         if (cmd == "readlat" && argc >= 3) return readlat(argv[2], opts(argc, argv, 3));
         if (cmd == "nlprobe" && argc == 3) return nlprobe(argv[2]);
+        if (cmd == "nlprobe" && argc == 7) {
+            auto o = opts(argc, argv, 3);
+            return nlprobe_stuck(argv[2], num(o, "stuck"), num(o, "clean"));
+        }
+        if (cmd == "nl" && argc >= 4) return nl_once(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+        if (cmd == "flushcheck") return flushcheck(opts(argc, argv, 2));
         if (cmd == "ctlsend" && argc >= 4) return ctlsend(argv[2], argv[3], opts(argc, argv, 4));
+        if (cmd == "field" && argc >= 4)
+            return dcctest::field(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+        if (cmd == "rewrite" && argc >= 3) {
+            auto o = opts(argc, argv, 3);
+            return dcctest::rewrite(argv[2], num(o, "seed"), num(o, "blocks"), num(o, "seconds"));
+        }
+        if (cmd == "rewriteverify" && argc >= 3) {
+            auto o = opts(argc, argv, 3);
+            return dcctest::rewriteverify(argv[2], num(o, "seed"), num(o, "blocks"), num(o, "count"));
+        }
     } catch (const dcc::Error& e) {
         die(e.what());
     } catch (const std::out_of_range&) {

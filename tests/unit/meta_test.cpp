@@ -87,6 +87,21 @@ TEST(Superblock, RoundTrips) {
     EXPECT_EQ(out.region_sectors, 2048u);
 }
 
+TEST(Superblock, YieldingRoundTrips) {
+    Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
+    sb.role = Role::Yielding;
+    sb.generation = 5;
+    Superblock out;
+    ASSERT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Ok);
+    EXPECT_EQ(out.role, Role::Yielding);
+    EXPECT_EQ(uint32_t(out.role), uint32_t(DCC_ROLE_YIELDING));
+    EXPECT_STREQ(role_name(out.role), "yielding");
+    sb.role = Role(4);
+    EXPECT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Inconsistent);
+    sb.role = Role(0);
+    EXPECT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Inconsistent);
+}
+
 TEST(Superblock, LayoutMatchesTheKernelStruct) {
     Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
     sb.generation = 0x1122334455667788ull;

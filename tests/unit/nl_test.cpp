@@ -6,7 +6,9 @@
 #include <netlink/msg.h>
 
 #include <cstring>
+#include <string>
 
+#include "dcc/error.hpp"
 #include "dcc/nl.hpp"
 
 using namespace dcc;
@@ -153,6 +155,19 @@ TEST(NlParse, Events) {
     ASSERT_TRUE(st);
     EXPECT_EQ(st->mode, DCC_MODE_READ_ONLY);
     EXPECT_EQ(st->generation, 8u);
+}
+
+TEST(NlVersion, OnlyThisProgramsVersionIsTaken) {
+    EXPECT_NO_THROW(check_family_version(DCC_GENL_VERSION));
+    try {
+        check_family_version(1);
+        FAIL() << "version 1 taken";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("version 1"), std::string::npos) << what;
+        EXPECT_NE(what.find("version " + std::to_string(DCC_GENL_VERSION)), std::string::npos) << what;
+    }
+    EXPECT_THROW(check_family_version(DCC_GENL_VERSION + 1), Error);
 }
 
 TEST(NlParse, ErrorWithExtendedAck) {

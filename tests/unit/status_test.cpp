@@ -28,6 +28,13 @@ TEST(Status, NoDaemonIsNull) {
     EXPECT_EQ(s->mode, "ro");
 }
 
+TEST(Status, Yielding) {
+    auto s = parse_status("128 100/16384 3 0 yielding 8 rw 12 5 1");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->role, "yielding");
+    EXPECT_EQ(s->generation, 8u);
+}
+
 TEST(Status, RefusesMalformedLines) {
     for (const char* bad : {"", "128 100/16384 3 2 owner 7 rw 12 5",
                             "128 100/16384 3 2 owner 7 rw 12 5 1 extra",

@@ -44,6 +44,11 @@ enum dcc_role {
 	DCC_ROLE_NONE = 0,
 	DCC_ROLE_OWNER = 1,	/* serves application I/O, accepts writes */
 	DCC_ROLE_REPLICA = 2,	/* serves no application I/O */
+	/*
+	 * Handed the volume over and not yet told whether the other site
+	 * took it; serves no application I/O, like a replica.
+	 */
+	DCC_ROLE_YIELDING = 3,
 };
 
 struct dcc_disk_sb {
@@ -68,7 +73,7 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	1
+#define DCC_GENL_VERSION	2
 #define DCC_GENL_MCGRP_EVENTS	"events"
 
 /*
@@ -86,7 +91,7 @@ enum dcc_cmd {
 	DCC_CMD_REGISTER,
 	/* -> MAJOR MINOR REG_ID */
 	DCC_CMD_UNREGISTER,
-	/* -> MAJOR MINOR SET [REGION (cursor)] [ARM];  <- RANGES [NEXT] */
+	/* -> MAJOR MINOR SET [REGION (cursor)];  <- RANGES [NEXT] */
 	DCC_CMD_GET_REGIONS,
 	/* -> MAJOR MINOR REG_ID REGION: lock an invalid region for a fill */
 	DCC_CMD_FILL_BEGIN,
@@ -97,14 +102,28 @@ enum dcc_cmd {
 	DCC_CMD_FILL_DONE,
 	/* -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES) [FORCE] */
 	DCC_CMD_SET_INVALID,
-	/* -> MAJOR MINOR REG_ID REGION [COUNT];  <- COUNT (regions cleaned) */
+	/*
+	 * -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES);  <- COUNT (regions
+	 * cleaned): clear the dirty bits of armed regions no write reached
+	 * since they were armed; the writes in flight are waited for, at most
+	 * about a second (ETIMEDOUT, nothing cleared)
+	 */
 	DCC_CMD_CLEAR_DIRTY,
-	/* -> MAJOR MINOR REG_ID ROLE GENERATION */
+	/*
+	 * -> MAJOR MINOR REG_ID ROLE GENERATION: flush the data device, then
+	 * commit; the new role and generation show only once committed
+	 */
 	DCC_CMD_SET_ROLE,
 	/* event: MAJOR MINOR REGION, a bio waits for this region */
 	DCC_CMD_EVENT_MISS,
 	/* event: MAJOR MINOR MODE ROLE GENERATION, something visible changed */
 	DCC_CMD_EVENT_STATE,
+	/*
+	 * -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES);  <- COUNT (regions
+	 * armed): arm those of the regions that are dirty, just before their
+	 * data is read for replication
+	 */
+	DCC_CMD_ARM,
 
 	__DCC_CMD_MAX,
 };
@@ -119,7 +138,7 @@ enum dcc_attr {
 	DCC_A_REGION,		/* u64 */
 	DCC_A_COUNT,		/* u64 */
 	DCC_A_SET,		/* u8, enum dcc_region_set */
-	DCC_A_ARM,		/* flag: arm the returned dirty regions */
+	DCC_A_ARM,		/* flag; version 1 only, refused since */
 	DCC_A_RANGES,		/* nested: DCC_A_RANGE... */
 	DCC_A_RANGE,		/* nested: DCC_RANGE_A_* */
 	DCC_A_NEXT,		/* u64, cursor for the next GET_REGIONS */
@@ -162,11 +181,11 @@ enum dcc_region_set {
 
 /* Most ranges one GET_REGIONS reply carries; NEXT says where to go on. */
 #define DCC_MAX_RANGES_PER_REPLY 256
-/* Most ranges one SET_INVALID or FILL_DONE request may carry. */
+/* Most ranges one SET_INVALID, FILL_DONE, ARM or CLEAR_DIRTY may carry. */
 #define DCC_MAX_RANGES_PER_REQUEST 1024
 /* Most regions one FILL_DONE may end. */
 #define DCC_MAX_FILLS_PER_REQUEST 1024
-/* Most regions one CLEAR_DIRTY may cover. */
+/* Most regions one ARM or CLEAR_DIRTY may cover, all ranges together. */
 #define DCC_MAX_CLEARS_PER_REQUEST (1ULL << 20)
 
 /* Worse modes compare greater. */

@@ -18,6 +18,8 @@ using Uuid = std::array<uint8_t, 16>;
 std::optional<Uuid> parse_uuid(const std::string& text);
 std::string format_uuid(const Uuid& u);
 
+// DCC_ROLE_*: Yielding is an old owner that handed the volume over and has
+// not yet learnt whether the other site took it (set by dccd only).
 enum class Role : uint32_t { Owner = 1, Replica = 2, Yielding = 3 };
 const char* role_name(Role r);
 std::optional<Role> parse_role(const std::string& name);

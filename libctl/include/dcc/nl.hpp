@@ -37,9 +37,9 @@ struct Request {
     std::optional<uint64_t> reg_id, region, count, generation;
     std::optional<uint8_t> set, role;
     std::optional<uint32_t> fill_errno;
-    bool arm = false;
+    bool arm = false;  // the DCC_A_ARM flag, which version 2 refuses (tests send it)
     bool force = false;
-    std::vector<Range> ranges;  // SET_INVALID, FILL_DONE: many ranges at once
+    std::vector<Range> ranges;  // SET_INVALID, FILL_DONE, ARM, CLEAR_DIRTY: many at once
 };
 
 // A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.
@@ -80,7 +80,12 @@ std::optional<Event> parse_event(nlmsghdr* nlh);
 // extended-ack text, if any.
 int parse_error(nlmsghdr* nlh, std::string& text);
 
-// A generic netlink socket bound to the dm-dcc family.
+// Throws dcc::Error, naming both versions, unless the kernel's family
+// version is the one this program was built for (DCC_GENL_VERSION).
+void check_family_version(unsigned kernel_version);
+
+// A generic netlink socket bound to the dm-dcc family; refuses a kernel
+// whose family has another version than this program's.
 class Client {
 public:
     Client();
@@ -102,7 +107,7 @@ public:
     // Helpers that throw dcc::Error for unexpected failures.
     RegisterReply register_volume(Dev dev);
     void unregister(Dev dev, uint64_t reg_id);
-    RegionsReply get_regions(Dev dev, uint8_t set, uint64_t cursor, bool arm = false);
+    RegionsReply get_regions(Dev dev, uint8_t set, uint64_t cursor);
 
 private:
     nl_sock* sk_ = nullptr;

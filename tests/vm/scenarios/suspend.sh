@@ -1,6 +1,9 @@
 # Suspend and resume under load lose nothing; suspend and remove finish in
 # bounded time even with a miss pending and no daemon; a noflush suspend
-# hands pending bios back to dm, and they complete after resume.
+# hands pending bios back to dm, and they complete after resume; an
+# interrupted noflush suspend leaves misses waiting for fills (M6); a table
+# reload carries the fills in progress over, so a fill still holds its
+# region (M2).
 # disks: data=64M meta=1M src=64M
 . ./lib.sh
 
@@ -63,5 +66,71 @@ expect_eq "region 6 still valid after reload" "$(region_sum "$SRC" 6)" "$(region
 expect_eq "region 9 filled through the new table" "$(region_sum "$SRC" 9)" "$(region_sum /dev/mapper/vol 9)"
 kill -TERM $fill
 wait $fill
+check "remove" dmsetup remove vol
+
+# M6: a noflush suspend that is interrupted (its caller killed while dm
+# waits for a write in flight) must not leave misses failing at once.
+N=$(sectors "$DATA")
+check "data device" dmsetup create dd --table "0 $N linear $DATA 0"
+dccctl format-meta --data /dev/mapper/dd --meta "$META" --empty --role owner --force >/dev/null
+check "create" dcc_create vol /dev/mapper/dd "$META"
+check "write region 0 whole (valid, dirty)" \
+	$DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=1 oflag=direct status=none
+check "hold writes to region 0 for 10 s" sh -c "dmsetup suspend dd && printf '%s\n%s\n' \
+	'0 128 delay $DATA 0 0 $DATA 0 10000 $DATA 0 0' \
+	'128 $((N - 128)) linear $DATA 128' | dmsetup load dd && dmsetup resume dd"
+$DD if=/dev/urandom of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none &
+writer=$!
+writes_held() {
+	[ "$(awk '{print $2}' "/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor \
+		--separator : vol)/inflight")" -gt 0 ]
+}
+check "a write is in flight" wait_until 5 writes_held
+dmsetup suspend --noflush vol &
+susp=$!
+sleep 1
+check "the noflush suspend waits for the write" running $susp
+kill -KILL $susp
+wait $susp 2>/dev/null
+check "the interrupted suspend left the volume active" sh -c "dmsetup info vol | grep -q 'State: *ACTIVE'"
+dccctl fill --source "$SRC" vol 2>/tmp/fill4.log &
+fill=$!
+check "fill registered" wait_until 20 registered vol
+check "a read of an invalid region waits for its fill" \
+	$DD if=/dev/mapper/vol bs=64k skip=6 count=1 iflag=direct of=/tmp/read6 status=none
+expect_eq "with the source data" "$(region_sum "$SRC" 6)" "$(sha256sum </tmp/read6 | cut -d' ' -f1)"
+wait $writer && ok "the held write completed" || bad "the held write failed"
+kill -TERM $fill
+wait $fill
+check "remove" dmsetup remove vol dd
+
+# M2: a table reload while the fill tool has region R locked (it stopped
+# itself after FILL_BEGIN).  The new table must hold R for that fill: a
+# whole-region write to R waits until the fill is reported, the fill's
+# FILL_DONE succeeds, and the write lands after it.
+dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/dev/null
+check "create" dcc_create vol "$DATA" "$META"
+dccctl fill --source "$SRC" --hydrate --pause-at claimed --verbose vol 2>/tmp/fill5.log &
+fill=$!
+check "the fill tool locked a region" wait_until 20 paused_at /tmp/fill5.log claimed
+R=$(sed -n 's/.*paused at claimed region \([0-9]*\).*/\1/p' /tmp/fill5.log | head -n1)
+expect_eq "one region locked" 1 "$(locked_count vol)"
+check "reload the table" sh -c "dmsetup table vol | dmsetup load vol && dmsetup suspend vol && dmsetup resume vol"
+expect_eq "the fill's lock carried over" 1 "$(locked_count vol)"
+$DD if=/dev/urandom of=/tmp/pattern bs=64k count=1 status=none
+misses0=$(misses_of vol)
+$DD if=/tmp/pattern of=/dev/mapper/vol bs=64k seek="$R" count=1 oflag=direct status=none &
+writer=$!
+missed() { [ "$(misses_of vol)" -gt "$misses0" ]; }
+check "the whole-region write to region $R waits for the fill" wait_until 10 missed
+check "and is still waiting" running $writer
+kill -CONT $fill
+wait $writer && ok "the write completed after the fill" || bad "the write failed"
+check "the fill of region $R was reported" wait_until 10 grep -q "region $R filled" /tmp/fill5.log
+check "its FILL_DONE succeeded" sh -c "! grep -q 'no longer waits' /tmp/fill5.log"
+expect_eq "region $R holds the write, not the fill" "$(sha256sum </tmp/pattern | cut -d' ' -f1)" \
+	"$(region_sum /dev/mapper/vol "$R")"
+kill -KILL $fill
+wait $fill 2>/dev/null
 check "remove" dmsetup remove vol
 finish

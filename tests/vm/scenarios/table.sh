@@ -1,5 +1,6 @@
 # Create and remove with dmsetup; every malformed table is refused with its
-# own message and leaves no device behind.
+# own message and leaves no device behind; numbers never wrap (D2); a data
+# or metadata device another dcc table holds is refused (D1).
 # disks: data=64M meta=1M small=2K other=128M meta2=1M
 . ./lib.sh
 
@@ -48,6 +49,12 @@ refused "0 $N dcc $DATA $META 1 miss_timeout" "Feature miss_timeout needs a valu
 refused "0 $N dcc $DATA $META 2 miss_timeout 0" "Invalid miss_timeout"
 refused "0 $N dcc $DATA $META 2 miss_timeout 5x" "Invalid miss_timeout"
 refused "0 $N dcc $DATA $META 2 miss_timeout 86401" "Invalid miss_timeout"
+# Numbers that sscanf("%u") would wrap or take with a sign (D2).
+for v in 4294967297 4294967296 -1 +-1 99999999999999999999; do
+	refused "0 $N dcc $DATA $META 2 miss_timeout $v" "Invalid miss_timeout"
+done
+refused "0 $N dcc $DATA $META 4294967298 miss_timeout 5" "Invalid number of feature arguments"
+refused "0 $N dcc $DATA $META -1" "Invalid number of feature arguments"
 refused "0 $N dcc $DATA $META 1 frobnicate" "Unrecognised feature argument"
 refused "0 $N dcc $DATA $META 2 miss_timeout 5 extra" "Too many arguments"
 refused "0 $((N - 8)) dcc $DATA $META" "Target length does not match"
@@ -67,11 +74,16 @@ $DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
 check "restored superblock accepted" dcc_create vol "$DATA" "$META" 2 miss_timeout 7
 expect_eq "features in the table line" "2 miss_timeout 7" "$(dmsetup table vol | cut -d' ' -f6-)"
 
-# Messages: bad ones refused, good ones accepted.
+# Messages: bad ones refused and change nothing, good ones accepted.
 refuse "unknown message" dmsetup message vol 0 frobnicate
 refuse "miss_timeout without value" dmsetup message vol 0 miss_timeout
 refuse "miss_timeout junk" dmsetup message vol 0 miss_timeout 3s
+for v in 4294967297 4294967296 -1 0 86401 5x ""; do
+	refuse "miss_timeout '$v'" dmsetup message vol 0 miss_timeout "$v"
+done
+expect_eq "miss_timeout unchanged by refused messages" "2 miss_timeout 7" "$(dmsetup table vol | cut -d' ' -f6-)"
 check "miss_timeout 9" dmsetup message vol 0 miss_timeout 9
+expect_eq "miss_timeout 9 in the table line" "2 miss_timeout 9" "$(dmsetup table vol | cut -d' ' -f6-)"
 check "fail_pending" dmsetup message vol 0 fail_pending
 check "requeue_pending" dmsetup message vol 0 requeue_pending
 check "remove" dmsetup remove vol
@@ -88,5 +100,44 @@ check "create again" dcc_create vol "$DATA" "$META"
 code=0; dccctl format-meta --data "$DATA" --meta "$META" --force >/dev/null 2>&1 || code=$?
 expect_eq "format of a live metadata device refused even with --force" 3 "$code"
 check "remove" dmsetup remove vol
+
+# D1: one dcc table per data and metadata device.  A second table on a live
+# volume's metadata device, with another data device or with the volume's
+# own pair, would write that metadata from a stale copy: refused, and the
+# live volume's committed dirty bit survives.
+check "re-format" dccctl format-meta --data "$DATA" --meta "$META" --force
+check "create" dcc_create vol "$DATA" "$META"
+dmesg -c >/dev/null
+refuse "a second table on vol's metadata device" dmsetup create vol2 --table "0 $N dcc $OTHER $META"
+check "the kernel says which device and why" \
+	dmesg_has "Metadata device is in use as the metadata device of another dcc target"
+refuse "a second table on vol's own pair" dmsetup create vol3 --table "0 $N dcc $DATA $META"
+check "the kernel says which device and why" \
+	dmesg_has "Data device is in use as the data device of another dcc target"
+refuse "vol's metadata device as another table's data device" \
+	dmsetup create vol4 --table "0 2048 dcc $META $META2"
+check "write region 3 of vol (dirty, committed)" \
+	$DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek=3 count=1 oflag=direct status=none
+# What would happen with a table let through: it writes its stale bitmap.
+for v in vol2 vol3; do
+	if dmsetup info $v >/dev/null 2>&1; then
+		$DD if=/dev/urandom of=/dev/mapper/$v bs=4k seek=$((9 * 16)) count=1 oflag=direct status=none
+		dmsetup remove $v
+	fi
+done
+dmsetup remove vol4 >/dev/null 2>&1
+check "reload of vol's own table is no conflict" sh -c \
+	"dmsetup table vol | dmsetup load vol && dmsetup suspend vol && dmsetup resume vol"
+check "remove" dmsetup remove vol
+check "the live volume's committed dirty bit survives" sh -c \
+	"dccctl dump-meta --ranges $META | grep -q 'dirty ranges   3$'"
+
+# A table loaded but never resumed holds its devices too, until it goes.
+check "an inactive table" sh -c "dmsetup create hold --notable && \
+	dmsetup load hold --table '0 $(sectors "$OTHER") dcc $OTHER $META2'"
+refuse "a table on the inactive table's devices" dmsetup create vol5 --table "0 $(sectors "$OTHER") dcc $OTHER $META2"
+check "remove the inactive table" dmsetup remove hold
+check "its devices are free again" dmsetup create vol5 --table "0 $(sectors "$OTHER") dcc $OTHER $META2"
+check "remove" dmsetup remove vol5
 expect_eq "no device left" "No devices found" "$(dmsetup ls 2>&1)"
 finish
