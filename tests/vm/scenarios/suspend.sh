@@ -29,7 +29,7 @@ dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/
 check "create with miss_timeout 4" dcc_create vol "$DATA" "$META" 2 miss_timeout 4
 $DD if=/dev/mapper/vol bs=64k skip=2 count=1 iflag=direct of=/dev/null status=none 2>/dev/null &
 reader=$!
-check "locked" wait_until 10 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+check "locked" wait_until 10 is_field vol locked 1
 t0=$(date +%s)
 check "suspend" dmsetup suspend vol
 t=$(($(date +%s) - t0))
@@ -40,7 +40,7 @@ check "resume" dmsetup resume vol
 # noflush: the bio goes back to dm at once and runs after resume.
 $DD if=/dev/mapper/vol bs=64k skip=6 count=1 iflag=direct of=/tmp/read status=none &
 reader=$!
-check "locked" wait_until 10 sh -c '[ "$(dmsetup status vol | cut -d" " -f7)" = 1 ]'
+check "locked" wait_until 10 is_field vol locked 1
 t0=$(date +%s)
 check "suspend --noflush" dmsetup suspend --noflush vol
 t=$(($(date +%s) - t0))
@@ -59,9 +59,9 @@ wait $fill
 dccctl fill --source "$SRC" vol 2>/tmp/fill2.log &
 fill=$!
 check "fill registered" wait_until 20 registered vol
-reg=$(status_field vol 8)
+reg=$(status_field vol registration)
 check "reload the same table" sh -c "dmsetup table vol | dmsetup load vol && dmsetup suspend vol && dmsetup resume vol"
-expect_eq "registration kept over the reload" "$reg" "$(status_field vol 8)"
+expect_eq "registration kept over the reload" "$reg" "$(status_field vol registration)"
 expect_eq "region 6 still valid after reload" "$(region_sum "$SRC" 6)" "$(region_sum /dev/mapper/vol 6)"
 expect_eq "region 9 filled through the new table" "$(region_sum "$SRC" 9)" "$(region_sum /dev/mapper/vol 9)"
 kill -TERM $fill

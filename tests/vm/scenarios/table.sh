@@ -8,9 +8,9 @@ UUID=11111111-2222-3333-4444-555555555555
 check "format-meta" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID
 
 check "create" dcc_create vol "$DATA" "$META"
-expect_eq "status: region size, valid/total" "128 1024/1024" "$(status_field vol 1) $(status_field vol 2)"
+expect_eq "status: region size, valid/total" "128 1024/1024" "$(status_field vol region_sectors) $(valid_of vol)"
 expect_eq "status: role owner, generation 1, mode rw, no daemon" "owner 1 rw -" \
-	"$(role_of vol) $(status_field vol 6) $(mode_of vol) $(status_field vol 8)"
+	"$(role_of vol) $(status_field vol generation) $(mode_of vol) $(status_field vol registration)"
 expect_eq "table line" "$(printf '%s' "0 131072 dcc 254:0 254:16")" "$(dmsetup table vol)"
 check "IMA status" sh -c "dmsetup measure vol | grep -q 'region_sectors=128,uuid=$UUID,role=owner,generation=1,mode=rw,miss_timeout=30;'"
 check "dccctl status parses the line" dccctl status vol
