@@ -38,8 +38,8 @@
 //       several seconds): CLEAR_DIRTY of R gives up with ETIMEDOUT after
 //       about a second, and a first write to the clean region C completes
 //       meanwhile.
-//   field, rewrite, rewriteverify
-//       In field.cpp and rewrite.cpp.
+//   cleancheck, regionhash, field, rewrite, rewriteverify
+//       In cleancheck.cpp, field.cpp and rewrite.cpp.
 #include <fcntl.h>
 #include <netlink/genl/genl.h>
 #include <poll.h>
@@ -845,6 +845,13 @@ int main(int argc, char** argv) {
         if (cmd == "nl" && argc >= 4) return nl_once(argv[2], std::vector<std::string>(argv + 3, argv + argc));
         if (cmd == "flushcheck") return flushcheck(opts(argc, argv, 2));
         if (cmd == "ctlsend" && argc >= 4) return ctlsend(argv[2], argv[3], opts(argc, argv, 4));
+        if (cmd == "regionhash" && argc >= 3)
+            return dcctest::regionhash(argv[2], num(opts(argc, argv, 3), "region-bytes"));
+        if (cmd == "cleancheck") {
+            auto o = opts(argc, argv, 2);
+            return dcctest::cleancheck(o.at("log"), o.at("base"), o.at("replica"), num(o, "data-sectors"),
+                                       num(o, "meta-offset"));
+        }
         if (cmd == "field" && argc >= 4)
             return dcctest::field(argv[2], std::vector<std::string>(argv + 3, argv + argc));
         if (cmd == "rewrite" && argc >= 3) {

@@ -11,5 +11,8 @@ namespace dcctest {
 int rewrite(const std::string& dev, uint64_t seed, uint64_t blocks, uint64_t seconds);
 int rewriteverify(const std::string& dev, uint64_t seed, uint64_t blocks, uint64_t count);
 int field(const std::string& vol, const std::vector<std::string>& names);
+int regionhash(const std::string& dev, uint64_t region_bytes);
+int cleancheck(const std::string& log, const std::string& base, const std::string& replica,
+               uint64_t data_sectors, uint64_t meta_offset);
 
 }  // namespace dcctest
