@@ -27,26 +27,26 @@ expect_eq "dccctl wait times out with 5" 5 "$(dccctl wait vol role=$([ "$SITE" =
 expect_eq "dccctl wait: bad condition is a usage error" 2 "$(dccctl wait vol nonsense >/dev/null 2>&1; echo $?)"
 
 # Bad requests on the control socket (dccctl never sends these): each gets a
-# JSON refusal, and dccd and the volume are as they were.
+# JSON refusal with a code, and dccd and the volume are as they were.
 rg0=$(role_gen vol)
-bad_request() { # LABEL TEXT [TIMES]
+bad_request() { # LABEL CODE TEXT [TIMES]
 	local got
-	got=$(dcctest ctlsend /run/dcc/dccd.sock "$2" --times "${3:-1}")
+	got=$(dcctest ctlsend /run/dcc/dccd.sock "$3" --times "${4:-1}")
 	case $got in
-	'{"error":'*'"ok":false}') ok "control socket refuses $1: $got" ;;
+	'{"code":"'$2'","error":'*'"ok":false}') ok "control socket refuses $1 ($2): $got" ;;
 	*) bad "control socket, $1: got '$got'" ;;
 	esac
 }
-bad_request "an unknown request" 'bogus\n'
-bad_request "bytes that are not UTF-8" '\xff\xfe\xc3 status\n'
-bad_request "a line over 1 KiB" 'x' 1536
-bad_request "an empty request" '  \n'
-bad_request "migrate without a site" 'migrate vol\n'
-bad_request "migrate to an unknown site" 'migrate vol nowhere\n'
-bad_request "migrate of an unknown volume" 'migrate nosuch a\n'
-bad_request "status of an unknown volume" 'status nosuch\n'
-bad_request "status with two volumes" 'status vol vol\n'
-bad_request "events with a word after it" 'events vol\n'
+bad_request "an unknown request" usage 'bogus\n'
+bad_request "bytes that are not UTF-8" usage '\xff\xfe\xc3 status\n'
+bad_request "a line over 1 KiB" usage 'x' 1536
+bad_request "an empty request" usage '  \n'
+bad_request "migrate without a site" usage 'migrate vol\n'
+bad_request "migrate to an unknown site" not-found 'migrate vol nowhere\n'
+bad_request "migrate of an unknown volume" not-found 'migrate nosuch a\n'
+bad_request "status of an unknown volume" not-found 'status nosuch\n'
+bad_request "status with two volumes" usage 'status vol vol\n'
+bad_request "events with a word after it" usage 'events vol\n'
 dccd_died && bad "dccd died of the bad requests" || ok "dccd still runs after the bad requests"
 expect_eq "... and the volume is as it was" "$rg0" "$(role_gen vol)"
 check "... and still answers" dccctl wait vol paired --timeout 5
