@@ -311,3 +311,26 @@ TEST(Ownership, StaleHandoverAfterTakeBack) {
     EXPECT_EQ(late.reply, ESTALE);
     EXPECT_EQ(p.writers(), 1);
 }
+
+// H2: a fenced old owner whose dccd restarts (its fence lived only in
+// memory before) pairs again and settles, whether or not the peer took it.
+TEST(Ownership, FencedRestartPairsAgain) {
+    for (bool b_took_it : {false, true}) {
+        SCOPED_TRACE(b_took_it ? "B took it" : "B never got it");
+        Pair p({O, 1}, {R, 1});
+        ASSERT_TRUE(p.settle());
+        handover(p, b_took_it ? Step::Apply : Step::Send);
+        p.b.start();  // B's dccd died in the handover
+        p.link_lost();
+        p.a.run(p.a.own->tick(g_now + std::chrono::hours(1)));
+        ASSERT_EQ(p.a.own->phase(), Phase::Fenced);
+        p.a.start();  // and then A's dccd restarts, fenced
+        EXPECT_EQ(p.a.own->phase(), Phase::Fenced) << "the fence is persisted: yielding";
+        EXPECT_EQ(p.a.disk, (SiteState{Y, 2}));
+        EXPECT_EQ(p.writers(), b_took_it ? 1 : 0);
+        ASSERT_TRUE(p.settle());
+        EXPECT_EQ(p.a.disk, b_took_it ? (SiteState{R, 2}) : (SiteState{O, 2}));
+        EXPECT_EQ(p.b.disk, b_took_it ? (SiteState{O, 2}) : (SiteState{R, 2}));
+        EXPECT_EQ(p.writers(), 1);
+    }
+}
