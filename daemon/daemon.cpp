@@ -192,7 +192,7 @@ void Daemon::link_tick(Clock::time_point now) {
     if (!link_up_) return;
     for (auto& [_, v] : vols_) {
         // An answer that never came is asked for again.
-        if (v->attach_out && now > v->attach_due + ms(cfg_.link_timeout_ms)) v->attach_out = false;
+        if (v->attach_out && now > v->attach_due + ms(cfg_.heartbeat_ms)) v->attach_out = false;
         core::Phase p = v->own.phase();
         if ((p == core::Phase::Unpaired || p == core::Phase::Fenced) && !v->attach_out &&
             now >= v->attach_due)
@@ -273,8 +273,10 @@ void Daemon::handle_link(Incoming& in) {
         }
         auto h = inc_.hello(m.session);
         if (h == core::Incarnations::Hello::Retired) return;  // a dead dccd's
-        if (h == core::Incarnations::Hello::New && link_up_) peer_reset();
+        // The answer first: it tells the peer our incarnation, which our
+        // ATTACHes after a reset carry.
         link_.reply(in, r);
+        if (h == core::Incarnations::Hello::New && link_up_) peer_reset();
         return;
     }
     case Type::HelloAck: {
