@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // dcctest cleancheck: replay an owner's dm-log-writes log and check at
-// every durable point that each region its metadata calls valid and clean
-// holds, as far as a power cut at that point would leave it, the content
-// the replica acknowledged (what the replica holds at the end, the writer
-// having written each region once).
+// every durable point that each region its metadata calls valid and clean,
+// and that was written (logged) before that point, holds, as far as a
+// power cut there would leave it, the content the replica acknowledged
+// (what the replica holds at the end, the writer having written each
+// region once; a region not written yet holds its first content at both).
 //
 //   cleancheck --log LOG --base IMG --replica HASHES --data-sectors N --meta-offset S
 //       HASHES: regionhash's output at the replica.
@@ -115,6 +116,12 @@ int cleancheck(const std::string& log, const std::string& base, const std::strin
     std::vector<Pending> pending;  // logged, not durable until a flush
     uint64_t region_bytes = 0, nr_regions = 0, points = 0, clean_checked = 0, violations = 0;
     std::vector<int8_t> same;  // region -> durable data equals the replica's (-1: unknown)
+    std::vector<bool> written;  // region -> a data write to it was logged
+    auto logged = [&](uint64_t off, size_t len) {
+        if (region_bytes && off < data_bytes)
+            for (uint64_t x = off / region_bytes; x < nr_regions && x * region_bytes < off + len; x++)
+                written[x] = true;
+    };
     auto land = [&](uint64_t off, const std::vector<uint8_t>& d) {
         if (off + d.size() > img.size()) fail("a log entry beyond the image");
         std::memcpy(img.data() + off, d.data(), d.size());
@@ -130,6 +137,7 @@ int cleancheck(const std::string& log, const std::string& base, const std::strin
             region_bytes = uint64_t(sb.region_sectors) * 512;
             nr_regions = sb.nr_regions;
             same.assign(nr_regions, -1);
+            written.assign(nr_regions, false);
             if (rep.size() != nr_regions) fail("the replica's hashes do not cover the volume");
         }
         points++;
@@ -137,7 +145,7 @@ int cleancheck(const std::string& log, const std::string& base, const std::strin
         const uint8_t* dirty = img.data() + meta_off + sb.dirty_start * dcc::kMetaBlock;
         for (uint64_t x = 0; x < nr_regions; x++) {
             bool v = (valid[x >> 3] >> (x & 7)) & 1, d = (dirty[x >> 3] >> (x & 7)) & 1;
-            if (!v || d) continue;
+            if (!v || d || !written[x]) continue;
             clean_checked++;
             if (same[x] < 0) {
                 uint64_t off = x * region_bytes, len = std::min(region_bytes, data_bytes - off);
@@ -156,6 +164,7 @@ int cleancheck(const std::string& log, const std::string& base, const std::strin
             pending.clear();
         }
         if (e.write()) {
+            logged(e.offset, e.data.size());
             if (e.fua()) land(e.offset, e.data);
             else pending.push_back({e.offset, e.data});
         }

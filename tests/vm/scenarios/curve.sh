@@ -50,6 +50,7 @@ else
 	check "its own key: paired" dccctl wait vol paired --timeout 60
 fi
 barrier done
+grep -aE "link|paired|refused|warning" /tmp/dccd.log | tail -n 20
 stop_dccd
 check "remove" dmsetup remove vol
 finish
