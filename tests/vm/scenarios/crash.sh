@@ -7,6 +7,8 @@
 #   1. old owner A dies after sending the handover -> B owns 2 (rule 5 at A)
 #   2. new owner A dies on receiving it, B fences  -> B takes 3 back (rules 3, 4)
 #   3. new owner A dies after persisting owner 4   -> A owns 4 (rule 5 at B)
+#   In 2 and 3 the fenced B's dccd restarts too before A is back: a fence is
+#   persisted (yielding), so the pair settles all the same.
 #   4. old owner A dies on the ack                 -> B owns 5 (rule 5 at A)
 # sites: 2
 # disks: data=64M meta=1M
@@ -87,6 +89,9 @@ else
 	expect_eq "2: ... exit code 5: decided when the sites pair again" 5 "$(cat /tmp/check.rc)"
 	expect_eq "2: B fenced itself (yielding 3)" "yielding 3" "$(role_gen vol)"
 	refuse "2: a fenced B serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
+	kill9_dccd
+	start_dccd
+	expect_eq "2: B's restarted dccd is still fenced" "yielding 3" "$(role_gen vol)"
 	barrier b-fenced-2
 	check "2: B takes the volume back once A is back (rule 4)" dccctl wait vol owner=b --timeout 30
 	expect_eq "2: B owns generation 3" "owner 3" "$(role_gen vol)"
@@ -97,6 +102,9 @@ else
 	refuse_saying "3: migrate to A gets no answer in time" "no answer in time" \
 		dccctl migrate vol --to a --timeout 20
 	expect_eq "3: B fenced itself" "yielding 4" "$(role_gen vol)"
+	kill9_dccd
+	start_dccd
+	expect_eq "3: B's restarted dccd is still fenced" "yielding 4" "$(role_gen vol)"
 	barrier b-fenced-3
 	check "3: B learns A owns generation 4 (rule 5)" wait_until 30 is_role_gen "replica 4"
 	barrier a-back-3
