@@ -81,19 +81,21 @@ wire::Message Daemon::vmsg(const Volume& v, wire::Type t, uint64_t region) {
     wire::Message m;
     m.type = t;
     m.volume = v.reg.uuid;
-    m.session = inc_.mine();
+    m.from = inc_.mine();
+    m.to = inc_.to();
     m.generation = v.generation();
     m.region = region;
     m.seq = seq_++;
     return m;
 }
 
-// The answer to @m: same seq, volume, region and session (the requester's).
+// The answer to @m: same seq, volume and region, to its sender.
 wire::Message Daemon::reply_to(const wire::Message& m, wire::Type t) const {
     wire::Message r;
     r.type = t;
     r.seq = m.seq;
-    r.session = m.session;
+    r.from = inc_.mine();
+    r.to = m.from;
     r.volume = m.volume;
     r.region = m.region;
     return r;
@@ -176,7 +178,8 @@ void Daemon::link_tick(Clock::time_point now) {
     last_ping_ = now;
     wire::Message m;
     m.seq = seq_++;
-    m.session = inc_.mine();
+    m.from = inc_.mine();
+    m.to = inc_.to();
     if (link_up_) {
         m.type = wire::Type::Ping;
     } else {
@@ -228,12 +231,10 @@ void Daemon::receive(Incoming& in) {
     last_heard_ = Clock::now();  // anything from the peer shows it is alive
     const wire::Message& m = in.msg;
     using wire::Type;
-    if (m.type == Type::Hello || m.type == Type::HelloAck || m.type == Type::Ping ||
-        m.type == Type::Pong)
-        return handle_link(in);
-    bool reply = wire::is_reply(m.type);
-    if (reply ? !inc_.reply_ok(m.session) : !inc_.request_ok(m.session))
-        return;  // from (or for) a dccd that is gone
+    if (m.type == Type::Hello || m.type == Type::HelloAck) return handle_link(in);
+    if (!inc_.accept(m.from, m.to)) return;  // from, or to, a dccd that is gone
+    if (m.type == Type::Ping || m.type == Type::Pong) return handle_link(in);
+    bool reply = !in.request;
     Volume* v = by_uuid(m.volume);
     try {
         if (!v) {
@@ -264,14 +265,13 @@ void Daemon::handle_link(Incoming& in) {
     case Type::Hello: {
         wire::Message r = reply_to(m, Type::HelloAck);
         r.site = cfg_.site;
-        r.arg = inc_.mine();
         if (m.site == cfg_.site) {
             log_warn("peer calls itself '%s' too: refusing it", m.site.c_str());
             r.status = EINVAL;
             link_.reply(in, r);
             return;
         }
-        auto h = inc_.hello(m.session);
+        auto h = inc_.hello(m.from);
         if (h == core::Incarnations::Hello::Retired) return;  // a dead dccd's
         // The answer first: it tells the peer our incarnation, which our
         // ATTACHes after a reset carry.
@@ -280,12 +280,12 @@ void Daemon::handle_link(Incoming& in) {
         return;
     }
     case Type::HelloAck: {
-        if (!inc_.reply_ok(m.session)) return;
+        if (m.to != inc_.mine()) return;  // answers a HELLO of a dccd before this one
         if (m.status) {
             log_warn("peer '%s' refused us: %s", m.site.c_str(), std::strerror(m.status));
             return;
         }
-        auto h = inc_.hello(m.arg);
+        auto h = inc_.hello(m.from);
         if (h == core::Incarnations::Hello::Retired) return;
         if (link_up_) {
             if (h == core::Incarnations::Hello::New) peer_reset();
@@ -302,7 +302,7 @@ void Daemon::handle_link(Incoming& in) {
         return;
     }
     case Type::Ping:
-        if (inc_.request_ok(m.session)) link_.reply(in, reply_to(m, Type::Pong));
+        link_.reply(in, reply_to(m, Type::Pong));
         return;
     default:
         return;  // PONG: hearing it was the point

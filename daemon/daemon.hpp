@@ -71,6 +71,7 @@ private:
     void send_attach(Volume& v);
     void on_attach(Volume& v, Incoming& in);
     void on_attach_ack(Volume& v, const wire::Message& m);
+    void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
     core::Plan carry_out(Volume& v, core::Plan p);
     void role_changed(Volume& v, core::SiteState before);

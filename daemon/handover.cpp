@@ -50,7 +50,9 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
+    bool was = v.own.paired();
     carry_out(v, v.own.peer_state({Role(m.info.role), m.generation}, false, 0));
+    if (v.own.paired() && !was) paired(v);
     r.generation = v.generation();
     r.info = {v.reg.region_sectors, v.reg.nr_regions, uint8_t(v.own.state().role)};
     link_.reply(in, r);
@@ -66,11 +68,14 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (!geometry_ok(v, m.info)) return;
     bool was = v.own.paired();
     carry_out(v, v.own.peer_state({Role(m.info.role), m.generation}, true, m.seq));
-    if (v.own.paired() && !was) {
-        v.check_pending = true;
-        log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
-                 role_name(Role(m.info.role)), (unsigned long long)m.generation);
-    }
+    if (v.own.paired() && !was) paired(v);
+}
+
+void Daemon::paired(Volume& v) {
+    v.check_pending = true;
+    auto p = v.own.peer();
+    log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
+             p ? role_name(p->role) : "?", (unsigned long long)v.generation());
 }
 
 // Carry out what the ownership core decided, in the order of the Plan's
@@ -185,7 +190,8 @@ bool Daemon::send_handover(Volume& v, uint64_t* base) {
         wire::Message m;
         m.type = wire::Type::Handover;
         m.volume = v.reg.uuid;
-        m.session = inc_.mine();
+        m.from = inc_.mine();
+        m.to = inc_.to();
         m.seq = *base + i;
         m.generation = v.own.handover_generation();
         m.region = v.own.handover_ask();
@@ -205,7 +211,7 @@ bool Daemon::send_handover(Volume& v, uint64_t* base) {
 // set becomes invalid here and this site owns the next generation.
 void Daemon::on_handover_part(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
-    auto add = v.ho_in.add(m.session, m.seq, m.part, m.parts, m.arg, m.ranges);
+    auto add = v.ho_in.add(m.from, m.seq, m.part, m.parts, m.arg, m.ranges);
     if (add == core::PartSet::Add::Bad) {
         log_warn("%s: an inconsistent handover set: dropped", v.name.c_str());
         return;

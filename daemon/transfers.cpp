@@ -51,7 +51,9 @@ void Daemon::serve_fill(Volume& v, Incoming& in) {
     wire::Message r = reply_to(m, m.type == wire::Type::Fetch ? wire::Type::FetchReply
                                                                 : wire::Type::PullReply);
     r.generation = v.generation();
-    if (v.owner() || m.generation != v.generation()) r.status = ESTALE;
+    // Only a replica of the asker's generation answers: its copy is what
+    // the owner took over, and nothing writes it meanwhile.
+    if (v.own.state().role != Role::Replica || m.generation != v.generation()) r.status = ESTALE;
     else if (m.region >= v.reg.nr_regions) r.status = ERANGE;
     if (!r.status && v.invalid.contains(m.region)) {
         reload_invalid(v);  // it may have been written whole here since
@@ -314,7 +316,8 @@ void Daemon::send_invalid_set(Volume& v) {
         wire::Message m;
         m.type = wire::Type::InvalidSet;
         m.volume = v.reg.uuid;
-        m.session = inc_.mine();
+        m.from = inc_.mine();
+        m.to = inc_.to();
         m.generation = v.generation();
         m.seq = base + i;
         m.arg = v.invalid.count();
@@ -329,7 +332,7 @@ void Daemon::send_invalid_set(Volume& v) {
 // Owner: the replica's whole invalid set, once every part of it arrived.
 void Daemon::on_invalid_set(Volume& v, const wire::Message& m) {
     if (!v.owner() || m.generation != v.generation()) return;
-    auto add = v.invalid_in.add(m.session, m.seq, m.part, m.parts, m.arg, m.ranges);
+    auto add = v.invalid_in.add(m.from, m.seq, m.part, m.parts, m.arg, m.ranges);
     if (add != core::PartSet::Add::Complete) return;
     RangeSet set = v.invalid_in.set();
     v.invalid_in.clear();

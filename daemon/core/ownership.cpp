@@ -25,6 +25,9 @@ Plan ignored() {
     return p;
 }
 
+// Where a state stands in the only order a site's state moves in.
+uint64_t order(SiteState s) { return s.generation * 2 + (s.role != Role::Yielding); }
+
 }  // namespace
 
 Ownership::Ownership(SiteState confirmed, Timeouts t) : state_(confirmed), t_(t) {
@@ -55,16 +58,21 @@ Plan Ownership::link_lost() {
     return {};
 }
 
+bool Ownership::saw(SiteState peer) {
+    if (order(peer) < newest_) return false;
+    newest_ = order(peer);
+    return true;
+}
+
 Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq) {
     if (answer && seq != attach_seq_) return ignored();
+    if (answer) attach_seq_ = 0;
     if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Taking)
         return ignored();
+    if (!saw(peer)) return ignored();  // older than what the peer said since
     Decision d = decide(state_, peer);
     bool settles = d.verdict == Verdict::Burn || d.verdict == Verdict::TakeBack ||
                    d.verdict == Verdict::Complete;
-    // A request tells the peer's state too, but only what changes this
-    // site's state is acted on from it: pairing waits for our own answer.
-    if (!answer && !settles) return ignored();
     // While the HANDOVER is out, only what settles it counts.
     if (phase_ == Phase::Sending && !settles) return ignored();
     peer_ = peer;
@@ -136,25 +144,27 @@ Plan Ownership::sent(bool queued, uint64_t seq, Clock::time_point now) {
 }
 
 bool Ownership::awaits(uint64_t seq, uint64_t generation) const {
-    // A late answer still settles a fenced handover: both are persisted facts.
-    return (phase_ == Phase::Sending || phase_ == Phase::Fenced) && ho_seq_ && seq == ho_seq_ &&
-           generation == ho_gen_ && pending_ == Pending::None &&
-           state_ == SiteState{Role::Yielding, ho_gen_};
+    return phase_ == Phase::Sending && ho_seq_ && seq == ho_seq_ && generation == ho_gen_ &&
+           pending_ == Pending::None;
 }
 
 Plan Ownership::handover_answer(uint64_t seq, uint64_t generation, int status) {
     if (!awaits(seq, generation)) return ignored();
+    if (status == 0 || status == ECANCELED) {
+        peer_ = SiteState{status ? Role::Replica : Role::Owner, generation};
+        saw(*peer_);
+    }
     Plan p;
     if (status == 0) {
-        pending_ = Pending::Complete;
+        pending_ = Pending::AckComplete;
         target_ = {Role::Replica, ho_gen_};
         p.why = "the peer took the volume";
     } else if (status == ECANCELED) {
-        pending_ = Pending::TakeBack;
+        pending_ = Pending::AckTakeBack;
         target_ = {Role::Owner, ho_gen_};
         p.why = "the peer refused the handover for good: taking the volume back";
     } else {
-        return phase_ == Phase::Sending ? fence("the peer refused the handover") : ignored();
+        return fence("the peer refused the handover");
     }
     before_ = phase_;
     p.persist = target_;
@@ -176,6 +186,7 @@ Plan Ownership::ask_refused(uint64_t seq, int status) {
 }
 
 Plan Ownership::handover(uint64_t generation, uint64_t ask) {
+    if (saw({Role::Yielding, generation})) peer_ = SiteState{Role::Yielding, generation};
     Plan p;
     if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
         phase_ == Phase::Taking || state_.role != Role::Replica ||
@@ -222,17 +233,28 @@ Plan Ownership::persisted(bool ok) {
         return p;
     case Pending::Complete:
     case Pending::TakeBack:
+    case Pending::AckComplete:
+    case Pending::AckTakeBack: {
         if (!ok) {
             Plan f = fence("cannot persist the outcome of the handover");
             if (migrating) f.outcome = Outcome::Uncertain;
             return f;
         }
+        bool complete = what == Pending::Complete || what == Pending::AckComplete;
+        p.resume = true;
+        p.drop_dirty = complete;
+        if (migrating) p.outcome = complete ? Outcome::Done : Outcome::Refused;
+        if (what == Pending::AckComplete || what == Pending::AckTakeBack) {
+            // The answer itself says where the peer stands (owner, or
+            // replica that burned the generation): paired.
+            phase_ = Phase::Paired;
+            p.invalid_set = complete;
+            return p;
+        }
         phase_ = Phase::Unpaired;
         p.attach = true;
-        p.resume = true;
-        p.drop_dirty = what == Pending::Complete;
-        if (migrating) p.outcome = what == Pending::Complete ? Outcome::Done : Outcome::Refused;
         return p;
+    }
     case Pending::Burn:
         phase_ = Phase::Unpaired;
         p.attach = ok;
@@ -248,9 +270,11 @@ Plan Ownership::persisted(bool ok) {
             p.why = "cannot persist ownership";
             return p;
         }
-        // Paired at once: the old owner is yielding this generation and
-        // serves what this site now fetches.
-        phase_ = Phase::Paired;
+        // Not paired yet: the old owner may have given up waiting (fenced),
+        // and this site may replicate to it, or hand the volume on, only once
+        // it is this generation's replica (rule 1).  Pair again at once.
+        phase_ = Phase::Unpaired;
+        p.attach = true;
         ask_seq_ = 0;
         p.outcome = Outcome::Done;
         return p;

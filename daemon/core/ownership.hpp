@@ -86,6 +86,9 @@ public:
     // Pairing.  attach_sent records the seq of the ATTACH just sent; only
     // the answer to that one counts.  peer_state takes the peer's state
     // from its ATTACH (answer = false) or from the ATTACH_ACK with @seq.
+    // A statement older than one seen already (a late or repeated ATTACH)
+    // is ignored: a site's state only moves forward, in the order
+    // yielding G < owner or replica G < yielding G+1.
     void attach_sent(uint64_t seq) { attach_seq_ = seq; }
     uint64_t attach_seq() const { return attach_seq_; }
     Plan peer_state(SiteState peer, bool answer, uint64_t seq);
@@ -119,15 +122,19 @@ public:
     Plan tick(Clock::time_point now);
 
 private:
-    enum class Pending : uint8_t { None, Demote, Complete, TakeBack, Burn, Refuse, Take };
+    enum class Pending : uint8_t {
+        None, Demote, Complete, TakeBack, AckComplete, AckTakeBack, Burn, Refuse, Take
+    };
     Plan fence(const char* why);
-    Plan after_rule(const Decision& d);
+    // A statement of the peer's state: false if older than the newest seen.
+    bool saw(SiteState peer);
 
     SiteState state_;
     Timeouts t_;
     Phase phase_ = Phase::Unpaired;
     std::optional<Decision> decision_;
     std::optional<SiteState> peer_;
+    uint64_t newest_ = 0;  // the newest peer statement seen, as order()
     uint64_t attach_seq_ = 0;
     Pending pending_ = Pending::None;
     SiteState target_;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Incarnations (no I/O).  Each dccd picks a random number when it starts;
-// its requests carry it and replies to them echo it.  A site takes a
-// request only from the peer incarnation its latest HELLO announced, and a
-// reply only if it echoes its own: what a dead dccd sent, or what answers
-// it, is dropped.  A replaced incarnation is never taken back, so a late
-// HELLO from a dead dccd cannot bring its messages back to life.
+// Incarnations (no I/O).  Each dccd picks a random number when it starts.
+// Every message carries its sender's incarnation (from) and the receiver's
+// as the sender knows it (to).  A site takes a message only if it comes
+// from the peer incarnation the latest HELLO or HELLO_ACK announced and is
+// addressed to its own: what a dead dccd sent, and what was sent to one
+// (a late copy reaching its successor), is dropped.  A replaced
+// incarnation is never taken back, so a late HELLO from a dead dccd cannot
+// bring its messages back to life.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +28,10 @@ public:
     };
     Hello hello(uint64_t peer);
 
-    bool request_ok(uint64_t session) const { return peer_ && session == *peer_; }
-    bool reply_ok(uint64_t session) const { return session == mine_; }
+    // A message (other than HELLO) from the live peer to this incarnation?
+    bool accept(uint64_t from, uint64_t to) const { return peer_ && from == *peer_ && to == mine_; }
+    // What an outgoing message carries.
+    uint64_t to() const { return peer_.value_or(0); }
 
 private:
     uint64_t mine_;

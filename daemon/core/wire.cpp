@@ -55,9 +55,7 @@ bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::P
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
-bool has_arg(Type t) {
-    return t == Type::HelloAck || t == Type::Push || t == Type::InvalidSet || t == Type::Handover;
-}
+bool has_arg(Type t) { return t == Type::Push || t == Type::InvalidSet || t == Type::Handover; }
 
 bool is_link(Type t) {
     return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong;
@@ -96,21 +94,6 @@ bool has_payload(Type t) {
 
 bool is_multipart(Type t) { return has_ranges(t); }
 
-bool is_reply(Type t) {
-    switch (t) {
-    case Type::HelloAck:
-    case Type::Pong:
-    case Type::AttachAck:
-    case Type::FetchReply:
-    case Type::PushAck:
-    case Type::PullReply:
-    case Type::HandoverAck:
-        return true;
-    default:
-        return false;
-    }
-}
-
 std::vector<uint8_t> encode(const Message& m) {
     Writer body;
     switch (m.type) {
@@ -143,7 +126,8 @@ std::vector<uint8_t> encode(const Message& m) {
     w.u16(m.part);
     w.u16(m.parts);
     w.bytes(m.volume.data(), m.volume.size());
-    w.u64(m.session);
+    w.u64(m.from);
+    w.u64(m.to);
     w.u64(m.seq);
     w.u64(m.generation);
     w.u64(m.region);
@@ -174,7 +158,8 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
     if (m.parts != 1 && !is_multipart(m.type))
         return refuse(std::string(type_name(m.type)) + " in parts");
     r.bytes(m.volume.data(), m.volume.size());
-    m.session = r.u64();
+    m.from = r.u64();
+    m.to = r.u64();
     m.seq = r.u64();
     m.generation = r.u64();
     m.region = r.u64();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The peer protocol's messages and their encoding (no I/O).
 //
-// A message is one ZeroMQ frame holding a fixed 80-byte header and a
+// A message is one ZeroMQ frame holding a fixed 88-byte header and a
 // typed body, followed, for the types that carry region data, by a second
 // frame holding exactly that data.  Everything is little-endian.
 //
@@ -12,19 +12,19 @@
 //     4     2  part: index of this part of a multi-part set
 //     6     2  parts: parts in the set (1 for types that are not multi-part)
 //     8    16  volume UUID (zero for link messages)
-//    24     8  session: the sender's incarnation in a request, the
-//              requester's echoed in a reply
-//    32     8  seq: request number, echoed by the reply
-//    40     8  generation
-//    48     8  region
-//    56     8  arg: HELLO_ACK the answering site's incarnation; PUSH the
-//              sender's floor; HANDOVER and INVALID_SET the regions in the
-//              whole set; 0 for the other types
-//    64     4  count: ranges in the body
-//    68     4  status: 0, or a positive errno in a reply
-//    72     4  body length
-//    76     4  reserved, zero
-//    80     -  body
+//    24     8  from: the sender's incarnation
+//    32     8  to: the receiver's incarnation as the sender knows it (0 in
+//              a HELLO from a site that knows none yet)
+//    40     8  seq: request number, echoed by the reply
+//    48     8  generation
+//    56     8  region
+//    64     8  arg: PUSH the sender's floor; HANDOVER and INVALID_SET the
+//              regions in the whole set; 0 for the other types
+//    72     4  count: ranges in the body
+//    76     4  status: 0, or a positive errno in a reply
+//    80     4  body length
+//    84     4  reserved, zero
+//    88     -  body
 #pragma once
 
 #include <array>
@@ -41,7 +41,7 @@ namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
 constexpr uint8_t kVersion = 2;
-constexpr size_t kHeaderSize = 80;
+constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
 constexpr size_t kMaxSiteName = 64;
@@ -86,7 +86,8 @@ struct Message {
     uint16_t part = 0;
     uint16_t parts = 1;
     Uuid volume{};
-    uint64_t session = 0;
+    uint64_t from = 0;  // incarnations: the sender's,
+    uint64_t to = 0;    // and the receiver's as the sender knows it
     uint64_t seq = 0;
     uint64_t generation = 0;
     uint64_t region = 0;
@@ -102,8 +103,6 @@ struct Message {
 bool has_payload(Type t);
 // Whether a type may come in several parts.
 bool is_multipart(Type t);
-// Whether a message of this type is a reply (echoes the requester's session).
-bool is_reply(Type t);
 
 std::vector<uint8_t> encode(const Message& m);
 

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     inv.part = 1;
     inv.parts = 2;
     inv.arg = 103;
-    inv.session = 42;
+    inv.from = 42;
+    inv.to = 43;
     inv.ranges = {{0, 100}, {200, 3}};
     all.push_back(inv);
     Message ho = inv;

@@ -119,10 +119,45 @@ TEST(Ownership, PlannedHandover) {
     EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
     EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
     EXPECT_EQ(p.a.outcome, Outcome::Done);
-    EXPECT_EQ(p.b.own->phase(), Phase::Paired);  // B fetches at once
+    EXPECT_EQ(p.a.own->phase(), Phase::Paired) << "the answer says where B stands";
+    EXPECT_EQ(p.b.own->phase(), Phase::Unpaired) << "B pairs again before it replicates";
     EXPECT_FALSE(p.a.suspended);
     EXPECT_TRUE(p.settle());
+    EXPECT_EQ(p.b.rules.back(), 1);
     EXPECT_EQ(p.writers(), 1);
+}
+
+// The model's FIX_REPAIR: a new owner hands the volume on only once the
+// old owner is its replica.  Else, with the old owner fenced (yielding
+// G+1), a handover of G+2 to it is refused and both sites stay yielding.
+TEST(Ownership, NewOwnerWaitsForItsReplicaBeforeHandingOn) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    handover(p, Step::Ack);  // B took 2 and answered; A never hears it
+    p.a.run(p.a.own->tick(g_now + std::chrono::hours(1)));
+    EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
+    EXPECT_STREQ(p.b.own->begin_handover(0), "the volume is not paired with the peer");
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
+    EXPECT_EQ(p.b.own->begin_handover(0), nullptr);
+}
+
+// The model's FIX_NEWEST: a late ATTACH that states an older state than
+// the peer stated since (here A's owner 1, after its HANDOVER of 2) is
+// ignored; taken, it would read as two owners (rule 9).
+TEST(Ownership, ALateAttachIsIgnored) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    handover(p, Step::Complete);
+    ASSERT_EQ(p.b.disk, (SiteState{O, 2}));
+    Plan late = p.b.own->peer_state({O, 1}, false, 0);
+    EXPECT_TRUE(late.ignored);
+    EXPECT_NE(p.b.own->decision() ? p.b.own->decision()->rule : 0, 9);
+    // An answer that is older than a statement seen since counts as none:
+    // the site asks again.
+    p.b.own->attach_sent(900);
+    EXPECT_TRUE(p.b.own->peer_state({O, 1}, true, 900).ignored);
+    EXPECT_EQ(p.b.own->attach_seq(), 0u);
 }
 
 TEST(Ownership, RefusesWhatItCannotDo) {

@@ -7,22 +7,23 @@
 using namespace dcc::core;
 using H = Incarnations::Hello;
 
-TEST(Incarnations, RequestsFromTheLivePeerRepliesToUs) {
+TEST(Incarnations, FromTheLivePeerToThisOne) {
     Incarnations s(77);
-    EXPECT_FALSE(s.request_ok(5)) << "nothing is taken before a HELLO";
+    EXPECT_FALSE(s.accept(5, 77)) << "nothing is taken before a HELLO";
+    EXPECT_EQ(s.to(), 0u);
     EXPECT_EQ(s.hello(5), H::New);
     EXPECT_EQ(s.hello(5), H::Same);
-    EXPECT_TRUE(s.request_ok(5));
-    EXPECT_FALSE(s.request_ok(6));
-    EXPECT_TRUE(s.reply_ok(77));
-    EXPECT_FALSE(s.reply_ok(5));
+    EXPECT_EQ(s.to(), 5u);
+    EXPECT_TRUE(s.accept(5, 77));
+    EXPECT_FALSE(s.accept(6, 77)) << "from another peer incarnation";
+    EXPECT_FALSE(s.accept(5, 76)) << "sent to an earlier incarnation of this site";
 }
 
 TEST(Incarnations, ADeadPeerNeverComesBack) {
     Incarnations s(77);
     s.hello(5);
     EXPECT_EQ(s.hello(6), H::New);  // restarted
-    EXPECT_FALSE(s.request_ok(5));
+    EXPECT_FALSE(s.accept(5, 77));
     EXPECT_EQ(s.hello(5), H::Retired) << "a late HELLO of the dead one";
-    EXPECT_TRUE(s.request_ok(6));
+    EXPECT_TRUE(s.accept(6, 77));
 }

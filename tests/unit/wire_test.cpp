@@ -31,9 +31,9 @@ TEST(Wire, HeaderLayout) {
     EXPECT_EQ(b[2], kVersion);
     EXPECT_EQ(b[3], uint8_t(Type::Attach));
     EXPECT_EQ(b[6], 1);    // parts
-    EXPECT_EQ(b[32], 3);   // seq
-    EXPECT_EQ(b[40], 9);   // generation
-    EXPECT_EQ(b[72], 16);  // body length
+    EXPECT_EQ(b[40], 3);   // seq
+    EXPECT_EQ(b[48], 9);   // generation
+    EXPECT_EQ(b[80], 16);  // body length
 }
 
 TEST(Wire, RoundTripsEveryType) {
@@ -55,7 +55,8 @@ TEST(Wire, RoundTripsEveryType) {
     inv.part = 2;
     inv.parts = 3;
     inv.arg = 400;
-    inv.session = 0x1122334455667788ull;
+    inv.from = 0x1122334455667788ull;
+    inv.to = 0x99aabbccddeeff00ull;
     inv.ranges = {{0, 10}, {12, 1}, {1ull << 40, 7}};
     all.push_back(inv);
     Message ho = inv;
@@ -66,7 +67,8 @@ TEST(Wire, RoundTripsEveryType) {
     Message ack;
     ack.type = Type::HelloAck;
     ack.site = "siteB";
-    ack.arg = 99;  // its incarnation
+    ack.from = 99;
+    ack.to = 98;
     all.push_back(ack);
     Message push;
     push.type = Type::Push;
@@ -121,23 +123,23 @@ TEST(Wire, RefusesHostileHeaders) {
     for (Case c : {Case{"magic", 0, 'X'}, Case{"version", 2, 1}, Case{"type", 3, 99},
                    Case{"type zero", 3, 0}, Case{"part past parts", 4, 1},
                    Case{"parts on a single message", 6, 2}, Case{"no parts", 6, 0},
-                   Case{"arg on ATTACH", 56, 1}, Case{"count", 64, 1},
-                   Case{"status", 69, 0x10}, Case{"body length", 72, 15},
-                   Case{"reserved", 79, 1}, Case{"attach padding", 85, 1},
-                   Case{"role", 84, 4}, Case{"region size", 80, 96}}) {
+                   Case{"arg on ATTACH", 64, 1}, Case{"count", 72, 1},
+                   Case{"status", 77, 0x10}, Case{"body length", 80, 15},
+                   Case{"reserved", 87, 1}, Case{"attach padding", 93, 1},
+                   Case{"role", 92, 4}, Case{"region size", 88, 96}}) {
         auto b = good;
         b[c.off] = c.value;
         auto d = decode(b, 0);
         EXPECT_FALSE(d.msg) << c.what;
         EXPECT_FALSE(d.error.empty()) << c.what;
     }
-    EXPECT_FALSE(decode(std::span(good).first(79), 0).msg);
+    EXPECT_FALSE(decode(std::span(good).first(87), 0).msg);
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
     EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 2");
     auto yielding = good;
-    yielding[84] = 3;
+    yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
 }
 
@@ -175,6 +177,6 @@ TEST(Wire, RefusesBadBodies) {
     f.volume = vol();
     auto b = encode(f);
     b.push_back(0);  // a body on a bodiless message, with its length
-    b[72] = 1;
+    b[80] = 1;
     EXPECT_FALSE(decode(b, 0).msg);
 }
