@@ -455,6 +455,7 @@ int Daemon::run() {
         if (!cfg_.insecure && ready(zap)) link_.serve_zap();
         for (size_t i = 0; i < monitor.size(); i++)
             if (ready(monitor[i])) link_.serve_monitor(i);
+        link_.tick();
         // Clients first, from the last (a request removes its client), a
         // few a round (a migration suspends a device): the others stay
         // readable for the next round.

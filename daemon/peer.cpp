@@ -30,19 +30,36 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     monitors_.reserve(4);
     monitor(ctx, ctl_server_, "control listener");
     monitor(ctx, bulk_server_, "bulk listener");
-    monitor(ctx, ctl_client_, "control connection to the peer");
-    monitor(ctx, bulk_client_, "bulk connection to the peer");
+    monitor(ctx, ctl_client_, "control connection to the peer", cfg.peer);
+    monitor(ctx, bulk_client_, "bulk connection to the peer", cfg.peer_bulk);
 }
 
-void PeerLink::monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what) {
-    std::string ep = "inproc://dccd-monitor-" + std::to_string(monitors_.size());
+void PeerLink::monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what,
+                       const std::string& endpoint) {
+    static unsigned serial;  // endpoints are per context: one per monitor
+    std::string ep = "inproc://dccd-monitor-" + std::to_string(serial++);
     if (zmq_socket_monitor(s.handle(), ep.c_str(),
                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
         throw std::runtime_error("cannot monitor the " + std::string(what));
     zmq::socket_t pair(ctx, zmq::socket_type::pair);
     pair.set(zmq::sockopt::linger, 0);
     pair.connect(ep);
-    monitors_.push_back({std::move(pair), what});
+    monitors_.push_back({std::move(pair), what, endpoint.empty() ? nullptr : &s, endpoint});
+}
+
+void PeerLink::tick() {
+    auto now = std::chrono::steady_clock::now();
+    for (Monitor& m : monitors_) {
+        if (!m.lost || now - m.retried < std::chrono::seconds(1)) continue;
+        m.lost = false;
+        m.retried = now;
+        try {
+            m.client->disconnect(m.endpoint);
+        } catch (const zmq::error_t&) {
+            // Already gone with its session: connecting again is enough.
+        }
+        m.client->connect(m.endpoint);
+    }
 }
 
 std::vector<zmq::socket_t*> PeerLink::monitors() {
@@ -65,6 +82,8 @@ void PeerLink::serve_monitor(size_t i) {
     uint32_t value;
     std::memcpy(&event, ev.data(), 2);
     std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+    // A protocol error ends the connection for good in ZeroMQ (no reconnect).
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && m.client) m.lost = true;
     auto now = std::chrono::steady_clock::now();
     if (now - m.logged < std::chrono::seconds(10)) return;
     m.logged = now;

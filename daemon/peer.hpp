@@ -45,6 +45,10 @@ public:
     // logged from the sockets' monitors.
     std::vector<zmq::socket_t*> monitors();
     void serve_monitor(size_t i);
+    // ZeroMQ gives up on a connection whose handshake hit a protocol error
+    // (a peer without CURVE, for one); this connects such a socket again,
+    // at most once a second.  Call it regularly.
+    void tick();
 
     // Read one message from a readable socket; nullopt if it was refused
     // (logged) or nothing was there.
@@ -67,7 +71,8 @@ private:
     bool send(zmq::socket_t& s, const zmq::message_t* identity, const wire::Message& m,
               const void* data, size_t len);
 
-    void monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what);
+    void monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what,
+                 const std::string& endpoint = "");
 
     const Config& cfg_;
     zmq::socket_t zap_;
@@ -75,7 +80,10 @@ private:
     struct Monitor {
         zmq::socket_t pair;
         const char* what;
-        std::chrono::steady_clock::time_point logged{};
+        zmq::socket_t* client;  // the DEALER it watches, or nullptr
+        std::string endpoint;   // and where that connects
+        bool lost = false;      // ZeroMQ gave that connection up
+        std::chrono::steady_clock::time_point logged{}, retried{};
     };
     std::vector<Monitor> monitors_;
     std::string peer_key_;  // 32 raw bytes
