@@ -18,7 +18,9 @@ else
 	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
 fi
 check "create" dcc_create vol "$DATA" "$META"
-dccd_config 'replication_rate = "2M"'
+# One region at a time, so that B is far from hydrated when it gives the
+# volume back in step 0 (a wider window pulled all but a few regions first).
+dccd_config 'replication_rate = "2M"' 'replication_window = 1'
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
 sum_direct() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
