@@ -3,10 +3,13 @@
 # The whole test suite, as CI runs it, on Debian 12 as root:
 #   1. unit tests (GoogleTest, through ctest);
 #   2. the peer protocol decoder's fuzz target over its corpus, then 30 s more;
-#   3. DKMS builds of the module for both Debian 12 kernel lines (6.1, 6.12);
-#   4. the VM scenarios (tests/vm/scenarios) on both kernel lines in QEMU.
+#   3. the spin model of the protocol, and the mutants it must catch;
+#   4. DKMS builds of the module for both Debian 12 kernel lines (6.1, 6.12);
+#   5. the VM scenarios (tests/vm/scenarios): the single-site ones on both
+#      kernel lines, the two-site ones on 6.1 and a smoke run of them on 6.12.
 # It installs what it needs from Debian's packages and ends with one line
-# "N passed, N failed" counting unit tests, DKMS builds and VM runs.
+# "N passed, N failed" counting unit tests, model checks, DKMS builds and
+# VM runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/vm/common.sh
@@ -47,6 +50,12 @@ else
 	log "FAIL wire_fuzz (log: $OUT/fuzz.log)"
 fi
 
+log "== model checking the protocol (spin)"
+tests/model/check.sh | tee "$OUT/model.log" || true
+read -r model_ok model_failed < <(sed -n 's/^model: \([0-9]*\) checks passed, \([0-9]*\) failed.*/\1 \2/p' \
+	"$OUT/model.log" | tail -n1 || echo "0 1")
+: "${model_ok:=0}" "${model_failed:=1}"
+
 log "== DKMS builds"
 tests/dkms-check.sh | tee "$OUT/dkms.log" || true
 read -r dkms_ok dkms_failed < <(count "$OUT/dkms.log" || echo "0 1")
@@ -56,8 +65,8 @@ tests/vm/run.sh | tee "$OUT/vm.log" || true
 read -r vm_ok vm_failed < <(count "$OUT/vm.log" || echo "0 1")
 : "${dkms_ok:=0}" "${dkms_failed:=1}" "${vm_ok:=0}" "${vm_failed:=1}"
 
-passed=$((unit_total - unit_failed + fuzz_ok + dkms_ok + vm_ok))
-failed=$((unit_failed + fuzz_failed + dkms_failed + vm_failed))
-log "== summary: unit $((unit_total - unit_failed))/$unit_total, fuzz $fuzz_ok/1, dkms $dkms_ok/$((dkms_ok + dkms_failed)), vm $vm_ok/$((vm_ok + vm_failed)), $(($(date +%s) - start))s"
+passed=$((unit_total - unit_failed + fuzz_ok + model_ok + dkms_ok + vm_ok))
+failed=$((unit_failed + fuzz_failed + model_failed + dkms_failed + vm_failed))
+log "== summary: unit $((unit_total - unit_failed))/$unit_total, fuzz $fuzz_ok/1, model $model_ok/$((model_ok + model_failed)), dkms $dkms_ok/$((dkms_ok + dkms_failed)), vm $vm_ok/$((vm_ok + vm_failed)), $(($(date +%s) - start))s"
 echo "$passed passed, $failed failed"
 ((failed == 0))
