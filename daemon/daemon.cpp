@@ -273,6 +273,7 @@ void Daemon::handle_link(Incoming& in) {
         }
         auto h = inc_.hello(m.from);
         if (h == core::Incarnations::Hello::Retired) return;  // a dead dccd's
+        peer_site_ = m.site;
         // The answer first: it tells the peer our incarnation, which our
         // ATTACHes after a reset carry.
         link_.reply(in, r);
