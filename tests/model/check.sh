@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Model-check the dcc peer protocol (docs/protocol.md) with spin.
+#
+# Runs tests/model/dcc.pml exhaustively (no bitstate: every configuration
+# below fits in memory) in several configurations of the environment's
+# bounds, each of which must find no error; then each mutant and each
+# protocol flaw the model found (its fix turned off), each of which must
+# find an error (its shortest counterexample is printed and kept under
+# build/model/<check>/trace.txt).  Build products go to build/model.
+#
+#   tests/model/check.sh            all checks
+#   tests/model/check.sh NAME...    only these checks (names as printed)
+#   MODEL_JOBS=1 tests/model/check.sh   one check at a time (default 2)
+#
+# Last line: "model: N checks passed, M failed"; exit status 1 if M > 0.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=$root/build/model
+mkdir -p "$out"
+
+if ! command -v spin >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "model: spin is missing; install Debian's spin package (as root: apt-get install spin)" >&2
+		exit 1
+	fi
+	echo "model: installing spin (apt-get install spin)"
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spin >/dev/null
+fi
+cc=${CC:-gcc}
+
+jobs_max=${MODEL_JOBS:-2}
+only=("$@")
+names=()
+
+# check NAME EXPECT SPIN_FLAGS [PAN_CC_FLAGS]
+#   EXPECT: pass (no error, full search) or fail (an error and its trail).
+#   Runs in the background; its report goes to build/model/NAME.log and its
+#   verdict to build/model/NAME/verdict.
+check() {
+	local name=$1
+	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then
+		return 0
+	fi
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+		wait -n || true
+	done
+	names+=("$name")
+	run_check "$@" >"$out/$name.log" 2>&1 &
+}
+
+run_check() {
+	local name=$1 expect=$2 flags=$3 ccflags=${4:-} opt=-O2
+	[ "$expect" = fail ] && opt=-O0      # a few thousand states: build fast
+	local dir=$out/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$here/dcc.pml" "$dir/dcc.pml"
+	local t0 t1 ok=1 why=""
+	t0=$(date +%s.%N)
+	(
+		cd "$dir"
+		# shellcheck disable=SC2086
+		spin $flags -a dcc.pml >spin.out 2>&1 &&
+			$cc $opt -w -DSAFETY -DNOBOUNDCHECK -DMEMLIM=2048 $ccflags -o pan pan.c >cc.out 2>&1 &&
+			./pan -m20000 -w24 >pan.out 2>&1
+	) || true
+	t1=$(date +%s.%N)
+	if [ ! -s "$dir/pan.out" ]; then
+		cat "$dir/spin.out" "$dir/cc.out" 2>/dev/null | grep -v "warning, 'timeout' in d_step" | head -20
+		ok=0
+		why="did not build or run"
+	fi
+	local errors stored matched trans secs
+	errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$dir/pan.out" | head -1)
+	stored=$(sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' "$dir/pan.out" | head -1)
+	matched=$(sed -n 's/^ *\([0-9.e+]*\) states, matched.*/\1/p' "$dir/pan.out" | head -1)
+	trans=$(sed -n 's/^ *\([0-9.e+]*\) transitions.*/\1/p' "$dir/pan.out" | head -1)
+	secs=$(sed -n 's/^pan: elapsed time \([0-9.e+]*\) seconds.*/\1/p' "$dir/pan.out" | head -1)
+	if [ $ok = 1 ]; then
+		if [ "$expect" = pass ]; then
+			if [ "${errors:-x}" != 0 ]; then
+				ok=0; why="found an error"
+			elif grep -q "max search depth too small\|out of memory\|Search not completed" "$dir/pan.out"; then
+				ok=0; why="search not complete"
+			fi
+		else
+			if [ "${errors:-0}" = 0 ] || [ ! -f "$dir/dcc.pml.trail" ]; then
+				ok=0; why="mutant NOT detected"
+			fi
+		fi
+	fi
+	printf 'model: %-22s %-4s %11s states stored, %11s matched, %11s transitions, pan %6ss, total %5.1fs  [%s]\n' \
+		"$name" "$expect" "${stored:-?}" "${matched:-?}" "${trans:-?}" "${secs:-?}" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$flags"
+	if [ -f "$dir/dcc.pml.trail" ]; then
+		# shellcheck disable=SC2086
+		(cd "$dir" && spin $flags -t dcc.pml 2>&1) |
+			grep -E "^ *MSC:|assertion violated|text of failed" |
+			sed -e 's/^ *MSC: */    /' -e 's/  *\(->\|lost\|duplicated\)/ \1/' >"$dir/trace.txt" || true
+		grep -m1 "assertion violated" "$dir/pan.out" | sed 's/^/    /' || true
+		if [ "$expect" = fail ]; then
+			grep -v "assertion violated\|text of failed" "$dir/trace.txt" | head -40
+		else
+			head -60 "$dir/trace.txt"
+		fi
+	fi
+	if [ $ok = 1 ]; then
+		echo ok >"$dir/verdict"
+	else
+		echo "model: FAILED $name: $why (see $dir)"
+		echo failed >"$dir/verdict"
+	fi
+}
+
+B0="-DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=0"
+
+# The protocol (with the three fixes, see dcc.pml), exhaustively.  One region
+# is enough for everything but the floor (regions share nothing else: a
+# push, an arm, a fetch are per region, the handover set is a mask), which
+# the two-region run covers.
+check handover-powercuts pass "-DNR=1 -DK=4 -DMAXMIG=2 -DMAXCRASH=2 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=0"
+check lossy-link         pass "-DNR=1 -DK=3 -DMAXMIG=1 -DMAXCRASH=1 -DMAXLOSS=1 -DMAXDUP=1 -DMAXLINK=1"
+check lossy-link-2mig    pass "-DNR=1 -DK=3 -DMAXMIG=2 -DMAXCRASH=0 -DMAXLOSS=1 -DMAXDUP=1 -DMAXLINK=1"
+check two-regions        pass "-DNR=2 -DK=3 -DMAXMIG=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1"
+check converges          pass "-DEND_CHECK -DNR=1 -DK=3 -DMAXMIG=2 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1"
+
+# Mutants: each must give a counterexample (breadth first: the shortest).
+check mutant-C1          fail "-DMUTANT_C1 -DMAXMIG=0 $B0" -DBFS
+check mutant-H1          fail "-DMUTANT_H1 -DMAXMIG=1 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=0" -DBFS
+check mutant-floor       fail "-DMUTANT_FLOOR -DNR=2 -DK=3 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1" -DBFS
+
+# The protocol exactly as docs/protocol.md states it, one fix off at a time:
+# each must show the flaw that fix repairs.
+check flaw-no-dst        fail "-DNO_FIX_DST -DNO_D -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0" -DBFS
+check flaw-no-newest     fail "-DNO_FIX_NEWEST -DMAXMIG=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1" -DBFS
+check flaw-no-repair     fail "-DNO_FIX_REPAIR -DNO_D -DEND_CHECK -DMAXMIG=2 $B0" -DBFS
+
+wait
+passed=0
+failed=0
+for name in "${names[@]}"; do
+	cat "$out/$name.log"
+	if [ "$(cat "$out/$name/verdict" 2>/dev/null)" = ok ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+done
+echo "model: $passed checks passed, $failed failed"
+[ "$failed" = 0 ]

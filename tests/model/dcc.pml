@@ -1,0 +1,1242 @@
+/*
+ * dcc.pml -- spin model of the dcc peer protocol of docs/protocol.md:
+ * ownership (roles, generations, pairing rules 1..11), planned handover,
+ * replication (ARM, PUSH with floor, CLEAR_DIRTY), demand fetches, and
+ * incarnations, between two sites over a link that loses, duplicates and
+ * reorders messages, with power cuts of either site at any step.
+ * tests/model/check.sh runs it; build products go to build/model.
+ *
+ * Sites A (0) and B (1), one volume of NR regions (1 or 2).  At the start A
+ * is OWNER 1 and B REPLICA 1, paired, every region valid, clean and equal.
+ *
+ * PERSISTED (survives a power cut): the superblock's role (OWNER, REPLICA,
+ * YIELDING) and generation; per region the data on disk, valid, dirty.
+ * VOLATILE (lost): the daemon's state (Unpaired, Paired, Demoting, Sending,
+ * Fenced, Taking), its seq counter, pushes and fetches in flight, the
+ * ATTACH and HANDOVER it waits on, its incarnation and the peer's, the
+ * replica's memory of pushes taken (last seq per region, floor), the newest
+ * peer statement seen (FIX_NEWEST), and the kernel's armed bits.  A power
+ * cut restarts the site at once with a new incarnation; it says HELLO.
+ *
+ * Each event is one atomic step (the daemon is single-threaded; a power cut
+ * may fall between any two steps).  Demoting and Taking are split where a
+ * power cut matters: migrate = suspend + read dirty-invalid + persist
+ * YIELDING G+1 | send HANDOVER; take = SET_INVALID the set | persist OWNER
+ * G+1 | send HANDOVER_ACK.  While Demoting or Taking the site handles no
+ * message (it is inside one handler).
+ *
+ * Environment (bounded): writes at the owner (unbounded in number, see
+ * "Data"), migrate requests (MAXMIG), power cuts (MAXCRASH, both sites
+ * together), message loss (MAXLOSS), duplication (MAXDUP), a link loss seen
+ * by one site (MAXLINK: it forgets pushes and fetches in flight, Sending ->
+ * Fenced, Paired -> Unpaired), any delivery order, a full link (K messages)
+ * drops what is sent, and a replica may refuse any valid HANDOVER with
+ * ECANCELED after burning G+1 (as if it answered an ask whose migrate had
+ * failed: HANDOVER_ASK itself is not modelled).
+ *
+ * Properties (assertions after every step, except (d) and (e)):
+ *  (a) at most one site accepts writes: role OWNER and not Demoting,
+ *      Sending or Fenced (a site that restarts OWNER serves at once);
+ *  (b) for every site s with role OWNER and region r: r valid and clean at
+ *      s, and valid at the other site  =>  the other site's disk holds the
+ *      latest acknowledged write of r (the start is a synced pair, so this
+ *      is what every acknowledged push that cleared a bit must leave);
+ *  (c) a site that accepts I/O and has r valid holds the latest
+ *      acknowledged write of r (a read there returns it);
+ *  (d) rules 9, 10 and 11 are never applied (asserted where a rule is
+ *      chosen, on ATTACH and ATTACH_ACK);
+ *  (e) (-DEND_CHECK) once the environment stops (no more faults, writes,
+ *      migrates), every state where nothing more can happen has exactly one
+ *      OWNER and one REPLICA of the same generation, both Paired.  Spin's
+ *      weak fairness is per process and this model is one process, so this
+ *      is an end-state check: after the stop a site re-asks (ATTACH) only on
+ *      spin's timeout (nothing else can happen) and TAIL times at most, so a
+ *      livelock of ATTACH/ATTACH_ACK becomes a quiescent state that is seen.
+ *
+ * Protocol changes this model found necessary (on by default; each can be
+ * turned off with -DNO_FIX_x, all with -DSPEC_AS_WRITTEN):
+ *  FIX_DST     A request also carries the receiver's incarnation as the
+ *              sender last learnt it (HELLO/HELLO_ACK); a site takes a
+ *              request only if it names its current incarnation.  Without
+ *              it a replica that restarted takes a duplicate PUSH from
+ *              before its restart (its memory of the last seq taken is
+ *              gone), so a clean region at the owner is stale at the
+ *              replica: (b) fails, and a later migrate reads old data.
+ *  FIX_NEWEST  A site's (generation, role) only grows (yielding G <
+ *              owner/replica G < yielding G+1).  Each site keeps the newest
+ *              statement of the peer's role and generation it has seen
+ *              (ATTACH, ATTACH_ACK, HANDOVER = yielding G+1, HANDOVER_ACK ok
+ *              = owner G+1, ECANCELED = replica G+1) and ignores an ATTACH
+ *              or ATTACH_ACK older than it.  Without it a delayed or
+ *              duplicated ATTACH makes a site apply rule 9 (a false "two
+ *              owners") or 11: (d) fails.
+ *  FIX_REPAIR  The new owner, after sending HANDOVER_ACK, is not Paired: it
+ *              pairs again at once, so it replicates and migrates only after
+ *              rule 1 (the old owner is a REPLICA of its generation).
+ *              Without it, if the old owner gave up waiting (Fenced,
+ *              yielding G+1) the new owner can hand G+2 over to it; that is
+ *              refused (not a replica), and both sites stay yielding (G+1 /
+ *              G+2), rule 11 at both forever: no owner, (d) and (e) fail.
+ *
+ * Mutants (each must give a counterexample):
+ *  MUTANT_C1    the owner arms and pushes a region whose push is in flight,
+ *               and every successful PUSH_ACK clears (review C1);
+ *  MUTANT_H1    the old owner sends HANDOVER before it persists YIELDING: it
+ *               stays OWNER G until the ack (review H1);
+ *  MUTANT_FLOOR the replica forgets seqs below the floor but does not drop
+ *               pushes below it (needs NR=2).
+ *
+ * Abstractions (what this model does not say anything about):
+ *  - Data: a copy of a region (a disk, or a PUSH or FETCH_REPLY in flight)
+ *    is one bit, "is the latest acknowledged write"; a write makes its own
+ *    disk the latest and every other copy stale.  Exact for (b) and (c),
+ *    since copies are only ever compared with the latest write.
+ *  - A write is one step (dirty committed, data written, write ended, which
+ *    disarms, acknowledged); CLEAR_DIRTY is one step (the kernel's epoch
+ *    drain and flush make it atomic w.r.t. writes).  Disks are durable at
+ *    once (no volatile write cache: review M1 is not modelled).  Partial
+ *    writes need the region valid; a whole-region write may make an invalid
+ *    region valid when no fetch is under way; failed writes (H3) are not
+ *    modelled.
+ *  - Not modelled: PULL/PULL_REPLY, INVALID_SET (the replica's hydration),
+ *    PROGRESS, PING/PONG, HANDOVER_ASK (only its ECANCELED outcome), the
+ *    multi-part encoding of HANDOVER (one message = one complete set), the
+ *    bulk/control split (one bag: any order), replication batching (each
+ *    PUSH_ACK clears at once), rate and window limits, a dccd restart
+ *    without a power cut (kernel state kept), table reloads, metadata
+ *    errors (M4), volume UUIDs (one volume).
+ *  - Timeouts are nondeterministic: a handover may time out at any moment
+ *    while Sending; a fetch is given up only once its FETCH or answer was
+ *    lost (a late answer to a forgotten fetch comes from link losses and
+ *    power cuts instead).  A site re-asks (ATTACH) or says HELLO again only
+ *    when its previous one and the answer are no longer in flight.
+ *  - Seqs start at 1 in each incarnation (the worst case); incarnations
+ *    are 1, 2, 3 per site, so "older" is visible to the model, but a site
+ *    that restarted takes any HELLO (it cannot know an incarnation is dead).
+ *
+ * State-space reductions (exact: the reduced state behaves as the full
+ * one): after every step seqs are renumbered by rank per incarnation;
+ * messages that can never be taken again are removed; memory that can no
+ * longer change anything is cleared (see gc(), renum(), forget_unused()).
+ * -DNO_REDUCE turns them off (the search is then far larger).
+ */
+
+/* ------------------------------------------------------------------ bounds */
+#ifndef NR
+#define NR 1
+#endif
+#ifndef MAXCRASH
+#define MAXCRASH 2      /* crashes (power cuts), both sites together */
+#endif
+#ifndef MAXLOSS
+#define MAXLOSS 1       /* messages lost */
+#endif
+#ifndef MAXDUP
+#define MAXDUP 1        /* messages duplicated */
+#endif
+#ifndef MAXLINK
+#define MAXLINK 1       /* link losses (heartbeat timeouts) seen by one site */
+#endif
+#ifndef MAXMIG
+#define MAXMIG 2        /* migrate requests */
+#endif
+#ifndef K
+#define K 4             /* messages in flight at most (a fuller link drops); 3 or 4 */
+#endif
+#if K > 3
+#define SLOT3(x) x
+#define OR_SLOT3(x) || x
+#else
+#define SLOT3(x) skip
+#define OR_SLOT3(x)
+#endif
+#define MAXSEQ 15       /* seqs per incarnation (4 bits on the wire) */
+
+#ifndef SPEC_AS_WRITTEN
+#ifndef NO_FIX_DST
+#define FIX_DST
+#endif
+#ifndef NO_FIX_NEWEST
+#define FIX_NEWEST
+#endif
+#ifndef NO_FIX_REPAIR
+#define FIX_REPAIR
+#endif
+#endif
+
+/* ---------------------------------------------------------- names (doc) */
+/* roles (superblock) */
+#define OWNER    1
+#define REPLICA  2
+#define YIELDING 3
+/* the daemon's ownership state */
+#define Unpaired 0
+#define Paired   1
+#define Demoting 2
+#define Sending  3
+#define Fenced   4
+#define Taking   5
+/* messages */
+#define HELLO        1
+#define HELLO_ACK    2
+#define ATTACH       3
+#define ATTACH_ACK   4
+#define PUSH         5
+#define PUSH_ACK     6
+#define FETCH        7
+#define FETCH_REPLY  8
+#define HANDOVER     9
+#define HANDOVER_ACK 10
+/* status */
+#define OK        0
+#define ESTALE    1
+#define ECANCELED 2
+/* pairing rules, docs/protocol.md "Pairing rules" */
+#define R1_OWNS          1   /* owner G     / replica G      paired, this site owns */
+#define R2_REPLICA       2   /* replica G   / owner G        paired, drop old dirty */
+#define R3_BURN          3   /* replica G   / yielding G+1   persist replica G+1 */
+#define R4_TAKE_BACK     4   /* yielding G  / replica G      persist owner G */
+#define R5_PEER_TOOK     5   /* yielding G  / owner G        persist replica G, drop dirty */
+#define R6_WAIT_BURN     6   /* yielding G  / replica G-1    wait */
+#define R7_WAIT_LEARN    7   /* owner G     / yielding G     wait */
+#define R8_WAIT_TAKEBACK 8   /* replica G   / yielding G     wait */
+#define R9_TWO_OWNERS    9   /* owner       / owner          split brain */
+#define R10_NO_OWNER     10  /* replica G   / replica G      no owner */
+#define R11_INCONSISTENT 11  /* anything else */
+
+#define IX(s, r) ((s) * NR + (r))
+#define PEER(s) (1 - (s))
+
+/* ------------------------------------------------------------ the link */
+/* A message is one int: type(4) to(1) sess(2) dst(2) seq(4) gen(3) reg(1)
+ * arg(4) data(1).  The link is a bag of K such ints kept sorted (largest
+ * first, 0 = free), so that the order of arrival is not part of the state:
+ * any message may be delivered next. */
+#define B_TYPE 0
+#define B_TO   4
+#define B_SESS 5
+#define B_DST  7
+#define B_SEQ  9
+#define B_GEN  13
+#define B_REG  16
+#define B_ARG  17
+#define B_DATA 21
+#define FLD(m, b, w) (((m) >> (b)) & ((1 << (w)) - 1))
+#define ENC(t, to, se, ds, sq, g, rg, a, d) \
+	((t) | ((to) << B_TO) | ((se) << B_SESS) | ((ds) << B_DST) | ((sq) << B_SEQ) | \
+	 ((g) << B_GEN) | ((rg) << B_REG) | ((a) << B_ARG) | ((d) << B_DATA))
+#define MTYPE(m) FLD(m, B_TYPE, 4)
+#define MTO(m)   FLD(m, B_TO, 1)
+#define IS(m, t, to) (MTYPE(m) == (t) && MTO(m) == (to))
+#define INBAG(t, to) (IS(bag[0], t, to) || IS(bag[1], t, to) || IS(bag[2], t, to) OR_SLOT3(IS(bag[3], t, to)))
+
+int bag[K];
+
+/* -------------------------------------------------------------- state */
+/* persisted */
+byte role[2];
+byte gen[2];
+bit  cur[2 * NR];       /* the data on disk is the latest acknowledged write */
+bit  valid[2 * NR];
+bit  dirty[2 * NR];
+/* volatile */
+byte ho[2];             /* Unpaired .. Taking */
+byte inc[2];            /* own incarnation (1, 2, 3: a new one per start) */
+byte peerinc[2];        /* the peer's, from its latest HELLO/HELLO_ACK; 0 = none */
+byte nseq[2];           /* last seq used in this incarnation */
+bit  armed[2 * NR];     /* kernel */
+byte pseq[2 * NR];      /* owner: seq of the push in flight for the region, 0 = none */
+#ifdef MUTANT_C1
+byte pseq2[2 * NR];     /* a second push in flight (the C1 mutant only) */
+#endif
+byte fseq[2 * NR];      /* owner: seq of the fetch outstanding */
+byte taken[2 * NR];     /* replica: last push seq taken for the region */
+byte floor_[2];         /* replica: highest floor seen */
+byte aseq[2];           /* seq of the latest ATTACH, 0 = none outstanding */
+byte hseq[2];           /* old owner: seq of the HANDOVER sent (Sending) */
+byte hgen[2];           /* old owner: the generation handed over */
+byte hset[2];           /* old owner: dirty - invalid, as a region mask */
+byte tstep[2];          /* new owner, Taking: 1 = set invalidated, 2 = owner persisted */
+byte tsess[2];
+byte tseq[2];
+byte tgen[2];
+#ifdef FIX_NEWEST
+byte known[2];          /* the newest role/generation statement seen from the peer, as KEY() */
+#endif
+
+/* Data.  A copy of a region (on a disk, or in a PUSH or FETCH_REPLY in
+ * flight) is only ever compared with the latest acknowledged write, so it is
+ * one bit: "is the latest".  A write makes its own disk the latest and every
+ * other copy stale.  This is exact for invariants (b) and (c), and it lets
+ * the application write without bound. */
+
+/* the environment */
+bit  env = 1;           /* faults, writes and migrates still possible */
+byte crashes = MAXCRASH;
+byte losses = MAXLOSS;
+byte dups = MAXDUP;
+byte links = MAXLINK;
+byte migs = MAXMIG;
+/* (e): once the environment stopped, a site asks again (ATTACH) only when
+ * nothing else can happen (spin's timeout: its heartbeat comes after every
+ * delivery and step under way), and only TAIL times in all: a livelock of
+ * ATTACH/ATTACH_ACK then ends in a quiescent state that the check sees */
+#ifndef TAIL
+#define TAIL 6
+#endif
+byte tail = TAIL;
+
+/* scratch: always 0 between steps, so it adds no states */
+int m;
+int tmp;
+byte bi;
+byte mt, mto, msess, mdst, mseq, mgen, mreg, marg, mdata;
+byte rule;
+byte fl;
+byte burn;
+int outbox;             /* the message this step sends */
+byte ev, es, er;        /* the event chosen, its site (or slot) and region */
+byte si, bj;
+int live;
+byte rk;
+byte mp[16];
+
+/* -------------------------------------------------------- derived */
+/* a site accepts I/O: owner, and not suspended for a handover */
+#define ACCEPTS(s) (role[s] == OWNER && ho[s] != Demoting && ho[s] != Sending && ho[s] != Fenced)
+/* the daemon is inside one uninterrupted handler (single-threaded) */
+#define BUSY(s) (ho[s] == Demoting || ho[s] == Taking)
+
+/* --------------------------------------------------------- invariants */
+/* (b) clean and valid at the owner, valid at the peer => the peer's disk
+ *     holds the latest acknowledged write */
+#define INV_B(s, r) (!(role[s] == OWNER && valid[IX(s, r)] && !dirty[IX(s, r)] && \
+	valid[IX(PEER(s), r)]) || cur[IX(PEER(s), r)])
+/* (c) a read at a site that accepts I/O returns the latest acknowledged write */
+#define INV_C(s, r) (!(ACCEPTS(s) && valid[IX(s, r)]) || cur[IX(s, r)])
+
+inline asserts() {
+#ifndef NO_REDUCE
+	/* the model's seq field never overflows (so its bound cuts nothing) */
+	assert(nseq[0] < MAXSEQ && nseq[1] < MAXSEQ);
+#endif
+	/* (a) at most one site accepts writes */
+	assert(!(ACCEPTS(0) && ACCEPTS(1)));
+	assert(INV_B(0, 0) && INV_B(1, 0));
+	assert(INV_C(0, 0) && INV_C(1, 0));
+#if NR > 1
+	assert(INV_B(0, 1) && INV_B(1, 1));
+	assert(INV_C(0, 1) && INV_C(1, 1));
+#endif
+}
+
+/* ---------------------------------------------------------- link ops */
+inline bag_put(v) {
+	if
+	:: bag[K - 1] == 0 ->
+		bi = K - 1;
+		bag[bi] = v;
+		do
+		:: bi > 0 && bag[bi - 1] < bag[bi] ->
+			tmp = bag[bi - 1]; bag[bi - 1] = bag[bi]; bag[bi] = tmp; bi--
+		:: else -> break
+		od
+	:: else -> skip     /* the link is full: the message is lost */
+	fi;
+	bi = 0; tmp = 0
+}
+
+inline bag_del(i) {
+	bi = i;
+	do
+	:: bi < K - 1 -> bag[bi] = bag[bi + 1]; bi++
+	:: else -> break
+	od;
+	bag[K - 1] = 0;
+	bi = 0
+}
+
+/* A step sends at most one message: it is put in the outbox, and check()
+ * puts it on the link.  A request from s carries s's incarnation and (FIX_DST) the peer's as s knows it */
+#define SEND_REQ(s, t, sq, g, rg, a, d) outbox = ENC(t, PEER(s), inc[s], peerinc[s], sq, g, rg, a, d)
+/* a reply to a request echoes the requester's incarnation */
+#define SEND_REP(s, t, se, sq, g, rg, a, d) outbox = ENC(t, PEER(s), se, 0, sq, g, rg, a, d)
+
+#ifdef FIX_DST
+#define REQ_OK(d) (peerinc[d] != 0 && msess == peerinc[d] && mdst == inc[d])
+#else
+#define REQ_OK(d) (peerinc[d] != 0 && msess == peerinc[d])
+#endif
+#define REP_OK(d) (msess == inc[d])
+/* A site's (role, generation) only grows in this order: generation, then
+ * yielding before owner or replica. */
+#define KEY(r, g) ((g) * 2 + ((r) != YIELDING))
+#ifdef FIX_NEWEST
+#define FRESH(d, r, g) (KEY(r, g) >= known[d])
+#define SAW(d, r, g) if :: KEY(r, g) > known[d] -> known[d] = KEY(r, g) :: else -> skip fi
+#else
+#define FRESH(d, r, g) 1
+#define SAW(d, r, g) skip
+#endif
+
+/* ------------------------------------------------- seq renumbering
+ * Seqs are only ever compared with each other (equal, older, newer) within
+ * one incarnation of their sender, and a new one is above all earlier ones.
+ * After every step each site's live seqs (those of its current incarnation
+ * that are still held anywhere: its own records, the peer's records about
+ * it, the messages in flight) are renumbered 1..n in order and its counter
+ * set to n.  The renumbered state behaves exactly like the original one, and
+ * retries no longer make new states.  Requests have odd types, replies even. */
+#define LIVE(v) if :: (v) != 0 -> live = live | (1 << (v)) :: else -> skip fi
+#define MAPV(x) if :: (x) != 0 -> x = mp[x] :: else -> skip fi
+#define MINE(mm, s) ((mm) != 0 && FLD(mm, B_SESS, 2) == inc[s] && \
+	((MTO(mm) == PEER(s) && (MTYPE(mm) & 1)) || (MTO(mm) == s && !(MTYPE(mm) & 1))))
+#define SETF(mm, b, w, v) mm = ((mm) & ~(((1 << (w)) - 1) << (b))) | ((v) << (b))
+
+inline live_msg(i, s) {
+	if
+	:: MINE(bag[i], s) ->
+		LIVE(FLD(bag[i], B_SEQ, 4));
+		if :: MTYPE(bag[i]) == PUSH -> LIVE(FLD(bag[i], B_ARG, 4)) :: else -> skip fi
+	:: else -> skip
+	fi
+}
+
+inline map_msg(i, s) {
+	if
+	:: MINE(bag[i], s) ->
+		m = bag[i];
+		SETF(m, B_SEQ, 4, mp[FLD(m, B_SEQ, 4)]);
+		if :: MTYPE(m) == PUSH -> SETF(m, B_ARG, 4, mp[FLD(m, B_ARG, 4)]) :: else -> skip fi;
+		bag[i] = m; m = 0
+	:: else -> skip
+	fi
+}
+
+inline renum(s) {
+	live = 0;
+	LIVE(pseq[IX(s, 0)]); LIVE(fseq[IX(s, 0)]);
+#if NR > 1
+	LIVE(pseq[IX(s, 1)]); LIVE(fseq[IX(s, 1)]);
+#endif
+#ifdef MUTANT_C1
+	LIVE(pseq2[IX(s, 0)]);
+#if NR > 1
+	LIVE(pseq2[IX(s, 1)]);
+#endif
+#endif
+	LIVE(aseq[s]); LIVE(hseq[s]);
+	if
+	:: peerinc[PEER(s)] == inc[s] ->
+		LIVE(taken[IX(PEER(s), 0)]);
+#if NR > 1
+		LIVE(taken[IX(PEER(s), 1)]);
+#endif
+		LIVE(floor_[PEER(s)])
+	:: else -> skip
+	fi;
+	if :: tstep[PEER(s)] != 0 && tsess[PEER(s)] == inc[s] -> LIVE(tseq[PEER(s)]) :: else -> skip fi;
+	bj = 0;
+	do
+	:: bj < K -> live_msg(bj, s); bj++
+	:: else -> break
+	od;
+	bj = 0;
+	rk = 0; bi = 1;
+	do
+	:: bi < 16 ->
+		if :: live & (1 << bi) -> rk++; mp[bi] = rk :: else -> skip fi;
+		bi++
+	:: else -> break
+	od;
+	MAPV(pseq[IX(s, 0)]); MAPV(fseq[IX(s, 0)]);
+#if NR > 1
+	MAPV(pseq[IX(s, 1)]); MAPV(fseq[IX(s, 1)]);
+#endif
+#ifdef MUTANT_C1
+	MAPV(pseq2[IX(s, 0)]);
+#if NR > 1
+	MAPV(pseq2[IX(s, 1)]);
+#endif
+#endif
+	MAPV(aseq[s]); MAPV(hseq[s]);
+	if
+	:: peerinc[PEER(s)] == inc[s] ->
+		MAPV(taken[IX(PEER(s), 0)]);
+#if NR > 1
+		MAPV(taken[IX(PEER(s), 1)]);
+#endif
+		MAPV(floor_[PEER(s)])
+	:: else -> skip
+	fi;
+	if :: tstep[PEER(s)] != 0 && tsess[PEER(s)] == inc[s] -> MAPV(tseq[PEER(s)]) :: else -> skip fi;
+	bj = 0;
+	do
+	:: bj < K -> map_msg(bj, s); bj++
+	:: else -> break
+	od;
+	bj = 0;
+	nseq[s] = rk;
+	bi = 0;
+	do
+	:: bi < 16 -> mp[bi] = 0; bi++
+	:: else -> break
+	od;
+	bi = 0; rk = 0; live = 0
+}
+
+inline bag_sort() {
+	bi = 0;
+	do
+	:: bi < K - 1 ->
+		if
+		:: bag[bi] < bag[bi + 1] -> tmp = bag[bi]; bag[bi] = bag[bi + 1]; bag[bi + 1] = tmp; bi = 0
+		:: else -> bi++
+		fi
+	:: else -> break
+	od;
+	bi = 0; tmp = 0
+}
+
+/* Messages that can never be taken again are removed (they would be
+ * dropped on arrival, whatever happens next): a reply to an incarnation
+ * that is gone or to a request no longer outstanding (outstanding seqs are
+ * always new ones, above every live seq), a HELLO_ACK that no longer
+ * teaches anything, and (FIX_DST) a request addressed to an incarnation of
+ * its receiver that is gone.  The only other difference is that they no
+ * longer fill the link (K): that only drops sends less often. */
+#define DEAD_REPLY(mm, s) (FLD(mm, B_SESS, 2) != inc[s] || \
+	MTYPE(mm) == HELLO_ACK && peerinc[s] != 0 && FLD(mm, B_ARG, 4) <= peerinc[s] || \
+	MTYPE(mm) == ATTACH_ACK && FLD(mm, B_SEQ, 4) != aseq[s] || \
+	MTYPE(mm) == PUSH_ACK && FLD(mm, B_SEQ, 4) != pseq[IX(s, FLD(mm, B_REG, 1))] PSEQ2_OTHER(mm, s) || \
+	MTYPE(mm) == FETCH_REPLY && FLD(mm, B_SEQ, 4) != fseq[IX(s, FLD(mm, B_REG, 1))] || \
+	MTYPE(mm) == HANDOVER_ACK && (ho[s] != Sending || FLD(mm, B_SEQ, 4) != hseq[s]))
+#ifdef MUTANT_C1
+#define PSEQ2_OTHER(mm, s) && FLD(mm, B_SEQ, 4) != pseq2[IX(s, FLD(mm, B_REG, 1))]
+#else
+#define PSEQ2_OTHER(mm, s)
+#endif
+#ifdef FIX_DST
+#define DEAD_REQ(mm, d) (MTYPE(mm) != HELLO && FLD(mm, B_DST, 2) != inc[d])
+#else
+#define DEAD_REQ(mm, d) 0
+#endif
+/* a FETCH whose answer nobody waits for (it changes nothing where it lands) */
+#define DEAD_FETCH(mm, s) (MTYPE(mm) == FETCH && (FLD(mm, B_SESS, 2) != inc[s] || \
+	FLD(mm, B_SEQ, 4) != fseq[IX(s, FLD(mm, B_REG, 1))]))
+#define DEAD(mm) ((MTYPE(mm) & 1) && (DEAD_REQ(mm, MTO(mm)) || DEAD_FETCH(mm, 1 - MTO(mm))) || \
+	!(MTYPE(mm) & 1) && DEAD_REPLY(mm, MTO(mm)))
+inline gc() {
+	bi = 0;
+	do
+	:: bi < K ->
+		if :: bag[bi] != 0 && DEAD(bag[bi]) -> bag[bi] = 0 :: else -> skip fi;
+		bi++
+	:: else -> break
+	od;
+	bi = 0;
+	si = 0;
+	do
+	:: si < 2 -> forget_unused(si); si++
+	:: else -> break
+	od;
+	si = 0
+}
+
+/* Memory that can no longer change what happens is cleared:
+ * - the replica's last seq taken for r, and its floor, are only ever
+ *   compared with pushes already in flight (any later push has a new seq,
+ *   above both, and a floor at least the floor it remembers);
+ * - an armed bit only matters while a push of the region is in flight (a
+ *   clear needs its answer; a new push arms first);
+ * - the handover's set and generation only matter while handing over. */
+#define PUSH_IN(i, s, r) (IS(bag[i], PUSH, s) && FLD(bag[i], B_SESS, 2) == peerinc[s] && FLD(bag[i], B_REG, 1) == (r))
+#define PUSHES_IN(s, r) (PUSH_IN(0, s, r) || PUSH_IN(1, s, r) || PUSH_IN(2, s, r) OR_SLOT3(PUSH_IN(3, s, r)))
+#ifdef MUTANT_C1
+#define NO_PUSH(s, r) (pseq[IX(s, r)] == 0 && pseq2[IX(s, r)] == 0)
+#else
+#define NO_PUSH(s, r) (pseq[IX(s, r)] == 0)
+#endif
+inline forget_unused(s) {
+	if :: !PUSHES_IN(s, 0) -> taken[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: NO_PUSH(s, 0) -> armed[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: !PUSHES_IN(s, 1) -> taken[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: NO_PUSH(s, 1) -> armed[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: !PUSHES_IN(s, 0) && !PUSHES_IN(s, 1) -> floor_[s] = 0 :: else -> skip fi;
+#else
+	if :: !PUSHES_IN(s, 0) -> floor_[s] = 0 :: else -> skip fi;
+#endif
+	if :: ho[s] != Demoting && ho[s] != Sending -> hgen[s] = 0; hset[s] = 0; hseq[s] = 0 :: else -> skip fi;
+	/* the data of a region the site lacks is never read */
+	if :: !valid[IX(s, 0)] -> cur[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: !valid[IX(s, 1)] -> cur[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+#ifdef FIX_NEWEST
+	/* the newest statement seen only matters for statements in flight: the
+	 * peer's role and generation only grow, so any later statement is at
+	 * least as new as everything it said before */
+	if :: !INBAG(ATTACH, s) && !INBAG(ATTACH_ACK, s) -> known[s] = 0 :: else -> skip fi;
+#endif
+	skip
+}
+
+/* the end of every step: canonical form, then the invariants */
+inline check() {
+	if :: outbox != 0 -> bag_put(outbox); outbox = 0 :: else -> skip fi;
+#ifndef NO_REDUCE
+	gc();
+	si = 0;
+	do
+	:: si < 2 -> renum(si); si++
+	:: else -> break
+	od;
+	si = 0;
+	bag_sort();
+#endif
+	asserts()
+}
+
+/* ---------------------------------------------------------- site ops */
+/* kernel: DCC_CMD_ARM just before the daemon reads the region */
+inline ARM(s, r) {
+	armed[IX(s, r)] = 1
+}
+
+/* kernel: DCC_CMD_CLEAR_DIRTY clears only if the region is still armed (no
+ * write ended in it since ARM); the epoch drain and the data flush before
+ * the commit make this one atomic step (review: sound for one arm) */
+inline CLEAR_DIRTY(s, r) {
+	if
+	:: armed[IX(s, r)] -> armed[IX(s, r)] = 0; dirty[IX(s, r)] = 0
+	:: else -> skip
+	fi
+}
+
+inline drop_dirty(s) {
+	dirty[IX(s, 0)] = 0;
+#if NR > 1
+	dirty[IX(s, 1)] = 0;
+#endif
+}
+
+/* the link was lost (or the peer restarted): what was in flight is gone */
+inline forget_link(s) {
+	pseq[IX(s, 0)] = 0; fseq[IX(s, 0)] = 0;
+#ifdef MUTANT_C1
+	pseq2[IX(s, 0)] = 0;
+#endif
+#if NR > 1
+	pseq[IX(s, 1)] = 0; fseq[IX(s, 1)] = 0;
+#ifdef MUTANT_C1
+	pseq2[IX(s, 1)] = 0;
+#endif
+#endif
+	aseq[s] = 0;
+	if
+	:: ho[s] == Sending -> ho[s] = Fenced; hseq[s] = 0
+	:: ho[s] == Paired -> ho[s] = Unpaired
+	:: else -> skip
+	fi
+}
+
+/* a HELLO with a new incarnation: forget everything in flight with the peer */
+inline forget_peer(s) {
+	forget_link(s);
+	taken[IX(s, 0)] = 0;
+#if NR > 1
+	taken[IX(s, 1)] = 0;
+#endif
+	floor_[s] = 0;
+}
+
+/* the floor of a push about to be sent with seq sq: its oldest unanswered push */
+inline compute_floor(s, sq) {
+	fl = sq;
+	if :: pseq[IX(s, 0)] != 0 && pseq[IX(s, 0)] < fl -> fl = pseq[IX(s, 0)] :: else -> skip fi;
+#if NR > 1
+	if :: pseq[IX(s, 1)] != 0 && pseq[IX(s, 1)] < fl -> fl = pseq[IX(s, 1)] :: else -> skip fi;
+#endif
+#ifdef MUTANT_C1
+	if :: pseq2[IX(s, 0)] != 0 && pseq2[IX(s, 0)] < fl -> fl = pseq2[IX(s, 0)] :: else -> skip fi;
+#if NR > 1
+	if :: pseq2[IX(s, 1)] != 0 && pseq2[IX(s, 1)] < fl -> fl = pseq2[IX(s, 1)] :: else -> skip fi;
+#endif
+#endif
+	skip
+}
+
+/* pairing: the first rule that matches (here = s / peer = pr, pg) */
+inline apply_rule(s, pr, pg) {
+	if
+	:: role[s] == OWNER    && pr == REPLICA  && gen[s] == pg     -> rule = R1_OWNS
+	:: role[s] == REPLICA  && pr == OWNER    && gen[s] == pg     -> rule = R2_REPLICA
+	:: role[s] == REPLICA  && pr == YIELDING && pg == gen[s] + 1 -> rule = R3_BURN
+	:: role[s] == YIELDING && pr == REPLICA  && gen[s] == pg     -> rule = R4_TAKE_BACK
+	:: role[s] == YIELDING && pr == OWNER    && gen[s] == pg     -> rule = R5_PEER_TOOK
+	:: role[s] == YIELDING && pr == REPLICA  && pg + 1 == gen[s] -> rule = R6_WAIT_BURN
+	:: role[s] == OWNER    && pr == YIELDING && gen[s] == pg     -> rule = R7_WAIT_LEARN
+	:: role[s] == REPLICA  && pr == YIELDING && gen[s] == pg     -> rule = R8_WAIT_TAKEBACK
+	:: role[s] == OWNER    && pr == OWNER                        -> rule = R9_TWO_OWNERS
+	:: role[s] == REPLICA  && pr == REPLICA  && gen[s] == pg     -> rule = R10_NO_OWNER
+	:: else                                                       -> rule = R11_INCONSISTENT
+	fi;
+	printf("MSC: site %d rule %d (here role %d gen %d, peer role %d gen %d)\n",
+	       s, rule, role[s], gen[s], pr, pg);
+	/* (d) rules 9, 10 and 11 are never reached */
+#ifndef NO_D
+	assert(rule != R9_TWO_OWNERS);
+	assert(rule != R10_NO_OWNER);
+	assert(rule != R11_INCONSISTENT);
+#endif
+	if
+	:: rule == R1_OWNS || rule == R2_REPLICA ->
+		if :: rule == R2_REPLICA -> drop_dirty(s) :: else -> skip fi;
+		if
+		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced -> ho[s] = Paired; aseq[s] = 0
+		:: else -> skip
+		fi
+	:: rule == R3_BURN ->
+		gen[s] = pg;                            /* persist replica G+1 */
+		ho[s] = Unpaired; aseq[s] = 0           /* pair again at once */
+	:: rule == R4_TAKE_BACK ->
+		role[s] = OWNER;                        /* persist owner G, resume */
+		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
+	:: rule == R5_PEER_TOOK ->
+		role[s] = REPLICA; drop_dirty(s);       /* persist replica G, one commit */
+		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
+	:: else ->                                  /* 6, 7, 8: wait, ask again later */
+		if :: ho[s] == Paired -> ho[s] = Unpaired :: else -> skip fi
+	fi;
+	rule = 0
+}
+
+/* the replica remembers the last seq it took for each region only at or
+ * above the floor */
+inline prune_taken(s) {
+	if :: taken[IX(s, 0)] < floor_[s] -> taken[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: taken[IX(s, 1)] < floor_[s] -> taken[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+	skip
+}
+
+/* ------------------------------------------------------ message handling */
+/* for traces: what = 0 delivered to site x, 1 lost, 2 duplicated */
+inline print_msg(x, what) {
+	if
+	:: mt == HELLO -> printf("MSC:   HELLO(inc %d)", msess)
+	:: mt == HELLO_ACK -> printf("MSC:   HELLO_ACK(to inc %d, inc %d)", msess, marg)
+	:: mt == ATTACH -> printf("MSC:   ATTACH(inc %d seq %d: role %d gen %d)", msess, mseq, marg, mgen)
+	:: mt == ATTACH_ACK -> printf("MSC:   ATTACH_ACK(to inc %d seq %d: role %d gen %d)", msess, mseq, marg, mgen)
+	:: mt == PUSH -> printf("MSC:   PUSH(inc %d seq %d gen %d r%d floor %d latest %d)", msess, mseq, mgen, mreg, marg, mdata)
+	:: mt == PUSH_ACK -> printf("MSC:   PUSH_ACK(to inc %d seq %d gen %d r%d status %d)", msess, mseq, mgen, mreg, marg)
+	:: mt == FETCH -> printf("MSC:   FETCH(inc %d seq %d gen %d r%d)", msess, mseq, mgen, mreg)
+	:: mt == FETCH_REPLY -> printf("MSC:   FETCH_REPLY(to inc %d seq %d gen %d r%d status %d latest %d)", msess, mseq, mgen, mreg, marg, mdata)
+	:: mt == HANDOVER -> printf("MSC:   HANDOVER(inc %d seq %d gen %d set %d)", msess, mseq, mgen, marg)
+	:: mt == HANDOVER_ACK -> printf("MSC:   HANDOVER_ACK(to inc %d seq %d gen %d status %d)", msess, mseq, mgen, marg)
+	:: else -> skip
+	fi;
+	if
+	:: what == 0 -> printf(" -> site %d\n", x)
+	:: what == 1 -> printf(" lost\n")
+	:: else -> printf(" duplicated\n")
+	fi
+}
+
+inline decode(v) {
+	m = v;
+	mt = FLD(m, B_TYPE, 4); mto = FLD(m, B_TO, 1);
+	msess = FLD(m, B_SESS, 2); mdst = FLD(m, B_DST, 2); mseq = FLD(m, B_SEQ, 4);
+	mgen = FLD(m, B_GEN, 3); mreg = FLD(m, B_REG, 1); marg = FLD(m, B_ARG, 4);
+	mdata = FLD(m, B_DATA, 1)
+}
+inline clear_decoded() {
+	m = 0; mt = 0; mto = 0; msess = 0; mdst = 0; mseq = 0; mgen = 0;
+	mreg = 0; marg = 0; mdata = 0
+}
+
+inline deliver(i) {
+	decode(bag[i]);
+	bag_del(i);
+	print_msg(mto, 0);
+	if
+	/* ---- HELLO: a site announces its incarnation */
+	:: mt == HELLO ->
+		if
+		:: peerinc[mto] == 0 || msess > peerinc[mto] ->
+			if :: peerinc[mto] != 0 -> forget_peer(mto) :: else -> skip fi;
+			peerinc[mto] = msess;
+			SEND_REP(mto, HELLO_ACK, msess, 0, 0, 0, inc[mto], 0)
+		:: peerinc[mto] != 0 && msess == peerinc[mto] ->
+			SEND_REP(mto, HELLO_ACK, msess, 0, 0, 0, inc[mto], 0)
+		:: else -> skip             /* a late HELLO from a dead dccd */
+		fi
+	:: mt == HELLO_ACK ->
+		if
+		:: REP_OK(mto) && (peerinc[mto] == 0 || marg > peerinc[mto]) ->
+			if :: peerinc[mto] != 0 -> forget_peer(mto) :: else -> skip fi;
+			peerinc[mto] = marg
+		:: else -> skip
+		fi
+
+	/* ---- ATTACH: the peer states its role (arg) and generation */
+	:: mt == ATTACH ->
+		if
+		:: REQ_OK(mto) && FRESH(mto, marg, mgen) ->
+			SAW(mto, marg, mgen);
+			apply_rule(mto, marg, mgen);
+			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto], 0)
+		:: else -> skip
+		fi
+	:: mt == ATTACH_ACK ->
+		if
+		:: REP_OK(mto) && aseq[mto] != 0 && mseq == aseq[mto] && FRESH(mto, marg, mgen) ->
+			aseq[mto] = 0;
+			SAW(mto, marg, mgen);
+			apply_rule(mto, marg, mgen)
+		:: REP_OK(mto) && aseq[mto] != 0 && mseq == aseq[mto] ->
+			aseq[mto] = 0       /* an older statement than one seen since: ask again */
+		:: else -> skip
+		fi
+
+	/* ---- PUSH: replication; arg = the sender's floor */
+	:: mt == PUSH ->
+		if
+		:: REQ_OK(mto) ->
+			if
+			:: role[mto] == REPLICA && gen[mto] == mgen ->
+				if :: marg > floor_[mto] -> floor_[mto] = marg :: else -> skip fi;
+				prune_taken(mto);
+				if
+#ifdef MUTANT_FLOOR
+				:: mseq <= taken[IX(mto, mreg)] -> skip    /* the floor is not checked */
+#else
+				:: mseq < floor_[mto] || mseq <= taken[IX(mto, mreg)] -> skip  /* dropped */
+#endif
+				:: else ->
+					cur[IX(mto, mreg)] = mdata;     /* written and durable */
+					valid[IX(mto, mreg)] = 1;
+					taken[IX(mto, mreg)] = mseq;
+					SEND_REP(mto, PUSH_ACK, msess, mseq, 0, mreg, OK, 0)
+				fi
+			:: else -> SEND_REP(mto, PUSH_ACK, msess, mseq, 0, mreg, ESTALE, 0)
+			fi
+		:: else -> skip
+		fi
+	:: mt == PUSH_ACK ->
+		if
+		:: REP_OK(mto) && pseq[IX(mto, mreg)] != 0 && mseq == pseq[IX(mto, mreg)] ->
+			pseq[IX(mto, mreg)] = 0;
+			if :: marg == OK -> CLEAR_DIRTY(mto, mreg) :: else -> skip fi
+#ifdef MUTANT_C1
+		/* C1: every successful PUSH_ACK clears, whichever arm it belongs to */
+		:: REP_OK(mto) && pseq2[IX(mto, mreg)] != 0 && mseq == pseq2[IX(mto, mreg)] ->
+			pseq2[IX(mto, mreg)] = 0;
+			if :: marg == OK -> CLEAR_DIRTY(mto, mreg) :: else -> skip fi
+#endif
+		:: else -> skip
+		fi
+
+	/* ---- FETCH: the owner asks for a region it lacks */
+	:: mt == FETCH ->
+		if
+		:: REQ_OK(mto) ->
+			if
+			:: role[mto] == REPLICA && gen[mto] == mgen && valid[IX(mto, mreg)] ->
+				SEND_REP(mto, FETCH_REPLY, msess, mseq, mgen, mreg, OK, cur[IX(mto, mreg)])
+			:: else ->
+				SEND_REP(mto, FETCH_REPLY, msess, mseq, mgen, mreg, ESTALE, 0)
+			fi
+		:: else -> skip
+		fi
+	:: mt == FETCH_REPLY ->
+		if
+		:: REP_OK(mto) && fseq[IX(mto, mreg)] != 0 && mseq == fseq[IX(mto, mreg)] &&
+		   mgen == gen[mto] ->
+			fseq[IX(mto, mreg)] = 0;
+			if
+			:: marg == OK && !valid[IX(mto, mreg)] ->   /* the fill, then valid */
+				cur[IX(mto, mreg)] = mdata; valid[IX(mto, mreg)] = 1
+			:: else -> skip                             /* the bio fails */
+			fi
+		:: else -> skip
+		fi
+
+	/* ---- HANDOVER: generation mgen, dirty set marg */
+	:: mt == HANDOVER ->
+		if
+		:: REQ_OK(mto) ->
+			SAW(mto, YIELDING, mgen);
+			if
+			:: role[mto] == REPLICA && mgen == gen[mto] + 1 && burn ->
+				/* it answers an ask whose migrate failed: burn G+1 */
+				gen[mto] = mgen;
+				printf("MSC: site %d refuses HANDOVER gen %d with ECANCELED: burnt\n", mto, mgen);
+				SEND_REP(mto, HANDOVER_ACK, msess, mseq, mgen, 0, ECANCELED, 0)
+			:: role[mto] == REPLICA && mgen == gen[mto] + 1 && !burn ->
+				/* Taking: SET_INVALID FORCE the set (persisted) */
+				ho[mto] = Taking; tstep[mto] = 1;
+				printf("MSC: site %d Taking gen %d: invalidates set %d\n", mto, mgen, marg);
+				tsess[mto] = msess; tseq[mto] = mseq; tgen[mto] = mgen;
+				if :: marg & 1 -> valid[IX(mto, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+				if :: marg & 2 -> valid[IX(mto, 1)] = 0 :: else -> skip fi;
+#endif
+				skip
+			:: else ->
+				SEND_REP(mto, HANDOVER_ACK, msess, mseq, mgen, 0, ESTALE, 0)
+			fi
+		:: else -> skip
+		fi
+	:: mt == HANDOVER_ACK ->
+		if
+		:: REP_OK(mto) && ho[mto] == Sending && mseq == hseq[mto] && mgen == hgen[mto] ->
+			hseq[mto] = 0;
+			printf("MSC: site %d HANDOVER_ACK status %d\n", mto, marg);
+			if
+			:: marg == OK ->
+				SAW(mto, OWNER, mgen);
+				/* SET_ROLE replica G+1 and clear the old dirty bits, one commit */
+				role[mto] = REPLICA; gen[mto] = hgen[mto]; drop_dirty(mto);
+				ho[mto] = Paired
+			:: marg == ECANCELED ->
+				SAW(mto, REPLICA, mgen);
+				/* the peer burned G+1: owner G+1, resume */
+				role[mto] = OWNER; gen[mto] = hgen[mto];
+				ho[mto] = Paired
+			:: else ->
+#ifdef MUTANT_H1
+				ho[mto] = Paired    /* still owner G: resume as owner */
+#else
+				ho[mto] = Fenced    /* resume as yielding: every bio fails */
+#endif
+			fi
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi;
+	clear_decoded()
+}
+
+/* -------------------------------------------------------- site events */
+/* Each event is a guard (G_x, an expression) and a body (x, run in one
+ * atomic step).  The main loop picks any event whose guard holds and runs
+ * its body followed by check(); see world() below. */
+
+/* a write: this copy is the latest, every other copy of r is stale */
+#define STALE(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY) && \
+	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_DATA, 1, 0) :: else -> skip fi
+inline new_version(s, r) {
+	cur[IX(s, r)] = 1;
+	cur[IX(PEER(s), r)] = 0;
+	STALE(0, r); STALE(1, r); STALE(2, r); SLOT3(STALE(3, r))
+}
+
+/* an application write completes at the owner: dirty committed first, then
+ * the data, the end disarms the region, then the write is acknowledged */
+#define G_WRITE(s, r) (env && ACCEPTS(s) && valid[IX(s, r)])
+inline write(s, r) {
+	dirty[IX(s, r)] = 1;
+	new_version(s, r);
+	armed[IX(s, r)] = 0;
+	printf("MSC: site %d write r%d (a new latest version)\n", s, r)
+}
+
+/* a whole-region write to a region the owner lacks (no fill under way) */
+#define G_OVERWRITE(s, r) (env && ACCEPTS(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0)
+inline overwrite(s, r) {
+	dirty[IX(s, r)] = 1;
+	new_version(s, r);
+	valid[IX(s, r)] = 1;
+	armed[IX(s, r)] = 0;
+	printf("MSC: site %d overwrite r%d (a new latest version)\n", s, r)
+}
+
+/* ARM just before the read, then PUSH(seq, data, floor).  A region with a
+ * push in flight is never armed or pushed again (C1 fix). */
+#ifdef MUTANT_C1
+#define NOT_PUSHING(s, r) (pseq[IX(s, r)] == 0 || pseq2[IX(s, r)] == 0)
+#else
+#define NOT_PUSHING(s, r) (pseq[IX(s, r)] == 0)
+#endif
+#define G_PUSH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && dirty[IX(s, r)] && \
+	valid[IX(s, r)] && NOT_PUSHING(s, r) && nseq[s] < MAXSEQ)
+inline push(s, r) {
+	ARM(s, r);
+	nseq[s]++;
+#ifdef MUTANT_C1
+	if
+	:: pseq[IX(s, r)] == 0 -> pseq[IX(s, r)] = nseq[s]
+	:: else -> pseq2[IX(s, r)] = nseq[s]
+	fi;
+#else
+	pseq[IX(s, r)] = nseq[s];
+#endif
+	compute_floor(s, nseq[s]);
+	printf("MSC: site %d PUSH r%d seq %d latest %d floor %d gen %d\n", s, r, nseq[s], cur[IX(s, r)], fl, gen[s]);
+	SEND_REQ(s, PUSH, nseq[s], gen[s], r, fl, cur[IX(s, r)]);
+	fl = 0
+}
+
+/* a read (or partial write) of a region the owner lacks: FETCH */
+#define G_FETCH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && !valid[IX(s, r)] && \
+	fseq[IX(s, r)] == 0 && nseq[s] < MAXSEQ)
+inline fetch(s, r) {
+	nseq[s]++;
+	fseq[IX(s, r)] = nseq[s];
+	printf("MSC: site %d FETCH r%d seq %d\n", s, r, nseq[s]);
+	SEND_REQ(s, FETCH, nseq[s], gen[s], r, 0, 0)
+}
+
+/* a fetch is given up (miss timeout: the bio fails).  Only once the FETCH
+ * or its answer was lost: a late answer to a fetch the owner forgot is
+ * produced by link losses and power cuts (forget_link) instead, which keeps
+ * the state space small. */
+#define FILL_IN(i, s, r) ((IS(bag[i], FETCH, PEER(s)) || IS(bag[i], FETCH_REPLY, s)) && FLD(bag[i], B_REG, 1) == (r))
+#define G_FILL_TIMEOUT(s, r) (fseq[IX(s, r)] != 0 && !BUSY(s) && \
+	!(FILL_IN(0, s, r) || FILL_IN(1, s, r) || FILL_IN(2, s, r) OR_SLOT3(FILL_IN(3, s, r))))
+inline fill_timeout(s, r) {
+	fseq[IX(s, r)] = 0
+}
+
+/* migrate at the owner: Demoting (suspend, end fills, read dirty - invalid,
+ * SET_ROLE yielding G+1 committed) */
+#define G_MIGRATE(s) (env && migs > 0 && !BUSY(s) && role[s] == OWNER && ho[s] == Paired)
+inline migrate(s) {
+	migs--;
+	ho[s] = Demoting;
+	fseq[IX(s, 0)] = 0;
+	hset[s] = (dirty[IX(s, 0)] && valid[IX(s, 0)]);
+#if NR > 1
+	fseq[IX(s, 1)] = 0;
+	hset[s] = hset[s] | ((dirty[IX(s, 1)] && valid[IX(s, 1)]) << 1);
+#endif
+	aseq[s] = 0;
+	hgen[s] = gen[s] + 1;
+#ifndef MUTANT_H1
+	role[s] = YIELDING;         /* persisted BEFORE the HANDOVER leaves */
+	gen[s] = hgen[s];
+#endif
+	printf("MSC: site %d migrate: Demoting, set %d, gen %d\n", s, hset[s], hgen[s])
+}
+
+/* Demoting -> Sending: HANDOVER(G+1, set) */
+#define G_SEND_HANDOVER(s) (ho[s] == Demoting && nseq[s] < MAXSEQ)
+inline send_handover(s) {
+	nseq[s]++;
+	hseq[s] = nseq[s];
+	ho[s] = Sending;
+	printf("MSC: site %d HANDOVER seq %d gen %d set %d\n", s, nseq[s], hgen[s], hset[s]);
+	SEND_REQ(s, HANDOVER, nseq[s], hgen[s], 0, hset[s], 0)
+}
+
+/* no answer within handover_timeout_ms: resume as yielding, every bio fails
+ * (MUTANT_H1: Fenced in memory only, the disk still says owner G) */
+#define G_HANDOVER_TIMEOUT(s) (ho[s] == Sending)
+inline handover_timeout(s) {
+	hseq[s] = 0;
+	ho[s] = Fenced;
+	printf("MSC: site %d handover timeout: Fenced\n", s)
+}
+
+/* Taking, second step: SET_ROLE owner G+1 (committed) */
+#define G_TAKE_PERSIST(s) (ho[s] == Taking && tstep[s] == 1)
+inline take_persist(s) {
+	role[s] = OWNER; gen[s] = tgen[s];
+	tstep[s] = 2;
+	printf("MSC: site %d took gen %d\n", s, gen[s])
+}
+
+/* Taking, last step: HANDOVER_ACK(ok); FIX_REPAIR: then pair again */
+#define G_TAKE_ACK(s) (ho[s] == Taking && tstep[s] == 2)
+inline take_ack(s) {
+	SEND_REP(s, HANDOVER_ACK, tsess[s], tseq[s], tgen[s], 0, OK, 0);
+#ifdef FIX_REPAIR
+	ho[s] = Unpaired;           /* changed: pair again at once (rule 1 confirms the peer) */
+#else
+	ho[s] = Paired;             /* docs/protocol.md: -> Paired, owner G+1 */
+#endif
+	aseq[s] = 0;
+	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0
+}
+
+/* pairing: a site that is not paired asks (at its next heartbeat) */
+#define ATTACH_GUARD(s) (!BUSY(s) && (ho[s] == Unpaired || ho[s] == Fenced) && peerinc[s] != 0 && \
+	!INBAG(ATTACH, PEER(s)) && !INBAG(ATTACH_ACK, s) && nseq[s] < MAXSEQ)
+#define G_ATTACH(s) ((env || timeout && tail > 0) && ATTACH_GUARD(s))
+inline attach(s) {
+	if :: !env -> tail-- :: else -> skip fi;
+	nseq[s]++;
+	aseq[s] = nseq[s];
+	printf("MSC: site %d ATTACH seq %d role %d gen %d\n", s, nseq[s], role[s], gen[s]);
+	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s], 0)
+}
+
+/* link up: a site that does not know its peer's incarnation says HELLO */
+#define G_HELLO(s) (peerinc[s] == 0 && !INBAG(HELLO, PEER(s)) && !INBAG(HELLO_ACK, s))
+inline hello(s) {
+	outbox = ENC(HELLO, PEER(s), inc[s], 0, 0, 0, 0, 0, 0)
+}
+
+/* ------------------------------------------------------------ faults */
+/* a power cut: the site comes back with its persisted state only, a new
+ * incarnation, and says HELLO */
+#define G_CRASH(s) (env && crashes > 0)
+inline crash(s) {
+	crashes--;
+	printf("MSC: site %d CRASH (role %d gen %d ho %d)\n", s, role[s], gen[s], ho[s]);
+	ho[s] = Unpaired;
+	inc[s]++;
+	peerinc[s] = 0;
+	nseq[s] = 0;
+	armed[IX(s, 0)] = 0; pseq[IX(s, 0)] = 0; fseq[IX(s, 0)] = 0; taken[IX(s, 0)] = 0;
+#ifdef MUTANT_C1
+	pseq2[IX(s, 0)] = 0;
+#endif
+#if NR > 1
+	armed[IX(s, 1)] = 0; pseq[IX(s, 1)] = 0; fseq[IX(s, 1)] = 0; taken[IX(s, 1)] = 0;
+#ifdef MUTANT_C1
+	pseq2[IX(s, 1)] = 0;
+#endif
+#endif
+	floor_[s] = 0; aseq[s] = 0; hseq[s] = 0; hgen[s] = 0; hset[s] = 0;
+	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0;
+#ifdef FIX_NEWEST
+	known[s] = 0;
+#endif
+	outbox = ENC(HELLO, PEER(s), inc[s], 0, 0, 0, 0, 0, 0)
+}
+
+/* the link is lost as seen by one site (heartbeat timeout) */
+#define G_LINKDOWN(s) (env && links > 0 && !BUSY(s))
+inline linkdown(s) {
+	links--;
+	printf("MSC: site %d link lost\n", s);
+	forget_link(s)
+}
+
+/* the link: deliver, lose or duplicate the message in slot i */
+#define G_DELIVER(i) (bag[i] != 0 && !BUSY(MTO(bag[i])))
+#define G_BURN(i) (MTYPE(bag[i]) == HANDOVER && !BUSY(MTO(bag[i])))
+#define G_LOSE(i) (env && losses > 0 && bag[i] != 0)
+#define G_DUP(i) (env && dups > 0 && bag[i] != 0 && bag[K - 1] == 0)
+
+/* ------------------------------------------------------ the main loop */
+#define E_WRITE            1
+#define E_OVERWRITE        2
+#define E_PUSH             3
+#define E_FETCH            4
+#define E_FILL_TIMEOUT     5
+#define E_MIGRATE          6
+#define E_SEND_HANDOVER    7
+#define E_HANDOVER_TIMEOUT 8
+#define E_TAKE_PERSIST     9
+#define E_TAKE_ACK         10
+#define E_ATTACH           11
+#define E_HELLO            12
+#define E_CRASH            13
+#define E_LINKDOWN         14
+#define E_DELIVER          15
+#define E_LOSE             16
+#define E_DUP              17
+#define E_STOP             18
+
+#define ON(g, e, s, r) :: g -> ev = e; es = s; er = r
+#define REGION_EVENTS(s, r) \
+	ON(G_WRITE(s, r), E_WRITE, s, r) \
+	ON(G_OVERWRITE(s, r), E_OVERWRITE, s, r) \
+	ON(G_PUSH(s, r), E_PUSH, s, r) \
+	ON(G_FETCH(s, r), E_FETCH, s, r) \
+	ON(G_FILL_TIMEOUT(s, r), E_FILL_TIMEOUT, s, r)
+#define SITE_EVENTS(s) \
+	ON(G_MIGRATE(s), E_MIGRATE, s, 0) \
+	ON(G_SEND_HANDOVER(s), E_SEND_HANDOVER, s, 0) \
+	ON(G_HANDOVER_TIMEOUT(s), E_HANDOVER_TIMEOUT, s, 0) \
+	ON(G_TAKE_PERSIST(s), E_TAKE_PERSIST, s, 0) \
+	ON(G_TAKE_ACK(s), E_TAKE_ACK, s, 0) \
+	ON(G_ATTACH(s), E_ATTACH, s, 0) \
+	ON(G_HELLO(s), E_HELLO, s, 0) \
+	ON(G_CRASH(s), E_CRASH, s, 0) \
+	ON(G_LINKDOWN(s), E_LINKDOWN, s, 0)
+#define LINK_EVENTS(i) \
+	ON(G_DELIVER(i), E_DELIVER, i, 0) \
+	:: G_BURN(i) -> ev = E_DELIVER; es = i; burn = 1 \
+	ON(G_LOSE(i), E_LOSE, i, 0) \
+	ON(G_DUP(i), E_DUP, i, 0)
+
+/* (e) quiescence: the environment stopped, nothing more can happen */
+#define ONE_OWNER \
+	((role[0] == OWNER && role[1] == REPLICA) || (role[0] == REPLICA && role[1] == OWNER)) && \
+	gen[0] == gen[1] && ho[0] == Paired && ho[1] == Paired
+
+active proctype world() {
+	d_step {
+		role[0] = OWNER; role[1] = REPLICA;
+		gen[0] = 1; gen[1] = 1;
+		valid[IX(0, 0)] = 1; valid[IX(1, 0)] = 1; cur[IX(0, 0)] = 1; cur[IX(1, 0)] = 1;
+#if NR > 1
+		valid[IX(0, 1)] = 1; valid[IX(1, 1)] = 1; cur[IX(0, 1)] = 1; cur[IX(1, 1)] = 1;
+#endif
+		inc[0] = 1; inc[1] = 1; peerinc[0] = 1; peerinc[1] = 1;
+		ho[0] = Paired; ho[1] = Paired
+	}
+	do
+	/* choose an event (a choice point), then run it: in a depth-first
+	 * search the state between the two is not stored */
+	:: atomic {
+		if
+		REGION_EVENTS(0, 0)
+		REGION_EVENTS(1, 0)
+#if NR > 1
+		REGION_EVENTS(0, 1)
+		REGION_EVENTS(1, 1)
+#endif
+		SITE_EVENTS(0)
+		SITE_EVENTS(1)
+		LINK_EVENTS(0)
+		LINK_EVENTS(1)
+		LINK_EVENTS(2)
+#if K > 3
+		LINK_EVENTS(3)
+#endif
+#ifdef END_CHECK
+		:: env -> ev = E_STOP
+#endif
+		fi;
+		d_step {
+			if
+			:: ev == E_WRITE -> write(es, er)
+			:: ev == E_OVERWRITE -> overwrite(es, er)
+			:: ev == E_PUSH -> push(es, er)
+			:: ev == E_FETCH -> fetch(es, er)
+			:: ev == E_FILL_TIMEOUT -> fill_timeout(es, er)
+			:: ev == E_MIGRATE -> migrate(es)
+			:: ev == E_SEND_HANDOVER -> send_handover(es)
+			:: ev == E_HANDOVER_TIMEOUT -> handover_timeout(es)
+			:: ev == E_TAKE_PERSIST -> take_persist(es)
+			:: ev == E_TAKE_ACK -> take_ack(es)
+			:: ev == E_ATTACH -> attach(es)
+			:: ev == E_HELLO -> hello(es)
+			:: ev == E_CRASH -> crash(es)
+			:: ev == E_LINKDOWN -> linkdown(es)
+			:: ev == E_DELIVER -> deliver(es)
+			:: ev == E_LOSE ->
+				losses--; decode(bag[es]); print_msg(0, 1); clear_decoded(); bag_del(es)
+			:: ev == E_DUP ->
+				dups--; decode(bag[es]); print_msg(0, 2); clear_decoded(); outbox = bag[es]
+			:: ev == E_STOP -> env = 0
+			fi;
+			ev = 0; es = 0; er = 0; burn = 0;
+			check()
+		}
+	   }
+	:: timeout && !(tail > 0 && (ATTACH_GUARD(0) || ATTACH_GUARD(1))) -> break
+	od;
+	/* (e) once the environment stopped (no more faults, writes or
+	 * migrates), every state where nothing more can happen has exactly one
+	 * owner and one replica of the same generation, both paired */
+	printf("MSC: quiescent: roles %d %d gens %d %d ho %d %d\n", role[0], role[1], gen[0], gen[1], ho[0], ho[1]);
+	assert(ONE_OWNER)
+}
