@@ -73,7 +73,7 @@ private:
     void on_attach_ack(Volume& v, const wire::Message& m);
     void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
-    core::Plan carry_out(Volume& v, core::Plan p);
+    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
     void role_changed(Volume& v, core::SiteState before);
     std::optional<Failure> start_handover(Volume& v, uint64_t ask);
     bool send_handover(Volume& v, uint64_t* base);

@@ -79,8 +79,10 @@ void Daemon::paired(Volume& v) {
 }
 
 // Carry out what the ownership core decided, in the order of the Plan's
-// fields, reporting each persist back; returns the last plan.
-core::Plan Daemon::carry_out(Volume& v, core::Plan p) {
+// fields, reporting each persist back; returns the last plan.  With
+// @hold_attach the caller sends its answer first and then the ATTACH the
+// plan asks for.
+core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
     for (;;) {
         if (p.ignored) return p;
         if (p.rule) {
@@ -109,6 +111,8 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p) {
             if (!e) {
                 role_changed(v, before);
                 if (to.role == Role::Yielding) crash_point("handover-demoted");
+                if (to.role == Role::Owner && before.role == Role::Replica)
+                    crash_point("handover-applied");
             }
             continue;
         }
@@ -122,7 +126,7 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p) {
         if (p.drop_dirty) drop_stale_dirty(v);
         if (p.resume) resume(v);
         if (p.invalid_set) v.invalid_set_owed = true;
-        if (p.attach && link_up_) send_attach(v);
+        if (p.attach && link_up_ && !hold_attach) send_attach(v);
         if (p.outcome != Outcome::None) settle_outcome(v, p.outcome, p.why);
         return p;
     }
@@ -245,10 +249,9 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
             for (const Range& x : set.ranges()) v.invalid.add(x.start, x.count);
         }
     }
-    p = carry_out(v, p);
+    p = carry_out(v, p, true);
     r.status = p.reply.value_or(EPROTO);
     if (!r.status) {
-        crash_point("handover-applied");
         v.last_ho_ms = std::chrono::duration_cast<ms>(Clock::now() - start).count();
         log_info("%s: this site owns generation %llu now; %llu regions to fetch from %s",
                  v.name.c_str(), (unsigned long long)v.generation(),
@@ -259,6 +262,9 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
                  v.name.c_str(), (unsigned long long)m.generation);
     }
     link_.reply(in, r);
+    // The old owner learns the outcome from the answer before it hears this
+    // site's ATTACH (rule 1 pairs them as owner and replica of G+1).
+    if (p.attach && link_up_) send_attach(v);
 }
 
 // Old owner: the answer to our HANDOVER; or, at a replica, the owner's

@@ -4,28 +4,34 @@
 // (daemon/handover.cpp) carries out the Plan each step returns, in the
 // order its fields are listed, and reports a persist back with persisted().
 //
-//                 link up: ATTACH; the answer goes through the rules
-//   start  +----------+ <------------- link lost, peer restarted ---+
-//   -----> | Unpaired |                                              |
-//          +----------+ --- rule 1, 2 ---> +--------+                |
-//             ^    rules 3, 4, 5 persist   | Paired | ---------------+
-//             |    and ATTACH again        +--------+
-//             |                             |      ^      ^
-//             |     migrate, HANDOVER_ASK   |      |      |  persisted owner G+1
-//             |     (owner)                 v      |      |
-//             |                      +----------+  |  +--------+  a complete HANDOVER
-//             |  persist failed: --> | Demoting |  |  | Taking | <----------------- (replica)
-//             |  resume, Paired      +----------+  |  +--------+
-//             |                  persisted |       | ack ok: persist replica G+1
-//             |           yielding G+1:    v       | ECANCELED: persist owner G+1
-//             |           send HANDOVER +---------+
-//             |                         | Sending | (device suspended)
-//             |                         +---------+
-//             |     refused, no answer,     |
-//             |     link lost: resume       v
-//             |                         +--------+
-//             +-- rule 4, 5 ----------- | Fenced | (yielding G+1: every bio fails)
-//                                       +--------+
+// Phases (the persisted role and generation are in the kernel).  dccd starts
+// Unpaired, or Fenced if the kernel says yielding:
+//
+//                link lost, peer restarted
+//       +---------------------------+
+//       v                           |
+//  +----------+   rule 1, 2    +--------+  migrate, ASK   +----------+
+//  | Unpaired | -------------> | Paired | --------------> | Demoting |
+//  +----------+                +--------+ <-------------- +----------+
+//   ^  ^  |  ^                   |     ^   persist failed:     |
+//   |  |  |  | rules 3, 4, 5:    |     |   resume              | persisted
+//   |  |  +--+ persist and       |     |                       | yielding G+1:
+//   |  |       ATTACH again      |     |                       | HANDOVER sent
+//   |  |  a complete HANDOVER    |     |                       v
+//   |  |  (replica)              v     |  ack ok: persist  +---------+
+//   |  |  persisted owner   +--------+ |  replica G+1;     | Sending |
+//   |  +------------------- | Taking | |  ECANCELED: owner +---------+
+//   |    G+1: HANDOVER_ACK, +--------+ |  G+1; resume       |     |
+//   |    ATTACH again                  +--------------------+     | refused, no
+//   |    (persist failed: refuse, back to Paired or Unpaired)     | answer, link
+//   |                                                             | lost: resume
+//   |                                                             v
+//   |                                                        +--------+
+//   +------------------------- rule 4, 5 ------------------- | Fenced | yielding G+1:
+//                                                            +--------+ every bio fails
+//
+// Demoting and Taking are each inside one handler: no message is taken
+// while a site is in them.
 #pragma once
 
 #include <chrono>

@@ -7,6 +7,7 @@
 // at most one site accepts writes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <string>
@@ -368,4 +369,25 @@ TEST(Ownership, FencedRestartPairsAgain) {
         EXPECT_EQ(p.b.disk, b_took_it ? (SiteState{O, 2}) : (SiteState{R, 2}));
         EXPECT_EQ(p.writers(), 1);
     }
+}
+
+// The old owner's metadata fails after the new owner took the volume: its
+// migrate is not reported as done (review L9), it stays yielding and
+// serves nothing, and pairing settles it by rule 5 once it can persist.
+TEST(Ownership, OldOwnerCannotPersistReplicaAfterTheAck) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t seq = handover(p, Step::Ack);
+    p.a.metadata_fails = true;
+    p.a.run(p.a.own->handover_answer(seq, 2, 0));
+    EXPECT_EQ(p.a.outcome, Outcome::Uncertain);
+    EXPECT_EQ(p.a.disk, (SiteState{Y, 2}));
+    EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
+    EXPECT_EQ(p.writers(), 1);
+    EXPECT_TRUE(p.b.writes());
+    p.a.metadata_fails = false;
+    ASSERT_TRUE(p.settle());
+    EXPECT_NE(std::find(p.a.rules.begin(), p.a.rules.end(), 5), p.a.rules.end());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
 }

@@ -43,6 +43,7 @@ if [ "$SITE" = a ]; then
 	expect_eq "A kept none of its dirty bits (B fetches those regions)" 0 "$(dirty_count vol)"
 	expect_eq "generation 2" 2 "$(status_field vol generation)"
 	refuse "A serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
+	refuse "nor from its page cache" $DD if=/dev/mapper/vol bs=1M skip=40 count=1 status=none of=/dev/null
 	before=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	expect_eq "B reads what A held" "$before" "$(exchange sum1 "$before")"
 	barrier b-wrote

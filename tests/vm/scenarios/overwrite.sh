@@ -43,6 +43,17 @@ else
 	barrier moved
 	check "B owns it" dccctl wait vol owner=b --timeout 30
 	expect_eq "region $R still holds B's data" "$want" "$(region_sum /dev/mapper/vol $R)"
+	# An admin's own suspend is left alone: a restarted dccd neither resumes
+	# it nor takes it for a handover of its own that was cut short.
+	check "an admin suspends the volume" dmsetup suspend vol
+	stop_dccd
+	dccd_config 'replication_window = 1' 'handover_timeout_ms = 2000'
+	start_dccd
+	sleep 4
+	check "dccd left it suspended" sh -c "dmsetup info vol | grep -q SUSPENDED"
+	check "and says why" grep -q "suspended by someone else" /tmp/dccd.log
+	expect_eq "B is still owner 2" "owner 2" "$(role_gen vol)"
+	check "the admin resumes it" dmsetup resume vol
 fi
 barrier done
 stop_dccd

@@ -43,6 +43,7 @@ else
 	check "0: B hands it back at once (asked at B)" dccctl migrate vol --to a
 	[ "$v" -lt 512 ] && ok "0: B held $v of 512 regions when it gave the volume back" ||
 		bad "0: B was hydrated already ($v): migrating back early was not exercised"
+	expect_eq "0: B holds no fill lock once it is replica" 0 "$(locked_count vol)"
 	barrier back0
 fi
 

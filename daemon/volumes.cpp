@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd's volumes: the dm-dcc devices found on this host, each registered
+// with the kernel as it appears and dropped as it goes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "daemon.hpp"
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+
+void Daemon::scan_volumes() {
+    std::set<std::string> seen;
+    for (const dcc::Volume& dv : list_volumes()) {
+        seen.insert(dv.name);
+        auto it = vols_.find(dv.name);
+        if (it != vols_.end() && !(it->second->dev == dv.dev)) {
+            // Removed and created again under the same name.
+            remove_volume(it);
+            it = vols_.end();
+        }
+        if (it == vols_.end()) add_volume(dv.name, dv.dev);
+    }
+    for (auto it = vols_.begin(); it != vols_.end();) {
+        auto next = std::next(it);
+        if (!seen.count(it->first)) remove_volume(it);
+        it = next;
+    }
+}
+
+void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it) {
+    log_info("%s: device gone", it->first.c_str());
+    answer_failure(*it->second, {control::Code::NotFound, "the device is gone"});
+    emit({{"event", "removed"}, {"volume", it->first}});
+    vols_.erase(it);
+}
+
+void Daemon::add_volume(const std::string& name, nl::Dev dev) {
+    nl::RegisterReply reg;
+    try {
+        reg = kernel_.register_volume(dev);
+    } catch (const Error& e) {
+        log_warn("%s: %s", name.c_str(), e.what());
+        return;
+    }
+    core::Timeouts t{ms(cfg_.handover_timeout_ms), ms(cfg_.handover_timeout_ms)};
+    auto v = std::make_unique<Volume>(name, dev, reg, t);
+    v->region_bytes = uint64_t(reg.region_sectors) * 512;
+    try {
+        v->data_fd = open_block_device(reg.data, O_RDWR | O_DIRECT);
+        reload_invalid(*v);
+    } catch (const Error& e) {
+        log_warn("%s: %s", name.c_str(), e.what());
+        return;
+    }
+    log_info("%s: volume %s, %llu regions, %s, generation %llu, %llu regions missing here",
+             name.c_str(), format_uuid(reg.uuid).c_str(), (unsigned long long)reg.nr_regions,
+             role_name(Role(reg.role)), (unsigned long long)reg.generation,
+             (unsigned long long)v->invalid.count());
+    Volume& ref = *v;
+    vols_[name] = std::move(v);
+    try {
+        bool ours = access(marker_path(name).c_str(), F_OK) == 0;
+        if (dm_suspended(name)) {
+            if (ours) {
+                // An earlier dccd suspended it for a handover and died.
+                log_warn("%s: suspended by an earlier dccd: resuming (as %s)", name.c_str(),
+                         role_name(Role(reg.role)));
+                ref.suspended = true;
+                resume(ref);
+            } else {
+                log_warn("%s: suspended by someone else: left as it is", name.c_str());
+            }
+        } else if (ours) {
+            unlink(marker_path(name).c_str());  // resumed after the last dccd died
+        }
+    } catch (const Error& e) {
+        log_warn("%s: %s", name.c_str(), e.what());
+    }
+    if (ref.own.phase() == core::Phase::Fenced)
+        log_warn("%s: yielding generation %llu: the next pairing decides who owns it",
+                 name.c_str(), (unsigned long long)reg.generation);
+    if (link_up_) send_attach(ref);
+}
+
+}  // namespace dcc::dccd
