@@ -77,6 +77,8 @@ private:
     void role_changed(Volume& v, core::SiteState before);
     std::optional<Failure> start_handover(Volume& v, uint64_t ask);
     bool send_handover(Volume& v, uint64_t* base);
+    bool send_set(Volume& v, wire::Type t, uint64_t generation, uint64_t region,
+                  const RangeSet& set, uint64_t* base);
     void on_handover_part(Volume& v, Incoming& in);
     void on_handover_ack(Volume& v, const wire::Message& m);
     void on_handover_ask(Volume& v, Incoming& in);

@@ -186,25 +186,9 @@ std::optional<Failure> Daemon::start_handover(Volume& v, uint64_t ask) {
 
 // The HANDOVER set, every part or none: false if a part could not be queued.
 bool Daemon::send_handover(Volume& v, uint64_t* base) {
-    auto parts = core::split_parts(v.ho_set, wire::kMaxRanges);
-    if (parts.size() > wire::kMaxParts) return false;
-    *base = seq_;
-    seq_ += parts.size();
-    for (size_t i = 0; i < parts.size(); i++) {
-        wire::Message m;
-        m.type = wire::Type::Handover;
-        m.volume = v.reg.uuid;
-        m.from = inc_.mine();
-        m.to = inc_.to();
-        m.seq = *base + i;
-        m.generation = v.own.handover_generation();
-        m.region = v.own.handover_ask();
-        m.arg = v.ho_set.count();
-        m.part = uint16_t(i);
-        m.parts = uint16_t(parts.size());
-        m.ranges = std::move(parts[i]);
-        if (!link_.request(Chan::Ctl, m)) return false;
-    }
+    if (!send_set(v, wire::Type::Handover, v.own.handover_generation(), v.own.handover_ask(),
+                  v.ho_set, base))
+        return false;
     log_info("%s: handing over to %s: generation %llu, %llu dirty regions", v.name.c_str(),
              peer_site_.c_str(), (unsigned long long)v.own.handover_generation(),
              (unsigned long long)v.ho_set.count());

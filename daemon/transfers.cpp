@@ -304,28 +304,31 @@ void Daemon::clear_pushed(Volume& v) {
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear dirty bits", e).c_str());
 }
 
+// A set in parts of consecutive seqs from *@base on, every part or none:
+// false if one could not be queued (the receiver then never completes it).
+bool Daemon::send_set(Volume& v, wire::Type t, uint64_t generation, uint64_t region,
+                      const RangeSet& set, uint64_t* base) {
+    auto parts = core::split_parts(set, wire::kMaxRanges);
+    if (parts.size() > wire::kMaxParts) return false;
+    *base = seq_;
+    for (size_t i = 0; i < parts.size(); i++) {
+        wire::Message m = vmsg(v, t, region);
+        m.generation = generation;
+        m.arg = set.count();
+        m.part = uint16_t(i);
+        m.parts = uint16_t(parts.size());
+        m.ranges = std::move(parts[i]);
+        if (!link_.request(Chan::Ctl, m)) return false;
+    }
+    return true;
+}
+
 // Replica: tell the owner which regions are missing here, every part or
 // none (then again at the next round).
 void Daemon::send_invalid_set(Volume& v) {
     if (!link_up_ || !v.own.paired() || v.owner()) return;
-    auto parts = core::split_parts(v.invalid, wire::kMaxRanges);
-    if (parts.size() > wire::kMaxParts) return;
-    uint64_t base = seq_;
-    seq_ += parts.size();
-    for (size_t i = 0; i < parts.size(); i++) {
-        wire::Message m;
-        m.type = wire::Type::InvalidSet;
-        m.volume = v.reg.uuid;
-        m.from = inc_.mine();
-        m.to = inc_.to();
-        m.generation = v.generation();
-        m.seq = base + i;
-        m.arg = v.invalid.count();
-        m.part = uint16_t(i);
-        m.parts = uint16_t(parts.size());
-        m.ranges = std::move(parts[i]);
-        if (!link_.request(Chan::Ctl, m)) return;
-    }
+    uint64_t base;
+    if (!send_set(v, wire::Type::InvalidSet, v.generation(), 0, v.invalid, &base)) return;
     v.invalid_set_owed = false;
 }
 

@@ -337,6 +337,25 @@ static int dcc_nl_reply_count(struct genl_info *info, u8 cmd, u64 count)
 	return genlmsg_reply(msg, info);
 }
 
+/*
+ * The registered target a command that carries ranges is for, and its
+ * ranges: on success the caller frees *@ranges and puts the target.
+ */
+static struct dcc *dcc_nl_ranges_of(struct genl_info *info, u64 *reg_id,
+				    struct dcc_range **ranges, int *n)
+{
+	struct dcc *dcc = dcc_nl_registered(info, reg_id);
+
+	if (IS_ERR(dcc))
+		return dcc;
+	*n = dcc_nl_ranges(info, ranges);
+	if (*n < 0) {
+		dcc_put(dcc);
+		return ERR_PTR(*n);
+	}
+	return dcc;
+}
+
 static int dcc_nl_fill_begin(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dcc *dcc;
@@ -362,14 +381,9 @@ static int dcc_nl_fill_done(struct sk_buff *skb, struct genl_info *info)
 	u64 reg_id;
 	int ret, n;
 
-	dcc = dcc_nl_registered(info, &reg_id);
+	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	n = dcc_nl_ranges(info, &ranges);
-	if (n < 0) {
-		dcc_put(dcc);
-		return n;
-	}
 	ret = n ? dcc_op_fill_done(dcc, info->snd_portid, reg_id, ranges, n,
 				   info->attrs[DCC_A_ERRNO] ?
 				   nla_get_u32(info->attrs[DCC_A_ERRNO]) : 0) : 0;
@@ -385,14 +399,9 @@ static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
 	u64 reg_id;
 	int ret, n;
 
-	dcc = dcc_nl_registered(info, &reg_id);
+	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	n = dcc_nl_ranges(info, &ranges);
-	if (n < 0) {
-		dcc_put(dcc);
-		return n;
-	}
 	ret = n ? dcc_op_set_invalid(dcc, info->snd_portid, reg_id, ranges, n,
 				     !!info->attrs[DCC_A_FORCE]) : 0;
 	kfree(ranges);
@@ -407,14 +416,9 @@ static int dcc_nl_arm(struct sk_buff *skb, struct genl_info *info)
 	u64 reg_id, armed = 0;
 	int ret, n;
 
-	dcc = dcc_nl_registered(info, &reg_id);
+	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	n = dcc_nl_ranges(info, &ranges);
-	if (n < 0) {
-		dcc_put(dcc);
-		return n;
-	}
 	ret = n ? dcc_op_arm(dcc, info->snd_portid, reg_id, ranges, n, &armed) : 0;
 	kfree(ranges);
 	dcc_put(dcc);
@@ -430,14 +434,9 @@ static int dcc_nl_clear_dirty(struct sk_buff *skb, struct genl_info *info)
 	u64 reg_id, cleared = 0;
 	int ret, n;
 
-	dcc = dcc_nl_registered(info, &reg_id);
+	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	n = dcc_nl_ranges(info, &ranges);
-	if (n < 0) {
-		dcc_put(dcc);
-		return n;
-	}
 	ret = n ? dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, ranges, n,
 				     &cleared) : 0;
 	kfree(ranges);
