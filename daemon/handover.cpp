@@ -99,6 +99,10 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
         }
         if (p.persist) {
             core::SiteState before = v.own.state(), to = *p.persist;
+            // The old owner learnt that the new one took the volume, from its
+            // answer or from its ATTACH (they travel on two connections).
+            if (before.role == Role::Yielding && to.role == Role::Replica)
+                crash_point("handover-acked");
             int e = kernel_.set_role(v, to);
             if (e)
                 log_warn("%s: %s", v.name.c_str(),
@@ -246,8 +250,8 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
                  v.name.c_str(), (unsigned long long)m.generation);
     }
     link_.reply(in, r);
-    // The old owner learns the outcome from the answer before it hears this
-    // site's ATTACH (rule 1 pairs them as owner and replica of G+1).
+    // The answer first: the old owner mostly learns the outcome from it
+    // (this ATTACH goes on another connection and may still overtake it).
     if (p.attach && link_up_) send_attach(v);
 }
 
@@ -258,7 +262,6 @@ void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
         carry_out(v, v.own.ask_refused(m.seq, m.status));
         return;
     }
-    if (!m.status) crash_point("handover-acked");
     carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status));
 }
 
