@@ -6,7 +6,8 @@
 #   3. the spin model of the protocol, and the mutants it must catch;
 #   4. DKMS builds of the module for both Debian 12 kernel lines (6.1, 6.12);
 #   5. the VM scenarios (tests/vm/scenarios): the single-site ones on both
-#      kernel lines, the two-site ones on 6.1 and a smoke run of them on 6.12.
+#      kernel lines, the two-site ones on 6.1, and rewrite (replication, three
+#      handovers, fetches) on 6.12 too as a smoke run of the daemon there.
 # It installs what it needs from Debian's packages and ends with one line
 # "N passed, N failed" counting unit tests, model checks, DKMS builds and
 # VM runs.

@@ -4,7 +4,6 @@
 # at B; ownership moves back, asked from B's side; A reads B's writes,
 # buffered reads included (its page cache was dropped).
 # sites: 2
-# kernels: all
 # disks: data=64M meta=1M
 # timeout: 500
 . ./lib.sh

@@ -8,6 +8,7 @@
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 400
+# kernels: all
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-00000000000d
