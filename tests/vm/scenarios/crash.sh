@@ -9,7 +9,8 @@
 #   3. new owner A dies after persisting owner 4   -> A owns 4 (rule 5 at B)
 #   In 2 and 3 the fenced B's dccd restarts too before A is back: a fence is
 #   persisted (yielding), so the pair settles all the same.
-#   4. old owner A dies on the ack                 -> B owns 5 (rule 5 at A)
+#   4. old owner A dies on learning B took it (its ack or its ATTACH, which
+#      travel on two connections)                  -> B owns 5 (rule 5 at A)
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 600
