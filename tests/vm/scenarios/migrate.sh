@@ -34,6 +34,10 @@ if [ "$SITE" = a ]; then
 	check "fio writes 24 MiB at A (crc32c verify headers)" fio_verify --do_verify=1
 	# A buffered read puts the old owner's data in its page cache.
 	$DD if=/dev/mapper/vol bs=1M skip=40 count=1 status=none of=/dev/null
+	# 4 MiB more just before the move, four seconds of replication: dirty
+	# at the handover however long fio took next to the replication.
+	check "4 MiB more at A, just before the move" \
+		$DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=44 count=4 oflag=direct status=none
 	check "dccctl migrate vol --to b" dccctl migrate vol --to b
 	cat /tmp/check.out
 	n=$(sed -n 's/.*generation 2, \([0-9]*\) dirty regions.*/\1/p' /tmp/dccd.log)
