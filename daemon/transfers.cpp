@@ -156,10 +156,21 @@ void Daemon::end_fills(Volume& v) {
 
 // This site stops filling (it gave the volume up): what is written is
 // kept, every other fill ends in the kernel, so that no lock is left.
+// That includes the misses not asked for yet (a bio came a moment before
+// the handover and its event is still queued): the kernel's pending set
+// is the list, not what this daemon knows of.  Their bios were handed
+// back to dm by the suspend, or fail now: this site serves no I/O.
 void Daemon::cancel_fills(Volume& v) {
     end_fills(v);
-    for (const auto& [r, f] : v.fills.take_all())
-        if (!f.written) kernel_.fill_done(v, r, ECANCELED);
+    v.fills.clear();
+    RangeSet pending = kernel_.set(v, DCC_SET_PENDING);
+    if (pending.empty()) return;
+    if (kernel_.fill_done(v, pending.ranges(), ECANCELED))
+        for (const Range& x : pending.ranges())
+            for (uint64_t r = x.start; r < x.end(); r++)
+                if (int e = kernel_.fill_done(v, r, ECANCELED); e && e != -ENOENT)
+                    log_warn("%s: region %llu: %s", v.name.c_str(), (unsigned long long)r,
+                             kernel_.why("cannot end the fill", e).c_str());
 }
 
 // A fetch or pull came back: write it if it is the answer we wait for;

@@ -59,6 +59,5 @@ void Fills::reset() {
         if (!f.written) f = {f.kind, 0, {}, false};
 }
 
-std::map<uint64_t, Fill> Fills::take_all() { return std::exchange(fills_, {}); }
 
 }  // namespace dcc::core

@@ -50,9 +50,9 @@ public:
     // The link reset: every request is lost; the regions stay locked and
     // are asked for again.
     void reset();
-    // This site stops filling (it gave the volume up): every region it
-    // holds locked, to end in the kernel; written ones hold their data.
-    std::map<uint64_t, Fill> take_all();
+    // This site stops filling (it gave the volume up): every fill is
+    // forgotten (the kernel's pending set says which locks to end).
+    void clear() { fills_.clear(); }
 
 private:
     std::map<uint64_t, Fill> fills_;

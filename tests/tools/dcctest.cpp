@@ -17,10 +17,12 @@
 //       from region R on, one at a time, and print the latency of each read
 //       in microseconds, then "readlat: median M p90 P max X" (for misses:
 //       regions the device does not hold yet).
-//   ctlsend SOCKET TEXT [--times N]
+//   ctlsend SOCKET TEXT [--times N] [--delay MS]
 //       Send TEXT (with \n and \xNN escapes), N times over, to a Unix stream
 //       socket such as dccd's control socket and print what comes back
 //       until the other end closes (5 s at most); exit 1 if nothing did.
+//       With --delay, connect first and send MS milliseconds later (so that
+//       a request can reach a stopped dccd on a connection it accepted).
 //   flushcheck --log LOG --data-sectors N --meta-offset SECTORS [--verbose 1]
 //       Replay a dm-log-writes log of a volume whose data and metadata are
 //       on the logged device (as for logcheck) and check that no dirty bit
@@ -432,6 +434,7 @@ int ctlsend(const std::string& path, const std::string& text, const std::map<std
     if (fd < 0 || path.size() >= sizeof(sa.sun_path)) die("socket " + path);
     std::memcpy(sa.sun_path, path.c_str(), path.size());
     if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) die("connect " + path + ": " + std::strerror(errno));
+    if (o.count("delay")) usleep(useconds_t(std::stoul(o.at("delay")) * 1000));
     std::string msg;
     for (int i = 0; i < times; i++) msg += unescape(text);
     // The other end may answer and close before it has read everything.

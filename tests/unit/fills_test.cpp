@@ -35,7 +35,7 @@ TEST(Fills, ReplyFromAnEarlierOwnershipIsDropped) {
     auto now = Clock::now();
     f.begun(8);
     f.asked(8, FillKind::Pull, 20, now);
-    f.take_all();  // this site gave the volume up
+    f.clear();  // this site gave the volume up
     f.begun(8);
     f.asked(8, FillKind::Fetch, 31, now);  // owner again, later
     EXPECT_EQ(f.answer(8, 20, 2, 4, 0, now), Fills::Verdict::Late);

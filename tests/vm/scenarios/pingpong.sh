@@ -1,6 +1,6 @@
 # Planned migrations over a link with a 20 ms RTT (netem, 10 ms each way).
 # First B, which starts empty, takes the volume and gives it back at once,
-# before it has hydrated.  Then 20 migrations back and forth, asked
+# before it has hydrated, with a miss its dccd has not seen yet.  Then 20 migrations back and forth, asked
 # alternately by the old and the new owner, with writes at each owner in
 # between; after each one the new owner reads everything right at once,
 # O_DIRECT and through the page cache.
@@ -39,8 +39,28 @@ if [ "$SITE" = a ]; then
 	barrier back0
 else
 	check "0: B owns it" dccctl wait vol role=owner --timeout 60
+	check "0: B paired again as owner" dccctl wait vol paired --timeout 60
 	v=$(valid_count vol)
-	check "0: B hands it back at once (asked at B)" dccctl migrate vol --to a
+	# The request to give the volume back reaches dccd together with a
+	# miss it has not asked for yet: dccd is stopped on a connection it
+	# accepted, a read of the last region (far from hydrated) waits, the
+	# request is sent, and dccd goes on.  It serves clients before kernel
+	# events, so it hands over with a lock it does not know of, which it
+	# must end all the same.
+	m0=$(misses_of vol)
+	dcctest ctlsend /run/dcc/dccd.sock 'migrate vol a\n' --delay 1500 >/tmp/m0 &
+	sender=$!
+	sleep 0.3
+	kill -STOP "$DCCD"
+	$DD if=/dev/mapper/vol of=/dev/null bs=64k skip=511 count=1 iflag=direct status=none 2>/dev/null &
+	reader=$!
+	wait_until 5 sh -c "[ \$(dcctest field vol misses) -gt $m0 ]" || bad "0: the read of region 511 did not miss"
+	sleep 1.5
+	kill -CONT "$DCCD"
+	wait $sender
+	wait $reader && bad "0: the read at B, which gave the volume up, succeeded"
+	grep -q '"ok":true' /tmp/m0 && ok "0: B hands it back at once (asked at B)" ||
+		bad "0: B hands it back at once (asked at B): $(cat /tmp/m0)"
 	[ "$v" -lt 512 ] && ok "0: B held $v of 512 regions when it gave the volume back" ||
 		bad "0: B was hydrated already ($v): migrating back early was not exercised"
 	expect_eq "0: B holds no fill lock once it is replica" 0 "$(locked_count vol)"
