@@ -6,7 +6,9 @@
 # bounds, each of which must find no error; then each mutant and each
 # protocol flaw the model found (its fix turned off), each of which must
 # find an error (its shortest counterexample is printed and kept under
-# build/model/<check>/trace.txt).  Build products go to build/model.
+# build/model/<check>/trace.txt).  Then the same for failover
+# (-DFAILOVER: the fo-* checks, then their mutants and flaw).  Build
+# products go to build/model.
 #
 #   tests/model/check.sh            all checks but "wide"
 #   tests/model/check.sh NAME...    only these checks (names as printed)
@@ -144,6 +146,23 @@ check mutant-floor       fail "-DMUTANT_FLOOR -DNR=2 -DK=3 -DMAXMIG=0 -DMAXCRASH
 check flaw-no-dst        fail "-DNO_FIX_DST -DNO_D -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0" -DBFS
 check flaw-no-newest     fail "-DNO_FIX_NEWEST -DMAXMIG=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1" -DBFS
 check flaw-no-repair     fail "-DNO_FIX_REPAIR -DNO_D -DEND_CHECK -DMAXMIG=2 $B0" -DBFS
+
+# Failover (docs/failover-design.md), -DFAILOVER: leases, the witness,
+# dccctl failover and --force, the old owner coming back, split brain and
+# resolve, in ASYNC and in SYNC (see the FAILOVER part of dcc.pml's header).
+F="-DFAILOVER -DNR=1 -DK=3 -DMAXDUP=0"
+check fo-async           pass "$F -DMAXMIG=0 -DMAXFO=1 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=1 -DMAXWCRASH=0"
+check fo-twice           pass "$F -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=0 -DMAXLOSS=1 -DMAXLINK=0 -DMAXWCRASH=1"
+check fo-sync            pass "$F -DSYNC -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+check fo-sync-handover   pass "$F -DSYNC -DMAXMIG=1 -DMAXFO=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+check fo-force           pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+F0="$F -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+check mutant-fo-nowait   fail "$F0 -DMUTANT_NOWAIT" -DBFS
+check mutant-fo-receipt  fail "$F0 -DMUTANT_RECEIPT" -DBFS
+check mutant-fo-twice    fail "$F -DMUTANT_TWICE -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=1" -DBFS
+check mutant-sync-ack    fail "$F -DSYNC -DMUTANT_SYNC_ACK -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DBFS
+check mutant-fo-hydrate  fail "$F0 -DSYNC -DMUTANT_NOHYDRATE -DMAXFO=2" -DBFS
+check flaw-fo-attempt    fail "$F0 -DNO_FIX_ATTEMPT -DMAXFO=2" -DBFS
 
 wait
 passed=0

@@ -119,6 +119,122 @@
  * messages that can never be taken again are removed; memory that can no
  * longer change anything is cleared (see gc(), renum(), forget_unused()).
  * -DNO_REDUCE turns them off (the search is then far larger).
+ *
+ * FAILOVER (-DFAILOVER, docs/failover-design.md: leases, a witness,
+ * dccctl failover, --force, an old owner coming back, resolve).  Without
+ * the flag the preprocessed model is token for token the one above, so the
+ * eleven checks keep their meaning.  With it:
+ *
+ *  Witness.  Its record (generation, owner), persisted before it answers
+ *  (MUTANT_TWICE: answered first, persisted by a later step), initially
+ *  (1, A).  RENEW gen site is granted iff the record is (gen, site); CLAIM
+ *  gen+1 site iff the record is (gen, the other site) and the lease has
+ *  ended, then the record is (gen+1, site) and CLAIMED is sent.  Both
+ *  sites' links to it are one bag of two messages that may lose any
+ *  message at any time without bound (a cut link loses every one; a cut
+ *  and a heal are a run of losses), in any order, never duplicated.  A
+ *  power cut of the witness (MAXWCRASH) keeps the persisted record; its
+ *  view of the lease is volatile and counts as held for a full period after
+ *  a restart, which T3 below already says, so in the correct model the cut
+ *  changes nothing but the mutant's unpersisted record.
+ *
+ *  Time.  No clocks: deadlines are events, constrained only in order.  The
+ *  model assumes exactly what the design's arithmetic gives (owner:
+ *  lease_until = t0 + L(1-drift) - margin from its send time t0; granter:
+ *  recv + L from its receipt; clock rates within drift of each other):
+ *   T1 an owner's lease (peer: pl, witness: wl; the core's Lease::held)
+ *      may end at any moment (an answer came late, renewals stopped, the
+ *      host stalled);
+ *   T2 the granter's side of a grant (the replica's promise, the witness's
+ *      lease) ends only after the owner's side of every grant it gave
+ *      ended: the promise (pro, Promise::binds) ends when the owner holds
+ *      no peer lease, the witness's lease is over when no site holds a
+ *      witness lease;
+ *   T3 a restarted site counts a promise it may have given as running
+ *      (pro = 1 after a power cut), a restarted witness its lease, so T2
+ *      holds across power cuts; an owner that restarts holds no lease.
+ *  Reductions: a granting answer (PONG, the witness's grant) is taken at
+ *  the instant it is sent, if the owner is still the same incarnation and
+ *  owner of that generation (holding a lease sooner only allows more
+ *  writes; a late or lost answer is a lease that ends at once, T1); an
+ *  owner renews a lease only once it ended (renewing while it holds one
+ *  moves both ends later, which T1 and T2 allow anyway); a promise ends at
+ *  the first moment T2 allows (only a CLAIM, a later step, reads it).
+ *  MUTANT_RECEIPT: the owner counts from the PONG's receipt, so T2 does
+ *  not hold for the promise: it may end while the owner holds the lease.
+ *
+ *  Sites.  A site accepts writes (ACCEPTS) as before and only while it
+ *  holds a peer or witness lease (a forced owner needs none) and is not the
+ *  old site of a split brain; reads are taken to need the same (property
+ *  (c) is about them).  An owner PINGs its replica (a request, in the
+ *  bag); a replica of that generation that is not failing over promises.
+ *  dccctl failover (MAXFO) at a replica: refused if the replica lacks a
+ *  region (refusal 2; MUTANT_NOHYDRATE: not refused; an ASYNC lag is not
+ *  modelled, PROGRESS is not); refusal 1 (peer reachable) is not modelled,
+ *  safety must not depend on it; refusals 3 and 4 are the CLAIM's refusal.
+ *  Phase FailingOver: no promise is given; once its promise ended
+ *  (MUTANT_NOWAIT: at once) it sends CLAIM; on CLAIMED it persists owner
+ *  G+1 with HOW_FAILOVER; it may give up at any moment.  --force
+ *  (MAXFORCE): owner G+1 at once, HOW_FORCED, no witness (the forced owner
+ *  writes without a lease).  ATTACH and ATTACH_ACK also state how the
+ *  sender's generation began, whether it has dirty regions, and whether it
+ *  recorded a split brain.  New pairing rules, applied first:
+ *   12 old owner (owner, or yielding a handover never taken) meets a newer
+ *      owner by failover, no split: persist replica of its generation, its
+ *      dirty regions invalid (fetched or pushed back), dirty bits dropped;
+ *   13 the newer owner meets the old one, no split: wait;
+ *   14 split brain: the newer generation was forced and the old site has
+ *      dirty regions, or either recorded one: persist SB_OLD (serves
+ *      nothing) or SB_NEW (serves on); a site with either pairs with
+ *      nobody (no push, fetch or handover) until rule 1 or 2 clears it.
+ *  dccctl resolve --discard-local (MAXRESOLVE) at the SB_OLD site: replica
+ *  of the new generation, its dirty regions invalid.  An owner pushes a
+ *  region its replica lacks as well as a dirty one (INVALID_SET, read from
+ *  the replica's state).
+ *
+ *  SYNC (-DSYNC, with FAILOVER): a write completes on the owner's disk and
+ *  pends; it is acknowledged when the PUSH_ACK of a push that carried it
+ *  arrives, if the owner still accepts writes (else it fails).  One write
+ *  of a region pends at a time.  Data is then two bits per copy: cur ("holds
+ *  the latest acknowledged write, perhaps with a newer unacknowledged one")
+ *  and np ("holds the pending write"); an acknowledgement makes cur = np
+ *  for every copy.  There is no on_peer_loss = continue: an owner whose
+ *  replica is away completes no write.  MUTANT_SYNC_ACK: acknowledged when
+ *  its push leaves.  Without SYNC: ASYNC, as above.
+ *
+ *  Properties (with FAILOVER; "forced" = a forced failover happened):
+ *   (a) at most one site accepts writes, unless forced;
+ *   (f) no site accepts a write once the other owns a newer generation,
+ *       unless forced;
+ *   (g) rule 12 (becoming replica quietly) is never applied by a site that
+ *       wrote under (f)'s condition; rule 14 only after a force;
+ *   (h) never merged: no site with a split brain recorded sends or takes
+ *       a PUSH or a fill;
+ *   (i) SYNC: the latest acknowledged write of each region is on a disk
+ *       where the region is valid, unless forced;
+ *   (b), (c) in SYNC unless forced; in ASYNC only until the first failover
+ *       (it may lose the acknowledged writes not yet pushed, by design);
+ *   (d) rules 9 to 11 never;
+ *   (e) END_CHECK: at the end one owner and one replica paired, or both
+ *       sites report a split brain; and if a site wrote under (f)'s
+ *       condition (and was not resolved), both report it.
+ *
+ *  Design changes this model found necessary (docs/failover-design.md):
+ *   FIX_ATTEMPT a CLAIMED counts only in the failover attempt that sent the
+ *               CLAIM after its own wait.  Without it (-DNO_FIX_ATTEMPT) a
+ *               CLAIM sent by an attempt that gave up is granted later,
+ *               after the replica promised again, and a second attempt
+ *               takes it before its promise ended: two writers.
+ *   FIX_RECLAIM the witness grants CLAIM gen site again when its record is
+ *               already (gen, site) and the lease ended: a replica whose
+ *               CLAIMED was lost (or that lost power before persisting)
+ *               could otherwise never fail over again.  A liveness fix;
+ *               the model checks that it is safe.
+ *  Not modelled: the witness's part in a planned handover (YIELD: here the
+ *  new owner of a handover gets peer leases only, so a failover after a
+ *  handover is never granted), a forced CLAIM at the witness, resolve at
+ *  the newer site, an ASYNC lag refusal, on_peer_loss, more than one
+ *  volume per witness record.
  */
 
 /* ------------------------------------------------------------------ bounds */
@@ -151,6 +267,26 @@
 #define OR_SLOT3(x)
 #endif
 #define MAXSEQ 15       /* seqs per incarnation (4 bits on the wire) */
+#ifdef FAILOVER
+#ifndef MAXFO
+#define MAXFO 1         /* dccctl failover requests */
+#endif
+#ifndef MAXFORCE
+#define MAXFORCE 0      /* dccctl failover --force requests */
+#endif
+#ifndef MAXWCRASH
+#define MAXWCRASH 1     /* power cuts of the witness */
+#endif
+#ifndef MAXRESOLVE
+#define MAXRESOLVE 1    /* dccctl resolve --discard-local requests */
+#endif
+#ifndef NO_FIX_RECLAIM
+#define FIX_RECLAIM
+#endif
+#ifndef NO_FIX_ATTEMPT
+#define FIX_ATTEMPT
+#endif
+#endif
 
 #ifndef SPEC_AS_WRITTEN
 #ifndef NO_FIX_DST
@@ -176,6 +312,9 @@
 #define Sending  3
 #define Fenced   4
 #define Taking   5
+#ifdef FAILOVER
+#define FailingOver 6   /* replica: dccctl failover under way (waits, CLAIMs) */
+#endif
 /* messages */
 #define HELLO        1
 #define HELLO_ACK    2
@@ -187,6 +326,10 @@
 #define FETCH_REPLY  8
 #define HANDOVER     9
 #define HANDOVER_ACK 10
+#ifdef FAILOVER
+#define PING         11  /* owner to replica: heartbeat, asks for a promise; the
+                            PONG that carries it is taken at once (see header) */
+#endif
 /* status */
 #define OK        0
 #define ESTALE    1
@@ -203,6 +346,22 @@
 #define R9_TWO_OWNERS    9   /* owner       / owner          split brain */
 #define R10_NO_OWNER     10  /* replica G   / replica G      no owner */
 #define R11_INCONSISTENT 11  /* anything else */
+#ifdef FAILOVER
+#define R12_FAILED_OVER  12  /* owner G    / owner G+1 by failover: become replica G+1 */
+#define R13_WAIT_OLD     13  /* owner G+1 by failover / owner G: wait (it becomes replica) */
+#define R14_SPLIT_BRAIN  14  /* both wrote while apart: persist the flag, not paired */
+/* how the current generation began (superblock history) */
+#define HOW_HANDOVER 0       /* the first generation, or a handover */
+#define HOW_FAILOVER 1
+#define HOW_FORCED   2
+/* split brain flag (persisted) */
+#define SB_NEW 1             /* this site owns the newer generation: it serves on */
+#define SB_OLD 2             /* this site owns the older one: it serves nothing */
+/* witness messages (a bag of their own) */
+#define W_RENEW   1          /* site to witness: RENEW vol gen site (the grant is taken at once) */
+#define W_CLAIM   2          /* site to witness: CLAIM vol gen+1 site */
+#define W_CLAIMED 3          /* witness to site: the compare-and-set succeeded */
+#endif
 
 #define IX(s, r) ((s) * NR + (r))
 #define PEER(s) (1 - (s))
@@ -229,6 +388,12 @@
 #define MTO(m)   FLD(m, B_TO, 1)
 #define IS(m, t, to) (MTYPE(m) == (t) && MTO(m) == (to))
 #define INBAG(t, to) (IS(bag[0], t, to) || IS(bag[1], t, to) || IS(bag[2], t, to) OR_SLOT3(IS(bag[3], t, to)))
+#ifdef FAILOVER
+/* one more bit: PUSH, FETCH_REPLY: the copy holds the pending write (SYNC);
+ * ATTACH, ATTACH_ACK: the sender records a split brain */
+#define B_EXT  22
+#define EXT(m) FLD(m, B_EXT, 1)
+#endif
 
 int bag[K];
 
@@ -262,6 +427,55 @@ byte tseq[2];
 byte tgen[2];
 #ifdef FIX_NEWEST
 byte known[2];          /* the newest role/generation statement seen from the peer, as KEY() */
+#endif
+#ifdef FAILOVER
+/* persisted (superblock) */
+byte how[2];            /* how the current generation began: HOW_* */
+byte sb[2];             /* split brain recorded: 0, SB_NEW, SB_OLD */
+byte sbgen[2];          /* SB_OLD: the new owner's generation */
+/* volatile */
+bit  pl[2];             /* owner: holds a peer lease (from a PONG) */
+bit  wl[2];             /* owner: holds a witness lease (from a grant) */
+bit  pro[2];            /* replica: its last promise may still run */
+bit  fstep[2];          /* FailingOver: 0 = waiting for the promise to end, 1 = CLAIM sent */
+/* the witness: its record is persisted; its view of the lease (volatile,
+ * held for a full period after a restart) ends only after every owner's
+ * side of its grants ended, so "the lease has ended" is !wl[0] && !wl[1] */
+byte wgen = 1;          /* the newest generation granted */
+byte wown = 0;          /* the site that owns it */
+/* A promise ends only after the lease the owner holds from it (the owner
+ * counts from its send time); MUTANT_RECEIPT: from the PONG's receipt, so
+ * nothing orders the two ends */
+#ifdef MUTANT_RECEIPT
+#define PROMISE_OVER(s) 1
+#else
+#define PROMISE_OVER(s) (!pl[PEER(s)])
+#endif
+#ifdef MUTANT_TWICE
+byte wvgen = 1;         /* the record in memory, persisted after the answer */
+byte wvown = 0;
+#define WGEN wvgen
+#define WOWN wvown
+#else
+#define WGEN wgen
+#define WOWN wown
+#endif
+byte wbag[2];           /* witness link messages: WENC(), sorted, 0 = free */
+/* the environment */
+byte fos = MAXFO;
+byte forces = MAXFORCE;
+byte wcrashes = MAXWCRASH;
+byte resolves = MAXRESOLVE;
+/* ghosts: what happened, for the properties only (no site reads them) */
+bit  forced;            /* a forced failover happened */
+bit  fodone;            /* a failover happened (ASYNC: acknowledged writes may be lost) */
+bit  late[2];           /* the site accepted a write after the peer owned a newer generation */
+byte pho, pdi, psb;     /* scratch: the rest of a peer's ATTACH statement */
+#ifdef SYNC
+bit  pend[2 * NR];      /* owner: a write of r waits for the peer's durability (one at a time) */
+bit  np[2 * NR];        /* this disk holds that pending write */
+bit  pcar[2 * NR];      /* owner: the push in flight for r carries it */
+#endif
 #endif
 
 /* Data.  A copy of a region (on a disk, or in a PUSH or FETCH_REPLY in
@@ -303,7 +517,15 @@ byte mp[16];
 
 /* -------------------------------------------------------- derived */
 /* a site accepts I/O: owner, and not suspended for a handover */
+#ifndef FAILOVER
 #define ACCEPTS(s) (role[s] == OWNER && ho[s] != Demoting && ho[s] != Sending && ho[s] != Fenced)
+#else
+/* FAILOVER: ... and holds a lease (a forced owner needs none), and is not
+ * the older site of a split brain */
+#define LEASED(s) (pl[s] || wl[s] || how[s] == HOW_FORCED)
+#define ACCEPTS(s) (role[s] == OWNER && ho[s] != Demoting && ho[s] != Sending && ho[s] != Fenced && \
+	LEASED(s) && sb[s] != SB_OLD)
+#endif
 /* the daemon is inside one uninterrupted handler (single-threaded) */
 #define BUSY(s) (ho[s] == Demoting || ho[s] == Taking)
 
@@ -315,6 +537,7 @@ byte mp[16];
 /* (c) a read at a site that accepts I/O returns the latest acknowledged write */
 #define INV_C(s, r) (!(ACCEPTS(s) && valid[IX(s, r)]) || cur[IX(s, r)])
 
+#ifndef FAILOVER
 inline asserts() {
 #ifndef NO_REDUCE
 	/* the model's seq field never overflows (so its bound cuts nothing) */
@@ -329,6 +552,43 @@ inline asserts() {
 	assert(INV_C(0, 1) && INV_C(1, 1));
 #endif
 }
+#else
+/* (b) and (c) hold unless a forced failover happened; in ASYNC only until
+ * the first failover (it may lose the acknowledged writes not yet pushed) */
+#ifdef SYNC
+#define DATA_KEPT (!forced)
+/* (i) SYNC: the latest acknowledged write of r is on a disk where r is valid */
+#define INV_I(r) ((valid[IX(0, r)] && cur[IX(0, r)]) || (valid[IX(1, r)] && cur[IX(1, r)]))
+#else
+#define DATA_KEPT (!forced && !fodone)
+#endif
+inline asserts() {
+#ifndef NO_REDUCE
+	assert(nseq[0] < MAXSEQ && nseq[1] < MAXSEQ);
+#endif
+	/* (a) at most one site accepts writes, unless a forced failover happened */
+	assert(forced || !(ACCEPTS(0) && ACCEPTS(1)));
+	/* (f) no site writes after the peer owns a newer generation, unless forced */
+	assert(forced || !(late[0] || late[1]));
+	if
+	:: DATA_KEPT ->
+		assert(INV_B(0, 0) && INV_B(1, 0));
+		assert(INV_C(0, 0) && INV_C(1, 0));
+#if NR > 1
+		assert(INV_B(0, 1) && INV_B(1, 1));
+		assert(INV_C(0, 1) && INV_C(1, 1));
+#endif
+#ifdef SYNC
+		assert(INV_I(0));
+#if NR > 1
+		assert(INV_I(1));
+#endif
+#endif
+		skip
+	:: else -> skip
+	fi
+}
+#endif
 
 /* ---------------------------------------------------------- link ops */
 inline bag_put(v) {
@@ -355,6 +615,33 @@ inline bag_del(i) {
 	bag[K - 1] = 0;
 	bi = 0
 }
+
+#ifdef FAILOVER
+/* The witness links: a bag of two bytes, type(3) site(1) gen(3), sorted,
+ * 0 = free.  Both sites' links to the witness share it; a full bag drops. */
+#define WENC(t, s, g) ((t) | ((s) << 3) | ((g) << 4))
+#define WTYPE(w) ((w) & 7)
+#define WSITE(w) (((w) >> 3) & 1)
+#define WGENOF(w) ((w) >> 4)
+#define WIS(w, t, s) (WTYPE(w) == (t) && WSITE(w) == (s))
+#define WINBAG(t, s) (WIS(wbag[0], t, s) || WIS(wbag[1], t, s))
+inline wbag_put(v) {
+	if
+	:: wbag[1] == 0 -> wbag[1] = v
+	:: else -> skip     /* full: the message is lost */
+	fi
+}
+inline wbag_del(i) {
+	if :: i == 0 -> wbag[0] = wbag[1] :: else -> skip fi;
+	wbag[1] = 0
+}
+inline wbag_sort() {
+	if
+	:: wbag[0] < wbag[1] -> bi = wbag[0]; wbag[0] = wbag[1]; wbag[1] = bi; bi = 0
+	:: else -> skip
+	fi
+}
+#endif
 
 /* A step sends at most one message: it is put in the outbox, and check()
  * puts it on the link.  A request from s carries s's incarnation and (FIX_DST) the peer's as s knows it */
@@ -579,8 +866,44 @@ inline forget_unused(s) {
 	 * least as new as everything it said before */
 	if :: !INBAG(ATTACH, s) && !INBAG(ATTACH_ACK, s) -> known[s] = 0 :: else -> skip fi;
 #endif
+#ifdef FAILOVER
+	/* how a generation began is read only while the site owns it */
+	if :: role[s] != OWNER -> how[s] = HOW_HANDOVER :: else -> skip fi;
+	if :: ho[s] != FailingOver -> fstep[s] = 0 :: else -> skip fi;
+	/* a promise ends as soon as it may: when the owner holds no lease
+	 * from it (exact: only a CLAIM reads it, and that is a later step) */
+	if :: PROMISE_OVER(s) -> pro[s] = 0 :: else -> skip fi;
+#ifdef SYNC
+	/* a write pends only at an owner; a push carries it only while in flight */
+	if :: role[s] != OWNER -> pend[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: pseq[IX(s, 0)] == 0 || !pend[IX(s, 0)] -> pcar[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: !valid[IX(s, 0)] -> np[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: role[s] != OWNER -> pend[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: pseq[IX(s, 1)] == 0 || !pend[IX(s, 1)] -> pcar[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: !valid[IX(s, 1)] -> np[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+#endif
+#endif
 	skip
 }
+#ifdef SYNC
+/* no write of r pends: which copies hold the last one that did is never read
+ * again (a new write sets np afresh) */
+#define NPCLR(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY) && \
+	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_EXT, 1, 0) :: else -> skip fi
+inline np_clear(r) {
+	np[IX(0, r)] = 0; np[IX(1, r)] = 0;
+	NPCLR(0, r); NPCLR(1, r); NPCLR(2, r); SLOT3(NPCLR(3, r))
+}
+inline np_gc() {
+	if :: !pend[IX(0, 0)] && !pend[IX(1, 0)] -> np_clear(0) :: else -> skip fi;
+#if NR > 1
+	if :: !pend[IX(0, 1)] && !pend[IX(1, 1)] -> np_clear(1) :: else -> skip fi;
+#endif
+	skip
+}
+#endif
 
 /* the end of every step: canonical form, then the invariants */
 inline check() {
@@ -593,7 +916,13 @@ inline check() {
 	:: else -> break
 	od;
 	si = 0;
+#ifdef SYNC
+	np_gc();
+#endif
 	bag_sort();
+#endif
+#ifdef FAILOVER
+	wbag_sort();
 #endif
 	asserts()
 }
@@ -667,9 +996,47 @@ inline compute_floor(s, sq) {
 	skip
 }
 
+#ifdef FAILOVER
+#if NR > 1
+#define DIRTY_ANY(s) (dirty[IX(s, 0)] || dirty[IX(s, 1)])
+#else
+#define DIRTY_ANY(s) (dirty[IX(s, 0)])
+#endif
+/* An old owner (owner, or yielding a handover never taken) meets an owner
+ * of a newer state that began by failover; here = the old one (OLD) or the
+ * new one (NEW); the peer's statement is (pr, pg) with how pho, dirty pdi,
+ * split psb. */
+#define FO_OLD(s, pr, pg) ((role[s] == OWNER || role[s] == YIELDING) && pr == OWNER && \
+	pho != HOW_HANDOVER && KEY(role[s], gen[s]) < KEY(pr, pg))
+#define FO_NEW(s, pr, pg) (role[s] == OWNER && how[s] != HOW_HANDOVER && \
+	(pr == OWNER || pr == YIELDING) && KEY(pr, pg) < KEY(role[s], gen[s]))
+/* A split brain: the newer generation was forced and the old site holds
+ * writes the new one never took (its dirty bits: acknowledged writes in
+ * ASYNC, and every write it accepted after the force), or either site
+ * recorded one already. */
+#define SPLIT_OLD(s) (sb[s] != 0 || psb || pho == HOW_FORCED && DIRTY_ANY(s))
+#define SPLIT_NEW(s) (sb[s] != 0 || psb || how[s] == HOW_FORCED && pdi)
+/* a site leaves the generation it owned for a newer one taken by failover:
+ * the regions it wrote that the new owner never took are invalid here */
+inline invalidate_dirty(s) {
+	if :: dirty[IX(s, 0)] -> valid[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: dirty[IX(s, 1)] -> valid[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+	drop_dirty(s)
+}
+#endif
+
 /* pairing: the first rule that matches (here = s / peer = pr, pg) */
 inline apply_rule(s, pr, pg) {
 	if
+#ifdef FAILOVER
+	/* first (before rules 5, 7 and 9): the old owner meets the new one */
+	:: FO_OLD(s, pr, pg) && SPLIT_OLD(s) -> rule = R14_SPLIT_BRAIN
+	:: FO_OLD(s, pr, pg)                 -> rule = R12_FAILED_OVER
+	:: FO_NEW(s, pr, pg) && SPLIT_NEW(s) -> rule = R14_SPLIT_BRAIN
+	:: FO_NEW(s, pr, pg)                 -> rule = R13_WAIT_OLD
+#endif
 	:: role[s] == OWNER    && pr == REPLICA  && gen[s] == pg     -> rule = R1_OWNS
 	:: role[s] == REPLICA  && pr == OWNER    && gen[s] == pg     -> rule = R2_REPLICA
 	:: role[s] == REPLICA  && pr == YIELDING && pg == gen[s] + 1 -> rule = R3_BURN
@@ -690,8 +1057,15 @@ inline apply_rule(s, pr, pg) {
 	assert(rule != R10_NO_OWNER);
 	assert(rule != R11_INCONSISTENT);
 #endif
+#ifdef FAILOVER
+	/* a split brain arises only from a forced failover */
+	assert(rule != R14_SPLIT_BRAIN || forced);
+#endif
 	if
 	:: rule == R1_OWNS || rule == R2_REPLICA ->
+#ifdef FAILOVER
+		sb[s] = 0;                              /* the peer resolved it */
+#endif
 		if :: rule == R2_REPLICA -> drop_dirty(s) :: else -> skip fi;
 		if
 		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced -> ho[s] = Paired; aseq[s] = 0
@@ -706,6 +1080,26 @@ inline apply_rule(s, pr, pg) {
 	:: rule == R5_PEER_TOOK ->
 		role[s] = REPLICA; drop_dirty(s);       /* persist replica G, one commit */
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
+#ifdef FAILOVER
+	:: rule == R12_FAILED_OVER ->
+		/* persist replica of the new generation; the regions written here
+		 * that the new owner never took become invalid (fetched from it),
+		 * one commit */
+		assert(!late[s]);                       /* (g) no divergence goes unseen */
+		role[s] = REPLICA; gen[s] = pg; how[s] = HOW_HANDOVER;
+		invalidate_dirty(s);
+		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
+	:: rule == R14_SPLIT_BRAIN ->
+		/* persist the flag (and the new generation, for resolve); the old
+		 * site serves nothing from now on */
+		if
+		:: sb[s] == 0 && KEY(role[s], gen[s]) < KEY(pr, pg) -> sb[s] = SB_OLD; sbgen[s] = pg
+		:: sb[s] == 0 && KEY(role[s], gen[s]) > KEY(pr, pg) -> sb[s] = SB_NEW
+		:: else -> skip
+		fi;
+		printf("MSC: site %d records a SPLIT BRAIN (%d)\n", s, sb[s]);
+		if :: ho[s] == Paired -> ho[s] = Unpaired :: else -> skip fi
+#endif
 	:: else ->                                  /* 6, 7, 8: wait, ask again later */
 		if :: ho[s] == Paired -> ho[s] = Unpaired :: else -> skip fi
 	fi;
@@ -722,6 +1116,25 @@ inline prune_taken(s) {
 	skip
 }
 
+#ifdef SYNC
+/* SYNC: the pending write of r is acknowledged, if the owner still holds a
+ * lease (else it fails): the copies that hold it are now the latest, every
+ * other copy is stale */
+#define ACKED(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY) && \
+	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_DATA, 1, EXT(bag[i])) :: else -> skip fi
+inline sync_ack(s, r) {
+	if
+	:: ACCEPTS(s) ->
+		cur[IX(0, r)] = np[IX(0, r)]; cur[IX(1, r)] = np[IX(1, r)];
+		ACKED(0, r); ACKED(1, r); ACKED(2, r); SLOT3(ACKED(3, r));
+		printf("MSC: site %d acknowledges its write of r%d\n", s, r)
+	:: else ->
+		printf("MSC: site %d fails its write of r%d (no lease)\n", s, r)
+	fi;
+	pend[IX(s, r)] = 0
+}
+#endif
+
 /* ------------------------------------------------------ message handling */
 /* for traces: what = 0 delivered to site x, 1 lost, 2 duplicated */
 inline print_msg(x, what) {
@@ -736,6 +1149,9 @@ inline print_msg(x, what) {
 	:: mt == FETCH_REPLY -> printf("MSC:   FETCH_REPLY(to inc %d seq %d gen %d r%d status %d latest %d)", msess, mseq, mgen, mreg, marg, mdata)
 	:: mt == HANDOVER -> printf("MSC:   HANDOVER(inc %d seq %d gen %d set %d)", msess, mseq, mgen, marg)
 	:: mt == HANDOVER_ACK -> printf("MSC:   HANDOVER_ACK(to inc %d seq %d gen %d status %d)", msess, mseq, mgen, marg)
+#ifdef FAILOVER
+	:: mt == PING -> printf("MSC:   PING(inc %d gen %d)", msess, mgen)
+#endif
 	:: else -> skip
 	fi;
 	if
@@ -751,10 +1167,23 @@ inline decode(v) {
 	msess = FLD(m, B_SESS, 2); mdst = FLD(m, B_DST, 2); mseq = FLD(m, B_SEQ, 4);
 	mgen = FLD(m, B_GEN, 3); mreg = FLD(m, B_REG, 1); marg = FLD(m, B_ARG, 4);
 	mdata = FLD(m, B_DATA, 1)
+#ifdef FAILOVER
+	;
+	/* a statement (ATTACH, ATTACH_ACK) says: arg = role | how << 2,
+	 * data = the sender has dirty regions, ext = it recorded a split brain */
+	if
+	:: mt == ATTACH || mt == ATTACH_ACK ->
+		pho = marg >> 2; marg = marg & 3; pdi = mdata; psb = EXT(m)
+	:: else -> skip
+	fi
+#endif
 }
 inline clear_decoded() {
 	m = 0; mt = 0; mto = 0; msess = 0; mdst = 0; mseq = 0; mgen = 0;
 	mreg = 0; marg = 0; mdata = 0
+#ifdef FAILOVER
+	; pho = 0; pdi = 0; psb = 0
+#endif
 }
 
 inline deliver(i) {
@@ -787,7 +1216,12 @@ inline deliver(i) {
 		:: REQ_OK(mto) && FRESH(mto, marg, mgen) ->
 			SAW(mto, marg, mgen);
 			apply_rule(mto, marg, mgen);
+#ifdef FAILOVER
+			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto] | (how[mto] << 2), DIRTY_ANY(mto));
+			outbox = outbox | ((sb[mto] != 0) << B_EXT)
+#else
 			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto], 0)
+#endif
 		:: else -> skip
 		fi
 	:: mt == ATTACH_ACK ->
@@ -816,6 +1250,12 @@ inline deliver(i) {
 				:: mseq < floor_[mto] || mseq <= taken[IX(mto, mreg)] -> skip  /* dropped */
 #endif
 				:: else ->
+#ifdef FAILOVER
+					assert(sb[mto] == 0);           /* (h) never merged */
+#ifdef SYNC
+					np[IX(mto, mreg)] = EXT(m);
+#endif
+#endif
 					cur[IX(mto, mreg)] = mdata;     /* written and durable */
 					valid[IX(mto, mreg)] = 1;
 					taken[IX(mto, mreg)] = mseq;
@@ -829,6 +1269,15 @@ inline deliver(i) {
 		if
 		:: REP_OK(mto) && pseq[IX(mto, mreg)] != 0 && mseq == pseq[IX(mto, mreg)] ->
 			pseq[IX(mto, mreg)] = 0;
+#ifdef SYNC
+			/* the pending write this push carried is durable at both
+			 * sites: acknowledged, if the owner still holds a lease */
+			if
+			:: marg == OK && pcar[IX(mto, mreg)] && armed[IX(mto, mreg)] -> sync_ack(mto, mreg)
+			:: else -> skip
+			fi;
+			pcar[IX(mto, mreg)] = 0;
+#endif
 			if :: marg == OK -> CLEAR_DIRTY(mto, mreg) :: else -> skip fi
 #ifdef MUTANT_C1
 		/* C1: every successful PUSH_ACK clears, whichever arm it belongs to */
@@ -846,6 +1295,9 @@ inline deliver(i) {
 			if
 			:: role[mto] == REPLICA && gen[mto] == mgen && valid[IX(mto, mreg)] ->
 				SEND_REP(mto, FETCH_REPLY, msess, mseq, mgen, mreg, OK, cur[IX(mto, mreg)])
+#ifdef SYNC
+				; outbox = outbox | (np[IX(mto, mreg)] << B_EXT)
+#endif
 			:: else ->
 				SEND_REP(mto, FETCH_REPLY, msess, mseq, mgen, mreg, ESTALE, 0)
 			fi
@@ -858,6 +1310,12 @@ inline deliver(i) {
 			fseq[IX(mto, mreg)] = 0;
 			if
 			:: marg == OK && !valid[IX(mto, mreg)] ->   /* the fill, then valid */
+#ifdef FAILOVER
+				assert(sb[mto] == 0);               /* (h) never merged */
+#ifdef SYNC
+				np[IX(mto, mreg)] = EXT(m);
+#endif
+#endif
 				cur[IX(mto, mreg)] = mdata; valid[IX(mto, mreg)] = 1
 			:: else -> skip                             /* the bio fails */
 			fi
@@ -905,7 +1363,12 @@ inline deliver(i) {
 				SAW(mto, REPLICA, mgen);
 				/* the peer burned G+1: owner G+1, resume */
 				role[mto] = OWNER; gen[mto] = hgen[mto];
+#ifdef FAILOVER
+				/* a site that recorded a split brain pairs with nobody */
+				if :: sb[mto] == 0 -> ho[mto] = Paired :: else -> ho[mto] = Unpaired fi
+#else
 				ho[mto] = Paired
+#endif
 			:: else ->
 #ifdef MUTANT_H1
 				ho[mto] = Paired    /* still owner G: resume as owner */
@@ -915,6 +1378,24 @@ inline deliver(i) {
 			fi
 		:: else -> skip
 		fi
+#ifdef FAILOVER
+	/* ---- PING: a replica of the owner's generation promises not to fail
+	 * over for a lease period from now, unless it is failing over already;
+	 * the owner takes the PONG at once (if it is the same incarnation and
+	 * still owns that generation) */
+	:: mt == PING ->
+		if
+		:: REQ_OK(mto) && role[mto] == REPLICA && gen[mto] == mgen && ho[mto] != FailingOver ->
+			pro[mto] = 1;
+			printf("MSC: site %d promises\n", mto);
+			if
+			:: inc[PEER(mto)] == msess && role[PEER(mto)] == OWNER && gen[PEER(mto)] == mgen ->
+				pl[PEER(mto)] = 1
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi
+#endif
 	:: else -> skip
 	fi;
 	clear_decoded()
@@ -936,23 +1417,65 @@ inline new_version(s, r) {
 
 /* an application write completes at the owner: dirty committed first, then
  * the data, the end disarms the region, then the write is acknowledged */
+#ifdef FAILOVER
+/* a write at s after the peer came to own a newer generation (ghost) */
+#define LATE(s) if :: role[PEER(s)] == OWNER && gen[PEER(s)] > gen[s] -> late[s] = 1 :: else -> skip fi
+#endif
+#ifdef SYNC
+/* SYNC: the write is on this disk and pends until the peer made it durable
+ * (PUSH_ACK); one write of r pends at a time; any other copy that held an
+ * earlier pending write no longer holds the pending one */
+#define G_WRITE(s, r) (env && ACCEPTS(s) && valid[IX(s, r)] && !pend[IX(s, r)])
+inline pending(s, r) {
+	np_clear(r);
+	np[IX(s, r)] = 1;
+	pend[IX(s, r)] = 1; pend[IX(PEER(s), r)] = 0
+}
+inline write(s, r) {
+	LATE(s);
+	dirty[IX(s, r)] = 1;
+	pending(s, r);
+	armed[IX(s, r)] = 0;
+	printf("MSC: site %d write r%d (pending)\n", s, r)
+}
+#else
 #define G_WRITE(s, r) (env && ACCEPTS(s) && valid[IX(s, r)])
 inline write(s, r) {
+#ifdef FAILOVER
+	LATE(s);
+#endif
 	dirty[IX(s, r)] = 1;
 	new_version(s, r);
 	armed[IX(s, r)] = 0;
 	printf("MSC: site %d write r%d (a new latest version)\n", s, r)
 }
+#endif
 
 /* a whole-region write to a region the owner lacks (no fill under way) */
+#ifdef SYNC
+#define G_OVERWRITE(s, r) (env && ACCEPTS(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0 && !pend[IX(s, r)])
+inline overwrite(s, r) {
+	LATE(s);
+	dirty[IX(s, r)] = 1;
+	pending(s, r);
+	cur[IX(s, r)] = 1;          /* the whole region: newer than any acknowledged write */
+	valid[IX(s, r)] = 1;
+	armed[IX(s, r)] = 0;
+	printf("MSC: site %d overwrite r%d (pending)\n", s, r)
+}
+#else
 #define G_OVERWRITE(s, r) (env && ACCEPTS(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0)
 inline overwrite(s, r) {
+#ifdef FAILOVER
+	LATE(s);
+#endif
 	dirty[IX(s, r)] = 1;
 	new_version(s, r);
 	valid[IX(s, r)] = 1;
 	armed[IX(s, r)] = 0;
 	printf("MSC: site %d overwrite r%d (a new latest version)\n", s, r)
 }
+#endif
 
 /* ARM just before the read, then PUSH(seq, data, floor).  A region with a
  * push in flight is never armed or pushed again (C1 fix). */
@@ -961,8 +1484,17 @@ inline overwrite(s, r) {
 #else
 #define NOT_PUSHING(s, r) (pseq[IX(s, r)] == 0)
 #endif
+#ifdef FAILOVER
+/* ... or one the replica lacks (its INVALID_SET, sent when it pairs, is
+ * read here from its state: after a failover the old owner lacks what it
+ * wrote and the new owner never took) */
+#define G_PUSH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && \
+	(dirty[IX(s, r)] || !valid[IX(PEER(s), r)] && role[PEER(s)] == REPLICA && gen[PEER(s)] == gen[s]) && \
+	valid[IX(s, r)] && NOT_PUSHING(s, r) && nseq[s] < MAXSEQ)
+#else
 #define G_PUSH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && dirty[IX(s, r)] && \
 	valid[IX(s, r)] && NOT_PUSHING(s, r) && nseq[s] < MAXSEQ)
+#endif
 inline push(s, r) {
 	ARM(s, r);
 	nseq[s]++;
@@ -975,8 +1507,21 @@ inline push(s, r) {
 	pseq[IX(s, r)] = nseq[s];
 #endif
 	compute_floor(s, nseq[s]);
+#ifdef FAILOVER
+	assert(sb[s] == 0);                 /* (h) never merged */
+#endif
+#ifdef SYNC
+#ifdef MUTANT_SYNC_ACK
+	/* the mutant: the write is acknowledged as its push leaves */
+	if :: pend[IX(s, r)] -> sync_ack(s, r) :: else -> skip fi;
+#endif
+	pcar[IX(s, r)] = pend[IX(s, r)];
+#endif
 	printf("MSC: site %d PUSH r%d seq %d latest %d floor %d gen %d\n", s, r, nseq[s], cur[IX(s, r)], fl, gen[s]);
 	SEND_REQ(s, PUSH, nseq[s], gen[s], r, fl, cur[IX(s, r)]);
+#ifdef SYNC
+	outbox = outbox | (np[IX(s, r)] << B_EXT);
+#endif
 	fl = 0
 }
 
@@ -1071,7 +1616,12 @@ inline attach(s) {
 	nseq[s]++;
 	aseq[s] = nseq[s];
 	printf("MSC: site %d ATTACH seq %d role %d gen %d\n", s, nseq[s], role[s], gen[s]);
+#ifdef FAILOVER
+	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s] | (how[s] << 2), DIRTY_ANY(s));
+	outbox = outbox | ((sb[s] != 0) << B_EXT)
+#else
 	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s], 0)
+#endif
 }
 
 /* link up: a site that does not know its peer's incarnation says HELLO */
@@ -1106,6 +1656,16 @@ inline crash(s) {
 #ifdef FIX_NEWEST
 	known[s] = 0;
 #endif
+#ifdef FAILOVER
+	/* every lease is lost; a promise it may have given counts as running */
+	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
+#ifdef SYNC
+	pend[IX(s, 0)] = 0; pcar[IX(s, 0)] = 0;
+#if NR > 1
+	pend[IX(s, 1)] = 0; pcar[IX(s, 1)] = 0;
+#endif
+#endif
+#endif
 	outbox = ENC(HELLO, PEER(s), inc[s], 0, 0, 0, 0, 0, 0)
 }
 
@@ -1122,6 +1682,155 @@ inline linkdown(s) {
 #define G_BURN(i) (MTYPE(bag[i]) == HANDOVER && !BUSY(MTO(bag[i])))
 #define G_LOSE(i) (env && losses > 0 && bag[i] != 0)
 #define G_DUP(i) (env && dups > 0 && bag[i] != 0 && bag[K - 1] == 0)
+
+#ifdef FAILOVER
+/* ---------------------------------------------------- leases (FAILOVER) */
+/* The owner renews a lease once it ended (PING to the peer, RENEW to the
+ * witness), when its previous request is no longer in flight. */
+#define G_PING(s) (env && role[s] == OWNER && !pl[s] && !BUSY(s) && peerinc[s] != 0 && \
+	!INBAG(PING, PEER(s)))
+inline ping(s) {
+	SEND_REQ(s, PING, 0, gen[s], 0, 0, 0)
+}
+#define G_RENEW(s) (env && role[s] == OWNER && !wl[s] && !BUSY(s) && !WINBAG(W_RENEW, s))
+inline renew(s) {
+	wbag_put(WENC(W_RENEW, s, gen[s]))
+}
+
+/* Time: see the header.  An owner's lease may end at any moment. */
+#define G_PL_END(s) (env && pl[s])
+#define G_WL_END(s) (env && wl[s])
+
+/* -------------------------------------------------- failover (FAILOVER) */
+/* dccctl failover at a replica.  Refusal 1 (the peer is reachable) is not
+ * modelled: safety must not depend on it.  Refusal 2 is modelled for the
+ * regions this copy lacks (not for an ASYNC lag: PROGRESS is not modelled);
+ * MUTANT_NOHYDRATE leaves it out.  Refusals 3 and 4 are the CLAIM's. */
+#if NR > 1
+#define ALL_VALID(s) (valid[IX(s, 0)] && valid[IX(s, 1)])
+#else
+#define ALL_VALID(s) (valid[IX(s, 0)])
+#endif
+#ifdef MUTANT_NOHYDRATE
+#define REFUSAL2(s) 1
+#else
+#define REFUSAL2(s) ALL_VALID(s)
+#endif
+#define G_FAILOVER(s) (env && fos > 0 && role[s] == REPLICA && !BUSY(s) && ho[s] != FailingOver && REFUSAL2(s))
+inline failover(s) {
+	fos--;
+	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
+	ho[s] = FailingOver; fstep[s] = 0; aseq[s] = 0;
+	printf("MSC: site %d failover: waits for its promise to end\n", s)
+}
+/* its last promise ended: CLAIM G+1 at the witness (MUTANT_NOWAIT: at once) */
+#ifdef MUTANT_NOWAIT
+#define PROMISE_ENDED(s) 1
+#else
+#define PROMISE_ENDED(s) (!pro[s])
+#endif
+#define G_CLAIM(s) (ho[s] == FailingOver && fstep[s] == 0 && PROMISE_ENDED(s) && !BUSY(s))
+inline claim(s) {
+	fstep[s] = 1;
+	printf("MSC: site %d CLAIM gen %d (its promise over %d, the peer holds its lease %d)\n",
+	       s, gen[s] + 1, !pro[s], pl[PEER(s)]);
+	wbag_put(WENC(W_CLAIM, s, gen[s] + 1))
+}
+/* no answer (the witness refused, or the answer was lost): give up */
+#define G_FO_GIVEUP(s) (ho[s] == FailingOver && !BUSY(s))
+inline fo_giveup(s) {
+	ho[s] = Unpaired; fstep[s] = 0;
+	printf("MSC: site %d failover gives up\n", s)
+}
+/* the witness granted G+1: persist owner G+1, failover in the history */
+#ifdef FIX_ATTEMPT
+#define CLAIM_MINE(s) (ho[s] == FailingOver && fstep[s] == 1)
+#else
+#define CLAIM_MINE(s) (ho[s] == FailingOver)
+#endif
+inline claimed(s, g) {
+	if
+	:: CLAIM_MINE(s) && role[s] == REPLICA && gen[s] + 1 == g ->
+		role[s] = OWNER; gen[s] = g; how[s] = HOW_FAILOVER;
+		ho[s] = Unpaired; aseq[s] = 0; fstep[s] = 0;
+		fodone = 1;
+		printf("MSC: site %d owns gen %d by failover\n", s, g)
+	:: else -> skip
+	fi
+}
+/* dccctl failover --force: no checks, owner G+1 at once */
+#define G_FORCE(s) (env && forces > 0 && role[s] == REPLICA && !BUSY(s))
+inline force(s) {
+	forces--;
+	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
+	role[s] = OWNER; gen[s] = gen[s] + 1; how[s] = HOW_FORCED;
+	ho[s] = Unpaired; aseq[s] = 0; fstep[s] = 0;
+	forced = 1;
+	printf("MSC: site %d FORCED failover: owns gen %d\n", s, gen[s])
+}
+/* dccctl resolve --discard-local at the older site of a split brain: its
+ * changes go; it becomes the newer owner's replica and lacks what it wrote */
+#define G_RESOLVE(s) (env && resolves > 0 && sb[s] == SB_OLD && !BUSY(s))
+inline resolve(s) {
+	resolves--;
+	role[s] = REPLICA; gen[s] = sbgen[s]; how[s] = HOW_HANDOVER; sb[s] = 0; sbgen[s] = 0;
+	invalidate_dirty(s);
+	forget_link(s);
+	ho[s] = Unpaired; aseq[s] = 0;
+	late[s] = 0;                /* the admin named the outcome */
+	printf("MSC: site %d resolve --discard-local: replica gen %d\n", s, gen[s])
+}
+
+/* ------------------------------------------------------- the witness */
+inline wdeliver(i) {
+	tmp = wbag[i];
+	wbag_del(i);
+	if
+	:: WTYPE(tmp) == W_RENEW ->
+		printf("MSC:   RENEW(gen %d site %d) -> witness (record gen %d site %d)\n", WGENOF(tmp), WSITE(tmp), WGEN, WOWN);
+		if
+		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN &&
+		   role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
+			wl[WSITE(tmp)] = 1      /* granted, and the grant taken at once */
+		:: else -> skip         /* refused, or the owner would not take it */
+		fi
+	:: WTYPE(tmp) == W_CLAIM ->
+		printf("MSC:   CLAIM(gen %d site %d) -> witness (record gen %d site %d)\n", WGENOF(tmp), WSITE(tmp), WGEN, WOWN);
+		if
+		:: !wl[0] && !wl[1] && (WGEN + 1 == WGENOF(tmp) && WOWN != WSITE(tmp)
+#ifdef FIX_RECLAIM
+		              || WGEN == WGENOF(tmp) && WOWN == WSITE(tmp)
+#endif
+		             ) ->
+			WGEN = WGENOF(tmp); WOWN = WSITE(tmp);   /* MUTANT_TWICE: in memory only */
+			wbag_put(WENC(W_CLAIMED, WSITE(tmp), WGENOF(tmp)))
+		:: else -> skip         /* refused */
+		fi
+	:: WTYPE(tmp) == W_CLAIMED ->
+		printf("MSC:   CLAIMED(gen %d) -> site %d\n", WGENOF(tmp), WSITE(tmp));
+		claimed(WSITE(tmp), WGENOF(tmp))
+	:: else -> skip
+	fi;
+	tmp = 0
+}
+#define G_WDELIVER(i) (wbag[i] != 0 && (WTYPE(wbag[i]) != W_CLAIMED || !BUSY(WSITE(wbag[i]))))
+/* a witness link loses a message (a cut link loses every one) */
+#define G_WLOSE(i) (env && wbag[i] != 0)
+/* a power cut of the witness: the record is what it persisted; every lease
+ * counts as held for a full period, which the lease order already says */
+#define G_WCRASH (env && wcrashes > 0)
+inline wcrash() {
+	wcrashes--;
+#ifdef MUTANT_TWICE
+	wvgen = wgen; wvown = wown;
+#endif
+	printf("MSC: witness CRASH (record gen %d site %d)\n", wgen, wown)
+}
+#ifdef MUTANT_TWICE
+/* the mutant answers a CLAIM first and persists the record afterwards */
+#define G_WPERSIST (wgen != wvgen || wown != wvown)
+#endif
+#endif
 
 /* ------------------------------------------------------ the main loop */
 #define E_WRITE            1
@@ -1142,6 +1851,34 @@ inline linkdown(s) {
 #define E_LOSE             16
 #define E_DUP              17
 #define E_STOP             18
+#ifdef FAILOVER
+#define E_PING             19
+#define E_RENEW            20
+#define E_PL_END           21
+#define E_WL_END           22
+#define E_FAILOVER         26
+#define E_CLAIM            27
+#define E_FO_GIVEUP        28
+#define E_FORCE            29
+#define E_RESOLVE          30
+#define E_WDELIVER         31
+#define E_WLOSE            32
+#define E_WCRASH           33
+#define E_WPERSIST         34
+#define FO_SITE_EVENTS(s) \
+	ON(G_PING(s), E_PING, s, 0) \
+	ON(G_RENEW(s), E_RENEW, s, 0) \
+	ON(G_PL_END(s), E_PL_END, s, 0) \
+	ON(G_WL_END(s), E_WL_END, s, 0) \
+	ON(G_FAILOVER(s), E_FAILOVER, s, 0) \
+	ON(G_CLAIM(s), E_CLAIM, s, 0) \
+	ON(G_FO_GIVEUP(s), E_FO_GIVEUP, s, 0) \
+	ON(G_FORCE(s), E_FORCE, s, 0) \
+	ON(G_RESOLVE(s), E_RESOLVE, s, 0)
+#define WLINK_EVENTS(i) \
+	ON(G_WDELIVER(i), E_WDELIVER, i, 0) \
+	ON(G_WLOSE(i), E_WLOSE, i, 0)
+#endif
 
 #define ON(g, e, s, r) :: g -> ev = e; es = s; er = r
 #define REGION_EVENTS(s, r) \
@@ -1170,6 +1907,10 @@ inline linkdown(s) {
 #define ONE_OWNER \
 	((role[0] == OWNER && role[1] == REPLICA) || (role[0] == REPLICA && role[1] == OWNER)) && \
 	gen[0] == gen[1] && ho[0] == Paired && ho[1] == Paired
+#ifdef FAILOVER
+/* ... or both sites report a split brain */
+#define BOTH_REPORT (sb[0] != 0 && sb[1] != 0)
+#endif
 
 active proctype world() {
 	d_step {
@@ -1201,6 +1942,16 @@ active proctype world() {
 #if K > 3
 		LINK_EVENTS(3)
 #endif
+#ifdef FAILOVER
+		FO_SITE_EVENTS(0)
+		FO_SITE_EVENTS(1)
+		WLINK_EVENTS(0)
+		WLINK_EVENTS(1)
+		ON(G_WCRASH, E_WCRASH, 0, 0)
+#ifdef MUTANT_TWICE
+		ON(G_WPERSIST, E_WPERSIST, 0, 0)
+#endif
+#endif
 #ifdef END_CHECK
 		:: env -> ev = E_STOP
 #endif
@@ -1227,6 +1978,23 @@ active proctype world() {
 			:: ev == E_DUP ->
 				dups--; decode(bag[es]); print_msg(0, 2); clear_decoded(); outbox = bag[es]
 			:: ev == E_STOP -> env = 0
+#ifdef FAILOVER
+			:: ev == E_PING -> ping(es)
+			:: ev == E_RENEW -> renew(es)
+			:: ev == E_PL_END -> pl[es] = 0; printf("MSC: site %d peer lease ends\n", es)
+			:: ev == E_WL_END -> wl[es] = 0; printf("MSC: site %d witness lease ends\n", es)
+			:: ev == E_FAILOVER -> failover(es)
+			:: ev == E_CLAIM -> claim(es)
+			:: ev == E_FO_GIVEUP -> fo_giveup(es)
+			:: ev == E_FORCE -> force(es)
+			:: ev == E_RESOLVE -> resolve(es)
+			:: ev == E_WDELIVER -> wdeliver(es)
+			:: ev == E_WLOSE -> printf("MSC:   witness link loses %d\n", wbag[es]); wbag_del(es)
+			:: ev == E_WCRASH -> wcrash()
+#ifdef MUTANT_TWICE
+			:: ev == E_WPERSIST -> wgen = wvgen; wown = wvown; printf("MSC: witness persists gen %d site %d\n", wgen, wown)
+#endif
+#endif
 			fi;
 			ev = 0; es = 0; er = 0; burn = 0;
 			check()
@@ -1238,5 +2006,12 @@ active proctype world() {
 	 * migrates), every state where nothing more can happen has exactly one
 	 * owner and one replica of the same generation, both paired */
 	printf("MSC: quiescent: roles %d %d gens %d %d ho %d %d\n", role[0], role[1], gen[0], gen[1], ho[0], ho[1]);
+#ifdef FAILOVER
+	/* (e) one owner, or a split brain both sites report; (g) every
+	 * divergence is reported by both */
+	assert(ONE_OWNER || BOTH_REPORT);
+	assert(!(late[0] || late[1]) || BOTH_REPORT)
+#else
 	assert(ONE_OWNER)
+#endif
 }
