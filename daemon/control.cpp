@@ -81,7 +81,8 @@ void Daemon::ctl_read(size_t i) {
     ctl_request(taken, taken.in.substr(0, nl));
 }
 
-// One request: "status [VOL]", "migrate VOL SITE" or "events".  The client
+// One request: "status [VOL]", "migrate VOL SITE", "failover VOL [force]",
+// "resolve VOL discard-local" or "events".  The client
 // is ours now: answer and close it, keep it for a later answer, or keep it
 // as an event subscriber.
 void Daemon::ctl_request(CtlClient& c, const std::string& line) {
@@ -134,9 +135,102 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         return;
     }
     if (w[0] == "status") return refuse(Code::Usage, "status takes one volume at most");
+    if (w[0] == "failover") {
+        if (w.size() < 2 || w.size() > 3 || (w.size() == 3 && w[2] != "force"))
+            return refuse(Code::Usage, "failover takes a volume and, optionally, force");
+        return ctl_failover(fd, w[1], w.size() == 3);
+    }
+    if (w[0] == "resolve") {
+        if (w.size() != 3 || w[2] != "discard-local")
+            return refuse(Code::Usage, "resolve takes a volume and discard-local");
+        return ctl_resolve(fd, w[1]);
+    }
     if (w[0] == "migrate" && w.size() != 3) return refuse(Code::Usage, "migrate takes a volume and a site");
     if (w[0] != "migrate") return refuse(Code::Usage, "unknown request '" + line.substr(0, 64) + "'");
     ctl_migrate(fd, w);
+}
+
+// Take the volume at this site, its owner being unreachable.  The checks
+// are core::failover_refusal's; the answer says what a forced one may
+// have lost.
+void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
+    using control::Code;
+    auto reply = [&](const json& j) {
+        send_line(fd, json_line(j));
+        close(fd);
+    };
+    auto it = vols_.find(name);
+    if (it == vols_.end()) return reply(control::failure(Code::NotFound, "no dcc volume '" + name + "' here"));
+    Volume& v = *it->second;
+    core::FailoverFacts f;
+    f.state = v.own.state();
+    f.phase = v.own.phase();
+    f.link_up = link_up_;
+    f.force = force;
+    f.owner_backlog = v.last_owner_backlog;
+    try {
+        reload_invalid(v);
+    } catch (const Error& e) {
+        return reply(control::failure(Code::Failed, e.what()));
+    }
+    f.lacking = v.invalid.count();
+    if (auto r = core::failover_refusal(f)) {
+        json j = control::failure(Code::Refused, r->why);
+        j["forceable"] = r->forceable;
+        return reply(j);
+    }
+    uint64_t from = v.generation();
+    std::string risks = core::failover_risks(f);
+    core::Plan p = carry_out(v, v.own.force_failover());
+    if (!v.owner() || v.generation() != from + 1)
+        return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist ownership"));
+    log_warn("%s: FORCED FAILOVER: this site owns generation %llu (%s)", v.name.c_str(),
+             (unsigned long long)v.generation(), risks.c_str());
+    emit({{"event", "failover"}, {"volume", v.name}, {"generation", v.generation()},
+          {"origin", "forced"}, {"risks", risks}});
+    reply({{"ok", true},
+           {"volume", v.name},
+           {"owner", cfg_.site},
+           {"generation", v.generation()},
+           {"origin", "forced"},
+           {"lacking", f.lacking},
+           {"owner_backlog", f.owner_backlog ? json(*f.owner_backlog) : json(nullptr)},
+           {"risks", risks}});
+}
+
+// The older site of a split brain drops its writes since the sites parted
+// and becomes the newer owner's replica.
+void Daemon::ctl_resolve(int fd, const std::string& name) {
+    using control::Code;
+    auto reply = [&](const json& j) {
+        send_line(fd, json_line(j));
+        close(fd);
+    };
+    auto it = vols_.find(name);
+    if (it == vols_.end()) return reply(control::failure(Code::NotFound, "no dcc volume '" + name + "' here"));
+    Volume& v = *it->second;
+    uint64_t dropped = 0;
+    try {
+        dropped = kernel_.set(v, DCC_SET_DIRTY).count();
+    } catch (const Error& e) {
+        return reply(control::failure(Code::Failed, e.what()));
+    }
+    core::Plan p = v.own.resolve_discard_local();
+    if (p.outcome == core::Outcome::Refused && !p.persist)
+        return reply(control::failure(Code::Refused, p.why));
+    uint64_t to = p.persist->generation;
+    p = carry_out(v, p);
+    if (v.own.state().split != core::Split::None)
+        return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist the resolution"));
+    log_warn("%s: split brain resolved here: %llu regions written here dropped; replica of "
+             "generation %llu",
+             v.name.c_str(), (unsigned long long)dropped, (unsigned long long)to);
+    emit({{"event", "resolved"}, {"volume", v.name}, {"generation", to}, {"dropped", dropped}});
+    reply({{"ok", true},
+           {"volume", v.name},
+           {"role", "replica"},
+           {"generation", to},
+           {"dropped", dropped}});
 }
 
 void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {

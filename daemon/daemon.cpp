@@ -244,7 +244,7 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
     case Type::Attach: return on_attach(v, in);
     case Type::InvalidSet: return on_invalid_set(v, m);
     case Type::Progress:
-        if (!v.owner() && m.generation == v.generation()) v.peer_backlog = m.region;
+        if (!v.owner() && m.generation == v.generation()) v.peer_backlog = v.last_owner_backlog = m.region;
         return;
     case Type::Fetch:
     case Type::Pull: return serve_fill(v, in);
@@ -276,7 +276,7 @@ void Daemon::kernel_events() {
             if (e.dev == v->dev) {
                 v->check_pending = true;
                 if (e.cmd == DCC_CMD_EVENT_STATE)
-                    v->own.kernel_state({Role(e.role), e.generation});
+                    v->own.kernel_state(site_state(e));
             }
     if (lost)
         for (auto& [_, v] : vols_) v->check_pending = true;

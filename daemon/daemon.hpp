@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "failover.hpp"
 #include "dcc/control.hpp"
 #include "kernel.hpp"
 #include "peer.hpp"
@@ -69,6 +70,8 @@ private:
 
     // handover.cpp
     void send_attach(Volume& v);
+    wire::VolumeInfo info_of(Volume& v);
+    void take_statement(Volume& v, const wire::Message& m, bool answer);
     void on_attach(Volume& v, Incoming& in);
     void on_attach_ack(Volume& v, const wire::Message& m);
     void paired(Volume& v);
@@ -112,6 +115,8 @@ private:
     void ctl_read(size_t i);
     void ctl_request(CtlClient& c, const std::string& line);
     void ctl_migrate(int fd, const std::vector<std::string>& w);
+    void ctl_failover(int fd, const std::string& name, bool force);
+    void ctl_resolve(int fd, const std::string& name);
     void answer(Volume& v, const nlohmann::json& reply);
     void answer_failure(Volume& v, const Failure& f);
     void expire_waiters(Volume& v, Clock::time_point now);

@@ -21,9 +21,24 @@ using ms = std::chrono::milliseconds;
 using core::Outcome;
 using core::Phase;
 
+// What this site states of a volume in ATTACH and ATTACH_ACK.
+wire::VolumeInfo Daemon::info_of(Volume& v) {
+    core::SiteState s = v.own.state();
+    wire::VolumeInfo i{v.reg.region_sectors, v.reg.nr_regions, uint8_t(s.role)};
+    i.origin = uint8_t(s.origin);
+    i.split = uint8_t(s.split);
+    try {
+        i.dirty = kernel_.has_dirty(v);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+        i.dirty = true;  // the safe guess: it makes a forced owner see a split brain
+    }
+    return i;
+}
+
 void Daemon::send_attach(Volume& v) {
     wire::Message m = vmsg(v, wire::Type::Attach);
-    m.info = {v.reg.region_sectors, v.reg.nr_regions, uint8_t(v.own.state().role)};
+    m.info = info_of(v);
     if (link_.request(Chan::Ctl, m)) {
         v.own.attach_sent(m.seq);
         v.attach_out = true;
@@ -51,10 +66,10 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
         return;
     }
     bool was = v.own.paired();
-    carry_out(v, v.own.peer_state({Role(m.info.role), m.generation}, false, 0));
+    take_statement(v, m, false);
     if (v.own.paired() && !was) paired(v);
     r.generation = v.generation();
-    r.info = {v.reg.region_sectors, v.reg.nr_regions, uint8_t(v.own.state().role)};
+    r.info = info_of(v);
     link_.reply(in, r);
 }
 
@@ -67,8 +82,34 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     }
     if (!geometry_ok(v, m.info)) return;
     bool was = v.own.paired();
-    carry_out(v, v.own.peer_state({Role(m.info.role), m.generation}, true, m.seq));
+    take_statement(v, m, true);
     if (v.own.paired() && !was) paired(v);
+}
+
+// The peer's statement of its state, from its ATTACH or ATTACH_ACK.  An
+// old owner that meets a newer owner by failover stops its I/O before it
+// reads its dirty bits and decides (rules 12 and 14): a write accepted
+// between the two would be lost, or make a split brain go unseen.
+void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
+    core::SiteState peer{Role(m.info.role), m.generation, core::Origin(m.info.origin),
+                         core::Split(m.info.split)};
+    bool quiesce = core::meets_newer_owner(v.own.state(), peer) && !v.suspended;
+    if (quiesce) {
+        try {
+            suspend(v);
+        } catch (const Error& e) {
+            log_warn("%s: cannot stop I/O to decide: %s", v.name.c_str(), e.what());
+            return;  // the next ATTACH tries again
+        }
+    }
+    core::Dirt dirt{true, m.info.dirty};
+    try {
+        dirt.here = kernel_.has_dirty(v);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
+    }
+    carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt));
+    if (quiesce) resume(v);
 }
 
 void Daemon::paired(Volume& v) {
@@ -96,6 +137,25 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
             }
         } else if (*p.why) {
             log_info("%s: %s", v.name.c_str(), p.why);
+        }
+        if (p.invalidate_dirty) {
+            // Rule 12, resolve: the regions written here that the other
+            // site never took go (SET_INVALID with FORCE clears their dirty
+            // bits in the same commit); fills first, or their locks refuse.
+            p.invalidate_dirty = false;
+            cancel_fills(v);
+            RangeSet gone = kernel_.set(v, DCC_SET_DIRTY);
+            if (int e = kernel_.set_invalid(v, gone, true)) {
+                log_warn("%s: %s", v.name.c_str(),
+                         kernel_.why("cannot mark the regions written here invalid", e).c_str());
+                p = v.own.persisted(false);
+                continue;
+            }
+            if (!gone.empty())
+                log_warn("%s: %llu regions written here and never taken by the peer are dropped; "
+                         "they come from the peer",
+                         v.name.c_str(), (unsigned long long)gone.count());
+            reload_invalid(v);
         }
         if (p.persist) {
             core::SiteState before = v.own.state(), to = *p.persist;
@@ -147,6 +207,7 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
     if (!was_owner && v.owner()) {
         flush_acks(v);  // pushes taken as a replica are answered as one
         v.peer_backlog.reset();
+        v.last_owner_backlog.reset();
         reload_invalid(v);
         v.check_pending = true;
     }

@@ -108,7 +108,12 @@ int Kernel::set_role(const Volume& v, core::SiteState s) {
     nl::Request r = req(v, DCC_CMD_SET_ROLE);
     r.role = uint8_t(s.role);
     r.generation = s.generation;
+    r.origin = uint8_t(s.origin);
+    r.split = uint8_t(s.split);
+    if (s.split_generation) r.split_generation = s.split_generation;
     return call(r);
 }
+
+bool Kernel::has_dirty(const Volume& v) { return !page(v, DCC_SET_DIRTY, 0).ranges.empty(); }
 
 }  // namespace dcc::dccd

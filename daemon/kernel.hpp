@@ -35,6 +35,8 @@ public:
     // gets how many were.
     int clear_dirty(const Volume& v, const RangeSet& s, uint64_t* cleared = nullptr);
     int set_invalid(const Volume& v, const RangeSet& s, bool force);
+    // Whether the volume has dirty regions (one request).
+    bool has_dirty(const Volume& v);
     int set_role(const Volume& v, core::SiteState s);
 
     // What the kernel said about the last failure ("" if nothing).

@@ -24,6 +24,8 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     s.uuid = format_uuid(v.reg.uuid);
     s.role = role_name(v.own.state().role);
     s.generation = v.generation();
+    s.origin = core::origin_name(v.own.state().origin);
+    s.split = core::split_name(v.own.state().split);
     s.region_bytes = v.region_bytes;
     s.regions = v.reg.nr_regions;
     s.valid = v.reg.nr_regions - std::min<uint64_t>(v.invalid.count(), v.reg.nr_regions);
@@ -73,7 +75,13 @@ void Daemon::publish(Clock::time_point now) {
         v->fetched.sample(now);
         if (v->kst) {
             // Events may be lost: the status line is the kernel's word too.
-            if (auto r = parse_role(v->kst->role)) v->own.kernel_state({*r, v->kst->generation});
+            // (Its origin and split come with the state events.)
+            if (auto r = parse_role(v->kst->role)) {
+                core::SiteState s = v->own.state();
+                s.role = *r;
+                s.generation = v->kst->generation;
+                v->own.kernel_state(s);
+            }
             if (v->kst->valid != v->reg.nr_regions - std::min(v->invalid.count(), v->reg.nr_regions)) {
                 try {
                     reload_invalid(*v);

@@ -33,6 +33,14 @@ struct WrittenFill {
     std::optional<Incoming> ack;  // replica: the push to acknowledge then
 };
 
+// The kernel's word on this site's ownership of a volume: REGISTER's
+// reply or a state event.
+template <class K>
+core::SiteState site_state(const K& k) {
+    return {Role(k.role), k.generation, core::Origin(k.origin), core::Split(k.split),
+            k.split_generation};
+}
+
 // A control client waiting for a migration to end.
 struct Waiter {
     int fd;
@@ -42,7 +50,7 @@ struct Waiter {
 struct Volume {
     Volume(std::string n, nl::Dev d, const nl::RegisterReply& r, core::Timeouts t)
         : name(std::move(n)), dev(d), reg(r),
-          own({Role(r.role), r.generation}, t) {}
+          own(site_state(r), t) {}
     ~Volume() {
         if (data_fd >= 0) close(data_fd);
     }
@@ -83,6 +91,8 @@ struct Volume {
     std::optional<TargetStatus> kst;  // the kernel's status line
     report::RateMeter pushed, pulled, fetched;
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
+    // The same, kept when the link goes (a failover weighs it).
+    std::optional<uint64_t> last_owner_backlog;
     std::optional<int64_t> last_ho_ms;
     Clock::time_point ho_start{};
     std::optional<VolumeStatus> shown;  // as last published

@@ -285,6 +285,16 @@ void print_status_text(const json& st) {
         if (v["last_handover_ms"].is_number())
             std::printf(", last handover %lld ms", (long long)v["last_handover_ms"].get<int64_t>());
         std::printf("\n");
+        if (str_or(v, "origin", "handover") != "handover")
+            std::printf("  generation %llu began by %s\n", (unsigned long long)v.value("generation", 0ull),
+                        str_or(v, "origin", "?") == "forced" ? "a forced failover" : "a failover");
+        if (str_or(v, "split", "none") == "old")
+            std::printf("  SPLIT BRAIN: this site wrote while the peer owned the volume by force; it "
+                        "serves nothing. `dccctl resolve %s --discard-local` here drops its changes\n",
+                        str_or(v, "name", "?").c_str());
+        else if (str_or(v, "split", "none") == "new")
+            std::printf("  SPLIT BRAIN: the peer wrote while this site owned the volume by force; "
+                        "this site serves on. Resolve it at the peer\n");
         if (v["pairing"].is_object())
             std::printf("  pairing rule %d: %s\n", v["pairing"].value("rule", 0),
                         str_or(v["pairing"], "why", "").c_str());
@@ -334,7 +344,8 @@ int cmd_wait(int argc, char** argv) {
     auto cond = dcc::control::parse_condition(o.pos[1]);
     if (!cond)
         usage_error("unknown condition '" + o.pos[1] +
-                    "' (paired, hydrated, in-sync, role=owner, role=replica, owner=SITE)");
+                    "' (paired, hydrated, in-sync, role=owner, role=replica, owner=SITE, "
+                    "split-brain)");
     int timeout = timeout_of(o, 300, true);
     auto start = std::chrono::steady_clock::now();
     catch_interrupts();
@@ -350,10 +361,16 @@ int cmd_wait(int argc, char** argv) {
                 if (o.has("json")) std::printf("%s\n", dcc::control::dump(*v).c_str());
                 return 0;
             }
+            // A split brain holds until an admin resolves it: nothing else
+            // is worth waiting for.
+            if (dcc::control::split_brain(*v))
+                throw Error(dcc::kExitRefused,
+                            o.pos[0] + ": split brain recorded here (" + str_or(*v, "split", "?") +
+                                "): not " + o.pos[1] + " until it is resolved (dccctl resolve)");
         } catch (const Error& e) {
             // The first answer decides whether there is anything to wait
             // for; later, dccd may be restarting.
-            if (first || e.code() == dcc::kExitNotFound) throw;
+            if (first || e.code() == dcc::kExitNotFound || e.code() == dcc::kExitRefused) throw;
             last_err = e.what();
         }
         double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -443,6 +460,54 @@ int cmd_migrate(int argc, char** argv) {
     return 0;
 }
 
+// Take the volume here while its owner is unreachable.
+int cmd_failover(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"force", no_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    if (o.pos.size() != 1) usage_error("failover needs exactly one volume");
+    const std::string& vol = o.pos[0];
+    json reply = dcc::control::ask(socket_of(o), "failover " + vol + (o.has("force") ? " force" : ""), 30000);
+    if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
+    if (!reply.value("ok", false)) {
+        if (!o.has("json"))
+            std::fprintf(stderr, "dccctl failover: %s: %s\n", vol.c_str(),
+                         str_or(reply, "error", "dccd refused").c_str());
+        return dcc::control::exit_code_of(reply);
+    }
+    if (!o.has("json")) {
+        std::printf("%s: owned by %s, generation %llu, taken by force\n", vol.c_str(),
+                    str_or(reply, "owner", "?").c_str(),
+                    (unsigned long long)reply.value("generation", 0ull));
+        std::printf("may be lost: %s\n", str_or(reply, "risks", "?").c_str());
+    }
+    return 0;
+}
+
+// Settle a split brain at the site whose writes since the sites parted go.
+int cmd_resolve(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"discard-local", no_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    if (o.pos.size() != 1) usage_error("resolve needs exactly one volume");
+    if (!o.has("discard-local"))
+        usage_error("resolve needs --discard-local (run it at the site whose changes are dropped)");
+    const std::string& vol = o.pos[0];
+    json reply = dcc::control::ask(socket_of(o), "resolve " + vol + " discard-local", 30000);
+    if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
+    if (!reply.value("ok", false)) {
+        if (!o.has("json"))
+            std::fprintf(stderr, "dccctl resolve: %s: %s\n", vol.c_str(),
+                         str_or(reply, "error", "dccd refused").c_str());
+        return dcc::control::exit_code_of(reply);
+    }
+    if (!o.has("json"))
+        std::printf("%s: %llu regions written here dropped; replica of generation %llu, pairing\n",
+                    vol.c_str(), (unsigned long long)reply.value("dropped", 0ull),
+                    (unsigned long long)reply.value("generation", 0ull));
+    return 0;
+}
+
 const std::vector<Verb>& verbs();
 
 int cmd_help(int, char**) {
@@ -464,6 +529,9 @@ const std::vector<Verb>& verbs() {
         {"status", "[--json] [VOL]", "show the state of dcc volumes", cmd_status},
         {"migrate", "VOL --to SITE [--json] [--timeout S]", "move ownership of a volume (through dccd)",
          cmd_migrate},
+        {"failover", "VOL [--force] [--json]", "take a volume whose owner is unreachable", cmd_failover},
+        {"resolve", "VOL --discard-local [--json]", "end a split brain, dropping this site's changes",
+         cmd_resolve},
         {"wait", "VOL COND [--timeout S] [--json]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
          cmd_wait},
         {"events", "[--json] [--count N] [VOL]", "follow state changes as they happen", cmd_events},

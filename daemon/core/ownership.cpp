@@ -25,9 +25,6 @@ Plan ignored() {
     return p;
 }
 
-// Where a state stands in the only order a site's state moves in.
-uint64_t order(SiteState s) { return s.generation * 2 + (s.role != Role::Yielding); }
-
 }  // namespace
 
 Ownership::Ownership(SiteState confirmed, Timeouts t) : state_(confirmed), t_(t) {
@@ -64,15 +61,15 @@ bool Ownership::saw(SiteState peer) {
     return true;
 }
 
-Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq) {
+Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt) {
     if (answer && seq != attach_seq_) return ignored();
     if (answer) attach_seq_ = 0;
     if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Taking)
         return ignored();
     if (!saw(peer)) return ignored();  // older than what the peer said since
-    Decision d = decide(state_, peer);
+    Decision d = decide(state_, peer, dirt);
     bool settles = d.verdict == Verdict::Burn || d.verdict == Verdict::TakeBack ||
-                   d.verdict == Verdict::Complete;
+                   d.verdict == Verdict::Complete || d.verdict == Verdict::Record;
     // While the HANDOVER is out, only what settles it counts.
     if (phase_ == Phase::Sending && !settles) return ignored();
     peer_ = peer;
@@ -92,6 +89,10 @@ Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq) {
     case Verdict::Refuse:
         if (phase_ != Phase::Fenced) phase_ = Phase::Unpaired;
         return p;
+    case Verdict::Record:
+        pending_ = Pending::Record;
+        p.invalidate_dirty = d.invalidate_dirty;
+        break;
     case Verdict::Burn: pending_ = Pending::Burn; break;
     case Verdict::TakeBack: pending_ = Pending::TakeBack; break;
     case Verdict::Complete: pending_ = Pending::Complete; break;
@@ -212,6 +213,42 @@ Plan Ownership::handover(uint64_t generation, uint64_t ask) {
     return p;
 }
 
+Plan Ownership::force_failover() {
+    Plan p;
+    p.outcome = Outcome::Refused;
+    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
+        phase_ == Phase::Taking)
+        p.why = "a handover is in progress";
+    else if (state_.role != Role::Replica)
+        p.why = "this site is not the replica";
+    else if (state_.split != Split::None)
+        p.why = "a split brain is recorded here: resolve it first";
+    else if (phase_ == Phase::Paired)
+        p.why = "the volume is paired with its owner: use migrate";
+    if (*p.why) return p;
+    pending_ = Pending::Force;
+    target_ = {Role::Owner, state_.generation + 1, Origin::Forced};
+    before_ = phase_;
+    return Plan{.persist = target_};
+}
+
+Plan Ownership::resolve_discard_local() {
+    Plan p;
+    p.outcome = Outcome::Refused;
+    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
+        phase_ == Phase::Taking)
+        p.why = "a handover is in progress";
+    else if (state_.split != Split::Old)
+        p.why = state_.split == Split::New
+                    ? "this site is the newer owner of the split brain: resolve it at the other site"
+                    : "no split brain is recorded here";
+    if (*p.why) return p;
+    pending_ = Pending::Resolve;
+    target_ = {Role::Replica, state_.split_generation};
+    before_ = phase_;
+    return Plan{.invalidate_dirty = true, .persist = target_};
+}
+
 Plan Ownership::persisted(bool ok) {
     Pending what = pending_;
     pending_ = Pending::None;
@@ -277,6 +314,24 @@ Plan Ownership::persisted(bool ok) {
         p.attach = true;
         ask_seq_ = 0;
         p.outcome = Outcome::Done;
+        return p;
+    case Pending::Record:
+    case Pending::Resolve:
+        // Pair again in the new state; a site that stopped I/O to decide
+        // resumes (as replica, or as the older site of a split brain, it
+        // serves nothing).
+        phase_ = Phase::Unpaired;
+        p.resume = true;
+        p.attach = ok;
+        if (!ok) p.why = "cannot persist the pairing decision";
+        if (migrating) p.outcome = Outcome::Refused;
+        if (what == Pending::Resolve) p.outcome = ok ? Outcome::Done : Outcome::Refused;
+        return p;
+    case Pending::Force:
+        phase_ = Phase::Unpaired;
+        p.attach = ok;
+        p.outcome = ok ? Outcome::Done : Outcome::Refused;
+        if (!ok) p.why = "cannot persist ownership";
         return p;
     case Pending::None:
         break;

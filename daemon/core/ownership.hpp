@@ -59,6 +59,7 @@ enum class Outcome : uint8_t {
 struct Plan {
     int rule = 0;                      // the pairing rule behind it (logged), or 0
     const char* why = "";
+    bool invalidate_dirty = false;     // before persist: the dirty regions become invalid
     std::optional<SiteState> persist;  // SET_ROLE; then call persisted()
     bool send_handover = false;        // send the HANDOVER set, then sent()
     bool drop_dirty = false;           // clear dirty bits left from an ownership
@@ -97,7 +98,10 @@ public:
     // yielding G < owner or replica G < yielding G+1.
     void attach_sent(uint64_t seq) { attach_seq_ = seq; }
     uint64_t attach_seq() const { return attach_seq_; }
-    Plan peer_state(SiteState peer, bool answer, uint64_t seq);
+    // @dirt says whether either site holds dirty regions; when
+    // meets_newer_owner(state(), peer), this site's must be read with its
+    // I/O stopped (suspended), and the plan resumes it.
+    Plan peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt = {});
     // The link to the peer was lost, or the peer restarted.
     Plan link_lost();
 
@@ -121,6 +125,16 @@ public:
     Plan ask_refused(uint64_t seq, int status);
     Plan handover(uint64_t generation, uint64_t ask);
 
+    // dccctl failover --force at a replica cut off from its owner (the
+    // driver checked failover_refusal() first): owner of the next
+    // generation at once, origin forced.  Refused (outcome, why) if this
+    // site is not an unpaired replica.
+    Plan force_failover();
+    // dccctl resolve --discard-local at the older site of a split brain:
+    // its writes since the sites parted go (its dirty regions become
+    // invalid), and it becomes the replica of the newer owner's generation.
+    Plan resolve_discard_local();
+
     // The driver carried out plan.persist: ok if the kernel committed it.
     Plan persisted(bool ok);
 
@@ -129,7 +143,8 @@ public:
 
 private:
     enum class Pending : uint8_t {
-        None, Demote, Complete, TakeBack, AckComplete, AckTakeBack, Burn, Refuse, Take
+        None, Demote, Complete, TakeBack, AckComplete, AckTakeBack, Burn, Refuse, Take,
+        Record, Force, Resolve
     };
     Plan fence(const char* why);
     // A statement of the peer's state: false if older than the newest seen.

@@ -3,12 +3,88 @@
 
 namespace dcc::core {
 
-Decision decide(SiteState here, SiteState peer) {
+const char* origin_name(Origin o) {
+    switch (o) {
+    case Origin::Handover: return "handover";
+    case Origin::Failover: return "failover";
+    case Origin::Forced: return "forced";
+    }
+    return "?";
+}
+
+const char* split_name(Split s) {
+    switch (s) {
+    case Split::None: return "none";
+    case Split::Old: return "old";
+    case Split::New: return "new";
+    }
+    return "?";
+}
+
+bool meets_newer_owner(SiteState here, SiteState peer) {
+    return (here.role == Role::Owner || here.role == Role::Yielding) && peer.role == Role::Owner &&
+           peer.origin != Origin::Handover && order(here) < order(peer);
+}
+
+namespace {
+
+// Rule 13's side: this site owns a generation it took by failover and the
+// peer is the owner it took it from.
+bool met_by_older_owner(SiteState here, SiteState peer) {
+    return here.role == Role::Owner && here.origin != Origin::Handover &&
+           (peer.role == Role::Owner || peer.role == Role::Yielding) && order(peer) < order(here);
+}
+
+}  // namespace
+
+Decision decide(SiteState here, SiteState peer, Dirt dirt) {
     const uint64_t g = here.generation, p = peer.generation;
     const Role r = here.role, q = peer.role;
     auto d = [&](int rule, Verdict v, SiteState next, const char* why) {
         return Decision{rule, v, next, why};
     };
+    const bool flagged = here.split != Split::None || peer.split != Split::None;
+    if (meets_newer_owner(here, peer) || here.split == Split::Old) {
+        if (flagged || (peer.origin == Origin::Forced && dirt.here)) {
+            if (here.split != Split::None)
+                return d(14, Verdict::Refuse, here,
+                         "split brain: this site wrote while the peer owned a newer generation; "
+                         "it serves nothing until an admin resolves it");
+            SiteState next = here;
+            next.split = Split::Old;
+            next.split_generation = p;
+            return d(14, Verdict::Record, next,
+                     "split brain: this site wrote while apart from the peer, which took the "
+                     "volume by force; recording it, serving nothing");
+        }
+        Decision x = d(12, Verdict::Record, {Role::Replica, p},
+                       "the peer took the volume by failover: becoming its replica");
+        x.invalidate_dirty = true;
+        return x;
+    }
+    if (met_by_older_owner(here, peer)) {
+        if (flagged || (here.origin == Origin::Forced && dirt.peer)) {
+            if (here.split != Split::None)
+                return d(14, Verdict::Refuse, here,
+                         "split brain: the peer wrote while this site owned the volume by force; "
+                         "waiting for an admin to resolve it");
+            SiteState next = here;
+            next.split = Split::New;
+            return d(14, Verdict::Record, next,
+                     "split brain: the peer wrote while this site took the volume by force; "
+                     "recording it, serving on");
+        }
+        return d(13, Verdict::Wait, here, "waiting for the old owner to become this site's replica");
+    }
+    if (here.split != Split::None &&
+        ((r == Role::Owner && q == Role::Replica) || (r == Role::Replica && q == Role::Owner)) &&
+        p == g && peer.split == Split::None) {
+        SiteState next = here;
+        next.split = Split::None;
+        next.split_generation = 0;
+        return d(r == Role::Owner ? 1 : 2, Verdict::Record, next,
+                 "the peer resolved the split brain: clearing it");
+    }
     if (r == Role::Owner && q == Role::Replica && p == g)
         return d(1, Verdict::Paired, here, "this site owns, the peer is its replica");
     if (r == Role::Replica && q == Role::Owner && p == g)
@@ -43,6 +119,7 @@ const char* verdict_name(Verdict v) {
     case Verdict::Complete: return "complete";
     case Verdict::Wait: return "wait";
     case Verdict::Refuse: return "refuse";
+    case Verdict::Record: return "record";
     }
     return "?";
 }

@@ -4,6 +4,15 @@
 // tests/model/dcc.pml checks it with spin.
 //
 //   rule  here          peer          decision
+//    12   owner G or    owner G' > G  become its replica: persist replica
+//         yielding G    by failover   G', the regions written here that it
+//                                     never took invalid (fetched back)
+//    13   owner G' by   owner or      wait (the peer becomes replica)
+//         failover      yielding G
+//    14   either of 12, 13, and the   split brain: persist the flag; the
+//         newer one forced while the  older site serves nothing, neither
+//         older one has dirty         pairs, until resolved
+//         regions, or a flag recorded
 //     1   owner G       replica G     paired; this site owns
 //     2   replica G     owner G       paired; old dirty bits are dropped
 //     3   replica G     yielding G+1  burn: persist replica G+1
@@ -16,8 +25,13 @@
 //    10   replica G     replica G     refuse: no owner
 //    11   anything else               refuse: inconsistent generations
 //
-// Rules 9 to 11 cannot arise from dcc's own steps; they need metadata
-// formatted or restored by hand, and then nothing is changed.
+// Rules 12 to 14 come first.  "By failover" is the origin the newer owner
+// states (failover or forced, not handover); "newer" is the order a
+// site's state moves in (yielding G < owner or replica G < yielding G+1).
+// Rule 1 or 2 at a site that recorded a split brain clears the flag first
+// (the other site resolved it).  Rules 9 to 11 cannot arise from dcc's
+// own steps; they need metadata formatted or restored by hand, and then
+// nothing is changed.
 #pragma once
 
 #include <cstdint>
@@ -26,11 +40,34 @@
 
 namespace dcc::core {
 
+// How a site's current generation began (enum dcc_origin).
+enum class Origin : uint8_t { Handover = 0, Failover = 1, Forced = 2 };
+// A split brain this site recorded (enum dcc_split): Old, it wrote while
+// apart from a newer forced owner and serves nothing until resolved; New,
+// it is that newer owner and serves on.
+enum class Split : uint8_t { None = 0, Old = 1, New = 2 };
+
+const char* origin_name(Origin o);
+const char* split_name(Split s);
+
 // A site's persisted ownership of a volume, as its kernel confirmed it.
 struct SiteState {
     Role role = Role::Replica;
     uint64_t generation = 0;
+    Origin origin = Origin::Handover;
+    Split split = Split::None;
+    uint64_t split_generation = 0;  // Split::Old: the newer owner's generation
     bool operator==(const SiteState&) const = default;
+};
+
+// Where a state stands in the only order a site's state moves in.
+inline uint64_t order(SiteState s) { return s.generation * 2 + (s.role != Role::Yielding); }
+
+// Whether each site holds dirty regions (writes the other never took), as
+// the site itself says: here from its kernel, the peer in its ATTACH.
+struct Dirt {
+    bool here = false;
+    bool peer = false;
 };
 
 enum class Verdict : uint8_t {
@@ -40,6 +77,7 @@ enum class Verdict : uint8_t {
     Complete,  // persist replica at this generation, then pair again
     Wait,      // the peer moves first; ask again shortly
     Refuse,    // an admin must choose; change nothing
+    Record,    // persist next (rules 12, 14, a split cleared), then pair again
 };
 
 struct Decision {
@@ -47,9 +85,18 @@ struct Decision {
     Verdict verdict = Verdict::Refuse;
     SiteState next;   // this site's state once the decision is carried out
     const char* why;  // one line for the log and for dccctl status
+    // Rule 12: before persisting next, mark the dirty regions invalid
+    // (they hold writes the new owner never took; its copy is the one).
+    bool invalidate_dirty = false;
 };
 
-Decision decide(SiteState here, SiteState peer);
+Decision decide(SiteState here, SiteState peer, Dirt dirt = {});
+
+// Rules 12 and 14 at the older site: this site (owner or yielding) meets
+// a newer owner by failover.  The driver must stop I/O here (suspend)
+// and read its dirty bits before it decides, so that no write slips in
+// between the decision and its persist.
+bool meets_newer_owner(SiteState here, SiteState peer);
 
 const char* verdict_name(Verdict v);
 

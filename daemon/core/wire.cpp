@@ -105,8 +105,9 @@ std::vector<uint8_t> encode(const Message& m) {
     case Type::AttachAck:
         body.u32(m.info.region_sectors);
         body.u8(m.info.role);
-        body.u8(0);
-        body.u16(0);
+        body.u8(m.info.origin);
+        body.u8(m.info.split);
+        body.u8(m.info.dirty ? 1 : 0);
         body.u64(m.info.nr_regions);
         break;
     case Type::InvalidSet:
@@ -194,8 +195,14 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         if (body_len != 16) return refuse("bad ATTACH body");
         m.info.region_sectors = r.u32();
         m.info.role = r.u8();
-        if (r.u8() || r.u16()) return refuse("ATTACH padding not zero");
+        m.info.origin = r.u8();
+        m.info.split = r.u8();
+        uint8_t flags = r.u8();
         m.info.nr_regions = r.u64();
+        if (m.info.origin > 2) return refuse("bad origin");
+        if (m.info.split > 2) return refuse("bad split state");
+        if (flags > 1) return refuse("unknown ATTACH flags");
+        m.info.dirty = flags & 1;
         uint32_t rs = m.info.region_sectors;
         if (rs < 8 || rs > 2048 || (rs & (rs - 1))) return refuse("bad region size");
         if (m.info.role < 1 || m.info.role > 3) return refuse("bad role");

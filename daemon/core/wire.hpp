@@ -40,7 +40,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersion = 3;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
@@ -54,7 +54,7 @@ enum class Type : uint8_t {
     HelloAck = 2,     // link: body = site name; status != 0 refuses
     Ping = 3,
     Pong = 4,
-    Attach = 5,       // volume: body = geometry and role; generation
+    Attach = 5,       // volume: body = geometry, role, origin, split, dirty; generation
     AttachAck = 6,    // the peer's side of the same
     InvalidSet = 7,   // replica -> owner: regions it lacks (ranges, multi-part)
     Fetch = 8,        // demand fetch of a region (control channel)
@@ -77,7 +77,10 @@ const char* type_name(Type t);
 struct VolumeInfo {
     uint32_t region_sectors = 0;
     uint64_t nr_regions = 0;
-    uint8_t role = 0;  // enum dcc_role: owner, replica or yielding
+    uint8_t role = 0;    // enum dcc_role: owner, replica or yielding
+    uint8_t origin = 0;  // enum dcc_origin: how the sender's generation began
+    uint8_t split = 0;   // enum dcc_split: a split brain the sender recorded
+    bool dirty = false;  // the sender holds dirty regions
     bool operator==(const VolumeInfo&) const = default;
 };
 

@@ -129,6 +129,7 @@ std::optional<Condition> parse_condition(const std::string& t) {
     if (t == "paired") return Condition{K::Paired, ""};
     if (t == "hydrated") return Condition{K::Hydrated, ""};
     if (t == "in-sync") return Condition{K::InSync, ""};
+    if (t == "split-brain") return Condition{K::SplitBrain, ""};
     if (t == "role=owner" || t == "role=replica") return Condition{K::Role, t.substr(5)};
     if (t.rfind("owner=", 0) == 0 && t.size() > 6 && t.find_first_of(" \t\n") == std::string::npos)
         return Condition{K::Owner, t.substr(6)};
@@ -145,6 +146,7 @@ bool met(const Condition& c, const json& v, const std::string& site, const std::
     case K::Paired: return is_true("paired");
     case K::Hydrated: return is_true("hydrated");
     case K::InSync: return is_true("in_sync");
+    case K::SplitBrain: return split_brain(v);
     case K::Role: return str("role") == c.arg && str("handover") == "none";
     case K::Owner:
         // Settled: no handover in progress here, and the pairing agrees.
@@ -154,6 +156,10 @@ bool met(const Condition& c, const json& v, const std::string& site, const std::
                str("peer_role") == "owner";
     }
     return false;
+}
+
+bool split_brain(const json& v) {
+    return v.contains("split") && v["split"].is_string() && v["split"] != "none";
 }
 
 const json* find(const json& status, const std::string& name) {

@@ -27,6 +27,7 @@ struct Site {
     SiteState disk;              // what the kernel committed
     bool suspended = false;      // by this site's dccd
     bool metadata_fails = false; // every SET_ROLE fails
+    bool dirty = false;          // holds writes the peer never took
     std::unique_ptr<Ownership> own;
     std::vector<int> rules;
     Outcome outcome = Outcome::None;
@@ -35,11 +36,12 @@ struct Site {
         own = std::make_unique<Ownership>(disk, Timeouts{});
         suspended = false;  // a restarted site's device is resumed by the driver
     }
-    bool writes() const { return disk.role == O && !suspended; }
+    bool writes() const { return disk.role == O && !suspended && disk.split != Split::Old; }
     // Carry out a plan the way the driver does; returns the last plan.
     Plan run(Plan p) {
         if (p.rule) rules.push_back(p.rule);
         if (p.outcome != Outcome::None) outcome = p.outcome;
+        if (p.invalidate_dirty) dirty = false;
         if (p.persist) {
             bool ok = !metadata_fails;
             if (ok) disk = *p.persist;
@@ -63,8 +65,16 @@ struct Pair {
     void attach(Site& from, Site& to) {
         uint64_t seq = ++g_seq;
         from.own->attach_sent(seq);
-        to.run(to.own->peer_state(from.own->state(), false, 0));
-        from.run(from.own->peer_state(to.own->state(), true, seq));
+        take(to, from, false, 0);
+        take(from, to, true, seq);
+    }
+    // @s takes @peer's statement as the driver does: an old owner that
+    // meets a newer owner by failover stops its I/O to decide.
+    void take(Site& s, Site& peer, bool answer, uint64_t seq) {
+        bool quiesce = meets_newer_owner(s.own->state(), peer.own->state()) && !s.suspended;
+        if (quiesce) s.suspended = true;
+        s.run(s.own->peer_state(peer.own->state(), answer, seq, {s.dirty, peer.dirty}));
+        if (quiesce) s.suspended = false;
     }
     // Pair until both say paired (true) or some rounds went by.
     bool settle() {
@@ -390,4 +400,104 @@ TEST(Ownership, OldOwnerCannotPersistReplicaAfterTheAck) {
     EXPECT_NE(std::find(p.a.rules.begin(), p.a.rules.end(), 5), p.a.rules.end());
     EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
     EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+}
+
+// Failover by force while the owner is cut off, and the old owner coming
+// back without having written since: it becomes the replica quietly.
+TEST(Ownership, ForcedFailoverAndACleanReturn) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    p.link_lost();
+    Plan f = p.b.run(p.b.own->force_failover());
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
+    EXPECT_EQ(p.b.outcome, Outcome::Done);
+    EXPECT_TRUE(f.attach);
+    // A wrote nothing B lacks (its dirty bits are clear).
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
+    EXPECT_EQ(p.b.disk.split, Split::None);
+    EXPECT_NE(std::find(p.a.rules.begin(), p.a.rules.end(), 12), p.a.rules.end());
+    EXPECT_NE(std::find(p.b.rules.begin(), p.b.rules.end(), 13), p.b.rules.end());
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// The old owner wrote while apart: both record a split brain, the old one
+// serves nothing, nothing pairs, until resolve at the old one; then they
+// pair and the new one's flag goes.
+TEST(Ownership, SplitBrainIsRecordedAndResolvedByName) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    p.link_lost();
+    p.b.run(p.b.own->force_failover());
+    p.a.dirty = true;   // A's application went on writing
+    p.b.dirty = true;   // and so did B's
+    EXPECT_EQ(p.writers(), 2) << "forced: both write until they meet";
+    EXPECT_FALSE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 5, Origin::Handover, Split::Old, 6}));
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced, Split::New}));
+    EXPECT_EQ(p.writers(), 1) << "the old site of a split brain serves nothing";
+    EXPECT_TRUE(p.a.dirty) << "nothing of A's is dropped before an admin says so";
+    // Restarts change nothing.
+    p.a.start();
+    p.b.start();
+    EXPECT_FALSE(p.settle());
+    EXPECT_EQ(p.a.disk.split, Split::Old);
+    // Resolve is refused where it makes no sense.
+    EXPECT_EQ(p.b.run(p.b.own->resolve_discard_local()).outcome, Outcome::Refused);
+    EXPECT_EQ(p.b.run(p.b.own->force_failover()).outcome, Outcome::Refused);
+    // At the old site: its writes go, it becomes the replica.
+    Plan r = p.a.run(p.a.own->resolve_discard_local());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
+    EXPECT_FALSE(p.a.dirty);
+    EXPECT_EQ(p.a.outcome, Outcome::Done);
+    EXPECT_TRUE(r.attach);
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// A crash between the two steps of resolve (dirty regions invalid, then
+// replica persisted) leaves the split recorded: resolve again works.
+TEST(Ownership, ResolveThatCannotPersistKeepsTheSplit) {
+    Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+    p.a.dirty = true;
+    p.a.metadata_fails = true;
+    Plan r = p.a.run(p.a.own->resolve_discard_local());
+    EXPECT_EQ(r.outcome, Outcome::Refused);
+    EXPECT_EQ(p.a.disk.split, Split::Old);
+    EXPECT_EQ(p.writers(), 1);
+    p.a.metadata_fails = false;
+    p.a.start();
+    p.a.run(p.a.own->resolve_discard_local());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
+    ASSERT_TRUE(p.settle());
+}
+
+TEST(Ownership, ForcedFailoverRefusals) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.b.run(p.b.own->force_failover()).outcome, Outcome::Refused) << "paired";
+    EXPECT_EQ(p.b.disk, (SiteState{R, 5}));
+    EXPECT_EQ(p.a.run(p.a.own->force_failover()).outcome, Outcome::Refused) << "the owner";
+    EXPECT_EQ(p.a.run(p.a.own->resolve_discard_local()).outcome, Outcome::Refused) << "no split";
+    p.link_lost();
+    p.b.metadata_fails = true;
+    EXPECT_EQ(p.b.run(p.b.own->force_failover()).outcome, Outcome::Refused);
+    EXPECT_EQ(p.b.disk, (SiteState{R, 5}));
+}
+
+// An old owner that was yielding (its handover never taken) when the
+// replica took the volume by force.
+TEST(Ownership, ForcedFailoverDuringAHandover) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    handover(p, Step::Send);
+    p.link_lost();  // A is fenced, yielding 6; B never got the HANDOVER
+    EXPECT_EQ(p.a.disk, (SiteState{Y, 6}));
+    p.b.run(p.b.own->force_failover());
+    p.a.dirty = true;  // the handover's dirty set: writes B never took
+    EXPECT_FALSE(p.settle());
+    EXPECT_EQ(p.a.disk.split, Split::Old);
+    EXPECT_EQ(p.b.disk.split, Split::New);
+    EXPECT_EQ(p.writers(), 1);
 }

@@ -4,6 +4,7 @@
 // whether they are paired, and a pairing always has one owner.
 #include <gtest/gtest.h>
 
+#include "failover.hpp"
 #include "pairing.hpp"
 
 using namespace dcc;
@@ -87,4 +88,151 @@ TEST(Pairing, BothSidesAgree) {
                     }
                 }
     EXPECT_EQ(pairs, 2 * 4);
+}
+
+namespace {
+
+constexpr Origin HO = Origin::Handover, FO = Origin::Failover, FORCED = Origin::Forced;
+
+struct FoRow {
+    const char* what;
+    SiteState here, peer;
+    Dirt dirt;
+    int rule;
+    Verdict verdict;
+    SiteState next;
+    bool invalidate = false;
+};
+
+}  // namespace
+
+// Rules 12 to 14: an old owner meets the owner that took the volume by
+// failover, with and without writes of its own, and the flags they leave.
+TEST(Pairing, FailoverRules) {
+    const FoRow rows[] = {
+        {"old owner, clean, meets a forced owner", {O, 5}, {O, 6, FORCED}, {false, false}, 12,
+         Verdict::Record, {R, 6}, true},
+        {"old owner with writes meets a forced owner", {O, 5}, {O, 6, FORCED}, {true, false}, 14,
+         Verdict::Record, {O, 5, HO, Split::Old, 6}},
+        {"old owner with writes meets an owner by (witnessed) failover", {O, 5}, {O, 6, FO},
+         {true, false}, 12, Verdict::Record, {R, 6}, true},
+        {"a yielding old owner, clean", {Y, 6}, {O, 6, FORCED}, {false, false}, 12,
+         Verdict::Record, {R, 6}, true},
+        {"a yielding old owner with its handover set", {Y, 6}, {O, 6, FORCED}, {true, false}, 14,
+         Verdict::Record, {Y, 6, HO, Split::Old, 6}},
+        {"forced owner meets the clean old one", {O, 6, FORCED}, {O, 5}, {false, false}, 13,
+         Verdict::Wait, {O, 6, FORCED}},
+        {"forced owner meets an old one with writes", {O, 6, FORCED}, {O, 5}, {false, true}, 14,
+         Verdict::Record, {O, 6, FORCED, Split::New}},
+        {"witnessed owner meets an old one with writes", {O, 6, FO}, {O, 5}, {false, true}, 13,
+         Verdict::Wait, {O, 6, FO}},
+        {"old site of a split brain, recorded", {O, 5, HO, Split::Old, 6}, {O, 6, FORCED, Split::New},
+         {true, false}, 14, Verdict::Refuse, {O, 5, HO, Split::Old, 6}},
+        {"the same, its dirty bits gone", {O, 5, HO, Split::Old, 6}, {O, 6, FORCED, Split::New},
+         {false, false}, 14, Verdict::Refuse, {O, 5, HO, Split::Old, 6}},
+        {"new site of a split brain, recorded", {O, 6, FORCED, Split::New}, {O, 5, HO, Split::Old, 6},
+         {false, true}, 14, Verdict::Refuse, {O, 6, FORCED, Split::New}},
+        {"the other site recorded it first", {O, 6, FORCED}, {O, 5, HO, Split::Old, 6},
+         {false, false}, 14, Verdict::Record, {O, 6, FORCED, Split::New}},
+        {"old site of a split brain meets anything", {O, 5, HO, Split::Old, 6}, {R, 5},
+         {false, false}, 14, Verdict::Refuse, {O, 5, HO, Split::Old, 6}},
+        {"resolved at the old site: the new one clears its flag", {O, 6, FORCED, Split::New},
+         {R, 6}, {true, false}, 1, Verdict::Record, {O, 6, FORCED}},
+        {"resolved: the old site pairs as replica", {R, 6}, {O, 6, FORCED, Split::New},
+         {false, true}, 2, Verdict::Paired, {R, 6}},
+        {"then both clear", {O, 6, FORCED}, {R, 6}, {true, false}, 1, Verdict::Paired,
+         {O, 6, FORCED}},
+        {"an owner by handover is not rule 12", {O, 5}, {O, 6}, {false, false}, 9, Verdict::Refuse,
+         {O, 5}},
+    };
+    for (const FoRow& r : rows) {
+        SCOPED_TRACE(r.what);
+        Decision d = decide(r.here, r.peer, r.dirt);
+        EXPECT_EQ(d.rule, r.rule);
+        EXPECT_EQ(d.verdict, r.verdict);
+        EXPECT_EQ(d.next, r.next);
+        EXPECT_EQ(d.invalidate_dirty, r.invalidate);
+        EXPECT_NE(std::string(d.why), "");
+    }
+    // When the driver must stop I/O before it decides.
+    EXPECT_TRUE(meets_newer_owner({O, 5}, {O, 6, FORCED}));
+    EXPECT_TRUE(meets_newer_owner({Y, 6}, {O, 6, FORCED}));
+    EXPECT_TRUE(meets_newer_owner({O, 5}, {O, 6, FO}));
+    EXPECT_FALSE(meets_newer_owner({O, 5}, {O, 6}));
+    EXPECT_FALSE(meets_newer_owner({R, 5}, {O, 6, FORCED}));
+    EXPECT_FALSE(meets_newer_owner({O, 6, FORCED}, {O, 5}));
+    EXPECT_FALSE(meets_newer_owner({O, 6}, {O, 6, FORCED}));
+}
+
+// Whatever the two sites of a failover hold, both see a split brain or
+// neither does, and one acts at a time.
+TEST(Pairing, BothSidesSeeTheSameSplit) {
+    const Origin origins[] = {FO, FORCED};
+    const SiteState olds[] = {{O, 5}, {Y, 6}, {O, 5, HO, Split::Old, 6}};
+    int splits = 0;
+    for (Origin o : origins)
+        for (const SiteState& old : olds)
+            for (Split ns : {Split::None, Split::New})
+                for (int bits = 0; bits < 4; bits++) {
+                    SiteState neu{O, 6, o, ns};
+                    if (ns == Split::New && o != FORCED) continue;
+                    bool old_dirty = bits & 1, new_dirty = bits & 2;
+                    Decision x = decide(old, neu, {old_dirty, new_dirty});
+                    Decision y = decide(neu, old, {new_dirty, old_dirty});
+                    SCOPED_TRACE(testing::Message() << origin_name(o) << " split " << split_name(ns)
+                                                    << " old " << role_name(old.role)
+                                                    << " split " << split_name(old.split) << " bits " << bits);
+                    EXPECT_EQ(x.rule == 14, y.rule == 14);
+                    if (x.rule == 14) splits++;
+                    if (x.rule != 14) {
+                        EXPECT_EQ(x.rule, 12);
+                        EXPECT_EQ(y.rule, 13);
+                    }
+                    // A split brain needs a force or a flag already recorded.
+                    if (x.rule == 14)
+                        EXPECT_TRUE(o == FORCED || old.split != Split::None || ns != Split::None);
+                }
+    EXPECT_GT(splits, 0);
+}
+
+TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
+    FailoverFacts f;
+    f.state = {R, 5};
+    f.phase = Phase::Unpaired;
+    auto why = [&]() {
+        auto r = failover_refusal(f);
+        return r ? r->why : std::string();
+    };
+    f.lacking = 3;
+    f.owner_backlog = 7;
+    EXPECT_NE(why().find("lacks 3 regions"), std::string::npos) << why();
+    EXPECT_TRUE(failover_refusal(f)->forceable);
+    f.lacking = 0;
+    EXPECT_NE(why().find("7 regions not yet replicated"), std::string::npos) << why();
+    f.owner_backlog = 0;
+    EXPECT_NE(why().find("no witness"), std::string::npos) << why();
+    f.force = true;
+    EXPECT_FALSE(failover_refusal(f));
+    f.lacking = 3;
+    f.owner_backlog = 7;
+    EXPECT_FALSE(failover_refusal(f)) << "--force takes over a copy that lacks data";
+    EXPECT_NE(failover_risks(f).find("lacks: 3"), std::string::npos);
+    EXPECT_NE(failover_risks(f).find("generation 6"), std::string::npos);
+    // Never overridden.
+    f.link_up = true;
+    EXPECT_NE(why().find("use dccctl migrate"), std::string::npos) << why();
+    EXPECT_FALSE(failover_refusal(f)->forceable);
+    f.link_up = false;
+    f.phase = Phase::Paired;
+    EXPECT_NE(why().find("use dccctl migrate"), std::string::npos);
+    f.phase = Phase::Unpaired;
+    f.state = {O, 5};
+    EXPECT_NE(why().find("owns the volume already"), std::string::npos);
+    f.state = {Y, 6};
+    EXPECT_NE(why().find("handover is in progress"), std::string::npos);
+    f.state = {R, 5, HO, Split::New};
+    EXPECT_NE(why().find("split brain"), std::string::npos);
+    f.state = {R, 5};
+    f.phase = Phase::Taking;
+    EXPECT_NE(why().find("handover is in progress"), std::string::npos);
 }

@@ -17,6 +17,9 @@ Message attach() {
     m.seq = 3;
     m.generation = 9;
     m.info = {128, 16384, 1};
+    m.info.origin = 2;  // forced
+    m.info.split = 1;   // old
+    m.info.dirty = true;
     return m;
 }
 
@@ -125,7 +128,8 @@ TEST(Wire, RefusesHostileHeaders) {
                    Case{"parts on a single message", 6, 2}, Case{"no parts", 6, 0},
                    Case{"arg on ATTACH", 64, 1}, Case{"count", 72, 1},
                    Case{"status", 77, 0x10}, Case{"body length", 80, 15},
-                   Case{"reserved", 87, 1}, Case{"attach padding", 93, 1},
+                   Case{"reserved", 87, 1}, Case{"origin", 93, 3},
+                   Case{"split", 94, 3}, Case{"attach flags", 95, 2},
                    Case{"role", 92, 4}, Case{"region size", 88, 96}}) {
         auto b = good;
         b[c.off] = c.value;
@@ -137,7 +141,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 2");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 3");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
@@ -179,4 +183,23 @@ TEST(Wire, RefusesBadBodies) {
     b.push_back(0);  // a body on a bodiless message, with its length
     b[80] = 1;
     EXPECT_FALSE(decode(b, 0).msg);
+}
+
+TEST(Wire, AttachStatesOriginSplitAndDirt) {
+    Message m = attach();
+    auto b = encode(m);
+    EXPECT_EQ(b[93], 2);  // origin
+    EXPECT_EQ(b[94], 1);  // split
+    EXPECT_EQ(b[95], 1);  // flags: dirty
+    auto d = decode(b, 0);
+    ASSERT_TRUE(d.msg);
+    EXPECT_EQ(d.msg->info.origin, 2);
+    EXPECT_EQ(d.msg->info.split, 1);
+    EXPECT_TRUE(d.msg->info.dirty);
+    m.info.dirty = false;
+    m.info.origin = m.info.split = 0;
+    d = decode(encode(m), 0);
+    ASSERT_TRUE(d.msg);
+    EXPECT_FALSE(d.msg->info.dirty);
+    EXPECT_EQ(*d.msg, m);
 }

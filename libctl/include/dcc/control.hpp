@@ -53,7 +53,7 @@ bool stream(const std::string& path, const std::string& request,
 
 // What "dccctl wait" can wait for.
 struct Condition {
-    enum class Kind { Paired, Hydrated, InSync, Role, Owner } kind;
+    enum class Kind { Paired, Hydrated, InSync, Role, Owner, SplitBrain } kind;
     std::string arg;  // Role: owner|replica; Owner: a site name
 };
 
@@ -65,6 +65,9 @@ std::optional<Condition> parse_condition(const std::string& text);
 // @site and @peer are the answer's.
 bool met(const Condition& c, const nlohmann::json& vol, const std::string& site,
          const std::string& peer);
+
+// Whether volume @vol reports a split brain (its "split" is old or new).
+bool split_brain(const nlohmann::json& vol);
 
 // The named volume in a status answer, or nullptr.
 const nlohmann::json* find(const nlohmann::json& status, const std::string& name);
