@@ -129,10 +129,12 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
         if (p.rule) {
             if (p.rule != v.logged_rule) {
                 v.logged_rule = p.rule;
-                log_info("%s: pairing rule %d (%s %llu, peer %s %llu): %s", v.name.c_str(), p.rule,
-                         role_name(v.own.state().role), (unsigned long long)v.generation(),
-                         v.own.peer() ? role_name(v.own.peer()->role) : "?",
-                         (unsigned long long)(v.own.peer() ? v.own.peer()->generation : 0), p.why);
+                // A split brain (rule 14) is a warning: an admin must act.
+                (p.rule == 14 ? log_warn : log_info)(
+                    "%s: pairing rule %d (%s %llu, peer %s %llu): %s", v.name.c_str(), p.rule,
+                    role_name(v.own.state().role), (unsigned long long)v.generation(),
+                    v.own.peer() ? role_name(v.own.peer()->role) : "?",
+                    (unsigned long long)(v.own.peer() ? v.own.peer()->generation : 0), p.why);
                 emit({{"event", "pairing"}, {"volume", v.name}, {"rule", p.rule}, {"why", p.why}});
             }
         } else if (*p.why) {

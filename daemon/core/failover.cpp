@@ -9,9 +9,9 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
         if (f.force) return std::nullopt;
         return Refusal{true, why + "; --force takes over anyway"};
     };
-    if (f.state.role == Role::Owner) return hard("this site owns the volume already");
     if (f.state.split != Split::None)
         return hard("a split brain is recorded here: resolve it first (dccctl resolve)");
+    if (f.state.role == Role::Owner) return hard("this site owns the volume already");
     if (f.state.role == Role::Yielding || f.phase == Phase::Taking)
         return hard("a handover is in progress: wait for it to end");
     if (f.link_up || f.phase == Phase::Paired)

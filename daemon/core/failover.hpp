@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Whether `dccctl failover` may take a volume at this site (no I/O).  The
 // refusals, in order (docs/protocol.md, "Failover"):
-//   1. this site is not an unpaired replica, or the peer is reachable
-//      (a planned migration is the way then): never overridden;
+//   1. a split brain is recorded here, this site is not an unpaired
+//      replica, or the peer is reachable (a planned migration is the way
+//      then): never overridden;
 //   2. this copy lacks regions (not hydrated since the last migration),
 //      or the owner last reported writes not yet replicated here;
 //   3. nothing confirms that the owner stopped writing (no witness).

@@ -1,0 +1,152 @@
+# Losing a site, without a witness (so only by force), and coming back.
+#   1. While the owner A is reachable, failover is refused at B (use
+#      migrate), even with --force, and at A (it owns the volume).
+#   2. A's power is cut, in sync.  At B, failover without --force is
+#      refused (nothing shows that A stopped writing); with --force B owns
+#      generation 2 at once, reads A's last data and writes its own.  A
+#      boots, wrote nothing since: it becomes B's replica (rule 12) and
+#      receives only what B wrote, not a full copy.
+#   3. B's power is cut; A takes the volume by force (generation 3) and
+#      writes.  B boots and its application writes before its dccd starts:
+#      both wrote while apart.  Both record a split brain (rule 14): B
+#      serves nothing, A serves on, `wait` fails at once, resolve is refused
+#      at A.  `dccctl resolve --discard-local` at B drops B's writes; the
+#      sites pair and end with equal copies, A's writes kept.
+# sites: 2
+# disks: data=32M meta=1M
+# timeout: 300
+. ./lib.sh
+
+UUID=5a5a5a5a-0000-4000-8000-00000000000e
+sum_vol() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
+link_down() { dccctl status --json | grep -q '"link":"down"'; }
+pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
+rc_was() { expect_eq "$1" "$2" "$(cat /tmp/check.rc)"; }
+powercut() { echo "DCC-KILL-ME"; sleep 600; }
+# Each site boots again at once after its power cut, with the same disks.
+boot=${DCC_BOOT:-1}
+
+if [ "$boot" = 1 ]; then
+	if [ "$SITE" = a ]; then
+		fill_random "$DATA" 32
+		dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --role owner >/dev/null
+	else
+		dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
+	fi
+	check "create" dcc_create vol "$DATA" "$META" 2 miss_timeout 10
+	start_dccd
+	check "paired" dccctl wait vol paired --timeout 60
+	check "B holds a full copy" dccctl wait vol in-sync --timeout 120
+fi
+
+if [ "$SITE" = a ]; then
+	case $boot in
+	1)
+		refuse_saying "1: failover at the owner is refused" "owns the volume already" \
+			dccctl failover vol --force
+		rc_was "1: exit code 3 (refused)" 3
+		barrier p1
+		check "2: write 4 MiB at A" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=0 count=4 oflag=direct status=none
+		check "2: in sync" dccctl wait vol in-sync --timeout 60
+		exchange s1 "$(sum_vol)" >/dev/null
+		barrier cut-a
+		powercut
+		;;
+	2)
+		check "2: the volume comes back" dcc_create vol "$DATA" "$META" 2 miss_timeout 10
+		expect_eq "2: A comes back as" "owner 1" "$(role_gen vol)"
+		start_dccd
+		check "2: A becomes B's replica (rule 12)" wait_until 60 is_role_gen "replica 2"
+		check "2: paired" dccctl wait vol paired --timeout 60
+		check "2: in sync" dccctl wait vol in-sync --timeout 120
+		grep -q "pairing rule 12" /tmp/dccd.log && ok "2: A's log names rule 12" || bad "2: no rule 12 in A's log"
+		expect_eq "2: A's copy is B's" "$(exchange s2 x)" "$(sum_data)"
+		barrier p2
+		# 3: B's power goes; A takes the volume by force and writes.
+		check "3: A sees the link down" wait_until 30 link_down
+		check "3: A takes the volume by force" dccctl failover vol --force
+		expect_eq "3: A owns" "owner 3" "$(role_gen vol)"
+		expect_eq "3: origin" forced "$(status_field vol origin)"
+		check "3: A writes 4 MiB" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=16 count=4 oflag=direct status=none
+		barrier forced
+		check "3: A records the split brain" wait_until 60 is_field vol split new
+		check "3: A serves on" $DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek=400 count=1 oflag=direct status=none
+		refuse_saying "3: wait paired fails at once" "split brain" dccctl wait vol paired --timeout 60
+		rc_was "3: wait's exit code 3" 3
+		refuse_saying "3: resolve is refused at the newer site" "resolve it at the other site" \
+			dccctl resolve vol --discard-local
+		dccctl status vol | grep -q "SPLIT BRAIN" && ok "3: status says SPLIT BRAIN" || bad "3: status at A"
+		grep -q "pairing rule 14" /tmp/dccd.log && ok "3: A's log names rule 14" || bad "3: no rule 14 in A's log"
+		want=$(sum_vol)
+		barrier seen
+		check "3: paired again once B resolved" dccctl wait vol paired --timeout 120
+		check "3: in sync" dccctl wait vol in-sync --timeout 120
+		expect_eq "3: split cleared at A" - "$(status_field vol split)"
+		expect_eq "3: A's data is unchanged" "$want" "$(sum_vol)"
+		expect_eq "3: both copies equal" "$(exchange s3 "$(sum_data)")" "$(sum_data)"
+		;;
+	esac
+else
+	case $boot in
+	1)
+		refuse_saying "1: failover while the owner is reachable" "use dccctl migrate" dccctl failover vol
+		rc_was "1: exit code 3 (refused)" 3
+		refuse_saying "1: even with --force" "use dccctl migrate" dccctl failover vol --force
+		expect_eq "1: B is still replica" "replica 1" "$(role_gen vol)"
+		barrier p1
+		s1=$(exchange s1 x)
+		barrier cut-a
+		check "2: B sees the link down" wait_until 30 link_down
+		refuse_saying "2: failover without --force" "no witness" dccctl failover vol
+		rc_was "2: exit code 3 (refused)" 3
+		expect_eq "2: nothing changed" "replica 1" "$(role_gen vol)"
+		dccctl failover vol --force >/tmp/fo.out 2>&1 && ok "2: failover --force" || bad "2: failover --force: $(cat /tmp/fo.out)"
+		grep -q "may be lost" /tmp/fo.out && ok "2: it says what may be lost" || bad "2: no risks printed: $(cat /tmp/fo.out)"
+		expect_eq "2: B owns" "owner 2" "$(role_gen vol)"
+		expect_eq "2: origin" forced "$(status_field vol origin)"
+		expect_eq "2: B reads A's last data" "$s1" "$(sum_vol)"
+		check "2: B writes 4 MiB" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=8 count=4 oflag=direct status=none
+		s2=$(sum_vol)
+		r0=$(pushed)
+		check "2: paired with A again" dccctl wait vol paired --timeout 120
+		check "2: in sync" dccctl wait vol in-sync --timeout 120
+		r1=$(pushed)
+		n=$((r1 - r0))
+		[ "$n" -ge 64 ] && [ "$n" -lt 128 ] && ok "2: A received $n regions (B wrote 64 of 512)" ||
+			bad "2: A received $n regions; B wrote 64 of 512"
+		exchange s2 "$s2" >/dev/null
+		barrier p2
+		powercut
+		;;
+	2)
+		barrier forced
+		check "3: the volume comes back" dcc_create vol "$DATA" "$META" 2 miss_timeout 10
+		expect_eq "3: B comes back as" "owner 2" "$(role_gen vol)"
+		check "3: B's application writes 1 MiB before dccd starts" \
+			$DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=24 count=1 oflag=direct status=none
+		start_dccd
+		check "3: B records the split brain" wait_until 60 is_field vol split old
+		refuse "3: B serves no write" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
+		refuse "3: nor a read" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
+		refuse_saying "3: wait fails at once" "split brain" dccctl wait vol in-sync --timeout 60
+		dccctl status vol | grep -q "dccctl resolve vol --discard-local" && ok "3: status names the way out" ||
+			bad "3: status at B: $(dccctl status vol)"
+		refuse_saying "3: failover is refused" "split brain" dccctl failover vol --force
+		barrier seen
+		dccctl resolve vol --discard-local >/tmp/r.out 2>&1 && ok "3: resolve --discard-local" ||
+			bad "3: resolve: $(cat /tmp/r.out)"
+		grep -q "16 regions written here dropped" /tmp/r.out && ok "3: it dropped B's 16 regions" ||
+			bad "3: resolve said: $(cat /tmp/r.out)"
+		check "3: B is replica of generation 3" wait_until 30 is_role_gen "replica 3"
+		check "3: paired" dccctl wait vol paired --timeout 120
+		check "3: in sync" dccctl wait vol in-sync --timeout 120
+		expect_eq "3: split cleared at B" - "$(status_field vol split)"
+		expect_eq "3: both copies equal" "$(exchange s3 "$(sum_data)")" "$(sum_data)"
+		;;
+	esac
+fi
+stop_dccd
+check "remove" dmsetup remove vol
+finish
