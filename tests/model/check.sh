@@ -171,6 +171,7 @@ check mutant-fo-twice    fail "$F -DMUTANT_TWICE -DMAXMIG=0 -DMAXCRASH=0 -DMAXLO
 check mutant-sync-ack    fail "$F -DSYNC -DMUTANT_SYNC_ACK -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DBFS
 check mutant-fo-hydrate  fail "$F0 -DSYNC -DMUTANT_NOHYDRATE -DMAXFO=2" -DBFS
 check flaw-fo-attempt    fail "$F0 -DNO_FIX_ATTEMPT -DMAXFO=2" -DBFS
+check mutant-fo-nosplit  fail "$F0 -DMUTANT_NOSPLIT -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=0" -DBFS
 
 wait
 passed=0

@@ -187,6 +187,8 @@
  *      dirty regions, or either recorded one: persist SB_OLD (serves
  *      nothing) or SB_NEW (serves on); a site with either pairs with
  *      nobody (no push, fetch or handover) until rule 1 or 2 clears it.
+ *  MUTANT_NOSPLIT: the old site ignores its dirty bits (rule 12 after a
+ *  force even though it wrote since).
  *  dccctl resolve --discard-local (MAXRESOLVE) at the SB_OLD site: replica
  *  of the new generation, its dirty regions invalid.  An owner pushes a
  *  region its replica lacks as well as a dirty one (INVALID_SET, read from
@@ -1014,7 +1016,12 @@ inline compute_floor(s, sq) {
  * writes the new one never took (its dirty bits: acknowledged writes in
  * ASYNC, and every write it accepted after the force), or either site
  * recorded one already. */
+#ifdef MUTANT_NOSPLIT
+/* the old site ignores its own dirty bits: it becomes replica quietly */
+#define SPLIT_OLD(s) (sb[s] != 0 || psb)
+#else
 #define SPLIT_OLD(s) (sb[s] != 0 || psb || pho == HOW_FORCED && DIRTY_ANY(s))
+#endif
 #define SPLIT_NEW(s) (sb[s] != 0 || psb || how[s] == HOW_FORCED && pdi)
 /* a site leaves the generation it owned for a newer one taken by failover:
  * the regions it wrote that the new owner never took are invalid here */
