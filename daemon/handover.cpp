@@ -93,7 +93,9 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
 void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
     core::SiteState peer{Role(m.info.role), m.generation, core::Origin(m.info.origin),
                          core::Split(m.info.split)};
-    bool quiesce = core::meets_newer_owner(v.own.state(), peer) && !v.suspended;
+    // (The older site of a recorded split brain serves nothing already.)
+    bool quiesce = core::meets_newer_owner(v.own.state(), peer) &&
+                   v.own.state().split != core::Split::Old && !v.suspended;
     if (quiesce) {
         try {
             suspend(v);
