@@ -109,12 +109,15 @@ static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
 	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
 	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
 	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
-	sb->generation = cpu_to_le64(dcc->sb_generation);
+	sb->generation = cpu_to_le64(dcc->sb_rs.generation);
 	sb->region_sectors = cpu_to_le32(1U << dcc->region_shift);
-	sb->role = cpu_to_le32(dcc->sb_role);
+	sb->role = cpu_to_le32(dcc->sb_rs.role);
 	sb->valid_start = cpu_to_le64(dcc->valid_start);
 	sb->dirty_start = cpu_to_le64(dcc->dirty_start);
 	sb->bitmap_blocks = cpu_to_le64(dcc->bitmap_blocks);
+	sb->origin = cpu_to_le32(dcc->sb_rs.origin);
+	sb->split = cpu_to_le32(dcc->sb_rs.split);
+	sb->split_generation = cpu_to_le64(dcc->sb_rs.split_generation);
 	sb->csum = cpu_to_le32(dcc_sb_csum(sb));
 }
 
@@ -141,7 +144,8 @@ void dcc_meta_free(struct dcc *dcc)
 static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 {
 	u64 data_sectors, nr_regions, bitmap_blocks, valid_start, dirty_start;
-	u32 region_sectors, role;
+	u64 generation, split_generation;
+	u32 region_sectors, role, origin, split;
 	sector_t meta_size = bdev_nr_sectors(dcc->meta_dev->bdev);
 	sector_t data_size = bdev_nr_sectors(dcc->data_dev->bdev);
 
@@ -167,6 +171,10 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	valid_start = le64_to_cpu(sb->valid_start);
 	dirty_start = le64_to_cpu(sb->dirty_start);
 	role = le32_to_cpu(sb->role);
+	generation = le64_to_cpu(sb->generation);
+	origin = le32_to_cpu(sb->origin);
+	split = le32_to_cpu(sb->split);
+	split_generation = le64_to_cpu(sb->split_generation);
 
 	if (le32_to_cpu(sb->flags) ||
 	    !is_power_of_2(region_sectors) ||
@@ -178,6 +186,19 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	    valid_start != 1 || dirty_start != valid_start + bitmap_blocks ||
 	    role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING) {
 		*error = "Metadata superblock is inconsistent: metadata is corrupt";
+		return -EINVAL;
+	}
+	if (origin > DCC_ORIGIN_FORCED) {
+		*error = "Metadata superblock has an unknown origin: metadata is corrupt";
+		return -EINVAL;
+	}
+	if (split > DCC_SPLIT_NEW) {
+		*error = "Metadata superblock has an unknown split state: metadata is corrupt";
+		return -EINVAL;
+	}
+	if ((split == DCC_SPLIT_OLD && split_generation <= generation) ||
+	    (split != DCC_SPLIT_OLD && split_generation)) {
+		*error = "Metadata superblock split generation does not fit its split state: metadata is corrupt";
 		return -EINVAL;
 	}
 	if ((dirty_start + bitmap_blocks) * BLOCK_SECTORS > meta_size) {
@@ -202,10 +223,13 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	dcc->bitmap_blocks = bitmap_blocks;
 	dcc->valid_start = valid_start;
 	dcc->dirty_start = dirty_start;
-	dcc->generation = le64_to_cpu(sb->generation);
-	dcc->role = role;
-	dcc->sb_generation = dcc->generation;
-	dcc->sb_role = dcc->role;
+	dcc->rs.role = role;
+	dcc->rs.generation = generation;
+	dcc->rs.origin = origin;
+	dcc->rs.split = split;
+	dcc->rs.split_generation = split_generation;
+	dcc->sb_rs = dcc->rs;
+	dcc->serves = dcc_role_state_serves(&dcc->rs);
 	return 0;
 }
 

@@ -32,6 +32,9 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_FORCE] = { .type = NLA_FLAG },
 	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_YIELDING),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
+	[DCC_A_ORIGIN] = NLA_POLICY_MAX(NLA_U8, DCC_ORIGIN_FORCED),
+	[DCC_A_SPLIT] = NLA_POLICY_MAX(NLA_U8, DCC_SPLIT_NEW),
+	[DCC_A_SPLIT_GENERATION] = { .type = NLA_U64 },
 	/* Reply-only attributes are refused in requests. */
 	[DCC_A_RANGES] = NLA_POLICY_NESTED_ARRAY(dcc_range_policy),
 	[DCC_A_RANGE] = { .type = NLA_REJECT },
@@ -82,6 +85,24 @@ static u64 dcc_nl_u64(struct genl_info *info, int attr, u64 dflt)
 	return info->attrs[attr] ? nla_get_u64(info->attrs[attr]) : dflt;
 }
 
+/* The committed role state: what REGISTER replies and EVENT_STATE say. */
+static int dcc_nl_put_role_state(struct sk_buff *msg, struct dcc *dcc)
+{
+	struct dcc_role_state rs;
+	enum dcc_mode mode;
+
+	dcc_get_role_state(dcc, &rs, &mode);
+	if (nla_put_u8(msg, DCC_A_ROLE, rs.role) ||
+	    nla_put_u8(msg, DCC_A_MODE, mode) ||
+	    nla_put_u64_64bit(msg, DCC_A_GENERATION, rs.generation, DCC_A_PAD) ||
+	    nla_put_u8(msg, DCC_A_ORIGIN, rs.origin) ||
+	    nla_put_u8(msg, DCC_A_SPLIT, rs.split) ||
+	    nla_put_u64_64bit(msg, DCC_A_SPLIT_GENERATION, rs.split_generation,
+			      DCC_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int dcc_nl_register(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dcc *dcc = dcc_nl_volume(info);
@@ -111,9 +132,7 @@ static int dcc_nl_register(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u64_64bit(msg, DCC_A_DATA_SECTORS, dcc->data_sectors, DCC_A_PAD) ||
 	    nla_put_u32(msg, DCC_A_DATA_MAJOR, MAJOR(dcc->data_dev->bdev->bd_dev)) ||
 	    nla_put_u32(msg, DCC_A_DATA_MINOR, MINOR(dcc->data_dev->bdev->bd_dev)) ||
-	    nla_put_u8(msg, DCC_A_ROLE, READ_ONCE(dcc->role)) ||
-	    nla_put_u8(msg, DCC_A_MODE, READ_ONCE(dcc->mode)) ||
-	    nla_put_u64_64bit(msg, DCC_A_GENERATION, READ_ONCE(dcc->generation), DCC_A_PAD) ||
+	    dcc_nl_put_role_state(msg, dcc) ||
 	    nla_put(msg, DCC_A_UUID, sizeof(dcc->uuid), dcc->uuid)) {
 		nlmsg_free(msg);
 		ret = -EMSGSIZE;
@@ -448,6 +467,8 @@ static int dcc_nl_clear_dirty(struct sk_buff *skb, struct genl_info *info)
 
 static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *split_gen = info->attrs[DCC_A_SPLIT_GENERATION];
+	struct dcc_role_state rs = {};
 	struct dcc *dcc;
 	u64 reg_id;
 	int ret;
@@ -455,12 +476,29 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 	ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
 	if (ret)
 		return ret;
+	/* The policy range-checked ROLE, ORIGIN and SPLIT. */
+	rs.role = nla_get_u8(info->attrs[DCC_A_ROLE]);
+	rs.generation = nla_get_u64(info->attrs[DCC_A_GENERATION]);
+	if (info->attrs[DCC_A_ORIGIN])
+		rs.origin = nla_get_u8(info->attrs[DCC_A_ORIGIN]);
+	if (info->attrs[DCC_A_SPLIT])
+		rs.split = nla_get_u8(info->attrs[DCC_A_SPLIT]);
+	rs.split_generation = dcc_nl_u64(info, DCC_A_SPLIT_GENERATION, 0);
+	if (rs.split == DCC_SPLIT_OLD && rs.split_generation <= rs.generation) {
+		NL_SET_ERR_MSG_ATTR(info->extack, split_gen ?: info->attrs[DCC_A_SPLIT],
+				    "split old needs a SPLIT_GENERATION above GENERATION");
+		return -EINVAL;
+	}
+	if (rs.split != DCC_SPLIT_OLD && rs.split_generation) {
+		NL_SET_ERR_MSG_ATTR(info->extack, split_gen,
+				    "SPLIT_GENERATION must be 0 unless split is old");
+		return -EINVAL;
+	}
+
 	dcc = dcc_nl_registered(info, &reg_id);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	ret = dcc_op_set_role(dcc, info->snd_portid, reg_id,
-			      nla_get_u8(info->attrs[DCC_A_ROLE]),
-			      nla_get_u64(info->attrs[DCC_A_GENERATION]));
+	ret = dcc_op_set_role(dcc, info->snd_portid, reg_id, &rs);
 	if (ret == -ESTALE && READ_ONCE(dcc->registered) &&
 	    READ_ONCE(dcc->reg_id) == reg_id)
 		NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
@@ -512,11 +550,7 @@ static void dcc_multicast(struct dcc *dcc, u8 cmd, u64 region)
 	    nla_put_u32(msg, DCC_A_MINOR, MINOR(dcc->md_dev)) ||
 	    (cmd == DCC_CMD_EVENT_MISS &&
 	     nla_put_u64_64bit(msg, DCC_A_REGION, region, DCC_A_PAD)) ||
-	    (cmd == DCC_CMD_EVENT_STATE &&
-	     (nla_put_u8(msg, DCC_A_MODE, READ_ONCE(dcc->mode)) ||
-	      nla_put_u8(msg, DCC_A_ROLE, READ_ONCE(dcc->role)) ||
-	      nla_put_u64_64bit(msg, DCC_A_GENERATION, READ_ONCE(dcc->generation),
-				DCC_A_PAD)))) {
+	    (cmd == DCC_CMD_EVENT_STATE && dcc_nl_put_role_state(msg, dcc))) {
 		nlmsg_free(msg);
 		return;
 	}

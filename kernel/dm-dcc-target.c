@@ -307,7 +307,7 @@ static bool dcc_bio_covers_region(struct dcc *dcc, struct bio *bio, u64 r)
 /* Why a bio may not run at all now, or 0. */
 static blk_status_t __dcc_refuse(struct dcc *dcc, bool write)
 {
-	if (dcc->role != DCC_ROLE_OWNER || dcc->mode == DCC_MODE_FAIL)
+	if (!dcc->serves || dcc->mode == DCC_MODE_FAIL)
 		return BLK_STS_IOERR;
 	if (write && dcc->mode != DCC_MODE_WRITE)
 		return BLK_STS_IOERR;
@@ -1081,22 +1081,22 @@ out:
 }
 
 /*
- * Change role and generation.  Writes acknowledged under the old role are
- * made durable first (a data flush), then the superblock is committed; the
- * target acts on the new values, and shows them, only once that succeeded.
- * On any failure the role and generation stay as they were.
+ * Change role, generation, origin and split.  Writes acknowledged under the
+ * old role are made durable first (a data flush), then the superblock is
+ * committed; the target acts on the new values, and shows them, only once
+ * that succeeded.  On any failure everything stays as it was.
  */
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
-		    enum dcc_role role, u64 generation)
+		    const struct dcc_role_state *rs)
 {
 	int ret;
 
-	if (role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING)
+	if (!dcc_role_state_valid(rs))
 		return -EINVAL;
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
-	if (!ret && generation < dcc->generation)
+	if (!ret && rs->generation < dcc->rs.generation)
 		ret = -ESTALE;
 	if (!ret)
 		ret = __dcc_mode_error(dcc);
@@ -1111,8 +1111,7 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		goto out;
 	}
 	spin_lock_irq(&dcc->lock);
-	dcc->sb_role = role;
-	dcc->sb_generation = generation;
+	dcc->sb_rs = *rs;
 	dcc->sb_changed = true;
 	spin_unlock_irq(&dcc->lock);
 
@@ -1120,11 +1119,10 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 
 	spin_lock_irq(&dcc->lock);
 	if (!ret) {
-		WRITE_ONCE(dcc->role, role);
-		WRITE_ONCE(dcc->generation, generation);
+		dcc->rs = *rs;
+		WRITE_ONCE(dcc->serves, dcc_role_state_serves(rs));
 	} else {
-		dcc->sb_role = dcc->role;
-		dcc->sb_generation = dcc->generation;
+		dcc->sb_rs = dcc->rs;
 	}
 	spin_unlock_irq(&dcc->lock);
 out:
@@ -1132,6 +1130,18 @@ out:
 	if (!ret)
 		dcc_state_changed(dcc);
 	return ret;
+}
+
+/* A consistent copy of the committed role state, and the mode. */
+void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
+			enum dcc_mode *mode)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dcc->lock, flags);
+	*rs = dcc->rs;
+	*mode = dcc->mode;
+	spin_unlock_irqrestore(&dcc->lock, flags);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1433,7 +1443,7 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	if (unlikely(bio_end_sector(bio) > end))
 		dm_accept_partial_bio(bio, end - sector);
 
-	if (unlikely(READ_ONCE(dcc->role) != DCC_ROLE_OWNER))
+	if (unlikely(!READ_ONCE(dcc->serves)))
 		return DM_MAPIO_KILL;
 
 	if (!op_is_write(bio_op(bio))) {
@@ -1662,10 +1672,23 @@ static const char *dcc_mode_name(enum dcc_mode mode)
 	       mode == DCC_MODE_READ_ONLY ? "ro" : "fail";
 }
 
+static const char *dcc_origin_name(enum dcc_origin origin)
+{
+	return origin == DCC_ORIGIN_FAILOVER ? "failover" :
+	       origin == DCC_ORIGIN_FORCED ? "forced" : "handover";
+}
+
+static const char *dcc_split_name(enum dcc_split split)
+{
+	return split == DCC_SPLIT_OLD ? "old" :
+	       split == DCC_SPLIT_NEW ? "new" : "-";
+}
+
 /*
  * Status line (INFO):
  *   <region sectors> <valid>/<regions> <dirty> <locked> <role>
  *   <generation> <mode> <registration|-> <misses> <timeouts>
+ *   <origin> <split|->
  */
 static void dcc_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
@@ -1673,9 +1696,9 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 {
 	struct dcc *dcc = ti->private;
 	unsigned int sz = 0;
-	u64 nr_valid, nr_dirty, reg_id, misses, timeouts, gen;
+	u64 nr_valid, nr_dirty, reg_id, misses, timeouts;
+	struct dcc_role_state rs;
 	unsigned int nr_locks;
-	enum dcc_role role;
 	enum dcc_mode mode;
 	bool registered;
 
@@ -1683,8 +1706,7 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	nr_valid = dcc->nr_valid;
 	nr_dirty = dcc->nr_dirty;
 	nr_locks = dcc->nr_locks;
-	role = dcc->role;
-	gen = dcc->generation;
+	rs = dcc->rs;
 	mode = dcc->mode;
 	registered = dcc->registered;
 	reg_id = dcc->reg_id;
@@ -1696,13 +1718,14 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_INFO:
 		DMEMIT("%llu %llu/%llu %llu %u %s %llu %s ",
 		       (unsigned long long)dcc_region_sectors(dcc), nr_valid,
-		       dcc->nr_regions, nr_dirty, nr_locks, dcc_role_name(role),
-		       gen, dcc_mode_name(mode));
+		       dcc->nr_regions, nr_dirty, nr_locks, dcc_role_name(rs.role),
+		       rs.generation, dcc_mode_name(mode));
 		if (registered)
 			DMEMIT("%llu", reg_id);
 		else
 			DMEMIT("-");
-		DMEMIT(" %llu %llu", misses, timeouts);
+		DMEMIT(" %llu %llu %s %s", misses, timeouts,
+		       dcc_origin_name(rs.origin), dcc_split_name(rs.split));
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s", dcc->data_dev->name, dcc->meta_dev->name);
@@ -1714,9 +1737,11 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",data_dev=%s,meta_dev=%s,region_sectors=%llu,uuid=%pUb",
 		       dcc->data_dev->name, dcc->meta_dev->name,
 		       (unsigned long long)dcc_region_sectors(dcc), dcc->uuid);
-		DMEMIT(",role=%s,generation=%llu,mode=%s,miss_timeout=%u;",
-		       dcc_role_name(role), gen, dcc_mode_name(mode),
+		DMEMIT(",role=%s,generation=%llu,mode=%s,miss_timeout=%u",
+		       dcc_role_name(rs.role), rs.generation, dcc_mode_name(mode),
 		       dcc->miss_timeout);
+		DMEMIT(",origin=%s,split=%s;", dcc_origin_name(rs.origin),
+		       dcc_split_name(rs.split));
 		break;
 	}
 }

@@ -50,6 +50,34 @@ struct dcc_lock {
 	blk_status_t status;		/* OVERWRITE: result of the clone */
 };
 
+/*
+ * What SET_ROLE sets and the superblock records together: the role, the
+ * generation and how it began, and whether a split brain was recorded.
+ */
+struct dcc_role_state {
+	enum dcc_role role;
+	u64 generation;
+	enum dcc_origin origin;
+	enum dcc_split split;
+	u64 split_generation;	/* DCC_SPLIT_OLD: above generation; else 0 */
+};
+
+static inline bool dcc_role_state_valid(const struct dcc_role_state *rs)
+{
+	if (rs->role < DCC_ROLE_OWNER || rs->role > DCC_ROLE_YIELDING ||
+	    rs->origin > DCC_ORIGIN_FORCED || rs->split > DCC_SPLIT_NEW)
+		return false;
+	if (rs->split == DCC_SPLIT_OLD)
+		return rs->split_generation > rs->generation;
+	return !rs->split_generation;
+}
+
+/* Only an owner that is not the old side of a split brain serves I/O. */
+static inline bool dcc_role_state_serves(const struct dcc_role_state *rs)
+{
+	return rs->role == DCC_ROLE_OWNER && rs->split != DCC_SPLIT_OLD;
+}
+
 /* Per-bio data. */
 struct dcc_bio {
 	u64 region;
@@ -102,14 +130,14 @@ struct dcc {
 	u64 nr_valid;
 	u64 nr_dirty;
 	/*
-	 * role and generation are what is committed, and all the target
-	 * acts on; sb_role and sb_generation are what the next commit
-	 * writes (they differ only while a SET_ROLE commits).
+	 * rs is what is committed, and all the target acts on; sb_rs is
+	 * what the next commit writes (they differ only while a SET_ROLE
+	 * commits).  serves is dcc_role_state_serves(&rs), which .map reads
+	 * without the lock: one word, so that it never sees half of a change.
 	 */
-	enum dcc_role role;
-	u64 generation;
-	enum dcc_role sb_role;
-	u64 sb_generation;
+	struct dcc_role_state rs;
+	struct dcc_role_state sb_rs;
+	bool serves;
 	enum dcc_mode mode;
 	struct bio_list deferred;	/* bios from .map for the worker */
 	struct bio_list commit_wait;	/* writes waiting for the next commit */
@@ -215,7 +243,9 @@ int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n,
 		       u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
-		    enum dcc_role role, u64 generation);
+		    const struct dcc_role_state *rs);
+void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
+			enum dcc_mode *mode);
 void dcc_portid_released(u32 portid);
 
 /* dm-dcc-netlink.c */

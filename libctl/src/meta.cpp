@@ -105,6 +105,43 @@ std::optional<Role> parse_role(const std::string& name) {
     return std::nullopt;
 }
 
+const char* origin_name(Origin o) {
+    switch (o) {
+    case Origin::Handover: return "handover";
+    case Origin::Failover: return "failover";
+    case Origin::Forced: return "forced";
+    }
+    return "?";
+}
+
+std::optional<Origin> parse_origin(const std::string& name) {
+    for (Origin o : {Origin::Handover, Origin::Failover, Origin::Forced})
+        if (name == origin_name(o)) return o;
+    return std::nullopt;
+}
+
+const char* split_name(Split s) {
+    switch (s) {
+    case Split::None: return "none";
+    case Split::Old: return "old";
+    case Split::New: return "new";
+    }
+    return "?";
+}
+
+std::optional<Split> parse_split(const std::string& name) {
+    for (Split s : {Split::None, Split::Old, Split::New})
+        if (name == split_name(s)) return s;
+    return std::nullopt;
+}
+
+bool split_state_valid(uint32_t origin, uint32_t split, uint64_t split_generation,
+                       uint64_t generation) {
+    if (origin > DCC_ORIGIN_FORCED || split > DCC_SPLIT_NEW) return false;
+    if (split == DCC_SPLIT_OLD) return split_generation > generation;
+    return split_generation == 0;
+}
+
 std::optional<uint64_t> parse_size(const std::string& text) {
     if (text.empty()) return std::nullopt;
     uint64_t v = 0;
@@ -164,6 +201,9 @@ std::vector<uint8_t> encode_superblock(const Superblock& sb) {
     put_le64(p + OFF(valid_start), sb.valid_start);
     put_le64(p + OFF(dirty_start), sb.dirty_start);
     put_le64(p + OFF(bitmap_blocks), sb.bitmap_blocks);
+    put_le32(p + OFF(origin), uint32_t(sb.origin));
+    put_le32(p + OFF(split), uint32_t(sb.split));
+    put_le64(p + OFF(split_generation), sb.split_generation);
     put_le32(p + OFF(csum), crc32({p + 4, kSbSize - 4}));
     return b;
 }
@@ -196,15 +236,20 @@ SbStatus decode_superblock(std::span<const uint8_t> block, Superblock& sb) {
     sb.valid_start = get_le64(p + OFF(valid_start));
     sb.dirty_start = get_le64(p + OFF(dirty_start));
     sb.bitmap_blocks = get_le64(p + OFF(bitmap_blocks));
+    uint32_t origin = get_le32(p + OFF(origin)), split = get_le32(p + OFF(split));
+    sb.split_generation = get_le64(p + OFF(split_generation));
     // The same checks the kernel makes (dcc_check_sb).
     if (sb.flags || !std::has_single_bit(sb.region_sectors) ||
         sb.region_sectors < DCC_MIN_REGION_SECTORS || sb.region_sectors > DCC_MAX_REGION_SECTORS ||
         !sb.data_sectors || sb.nr_regions != div_round_up(sb.data_sectors, sb.region_sectors) ||
         sb.bitmap_blocks != div_round_up(sb.nr_regions, uint64_t(kMetaBlock) * 8) ||
         sb.valid_start != 1 || sb.dirty_start != sb.valid_start + sb.bitmap_blocks ||
-        role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING)
+        role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING ||
+        !split_state_valid(origin, split, sb.split_generation, sb.generation))
         return SbStatus::Inconsistent;
     sb.role = Role(role);
+    sb.origin = Origin(origin);
+    sb.split = Split(split);
     return SbStatus::Ok;
 }
 

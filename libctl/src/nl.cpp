@@ -31,9 +31,10 @@ struct PolicyInit {
                       DCC_A_DATA_MINOR, DCC_A_ERRNO})
             g_policy[a].type = NLA_U32;
         for (int a : {DCC_A_REG_ID, DCC_A_REGION, DCC_A_COUNT, DCC_A_NEXT, DCC_A_GENERATION,
-                      DCC_A_NR_REGIONS, DCC_A_DATA_SECTORS})
+                      DCC_A_NR_REGIONS, DCC_A_DATA_SECTORS, DCC_A_SPLIT_GENERATION})
             g_policy[a].type = NLA_U64;
-        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE}) g_policy[a].type = NLA_U8;
+        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE, DCC_A_ORIGIN, DCC_A_SPLIT})
+            g_policy[a].type = NLA_U8;
         g_policy[DCC_A_ARM].type = NLA_FLAG;
         g_policy[DCC_A_FORCE].type = NLA_FLAG;
         g_policy[DCC_A_RANGES].type = NLA_NESTED;
@@ -59,6 +60,17 @@ uint8_t genl_cmd(nlmsghdr* nlh) {
     return static_cast<genlmsghdr*>(nlmsg_data(nlh))->cmd;
 }
 
+// ORIGIN, SPLIT and SPLIT_GENERATION of a reply or event, which must all be
+// there and fit GENERATION as the kernel keeps them.
+bool get_split_state(nlattr** tb, uint64_t generation, uint8_t& origin, uint8_t& split,
+                     uint64_t& split_generation) {
+    if (!has(tb, {DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_SPLIT_GENERATION})) return false;
+    origin = nla_get_u8(tb[DCC_A_ORIGIN]);
+    split = nla_get_u8(tb[DCC_A_SPLIT]);
+    split_generation = nla_get_u64(tb[DCC_A_SPLIT_GENERATION]);
+    return split_state_valid(origin, split, split_generation, generation);
+}
+
 }  // namespace
 
 MsgPtr build(int family, const Request& r) {
@@ -76,6 +88,10 @@ MsgPtr build(int family, const Request& r) {
     if (r.set) e = e ?: nla_put_u8(m.get(), DCC_A_SET, *r.set);
     if (r.role) e = e ?: nla_put_u8(m.get(), DCC_A_ROLE, *r.role);
     if (r.fill_errno) e = e ?: nla_put_u32(m.get(), DCC_A_ERRNO, *r.fill_errno);
+    if (r.origin) e = e ?: nla_put_u8(m.get(), DCC_A_ORIGIN, *r.origin);
+    if (r.split) e = e ?: nla_put_u8(m.get(), DCC_A_SPLIT, *r.split);
+    if (r.split_generation)
+        e = e ?: nla_put_u64(m.get(), DCC_A_SPLIT_GENERATION, *r.split_generation);
     if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
     if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
     if (!r.ranges.empty()) {
@@ -111,7 +127,8 @@ std::optional<RegisterReply> parse_register(nlmsghdr* nlh) {
     r.mode = nla_get_u8(tb[DCC_A_MODE]);
     r.generation = nla_get_u64(tb[DCC_A_GENERATION]);
     std::memcpy(r.uuid.data(), nla_data(tb[DCC_A_UUID]), 16);
-    if (!r.region_sectors || (r.region_sectors & (r.region_sectors - 1)) || !r.nr_regions)
+    if (!r.region_sectors || (r.region_sectors & (r.region_sectors - 1)) || !r.nr_regions ||
+        !get_split_state(tb, r.generation, r.origin, r.split, r.split_generation))
         return std::nullopt;
     return r;
 }
@@ -159,6 +176,8 @@ std::optional<Event> parse_event(nlmsghdr* nlh) {
         ev.mode = nla_get_u8(tb[DCC_A_MODE]);
         ev.role = nla_get_u8(tb[DCC_A_ROLE]);
         ev.generation = nla_get_u64(tb[DCC_A_GENERATION]);
+        if (!get_split_state(tb, ev.generation, ev.origin, ev.split, ev.split_generation))
+            return std::nullopt;
     } else {
         return std::nullopt;
     }

@@ -4,6 +4,8 @@
 #include <array>
 #include <sstream>
 
+#include "dcc/meta.hpp"
+
 namespace dcc {
 
 using nlohmann::json;
@@ -11,9 +13,10 @@ using nlohmann::json;
 namespace {
 
 // The kernel's status line, field by field (valid/regions is one field).
-constexpr std::array<const char*, 10> kFields = {"region_sectors", "valid/regions", "dirty",
+constexpr std::array<const char*, 12> kFields = {"region_sectors", "valid/regions", "dirty",
                                                  "locked", "role", "generation", "mode",
-                                                 "registration", "misses", "timeouts"};
+                                                 "registration", "misses", "timeouts",
+                                                 "origin", "split"};
 
 bool to_u64(const std::string& s, uint64_t& out) {
     if (s.empty() || s.size() > 20) return false;
@@ -77,6 +80,11 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
     st.mode = at("mode");
     if (st.role != "owner" && st.role != "replica" && st.role != "yielding") return std::nullopt;
     if (st.mode != "rw" && st.mode != "ro" && st.mode != "fail") return std::nullopt;
+    st.origin = at("origin");
+    st.split = at("split");
+    if (!parse_origin(st.origin)) return std::nullopt;
+    if (st.split != "-" && st.split != split_name(Split::Old) && st.split != split_name(Split::New))
+        return std::nullopt;
     if (at("registration") != "-") {
         uint64_t reg;
         if (!to_u64(at("registration"), reg)) return std::nullopt;
@@ -108,6 +116,8 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.role = t.role;
     v.generation = t.generation;
     v.mode = t.mode;
+    v.origin = t.origin;
+    v.split = t.split == "-" ? split_name(Split::None) : t.split;
     v.region_bytes = t.region_sectors * 512;
     v.regions = t.regions;
     v.valid = t.valid;
@@ -125,6 +135,8 @@ json to_json(const VolumeStatus& v) {
             {"role", v.role},
             {"generation", v.generation},
             {"mode", v.mode},
+            {"origin", v.origin},
+            {"split", v.split},
             {"region_bytes", v.region_bytes},
             {"regions", v.regions},
             {"valid", v.valid},

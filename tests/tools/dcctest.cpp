@@ -30,13 +30,19 @@
 //       (no write to a region enters the log after its bit was cleared);
 //       --verbose lists the entries.
 //   nl VOL arm R [N] | clear R [N] | setrole owner|replica|yielding GEN
+//          [--origin handover|failover|forced] [--split none|old|new]
+//          [--split-gen N]
 //       One request as a registered daemon; prints "armed N", "cleared N"
 //       or "ok", or the error with the kernel's explanation (exit 1).
+//       setrole sends ORIGIN, SPLIT and SPLIT_GENERATION only if given.
+//   sbedit META [--origin N] [--split N] [--split-gen N]
+//       Rewrite those fields of the superblock on META, raw numbers (out of
+//       range ones too), with a good checksum: for the constructor's checks.
 //   nlprobe VOL
 //       Drive the netlink channel with good and bad requests and check each
 //       answer (bad input refused cleanly, registration rules, arming and
 //       dirty-bit clearing only for regions not written since they were
-//       armed, roles and generations).
+//       armed, roles, generations, origins and splits).
 //   nlprobe VOL --stuck R --clean C
 //       With a write to region R held in flight below the target (dm-delay,
 //       several seconds): CLEAR_DIRTY of R gives up with ETIMEDOUT after
@@ -53,8 +59,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
+#include <cstddef>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -550,6 +558,40 @@ int nlprobe_stuck(const std::string& vol, uint64_t stuck, uint64_t clean) {
     return g_nl_failures ? 1 : 0;
 }
 
+// A whole decimal (or 0x) number, or die.
+uint64_t number(const std::string& t) {
+    char* end = nullptr;
+    errno = 0;
+    uint64_t v = std::strtoull(t.c_str(), &end, 0);
+    if (t.empty() || t[0] == '-' || *end || errno) die("not a number: '" + t + "'");
+    return v;
+}
+
+// Rewrite origin, split and split generation of the superblock on @meta,
+// as raw numbers, and checksum it again.
+int sbedit(const std::string& meta, const std::map<std::string, std::string>& o) {
+    int fd = open(meta.c_str(), O_RDWR | O_DIRECT | O_DSYNC);
+    if (fd < 0) die("cannot open " + meta + ": " + std::strerror(errno));
+    uint8_t* b = aligned(dcc::kMetaBlock);
+    if (pread(fd, b, dcc::kMetaBlock, 0) != ssize_t(dcc::kMetaBlock)) die("cannot read " + meta);
+    auto put = [&](size_t off, uint64_t v, size_t len) {
+        for (size_t i = 0; i < len; i++) b[off + i] = uint8_t(v >> (8 * i));
+    };
+    for (const auto& [k, v] : o) {
+        if (k == "origin") put(offsetof(dcc_disk_sb, origin), number(v), 4);
+        else if (k == "split") put(offsetof(dcc_disk_sb, split), number(v), 4);
+        else if (k == "split-gen") put(offsetof(dcc_disk_sb, split_generation), number(v), 8);
+        else die("unknown option --" + k);
+    }
+    uint32_t csum = dcc::crc32({b + 4, dcc::kSbSize - 4});
+    put(offsetof(dcc_disk_sb, csum), csum, 4);
+    int err = pwrite(fd, b, dcc::kMetaBlock, 0) == ssize_t(dcc::kMetaBlock) ? 0 : errno;
+    free(b);
+    close(fd);
+    if (err) die("cannot write " + meta + ": " + std::strerror(err));
+    return 0;
+}
+
 // One request as a registered daemon, for the scenarios.
 int nl_once(const std::string& vol, const std::vector<std::string>& args) {
     using namespace dcc::nl;
@@ -566,16 +608,33 @@ int nl_once(const std::string& vol, const std::vector<std::string>& args) {
         e = arm_or_clear(c, args[0] == "arm" ? DCC_CMD_ARM : DCC_CMD_CLEAR_DIRTY, d, reg.reg_id,
                          {{u64(1, 0), u64(2, 1)}}, n, &text);
         if (!e) std::printf("%s %" PRIu64 "\n", args[0] == "arm" ? "armed" : "cleared", n.value_or(0));
-    } else if (args[0] == "setrole" && args.size() == 3) {
+    } else if (args[0] == "setrole" && args.size() >= 3 && args.size() % 2 == 1) {
         uint8_t role = args[1] == "owner" ? DCC_ROLE_OWNER : args[1] == "replica" ? DCC_ROLE_REPLICA
                        : args[1] == "yielding" ? DCC_ROLE_YIELDING : 0;
         if (!role) die("unknown role " + args[1]);
-        e = c.transact({.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = reg.reg_id, .generation = u64(2, 0),
-                        .role = role},
-                       nullptr, &text);
+        Request r{.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = reg.reg_id, .generation = number(args[2]),
+                  .role = role};
+        for (size_t i = 3; i < args.size(); i += 2) {
+            const std::string &opt = args[i], &val = args[i + 1];
+            if (opt == "--origin") {
+                auto o = dcc::parse_origin(val);
+                if (!o) die("unknown origin " + val);
+                r.origin = uint8_t(*o);
+            } else if (opt == "--split") {
+                auto sp = dcc::parse_split(val);
+                if (!sp) die("unknown split " + val);
+                r.split = uint8_t(*sp);
+            } else if (opt == "--split-gen") {
+                r.split_generation = number(val);
+            } else {
+                die("unknown option " + opt);
+            }
+        }
+        e = c.transact(r, nullptr, &text);
         if (!e) std::printf("ok\n");
     } else {
-        die("usage: nl VOL arm R [N] | clear R [N] | setrole ROLE GEN");
+        die("usage: nl VOL arm R [N] | clear R [N] | setrole ROLE GEN [--origin O] [--split S] "
+            "[--split-gen N]");
     }
     if (e) std::printf("error: %s (%s)\n", std::strerror(-e), text.c_str());
     return e ? 1 : 0;
@@ -829,11 +888,87 @@ int nlprobe(const std::string& vol) {
     expect(st.role == "owner" && st.generation == 3, "status shows owner, generation 3");
     expect_err(vol_io(vol, 0, rs, false) ? -EIO : 0, 0, "an owner serves reads");
 
+    // Origin and split.  Bad ones are refused with the kernel's explanation
+    // and change nothing; an old split stops all I/O, whatever the role.
+    expect(st.origin == "handover" && st.split == "-", "status shows origin handover, no split");
+    auto shows = [&](const char* role, uint64_t gen, const char* origin, const char* split) {
+        auto now = vol_status(vol);
+        return now.role == role && now.generation == gen && now.origin == origin && now.split == split;
+    };
+    {
+        const Request to4{.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 4,
+                          .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_FORCED};
+        struct {
+            const char* what;
+            std::optional<uint8_t> origin, split;
+            std::optional<uint64_t> split_generation;
+            int err;  // the policy's ERANGE (as for ROLE), or the handler's EINVAL
+            const char* says;
+        } bad[] = {
+            {"origin 3", 3, std::nullopt, std::nullopt, -ERANGE, "integer out of range"},
+            {"origin 255", 255, std::nullopt, std::nullopt, -ERANGE, "integer out of range"},
+            {"split 3", DCC_ORIGIN_FORCED, 3, std::nullopt, -ERANGE, "integer out of range"},
+            {"split old with no split generation", DCC_ORIGIN_FORCED, DCC_SPLIT_OLD, std::nullopt,
+             -EINVAL, "split old needs a SPLIT_GENERATION above GENERATION"},
+            {"split old with split generation = generation", DCC_ORIGIN_FORCED, DCC_SPLIT_OLD, 4,
+             -EINVAL, "split old needs a SPLIT_GENERATION above GENERATION"},
+            {"split old with split generation < generation", DCC_ORIGIN_FORCED, DCC_SPLIT_OLD, 3,
+             -EINVAL, "split old needs a SPLIT_GENERATION above GENERATION"},
+            {"split new with a split generation", DCC_ORIGIN_FORCED, DCC_SPLIT_NEW, 5, -EINVAL,
+             "SPLIT_GENERATION must be 0 unless split is old"},
+            {"no split with a split generation", DCC_ORIGIN_FORCED, std::nullopt, 5, -EINVAL,
+             "SPLIT_GENERATION must be 0 unless split is old"},
+        };
+        for (const auto& x : bad) {
+            Request r = to4;
+            r.origin = x.origin;
+            r.split = x.split;
+            r.split_generation = x.split_generation;
+            std::string text;
+            int e = a->transact(r, nullptr, &text);
+            expect_err(e, x.err, std::string("set role with ") + x.what + " (" + text + ")");
+            expect(text.find(x.says) != std::string::npos,
+                   std::string("the kernel says '") + x.says + "'");
+            expect(shows("owner", 3, "handover", "-"), std::string("refused ") + x.what + ": nothing changed");
+        }
+    }
+    {
+        EventSocket events;
+        expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 4,
+                            .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_FAILOVER,
+                            .split = DCC_SPLIT_OLD, .split_generation = 5}),
+                   0, "owner at generation 4 by failover, split old (peer at 5)");
+        expect(shows("owner", 4, "failover", "old"), "status shows owner 4, failover, split old");
+        bool lost = false, seen = false;
+        for (const Event& ev : events.drain(lost))
+            seen |= ev.cmd == DCC_CMD_EVENT_STATE && ev.dev == d && ev.generation == 4 &&
+                    ev.role == DCC_ROLE_OWNER && ev.origin == DCC_ORIGIN_FAILOVER &&
+                    ev.split == DCC_SPLIT_OLD && ev.split_generation == 5;
+        expect(seen && !lost, "a state event carries origin failover, split old, split generation 5");
+    }
+    expect_err(-vol_io(vol, 0, rs, false), -EIO, "an owner with an old split serves no reads");
+    expect_err(-vol_io(vol, 3, rs, true), -EIO, "an owner with an old split serves no writes");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 4,
+                        .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_FAILOVER,
+                        .split = DCC_SPLIT_NONE}),
+               0, "the same generation, split none (resolved)");
+    expect(shows("owner", 4, "failover", "-"), "status shows owner 4, failover, no split");
+    expect_err(vol_io(vol, 0, rs, false) ? -EIO : 0, 0, "it serves reads again");
+    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "it serves writes again");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 5,
+                        .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_FORCED,
+                        .split = DCC_SPLIT_NEW}),
+               0, "owner at generation 5, forced, split new");
+    expect(shows("owner", 5, "forced", "new"), "status shows owner 5, forced, split new");
+    expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "the new side of a split serves writes");
+
     // A new daemon once the old socket is gone; the old number is dead.
     a.reset();
     RegisterReply reg2 = b.register_volume(d);
     expect(reg2.reg_id > id, "new registration after the old socket closed");
-    expect(reg2.generation == 3, "registration reports generation 3");
+    expect(reg2.generation == 5, "registration reports generation 5");
+    expect(reg2.origin == DCC_ORIGIN_FORCED && reg2.split == DCC_SPLIT_NEW && reg2.split_generation == 0,
+           "registration reports origin forced, split new");
     expect_err(req(b, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 5}), -ESTALE,
                "old registration number refused");
     expect_err(req(b, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = reg2.reg_id, .region = 5}), 0,
@@ -868,6 +1003,7 @@ int main(int argc, char** argv) {
             return nlprobe_stuck(argv[2], num(o, "stuck"), num(o, "clean"));
         }
         if (cmd == "nl" && argc >= 4) return nl_once(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+        if (cmd == "sbedit" && argc >= 3) return sbedit(argv[2], opts(argc, argv, 3));
         if (cmd == "flushcheck") return flushcheck(opts(argc, argv, 2));
         if (cmd == "ctlsend" && argc >= 4) return ctlsend(argv[2], argv[3], opts(argc, argv, 4));
         if (cmd == "regionhash" && argc >= 3)

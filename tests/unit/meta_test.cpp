@@ -13,6 +13,12 @@ namespace {
 
 Uuid test_uuid() { return *parse_uuid("0123456789abcdef0123456789abcdef"); }
 
+// Checksum a hand-edited superblock block, as the kernel does.
+void put_csum(std::vector<uint8_t>& b) {
+    uint32_t c = crc32({b.data() + 4, kSbSize - 4});
+    std::memcpy(b.data(), &c, 4);
+}
+
 }  // namespace
 
 TEST(Crc32, MatchesTheStandardCheckValue) {
@@ -102,6 +108,71 @@ TEST(Superblock, YieldingRoundTrips) {
     EXPECT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Inconsistent);
 }
 
+TEST(Superblock, OriginAndSplitRoundTrip) {
+    Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
+    sb.generation = 7;
+    Superblock out;
+    ASSERT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Ok);
+    EXPECT_EQ(out.origin, Origin::Handover) << "a fresh layout";
+    EXPECT_EQ(out.split, Split::None);
+    EXPECT_EQ(out.split_generation, 0u);
+
+    sb.origin = Origin::Forced;
+    sb.split = Split::Old;
+    sb.split_generation = 8;
+    ASSERT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Ok);
+    EXPECT_EQ(out.origin, Origin::Forced);
+    EXPECT_EQ(out.split, Split::Old);
+    EXPECT_EQ(out.split_generation, 8u);
+
+    sb.origin = Origin::Failover;
+    sb.split = Split::New;
+    sb.split_generation = 0;
+    ASSERT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Ok);
+    EXPECT_EQ(out.origin, Origin::Failover);
+    EXPECT_EQ(out.split, Split::New);
+}
+
+TEST(Superblock, OlderSuperblocksReadAsHandoverWithNoSplit) {
+    // Written before origin and split existed: zeros where they are now.
+    Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Replica);
+    sb.origin = Origin::Forced;  // whatever is here must not survive the zeroing
+    sb.split = Split::New;
+    auto b = encode_superblock(sb);
+    std::memset(&b[88], 0, kSbSize - 88);
+    put_csum(b);
+    Superblock out;
+    ASSERT_EQ(decode_superblock(b, out), SbStatus::Ok);
+    EXPECT_EQ(out.origin, Origin::Handover);
+    EXPECT_EQ(out.split, Split::None);
+    EXPECT_EQ(out.split_generation, 0u);
+}
+
+TEST(Superblock, NamesOfOriginsAndSplits) {
+    for (Origin o : {Origin::Handover, Origin::Failover, Origin::Forced})
+        EXPECT_EQ(parse_origin(origin_name(o)), o);
+    for (Split s : {Split::None, Split::Old, Split::New}) EXPECT_EQ(parse_split(split_name(s)), s);
+    EXPECT_STREQ(origin_name(Origin::Forced), "forced");
+    EXPECT_STREQ(split_name(Split::None), "none");
+    for (const char* bad : {"", "Forced", "force", "-", "0", "handover "})
+        EXPECT_FALSE(parse_origin(bad)) << bad;
+    for (const char* bad : {"", "-", "Old", "older", "1"}) EXPECT_FALSE(parse_split(bad)) << bad;
+}
+
+TEST(Superblock, SplitStateRule) {
+    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_NONE, 0, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FORCED, DCC_SPLIT_NEW, 0, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, 6, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, UINT64_MAX, 5));
+    EXPECT_FALSE(split_state_valid(3, DCC_SPLIT_NONE, 0, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, 3, 0, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 5, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, UINT64_MAX));
+    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_NEW, 6, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_NONE, 1, 5));
+}
+
 TEST(Superblock, LayoutMatchesTheKernelStruct) {
     Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
     sb.generation = 0x1122334455667788ull;
@@ -117,6 +188,22 @@ TEST(Superblock, LayoutMatchesTheKernelStruct) {
     EXPECT_EQ(le64(offsetof(dcc_disk_sb, generation)), sb.generation);
     EXPECT_EQ(le64(offsetof(dcc_disk_sb, nr_regions)), 16384u);
     EXPECT_EQ(0, std::memcmp(&b[offsetof(dcc_disk_sb, uuid)], sb.uuid.data(), 16));
+
+    // Origin and split follow bitmap_blocks, in the old padding.
+    EXPECT_EQ(offsetof(dcc_disk_sb, origin), 88u);
+    EXPECT_EQ(offsetof(dcc_disk_sb, split), 92u);
+    EXPECT_EQ(offsetof(dcc_disk_sb, split_generation), 96u);
+    EXPECT_EQ(offsetof(dcc_disk_sb, pad), 104u);
+    sb.origin = Origin::Failover;
+    sb.split = Split::Old;
+    sb.split_generation = 0x1122334455667789ull;
+    b = encode_superblock(sb);
+    uint32_t origin, split;
+    std::memcpy(&origin, &b[offsetof(dcc_disk_sb, origin)], 4);
+    std::memcpy(&split, &b[offsetof(dcc_disk_sb, split)], 4);
+    EXPECT_EQ(origin, uint32_t(DCC_ORIGIN_FAILOVER));
+    EXPECT_EQ(split, uint32_t(DCC_SPLIT_OLD));
+    EXPECT_EQ(le64(offsetof(dcc_disk_sb, split_generation)), sb.split_generation);
 }
 
 TEST(Superblock, DetectsEveryKindOfDamage) {
@@ -142,6 +229,25 @@ TEST(Superblock, DetectsEveryKindOfDamage) {
         {"bitmap place", [](Superblock& s) { s.dirty_start = 7; }, SbStatus::Inconsistent},
         {"version", [](Superblock& s) { s.version = 2; }, SbStatus::BadVersion},
         {"role", [](Superblock& s) { s.role = Role(7); }, SbStatus::Inconsistent},
+        {"origin 3", [](Superblock& s) { s.origin = Origin(3); }, SbStatus::Inconsistent},
+        {"origin 2^32-1", [](Superblock& s) { s.origin = Origin(UINT32_MAX); }, SbStatus::Inconsistent},
+        {"split 3", [](Superblock& s) { s.split = Split(3); }, SbStatus::Inconsistent},
+        {"split old at or below the generation",
+         [](Superblock& s) {
+             s.split = Split::Old;
+             s.split_generation = s.generation;
+         },
+         SbStatus::Inconsistent},
+        {"split old with no split generation", [](Superblock& s) { s.split = Split::Old; },
+         SbStatus::Inconsistent},
+        {"split new with a split generation",
+         [](Superblock& s) {
+             s.split = Split::New;
+             s.split_generation = s.generation + 1;
+         },
+         SbStatus::Inconsistent},
+        {"no split with a split generation", [](Superblock& s) { s.split_generation = 1; },
+         SbStatus::Inconsistent},
     };
     for (const Damage& d : damages) {
         Superblock bad = sb;

@@ -45,8 +45,45 @@ TEST(NlBuild, PutsExactlyTheRequestedAttributes) {
     EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_REG_ID)), 9u);
     EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_REGION)), 1ull << 36);
     EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_ERRNO)), 5u);
-    for (int a : {DCC_A_COUNT, DCC_A_SET, DCC_A_ARM, DCC_A_FORCE, DCC_A_ROLE, DCC_A_GENERATION})
+    for (int a : {DCC_A_COUNT, DCC_A_SET, DCC_A_ARM, DCC_A_FORCE, DCC_A_ROLE, DCC_A_GENERATION,
+                  DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_SPLIT_GENERATION})
         EXPECT_EQ(attr(m.get(), a), nullptr) << a;
+}
+
+TEST(NlBuild, SetRoleWithOriginAndSplit) {
+    Request r{.cmd = DCC_CMD_SET_ROLE, .dev = {253, 4}, .reg_id = 9, .generation = 5,
+              .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_FORCED, .split = DCC_SPLIT_OLD,
+              .split_generation = 1ull << 40};
+    MsgPtr m = build(kFamily, r);
+    EXPECT_EQ(nla_get_u8(attr(m.get(), DCC_A_ROLE)), DCC_ROLE_OWNER);
+    EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_GENERATION)), 5u);
+    ASSERT_NE(attr(m.get(), DCC_A_ORIGIN), nullptr);
+    EXPECT_EQ(nla_len(attr(m.get(), DCC_A_ORIGIN)), 1);
+    EXPECT_EQ(nla_get_u8(attr(m.get(), DCC_A_ORIGIN)), DCC_ORIGIN_FORCED);
+    EXPECT_EQ(nla_len(attr(m.get(), DCC_A_SPLIT)), 1);
+    EXPECT_EQ(nla_get_u8(attr(m.get(), DCC_A_SPLIT)), DCC_SPLIT_OLD);
+    EXPECT_EQ(nla_len(attr(m.get(), DCC_A_SPLIT_GENERATION)), 8);
+    EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_SPLIT_GENERATION)), 1ull << 40);
+
+    // Set to 0 is sent (the caller asked for it); unset is not.
+    Request z{.cmd = DCC_CMD_SET_ROLE, .dev = {253, 4}, .reg_id = 9, .generation = 5,
+              .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_HANDOVER};
+    MsgPtr mz = build(kFamily, z);
+    ASSERT_NE(attr(mz.get(), DCC_A_ORIGIN), nullptr);
+    EXPECT_EQ(nla_get_u8(attr(mz.get(), DCC_A_ORIGIN)), DCC_ORIGIN_HANDOVER);
+    EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT), nullptr);
+    EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
+}
+
+TEST(NlAbi, Version3AppendsItsAttributes) {
+    // Numbers the daemon and older tools rely on never move.
+    EXPECT_EQ(DCC_A_MODE, 21);
+    EXPECT_EQ(DCC_A_PAD, 22);
+    EXPECT_EQ(DCC_A_ORIGIN, 23);
+    EXPECT_EQ(DCC_A_SPLIT, 24);
+    EXPECT_EQ(DCC_A_SPLIT_GENERATION, 25);
+    EXPECT_EQ(DCC_A_MAX, DCC_A_SPLIT_GENERATION);
+    EXPECT_EQ(DCC_GENL_VERSION, 3);
 }
 
 TEST(NlBuild, FlagsAndSmallTypes) {
@@ -58,7 +95,22 @@ TEST(NlBuild, FlagsAndSmallTypes) {
     EXPECT_EQ(attr(m.get(), DCC_A_FORCE), nullptr);
 }
 
-TEST(NlParse, RegisterReply) {
+namespace {
+
+// What a kernel of version 3 says of origin and split; a field that is
+// nullopt is left out.
+struct SplitState {
+    std::optional<uint8_t> origin = DCC_ORIGIN_HANDOVER, split = DCC_SPLIT_NONE;
+    std::optional<uint64_t> split_generation = 0;
+};
+
+void put_split_state(nl_msg* m, const SplitState& s) {
+    if (s.origin) nla_put_u8(m, DCC_A_ORIGIN, *s.origin);
+    if (s.split) nla_put_u8(m, DCC_A_SPLIT, *s.split);
+    if (s.split_generation) nla_put_u64(m, DCC_A_SPLIT_GENERATION, *s.split_generation);
+}
+
+MsgPtr register_reply(uint64_t generation, const SplitState& s) {
     MsgPtr m = reply(DCC_CMD_REGISTER);
     uint8_t uuid[16];
     for (int i = 0; i < 16; i++) uuid[i] = uint8_t(i);
@@ -70,8 +122,45 @@ TEST(NlParse, RegisterReply) {
     nla_put_u32(m.get(), DCC_A_DATA_MINOR, 16);
     nla_put_u8(m.get(), DCC_A_ROLE, DCC_ROLE_OWNER);
     nla_put_u8(m.get(), DCC_A_MODE, DCC_MODE_WRITE);
-    nla_put_u64(m.get(), DCC_A_GENERATION, 3);
+    nla_put_u64(m.get(), DCC_A_GENERATION, generation);
     nla_put(m.get(), DCC_A_UUID, 16, uuid);
+    put_split_state(m.get(), s);
+    return m;
+}
+
+MsgPtr state_event(uint64_t generation, const SplitState& s) {
+    MsgPtr m = reply(DCC_CMD_EVENT_STATE);
+    nla_put_u32(m.get(), DCC_A_MAJOR, 253);
+    nla_put_u32(m.get(), DCC_A_MINOR, 0);
+    nla_put_u8(m.get(), DCC_A_MODE, DCC_MODE_READ_ONLY);
+    nla_put_u8(m.get(), DCC_A_ROLE, DCC_ROLE_REPLICA);
+    nla_put_u64(m.get(), DCC_A_GENERATION, generation);
+    put_split_state(m.get(), s);
+    return m;
+}
+
+// Origin and split states a reply or event must not carry, at generation 3.
+const struct {
+    const char* what;
+    SplitState s;
+} kBadSplitStates[] = {
+    {"no ORIGIN", {.origin = std::nullopt}},
+    {"no SPLIT", {.split = std::nullopt}},
+    {"no SPLIT_GENERATION", {.split_generation = std::nullopt}},
+    {"origin 3", {.origin = 3}},
+    {"origin 255", {.origin = 255}},
+    {"split 3", {.split = 3}},
+    {"split old, split generation 0", {.split = DCC_SPLIT_OLD}},
+    {"split old, split generation = generation", {.split = DCC_SPLIT_OLD, .split_generation = 3}},
+    {"split old, split generation below", {.split = DCC_SPLIT_OLD, .split_generation = 2}},
+    {"split new with a split generation", {.split = DCC_SPLIT_NEW, .split_generation = 9}},
+    {"no split with a split generation", {.split_generation = 9}},
+};
+
+}  // namespace
+
+TEST(NlParse, RegisterReply) {
+    MsgPtr m = register_reply(3, {});
     auto r = parse_register(nlmsg_hdr(m.get()));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->reg_id, 77u);
@@ -79,6 +168,30 @@ TEST(NlParse, RegisterReply) {
     EXPECT_EQ(r->data, (Dev{254, 16}));
     EXPECT_EQ(r->generation, 3u);
     EXPECT_EQ(r->uuid[15], 15);
+    EXPECT_EQ(r->origin, DCC_ORIGIN_HANDOVER);
+    EXPECT_EQ(r->split, DCC_SPLIT_NONE);
+    EXPECT_EQ(r->split_generation, 0u);
+
+    MsgPtr old = register_reply(3, {.origin = DCC_ORIGIN_FORCED, .split = DCC_SPLIT_OLD,
+                                    .split_generation = 4});
+    r = parse_register(nlmsg_hdr(old.get()));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->origin, DCC_ORIGIN_FORCED);
+    EXPECT_EQ(r->split, DCC_SPLIT_OLD);
+    EXPECT_EQ(r->split_generation, 4u);
+
+    MsgPtr nw = register_reply(3, {.origin = DCC_ORIGIN_FAILOVER, .split = DCC_SPLIT_NEW});
+    r = parse_register(nlmsg_hdr(nw.get()));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->origin, DCC_ORIGIN_FAILOVER);
+    EXPECT_EQ(r->split, DCC_SPLIT_NEW);
+}
+
+TEST(NlParse, RegisterReplyWithABadSplitStateIsRefused) {
+    for (const auto& b : kBadSplitStates) {
+        MsgPtr m = register_reply(3, b.s);
+        EXPECT_FALSE(parse_register(nlmsg_hdr(m.get()))) << b.what;
+    }
 }
 
 TEST(NlParse, RegisterReplyMissingAnAttributeIsRefused) {
@@ -151,10 +264,25 @@ TEST(NlParse, Events) {
     nla_put_u8(s.get(), DCC_A_MODE, DCC_MODE_READ_ONLY);
     nla_put_u8(s.get(), DCC_A_ROLE, DCC_ROLE_REPLICA);
     nla_put_u64(s.get(), DCC_A_GENERATION, 8);
+    EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // version 2's STATE
+    put_split_state(s.get(), {.origin = DCC_ORIGIN_FAILOVER, .split = DCC_SPLIT_OLD,
+                              .split_generation = 9});
     auto st = parse_event(nlmsg_hdr(s.get()));
     ASSERT_TRUE(st);
     EXPECT_EQ(st->mode, DCC_MODE_READ_ONLY);
     EXPECT_EQ(st->generation, 8u);
+    EXPECT_EQ(st->origin, DCC_ORIGIN_FAILOVER);
+    EXPECT_EQ(st->split, DCC_SPLIT_OLD);
+    EXPECT_EQ(st->split_generation, 9u);
+}
+
+TEST(NlParse, StateEventWithABadSplitStateIsRefused) {
+    MsgPtr good = state_event(3, {});
+    EXPECT_TRUE(parse_event(nlmsg_hdr(good.get())));
+    for (const auto& b : kBadSplitStates) {
+        MsgPtr m = state_event(3, b.s);
+        EXPECT_FALSE(parse_event(nlmsg_hdr(m.get()))) << b.what;
+    }
 }
 
 TEST(NlVersion, OnlyThisProgramsVersionIsTaken) {

@@ -73,6 +73,8 @@ TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
     json j = to_json(v);
     EXPECT_TRUE(j["generation"].is_number_unsigned());
     EXPECT_EQ(j["generation"], 3);
+    EXPECT_EQ(j["origin"], "handover") << "the default";
+    EXPECT_EQ(j["split"], "none") << "the default";
     EXPECT_TRUE(j["backlog"].is_null());
     EXPECT_TRUE(j["in_sync"].is_null());
     EXPECT_TRUE(j["peer_role"].is_null());
@@ -87,10 +89,12 @@ TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
     EXPECT_EQ(s["volumes"].size(), 1u);
     // The kernel's view: what only dccd knows is null.
     json k = status_answer(std::nullopt, std::nullopt, std::nullopt,
-                           {dcc::kernel_view("vm1", *dcc::parse_status("128 4/4 0 0 yielding 3 rw - 0 0"))});
+                           {dcc::kernel_view("vm1", *dcc::parse_status("128 4/4 0 0 yielding 3 rw - 0 0 forced -"))});
     EXPECT_EQ(k["daemon"], false);
     EXPECT_TRUE(k["link"].is_null());
     EXPECT_EQ(k["volumes"][0]["role"], "yielding");
+    EXPECT_EQ(k["volumes"][0]["origin"], "forced");
+    EXPECT_EQ(k["volumes"][0]["split"], "none");
     EXPECT_TRUE(k["volumes"][0]["paired"].is_null());
     EXPECT_TRUE(k["volumes"][0]["in_sync"].is_null());
     EXPECT_TRUE(k["volumes"][0]["registration"].is_null());

@@ -51,6 +51,29 @@ enum dcc_role {
 	DCC_ROLE_YIELDING = 3,
 };
 
+/*
+ * How this site's current generation began; chosen by the daemon, only
+ * stored and reported by the target.  A freshly formatted volume has
+ * DCC_ORIGIN_HANDOVER.
+ */
+enum dcc_origin {
+	DCC_ORIGIN_HANDOVER = 0,	/* a handover, or a fresh format */
+	DCC_ORIGIN_FAILOVER = 1,	/* a failover */
+	DCC_ORIGIN_FORCED = 2,		/* a forced failover */
+};
+
+/* Whether this site recorded a split brain (both sites wrote apart). */
+enum dcc_split {
+	DCC_SPLIT_NONE = 0,
+	/*
+	 * This site wrote while apart from the peer, whose newer generation
+	 * was forced: it serves no I/O until an admin resolves the split.
+	 */
+	DCC_SPLIT_OLD = 1,
+	/* This site is the newer owner of a split brain and serves on. */
+	DCC_SPLIT_NEW = 2,
+};
+
 struct dcc_disk_sb {
 	__le32 csum;		/* crc32 (IEEE, as zlib) of bytes 4..511 */
 	__le32 magic;
@@ -65,7 +88,16 @@ struct dcc_disk_sb {
 	__le64 valid_start;	/* first block of the valid bitmap */
 	__le64 dirty_start;	/* first block of the dirty bitmap */
 	__le64 bitmap_blocks;	/* blocks per bitmap */
-	__u8 pad[DCC_SB_SIZE - 88];
+	/*
+	 * Written with role and generation.  Superblocks written before
+	 * these fields existed have zeros here: handover, no split.
+	 * split_generation: with DCC_SPLIT_OLD, the peer's generation when
+	 * the split was found (greater than generation); otherwise 0.
+	 */
+	__le32 origin;		/* enum dcc_origin */
+	__le32 split;		/* enum dcc_split */
+	__le64 split_generation;
+	__u8 pad[DCC_SB_SIZE - 104];
 } __attribute__((packed));
 
 /* ------------------------------------------------------------------------ */
@@ -73,7 +105,7 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	2
+#define DCC_GENL_VERSION	3
 #define DCC_GENL_MCGRP_EVENTS	"events"
 
 /*
@@ -86,7 +118,8 @@ enum dcc_cmd {
 	DCC_CMD_UNSPEC,
 	/*
 	 * -> MAJOR MINOR;  <- REG_ID REGION_SECTORS NR_REGIONS DATA_SECTORS
-	 *    DATA_MAJOR DATA_MINOR ROLE GENERATION UUID
+	 *    DATA_MAJOR DATA_MINOR ROLE MODE GENERATION UUID ORIGIN SPLIT
+	 *    SPLIT_GENERATION
 	 */
 	DCC_CMD_REGISTER,
 	/* -> MAJOR MINOR REG_ID */
@@ -110,13 +143,19 @@ enum dcc_cmd {
 	 */
 	DCC_CMD_CLEAR_DIRTY,
 	/*
-	 * -> MAJOR MINOR REG_ID ROLE GENERATION: flush the data device, then
-	 * commit; the new role and generation show only once committed
+	 * -> MAJOR MINOR REG_ID ROLE GENERATION [ORIGIN] [SPLIT]
+	 * [SPLIT_GENERATION] (absent: 0): flush the data device, then commit
+	 * all of them in one superblock write; the new values show only once
+	 * committed.  SPLIT_GENERATION must exceed GENERATION with SPLIT old,
+	 * and be 0 otherwise.
 	 */
 	DCC_CMD_SET_ROLE,
 	/* event: MAJOR MINOR REGION, a bio waits for this region */
 	DCC_CMD_EVENT_MISS,
-	/* event: MAJOR MINOR MODE ROLE GENERATION, something visible changed */
+	/*
+	 * event: MAJOR MINOR MODE ROLE GENERATION ORIGIN SPLIT
+	 * SPLIT_GENERATION, something visible changed
+	 */
 	DCC_CMD_EVENT_STATE,
 	/*
 	 * -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES);  <- COUNT (regions
@@ -154,6 +193,10 @@ enum dcc_attr {
 	DCC_A_UUID,		/* binary, 16 bytes */
 	DCC_A_MODE,		/* u8, enum dcc_mode */
 	DCC_A_PAD,
+	/* Version 3; appended so that no older number changes. */
+	DCC_A_ORIGIN,		/* u8, enum dcc_origin */
+	DCC_A_SPLIT,		/* u8, enum dcc_split */
+	DCC_A_SPLIT_GENERATION,	/* u64 */
 
 	__DCC_A_MAX,
 };

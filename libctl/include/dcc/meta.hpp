@@ -24,6 +24,24 @@ enum class Role : uint32_t { Owner = 1, Replica = 2, Yielding = 3 };
 const char* role_name(Role r);
 std::optional<Role> parse_role(const std::string& name);
 
+// DCC_ORIGIN_*: how this site's current generation began.
+enum class Origin : uint32_t { Handover = 0, Failover = 1, Forced = 2 };
+const char* origin_name(Origin o);  // handover, failover, forced
+std::optional<Origin> parse_origin(const std::string& name);
+
+// DCC_SPLIT_*: whether this site recorded a split brain.  Old: it wrote
+// while apart from a peer whose newer generation was forced, and serves no
+// I/O until resolved.  New: it is the newer owner and serves on.
+enum class Split : uint32_t { None = 0, Old = 1, New = 2 };
+const char* split_name(Split s);  // none, old, new
+std::optional<Split> parse_split(const std::string& name);
+
+// The kernel's rule for these fields, raw as on disk or on netlink: origin
+// and split in range, and a split generation above @generation with split
+// old, 0 otherwise.
+bool split_state_valid(uint32_t origin, uint32_t split, uint64_t split_generation,
+                       uint64_t generation);
+
 struct Superblock {
     uint32_t version = 1;
     uint32_t flags = 0;
@@ -36,6 +54,9 @@ struct Superblock {
     uint64_t valid_start = 0;
     uint64_t dirty_start = 0;
     uint64_t bitmap_blocks = 0;
+    Origin origin = Origin::Handover;
+    Split split = Split::None;
+    uint64_t split_generation = 0;  // with Split::Old, the peer's generation
 };
 
 constexpr uint32_t kMetaBlock = 4096;

@@ -40,6 +40,9 @@ struct Request {
     bool arm = false;  // the DCC_A_ARM flag, which version 2 refuses (tests send it)
     bool force = false;
     std::vector<Range> ranges;  // SET_INVALID, FILL_DONE, ARM, CLEAR_DIRTY: many at once
+    // SET_ROLE: DCC_ORIGIN_*, DCC_SPLIT_* and the split generation; absent: 0.
+    std::optional<uint8_t> origin, split;
+    std::optional<uint64_t> split_generation;
 };
 
 // A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.
@@ -55,6 +58,8 @@ struct RegisterReply {
     uint8_t mode = 0;
     uint64_t generation = 0;
     Uuid uuid{};
+    uint8_t origin = 0, split = 0;  // DCC_ORIGIN_*, DCC_SPLIT_*
+    uint64_t split_generation = 0;
 };
 
 struct RegionsReply {
@@ -68,6 +73,8 @@ struct Event {
     uint64_t region = 0;
     uint8_t mode = 0, role = 0;
     uint64_t generation = 0;
+    uint8_t origin = 0, split = 0;  // EVENT_STATE: DCC_ORIGIN_*, DCC_SPLIT_*
+    uint64_t split_generation = 0;
 };
 
 // Each returns nullopt for a message that is not a well-formed reply.

@@ -15,7 +15,7 @@ namespace dcc {
 
 // The INFO status line of a dcc target, in the order the kernel prints it:
 //   region_sectors valid/regions dirty locked role generation mode
-//   registration misses timeouts
+//   registration misses timeouts origin split
 struct TargetStatus {
     uint64_t region_sectors = 0;
     uint64_t valid = 0;
@@ -28,13 +28,16 @@ struct TargetStatus {
     std::optional<uint64_t> registration;  // nullopt: no daemon ("-")
     uint64_t misses = 0;
     uint64_t timeouts = 0;
+    std::string origin;  // handover, failover, forced
+    std::string split;   // "-" (none), old, new
 };
 
 // Parse the INFO status of one dcc target (the part after "dcc ").
 std::optional<TargetStatus> parse_status(const std::string& params);
 
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
-// role, generation, mode, registration ("-" if none), misses, timeouts.
+// role, generation, mode, registration ("-" if none), misses, timeouts,
+// origin, split ("-" if none).
 // nullopt for an unknown name or a malformed line.
 std::optional<std::string> status_field(const std::string& params, const std::string& name);
 
@@ -54,6 +57,8 @@ struct VolumeStatus {
     std::string role;  // owner, replica, yielding
     uint64_t generation = 0;
     std::string mode;  // rw, ro, fail, or unknown
+    std::string origin = "handover";  // how this generation began: handover, failover, forced
+    std::string split = "none";       // a recorded split brain: none, old, new
     uint64_t region_bytes = 0, regions = 0;
     uint64_t valid = 0, dirty = 0, locked = 0, misses = 0, timeouts = 0;
     std::optional<uint64_t> registration;

@@ -1,6 +1,8 @@
 # Create and remove with dmsetup; every malformed table is refused with its
 # own message and leaves no device behind; numbers never wrap (D2); a data
-# or metadata device another dcc table holds is refused (D1).
+# or metadata device another dcc table holds is refused (D1); a superblock
+# whose origin or split is out of range, or whose split generation does not
+# fit its split, is refused, and an old split read from disk stops all I/O.
 # disks: data=64M meta=1M small=2K other=128M meta2=1M
 . ./lib.sh
 
@@ -11,10 +13,14 @@ check "create" dcc_create vol "$DATA" "$META"
 expect_eq "status: region size, valid/total" "128 1024/1024" "$(status_field vol region_sectors) $(valid_of vol)"
 expect_eq "status: role owner, generation 1, mode rw, no daemon" "owner 1 rw -" \
 	"$(role_of vol) $(status_field vol generation) $(mode_of vol) $(status_field vol registration)"
+expect_eq "status: a fresh volume began by handover, no split" "handover -" \
+	"$(status_field vol origin) $(status_field vol split)"
 expect_eq "table line" "$(printf '%s' "0 131072 dcc 254:0 254:16")" "$(dmsetup table vol)"
-check "IMA status" sh -c "dmsetup measure vol | grep -q 'region_sectors=128,uuid=$UUID,role=owner,generation=1,mode=rw,miss_timeout=30;'"
+check "IMA status" sh -c "dmsetup measure vol | grep -q 'region_sectors=128,uuid=$UUID,role=owner,generation=1,mode=rw,miss_timeout=30,origin=handover,split=-;'"
 check "dccctl status parses the line" dccctl status vol
 check "dccctl status --json" sh -c 'dccctl status --json vol | grep -q "\"registration\":null"'
+check "dccctl status --json has origin and split" sh -c \
+	'dccctl status --json vol | grep "\"origin\":\"handover\"" | grep -q "\"split\":\"none\""'
 check "remove" dmsetup remove vol
 refuse "device is gone" dmsetup info vol
 
@@ -70,6 +76,38 @@ refused "0 $N dcc $DATA $META2" "Data device is smaller than the volume size"
 $DD if="$META" of=/tmp/sb bs=512 count=1 status=none
 printf '\377' | $DD of="$META" bs=1 seek=40 conv=notrunc status=none
 refused "0 $N dcc $DATA $META" "checksum mismatch"
+$DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
+
+# Origin, split and split generation (generation 1 here), rewritten with a
+# good checksum: out of range, or a split generation that does not fit.
+sb_with() {
+	$DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
+	check "superblock with $*" dcctest sbedit "$META" "$@"
+}
+sb_with --origin 3
+refused "0 $N dcc $DATA $META" "Metadata superblock has an unknown origin"
+sb_with --origin 4294967295
+refused "0 $N dcc $DATA $META" "Metadata superblock has an unknown origin"
+sb_with --split 3
+refused "0 $N dcc $DATA $META" "Metadata superblock has an unknown split state"
+for bad in "1 0" "1 1" "2 2" "0 2" "0 18446744073709551615"; do
+	sb_with --split ${bad% *} --split-gen ${bad#* }
+	refused "0 $N dcc $DATA $META" "split generation does not fit its split state"
+done
+# An old split on disk: the table loads, shows it and serves nothing.
+sb_with --origin 2 --split 1 --split-gen 2
+check "create with an old split" dcc_create vol "$DATA" "$META"
+expect_eq "status: forced, old" "owner 1 forced old" \
+	"$(role_of vol) $(status_field vol generation) $(status_field vol origin) $(status_field vol split)"
+check "IMA status: forced, old" sh -c "dmsetup measure vol | grep -q 'miss_timeout=30,origin=forced,split=old;'"
+refuse "no read with an old split" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
+refuse "no write with an old split" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
+check "remove" dmsetup remove vol
+sb_with --origin 1 --split 2
+check "create with a new split" dcc_create vol "$DATA" "$META"
+expect_eq "status: failover, new" "failover new" "$(status_field vol origin) $(status_field vol split)"
+check "the new side of a split reads" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
+check "remove" dmsetup remove vol
 $DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
 check "restored superblock accepted" dcc_create vol "$DATA" "$META" 2 miss_timeout 7
 expect_eq "features in the table line" "2 miss_timeout 7" "$(dmsetup table vol | cut -d' ' -f6-)"
