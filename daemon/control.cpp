@@ -220,7 +220,7 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
         return reply(control::failure(Code::Refused, p.why));
     uint64_t to = p.persist->generation;
     p = carry_out(v, p);
-    if (v.own.state().split != core::Split::None)
+    if (v.own.state().split != dcc::Split::None)
         return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist the resolution"));
     log_warn("%s: split brain resolved here: %llu regions written here dropped; replica of "
              "generation %llu",

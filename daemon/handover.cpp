@@ -91,11 +91,11 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
 // reads its dirty bits and decides (rules 12 and 14): a write accepted
 // between the two would be lost, or make a split brain go unseen.
 void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
-    core::SiteState peer{Role(m.info.role), m.generation, core::Origin(m.info.origin),
-                         core::Split(m.info.split)};
+    core::SiteState peer{Role(m.info.role), m.generation, dcc::Origin(m.info.origin),
+                         dcc::Split(m.info.split)};
     // (The older site of a recorded split brain serves nothing already.)
     bool quiesce = core::meets_newer_owner(v.own.state(), peer) &&
-                   v.own.state().split != core::Split::Old && !v.suspended;
+                   v.own.state().split != dcc::Split::Old && !v.suspended;
     if (quiesce) {
         try {
             suspend(v);

@@ -24,8 +24,8 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     s.uuid = format_uuid(v.reg.uuid);
     s.role = role_name(v.own.state().role);
     s.generation = v.generation();
-    s.origin = core::origin_name(v.own.state().origin);
-    s.split = core::split_name(v.own.state().split);
+    s.origin = dcc::origin_name(v.own.state().origin);
+    s.split = dcc::split_name(v.own.state().split);
     s.region_bytes = v.region_bytes;
     s.regions = v.reg.nr_regions;
     s.valid = v.reg.nr_regions - std::min<uint64_t>(v.invalid.count(), v.reg.nr_regions);

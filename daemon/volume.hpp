@@ -37,7 +37,7 @@ struct WrittenFill {
 // reply or a state event.
 template <class K>
 core::SiteState site_state(const K& k) {
-    return {Role(k.role), k.generation, core::Origin(k.origin), core::Split(k.split),
+    return {Role(k.role), k.generation, dcc::Origin(k.origin), dcc::Split(k.split),
             k.split_generation};
 }
 

@@ -3,24 +3,6 @@
 
 namespace dcc::core {
 
-const char* origin_name(Origin o) {
-    switch (o) {
-    case Origin::Handover: return "handover";
-    case Origin::Failover: return "failover";
-    case Origin::Forced: return "forced";
-    }
-    return "?";
-}
-
-const char* split_name(Split s) {
-    switch (s) {
-    case Split::None: return "none";
-    case Split::Old: return "old";
-    case Split::New: return "new";
-    }
-    return "?";
-}
-
 bool meets_newer_owner(SiteState here, SiteState peer) {
     return (here.role == Role::Owner || here.role == Role::Yielding) && peer.role == Role::Owner &&
            peer.origin != Origin::Handover && order(here) < order(peer);

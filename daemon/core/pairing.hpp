@@ -40,15 +40,10 @@
 
 namespace dcc::core {
 
-// How a site's current generation began (enum dcc_origin).
-enum class Origin : uint8_t { Handover = 0, Failover = 1, Forced = 2 };
-// A split brain this site recorded (enum dcc_split): Old, it wrote while
-// apart from a newer forced owner and serves nothing until resolved; New,
-// it is that newer owner and serves on.
-enum class Split : uint8_t { None = 0, Old = 1, New = 2 };
-
-const char* origin_name(Origin o);
-const char* split_name(Split s);
+// Origin (how a site's current generation began) and Split (a split
+// brain it recorded: Old, it wrote while apart from a newer forced owner
+// and serves nothing until resolved; New, it is that newer owner and
+// serves on) are dcc/meta.hpp's, as Role is.
 
 // A site's persisted ownership of a volume, as its kernel confirmed it.
 struct SiteState {

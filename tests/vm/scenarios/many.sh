@@ -7,19 +7,31 @@
 . ./lib.sh
 
 N=100
-# Volume i: 2 MiB of the data disk, 64 KiB of the metadata disk.
+# Volume i: 2 MiB of the data disk, 64 KiB of the metadata disk.  The
+# devices of each kind are created by one dmsetup (a process costs much in
+# a TCG guest).
+specs() { # KIND: the concise table list of all N devices of that kind
+	local i=1 sep=
+	while [ $i -le $N ]; do
+		case $1 in
+		d) printf '%sd%d,,,rw,0 4096 linear %s %d' "$sep" $i "$DATA" $(((i - 1) * 4096)) ;;
+		m) printf '%sm%d,,,rw,0 128 linear %s %d' "$sep" $i "$META" $(((i - 1) * 128)) ;;
+		v) printf '%sv%d,,,rw,0 4096 dcc /dev/mapper/d%d /dev/mapper/m%d' "$sep" $i $i $i ;;
+		esac
+		sep=';'
+		i=$((i + 1))
+	done
+}
+check "data and metadata devices" dmsetup create --concise "$(specs d);$(specs m)"
+if [ "$SITE" = a ]; then role=owner; else role=replica; fi
 i=1
 while [ $i -le $N ]; do
-	echo "0 4096 linear $DATA $(((i - 1) * 4096))" | dmsetup create d$i
-	echo "0 128 linear $META $(((i - 1) * 128))" | dmsetup create m$i
 	uuid=$(printf '5a5a5a5a-0000-4000-8000-%012d' $i)
-	if [ "$SITE" = a ]; then role=owner; else role=replica; fi
 	dccctl format-meta --data /dev/mapper/d$i --meta /dev/mapper/m$i --uuid $uuid --role $role >/dev/null ||
 		bad "format v$i"
-	dcc_create v$i /dev/mapper/d$i /dev/mapper/m$i || bad "create v$i"
 	i=$((i + 1))
 done
-ok "$N volumes created"
+check "$N volumes created" dmsetup create --concise "$(specs v)"
 # A TCG guest busy with 100 devices is slow: a longer link timeout.
 dccd_config 'replication_rate = "1M"' 'heartbeat_ms = 1000' 'link_timeout_ms = 10000'
 start_dccd
@@ -72,10 +84,19 @@ fi
 check "all $N in sync" wait_until 300 sh -c "[ \$(dccctl status --json | grep -o '\"in_sync\":true' | wc -l) = $N ]"
 barrier in-sync  # each dccd stays up until the other has seen it too
 stop_dccd
-i=1
-while [ $i -le $N ]; do
-	dmsetup remove v$i && dmsetup remove d$i && dmsetup remove m$i || bad "remove v$i"
-	i=$((i + 1))
-done
+names() { # KIND...: every device of those kinds
+	local k i
+	for k in "$@"; do
+		i=1
+		while [ $i -le $N ]; do
+			printf '%s%d ' "$k" $i
+			i=$((i + 1))
+		done
+	done
+}
+# shellcheck disable=SC2046
+check "remove" dmsetup remove $(names v)
+# shellcheck disable=SC2046
+check "remove their devices" dmsetup remove $(names d m)
 grep -aE "warning" /tmp/dccd.log | head -n 10
 finish
