@@ -349,7 +349,7 @@ int cmd_wait(int argc, char** argv) {
     int timeout = timeout_of(o, 300, true);
     auto start = std::chrono::steady_clock::now();
     catch_interrupts();
-    std::string last_err;
+    std::string last_err, split = "none";
     for (bool first = true;; first = false) {
         try {
             json st = dcc::control::ask(socket_of(o), "status " + o.pos[0], 10000);
@@ -361,12 +361,14 @@ int cmd_wait(int argc, char** argv) {
                 if (o.has("json")) std::printf("%s\n", dcc::control::dump(*v).c_str());
                 return 0;
             }
-            // A split brain holds until an admin resolves it: nothing else
-            // is worth waiting for.
-            if (dcc::control::split_brain(*v))
+            // The older site of a split brain changes only when an admin
+            // resolves it here: nothing else is worth waiting for.  The
+            // newer one waits for that resolve at the peer.
+            split = str_or(*v, "split", "none");
+            if (split == "old")
                 throw Error(dcc::kExitRefused,
-                            o.pos[0] + ": split brain recorded here (" + str_or(*v, "split", "?") +
-                                "): not " + o.pos[1] + " until it is resolved (dccctl resolve)");
+                            o.pos[0] + ": split brain recorded here (the older site): not " + o.pos[1] +
+                                " until it is resolved here (dccctl resolve --discard-local)");
         } catch (const Error& e) {
             // The first answer decides whether there is anything to wait
             // for; later, dccd may be restarting.
@@ -376,9 +378,10 @@ int cmd_wait(int argc, char** argv) {
         double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (g_interrupted) throw Error(dcc::kExitError, "interrupted");
         if (timeout && waited >= timeout)
-            throw Error(dcc::kExitTimeout, o.pos[0] + ": not " + o.pos[1] + " after " +
-                                               std::to_string(timeout) + " s" +
-                                               (last_err.empty() ? "" : " (" + last_err + ")"));
+            throw Error(dcc::kExitTimeout,
+                        o.pos[0] + ": not " + o.pos[1] + " after " + std::to_string(timeout) + " s" +
+                            (split == "new" ? " (a split brain is recorded: resolve it at the peer)" : "") +
+                            (last_err.empty() ? "" : " (" + last_err + ")"));
         usleep(200000);
     }
 }

@@ -125,6 +125,10 @@ judge() {
 			return
 		fi
 		grep -q 'DCC-SETUP-FAIL' "$logf" && { echo "guest setup failed in $(basename "$logf")"; return; }
+		# A boot that ended by a power cut never printed its result: its
+		# failed checks count all the same.
+		grep -q 'DCC-CHECK FAIL' "$logf" &&
+			{ echo "$(grep -c 'DCC-CHECK FAIL' "$logf") failed checks in $(basename "$logf" .log)"; return; }
 		grep -q 'DCC-HOST-TIMEOUT' "$logf" && { echo "$(basename "$logf" .log) hung (host timeout)"; return; }
 		taint=$(sed -n 's/^DCC-TAINT \([0-9]*\).*/\1/p' "$logf" | tail -n1)
 		if [ -n "$taint" ] && ((taint & ~(4096 | 8192))); then
