@@ -156,6 +156,10 @@ int cmd_dump_meta(int argc, char** argv) {
                     (unsigned long long)m.sb.nr_regions, (unsigned long long)m.sb.generation,
                     json_str(dcc::role_name(m.sb.role)).c_str(),
                     (unsigned long long)m.valid.count(), (unsigned long long)m.dirty.count());
+        std::printf(", \"origin\": %s, \"split\": %s, \"split_generation\": %llu",
+                    json_str(dcc::origin_name(m.sb.origin)).c_str(),
+                    json_str(dcc::split_name(m.sb.split)).c_str(),
+                    (unsigned long long)m.sb.split_generation);
         if (o.has("ranges"))
             std::printf(", \"valid_ranges\": %s, \"dirty_ranges\": %s", json_str(list(valid)).c_str(),
                         json_str(list(dirty)).c_str());
@@ -170,6 +174,11 @@ int cmd_dump_meta(int argc, char** argv) {
                 (unsigned long long)m.sb.nr_regions, (unsigned long long)m.sb.generation,
                 dcc::role_name(m.sb.role), (unsigned long long)m.valid.count(),
                 (unsigned long long)m.dirty.count());
+    std::printf("origin         %s\nsplit          %s", dcc::origin_name(m.sb.origin),
+                dcc::split_name(m.sb.split));
+    if (m.sb.split_generation)
+        std::printf(" (the newer owner's generation %llu)", (unsigned long long)m.sb.split_generation);
+    std::printf("\n");
     if (o.has("ranges"))
         std::printf("valid ranges   %s\ndirty ranges   %s\n", list(valid).c_str(), list(dirty).c_str());
     return 0;

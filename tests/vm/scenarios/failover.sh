@@ -147,6 +147,7 @@ else
 			$DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=24 count=1 oflag=direct status=none
 		start_dccd
 		check "3: B records the split brain" wait_until 60 is_field vol split old
+		check "3: in its metadata" sh -c "dccctl dump-meta $META | grep -q 'split *old (the newer owner.s generation 3)'"
 		refuse "3: B serves no write" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
 		refuse "3: nor a read" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
 		refuse_saying "3: wait fails at once" "split brain" dccctl wait vol in-sync --timeout 60
