@@ -36,6 +36,12 @@ bool send_line(int fd, const std::string& line) {
     return true;
 }
 
+// Answer a control client once, and let it go.
+void answer_once(int fd, const json& j) {
+    send_line(fd, json_line(j));
+    close(fd);
+}
+
 int64_t wall_ms() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -150,18 +156,23 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
     ctl_migrate(fd, w);
 }
 
+// The volume a request names, or nullptr once the client was told.
+Volume* Daemon::ctl_volume(int fd, const std::string& name) {
+    auto it = vols_.find(name);
+    if (it != vols_.end()) return it->second.get();
+    answer_once(fd, control::failure(control::Code::NotFound, "no dcc volume '" + name + "' here"));
+    return nullptr;
+}
+
 // Take the volume at this site, its owner being unreachable.  The checks
 // are core::failover_refusal's; the answer says what a forced one may
 // have lost.
 void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     using control::Code;
-    auto reply = [&](const json& j) {
-        send_line(fd, json_line(j));
-        close(fd);
-    };
-    auto it = vols_.find(name);
-    if (it == vols_.end()) return reply(control::failure(Code::NotFound, "no dcc volume '" + name + "' here"));
-    Volume& v = *it->second;
+    auto reply = [&](const json& j) { answer_once(fd, j); };
+    Volume* vp = ctl_volume(fd, name);
+    if (!vp) return;
+    Volume& v = *vp;
     core::FailoverFacts f;
     f.state = v.own.state();
     f.phase = v.own.phase();
@@ -202,13 +213,10 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
 // and becomes the newer owner's replica.
 void Daemon::ctl_resolve(int fd, const std::string& name) {
     using control::Code;
-    auto reply = [&](const json& j) {
-        send_line(fd, json_line(j));
-        close(fd);
-    };
-    auto it = vols_.find(name);
-    if (it == vols_.end()) return reply(control::failure(Code::NotFound, "no dcc volume '" + name + "' here"));
-    Volume& v = *it->second;
+    auto reply = [&](const json& j) { answer_once(fd, j); };
+    Volume* vp = ctl_volume(fd, name);
+    if (!vp) return;
+    Volume& v = *vp;
     uint64_t dropped = 0;
     try {
         dropped = kernel_.set(v, DCC_SET_DIRTY).count();
@@ -235,14 +243,11 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
 
 void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
     using control::Code;
-    auto refuse = [&](Code code, const std::string& why) {
-        send_line(fd, json_line(control::failure(code, why)));
-        close(fd);
-    };
+    auto refuse = [&](Code code, const std::string& why) { answer_once(fd, control::failure(code, why)); };
     const std::string &name = w[1], &site = w[2];
-    auto it = vols_.find(name);
-    if (it == vols_.end()) return refuse(Code::NotFound, "no dcc volume '" + name + "' here");
-    Volume& v = *it->second;
+    Volume* vp = ctl_volume(fd, name);
+    if (!vp) return;
+    Volume& v = *vp;
     if (site != cfg_.site && site != peer_site_)
         return refuse(Code::NotFound, "unknown site '" + site + "' (this is " + cfg_.site +
                                           ", the peer " +
