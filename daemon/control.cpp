@@ -192,7 +192,14 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     }
     uint64_t from = v.generation();
     std::string risks = core::failover_risks(f);
-    core::Plan p = carry_out(v, v.own.force_failover());
+    core::Plan p = v.own.force_failover();
+    if (!p.persist) return reply(control::failure(Code::Refused, p.why));
+    try {
+        p = carry_out(v, p);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+        p.why = e.what();
+    }
     if (!v.owner() || v.generation() != from + 1)
         return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist ownership"));
     log_warn("%s: FORCED FAILOVER: this site owns generation %llu (%s)", v.name.c_str(),
@@ -224,10 +231,14 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
         return reply(control::failure(Code::Failed, e.what()));
     }
     core::Plan p = v.own.resolve_discard_local();
-    if (p.outcome == core::Outcome::Refused && !p.persist)
-        return reply(control::failure(Code::Refused, p.why));
+    if (!p.persist) return reply(control::failure(Code::Refused, p.why));
     uint64_t to = p.persist->generation;
-    p = carry_out(v, p);
+    try {
+        p = carry_out(v, p);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+        p.why = e.what();
+    }
     if (v.own.state().split != dcc::Split::None)
         return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist the resolution"));
     log_warn("%s: split brain resolved here: %llu regions written here dropped; replica of "

@@ -94,10 +94,16 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
     core::SiteState peer{Role(m.info.role), m.generation, dcc::Origin(m.info.origin),
                          dcc::Split(m.info.split)};
     // (The older site of a recorded split brain serves nothing already.)
-    bool quiesce = core::meets_newer_owner(v.own.state(), peer) &&
-                   v.own.state().split != dcc::Split::Old && !v.suspended;
-    if (quiesce) {
+    auto must_decide = [&] {
+        return core::meets_newer_owner(v.own.state(), peer) && v.own.state().split != dcc::Split::Old;
+    };
+    bool quiesced = must_decide();
+    if (quiesced && !v.suspended) {
         try {
+            // Buffered writes reach the device (and its dirty bits) first.
+            int fd = open_block_device(v.dev, O_RDONLY);
+            fsync(fd);
+            close(fd);
             suspend(v);
         } catch (const Error& e) {
             log_warn("%s: cannot stop I/O to decide: %s", v.name.c_str(), e.what());
@@ -110,8 +116,16 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
     } catch (const Error& e) {
         log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
     }
-    carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt));
-    if (quiesce) resume(v);
+    try {
+        carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt));
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+    }
+    // Serving again only once this site is no longer the owner that must
+    // decide (replica by rule 12, or the older site of a split brain, which
+    // serves nothing); if the decision could not be persisted, I/O stays
+    // held and the next ATTACH tries again.
+    if (quiesced && !must_decide()) resume(v);
 }
 
 void Daemon::paired(Volume& v) {
@@ -147,11 +161,22 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
             // site never took go (SET_INVALID with FORCE clears their dirty
             // bits in the same commit); fills first, or their locks refuse.
             p.invalidate_dirty = false;
-            cancel_fills(v);
-            RangeSet gone = kernel_.set(v, DCC_SET_DIRTY);
-            if (int e = kernel_.set_invalid(v, gone, true)) {
-                log_warn("%s: %s", v.name.c_str(),
-                         kernel_.why("cannot mark the regions written here invalid", e).c_str());
+            RangeSet gone;
+            int e = 0;
+            try {
+                cancel_fills(v);
+                gone = kernel_.set(v, DCC_SET_DIRTY);
+                e = kernel_.set_invalid(v, gone, true);
+                if (e)
+                    log_warn("%s: %s", v.name.c_str(),
+                             kernel_.why("cannot mark the regions written here invalid", e).c_str());
+                else
+                    reload_invalid(v);
+            } catch (const Error& x) {
+                log_warn("%s: %s", v.name.c_str(), x.what());
+                e = -EIO;
+            }
+            if (e) {
                 p = v.own.persisted(false);
                 continue;
             }
@@ -159,7 +184,6 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
                 log_warn("%s: %llu regions written here and never taken by the peer are dropped; "
                          "they come from the peer",
                          v.name.c_str(), (unsigned long long)gone.count());
-            reload_invalid(v);
         }
         if (p.persist) {
             core::SiteState before = v.own.state(), to = *p.persist;
@@ -203,6 +227,8 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
 // After the kernel committed a new role or generation.
 void Daemon::role_changed(Volume& v, core::SiteState before) {
     bool was_owner = before.role == Role::Owner;
+    if (was_owner != v.owner())
+        drop_page_cache(v);  // nothing read or written before may be served after
     if (was_owner && !v.owner()) {
         // Nothing of an ownership survives it: no fill, no push.
         cancel_fills(v);

@@ -75,11 +75,18 @@ void Daemon::publish(Clock::time_point now) {
         v->fetched.sample(now);
         if (v->kst) {
             // Events may be lost: the status line is the kernel's word too.
-            // (Its origin and split come with the state events.)
-            if (auto r = parse_role(v->kst->role)) {
+            // (The split generation comes with the state events only.)
+            auto r = parse_role(v->kst->role);
+            auto o = parse_origin(v->kst->origin);
+            auto sp = parse_split(v->kst->split == "-" ? "none" : v->kst->split);
+            if (r && o && sp) {
                 core::SiteState s = v->own.state();
+                if (*sp != s.split) s.split_generation = 0;
                 s.role = *r;
                 s.generation = v->kst->generation;
+                s.origin = *o;
+                s.split = *sp;
+                if (s.split == dcc::Split::Old && !s.split_generation) s = v->own.state();  // wait for the event
                 v->own.kernel_state(s);
             }
             if (v->kst->valid != v->reg.nr_regions - std::min(v->invalid.count(), v->reg.nr_regions)) {

@@ -23,7 +23,8 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
             return r;
     if (f.owner_backlog && *f.owner_backlog)
         if (auto r = soft("the owner last reported " + std::to_string(*f.owner_backlog) +
-                          " regions not yet replicated here: their latest writes would be lost"))
+                          " regions not yet the same at both sites: writes it had not "
+                          "replicated here would be lost"))
             return r;
     return soft("nothing confirms that the owner has stopped writing (no witness): if it still "
                 "runs, both sites would write (split brain)");

@@ -320,17 +320,19 @@ Plan Ownership::persisted(bool ok) {
         // Pair again in the new state; a site that stopped I/O to decide
         // resumes (as replica, or as the older site of a split brain, it
         // serves nothing).
+        // If it could not be persisted, an old owner that stopped its I/O
+        // to decide keeps it stopped: it must not serve next to the newer
+        // owner; the next ATTACH tries again.
         phase_ = Phase::Unpaired;
-        p.resume = true;
-        p.attach = ok;
+        p.resume = ok;
+        p.attach = true;
         if (!ok) p.why = "cannot persist the pairing decision";
         if (migrating) p.outcome = Outcome::Refused;
-        if (what == Pending::Resolve) p.outcome = ok ? Outcome::Done : Outcome::Refused;
         return p;
     case Pending::Force:
+        // (The control request that asked answers for itself.)
         phase_ = Phase::Unpaired;
         p.attach = ok;
-        p.outcome = ok ? Outcome::Done : Outcome::Refused;
         if (!ok) p.why = "cannot persist ownership";
         return p;
     case Pending::None:

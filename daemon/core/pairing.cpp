@@ -28,7 +28,9 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
     const bool flagged = here.split != Split::None || peer.split != Split::None;
     if (meets_newer_owner(here, peer) || here.split == Split::Old) {
         if (flagged || (peer.origin == Origin::Forced && dirt.here)) {
-            if (here.split != Split::None)
+            // (A site that was the newer one of an earlier split brain and
+            // meets a newer forced owner is now the older one.)
+            if (here.split == Split::Old)
                 return d(14, Verdict::Refuse, here,
                          "split brain: this site wrote while the peer owned a newer generation; "
                          "it serves nothing until an admin resolves it");

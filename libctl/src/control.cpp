@@ -147,11 +147,12 @@ bool met(const Condition& c, const json& v, const std::string& site, const std::
     case K::Hydrated: return is_true("hydrated");
     case K::InSync: return is_true("in_sync");
     case K::SplitBrain: return split_brain(v);
-    case K::Role: return str("role") == c.arg && str("handover") == "none";
+    // The older site of a split brain says owner but serves nothing.
+    case K::Role: return str("role") == c.arg && str("handover") == "none" && str("split") != "old";
     case K::Owner:
         // Settled: no handover in progress here, and the pairing agrees.
         if (str("handover") != "none") return false;
-        if (c.arg == site) return str("role") == "owner";
+        if (c.arg == site) return str("role") == "owner" && str("split") != "old";
         return c.arg == peer && str("role") == "replica" && is_true("paired") &&
                str("peer_role") == "owner";
     }

@@ -158,6 +158,11 @@ check fo-sync-handover   pass "$F -DSYNC -DMAXMIG=1 -DMAXFO=1 -DMAXCRASH=0 -DMAX
 check fo-force           pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
 # Wider, by name only: a force and a failover (3.5 M states, about 20 s),
 # a force and a handover (8.9 M states, 1.7 GB, about 50 s), both to the end.
+# Two forces and a resolve to the end (2.4 M states, about a minute): by
+# name only.
+if [[ " ${only[*]} " == *" fo-force-twice "* ]]; then
+	check fo-force-twice   pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=2 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+fi
 if [[ " ${only[*]} " == *" fo-wide-force "* ]]; then
 	check fo-wide-force    pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=1 -DMAXFORCE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000
 fi

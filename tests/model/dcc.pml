@@ -1100,7 +1100,9 @@ inline apply_rule(s, pr, pg) {
 		/* persist the flag (and the new generation, for resolve); the old
 		 * site serves nothing from now on */
 		if
-		:: sb[s] == 0 && KEY(role[s], gen[s]) < KEY(pr, pg) -> sb[s] = SB_OLD; sbgen[s] = pg
+		/* the newer site of an earlier split brain that meets a newer forced
+		 * owner is the older one now */
+		:: sb[s] != SB_OLD && KEY(role[s], gen[s]) < KEY(pr, pg) -> sb[s] = SB_OLD; sbgen[s] = pg
 		:: sb[s] == 0 && KEY(role[s], gen[s]) > KEY(pr, pg) -> sb[s] = SB_NEW
 		:: else -> skip
 		fi;
@@ -1916,7 +1918,9 @@ inline wcrash() {
 	gen[0] == gen[1] && ho[0] == Paired && ho[1] == Paired
 #ifdef FAILOVER
 /* ... or both sites report a split brain */
-#define BOTH_REPORT (sb[0] != 0 && sb[1] != 0)
+/* ... or both sites report a split brain, one the older site (which
+ * resolve --discard-local ends) and one the newer */
+#define BOTH_REPORT ((sb[0] == SB_OLD && sb[1] == SB_NEW) || (sb[0] == SB_NEW && sb[1] == SB_OLD))
 #endif
 
 active proctype world() {

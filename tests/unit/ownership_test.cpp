@@ -410,7 +410,6 @@ TEST(Ownership, ForcedFailoverAndACleanReturn) {
     p.link_lost();
     Plan f = p.b.run(p.b.own->force_failover());
     EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
-    EXPECT_EQ(p.b.outcome, Outcome::Done);
     EXPECT_TRUE(f.attach);
     // A wrote nothing B lacks (its dirty bits are clear).
     ASSERT_TRUE(p.settle());
@@ -449,7 +448,6 @@ TEST(Ownership, SplitBrainIsRecordedAndResolvedByName) {
     Plan r = p.a.run(p.a.own->resolve_discard_local());
     EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
     EXPECT_FALSE(p.a.dirty);
-    EXPECT_EQ(p.a.outcome, Outcome::Done);
     EXPECT_TRUE(r.attach);
     ASSERT_TRUE(p.settle());
     EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
@@ -463,7 +461,7 @@ TEST(Ownership, ResolveThatCannotPersistKeepsTheSplit) {
     p.a.dirty = true;
     p.a.metadata_fails = true;
     Plan r = p.a.run(p.a.own->resolve_discard_local());
-    EXPECT_EQ(r.outcome, Outcome::Refused);
+    EXPECT_STREQ(r.why, "cannot persist the pairing decision");
     EXPECT_EQ(p.a.disk.split, Split::Old);
     EXPECT_EQ(p.writers(), 1);
     p.a.metadata_fails = false;
@@ -482,8 +480,12 @@ TEST(Ownership, ForcedFailoverRefusals) {
     EXPECT_EQ(p.a.run(p.a.own->resolve_discard_local()).outcome, Outcome::Refused) << "no split";
     p.link_lost();
     p.b.metadata_fails = true;
-    EXPECT_EQ(p.b.run(p.b.own->force_failover()).outcome, Outcome::Refused);
+    EXPECT_STREQ(p.b.run(p.b.own->force_failover()).why, "cannot persist ownership");
     EXPECT_EQ(p.b.disk, (SiteState{R, 5}));
+    EXPECT_EQ(p.b.own->phase(), Phase::Unpaired);
+    p.b.metadata_fails = false;
+    p.b.run(p.b.own->force_failover());
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
 }
 
 // An old owner that was yielding (its handover never taken) when the
@@ -500,4 +502,46 @@ TEST(Ownership, ForcedFailoverDuringAHandover) {
     EXPECT_EQ(p.a.disk.split, Split::Old);
     EXPECT_EQ(p.b.disk.split, Split::New);
     EXPECT_EQ(p.writers(), 1);
+}
+
+// Resolved at A, but the link went before B cleared its flag, and A was
+// forced again: B, the newer site of the first split brain, is the older
+// one of the second.  Exactly one site is the older one, which resolve
+// ends.
+TEST(Ownership, ASecondForceMakesTheEarlierNewerSiteTheOlder) {
+    Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+    p.a.dirty = true;
+    p.a.run(p.a.own->resolve_discard_local());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
+    p.a.run(p.a.own->force_failover());  // before any ATTACH
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7, Origin::Forced}));
+    p.b.dirty = true;
+    EXPECT_FALSE(p.settle());
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced, Split::Old, 7}));
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7, Origin::Forced, Split::New}));
+    EXPECT_EQ(p.writers(), 1);
+    p.b.run(p.b.own->resolve_discard_local());
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7}));
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7, Origin::Forced}));
+}
+
+// A decision that cannot be persisted leaves the old owner's I/O held: it
+// must not serve next to the newer owner; the next ATTACH tries again.
+TEST(Ownership, OldOwnerThatCannotPersistTheDecisionStaysStopped) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    p.link_lost();
+    p.b.run(p.b.own->force_failover());
+    p.a.metadata_fails = true;
+    p.a.suspended = true;  // the driver stopped its I/O to decide
+    Plan r = p.a.run(p.a.own->peer_state(p.b.own->state(), false, 0, {false, false}));
+    EXPECT_FALSE(r.resume);
+    EXPECT_TRUE(r.attach);
+    EXPECT_TRUE(p.a.suspended);
+    EXPECT_EQ(p.writers(), 1);
+    p.a.metadata_fails = false;
+    p.a.run(p.a.own->peer_state(p.b.own->state(), false, 0, {false, false}));
+    EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
+    EXPECT_FALSE(p.a.suspended);
 }

@@ -208,7 +208,7 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     EXPECT_NE(why().find("lacks 3 regions"), std::string::npos) << why();
     EXPECT_TRUE(failover_refusal(f)->forceable);
     f.lacking = 0;
-    EXPECT_NE(why().find("7 regions not yet replicated"), std::string::npos) << why();
+    EXPECT_NE(why().find("7 regions not yet the same"), std::string::npos) << why();
     f.owner_backlog = 0;
     EXPECT_NE(why().find("no witness"), std::string::npos) << why();
     f.force = true;

@@ -57,9 +57,15 @@ TEST(Status, Yielding) {
     EXPECT_EQ(s->generation, 8u);
 }
 
+TEST(Status, FieldsAddedAtTheEndAreIgnored) {
+    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - later 42");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->split, "-");
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old more", "split"), "old");
+}
+
 TEST(Status, RefusesMalformedLines) {
     for (const char* bad : {"", "128 100/16384 3 2 owner 7 rw 12 5 1 handover",
-                            "128 100/16384 3 2 owner 7 rw 12 5 1 handover - extra",
                             "128 10016384 3 2 owner 7 rw 12 5 1 handover -",
                             "128 100/16384 3 2 boss 7 rw 12 5 1 handover -",
                             "128 100/16384 3 2 owner 7 rx 12 5 1 handover -",
