@@ -63,8 +63,10 @@ else
 		bad "0: B hands it back at once (asked at B): $(cat /tmp/m0)"
 	[ "$v" -lt 512 ] && ok "0: B held $v of 512 regions when it gave the volume back" ||
 		bad "0: B was hydrated already ($v): migrating back early was not exercised"
-	# (Within a few seconds: a lock that stays would refuse the next
-	# handover over its region; what holds one at all is printed.)
+	# Within a few seconds: as a replica, B holds a lock for a moment
+	# while it writes each push of a region it lacks (A sends it the rest
+	# of its first copy now), so a count taken at once can see one.  A
+	# lock that stays would refuse the next handover over its region.
 	if wait_until 10 is_field vol locked 0; then
 		ok "0: B holds no fill lock once it is replica"
 	else
