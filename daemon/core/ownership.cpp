@@ -39,6 +39,11 @@ void Ownership::kernel_state(SiteState s) {
     if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
 }
 
+bool Ownership::in_handover() const {
+    return pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
+           phase_ == Phase::Taking;
+}
+
 Plan Ownership::fence(const char* why) {
     phase_ = Phase::Fenced;
     Plan p;
@@ -104,9 +109,7 @@ Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt)
 }
 
 const char* Ownership::begin_handover(uint64_t ask) {
-    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
-        phase_ == Phase::Taking)
-        return "a handover is already in progress";
+    if (in_handover()) return "a handover is already in progress";
     if (state_.role != Role::Owner) return "this site is not the owner";
     if (phase_ != Phase::Paired) return "the volume is not paired with the peer";
     phase_ = Phase::Demoting;
@@ -189,8 +192,7 @@ Plan Ownership::ask_refused(uint64_t seq, int status) {
 Plan Ownership::handover(uint64_t generation, uint64_t ask) {
     if (saw({Role::Yielding, generation})) peer_ = SiteState{Role::Yielding, generation};
     Plan p;
-    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
-        phase_ == Phase::Taking || state_.role != Role::Replica ||
+    if (in_handover() || state_.role != Role::Replica ||
         generation != state_.generation + 1) {
         p.reply = ESTALE;
         p.why = "a stale handover";
@@ -216,8 +218,7 @@ Plan Ownership::handover(uint64_t generation, uint64_t ask) {
 Plan Ownership::force_failover() {
     Plan p;
     p.outcome = Outcome::Refused;
-    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
-        phase_ == Phase::Taking)
+    if (in_handover())
         p.why = "a handover is in progress";
     else if (state_.role != Role::Replica)
         p.why = "this site is not the replica";
@@ -235,8 +236,7 @@ Plan Ownership::force_failover() {
 Plan Ownership::resolve_discard_local() {
     Plan p;
     p.outcome = Outcome::Refused;
-    if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Sending ||
-        phase_ == Phase::Taking)
+    if (in_handover())
         p.why = "a handover is in progress";
     else if (state_.split != Split::Old)
         p.why = state_.split == Split::New

@@ -147,6 +147,9 @@ private:
         Record, Force, Resolve
     };
     Plan fence(const char* why);
+    // A step of a handover is under way: persist pending, or demoting,
+    // sending or taking.
+    bool in_handover() const;
     // A statement of the peer's state: false if older than the newest seen.
     bool saw(SiteState peer);
 

@@ -189,8 +189,9 @@ TEST(Pairing, BothSidesSeeTheSameSplit) {
                         EXPECT_EQ(y.rule, 13);
                     }
                     // A split brain needs a force or a flag already recorded.
-                    if (x.rule == 14)
+                    if (x.rule == 14) {
                         EXPECT_TRUE(o == FORCED || old.split != Split::None || ns != Split::None);
+                    }
                 }
     EXPECT_GT(splits, 0);
 }
