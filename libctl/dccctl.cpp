@@ -472,6 +472,17 @@ int cmd_migrate(int argc, char** argv) {
     return 0;
 }
 
+// dccd's answer to @request about volume @vol, printed with --json; a
+// failure is also said on stderr without it.
+json ask_about(const Opts& o, const char* verb, const std::string& vol, const std::string& request) {
+    json reply = dcc::control::ask(socket_of(o), request, 30000);
+    if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
+    else if (!reply.value("ok", false))
+        std::fprintf(stderr, "dccctl %s: %s: %s\n", verb, vol.c_str(),
+                     str_or(reply, "error", "dccd refused").c_str());
+    return reply;
+}
+
 // Take the volume here while its owner is unreachable.
 int cmd_failover(int argc, char** argv) {
     Opts o = parse_opts(argc, argv, {{"force", no_argument, nullptr, 0},
@@ -479,14 +490,8 @@ int cmd_failover(int argc, char** argv) {
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 1) usage_error("failover needs exactly one volume");
     const std::string& vol = o.pos[0];
-    json reply = dcc::control::ask(socket_of(o), "failover " + vol + (o.has("force") ? " force" : ""), 30000);
-    if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
-    if (!reply.value("ok", false)) {
-        if (!o.has("json"))
-            std::fprintf(stderr, "dccctl failover: %s: %s\n", vol.c_str(),
-                         str_or(reply, "error", "dccd refused").c_str());
-        return dcc::control::exit_code_of(reply);
-    }
+    json reply = ask_about(o, "failover", vol, "failover " + vol + (o.has("force") ? " force" : ""));
+    if (!reply.value("ok", false)) return dcc::control::exit_code_of(reply);
     if (!o.has("json")) {
         std::printf("%s: owned by %s, generation %llu, taken by force\n", vol.c_str(),
                     str_or(reply, "owner", "?").c_str(),
@@ -505,14 +510,8 @@ int cmd_resolve(int argc, char** argv) {
     if (!o.has("discard-local"))
         usage_error("resolve needs --discard-local (run it at the site whose changes are dropped)");
     const std::string& vol = o.pos[0];
-    json reply = dcc::control::ask(socket_of(o), "resolve " + vol + " discard-local", 30000);
-    if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
-    if (!reply.value("ok", false)) {
-        if (!o.has("json"))
-            std::fprintf(stderr, "dccctl resolve: %s: %s\n", vol.c_str(),
-                         str_or(reply, "error", "dccd refused").c_str());
-        return dcc::control::exit_code_of(reply);
-    }
+    json reply = ask_about(o, "resolve", vol, "resolve " + vol + " discard-local");
+    if (!reply.value("ok", false)) return dcc::control::exit_code_of(reply);
     if (!o.has("json"))
         std::printf("%s: %llu regions written here dropped; replica of generation %llu, pairing\n",
                     vol.c_str(), (unsigned long long)reply.value("dropped", 0ull),
