@@ -110,6 +110,16 @@ else
 		refuse_saying "1: failover while the owner is reachable" "use dccctl migrate" dccctl failover vol
 		rc_was "1: exit code 3 (refused)" 3
 		refuse_saying "1: even with --force" "use dccctl migrate" dccctl failover vol --force
+		refuse_saying "1: resolve needs --discard-local" "needs --discard-local" dccctl resolve vol
+		rc_was "1: a usage error (exit 2)" 2
+		refuse_saying "1: resolve where no split brain is recorded" "no split brain" \
+			dccctl resolve vol --discard-local
+		dcctest ctlsend /run/dcc/dccd.sock 'failover vol now\n' | grep -q "failover takes a volume and, optionally, force" &&
+			ok "1: dccd refuses a malformed failover request" || bad "1: malformed failover request"
+		dcctest ctlsend /run/dcc/dccd.sock 'resolve vol\n' | grep -q "resolve takes a volume and discard-local" &&
+			ok "1: dccd refuses a malformed resolve request" || bad "1: malformed resolve request"
+		refuse_saying "1: failover of an unknown volume" "no dcc volume 'nosuch'" dccctl failover nosuch --force
+		rc_was "1: not found (exit 4)" 4
 		expect_eq "1: B is still replica" "replica 1" "$(role_gen vol)"
 		barrier p1
 		head=$(exchange head x)
