@@ -51,11 +51,38 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::Progress); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::WAnswer); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
-bool has_arg(Type t) { return t == Type::Push || t == Type::InvalidSet || t == Type::Handover; }
+bool has_arg(Type t) {
+    return t == Type::Push || t == Type::InvalidSet || t == Type::Handover || t == Type::Pong ||
+           t == Type::WAnswer;
+}
+
+bool has_count(Type t) { return has_ranges(t) || t == Type::Pong; }
+
+bool good_name(const std::string& s) {
+    if (s.empty() || s.size() > kMaxSiteName) return false;
+    for (char c : s)
+        if (c < 0x21 || c > 0x7e) return false;
+    return true;
+}
+
+void put_name(Writer& w, const std::string& s) {
+    w.u8(uint8_t(s.size()));
+    w.bytes(s.data(), s.size());
+}
+
+// A length-prefixed name; false if it does not fit what is left.
+bool get_name(Reader& r, std::string& s) {
+    if (!r.has(1)) return false;
+    size_t n = r.u8();
+    if (!r.has(n)) return false;
+    s.resize(n);
+    r.bytes(s.data(), n);
+    return true;
+}
 
 bool is_link(Type t) {
     return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong;
@@ -84,6 +111,10 @@ const char* type_name(Type t) {
     case Type::HandoverAck: return "HANDOVER_ACK";
     case Type::HandoverAsk: return "HANDOVER_ASK";
     case Type::Progress: return "PROGRESS";
+    case Type::WRenew: return "W_RENEW";
+    case Type::WClaim: return "W_CLAIM";
+    case Type::WYield: return "W_YIELD";
+    case Type::WAnswer: return "W_ANSWER";
     }
     return "?";
 }
@@ -93,6 +124,8 @@ bool has_payload(Type t) {
 }
 
 bool is_multipart(Type t) { return has_ranges(t); }
+
+bool is_witness(Type t) { return t >= Type::WRenew && t <= Type::WAnswer; }
 
 std::vector<uint8_t> encode(const Message& m) {
     Writer body;
@@ -117,6 +150,21 @@ std::vector<uint8_t> encode(const Message& m) {
             body.u64(r.count);
         }
         break;
+    case Type::Pong:
+        for (const Promised& p : m.promises) {
+            body.bytes(p.volume.data(), p.volume.size());
+            body.u64(p.generation);
+        }
+        break;
+    case Type::WRenew:
+    case Type::WClaim:
+    case Type::WYield:
+        put_name(body, m.site);
+        put_name(body, m.to_site);
+        break;
+    case Type::WAnswer:
+        put_name(body, m.site);
+        break;
     default:
         break;
     }
@@ -133,7 +181,9 @@ std::vector<uint8_t> encode(const Message& m) {
     w.u64(m.generation);
     w.u64(m.region);
     w.u64(m.arg);
-    w.u32(has_ranges(m.type) ? uint32_t(m.ranges.size()) : 0);
+    w.u32(has_ranges(m.type)     ? uint32_t(m.ranges.size())
+          : m.type == Type::Pong ? uint32_t(m.promises.size())
+                                 : 0);
     w.u32(uint32_t(m.status));
     w.u32(uint32_t(body.out().size()));
     w.u32(0);
@@ -179,7 +229,7 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
     if (is_link(m.type) != (m.volume == Uuid{}))
         return refuse(std::string(type_name(m.type)) + (is_link(m.type) ? " names a volume"
                                                                           : " names no volume"));
-    if (!has_ranges(m.type) && count) return refuse("range count on a message without ranges");
+    if (!has_count(m.type) && count) return refuse("range count on a message without ranges");
 
     switch (m.type) {
     case Type::Hello:
@@ -187,8 +237,37 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         if (body_len == 0 || body_len > kMaxSiteName) return refuse("bad site name length");
         m.site.resize(body_len);
         r.bytes(m.site.data(), body_len);
-        for (char c : m.site)
-            if (c < 0x21 || c > 0x7e) return refuse("site name is not printable ASCII");
+        if (!good_name(m.site)) return refuse("site name is not printable ASCII");
+        break;
+    case Type::Pong: {
+        if (count > kMaxPromises || body_len != uint64_t(count) * 24)
+            return refuse("bad promise list");
+        for (uint32_t i = 0; i < count; i++) {
+            Promised p;
+            r.bytes(p.volume.data(), p.volume.size());
+            p.generation = r.u64();
+            if (p.volume == Uuid{} || !p.generation) return refuse("bad promise");
+            m.promises.push_back(p);
+        }
+        if (count && !m.arg) return refuse("promises without a length");
+        break;
+    }
+    case Type::WRenew:
+    case Type::WClaim:
+    case Type::WYield:
+        if (!get_name(r, m.site) || !get_name(r, m.to_site) || r.left())
+            return refuse(std::string("bad ") + type_name(m.type) + " body");
+        if (!good_name(m.site)) return refuse("bad site name");
+        if ((m.type == Type::WYield) != !m.to_site.empty())
+            return refuse(std::string(type_name(m.type)) +
+                          (m.to_site.empty() ? " names no site to yield to" : " names a second site"));
+        if (m.type == Type::WYield && (!good_name(m.to_site) || m.to_site == m.site))
+            return refuse("bad site to yield to");
+        if (!m.generation) return refuse("generation 0");
+        break;
+    case Type::WAnswer:
+        if (!get_name(r, m.site) || r.left()) return refuse("bad W_ANSWER body");
+        if (!m.site.empty() && !good_name(m.site)) return refuse("bad site name");
         break;
     case Type::Attach:
     case Type::AttachAck: {

@@ -19,8 +19,10 @@
 //    48     8  generation
 //    56     8  region
 //    64     8  arg: PUSH the sender's floor; HANDOVER and INVALID_SET the
-//              regions in the whole set; 0 for the other types
-//    72     4  count: ranges in the body
+//              regions in the whole set; PONG the promise's length in ms;
+//              W_ANSWER a lease's length or what is left of it, in ms; 0
+//              for the other types
+//    72     4  count: ranges (or PONG's promises) in the body
 //    76     4  status: 0, or a positive errno in a reply
 //    80     4  body length
 //    84     4  reserved, zero
@@ -40,20 +42,22 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 3;
+constexpr uint8_t kVersion = 4;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
 constexpr size_t kMaxSiteName = 64;
 constexpr size_t kMaxPayload = 1u << 20;  // the largest region
-// The largest frame a peer may send: a header with a full range list.
-constexpr size_t kMaxFrame = kHeaderSize + kMaxRanges * 16;
+constexpr size_t kMaxPromises = 4096;     // per PONG
+// The largest frame a peer may send: a header with a full range list or a
+// full list of promises.
+constexpr size_t kMaxFrame = kHeaderSize + kMaxPromises * 24;
 
 enum class Type : uint8_t {
     Hello = 1,        // link: body = site name
     HelloAck = 2,     // link: body = site name; status != 0 refuses
-    Ping = 3,
-    Pong = 4,
+    Ping = 3,         // link: owner -> replica, asks for promises
+    Pong = 4,         // link: the promises (volume, generation), arg = length
     Attach = 5,       // volume: body = geometry, role, origin, split, dirty; generation
     AttachAck = 6,    // the peer's side of the same
     InvalidSet = 7,   // replica -> owner: regions it lacks (ranges, multi-part)
@@ -69,6 +73,21 @@ enum class Type : uint8_t {
     HandoverAsk = 16, // replica -> owner: please hand over to me
     Progress = 17,    // owner -> replica: region = regions not yet the same
                       // at both sites (no reply)
+    // A site and the witness (docs/protocol.md, "Leases and the witness").
+    // Requests name the volume, the generation and the sender's site; the
+    // witness answers each with W_ANSWER (same seq).
+    WRenew = 18,      // the owner of generation renews its lease
+    WClaim = 19,      // a replica claims generation (one above the record)
+    WYield = 20,      // the owner of generation - 1 hands generation to `to`
+    WAnswer = 21,     // status 0 granted, else refused; generation and site:
+                      // the record; arg: lease length, or what is left of it
+};
+
+// A replica's promise not to fail a volume over (PONG).
+struct Promised {
+    Uuid volume{};
+    uint64_t generation = 0;
+    bool operator==(const Promised&) const = default;
 };
 
 const char* type_name(Type t);
@@ -96,9 +115,11 @@ struct Message {
     uint64_t region = 0;
     uint64_t arg = 0;
     int32_t status = 0;
-    std::string site;            // Hello, HelloAck
+    std::string site;            // Hello, HelloAck, witness messages
+    std::string to_site;         // WYield: the site the generation goes to
     VolumeInfo info;             // Attach, AttachAck
     std::vector<Range> ranges;   // InvalidSet, Handover
+    std::vector<Promised> promises;  // Pong
     bool operator==(const Message&) const = default;
 };
 
@@ -106,6 +127,8 @@ struct Message {
 bool has_payload(Type t);
 // Whether a type may come in several parts.
 bool is_multipart(Type t);
+// Whether a type travels between a site and the witness.
+bool is_witness(Type t);
 
 std::vector<uint8_t> encode(const Message& m);
 

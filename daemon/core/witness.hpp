@@ -41,7 +41,11 @@ public:
     // Records read back from disk at start.
     void load(const Uuid& vol, WitnessRecord r) { vols_[vol].rec = std::move(r); }
 
-    // The owner of @gen renews its lease (request received at @now).
+    // The owner of @gen renews its lease (request received at @now).  A
+    // generation above the record is granted (and recorded) once the
+    // recorded owner's lease has ended, unless it was yielded to the other
+    // site: the owner after a handover whose YIELD never arrived, or after
+    // a forced failover, thus gets the witness's lease back in time.
     WitnessAnswer renew(const Uuid& vol, uint64_t gen, const std::string& site,
                         LeaseClock::time_point now);
     // A replica claims @gen (one more than the record's) after the owner's

@@ -141,7 +141,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 3");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 4");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
@@ -202,4 +202,87 @@ TEST(Wire, AttachStatesOriginSplitAndDirt) {
     ASSERT_TRUE(d.msg);
     EXPECT_FALSE(d.msg->info.dirty);
     EXPECT_EQ(*d.msg, m);
+}
+
+TEST(Wire, PongCarriesPromises) {
+    Message p;
+    p.type = Type::Pong;
+    p.seq = 41;
+    p.arg = 5000;
+    p.promises = {{vol(), 7}, {*parse_uuid("ffffffffffffffffffffffffffffffff"), 1}};
+    auto b = encode(p);
+    EXPECT_EQ(b.size(), kHeaderSize + 48);
+    EXPECT_EQ(b[72], 2);  // count
+    auto d = decode(b, 0);
+    ASSERT_TRUE(d.msg) << d.error;
+    EXPECT_EQ(*d.msg, p);
+
+    Message none = p;
+    none.promises.clear();
+    none.arg = 0;
+    EXPECT_TRUE(decode(encode(none), 0).msg) << "a PONG may promise nothing";
+    Message nolength = p;
+    nolength.arg = 0;
+    EXPECT_EQ(decode(encode(nolength), 0).error, "promises without a length");
+    Message gen0 = p;
+    gen0.promises[1].generation = 0;
+    EXPECT_EQ(decode(encode(gen0), 0).error, "bad promise");
+    auto shortb = b;
+    shortb[72] = 3;  // says three, carries two
+    EXPECT_EQ(decode(shortb, 0).error, "bad promise list");
+}
+
+TEST(Wire, WitnessMessages) {
+    std::vector<Message> all;
+    for (Type t : {Type::WRenew, Type::WClaim, Type::WYield}) {
+        Message m;
+        m.type = t;
+        m.volume = vol();
+        m.seq = 5;
+        m.generation = 12;
+        m.site = "siteA";
+        if (t == Type::WYield) m.to_site = "siteB";
+        all.push_back(m);
+    }
+    Message a;
+    a.type = Type::WAnswer;
+    a.volume = vol();
+    a.seq = 5;
+    a.generation = 11;
+    a.site = "siteB";
+    a.status = 1;  // EPERM
+    a.arg = 1234;  // lease left
+    all.push_back(a);
+    a.site.clear();  // no record yet
+    all.push_back(a);
+    for (const Message& m : all) {
+        EXPECT_TRUE(is_witness(m.type));
+        auto d = decode(encode(m), 0);
+        ASSERT_TRUE(d.msg) << type_name(m.type) << ": " << d.error;
+        EXPECT_EQ(*d.msg, m) << type_name(m.type);
+    }
+    EXPECT_FALSE(is_witness(Type::Pong));
+
+    Message bad = all[0];
+    bad.to_site = "siteB";
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_RENEW names a second site");
+    bad = all[2];
+    bad.to_site.clear();
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_YIELD names no site to yield to");
+    bad.to_site = bad.site;
+    EXPECT_EQ(decode(encode(bad), 0).error, "bad site to yield to");
+    bad = all[1];
+    bad.site = "two words";
+    EXPECT_EQ(decode(encode(bad), 0).error, "bad site name");
+    bad.site.clear();
+    EXPECT_EQ(decode(encode(bad), 0).error, "bad site name");
+    bad = all[1];
+    bad.generation = 0;
+    EXPECT_EQ(decode(encode(bad), 0).error, "generation 0");
+    bad = all[1];
+    bad.volume = Uuid{};
+    EXPECT_FALSE(decode(encode(bad), 0).msg) << "a witness message names a volume";
+    auto b = encode(all[0]);
+    b[88] = 40;  // the name's length runs past the body
+    EXPECT_EQ(decode(b, 0).error, "bad W_RENEW body");
 }
