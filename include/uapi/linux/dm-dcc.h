@@ -78,7 +78,7 @@ struct dcc_disk_sb {
 	__le32 csum;		/* crc32 (IEEE, as zlib) of bytes 4..511 */
 	__le32 magic;
 	__le32 version;
-	__le32 flags;		/* none defined; must be zero */
+	__le32 flags;		/* DCC_SB_F_*; an unknown flag refuses the device */
 	__u8 uuid[16];		/* volume UUID, same at both sites */
 	__le64 data_sectors;	/* size of the volume */
 	__le64 nr_regions;
@@ -100,12 +100,25 @@ struct dcc_disk_sb {
 	__u8 pad[DCC_SB_SIZE - 104];
 } __attribute__((packed));
 
+/*
+ * The owner serves I/O only under a lease its daemon renews
+ * (DCC_CMD_SET_LEASE).  Persisted so that a device loaded after a restart
+ * holds every bio until its daemon has a lease again.
+ */
+#define DCC_SB_F_LEASE		(1U << 0)
+#define DCC_SB_F_ALL		DCC_SB_F_LEASE
+
+/* DCC_A_LEASE_MS: no lease needed (DCC_SB_F_LEASE cleared) */
+#define DCC_LEASE_NONE		0xffffffffU
+/* the longest lease the kernel accepts, in milliseconds */
+#define DCC_LEASE_MAX_MS	600000U
+
 /* ------------------------------------------------------------------------ */
 /* Generic netlink family                                                    */
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	3
+#define DCC_GENL_VERSION	4
 #define DCC_GENL_MCGRP_EVENTS	"events"
 
 /*
@@ -119,7 +132,7 @@ enum dcc_cmd {
 	/*
 	 * -> MAJOR MINOR;  <- REG_ID REGION_SECTORS NR_REGIONS DATA_SECTORS
 	 *    DATA_MAJOR DATA_MINOR ROLE MODE GENERATION UUID ORIGIN SPLIT
-	 *    SPLIT_GENERATION
+	 *    SPLIT_GENERATION LEASE
 	 */
 	DCC_CMD_REGISTER,
 	/* -> MAJOR MINOR REG_ID */
@@ -154,7 +167,7 @@ enum dcc_cmd {
 	DCC_CMD_EVENT_MISS,
 	/*
 	 * event: MAJOR MINOR MODE ROLE GENERATION ORIGIN SPLIT
-	 * SPLIT_GENERATION, something visible changed
+	 * SPLIT_GENERATION LEASE, something visible changed
 	 */
 	DCC_CMD_EVENT_STATE,
 	/*
@@ -163,6 +176,15 @@ enum dcc_cmd {
 	 * data is read for replication
 	 */
 	DCC_CMD_ARM,
+	/*
+	 * -> MAJOR MINOR REG_ID LEASE_MS: an owner with DCC_SB_F_LEASE serves
+	 * I/O only until LEASE_MS milliseconds from now (0: it ends now);
+	 * bios that arrive after that wait for the next lease and fail with
+	 * EIO after miss_timeout.  The first lease sets DCC_SB_F_LEASE, and
+	 * DCC_LEASE_NONE clears it; a change of the flag is committed before
+	 * the reply.
+	 */
+	DCC_CMD_SET_LEASE,
 
 	__DCC_CMD_MAX,
 };
@@ -197,6 +219,8 @@ enum dcc_attr {
 	DCC_A_ORIGIN,		/* u8, enum dcc_origin */
 	DCC_A_SPLIT,		/* u8, enum dcc_split */
 	DCC_A_SPLIT_GENERATION,	/* u64 */
+	DCC_A_LEASE_MS,		/* u32, milliseconds or DCC_LEASE_NONE */
+	DCC_A_LEASE,		/* u8: 1 if DCC_SB_F_LEASE is set (REGISTER, EVENT_STATE) */
 
 	__DCC_A_MAX,
 };
