@@ -49,7 +49,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
         "site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
         "public_key", "peer_public_key", "replication_rate", "replication_window",
         "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
-        "insecure_network"};
+        "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms"};
     for (auto&& [k, v] : t)
         if (!known.count(std::string(k.str())))
             bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "'");
@@ -126,6 +126,26 @@ Config parse_config(std::string_view text, const std::string& origin) {
     num("handover_timeout_ms", c.handover_timeout_ms, 1000, 3600000);
     if (c.link_timeout_ms < 2 * c.heartbeat_ms)
         throw Error(kExitUsage, origin + ": 'link_timeout_ms' must be at least twice 'heartbeat_ms'");
+    str("witness", c.witness, false);
+    if (!c.witness.empty()) {
+        if (!endpoint(c.witness)) bad(origin, t.get("witness")->source(), "'witness' must be tcp://HOST:PORT");
+        if (c.witness == c.peer || c.witness == c.listen)
+            bad(origin, t.get("witness")->source(), "'witness' must be a third site's endpoint");
+        str("witness_public_key", c.witness_public_key, !c.insecure);
+        if (!c.insecure && !z85_key(c.witness_public_key))
+            bad(origin, t.get("witness_public_key")->source(),
+                "'witness_public_key' must be a 40-character Z85 CURVE key (dccd keygen)");
+    } else if (const toml::node* n = t.get("witness_public_key")) {
+        bad(origin, n->source(), "'witness_public_key' without 'witness'");
+    }
+    num("lease_ms", c.lease_ms, 1000, 600000);
+    num("lease_margin_ms", c.lease_margin_ms, 10, 60000);
+    // A lease must outlast a few heartbeats, and hold something after its
+    // margin and the worst drift are taken off.
+    if (c.lease_ms < 3 * c.heartbeat_ms)
+        throw Error(kExitUsage, origin + ": 'lease_ms' must be at least three times 'heartbeat_ms'");
+    if (c.lease_margin_ms * 4 > c.lease_ms)
+        throw Error(kExitUsage, origin + ": 'lease_margin_ms' must be at most a quarter of 'lease_ms'");
     str("control_socket", c.control_socket, false);
     if (c.control_socket.empty() || c.control_socket[0] != '/')
         throw Error(kExitUsage, origin + ": 'control_socket' must be an absolute path");

@@ -24,6 +24,12 @@ struct Config {
     unsigned link_timeout_ms = 5000;
     unsigned handover_timeout_ms = 30000;  // then the old owner fences itself
     std::string control_socket = "/run/dcc/dccd.sock";
+    // The witness at a third site (empty: none; failover is then manual,
+    // with --force, and owners serve without leases).
+    std::string witness;
+    std::string witness_public_key;
+    unsigned lease_ms = 5000;        // what this site promises, and asks for
+    unsigned lease_margin_ms = 200;  // kept back from every lease it holds
 };
 
 // Parse and check; throws dcc::Error(kExitUsage) naming @origin and the line.

@@ -26,8 +26,39 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
                           " regions not yet the same at both sites: writes it had not "
                           "replicated here would be lost"))
             return r;
+    if (f.witness) return std::nullopt;  // the witness decides (refusal 4)
     return soft("nothing confirms that the owner has stopped writing (no witness): if it still "
                 "runs, both sites would write (split brain)");
+}
+
+bool FailoverAttempt::claim_due(LeaseClock::time_point now) {
+    if (step_ != Step::WaitPromise || now < promise_until_) return false;
+    step_ = Step::WaitAnswer;
+    return true;
+}
+
+void FailoverAttempt::answered(uint64_t seq, uint64_t record_generation, bool granted,
+                               std::string why) {
+    if (step_ != Step::WaitAnswer || seq != nonce_) return;
+    if (granted && record_generation != gen_) return;  // not an answer to this CLAIM
+    step_ = granted ? Step::Granted : Step::Refused;
+    why_ = std::move(why);
+}
+
+void FailoverAttempt::tick(LeaseClock::time_point now) {
+    if (over() || now < deadline_) return;
+    step_ = Step::GaveUp;
+    why_ = "the witness did not answer";
+}
+
+LeaseNeed lease_need(bool witness, const SiteState& s, const Lease& peer, const Lease& witness_lease,
+                     LeaseClock::time_point now) {
+    LeaseNeed n;
+    if (!witness || s.role != Role::Owner || s.origin == Origin::Forced) return n;
+    n.needed = true;
+    for (const Lease* l : {&peer, &witness_lease})
+        if (l->held(now) && (!n.until || l->until() > *n.until)) n.until = l->until();
+    return n;
 }
 
 std::string failover_risks(const FailoverFacts& f) {

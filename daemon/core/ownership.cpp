@@ -215,7 +215,7 @@ Plan Ownership::handover(uint64_t generation, uint64_t ask) {
     return p;
 }
 
-Plan Ownership::force_failover() {
+Plan Ownership::fail_over(Origin how) {
     Plan p;
     p.outcome = Outcome::Refused;
     if (in_handover())
@@ -228,7 +228,7 @@ Plan Ownership::force_failover() {
         p.why = "the volume is paired with its owner: use migrate";
     if (*p.why) return p;
     pending_ = Pending::Force;
-    target_ = {Role::Owner, state_.generation + 1, Origin::Forced};
+    target_ = {Role::Owner, state_.generation + 1, how};
     before_ = phase_;
     return Plan{.persist = target_};
 }

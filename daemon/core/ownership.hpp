@@ -129,7 +129,10 @@ public:
     // driver checked failover_refusal() first): owner of the next
     // generation at once, origin forced.  Refused (outcome, why) if this
     // site is not an unpaired replica.
-    Plan force_failover();
+    Plan force_failover() { return fail_over(Origin::Forced); }
+    // The same after the witness granted the next generation (a CLAIM):
+    // origin failover.
+    Plan fail_over(Origin how);
     // dccctl resolve --discard-local at the older site of a split brain:
     // its writes since the sites parted go (its dirty regions become
     // invalid), and it becomes the replica of the newer owner's generation.

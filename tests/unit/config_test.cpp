@@ -77,3 +77,28 @@ TEST(Config, ClearErrorsWithTheLine) {
     bad_site.replace(0, 10, "site = \"A B\"");
     EXPECT_NE(error_of(bad_site).find("'site'"), std::string::npos);
 }
+
+TEST(Config, Witness) {
+    Config none = parse_config(base(), "x");
+    EXPECT_TRUE(none.witness.empty());
+    EXPECT_EQ(none.lease_ms, 5000u);
+    EXPECT_EQ(none.lease_margin_ms, 200u);
+    Config c = parse_config(base("witness = \"tcp://10.0.1.3:7790\"\n"
+                                 "witness_public_key = \"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hIE\"\n"
+                                 "lease_ms = 8000\n"),
+                            "x");
+    EXPECT_EQ(c.witness, "tcp://10.0.1.3:7790");
+    EXPECT_EQ(c.lease_ms, 8000u);
+    EXPECT_EQ(error_of(base("witness = \"tcp://10.0.1.3:7790\"\n")),
+              "dccd.toml: missing key 'witness_public_key'");
+    EXPECT_EQ(error_of(base("witness = \"10.0.1.3\"\n")),
+              "dccd.toml:10: 'witness' must be tcp://HOST:PORT");
+    EXPECT_EQ(error_of(base("witness = \"tcp://10.0.0.2:7788\"\n")),
+              "dccd.toml:10: 'witness' must be a third site's endpoint");
+    EXPECT_EQ(error_of(base("witness_public_key = \"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hIE\"\n")),
+              "dccd.toml:10: 'witness_public_key' without 'witness'");
+    EXPECT_EQ(error_of(base("lease_ms = 2000\n")),
+              "dccd.toml: 'lease_ms' must be at least three times 'heartbeat_ms'");
+    EXPECT_EQ(error_of(base("lease_margin_ms = 2000\n")),
+              "dccd.toml: 'lease_margin_ms' must be at most a quarter of 'lease_ms'");
+}

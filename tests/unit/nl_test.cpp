@@ -75,15 +75,18 @@ TEST(NlBuild, SetRoleWithOriginAndSplit) {
     EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
 }
 
-TEST(NlAbi, Version3AppendsItsAttributes) {
+TEST(NlAbi, Version4AppendsItsAttributes) {
     // Numbers the daemon and older tools rely on never move.
     EXPECT_EQ(DCC_A_MODE, 21);
     EXPECT_EQ(DCC_A_PAD, 22);
     EXPECT_EQ(DCC_A_ORIGIN, 23);
     EXPECT_EQ(DCC_A_SPLIT, 24);
     EXPECT_EQ(DCC_A_SPLIT_GENERATION, 25);
-    EXPECT_EQ(DCC_A_MAX, DCC_A_SPLIT_GENERATION);
-    EXPECT_EQ(DCC_GENL_VERSION, 3);
+    EXPECT_EQ(DCC_A_LEASE_MS, 26);
+    EXPECT_EQ(DCC_A_LEASE, 27);
+    EXPECT_EQ(DCC_A_MAX, DCC_A_LEASE);
+    EXPECT_EQ(DCC_CMD_SET_LEASE, 12);
+    EXPECT_EQ(DCC_GENL_VERSION, 4);
 }
 
 TEST(NlBuild, FlagsAndSmallTypes) {

@@ -212,6 +212,12 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     EXPECT_NE(why().find("7 regions not yet the same"), std::string::npos) << why();
     f.owner_backlog = 0;
     EXPECT_NE(why().find("no witness"), std::string::npos) << why();
+    f.witness = true;
+    EXPECT_FALSE(failover_refusal(f)) << "with a witness, the witness decides";
+    f.lacking = 2;
+    EXPECT_NE(why().find("lacks 2 regions"), std::string::npos) << "a witness does not make up for it";
+    f.lacking = 0;
+    f.witness = false;
     f.force = true;
     EXPECT_FALSE(failover_refusal(f));
     f.lacking = 3;
@@ -236,4 +242,63 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     f.state = {R, 5};
     f.phase = Phase::Taking;
     EXPECT_NE(why().find("handover is in progress"), std::string::npos);
+}
+
+using namespace std::chrono;
+
+// The CLAIM leaves only once this site's promise ended, and only its own
+// answer counts: an answer to an earlier attempt's CLAIM, or for another
+// generation, is ignored.
+TEST(Failover, AnAttemptClaimsAfterItsPromiseAndTakesOnlyItsAnswer) {
+    const LeaseClock::time_point t0(seconds(100));
+    FailoverAttempt a(5, 42, t0 + seconds(3), t0, milliseconds(5000));
+    EXPECT_EQ(a.generation(), 6u);
+    EXPECT_FALSE(a.claim_due(t0));
+    EXPECT_FALSE(a.claim_due(t0 + milliseconds(2999)));
+    a.answered(41, 6, true, "");  // an earlier attempt's CLAIM, granted late
+    EXPECT_EQ(a.step(), FailoverAttempt::Step::WaitPromise);
+    EXPECT_TRUE(a.claim_due(t0 + seconds(3)));
+    EXPECT_FALSE(a.claim_due(t0 + seconds(3))) << "once";
+    a.answered(41, 6, true, "");
+    EXPECT_EQ(a.step(), FailoverAttempt::Step::WaitAnswer);
+    a.answered(42, 7, true, "");  // granted, but not the generation claimed
+    EXPECT_EQ(a.step(), FailoverAttempt::Step::WaitAnswer);
+    a.answered(42, 6, true, "");
+    EXPECT_EQ(a.step(), FailoverAttempt::Step::Granted);
+
+    FailoverAttempt r(5, 43, t0, t0, milliseconds(5000));
+    EXPECT_TRUE(r.claim_due(t0));
+    r.answered(43, 5, false, "the owner's lease still holds");
+    EXPECT_EQ(r.step(), FailoverAttempt::Step::Refused);
+    EXPECT_EQ(r.why(), "the owner's lease still holds");
+
+    FailoverAttempt g(5, 44, t0 + seconds(2), t0, milliseconds(5000));
+    g.tick(t0 + milliseconds(6999));
+    EXPECT_FALSE(g.over()) << "the wait for the promise does not count against the answer";
+    EXPECT_TRUE(g.claim_due(t0 + seconds(2)));
+    g.tick(t0 + seconds(7));
+    EXPECT_EQ(g.step(), FailoverAttempt::Step::GaveUp);
+    g.answered(44, 6, true, "");
+    EXPECT_EQ(g.step(), FailoverAttempt::Step::GaveUp) << "a late grant is not taken";
+}
+
+// Whether the kernel is to enforce a lease, and until when.
+TEST(Failover, LeaseNeed) {
+    const LeaseClock::time_point t0(seconds(100));
+    LeaseParams lp{milliseconds(5000), milliseconds(200), 1e-3};
+    Lease peer(lp), wit(lp);
+    SiteState owner{O, 5}, forced{O, 5, Origin::Forced}, replica{R, 5};
+    EXPECT_FALSE(lease_need(false, owner, peer, wit, t0).needed) << "no witness: no lease";
+    EXPECT_FALSE(lease_need(true, replica, peer, wit, t0).needed);
+    EXPECT_FALSE(lease_need(true, forced, peer, wit, t0).needed) << "a forced owner serves without";
+    auto n = lease_need(true, owner, peer, wit, t0);
+    EXPECT_TRUE(n.needed);
+    EXPECT_FALSE(n.until) << "nothing held: serve nothing";
+    peer.granted(t0, milliseconds(5000));
+    wit.granted(t0 + seconds(1), milliseconds(5000));
+    n = lease_need(true, owner, peer, wit, t0 + seconds(2));
+    ASSERT_TRUE(n.until);
+    EXPECT_EQ(*n.until, wit.until()) << "the longer lease";
+    EXPECT_LT(*n.until, t0 + seconds(6)) << "counted from the send time, less drift and margin";
+    EXPECT_FALSE(lease_need(true, owner, peer, wit, t0 + seconds(6)).until);
 }
