@@ -179,6 +179,8 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     f.link_up = link_up_;
     f.force = force;
     f.owner_backlog = v.last_owner_backlog;
+    f.witness = has_witness();
+    if (v.attempt) return reply(control::failure(Code::Busy, "a failover of this volume is under way"));
     try {
         reload_invalid(v);
     } catch (const Error& e) {
@@ -190,6 +192,7 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
         j["forceable"] = r->forceable;
         return reply(j);
     }
+    if (!force && has_witness()) return start_attempt(v, fd);
     uint64_t from = v.generation();
     std::string risks = core::failover_risks(f);
     core::Plan p = v.own.force_failover();

@@ -114,6 +114,9 @@ void Daemon::link_tick(Clock::time_point now) {
         m.site = cfg_.site;
     }
     bool sent = link_.request(Chan::Ctl, m);
+    if (sent && link_up_) pings_[m.seq] = now;
+    for (auto it = pings_.begin(); it != pings_.end();)
+        it = now - it->second > ms(cfg_.lease_ms) ? pings_.erase(it) : std::next(it);
     if (!link_up_ && now - last_down_log_ > ms(30000)) {
         last_down_log_ = now;
         log_info("no link to the peer at %s yet (%s)", cfg_.peer.c_str(),
@@ -229,11 +232,20 @@ void Daemon::handle_link(Incoming& in) {
         }
         return;
     }
-    case Type::Ping:
-        link_.reply(in, reply_to(m, Type::Pong));
+    case Type::Ping: {
+        wire::Message r = promises(Clock::now());
+        wire::Message head = reply_to(m, Type::Pong);
+        r.seq = head.seq;
+        r.from = head.from;
+        r.to = head.to;
+        link_.reply(in, r);
+        return;
+    }
+    case Type::Pong:
+        on_pong(m);
         return;
     default:
-        return;  // PONG: hearing it was the point
+        return;
     }
 }
 
@@ -318,6 +330,7 @@ void Daemon::maintain(Volume& v, Clock::time_point now) {
     try {
         carry_out(v, v.own.tick(now));
         expire_waiters(v, now);
+        lease_tick(v, now);
         flush_acks(v);
         if (!v.fills.due(core::FillKind::Fetch, now).empty()) v.check_pending = true;
         if (v.check_pending) serve_pending(v);
@@ -366,6 +379,9 @@ int Daemon::run() {
         const size_t kernel = slot({nullptr, kernel_.events().fd(), ZMQ_POLLIN, 0});
         const size_t listener = slot({nullptr, ctl_fd_, ZMQ_POLLIN, 0});
         const size_t signals = slot({nullptr, sig_fd_, ZMQ_POLLIN, 0});
+        zmq::socket_t* wsock = link_.witness();
+        const size_t witness = slot({wsock ? wsock->handle() : nullptr, wsock ? 0 : -1,
+                                     short(wsock ? ZMQ_POLLIN : 0), 0});
         std::vector<size_t> monitor;
         for (auto* s : link_.monitors()) monitor.push_back(slot({s->handle(), 0, ZMQ_POLLIN, 0}));
         const size_t first_client = items.size();
@@ -395,6 +411,7 @@ int Daemon::run() {
             }
         if (ready(listener)) ctl_accept();
         if (ready(kernel)) kernel_events();
+        if (wsock && ready(witness)) witness_answers();
         // Control first: drain both control sockets, then a bounded batch
         // of bulk, with misses and control messages served between bulk
         // ones.

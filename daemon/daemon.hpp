@@ -13,6 +13,7 @@
 
 #include <zmq.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -123,6 +124,22 @@ private:
     void expire_waiters(Volume& v, Clock::time_point now);
     void emit(nlohmann::json e);
 
+    // leases.cpp
+    core::LeaseParams lease_params() const {
+        return {std::chrono::milliseconds(cfg_.lease_ms),
+                std::chrono::milliseconds(cfg_.lease_margin_ms), 1e-3};
+    }
+    bool has_witness() const { return !cfg_.witness.empty(); }
+    wire::Message promises(Clock::time_point now);
+    void on_pong(const wire::Message& m);
+    void lease_tick(Volume& v, Clock::time_point now);
+    void tell_kernel_lease(Volume& v, Clock::time_point now);
+    void witness_answers();
+    void on_witness_answer(Volume& v, const wire::Message& m);
+    void start_attempt(Volume& v, int fd);
+    void attempt_tick(Volume& v, Clock::time_point now);
+    void end_attempt(Volume& v, const nlohmann::json& reply);
+
     // status.cpp
     void refresh_kernel_status();
     VolumeStatus state_of(const Volume& v) const;
@@ -138,6 +155,7 @@ private:
     bool link_up_ = false;
     std::string peer_site_;
     uint64_t seq_ = 1;
+    std::map<uint64_t, Clock::time_point> pings_;  // PINGs in flight: seq -> send time
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
     double tokens_ = 0;
     Clock::time_point token_time_ = Clock::now();

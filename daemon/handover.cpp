@@ -242,6 +242,14 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
         v.check_pending = true;
     }
     v.progress_sent = UINT64_MAX;
+    // Leases belong to one ownership: a new one starts with none, and asks
+    // for them at once (the kernel holds its I/O until it has one).
+    v.peer_lease.drop();
+    v.witness_lease.drop();
+    v.renewals.clear();
+    v.next_renew = {};
+    v.lease_told = false;
+    if (v.owner() && has_witness()) last_ping_ = {};
 }
 
 // Old owner: stop I/O, persist yielding, send the dirty set and the next

@@ -25,13 +25,18 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     }
     setup_server(ctl_server_, cfg.listen);
     setup_server(bulk_server_, cfg.listen_bulk);
-    setup_client(ctl_client_, cfg.peer, "ctl:" + cfg.site);
-    setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site);
-    monitors_.reserve(4);
+    setup_client(ctl_client_, cfg.peer, "ctl:" + cfg.site, cfg.peer_public_key);
+    setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site, cfg.peer_public_key);
+    if (!cfg.witness.empty()) {
+        witness_.emplace(ctx, zmq::socket_type::dealer);
+        setup_client(*witness_, cfg.witness, "site:" + cfg.site, cfg.witness_public_key);
+    }
+    monitors_.reserve(5);
     monitor(ctx, ctl_server_, "control listener");
     monitor(ctx, bulk_server_, "bulk listener");
     monitor(ctx, ctl_client_, "control connection to the peer", cfg.peer);
     monitor(ctx, bulk_client_, "bulk connection to the peer", cfg.peer_bulk);
+    if (witness_) monitor(ctx, *witness_, "connection to the witness", cfg.witness);
 }
 
 void PeerLink::monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what,
@@ -127,7 +132,8 @@ void PeerLink::setup_server(zmq::socket_t& s, const std::string& ep) {
     s.bind(ep);
 }
 
-void PeerLink::setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id) {
+void PeerLink::setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id,
+                            const std::string& server_key) {
     setup_common(s);
     s.set(zmq::sockopt::routing_id, id);
     s.set(zmq::sockopt::immediate, 1);  // queue nothing for a peer that is not there
@@ -135,7 +141,7 @@ void PeerLink::setup_client(zmq::socket_t& s, const std::string& ep, const std::
     s.set(zmq::sockopt::reconnect_ivl_max, 2000);  // back off to 2 s
     s.set(zmq::sockopt::connect_timeout, 1000);    // a cut link: try again each second
     if (!cfg_.insecure) {
-        s.set(zmq::sockopt::curve_serverkey, cfg_.peer_public_key);
+        s.set(zmq::sockopt::curve_serverkey, server_key);
         s.set(zmq::sockopt::curve_publickey, cfg_.public_key);
         s.set(zmq::sockopt::curve_secretkey, cfg_.secret_key);
     }
@@ -241,12 +247,31 @@ void PeerLink::reply(const Incoming& to, const wire::Message& m, const void* dat
     send(to.chan == Chan::Ctl ? ctl_server_ : bulk_server_, &to.identity, m, data, len);
 }
 
+bool PeerLink::witness_request(const wire::Message& m) {
+    return witness_ && send(*witness_, nullptr, m, nullptr, 0);
+}
+
+std::optional<wire::Message> PeerLink::witness_receive() {
+    if (!witness_) return std::nullopt;
+    std::vector<zmq::message_t> frames = recv_multipart(*witness_);
+    if (frames.empty()) return std::nullopt;
+    auto& h = frames[0];
+    wire::Decoded d = wire::decode({static_cast<const uint8_t*>(h.data()), h.size()}, frames.size() - 1);
+    if (!d.msg || d.msg->type != wire::Type::WAnswer) {
+        log_warn("refused a message from the witness: %s",
+                 d.msg ? "not an answer" : d.error.c_str());
+        return std::nullopt;
+    }
+    return std::move(*d.msg);
+}
+
 void PeerLink::close(int linger_ms) {
     for (Monitor& m : monitors_) m.pair.close();
     for (zmq::socket_t* s : sockets()) {
         s->set(zmq::sockopt::linger, linger_ms);
         s->close();
     }
+    if (witness_) witness_->close();
     zap_.close();
 }
 

@@ -59,6 +59,12 @@ public:
     void reply(const Incoming& to, const wire::Message& m, const void* data = nullptr,
                size_t len = 0);
 
+    // The witness (a DEALER, CURVE with the witness's key), if configured.
+    zmq::socket_t* witness() { return witness_ ? &*witness_ : nullptr; }
+    bool witness_request(const wire::Message& m);
+    // One answer from the witness; nullopt if none is there or it was refused.
+    std::optional<wire::Message> witness_receive();
+
     // Close every socket, giving what was queued on them up to @linger_ms
     // to reach the network when the context is closed.  For the crash
     // points of the tests: "dies after sending" must mean the peer gets it.
@@ -67,7 +73,8 @@ public:
 private:
     void setup_common(zmq::socket_t& s);
     void setup_server(zmq::socket_t& s, const std::string& ep);
-    void setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id);
+    void setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id,
+                      const std::string& server_key);
     bool send(zmq::socket_t& s, const zmq::message_t* identity, const wire::Message& m,
               const void* data, size_t len);
 
@@ -77,6 +84,7 @@ private:
     const Config& cfg_;
     zmq::socket_t zap_;
     zmq::socket_t ctl_server_, bulk_server_, ctl_client_, bulk_client_;
+    std::optional<zmq::socket_t> witness_;
     struct Monitor {
         zmq::socket_t pair;
         const char* what;

@@ -7,13 +7,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dcc/nl.hpp"
 #include "dcc/status.hpp"
+#include "failover.hpp"
 #include "fills.hpp"
+#include "lease.hpp"
 #include "ownership.hpp"
 #include "parts.hpp"
 #include "peer.hpp"
@@ -48,9 +51,11 @@ struct Waiter {
 };
 
 struct Volume {
-    Volume(std::string n, nl::Dev d, const nl::RegisterReply& r, core::Timeouts t)
+    Volume(std::string n, nl::Dev d, const nl::RegisterReply& r, core::Timeouts t,
+           core::LeaseParams lp)
         : name(std::move(n)), dev(d), reg(r),
-          own(site_state(r), t) {}
+          own(site_state(r), t), peer_lease(lp), witness_lease(lp),
+          promise(lp, Clock::now()) {}
     ~Volume() {
         if (data_fd >= 0) close(data_fd);
     }
@@ -86,6 +91,20 @@ struct Volume {
     std::vector<Incoming> acks;  // written, acknowledged after the next flush
 
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
+
+    // Leases (a site with a witness; docs/protocol.md).  Owner: the leases
+    // it holds, the RENEWs in flight (seq -> send time), and what the
+    // kernel was last told.  Replica: what it promised.
+    core::Lease peer_lease, witness_lease;
+    core::Promise promise;
+    std::map<uint64_t, Clock::time_point> renewals;
+    Clock::time_point next_renew{};
+    bool lease_told = false;                     // the kernel has our last word
+    std::optional<Clock::time_point> lease_sent;  // ... which was this end
+    std::string witness_said;                    // the last refusal, once logged
+    // dccctl failover asking the witness, and the client waiting for it.
+    std::optional<core::FailoverAttempt> attempt;
+    int attempt_fd = -1;
 
     // What status and events report.
     std::optional<TargetStatus> kst;  // the kernel's status line

@@ -50,7 +50,7 @@ void Daemon::add_volume(const std::string& name, nl::Dev dev) {
         return;
     }
     core::Timeouts t{ms(cfg_.handover_timeout_ms), ms(cfg_.handover_timeout_ms)};
-    auto v = std::make_unique<Volume>(name, dev, reg, t);
+    auto v = std::make_unique<Volume>(name, dev, reg, t, lease_params());
     v->region_bytes = uint64_t(reg.region_sectors) * 512;
     try {
         v->data_fd = open_block_device(reg.data, O_RDWR | O_DIRECT);

@@ -474,8 +474,9 @@ int cmd_migrate(int argc, char** argv) {
 
 // dccd's answer to @request about volume @vol, printed with --json; a
 // failure is also said on stderr without it.
-json ask_about(const Opts& o, const char* verb, const std::string& vol, const std::string& request) {
-    json reply = dcc::control::ask(socket_of(o), request, 30000);
+json ask_about(const Opts& o, const char* verb, const std::string& vol, const std::string& request,
+               int timeout_ms = 30000) {
+    json reply = dcc::control::ask(socket_of(o), request, timeout_ms);
     if (o.has("json")) std::printf("%s\n", dcc::control::dump(reply).c_str());
     else if (!reply.value("ok", false))
         std::fprintf(stderr, "dccctl %s: %s: %s\n", verb, vol.c_str(),
@@ -490,13 +491,19 @@ int cmd_failover(int argc, char** argv) {
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 1) usage_error("failover needs exactly one volume");
     const std::string& vol = o.pos[0];
-    json reply = ask_about(o, "failover", vol, "failover " + vol + (o.has("force") ? " force" : ""));
+    // With a witness, dccd first waits for this site's last promise to the
+    // owner to end (at most lease_ms, up to ten minutes), then for the
+    // witness's answer.
+    json reply = ask_about(o, "failover", vol, "failover " + vol + (o.has("force") ? " force" : ""),
+                           660000);
     if (!reply.value("ok", false)) return dcc::control::exit_code_of(reply);
     if (!o.has("json")) {
-        std::printf("%s: owned by %s, generation %llu, taken by force\n", vol.c_str(),
+        bool forced = str_or(reply, "origin", "?") == "forced";
+        std::printf("%s: owned by %s, generation %llu, %s\n", vol.c_str(),
                     str_or(reply, "owner", "?").c_str(),
-                    (unsigned long long)reply.value("generation", 0ull));
-        std::printf("may be lost: %s\n", str_or(reply, "risks", "?").c_str());
+                    (unsigned long long)reply.value("generation", 0ull),
+                    forced ? "taken by force" : "granted by the witness");
+        if (forced) std::printf("may be lost: %s\n", str_or(reply, "risks", "?").c_str());
     }
     return 0;
 }

@@ -34,13 +34,11 @@ WitnessAnswer Witness::renew(const Uuid& vol, uint64_t gen, const std::string& s
         v.rec = {gen, site, 0, {}};
         a.persist = true;
     } else if (gen > v.rec.generation) {
-        // A newer generation the witness did not see begin: a handover
-        // whose YIELD was lost, a handover taken back, a forced failover.
-        // Granted once the recorded owner's lease has ended, as a CLAIM
-        // would be, unless the generation was announced for another site.
-        if (v.rec.yield_generation == gen && v.rec.yield_to != site)
-            return refuse(v, "that generation was handed to the other site", now);
-        if (now < lease_end(v)) return refuse(v, "the recorded owner's lease still holds", now);
+        // A newer generation the witness did not see begin: a planned
+        // handover, or a forced failover.  Sites renew only generations
+        // they own, and a handover or a CLAIM never makes two owners of
+        // one generation, so it is recorded at once; the recorded owner's
+        // next renewal is refused, and it stops within its lease.
         v.rec = {gen, site, 0, {}};
         a.persist = true;
     } else if (v.rec.generation != gen || v.rec.owner != site) {

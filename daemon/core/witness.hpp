@@ -42,10 +42,10 @@ public:
     void load(const Uuid& vol, WitnessRecord r) { vols_[vol].rec = std::move(r); }
 
     // The owner of @gen renews its lease (request received at @now).  A
-    // generation above the record is granted (and recorded) once the
-    // recorded owner's lease has ended, unless it was yielded to the other
-    // site: the owner after a handover whose YIELD never arrived, or after
-    // a forced failover, thus gets the witness's lease back in time.
+    // generation above the record is recorded and granted: the owner
+    // after a planned handover, or after a forced failover.  (That one
+    // site owns a generation is the handover's guarantee; the witness
+    // keeps it for failovers, whose CLAIM needs the record just below.)
     WitnessAnswer renew(const Uuid& vol, uint64_t gen, const std::string& site,
                         LeaseClock::time_point now);
     // A replica claims @gen (one more than the record's) after the owner's

@@ -127,7 +127,8 @@
  *
  *  Witness.  Its record (generation, owner), persisted before it answers
  *  (MUTANT_TWICE: answered first, persisted by a later step), initially
- *  (1, A).  RENEW gen site is granted iff the record is (gen, site); CLAIM
+ *  (1, A).  RENEW gen site is granted iff the record is (gen, site), or
+ *  (FIX_NEWER) gen is above the record, which records (gen, site); CLAIM
  *  gen+1 site iff the record is (gen, the other site) and the lease has
  *  ended, then the record is (gen+1, site) and CLAIMED is sent.  Both
  *  sites' links to it are one bag of two messages that may lose any
@@ -232,9 +233,16 @@
  *               CLAIMED was lost (or that lost power before persisting)
  *               could otherwise never fail over again.  A liveness fix;
  *               the model checks that it is safe.
- *  Not modelled: the witness's part in a planned handover (YIELD: here the
- *  new owner of a handover gets peer leases only, so a failover after a
- *  handover is never granted), a forced CLAIM at the witness, resolve at
+ *   FIX_NEWER   the witness grants (and records) a RENEW of a generation
+ *               above its record (-DNO_FIX_NEWER: only the record's own
+ *               generation): the owner after a handover or a force
+ *               otherwise never gets a witness lease, and no later
+ *               failover is ever granted.  A liveness fix; the model
+ *               checks that it is safe.  (Waiting for the recorded lease
+ *               to end first made no difference to safety in the checks
+ *               here, and only kept an old owner writing longer.)
+ *  Not modelled: W_YIELD (the witness's part in a planned handover, which
+ *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness, resolve at
  *  the newer site, an ASYNC lag refusal, on_peer_loss, more than one
  *  volume per witness record.
  */
@@ -1791,6 +1799,7 @@ inline resolve(s) {
 }
 
 /* ------------------------------------------------------- the witness */
+
 inline wdeliver(i) {
 	tmp = wbag[i];
 	wbag_del(i);
@@ -1801,6 +1810,14 @@ inline wdeliver(i) {
 		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN &&
 		   role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
 			wl[WSITE(tmp)] = 1      /* granted, and the grant taken at once */
+#ifndef NO_FIX_NEWER
+		/* a generation above the record (a handover, a force):
+		 * recorded, then granted */
+		:: WGENOF(tmp) > WGEN &&
+		   role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
+			WGEN = WGENOF(tmp); WOWN = WSITE(tmp);
+			wl[WSITE(tmp)] = 1
+#endif
 		:: else -> skip         /* refused, or the owner would not take it */
 		fi
 	:: WTYPE(tmp) == W_CLAIM ->

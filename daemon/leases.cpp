@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Leases and the witness (docs/protocol.md, "Leases and the witness").
+//
+// An owner at a site with a witness serves I/O only while it holds a lease
+// from its replica (a promise in each PONG) or from the witness (a granted
+// W_RENEW), and the kernel enforces the end of it (DCC_CMD_SET_LEASE), so
+// a dccd that dies or stalls cannot extend it.  A replica promises, in
+// every PONG, not to fail over the volumes it lists for lease_ms from
+// when it got the PING.  dccctl failover, without --force, stops those
+// promises, waits for the last one to end, and claims the next generation
+// at the witness, which grants it only once the owner's lease there ended.
+// Decisions are core's (lease.hpp, failover.hpp, witness.hpp); this file
+// sends, receives and tells the kernel.
+#include <cerrno>
+#include <cstring>
+
+#include "daemon.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+using ms = std::chrono::milliseconds;
+using nlohmann::json;
+
+namespace {
+
+// How long a failover waits for the witness's answer to its CLAIM.
+constexpr ms kClaimAnswer{5000};
+
+void answer_client(int fd, const json& j) {
+    std::string line = control::dump(j) + "\n";
+    size_t off = 0;
+    while (off < line.size()) {
+        ssize_t n = send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += size_t(n);
+    }
+    close(fd);
+}
+
+std::string witness_refusal(const wire::Message& m) {
+    std::string owner = m.site.empty() ? "nobody" : m.site;
+    switch (m.status) {
+    case EBUSY:
+        return "the owner's lease at the witness still holds (" + std::to_string(m.arg) +
+               " ms left; generation " + std::to_string(m.generation) + " owned by " + owner + ")";
+    case EACCES: return "the witness does not admit this site under that name";
+    default:
+        return "the witness records generation " + std::to_string(m.generation) + " owned by " + owner;
+    }
+}
+
+}  // namespace
+
+// A replica's answer to a PING: the volumes it will not fail over for
+// lease_ms from now.  Not while a failover of that volume is under way,
+// nor with a split brain recorded (it pairs with nobody then).
+wire::Message Daemon::promises(Clock::time_point now) {
+    wire::Message r;
+    r.type = wire::Type::Pong;
+    for (auto& [_, v] : vols_) {
+        core::SiteState s = v->own.state();
+        if (s.role == Role::Owner || s.split != Split::None || v->attempt) continue;
+        if (r.promises.size() == wire::kMaxPromises) {
+            log_warn("more volumes than one PONG can promise: %s gets no promise", v->name.c_str());
+            continue;
+        }
+        v->promise.give(now);
+        r.promises.push_back({v->reg.uuid, s.generation});
+    }
+    if (!r.promises.empty()) r.arg = cfg_.lease_ms;
+    return r;
+}
+
+// The owner's side: each promise for a generation this site owns is a
+// lease counted from when the PING left.
+void Daemon::on_pong(const wire::Message& m) {
+    auto it = pings_.find(m.seq);
+    if (it == pings_.end()) return;  // an answer to a PING long gone
+    Clock::time_point sent = it->second;
+    pings_.erase(it);
+    auto now = Clock::now();
+    for (const wire::Promised& p : m.promises) {
+        Volume* v = by_uuid(p.volume);
+        if (!v || !v->owner() || v->generation() != p.generation) continue;
+        v->peer_lease.granted(sent, ms(m.arg));
+        tell_kernel_lease(*v, now);
+    }
+}
+
+// Every volume, often: renew at the witness, move a failover on, and keep
+// the kernel's lease up to date.
+void Daemon::lease_tick(Volume& v, Clock::time_point now) {
+    if (has_witness() && v.owner() && now >= v.next_renew) {
+        wire::Message m = vmsg(v, wire::Type::WRenew);
+        m.seq = seq_++;
+        m.generation = v.generation();
+        m.site = cfg_.site;
+        if (link_.witness_request(m)) v.renewals[m.seq] = now;
+        v.next_renew = now + ms(cfg_.lease_ms / 4);
+    }
+    // A grant that comes later than a lease length is worth nothing.
+    for (auto it = v.renewals.begin(); it != v.renewals.end();)
+        it = now - it->second > ms(cfg_.lease_ms) ? v.renewals.erase(it) : std::next(it);
+    attempt_tick(v, now);
+    tell_kernel_lease(v, now);
+}
+
+// Tell the kernel the lease it is to enforce, when that changed.  Without a
+// witness (or for a forced owner) the kernel's lease flag is cleared; a
+// replica keeps it, so that it serves nothing as owner before a lease.
+void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
+    core::LeaseNeed need = core::lease_need(has_witness(), v.own.state(), v.peer_lease,
+                                            v.witness_lease, now);
+    if (!need.needed) {
+        v.lease_told = false;
+        bool clear = !has_witness() || v.owner();
+        if (!v.reg.lease || !clear) return;
+        if (int e = kernel_.set_lease(v, DCC_LEASE_NONE)) {
+            log_warn("%s: %s", v.name.c_str(), kernel_.why("clearing the lease flag", e).c_str());
+            return;
+        }
+        v.reg.lease = false;
+        log_info("%s: serves without a lease (%s)", v.name.c_str(),
+                 has_witness() ? "owner by a forced failover" : "no witness configured");
+        return;
+    }
+    if (v.lease_told && v.lease_sent == need.until) return;
+    uint32_t left = 0;
+    if (need.until && *need.until > now)
+        left = uint32_t(std::min<int64_t>(DCC_LEASE_MAX_MS,
+                                          std::chrono::duration_cast<ms>(*need.until - now).count()));
+    if (int e = kernel_.set_lease(v, left)) {
+        log_warn("%s: %s", v.name.c_str(), kernel_.why("setting the lease", e).c_str());
+        return;
+    }
+    if (!need.until && v.lease_sent) log_warn("%s: no lease held: the device serves nothing", v.name.c_str());
+    if (need.until && v.lease_told && !v.lease_sent) log_info("%s: lease held again", v.name.c_str());
+    v.reg.lease = true;
+    v.lease_told = true;
+    v.lease_sent = need.until;
+}
+
+void Daemon::witness_answers() {
+    while (auto m = link_.witness_receive()) {
+        Volume* v = by_uuid(m->volume);
+        if (v) on_witness_answer(*v, *m);
+    }
+}
+
+void Daemon::on_witness_answer(Volume& v, const wire::Message& m) {
+    auto now = Clock::now();
+    if (v.attempt && m.seq == v.attempt->nonce()) {
+        v.attempt->answered(m.seq, m.generation, m.status == 0,
+                            m.status ? witness_refusal(m) : std::string());
+        attempt_tick(v, now);
+        return;
+    }
+    auto it = v.renewals.find(m.seq);
+    if (it == v.renewals.end()) return;
+    Clock::time_point sent = it->second;
+    v.renewals.erase(it);
+    if (m.status == 0) {
+        if (v.owner() && m.generation == v.generation() && m.site == cfg_.site)
+            v.witness_lease.granted(sent, ms(m.arg));
+        if (!v.witness_said.empty()) log_info("%s: the witness grants this site's lease again", v.name.c_str());
+        v.witness_said.clear();
+    } else {
+        // Refused: whatever it granted before no longer counts.
+        v.witness_lease.drop();
+        std::string said = witness_refusal(m);
+        if (said != v.witness_said)
+            log_warn("%s: the witness refuses this site's lease: %s", v.name.c_str(), said.c_str());
+        v.witness_said = said;
+    }
+    tell_kernel_lease(v, now);
+}
+
+// dccctl failover VOL at a site with a witness, refusals 1 and 2 passed.
+void Daemon::start_attempt(Volume& v, int fd) {
+    auto now = Clock::now();
+    v.attempt.emplace(v.generation(), seq_++, v.promise.until(), now, kClaimAnswer);
+    v.attempt_fd = fd;
+    auto wait = std::chrono::ceil<ms>(v.promise.until() - now).count();
+    log_info("%s: failover: claiming generation %llu at the witness%s", v.name.c_str(),
+             (unsigned long long)v.attempt->generation(),
+             wait > 0 ? (" once this site's promise ends (" + std::to_string(wait) + " ms)").c_str()
+                      : "");
+}
+
+void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
+    if (!v.attempt) return;
+    core::FailoverAttempt& a = *v.attempt;
+    if (a.step() == core::FailoverAttempt::Step::WaitPromise && link_up_) {
+        json j = control::failure(control::Code::Refused, "the peer became reachable: use dccctl migrate");
+        j["forceable"] = false;
+        return end_attempt(v, j);
+    }
+    if (a.claim_due(now)) {
+        wire::Message m = vmsg(v, wire::Type::WClaim);
+        m.seq = a.nonce();
+        m.generation = a.generation();
+        m.site = cfg_.site;
+        link_.witness_request(m);  // if it cannot leave, the attempt gives up in time
+    }
+    a.tick(now);
+    if (!a.over()) return;
+    using Step = core::FailoverAttempt::Step;
+    if (a.step() != Step::Granted) {
+        std::string why = a.step() == Step::Refused ? "the witness refuses: " + a.why()
+                                                    : a.why() + " (" + cfg_.witness + ")";
+        json j = control::failure(a.step() == Step::Refused ? control::Code::Refused
+                                                             : control::Code::Failed,
+                                  why + "; --force takes over anyway");
+        j["forceable"] = true;
+        return end_attempt(v, j);
+    }
+    uint64_t gen = a.generation();
+    core::Plan p = v.own.fail_over(Origin::Failover);
+    if (p.persist) {
+        try {
+            p = carry_out(v, p);
+        } catch (const Error& e) {
+            p.why = e.what();
+        }
+    }
+    if (!v.owner() || v.generation() != gen) {
+        // The witness's record names this site for gen: the old owner can
+        // no longer renew there.  A new attempt is granted again.
+        log_warn("%s: the witness granted generation %llu but it could not be persisted: %s",
+                 v.name.c_str(), (unsigned long long)gen, *p.why ? p.why : "?");
+        return end_attempt(v, control::failure(control::Code::Failed,
+                                               std::string("cannot persist ownership: ") +
+                                                   (*p.why ? p.why : "?") + "; try again"));
+    }
+    log_warn("%s: FAILOVER: the witness granted generation %llu: this site owns the volume",
+             v.name.c_str(), (unsigned long long)gen);
+    emit({{"event", "failover"}, {"volume", v.name}, {"generation", gen}, {"origin", "failover"}});
+    v.next_renew = {};  // a lease from the witness at once
+    end_attempt(v, {{"ok", true},
+                    {"volume", v.name},
+                    {"owner", cfg_.site},
+                    {"generation", gen},
+                    {"origin", "failover"},
+                    {"lacking", 0},
+                    {"owner_backlog", v.last_owner_backlog ? json(*v.last_owner_backlog) : json(nullptr)}});
+}
+
+void Daemon::end_attempt(Volume& v, const json& reply) {
+    if (v.attempt_fd >= 0) answer_client(v.attempt_fd, reply);
+    v.attempt_fd = -1;
+    v.attempt.reset();
+}
+
+}  // namespace dcc::dccd
