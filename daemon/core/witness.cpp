@@ -40,7 +40,7 @@ WitnessAnswer Witness::renew(const Uuid& vol, uint64_t gen, const std::string& s
         // would be, unless the generation was announced for another site.
         if (v.rec.yield_generation == gen && v.rec.yield_to != site)
             return refuse(v, "that generation was handed to the other site", now);
-        if (now < lease_end(v)) return refuse(v, "the recorded owner's lease still holds", now);
+        if (now < lease_end(v)) return busy(v, "the recorded owner's lease still holds", now);
         v.rec = {gen, site, 0, {}};
         a.persist = true;
     } else if (v.rec.generation != gen || v.rec.owner != site) {
@@ -62,7 +62,7 @@ WitnessAnswer Witness::claim(const Uuid& vol, uint64_t gen, const std::string& s
             return refuse(v, "the claim is not for the generation after the recorded one", now);
         if (v.rec.owner == site) return refuse(v, "this site owns the recorded generation", now);
     }
-    if (now < lease_end(v)) return refuse(v, "the owner's lease still holds", now);
+    if (now < lease_end(v)) return busy(v, "the owner's lease still holds", now);
     WitnessAnswer a;
     a.persist = !again;
     v.rec = {gen, site, 0, {}};
