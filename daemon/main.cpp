@@ -11,6 +11,7 @@
 #include "daemon.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "witnessd.hpp"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -37,17 +38,35 @@ int keygen() {
 
 int main(int argc, char** argv) {
     using namespace dcc;
-    std::string path = "/etc/dcc/dccd.toml";
+    std::string path;
+    bool witness = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (a == "keygen") return keygen();
         if (a == "--config" && i + 1 < argc) path = argv[++i];
+        else if (a == "--witness") witness = true;
         else if (a == "--version") {
             std::printf("dccd %s\n", DCC_VERSION);
             return 0;
         } else {
-            std::fprintf(stderr, "usage: dccd [--config FILE] | dccd keygen\n");
+            std::fprintf(stderr, "usage: dccd [--config FILE]\n"
+                                 "       dccd --witness [--config FILE]\n"
+                                 "       dccd keygen\n");
             return kExitUsage;
+        }
+    }
+    if (path.empty()) path = witness ? "/etc/dcc/witness.toml" : "/etc/dcc/dccd.toml";
+    if (witness) {
+        try {
+            WitnessConfig cfg = parse_witness_config(read_file(path), path);
+            Witnessd w(cfg);
+            return w.run();
+        } catch (const Error& e) {
+            std::fprintf(stderr, "dccd: %s\n", e.what());
+            return e.code();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "dccd: %s\n", e.what());
+            return kExitError;
         }
     }
     try {

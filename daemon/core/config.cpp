@@ -4,38 +4,13 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "config_checks.hpp"
 #include "dcc/error.hpp"
 #include "dcc/meta.hpp"
 
 namespace dcc {
 
-namespace {
-
-[[noreturn]] void bad(const std::string& origin, const toml::source_region& where,
-                      const std::string& what) {
-    throw Error(kExitUsage, origin + ":" + std::to_string(where.begin.line) + ": " + what);
-}
-
-bool z85_key(const std::string& k) {
-    static const std::string alphabet =
-        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-    if (k.size() != 40) return false;
-    for (char c : k)
-        if (alphabet.find(c) == std::string::npos) return false;
-    return true;
-}
-
-bool endpoint(const std::string& e) {
-    return e.rfind("tcp://", 0) == 0 && e.size() > 6 && e.find(':', 6) != std::string::npos;
-}
-
-// Whether endpoint @e (tcp://HOST:PORT) listens on loopback only.
-bool loopback(const std::string& e) {
-    std::string host = e.substr(6, e.rfind(':') - 6);
-    return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
-}
-
-}  // namespace
+using namespace config_checks;
 
 Config parse_config(std::string_view text, const std::string& origin) {
     toml::table t;

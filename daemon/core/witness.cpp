@@ -60,7 +60,7 @@ WitnessAnswer Witness::claim(const Uuid& vol, uint64_t gen, const std::string& s
             return refuse(v, "the claim is not for the generation after the recorded one", now);
         if (v.rec.owner == site) return refuse(v, "this site owns the recorded generation", now);
     }
-    if (now < lease_end(v)) return refuse(v, "the owner's lease still holds", now);
+    if (now < lease_end(v)) return busy(v, "the owner's lease still holds", now);
     WitnessAnswer a;
     a.persist = !again;
     v.rec = {gen, site, 0, {}};

@@ -32,6 +32,9 @@ struct WitnessAnswer {
     WitnessRecord record;            // what holds now (sent with a refusal)
     milliseconds length{0};          // a granted lease's length
     milliseconds lease_left{0};      // a refused CLAIM: how long the lease still holds
+    // Refused only because the recorded owner's lease still holds: the
+    // same request may be granted later (EBUSY on the wire, else EPERM).
+    bool lease_holds = false;
     const char* why = "";
 };
 
@@ -67,6 +70,11 @@ private:
         return v.lease_end.value_or(started_ + p_.length);
     }
     WitnessAnswer refuse(const Vol& v, const char* why, LeaseClock::time_point now) const;
+    WitnessAnswer busy(const Vol& v, const char* why, LeaseClock::time_point now) const {
+        WitnessAnswer a = refuse(v, why, now);
+        a.lease_holds = true;
+        return a;
+    }
 
     LeaseParams p_;
     LeaseClock::time_point started_;

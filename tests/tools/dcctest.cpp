@@ -48,8 +48,15 @@
 //       several seconds): CLEAR_DIRTY of R gives up with ETIMEDOUT after
 //       about a second, and a first write to the clean region C completes
 //       meanwhile.
-//   cleancheck, regionhash, field, rewrite, rewriteverify
-//       In cleancheck.cpp, field.cpp and rewrite.cpp.
+//   witness ENDPOINT renew|claim|yield VOLUME_UUID GEN SITE [TO]
+//           [--server-key K --secret-key S --public-key P]
+//       One request to a witness (dccd --witness; TO only with yield),
+//       CURVE with the three keys, plaintext without; prints the answer
+//       ("granted generation=4 owner=b arg=5000", "refused EBUSY
+//       generation=3 owner=a arg=1234"); exit 0 granted, 3 refused, 1 if
+//       no answer came within 3 s.
+//   cleancheck, regionhash, field, rewrite, rewriteverify, witness
+//       In cleancheck.cpp, field.cpp, rewrite.cpp and witness.cpp.
 #include <fcntl.h>
 #include <netlink/genl/genl.h>
 #include <poll.h>
@@ -1019,6 +1026,7 @@ int main(int argc, char** argv) {
             auto o = opts(argc, argv, 3);
             return dcctest::rewrite(argv[2], num(o, "seed"), num(o, "blocks"), num(o, "seconds"));
         }
+        if (cmd == "witness") return dcctest::witness(std::vector<std::string>(argv + 2, argv + argc));
         if (cmd == "rewriteverify" && argc >= 3) {
             auto o = opts(argc, argv, 3);
             return dcctest::rewriteverify(argv[2], num(o, "seed"), num(o, "blocks"), num(o, "count"));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,6 @@ int field(const std::string& vol, const std::vector<std::string>& names);
 int regionhash(const std::string& dev, uint64_t region_bytes);
 int cleancheck(const std::string& log, const std::string& base, const std::string& replica,
                uint64_t data_sectors, uint64_t meta_offset);
+int witness(const std::vector<std::string>& args);
 
 }  // namespace dcctest

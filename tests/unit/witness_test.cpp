@@ -102,6 +102,23 @@ TEST(Witness, ANewerGenerationIsRecordedAtOnce) {
     EXPECT_TRUE(w.claim(kVol, 5, "a", kT0 + seconds(1) + kP.length).granted);
 }
 
+// Only a lease that still holds makes a refusal worth asking again
+// (EBUSY on the wire); every other refusal stands (EPERM).
+TEST(Witness, ARefusalSaysWhetherALeaseHolds) {
+    Witness w(kP, kT0 - hours(1));
+    ASSERT_TRUE(w.renew(kVol, 3, "a", kT0).granted);
+    EXPECT_TRUE(w.claim(kVol, 4, "b", kT0 + seconds(1)).lease_holds);
+    EXPECT_FALSE(w.claim(kVol, 5, "b", kT0 + seconds(1)).lease_holds);  // not the next one
+    EXPECT_FALSE(w.claim(kVol, 4, "a", kT0 + seconds(1)).lease_holds);  // a owns 3
+    EXPECT_FALSE(w.renew(kVol, 3, "b", kT0 + seconds(1)).lease_holds);  // not b's
+    EXPECT_FALSE(w.yield(kVol, 4, "b", "a", kT0 + seconds(1)).lease_holds);
+    EXPECT_FALSE(w.renew(kVol, 3, "a", kT0 + seconds(1)).lease_holds);  // granted
+    ASSERT_TRUE(w.claim(kVol, 4, "b", kT0 + seconds(7)).granted);
+    auto old = w.renew(kVol, 3, "a", kT0 + seconds(7));
+    EXPECT_FALSE(old.granted);
+    EXPECT_FALSE(old.lease_holds) << "the old owner lost the volume for good";
+}
+
 // Random requests from both sites, restarts of the witness (it keeps what
 // it persisted, which the adapter writes before every answer that says so):
 // no generation is ever granted to two sites.

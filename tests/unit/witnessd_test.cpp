@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccd --witness (daemon/witnessd.hpp) in-process over loopback: answers,
+// records on disk before the answer, a restart that reads them back, a
+// corrupt record that stops the start, requests in another site's name,
+// and CURVE with the sites' keys.  Also the record's file format.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include "dcc/error.hpp"
+#include "witness_record.hpp"
+#include "witnessd.hpp"
+
+using namespace dcc;
+using namespace std::chrono;
+namespace fs = std::filesystem;
+
+namespace {
+
+const Uuid kVol{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01};
+const Uuid kOther{0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char t[] = "/tmp/dcc-witnessd-XXXXXX";
+        path = mkdtemp(t);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+// A clock the test moves on.
+std::atomic<int64_t> g_offset_ms{0};
+WitnessOptions options() {
+    WitnessOptions o;
+    o.signals = false;
+    o.clock = [] { return steady_clock::now() + milliseconds(g_offset_ms.load()); };
+    return o;
+}
+
+// A witness on its own thread; stopped and joined at the end of scope.
+struct Running {
+    Witnessd w;
+    std::thread t;
+    std::atomic<int> rc{-1};
+    Running(const WitnessConfig& c) : w(c, options()) {
+        t = std::thread([this] { rc = w.run(); });
+    }
+    ~Running() {
+        w.stop();
+        t.join();
+    }
+};
+
+struct Client {
+    zmq::context_t ctx{1};
+    zmq::socket_t s{ctx, zmq::socket_type::dealer};
+    uint64_t seq = 0;
+    // Keys: {server, public, secret}, or none for plaintext.
+    Client(const std::string& ep, const char* server = nullptr, const char* pub = nullptr,
+           const char* sec = nullptr) {
+        s.set(zmq::sockopt::linger, 0);
+        if (server) {
+            s.set(zmq::sockopt::curve_serverkey, server);
+            s.set(zmq::sockopt::curve_publickey, pub);
+            s.set(zmq::sockopt::curve_secretkey, sec);
+        }
+        s.connect(ep);
+    }
+    // One request; the answer, or nullopt after @wait.
+    std::optional<wire::Message> ask(wire::Type t, const Uuid& vol, uint64_t gen, const std::string& site,
+                                     const std::string& to = "", milliseconds wait = milliseconds(2000)) {
+        wire::Message m;
+        m.type = t;
+        m.volume = vol;
+        m.generation = gen;
+        m.seq = ++seq;
+        m.site = site;
+        m.to_site = to;
+        return send(m, wait);
+    }
+    std::optional<wire::Message> send(const wire::Message& m, milliseconds wait) {
+        auto h = wire::encode(m);
+        s.send(zmq::buffer(h), zmq::send_flags::none);
+        auto end = steady_clock::now() + wait;
+        while (steady_clock::now() < end) {
+            zmq::pollitem_t it{s.handle(), 0, ZMQ_POLLIN, 0};
+            zmq::poll(&it, 1, milliseconds(20));
+            zmq::message_t f;
+            if (!(it.revents & ZMQ_POLLIN) || !s.recv(f, zmq::recv_flags::dontwait)) continue;
+            auto d = wire::decode({static_cast<const uint8_t*>(f.data()), f.size()}, 0);
+            EXPECT_TRUE(d.msg) << d.error;
+            if (!d.msg) return std::nullopt;
+            EXPECT_EQ(d.msg->type, wire::Type::WAnswer);
+            if (d.msg->seq == m.seq) return d.msg;
+        }
+        return std::nullopt;
+    }
+};
+
+WitnessConfig insecure(const std::string& dir) {
+    WitnessConfig c;
+    c.listen = "tcp://127.0.0.1:*";
+    c.insecure = true;
+    c.state_dir = dir;
+    c.lease_ms = 1000;
+    c.sites = {{"a", ""}, {"b", ""}};
+    return c;
+}
+
+std::string record_path(const std::string& dir, const Uuid& vol) {
+    return dir + "/" + format_uuid(vol) + ".rec";
+}
+
+}  // namespace
+
+TEST(WitnessRecord, FormatsAndParsesStrictly) {
+    core::WitnessRecord r{7, "site-a", 8, "b"};
+    std::string text = core::format_witness_record(kVol, r);
+    EXPECT_EQ(text.substr(0, 21), "dcc-witness-record 1\n");
+    std::string why;
+    auto back = core::parse_witness_record(text, kVol, why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_EQ(back->generation, 7u);
+    EXPECT_EQ(back->owner, "site-a");
+    EXPECT_EQ(back->yield_generation, 8u);
+    EXPECT_EQ(back->yield_to, "b");
+    ASSERT_TRUE(core::parse_witness_record(core::format_witness_record(kVol, {3, "a", 0, {}}), kVol, why));
+
+    EXPECT_FALSE(core::parse_witness_record(text, kOther, why));
+    EXPECT_NE(why.find("of volume"), std::string::npos) << why;
+    std::string flipped = text;
+    flipped[flipped.find("generation=7")+11] = '9';
+    EXPECT_FALSE(core::parse_witness_record(flipped, kVol, why));
+    EXPECT_EQ(why, "bad checksum");
+    EXPECT_FALSE(core::parse_witness_record(text.substr(0, text.size() - 1), kVol, why));
+    EXPECT_FALSE(core::parse_witness_record(text + "x\n", kVol, why));
+    EXPECT_FALSE(core::parse_witness_record("", kVol, why));
+    EXPECT_FALSE(core::parse_witness_record("dcc-witness-record 2\n", kVol, why));
+    // Well summed but not a record the witness makes.
+    for (core::WitnessRecord bad : {core::WitnessRecord{0, "a", 0, {}}, core::WitnessRecord{3, "", 0, {}},
+                                    core::WitnessRecord{3, "a", 5, "b"}, core::WitnessRecord{3, "a", 4, "a"},
+                                    core::WitnessRecord{3, "a", 0, "b"}, core::WitnessRecord{3, "a b", 0, {}}})
+        EXPECT_FALSE(core::parse_witness_record(core::format_witness_record(kVol, bad), kVol, why))
+            << core::format_witness_record(kVol, bad);
+}
+
+TEST(Witnessd, GrantsRefusesAndRemembers) {
+    TempDir dir;
+    WitnessConfig cfg = insecure(dir.path);
+    {
+        Running r(cfg);
+        Client c(r.w.endpoint());
+        auto a = c.ask(wire::Type::WRenew, kVol, 3, "a");
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->status, 0);
+        EXPECT_EQ(a->generation, 3u);
+        EXPECT_EQ(a->site, "a");
+        EXPECT_EQ(a->arg, 1000u);
+        EXPECT_EQ(a->volume, kVol);
+        EXPECT_TRUE(fs::exists(record_path(dir.path, kVol)));
+
+        auto early = c.ask(wire::Type::WClaim, kVol, 4, "b");
+        ASSERT_TRUE(early);
+        EXPECT_EQ(early->status, EBUSY);
+        EXPECT_EQ(early->generation, 3u);
+        EXPECT_EQ(early->site, "a");
+        EXPECT_GT(early->arg, 0u);
+        EXPECT_LE(early->arg, 1000u);
+
+        g_offset_ms += 1100;  // a's lease ended
+        auto late = c.ask(wire::Type::WClaim, kVol, 4, "b");
+        ASSERT_TRUE(late);
+        EXPECT_EQ(late->status, 0);
+        EXPECT_EQ(late->generation, 4u);
+        EXPECT_EQ(late->site, "b");
+
+        // A site the witness does not serve changes nothing.
+        auto stranger = c.ask(wire::Type::WRenew, kOther, 1, "c");
+        ASSERT_TRUE(stranger);
+        EXPECT_EQ(stranger->status, EACCES);
+        EXPECT_FALSE(fs::exists(record_path(dir.path, kOther)));
+        auto to_stranger = c.ask(wire::Type::WYield, kVol, 5, "b", "c");
+        ASSERT_TRUE(to_stranger);
+        EXPECT_EQ(to_stranger->status, EACCES);
+
+        // What is not a witness request gets no answer.
+        wire::Message ans;
+        ans.type = wire::Type::WAnswer;
+        ans.volume = kVol;
+        ans.seq = 99;
+        EXPECT_FALSE(c.send(ans, milliseconds(200)));
+    }
+    // Started again on the same directory: the record is back, and every
+    // lease counts as held for a full length.
+    Running r(cfg);
+    EXPECT_EQ(r.w.records(), 1u);
+    Client c(r.w.endpoint());
+    auto old = c.ask(wire::Type::WRenew, kVol, 3, "a");
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->status, EPERM);
+    EXPECT_EQ(old->generation, 4u);
+    EXPECT_EQ(old->site, "b");
+    auto claim = c.ask(wire::Type::WClaim, kVol, 5, "a");
+    ASSERT_TRUE(claim);
+    EXPECT_EQ(claim->status, EBUSY);
+    EXPECT_EQ(claim->generation, 4u);
+}
+
+TEST(Witnessd, ACorruptRecordStopsTheStart) {
+    TempDir dir;
+    WitnessConfig cfg = insecure(dir.path);
+    {
+        Running r(cfg);
+        Client c(r.w.endpoint());
+        ASSERT_TRUE(c.ask(wire::Type::WRenew, kVol, 3, "a"));
+    }
+    std::string path = record_path(dir.path, kVol);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out);
+        f.seekp(30);
+        f.put('X');
+    }
+    try {
+        Witnessd w(cfg, options());
+        FAIL() << "started with a corrupt record";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(path + ": corrupt witness record"), std::string::npos) << e.what();
+    }
+    fs::remove(path);
+    std::ofstream(dir.path + "/NOT-A-UUID.rec") << "x";
+    EXPECT_THROW({ Witnessd w(cfg, options()); }, Error);
+}
+
+// A record that cannot be written: no answer, and the witness ends.
+TEST(Witnessd, StopsWhenARecordCannotBeWritten) {
+    TempDir dir;
+    WitnessConfig cfg = insecure(dir.path);
+    Running r(cfg);
+    // Where the record is written first, a directory: nothing opens it for writing.
+    fs::create_directory(dir.path + "/." + format_uuid(kVol) + ".rec.tmp");
+    Client c(r.w.endpoint());
+    EXPECT_FALSE(c.ask(wire::Type::WRenew, kVol, 3, "a", "", milliseconds(500)));
+    for (int i = 0; i < 100 && r.rc < 0; i++) std::this_thread::sleep_for(milliseconds(10));
+    EXPECT_NE(r.rc.load(), 0);
+    EXPECT_FALSE(fs::exists(record_path(dir.path, kVol)));
+}
+
+TEST(Witnessd, CurveAdmitsOnlyTheSitesAndInTheirOwnName) {
+    char wpub[41], wsec[41], apub[41], asec[41], bpub[41], bsec[41], xpub[41], xsec[41];
+    for (auto [p, s] : {std::pair{wpub, wsec}, {apub, asec}, {bpub, bsec}, {xpub, xsec}})
+        ASSERT_EQ(zmq_curve_keypair(p, s), 0);
+    TempDir dir;
+    WitnessConfig cfg;
+    cfg.listen = "tcp://127.0.0.1:*";
+    cfg.secret_key = wsec;
+    cfg.public_key = wpub;
+    cfg.state_dir = dir.path;
+    cfg.lease_ms = 1000;
+    cfg.sites = {{"a", apub}, {"b", bpub}};
+    Running r(cfg);
+
+    Client a(r.w.endpoint(), wpub, apub, asec);
+    auto ok = a.ask(wire::Type::WRenew, kVol, 3, "a");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 0);
+    auto as_b = a.ask(wire::Type::WRenew, kOther, 1, "b");
+    ASSERT_TRUE(as_b);
+    EXPECT_EQ(as_b->status, EACCES);
+    EXPECT_FALSE(fs::exists(record_path(dir.path, kOther)));
+
+    Client stranger(r.w.endpoint(), wpub, xpub, xsec);
+    EXPECT_FALSE(stranger.ask(wire::Type::WRenew, kOther, 1, "a", "", milliseconds(300)));
+    Client plain(r.w.endpoint());
+    EXPECT_FALSE(plain.ask(wire::Type::WRenew, kOther, 1, "a", "", milliseconds(300)));
+    EXPECT_FALSE(fs::exists(record_path(dir.path, kOther)));
+}
