@@ -106,6 +106,7 @@ static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
 	memset(sb, 0, DCC_META_BLOCK_SIZE);
 	sb->magic = cpu_to_le32(DCC_SB_MAGIC);
 	sb->version = cpu_to_le32(DCC_SB_VERSION);
+	sb->flags = cpu_to_le32(dcc->sb_lease ? DCC_SB_F_LEASE : 0);
 	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
 	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
 	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
@@ -145,7 +146,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 {
 	u64 data_sectors, nr_regions, bitmap_blocks, valid_start, dirty_start;
 	u64 generation, split_generation;
-	u32 region_sectors, role, origin, split;
+	u32 region_sectors, role, origin, split, flags;
 	sector_t meta_size = bdev_nr_sectors(dcc->meta_dev->bdev);
 	sector_t data_size = bdev_nr_sectors(dcc->data_dev->bdev);
 
@@ -163,6 +164,13 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 		*error = "Unsupported metadata version";
 		return -EINVAL;
 	}
+	flags = le32_to_cpu(sb->flags);
+	if (flags & ~DCC_SB_F_ALL) {
+		DMERR("metadata superblock flags %#x, this module knows %#x",
+		      flags, DCC_SB_F_ALL);
+		*error = "Metadata superblock has unknown flags (from a newer module, or corrupt)";
+		return -EINVAL;
+	}
 
 	data_sectors = le64_to_cpu(sb->data_sectors);
 	nr_regions = le64_to_cpu(sb->nr_regions);
@@ -176,8 +184,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	split = le32_to_cpu(sb->split);
 	split_generation = le64_to_cpu(sb->split_generation);
 
-	if (le32_to_cpu(sb->flags) ||
-	    !is_power_of_2(region_sectors) ||
+	if (!is_power_of_2(region_sectors) ||
 	    region_sectors < DCC_MIN_REGION_SECTORS ||
 	    region_sectors > DCC_MAX_REGION_SECTORS ||
 	    !data_sectors ||
@@ -230,6 +237,8 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	dcc->rs.split_generation = split_generation;
 	dcc->sb_rs = dcc->rs;
 	dcc->serves = dcc_role_state_serves(&dcc->rs);
+	dcc->lease = flags & DCC_SB_F_LEASE;
+	dcc->sb_lease = dcc->lease;
 	return 0;
 }
 

@@ -35,6 +35,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_ORIGIN] = NLA_POLICY_MAX(NLA_U8, DCC_ORIGIN_FORCED),
 	[DCC_A_SPLIT] = NLA_POLICY_MAX(NLA_U8, DCC_SPLIT_NEW),
 	[DCC_A_SPLIT_GENERATION] = { .type = NLA_U64 },
+	[DCC_A_LEASE_MS] = { .type = NLA_U32 },	/* checked by dcc_nl_set_lease() */
 	/* Reply-only attributes are refused in requests. */
 	[DCC_A_RANGES] = NLA_POLICY_NESTED_ARRAY(dcc_range_policy),
 	[DCC_A_RANGE] = { .type = NLA_REJECT },
@@ -47,6 +48,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_UUID] = { .type = NLA_REJECT },
 	[DCC_A_MODE] = { .type = NLA_REJECT },
 	[DCC_A_PAD] = { .type = NLA_REJECT },
+	[DCC_A_LEASE] = { .type = NLA_REJECT },
 };
 
 static struct genl_family dcc_family;
@@ -85,20 +87,25 @@ static u64 dcc_nl_u64(struct genl_info *info, int attr, u64 dflt)
 	return info->attrs[attr] ? nla_get_u64(info->attrs[attr]) : dflt;
 }
 
-/* The committed role state: what REGISTER replies and EVENT_STATE say. */
+/*
+ * The committed role state and lease flag: what REGISTER replies and
+ * EVENT_STATE say.
+ */
 static int dcc_nl_put_role_state(struct sk_buff *msg, struct dcc *dcc)
 {
 	struct dcc_role_state rs;
 	enum dcc_mode mode;
+	bool lease;
 
-	dcc_get_role_state(dcc, &rs, &mode);
+	dcc_get_role_state(dcc, &rs, &mode, &lease);
 	if (nla_put_u8(msg, DCC_A_ROLE, rs.role) ||
 	    nla_put_u8(msg, DCC_A_MODE, mode) ||
 	    nla_put_u64_64bit(msg, DCC_A_GENERATION, rs.generation, DCC_A_PAD) ||
 	    nla_put_u8(msg, DCC_A_ORIGIN, rs.origin) ||
 	    nla_put_u8(msg, DCC_A_SPLIT, rs.split) ||
 	    nla_put_u64_64bit(msg, DCC_A_SPLIT_GENERATION, rs.split_generation,
-			      DCC_A_PAD))
+			      DCC_A_PAD) ||
+	    nla_put_u8(msg, DCC_A_LEASE, lease))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -508,6 +515,33 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+static int dcc_nl_set_lease(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[DCC_A_LEASE_MS];
+	struct dcc *dcc;
+	u64 reg_id;
+	u32 ms;
+	int ret;
+
+	ret = dcc_nl_need(info, DCC_A_LEASE_MS);
+	if (ret)
+		return ret;
+	ms = nla_get_u32(attr);
+	BUILD_BUG_ON(DCC_LEASE_MAX_MS != 600000);	/* the message says it */
+	if (ms > DCC_LEASE_MAX_MS && ms != DCC_LEASE_NONE) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "lease longer than 600000 ms (DCC_LEASE_MAX_MS), and not DCC_LEASE_NONE");
+		return -EINVAL;
+	}
+
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = dcc_op_set_lease(dcc, info->snd_portid, reg_id, ms);
+	dcc_put(dcc);
+	return dcc_nl_explain(info, ret);
+}
+
 static const struct genl_small_ops dcc_ops[] = {
 	{ .cmd = DCC_CMD_REGISTER, .doit = dcc_nl_register, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_UNREGISTER, .doit = dcc_nl_unregister, .flags = GENL_ADMIN_PERM },
@@ -518,6 +552,7 @@ static const struct genl_small_ops dcc_ops[] = {
 	{ .cmd = DCC_CMD_CLEAR_DIRTY, .doit = dcc_nl_clear_dirty, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_SET_ROLE, .doit = dcc_nl_set_role, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_ARM, .doit = dcc_nl_arm, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_SET_LEASE, .doit = dcc_nl_set_lease, .flags = GENL_ADMIN_PERM },
 };
 
 static struct genl_family dcc_family __ro_after_init = {

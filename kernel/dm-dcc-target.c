@@ -315,6 +315,33 @@ static blk_status_t __dcc_refuse(struct dcc *dcc, bool write)
 }
 
 /*
+ * The target needs a lease and none runs: the last one ended, or none was
+ * granted to this table yet.  Exact with dcc->lock held; without it (.map)
+ * a hint, which sends the bio to the worker to look again under the lock.
+ * While the flag is clear this is a single read.
+ */
+static inline bool dcc_lease_lapsed(struct dcc *dcc)
+{
+	return unlikely(READ_ONCE(dcc->lease)) &&
+	       !time_before(jiffies, READ_ONCE(dcc->lease_end));
+}
+
+/* A held bio waits for a lease from now on, for miss_timeout at most. */
+static void __dcc_hold_from_now(struct dcc *dcc, struct bio *bio)
+{
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+
+	pb->deadline = jiffies + dcc->miss_timeout * HZ;
+}
+
+/* Hold @bio until a lease runs (see dcc_release_held()). */
+static void __dcc_hold_bio(struct dcc *dcc, struct bio *bio)
+{
+	__dcc_hold_from_now(dcc, bio);
+	bio_list_add(&dcc->held, bio);
+}
+
+/*
  * Send a write on if its region is valid and its dirty bit is on disk;
  * otherwise give it back to the worker.
  */
@@ -343,9 +370,19 @@ static void dcc_process_bio(struct dcc *dcc, struct bio *bio)
 
 retry:
 	spin_lock_irq(&dcc->lock);
+	if (unlikely(!bio_sectors(bio))) {
+		/* An empty flush is never refused, only held for a lease. */
+		if (dcc->serves && dcc_lease_lapsed(dcc))
+			goto hold;
+		spin_unlock_irq(&dcc->lock);
+		submit_bio_noacct(bio);
+		return;
+	}
 	err = __dcc_refuse(dcc, write);
 	if (err)
 		goto fail;
+	if (dcc_lease_lapsed(dcc))
+		goto hold;
 	lk = __dcc_lock_find(dcc, r);
 	if (lk && lk->type == DCC_LOCK_FETCH && dcc->requeue_misses) {
 		err = BLK_STS_DM_REQUEUE;
@@ -400,6 +437,14 @@ retry:
 		__dcc_lock_add_waiter(dcc, spare, bio);
 	}
 	spare = NULL;
+	goto out;
+hold:
+	/* A noflush suspend takes it back, as it takes the misses. */
+	if (dcc->requeue_misses) {
+		err = BLK_STS_DM_REQUEUE;
+		goto fail;
+	}
+	__dcc_hold_bio(dcc, bio);
 out:
 	spin_unlock_irq(&dcc->lock);
 	dcc_lock_free(dcc, spare);
@@ -532,6 +577,48 @@ static void dcc_expire_locks(struct dcc *dcc)
 	dcc_fail_bios(&failed, BLK_STS_IOERR);
 }
 
+/*
+ * Bios held for a lease go back to the worker's list once a lease runs or
+ * the flag is cleared, and once the target stops serving (they are
+ * refused there, as every bio is then).  Those held for miss_timeout
+ * fail.
+ */
+static void dcc_release_held(struct dcc *dcc)
+{
+	struct bio_list failed = BIO_EMPTY_LIST, keep = BIO_EMPTY_LIST;
+	struct bio *bio;
+
+	spin_lock_irq(&dcc->lock);
+	/*
+	 * An ended lease ends now, again and again: its end never falls so
+	 * far behind that jiffies wrap (32-bit) makes it look ahead.
+	 */
+	if (!time_before(jiffies, dcc->lease_end))
+		WRITE_ONCE(dcc->lease_end, jiffies);
+	if (!dcc->serves || !dcc_lease_lapsed(dcc)) {
+		bio_list_merge(&dcc->deferred, &dcc->held);
+		bio_list_init(&dcc->held);
+	} else {
+		while ((bio = bio_list_pop(&dcc->held))) {
+			struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+
+			if (time_before(jiffies, pb->deadline))
+				bio_list_add(&keep, bio);
+			else
+				bio_list_add(&failed, bio);
+		}
+		bio_list_merge(&dcc->held, &keep);
+		if (!bio_list_empty(&failed))
+			dcc->nr_timeouts++;
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (bio_list_empty(&failed))
+		return;
+	DMWARN_LIMIT("%u:%u: no lease within %us: failing bios",
+		     MAJOR(dcc->md_dev), MINOR(dcc->md_dev), dcc->miss_timeout);
+	dcc_fail_bios(&failed, BLK_STS_IOERR);
+}
+
 #define DCC_NOTIFY_BATCH 32
 
 static void dcc_send_notifications(struct dcc *dcc)
@@ -570,6 +657,7 @@ static void do_worker(struct work_struct *ws)
 	struct bio *bio;
 	int r;
 
+	dcc_release_held(dcc);
 	spin_lock_irq(&dcc->lock);
 	bio_list_merge(&bios, &dcc->deferred);
 	bio_list_init(&dcc->deferred);
@@ -1127,20 +1215,102 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 	spin_unlock_irq(&dcc->lock);
 out:
 	mutex_unlock(&dcc->commit_mutex);
-	if (!ret)
+	if (!ret) {
 		dcc_state_changed(dcc);
+		/* Bios held for a lease end as all others once it serves no more. */
+		dcc_wake(dcc);
+	}
 	return ret;
 }
 
-/* A consistent copy of the committed role state, and the mode. */
+/* Let bios run until @end (jiffies); the worker sends on the held ones. */
+static void __dcc_grant_lease(struct dcc *dcc, unsigned long end)
+{
+	WRITE_ONCE(dcc->lease_end, end);
+}
+
+/*
+ * Grant a lease that ends @ms milliseconds from now (0: it ends now), or
+ * with DCC_LEASE_NONE clear the flag: no lease needed.  A change of the
+ * flag is committed first, and shows only once that succeeded.  A lease
+ * alone changes no metadata, so it needs no commit_mutex: a renewal never
+ * waits for a commit in progress.
+ */
+int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
+{
+	bool want = ms != DCC_LEASE_NONE, changed = false;
+	unsigned long end;
+	int ret;
+
+	if (want && ms > DCC_LEASE_MAX_MS)
+		return -EINVAL;
+	/*
+	 * The end, rounded down to whole jiffies and counted from before any
+	 * wait, so that the lease never runs longer than the daemon asked.
+	 */
+	end = jiffies + (want ? ms * HZ / MSEC_PER_SEC : 0);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret && dcc->lease == want) {
+		if (want)
+			__dcc_grant_lease(dcc, end);
+		spin_unlock_irq(&dcc->lock);
+		goto out;
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (ret)
+		return ret;
+
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	/* Another SET_LEASE may have changed the flag meanwhile. */
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret && dcc->lease != want) {
+		ret = __dcc_mode_error(dcc);
+		if (!ret) {
+			dcc->sb_lease = want;
+			dcc->sb_changed = true;
+			changed = true;
+		}
+	} else if (!ret && want) {
+		__dcc_grant_lease(dcc, end);
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (changed) {
+		ret = dcc_commit(dcc);
+		spin_lock_irq(&dcc->lock);
+		if (!ret) {
+			if (want)
+				__dcc_grant_lease(dcc, end);
+			WRITE_ONCE(dcc->lease, want);
+		} else {
+			dcc->sb_lease = dcc->lease;
+		}
+		spin_unlock_irq(&dcc->lock);
+	}
+	mutex_unlock(&dcc->commit_mutex);
+	if (ret)
+		return ret;
+	if (changed) {
+		DMINFO("%u:%u: %s", MAJOR(dcc->md_dev), MINOR(dcc->md_dev),
+		       want ? "serving under a lease" : "serving without a lease");
+		dcc_state_changed(dcc);
+	}
+out:
+	dcc_wake(dcc);
+	return 0;
+}
+
+/* A consistent copy of the committed role state, the mode and the lease flag. */
 void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
-			enum dcc_mode *mode)
+			enum dcc_mode *mode, bool *lease)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&dcc->lock, flags);
 	*rs = dcc->rs;
 	*mode = dcc->mode;
+	*lease = dcc->lease;
 	spin_unlock_irqrestore(&dcc->lock, flags);
 }
 
@@ -1349,6 +1519,9 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	mutex_init(&dcc->clear_mutex);
 	INIT_LIST_HEAD(&dcc->all_node);
 	bio_list_init(&dcc->deferred);
+	bio_list_init(&dcc->held);
+	/* No lease yet: with the flag on disk, bios wait for the first one. */
+	dcc->lease_end = jiffies;
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
 	INIT_LIST_HEAD(&dcc->overwrite_done);
@@ -1412,9 +1585,13 @@ static void dcc_dtr(struct dm_target *ti)
 	dcc_unlist(dcc);
 	cancel_delayed_work_sync(&dcc->waker);
 	flush_workqueue(dcc->wq);
-	/* Suspended, so no bio waits; only fills the daemon began are left. */
+	/*
+	 * Suspended, so no bio waits and none is held (a suspend waits for
+	 * them, or hands them back); only fills the daemon began are left.
+	 */
 	list_for_each_entry_safe(lk, tmp, &dcc->locks, list)
 		__dcc_lock_drop(dcc, lk, BLK_STS_IOERR, &failed);
+	bio_list_merge(&failed, &dcc->held);
 	dcc_fail_bios(&failed, BLK_STS_IOERR);
 	dcc_free(dcc);
 }
@@ -1432,8 +1609,12 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 
 	pb->counted = false;
 	bio_set_dev(bio, dcc->data_dev->bdev);
-	if (unlikely(!bio_sectors(bio)))
-		return DM_MAPIO_REMAPPED;	/* an empty flush */
+	if (unlikely(!bio_sectors(bio))) {
+		/* An empty flush: it waits for a lease, as every bio does. */
+		if (dcc_lease_lapsed(dcc) && READ_ONCE(dcc->serves))
+			goto defer;
+		return DM_MAPIO_REMAPPED;
+	}
 
 	sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	bio->bi_iter.bi_sector = sector;
@@ -1445,6 +1626,9 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 
 	if (unlikely(!READ_ONCE(dcc->serves)))
 		return DM_MAPIO_KILL;
+	/* No lease runs: the worker holds the bio until one does. */
+	if (dcc_lease_lapsed(dcc))
+		goto defer;
 
 	if (!op_is_write(bio_op(bio))) {
 		if (likely(test_bit(r, dcc->hot_valid)))
@@ -1458,6 +1642,7 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 		}
 		dcc_epoch_exit(dcc, pb->epoch);
 	}
+defer:
 	dcc_defer_bio(dcc, bio);
 	return DM_MAPIO_SUBMITTED;
 }
@@ -1489,10 +1674,10 @@ static void dcc_presuspend(struct dm_target *ti)
 	struct dcc_lock *lk;
 
 	if (!dm_noflush_suspending(ti))
-		return;	/* waiting bios end by fill or by miss_timeout */
+		return;	/* waiting bios end by fill, lease or miss_timeout */
 	/*
 	 * A noflush suspend takes the waiting bios back into dm's queue, and
-	 * any that would wait for a fill from now until resume.
+	 * any that would wait for a fill or a lease from now until resume.
 	 */
 	spin_lock_irq(&dcc->lock);
 	dcc->requeue_misses = true;
@@ -1502,6 +1687,8 @@ static void dcc_presuspend(struct dm_target *ti)
 		bio_list_merge(&requeue, &lk->waiters);
 		bio_list_init(&lk->waiters);
 	}
+	bio_list_merge(&requeue, &dcc->held);
+	bio_list_init(&dcc->held);
 	spin_unlock_irq(&dcc->lock);
 	dcc_fail_bios(&requeue, BLK_STS_DM_REQUEUE);
 }
@@ -1621,6 +1808,8 @@ static int dcc_preresume(struct dm_target *ti)
 			dcc->reg_portid = old->reg_portid;
 			dcc->reg_id = old->reg_id;
 			old->registered = false;
+			/* The daemon's lease is the device's: it ends as it would have. */
+			dcc->lease_end = old->lease_end;
 			spin_unlock_irq(&old->lock);
 			/* With no daemon, no fill is coming for them. */
 			if (dcc->registered)
@@ -1684,11 +1873,16 @@ static const char *dcc_split_name(enum dcc_split split)
 	       split == DCC_SPLIT_NEW ? "new" : "-";
 }
 
+static const char *dcc_lease_name(bool lease, bool lapsed)
+{
+	return !lease ? "-" : lapsed ? "expired" : "held";
+}
+
 /*
  * Status line (INFO):
  *   <region sectors> <valid>/<regions> <dirty> <locked> <role>
  *   <generation> <mode> <registration|-> <misses> <timeouts>
- *   <origin> <split|->
+ *   <origin> <split|-> <lease|->
  */
 static void dcc_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
@@ -1700,9 +1894,11 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	struct dcc_role_state rs;
 	unsigned int nr_locks;
 	enum dcc_mode mode;
-	bool registered;
+	bool registered, lease, lapsed;
 
 	spin_lock_irq(&dcc->lock);
+	lease = dcc->lease;
+	lapsed = dcc_lease_lapsed(dcc);
 	nr_valid = dcc->nr_valid;
 	nr_dirty = dcc->nr_dirty;
 	nr_locks = dcc->nr_locks;
@@ -1724,8 +1920,9 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 			DMEMIT("%llu", reg_id);
 		else
 			DMEMIT("-");
-		DMEMIT(" %llu %llu %s %s", misses, timeouts,
-		       dcc_origin_name(rs.origin), dcc_split_name(rs.split));
+		DMEMIT(" %llu %llu %s %s %s", misses, timeouts,
+		       dcc_origin_name(rs.origin), dcc_split_name(rs.split),
+		       dcc_lease_name(lease, lapsed));
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s", dcc->data_dev->name, dcc->meta_dev->name);
@@ -1740,19 +1937,29 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",role=%s,generation=%llu,mode=%s,miss_timeout=%u",
 		       dcc_role_name(rs.role), rs.generation, dcc_mode_name(mode),
 		       dcc->miss_timeout);
-		DMEMIT(",origin=%s,split=%s;", dcc_origin_name(rs.origin),
-		       dcc_split_name(rs.split));
+		DMEMIT(",origin=%s,split=%s,lease=%s;", dcc_origin_name(rs.origin),
+		       dcc_split_name(rs.split), dcc_lease_name(lease, lapsed));
 		break;
 	}
 }
 
-/* Fail (fail_pending) or restart the wait of (requeue_pending) waiting bios. */
+/*
+ * Fail (fail_pending) or restart the wait of (requeue_pending) waiting
+ * bios, those held for a lease too.
+ */
 static void dcc_msg_pending(struct dcc *dcc, bool fail)
 {
 	struct bio_list failed = BIO_EMPTY_LIST;
 	struct dcc_lock *lk, *tmp;
+	struct bio *bio;
 
 	spin_lock_irq(&dcc->lock);
+	if (fail) {
+		bio_list_merge(&failed, &dcc->held);
+		bio_list_init(&dcc->held);
+	}
+	bio_list_for_each(bio, &dcc->held)
+		__dcc_hold_from_now(dcc, bio);
 	list_for_each_entry_safe(lk, tmp, &dcc->locks, list) {
 		if (lk->type != DCC_LOCK_FETCH)
 			continue;

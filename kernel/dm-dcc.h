@@ -83,6 +83,7 @@ struct dcc_bio {
 	u64 region;
 	unsigned int epoch;
 	bool counted;			/* counted in dcc->inflight[epoch] */
+	unsigned long deadline;		/* held for a lease: jiffies, when it fails */
 };
 
 struct dcc {
@@ -138,6 +139,18 @@ struct dcc {
 	struct dcc_role_state rs;
 	struct dcc_role_state sb_rs;
 	bool serves;
+	/*
+	 * The lease (DCC_SB_F_LEASE): lease as committed, sb_lease what the
+	 * next commit writes (they differ only while a SET_LEASE commits).
+	 * With lease set, a target that serves runs bios only before
+	 * lease_end (jiffies); the others wait on held.  .map reads lease
+	 * and lease_end without the lock, and only ever holds a bio after a
+	 * second look under it.
+	 */
+	bool lease;
+	bool sb_lease;
+	unsigned long lease_end;
+	struct bio_list held;		/* bios waiting for a lease */
 	enum dcc_mode mode;
 	struct bio_list deferred;	/* bios from .map for the worker */
 	struct bio_list commit_wait;	/* writes waiting for the next commit */
@@ -244,8 +257,9 @@ int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 		       u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs);
+int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms);
 void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
-			enum dcc_mode *mode);
+			enum dcc_mode *mode, bool *lease);
 void dcc_portid_released(u32 portid);
 
 /* dm-dcc-netlink.c */
