@@ -114,6 +114,12 @@ int Kernel::set_role(const Volume& v, core::SiteState s) {
     return call(r);
 }
 
+int Kernel::set_lease(const Volume& v, uint32_t ms) {
+    nl::Request r = req(v, DCC_CMD_SET_LEASE);
+    r.lease_ms = ms;
+    return call(r);
+}
+
 bool Kernel::has_dirty(const Volume& v) { return !page(v, DCC_SET_DIRTY, 0).ranges.empty(); }
 
 }  // namespace dcc::dccd

@@ -38,6 +38,10 @@ public:
     // Whether the volume has dirty regions (one request).
     bool has_dirty(const Volume& v);
     int set_role(const Volume& v, core::SiteState s);
+    // Let the owner serve for @ms milliseconds from now (the first lease
+    // makes it need one from then on), or with DCC_LEASE_NONE serve
+    // without a lease.
+    int set_lease(const Volume& v, uint32_t ms);
 
     // What the kernel said about the last failure ("" if nothing).
     const std::string& text() const { return text_; }

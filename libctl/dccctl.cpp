@@ -160,6 +160,7 @@ int cmd_dump_meta(int argc, char** argv) {
                     json_str(dcc::origin_name(m.sb.origin)).c_str(),
                     json_str(dcc::split_name(m.sb.split)).c_str(),
                     (unsigned long long)m.sb.split_generation);
+        std::printf(", \"lease\": %s", m.sb.lease() ? "true" : "false");
         if (o.has("ranges"))
             std::printf(", \"valid_ranges\": %s, \"dirty_ranges\": %s", json_str(list(valid)).c_str(),
                         json_str(list(dirty)).c_str());
@@ -178,7 +179,8 @@ int cmd_dump_meta(int argc, char** argv) {
                 dcc::split_name(m.sb.split));
     if (m.sb.split_generation)
         std::printf(" (the newer owner's generation %llu)", (unsigned long long)m.sb.split_generation);
-    std::printf("\n");
+    std::printf("\nlease          %s\n",
+                m.sb.lease() ? "needed (the owner serves only under its daemon's lease)" : "-");
     if (o.has("ranges"))
         std::printf("valid ranges   %s\ndirty ranges   %s\n", list(valid).c_str(), list(dirty).c_str());
     return 0;

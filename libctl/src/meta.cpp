@@ -239,7 +239,7 @@ SbStatus decode_superblock(std::span<const uint8_t> block, Superblock& sb) {
     uint32_t origin = get_le32(p + OFF(origin)), split = get_le32(p + OFF(split));
     sb.split_generation = get_le64(p + OFF(split_generation));
     // The same checks the kernel makes (dcc_check_sb).
-    if (sb.flags || !std::has_single_bit(sb.region_sectors) ||
+    if ((sb.flags & ~DCC_SB_F_ALL) || !std::has_single_bit(sb.region_sectors) ||
         sb.region_sectors < DCC_MIN_REGION_SECTORS || sb.region_sectors > DCC_MAX_REGION_SECTORS ||
         !sb.data_sectors || sb.nr_regions != div_round_up(sb.data_sectors, sb.region_sectors) ||
         sb.bitmap_blocks != div_round_up(sb.nr_regions, uint64_t(kMetaBlock) * 8) ||

@@ -28,12 +28,12 @@ nla_policy g_range_policy[DCC_RANGE_A_MAX + 1];
 struct PolicyInit {
     PolicyInit() {
         for (int a : {DCC_A_MAJOR, DCC_A_MINOR, DCC_A_REGION_SECTORS, DCC_A_DATA_MAJOR,
-                      DCC_A_DATA_MINOR, DCC_A_ERRNO})
+                      DCC_A_DATA_MINOR, DCC_A_ERRNO, DCC_A_LEASE_MS})
             g_policy[a].type = NLA_U32;
         for (int a : {DCC_A_REG_ID, DCC_A_REGION, DCC_A_COUNT, DCC_A_NEXT, DCC_A_GENERATION,
                       DCC_A_NR_REGIONS, DCC_A_DATA_SECTORS, DCC_A_SPLIT_GENERATION})
             g_policy[a].type = NLA_U64;
-        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE, DCC_A_ORIGIN, DCC_A_SPLIT})
+        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE, DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_LEASE})
             g_policy[a].type = NLA_U8;
         g_policy[DCC_A_ARM].type = NLA_FLAG;
         g_policy[DCC_A_FORCE].type = NLA_FLAG;
@@ -71,6 +71,13 @@ bool get_split_state(nlattr** tb, uint64_t generation, uint8_t& origin, uint8_t&
     return split_state_valid(origin, split, split_generation, generation);
 }
 
+// LEASE of a reply or event: there, and 0 or 1.
+bool get_lease(nlattr** tb, bool& lease) {
+    if (!tb[DCC_A_LEASE] || nla_get_u8(tb[DCC_A_LEASE]) > 1) return false;
+    lease = nla_get_u8(tb[DCC_A_LEASE]);
+    return true;
+}
+
 }  // namespace
 
 MsgPtr build(int family, const Request& r) {
@@ -92,6 +99,7 @@ MsgPtr build(int family, const Request& r) {
     if (r.split) e = e ?: nla_put_u8(m.get(), DCC_A_SPLIT, *r.split);
     if (r.split_generation)
         e = e ?: nla_put_u64(m.get(), DCC_A_SPLIT_GENERATION, *r.split_generation);
+    if (r.lease_ms) e = e ?: nla_put_u32(m.get(), DCC_A_LEASE_MS, *r.lease_ms);
     if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
     if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
     if (!r.ranges.empty()) {
@@ -128,7 +136,8 @@ std::optional<RegisterReply> parse_register(nlmsghdr* nlh) {
     r.generation = nla_get_u64(tb[DCC_A_GENERATION]);
     std::memcpy(r.uuid.data(), nla_data(tb[DCC_A_UUID]), 16);
     if (!r.region_sectors || (r.region_sectors & (r.region_sectors - 1)) || !r.nr_regions ||
-        !get_split_state(tb, r.generation, r.origin, r.split, r.split_generation))
+        !get_split_state(tb, r.generation, r.origin, r.split, r.split_generation) ||
+        !get_lease(tb, r.lease))
         return std::nullopt;
     return r;
 }
@@ -176,7 +185,8 @@ std::optional<Event> parse_event(nlmsghdr* nlh) {
         ev.mode = nla_get_u8(tb[DCC_A_MODE]);
         ev.role = nla_get_u8(tb[DCC_A_ROLE]);
         ev.generation = nla_get_u64(tb[DCC_A_GENERATION]);
-        if (!get_split_state(tb, ev.generation, ev.origin, ev.split, ev.split_generation))
+        if (!get_split_state(tb, ev.generation, ev.origin, ev.split, ev.split_generation) ||
+            !get_lease(tb, ev.lease))
             return std::nullopt;
     } else {
         return std::nullopt;

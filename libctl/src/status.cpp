@@ -13,10 +13,13 @@ using nlohmann::json;
 namespace {
 
 // The kernel's status line, field by field (valid/regions is one field).
-constexpr std::array<const char*, 12> kFields = {"region_sectors", "valid/regions", "dirty",
+// The first kRequired are in every line this program accepts; lease came
+// later, and a line without it reads as "-" (no lease needed).
+constexpr std::array<const char*, 13> kFields = {"region_sectors", "valid/regions", "dirty",
                                                  "locked", "role", "generation", "mode",
                                                  "registration", "misses", "timeouts",
-                                                 "origin", "split"};
+                                                 "origin", "split", "lease"};
+constexpr size_t kRequired = 12;
 
 bool to_u64(const std::string& s, uint64_t& out) {
     if (s.empty() || s.size() > 20) return false;
@@ -31,13 +34,17 @@ bool to_u64(const std::string& s, uint64_t& out) {
     return true;
 }
 
-// The line split into its named fields, or nullopt.  Fields a later
-// kernel adds at the end (docs/dm-dcc.rst) are not ours to judge.
+// The line split into its named fields, or nullopt; an optional field
+// the line lacks is "-".  Fields a later kernel adds at the end
+// (docs/dm-dcc.rst) are not ours to judge.
 std::optional<std::array<std::string, kFields.size()>> split(const std::string& params) {
+    static const std::string absent = "-";
     std::istringstream in(params);
     std::array<std::string, kFields.size()> f;
-    for (auto& s : f)
-        if (!(in >> s)) return std::nullopt;
+    size_t n = 0;
+    while (n < f.size() && in >> f[n]) n++;
+    if (n < kRequired) return std::nullopt;
+    for (; n < f.size(); n++) f[n] = absent;
     return f;
 }
 
@@ -84,6 +91,8 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
     if (!parse_origin(st.origin)) return std::nullopt;
     if (st.split != "-" && st.split != split_name(Split::Old) && st.split != split_name(Split::New))
         return std::nullopt;
+    st.lease = at("lease");
+    if (st.lease != "-" && st.lease != "held" && st.lease != "expired") return std::nullopt;
     if (at("registration") != "-") {
         uint64_t reg;
         if (!to_u64(at("registration"), reg)) return std::nullopt;

@@ -206,6 +206,21 @@ TEST(Superblock, LayoutMatchesTheKernelStruct) {
     EXPECT_EQ(le64(offsetof(dcc_disk_sb, split_generation)), sb.split_generation);
 }
 
+TEST(Superblock, LeaseFlag) {
+    Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
+    Superblock out;
+    ASSERT_EQ(decode_superblock(encode_superblock(sb), out), SbStatus::Ok);
+    EXPECT_FALSE(out.lease()) << "a fresh layout needs no lease";
+    sb.flags = DCC_SB_F_LEASE;
+    auto b = encode_superblock(sb);
+    uint32_t flags;
+    std::memcpy(&flags, &b[offsetof(dcc_disk_sb, flags)], 4);
+    EXPECT_EQ(flags, 1u) << "bit 0 of the flags word";
+    ASSERT_EQ(decode_superblock(b, out), SbStatus::Ok);
+    EXPECT_TRUE(out.lease());
+    EXPECT_EQ(out.flags, uint32_t(DCC_SB_F_LEASE));
+}
+
 TEST(Superblock, DetectsEveryKindOfDamage) {
     Superblock sb = make_layout(1 << 30, 65536, test_uuid(), Role::Owner);
     Superblock out;
@@ -225,7 +240,9 @@ TEST(Superblock, DetectsEveryKindOfDamage) {
     const Damage damages[] = {
         {"region count", [](Superblock& s) { s.nr_regions += 1; }, SbStatus::Inconsistent},
         {"region size", [](Superblock& s) { s.region_sectors = 96; }, SbStatus::Inconsistent},
-        {"flags", [](Superblock& s) { s.flags = 1; }, SbStatus::Inconsistent},
+        {"unknown flag", [](Superblock& s) { s.flags = 2; }, SbStatus::Inconsistent},
+        {"lease and an unknown flag", [](Superblock& s) { s.flags = DCC_SB_F_LEASE | (1u << 31); },
+         SbStatus::Inconsistent},
         {"bitmap place", [](Superblock& s) { s.dirty_start = 7; }, SbStatus::Inconsistent},
         {"version", [](Superblock& s) { s.version = 2; }, SbStatus::BadVersion},
         {"role", [](Superblock& s) { s.role = Role(7); }, SbStatus::Inconsistent},

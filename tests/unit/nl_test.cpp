@@ -46,8 +46,21 @@ TEST(NlBuild, PutsExactlyTheRequestedAttributes) {
     EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_REGION)), 1ull << 36);
     EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_ERRNO)), 5u);
     for (int a : {DCC_A_COUNT, DCC_A_SET, DCC_A_ARM, DCC_A_FORCE, DCC_A_ROLE, DCC_A_GENERATION,
-                  DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_SPLIT_GENERATION})
+                  DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_SPLIT_GENERATION, DCC_A_LEASE_MS, DCC_A_LEASE})
         EXPECT_EQ(attr(m.get(), a), nullptr) << a;
+}
+
+TEST(NlBuild, SetLease) {
+    for (uint32_t ms : {0u, 3000u, DCC_LEASE_MAX_MS, DCC_LEASE_NONE}) {
+        Request r{.cmd = DCC_CMD_SET_LEASE, .dev = {253, 4}, .reg_id = 9, .lease_ms = ms};
+        MsgPtr m = build(kFamily, r);
+        EXPECT_EQ(static_cast<genlmsghdr*>(nlmsg_data(nlmsg_hdr(m.get())))->cmd, DCC_CMD_SET_LEASE);
+        EXPECT_EQ(nla_get_u64(attr(m.get(), DCC_A_REG_ID)), 9u);
+        ASSERT_NE(attr(m.get(), DCC_A_LEASE_MS), nullptr) << ms;
+        EXPECT_EQ(nla_len(attr(m.get(), DCC_A_LEASE_MS)), 4);
+        EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_LEASE_MS)), ms);
+        EXPECT_EQ(attr(m.get(), DCC_A_LEASE), nullptr);
+    }
 }
 
 TEST(NlBuild, SetRoleWithOriginAndSplit) {
@@ -75,7 +88,7 @@ TEST(NlBuild, SetRoleWithOriginAndSplit) {
     EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
 }
 
-TEST(NlAbi, Version4AppendsItsAttributes) {
+TEST(NlAbi, Versions3And4AppendTheirAttributes) {
     // Numbers the daemon and older tools rely on never move.
     EXPECT_EQ(DCC_A_MODE, 21);
     EXPECT_EQ(DCC_A_PAD, 22);
@@ -85,6 +98,7 @@ TEST(NlAbi, Version4AppendsItsAttributes) {
     EXPECT_EQ(DCC_A_LEASE_MS, 26);
     EXPECT_EQ(DCC_A_LEASE, 27);
     EXPECT_EQ(DCC_A_MAX, DCC_A_LEASE);
+    EXPECT_EQ(DCC_CMD_ARM, 11);
     EXPECT_EQ(DCC_CMD_SET_LEASE, 12);
     EXPECT_EQ(DCC_GENL_VERSION, 4);
 }
@@ -100,17 +114,19 @@ TEST(NlBuild, FlagsAndSmallTypes) {
 
 namespace {
 
-// What a kernel of version 3 says of origin and split; a field that is
-// nullopt is left out.
+// What a kernel of version 4 says of origin, split and the lease flag; a
+// field that is nullopt is left out.
 struct SplitState {
     std::optional<uint8_t> origin = DCC_ORIGIN_HANDOVER, split = DCC_SPLIT_NONE;
     std::optional<uint64_t> split_generation = 0;
+    std::optional<uint8_t> lease = 0;
 };
 
 void put_split_state(nl_msg* m, const SplitState& s) {
     if (s.origin) nla_put_u8(m, DCC_A_ORIGIN, *s.origin);
     if (s.split) nla_put_u8(m, DCC_A_SPLIT, *s.split);
     if (s.split_generation) nla_put_u64(m, DCC_A_SPLIT_GENERATION, *s.split_generation);
+    if (s.lease) nla_put_u8(m, DCC_A_LEASE, *s.lease);
 }
 
 MsgPtr register_reply(uint64_t generation, const SplitState& s) {
@@ -142,7 +158,8 @@ MsgPtr state_event(uint64_t generation, const SplitState& s) {
     return m;
 }
 
-// Origin and split states a reply or event must not carry, at generation 3.
+// Origin, split and lease states a reply or event must not carry, at
+// generation 3.
 const struct {
     const char* what;
     SplitState s;
@@ -158,6 +175,9 @@ const struct {
     {"split old, split generation below", {.split = DCC_SPLIT_OLD, .split_generation = 2}},
     {"split new with a split generation", {.split = DCC_SPLIT_NEW, .split_generation = 9}},
     {"no split with a split generation", {.split_generation = 9}},
+    {"no LEASE (version 3)", {.lease = std::nullopt}},
+    {"lease 2", {.lease = 2}},
+    {"lease 255", {.lease = 255}},
 };
 
 }  // namespace
@@ -174,6 +194,12 @@ TEST(NlParse, RegisterReply) {
     EXPECT_EQ(r->origin, DCC_ORIGIN_HANDOVER);
     EXPECT_EQ(r->split, DCC_SPLIT_NONE);
     EXPECT_EQ(r->split_generation, 0u);
+    EXPECT_FALSE(r->lease);
+
+    MsgPtr leased = register_reply(3, {.lease = 1});
+    r = parse_register(nlmsg_hdr(leased.get()));
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->lease);
 
     MsgPtr old = register_reply(3, {.origin = DCC_ORIGIN_FORCED, .split = DCC_SPLIT_OLD,
                                     .split_generation = 4});
@@ -269,7 +295,9 @@ TEST(NlParse, Events) {
     nla_put_u64(s.get(), DCC_A_GENERATION, 8);
     EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // version 2's STATE
     put_split_state(s.get(), {.origin = DCC_ORIGIN_FAILOVER, .split = DCC_SPLIT_OLD,
-                              .split_generation = 9});
+                              .split_generation = 9, .lease = std::nullopt});
+    EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // version 3's STATE
+    nla_put_u8(s.get(), DCC_A_LEASE, 1);
     auto st = parse_event(nlmsg_hdr(s.get()));
     ASSERT_TRUE(st);
     EXPECT_EQ(st->mode, DCC_MODE_READ_ONLY);
@@ -277,6 +305,7 @@ TEST(NlParse, Events) {
     EXPECT_EQ(st->origin, DCC_ORIGIN_FAILOVER);
     EXPECT_EQ(st->split, DCC_SPLIT_OLD);
     EXPECT_EQ(st->split_generation, 9u);
+    EXPECT_TRUE(st->lease);
 }
 
 TEST(NlParse, StateEventWithABadSplitStateIsRefused) {

@@ -57,11 +57,37 @@ TEST(Status, Yielding) {
     EXPECT_EQ(s->generation, 8u);
 }
 
+TEST(Status, Leases) {
+    for (const char* lease : {"-", "held", "expired"}) {
+        std::string line = std::string("128 4/4 0 0 owner 9 rw 3 0 0 handover - ") + lease;
+        auto s = parse_status(line);
+        ASSERT_TRUE(s) << line;
+        EXPECT_EQ(s->lease, lease);
+        EXPECT_EQ(s->split, "-");
+        EXPECT_EQ(status_field(line, "lease"), lease);
+    }
+}
+
+TEST(Status, ALineWithoutTheLeaseNeedsNone) {
+    // A kernel before leases: no lease field, and none needed.
+    const std::string line = "128 100/16384 3 2 owner 7 rw 12 5 1 failover new";
+    auto s = parse_status(line);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->lease, "-");
+    EXPECT_EQ(s->split, "new");
+    EXPECT_EQ(status_field(line, "lease"), "-");
+    EXPECT_EQ(status_field(line, "split"), "new");
+}
+
 TEST(Status, FieldsAddedAtTheEndAreIgnored) {
-    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - later 42");
+    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held later 42");
     ASSERT_TRUE(s);
     EXPECT_EQ(s->split, "-");
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old more", "split"), "old");
+    EXPECT_EQ(s->lease, "held");
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired more", "split"),
+              "old");
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired more", "lease"),
+              "expired");
 }
 
 TEST(Status, RefusesMalformedLines) {
@@ -78,7 +104,12 @@ TEST(Status, RefusesMalformedLines) {
                             "128 100/16384 3 2 owner 7 rw 12 5 1 - handover",
                             "128 100/16384 3 2 owner 7 rw 12 5 1 handover none",
                             "128 100/16384 3 2 owner 7 rw 12 5 1 handover 1",
-                            "128 100/16384 3 2 owner 7 rw 12 5 1 2 old"})
+                            "128 100/16384 3 2 owner 7 rw 12 5 1 2 old",
+                            // unknown lease words
+                            "128 100/16384 3 2 owner 7 rw 12 5 1 handover - Held",
+                            "128 100/16384 3 2 owner 7 rw 12 5 1 handover - none",
+                            "128 100/16384 3 2 owner 7 rw 12 5 1 handover - 1",
+                            "128 100/16384 3 2 owner 7 rw 12 5 1 handover - expired_"})
         EXPECT_FALSE(parse_status(bad)) << bad;
 }
 
@@ -90,7 +121,7 @@ TEST(Status, FieldsByName) {
     } rows[] = {{"region_sectors", "128"}, {"valid", "100"}, {"regions", "16384"}, {"dirty", "3"},
                 {"locked", "2"}, {"role", "yielding"}, {"generation", "7"}, {"mode", "rw"},
                 {"registration", "12"}, {"misses", "5"}, {"timeouts", "1"}, {"origin", "forced"},
-                {"split", "old"}};
+                {"split", "old"}, {"lease", "-"}};
     for (auto r : rows) EXPECT_EQ(status_field(line, r.name), r.value) << r.name;
     EXPECT_EQ(status_field("8 0/4 0 0 replica 1 ro - 0 0 handover -", "registration"), "-");
     EXPECT_EQ(status_field("8 0/4 0 0 replica 1 ro - 0 0 handover -", "split"), "-");

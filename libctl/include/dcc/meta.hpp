@@ -3,6 +3,8 @@
 // The format itself is defined in include/uapi/linux/dm-dcc.h.
 #pragma once
 
+#include <linux/dm-dcc.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -44,7 +46,7 @@ bool split_state_valid(uint32_t origin, uint32_t split, uint64_t split_generatio
 
 struct Superblock {
     uint32_t version = 1;
-    uint32_t flags = 0;
+    uint32_t flags = 0;  // DCC_SB_F_*; an unknown one is refused
     Uuid uuid{};
     uint64_t data_sectors = 0;
     uint64_t nr_regions = 0;
@@ -57,6 +59,9 @@ struct Superblock {
     Origin origin = Origin::Handover;
     Split split = Split::None;
     uint64_t split_generation = 0;  // with Split::Old, the peer's generation
+
+    // DCC_SB_F_LEASE: the owner serves only under its daemon's lease.
+    bool lease() const { return flags & DCC_SB_F_LEASE; }
 };
 
 constexpr uint32_t kMetaBlock = 4096;

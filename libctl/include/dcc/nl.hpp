@@ -43,6 +43,8 @@ struct Request {
     // SET_ROLE: DCC_ORIGIN_*, DCC_SPLIT_* and the split generation; absent: 0.
     std::optional<uint8_t> origin, split;
     std::optional<uint64_t> split_generation;
+    // SET_LEASE: milliseconds from now, or DCC_LEASE_NONE.
+    std::optional<uint32_t> lease_ms;
 };
 
 // A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.
@@ -60,6 +62,7 @@ struct RegisterReply {
     Uuid uuid{};
     uint8_t origin = 0, split = 0;  // DCC_ORIGIN_*, DCC_SPLIT_*
     uint64_t split_generation = 0;
+    bool lease = false;  // DCC_SB_F_LEASE: the owner serves only under a lease
 };
 
 struct RegionsReply {
@@ -75,6 +78,7 @@ struct Event {
     uint64_t generation = 0;
     uint8_t origin = 0, split = 0;  // EVENT_STATE: DCC_ORIGIN_*, DCC_SPLIT_*
     uint64_t split_generation = 0;
+    bool lease = false;  // EVENT_STATE: DCC_SB_F_LEASE
 };
 
 // Each returns nullopt for a message that is not a well-formed reply.

@@ -15,7 +15,8 @@ namespace dcc {
 
 // The INFO status line of a dcc target, in the order the kernel prints it:
 //   region_sectors valid/regions dirty locked role generation mode
-//   registration misses timeouts origin split
+//   registration misses timeouts origin split [lease]
+// A kernel before leases prints no lease field; it needs none ("-").
 struct TargetStatus {
     uint64_t region_sectors = 0;
     uint64_t valid = 0;
@@ -30,6 +31,7 @@ struct TargetStatus {
     uint64_t timeouts = 0;
     std::string origin;  // handover, failover, forced
     std::string split;   // "-" (none), old, new
+    std::string lease = "-";  // "-" (none needed), held (one runs), expired
 };
 
 // Parse the INFO status of one dcc target (the part after "dcc ").
@@ -37,7 +39,8 @@ std::optional<TargetStatus> parse_status(const std::string& params);
 
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
 // role, generation, mode, registration ("-" if none), misses, timeouts,
-// origin, split ("-" if none).
+// origin, split ("-" if none), lease ("-" if none needed, also from a
+// kernel before leases).
 // nullopt for an unknown name or a malformed line.
 std::optional<std::string> status_field(const std::string& params, const std::string& name);
 
