@@ -37,6 +37,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.misses = v.kst->misses;
         s.timeouts = v.kst->timeouts;
         s.registration = v.kst->registration;
+        s.lease = v.kst->lease == "-" ? "none" : v.kst->lease;
     } else {
         s.mode = "unknown";
     }

@@ -299,6 +299,9 @@ void print_status_text(const json& st) {
         if (str_or(v, "origin", "handover") != "handover")
             std::printf("  generation %llu began by %s\n", (unsigned long long)v.value("generation", 0ull),
                         str_or(v, "origin", "?") == "forced" ? "a forced failover" : "a failover");
+        if (str_or(v, "lease", "none") == "expired" && str_or(v, "role", "") == "owner")
+            std::printf("  NO LEASE: cut off from both the peer and the witness; I/O waits for a "
+                        "lease and fails after miss_timeout\n");
         if (str_or(v, "split", "none") == "old")
             std::printf("  SPLIT BRAIN: this site wrote while the peer owned the volume by force; it "
                         "serves nothing. `dccctl resolve %s --discard-local` here drops its changes\n",

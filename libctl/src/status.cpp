@@ -126,6 +126,7 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.mode = t.mode;
     v.origin = t.origin;
     v.split = t.split == "-" ? split_name(Split::None) : t.split;
+    v.lease = t.lease == "-" ? "none" : t.lease;
     v.region_bytes = t.region_sectors * 512;
     v.regions = t.regions;
     v.valid = t.valid;
@@ -145,6 +146,7 @@ json to_json(const VolumeStatus& v) {
             {"mode", v.mode},
             {"origin", v.origin},
             {"split", v.split},
+            {"lease", v.lease},
             {"region_bytes", v.region_bytes},
             {"regions", v.regions},
             {"valid", v.valid},

@@ -62,6 +62,7 @@ struct VolumeStatus {
     std::string mode;  // rw, ro, fail, or unknown
     std::string origin = "handover";  // how this generation began: handover, failover, forced
     std::string split = "none";       // a recorded split brain: none, old, new
+    std::string lease = "none";       // the owner's lease: none (not needed), held, expired
     uint64_t region_bytes = 0, regions = 0;
     uint64_t valid = 0, dirty = 0, locked = 0, misses = 0, timeouts = 0;
     std::optional<uint64_t> registration;
