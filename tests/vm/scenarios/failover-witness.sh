@@ -1,0 +1,157 @@
+# Failover with a witness at a third site (w), asynchronous replication.
+#   1. w runs `dccd --witness` with its records on a disk; a owns the
+#      volume, b gets its first copy.  w's power is cut: a serves on (the
+#      lease from its replica), and w comes back with its record.
+#   2. The link a-b is cut, both still reach w: a goes on writing (the
+#      witness's lease), and b's failover is refused: the owner's lease at
+#      the witness holds.
+#   3. a is cut off from w too: within its lease its kernel stops serving
+#      (a write waits, then fails with EIO after miss_timeout; never
+#      acknowledged).  b's failover, without --force, is granted by the
+#      witness once a's lease there ended; b owns generation 2 and writes.
+#   4. a's links come back: a, the old owner, wrote nothing acknowledged
+#      after its lease ended, so it becomes b's replica (rule 12); only the
+#      regions b wrote and those a had not replicated move (counted), and
+#      both copies end equal.  What a wrote while cut off from b only is
+#      lost, as asynchronous replication says.
+# sites: 3
+# disks: data=16M meta=1M
+# disks-w: state=16M
+# timeout: 300
+. ./lib.sh
+
+UUID=5a5a5a5a-0000-4000-8000-000000000010
+LEASE_MS=3000
+sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
+link_down() { dccctl status --json | grep -q '"link":"down"'; }
+pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
+rc_was() { expect_eq "$1" "$2" "$(cat /tmp/check.rc)"; }
+powercut() { echo "DCC-KILL-ME"; sleep 600; }
+write_mib() { $DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=$((16 * $2)) seek=$((16 * $1)) oflag=direct status=none; }
+boot=${DCC_BOOT:-1}
+
+if [ "$SITE" = w ]; then
+	STATE_DEV=/dev/vda
+	[ "$boot" = 1 ] && mkfs.ext4 -q "$STATE_DEV"
+	mkdir -p /var/lib/dcc/witness /etc/dcc
+	check "w: state on its disk" mount "$STATE_DEV" /var/lib/dcc/witness
+	{
+		printf 'listen = "tcp://0.0.0.0:7790"\n'
+		printf 'secret_key = "%s"\npublic_key = "%s"\n' "$KEY_SEC_w" "$KEY_PUB_w"
+		printf 'state_dir = "/var/lib/dcc/witness"\nlease_ms = %s\n' $LEASE_MS
+		printf '[sites]\na = "%s"\nb = "%s"\n' "$KEY_PUB_a" "$KEY_PUB_b"
+	} >/etc/dcc/witness.toml
+	if [ "$boot" = 2 ]; then
+		n=$(ls /var/lib/dcc/witness/*.rec 2>/dev/null | wc -l)
+		expect_eq "1: w's record survived its power cut" 1 "$n"
+	fi
+	dccd --witness --config /etc/dcc/witness.toml 2>>/tmp/witness.log &
+	check "w: the witness runs" wait_until 5 running $!
+	if [ "$boot" = 1 ]; then
+		barrier s0
+		barrier s1
+		powercut
+	fi
+	barrier s2
+	barrier s3
+	barrier s4
+	barrier_with b s4b
+	barrier s5
+	barrier end
+	grep -q "claim" /tmp/witness.log && ok "w: its log shows the claim" || bad "w: no claim in its log"
+	sed 's/^/witness: /' /tmp/witness.log | tail -n 20
+	finish
+fi
+
+# ---- a and b -------------------------------------------------------------
+dccd_config "witness = \"tcp://$WITNESS_IP:7790\"" "witness_public_key = \"$KEY_PUB_w\"" \
+	"lease_ms = $LEASE_MS"
+if [ "$SITE" = a ]; then
+	fill_random "$DATA" 16
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --role owner >/dev/null
+else
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
+fi
+check "create" dcc_create vol "$DATA" "$META" 2 miss_timeout 8
+barrier s0
+start_dccd
+check "paired" dccctl wait vol paired --timeout 60
+check "in sync" dccctl wait vol in-sync --timeout 120
+if [ "$SITE" = a ]; then
+	check "1: a holds a lease" wait_until 10 is_field vol lease held
+	dccctl status vol | grep -q "NO LEASE" && bad "1: status says no lease" || ok "1: status shows no lease warning"
+else
+	refuse_saying "1: b: failover refused while a is reachable" "use dccctl migrate" dccctl failover vol
+	expect_eq "1: a replica needs no lease" none "$(dccctl status --json vol | sed -n 's/.*"lease":"\([a-z]*\)".*/\1/p')"
+fi
+barrier s1
+# 1: w's power is cut.  a serves on, on its replica's promises.
+if [ "$SITE" = a ]; then
+	sleep $((LEASE_MS / 1000 + 2))
+	check "1: a writes while w is down (peer lease)" write_mib 12 1
+	expect_eq "1: a's lease holds" held "$(status_field vol lease)"
+fi
+barrier s2
+
+# 2: the link a-b is cut; both reach w.
+check "2: cut a-b" link_cut ab
+check "2: the link is down" wait_until 20 link_down
+barrier s3
+if [ "$SITE" = a ]; then
+	check "2: a writes with only the witness's lease" write_mib 0 1
+	sleep $((LEASE_MS / 1000 + 1))
+	expect_eq "2: a's lease holds (the witness)" held "$(status_field vol lease)"
+	check "2: a still writes" write_mib 1 1
+	barrier s4
+	# 3: a is cut off from w as well.
+	check "3: cut a-w" link_cut aw
+	t0=$(date +%s%N)
+	check "3: a's lease ends" wait_until 15 is_field vol lease expired
+	took=$((($(date +%s%N) - t0) / 1000000))
+	[ "$took" -le $((LEASE_MS + 1000)) ] && ok "3: a stopped serving $took ms after it lost both (lease $LEASE_MS ms)" ||
+		bad "3: a stopped serving only $took ms after it lost both (lease $LEASE_MS ms)"
+	dccctl status vol | grep -q "NO LEASE" && ok "3: status says so" || bad "3: status does not say NO LEASE"
+	( write_mib 4 1; echo $? >/tmp/held.rc ) &
+	sleep 2
+	[ ! -e /tmp/held.rc ] && ok "3: a write at a waits (no lease)" || bad "3: a write at a did not wait: rc $(cat /tmp/held.rc)"
+	check "3: ... and fails after miss_timeout" wait_until 15 test -e /tmp/held.rc
+	[ "$(cat /tmp/held.rc)" != 0 ] && ok "3: the write failed (EIO), never acknowledged" || bad "3: the write succeeded without a lease"
+	# Long enough for b to take over (it retries while the lease holds).
+	sleep 20
+	n0=$(pushed)
+	check "4: heal a-w" link_heal aw
+	check "4: heal a-b" link_heal ab
+	barrier s5
+	check "4: a becomes b's replica (rule 12)" wait_until 60 is_role_gen "replica 2"
+	grep -q "pairing rule 12" /tmp/dccd.log && ok "4: a's log names rule 12" || bad "4: no rule 12 in a's log"
+	check "4: paired" dccctl wait vol paired --timeout 60
+	check "4: in sync" dccctl wait vol in-sync --timeout 120
+	# b wrote 2 MiB (32 regions); a had 2 MiB (32) not replicated to b,
+	# which it fetches back: 64 of 256, or a few more for a push sent twice.
+	n=$(($(pushed) - n0))
+	[ "$n" -ge 64 ] && [ "$n" -le 96 ] && ok "4: a received $n regions (64 changed of 256)" ||
+		bad "4: a received $n regions; 64 of 256 changed"
+	expect_eq "4: a's copy is b's" "$(exchange sum "$(sum_data)")" "$(sum_data)"
+else
+	refuse_saying "2: b: failover refused while a's lease at the witness holds" \
+		"lease at the witness still holds" dccctl failover vol
+	rc_was "2: exit code 3 (refused)" 3
+	barrier s4
+	# Refused while a's lease at the witness holds: try once a second.
+	for i in $(seq 30); do dccctl failover vol >/tmp/fo.out 2>&1 && break; sleep 1; done
+	check "3: b's failover is granted once a's lease ended" grep -q "granted by the witness" /tmp/fo.out
+	cat /tmp/fo.out
+	expect_eq "3: b owns generation 2" "owner 2" "$(role_gen vol)"
+	expect_eq "3: ... by failover" failover "$(dccctl status --json vol | sed -n 's/.*"origin":"\([a-z]*\)".*/\1/p')"
+	check "3: b holds a lease (the witness's)" wait_until 10 is_field vol lease held
+	check "3: b writes" write_mib 8 2
+	barrier_with w s4b
+	barrier s5
+	check "4: paired" dccctl wait vol paired --timeout 90
+	check "4: in sync" dccctl wait vol in-sync --timeout 120
+	exchange sum "$(sum_data)" >/dev/null
+fi
+barrier end
+stop_dccd
+finish
