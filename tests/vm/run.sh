@@ -13,20 +13,27 @@
 #   # memory: 1536                     (MiB of guest RAM; default 768)
 #   # sites: 2                         (two VMs, a and b, each with its own
 #                                        disks, joined by one virtio-net link)
-#   # kernels: all                     (a two-site scenario that runs on every
-#                                        kernel line by default; the others run
-#                                        on the first one unless --kernel names
-#                                        a line: they exercise the daemon, and
-#                                        every single-site scenario runs on both)
+#   # sites: 3                         (three VMs: a and b as above and w, a
+#                                        witness site, with one link between
+#                                        each two: ab, aw, bw; w has 1 CPU)
+#   # disks-w: data=8M                 (w's disks; by default it has none)
+#   # memory-w: 512                    (w's MiB of RAM; default 512)
+#   # kernels: all                     (a scenario of two or three sites that
+#                                        runs on every kernel line by default;
+#                                        the others run on the first one unless
+#                                        --kernel names a line: they exercise
+#                                        the daemon, and every single-site
+#                                        scenario runs on both)
 # A boot that prints DCC-KILL-ME is powered off at once (kill -9 of QEMU).
 # A single site then boots the next phase with dcc.acked=<last "ACK n" line of
-# the killed boot>; a site of a pair boots again at once, with dcc.boot=N and
-# the same disks, while the other site runs on (their link is connectionless,
-# so either may come and go).  A scenario passes when the last boot of each VM
-# ends with DCC-RESULT 0, no boot shows a WARN, BUG or oops, and the kernel is
-# tainted by nothing but the out-of-tree module (O, E).  Disk images use
-# cache=unsafe: a guest's flush costs the host no fdatasync, which changes
-# nothing for a power cut (killing QEMU never drops the host's page cache).
+# the killed boot>; a site of a pair (or of three) boots again at once, with
+# dcc.boot=N and the same disks, while the other sites run on (their links
+# are connectionless, so any may come and go).  A scenario passes when the
+# last boot of each VM ends with DCC-RESULT 0, no boot shows a WARN, BUG or
+# oops, and the kernel is tainted by nothing but the out-of-tree module (O,
+# E).  Disk images use cache=unsafe: a guest's flush costs the host no
+# fdatasync, which changes nothing for a power cut (killing QEMU never drops
+# the host's page cache).  Sites, links and their addresses: guest/lib.sh.
 source "$(dirname "$0")/common.sh"
 
 kernels=()
@@ -40,12 +47,16 @@ while (($#)); do
 	--jobs) jobs=$2; shift 2 ;;
 	--show) show=1; shift ;;
 	--bench) sdir=bench; jobs=1; shift ;;
-	-h | --help) sed -n '3,30p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,36p' "$0"; exit 0 ;;
 	*) scenarios+=("$1"); shift ;;
 	esac
 done
 ((${#scenarios[@]})) || for f in "$VMDIR/$sdir"/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
 for s in "${scenarios[@]}"; do [ -f "$VMDIR/$sdir/$s.sh" ] || die "no $sdir/$s.sh"; done
+header() { sed -n "s/^# $2: *//p" "$VMDIR/$sdir/$1.sh" | head -n1; }
+for s in "${scenarios[@]}"; do
+	case $(header "$s" sites) in "" | 1 | 2 | 3) ;; *) die "$s: sites must be 1, 2 or 3" ;; esac
+done
 
 mapfile -t all_kernels < <(resolve_kernels)
 selected=()
@@ -70,28 +81,58 @@ for rel in "${selected[@]}"; do
 	initrd[$rel]=$(build_initramfs "$rel" "$ko")
 done
 
-header() { sed -n "s/^# $2: *//p" "$VMDIR/$sdir/$1.sh" | head -n1; }
+# Three sites: site numbers, and links in the order of their subnets
+# (10.99.0, .1, .2) and MACs (52:54:00:12:34, :35, :36).  Site X's end of
+# link L has 10.99.<L's index>.<X's number> and MAC ...:<L's octet>:0<X's
+# number>; a and b's ends of ab are those of a pair.  guest/lib.sh knows
+# the same table.
+site_num() { case $1 in a) echo 1 ;; b) echo 2 ;; w) echo 3 ;; esac; }
+LINKS=(ab aw bw)
 
 # boot REL NAME PHASE WORKDIR EXTRA_CMDLINE [SITE NET [BOOT]]
 #   -> console log in WORKDIR/console-PHASE[-SITE[-bootN]].log.
+# NET: a pair's netdev options, or for three sites the first of 6 UDP ports.
 boot() {
 	local rel=$1 name=$2 phase=$3 work=$4 extra=$5 site=${6:-} net=${7:-} nboot=${8:-1} timeout drives=() disks="" d
 	timeout=$(header "$name" timeout)
 	timeout=${timeout:-240}
-	local dir=$work${site:+/$site}
-	for d in $(header "$name" disks); do
+	local dir=$work${site:+/$site} dkey=disks mkey=memory mdef=768 cpus=2
+	[ "$site" = w ] && dkey=disks-w mkey=memory-w mdef=512 cpus=1
+	for d in $(header "$name" "$dkey"); do
 		drives+=(-drive "file=$dir/${d%%=*}.img,format=raw,if=virtio,cache=unsafe,discard=unmap")
 		disks+="${disks:+,}${d%%=*}"
 	done
 	local netargs=()
-	if [ -n "$site" ]; then
+	if [ -n "$site" ] && [ "$(header "$name" sites)" = 3 ]; then
+		# One NIC per link this site is on, found in the guest by its MAC
+		# (dcc.nets=IP@MAC,...): at a and b the ab NIC comes first (eth0),
+		# as in a pair.  Each link is a UDP pair of ports: its first-named
+		# site binds the even one.
+		local i l me you mac nets="" n
+		n=$(site_num "$site")
+		for i in 0 1 2; do
+			l=${LINKS[i]}
+			[[ $l == *$site* ]] || continue
+			me=$((net + 2 * i)) you=$((net + 2 * i + 1))
+			[ "$site" = "${l:0:1}" ] || { me=$you; you=$((net + 2 * i)); }
+			mac=52:54:00:12:$((34 + i)):0$n
+			netargs+=(-netdev "socket,id=$l,udp=127.0.0.1:$you,localaddr=127.0.0.1:$me"
+				-device "virtio-net-pci,netdev=$l,mac=$mac")
+			nets+="${nets:+,}10.99.$i.$n@$mac"
+		done
+		extra+=" dcc.site=$site dcc.sites=3 dcc.boot=$nboot dcc.nets=$nets"
+		case $site in
+		a) extra+=" dcc.ip=10.99.0.1 dcc.peer_ip=10.99.0.2" ;;
+		b) extra+=" dcc.ip=10.99.0.2 dcc.peer_ip=10.99.0.1" ;;
+		esac
+	elif [ -n "$site" ]; then
 		netargs=(-netdev "socket,id=n0,$net" -device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:$([ "$site" = a ] && echo 01 || echo 02)")
 		extra+=" dcc.site=$site dcc.boot=$nboot dcc.ip=10.99.0.$([ "$site" = a ] && echo 1 || echo 2) dcc.peer_ip=10.99.0.$([ "$site" = a ] && echo 2 || echo 1)"
 	fi
 	local logf="$work/console-$phase${site:+-$site}$( ((nboot > 1)) && echo "-boot$nboot").log"
 	local mem
-	mem=$(header "$name" memory)
-	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "${mem:-768}" -nographic -no-reboot \
+	mem=$(header "$name" "$mkey")
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp "$cpus" -m "${mem:-$mdef}" -nographic -no-reboot \
 		-kernel "$(kernel_image "$rel")" -initrd "${initrd[$rel]}" \
 		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.dir=$sdir dcc.phase=$phase dcc.disks=$disks $extra" \
 		"${drives[@]}" "${netargs[@]}" >"$logf" 2>&1 </dev/null &
@@ -136,8 +177,8 @@ judge() {
 			return
 		fi
 	done
-	if [ "$sites" = 2 ]; then
-		for s in a b; do
+	if ((sites > 1)); then
+		for s in $(site_names "$sites"); do
 			logf=$(last_boot "$work" "$phases" "$s")
 			grep -q "^DCC-RESULT $name 0" "$logf" ||
 				{ echo "site $s failed ($(grep -c 'DCC-CHECK FAIL' "$logf") failed checks)"; return; }
@@ -147,6 +188,8 @@ judge() {
 	logf="$work/console-$phases.log"
 	grep -q "^DCC-RESULT $name 0" "$logf" || echo "scenario failed ($(grep -c 'DCC-CHECK FAIL' "$logf") failed checks)"
 }
+
+site_names() { case $1 in 2) echo a b ;; 3) echo a b w ;; esac; }
 
 # The console log of the last boot of SITE in PHASE.
 last_boot() { ls "$1/console-$2-$3.log" "$1/console-$2-$3"-boot*.log 2>/dev/null | sort -V | tail -n1; }
@@ -158,7 +201,7 @@ acked_in() {
 	echo "${n:--1}"
 }
 
-# site_loop REL NAME PHASE WORKDIR EXTRA SITE NET: boot one site of a pair,
+# site_loop REL NAME PHASE WORKDIR EXTRA SITE NET: boot one site of a pair (or of three),
 # and again each time a boot asks to be powered off, at most 6 times.
 site_loop() {
 	local rel=$1 name=$2 phase=$3 work=$4 extra=$5 site=$6 net=$7 n=1 logf more=""
@@ -207,17 +250,28 @@ run_attempt() {
 	sites=$(header "$name" sites)
 	sites=${sites:-1}
 	for d in $(header "$name" disks); do
-		if [ "$sites" = 2 ]; then
+		if ((sites > 1)); then
 			for s in a b; do mkdir -p "$work/$s" && truncate -s "${d#*=}" "$work/$s/${d%%=*}.img"; done
 		else
 			truncate -s "${d#*=}" "$work/${d%%=*}.img"
 		fi
 	done
+	if [ "$sites" = 3 ]; then
+		for d in $(header "$name" disks-w); do mkdir -p "$work/w" && truncate -s "${d#*=}" "$work/w/${d%%=*}.img"; done
+	fi
 	phases=$(header "$name" boots)
 	phases=${phases:-1}
 	start=$(date +%s)
 	for p in $(seq 1 "$phases"); do
-		if [ "$sites" = 2 ]; then
+		if [ "$sites" = 3 ]; then
+			# Three links, a UDP pair of ports each (see boot).
+			local base=$((20000 + RANDOM % 20000)) pids=()
+			for s in a b w; do
+				site_loop "$rel" "$name" "$p" "$work" "$extra" "$s" "$base" &
+				pids+=($!)
+			done
+			wait "${pids[@]}"
+		elif [ "$sites" = 2 ]; then
 			# A connectionless (UDP) link between the two, so that either
 			# can be powered off and booted again while the other runs.
 			local pa=$((20000 + RANDOM % 20000)) pb
@@ -254,15 +308,17 @@ run_attempt() {
 start=$(date +%s)
 queue=()
 pairs=()
+# multisite NAME: whether scenario NAME boots two or three VMs.
+multisite() { case $(header "$1" sites) in 2 | 3) return 0 ;; *) return 1 ;; esac; }
 # wanted REL NAME: whether scenario NAME runs on kernel REL.
 wanted() {
-	[ "$(header "$2" sites)" = 2 ] || return 0
+	multisite "$2" || return 0
 	((explicit_kernels)) || [ "$1" = "${selected[0]}" ] || [ "$(header "$2" kernels)" = all ]
 }
 for rel in "${selected[@]}"; do
 	for s in "${scenarios[@]}"; do
 		wanted "$rel" "$s" || continue
-		if [ "$(header "$s" sites)" = 2 ]; then pairs+=("$rel $s"); else queue+=("$rel $s"); fi
+		if multisite "$s"; then pairs+=("$rel $s"); else queue+=("$rel $s"); fi
 	done
 done
 running=0
@@ -272,7 +328,8 @@ for item in "${queue[@]}"; do
 	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
 done
 wait || true
-# Two-site scenarios boot two VMs each: one at a time.
+# Scenarios of two or three sites boot two or three VMs each (three take
+# 768 + 768 + 512 MiB and 5 vCPUs by default): one at a time, alone.
 for item in "${pairs[@]}"; do run_one $item || true; done
 
 passed=0 failed=0 failures=()

@@ -124,7 +124,7 @@ running() { kill -0 "$1" 2>/dev/null; }
 # The fill tool stopped itself at a stage (--pause-at).
 paused_at() { grep -q "paused at $2" "$1"; }
 
-# ---- two sites ----------------------------------------------------------
+# ---- two sites (and three: see the links below) --------------------------
 # Test-only CURVE keys, one pair per site (never use these anywhere else).
 KEY_PUB_a=']zzxaC72JTq68@ceWw%t-4Mh6p=8bB-1NmX>pQ4g'
 KEY_SEC_a='lODNJx8>.%L!ZYN2w$9q?V-S0@Nv[}ktS9z2mWf&'
@@ -132,6 +132,65 @@ KEY_PUB_b='YGOv2r11aCGu+gdr]$jhbwn<NIK/1AR*3^i43x{N'
 KEY_SEC_b='SzBJIcpN6[9ZPC9lF:%BnN5mQ+:)8:tP*x{h:WSo'
 SITE=${DCC_SITE:-}
 PEER=$([ "$SITE" = a ] && echo b || echo a)
+# How many sites the scenario has (its "# sites:" line): 1, 2 or 3.
+SITES=${DCC_SITES:-$([ -n "$SITE" ] && echo 2 || echo 1)}
+[ "$SITE" = w ] && PEER=
+
+# ---- links and addresses (two or three sites) ----------------------------
+# "# sites: 3" boots a, b and w (a witness site), with one link between each
+# two: ab, aw and bw, each a NIC of its own at both ends and a subnet of its
+# own (no routing between them).  Site X's address on link L is IP_X_L:
+IP_a_ab=10.99.0.1 IP_b_ab=10.99.0.2
+IP_a_aw=10.99.1.1 IP_w_aw=10.99.1.3
+IP_b_bw=10.99.2.2 IP_w_bw=10.99.2.3
+# At a and b, ab is eth0 and DCC_IP and DCC_PEER_IP are their ab addresses,
+# as in a pair (so dccd_config is the same); eth1 is their link to w, and
+# WITNESS_IP is w's address there (IP_w_aw at a, IP_w_bw at b).  A pair has
+# only ab (IP_a_ab, IP_b_ab).
+# The link between this site and X: link_to X -> ab, aw or bw.
+link_to() {
+	case $SITE$1 in ab | ba) echo ab ;; aw | wa) echo aw ;; bw | wb) echo bw ;; *) return 1 ;; esac
+}
+# X's address as this site reaches it, over their link: ip_of X.
+ip_of() {
+	local l
+	l=$(link_to "$1") && eval "echo \$IP_${1}_$l"
+}
+WITNESS_IP=
+[ "$SITES" = 3 ] && [ "$SITE" != w ] && WITNESS_IP=$(ip_of w)
+# Whether this site gets an answer from X (one ping, 1 s): reaches X.
+reaches() { ping -c 1 -W 1 "$(ip_of "$1")" >/dev/null 2>&1; }
+
+# This site's NIC on link L, by the MAC the rig gave it (run.sh: link ab,
+# aw, bw has MACs 52:54:00:12:34, :35, :36, then :01 at a, :02 at b, :03 at
+# w): link_if L.  Fails where this site is not on L.
+link_if() {
+	local o n d
+	case $1 in ab) o=34 ;; aw) o=35 ;; bw) o=36 ;; *) return 1 ;; esac
+	case $SITE in a) n=1 ;; b) n=2 ;; w) n=3 ;; *) return 1 ;; esac
+	for d in /sys/class/net/*; do
+		[ "$(cat "$d/address")" = "52:54:00:12:$o:0$n" ] && { echo "${d##*/}"; return 0; }
+	done
+	return 1
+}
+
+# link_cut L / link_heal L: take this site's end of link L (ab, aw or bw)
+# down or up again, as linkcut.sh does with eth0.  Call them at either site
+# on L (at another they fail and change nothing): this site then gets
+# "network unreachable" over L, the other end's packets are lost unanswered,
+# and the site's other link runs on.  A cut lasts until link_heal at the same
+# site, or until that site boots again (its power cut heals it).  Wrap them
+# in check: check "cut ab" link_cut ab.
+link_cut() {
+	local d
+	d=$(link_if "$1") || { echo "link_cut: site $SITE is not on link '$1'"; return 1; }
+	ip link set "$d" down
+}
+link_heal() {
+	local d
+	d=$(link_if "$1") || { echo "link_heal: site $SITE is not on link '$1'"; return 1; }
+	ip link set "$d" up
+}
 
 # Write this site's dccd configuration: dccd_config [extra toml lines]
 dccd_config() {
@@ -178,15 +237,20 @@ stop_dccd() {
 	wait "$DCCD" 2>/dev/null
 }
 
-# Exchange a value with the peer site over the link (port per name):
-# both sites call exchange NAME VALUE and get the peer's value back.
-exchange() {
-	local port=$((9000 + 0x$(echo "$1" | md5sum | cut -c1-4) % 500)) got t=0
-	if [ "$SITE" = a ]; then
-		got=$(echo "$2" | nc -l -p $port)
+# Exchange a value with site X over their link (a port per link and name):
+# both call exchange_with X NAME VALUE, each naming the other, and get the
+# other's value back.  The link's first-named site listens, the other
+# connects (retrying for 5 minutes).
+exchange_with() {
+	local l base port got t=0
+	l=$(link_to "$1") || { echo "exchange_with: site $SITE has no link to '$1'" >&2; return 1; }
+	case $l in ab) base=9000 ;; aw) base=9500 ;; bw) base=10000 ;; esac
+	port=$((base + 0x$(echo "$2" | md5sum | cut -c1-4) % 500))
+	if [ "$SITE" = "${l%?}" ]; then
+		got=$(echo "$3" | nc -l -p $port)
 	else
 		while [ $t -lt 600 ]; do
-			got=$(echo "$2" | nc 10.99.0.1 $port 2>/dev/null) && [ -n "$got" ] && break
+			got=$(echo "$3" | nc "$(ip_of "$1")" $port 2>/dev/null) && [ -n "$got" ] && break
 			sleep 0.5
 			t=$((t + 1))
 		done
@@ -194,9 +258,39 @@ exchange() {
 	echo "$got"
 }
 
-# Both sites reach the same point before either goes on.
+# Exchange a value with the peer site (a with b) over ab: both sites call
+# exchange NAME VALUE and get the peer's value back.
+exchange() { exchange_with "$PEER" "$@"; }
+
+# barrier_with X NAME: this site and X reach the same point before either
+# goes on (over their own link).
+barrier_with() {
+	[ "$(exchange_with "$1" "barrier-$2" "$2")" = "$2" ] && ok "$SITE and $1 reached '$2'" ||
+		bad "barrier '$2' with $1 failed"
+}
+
+# All sites reach the same point before any goes on: barrier NAME.  With
+# three it runs through w (w hears from a, then b, then tells a), so it
+# needs aw and bw up but not ab; with aw or bw cut, use barrier_with.
 barrier() {
-	[ "$(exchange "barrier-$1" "$1")" = "$1" ] && ok "both sites reached '$1'" || bad "barrier '$1' failed"
+	local r=0
+	if [ "$SITES" != 3 ]; then
+		[ "$(exchange "barrier-$1" "$1")" = "$1" ] && ok "both sites reached '$1'" || bad "barrier '$1' failed"
+		return
+	fi
+	case $SITE in
+	w)
+		[ "$(exchange_with a "barrier3-$1" "$1")" = "$1" ] &&
+			[ "$(exchange_with b "barrier3-$1" "$1")" = "$1" ] &&
+			[ "$(exchange_with a "barrier3-out-$1" "$1")" = "$1" ] || r=1
+		;;
+	a)
+		[ "$(exchange_with w "barrier3-$1" "$1")" = "$1" ] &&
+			[ "$(exchange_with w "barrier3-out-$1" "$1")" = "$1" ] || r=1
+		;;
+	b) [ "$(exchange_with w "barrier3-$1" "$1")" = "$1" ] || r=1 ;;
+	esac
+	[ $r = 0 ] && ok "all three sites reached '$1'" || bad "barrier '$1' failed"
 }
 
 # The daemon was started with a crash point: once it died there, this VM
