@@ -130,6 +130,8 @@ KEY_PUB_a=']zzxaC72JTq68@ceWw%t-4Mh6p=8bB-1NmX>pQ4g'
 KEY_SEC_a='lODNJx8>.%L!ZYN2w$9q?V-S0@Nv[}ktS9z2mWf&'
 KEY_PUB_b='YGOv2r11aCGu+gdr]$jhbwn<NIK/1AR*3^i43x{N'
 KEY_SEC_b='SzBJIcpN6[9ZPC9lF:%BnN5mQ+:)8:tP*x{h:WSo'
+KEY_PUB_w='4O(x2cbxGt]Z?zJxRYHeIm+>u2+A81oH6lWr([2:'
+KEY_SEC_w='I/#c!FgKBOBWbu%}n[1YS0-&No}w]jL{fzcqVGkt'
 SITE=${DCC_SITE:-}
 PEER=$([ "$SITE" = a ] && echo b || echo a)
 # How many sites the scenario has (its "# sites:" line): 1, 2 or 3.

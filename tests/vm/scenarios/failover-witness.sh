@@ -32,7 +32,7 @@ write_mib() { $DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=$((16 * $2)) s
 boot=${DCC_BOOT:-1}
 
 if [ "$SITE" = w ]; then
-	STATE_DEV=/dev/vda
+	STATE_DEV=${STATE:-/dev/vda}
 	[ "$boot" = 1 ] && mkfs.ext4 -q "$STATE_DEV"
 	mkdir -p /var/lib/dcc/witness /etc/dcc
 	check "w: state on its disk" mount "$STATE_DEV" /var/lib/dcc/witness
