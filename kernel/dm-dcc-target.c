@@ -371,9 +371,7 @@ static void dcc_process_bio(struct dcc *dcc, struct bio *bio)
 retry:
 	spin_lock_irq(&dcc->lock);
 	if (unlikely(!bio_sectors(bio))) {
-		/* An empty flush is never refused, only held for a lease. */
-		if (dcc->serves && dcc_lease_lapsed(dcc))
-			goto hold;
+		/* An empty flush is never refused, and needs no lease. */
 		spin_unlock_irq(&dcc->lock);
 		submit_bio_noacct(bio);
 		return;
@@ -1610,9 +1608,11 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	pb->counted = false;
 	bio_set_dev(bio, dcc->data_dev->bdev);
 	if (unlikely(!bio_sectors(bio))) {
-		/* An empty flush: it waits for a lease, as every bio does. */
-		if (dcc_lease_lapsed(dcc) && READ_ONCE(dcc->serves))
-			goto defer;
+		/*
+		 * An empty flush admits no data: it makes durable what was
+		 * written under a lease, so it needs none (the daemon's fsync
+		 * before a suspend must not wait for one).
+		 */
 		return DM_MAPIO_REMAPPED;
 	}
 
