@@ -31,11 +31,14 @@
 //       --verbose lists the entries.
 //   nl VOL arm R [N] | clear R [N] | setrole owner|replica|yielding GEN
 //          [--origin handover|failover|forced] [--split none|old|new]
-//          [--split-gen N]
+//          [--split-gen N] | setlease --ms N|none [--reg-id N]
 //       One request as a registered daemon; prints "armed N", "cleared N"
 //       or "ok", or the error with the kernel's explanation (exit 1).
 //       setrole sends ORIGIN, SPLIT and SPLIT_GENERATION only if given.
-//   sbedit META [--origin N] [--split N] [--split-gen N]
+//       setlease sends LEASE_MS (none: DCC_LEASE_NONE; any other number
+//       as it is, out of range too), with --reg-id that registration
+//       number instead of its own (0 is never handed out).
+//   sbedit META [--origin N] [--split N] [--split-gen N] [--flags N]
 //       Rewrite those fields of the superblock on META, raw numbers (out of
 //       range ones too), with a good checksum: for the constructor's checks.
 //   nlprobe VOL
@@ -588,6 +591,7 @@ int sbedit(const std::string& meta, const std::map<std::string, std::string>& o)
         if (k == "origin") put(offsetof(dcc_disk_sb, origin), number(v), 4);
         else if (k == "split") put(offsetof(dcc_disk_sb, split), number(v), 4);
         else if (k == "split-gen") put(offsetof(dcc_disk_sb, split_generation), number(v), 8);
+        else if (k == "flags") put(offsetof(dcc_disk_sb, flags), number(v), 4);
         else die("unknown option --" + k);
     }
     uint32_t csum = dcc::crc32({b + 4, dcc::kSbSize - 4});
@@ -639,9 +643,26 @@ int nl_once(const std::string& vol, const std::vector<std::string>& args) {
         }
         e = c.transact(r, nullptr, &text);
         if (!e) std::printf("ok\n");
+    } else if (args[0] == "setlease" && args.size() % 2 == 1) {
+        std::optional<uint64_t> ms, reg_id;
+        for (size_t i = 1; i < args.size(); i += 2) {
+            const std::string &opt = args[i], &val = args[i + 1];
+            if (opt == "--ms")
+                ms = val == "none" ? DCC_LEASE_NONE : number(val);
+            else if (opt == "--reg-id")
+                reg_id = number(val);
+            else
+                die("unknown option " + opt);
+        }
+        if (!ms) die("setlease needs --ms N|none");
+        if (*ms > UINT32_MAX) die("--ms does not fit 32 bits");
+        Request r{.cmd = DCC_CMD_SET_LEASE, .dev = d, .reg_id = reg_id.value_or(reg.reg_id),
+                  .lease_ms = uint32_t(*ms)};
+        e = c.transact(r, nullptr, &text);
+        if (!e) std::printf("ok\n");
     } else {
         die("usage: nl VOL arm R [N] | clear R [N] | setrole ROLE GEN [--origin O] [--split S] "
-            "[--split-gen N]");
+            "[--split-gen N] | setlease --ms N|none [--reg-id N]");
     }
     if (e) std::printf("error: %s (%s)\n", std::strerror(-e), text.c_str());
     return e ? 1 : 0;
@@ -743,6 +764,38 @@ int nlprobe(const std::string& vol) {
     expect(e4 < 0, std::string("attribute of the wrong size -> ") + std::strerror(-e4) + " (" + t4 + ")");
     auto [e5, t5] = raw(77, [&](nl_msg* m) { nla_put_u32(m, DCC_A_MAJOR, d.major); });
     expect(e5 == -EOPNOTSUPP, std::string("unknown command -> ") + std::strerror(-e5));
+
+    // SET_LEASE requests that must change nothing (the scenario grants
+    // leases itself).
+    expect(!reg.lease, "register: the volume needs no lease");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_LEASE, .dev = d, .reg_id = id}), -EINVAL,
+               "set lease without LEASE_MS");
+    for (uint32_t ms : {DCC_LEASE_MAX_MS + 1, DCC_LEASE_NONE - 1}) {
+        std::string text;
+        int e = a->transact({.cmd = DCC_CMD_SET_LEASE, .dev = d, .reg_id = id, .lease_ms = ms},
+                            nullptr, &text);
+        expect_err(e, -EINVAL, "set lease of " + std::to_string(ms) + " ms (" + text + ")");
+        expect(text.find("DCC_LEASE_MAX_MS") != std::string::npos, "and the kernel says why");
+    }
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_LEASE, .dev = d, .reg_id = id + 1, .lease_ms = 1000}),
+               -ESTALE, "set lease with a wrong registration number");
+    expect_err(req(b, {.cmd = DCC_CMD_SET_LEASE, .dev = d, .reg_id = id, .lease_ms = 1000}), -ESTALE,
+               "set lease from another socket");
+    auto [e6, t6] = raw(DCC_CMD_SET_LEASE, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        nla_put_u64(m, DCC_A_REG_ID, id);
+        nla_put_u8(m, DCC_A_LEASE, 1);
+    });
+    expect_err(e6, -EINVAL, "set lease with the reply-only LEASE (" + t6 + ")");
+    auto [e7, t7] = raw(DCC_CMD_SET_LEASE, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        nla_put_u64(m, DCC_A_REG_ID, id);
+        nla_put_u64(m, DCC_A_LEASE_MS, 1000);  // u32 attribute sent as u64
+    });
+    expect(e7 < 0, std::string("LEASE_MS of the wrong size -> ") + std::strerror(-e7) + " (" + t7 + ")");
+    expect(vol_status(vol).lease == "-", "refused leases changed nothing");
 
     // Marking regions invalid.
     expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3");
