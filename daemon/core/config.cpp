@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "config.hpp"
 
-#include <set>
 #include <toml++/toml.h>
 
 #include "config_checks.hpp"
@@ -13,40 +12,14 @@ namespace dcc {
 using namespace config_checks;
 
 Config parse_config(std::string_view text, const std::string& origin) {
-    toml::table t;
-    try {
-        t = toml::parse(text, origin);
-    } catch (const toml::parse_error& e) {
-        bad(origin, e.source(), std::string(e.description()));
-    }
+    Toml t(text, origin,
+           {"site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
+            "public_key", "peer_public_key", "replication_rate", "replication_window",
+            "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
+            "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms"});
     Config c;
-    static const std::set<std::string> known = {
-        "site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
-        "public_key", "peer_public_key", "replication_rate", "replication_window",
-        "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
-        "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms"};
-    for (auto&& [k, v] : t)
-        if (!known.count(std::string(k.str())))
-            bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "'");
-
-    auto str = [&](const char* key, std::string& out, bool required) {
-        const toml::node* n = t.get(key);
-        if (!n) {
-            if (required) throw Error(kExitUsage, origin + ": missing key '" + key + "'");
-            return;
-        }
-        if (!n->is_string()) bad(origin, n->source(), std::string("'") + key + "' must be a string");
-        out = n->value<std::string>().value();
-    };
-    auto num = [&](const char* key, unsigned& out, unsigned lo, unsigned hi) {
-        const toml::node* n = t.get(key);
-        if (!n) return;
-        auto v = n->value<int64_t>();
-        if (!n->is_integer() || !v || *v < lo || *v > hi)
-            bad(origin, n->source(), std::string("'") + key + "' must be an integer from " +
-                                         std::to_string(lo) + " to " + std::to_string(hi));
-        out = unsigned(*v);
-    };
+    auto str = [&](const char* key, std::string& out, bool required) { t.str(key, out, required); };
+    auto num = [&](const char* key, unsigned& out, unsigned lo, unsigned hi) { t.num(key, out, lo, hi); };
 
     str("site", c.site, true);
     if (c.site.empty() || c.site.size() > 64 ||
@@ -61,17 +34,10 @@ Config parse_config(std::string_view text, const std::string& origin) {
         if (!endpoint(t.get(k)->value<std::string>().value()))
             bad(origin, t.get(k)->source(), std::string("'") + k + "' must be tcp://HOST:PORT");
 
-    if (const toml::node* n = t.get("insecure")) {
-        if (!n->is_boolean()) bad(origin, n->source(), "'insecure' must be true or false");
-        c.insecure = n->value<bool>().value();
-    }
+    c.insecure = t.flag("insecure");
     // Without CURVE anyone who reaches the port can push data and take the
     // volume: only on loopback, unless said a second time.
-    bool network = false;
-    if (const toml::node* n = t.get("insecure_network")) {
-        if (!n->is_boolean()) bad(origin, n->source(), "'insecure_network' must be true or false");
-        network = n->value<bool>().value();
-    }
+    bool network = t.flag("insecure_network");
     if (c.insecure && !network)
         for (auto* k : {"listen", "listen_bulk"})
             if (!loopback(t.get(k)->value<std::string>().value()))

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "witness_config.hpp"
 
-#include <set>
 #include <toml++/toml.h>
 
 #include "config_checks.hpp"
@@ -24,35 +23,12 @@ bool site_name(const std::string& s) {
 }  // namespace
 
 WitnessConfig parse_witness_config(std::string_view text, const std::string& origin) {
-    toml::table t;
-    try {
-        t = toml::parse(text, origin);
-    } catch (const toml::parse_error& e) {
-        bad(origin, e.source(), std::string(e.description()));
-    }
+    Toml t(text, origin,
+           {"listen", "insecure", "insecure_network", "secret_key", "public_key", "state_dir",
+            "lease_ms", "sites"});
     WitnessConfig c;
-    static const std::set<std::string> known = {"listen",    "insecure", "insecure_network",
-                                                "secret_key", "public_key", "state_dir",
-                                                "lease_ms",  "sites"};
-    for (auto&& [k, v] : t)
-        if (!known.count(std::string(k.str())))
-            bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "'");
-
-    auto str = [&](const char* key, std::string& out, bool required) {
-        const toml::node* n = t.get(key);
-        if (!n) {
-            if (required) throw Error(kExitUsage, origin + ": missing key '" + key + "'");
-            return;
-        }
-        if (!n->is_string()) bad(origin, n->source(), std::string("'") + key + "' must be a string");
-        out = n->value<std::string>().value();
-    };
-    auto flag = [&](const char* key) {
-        const toml::node* n = t.get(key);
-        if (!n) return false;
-        if (!n->is_boolean()) bad(origin, n->source(), std::string("'") + key + "' must be true or false");
-        return n->value<bool>().value();
-    };
+    auto str = [&](const char* key, std::string& out, bool required) { t.str(key, out, required); };
+    auto flag = [&](const char* key) { return t.flag(key); };
 
     str("listen", c.listen, true);
     if (!endpoint(c.listen)) bad(origin, t.get("listen")->source(), "'listen' must be tcp://HOST:PORT");
@@ -77,12 +53,7 @@ WitnessConfig parse_witness_config(std::string_view text, const std::string& ori
     if (c.state_dir.empty() || c.state_dir[0] != '/')
         bad(origin, t.get("state_dir")->source(), "'state_dir' must be an absolute path");
 
-    if (const toml::node* n = t.get("lease_ms")) {
-        auto v = n->value<int64_t>();
-        if (!n->is_integer() || !v || *v < 1000 || *v > 600000)
-            bad(origin, n->source(), "'lease_ms' must be an integer from 1000 to 600000");
-        c.lease_ms = unsigned(*v);
-    }
+    t.num("lease_ms", c.lease_ms, 1000, 600000);
 
     const toml::node* sn = t.get("sites");
     if (sn && !sn->is_table())
