@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +14,7 @@
 
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "zmq_util.hpp"
 
 namespace dcc::dccd {
 
@@ -39,12 +39,7 @@ uint8_t* aligned_region() {
 
 Daemon::Daemon(const Config& cfg)
     : cfg_(cfg), ctx_(1), link_(ctx_, cfg), inc_(random64()), buf_(aligned_region(), free) {
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
-    sig_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    sig_fd_ = stop_signals();
 
     // The local control socket: only root may connect.
     std::string dir = cfg.control_socket.substr(0, cfg.control_socket.rfind('/'));

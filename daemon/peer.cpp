@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "log.hpp"
+#include "zmq_util.hpp"
 
 namespace dcc {
 
@@ -79,31 +80,15 @@ std::vector<zmq::socket_t*> PeerLink::monitors() {
 // decrypt) is logged here, at most every ten seconds a socket.
 void PeerLink::serve_monitor(size_t i) {
     Monitor& m = monitors_[i];
-    zmq::message_t ev, ep;
-    if (!m.pair.recv(ev, zmq::recv_flags::dontwait)) return;
-    if (ev.more()) (void)m.pair.recv(ep, zmq::recv_flags::dontwait);
-    if (ev.size() < 6) return;
-    uint16_t event;
-    uint32_t value;
-    std::memcpy(&event, ev.data(), 2);
-    std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+    auto e = read_monitor(m.pair);
+    if (!e) return;
     // A protocol error ends the connection for good in ZeroMQ (no reconnect).
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && m.client) m.lost = true;
+    if (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && m.client) m.lost = true;
     auto now = std::chrono::steady_clock::now();
     if (now - m.logged < std::chrono::seconds(10)) return;
     m.logged = now;
-    const char* why = "the handshake failed";
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-        if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-            why = cfg_.insecure ? "the other side uses CURVE and this site is insecure"
-                                : "the other side does not use CURVE (plaintext?)";
-        else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ||
-                 value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE)
-            why = "the CURVE handshake failed (the keys do not match)";
-        else
-            why = "a protocol error in the handshake";
-    }
-    log_warn("refused a connection on the %s (%s): %s", m.what, ep.to_string().c_str(), why);
+    log_warn("refused a connection on the %s (%s): %s", m.what, e->endpoint.c_str(),
+             handshake_failure(*e, cfg_.insecure, "this site").c_str());
 }
 
 // What every socket of the link shares: nothing lingers, no frame from the
@@ -152,36 +137,14 @@ std::vector<zmq::socket_t*> PeerLink::sockets() {
     return {&ctl_server_, &ctl_client_, &bulk_server_, &bulk_client_};
 }
 
-namespace {
-
-// The frames of one message, without waiting; empty if none is there.
-std::vector<zmq::message_t> recv_multipart(zmq::socket_t& s) {
-    std::vector<zmq::message_t> frames;
-    for (;;) {
-        zmq::message_t f;
-        if (!s.recv(f, zmq::recv_flags::dontwait)) break;
-        bool more = f.more();
-        frames.push_back(std::move(f));
-        if (!more) break;
-    }
-    return frames;
-}
-
-}  // namespace
-
 // ZAP (RFC 27): admit only the peer's public key.
 void PeerLink::serve_zap() {
-    std::vector<zmq::message_t> req = recv_multipart(zap_);
-    if (req.size() < 7) return;
-    std::string mech = req[5].to_string();
-    bool ok = mech == "CURVE" && req[6].size() == 32 && req[6].to_string() == peer_key_;
-    if (!ok) log_warn("refused a %s connection from %s: key not allowed", mech.c_str(),
-                      req[3].to_string().c_str());
-    std::vector<std::string> rep = {"1.0", req[1].to_string(), ok ? "200" : "400",
-                                    ok ? "OK" : "key not allowed", ok ? "peer" : "", ""};
-    for (size_t i = 0; i < rep.size(); i++)
-        zap_.send(zmq::buffer(rep[i]), i + 1 < rep.size() ? zmq::send_flags::sndmore
-                                                           : zmq::send_flags::none);
+    auto r = zap_request(zap_);
+    if (!r) return;
+    bool ok = !r->key.empty() && r->key == peer_key_;
+    if (!ok) log_warn("refused a %s connection from %s: key not allowed", r->mechanism.c_str(),
+                      r->address.c_str());
+    zap_reply(zap_, *r, ok, "peer");
 }
 
 std::optional<Incoming> PeerLink::receive(zmq::socket_t& s) {

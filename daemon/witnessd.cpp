@@ -3,11 +3,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include "dcc/error.hpp"
 #include "log.hpp"
 #include "witness_record.hpp"
+#include "zmq_util.hpp"
 
 namespace dcc {
 
@@ -48,17 +47,6 @@ __attribute__((format(printf, 1, 2))) std::string fmt(const char* f, ...) {
     return buf;
 }
 
-std::vector<zmq::message_t> recv_multipart(zmq::socket_t& s) {
-    std::vector<zmq::message_t> frames;
-    for (;;) {
-        zmq::message_t f;
-        if (!s.recv(f, zmq::recv_flags::dontwait)) break;
-        bool more = f.more();
-        frames.push_back(std::move(f));
-        if (!more) break;
-    }
-    return frames;
-}
 
 const char* status_name(int status) {
     switch (status) {
@@ -101,15 +89,7 @@ Witnessd::Witnessd(const WitnessConfig& cfg, WitnessOptions opt)
       witness_(core::LeaseParams{milliseconds(cfg.lease_ms)}, opt_.clock()),
       incarnation_(random64()) {
     try {
-        if (opt_.signals) {
-            sigset_t mask;
-            sigemptyset(&mask);
-            sigaddset(&mask, SIGTERM);
-            sigaddset(&mask, SIGINT);
-            sigprocmask(SIG_BLOCK, &mask, nullptr);
-            sig_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-            if (sig_fd_ < 0) throw Error(kExitError, errno_text("signalfd", errno), errno);
-        }
+        if (opt_.signals) sig_fd_ = stop_signals();
         stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (stop_fd_ < 0) throw Error(kExitError, errno_text("eventfd", errno), errno);
         open_state_dir();
@@ -284,52 +264,29 @@ void Witnessd::persist(const Uuid& vol, const core::WitnessRecord& r) {
 // ZAP (RFC 27): only the sites' keys, and the site's name as User-Id, so
 // that a request is checked against the connection it came on.
 void Witnessd::serve_zap() {
-    std::vector<zmq::message_t> req = recv_multipart(zap_);
-    if (req.size() < 7) return;
-    std::string mech = req[5].to_string();
+    auto r = zap_request(zap_);
+    if (!r) return;
     std::string site;
-    if (mech == "CURVE" && req[6].size() == 32) {
-        auto it = site_of_key_.find(req[6].to_string());
-        if (it != site_of_key_.end()) site = it->second;
-    }
+    if (auto it = site_of_key_.find(r->key); !r->key.empty() && it != site_of_key_.end())
+        site = it->second;
     bool ok = !site.empty();
     if (!ok)
-        quietly("zap:" + req[3].to_string(),
-                fmt("refused a %s connection from %s: key not allowed", mech.c_str(),
-                    req[3].to_string().c_str()),
+        quietly("zap:" + r->address,
+                fmt("refused a %s connection from %s: key not allowed", r->mechanism.c_str(),
+                    r->address.c_str()),
                 true);
-    std::vector<std::string> rep = {"1.0", req[1].to_string(), ok ? "200" : "400",
-                                    ok ? "OK" : "key not allowed", site, ""};
-    for (size_t i = 0; i < rep.size(); i++)
-        zap_.send(zmq::buffer(rep[i]),
-                  i + 1 < rep.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    zap_reply(zap_, *r, ok, site);
 }
 
 // Handshakes that fail before ZAP is asked (no CURVE, a wrong server key).
 void Witnessd::serve_monitor() {
-    zmq::message_t ev, ep;
-    if (!monitor_.recv(ev, zmq::recv_flags::dontwait)) return;
-    if (ev.more()) (void)monitor_.recv(ep, zmq::recv_flags::dontwait);
-    if (ev.size() < 6) return;
-    uint16_t event;
-    uint32_t value;
-    std::memcpy(&event, ev.data(), 2);
-    std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+    auto e = read_monitor(monitor_);
+    if (!e) return;
     auto now = steady_clock::now();
     if (now - monitor_logged_ < seconds(10)) return;
     monitor_logged_ = now;
-    const char* why = "the handshake failed";
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-        if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-            why = cfg_.insecure ? "the other side uses CURVE and the witness is insecure"
-                                : "the other side does not use CURVE (plaintext?)";
-        else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ||
-                 value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE)
-            why = "the CURVE handshake failed (the keys do not match)";
-        else
-            why = "a protocol error in the handshake";
-    }
-    log_warn("refused a connection to the witness (%s): %s", ep.to_string().c_str(), why);
+    log_warn("refused a connection to the witness (%s): %s", e->endpoint.c_str(),
+             handshake_failure(*e, cfg_.insecure, "the witness").c_str());
 }
 
 void Witnessd::quietly(const std::string& key, const std::string& line, bool warn) {

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// What the peer link and the witness share of ZeroMQ: reading a whole
+// message, the ZAP exchange (RFC 27) and the reading of a socket
+// monitor's handshake events.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dcc {
+
+// The frames of one message, without waiting; empty if none is there.
+std::vector<zmq::message_t> recv_multipart(zmq::socket_t& s);
+
+// One ZAP request: who connects, with which mechanism and CURVE key.
+struct ZapRequest {
+    std::string request_id;
+    std::string address;
+    std::string mechanism;
+    std::string key;  // 32 raw bytes with CURVE, else empty
+};
+std::optional<ZapRequest> zap_request(zmq::socket_t& zap);
+// Admit (with @user_id) or refuse the connection @r asked about.
+void zap_reply(zmq::socket_t& zap, const ZapRequest& r, bool ok, const std::string& user_id = "");
+
+// One event of a socket monitor that watches handshakes.
+struct HandshakeEvent {
+    uint16_t event = 0;
+    uint32_t value = 0;
+    std::string endpoint;
+};
+std::optional<HandshakeEvent> read_monitor(zmq::socket_t& monitor);
+// Why a handshake failed, for the log; @insecure_side names this side
+// when it runs without CURVE ("this site", "the witness").
+std::string handshake_failure(const HandshakeEvent& e, bool insecure, const char* insecure_side);
+
+// SIGTERM and SIGINT blocked and readable from the returned signalfd
+// (throws dcc::Error if it cannot be made).
+int stop_signals();
+
+}  // namespace dcc
