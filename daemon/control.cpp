@@ -36,18 +36,17 @@ bool send_line(int fd, const std::string& line) {
     return true;
 }
 
-// Answer a control client once, and let it go.
-void answer_once(int fd, const json& j) {
-    send_line(fd, json_line(j));
-    close(fd);
-}
-
 int64_t wall_ms() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
+
+void answer_once(int fd, const json& j) {
+    send_line(fd, json_line(j));
+    close(fd);
+}
 
 void Daemon::ctl_accept() {
     int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);

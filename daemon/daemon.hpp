@@ -36,6 +36,9 @@ struct CtlClient {
     bool events = false;  // subscribed to the event stream
 };
 
+// Answer a control client once, and let it go (control.cpp).
+void answer_once(int fd, const nlohmann::json& j);
+
 // Why something this daemon was asked to do failed.
 struct Failure {
     control::Code code;

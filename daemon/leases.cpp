@@ -28,18 +28,6 @@ namespace {
 // How long a failover waits for the witness's answer to its CLAIM.
 constexpr ms kClaimAnswer{5000};
 
-void answer_client(int fd, const json& j) {
-    std::string line = control::dump(j) + "\n";
-    size_t off = 0;
-    while (off < line.size()) {
-        ssize_t n = send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += size_t(n);
-    }
-    close(fd);
-}
-
 std::string witness_refusal(const wire::Message& m) {
     std::string owner = m.site.empty() ? "nobody" : m.site;
     switch (m.status) {
@@ -249,7 +237,7 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
 }
 
 void Daemon::end_attempt(Volume& v, const json& reply) {
-    if (v.attempt_fd >= 0) answer_client(v.attempt_fd, reply);
+    if (v.attempt_fd >= 0) answer_once(v.attempt_fd, reply);
     v.attempt_fd = -1;
     v.attempt.reset();
 }

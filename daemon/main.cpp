@@ -56,20 +56,12 @@ int main(int argc, char** argv) {
         }
     }
     if (path.empty()) path = witness ? "/etc/dcc/witness.toml" : "/etc/dcc/dccd.toml";
-    if (witness) {
-        try {
+    try {
+        if (witness) {
             WitnessConfig cfg = parse_witness_config(read_file(path), path);
             Witnessd w(cfg);
             return w.run();
-        } catch (const Error& e) {
-            std::fprintf(stderr, "dccd: %s\n", e.what());
-            return e.code();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "dccd: %s\n", e.what());
-            return kExitError;
         }
-    }
-    try {
         Config cfg = parse_config(read_file(path), path);
         // In the I/O path: keep our pages, and let reclaim not wait on us.
         if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
