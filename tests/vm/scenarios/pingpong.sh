@@ -1,6 +1,6 @@
 # Planned migrations over a link with a 20 ms RTT (netem, 10 ms each way).
 # First B, which starts empty, takes the volume and gives it back at once,
-# before it has hydrated, with a miss its dccd has not seen yet.  Then 20 migrations back and forth, asked
+# before it has hydrated, with a miss its dccd has not seen yet.  Then 12 migrations back and forth, asked
 # alternately by the old and the new owner, with writes at each owner in
 # between; after each one the new owner reads everything right at once,
 # O_DIRECT and through the page cache.
@@ -79,8 +79,9 @@ fi
 
 owner=a
 unhydrated=0
+rounds=12  # as many asked by the owner as by the taker, ending at a
 i=1
-while [ $i -le 20 ]; do
+while [ $i -le $rounds ]; do
 	next=$([ $owner = a ] && echo b || echo a)
 	if [ "$SITE" = $owner ]; then
 		$DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek=$(((i * 37) % 500)) count=8 oflag=direct status=none ||
@@ -106,8 +107,8 @@ while [ $i -le 20 ]; do
 	owner=$next
 	i=$((i + 1))
 done
-ok "20 migrations, each read verified at the new owner (failures above if not)"
-expect_eq "generation 23 at the end" 23 "$(status_field vol generation)"
+ok "$rounds migrations, each read verified at the new owner (failures above if not)"
+expect_eq "generation $((rounds + 3)) at the end" $((rounds + 3)) "$(status_field vol generation)"
 [ "$SITE" = b ] && echo "B took the volume $unhydrated times in the loop before it was hydrated"
 check "in sync at the end" dccctl wait vol in-sync --timeout 300
 s=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
