@@ -330,8 +330,9 @@ void Daemon::maintain(Volume& v, Clock::time_point now) {
         if (!v.fills.due(core::FillKind::Fetch, now).empty()) v.check_pending = true;
         if (v.check_pending) serve_pending(v);
         hydrate(v, now);
-        replicate(v, now);
+        // The answers' clears first: a region is pushed again only after.
         clear_pushed(v);
+        replicate(v, now);
         if (v.invalid_set_owed) send_invalid_set(v);
     } catch (const Error& e) {
         // One volume's trouble must not stop the others.

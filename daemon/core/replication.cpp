@@ -14,8 +14,9 @@ size_t Replicator::refill(const RangeSet& invalid, const std::vector<Range>& dir
     last_refill_ = now;
     size_t n = 0;
     auto queue = [&](uint64_t r, bool d) {
-        // Only what this site holds, and never a region already on its way.
-        if (invalid.contains(r) || regions_.count(r)) return;
+        // Only what this site holds, and never a region already on its way
+        // or whose answer awaits its clear.
+        if (invalid.contains(r) || busy_with(r)) return;
         queue_.push_back({r, d});
         n++;
     };
@@ -31,7 +32,7 @@ std::optional<PushItem> Replicator::next(size_t window) {
     while (!queue_.empty() && pushing_.size() < window) {
         PushItem p = queue_.front();
         queue_.pop_front();
-        if (!regions_.count(p.region)) return p;
+        if (!busy_with(p.region)) return p;
     }
     return std::nullopt;
 }

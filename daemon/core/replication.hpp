@@ -3,9 +3,9 @@
 //
 // Owner (Replicator): which regions to push next, which pushes are in
 // flight, and which dirty bits their answers allow to clear.  A region
-// with a push in flight is never queued (so never armed) again: the
-// kernel's single armed bit then always belongs to the push whose answer
-// clears it.  Pushes in flight end only with their answer or a reset (link
+// with a push in flight, or whose answer allows a clear not yet taken by
+// take_clears(), is never queued (so never armed) again: the kernel's
+// single armed bit then always belongs to the push whose answer clears it.  Pushes in flight end only with their answer or a reset (link
 // lost, peer restarted); a late answer matches nothing and is ignored.
 //
 // Replica (PushOrder): never takes a push older than the last one it took
@@ -76,6 +76,10 @@ public:
     bool pushing(uint64_t region) const { return regions_.count(region); }
 
 private:
+    bool busy_with(uint64_t region) const {
+        return regions_.count(region) || clears_.contains(region);
+    }
+
     std::map<uint64_t, PushItem> pushing_;  // seq -> push in flight
     std::set<uint64_t> regions_;            // their regions
     std::deque<PushItem> queue_;

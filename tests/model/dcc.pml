@@ -81,6 +81,9 @@
  * Mutants (each must give a counterexample):
  *  MUTANT_C1    the owner arms and pushes a region whose push is in flight,
  *               and every successful PUSH_ACK clears (review C1);
+ *  MUTANT_C1_CLEAR the owner arms and pushes a region again once its push
+ *               is answered but before that answer's CLEAR_DIRTY was sent
+ *               (dccd did, found by the rewrite scenario in CI);
  *  MUTANT_H1    the old owner sends HANDOVER before it persists YIELDING: it
  *               stays OWNER G until the ack (review H1);
  *  MUTANT_FLOOR the replica forgets seqs below the floor but does not drop
@@ -421,6 +424,7 @@ byte peerinc[2];        /* the peer's, from its latest HELLO/HELLO_ACK; 0 = none
 byte nseq[2];           /* last seq used in this incarnation */
 bit  armed[2 * NR];     /* kernel */
 byte pseq[2 * NR];      /* owner: seq of the push in flight for the region, 0 = none */
+bit  pclr[2 * NR];      /* owner: an answer allows a CLEAR_DIRTY not yet sent */
 #ifdef MUTANT_C1
 byte pseq2[2 * NR];     /* a second push in flight (the C1 mutant only) */
 #endif
@@ -844,17 +848,23 @@ inline gc() {
  * - the replica's last seq taken for r, and its floor, are only ever
  *   compared with pushes already in flight (any later push has a new seq,
  *   above both, and a floor at least the floor it remembers);
- * - an armed bit only matters while a push of the region is in flight (a
- *   clear needs its answer; a new push arms first);
+ * - an armed bit only matters while a push of the region is in flight or
+ *   its answer's clear is pending (a clear needs its answer; a new push
+ *   arms first);
+ * - a pending clear only at an owner (dccd drops them at a replica);
  * - the handover's set and generation only matter while handing over. */
 #define PUSH_IN(i, s, r) (IS(bag[i], PUSH, s) && FLD(bag[i], B_SESS, 2) == peerinc[s] && FLD(bag[i], B_REG, 1) == (r))
 #define PUSHES_IN(s, r) (PUSH_IN(0, s, r) || PUSH_IN(1, s, r) || PUSH_IN(2, s, r) OR_SLOT3(PUSH_IN(3, s, r)))
 #ifdef MUTANT_C1
-#define NO_PUSH(s, r) (pseq[IX(s, r)] == 0 && pseq2[IX(s, r)] == 0)
+#define NO_PUSH(s, r) (pseq[IX(s, r)] == 0 && pseq2[IX(s, r)] == 0 && !pclr[IX(s, r)])
 #else
-#define NO_PUSH(s, r) (pseq[IX(s, r)] == 0)
+#define NO_PUSH(s, r) (pseq[IX(s, r)] == 0 && !pclr[IX(s, r)])
 #endif
 inline forget_unused(s) {
+	if :: role[s] != OWNER -> pclr[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: role[s] != OWNER -> pclr[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
 	if :: !PUSHES_IN(s, 0) -> taken[IX(s, 0)] = 0 :: else -> skip fi;
 	if :: NO_PUSH(s, 0) -> armed[IX(s, 0)] = 0 :: else -> skip fi;
 #if NR > 1
@@ -1295,7 +1305,8 @@ inline deliver(i) {
 			fi;
 			pcar[IX(mto, mreg)] = 0;
 #endif
-			if :: marg == OK -> CLEAR_DIRTY(mto, mreg) :: else -> skip fi
+			/* dccd collects the answers and clears in a later step */
+			if :: marg == OK -> pclr[IX(mto, mreg)] = 1 :: else -> skip fi
 #ifdef MUTANT_C1
 		/* C1: every successful PUSH_ACK clears, whichever arm it belongs to */
 		:: REP_OK(mto) && pseq2[IX(mto, mreg)] != 0 && mseq == pseq2[IX(mto, mreg)] ->
@@ -1498,9 +1509,18 @@ inline overwrite(s, r) {
  * push in flight is never armed or pushed again (C1 fix). */
 #ifdef MUTANT_C1
 #define NOT_PUSHING(s, r) (pseq[IX(s, r)] == 0 || pseq2[IX(s, r)] == 0)
-#else
+#elif defined(MUTANT_C1_CLEAR)
 #define NOT_PUSHING(s, r) (pseq[IX(s, r)] == 0)
+#else
+#define NOT_PUSHING(s, r) (pseq[IX(s, r)] == 0 && !pclr[IX(s, r)])
 #endif
+
+/* the CLEAR_DIRTY an answer allowed (only an owner sends it) */
+#define G_CLEAR(s, r) (pclr[IX(s, r)])
+inline clear_pushed(s, r) {
+	if :: role[s] == OWNER -> CLEAR_DIRTY(s, r) :: else -> skip fi;
+	pclr[IX(s, r)] = 0
+}
 #ifdef FAILOVER
 /* ... or one the replica lacks (its INVALID_SET, sent when it pairs, is
  * read here from its state: after a failover the old owner lacks what it
@@ -1659,11 +1679,13 @@ inline crash(s) {
 	peerinc[s] = 0;
 	nseq[s] = 0;
 	armed[IX(s, 0)] = 0; pseq[IX(s, 0)] = 0; fseq[IX(s, 0)] = 0; taken[IX(s, 0)] = 0;
+	pclr[IX(s, 0)] = 0;
 #ifdef MUTANT_C1
 	pseq2[IX(s, 0)] = 0;
 #endif
 #if NR > 1
 	armed[IX(s, 1)] = 0; pseq[IX(s, 1)] = 0; fseq[IX(s, 1)] = 0; taken[IX(s, 1)] = 0;
+	pclr[IX(s, 1)] = 0;
 #ifdef MUTANT_C1
 	pseq2[IX(s, 1)] = 0;
 #endif
@@ -1877,6 +1899,7 @@ inline wcrash() {
 #define E_LOSE             16
 #define E_DUP              17
 #define E_STOP             18
+#define E_CLEAR            35
 #ifdef FAILOVER
 #define E_PING             19
 #define E_RENEW            20
@@ -1911,6 +1934,7 @@ inline wcrash() {
 	ON(G_WRITE(s, r), E_WRITE, s, r) \
 	ON(G_OVERWRITE(s, r), E_OVERWRITE, s, r) \
 	ON(G_PUSH(s, r), E_PUSH, s, r) \
+	ON(G_CLEAR(s, r), E_CLEAR, s, r) \
 	ON(G_FETCH(s, r), E_FETCH, s, r) \
 	ON(G_FILL_TIMEOUT(s, r), E_FILL_TIMEOUT, s, r)
 #define SITE_EVENTS(s) \
@@ -1989,6 +2013,7 @@ active proctype world() {
 			:: ev == E_WRITE -> write(es, er)
 			:: ev == E_OVERWRITE -> overwrite(es, er)
 			:: ev == E_PUSH -> push(es, er)
+			:: ev == E_CLEAR -> clear_pushed(es, er)
 			:: ev == E_FETCH -> fetch(es, er)
 			:: ev == E_FILL_TIMEOUT -> fill_timeout(es, er)
 			:: ev == E_MIGRATE -> migrate(es)
