@@ -322,6 +322,8 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
     }
     crash_point("handover-received");
     auto start = Clock::now();
+    // Timed from the ask at the site that asked, from here at the other.
+    if (!v.own.asking()) v.ho_start = start;
     flush_acks(v);  // pushes taken so far are answered as a replica's
     core::Plan p = v.own.handover(m.generation, m.region);
     if (p.persist && p.persist->role == Role::Owner) {
