@@ -12,10 +12,12 @@
 #   # timeout: 300                     (seconds per boot)
 #   # memory: 1536                     (MiB of guest RAM; default 768)
 #   # sites: 2                         (two VMs, a and b, each with its own
-#                                        disks, joined by one virtio-net link)
+#                                        disks and one vCPU, joined by one
+#                                        virtio-net link; two such scenarios
+#                                        run at a time, as --jobs says)
 #   # sites: 3                         (three VMs: a and b as above and w, a
 #                                        witness site, with one link between
-#                                        each two: ab, aw, bw; w has 1 CPU)
+#                                        each two: ab, aw, bw; run alone)
 #   # disks-w: data=8M                 (w's disks; by default it has none)
 #   # memory-w: 512                    (w's MiB of RAM; default 512)
 #   # kernels: all                     (a scenario of two or three sites that
@@ -97,7 +99,10 @@ boot() {
 	timeout=$(header "$name" timeout)
 	timeout=${timeout:-240}
 	local dir=$work${site:+/$site} dkey=disks mkey=memory mdef=768 cpus=2
-	[ "$site" = w ] && dkey=disks-w mkey=memory-w mdef=512 cpus=1
+	# A site of a pair or of three has one vCPU: sites run side by side
+	# (and two pairs at a time) on the host's cores.
+	[ -n "$site" ] && [ "$sdir" != bench ] && cpus=1
+	[ "$site" = w ] && dkey=disks-w mkey=memory-w mdef=512
 	for d in $(header "$name" "$dkey"); do
 		drives+=(-drive "file=$dir/${d%%=*}.img,format=raw,if=virtio,cache=unsafe,discard=unmap")
 		disks+="${disks:+,}${d%%=*}"
@@ -265,7 +270,7 @@ run_attempt() {
 	for p in $(seq 1 "$phases"); do
 		if [ "$sites" = 3 ]; then
 			# Three links, a UDP pair of ports each (see boot).
-			local base=$((20000 + RANDOM % 20000)) pids=()
+			local base=${PORTS:-$((20000 + RANDOM % 20000))} pids=()
 			for s in a b w; do
 				site_loop "$rel" "$name" "$p" "$work" "$extra" "$s" "$base" &
 				pids+=($!)
@@ -274,7 +279,7 @@ run_attempt() {
 		elif [ "$sites" = 2 ]; then
 			# A connectionless (UDP) link between the two, so that either
 			# can be powered off and booted again while the other runs.
-			local pa=$((20000 + RANDOM % 20000)) pb
+			local pa=${PORTS:-$((20000 + RANDOM % 20000))} pb
 			pb=$((pa + 1))
 			site_loop "$rel" "$name" "$p" "$work" "$extra" a "udp=127.0.0.1:$pb,localaddr=127.0.0.1:$pa" &
 			local a=$!
@@ -328,9 +333,25 @@ for item in "${queue[@]}"; do
 	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
 done
 wait || true
-# Scenarios of two or three sites boot two or three VMs each (three take
-# 768 + 768 + 512 MiB and 5 vCPUs by default): one at a time, alone.
-for item in "${pairs[@]}"; do run_one $item || true; done
+# Scenarios of two sites boot two VMs of one vCPU each, and mostly wait for
+# each other, the network and their timeouts: two such pairs run at once
+# (--jobs), each on ports of its own.  Three sites run alone, first.
+port_base=$((20000 + RANDOM % 200 * 100))
+n=0
+for item in "${pairs[@]}"; do
+	[ "$(header "${item#* }" sites)" = 3 ] || continue
+	PORTS=$((port_base + 10 * n)) run_one $item || true
+	n=$((n + 1))
+done
+running=0
+for item in "${pairs[@]}"; do
+	[ "$(header "${item#* }" sites)" = 3 ] && continue
+	PORTS=$((port_base + 10 * n)) run_one $item &
+	n=$((n + 1))
+	running=$((running + 1))
+	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
 
 passed=0 failed=0 failures=()
 for rel in "${selected[@]}"; do
