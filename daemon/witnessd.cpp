@@ -58,28 +58,6 @@ const char* status_name(int status) {
     return "refused";
 }
 
-// mkdir -p, each new directory made durable in its parent.
-void make_dirs(const std::string& path) {
-    for (size_t i = 1; i <= path.size(); i++) {
-        if (i < path.size() && path[i] != '/') continue;
-        std::string part = path.substr(0, i);
-        if (mkdir(part.c_str(), 0700) == 0) {
-            std::string parent = part.substr(0, part.rfind('/'));
-            int fd = open(parent.empty() ? "/" : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd >= 0) {
-                fsync(fd);
-                close(fd);
-            }
-            if (i == path.size())
-                log_warn("made the state directory %s: it holds no records (a witness that "
-                         "lost its records may grant a generation twice, see dccd(8))",
-                         part.c_str());
-        } else if (errno != EEXIST) {
-            throw Error(kExitError, errno_text("mkdir " + part, errno), errno);
-        }
-    }
-}
-
 }  // namespace
 
 Witnessd::Witnessd(const WitnessConfig& cfg, WitnessOptions opt)
@@ -155,10 +133,17 @@ void Witnessd::stop() {
 
 // The state directory, locked: two witnesses on one directory would each
 // grant from a record the other changes.
+// It is never made here: a missing directory (a disk not mounted, a path
+// mistyped) would be a witness without its records, which may grant a
+// generation a second time.  The admin makes it once (dccd(8)).
 void Witnessd::open_state_dir() {
     const std::string& dir = cfg_.state_dir;
-    make_dirs(dir);
     dir_fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd_ < 0 && errno == ENOENT)
+        throw Error(kExitUsage,
+                    "the state directory " + dir + " does not exist: a witness never makes it, "
+                    "as a missing one may be a disk that is not mounted (make it once with "
+                    "install -d -m 0700 " + dir + ")");
     if (dir_fd_ < 0) throw Error(kExitError, errno_text("open " + dir, errno), errno);
     lock_fd_ = openat(dir_fd_, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0) throw Error(kExitError, errno_text("open " + dir + "/.lock", errno), errno);

@@ -240,6 +240,21 @@ TEST(Witnessd, ACorruptRecordStopsTheStart) {
     EXPECT_THROW({ Witnessd w(cfg, options()); }, Error);
 }
 
+// A state directory that is not there (a disk not mounted): the witness
+// does not start, and makes nothing, rather than start without records.
+TEST(Witnessd, AMissingStateDirectoryStopsTheStart) {
+    TempDir dir;
+    const std::string missing = dir.path + "/not-mounted";
+    try {
+        Witnessd w(insecure(missing), options());
+        FAIL() << "started without its state directory";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), kExitUsage);
+        EXPECT_NE(std::string(e.what()).find(missing + " does not exist"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(missing));
+}
+
 // A record that cannot be written: no answer, and the witness ends.
 TEST(Witnessd, StopsWhenARecordCannotBeWritten) {
     TempDir dir;
