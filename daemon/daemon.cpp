@@ -65,9 +65,15 @@ Daemon::~Daemon() {
 }
 
 Volume* Daemon::by_uuid(const Uuid& u) {
-    for (auto& [_, v] : vols_)
-        if (v->reg.uuid == u) return v.get();
-    return nullptr;
+    auto it = uuids_.find(u);
+    return it == uuids_.end() ? nullptr : it->second;
+}
+
+// Every message from the peer names its volume by UUID: an index, rebuilt
+// when a volume comes or goes (the first by dm name wins a duplicate).
+void Daemon::reindex() {
+    uuids_.clear();
+    for (auto& [_, v] : vols_) uuids_.emplace(v->reg.uuid, v.get());
 }
 
 wire::Message Daemon::vmsg(const Volume& v, wire::Type t, uint64_t region) {

@@ -68,6 +68,7 @@ private:
     void maintain(Volume& v, Clock::time_point now);
     void each_volume(const char* what, void (Daemon::*fn)(Volume&));
     Volume* by_uuid(const Uuid& u);
+    void reindex();
     wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
     wire::Message reply_to(const wire::Message& m, wire::Type t) const;
     void crash_point(const char* point);
@@ -154,6 +155,7 @@ private:
     Kernel kernel_;
     core::Incarnations inc_;
     std::map<std::string, std::unique_ptr<Volume>> vols_;  // by dm name
+    std::map<Uuid, Volume*> uuids_;                         // by_uuid's index of vols_
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;
     std::string peer_site_;

@@ -39,6 +39,7 @@ void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::itera
     answer_failure(*it->second, {control::Code::NotFound, "the device is gone"});
     emit({{"event", "removed"}, {"volume", it->first}});
     vols_.erase(it);
+    reindex();
 }
 
 void Daemon::add_volume(const std::string& name, nl::Dev dev) {
@@ -65,6 +66,7 @@ void Daemon::add_volume(const std::string& name, nl::Dev dev) {
              (unsigned long long)v->invalid.count());
     Volume& ref = *v;
     vols_[name] = std::move(v);
+    reindex();
     try {
         bool ours = access(marker_path(name).c_str(), F_OK) == 0;
         if (dm_suspended(name)) {
