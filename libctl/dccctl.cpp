@@ -127,7 +127,10 @@ int cmd_format_meta(int argc, char** argv) {
     else if (role == "replica") f.role = dcc::Role::Replica;
     else usage_error("invalid --role '" + role + "' (owner or replica)");
 
-    dcc::Superblock sb = dcc::format_meta(f);
+    std::vector<std::string> wiped;
+    dcc::Superblock sb = dcc::format_meta(f, &wiped);
+    for (const std::string& w : wiped)
+        std::printf("wiped the %s signature on %s (--force)\n", w.c_str(), f.meta_path.c_str());
     std::printf("formatted %s: volume %s, %llu regions of %u KiB, role %s, %s\n",
                 f.meta_path.c_str(), dcc::format_uuid(sb.uuid).c_str(),
                 (unsigned long long)sb.nr_regions, sb.region_sectors / 2,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "dcc/devices.hpp"
 
+#include <blkid/blkid.h>
 #include <fcntl.h>
 #include <libdevmapper.h>
 #include <linux/fs.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -192,11 +195,79 @@ uint64_t device_size(int fd) {
     return bytes;
 }
 
-Superblock format_meta(const FormatOptions& opt) {
+std::vector<std::string> probe_signatures(int fd, const std::string& path, bool wipe) {
+    std::unique_ptr<std::remove_pointer_t<blkid_probe>, void (*)(blkid_probe)> pr(
+        blkid_new_probe(), blkid_free_probe);
+    if (!pr || blkid_probe_set_device(pr.get(), fd, 0, 0))
+        throw Error(kExitError, "cannot probe " + path + " for signatures (blkid)");
+    blkid_probe_enable_superblocks(pr.get(), 1);
+    blkid_probe_set_superblocks_flags(pr.get(), BLKID_SUBLKS_TYPE | BLKID_SUBLKS_MAGIC |
+                                                    BLKID_SUBLKS_BADCSUM);
+    blkid_probe_enable_partitions(pr.get(), 1);
+    blkid_probe_set_partitions_flags(pr.get(), BLKID_PARTS_MAGIC);
+    std::vector<std::string> found;
+    int r;
+    while ((r = blkid_do_probe(pr.get())) == 0) {
+        const char* v = nullptr;
+        if (!blkid_probe_lookup_value(pr.get(), "TYPE", &v, nullptr))
+            found.emplace_back(v);
+        else if (!blkid_probe_lookup_value(pr.get(), "PTTYPE", &v, nullptr))
+            found.push_back(std::string(v) + " partition table");
+        else
+            found.emplace_back("unknown");
+        if (wipe && blkid_do_wipe(pr.get(), 0))
+            throw Error(kExitError, errno_text("wipe the " + found.back() + " signature on " + path, errno),
+                        errno);
+    }
+    if (r < 0) throw Error(kExitError, "cannot probe " + path + " for signatures (blkid)");
+    return found;
+}
+
+namespace {
+
+// The sysfs directory of a block device: a partition's is inside its
+// disk's.
+std::string sysfs_dir(dev_t d) {
+    std::string link = "/sys/dev/block/" + std::to_string(major(d)) + ":" + std::to_string(minor(d));
+    char buf[PATH_MAX];
+    return realpath(link.c_str(), buf) ? std::string(buf) : link;
+}
+
+std::string names(const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); i++) s += (i ? (i + 1 < v.size() ? ", " : " and ") : "") + v[i];
+    return s;
+}
+
+}  // namespace
+
+bool same_or_overlapping(const std::string& a, const std::string& b) {
+    struct stat sa, sb;
+    if (stat(a.c_str(), &sa) || stat(b.c_str(), &sb)) return false;
+    if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode)) {
+        if (sa.st_rdev == sb.st_rdev) return true;
+        std::string da = sysfs_dir(sa.st_rdev), db = sysfs_dir(sb.st_rdev);
+        return da.rfind(db + "/", 0) == 0 || db.rfind(da + "/", 0) == 0;
+    }
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+Superblock format_meta(const FormatOptions& opt, std::vector<std::string>* wiped) {
     Fd data(open(opt.data_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (data.get() < 0)
         throw Error(kExitNotFound, errno_text("open data device " + opt.data_path, errno), errno);
     uint64_t data_bytes = device_size(data.get());
+    if (same_or_overlapping(opt.data_path, opt.meta_path))
+        throw Error(kExitUsage, "data " + opt.data_path + " and metadata " + opt.meta_path +
+                                    " are the same storage, or one holds the other: they must be apart");
+    if (opt.empty && !opt.force) {
+        auto sigs = probe_signatures(data.get(), opt.data_path);
+        if (!sigs.empty())
+            throw Error(kExitRefused,
+                        "--empty says data device " + opt.data_path + " holds nothing, but blkid "
+                        "finds " + names(sigs) + " on it: the peer's copy would overwrite it; use "
+                        "--force if that is meant");
+    }
 
     // O_EXCL on a block device fails while it is claimed (by dm, a mount).
     int flags = O_RDWR | O_CLOEXEC;
@@ -208,12 +279,6 @@ Superblock format_meta(const FormatOptions& opt) {
             throw Error(kExitRefused, "metadata device " + opt.meta_path +
                                           " is in use (a live dcc device?); refusing to format it");
         throw Error(kExitNotFound, errno_text("open metadata device " + opt.meta_path, errno), errno);
-    }
-    if (data.get() >= 0 && stat(opt.data_path.c_str(), &st) == 0) {
-        struct stat ms;
-        if (fstat(meta.get(), &ms) == 0 && S_ISBLK(st.st_mode) && S_ISBLK(ms.st_mode) &&
-            st.st_rdev == ms.st_rdev)
-            throw Error(kExitUsage, "data and metadata devices must be different");
     }
 
     Superblock sb = make_layout(data_bytes, opt.region_bytes, opt.uuid, opt.role);
@@ -229,6 +294,17 @@ Superblock format_meta(const FormatOptions& opt) {
     if (!opt.force && decode_superblock(old, existing) != SbStatus::NotFormatted)
         throw Error(kExitRefused, "metadata device " + opt.meta_path +
                                       " already holds dcc metadata; use --force to overwrite it");
+    if (!opt.force) {
+        auto sigs = probe_signatures(meta.get(), opt.meta_path);
+        if (!sigs.empty())
+            throw Error(kExitRefused, "metadata device " + opt.meta_path + " holds " + names(sigs) +
+                                          " (blkid): formatting would destroy it; use --force "
+                                          "to overwrite it");
+    } else {
+        // Nothing else may later be found there (udev, blkid, mount).
+        auto gone = probe_signatures(meta.get(), opt.meta_path, true);
+        if (wiped) *wiped = std::move(gone);
+    }
 
     // Superblock gone first, so an interrupted format leaves no valid one.
     std::vector<uint8_t> zero(kMetaBlock, 0);

@@ -54,11 +54,28 @@ struct FormatOptions {
     Uuid uuid{};
     Role role = Role::Owner;
     bool empty = false;
-    bool force = false;
+    bool force = false;  // overwrite dcc metadata or another signature
 };
 
+// What blkid recognises on an open device or file (filesystems, RAID and
+// LVM members, partition tables; checksums not required), as names such
+// as "ext4" or "gpt partition table".  dcc's own metadata is not among
+// them.  With @wipe (a read-write fd) each one's magic is erased as
+// wipefs does.  Throws dcc::Error.
+std::vector<std::string> probe_signatures(int fd, const std::string& path, bool wipe = false);
+
+// Whether two paths name the same storage or overlapping storage: one
+// file, one block device, or a disk and one of its partitions.
+bool same_or_overlapping(const std::string& a, const std::string& b);
+
 // Write a new superblock and bitmaps; returns the superblock written.
-Superblock format_meta(const FormatOptions& opt);
+// Refused (nothing written) when data and metadata are the same or
+// overlap; without --force when the metadata device holds dcc metadata or
+// any other signature, or when --empty is asked of a data device that
+// holds one (its content would be overwritten by the peer's copy).  With
+// --force, the metadata device's signatures are wiped first; @wiped, if
+// given, gets their names.
+Superblock format_meta(const FormatOptions& opt, std::vector<std::string>* wiped = nullptr);
 MetaImage read_meta(const std::string& meta_path);
 
 }  // namespace dcc

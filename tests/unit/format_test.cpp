@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// dccctl format-meta's refusals (libctl/src/devices.cpp), on image files:
+// it never writes over a signature blkid knows without --force, never
+// over dcc metadata without --force, never with data and metadata one
+// and the same, and an --empty data device that holds a filesystem is
+// refused too.  A refusal writes nothing.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+
+using namespace dcc;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Images {
+    std::string dir, data, meta;
+    Images() {
+        char t[] = "/tmp/dcc-format-XXXXXX";
+        dir = mkdtemp(t);
+        data = dir + "/data.img";
+        meta = dir + "/meta.img";
+        fs::resize_file(make(data), 64 << 20);
+        fs::resize_file(make(meta), 4 << 20);
+    }
+    ~Images() { fs::remove_all(dir); }
+    static const std::string& make(const std::string& p) {
+        std::ofstream(p).flush();
+        return p;
+    }
+    FormatOptions opts(bool empty = false, bool force = false) const {
+        FormatOptions o;
+        o.data_path = data;
+        o.meta_path = meta;
+        o.uuid[0] = 1;
+        o.empty = empty;
+        o.force = force;
+        return o;
+    }
+};
+
+std::string contents(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void mkfs_ext4(const std::string& p) {
+    std::string cmd = "mke2fs -q -F -t ext4 " + p + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+std::vector<std::string> signatures(const std::string& p) {
+    int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    auto s = probe_signatures(fd, p);
+    close(fd);
+    return s;
+}
+
+// The refusal's exit code and text; "" if format_meta did not throw.
+std::pair<ExitCode, std::string> refusal(const FormatOptions& o) {
+    try {
+        format_meta(o);
+    } catch (const Error& e) {
+        return {e.code(), e.what()};
+    }
+    return {kExitOk, ""};
+}
+
+}  // namespace
+
+TEST(FormatMeta, RefusesAFilesystemOnTheMetadataDeviceUnlessForced) {
+    Images im;
+    mkfs_ext4(im.meta);
+    ASSERT_EQ(signatures(im.meta), std::vector<std::string>{"ext4"});
+    std::string before = contents(im.meta);
+    auto [code, why] = refusal(im.opts());
+    EXPECT_EQ(code, kExitRefused);
+    EXPECT_NE(why.find("holds ext4 (blkid)"), std::string::npos) << why;
+    EXPECT_EQ(contents(im.meta), before) << "a refusal wrote to the metadata device";
+
+    std::vector<std::string> wiped;
+    format_meta(im.opts(false, true), &wiped);
+    EXPECT_EQ(wiped, std::vector<std::string>{"ext4"});
+    EXPECT_TRUE(signatures(im.meta).empty()) << "the ext4 signature outlived --force";
+    EXPECT_NO_THROW(read_meta(im.meta));
+}
+
+TEST(FormatMeta, RefusesItsOwnMetadataUnlessForced) {
+    Images im;
+    format_meta(im.opts());
+    EXPECT_TRUE(signatures(im.meta).empty()) << "blkid took dcc metadata for something";
+    auto [code, why] = refusal(im.opts());
+    EXPECT_EQ(code, kExitRefused);
+    EXPECT_NE(why.find("already holds dcc metadata"), std::string::npos) << why;
+    EXPECT_NO_THROW(format_meta(im.opts(false, true)));
+}
+
+TEST(FormatMeta, RefusesOneFileAsDataAndMetadata) {
+    Images im;
+    FormatOptions o = im.opts(false, true);
+    o.meta_path = o.data_path;
+    std::string before = contents(im.data);
+    auto [code, why] = refusal(o);
+    EXPECT_EQ(code, kExitUsage) << "--force does not override it";
+    EXPECT_NE(why.find("are the same storage"), std::string::npos) << why;
+    // The same file by another name.
+    std::string other = im.dir + "/other-name.img";
+    fs::create_symlink(im.data, other);
+    o.meta_path = other;
+    EXPECT_EQ(refusal(o).first, kExitUsage);
+    fs::remove(other);
+    fs::create_hard_link(im.data, other);
+    EXPECT_EQ(refusal(o).first, kExitUsage);
+    EXPECT_EQ(contents(im.data), before);
+    EXPECT_TRUE(same_or_overlapping(im.data, other));
+    EXPECT_FALSE(same_or_overlapping(im.data, im.meta));
+}
+
+TEST(FormatMeta, EmptyRefusesADataDeviceThatHoldsAFilesystem) {
+    Images im;
+    mkfs_ext4(im.data);
+    auto [code, why] = refusal(im.opts(true));
+    EXPECT_EQ(code, kExitRefused);
+    EXPECT_NE(why.find("--empty says data device"), std::string::npos) << why;
+    EXPECT_NE(why.find("ext4"), std::string::npos) << why;
+    EXPECT_TRUE(contents(im.meta).find_first_not_of('\0') == std::string::npos)
+        << "a refusal wrote to the metadata device";
+    // The owner's data is what it serves: no --empty, no question.
+    EXPECT_NO_THROW(format_meta(im.opts(false, true)));
+    EXPECT_NO_THROW(format_meta(im.opts(true, true)));
+    EXPECT_EQ(signatures(im.data), std::vector<std::string>{"ext4"}) << "format-meta wrote to data";
+}
