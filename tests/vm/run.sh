@@ -328,7 +328,7 @@ for rel in "${selected[@]}"; do
 done
 running=0
 for item in "${queue[@]}"; do
-	run_one $item &
+	{ run_one $item || true; } &
 	running=$((running + 1))
 	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
 done
@@ -346,7 +346,9 @@ done
 running=0
 for item in "${pairs[@]}"; do
 	[ "$(header "${item#* }" sites)" = 3 ] && continue
-	PORTS=$((port_base + 10 * n)) run_one $item &
+	# (|| true: in a function run in the background, set -e would end it
+	# at the first command that fails, before its verdict)
+	{ PORTS=$((port_base + 10 * n)) run_one $item || true; } &
 	n=$((n + 1))
 	running=$((running + 1))
 	if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
