@@ -4,7 +4,9 @@
 #      lease from its replica), and w comes back with its record.
 #   2. The link a-b is cut, both still reach w: a goes on writing (the
 #      witness's lease), and b's failover is refused: the owner's lease at
-#      the witness holds.
+#      the witness holds.  With b cut off from w as well for a moment, its
+#      failover gets no answer and gives up (a second one meanwhile is
+#      refused at once).
 #   3. a is cut off from w too: within its lease its kernel stops serving
 #      (a write waits, then fails with EIO after miss_timeout; never
 #      acknowledged).  b's failover, without --force, is granted by the
@@ -18,6 +20,7 @@
 # disks: data=16M meta=1M
 # disks-w: state=16M
 # timeout: 300
+# kernels: all
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-000000000010
@@ -26,7 +29,6 @@ sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d'
 is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
 link_down() { dccctl status --json | grep -q '"link":"down"'; }
 pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
-rc_was() { expect_eq "$1" "$2" "$(cat /tmp/check.rc)"; }
 powercut() { echo "DCC-KILL-ME"; sleep 600; }
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 write_mib() { $DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=$((16 * $2)) seek=$((16 * $1)) oflag=direct status=none; }
@@ -137,9 +139,28 @@ if [ "$SITE" = a ]; then
 		bad "4: a received $n regions; 64 of 256 changed"
 	expect_eq "4: a's copy is b's" "$(exchange sum "$(sum_data)")" "$(sum_data)"
 else
+	# b cut off from w too: its failover's CLAIM gets no answer and it gives
+	# up; while it waits, a second failover is refused at once.
+	check "2: cut b-w" link_cut bw
+	dccctl failover vol >/tmp/fo.out 2>&1 &
+	first=$!
+	check "2: b's failover asks the witness" wait_until 10 grep -q "failover: claiming generation" /tmp/dccd.log
+	refuse_saying "2: b: a second failover while one is under way is refused" \
+		"failover of this volume is under way" dccctl failover vol
+	rc=0
+	wait $first || rc=$?
+	cat /tmp/fo.out
+	grep -q "did not answer" /tmp/fo.out && ok "2: b's failover gives up: no answer from the witness" ||
+		bad "2: b's failover without an answer: $(cat /tmp/fo.out)"
+	expect_eq "2: exit code 1 (no answer)" 1 "$rc"
+	expect_eq "2: b is still replica" "replica 1" "$(role_gen vol)"
+	check "2: heal b-w" link_heal bw
+	# (until b's connection to w is back: an attempt meanwhile gets no answer)
+	check "2: b reaches w again" wait_until 30 sh -c \
+		'dccctl failover vol 2>&1 | grep -q "lease at the witness still holds"'
 	refuse_saying "2: b: failover refused while a's lease at the witness holds" \
 		"lease at the witness still holds" dccctl failover vol
-	rc_was "2: exit code 3 (refused)" 3
+	expect_eq "2: exit code 3 (refused)" 3 "$(cat /tmp/check.rc)"
 	barrier s4
 	# Refused while a's lease at the witness holds: try once a second.
 	for i in $(seq 30); do dccctl failover vol >/tmp/fo.out 2>&1 && break; sleep 1; done
