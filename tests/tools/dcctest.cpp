@@ -4,9 +4,10 @@
 //   seqwrite DEV --seed S [--count N]
 //       Write numbered 4 KiB records to distinct blocks with O_DIRECT|O_DSYNC
 //       and print "ACK <seq>" once each write is acknowledged.
-//   seqverify DEV --seed S --acked N [--meta META]
+//   seqverify DEV --seed S --acked N [--meta META] [--region-bytes B]
 //       Check that every record up to N is on DEV and, with --meta, that the
-//       region of each is marked dirty in the metadata.
+//       region of each is marked dirty in the metadata; with --region-bytes,
+//       also print "seqverify: bad records in R regions" (of B bytes).
 //   logcheck --log LOG --base IMG --source SRC --data-sectors N
 //            --meta-offset SECTORS
 //       Replay a dm-log-writes log over IMG (data at sector 0, metadata at
@@ -78,6 +79,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -211,6 +213,8 @@ int seqverify(const std::string& dev, const std::map<std::string, std::string>& 
     uint8_t* buf = aligned(kBs);
     uint8_t* want = aligned(kBs);
     uint64_t bad = 0, notdirty = 0;
+    uint64_t region_bytes = o.count("region-bytes") ? num(o, "region-bytes") : 0;
+    std::set<uint64_t> bad_regions;
     for (uint64_t i = 0; i <= acked && i < ord.nblocks; i++) {
         uint64_t b = ord.block(i);
         if (pread(fd, buf, kBs, off_t(b * kBs)) != ssize_t(kBs)) die("read failed");
@@ -218,6 +222,7 @@ int seqverify(const std::string& dev, const std::map<std::string, std::string>& 
         if (std::memcmp(buf, want, kBs)) {
             if (bad++ < 5)
                 std::printf("record %" PRIu64 " (block %" PRIu64 ") missing or wrong\n", i, b);
+            if (region_bytes) bad_regions.insert(b * kBs / region_bytes);
         }
         if (meta) {
             uint64_t region = b * (kBs / 512) / meta->sb.region_sectors;
@@ -228,6 +233,7 @@ int seqverify(const std::string& dev, const std::map<std::string, std::string>& 
     std::printf("seqverify: %" PRIu64 " records checked, %" PRIu64 " bad, %" PRIu64
                 " in clean regions\n",
                 acked + 1, bad, notdirty);
+    if (region_bytes) std::printf("seqverify: bad records in %zu regions\n", bad_regions.size());
     return bad || notdirty ? 1 : 0;
 }
 
