@@ -78,10 +78,8 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     v.attach_out = false;
     if (m.status) {
         log_warn("%s: the peer refused to pair the volume: %s", v.name.c_str(), std::strerror(m.status));
-        v.peer_lacks = m.status == ENOENT;
         return;
     }
-    v.peer_lacks = false;
     if (!geometry_ok(v, m.info)) return;
     bool was = v.own.paired();
     take_statement(v, m, true);

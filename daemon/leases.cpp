@@ -181,7 +181,7 @@ void Daemon::start_attempt(Volume& v, int fd) {
 void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
     if (!v.attempt) return;
     core::FailoverAttempt& a = *v.attempt;
-    if (a.step() == core::FailoverAttempt::Step::WaitPromise && link_up_ && !v.peer_lacks) {
+    if (a.step() == core::FailoverAttempt::Step::WaitPromise && link_up_) {
         json j = control::failure(control::Code::Refused, "the peer became reachable: use dccctl migrate");
         j["forceable"] = false;
         return end_attempt(v, j);

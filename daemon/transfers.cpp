@@ -43,7 +43,6 @@ void Daemon::reset_transfers(Volume& v) {
     v.check_pending = true;
     v.peer_backlog.reset();
     v.progress_sent = UINT64_MAX;
-    v.peer_lacks = false;
 }
 
 // A fetch or pull of the owner's, answered from this site's copy.

@@ -92,10 +92,6 @@ struct Volume {
 
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
 
-    // The peer's dccd answered our ATTACH: it has no such volume (until the
-    // link resets).  Failover treats the peer as unreachable for it.
-    bool peer_lacks = false;
-
     // Leases (a site with a witness; docs/protocol.md).  Owner: the leases
     // it holds, the RENEWs in flight (seq -> send time), and what the
     // kernel was last told.  Replica: what it promised.

@@ -14,9 +14,7 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     if (f.state.role == Role::Owner) return hard("this site owns the volume already");
     if (f.state.role == Role::Yielding || f.phase == Phase::Taking)
         return hard("a handover is in progress: wait for it to end");
-    // A peer whose dccd answers but that has no such volume (its device is
-    // gone) is as good as unreachable for it: the rules below decide.
-    if ((f.link_up && !f.peer_lacks) || f.phase == Phase::Paired)
+    if (f.link_up || f.phase == Phase::Paired)
         return hard("the peer is reachable: use dccctl migrate");
     if (f.lacking)
         if (auto r = soft("this copy lacks " + std::to_string(f.lacking) +

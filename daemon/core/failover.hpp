@@ -29,7 +29,6 @@ struct FailoverFacts {
     SiteState state;
     Phase phase = Phase::Unpaired;
     bool link_up = false;                   // the peer's dccd answers heartbeats
-    bool peer_lacks = false;                // ... and said it has no such volume
     uint64_t lacking = 0;                   // regions not valid here
     std::optional<uint64_t> owner_backlog;  // the owner's last report: regions
                                             // not yet the same at both sites

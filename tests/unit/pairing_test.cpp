@@ -229,15 +229,6 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     f.link_up = true;
     EXPECT_NE(why().find("use dccctl migrate"), std::string::npos) << why();
     EXPECT_FALSE(failover_refusal(f)->forceable);
-    // ... unless the peer's dccd said it has no such volume.
-    f.peer_lacks = true;
-    EXPECT_FALSE(failover_refusal(f)) << "--force, the peer up without the volume";
-    f.force = false;
-    f.lacking = 0;
-    f.owner_backlog.reset();
-    EXPECT_NE(why().find("no witness"), std::string::npos) << why();
-    f.force = true;
-    f.peer_lacks = false;
     f.link_up = false;
     f.phase = Phase::Paired;
     EXPECT_NE(why().find("use dccctl migrate"), std::string::npos);
