@@ -322,11 +322,12 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
     }
     crash_point("handover-received");
     auto start = Clock::now();
-    // Timed from the ask at the site that asked, from here at the other.
-    if (!v.own.asking()) v.ho_start = start;
+    bool asked = v.own.asking();
     flush_acks(v);  // pushes taken so far are answered as a replica's
     core::Plan p = v.own.handover(m.generation, m.region);
     if (p.persist && p.persist->role == Role::Owner) {
+        // Timed from the ask at the site that asked, from here at the other.
+        if (!asked) v.ho_start = start;
         // Nothing cached from this site's time as replica may be read, and
         // the old owner's newer regions are fetched, not read from here.
         drop_page_cache(v);
