@@ -39,26 +39,36 @@ int keygen() {
 int main(int argc, char** argv) {
     using namespace dcc;
     std::string path;
-    bool witness = false;
+    bool witness = false, init = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (a == "keygen") return keygen();
         if (a == "--config" && i + 1 < argc) path = argv[++i];
         else if (a == "--witness") witness = true;
+        else if (a == "--init") init = true;
         else if (a == "--version") {
             std::printf("dccd %s\n", DCC_VERSION);
             return 0;
         } else {
             std::fprintf(stderr, "usage: dccd [--config FILE]\n"
-                                 "       dccd --witness [--config FILE]\n"
+                                 "       dccd --witness [--init] [--config FILE]\n"
                                  "       dccd keygen\n");
             return kExitUsage;
         }
+    }
+    if (init && !witness) {
+        std::fprintf(stderr, "dccd: --init is for a witness (dccd --witness --init)\n");
+        return kExitUsage;
     }
     if (path.empty()) path = witness ? "/etc/dcc/witness.toml" : "/etc/dcc/dccd.toml";
     try {
         if (witness) {
             WitnessConfig cfg = parse_witness_config(read_file(path), path);
+            if (init) {
+                init_witness_state(cfg.state_dir);
+                std::printf("%s is a witness's state directory now\n", cfg.state_dir.c_str());
+                return 0;
+            }
             Witnessd w(cfg);
             return w.run();
         }

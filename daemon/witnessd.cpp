@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -131,20 +132,68 @@ void Witnessd::stop() {
     (void)!write(stop_fd_, &one, sizeof(one));
 }
 
+namespace {
+
+void fsync_path(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd)) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        throw Error(kExitError, errno_text("fsync " + path, e), e);
+    }
+    close(fd);
+}
+
+}  // namespace
+
+void init_witness_state(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) {
+        fs::create_directories(dir, ec);
+        if (ec) throw Error(kExitError, "cannot make " + dir + ": " + ec.message());
+        fs::permissions(dir, fs::perms::owner_all, ec);
+        fsync_path(fs::path(dir).parent_path().empty() ? "." : fs::path(dir).parent_path().string());
+    }
+    if (!fs::is_directory(dir, ec)) throw Error(kExitUsage, dir + " is not a directory");
+    const std::string marker = dir + "/" + kWitnessMarker;
+    if (fs::exists(marker, ec))
+        throw Error(kExitRefused, dir + " is a witness's state directory already: nothing changed");
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".rec")
+            throw Error(kExitRefused, dir + " holds witness records (" + e.path().filename().string() +
+                                          ") but no " + kWitnessMarker + ": nothing changed");
+    if (ec) throw Error(kExitError, "cannot read " + dir + ": " + ec.message());
+    const std::string tmp = marker + ".tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const char text[] = "dcc witness state directory: its records are what the witness granted\n";
+    bool ok = fd >= 0 && write(fd, text, sizeof(text) - 1) == ssize_t(sizeof(text) - 1) && !fsync(fd);
+    int e = errno;
+    if (fd >= 0) close(fd);
+    if (!ok || rename(tmp.c_str(), marker.c_str())) {
+        if (ok) e = errno;
+        unlink(tmp.c_str());
+        throw Error(kExitError, errno_text("write " + marker, e), e);
+    }
+    fsync_path(dir);
+}
+
 // The state directory, locked: two witnesses on one directory would each
-// grant from a record the other changes.
-// It is never made here: a missing directory (a disk not mounted, a path
-// mistyped) would be a witness without its records, which may grant a
-// generation a second time.  The admin makes it once (dccd(8)).
+// grant from a record the other changes.  It is never made here, and one
+// without the marker is refused before anything is written in it: a
+// missing or unmarked directory (a disk not mounted, a path mistyped)
+// would be a witness without its records.  dccd --witness --init makes it.
 void Witnessd::open_state_dir() {
     const std::string& dir = cfg_.state_dir;
     dir_fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0 && errno == ENOENT)
-        throw Error(kExitUsage,
-                    "the state directory " + dir + " does not exist: a witness never makes it, "
-                    "as a missing one may be a disk that is not mounted (make it once with "
-                    "install -d -m 0700 " + dir + ")");
+        throw Error(kExitUsage, "the state directory " + dir + " does not exist (a disk that is not "
+                                "mounted? a new witness: dccd --witness --init, once)");
     if (dir_fd_ < 0) throw Error(kExitError, errno_text("open " + dir, errno), errno);
+    if (faccessat(dir_fd_, kWitnessMarker, F_OK, 0))
+        throw Error(kExitUsage, dir + " is not a witness's state directory (no " + kWitnessMarker +
+                                    " in it): a disk that is not mounted? a new witness: dccd "
+                                    "--witness --init, once");
     lock_fd_ = openat(dir_fd_, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0) throw Error(kExitError, errno_text("open " + dir + "/.lock", errno), errno);
     if (flock(lock_fd_, LOCK_EX | LOCK_NB))
@@ -168,7 +217,7 @@ void Witnessd::load_records() {
         auto ends = [&](std::string_view s) {
             return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
         };
-        if (name == "." || name == ".." || name == ".lock") continue;
+        if (name == "." || name == ".." || name == ".lock" || name == kWitnessMarker) continue;
         if (name[0] == '.' && ends(".rec.tmp")) {
             // Written but never renamed: its answer was never sent.
             if (unlinkat(dir_fd_, name.c_str(), 0))

@@ -29,6 +29,17 @@ struct WitnessOptions {
     std::function<core::LeaseClock::time_point()> clock = [] { return core::LeaseClock::now(); };
 };
 
+// The file that makes a directory a witness's state directory.  A witness
+// starts only where it finds it: an empty directory may be the mount
+// point of a disk that is not mounted, and a witness without its records
+// may grant a generation twice.
+inline constexpr const char* kWitnessMarker = "witness-state";
+
+// dccd --witness --init: make @dir a witness's state directory (the
+// directory too, mode 0700, if missing).  Refused (Error, kExitRefused) if
+// it is one already or holds records; nothing is changed then.
+void init_witness_state(const std::string& dir);
+
 class Witnessd {
 public:
     // Reads every record in the state directory (an unreadable or corrupt

@@ -28,11 +28,14 @@ namespace {
 const Uuid kVol{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01};
 const Uuid kOther{0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
+// A witness's state directory (dccd --witness --init), or with @init
+// false a bare one.
 struct TempDir {
     std::string path;
-    TempDir() {
+    explicit TempDir(bool init = true) {
         char t[] = "/tmp/dcc-witnessd-XXXXXX";
         path = mkdtemp(t);
+        if (init) init_witness_state(path);
     }
     ~TempDir() { fs::remove_all(path); }
 };
@@ -240,19 +243,42 @@ TEST(Witnessd, ACorruptRecordStopsTheStart) {
     EXPECT_THROW({ Witnessd w(cfg, options()); }, Error);
 }
 
-// A state directory that is not there (a disk not mounted): the witness
-// does not start, and makes nothing, rather than start without records.
-TEST(Witnessd, AMissingStateDirectoryStopsTheStart) {
-    TempDir dir;
+// A state directory that is not there, or is not marked (an empty mount
+// point: a disk not mounted): the witness does not start and writes
+// nothing there, rather than start without its records.
+TEST(Witnessd, AMissingOrUnmarkedStateDirectoryStopsTheStart) {
+    TempDir dir(false);
+    auto refused = [](const std::string& d, const std::string& want) {
+        try {
+            Witnessd w(insecure(d), options());
+            ADD_FAILURE() << "started in " << d;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), kExitUsage);
+            EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+        }
+    };
     const std::string missing = dir.path + "/not-mounted";
-    try {
-        Witnessd w(insecure(missing), options());
-        FAIL() << "started without its state directory";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), kExitUsage);
-        EXPECT_NE(std::string(e.what()).find(missing + " does not exist"), std::string::npos) << e.what();
-    }
+    refused(missing, missing + " does not exist");
     EXPECT_FALSE(fs::exists(missing));
+    refused(dir.path, dir.path + " is not a witness's state directory");
+    EXPECT_TRUE(fs::is_empty(dir.path)) << "it wrote in a directory it refused";
+
+    // --init makes one (a missing directory too), once.
+    init_witness_state(missing);
+    EXPECT_TRUE(fs::exists(missing + "/" + kWitnessMarker));
+    EXPECT_NO_THROW({ Witnessd w(insecure(missing), options()); });
+    try {
+        init_witness_state(missing);
+        ADD_FAILURE() << "initialised twice";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), kExitRefused);
+    }
+    // Records without the marker: refused too, nothing changed.
+    const std::string stray = dir.path + "/stray";
+    fs::create_directory(stray);
+    std::ofstream(stray + "/" + format_uuid(kVol) + ".rec") << "x";
+    EXPECT_THROW(init_witness_state(stray), Error);
+    EXPECT_FALSE(fs::exists(stray + "/" + kWitnessMarker));
 }
 
 // A record that cannot be written: no answer, and the witness ends.

@@ -38,13 +38,20 @@ if [ "$SITE" = w ]; then
 	STATE_DEV=${STATE:-/dev/vda}
 	[ "$boot" = 1 ] && /usr/sbin/mke2fs -q -t ext4 -F "$STATE_DEV"
 	mkdir -p /var/lib/dcc/witness /etc/dcc
-	check "w: state on its disk" mount "$STATE_DEV" /var/lib/dcc/witness
 	{
 		printf 'listen = "tcp://0.0.0.0:7790"\n'
 		printf 'secret_key = "%s"\npublic_key = "%s"\n' "$KEY_SEC_w" "$KEY_PUB_w"
 		printf 'state_dir = "/var/lib/dcc/witness"\nlease_ms = %s\n' $LEASE_MS
 		printf '[sites]\na = "%s"\nb = "%s"\n' "$KEY_PUB_a" "$KEY_PUB_b"
 	} >/etc/dcc/witness.toml
+	if [ "$boot" = 2 ]; then
+		# Its disk not mounted yet: an empty directory is no witness's state.
+		refuse_saying "1: w: no witness starts without its disk" \
+			"is not a witness's state directory" dccd --witness --config /etc/dcc/witness.toml
+		expect_eq "1: ... exit 2, nothing written" "2 0" "$(cat /tmp/check.rc) $(ls -A /var/lib/dcc/witness | wc -l)"
+	fi
+	check "w: state on its disk" mount "$STATE_DEV" /var/lib/dcc/witness
+	[ "$boot" = 1 ] && check "w: dccd --witness --init" dccd --witness --init --config /etc/dcc/witness.toml
 	if [ "$boot" = 2 ]; then
 		n=$(ls /var/lib/dcc/witness/*.rec 2>/dev/null | wc -l)
 		expect_eq "1: w's record survived its power cut" 1 "$n"
