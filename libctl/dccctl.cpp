@@ -127,10 +127,13 @@ int cmd_format_meta(int argc, char** argv) {
     else if (role == "replica") f.role = dcc::Role::Replica;
     else usage_error("invalid --role '" + role + "' (owner or replica)");
 
-    std::vector<std::string> wiped;
-    dcc::Superblock sb = dcc::format_meta(f, &wiped);
-    for (const std::string& w : wiped)
+    dcc::FormatReport report;
+    dcc::Superblock sb = dcc::format_meta(f, &report);
+    for (const std::string& w : report.wiped)
         std::printf("wiped the %s signature on %s (--force)\n", w.c_str(), f.meta_path.c_str());
+    for (const std::string& s : report.overruled)
+        std::fprintf(stderr, "dccctl format-meta: warning: %s holds %s (blkid); with --empty and --force "
+                     "the peer's copy will overwrite it\n", f.data_path.c_str(), s.c_str());
     std::printf("formatted %s: volume %s, %llu regions of %u KiB, role %s, %s\n",
                 f.meta_path.c_str(), dcc::format_uuid(sb.uuid).c_str(),
                 (unsigned long long)sb.nr_regions, sb.region_sectors / 2,

@@ -252,7 +252,9 @@ bool same_or_overlapping(const std::string& a, const std::string& b) {
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-Superblock format_meta(const FormatOptions& opt, std::vector<std::string>* wiped) {
+Superblock format_meta(const FormatOptions& opt, FormatReport* report) {
+    FormatReport ignored;
+    if (!report) report = &ignored;
     Fd data(open(opt.data_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (data.get() < 0)
         throw Error(kExitNotFound, errno_text("open data device " + opt.data_path, errno), errno);
@@ -260,9 +262,10 @@ Superblock format_meta(const FormatOptions& opt, std::vector<std::string>* wiped
     if (same_or_overlapping(opt.data_path, opt.meta_path))
         throw Error(kExitUsage, "data " + opt.data_path + " and metadata " + opt.meta_path +
                                     " are the same storage, or one holds the other: they must be apart");
-    if (opt.empty && !opt.force) {
+    if (opt.empty) {
         auto sigs = probe_signatures(data.get(), opt.data_path);
-        if (!sigs.empty())
+        if (opt.force) report->overruled = sigs;  // said, not silently taken
+        else if (!sigs.empty())
             throw Error(kExitRefused,
                         "--empty says data device " + opt.data_path + " holds nothing, but blkid "
                         "finds " + names(sigs) + " on it: the peer's copy would overwrite it; use "
@@ -302,8 +305,7 @@ Superblock format_meta(const FormatOptions& opt, std::vector<std::string>* wiped
                                           "to overwrite it");
     } else {
         // Nothing else may later be found there (udev, blkid, mount).
-        auto gone = probe_signatures(meta.get(), opt.meta_path, true);
-        if (wiped) *wiped = std::move(gone);
+        report->wiped = probe_signatures(meta.get(), opt.meta_path, true);
     }
 
     // Superblock gone first, so an interrupted format leaves no valid one.

@@ -87,9 +87,10 @@ TEST(FormatMeta, RefusesAFilesystemOnTheMetadataDeviceUnlessForced) {
     EXPECT_NE(why.find("holds ext4 (blkid)"), std::string::npos) << why;
     EXPECT_EQ(contents(im.meta), before) << "a refusal wrote to the metadata device";
 
-    std::vector<std::string> wiped;
-    format_meta(im.opts(false, true), &wiped);
-    EXPECT_EQ(wiped, std::vector<std::string>{"ext4"});
+    FormatReport report;
+    format_meta(im.opts(false, true), &report);
+    EXPECT_EQ(report.wiped, std::vector<std::string>{"ext4"});
+    EXPECT_TRUE(report.overruled.empty());
     EXPECT_TRUE(signatures(im.meta).empty()) << "the ext4 signature outlived --force";
     EXPECT_NO_THROW(read_meta(im.meta));
 }
@@ -136,6 +137,8 @@ TEST(FormatMeta, EmptyRefusesADataDeviceThatHoldsAFilesystem) {
         << "a refusal wrote to the metadata device";
     // The owner's data is what it serves: no --empty, no question.
     EXPECT_NO_THROW(format_meta(im.opts(false, true)));
-    EXPECT_NO_THROW(format_meta(im.opts(true, true)));
+    FormatReport report;
+    EXPECT_NO_THROW(format_meta(im.opts(true, true), &report));
+    EXPECT_EQ(report.overruled, std::vector<std::string>{"ext4"}) << "--force overruled it silently";
     EXPECT_EQ(signatures(im.data), std::vector<std::string>{"ext4"}) << "format-meta wrote to data";
 }

@@ -73,9 +73,12 @@ bool same_or_overlapping(const std::string& a, const std::string& b);
 // overlap; without --force when the metadata device holds dcc metadata or
 // any other signature, or when --empty is asked of a data device that
 // holds one (its content would be overwritten by the peer's copy).  With
-// --force, the metadata device's signatures are wiped first; @wiped, if
-// given, gets their names.
-Superblock format_meta(const FormatOptions& opt, std::vector<std::string>* wiped = nullptr);
+// --force, the metadata device's signatures are wiped first.
+struct FormatReport {
+    std::vector<std::string> wiped;     // from the metadata device (--force)
+    std::vector<std::string> overruled;  // on an --empty data device (--force)
+};
+Superblock format_meta(const FormatOptions& opt, FormatReport* report = nullptr);
 MetaImage read_meta(const std::string& meta_path);
 
 }  // namespace dcc
