@@ -336,7 +336,7 @@ wait || true
 # Scenarios of two sites boot two VMs of one vCPU each, and mostly wait for
 # each other, the network and their timeouts: two such pairs run at once
 # (--jobs), each on ports of its own.  Three sites run alone, first.
-port_base=$((20000 + RANDOM % 200 * 100))
+port_base=$((20000 + RANDOM % 120 * 100)) # below the ephemeral ports (32768 on)
 n=0
 for item in "${pairs[@]}"; do
 	[ "$(header "${item#* }" sites)" = 3 ] || continue
