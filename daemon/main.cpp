@@ -12,6 +12,7 @@
 #include "dcc/error.hpp"
 #include "log.hpp"
 #include "witnessd.hpp"
+#include "zmq_util.hpp"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -39,31 +40,42 @@ int keygen() {
 int main(int argc, char** argv) {
     using namespace dcc;
     std::string path;
-    bool witness = false, init = false;
+    bool witness = false, init = false, check = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (a == "keygen") return keygen();
         if (a == "--config" && i + 1 < argc) path = argv[++i];
         else if (a == "--witness") witness = true;
         else if (a == "--init") init = true;
+        else if (a == "--check") check = true;
         else if (a == "--version") {
             std::printf("dccd %s\n", DCC_VERSION);
             return 0;
         } else {
-            std::fprintf(stderr, "usage: dccd [--config FILE]\n"
-                                 "       dccd --witness [--init] [--config FILE]\n"
+            std::fprintf(stderr, "usage: dccd [--check] [--config FILE]\n"
+                                 "       dccd --witness [--init|--check] [--config FILE]\n"
                                  "       dccd keygen\n");
             return kExitUsage;
         }
     }
-    if (init && !witness) {
-        std::fprintf(stderr, "dccd: --init is for a witness (dccd --witness --init)\n");
+    if (init && (!witness || check)) {
+        std::fprintf(stderr, "dccd: --init is for a witness, alone (dccd --witness --init)\n");
         return kExitUsage;
     }
+    // A key pair that does not match would only show as handshakes refused.
+    auto keys = [](const std::string& sec, const std::string& pub, const std::string& origin) {
+        if (auto why = key_pair_mismatch(sec, pub, origin)) throw Error(kExitUsage, *why);
+    };
+    auto checked = [&] {
+        std::printf("%s: ok\n", path.c_str());
+        return 0;
+    };
     if (path.empty()) path = witness ? "/etc/dcc/witness.toml" : "/etc/dcc/dccd.toml";
     try {
         if (witness) {
             WitnessConfig cfg = parse_witness_config(read_file(path), path);
+            if (!cfg.insecure) keys(cfg.secret_key, cfg.public_key, path);
+            if (check) return checked();
             if (init) {
                 init_witness_state(cfg.state_dir);
                 std::printf("%s is a witness's state directory now\n", cfg.state_dir.c_str());
@@ -73,6 +85,8 @@ int main(int argc, char** argv) {
             return w.run();
         }
         Config cfg = parse_config(read_file(path), path);
+        if (!cfg.insecure) keys(cfg.secret_key, cfg.public_key, path);
+        if (check) return checked();
         // In the I/O path: keep our pages, and let reclaim not wait on us.
         if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
         if (mlockall(MCL_CURRENT | MCL_FUTURE)) log_warn("mlockall: %s", std::strerror(errno));

@@ -73,4 +73,16 @@ int stop_signals() {
     return fd;
 }
 
+std::optional<std::string> key_pair_mismatch(const std::string& secret_key,
+                                             const std::string& public_key,
+                                             const std::string& origin) {
+    char derived[41];
+    if (zmq_curve_public(derived, secret_key.c_str()))
+        return origin + ": 'secret_key' is not a CURVE secret key";
+    if (public_key != derived)
+        return origin + ": 'public_key' is not the public key of 'secret_key' (the peer would "
+                        "refuse every handshake): dccd keygen makes a pair";
+    return std::nullopt;
+}
+
 }  // namespace dcc

@@ -42,4 +42,10 @@ std::string handshake_failure(const HandshakeEvent& e, bool insecure, const char
 // (throws dcc::Error if it cannot be made).
 int stop_signals();
 
+// Whether @public_key is the one of @secret_key (both Z85): nullopt if
+// so, else why not, naming @origin (the configuration file).
+std::optional<std::string> key_pair_mismatch(const std::string& secret_key,
+                                             const std::string& public_key,
+                                             const std::string& origin);
+
 }  // namespace dcc

@@ -33,6 +33,16 @@ Config parse_config(std::string_view text, const std::string& origin) {
     for (auto* k : {"listen", "listen_bulk", "peer", "peer_bulk"})
         if (!endpoint(t.get(k)->value<std::string>().value()))
             bad(origin, t.get(k)->source(), std::string("'") + k + "' must be tcp://HOST:PORT");
+    // Four endpoints, two of this site and two of the peer's: never one twice.
+    const std::pair<const char*, const char*> same[] = {{"listen_bulk", "listen"},
+                                                        {"peer_bulk", "peer"},
+                                                        {"peer", "listen"},
+                                                        {"peer_bulk", "listen_bulk"},
+                                                        {"peer", "listen_bulk"},
+                                                        {"peer_bulk", "listen"}};
+    for (auto [k, other] : same)
+        if (t.get(k)->value<std::string>() == t.get(other)->value<std::string>())
+            bad(origin, t.get(k)->source(), std::string("'") + k + "' is the same endpoint as '" + other + "'");
 
     c.insecure = t.flag("insecure");
     // Without CURVE anyone who reaches the port can push data and take the
@@ -48,11 +58,15 @@ Config parse_config(std::string_view text, const std::string& origin) {
     str("secret_key", c.secret_key, !c.insecure);
     str("public_key", c.public_key, !c.insecure);
     str("peer_public_key", c.peer_public_key, !c.insecure);
-    if (!c.insecure)
+    if (!c.insecure) {
         for (auto* k : {"secret_key", "public_key", "peer_public_key"})
             if (!z85_key(t.get(k)->value<std::string>().value()))
                 bad(origin, t.get(k)->source(),
                     std::string("'") + k + "' must be a 40-character Z85 CURVE key (dccd keygen)");
+        if (c.peer_public_key == c.public_key)
+            bad(origin, t.get("peer_public_key")->source(),
+                "'peer_public_key' is this site's own 'public_key': it must be the peer's");
+    }
 
     if (const toml::node* n = t.get("replication_rate")) {
         std::optional<uint64_t> v;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config.hpp"
+#include "zmq_util.hpp"
 #include "dcc/error.hpp"
 
 using namespace dcc;
@@ -76,6 +77,30 @@ TEST(Config, ClearErrorsWithTheLine) {
     std::string bad_site = base();
     bad_site.replace(0, 10, "site = \"A B\"");
     EXPECT_NE(error_of(bad_site).find("'site'"), std::string::npos);
+}
+
+// What only shows later as refused handshakes or a link to itself.
+TEST(Config, KeysAndEndpointsThatCannotWork) {
+    std::string own = base();
+    own.replace(own.find("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"), 40, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+    EXPECT_NE(error_of(own).find("dccd.toml:9: 'peer_public_key' is this site's own"), std::string::npos)
+        << error_of(own);
+    std::string loop = base();
+    loop.replace(loop.find("tcp://10.0.0.2:7788"), 19, "tcp://0.0.0.0:7788");
+    EXPECT_NE(error_of(loop).find("'peer' is the same endpoint as 'listen'"), std::string::npos) << error_of(loop);
+    std::string one = base();
+    one.replace(one.find("tcp://0.0.0.0:7789"), 18, "tcp://0.0.0.0:7788");
+    EXPECT_NE(error_of(one).find("'listen_bulk' is the same endpoint as 'listen'"), std::string::npos)
+        << error_of(one);
+    EXPECT_EQ(error_of(base()), "");
+
+    // The key pair (dccd checks it before it starts, and with --check).
+    EXPECT_FALSE(key_pair_mismatch("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6",
+                                   "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", "f"));
+    auto why = key_pair_mismatch("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6",
+                                 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", "dccd.toml");
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->find("dccd.toml: 'public_key' is not the public key of 'secret_key'"), std::string::npos) << *why;
 }
 
 TEST(Config, Witness) {

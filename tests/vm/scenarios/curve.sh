@@ -32,6 +32,13 @@ else
 	grep -v '^public_key\|^secret_key' /etc/dcc/dccd.toml >/tmp/c
 	dccd keygen >>/tmp/c
 	cp /tmp/c /etc/dcc/dccd.toml
+	check "dccd --check takes it" dccd --check --config /etc/dcc/dccd.toml
+	# A public key that is not its secret key's would only show as
+	# handshakes refused: dccd says so before it starts.
+	sed "s|^public_key = .*|public_key = \"$KEY_PUB_w\"|" /tmp/c >/tmp/c2
+	refuse_saying "dccd --check: a key pair that is none" "is not the public key of 'secret_key'" \
+		dccd --check --config /tmp/c2
+	refuse_saying "dccd: the same, at start" "is not the public key of 'secret_key'" dccd --config /tmp/c2
 	start_dccd
 	barrier wrong-key
 	refuse "with another key: not paired here either" dccctl wait vol paired --timeout 8
