@@ -377,6 +377,8 @@ int cmd_wait(int argc, char** argv) {
                 throw Error(dcc::control::exit_code_of(st), str_or(st, "error", "dccd refused"));
             const json* v = dcc::control::find(st, o.pos[0]);
             if (!v) throw Error(dcc::kExitNotFound, "no dcc volume '" + o.pos[0] + "'");
+            if (auto why = dcc::control::never_met(*cond, str_or(st, "site", ""), str_or(st, "peer", "")))
+                throw Error(dcc::kExitUsage, *why);
             if (dcc::control::met(*cond, *v, str_or(st, "site", ""), str_or(st, "peer", ""))) {
                 if (o.has("json")) std::printf("%s\n", dcc::control::dump(*v).c_str());
                 return 0;
@@ -539,7 +541,17 @@ int cmd_resolve(int argc, char** argv) {
 
 const std::vector<Verb>& verbs();
 
-int cmd_help(int, char**) {
+// One verb's usage line and summary (dccctl VERB --help, dccctl help VERB).
+int verb_help(const Verb& v) {
+    std::printf("usage: dccctl %s %s\n  %s (see dccctl(8))\n", v.name, v.args, v.summary);
+    return 0;
+}
+
+int cmd_help(int argc, char** argv) {
+    if (argc == 2)
+        for (const Verb& v : verbs())
+            if (argv[1] == std::string(v.name)) return verb_help(v);
+    if (argc > 1) usage_error("help takes nothing, or one verb");
     std::printf("usage: dccctl <verb> [options] [resource]\n\nverbs:\n");
     for (const Verb& v : verbs()) std::printf("  %-12s %-44s %s\n", v.name, v.args, v.summary);
     std::printf("\nexit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 not found, 5 timed out. "
@@ -564,7 +576,7 @@ const std::vector<Verb>& verbs() {
         {"wait", "VOL COND [--timeout S] [--json]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
          cmd_wait},
         {"events", "[--json] [--count N] [VOL]", "follow state changes as they happen", cmd_events},
-        {"help", "", "show this list", cmd_help},
+        {"help", "[VERB]", "show this list, or one verb's usage", cmd_help},
     };
     return v;
 }
@@ -584,6 +596,8 @@ int main(int argc, char** argv) {
     }
     for (const Verb& v : verbs()) {
         if (verb != v.name) continue;
+        for (int i = 2; i < argc; i++)
+            if (argv[i] == std::string("--help") || argv[i] == std::string("-h")) return verb_help(v);
         try {
             return v.run(argc - 1, argv + 1);
         } catch (const Error& e) {

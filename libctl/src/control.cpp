@@ -136,6 +136,13 @@ std::optional<Condition> parse_condition(const std::string& t) {
     return std::nullopt;
 }
 
+std::optional<std::string> never_met(const Condition& c, const std::string& site,
+                                     const std::string& peer) {
+    if (c.kind != Condition::Kind::Owner || c.arg == site || peer.empty() || c.arg == peer)
+        return std::nullopt;
+    return "no site '" + c.arg + "': this one is '" + site + "', its peer '" + peer + "'";
+}
+
 bool met(const Condition& c, const json& v, const std::string& site, const std::string& peer) {
     using K = Condition::Kind;
     auto is_true = [&](const char* k) { return v.contains(k) && v[k].is_boolean() && v[k].get<bool>(); };

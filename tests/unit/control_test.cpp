@@ -65,6 +65,19 @@ TEST(Condition, Parse) {
     EXPECT_FALSE(parse_condition(""));
 }
 
+// wait owner=X for a site that is neither this one nor its peer would
+// only time out; once the peer's name is known it is refused at once.
+TEST(Condition, OwnerOfNoSiteIsNeverMet) {
+    auto owner = [](const char* s) { return *parse_condition(std::string("owner=") + s); };
+    EXPECT_FALSE(never_met(owner("a"), "a", "b"));
+    EXPECT_FALSE(never_met(owner("b"), "a", "b"));
+    EXPECT_FALSE(never_met(owner("c"), "a", "")) << "the peer's name is not known yet";
+    auto why = never_met(owner("c"), "a", "b");
+    ASSERT_TRUE(why);
+    EXPECT_EQ(*why, "no site 'c': this one is 'a', its peer 'b'");
+    EXPECT_FALSE(never_met(*parse_condition("paired"), "a", "b"));
+}
+
 TEST(Condition, OwnerIsSettledOnBothSides) {
     auto here = *parse_condition("owner=a");
     auto there = *parse_condition("owner=b");

@@ -61,6 +61,12 @@ struct Condition {
 // "owner=SITE"; nullopt if it is none of those.
 std::optional<Condition> parse_condition(const std::string& text);
 
+// Why @c can never be met at a site @site whose peer is @peer (empty: not
+// known yet, the link never came up): owner= a site that is neither.
+// nullopt if it may be met.
+std::optional<std::string> never_met(const Condition& c, const std::string& site,
+                                     const std::string& peer);
+
 // Whether volume @vol (one entry of a status answer's "volumes") meets @c;
 // @site and @peer are the answer's.
 bool met(const Condition& c, const nlohmann::json& vol, const std::string& site,

@@ -75,6 +75,9 @@ else
 	exchange sum2 "$after" >/dev/null
 fi
 check "dccctl refuses an unknown site" sh -c '! dccctl migrate vol --to nowhere'
+refuse_saying "dccctl wait refuses a site that is neither" "no site 'nowhere'" \
+	dccctl wait vol owner=nowhere --timeout 60
+expect_eq "... as a usage error" 2 "$(cat /tmp/check.rc)"
 stop_dccd
 check "remove" dmsetup remove vol
 grep -aE "handover|owns|warning" /tmp/dccd.log | head -n 8

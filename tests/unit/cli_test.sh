@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# dccctl's help, run as a user runs it (ctest passes the binary): every
+# verb answers --help with its usage and exit 0, 'help VERB' says the
+# same, and what is not a verb is a usage error (exit 2).
+dccctl=$1
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+verbs=$("$dccctl" help | sed -n 's/^  \([a-z-]*\) .*/\1/p')
+[ "$(echo "$verbs" | wc -w)" -ge 10 ] || bad "help lists only: $verbs"
+for v in $verbs; do
+	out=$("$dccctl" "$v" --help) || bad "$v --help: exit $?"
+	echo "$out" | grep -q "^usage: dccctl $v" || bad "$v --help: $out"
+	[ "$("$dccctl" help "$v")" = "$out" ] || bad "help $v differs from $v --help"
+	"$dccctl" "$v" -h >/dev/null || bad "$v -h: exit $?"
+done
+"$dccctl" status --bogus >/dev/null 2>&1
+[ $? = 2 ] || bad "an unknown option is not a usage error"
+"$dccctl" help bogus >/dev/null 2>&1
+[ $? = 2 ] || bad "help of no verb is not a usage error"
+"$dccctl" bogus --help >/dev/null 2>&1
+[ $? = 2 ] || bad "no verb with --help is not a usage error"
+[ $fail = 0 ] && echo "dccctl help: $(echo "$verbs" | wc -w) verbs checked"
+exit $fail
