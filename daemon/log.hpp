@@ -1,13 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // dccd's log: one line per event on stderr (journald adds the time).
+//
+// Under systemd, stderr is a stream to journald when $JOURNAL_STREAM names
+// its device and inode (systemd.exec(5)).  Each line then starts with its
+// syslog priority ("<4>" warning, "<6>" info, "<3>" for the error that
+// ends dccd), which journald takes and strips (SyslogLevelPrefix=, on by
+// default), so that 'journalctl -p warning' shows the warnings.
+// Elsewhere (a terminal, a file) lines are as they were.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace dcc {
 
-inline void log_line(const char* level, const char* fmt, va_list ap) {
+// Whether @env ("DEV:INO", as systemd sets JOURNAL_STREAM) names the file
+// @st is.
+inline bool journal_stream(const char* env, const struct stat& st) {
+    if (!env) return false;
+    unsigned long long dev = 0, ino = 0;
+    char end = 0;
+    if (std::sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2) return false;
+    return dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino;
+}
+
+inline bool log_to_journal() {
+    static const bool j = [] {
+        struct stat st;
+        return fstat(2, &st) == 0 && journal_stream(std::getenv("JOURNAL_STREAM"), st);
+    }();
+    return j;
+}
+
+inline void log_line(int priority, const char* level, const char* fmt, va_list ap) {
+    if (log_to_journal()) std::fprintf(stderr, "<%d>", priority);
     std::fprintf(stderr, "dccd: %s", level);
     std::vfprintf(stderr, fmt, ap);
     std::fputc('\n', stderr);
@@ -17,14 +47,22 @@ inline void log_line(const char* level, const char* fmt, va_list ap) {
 __attribute__((format(printf, 1, 2))) inline void log_info(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    log_line("", fmt, ap);
+    log_line(6, "", fmt, ap);
     va_end(ap);
 }
 
 __attribute__((format(printf, 1, 2))) inline void log_warn(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    log_line("warning: ", fmt, ap);
+    log_line(4, "warning: ", fmt, ap);
+    va_end(ap);
+}
+
+// The error that ends dccd (priority 3).
+__attribute__((format(printf, 1, 2))) inline void log_fatal(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(3, "", fmt, ap);
     va_end(ap);
 }
 

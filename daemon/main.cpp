@@ -95,10 +95,10 @@ int main(int argc, char** argv) {
         dccd::Daemon d(cfg);
         return d.run();
     } catch (const Error& e) {
-        std::fprintf(stderr, "dccd: %s\n", e.what());
+        log_fatal("%s", e.what());
         return e.code();
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "dccd: %s\n", e.what());
+        log_fatal("%s", e.what());
         return kExitError;
     }
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config.hpp"
+#include "log.hpp"
 #include "zmq_util.hpp"
 #include "dcc/error.hpp"
 
@@ -126,4 +127,18 @@ TEST(Config, Witness) {
               "dccd.toml: 'lease_ms' must be at least three times 'heartbeat_ms'");
     EXPECT_EQ(error_of(base("lease_margin_ms = 2000\n")),
               "dccd.toml: 'lease_margin_ms' must be at most a quarter of 'lease_ms'");
+}
+
+// dccd's lines carry their syslog priority only when stderr is the stream
+// systemd named in JOURNAL_STREAM (journald strips it), never elsewhere.
+TEST(Log, PrioritiesOnlyOnJournaldsStream) {
+    struct stat st {};
+    ASSERT_EQ(stat("/", &st), 0);
+    std::string me = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    EXPECT_TRUE(journal_stream(me.c_str(), st));
+    std::string other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
+    EXPECT_FALSE(journal_stream(other.c_str(), st)) << "stderr redirected elsewhere under systemd";
+    EXPECT_FALSE(journal_stream((me + "x").c_str(), st));
+    EXPECT_FALSE(journal_stream("", st));
+    EXPECT_FALSE(journal_stream(nullptr, st));
 }
