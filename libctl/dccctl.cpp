@@ -541,6 +541,17 @@ int cmd_resolve(int argc, char** argv) {
 
 const std::vector<Verb>& verbs();
 
+// The exit codes by name, for --json errors (dccctl(8), EXIT STATUS).
+const char* exit_name(int code) {
+    switch (code) {
+    case dcc::kExitUsage: return "usage";
+    case dcc::kExitRefused: return "refused";
+    case dcc::kExitNotFound: return "not-found";
+    case dcc::kExitTimeout: return "timeout";
+    default: return "failed";
+    }
+}
+
 // One verb's usage line and summary (dccctl VERB --help, dccctl help VERB).
 int verb_help(const Verb& v) {
     std::printf("usage: dccctl %s %s\n  %s (see dccctl(8))\n", v.name, v.args, v.summary);
@@ -596,16 +607,29 @@ int main(int argc, char** argv) {
     }
     for (const Verb& v : verbs()) {
         if (verb != v.name) continue;
-        for (int i = 2; i < argc; i++)
+        bool want_json = false;
+        for (int i = 2; i < argc; i++) {
             if (argv[i] == std::string("--help") || argv[i] == std::string("-h")) return verb_help(v);
+            if (argv[i] == std::string("--json")) want_json = true;
+        }
+        // An error is a line on stderr and, with --json, an object on stdout
+        // (as dccd's failures are): {"ok":false,"error":...,"code":...,"exit":N}.
+        auto fail = [&](int code, const char* what) {
+            std::fprintf(stderr, "dccctl %s: %s\n", v.name, what);
+            if (want_json)
+                std::printf("%s\n", dcc::control::dump(json{{"ok", false},
+                                                            {"error", what},
+                                                            {"code", exit_name(code)},
+                                                            {"exit", code}})
+                                        .c_str());
+            return code;
+        };
         try {
             return v.run(argc - 1, argv + 1);
         } catch (const Error& e) {
-            std::fprintf(stderr, "dccctl %s: %s\n", v.name, e.what());
-            return e.code();
+            return fail(e.code(), e.what());
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "dccctl %s: %s\n", v.name, e.what());
-            return dcc::kExitError;
+            return fail(dcc::kExitError, e.what());
         }
     }
     std::fprintf(stderr, "dccctl: unknown verb '%s' (try dccctl help)\n", verb.c_str());

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# dccctl's help, run as a user runs it (ctest passes the binary): every
-# verb answers --help with its usage and exit 0, 'help VERB' says the
-# same, and what is not a verb is a usage error (exit 2).
+# dccctl's help and errors, run as a user runs it (ctest passes the
+# binary): every verb answers --help with its usage and exit 0, 'help
+# VERB' says the same, what is not a verb is a usage error (exit 2), and
+# with --json an error is an object on stdout.
 dccctl=$1
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
@@ -20,5 +21,16 @@ done
 [ $? = 2 ] || bad "help of no verb is not a usage error"
 "$dccctl" bogus --help >/dev/null 2>&1
 [ $? = 2 ] || bad "no verb with --help is not a usage error"
+# With --json an error is an object on stdout too; without, stdout is empty.
+out=$("$dccctl" wait --json 2>/dev/null)
+rc=$?
+[ $rc = 2 ] || bad "wait --json without arguments: exit $rc"
+echo "$out" | grep -q '"code":"usage"' && echo "$out" | grep -q '"ok":false' &&
+	echo "$out" | grep -q '"exit":2' || bad "usage error as JSON: $out"
+out=$("$dccctl" dump-meta --json /nonexistent/meta 2>/dev/null)
+rc=$?
+[ $rc = 4 ] || bad "dump-meta of no file: exit $rc"
+echo "$out" | grep -q '"code":"not-found"' || bad "not found as JSON: $out"
+[ -z "$("$dccctl" dump-meta /nonexistent/meta 2>/dev/null)" ] || bad "an error without --json wrote to stdout"
 [ $fail = 0 ] && echo "dccctl help: $(echo "$verbs" | wc -w) verbs checked"
 exit $fail
