@@ -134,6 +134,40 @@ void Witnessd::stop() {
 
 namespace {
 
+// @text as file @name in directory @dir_fd (@dir, for messages), durably:
+// a temporary file written and synced, renamed, and the directory synced.
+// Throws Error naming the temporary file.
+void write_durably(int dir_fd, const std::string& dir, const std::string& name,
+                   const std::string& text) {
+    const std::string tmp = "." + name + ".tmp";
+    auto fail = [&](const std::string& what) {
+        int err = errno;
+        throw Error(kExitError, errno_text(what + " " + dir + "/" + tmp, err), err);
+    };
+    int fd = openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) fail("create");
+    for (size_t done = 0; done < text.size();) {
+        ssize_t n = write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            errno = err;
+            fail("write");
+        }
+        done += size_t(n);
+    }
+    if (fsync(fd)) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        fail("fsync");
+    }
+    if (close(fd)) fail("close");
+    if (renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str())) fail("rename");
+    if (fsync(dir_fd)) fail("fsync the directory of");
+}
+
 void fsync_path(const std::string& path) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fsync(fd)) {
@@ -164,18 +198,16 @@ void init_witness_state(const std::string& dir) {
             throw Error(kExitRefused, dir + " holds witness records (" + e.path().filename().string() +
                                           ") but no " + kWitnessMarker + ": nothing changed");
     if (ec) throw Error(kExitError, "cannot read " + dir + ": " + ec.message());
-    const std::string tmp = marker + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    const char text[] = "dcc witness state directory: its records are what the witness granted\n";
-    bool ok = fd >= 0 && write(fd, text, sizeof(text) - 1) == ssize_t(sizeof(text) - 1) && !fsync(fd);
-    int e = errno;
-    if (fd >= 0) close(fd);
-    if (!ok || rename(tmp.c_str(), marker.c_str())) {
-        if (ok) e = errno;
-        unlink(tmp.c_str());
-        throw Error(kExitError, errno_text("write " + marker, e), e);
+    int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) throw Error(kExitError, errno_text("open " + dir, errno), errno);
+    try {
+        write_durably(dir_fd, dir, kWitnessMarker,
+                      "dcc witness state directory: its records are what the witness granted\n");
+    } catch (...) {
+        close(dir_fd);
+        throw;
     }
-    fsync_path(dir);
+    close(dir_fd);
 }
 
 // The state directory, locked: two witnesses on one directory would each
@@ -265,34 +297,7 @@ void Witnessd::load_records() {
 // the record is the old one or the new one, and the new one is on disk
 // before the answer that relies on it leaves.
 void Witnessd::persist(const Uuid& vol, const core::WitnessRecord& r) {
-    const std::string name = format_uuid(vol) + ".rec", tmp = "." + name + ".tmp";
-    const std::string text = core::format_witness_record(vol, r);
-    auto fail = [&](const std::string& what) {
-        int err = errno;
-        throw Error(kExitError, errno_text(what + " " + cfg_.state_dir + "/" + tmp, err), err);
-    };
-    int fd = openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) fail("create");
-    for (size_t done = 0; done < text.size();) {
-        ssize_t n = write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            close(fd);
-            errno = err;
-            fail("write");
-        }
-        done += size_t(n);
-    }
-    if (fsync(fd)) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        fail("fsync");
-    }
-    if (close(fd)) fail("close");
-    if (renameat(dir_fd_, tmp.c_str(), dir_fd_, name.c_str())) fail("rename");
-    if (fsync(dir_fd_)) fail("fsync the directory of");
+    write_durably(dir_fd_, cfg_.state_dir, format_uuid(vol) + ".rec", core::format_witness_record(vol, r));
 }
 
 // ZAP (RFC 27): only the sites' keys, and the site's name as User-Id, so

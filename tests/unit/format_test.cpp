@@ -28,14 +28,12 @@ struct Images {
         dir = mkdtemp(t);
         data = dir + "/data.img";
         meta = dir + "/meta.img";
-        fs::resize_file(make(data), 64 << 20);
-        fs::resize_file(make(meta), 4 << 20);
+        std::ofstream(data).flush();
+        std::ofstream(meta).flush();
+        fs::resize_file(data, 64 << 20);
+        fs::resize_file(meta, 4 << 20);
     }
     ~Images() { fs::remove_all(dir); }
-    static const std::string& make(const std::string& p) {
-        std::ofstream(p).flush();
-        return p;
-    }
     FormatOptions opts(bool empty = false, bool force = false) const {
         FormatOptions o;
         o.data_path = data;
