@@ -38,6 +38,8 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.timeouts = v.kst->timeouts;
         s.registration = v.kst->registration;
         s.lease = v.kst->lease == "-" ? "none" : v.kst->lease;
+        s.replication_mode = v.kst->held ? "sync" : "async";
+        s.held_writes = v.kst->held;
     } else {
         s.mode = "unknown";
     }

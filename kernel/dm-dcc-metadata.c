@@ -106,7 +106,8 @@ static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
 	memset(sb, 0, DCC_META_BLOCK_SIZE);
 	sb->magic = cpu_to_le32(DCC_SB_MAGIC);
 	sb->version = cpu_to_le32(DCC_SB_VERSION);
-	sb->flags = cpu_to_le32(dcc->sb_lease ? DCC_SB_F_LEASE : 0);
+	sb->flags = cpu_to_le32((dcc->sb_lease ? DCC_SB_F_LEASE : 0) |
+				(dcc->sb_sync ? DCC_SB_F_SYNC : 0));
 	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
 	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
 	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
@@ -239,6 +240,8 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	dcc->serves = dcc_role_state_serves(&dcc->rs);
 	dcc->lease = flags & DCC_SB_F_LEASE;
 	dcc->sb_lease = dcc->lease;
+	dcc->sync = flags & DCC_SB_F_SYNC;
+	dcc->sb_sync = dcc->sync;
 	return 0;
 }
 

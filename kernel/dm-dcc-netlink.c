@@ -36,6 +36,10 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_SPLIT] = NLA_POLICY_MAX(NLA_U8, DCC_SPLIT_NEW),
 	[DCC_A_SPLIT_GENERATION] = { .type = NLA_U64 },
 	[DCC_A_LEASE_MS] = { .type = NLA_U32 },	/* checked by dcc_nl_set_lease() */
+	[DCC_A_SYNC] = NLA_POLICY_MAX(NLA_U8, 1),
+	/* checked by dcc_nl_writes_done(): whole ids, at most a request's worth */
+	[DCC_A_WRITE_IDS] = { .type = NLA_BINARY,
+			      .len = DCC_MAX_WRITES_PER_REQUEST * sizeof(u64) },
 	/* Reply-only attributes are refused in requests. */
 	[DCC_A_RANGES] = NLA_POLICY_NESTED_ARRAY(dcc_range_policy),
 	[DCC_A_RANGE] = { .type = NLA_REJECT },
@@ -49,14 +53,17 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_MODE] = { .type = NLA_REJECT },
 	[DCC_A_PAD] = { .type = NLA_REJECT },
 	[DCC_A_LEASE] = { .type = NLA_REJECT },
+	[DCC_A_WRITES] = { .type = NLA_REJECT },
 };
 
 static struct genl_family dcc_family;
 
-enum { DCC_MCGRP_EVENTS_IDX };
+enum { DCC_MCGRP_EVENTS_IDX, DCC_MCGRP_WRITES_IDX };
 
 static const struct genl_multicast_group dcc_mcgrps[] = {
 	[DCC_MCGRP_EVENTS_IDX] = { .name = DCC_GENL_MCGRP_EVENTS,
+				   .flags = GENL_MCAST_CAP_NET_ADMIN },
+	[DCC_MCGRP_WRITES_IDX] = { .name = DCC_GENL_MCGRP_WRITES,
 				   .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
@@ -95,9 +102,9 @@ static int dcc_nl_put_role_state(struct sk_buff *msg, struct dcc *dcc)
 {
 	struct dcc_role_state rs;
 	enum dcc_mode mode;
-	bool lease;
+	bool lease, sync;
 
-	dcc_get_role_state(dcc, &rs, &mode, &lease);
+	dcc_get_role_state(dcc, &rs, &mode, &lease, &sync);
 	if (nla_put_u8(msg, DCC_A_ROLE, rs.role) ||
 	    nla_put_u8(msg, DCC_A_MODE, mode) ||
 	    nla_put_u64_64bit(msg, DCC_A_GENERATION, rs.generation, DCC_A_PAD) ||
@@ -105,7 +112,8 @@ static int dcc_nl_put_role_state(struct sk_buff *msg, struct dcc *dcc)
 	    nla_put_u8(msg, DCC_A_SPLIT, rs.split) ||
 	    nla_put_u64_64bit(msg, DCC_A_SPLIT_GENERATION, rs.split_generation,
 			      DCC_A_PAD) ||
-	    nla_put_u8(msg, DCC_A_LEASE, lease))
+	    nla_put_u8(msg, DCC_A_LEASE, lease) ||
+	    nla_put_u8(msg, DCC_A_SYNC, sync))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -542,6 +550,73 @@ static int dcc_nl_set_lease(struct sk_buff *skb, struct genl_info *info)
 	return dcc_nl_explain(info, ret);
 }
 
+static int dcc_nl_set_sync(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc *dcc;
+	u64 reg_id;
+	int ret;
+
+	ret = dcc_nl_need(info, DCC_A_SYNC);
+	if (ret)
+		return ret;
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = dcc_op_set_sync(dcc, info->snd_portid, reg_id,
+			      nla_get_u8(info->attrs[DCC_A_SYNC]));
+	dcc_put(dcc);
+	return dcc_nl_explain(info, ret);
+}
+
+static int dcc_nl_writes_done(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[DCC_A_WRITE_IDS];
+	struct dcc *dcc;
+	u64 reg_id, count = 0;
+	u64 *ids;
+	int ret, len;
+
+	ret = dcc_nl_need(info, DCC_A_WRITE_IDS);
+	if (ret)
+		return ret;
+	len = nla_len(attr);
+	if (!len || len % sizeof(u64)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "WRITE_IDS must hold one or more 64-bit ids");
+		return -EINVAL;
+	}
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ids = kmemdup(nla_data(attr), len, GFP_KERNEL);
+	if (!ids) {
+		dcc_put(dcc);
+		return -ENOMEM;
+	}
+	ret = dcc_op_writes_done(dcc, reg_id, ids, len / sizeof(u64),
+				 info->attrs[DCC_A_ERRNO] != NULL &&
+				 nla_get_u32(info->attrs[DCC_A_ERRNO]) != 0, &count);
+	kfree(ids);
+	dcc_put(dcc);
+	if (ret)
+		return dcc_nl_explain(info, ret);
+	return dcc_nl_reply_count(info, DCC_CMD_WRITES_DONE, count);
+}
+
+static int dcc_nl_announce_writes(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc *dcc;
+	u64 reg_id;
+	int ret;
+
+	dcc = dcc_nl_registered(info, &reg_id);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = dcc_op_announce_writes(dcc, reg_id);
+	dcc_put(dcc);
+	return dcc_nl_explain(info, ret);
+}
+
 static const struct genl_small_ops dcc_ops[] = {
 	{ .cmd = DCC_CMD_REGISTER, .doit = dcc_nl_register, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_UNREGISTER, .doit = dcc_nl_unregister, .flags = GENL_ADMIN_PERM },
@@ -553,6 +628,10 @@ static const struct genl_small_ops dcc_ops[] = {
 	{ .cmd = DCC_CMD_SET_ROLE, .doit = dcc_nl_set_role, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_ARM, .doit = dcc_nl_arm, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_SET_LEASE, .doit = dcc_nl_set_lease, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_SET_SYNC, .doit = dcc_nl_set_sync, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_WRITES_DONE, .doit = dcc_nl_writes_done, .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_ANNOUNCE_WRITES, .doit = dcc_nl_announce_writes,
+	  .flags = GENL_ADMIN_PERM },
 };
 
 static struct genl_family dcc_family __ro_after_init = {
@@ -591,6 +670,37 @@ static void dcc_multicast(struct dcc *dcc, u8 cmd, u64 region)
 	}
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast(&dcc_family, msg, 0, DCC_MCGRP_EVENTS_IDX, GFP_NOIO);
+}
+
+/*
+ * Announce held writes to the "writes" group.  Returns false if the
+ * message could not be sent (no memory): the caller tries again later.
+ * With nobody listening it is not sent, and true: the writes wait for a
+ * daemon's ANNOUNCE_WRITES, or fail after miss_timeout.
+ */
+bool dcc_notify_written(struct dcc *dcc, const struct dcc_written *w,
+			unsigned int n)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&dcc_family, &init_net, DCC_MCGRP_WRITES_IDX))
+		return true;
+	msg = genlmsg_new(nla_total_size(n * sizeof(*w)) + 64, GFP_NOIO);
+	if (!msg)
+		return false;
+	hdr = genlmsg_put(msg, 0, 0, &dcc_family, 0, DCC_CMD_EVENT_WRITTEN);
+	if (!hdr ||
+	    nla_put_u32(msg, DCC_A_MAJOR, MAJOR(dcc->md_dev)) ||
+	    nla_put_u32(msg, DCC_A_MINOR, MINOR(dcc->md_dev)) ||
+	    nla_put(msg, DCC_A_WRITES, n * sizeof(*w), w)) {
+		nlmsg_free(msg);
+		return false;
+	}
+	genlmsg_end(msg, hdr);
+	/* A full socket buffer drops it: the daemon asks for all again. */
+	genlmsg_multicast(&dcc_family, msg, 0, DCC_MCGRP_WRITES_IDX, GFP_NOIO);
+	return true;
 }
 
 void dcc_notify_miss(struct dcc *dcc, u64 region)

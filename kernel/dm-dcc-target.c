@@ -341,6 +341,145 @@ static void __dcc_hold_bio(struct dcc *dcc, struct bio *bio)
 	bio_list_add(&dcc->held, bio);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Synchronous replication                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Whether a write leaves data the other site must hold (not a discard). */
+static bool dcc_sync_holds(struct bio *bio)
+{
+	return bio_op(bio) == REQ_OP_WRITE || bio_op(bio) == REQ_OP_WRITE_ZEROES;
+}
+
+/*
+ * A write of a sync volume reached the data device: it waits on
+ * sync_held until the daemon says the other site holds it too
+ * (WRITES_DONE), or fails at its deadline.  Called at bio completion.
+ */
+static void dcc_sync_hold(struct dcc *dcc, struct bio *bio)
+{
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+	unsigned long flags;
+
+	spin_lock_irqsave(&dcc->lock, flags);
+	if (!dcc->sync) {
+		/* The daemon went on without the peer meanwhile. */
+		spin_unlock_irqrestore(&dcc->lock, flags);
+		bio_endio(bio);
+		return;
+	}
+	pb->sync_id = ++dcc->sync_next_id;
+	pb->deadline = jiffies + dcc->miss_timeout * HZ;
+	list_add_tail(&pb->sync_node, &dcc->sync_held);
+	dcc->nr_sync_held++;
+	spin_unlock_irqrestore(&dcc->lock, flags);
+	dcc_wake(dcc);
+}
+
+/* A write's data landed: what the daemon read of its region is stale. */
+static void dcc_write_landed(struct dcc *dcc, struct dcc_bio *pb)
+{
+	if (!pb->counted)
+		return;
+	if (unlikely(test_bit(pb->region, dcc->armed)))
+		clear_bit(pb->region, dcc->armed);
+	pb->counted = false;
+	dcc_epoch_exit(dcc, pb->epoch);
+}
+
+static void dcc_sync_endio(struct bio *clone)
+{
+	struct bio *bio = clone->bi_private;
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+	struct dcc *dcc = pb->dcc;
+	blk_status_t status = clone->bi_status;
+
+	bio_put(clone);
+	dcc_write_landed(dcc, pb);
+	if (status) {
+		bio->bi_status = status;
+		bio_endio(bio);
+		return;
+	}
+	dcc_sync_hold(dcc, bio);
+}
+
+/*
+ * A write of a sync volume goes to the data device as a clone, so that
+ * the bio itself completes only when dcc_sync_hold() lets it.  Only from
+ * the worker: a clone is never allocated under .map.
+ */
+static void dcc_sync_submit(struct dcc *dcc, struct bio *bio)
+{
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+	struct bio *clone;
+
+	clone = bio_alloc_clone(dcc->data_dev->bdev, bio, GFP_NOIO, &dcc->bs);
+	pb->dcc = dcc;
+	clone->bi_private = bio;
+	clone->bi_end_io = dcc_sync_endio;
+	submit_bio_noacct(clone);
+}
+
+/* Take the held writes whose deadline passed, and fail them. */
+static void dcc_sync_expire(struct dcc *dcc)
+{
+	struct bio_list failed = BIO_EMPTY_LIST;
+	struct dcc_bio *pb, *tmp;
+
+	spin_lock_irq(&dcc->lock);
+	list_for_each_entry_safe(pb, tmp, &dcc->sync_held, sync_node) {
+		if (time_before(jiffies, pb->deadline))
+			continue;
+		list_del_init(&pb->sync_node);
+		dcc->nr_sync_held--;
+		bio_list_add(&failed, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
+	}
+	if (!bio_list_empty(&failed))
+		dcc->nr_timeouts++;
+	spin_unlock_irq(&dcc->lock);
+	if (bio_list_empty(&failed))
+		return;
+	DMWARN_LIMIT("%u:%u: the other site did not confirm writes within %us: failing them",
+		     MAJOR(dcc->md_dev), MINOR(dcc->md_dev), dcc->miss_timeout);
+	dcc_fail_bios(&failed, BLK_STS_IOERR);
+}
+
+/* Announce the held writes not announced yet, a batch at a time. */
+static void dcc_sync_announce(struct dcc *dcc)
+{
+	struct dcc_written w[DCC_MAX_WRITES_PER_EVENT];
+	struct dcc_bio *pb;
+	unsigned int n, round;
+
+	do {
+		n = 0;
+		spin_lock_irq(&dcc->lock);
+		round = dcc->sync_round;
+		list_for_each_entry(pb, &dcc->sync_held, sync_node) {
+			struct bio *bio;
+
+			if (pb->sync_id <= dcc->sync_announced)
+				continue;
+			bio = dm_bio_from_per_bio_data(pb, sizeof(*pb));
+			w[n].id = pb->sync_id;
+			w[n].sector = bio->bi_iter.bi_sector;
+			w[n].sectors = bio_sectors(bio);
+			w[n].pad = 0;
+			if (++n == DCC_MAX_WRITES_PER_EVENT)
+				break;
+		}
+		spin_unlock_irq(&dcc->lock);
+		if (!n || !dcc_notify_written(dcc, w, n))
+			return;	/* (no memory: the next round tries again) */
+		spin_lock_irq(&dcc->lock);
+		/* An ANNOUNCE_WRITES meanwhile wants them all again. */
+		if (dcc->sync_round == round)
+			dcc->sync_announced = w[n - 1].id;
+		spin_unlock_irq(&dcc->lock);
+	} while (n == DCC_MAX_WRITES_PER_EVENT);
+}
+
 /*
  * Send a write on if its region is valid and its dirty bit is on disk;
  * otherwise give it back to the worker.
@@ -353,7 +492,10 @@ static void dcc_issue_write(struct dcc *dcc, struct bio *bio)
 	if (test_bit(pb->region, dcc->hot_valid) &&
 	    test_bit(pb->region, dcc->hot_dirty)) {
 		pb->counted = true;
-		submit_bio_noacct(bio);
+		if (READ_ONCE(dcc->sync) && dcc_sync_holds(bio))
+			dcc_sync_submit(dcc, bio);
+		else
+			submit_bio_noacct(bio);
 		return;
 	}
 	dcc_epoch_exit(dcc, pb->epoch);
@@ -537,6 +679,10 @@ static void dcc_complete_overwrites(struct dcc *dcc, struct list_head *done,
 		/* Waiters run again; they will fetch if the write failed. */
 		__dcc_lock_drop(dcc, lk, 0, NULL);
 		spin_unlock_irq(&dcc->lock);
+		if (!status && dcc_sync_holds(bio)) {
+			dcc_sync_hold(dcc, bio);
+			continue;
+		}
 		bio->bi_status = status;
 		bio_endio(bio);
 	}
@@ -667,6 +813,8 @@ static void do_worker(struct work_struct *ws)
 	dcc_mark_overwrites(dcc, &done);
 	/* Misses first: a fill must not wait for this round's commit. */
 	dcc_send_notifications(dcc);
+	dcc_sync_expire(dcc);
+	dcc_sync_announce(dcc);
 
 	/* One commit covers new dirty bits, finished overwrites and the periodic work. */
 	mutex_lock(&dcc->commit_mutex);
@@ -1299,9 +1447,117 @@ out:
 	return 0;
 }
 
-/* A consistent copy of the committed role state, the mode and the lease flag. */
+/*
+ * Set or clear DCC_SB_F_SYNC, committed first.  Clearing it completes the
+ * held writes: the daemon chose to go on without the other site (their
+ * regions are dirty, so they are replicated later).
+ */
+int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool want)
+{
+	struct bio_list done = BIO_EMPTY_LIST;
+	struct dcc_bio *pb, *tmp;
+	bool changed = false;
+	struct bio *bio;
+	int ret;
+
+	mutex_lock(&dcc->commit_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret && dcc->sync != want) {
+		ret = __dcc_mode_error(dcc);
+		if (!ret) {
+			dcc->sb_sync = want;
+			dcc->sb_changed = true;
+			changed = true;
+		}
+	}
+	spin_unlock_irq(&dcc->lock);
+	if (changed) {
+		ret = dcc_commit(dcc);
+		spin_lock_irq(&dcc->lock);
+		if (!ret) {
+			WRITE_ONCE(dcc->sync, want);
+			list_for_each_entry_safe(pb, tmp, &dcc->sync_held, sync_node) {
+				list_del_init(&pb->sync_node);
+				bio_list_add(&done, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
+			}
+			dcc->nr_sync_held = 0;
+		} else {
+			dcc->sb_sync = dcc->sync;
+		}
+		spin_unlock_irq(&dcc->lock);
+	}
+	mutex_unlock(&dcc->commit_mutex);
+	while ((bio = bio_list_pop(&done)))
+		bio_endio(bio);
+	if (ret || !changed)
+		return ret;
+	DMINFO("%u:%u: %s", MAJOR(dcc->md_dev), MINOR(dcc->md_dev),
+	       want ? "synchronous replication: writes wait for the other site" :
+	       "asynchronous replication");
+	dcc_state_changed(dcc);
+	return 0;
+}
+
+/*
+ * Complete held writes by id, with EIO if @failed.  Only the registration
+ * number is checked: the daemon may answer from another socket.
+ */
+int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
+		       unsigned int n, bool failed, u64 *count)
+{
+	struct bio_list done = BIO_EMPTY_LIST;
+	struct dcc_bio *pb, *tmp;
+	struct bio *bio;
+	unsigned int i;
+
+	*count = 0;
+	spin_lock_irq(&dcc->lock);
+	if (!dcc->registered || dcc->reg_id != reg_id) {
+		spin_unlock_irq(&dcc->lock);
+		return -ESTALE;
+	}
+	/* Answers come mostly in order: each is found near the head. */
+	for (i = 0; i < n; i++) {
+		list_for_each_entry_safe(pb, tmp, &dcc->sync_held, sync_node) {
+			if (pb->sync_id > ids[i])
+				break;
+			if (pb->sync_id < ids[i])
+				continue;
+			list_del_init(&pb->sync_node);
+			dcc->nr_sync_held--;
+			bio_list_add(&done, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
+			(*count)++;
+			break;
+		}
+	}
+	spin_unlock_irq(&dcc->lock);
+	while ((bio = bio_list_pop(&done))) {
+		if (failed)
+			bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+	}
+	return 0;
+}
+
+/* Announce every held write again. */
+int dcc_op_announce_writes(struct dcc *dcc, u64 reg_id)
+{
+	spin_lock_irq(&dcc->lock);
+	if (!dcc->registered || dcc->reg_id != reg_id) {
+		spin_unlock_irq(&dcc->lock);
+		return -ESTALE;
+	}
+	dcc->sync_announced = 0;
+	dcc->sync_round++;
+	spin_unlock_irq(&dcc->lock);
+	dcc_wake(dcc);
+	return 0;
+}
+
+/* A consistent copy of the committed role state, the mode and the flags. */
 void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
-			enum dcc_mode *mode, bool *lease)
+			enum dcc_mode *mode, bool *lease, bool *sync)
 {
 	unsigned long flags;
 
@@ -1309,6 +1565,7 @@ void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
 	*rs = dcc->rs;
 	*mode = dcc->mode;
 	*lease = dcc->lease;
+	*sync = dcc->sync;
 	spin_unlock_irqrestore(&dcc->lock, flags);
 }
 
@@ -1523,6 +1780,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
 	INIT_LIST_HEAD(&dcc->overwrite_done);
+	INIT_LIST_HEAD(&dcc->sync_held);
 	INIT_LIST_HEAD(&dcc->locks);
 	hash_init(dcc->lock_table);
 	init_waitqueue_head(&dcc->epoch_wait);
@@ -1633,7 +1891,7 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	if (!op_is_write(bio_op(bio))) {
 		if (likely(test_bit(r, dcc->hot_valid)))
 			return DM_MAPIO_REMAPPED;
-	} else {
+	} else if (!READ_ONCE(dcc->sync)) {
 		dcc_epoch_enter(dcc, &pb->epoch);
 		if (likely(test_bit(r, dcc->hot_valid) &&
 			   test_bit(r, dcc->hot_dirty))) {
@@ -1653,13 +1911,8 @@ static int dcc_end_io(struct dm_target *ti, struct bio *bio,
 	struct dcc *dcc = ti->private;
 	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
 
-	if (pb->counted) {
-		/* A write completed: the daemon's copy of the region is stale. */
-		if (unlikely(test_bit(pb->region, dcc->armed)))
-			clear_bit(pb->region, dcc->armed);
-		pb->counted = false;
-		dcc_epoch_exit(dcc, pb->epoch);
-	}
+	/* A write completed: the daemon's copy of the region is stale. */
+	dcc_write_landed(dcc, pb);
 	return DM_ENDIO_DONE;
 }
 
@@ -1882,7 +2135,7 @@ static const char *dcc_lease_name(bool lease, bool lapsed)
  * Status line (INFO):
  *   <region sectors> <valid>/<regions> <dirty> <locked> <role>
  *   <generation> <mode> <registration|-> <misses> <timeouts>
- *   <origin> <split|-> <lease|->
+ *   <origin> <split|-> <lease|-> <held writes|->
  */
 static void dcc_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
@@ -1894,10 +2147,13 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	struct dcc_role_state rs;
 	unsigned int nr_locks;
 	enum dcc_mode mode;
-	bool registered, lease, lapsed;
+	bool registered, lease, lapsed, sync;
+	unsigned int nr_held;
 
 	spin_lock_irq(&dcc->lock);
 	lease = dcc->lease;
+	sync = dcc->sync;
+	nr_held = dcc->nr_sync_held;
 	lapsed = dcc_lease_lapsed(dcc);
 	nr_valid = dcc->nr_valid;
 	nr_dirty = dcc->nr_dirty;
@@ -1923,6 +2179,10 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" %llu %llu %s %s %s", misses, timeouts,
 		       dcc_origin_name(rs.origin), dcc_split_name(rs.split),
 		       dcc_lease_name(lease, lapsed));
+		if (sync)
+			DMEMIT(" %u", nr_held);
+		else
+			DMEMIT(" -");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s", dcc->data_dev->name, dcc->meta_dev->name);
@@ -1937,8 +2197,9 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",role=%s,generation=%llu,mode=%s,miss_timeout=%u",
 		       dcc_role_name(rs.role), rs.generation, dcc_mode_name(mode),
 		       dcc->miss_timeout);
-		DMEMIT(",origin=%s,split=%s,lease=%s;", dcc_origin_name(rs.origin),
-		       dcc_split_name(rs.split), dcc_lease_name(lease, lapsed));
+		DMEMIT(",origin=%s,split=%s,lease=%s,sync=%s;",
+		       dcc_origin_name(rs.origin), dcc_split_name(rs.split),
+		       dcc_lease_name(lease, lapsed), sync ? "on" : "off");
 		break;
 	}
 }

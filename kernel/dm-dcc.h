@@ -83,7 +83,11 @@ struct dcc_bio {
 	u64 region;
 	unsigned int epoch;
 	bool counted;			/* counted in dcc->inflight[epoch] */
-	unsigned long deadline;		/* held for a lease: jiffies, when it fails */
+	unsigned long deadline;		/* held: jiffies, when it fails */
+	/* Held for the other site (sync): */
+	struct dcc *dcc;		/* sync: for the clone's completion */
+	u64 sync_id;
+	struct list_head sync_node;	/* dcc->sync_held */
 };
 
 struct dcc {
@@ -151,6 +155,20 @@ struct dcc {
 	bool sb_lease;
 	unsigned long lease_end;
 	struct bio_list held;		/* bios waiting for a lease */
+	/*
+	 * Synchronous replication (DCC_SB_F_SYNC), committed and next, as
+	 * for the lease.  With sync set, a write that reached the data device
+	 * waits on sync_held (in id order) until the daemon says the other
+	 * site holds it, or until its deadline.  Ids up to sync_announced
+	 * were sent in an EVENT_WRITTEN.
+	 */
+	bool sync;
+	bool sb_sync;
+	struct list_head sync_held;
+	unsigned int nr_sync_held;
+	u64 sync_next_id;
+	u64 sync_announced;
+	unsigned int sync_round;	/* grows with every ANNOUNCE_WRITES */
 	enum dcc_mode mode;
 	struct bio_list deferred;	/* bios from .map for the worker */
 	struct bio_list commit_wait;	/* writes waiting for the next commit */
@@ -258,14 +276,20 @@ int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs);
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms);
+int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool sync);
+int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
+		       unsigned int n, bool failed, u64 *count);
+int dcc_op_announce_writes(struct dcc *dcc, u64 reg_id);
 void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
-			enum dcc_mode *mode, bool *lease);
+			enum dcc_mode *mode, bool *lease, bool *sync);
 void dcc_portid_released(u32 portid);
 
 /* dm-dcc-netlink.c */
 int dcc_netlink_init(void);
 void dcc_netlink_exit(void);
 void dcc_notify_miss(struct dcc *dcc, u64 region);
+bool dcc_notify_written(struct dcc *dcc, const struct dcc_written *w,
+			unsigned int n);
 void dcc_notify_state(struct dcc *dcc);
 
 #endif /* DM_DCC_H */

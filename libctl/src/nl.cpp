@@ -33,13 +33,15 @@ struct PolicyInit {
         for (int a : {DCC_A_REG_ID, DCC_A_REGION, DCC_A_COUNT, DCC_A_NEXT, DCC_A_GENERATION,
                       DCC_A_NR_REGIONS, DCC_A_DATA_SECTORS, DCC_A_SPLIT_GENERATION})
             g_policy[a].type = NLA_U64;
-        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE, DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_LEASE})
+        for (int a : {DCC_A_SET, DCC_A_ROLE, DCC_A_MODE, DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_LEASE,
+                      DCC_A_SYNC})
             g_policy[a].type = NLA_U8;
         g_policy[DCC_A_ARM].type = NLA_FLAG;
         g_policy[DCC_A_FORCE].type = NLA_FLAG;
         g_policy[DCC_A_RANGES].type = NLA_NESTED;
         g_policy[DCC_A_UUID].type = NLA_UNSPEC;
         g_policy[DCC_A_UUID].minlen = 16;
+        g_policy[DCC_A_WRITES].type = NLA_UNSPEC;
         g_range_policy[DCC_RANGE_A_START].type = NLA_U64;
         g_range_policy[DCC_RANGE_A_COUNT].type = NLA_U64;
     }
@@ -78,10 +80,17 @@ bool get_lease(nlattr** tb, bool& lease) {
     return true;
 }
 
+// SYNC of a reply or event: there, and 0 or 1.
+bool get_sync(nlattr** tb, bool& sync) {
+    if (!tb[DCC_A_SYNC] || nla_get_u8(tb[DCC_A_SYNC]) > 1) return false;
+    sync = nla_get_u8(tb[DCC_A_SYNC]);
+    return true;
+}
+
 }  // namespace
 
 MsgPtr build(int family, const Request& r) {
-    MsgPtr m(nlmsg_alloc_size(1024 + r.ranges.size() * 40));
+    MsgPtr m(nlmsg_alloc_size(1024 + r.ranges.size() * 40 + r.write_ids.size() * 8));
     if (!m) throw Error(kExitError, "cannot allocate netlink message", ENOMEM);
     if (!genlmsg_put(m.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_REQUEST | NLM_F_ACK,
                      r.cmd, DCC_GENL_VERSION))
@@ -100,6 +109,10 @@ MsgPtr build(int family, const Request& r) {
     if (r.split_generation)
         e = e ?: nla_put_u64(m.get(), DCC_A_SPLIT_GENERATION, *r.split_generation);
     if (r.lease_ms) e = e ?: nla_put_u32(m.get(), DCC_A_LEASE_MS, *r.lease_ms);
+    if (r.sync) e = e ?: nla_put_u8(m.get(), DCC_A_SYNC, *r.sync);
+    if (!r.write_ids.empty())
+        e = e ?: nla_put(m.get(), DCC_A_WRITE_IDS, int(r.write_ids.size() * sizeof(uint64_t)),
+                         r.write_ids.data());
     if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
     if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
     if (!r.ranges.empty()) {
@@ -137,7 +150,7 @@ std::optional<RegisterReply> parse_register(nlmsghdr* nlh) {
     std::memcpy(r.uuid.data(), nla_data(tb[DCC_A_UUID]), 16);
     if (!r.region_sectors || (r.region_sectors & (r.region_sectors - 1)) || !r.nr_regions ||
         !get_split_state(tb, r.generation, r.origin, r.split, r.split_generation) ||
-        !get_lease(tb, r.lease))
+        !get_lease(tb, r.lease) || !get_sync(tb, r.sync))
         return std::nullopt;
     return r;
 }
@@ -186,8 +199,17 @@ std::optional<Event> parse_event(nlmsghdr* nlh) {
         ev.role = nla_get_u8(tb[DCC_A_ROLE]);
         ev.generation = nla_get_u64(tb[DCC_A_GENERATION]);
         if (!get_split_state(tb, ev.generation, ev.origin, ev.split, ev.split_generation) ||
-            !get_lease(tb, ev.lease))
+            !get_lease(tb, ev.lease) || !get_sync(tb, ev.sync))
             return std::nullopt;
+    } else if (ev.cmd == DCC_CMD_EVENT_WRITTEN) {
+        if (!tb[DCC_A_WRITES]) return std::nullopt;
+        size_t len = size_t(nla_len(tb[DCC_A_WRITES]));
+        if (!len || len % sizeof(dcc_written) || len / sizeof(dcc_written) > DCC_MAX_WRITES_PER_EVENT)
+            return std::nullopt;
+        ev.writes.resize(len / sizeof(dcc_written));
+        std::memcpy(ev.writes.data(), nla_data(tb[DCC_A_WRITES]), len);
+        for (const dcc_written& w : ev.writes)
+            if (!w.sectors || w.sector + w.sectors < w.sector) return std::nullopt;
     } else {
         return std::nullopt;
     }
@@ -338,7 +360,7 @@ RegionsReply Client::get_regions(Dev dev, uint8_t set, uint64_t cursor) {
     return *reply;
 }
 
-EventSocket::EventSocket() {
+EventSocket::EventSocket(const char* group) {
     sk_ = nl_socket_alloc();
     if (!sk_) throw Error(kExitError, "cannot allocate netlink socket", ENOMEM);
     nl_socket_disable_seq_check(sk_);
@@ -346,11 +368,13 @@ EventSocket::EventSocket() {
         nl_socket_free(sk_);
         throw Error(kExitError, "cannot open generic netlink socket", errno);
     }
-    int grp = genl_ctrl_resolve_grp(sk_, DCC_GENL_NAME, DCC_GENL_MCGRP_EVENTS);
+    int grp = genl_ctrl_resolve_grp(sk_, DCC_GENL_NAME, group);
     if (grp < 0 || nl_socket_add_membership(sk_, grp) < 0) {
         nl_socket_free(sk_);
-        throw Error(kExitError, "cannot join the dm-dcc events group");
+        throw Error(kExitError, std::string("cannot join the dm-dcc ") + group + " group");
     }
+    // Held writes come in bursts; a drop costs an ANNOUNCE_WRITES round.
+    nl_socket_set_buffer_size(sk_, 4 << 20, 0);
     nl_socket_set_nonblocking(sk_);
 }
 

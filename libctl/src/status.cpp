@@ -13,12 +13,13 @@ using nlohmann::json;
 namespace {
 
 // The kernel's status line, field by field (valid/regions is one field).
-// The first kRequired are in every line this program accepts; lease came
-// later, and a line without it reads as "-" (no lease needed).
-constexpr std::array<const char*, 13> kFields = {"region_sectors", "valid/regions", "dirty",
+// The first kRequired are in every line this program accepts; lease and
+// held came later, and a line without them reads as "-" (no lease needed,
+// asynchronous replication).
+constexpr std::array<const char*, 14> kFields = {"region_sectors", "valid/regions", "dirty",
                                                  "locked", "role", "generation", "mode",
                                                  "registration", "misses", "timeouts",
-                                                 "origin", "split", "lease"};
+                                                 "origin", "split", "lease", "held"};
 constexpr size_t kRequired = 12;
 
 bool to_u64(const std::string& s, uint64_t& out) {
@@ -93,6 +94,11 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
         return std::nullopt;
     st.lease = at("lease");
     if (st.lease != "-" && st.lease != "held" && st.lease != "expired") return std::nullopt;
+    if (at("held") != "-") {
+        uint64_t held;
+        if (!to_u64(at("held"), held)) return std::nullopt;
+        st.held = held;
+    }
     if (at("registration") != "-") {
         uint64_t reg;
         if (!to_u64(at("registration"), reg)) return std::nullopt;
@@ -127,6 +133,8 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.origin = t.origin;
     v.split = t.split == "-" ? split_name(Split::None) : t.split;
     v.lease = t.lease == "-" ? "none" : t.lease;
+    v.replication_mode = t.held ? "sync" : "async";
+    v.held_writes = t.held;
     v.region_bytes = t.region_sectors * 512;
     v.regions = t.regions;
     v.valid = t.valid;
@@ -147,6 +155,8 @@ json to_json(const VolumeStatus& v) {
             {"origin", v.origin},
             {"split", v.split},
             {"lease", v.lease},
+            {"replication_mode", v.replication_mode},
+            {"held_writes", opt(v.held_writes)},
             {"region_bytes", v.region_bytes},
             {"regions", v.regions},
             {"valid", v.valid},

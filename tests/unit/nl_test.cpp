@@ -63,6 +63,27 @@ TEST(NlBuild, SetLease) {
     }
 }
 
+TEST(NlBuild, SetSyncAndWritesDone) {
+    Request s{.cmd = DCC_CMD_SET_SYNC, .dev = {253, 4}, .reg_id = 9, .sync = 1};
+    MsgPtr m = build(kFamily, s);
+    ASSERT_NE(attr(m.get(), DCC_A_SYNC), nullptr);
+    EXPECT_EQ(nla_get_u8(attr(m.get(), DCC_A_SYNC)), 1);
+    EXPECT_EQ(attr(m.get(), DCC_A_WRITE_IDS), nullptr);
+
+    Request d{.cmd = DCC_CMD_WRITES_DONE, .dev = {253, 4}, .reg_id = 9, .fill_errno = 5u,
+              .write_ids = {7, 8, 1ull << 40}};
+    m = build(kFamily, d);
+    nlattr* ids = attr(m.get(), DCC_A_WRITE_IDS);
+    ASSERT_NE(ids, nullptr);
+    ASSERT_EQ(nla_len(ids), 24);
+    uint64_t got[3];
+    std::memcpy(got, nla_data(ids), sizeof(got));
+    EXPECT_EQ(got[0], 7u);
+    EXPECT_EQ(got[2], 1ull << 40);
+    EXPECT_EQ(nla_get_u32(attr(m.get(), DCC_A_ERRNO)), 5u);
+    EXPECT_EQ(attr(m.get(), DCC_A_SYNC), nullptr);
+}
+
 TEST(NlBuild, SetRoleWithOriginAndSplit) {
     Request r{.cmd = DCC_CMD_SET_ROLE, .dev = {253, 4}, .reg_id = 9, .generation = 5,
               .role = DCC_ROLE_OWNER, .origin = DCC_ORIGIN_FORCED, .split = DCC_SPLIT_OLD,
@@ -88,7 +109,7 @@ TEST(NlBuild, SetRoleWithOriginAndSplit) {
     EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
 }
 
-TEST(NlAbi, Versions3And4AppendTheirAttributes) {
+TEST(NlAbi, Versions3To5AppendTheirAttributes) {
     // Numbers the daemon and older tools rely on never move.
     EXPECT_EQ(DCC_A_MODE, 21);
     EXPECT_EQ(DCC_A_PAD, 22);
@@ -97,10 +118,19 @@ TEST(NlAbi, Versions3And4AppendTheirAttributes) {
     EXPECT_EQ(DCC_A_SPLIT_GENERATION, 25);
     EXPECT_EQ(DCC_A_LEASE_MS, 26);
     EXPECT_EQ(DCC_A_LEASE, 27);
-    EXPECT_EQ(DCC_A_MAX, DCC_A_LEASE);
+    EXPECT_EQ(DCC_A_SYNC, 28);
+    EXPECT_EQ(DCC_A_WRITES, 29);
+    EXPECT_EQ(DCC_A_WRITE_IDS, 30);
+    EXPECT_EQ(DCC_A_MAX, DCC_A_WRITE_IDS);
     EXPECT_EQ(DCC_CMD_ARM, 11);
     EXPECT_EQ(DCC_CMD_SET_LEASE, 12);
-    EXPECT_EQ(DCC_GENL_VERSION, 4);
+    EXPECT_EQ(DCC_CMD_SET_SYNC, 13);
+    EXPECT_EQ(DCC_CMD_EVENT_WRITTEN, 14);
+    EXPECT_EQ(DCC_CMD_WRITES_DONE, 15);
+    EXPECT_EQ(DCC_CMD_ANNOUNCE_WRITES, 16);
+    EXPECT_EQ(DCC_GENL_VERSION, 5);
+    // The kernel's event layout, host-endian.
+    EXPECT_EQ(sizeof(dcc_written), 24u);
 }
 
 TEST(NlBuild, FlagsAndSmallTypes) {
@@ -114,12 +144,13 @@ TEST(NlBuild, FlagsAndSmallTypes) {
 
 namespace {
 
-// What a kernel of version 4 says of origin, split and the lease flag; a
-// field that is nullopt is left out.
+// What a kernel of version 5 says of origin, split and the lease and sync
+// flags; a field that is nullopt is left out.
 struct SplitState {
     std::optional<uint8_t> origin = DCC_ORIGIN_HANDOVER, split = DCC_SPLIT_NONE;
     std::optional<uint64_t> split_generation = 0;
     std::optional<uint8_t> lease = 0;
+    std::optional<uint8_t> sync = 0;
 };
 
 void put_split_state(nl_msg* m, const SplitState& s) {
@@ -127,6 +158,7 @@ void put_split_state(nl_msg* m, const SplitState& s) {
     if (s.split) nla_put_u8(m, DCC_A_SPLIT, *s.split);
     if (s.split_generation) nla_put_u64(m, DCC_A_SPLIT_GENERATION, *s.split_generation);
     if (s.lease) nla_put_u8(m, DCC_A_LEASE, *s.lease);
+    if (s.sync) nla_put_u8(m, DCC_A_SYNC, *s.sync);
 }
 
 MsgPtr register_reply(uint64_t generation, const SplitState& s) {
@@ -178,6 +210,8 @@ const struct {
     {"no LEASE (version 3)", {.lease = std::nullopt}},
     {"lease 2", {.lease = 2}},
     {"lease 255", {.lease = 255}},
+    {"no SYNC (version 4)", {.sync = std::nullopt}},
+    {"sync 2", {.sync = 2}},
 };
 
 }  // namespace
@@ -200,6 +234,11 @@ TEST(NlParse, RegisterReply) {
     r = parse_register(nlmsg_hdr(leased.get()));
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->lease);
+    EXPECT_FALSE(r->sync);
+    MsgPtr synced = register_reply(3, {.sync = 1});
+    r = parse_register(nlmsg_hdr(synced.get()));
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->sync);
 
     MsgPtr old = register_reply(3, {.origin = DCC_ORIGIN_FORCED, .split = DCC_SPLIT_OLD,
                                     .split_generation = 4});
@@ -295,9 +334,11 @@ TEST(NlParse, Events) {
     nla_put_u64(s.get(), DCC_A_GENERATION, 8);
     EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // version 2's STATE
     put_split_state(s.get(), {.origin = DCC_ORIGIN_FAILOVER, .split = DCC_SPLIT_OLD,
-                              .split_generation = 9, .lease = std::nullopt});
+                              .split_generation = 9, .lease = std::nullopt, .sync = std::nullopt});
     EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // version 3's STATE
     nla_put_u8(s.get(), DCC_A_LEASE, 1);
+    EXPECT_FALSE(parse_event(nlmsg_hdr(s.get())));  // version 4's STATE
+    nla_put_u8(s.get(), DCC_A_SYNC, 1);
     auto st = parse_event(nlmsg_hdr(s.get()));
     ASSERT_TRUE(st);
     EXPECT_EQ(st->mode, DCC_MODE_READ_ONLY);
@@ -306,6 +347,39 @@ TEST(NlParse, Events) {
     EXPECT_EQ(st->split, DCC_SPLIT_OLD);
     EXPECT_EQ(st->split_generation, 9u);
     EXPECT_TRUE(st->lease);
+    EXPECT_TRUE(st->sync);
+}
+
+TEST(NlParse, WrittenEvent) {
+    auto event = [](const std::vector<dcc_written>& w, size_t bytes) {
+        MsgPtr m = reply(DCC_CMD_EVENT_WRITTEN);
+        nla_put_u32(m.get(), DCC_A_MAJOR, 253);
+        nla_put_u32(m.get(), DCC_A_MINOR, 1);
+        nla_put(m.get(), DCC_A_WRITES, int(bytes), w.data());
+        return m;
+    };
+    std::vector<dcc_written> w = {{.id = 5, .sector = 8, .sectors = 8, .pad = 0},
+                                  {.id = 6, .sector = 1ull << 33, .sectors = 2048, .pad = 0}};
+    MsgPtr m = event(w, 2 * sizeof(dcc_written));
+    auto e = parse_event(nlmsg_hdr(m.get()));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->cmd, DCC_CMD_EVENT_WRITTEN);
+    EXPECT_EQ(e->dev, (Dev{253, 1}));
+    ASSERT_EQ(e->writes.size(), 2u);
+    EXPECT_EQ(e->writes[1].id, 6u);
+    EXPECT_EQ(e->writes[1].sector, 1ull << 33);
+    EXPECT_EQ(e->writes[1].sectors, 2048u);
+    // A torn array, an empty write and a wrapping one are refused.
+    MsgPtr torn = event(w, sizeof(dcc_written) + 8);
+    EXPECT_FALSE(parse_event(nlmsg_hdr(torn.get())));
+    MsgPtr empty = event({{.id = 1, .sector = 0, .sectors = 0, .pad = 0}}, sizeof(dcc_written));
+    EXPECT_FALSE(parse_event(nlmsg_hdr(empty.get())));
+    MsgPtr wraps = event({{.id = 1, .sector = ~0ull, .sectors = 8, .pad = 0}}, sizeof(dcc_written));
+    EXPECT_FALSE(parse_event(nlmsg_hdr(wraps.get())));
+    MsgPtr none = reply(DCC_CMD_EVENT_WRITTEN);
+    nla_put_u32(none.get(), DCC_A_MAJOR, 253);
+    nla_put_u32(none.get(), DCC_A_MINOR, 1);
+    EXPECT_FALSE(parse_event(nlmsg_hdr(none.get())));
 }
 
 TEST(NlParse, StateEventWithABadSplitStateIsRefused) {

@@ -79,14 +79,29 @@ TEST(Status, ALineWithoutTheLeaseNeedsNone) {
     EXPECT_EQ(status_field(line, "split"), "new");
 }
 
+TEST(Status, HeldWritesMeanSync) {
+    auto a = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - - -");
+    ASSERT_TRUE(a);
+    EXPECT_FALSE(a->held);
+    EXPECT_EQ(kernel_view("v", *a).replication_mode, "async");
+    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - - 0");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->held, 0u);
+    EXPECT_EQ(kernel_view("v", *s).replication_mode, "sync");
+    EXPECT_EQ(to_json(kernel_view("v", *s))["held_writes"], 0);
+    EXPECT_FALSE(parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - - x"));
+    EXPECT_FALSE(parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - - -1"));
+}
+
 TEST(Status, FieldsAddedAtTheEndAreIgnored) {
-    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held later 42");
+    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held 3 later 42");
     ASSERT_TRUE(s);
     EXPECT_EQ(s->split, "-");
     EXPECT_EQ(s->lease, "held");
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired more", "split"),
+    EXPECT_EQ(s->held, 3u);
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - more", "split"),
               "old");
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired more", "lease"),
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - more", "lease"),
               "expired");
 }
 

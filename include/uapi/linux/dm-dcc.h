@@ -106,7 +106,14 @@ struct dcc_disk_sb {
  * holds every bio until its daemon has a lease again.
  */
 #define DCC_SB_F_LEASE		(1U << 0)
-#define DCC_SB_F_ALL		DCC_SB_F_LEASE
+/*
+ * Synchronous replication: a write completes only once the daemon says
+ * the other site holds it durably (DCC_CMD_WRITES_DONE), or fails after
+ * miss_timeout.  Persisted so that no table ever acknowledges a write of
+ * a sync volume that only this site holds.
+ */
+#define DCC_SB_F_SYNC		(1U << 1)
+#define DCC_SB_F_ALL		(DCC_SB_F_LEASE | DCC_SB_F_SYNC)
 
 /* DCC_A_LEASE_MS: no lease needed (DCC_SB_F_LEASE cleared) */
 #define DCC_LEASE_NONE		0xffffffffU
@@ -118,8 +125,9 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	4
+#define DCC_GENL_VERSION	5
 #define DCC_GENL_MCGRP_EVENTS	"events"
+#define DCC_GENL_MCGRP_WRITES	"writes"
 
 /*
  * Every command names the volume by the device number of its dm device
@@ -185,6 +193,30 @@ enum dcc_cmd {
 	 * the reply.
 	 */
 	DCC_CMD_SET_LEASE,
+	/*
+	 * Version 5.  -> MAJOR MINOR REG_ID SYNC: set (1) or clear (0)
+	 * DCC_SB_F_SYNC, committed before the reply.  Clearing it completes
+	 * every held write: the daemon decided to go on without the peer.
+	 */
+	DCC_CMD_SET_SYNC,
+	/*
+	 * event (group "writes"): MAJOR MINOR WRITES, writes of a sync
+	 * volume that reached the data device here and are held for the
+	 * other site; at most DCC_MAX_WRITES_PER_EVENT in one
+	 */
+	DCC_CMD_EVENT_WRITTEN,
+	/*
+	 * -> MAJOR MINOR REG_ID WRITE_IDS [ERRNO];  <- COUNT (writes found):
+	 * complete those held writes, with EIO if ERRNO is set.  REG_ID is
+	 * checked, not the socket: another socket of the registered daemon
+	 * may send it.  Ids not held (any more) are skipped.
+	 */
+	DCC_CMD_WRITES_DONE,
+	/*
+	 * -> MAJOR MINOR REG_ID: announce every held write again (EVENT_WRITTEN),
+	 * for a daemon that lost events.  REG_ID is checked, not the socket.
+	 */
+	DCC_CMD_ANNOUNCE_WRITES,
 
 	__DCC_CMD_MAX,
 };
@@ -221,6 +253,10 @@ enum dcc_attr {
 	DCC_A_SPLIT_GENERATION,	/* u64 */
 	DCC_A_LEASE_MS,		/* u32, milliseconds or DCC_LEASE_NONE */
 	DCC_A_LEASE,		/* u8: 1 if DCC_SB_F_LEASE is set (REGISTER, EVENT_STATE) */
+	/* Version 5. */
+	DCC_A_SYNC,		/* u8: DCC_SB_F_SYNC (SET_SYNC, REGISTER, EVENT_STATE) */
+	DCC_A_WRITES,		/* binary: struct dcc_written[] */
+	DCC_A_WRITE_IDS,	/* binary: __u64[], ids of held writes */
 
 	__DCC_A_MAX,
 };
@@ -254,6 +290,22 @@ enum dcc_region_set {
 #define DCC_MAX_FILLS_PER_REQUEST 1024
 /* Most regions one ARM or CLEAR_DIRTY may cover, all ranges together. */
 #define DCC_MAX_CLEARS_PER_REQUEST (1ULL << 20)
+
+/*
+ * A held write of a sync volume (EVENT_WRITTEN): its data is on this
+ * site's data device at sectors [sector, sector + sectors).  Ids grow
+ * with every held write of a target and are never reused by it.
+ */
+struct dcc_written {
+	__u64 id;
+	__u64 sector;
+	__u32 sectors;
+	__u32 pad;
+};
+
+/* Most writes one EVENT_WRITTEN carries, and one WRITES_DONE may name. */
+#define DCC_MAX_WRITES_PER_EVENT 64
+#define DCC_MAX_WRITES_PER_REQUEST 1024
 
 /* Worse modes compare greater. */
 enum dcc_mode {

@@ -45,6 +45,10 @@ struct Request {
     std::optional<uint64_t> split_generation;
     // SET_LEASE: milliseconds from now, or DCC_LEASE_NONE.
     std::optional<uint32_t> lease_ms;
+    // SET_SYNC: 0 or 1.
+    std::optional<uint8_t> sync;
+    // WRITES_DONE: the held writes it completes (with fill_errno: fails).
+    std::vector<uint64_t> write_ids;
 };
 
 // A request for family @family, with NLM_F_REQUEST | NLM_F_ACK.
@@ -63,6 +67,7 @@ struct RegisterReply {
     uint8_t origin = 0, split = 0;  // DCC_ORIGIN_*, DCC_SPLIT_*
     uint64_t split_generation = 0;
     bool lease = false;  // DCC_SB_F_LEASE: the owner serves only under a lease
+    bool sync = false;   // DCC_SB_F_SYNC: writes wait for the other site
 };
 
 struct RegionsReply {
@@ -71,7 +76,7 @@ struct RegionsReply {
 };
 
 struct Event {
-    uint8_t cmd = 0;  // DCC_CMD_EVENT_MISS or DCC_CMD_EVENT_STATE
+    uint8_t cmd = 0;  // DCC_CMD_EVENT_MISS, _STATE or _WRITTEN
     Dev dev;
     uint64_t region = 0;
     uint8_t mode = 0, role = 0;
@@ -79,6 +84,8 @@ struct Event {
     uint8_t origin = 0, split = 0;  // EVENT_STATE: DCC_ORIGIN_*, DCC_SPLIT_*
     uint64_t split_generation = 0;
     bool lease = false;  // EVENT_STATE: DCC_SB_F_LEASE
+    bool sync = false;   // EVENT_STATE: DCC_SB_F_SYNC
+    std::vector<dcc_written> writes;  // EVENT_WRITTEN
 };
 
 // Each returns nullopt for a message that is not a well-formed reply.
@@ -125,11 +132,12 @@ private:
     int family_ = -1;
 };
 
-// A socket subscribed to the events group.  Events are hints: after an
-// overflow (lost()) the reader re-reads the state it cares about.
+// A socket subscribed to a multicast group of the family (events, or
+// writes).  Events are hints: after an overflow (lost) the reader re-reads
+// the state it cares about.
 class EventSocket {
 public:
-    EventSocket();
+    explicit EventSocket(const char* group = DCC_GENL_MCGRP_EVENTS);
     ~EventSocket();
     EventSocket(const EventSocket&) = delete;
     EventSocket& operator=(const EventSocket&) = delete;

@@ -15,8 +15,9 @@ namespace dcc {
 
 // The INFO status line of a dcc target, in the order the kernel prints it:
 //   region_sectors valid/regions dirty locked role generation mode
-//   registration misses timeouts origin split [lease]
+//   registration misses timeouts origin split [lease [held]]
 // A kernel before leases prints no lease field; it needs none ("-").
+// held: writes waiting for the other site (sync), "-" for async.
 struct TargetStatus {
     uint64_t region_sectors = 0;
     uint64_t valid = 0;
@@ -32,6 +33,7 @@ struct TargetStatus {
     std::string origin;  // handover, failover, forced
     std::string split;   // "-" (none), old, new
     std::string lease = "-";  // "-" (none needed), held (one runs), expired
+    std::optional<uint64_t> held;  // sync: writes waiting for the other site; nullopt: async
 };
 
 // Parse the INFO status of one dcc target (the part after "dcc ").
@@ -40,7 +42,7 @@ std::optional<TargetStatus> parse_status(const std::string& params);
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
 // role, generation, mode, registration ("-" if none), misses, timeouts,
 // origin, split ("-" if none), lease ("-" if none needed, also from a
-// kernel before leases).
+// kernel before leases), held ("-" for async).
 // nullopt for an unknown name or a malformed line.
 std::optional<std::string> status_field(const std::string& params, const std::string& name);
 
@@ -63,6 +65,8 @@ struct VolumeStatus {
     std::string origin = "handover";  // how this generation began: handover, failover, forced
     std::string split = "none";       // a recorded split brain: none, old, new
     std::string lease = "none";       // the owner's lease: none (not needed), held, expired
+    std::string replication_mode = "async";  // async or sync (DCC_SB_F_SYNC)
+    std::optional<uint64_t> held_writes;  // sync: writes waiting for the other site
     uint64_t region_bytes = 0, regions = 0;
     uint64_t valid = 0, dirty = 0, locked = 0, misses = 0, timeouts = 0;
     std::optional<uint64_t> registration;
