@@ -56,6 +56,7 @@ Daemon::Daemon(const Config& cfg)
         listen(ctl_fd_, 16))
         throw Error(kExitError, errno_text("control socket " + cfg.control_socket, errno), errno);
     umask(old);
+    sync_ = std::make_unique<SyncShipper>(ctx_, cfg, seq_);
 }
 
 Daemon::~Daemon() {
@@ -262,6 +263,7 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
     case Type::Fetch:
     case Type::Pull: return serve_fill(v, in);
     case Type::Push: return apply_push(v, in);
+    case Type::SyncWrite: return apply_sync_write(v, in);
     case Type::Handover: return on_handover_part(v, in);
     case Type::HandoverAsk: return on_handover_ask(v, in);
     default: return;
@@ -288,8 +290,10 @@ void Daemon::kernel_events() {
         for (auto& [_, v] : vols_)
             if (e.dev == v->dev) {
                 v->check_pending = true;
-                if (e.cmd == DCC_CMD_EVENT_STATE)
+                if (e.cmd == DCC_CMD_EVENT_STATE) {
                     v->own.kernel_state(site_state(e));
+                    v->reg.sync = e.sync;
+                }
             }
     if (lost)
         for (auto& [_, v] : vols_) v->check_pending = true;
@@ -316,6 +320,21 @@ void Daemon::serve_urgent() {
         }
 }
 
+// What the sync shipper needs to know of @v, when it changed.
+void Daemon::tell_shipper(Volume& v) {
+    if (!v.reg.sync && !v.shipper_told) return;
+    ShipVolume s{.dev = v.dev,
+                 .uuid = v.reg.uuid,
+                 .reg_id = v.reg.reg_id,
+                 .region_sectors = v.reg.region_sectors,
+                 .data_fd = v.data_fd,
+                 .generation = v.generation(),
+                 .ship = v.reg.sync && v.owner() && v.own.paired() && link_up_};
+    if (v.shipper_told && *v.shipper_told == s) return;
+    sync_->set_volume(s);
+    v.shipper_told = s;
+}
+
 void Daemon::each_volume(const char* what, void (Daemon::*fn)(Volume&)) {
     for (auto& [_, v] : vols_) {
         try {
@@ -330,6 +349,7 @@ void Daemon::each_volume(const char* what, void (Daemon::*fn)(Volume&)) {
 void Daemon::maintain(Volume& v, Clock::time_point now) {
     try {
         carry_out(v, v.own.tick(now));
+        tell_shipper(v);
         expire_waiters(v, now);
         lease_tick(v, now);
         flush_acks(v);
@@ -442,6 +462,7 @@ int Daemon::run() {
             for (auto& [_, v] : vols_) v->check_pending = true;
         }
         if (now - last_publish_ > ms(500)) publish(now);
+        sync_->set_link(link_up_, inc_.mine(), inc_.to());
         // Volume work, round robin within a time budget, so that the link
         // and the control socket are served on time with many volumes.
         auto it = vols_.lower_bound(next_volume_);

@@ -13,6 +13,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "kernel.hpp"
 #include "peer.hpp"
 #include "session.hpp"
+#include "sync.hpp"
 #include "volume.hpp"
 
 namespace dcc::dccd {
@@ -67,6 +69,7 @@ private:
     void serve_urgent();
     void maintain(Volume& v, Clock::time_point now);
     void each_volume(const char* what, void (Daemon::*fn)(Volume&));
+    void tell_shipper(Volume& v);
     Volume* by_uuid(const Uuid& u);
     void reindex();
     wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
@@ -101,6 +104,7 @@ private:
     // transfers.cpp
     void serve_fill(Volume& v, Incoming& in);
     void apply_push(Volume& v, Incoming& in);
+    void apply_sync_write(Volume& v, Incoming& in);
     void flush_acks(Volume& v);
     void end_fills(Volume& v);
     void cancel_fills(Volume& v);
@@ -159,7 +163,9 @@ private:
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;
     std::string peer_site_;
-    uint64_t seq_ = 1;
+    // Shared with the sync shipper: a push's and a sync write's seqs order
+    // them at the replica (taken before their data is read).
+    std::atomic<uint64_t> seq_{1};
     std::map<uint64_t, Clock::time_point> pings_;  // PINGs in flight: seq -> send time
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
     double tokens_ = 0;
@@ -168,6 +174,8 @@ private:
     int ctl_fd_ = -1;
     std::vector<CtlClient> ctl_;
     std::string next_volume_;  // where the next round of volume work starts
+    std::unique_ptr<SyncShipper> sync_;  // after ctx_: closed before it
+    bool sync_link_told_ = false;
 };
 
 }  // namespace dcc::dccd

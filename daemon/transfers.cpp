@@ -106,13 +106,48 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
     v.acks.push_back(std::move(in));
 }
 
+// A replica writes one of the owner's held writes (synchronous
+// replication) and answers once it is durable, with the pushes' flush.
+// The order with the pushes of its region is core::PushOrder's.
+void Daemon::apply_sync_write(Volume& v, Incoming& in) {
+    const wire::Message& m = in.msg;
+    wire::Message r = reply_to(m, wire::Type::SyncAck);
+    uint64_t sector = m.arg, sectors = in.payload.size() / 512;
+    uint64_t rs = v.reg.region_sectors;
+    int err = 0;
+    if (v.own.state().role != Role::Replica || m.generation != v.generation() ||
+        v.own.state().split != dcc::Split::None)
+        err = ESTALE;
+    else if (!sectors || in.payload.size() % 512 || sector / rs != m.region ||
+             (sector + sectors - 1) / rs != m.region || m.region >= v.reg.nr_regions ||
+             sector + sectors > v.reg.data_sectors)
+        err = EINVAL;
+    if (!err) {
+        switch (v.order.take_write(m.region, m.seq)) {
+        case core::SyncTake::Stale: err = ESTALE; break;
+        case core::SyncTake::Covered: break;  // a newer push holds it: the flush
+        case core::SyncTake::Apply:
+            std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+            err = write_full(v.data_fd, buf_.get(), in.payload.size(), sector * 512);
+            break;
+        }
+    }
+    if (err) {
+        r.status = err;
+        link_.reply(in, r);
+        return;
+    }
+    v.acks.push_back(std::move(in));
+}
+
 void Daemon::flush_acks(Volume& v) {
     end_fills(v);
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
     for (const Incoming& in : v.acks) {
-        if (!err) v.pushed.add(in.payload.size());
-        wire::Message r = reply_to(in.msg, wire::Type::PushAck);
+        bool sync = in.msg.type == wire::Type::SyncWrite;
+        if (!err && !sync) v.pushed.add(in.payload.size());
+        wire::Message r = reply_to(in.msg, sync ? wire::Type::SyncAck : wire::Type::PushAck);
         r.status = err;
         link_.reply(in, r);
     }
@@ -279,14 +314,18 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
                 continue;
             }
         }
+        // The seq before the read: at the replica a sync write with a
+        // larger one (its data landed after this read began) wins.
+        wire::Message m = vmsg(v, wire::Type::Push, p->region);
         uint64_t len = v.region_len(p->region);
         if (int e = read_full(v.data_fd, buf_.get(), len, p->region * v.region_bytes)) {
             log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
                      (unsigned long long)p->region, std::strerror(e));
+            v.rep.unsent(*p);
             continue;
         }
-        wire::Message m = vmsg(v, wire::Type::Push, p->region);
-        m.arg = v.rep.floor(m.seq);
+        // Nothing unanswered may fall below the floor: pushes nor sync writes.
+        m.arg = std::min(v.rep.floor(m.seq), sync_->floor(v.reg.uuid));
         if (!link_.request(Chan::Bulk, m, buf_.get(), len)) {
             v.rep.unsent(*p);
             return;
@@ -321,9 +360,11 @@ bool Daemon::send_set(Volume& v, wire::Type t, uint64_t generation, uint64_t reg
                       const RangeSet& set, uint64_t* base) {
     auto parts = core::split_parts(set, wire::kMaxRanges);
     if (parts.size() > wire::kMaxParts) return false;
-    *base = seq_;
+    // Consecutive seqs, which the sync shipper must not take in between.
+    *base = seq_.fetch_add(parts.size());
     for (size_t i = 0; i < parts.size(); i++) {
         wire::Message m = vmsg(v, t, region);
+        m.seq = *base + i;
         m.generation = generation;
         m.arg = set.count();
         m.part = uint16_t(i);

@@ -22,6 +22,7 @@
 #include "peer.hpp"
 #include "replication.hpp"
 #include "report.hpp"
+#include "sync.hpp"
 
 namespace dcc::dccd {
 
@@ -91,6 +92,7 @@ struct Volume {
     std::vector<Incoming> acks;  // written, acknowledged after the next flush
 
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
+    std::optional<ShipVolume> shipper_told;  // sync: what the shipper knows
 
     // Leases (a site with a witness; docs/protocol.md).  Owner: the leases
     // it holds, the RENEWs in flight (seq -> send time), and what the

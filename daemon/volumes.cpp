@@ -38,6 +38,7 @@ void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::itera
     log_info("%s: device gone", it->first.c_str());
     answer_failure(*it->second, {control::Code::NotFound, "the device is gone"});
     emit({{"event", "removed"}, {"volume", it->first}});
+    sync_->drop_volume(it->second->dev);
     vols_.erase(it);
     reindex();
 }

@@ -98,6 +98,7 @@ int cmd_format_meta(int argc, char** argv) {
                          {"uuid", required_argument, nullptr, 0},
                          {"role", required_argument, nullptr, 0},
                          {"empty", no_argument, nullptr, 0},
+                         {"sync", no_argument, nullptr, 0},
                          {"force", no_argument, nullptr, 0}});
     if (!o.pos.empty()) usage_error("format-meta takes no positional arguments");
     if (!o.has("data") || !o.has("meta")) usage_error("format-meta needs --data DEV and --meta DEV");
@@ -106,6 +107,7 @@ int cmd_format_meta(int argc, char** argv) {
     f.meta_path = o.get("meta");
     f.empty = o.has("empty");
     f.force = o.has("force");
+    f.sync = o.has("sync");
     if (o.has("region-size")) {
         auto v = dcc::parse_size(o.get("region-size"));
         if (!v || *v > UINT32_MAX) usage_error("invalid --region-size '" + o.get("region-size") + "'");
@@ -134,10 +136,11 @@ int cmd_format_meta(int argc, char** argv) {
     for (const std::string& s : report.overruled)
         std::fprintf(stderr, "dccctl format-meta: warning: %s holds %s (blkid); with --empty and --force "
                      "the peer's copy will overwrite it\n", f.data_path.c_str(), s.c_str());
-    std::printf("formatted %s: volume %s, %llu regions of %u KiB, role %s, %s\n",
+    std::printf("formatted %s: volume %s, %llu regions of %u KiB, role %s, %s, %s replication\n",
                 f.meta_path.c_str(), dcc::format_uuid(sb.uuid).c_str(),
                 (unsigned long long)sb.nr_regions, sb.region_sectors / 2,
-                dcc::role_name(sb.role), f.empty ? "no region valid" : "every region valid");
+                dcc::role_name(sb.role), f.empty ? "no region valid" : "every region valid",
+                sb.sync() ? "synchronous" : "asynchronous");
     return 0;
 }
 
@@ -166,7 +169,8 @@ int cmd_dump_meta(int argc, char** argv) {
                     json_str(dcc::origin_name(m.sb.origin)).c_str(),
                     json_str(dcc::split_name(m.sb.split)).c_str(),
                     (unsigned long long)m.sb.split_generation);
-        std::printf(", \"lease\": %s", m.sb.lease() ? "true" : "false");
+        std::printf(", \"lease\": %s, \"replication\": %s", m.sb.lease() ? "true" : "false",
+                    m.sb.sync() ? "\"sync\"" : "\"async\"");
         if (o.has("ranges"))
             std::printf(", \"valid_ranges\": %s, \"dirty_ranges\": %s", json_str(list(valid)).c_str(),
                         json_str(list(dirty)).c_str());
@@ -187,6 +191,8 @@ int cmd_dump_meta(int argc, char** argv) {
         std::printf(" (the newer owner's generation %llu)", (unsigned long long)m.sb.split_generation);
     std::printf("\nlease          %s\n",
                 m.sb.lease() ? "needed (the owner serves only under its daemon's lease)" : "-");
+    std::printf("replication    %s\n",
+                m.sb.sync() ? "sync (a write completes once the other site holds it)" : "async");
     if (o.has("ranges"))
         std::printf("valid ranges   %s\ndirty ranges   %s\n", list(valid).c_str(), list(dirty).c_str());
     return 0;
@@ -572,7 +578,8 @@ int cmd_help(int argc, char** argv) {
 
 const std::vector<Verb>& verbs() {
     static const std::vector<Verb> v = {
-        {"format-meta", "--data DEV --meta DEV [--region-size 64k] [--uuid U] [--role R] [--empty] [--force]",
+        {"format-meta",
+         "--data DEV --meta DEV [--region-size 64k] [--uuid U] [--role R] [--empty] [--sync] [--force]",
          "write a new metadata device", cmd_format_meta},
         {"dump-meta", "[--json] [--ranges] META_DEV", "show a metadata device's superblock and bitmaps",
          cmd_dump_meta},

@@ -75,15 +75,30 @@ bool PushOrder::take(uint64_t region, uint64_t seq, uint64_t floor) {
     if (floor > floor_) {
         floor_ = floor;
         for (auto it = last_.begin(); it != last_.end();)
-            it = it->second < floor_ ? last_.erase(it) : std::next(it);
+            it = it->second.seq < floor_ ? last_.erase(it) : std::next(it);
     }
     if (seq < floor_) return false;
-    auto [it, fresh] = last_.try_emplace(region, seq);
+    auto [it, fresh] = last_.try_emplace(region, Last{seq, true});
     if (!fresh) {
-        if (seq <= it->second) return false;
-        it->second = seq;
+        if (seq <= it->second.seq) return false;
+        it->second = {seq, true};
     }
     return true;
+}
+
+SyncTake PushOrder::take_write(uint64_t region, uint64_t seq) {
+    // Below the floor the owner gave the write up (its application got
+    // EIO): newer data may be here already.
+    if (seq < floor_) return SyncTake::Stale;
+    auto [it, fresh] = last_.try_emplace(region, Last{seq, false});
+    if (fresh || seq > it->second.seq) {
+        it->second = {seq, false};
+        return SyncTake::Apply;
+    }
+    // A push whose seq was taken later read this write's data.  A newer
+    // sync write covers other sectors, perhaps, not these: that order is
+    // not one the owner sends, so it is refused rather than guessed at.
+    return it->second.push && seq < it->second.seq ? SyncTake::Covered : SyncTake::Stale;
 }
 
 void PushOrder::reset() {

@@ -10,8 +10,12 @@
 //
 // Replica (PushOrder): never takes a push older than the last one it took
 // for that region.  Each push carries the owner's floor, its oldest
-// unanswered push: anything below it was answered or abandoned, so the
-// replica drops it and forgets what it remembered below it.
+// unanswered push or sync write: anything below it was answered or
+// abandoned, so the replica drops it and forgets what it remembered below
+// it.  Sync writes (SYNC_WRITE) take their seq from the same count, just
+// before their data is read, but travel on another connection: a push
+// read before a sync write's data landed may arrive after it, and a sync
+// write may arrive after a push that read its data already.
 #pragma once
 
 #include <chrono>
@@ -87,16 +91,29 @@ private:
     Clock::time_point last_refill_{};
 };
 
+enum class SyncTake {
+    Apply,    // write it, then answer
+    Covered,  // a newer push of the region was taken: it holds this data
+    Stale,    // abandoned by the owner, or out of order: refuse it
+};
+
 class PushOrder {
 public:
     // Whether a push of @region with @seq and the sender's @floor may be
     // taken; if so it is remembered as the last one for that region.
     bool take(uint64_t region, uint64_t seq, uint64_t floor);
+    // What to do with a sync write of @region with @seq; Apply remembers it
+    // as the last one for the region, so that an older push is refused.
+    SyncTake take_write(uint64_t region, uint64_t seq);
     void reset();  // the peer restarted: its seqs start again
     size_t remembered() const { return last_.size(); }
 
 private:
-    std::unordered_map<uint64_t, uint64_t> last_;  // region -> seq taken
+    struct Last {
+        uint64_t seq;
+        bool push;  // a PUSH (whole region), or a sync write (some sectors)
+    };
+    std::unordered_map<uint64_t, Last> last_;  // region -> last taken
     uint64_t floor_ = 0;
 };
 

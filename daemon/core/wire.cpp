@@ -51,13 +51,13 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::WAnswer); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::SyncAck); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
 bool has_arg(Type t) {
     return t == Type::Push || t == Type::InvalidSet || t == Type::Handover || t == Type::Pong ||
-           t == Type::WAnswer;
+           t == Type::WAnswer || t == Type::SyncWrite;
 }
 
 bool has_count(Type t) { return has_ranges(t) || t == Type::Pong; }
@@ -115,12 +115,15 @@ const char* type_name(Type t) {
     case Type::WClaim: return "W_CLAIM";
     case Type::WYield: return "W_YIELD";
     case Type::WAnswer: return "W_ANSWER";
+    case Type::SyncWrite: return "SYNC_WRITE";
+    case Type::SyncAck: return "SYNC_ACK";
     }
     return "?";
 }
 
 bool has_payload(Type t) {
-    return t == Type::FetchReply || t == Type::Push || t == Type::PullReply;
+    return t == Type::FetchReply || t == Type::Push || t == Type::PullReply ||
+           t == Type::SyncWrite;
 }
 
 bool is_multipart(Type t) { return has_ranges(t); }

@@ -81,6 +81,11 @@ enum class Type : uint8_t {
     WYield = 20,      // the owner of generation - 1 hands generation to `to`
     WAnswer = 21,     // status 0 granted, else refused; generation and site:
                       // the record; arg: lease length, or what is left of it
+    // Synchronous replication (docs/protocol.md, "Synchronous replication"):
+    SyncWrite = 22,   // owner -> replica: one held write, + data; arg: its
+                      // first sector; region: its region; seq: taken before
+                      // its data was read, from the same count as PUSH's
+    SyncAck = 23,     // status 0: the data is durable at the replica
 };
 
 // A replica's promise not to fail a volume over (PONG).

@@ -285,6 +285,7 @@ Superblock format_meta(const FormatOptions& opt, FormatReport* report) {
     }
 
     Superblock sb = make_layout(data_bytes, opt.region_bytes, opt.uuid, opt.role);
+    if (opt.sync) sb.flags |= DCC_SB_F_SYNC;
     uint64_t need = meta_bytes_needed(sb), have = device_size(meta.get());
     if (have < need)
         throw Error(kExitUsage, "metadata device " + opt.meta_path + " holds " +

@@ -55,6 +55,7 @@ struct FormatOptions {
     Role role = Role::Owner;
     bool empty = false;
     bool force = false;  // overwrite dcc metadata or another signature
+    bool sync = false;   // synchronous replication (DCC_SB_F_SYNC)
 };
 
 // What blkid recognises on an open device or file (filesystems, RAID and

@@ -62,6 +62,8 @@ struct Superblock {
 
     // DCC_SB_F_LEASE: the owner serves only under its daemon's lease.
     bool lease() const { return flags & DCC_SB_F_LEASE; }
+    // DCC_SB_F_SYNC: a write completes once the other site holds it.
+    bool sync() const { return flags & DCC_SB_F_SYNC; }
 };
 
 constexpr uint32_t kMetaBlock = 4096;

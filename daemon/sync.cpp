@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sync.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "dcc/devices.hpp"
+#include "dcc/error.hpp"
+#include "log.hpp"
+#include "wire.hpp"
+#include "zmq_util.hpp"
+
+namespace dcc::dccd {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// An answer that does not come within this is asked for again (the first
+// message may have met a peer that restarted): a duplicate is harmless,
+// the replica takes each sync write once (core::PushOrder::take_write).
+constexpr auto kResend = std::chrono::seconds(3);
+
+std::pair<uint32_t, uint32_t> key(nl::Dev d) { return {d.major, d.minor}; }
+
+uint8_t* aligned_region() {
+    void* p = nullptr;
+    if (posix_memalign(&p, 4096, DCC_MAX_REGION_SECTORS * 512)) throw std::bad_alloc();
+    return static_cast<uint8_t*>(p);
+}
+
+}  // namespace
+
+SyncShipper::SyncShipper(zmq::context_t& ctx, const Config& cfg, std::atomic<uint64_t>& seq)
+    : cfg_(cfg), seq_(seq), dealer_(ctx, zmq::socket_type::dealer),
+      events_(DCC_GENL_MCGRP_WRITES), buf_(aligned_region(), free) {
+    dealer_.set(zmq::sockopt::linger, 0);
+    dealer_.set(zmq::sockopt::routing_id, "sync:" + cfg.site);
+    dealer_.set(zmq::sockopt::immediate, 1);
+    dealer_.set(zmq::sockopt::reconnect_ivl, 100);
+    dealer_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    dealer_.set(zmq::sockopt::connect_timeout, 1000);
+    if (!cfg.insecure) {
+        dealer_.set(zmq::sockopt::curve_serverkey, cfg.peer_public_key);
+        dealer_.set(zmq::sockopt::curve_publickey, cfg.public_key);
+        dealer_.set(zmq::sockopt::curve_secretkey, cfg.secret_key);
+    }
+    dealer_.connect(cfg.peer);
+    thread_ = std::thread([this] { run(); });
+}
+
+SyncShipper::~SyncShipper() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    for (auto& [_, v] : by_dev_)
+        if (v.fd >= 0) close(v.fd);
+}
+
+void SyncShipper::set_volume(const ShipVolume& sv) {
+    std::lock_guard<std::mutex> l(mu_);
+    Vol& v = by_dev_[key(sv.dev)];
+    if (v.fd < 0) {
+        v.fd = dup(sv.data_fd);
+        if (v.fd < 0) log_warn("sync: cannot duplicate a data device descriptor: %s", std::strerror(errno));
+    }
+    bool fresh = v.v.reg_id != sv.reg_id;
+    v.v = sv;
+    if (fresh) {
+        // A new registration: whatever the kernel holds is announced again.
+        nl::Request r{.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = sv.dev, .reg_id = sv.reg_id};
+        std::string text;
+        if (int e = nl_.transact(r, {}, &text))
+            log_warn("sync: cannot ask for the held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
+    }
+}
+
+void SyncShipper::drop_volume(nl::Dev dev) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = by_dev_.find(key(dev));
+    if (it == by_dev_.end()) return;
+    if (it->second.fd >= 0) close(it->second.fd);
+    by_dev_.erase(it);
+}
+
+void SyncShipper::set_link(bool up, uint64_t from, uint64_t to) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (up != up_ || from != from_ || to != to_) link_changed_ = true;
+    up_ = up;
+    from_ = from;
+    to_ = to;
+}
+
+uint64_t SyncShipper::floor(const Uuid& uuid) const {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [seq, s] : sent_) {  // in seq order: the first is the oldest
+        auto it = by_dev_.find(key(s.w.dev));
+        if (it != by_dev_.end() && it->second.v.uuid == uuid) return seq;
+    }
+    return UINT64_MAX;
+}
+
+SyncShipper::Counts SyncShipper::counts(const Uuid& uuid) const {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [_, v] : by_dev_)
+        if (v.v.uuid == uuid) return v.counts;
+    return {};
+}
+
+void SyncShipper::run() {
+    while (!stop_) {
+        bool waiting;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            waiting = !pending_.empty();
+        }
+        zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
+                                   {nullptr, events_.fd(), ZMQ_POLLIN, 0}};
+        try {
+            zmq::poll(items, 2, std::chrono::milliseconds(waiting ? 10 : 100));
+        } catch (const zmq::error_t& e) {
+            if (e.num() == ETERM) return;
+            if (e.num() != EINTR) log_warn("sync: poll: %s", e.what());
+            continue;
+        }
+        try {
+            if (items[1].revents & ZMQ_POLLIN) take_events();
+            if (items[0].revents & ZMQ_POLLIN) take_answers();
+            resend_unanswered(false);
+            ship();
+        } catch (const zmq::error_t& e) {
+            if (e.num() == ETERM) return;
+            log_warn("sync: %s", e.what());
+        } catch (const std::exception& e) {
+            log_warn("sync: %s", e.what());
+        }
+    }
+}
+
+// The kernel's announcements: each held write once, in id order.
+void SyncShipper::take_events() {
+    bool lost = false;
+    std::vector<nl::Event> evs = events_.drain(lost);
+    std::lock_guard<std::mutex> l(mu_);
+    for (const nl::Event& ev : evs) {
+        if (ev.cmd != DCC_CMD_EVENT_WRITTEN || !by_dev_.count(key(ev.dev))) continue;
+        for (const dcc_written& w : ev.writes)
+            if (known_.insert({ev.dev.major, ev.dev.minor, w.id}).second)
+                pending_.push_back({ev.dev, w.id, w.sector, w.sectors});
+    }
+    if (!lost) return;
+    // Some were dropped: every volume's held writes again (those known
+    // are skipped above).
+    log_warn("sync: announcements of held writes were lost: asking again");
+    for (const auto& [_, v] : by_dev_) {
+        nl::Request r{.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = v.v.dev, .reg_id = v.v.reg_id};
+        nl_.transact(r, {});
+    }
+}
+
+void SyncShipper::take_answers() {
+    std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ok, failed;
+    for (;;) {
+        std::vector<zmq::message_t> frames = recv_multipart(dealer_);
+        if (frames.empty()) break;
+        auto& h = frames[0];
+        wire::Decoded d = wire::decode({static_cast<const uint8_t*>(h.data()), h.size()},
+                                       frames.size() - 1);
+        if (!d.msg || d.msg->type != wire::Type::SyncAck) {
+            log_warn("sync: refused an answer from the peer: %s",
+                     d.msg ? "not a SYNC_ACK" : d.error.c_str());
+            continue;
+        }
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = sent_.find(d.msg->seq);
+        if (it == sent_.end()) continue;  // answered already, or sent again since
+        const Held& w = it->second.w;
+        auto v = by_dev_.find(key(w.dev));
+        if (d.msg->status) {
+            log_warn("sync: the peer refused a write at sector %llu: %s",
+                     (unsigned long long)w.sector, std::strerror(d.msg->status));
+            failed[key(w.dev)].push_back(w.id);
+            if (v != by_dev_.end()) v->second.counts.failed++;
+        } else {
+            ok[key(w.dev)].push_back(w.id);
+            if (v != by_dev_.end()) v->second.counts.confirmed++;
+        }
+        known_.erase({w.dev.major, w.dev.minor, w.id});
+        sent_.erase(it);
+    }
+    for (auto& [k, ids] : ok) done({k.first, k.second}, ids, false);
+    for (auto& [k, ids] : failed) done({k.first, k.second}, ids, true);
+}
+
+void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed) {
+    uint64_t reg_id;
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        auto v = by_dev_.find(key(dev));
+        if (v == by_dev_.end()) return;
+        reg_id = v->second.v.reg_id;
+    }
+    for (size_t i = 0; i < ids.size(); i += DCC_MAX_WRITES_PER_REQUEST) {
+        nl::Request r{.cmd = DCC_CMD_WRITES_DONE, .dev = dev, .reg_id = reg_id};
+        if (failed) r.fill_errno = EIO;
+        r.write_ids.assign(ids.begin() + long(i),
+                           ids.begin() + long(std::min(ids.size(), i + DCC_MAX_WRITES_PER_REQUEST)));
+        std::string text;
+        if (int e = nl_.transact(r, {}, &text))
+            log_warn("sync: cannot complete held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
+    }
+}
+
+// Unanswered writes go out again: all of them when the link or the peer
+// changed, else those whose answer is late.
+void SyncShipper::resend_unanswered(bool all) {
+    std::lock_guard<std::mutex> l(mu_);
+    all |= std::exchange(link_changed_, false);
+    auto now = Clock::now();
+    std::vector<Held> again;
+    for (auto it = sent_.begin(); it != sent_.end();) {
+        if (all || now - it->second.at > kResend) {
+            again.push_back(it->second.w);
+            it = sent_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // In front, oldest first: a region's writes keep their order.
+    pending_.insert(pending_.begin(), again.begin(), again.end());
+}
+
+// Send what is pending for volumes this site owns while the link is up.
+// The seq is taken before the data is read, so that a push that read the
+// region before this write landed carries a smaller one.
+void SyncShipper::ship() {
+    std::unique_lock<std::mutex> l(mu_);
+    if (!up_) return;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        auto v = by_dev_.find(key(it->dev));
+        if (v == by_dev_.end()) {  // the volume went: forget its writes
+            known_.erase({it->dev.major, it->dev.minor, it->id});
+            it = pending_.erase(it);
+            continue;
+        }
+        const ShipVolume& sv = v->second.v;
+        if (!sv.ship || v->second.fd < 0 || !sv.region_sectors) {
+            ++it;
+            continue;
+        }
+        Held w = *it;
+        uint64_t seq = seq_.fetch_add(1);
+        size_t len = size_t(w.sectors) * 512;
+        if (len > DCC_MAX_REGION_SECTORS * 512) {
+            log_warn("sync: a held write of %u sectors is larger than a region", w.sectors);
+            it = pending_.erase(it);
+            continue;
+        }
+        if (int e = read_full(v->second.fd, buf_.get(), len, w.sector * 512)) {
+            log_warn("sync: cannot read sector %llu: %s", (unsigned long long)w.sector, std::strerror(e));
+            ++it;
+            continue;
+        }
+        wire::Message m;
+        m.type = wire::Type::SyncWrite;
+        m.volume = sv.uuid;
+        m.from = from_;
+        m.to = to_;
+        m.seq = seq;
+        m.generation = sv.generation;
+        m.region = w.sector / sv.region_sectors;
+        m.arg = w.sector;
+        std::vector<uint8_t> h = wire::encode(m);
+        bool sent;
+        try {
+            sent = dealer_.send(zmq::buffer(h), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                   dealer_.send(zmq::buffer(buf_.get(), len), zmq::send_flags::dontwait);
+        } catch (const zmq::error_t&) {
+            sent = false;
+        }
+        if (!sent) return;  // no connection yet: the next round
+        sent_[seq] = {w, Clock::now()};
+        v->second.counts.shipped++;
+        it = pending_.erase(it);
+    }
+}
+
+}  // namespace dcc::dccd

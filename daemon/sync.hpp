@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Synchronous replication, owner side: a thread of its own that ships the
+// writes the kernel holds (EVENT_WRITTEN) to the peer and completes them
+// (WRITES_DONE) when the peer says they are durable there.
+//
+// It runs apart from dccd's loop because that loop blocks in calls that
+// wait for held writes: the fsync and the suspend of a handover.  It has
+// its own netlink sockets, its own copy of each data device's descriptor
+// and its own connection to the peer's control listener; the peer's loop
+// writes what it sends (docs/protocol.md, "Synchronous replication").
+// What it needs of dccd's state, dccd tells it (set_volume, set_link);
+// what dccd needs of it (the floor of the volume's pushes) it reads.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "config.hpp"
+#include "dcc/meta.hpp"
+#include "dcc/nl.hpp"
+
+namespace dcc::dccd {
+
+// What the shipper knows of a sync volume.
+struct ShipVolume {
+    nl::Dev dev;
+    Uuid uuid{};
+    uint64_t reg_id = 0;
+    uint32_t region_sectors = 0;
+    int data_fd = -1;         // dccd's; the shipper keeps a duplicate
+    uint64_t generation = 0;
+    bool ship = false;        // this site owns it and is paired: send
+    bool operator==(const ShipVolume&) const = default;
+};
+
+class SyncShipper {
+public:
+    // @seq: dccd's message count, shared: a sync write's seq orders it
+    // among the pushes of its region (taken before its data is read).
+    SyncShipper(zmq::context_t& ctx, const Config& cfg, std::atomic<uint64_t>& seq);
+    ~SyncShipper();
+    SyncShipper(const SyncShipper&) = delete;
+    SyncShipper& operator=(const SyncShipper&) = delete;
+
+    void set_volume(const ShipVolume& v);
+    void drop_volume(nl::Dev dev);
+    // The link to the peer, and the incarnations its messages carry; a
+    // change of either sends what is unanswered again.
+    void set_link(bool up, uint64_t from, uint64_t to);
+    // The oldest unanswered sync write of @uuid (UINT64_MAX if none): no
+    // push of the volume may carry a floor above it.
+    uint64_t floor(const Uuid& uuid) const;
+
+    struct Counts {
+        uint64_t shipped = 0, confirmed = 0, failed = 0;
+    };
+    Counts counts(const Uuid& uuid) const;
+
+private:
+    struct Held {
+        nl::Dev dev;
+        uint64_t id, sector;
+        uint32_t sectors;
+    };
+    struct Sent {
+        Held w;
+        std::chrono::steady_clock::time_point at;
+    };
+    struct Vol {
+        ShipVolume v;
+        int fd = -1;  // the duplicate
+        Counts counts;
+    };
+
+    void run();
+    void take_events();
+    void take_answers();
+    void ship();
+    void resend_unanswered(bool all);
+    void done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed);
+
+    const Config& cfg_;
+    std::atomic<uint64_t>& seq_;
+    zmq::socket_t dealer_;
+    nl::EventSocket events_;
+    nl::Client nl_;
+    std::unique_ptr<uint8_t, void (*)(void*)> buf_;
+
+    mutable std::mutex mu_;  // what follows, up to the thread
+    std::map<std::pair<uint32_t, uint32_t>, Vol> by_dev_;  // (major, minor)
+    bool up_ = false;
+    uint64_t from_ = 0, to_ = 0;
+    bool link_changed_ = false;
+    std::deque<Held> pending_;          // announced, not yet sent
+    std::map<uint64_t, Sent> sent_;     // seq -> unanswered
+    std::set<std::tuple<uint32_t, uint32_t, uint64_t>> known_;  // (dev, id) pending or sent
+
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+}  // namespace dcc::dccd
