@@ -258,7 +258,10 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
     case Type::Attach: return on_attach(v, in);
     case Type::InvalidSet: return on_invalid_set(v, m);
     case Type::Progress:
-        if (!v.owner() && m.generation == v.generation()) v.peer_backlog = v.last_owner_backlog = m.region;
+        if (!v.owner() && m.generation == v.generation()) {
+            v.peer_backlog = m.region;
+            v.last_owner_backlog = m.arg;  // what a failover weighs
+        }
         return;
     case Type::Fetch:
     case Type::Pull: return serve_fill(v, in);
@@ -330,6 +333,15 @@ void Daemon::tell_shipper(Volume& v) {
                  .data_fd = v.data_fd,
                  .generation = v.generation(),
                  .ship = v.reg.sync && v.owner() && v.own.paired() && link_up_};
+    // Owner of a sync volume: the dirty regions of before (writes perhaps
+    // acknowledged without the peer) are at risk until a push of each.
+    bool sync_owner = v.reg.sync && v.owner();
+    if (sync_owner && !v.presync) {
+        v.presync = kernel_.set(v, DCC_SET_DIRTY);
+        for (const Range& x : v.invalid.ranges()) v.presync->remove(x.start, x.count);
+    } else if (!sync_owner) {
+        v.presync.reset();
+    }
     if (v.shipper_told && *v.shipper_told == s) return;
     sync_->set_volume(s);
     v.shipper_told = s;

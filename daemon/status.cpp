@@ -104,9 +104,15 @@ void Daemon::publish(Clock::time_point now) {
         for (nlohmann::json& e : report::changes(v->shown ? &*v->shown : nullptr, st)) emit(std::move(e));
         v->shown = st;
         if (v->owner() && v->own.paired() && link_up_ && st.backlog &&
-            (*st.backlog != v->progress_sent || now - v->progress_time > ms(2000))) {
-            if (link_.request(Chan::Ctl, vmsg(*v, wire::Type::Progress, *st.backlog))) {
+            (*st.backlog != v->progress_sent || now - v->progress_time > ms(2000) ||
+             (v->presync && v->presync->count() != v->progress_risk_sent))) {
+            wire::Message m = vmsg(*v, wire::Type::Progress, *st.backlog);
+            // What a failover there would lose: in sync, only what was
+            // written before writes waited for the peer, and what it lacks.
+            m.arg = v->presync ? v->presync->count() + v->rep.owed().count() : *st.backlog;
+            if (link_.request(Chan::Ctl, m)) {
                 v->progress_sent = *st.backlog;
+                v->progress_risk_sent = m.arg;
                 v->progress_time = now;
             }
         }

@@ -344,6 +344,7 @@ void Daemon::on_push_ack(Volume& v, const wire::Message& m) {
         return;  // dirty or still owed: sent again later
     }
     v.pushed.add(v.region_len(a->push.region));
+    if (v.presync) v.presync->remove(a->push.region, 1);
 }
 
 // The dirty bits of the regions whose pushes were answered, in one request.

@@ -93,6 +93,9 @@ struct Volume {
 
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
     std::optional<ShipVolume> shipper_told;  // sync: what the shipper knows
+    // Owner of a sync volume: regions that may hold writes acknowledged
+    // without the peer (dirty when this began, not pushed since).
+    std::optional<RangeSet> presync;
 
     // Leases (a site with a witness; docs/protocol.md).  Owner: the leases
     // it holds, the RENEWs in flight (seq -> send time), and what the
@@ -118,6 +121,7 @@ struct Volume {
     Clock::time_point ho_start{};
     std::optional<VolumeStatus> shown;  // as last published
     uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
+    uint64_t progress_risk_sent = UINT64_MAX;  // ... and what was at risk
     Clock::time_point progress_time{};
 
     bool owner() const { return own.owner(); }

@@ -42,7 +42,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 4;
+constexpr uint8_t kVersion = 5;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
@@ -72,7 +72,8 @@ enum class Type : uint8_t {
     HandoverAck = 15,
     HandoverAsk = 16, // replica -> owner: please hand over to me
     Progress = 17,    // owner -> replica: region = regions not yet the same
-                      // at both sites (no reply)
+                      // at both sites; arg = of them, those that may hold
+                      // acknowledged writes the replica lacks (no reply)
     // A site and the witness (docs/protocol.md, "Leases and the witness").
     // Requests name the volume, the generation and the sender's site; the
     // witness answers each with W_ANSWER (same seq).

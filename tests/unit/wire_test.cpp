@@ -86,8 +86,28 @@ TEST(Wire, RoundTripsEveryType) {
         x.generation = 10;
         all.push_back(x);
     }
+    Message progress;
+    progress.type = Type::Progress;
+    progress.volume = vol();
+    progress.region = 40;  // not yet the same
+    progress.arg = 3;      // at risk
+    all.push_back(progress);
+    Message sw;
+    sw.type = Type::SyncWrite;
+    sw.volume = vol();
+    sw.seq = 1ull << 50;
+    sw.generation = 4;
+    sw.region = 7;
+    sw.arg = 7 * 128 + 16;  // its first sector
+    all.push_back(sw);
+    Message sa;
+    sa.type = Type::SyncAck;
+    sa.volume = vol();
+    sa.seq = 1ull << 50;
+    sa.status = 116;  // ESTALE: a refusal
+    all.push_back(sa);
     for (Type t : {Type::Fetch, Type::FetchReply, Type::Push, Type::PushAck, Type::Pull,
-                   Type::PullReply}) {
+                   Type::PullReply, Type::SyncAck}) {
         Message x;
         x.type = t;
         x.volume = vol();
@@ -141,7 +161,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 4");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 5");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
