@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -83,6 +84,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dcc/devices.hpp"
@@ -802,6 +804,100 @@ int nlprobe(const std::string& vol) {
     });
     expect(e7 < 0, std::string("LEASE_MS of the wrong size -> ") + std::strerror(-e7) + " (" + t7 + ")");
     expect(vol_status(vol).lease == "-", "refused leases changed nothing");
+
+    // Synchronous replication: SET_SYNC, held writes, WRITES_DONE.
+    expect(!reg.sync, "register: the volume is not sync");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id}), -EINVAL,
+               "set sync without SYNC");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 2}), -ERANGE,
+               "set sync 2");
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id + 1, .sync = 1}), -ESTALE,
+               "set sync with a wrong registration number");
+    expect_err(req(b, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 1}), -ESTALE,
+               "set sync from another socket");
+    expect_err(req(*a, {.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id}), -EINVAL,
+               "writes done without WRITE_IDS");
+    expect_err(req(*a, {.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id + 1, .write_ids = {1}}),
+               -ESTALE, "writes done with a wrong registration number");
+    expect_err(req(*a, {.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = d, .reg_id = id + 1}), -ESTALE,
+               "announce writes with a wrong registration number");
+    auto [e8, t8] = raw(DCC_CMD_WRITES_DONE, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        nla_put_u64(m, DCC_A_REG_ID, id);
+        uint8_t torn[12] = {};
+        nla_put(m, DCC_A_WRITE_IDS, sizeof(torn), torn);
+    });
+    expect_err(e8, -EINVAL, "writes done with a torn id (" + t8 + ")");
+    auto [e9, t9] = raw(DCC_CMD_SET_SYNC, [&](nl_msg* m) {
+        nla_put_u32(m, DCC_A_MAJOR, d.major);
+        nla_put_u32(m, DCC_A_MINOR, d.minor);
+        nla_put_u64(m, DCC_A_REG_ID, id);
+        nla_put_u8(m, DCC_A_SYNC, 1);
+        nla_put(m, DCC_A_WRITES, 8, &id);
+    });
+    expect_err(e9, -EINVAL, "set sync with the event-only WRITES (" + t9 + ")");
+    expect(!vol_status(vol).held, "refused requests changed nothing: still async");
+    {
+        uint64_t n = 0;
+        int e = a->transact({.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id, .write_ids = {1, 2}},
+                            [&](nlmsghdr* h) { n = parse_count(h).value_or(99); });
+        expect(e == 0 && n == 0, "writes done for ids nobody holds: 0 found");
+    }
+    // The writes group, then sync on: a write waits for the daemon's word.
+    EventSocket writes(DCC_GENL_MCGRP_WRITES);
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 1}), 0, "set sync");
+    expect(vol_status(vol).held == 0u, "status: sync, no write held");
+    auto held_write = [&](uint64_t r, int want, bool fail, const char* how) {
+        std::atomic<int> rc{-1};
+        std::thread t([&] { rc = vol_io(vol, r, rs, true); });
+        std::optional<dcc_written> w;
+        for (int i = 0; i < 100 && !w; i++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            bool lost = false;
+            for (const Event& ev : writes.drain(lost))
+                if (ev.cmd == DCC_CMD_EVENT_WRITTEN && ev.dev == d && !ev.writes.empty()) w = ev.writes[0];
+        }
+        expect(w.has_value(), std::string("a write is announced (") + how + ")");
+        expect(rc == -1, "... and waits");
+        expect(vol_status(vol).held == 1u, "... status counts it held");
+        if (w) {
+            expect(w->sector == r * rs && w->sectors == kBs / 512, "... at its sector and length");
+            Request done{.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id, .write_ids = {w->id}};
+            if (fail) done.fill_errno = EIO;
+            if (!want && !fail) {
+                // Answered from another socket: only the registration counts.
+                expect_err(req(b, done), 0, "writes done from another socket of the daemon");
+            } else if (want || fail) {
+                expect_err(req(*a, done), 0, "writes done");
+            }
+        }
+        if (!w) req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0});
+        t.join();
+        expect_err(rc, want, std::string("the write completes: ") + how);
+    };
+    held_write(60, 0, false, "confirmed");
+    held_write(61, EIO, true, "failed by the daemon");
+    {
+        std::atomic<int> rc{-1};
+        std::thread t([&] { rc = vol_io(vol, 62, rs, true); });
+        for (int i = 0; i < 100 && vol_status(vol).held != 1u; i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        expect(vol_status(vol).held == 1u && rc == -1, "a third write is held");
+        expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0}), 0,
+                   "set sync off");
+        t.join();
+        expect_err(rc, 0, "clearing the flag completes the held write");
+    }
+    expect(!vol_status(vol).held, "status: async again");
+    expect_err(vol_io(vol, 63, rs, true), 0, "an async write completes at once");
+    {
+        // Clean again, as a daemon that replicated them would leave them.
+        std::optional<uint64_t> n;
+        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{60, 4}}, n), 0, "arm 60-63");
+        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{60, 4}}, n), 0, "clear 60-63");
+        expect(n == 4, "4 cleared");
+    }
 
     // Marking regions invalid.
     expect_err(vol_io(vol, 3, rs, true) ? -EIO : 0, 0, "write region 3");
