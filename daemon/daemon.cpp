@@ -154,9 +154,16 @@ void Daemon::peer_reset() {
     for (auto& [_, v] : vols_) {
         carry_out(*v, v->own.link_lost());
         reset_transfers(*v);
-        v->order.reset();
         send_attach(*v);
     }
+}
+
+// A dccd this site has not heard from before (the peer restarted, whether
+// or not the link looked up meanwhile): its seqs start again, so what the
+// replica remembers of the last one's pushes and sync writes is void.
+// (Kept only across a link loss, a dccd that ran on went on counting.)
+void Daemon::new_peer() {
+    for (auto& [_, v] : vols_) v->order.reset();
 }
 
 void Daemon::receive(Incoming& in) {
@@ -205,6 +212,7 @@ void Daemon::handle_link(Incoming& in) {
         }
         auto h = inc_.hello(m.from);
         if (h == core::Incarnations::Hello::Retired) return;  // a dead dccd's
+        if (h == core::Incarnations::Hello::New) new_peer();
         peer_site_ = m.site;
         // The answer first: it tells the peer our incarnation, which our
         // ATTACHes after a reset carry.
@@ -220,6 +228,7 @@ void Daemon::handle_link(Incoming& in) {
         }
         auto h = inc_.hello(m.from);
         if (h == core::Incarnations::Hello::Retired) return;
+        if (h == core::Incarnations::Hello::New) new_peer();
         if (link_up_) {
             if (h == core::Incarnations::Hello::New) peer_reset();
             return;

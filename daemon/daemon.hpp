@@ -61,6 +61,7 @@ private:
     void link_tick(Clock::time_point now);
     void link_down(const char* why);
     void peer_reset();
+    void new_peer();
     void receive(Incoming& in);
     void handle_link(Incoming& in);
     void handle_request(Volume& v, Incoming& in);

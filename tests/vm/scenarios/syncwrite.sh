@@ -10,6 +10,10 @@
 #   3. The link comes back: writes complete again.  fio with verify runs
 #      at A (random 4 KiB writes, 16 in flight); once in sync, both data
 #      devices are equal.
+#   4. The volume moves to B (migrate): B's writes now wait for A, whose
+#      data device holds them when B's dd returned.
+#   5. B's dccd is killed (kill -9) and a write is held with no daemon; a
+#      new dccd takes it over (ANNOUNCE_WRITES) and it completes.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
@@ -58,6 +62,11 @@ if [ "$SITE" = a ]; then
 	grep -E "write:|lat \(usec\)" /tmp/fio.out | head -3
 	check "3: in sync" dccctl wait vol in-sync --timeout 120
 	exchange sum "$(sum_range "$DATA" 0 32)" >/dev/null
+	check "4: migrate to b" dccctl migrate vol --to b
+	expected=$(exchange w4 x)
+	expect_eq "4: A's data device holds B's 4 MiB when B's dd returned" "$expected" "$(sum_range "$DATA" 20 4)"
+	expected=$(exchange w5 x)
+	expect_eq "5: ... and the write B's new dccd took over" "$expected" "$(sum_range "$DATA" 26 1)"
 	barrier done
 else
 	expected=$(exchange w1 x)
@@ -68,6 +77,23 @@ else
 	check "3: paired again" dccctl wait vol paired --timeout 300
 	their=$(exchange sum x)
 	expect_eq "3: both data devices are equal" "$their" "$(sum_range "$DATA" 0 32)"
+	check "4: b owns the volume" wait_until 100 sh -c '[ "$(dcctest field vol role)" = owner ]'
+	$DD if=/dev/urandom of=/tmp/w4 bs=1M count=4 status=none
+	check "4: B writes 4 MiB (O_DIRECT)" $DD if=/tmp/w4 of=/dev/mapper/vol bs=1M seek=20 oflag=direct status=none
+	exchange w4 "$(sha256sum </tmp/w4 | cut -d' ' -f1)" >/dev/null
+	check "5: a longer wait bound" dmsetup message vol 0 miss_timeout 60
+	kill -9 "$DCCD"
+	wait "$DCCD" 2>/dev/null
+	$DD if=/dev/urandom of=/tmp/w5 bs=1M count=1 status=none
+	( $DD if=/tmp/w5 of=/dev/mapper/vol bs=1M seek=26 oflag=direct status=none; echo $? >/tmp/w5.rc ) &
+	check "5: a write is held with no dccd" wait_until 50 sh -c '[ "$(dcctest field vol held)" -ge 1 ]'
+	sleep 2
+	[ ! -e /tmp/w5.rc ] && ok "5: ... and waits" || bad "5: it completed without a daemon"
+	start_dccd
+	check "5: the new dccd completes it" wait_until 300 test -e /tmp/w5.rc
+	expect_eq "5: ... with success" 0 "$(cat /tmp/w5.rc)"
+	[ "$(cat /tmp/w5.rc)" = 0 ] || { tail -n 30 /tmp/dccd.log; dmesg | tail -n 20; }
+	exchange w5 "$(sha256sum </tmp/w5 | cut -d' ' -f1)" >/dev/null
 	barrier done
 fi
 stop_dccd
