@@ -38,7 +38,7 @@ uint8_t* aligned_region() {
 }  // namespace
 
 Daemon::Daemon(const Config& cfg)
-    : cfg_(cfg), ctx_(1), link_(ctx_, cfg), inc_(random64()), buf_(aligned_region(), free) {
+    : cfg_(cfg), ctx_(kIoThreads), link_(ctx_, cfg), inc_(random64()), buf_(aligned_region(), free) {
     sig_fd_ = stop_signals();
 
     // The local control socket: only root may connect.

@@ -16,6 +16,17 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
       bulk_server_(ctx, zmq::socket_type::router),
       ctl_client_(ctx, zmq::socket_type::dealer),
       bulk_client_(ctx, zmq::socket_type::dealer) {
+    // Two ZeroMQ I/O threads (the context's): bulk on one, everything else
+    // on the other, so that a control message, a demand fetch or a sync
+    // write never queues behind the encryption of bulk transfers.
+    // (A context with one thread, as in unit tests, puts all on it.)
+    two_threads_ = ctx.get(zmq::ctxopt::io_threads) >= kIoThreads;
+    if (two_threads_) {
+        bulk_server_.set(zmq::sockopt::affinity, kBulkThreads);
+        bulk_client_.set(zmq::sockopt::affinity, kBulkThreads);
+        ctl_server_.set(zmq::sockopt::affinity, kControlThreads);
+        ctl_client_.set(zmq::sockopt::affinity, kControlThreads);
+    }
     if (!cfg.insecure) {
         uint8_t key[32];
         if (!zmq_z85_decode(key, cfg.peer_public_key.c_str()))
@@ -30,6 +41,7 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site, cfg.peer_public_key);
     if (!cfg.witness.empty()) {
         witness_.emplace(ctx, zmq::socket_type::dealer);
+        if (two_threads_) witness_->set(zmq::sockopt::affinity, kControlThreads);
         setup_client(*witness_, cfg.witness, "site:" + cfg.site, cfg.witness_public_key);
     }
     monitors_.reserve(5);

@@ -23,6 +23,11 @@ namespace dcc {
 
 enum class Chan { Ctl, Bulk };
 
+// The context's I/O threads (ZMQ_AFFINITY bits): dccd's context has two.
+constexpr uint64_t kBulkThreads = 1;
+constexpr uint64_t kControlThreads = 2;
+constexpr int kIoThreads = 2;
+
 struct Incoming {
     Chan chan;
     bool request;             // from the peer's DEALER (answer with reply())
@@ -71,6 +76,7 @@ public:
     void close(int linger_ms);
 
 private:
+    bool two_threads_ = false;
     void setup_common(zmq::socket_t& s);
     void setup_server(zmq::socket_t& s, const std::string& ep);
     void setup_client(zmq::socket_t& s, const std::string& ep, const std::string& id,

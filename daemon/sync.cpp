@@ -11,6 +11,7 @@
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "peer.hpp"
 #include "wire.hpp"
 #include "zmq_util.hpp"
 
@@ -38,6 +39,8 @@ uint8_t* aligned_region() {
 SyncShipper::SyncShipper(zmq::context_t& ctx, const Config& cfg, std::atomic<uint64_t>& seq)
     : cfg_(cfg), seq_(seq), dealer_(ctx, zmq::socket_type::dealer),
       events_(DCC_GENL_MCGRP_WRITES), buf_(aligned_region(), free) {
+    if (ctx.get(zmq::ctxopt::io_threads) >= kIoThreads)
+        dealer_.set(zmq::sockopt::affinity, kControlThreads);
     dealer_.set(zmq::sockopt::linger, 0);
     dealer_.set(zmq::sockopt::routing_id, "sync:" + cfg.site);
     dealer_.set(zmq::sockopt::immediate, 1);
@@ -149,7 +152,7 @@ void SyncShipper::take_events() {
         if (ev.cmd != DCC_CMD_EVENT_WRITTEN || !by_dev_.count(key(ev.dev))) continue;
         for (const dcc_written& w : ev.writes)
             if (known_.insert({ev.dev.major, ev.dev.minor, w.id}).second)
-                pending_.push_back({ev.dev, w.id, w.sector, w.sectors});
+                pending_.push_back({ev.dev, w.id, w.sector, w.sectors, Clock::now()});
     }
     if (!lost) return;
     // Some were dropped: every volume's held writes again (those known
@@ -163,6 +166,7 @@ void SyncShipper::take_events() {
 
 void SyncShipper::take_answers() {
     std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ok, failed;
+    std::vector<std::pair<Clock::time_point, Clock::time_point>> times;  // (seen, sent) of each
     for (;;) {
         std::vector<zmq::message_t> frames = recv_multipart(dealer_);
         if (frames.empty()) break;
@@ -189,10 +193,28 @@ void SyncShipper::take_answers() {
             if (v != by_dev_.end()) v->second.counts.confirmed++;
         }
         known_.erase({w.dev.major, w.dev.minor, w.id});
+        times.push_back({w.seen, it->second.at});
         sent_.erase(it);
     }
+    auto answered = Clock::now();
     for (auto& [k, ids] : ok) done({k.first, k.second}, ids, false);
     for (auto& [k, ids] : failed) done({k.first, k.second}, ids, true);
+    auto us = [](auto d) { return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
+    auto now = Clock::now();
+    for (auto [seen, sent] : times) {
+        timing_.n++;
+        timing_.wait_us += us(sent - seen);
+        timing_.peer_us += us(answered - sent);
+        timing_.done_us += us(now - answered);
+    }
+    if (timing_.n && now - timing_.logged > std::chrono::seconds(10)) {
+        log_info("sync: %llu writes confirmed; on average %llu us to send, %llu us to the peer's "
+                 "answer, %llu us to complete",
+                 (unsigned long long)timing_.n, (unsigned long long)(timing_.wait_us / timing_.n),
+                 (unsigned long long)(timing_.peer_us / timing_.n),
+                 (unsigned long long)(timing_.done_us / timing_.n));
+        timing_ = Timing{.logged = now};
+    }
 }
 
 void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed) {

@@ -72,6 +72,7 @@ private:
         nl::Dev dev;
         uint64_t id, sector;
         uint32_t sectors;
+        std::chrono::steady_clock::time_point seen;  // announced
     };
     struct Sent {
         Held w;
@@ -105,6 +106,13 @@ private:
     std::deque<Held> pending_;          // announced, not yet sent
     std::map<uint64_t, Sent> sent_;     // seq -> unanswered
     std::set<std::tuple<uint32_t, uint32_t, uint64_t>> known_;  // (dev, id) pending or sent
+
+    // Where a write's time goes, logged every 10 s while writes come:
+    // announced to sent, sent to answered, answered to completed (us).
+    struct Timing {
+        uint64_t n = 0, wait_us = 0, peer_us = 0, done_us = 0;
+        std::chrono::steady_clock::time_point logged{};
+    } timing_;
 
     std::atomic<bool> stop_{false};
     std::thread thread_;

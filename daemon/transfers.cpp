@@ -137,7 +137,10 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
+    // Answered at once, with the pushes taken so far: an application
+    // write waits for this answer, and the loop may be long in bulk work.
     v.acks.push_back(std::move(in));
+    flush_acks(v);
 }
 
 void Daemon::flush_acks(Volume& v) {
@@ -339,8 +342,11 @@ void Daemon::on_push_ack(Volume& v, const wire::Message& m) {
     auto a = v.rep.answered(m.seq, m.status);
     if (!a) return;  // from before a reset
     if (!a->ok) {
-        log_warn("%s: the peer could not take region %llu: %s", v.name.c_str(),
-                 (unsigned long long)a->push.region, std::strerror(m.status));
+        // (ESTALE: a newer push or sync write of the region got there
+        // first, which a sync volume's writes make common.)
+        if (m.status != ESTALE)
+            log_warn("%s: the peer could not take region %llu: %s", v.name.c_str(),
+                     (unsigned long long)a->push.region, std::strerror(m.status));
         return;  // dirty or still owed: sent again later
     }
     v.pushed.add(v.region_len(a->push.region));

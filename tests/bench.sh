@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks, run in the same QEMU VMs as the tests; prints tables of ratios
-# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites ...]
+# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|sync ...]
 #   hit-iops (one VM): hit-path IOPS of dcc against dm-linear;
 #   sites (two VMs):   replication against raw TCP, handover time against
 #                      volume size, 100 volumes against 1, miss latency
-#                      against RTT plus region transfer time.
+#                      against RTT plus region transfer time;
+#   sync (two VMs):    write latency in sync and async against dm-linear,
+#                      and sync's cost against RTT plus a durable write.
 # Results and how they were taken: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,7 @@ while (($#)); do
 	*) benches+=("$1"); shift ;;
 	esac
 done
-((${#benches[@]})) || benches=(hit-iops sites)
+((${#benches[@]})) || benches=(hit-iops sites sync)
 for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
 tests/vm/run.sh --bench --kernel "$kernel" "${benches[@]}" >build/bench.log 2>&1 || true
 grep -E '^(PASS|FAIL)' build/bench.log || true
@@ -79,6 +81,34 @@ for dir in build/vm/run/*/sites; do
 			printf "| the same miss against the network plus a durable local write of the region and of the metadata, netem %d ms | %.1f | %.1f + %.1f + %.1f + %.1f = %.1f ms | %.1f |\n", d, m / 1000, r, x, dw, mw, ref, m / 1000 / ref }'
 	done
 	grep -aq '^DCC-RESULT sites 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sites 0' "$dir/console-1-b.log" ||
+		{ echo "benchmark run failed: $dir"; failed=1; }
+done
+for dir in build/vm/run/*/sync; do
+	ran sync || break
+	[ -d "$dir" ] || continue
+	rel=$(basename "$(dirname "$dir")")
+	b=$(cat "$dir"/console-1-a.log "$dir"/console-1-b.log | grep -a '^BENCH ' | tr -d '\r')
+	rtt=$(echo "$b" | sed -n 's/^BENCH rtt ms=\([0-9.]*\).*/\1/p')
+	dur=$(echo "$b" | sed -n 's/^BENCH durable4k us=\([0-9]*\).*/\1/p')
+	# the median of the rounds' values of FIELD for TARGET
+	med() { echo "$b" | grep "^BENCH synclat .* target=$1 " | sed -n "s/.* $2=\([0-9]*\).*/\1/p" | sort -n |
+		awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+	n=$(echo "$b" | grep -c "^BENCH synclat .* target=lin " || true)
+	echo
+	echo "Write latency, 4 KiB random writes, O_DIRECT ($rel, two QEMU VMs; median of $n rounds)"
+	echo
+	echo "| target | median, one in flight, us | p99, us | IOPS, 16 in flight | median against dm-linear |"
+	echo "|---|---|---|---|---|"
+	l=$(med lin median_us)
+	for t in lin async sync; do
+		awk -v t="$t" -v m="$(med $t median_us)" -v p="$(med $t p99_us)" -v i="$(med $t iops16)" -v l="$l" 'BEGIN {
+			name = t == "lin" ? "dm-linear" : t == "async" ? "dcc, async" : "dcc, sync";
+			printf "| %s | %d | %d | %d | %.2f |\n", name, m, p, i, m / l }'
+	done
+	awk -v s="$(med sync median_us)" -v a="$(med async median_us)" -v r="$rtt" -v d="$dur" 'BEGIN {
+		ref = r * 1000 + d;
+		printf "\nsync - async: %d us a write, against ping RTT %.0f us + a durable 4 KiB write at the peer %d us = %d us: %.2f\n", s - a, r * 1000, d, ref, (s - a) / ref }'
+	grep -aq '^DCC-RESULT sync 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sync 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
 done
 exit $failed

@@ -1,0 +1,68 @@
+# Synchronous replication's cost, one run, on the same link: write latency
+# (fio, 4 KiB random writes, O_DIRECT, one in flight, and with 16 in
+# flight for IOPS) of dm-linear on a's disk, of a dcc volume in async and
+# of one formatted --sync (each paired with b, every region valid and
+# dirty first, so that no write waits for a dirty bit), against the
+# link's RTT (ping) and a durable 4 KiB write at b.  3 alternating rounds
+# of 6 s.  Lines "BENCH ..." are collected by tests/bench.sh.
+# sites: 2
+# disks: data=256M meta=4M
+# timeout: 900
+# memory: 1024
+. ./lib.sh
+
+carve() { echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1" || bad "carve $1"; }
+carve lin.d "$DATA" 0 64
+carve async.d "$DATA" 64 64
+carve async.m "$META" 0 1
+carve sync.d "$DATA" 128 64
+carve sync.m "$META" 1 1
+role=$([ "$SITE" = a ] && echo owner || echo replica)
+dccctl format-meta --data /dev/mapper/async.d --meta /dev/mapper/async.m --uuid 5a5a5a5a-0000-4000-8000-0000000000a1 \
+	--role $role >/dev/null || bad "format async"
+dccctl format-meta --data /dev/mapper/sync.d --meta /dev/mapper/sync.m --uuid 5a5a5a5a-0000-4000-8000-0000000000a2 \
+	--role $role --sync >/dev/null || bad "format sync"
+dcc_create async /dev/mapper/async.d /dev/mapper/async.m || bad "create async"
+dcc_create sync /dev/mapper/sync.d /dev/mapper/sync.m || bad "create sync"
+dccd_config
+start_dccd
+dccctl wait async paired --timeout 120 >/dev/null || bad "async paired"
+dccctl wait sync paired --timeout 120 >/dev/null || bad "sync paired"
+
+# lat DEV DEPTH: "median_us p99_us iops" of 6 s of 4 KiB random writes
+# (fio's terse format, version 3: the write section starts at field 47,
+# its IOPS are field 49, its completion-latency percentiles "P%=us" follow)
+lat() {
+	fio --name=l --filename="$1" --rw=randwrite --bs=4k --size=64M --direct=1 --ioengine=libaio \
+		--iodepth="$2" --runtime=6 --time_based --randrepeat=0 --output-format=terse \
+		--terse-version=3 --output=/tmp/lat.terse >/dev/null 2>&1 || bad "fio on $1"
+	awk -F';' '{ m = p = 0; for (i = 59; i <= 78; i++) { split($i, kv, "%=");
+		if (kv[1] == "50.000000") m = kv[2]; if (kv[1] == "99.000000") p = kv[2] }
+		printf "%d %d %d\n", m, p, $49 }' /tmp/lat.terse
+}
+
+if [ "$SITE" = a ]; then
+	for dev in /dev/mapper/lin.d /dev/mapper/async /dev/mapper/sync; do
+		$DD if=/dev/zero of=$dev bs=1M count=64 oflag=direct status=none || bad "write $dev once"
+	done
+	dccctl wait async in-sync --timeout 300 >/dev/null || bad "async in sync"
+	dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync"
+	rtt=$(ping -c 20 -i 0.2 -q "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	echo "BENCH rtt ms=$rtt"
+	for round in 1 2 3; do
+		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync; do
+			# shellcheck disable=SC2046
+			set -- $(lat "${t#*:}" 1) $(lat "${t#*:}" 16)
+			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$6"
+		done
+	done
+	grep "sync:" /tmp/dccd.log | tail -n 5
+	barrier done
+else
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	$DD if=/dev/zero of=/dev/mapper/lin.d bs=4k count=50 oflag=direct,dsync status=none || bad "durable writes"
+	awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN {printf "BENCH durable4k us=%d\n", (b - a) * 1e6 / 50}'
+	barrier done
+fi
+stop_dccd
+finish
