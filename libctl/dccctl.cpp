@@ -298,6 +298,11 @@ void print_status_text(const json& st) {
                     regions ? 100.0 * double(valid) / double(regions) : 0.0,
                     (unsigned long long)v.value("dirty", 0ull), (unsigned long long)v.value("locked", 0ull),
                     sync.c_str());
+        if (str_or(v, "replication_mode", "async") == "sync") {
+            uint64_t held = v["held_writes"].is_number() ? v["held_writes"].get<uint64_t>() : 0;
+            std::printf("  synchronous: a write completes once the peer holds it; %llu waiting\n",
+                        (unsigned long long)held);
+        }
         if (!v["replication"].is_null()) {
             std::printf("  replication %s\n", rate_text(v["replication"]).c_str());
             std::printf("  hydration   %s\n", rate_text(v["hydration"]).c_str());

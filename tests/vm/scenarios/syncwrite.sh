@@ -33,6 +33,8 @@ dccd_config 'replication_rate = "1M"'
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
 check "dccctl status: replication_mode sync" sh -c 'dccctl status --json vol | grep -q "\"replication_mode\":\"sync\""'
+check "dccctl status says so" sh -c 'dccctl status vol | grep -q "synchronous: a write completes once the peer holds it"'
+check "dccctl dump-meta says so" sh -c "dccctl dump-meta $META | grep -q '^replication    sync'"
 
 if [ "$SITE" = a ]; then
 	$DD if=/dev/urandom of=/tmp/w1 bs=1M count=8 status=none
