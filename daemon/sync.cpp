@@ -70,15 +70,10 @@ void SyncShipper::set_volume(const ShipVolume& sv) {
         v.fd = dup(sv.data_fd);
         if (v.fd < 0) log_warn("sync: cannot duplicate a data device descriptor: %s", std::strerror(errno));
     }
-    bool fresh = v.v.reg_id != sv.reg_id;
+    // A new registration, or shipping again: the kernel announces what it
+    // holds once more (what came while nothing could be sent was dropped).
+    if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship)) v.announce = true;
     v.v = sv;
-    if (fresh) {
-        // A new registration: whatever the kernel holds is announced again.
-        nl::Request r{.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = sv.dev, .reg_id = sv.reg_id};
-        std::string text;
-        if (int e = nl_.transact(r, {}, &text))
-            log_warn("sync: cannot ask for the held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
-    }
 }
 
 void SyncShipper::drop_volume(nl::Dev dev) {
@@ -91,7 +86,13 @@ void SyncShipper::drop_volume(nl::Dev dev) {
 
 void SyncShipper::set_link(bool up, uint64_t from, uint64_t to) {
     std::lock_guard<std::mutex> l(mu_);
-    if (up != up_ || from != from_ || to != to_) link_changed_ = true;
+    if (up == up_ && from == from_ && to == to_) return;
+    // What was sent went to a link or a peer that is gone: forget it all;
+    // the kernel announces what it still holds again.
+    pending_.clear();
+    sent_.clear();
+    known_.clear();
+    for (auto& [_, v] : by_dev_) v.announce = true;
     up_ = up;
     from_ = from;
     to_ = to;
@@ -132,7 +133,8 @@ void SyncShipper::run() {
         try {
             if (items[1].revents & ZMQ_POLLIN) take_events();
             if (items[0].revents & ZMQ_POLLIN) take_answers();
-            resend_unanswered(false);
+            resend_unanswered();
+            announce();
             ship();
         } catch (const zmq::error_t& e) {
             if (e.num() == ETERM) return;
@@ -149,7 +151,12 @@ void SyncShipper::take_events() {
     std::vector<nl::Event> evs = events_.drain(lost);
     std::lock_guard<std::mutex> l(mu_);
     for (const nl::Event& ev : evs) {
-        if (ev.cmd != DCC_CMD_EVENT_WRITTEN || !by_dev_.count(key(ev.dev))) continue;
+        if (ev.cmd != DCC_CMD_EVENT_WRITTEN) continue;
+        auto v = by_dev_.find(key(ev.dev));
+        // Kept only while it can be sent: the kernel holds the others and
+        // announces them again (set_volume, set_link), so that nothing
+        // piles up here while the peer is away.
+        if (v == by_dev_.end() || !v->second.v.ship || !up_) continue;
         for (const dcc_written& w : ev.writes)
             if (known_.insert({ev.dev.major, ev.dev.minor, w.id}).second)
                 pending_.push_back({ev.dev, w.id, w.sector, w.sectors, Clock::now()});
@@ -158,9 +165,23 @@ void SyncShipper::take_events() {
     // Some were dropped: every volume's held writes again (those known
     // are skipped above).
     log_warn("sync: announcements of held writes were lost: asking again");
-    for (const auto& [_, v] : by_dev_) {
-        nl::Request r{.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = v.v.dev, .reg_id = v.v.reg_id};
-        nl_.transact(r, {});
+    for (auto& [_, v] : by_dev_) v.announce = true;
+}
+
+// Ask the kernel to announce every held write again, for the volumes that
+// want it (from this thread: the netlink socket is its own).
+void SyncShipper::announce() {
+    std::vector<std::pair<nl::Dev, uint64_t>> asks;
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        for (auto& [_, v] : by_dev_)
+            if (std::exchange(v.announce, false) && v.v.ship && up_) asks.push_back({v.v.dev, v.v.reg_id});
+    }
+    for (auto [dev, reg_id] : asks) {
+        nl::Request r{.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = dev, .reg_id = reg_id};
+        std::string text;
+        if (int e = nl_.transact(r, {}, &text))
+            log_warn("sync: cannot ask for the held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
     }
 }
 
@@ -236,15 +257,13 @@ void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool faile
     }
 }
 
-// Unanswered writes go out again: all of them when the link or the peer
-// changed, else those whose answer is late.
-void SyncShipper::resend_unanswered(bool all) {
+// Unanswered writes whose answer is late go out again.
+void SyncShipper::resend_unanswered() {
     std::lock_guard<std::mutex> l(mu_);
-    all |= std::exchange(link_changed_, false);
     auto now = Clock::now();
     std::vector<Held> again;
     for (auto it = sent_.begin(); it != sent_.end();) {
-        if (all || now - it->second.at > kResend) {
+        if (now - it->second.at > kResend) {
             again.push_back(it->second.w);
             it = sent_.erase(it);
         } else {

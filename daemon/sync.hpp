@@ -56,7 +56,8 @@ public:
     void set_volume(const ShipVolume& v);
     void drop_volume(nl::Dev dev);
     // The link to the peer, and the incarnations its messages carry; a
-    // change of either sends what is unanswered again.
+    // change of either drops what was sent, and the kernel's held writes
+    // are announced again.
     void set_link(bool up, uint64_t from, uint64_t to);
     // The oldest unanswered sync write of @uuid (UINT64_MAX if none): no
     // push of the volume may carry a floor above it.
@@ -82,13 +83,15 @@ private:
         ShipVolume v;
         int fd = -1;  // the duplicate
         Counts counts;
+        bool announce = true;  // ask the kernel for its held writes
     };
 
     void run();
     void take_events();
     void take_answers();
     void ship();
-    void resend_unanswered(bool all);
+    void resend_unanswered();
+    void announce();
     void done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed);
 
     const Config& cfg_;
@@ -102,7 +105,6 @@ private:
     std::map<std::pair<uint32_t, uint32_t>, Vol> by_dev_;  // (major, minor)
     bool up_ = false;
     uint64_t from_ = 0, to_ = 0;
-    bool link_changed_ = false;
     std::deque<Held> pending_;          // announced, not yet sent
     std::map<uint64_t, Sent> sent_;     // seq -> unanswered
     std::set<std::tuple<uint32_t, uint32_t, uint64_t>> known_;  // (dev, id) pending or sent
