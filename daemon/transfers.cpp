@@ -76,8 +76,10 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
     if (v.own.state().role != Role::Replica || m.generation != v.generation()) err = ESTALE;
     else if (m.region >= v.reg.nr_regions) err = ERANGE;
     else if (in.payload.size() != v.region_len(m.region)) err = EINVAL;
-    // Never over a newer push of the same region (a late or repeated one).
-    else if (!v.order.take(m.region, m.seq, m.arg)) err = ESTALE;
+    // Never over a newer push or sync write of the same region (a late
+    // or repeated one).  Remembered only once written: a sync write older
+    // than a push that failed here is not covered by it.
+    else if (!v.order.fresh(m.region, m.seq, m.arg)) err = ESTALE;
     bool was_invalid = !err && v.invalid.contains(m.region);
     if (was_invalid) {
         int e = kernel_.fill_begin(v, m.region);
@@ -92,6 +94,7 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
         std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
         err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
     }
+    if (!err) v.order.take(m.region, m.seq, m.arg);
     if (was_invalid && !err) {
         // Valid, and answered, with the next batch of fills.
         v.written.push_back({m.region, in.payload.size(), &v.pushed, std::move(in)});

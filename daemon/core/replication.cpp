@@ -86,6 +86,12 @@ bool PushOrder::take(uint64_t region, uint64_t seq, uint64_t floor) {
     return true;
 }
 
+bool PushOrder::fresh(uint64_t region, uint64_t seq, uint64_t floor) const {
+    if (seq < std::max(floor, floor_)) return false;
+    auto it = last_.find(region);
+    return it == last_.end() || seq > it->second.seq;
+}
+
 SyncTake PushOrder::take_write(uint64_t region, uint64_t seq) {
     // Below the floor the owner gave the write up (its application got
     // EIO): newer data may be here already.

@@ -102,6 +102,8 @@ public:
     // Whether a push of @region with @seq and the sender's @floor may be
     // taken; if so it is remembered as the last one for that region.
     bool take(uint64_t region, uint64_t seq, uint64_t floor);
+    // Whether take() would take it, changing nothing.
+    bool fresh(uint64_t region, uint64_t seq, uint64_t floor) const;
     // What to do with a sync write of @region with @seq; Apply remembers it
     // as the last one for the region, so that an older push is refused.
     SyncTake take_write(uint64_t region, uint64_t seq);

@@ -37,8 +37,9 @@ jobs_max=${MODEL_JOBS:-2}
 only=("$@")
 names=()
 
-# check NAME EXPECT SPIN_FLAGS [PAN_CC_FLAGS]
+# check NAME EXPECT SPIN_FLAGS [PAN_CC_FLAGS [PAN_RUN_FLAGS]]
 #   EXPECT: pass (no error, full search) or fail (an error and its trail).
+#   PAN_RUN_FLAGS: pan's own (default -w24: a 2^24-slot hash table).
 #   Runs in the background; its report goes to build/model/NAME.log and its
 #   verdict to build/model/NAME/verdict.
 check() {
@@ -54,7 +55,7 @@ check() {
 }
 
 run_check() {
-	local name=$1 expect=$2 flags=$3 ccflags=${4:-} opt=-O2
+	local name=$1 expect=$2 flags=$3 ccflags=${4:-} panflags=${5:--w24} opt=-O2
 	[ "$expect" = fail ] && opt=-O0      # a few thousand states: build fast
 	local dir=$out/$name
 	rm -rf "$dir"
@@ -67,7 +68,7 @@ run_check() {
 		# shellcheck disable=SC2086
 		spin $flags -a dcc.pml >spin.out 2>&1 &&
 			$cc $opt -w -DSAFETY -DNOBOUNDCHECK -DMEMLIM=2048 $ccflags -o pan pan.c >cc.out 2>&1 &&
-			./pan -m20000 -w24 >pan.out 2>&1
+			./pan -m20000 $panflags >pan.out 2>&1
 	) || true
 	t1=$(date +%s.%N)
 	if [ ! -s "$dir/pan.out" ]; then
@@ -154,8 +155,10 @@ check flaw-no-repair     fail "-DNO_FIX_REPAIR -DNO_D -DEND_CHECK -DMAXMIG=2 $B0
 F="-DFAILOVER -DNR=1 -DK=3 -DMAXDUP=0"
 check fo-async           pass "$F -DMAXMIG=0 -DMAXFO=1 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=1 -DMAXWCRASH=0"
 check fo-twice           pass "$F -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=0 -DMAXLOSS=1 -DMAXLINK=0 -DMAXWCRASH=1"
-check fo-sync            pass "$F -DSYNC -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
-check fo-sync-handover   pass "$F -DSYNC -DMAXMIG=1 -DMAXFO=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+# SYNC, sync writes beside the pushes: 16.9 M and 18.4 M states, about
+# 3.5 GB and 80 to 100 s each (hence the larger hash table and MEMLIM).
+check fo-sync            pass "$F -DSYNC -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000 -w26
+check fo-sync-handover   pass "$F -DSYNC -DMAXMIG=1 -DMAXFO=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000 -w26
 check fo-force           pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
 # Wider, by name only: a force and a failover (3.5 M states, about 20 s),
 # a force and a handover (8.9 M states, 1.7 GB, about 50 s), both to the end.
@@ -175,6 +178,7 @@ check mutant-fo-nowait   fail "$F0 -DMUTANT_NOWAIT" -DBFS
 check mutant-fo-receipt  fail "$F0 -DMUTANT_RECEIPT" -DBFS
 check mutant-fo-twice    fail "$F -DMUTANT_TWICE -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=1" -DBFS
 check mutant-sync-ack    fail "$F -DSYNC -DMUTANT_SYNC_ACK -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DBFS
+check mutant-sync-order  fail "$F0 -DSYNC -DMUTANT_SYNC_ORDER -DMAXFO=1" -DBFS
 check mutant-fo-hydrate  fail "$F0 -DSYNC -DMUTANT_NOHYDRATE -DMAXFO=2" -DBFS
 check flaw-fo-attempt    fail "$F0 -DNO_FIX_ATTEMPT -DMAXFO=2" -DBFS
 check mutant-fo-nosplit  fail "$F0 -DMUTANT_NOSPLIT -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=0" -DBFS

@@ -121,6 +121,11 @@
  * one): after every step seqs are renumbered by rank per incarnation;
  * messages that can never be taken again are removed; memory that can no
  * longer change anything is cleared (see gc(), renum(), forget_unused()).
+ * SYNC adds: a replica's last seq taken for a region and its floor are
+ * cleared once no push or sync write it may still take is in flight at or
+ * below them (below, for the floor), a push's floor once none is below it,
+ * and a sync write whose answer nobody waits for is removed once its
+ * receiver will never apply it.
  * -DNO_REDUCE turns them off (the search is then far larger).
  *
  * FAILOVER (-DFAILOVER, docs/failover-design.md: leases, a witness,
@@ -199,14 +204,37 @@
  *  the replica's state).
  *
  *  SYNC (-DSYNC, with FAILOVER): a write completes on the owner's disk and
- *  pends; it is acknowledged when the PUSH_ACK of a push that carried it
- *  arrives, if the owner still accepts writes (else it fails).  One write
- *  of a region pends at a time.  Data is then two bits per copy: cur ("holds
- *  the latest acknowledged write, perhaps with a newer unacknowledged one")
- *  and np ("holds the pending write"); an acknowledgement makes cur = np
- *  for every copy.  There is no on_peer_loss = continue: an owner whose
- *  replica is away completes no write.  MUTANT_SYNC_ACK: acknowledged when
- *  its push leaves.  Without SYNC: ASYNC, as above.
+ *  pends (the kernel holds it); one write of a region pends at a time.
+ *  The owner's shipper sends it, while paired, as SYNC_WRITE (region,
+ *  seq, generation): its seq comes from the pushes' count and is taken as
+ *  it reads the write's sectors, which the write has reached; it travels on
+ *  another connection than pushes, so in any order with them (the bag).  A
+ *  replica of that generation with no split brain recorded takes it in seq
+ *  order with the pushes of its region (PushOrder::take_write), else
+ *  answers ESTALE: below its floor, ESTALE; newer than the last push or
+ *  sync write it took for the region (taken[], tsync[]: which kind),
+ *  applied (its sectors only: an invalid region stays invalid) and
+ *  remembered; older than the last taken, if that was a push, covered (that
+ *  push read the region after the write landed: it carried it), OK with
+ *  nothing written; else ESTALE.  A PUSH is refused at or below the last
+ *  taken of either kind.  On SYNC_ACK OK the owner acknowledges the write
+ *  if it still accepts writes (else it fails); on an error the write fails;
+ *  an answer for a write no longer pending is ignored.  A PUSH acknowledges
+ *  nothing, and the floor the owner sends with it stays at or below its
+ *  oldest unanswered sync write.  An unanswered sync write is sent again
+ *  with a new seq when the link goes, or (its 3 s timeout) once it or its
+ *  answer was lost.  Data is then two bits per copy: cur ("holds the latest
+ *  acknowledged write, perhaps with a newer unacknowledged one") and np
+ *  ("holds the pending write as well"); an acknowledgement makes cur = np
+ *  for every copy.  A SYNC_WRITE in flight carries two bits too: "is the
+ *  pending write" and "is not older than the latest acknowledged write";
+ *  applied, it leaves np = its first bit and the copy's cur, and cur = the
+ *  copy's cur and its second bit (it writes some sectors only).  There is
+ *  no on_peer_loss = continue: an owner whose replica is away completes no
+ *  write.  MUTANT_SYNC_ACK: acknowledged when its SYNC_WRITE leaves.
+ *  MUTANT_SYNC_ORDER: the replica applies a sync write without remembering
+ *  its seq, so a push read before the write landed is still taken after
+ *  it.  Without SYNC: ASYNC, as above.
  *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
@@ -343,6 +371,11 @@
 #define PING         11  /* owner to replica: heartbeat, asks for a promise; the
                             PONG that carries it is taken at once (see header) */
 #endif
+#ifdef SYNC
+#define SYNC_ACK     12  /* replica to owner: status; OK = the write is durable there */
+#define SYNC_WRITE   13  /* owner to replica: the pending write of a region (its
+                            sectors); requests are odd, replies even */
+#endif
 /* status */
 #define OK        0
 #define ESTALE    1
@@ -403,7 +436,9 @@
 #define INBAG(t, to) (IS(bag[0], t, to) || IS(bag[1], t, to) || IS(bag[2], t, to) OR_SLOT3(IS(bag[3], t, to)))
 #ifdef FAILOVER
 /* one more bit: PUSH, FETCH_REPLY: the copy holds the pending write (SYNC);
- * ATTACH, ATTACH_ACK: the sender records a split brain */
+ * SYNC_WRITE: it is the pending write (and data: it is not older than the
+ * latest acknowledged write); ATTACH, ATTACH_ACK: the sender records a
+ * split brain */
 #define B_EXT  22
 #define EXT(m) FLD(m, B_EXT, 1)
 #endif
@@ -429,7 +464,7 @@ bit  pclr[2 * NR];      /* owner: an answer allows a CLEAR_DIRTY not yet sent */
 byte pseq2[2 * NR];     /* a second push in flight (the C1 mutant only) */
 #endif
 byte fseq[2 * NR];      /* owner: seq of the fetch outstanding */
-byte taken[2 * NR];     /* replica: last push seq taken for the region */
+byte taken[2 * NR];     /* replica: last push (or SYNC: sync write) seq taken for the region */
 byte floor_[2];         /* replica: highest floor seen */
 byte aseq[2];           /* seq of the latest ATTACH, 0 = none outstanding */
 byte hseq[2];           /* old owner: seq of the HANDOVER sent (Sending) */
@@ -488,7 +523,8 @@ byte pho, pdi, psb;     /* scratch: the rest of a peer's ATTACH statement */
 #ifdef SYNC
 bit  pend[2 * NR];      /* owner: a write of r waits for the peer's durability (one at a time) */
 bit  np[2 * NR];        /* this disk holds that pending write */
-bit  pcar[2 * NR];      /* owner: the push in flight for r carries it */
+byte wseq[2 * NR];      /* owner: seq of the SYNC_WRITE of that write in flight, 0 = none */
+bit  tsync[2 * NR];     /* replica: the last taken (taken[]) is a sync write, not a push */
 #endif
 #endif
 
@@ -727,6 +763,12 @@ inline renum(s) {
 #endif
 #endif
 	LIVE(aseq[s]); LIVE(hseq[s]);
+#ifdef SYNC
+	LIVE(wseq[IX(s, 0)]);
+#if NR > 1
+	LIVE(wseq[IX(s, 1)]);
+#endif
+#endif
 	if
 	:: peerinc[PEER(s)] == inc[s] ->
 		LIVE(taken[IX(PEER(s), 0)]);
@@ -761,6 +803,12 @@ inline renum(s) {
 #endif
 #endif
 	MAPV(aseq[s]); MAPV(hseq[s]);
+#ifdef SYNC
+	MAPV(wseq[IX(s, 0)]);
+#if NR > 1
+	MAPV(wseq[IX(s, 1)]);
+#endif
+#endif
 	if
 	:: peerinc[PEER(s)] == inc[s] ->
 		MAPV(taken[IX(PEER(s), 0)]);
@@ -811,11 +859,29 @@ inline bag_sort() {
 	MTYPE(mm) == ATTACH_ACK && FLD(mm, B_SEQ, 4) != aseq[s] || \
 	MTYPE(mm) == PUSH_ACK && FLD(mm, B_SEQ, 4) != pseq[IX(s, FLD(mm, B_REG, 1))] PSEQ2_OTHER(mm, s) || \
 	MTYPE(mm) == FETCH_REPLY && FLD(mm, B_SEQ, 4) != fseq[IX(s, FLD(mm, B_REG, 1))] || \
-	MTYPE(mm) == HANDOVER_ACK && (ho[s] != Sending || FLD(mm, B_SEQ, 4) != hseq[s]))
+	MTYPE(mm) == HANDOVER_ACK && (ho[s] != Sending || FLD(mm, B_SEQ, 4) != hseq[s]) DEAD_SYNC_ACK(mm, s))
+#ifdef SYNC
+/* an answer to a sync write no longer outstanding (answered, sent again, or
+ * its write no longer pends) */
+#define DEAD_SYNC_ACK(mm, s) || MTYPE(mm) == SYNC_ACK && FLD(mm, B_SEQ, 4) != wseq[IX(s, FLD(mm, B_REG, 1))]
+#else
+#define DEAD_SYNC_ACK(mm, s)
+#endif
 #ifdef MUTANT_C1
 #define PSEQ2_OTHER(mm, s) && FLD(mm, B_SEQ, 4) != pseq2[IX(s, FLD(mm, B_REG, 1))]
 #else
 #define PSEQ2_OTHER(mm, s)
+#endif
+#ifdef SYNC
+/* a sync write whose answer nobody waits for (its write no longer pends,
+ * or was sent again) and that its receiver will never apply: it is no
+ * longer (and never again) a replica of that generation, or took a push or
+ * sync write of the region as new, or its floor is above it */
+#define DEAD_SW(mm) ((FLD(mm, B_SESS, 2) != inc[1 - MTO(mm)] || \
+	FLD(mm, B_SEQ, 4) != wseq[IX(1 - MTO(mm), FLD(mm, B_REG, 1))]) && \
+	(KEY(role[MTO(mm)], gen[MTO(mm)]) > KEY(REPLICA, FLD(mm, B_GEN, 3)) || \
+	 FLD(mm, B_SESS, 2) == peerinc[MTO(mm)] && (FLD(mm, B_SEQ, 4) <= taken[IX(MTO(mm), FLD(mm, B_REG, 1))] || \
+	                                          FLD(mm, B_SEQ, 4) < floor_[MTO(mm)])))
 #endif
 #ifdef FIX_DST
 #define DEAD_REQ(mm, d) (MTYPE(mm) != HELLO && FLD(mm, B_DST, 2) != inc[d])
@@ -836,6 +902,17 @@ inline gc() {
 	:: else -> break
 	od;
 	bi = 0;
+#ifdef SYNC
+	bi = 0;
+	do
+	:: bi < K ->
+		if :: MTYPE(bag[bi]) == SYNC_WRITE && DEAD_SW(bag[bi]) -> bag[bi] = 0 :: else -> skip fi;
+		bi++
+	:: else -> break
+	od;
+	bi = 0;
+	floor_args();
+#endif
 	si = 0;
 	do
 	:: si < 2 -> forget_unused(si); si++
@@ -855,6 +932,38 @@ inline gc() {
  * - the handover's set and generation only matter while handing over. */
 #define PUSH_IN(i, s, r) (IS(bag[i], PUSH, s) && FLD(bag[i], B_SESS, 2) == peerinc[s] && FLD(bag[i], B_REG, 1) == (r))
 #define PUSHES_IN(s, r) (PUSH_IN(0, s, r) || PUSH_IN(1, s, r) || PUSH_IN(2, s, r) OR_SLOT3(PUSH_IN(3, s, r)))
+#ifdef SYNC
+/* SYNC: sync writes are compared with them too; and since a later message
+ * has a seq above every live one, and the replica's last seq taken for r
+ * is 0 or at least its floor, the last seq taken for r matters only while
+ * a push or sync write of r at or below it is in flight, the floor only
+ * while a push or sync write below it is; of those, only one the site may
+ * still take (it is, or may become, a replica of its generation: a site's
+ * role and generation only grow, see KEY) */
+#define ORD_IN(i, s) ((IS(bag[i], PUSH, s) || IS(bag[i], SYNC_WRITE, s)) && FLD(bag[i], B_SESS, 2) == peerinc[s] && \
+	KEY(role[s], gen[s]) <= KEY(REPLICA, FLD(bag[i], B_GEN, 3)))
+#define LE_IN(i, s, r) (ORD_IN(i, s) && FLD(bag[i], B_REG, 1) == (r) && FLD(bag[i], B_SEQ, 4) <= taken[IX(s, r)])
+#define LT_IN(i, s) (ORD_IN(i, s) && FLD(bag[i], B_SEQ, 4) < floor_[s])
+#define TAKEN_USED(s, r) (LE_IN(0, s, r) || LE_IN(1, s, r) || LE_IN(2, s, r) OR_SLOT3(LE_IN(3, s, r)))
+#define FLOOR_USED(s) (LT_IN(0, s) || LT_IN(1, s) || LT_IN(2, s) OR_SLOT3(LT_IN(3, s)))
+#define FORGET_TAKEN(s, r) taken[IX(s, r)] = 0; tsync[IX(s, r)] = 0
+/* likewise the floor a push in flight carries matters only while a push or
+ * sync write below it is in flight: else it is cleared (it raises nothing
+ * that is ever compared) */
+#define BELOW_IN(i, s, v) (ORD_IN(i, s) && FLD(bag[i], B_SEQ, 4) < (v))
+#define FLOOR_ARG(i) if \
+	:: MTYPE(bag[i]) == PUSH && FLD(bag[i], B_SESS, 2) == peerinc[MTO(bag[i])] && \
+	   !(BELOW_IN(0, MTO(bag[i]), FLD(bag[i], B_ARG, 4)) || BELOW_IN(1, MTO(bag[i]), FLD(bag[i], B_ARG, 4)) || \
+	     BELOW_IN(2, MTO(bag[i]), FLD(bag[i], B_ARG, 4)) OR_SLOT3(BELOW_IN(3, MTO(bag[i]), FLD(bag[i], B_ARG, 4)))) -> \
+		SETF(bag[i], B_ARG, 4, 0) \
+	:: else -> skip \
+	fi
+inline floor_args() {
+	FLOOR_ARG(0); FLOOR_ARG(1); FLOOR_ARG(2); SLOT3(FLOOR_ARG(3))
+}
+#else
+#define FORGET_TAKEN(s, r) taken[IX(s, r)] = 0
+#endif
 #ifdef MUTANT_C1
 #define NO_PUSH(s, r) (pseq[IX(s, r)] == 0 && pseq2[IX(s, r)] == 0 && !pclr[IX(s, r)])
 #else
@@ -865,6 +974,15 @@ inline forget_unused(s) {
 #if NR > 1
 	if :: role[s] != OWNER -> pclr[IX(s, 1)] = 0 :: else -> skip fi;
 #endif
+#ifdef SYNC
+	if :: !TAKEN_USED(s, 0) -> FORGET_TAKEN(s, 0) :: else -> skip fi;
+	if :: NO_PUSH(s, 0) -> armed[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: !TAKEN_USED(s, 1) -> FORGET_TAKEN(s, 1) :: else -> skip fi;
+	if :: NO_PUSH(s, 1) -> armed[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+	if :: !FLOOR_USED(s) -> floor_[s] = 0 :: else -> skip fi;
+#else
 	if :: !PUSHES_IN(s, 0) -> taken[IX(s, 0)] = 0 :: else -> skip fi;
 	if :: NO_PUSH(s, 0) -> armed[IX(s, 0)] = 0 :: else -> skip fi;
 #if NR > 1
@@ -873,6 +991,7 @@ inline forget_unused(s) {
 	if :: !PUSHES_IN(s, 0) && !PUSHES_IN(s, 1) -> floor_[s] = 0 :: else -> skip fi;
 #else
 	if :: !PUSHES_IN(s, 0) -> floor_[s] = 0 :: else -> skip fi;
+#endif
 #endif
 	if :: ho[s] != Demoting && ho[s] != Sending -> hgen[s] = 0; hset[s] = 0; hseq[s] = 0 :: else -> skip fi;
 	/* the data of a region the site lacks is never read */
@@ -894,13 +1013,14 @@ inline forget_unused(s) {
 	 * from it (exact: only a CLAIM reads it, and that is a later step) */
 	if :: PROMISE_OVER(s) -> pro[s] = 0 :: else -> skip fi;
 #ifdef SYNC
-	/* a write pends only at an owner; a push carries it only while in flight */
+	/* a write pends only at an owner; its sync write is outstanding only
+	 * while it pends (an answer after that is ignored) */
 	if :: role[s] != OWNER -> pend[IX(s, 0)] = 0 :: else -> skip fi;
-	if :: pseq[IX(s, 0)] == 0 || !pend[IX(s, 0)] -> pcar[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: !pend[IX(s, 0)] -> wseq[IX(s, 0)] = 0 :: else -> skip fi;
 	if :: !valid[IX(s, 0)] -> np[IX(s, 0)] = 0 :: else -> skip fi;
 #if NR > 1
 	if :: role[s] != OWNER -> pend[IX(s, 1)] = 0 :: else -> skip fi;
-	if :: pseq[IX(s, 1)] == 0 || !pend[IX(s, 1)] -> pcar[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: !pend[IX(s, 1)] -> wseq[IX(s, 1)] = 0 :: else -> skip fi;
 	if :: !valid[IX(s, 1)] -> np[IX(s, 1)] = 0 :: else -> skip fi;
 #endif
 #endif
@@ -910,7 +1030,7 @@ inline forget_unused(s) {
 #ifdef SYNC
 /* no write of r pends: which copies hold the last one that did is never read
  * again (a new write sets np afresh) */
-#define NPCLR(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY) && \
+#define NPCLR(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY || MTYPE(bag[i]) == SYNC_WRITE) && \
 	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_EXT, 1, 0) :: else -> skip fi
 inline np_clear(r) {
 	np[IX(0, r)] = 0; np[IX(1, r)] = 0;
@@ -983,6 +1103,13 @@ inline forget_link(s) {
 #endif
 #endif
 	aseq[s] = 0;
+#ifdef SYNC
+	/* the shipper sends every unanswered sync write again, with a new seq */
+	wseq[IX(s, 0)] = 0;
+#if NR > 1
+	wseq[IX(s, 1)] = 0;
+#endif
+#endif
 	if
 	:: ho[s] == Sending -> ho[s] = Fenced; hseq[s] = 0
 	:: ho[s] == Paired -> ho[s] = Unpaired
@@ -993,14 +1120,15 @@ inline forget_link(s) {
 /* a HELLO with a new incarnation: forget everything in flight with the peer */
 inline forget_peer(s) {
 	forget_link(s);
-	taken[IX(s, 0)] = 0;
+	FORGET_TAKEN(s, 0);
 #if NR > 1
-	taken[IX(s, 1)] = 0;
+	FORGET_TAKEN(s, 1);
 #endif
 	floor_[s] = 0;
 }
 
-/* the floor of a push about to be sent with seq sq: its oldest unanswered push */
+/* the floor of a push about to be sent with seq sq: its oldest unanswered push
+ * (SYNC: or sync write) */
 inline compute_floor(s, sq) {
 	fl = sq;
 	if :: pseq[IX(s, 0)] != 0 && pseq[IX(s, 0)] < fl -> fl = pseq[IX(s, 0)] :: else -> skip fi;
@@ -1011,6 +1139,12 @@ inline compute_floor(s, sq) {
 	if :: pseq2[IX(s, 0)] != 0 && pseq2[IX(s, 0)] < fl -> fl = pseq2[IX(s, 0)] :: else -> skip fi;
 #if NR > 1
 	if :: pseq2[IX(s, 1)] != 0 && pseq2[IX(s, 1)] < fl -> fl = pseq2[IX(s, 1)] :: else -> skip fi;
+#endif
+#endif
+#ifdef SYNC
+	if :: wseq[IX(s, 0)] != 0 && wseq[IX(s, 0)] < fl -> fl = wseq[IX(s, 0)] :: else -> skip fi;
+#if NR > 1
+	if :: wseq[IX(s, 1)] != 0 && wseq[IX(s, 1)] < fl -> fl = wseq[IX(s, 1)] :: else -> skip fi;
 #endif
 #endif
 	skip
@@ -1136,9 +1270,9 @@ inline apply_rule(s, pr, pg) {
 /* the replica remembers the last seq it took for each region only at or
  * above the floor */
 inline prune_taken(s) {
-	if :: taken[IX(s, 0)] < floor_[s] -> taken[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: taken[IX(s, 0)] < floor_[s] -> FORGET_TAKEN(s, 0) :: else -> skip fi;
 #if NR > 1
-	if :: taken[IX(s, 1)] < floor_[s] -> taken[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: taken[IX(s, 1)] < floor_[s] -> FORGET_TAKEN(s, 1) :: else -> skip fi;
 #endif
 	skip
 }
@@ -1146,8 +1280,9 @@ inline prune_taken(s) {
 #ifdef SYNC
 /* SYNC: the pending write of r is acknowledged, if the owner still holds a
  * lease (else it fails): the copies that hold it are now the latest, every
- * other copy is stale */
-#define ACKED(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY) && \
+ * other copy is stale; a sync write in flight is now older than the latest
+ * unless it is this one */
+#define ACKED(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY || MTYPE(bag[i]) == SYNC_WRITE) && \
 	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_DATA, 1, EXT(bag[i])) :: else -> skip fi
 inline sync_ack(s, r) {
 	if
@@ -1170,7 +1305,11 @@ inline print_msg(x, what) {
 	:: mt == HELLO_ACK -> printf("MSC:   HELLO_ACK(to inc %d, inc %d)", msess, marg)
 	:: mt == ATTACH -> printf("MSC:   ATTACH(inc %d seq %d: role %d gen %d)", msess, mseq, marg, mgen)
 	:: mt == ATTACH_ACK -> printf("MSC:   ATTACH_ACK(to inc %d seq %d: role %d gen %d)", msess, mseq, marg, mgen)
+#ifdef SYNC
+	:: mt == PUSH -> printf("MSC:   PUSH(inc %d seq %d gen %d r%d floor %d latest %d pending %d)", msess, mseq, mgen, mreg, marg, mdata, EXT(m))
+#else
 	:: mt == PUSH -> printf("MSC:   PUSH(inc %d seq %d gen %d r%d floor %d latest %d)", msess, mseq, mgen, mreg, marg, mdata)
+#endif
 	:: mt == PUSH_ACK -> printf("MSC:   PUSH_ACK(to inc %d seq %d gen %d r%d status %d)", msess, mseq, mgen, mreg, marg)
 	:: mt == FETCH -> printf("MSC:   FETCH(inc %d seq %d gen %d r%d)", msess, mseq, mgen, mreg)
 	:: mt == FETCH_REPLY -> printf("MSC:   FETCH_REPLY(to inc %d seq %d gen %d r%d status %d latest %d)", msess, mseq, mgen, mreg, marg, mdata)
@@ -1178,6 +1317,10 @@ inline print_msg(x, what) {
 	:: mt == HANDOVER_ACK -> printf("MSC:   HANDOVER_ACK(to inc %d seq %d gen %d status %d)", msess, mseq, mgen, marg)
 #ifdef FAILOVER
 	:: mt == PING -> printf("MSC:   PING(inc %d gen %d)", msess, mgen)
+#endif
+#ifdef SYNC
+	:: mt == SYNC_WRITE -> printf("MSC:   SYNC_WRITE(inc %d seq %d gen %d r%d latest %d pending %d)", msess, mseq, mgen, mreg, mdata, EXT(m))
+	:: mt == SYNC_ACK -> printf("MSC:   SYNC_ACK(to inc %d seq %d r%d status %d)", msess, mseq, mreg, marg)
 #endif
 	:: else -> skip
 	fi;
@@ -1281,6 +1424,7 @@ inline deliver(i) {
 					assert(sb[mto] == 0);           /* (h) never merged */
 #ifdef SYNC
 					np[IX(mto, mreg)] = EXT(m);
+					tsync[IX(mto, mreg)] = 0;       /* a push */
 #endif
 #endif
 					cur[IX(mto, mreg)] = mdata;     /* written and durable */
@@ -1296,15 +1440,6 @@ inline deliver(i) {
 		if
 		:: REP_OK(mto) && pseq[IX(mto, mreg)] != 0 && mseq == pseq[IX(mto, mreg)] ->
 			pseq[IX(mto, mreg)] = 0;
-#ifdef SYNC
-			/* the pending write this push carried is durable at both
-			 * sites: acknowledged, if the owner still holds a lease */
-			if
-			:: marg == OK && pcar[IX(mto, mreg)] && armed[IX(mto, mreg)] -> sync_ack(mto, mreg)
-			:: else -> skip
-			fi;
-			pcar[IX(mto, mreg)] = 0;
-#endif
 			/* dccd collects the answers and clears in a later step */
 			if :: marg == OK -> pclr[IX(mto, mreg)] = 1 :: else -> skip fi
 #ifdef MUTANT_C1
@@ -1315,6 +1450,58 @@ inline deliver(i) {
 #endif
 		:: else -> skip
 		fi
+
+#ifdef SYNC
+	/* ---- SYNC_WRITE: the owner's pending write of r (its sectors only);
+	 * data = it is not older than the latest acknowledged write, ext = it
+	 * is the pending write.  Taken only by a replica of its generation
+	 * with no split brain recorded, in seq order with the pushes of r
+	 * (PushOrder::take_write): below the floor, stale; newer than the last
+	 * taken, applied; older than a push taken (which read r after this
+	 * write landed: it carried it), covered; else stale. */
+	:: mt == SYNC_WRITE ->
+		if
+		:: REQ_OK(mto) ->
+			if
+			:: role[mto] == REPLICA && gen[mto] == mgen && sb[mto] == 0 ->
+				if
+				:: mseq < floor_[mto] ->
+					SEND_REP(mto, SYNC_ACK, msess, mseq, 0, mreg, ESTALE, 0)
+				:: mseq > taken[IX(mto, mreg)] ->              /* (0: none taken) */
+					/* applied: only its sectors are written, so the copy
+					 * holds the pending write (with the latest acknowledged
+					 * one) only if it held the latest before; validity is
+					 * unchanged */
+					np[IX(mto, mreg)] = EXT(m) && cur[IX(mto, mreg)];
+					cur[IX(mto, mreg)] = cur[IX(mto, mreg)] && mdata;
+#ifndef MUTANT_SYNC_ORDER
+					taken[IX(mto, mreg)] = mseq;
+					tsync[IX(mto, mreg)] = 1;
+#endif
+					SEND_REP(mto, SYNC_ACK, msess, mseq, 0, mreg, OK, 0)
+				:: mseq < taken[IX(mto, mreg)] && !tsync[IX(mto, mreg)] ->
+					printf("MSC: site %d: the push taken covers it\n", mto);
+					SEND_REP(mto, SYNC_ACK, msess, mseq, 0, mreg, OK, 0)
+				:: else ->
+					SEND_REP(mto, SYNC_ACK, msess, mseq, 0, mreg, ESTALE, 0)
+				fi
+			:: else -> SEND_REP(mto, SYNC_ACK, msess, mseq, 0, mreg, ESTALE, 0)
+			fi
+		:: else -> skip
+		fi
+	:: mt == SYNC_ACK ->
+		if
+		:: REP_OK(mto) && wseq[IX(mto, mreg)] != 0 && mseq == wseq[IX(mto, mreg)] ->
+			wseq[IX(mto, mreg)] = 0;
+			if
+			:: marg == OK -> sync_ack(mto, mreg)
+			:: else ->
+				pend[IX(mto, mreg)] = 0;
+				printf("MSC: site %d fails its write of r%d (refused)\n", mto, mreg)
+			fi
+		:: else -> skip
+		fi
+#endif
 
 	/* ---- FETCH: the owner asks for a region it lacks */
 	:: mt == FETCH ->
@@ -1548,19 +1735,45 @@ inline push(s, r) {
 	assert(sb[s] == 0);                 /* (h) never merged */
 #endif
 #ifdef SYNC
-#ifdef MUTANT_SYNC_ACK
-	/* the mutant: the write is acknowledged as its push leaves */
-	if :: pend[IX(s, r)] -> sync_ack(s, r) :: else -> skip fi;
-#endif
-	pcar[IX(s, r)] = pend[IX(s, r)];
-#endif
+	printf("MSC: site %d PUSH r%d seq %d latest %d pending %d floor %d gen %d\n", s, r, nseq[s], cur[IX(s, r)], np[IX(s, r)], fl, gen[s]);
+	SEND_REQ(s, PUSH, nseq[s], gen[s], r, fl, cur[IX(s, r)]);
+	outbox = outbox | (np[IX(s, r)] << B_EXT);
+#else
 	printf("MSC: site %d PUSH r%d seq %d latest %d floor %d gen %d\n", s, r, nseq[s], cur[IX(s, r)], fl, gen[s]);
 	SEND_REQ(s, PUSH, nseq[s], gen[s], r, fl, cur[IX(s, r)]);
-#ifdef SYNC
-	outbox = outbox | (np[IX(s, r)] << B_EXT);
 #endif
 	fl = 0
 }
+
+#ifdef SYNC
+/* the owner's shipper: SYNC_WRITE of the pending write of r, once, while
+ * paired (the link up); its seq is taken from the pushes' count as it reads
+ * the write's sectors (which the write reached: they hold it) */
+#define G_SYNC_SEND(s, r) (env && pend[IX(s, r)] && wseq[IX(s, r)] == 0 && !BUSY(s) && \
+	role[s] == OWNER && ho[s] == Paired && nseq[s] < MAXSEQ)
+inline sync_send(s, r) {
+	nseq[s]++;
+	wseq[IX(s, r)] = nseq[s];
+	assert(sb[s] == 0);                 /* (h) never merged */
+	printf("MSC: site %d SYNC_WRITE r%d seq %d gen %d\n", s, r, nseq[s], gen[s]);
+	SEND_REQ(s, SYNC_WRITE, nseq[s], gen[s], r, 0, 1);
+	outbox = outbox | (1 << B_EXT)
+#ifdef MUTANT_SYNC_ACK
+	/* the mutant: the write is acknowledged as its sync write leaves */
+	; sync_ack(s, r)
+#endif
+}
+/* no answer within 3 s: sent again (with a new seq).  Only once the
+ * SYNC_WRITE or its answer was lost, as for fetches: a late one comes from
+ * link losses (forget_link) instead. */
+#define SW_IN(i, s, r) ((IS(bag[i], SYNC_WRITE, PEER(s)) && FLD(bag[i], B_SESS, 2) == inc[s] || \
+	IS(bag[i], SYNC_ACK, s)) && FLD(bag[i], B_REG, 1) == (r) && FLD(bag[i], B_SEQ, 4) == wseq[IX(s, r)])
+#define G_SYNC_RESEND(s, r) (wseq[IX(s, r)] != 0 && !BUSY(s) && \
+	!(SW_IN(0, s, r) || SW_IN(1, s, r) || SW_IN(2, s, r) OR_SLOT3(SW_IN(3, s, r))))
+inline sync_resend(s, r) {
+	wseq[IX(s, r)] = 0
+}
+#endif
 
 /* a read (or partial write) of a region the owner lacks: FETCH */
 #define G_FETCH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && !valid[IX(s, r)] && \
@@ -1699,9 +1912,9 @@ inline crash(s) {
 	/* every lease is lost; a promise it may have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
 #ifdef SYNC
-	pend[IX(s, 0)] = 0; pcar[IX(s, 0)] = 0;
+	pend[IX(s, 0)] = 0; wseq[IX(s, 0)] = 0; tsync[IX(s, 0)] = 0;
 #if NR > 1
-	pend[IX(s, 1)] = 0; pcar[IX(s, 1)] = 0;
+	pend[IX(s, 1)] = 0; wseq[IX(s, 1)] = 0; tsync[IX(s, 1)] = 0;
 #endif
 #endif
 #endif
@@ -1900,6 +2113,10 @@ inline wcrash() {
 #define E_DUP              17
 #define E_STOP             18
 #define E_CLEAR            35
+#ifdef SYNC
+#define E_SYNC_SEND        36
+#define E_SYNC_RESEND      37
+#endif
 #ifdef FAILOVER
 #define E_PING             19
 #define E_RENEW            20
@@ -1936,7 +2153,15 @@ inline wcrash() {
 	ON(G_PUSH(s, r), E_PUSH, s, r) \
 	ON(G_CLEAR(s, r), E_CLEAR, s, r) \
 	ON(G_FETCH(s, r), E_FETCH, s, r) \
-	ON(G_FILL_TIMEOUT(s, r), E_FILL_TIMEOUT, s, r)
+	ON(G_FILL_TIMEOUT(s, r), E_FILL_TIMEOUT, s, r) \
+	SYNC_REGION_EVENTS(s, r)
+#ifdef SYNC
+#define SYNC_REGION_EVENTS(s, r) \
+	ON(G_SYNC_SEND(s, r), E_SYNC_SEND, s, r) \
+	ON(G_SYNC_RESEND(s, r), E_SYNC_RESEND, s, r)
+#else
+#define SYNC_REGION_EVENTS(s, r)
+#endif
 #define SITE_EVENTS(s) \
 	ON(G_MIGRATE(s), E_MIGRATE, s, 0) \
 	ON(G_SEND_HANDOVER(s), E_SEND_HANDOVER, s, 0) \
@@ -2044,6 +2269,10 @@ active proctype world() {
 			:: ev == E_WDELIVER -> wdeliver(es)
 			:: ev == E_WLOSE -> printf("MSC:   witness link loses %d\n", wbag[es]); wbag_del(es)
 			:: ev == E_WCRASH -> wcrash()
+#ifdef SYNC
+			:: ev == E_SYNC_SEND -> sync_send(es, er)
+			:: ev == E_SYNC_RESEND -> sync_resend(es, er)
+#endif
 #ifdef MUTANT_TWICE
 			:: ev == E_WPERSIST -> wgen = wvgen; wown = wvown; printf("MSC: witness persists gen %d site %d\n", wgen, wown)
 #endif

@@ -337,3 +337,16 @@ TEST(PushOrder, RandomPushesAndSyncWritesNeverLoseAnAcknowledgedWrite) {
         }
     }
 }
+
+TEST(PushOrder, FreshSaysWhatTakeWouldDoAndChangesNothing) {
+    PushOrder o;
+    EXPECT_TRUE(o.take(4, 10, 10));
+    EXPECT_FALSE(o.fresh(4, 10, 10));
+    EXPECT_TRUE(o.fresh(4, 11, 10));
+    EXPECT_FALSE(o.fresh(5, 11, 12)) << "below the floor it carries";
+    EXPECT_TRUE(o.fresh(5, 11, 10));
+    // A push checked but not taken (its write failed) leaves an older sync
+    // write of the region to be applied, not covered.
+    EXPECT_EQ(o.take_write(4, 11), SyncTake::Apply);
+    EXPECT_EQ(o.remembered(), 1u);
+}
