@@ -140,6 +140,7 @@ void dcc_meta_free(struct dcc *dcc)
 	bitmap_free(dcc->flush_before);
 	kvfree(dcc->commit_buf);
 	kfree(dcc->commit_idx);
+	kfree(dcc->sync_buf);
 	kfree(dcc->sb_buf);
 }
 
@@ -364,9 +365,10 @@ int dcc_meta_load(struct dcc *dcc, char **error)
 	dcc->flush_before = bitmap_zalloc(dcc->bitmap_blocks, GFP_KERNEL);
 	dcc->commit_buf = kvmalloc(DCC_COMMIT_BATCH * DCC_META_BLOCK_SIZE, GFP_KERNEL);
 	dcc->commit_idx = kcalloc(DCC_COMMIT_BATCH, sizeof(u64), GFP_KERNEL);
+	dcc->sync_buf = kcalloc(DCC_MAX_WRITES_PER_EVENT, sizeof(*dcc->sync_buf), GFP_KERNEL);
 	if (!dcc->valid || !dcc->dirty || !dcc->hot_valid || !dcc->hot_dirty ||
 	    !dcc->armed || !dcc->clearing || !dcc->changed || !dcc->flush_before ||
-	    !dcc->commit_buf || !dcc->commit_idx) {
+	    !dcc->commit_buf || !dcc->commit_idx || !dcc->sync_buf) {
 		*error = "Cannot allocate region bitmaps";
 		return -ENOMEM;
 	}

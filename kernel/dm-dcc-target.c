@@ -345,6 +345,13 @@ static void __dcc_hold_bio(struct dcc *dcc, struct bio *bio)
 /* Synchronous replication                                                   */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Held-write ids, unique across all targets and reloads of this module: a
+ * daemon's late answer for a write of an earlier table can never name one
+ * of a later table.
+ */
+static atomic64_t dcc_sync_seq = ATOMIC64_INIT(0);
+
 /* Whether a write leaves data the other site must hold (not a discard). */
 static bool dcc_sync_holds(struct bio *bio)
 {
@@ -368,7 +375,7 @@ static void dcc_sync_hold(struct dcc *dcc, struct bio *bio)
 		bio_endio(bio);
 		return;
 	}
-	pb->sync_id = ++dcc->sync_next_id;
+	pb->sync_id = atomic64_inc_return(&dcc_sync_seq);
 	pb->deadline = jiffies + dcc->miss_timeout * HZ;
 	list_add_tail(&pb->sync_node, &dcc->sync_held);
 	dcc->nr_sync_held++;
@@ -415,13 +422,23 @@ static void dcc_sync_submit(struct dcc *dcc, struct bio *bio)
 	struct bio *clone;
 
 	clone = bio_alloc_clone(dcc->data_dev->bdev, bio, GFP_NOIO, &dcc->bs);
+	if (unlikely(!clone)) {
+		dcc_write_landed(dcc, pb);
+		bio->bi_status = BLK_STS_RESOURCE;
+		bio_endio(bio);
+		return;
+	}
 	pb->dcc = dcc;
 	clone->bi_private = bio;
 	clone->bi_end_io = dcc_sync_endio;
 	submit_bio_noacct(clone);
 }
 
-/* Take the held writes whose deadline passed, and fail them. */
+/*
+ * Take the held writes whose deadline passed, and fail them.  Deadlines
+ * grow along the list (a smaller miss_timeout meanwhile only delays the
+ * later ones until the earlier ones are due).
+ */
 static void dcc_sync_expire(struct dcc *dcc)
 {
 	struct bio_list failed = BIO_EMPTY_LIST;
@@ -430,7 +447,7 @@ static void dcc_sync_expire(struct dcc *dcc)
 	spin_lock_irq(&dcc->lock);
 	list_for_each_entry_safe(pb, tmp, &dcc->sync_held, sync_node) {
 		if (time_before(jiffies, pb->deadline))
-			continue;
+			break;
 		list_del_init(&pb->sync_node);
 		dcc->nr_sync_held--;
 		bio_list_add(&failed, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
@@ -448,7 +465,7 @@ static void dcc_sync_expire(struct dcc *dcc)
 /* Announce the held writes not announced yet, a batch at a time. */
 static void dcc_sync_announce(struct dcc *dcc)
 {
-	struct dcc_written w[DCC_MAX_WRITES_PER_EVENT];
+	struct dcc_written *w = dcc->sync_buf;	/* the worker's alone */
 	struct dcc_bio *pb;
 	unsigned int n, round;
 

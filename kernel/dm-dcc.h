@@ -160,14 +160,14 @@ struct dcc {
 	 * for the lease.  With sync set, a write that reached the data device
 	 * waits on sync_held (in id order) until the daemon says the other
 	 * site holds it, or until its deadline.  Ids up to sync_announced
-	 * were sent in an EVENT_WRITTEN.
+	 * were sent in an EVENT_WRITTEN; ids come from a module-wide count.
 	 */
 	bool sync;
 	bool sb_sync;
 	struct list_head sync_held;
 	unsigned int nr_sync_held;
-	u64 sync_next_id;
 	u64 sync_announced;
+	struct dcc_written *sync_buf;	/* DCC_MAX_WRITES_PER_EVENT, for the worker */
 	unsigned int sync_round;	/* grows with every ANNOUNCE_WRITES */
 	enum dcc_mode mode;
 	struct bio_list deferred;	/* bios from .map for the worker */

@@ -294,7 +294,8 @@ enum dcc_region_set {
 /*
  * A held write of a sync volume (EVENT_WRITTEN): its data is on this
  * site's data device at sectors [sector, sector + sectors).  Ids grow
- * with every held write of a target and are never reused by it.
+ * with every held write and are never reused while the module is loaded,
+ * across targets and table reloads.
  */
 struct dcc_written {
 	__u64 id;
