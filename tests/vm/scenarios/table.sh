@@ -17,7 +17,7 @@ expect_eq "status: role owner, generation 1, mode rw, no daemon" "owner 1 rw -" 
 expect_eq "status: a fresh volume began by handover, no split" "handover -" \
 	"$(status_field vol origin) $(status_field vol split)"
 expect_eq "table line" "$(printf '%s' "0 131072 dcc 254:0 254:16")" "$(dmsetup table vol)"
-check "IMA status" sh -c "dmsetup measure vol | grep -q 'region_sectors=128,uuid=$UUID,role=owner,generation=1,mode=rw,miss_timeout=30,origin=handover,split=-,lease=-;'"
+check "IMA status" sh -c "dmsetup measure vol | grep -q 'region_sectors=128,uuid=$UUID,role=owner,generation=1,mode=rw,miss_timeout=30,origin=handover,split=-,lease=-,sync=off;'"
 check "dccctl status parses the line" dccctl status vol
 check "dccctl status --json" sh -c 'dccctl status --json vol | grep -q "\"registration\":null"'
 check "dccctl status --json has origin and split" sh -c \
@@ -96,22 +96,32 @@ for bad in "1 0" "1 1" "2 2" "0 2" "0 18446744073709551615"; do
 	refused "0 $N dcc $DATA $META" "split generation does not fit its split state"
 done
 # Flags: an unknown one is refused; the lease flag is taken, and an owner
-# that has it waits for its first lease.
-sb_with --flags 2
+# that has it waits for its first lease; the sync flag is taken, and with
+# no daemon a write is held, then fails after miss_timeout.
+sb_with --flags 4
 refused "0 $N dcc $DATA $META" "Metadata superblock has unknown flags"
 sb_with --flags 0x80000001
 refused "0 $N dcc $DATA $META" "Metadata superblock has unknown flags"
 sb_with --flags 1
 check "create with the lease flag" dcc_create vol "$DATA" "$META"
 expect_eq "status: an owner with no lease yet" "owner expired" "$(role_of vol) $(status_field vol lease)"
-check "IMA status: lease=expired" sh -c "dmsetup measure vol | grep -q 'split=-,lease=expired;'"
+check "IMA status: lease=expired" sh -c "dmsetup measure vol | grep -q 'split=-,lease=expired,sync=off;'"
+check "remove" dmsetup remove vol
+sb_with --flags 2
+check "create with the sync flag" dcc_create vol "$DATA" "$META" 2 miss_timeout 2
+expect_eq "status: sync, no write held" 0 "$(status_field vol held)"
+check "IMA status: sync=on" sh -c "dmsetup measure vol | grep -q 'lease=-,sync=on;'"
+check "a read needs no daemon" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
+refuse "with no daemon a write fails after miss_timeout" \
+	$DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
+expect_eq "... counted as a timeout, nothing held" "1 0" "$(status_field vol timeouts) $(status_field vol held)"
 check "remove" dmsetup remove vol
 # An old split on disk: the table loads, shows it and serves nothing.
 sb_with --origin 2 --split 1 --split-gen 2
 check "create with an old split" dcc_create vol "$DATA" "$META"
 expect_eq "status: forced, old" "owner 1 forced old" \
 	"$(role_of vol) $(status_field vol generation) $(status_field vol origin) $(status_field vol split)"
-check "IMA status: forced, old" sh -c "dmsetup measure vol | grep -q 'miss_timeout=30,origin=forced,split=old,lease=-;'"
+check "IMA status: forced, old" sh -c "dmsetup measure vol | grep -q 'miss_timeout=30,origin=forced,split=old,lease=-,sync=off;'"
 refuse "no read with an old split" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
 refuse "no write with an old split" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
 check "remove" dmsetup remove vol
