@@ -183,6 +183,7 @@ void Daemon::receive(Incoming& in) {
                            : m.type == Type::Fetch    ? Type::FetchReply
                            : m.type == Type::Pull     ? Type::PullReply
                            : m.type == Type::Push     ? Type::PushAck
+                           : m.type == Type::SyncWrite ? Type::SyncAck
                                                       : Type::HandoverAck;
             wire::Message r = reply_to(m, t);
             r.status = ENOENT;
@@ -397,6 +398,7 @@ void Daemon::crash_point([[maybe_unused]] const char* point) {
     static const char* at = getenv("DCCD_CRASH_AT");
     if (!at || std::strcmp(at, point)) return;
     log_warn("crash point %s: killing myself", point);
+    sync_.reset();  // its socket open, the context would never close
     link_.close(2000);
     ctx_.close();
     raise(SIGKILL);

@@ -176,7 +176,6 @@ private:
     std::vector<CtlClient> ctl_;
     std::string next_volume_;  // where the next round of volume work starts
     std::unique_ptr<SyncShipper> sync_;  // after ctx_: closed before it
-    bool sync_link_told_ = false;
 };
 
 }  // namespace dcc::dccd

@@ -63,6 +63,13 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     return s;
 }
 
+// What a failover at the replica would lose: in sync, only what was
+// written before writes waited for the peer, and what the replica lacks;
+// in async, the whole @backlog.
+static uint64_t at_risk(const Volume& v, uint64_t backlog) {
+    return v.presync ? v.presync->count() + v.rep.owed().count() : backlog;
+}
+
 // Refresh what status shows, send events for what changed, and tell the
 // replica of each volume this site owns how far behind it is.
 void Daemon::publish(Clock::time_point now) {
@@ -105,11 +112,9 @@ void Daemon::publish(Clock::time_point now) {
         v->shown = st;
         if (v->owner() && v->own.paired() && link_up_ && st.backlog &&
             (*st.backlog != v->progress_sent || now - v->progress_time > ms(2000) ||
-             (v->presync && v->presync->count() != v->progress_risk_sent))) {
+             at_risk(*v, *st.backlog) != v->progress_risk_sent)) {
             wire::Message m = vmsg(*v, wire::Type::Progress, *st.backlog);
-            // What a failover there would lose: in sync, only what was
-            // written before writes waited for the peer, and what it lacks.
-            m.arg = v->presync ? v->presync->count() + v->rep.owed().count() : *st.backlog;
+            m.arg = at_risk(*v, *st.backlog);
             if (link_.request(Chan::Ctl, m)) {
                 v->progress_sent = *st.backlog;
                 v->progress_risk_sent = m.arg;

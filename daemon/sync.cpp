@@ -42,6 +42,10 @@ SyncShipper::SyncShipper(zmq::context_t& ctx, const Config& cfg, std::atomic<uin
     if (ctx.get(zmq::ctxopt::io_threads) >= kIoThreads)
         dealer_.set(zmq::sockopt::affinity, kControlThreads);
     dealer_.set(zmq::sockopt::linger, 0);
+    dealer_.set(zmq::sockopt::maxmsgsize, int64_t(wire::kMaxPayload + 128));
+    dealer_.set(zmq::sockopt::heartbeat_ivl, int(cfg.heartbeat_ms));
+    dealer_.set(zmq::sockopt::heartbeat_timeout, int(cfg.link_timeout_ms));
+    dealer_.set(zmq::sockopt::heartbeat_ttl, int(cfg.link_timeout_ms));
     dealer_.set(zmq::sockopt::routing_id, "sync:" + cfg.site);
     dealer_.set(zmq::sockopt::immediate, 1);
     dealer_.set(zmq::sockopt::reconnect_ivl, 100);
@@ -59,17 +63,17 @@ SyncShipper::SyncShipper(zmq::context_t& ctx, const Config& cfg, std::atomic<uin
 SyncShipper::~SyncShipper() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
-    for (auto& [_, v] : by_dev_)
-        if (v.fd >= 0) close(v.fd);
 }
 
 void SyncShipper::set_volume(const ShipVolume& sv) {
     std::lock_guard<std::mutex> l(mu_);
     Vol& v = by_dev_[key(sv.dev)];
-    if (v.fd < 0) {
-        v.fd = dup(sv.data_fd);
-        if (v.fd < 0) log_warn("sync: cannot duplicate a data device descriptor: %s", std::strerror(errno));
+    if (!v.fd || v.v.data_fd != sv.data_fd) {
+        int fd = dup(sv.data_fd);
+        if (fd < 0) log_warn("sync: cannot duplicate a data device descriptor: %s", std::strerror(errno));
+        v.fd = fd < 0 ? nullptr : std::make_shared<Fd>(fd);
     }
+    if (v.v.reg_id != sv.reg_id) forget(sv.dev);  // another table, perhaps
     // A new registration, or shipping again: the kernel announces what it
     // holds once more (what came while nothing could be sent was dropped).
     if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship)) v.announce = true;
@@ -78,15 +82,26 @@ void SyncShipper::set_volume(const ShipVolume& sv) {
 
 void SyncShipper::drop_volume(nl::Dev dev) {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = by_dev_.find(key(dev));
-    if (it == by_dev_.end()) return;
-    if (it->second.fd >= 0) close(it->second.fd);
-    by_dev_.erase(it);
+    by_dev_.erase(key(dev));
+    forget(dev);
+}
+
+// Everything in hand for @dev: its ids mean nothing to a new table.
+void SyncShipper::forget(nl::Dev dev) {
+    std::erase_if(pending_, [&](const Held& w) { return w.dev == dev; });
+    std::erase_if(sent_, [&](const auto& s) { return s.second.w.dev == dev; });
+    std::erase_if(known_, [&](const auto& k) {
+        return std::get<0>(k) == dev.major && std::get<1>(k) == dev.minor;
+    });
 }
 
 void SyncShipper::set_link(bool up, uint64_t from, uint64_t to) {
     std::lock_guard<std::mutex> l(mu_);
     if (up == up_ && from == from_ && to == to_) return;
+    // A connection of its own that may have died with the link's: made
+    // again (by the thread) whenever the link comes back or the peer
+    // changed, as dccd's link makes its own.
+    if (up) reconnect_ = true;
     // What was sent went to a link or a peer that is gone: forget it all;
     // the kernel announces what it still holds again.
     pending_.clear();
@@ -131,6 +146,13 @@ void SyncShipper::run() {
             continue;
         }
         try {
+            if (reconnect_.exchange(false)) {
+                try {
+                    dealer_.disconnect(cfg_.peer);
+                } catch (const zmq::error_t&) {
+                }
+                dealer_.connect(cfg_.peer);
+            }
             if (items[1].revents & ZMQ_POLLIN) take_events();
             if (items[0].revents & ZMQ_POLLIN) take_answers();
             resend_unanswered();
@@ -200,6 +222,9 @@ void SyncShipper::take_answers() {
             continue;
         }
         std::lock_guard<std::mutex> l(mu_);
+        // Only an answer of this peer to this dccd: a seq alone may be an
+        // earlier one's.
+        if (d.msg->to != from_ || d.msg->from != to_) continue;
         auto it = sent_.find(d.msg->seq);
         if (it == sent_.end()) continue;  // answered already, or sent again since
         const Held& w = it->second.w;
@@ -274,42 +299,59 @@ void SyncShipper::resend_unanswered() {
     pending_.insert(pending_.begin(), again.begin(), again.end());
 }
 
-// Send what is pending for volumes this site owns while the link is up.
-// The seq is taken before the data is read, so that a push that read the
-// region before this write landed carries a smaller one.
+// Send what is pending for volumes this site owns while the link is up,
+// in order.  The seq is taken before the data is read, so that a push that
+// read the region before this write landed carries a smaller one; the
+// write counts as unanswered (floor()) from then on.  The read and the
+// send are done without the lock: dccd's loop asks floor() for each push.
 void SyncShipper::ship() {
-    std::unique_lock<std::mutex> l(mu_);
-    if (!up_) return;
-    for (auto it = pending_.begin(); it != pending_.end();) {
-        auto v = by_dev_.find(key(it->dev));
-        if (v == by_dev_.end()) {  // the volume went: forget its writes
-            known_.erase({it->dev.major, it->dev.minor, it->id});
-            it = pending_.erase(it);
-            continue;
+    for (;;) {
+        Held w;
+        ShipVolume sv;
+        std::shared_ptr<Fd> fd;
+        uint64_t seq, from, to;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            if (!up_) return;
+            auto it = pending_.begin();
+            std::map<std::pair<uint32_t, uint32_t>, Vol>::iterator v;
+            for (; it != pending_.end(); ++it) {
+                v = by_dev_.find(key(it->dev));
+                if (v != by_dev_.end() && v->second.v.ship && v->second.fd && v->second.v.region_sectors)
+                    break;
+            }
+            if (it == pending_.end()) return;
+            w = *it;
+            pending_.erase(it);
+            sv = v->second.v;
+            fd = v->second.fd;
+            from = from_;
+            to = to_;
+            seq = seq_.fetch_add(1);
+            sent_[seq] = {w, Clock::now()};
+            v->second.counts.shipped++;
         }
-        const ShipVolume& sv = v->second.v;
-        if (!sv.ship || v->second.fd < 0 || !sv.region_sectors) {
-            ++it;
-            continue;
-        }
-        Held w = *it;
-        uint64_t seq = seq_.fetch_add(1);
+        auto put_back = [&] {
+            std::lock_guard<std::mutex> l(mu_);
+            if (sent_.erase(seq)) pending_.push_front(w);
+        };
         size_t len = size_t(w.sectors) * 512;
         if (len > DCC_MAX_REGION_SECTORS * 512) {
             log_warn("sync: a held write of %u sectors is larger than a region", w.sectors);
-            it = pending_.erase(it);
+            std::lock_guard<std::mutex> l(mu_);
+            sent_.erase(seq);  // never answered: it fails at its deadline
             continue;
         }
-        if (int e = read_full(v->second.fd, buf_.get(), len, w.sector * 512)) {
+        if (int e = read_full(fd->fd, buf_.get(), len, w.sector * 512)) {
             log_warn("sync: cannot read sector %llu: %s", (unsigned long long)w.sector, std::strerror(e));
-            ++it;
-            continue;
+            put_back();
+            return;  // the next round tries again
         }
         wire::Message m;
         m.type = wire::Type::SyncWrite;
         m.volume = sv.uuid;
-        m.from = from_;
-        m.to = to_;
+        m.from = from;
+        m.to = to;
         m.seq = seq;
         m.generation = sv.generation;
         m.region = w.sector / sv.region_sectors;
@@ -322,10 +364,10 @@ void SyncShipper::ship() {
         } catch (const zmq::error_t&) {
             sent = false;
         }
-        if (!sent) return;  // no connection yet: the next round
-        sent_[seq] = {w, Clock::now()};
-        v->second.counts.shipped++;
-        it = pending_.erase(it);
+        if (!sent) {  // no connection yet: the next round
+            put_back();
+            return;
+        }
     }
 }
 

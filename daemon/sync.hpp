@@ -12,6 +12,7 @@
 // what dccd needs of it (the floor of the volume's pushes) it reads.
 #pragma once
 
+#include <unistd.h>
 #include <zmq.hpp>
 
 #include <atomic>
@@ -79,9 +80,14 @@ private:
         Held w;
         std::chrono::steady_clock::time_point at;
     };
+    struct Fd {
+        int fd;
+        explicit Fd(int f) : fd(f) {}
+        ~Fd() { close(fd); }
+    };
     struct Vol {
         ShipVolume v;
-        int fd = -1;  // the duplicate
+        std::shared_ptr<Fd> fd;  // the duplicate (kept by a read in progress)
         Counts counts;
         bool announce = true;  // ask the kernel for its held writes
     };
@@ -91,6 +97,7 @@ private:
     void take_answers();
     void ship();
     void resend_unanswered();
+    void forget(nl::Dev dev);
     void announce();
     void done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed);
 
@@ -104,6 +111,7 @@ private:
     mutable std::mutex mu_;  // what follows, up to the thread
     std::map<std::pair<uint32_t, uint32_t>, Vol> by_dev_;  // (major, minor)
     bool up_ = false;
+    std::atomic<bool> reconnect_{false};
     uint64_t from_ = 0, to_ = 0;
     std::deque<Held> pending_;          // announced, not yet sent
     std::map<uint64_t, Sent> sent_;     // seq -> unanswered

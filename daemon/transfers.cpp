@@ -128,7 +128,11 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
     if (!err) {
         switch (v.order.take_write(m.region, m.seq)) {
         case core::SyncTake::Stale: err = ESTALE; break;
-        case core::SyncTake::Covered: break;  // a newer push holds it: the flush
+        case core::SyncTake::Covered:
+            // A newer push holds it, if that push reached the disk: not
+            // trusted once a flush here failed (its error is told once).
+            if (v.flush_failed) err = EIO;
+            break;
         case core::SyncTake::Apply:
             std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
             err = write_full(v.data_fd, buf_.get(), in.payload.size(), sector * 512);
@@ -150,6 +154,7 @@ void Daemon::flush_acks(Volume& v) {
     end_fills(v);
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
+    if (err) v.flush_failed = true;
     for (const Incoming& in : v.acks) {
         bool sync = in.msg.type == wire::Type::SyncWrite;
         if (!err && !sync) v.pushed.add(in.payload.size());

@@ -90,6 +90,7 @@ struct Volume {
     // Replica: pushes taken.
     core::PushOrder order;
     std::vector<Incoming> acks;  // written, acknowledged after the next flush
+    bool flush_failed = false;   // a flush of the data device failed here
 
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
     std::optional<ShipVolume> shipper_told;  // sync: what the shipper knows

@@ -374,7 +374,10 @@ EventSocket::EventSocket(const char* group) {
         throw Error(kExitError, std::string("cannot join the dm-dcc ") + group + " group");
     }
     // Held writes come in bursts; a drop costs an ANNOUNCE_WRITES round.
-    nl_socket_set_buffer_size(sk_, 4 << 20, 0);
+    // (As root past net.core.rmem_max; otherwise as much as it allows.)
+    int rcv = 4 << 20;
+    if (setsockopt(nl_socket_get_fd(sk_), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)))
+        nl_socket_set_buffer_size(sk_, rcv, 0);
     nl_socket_set_nonblocking(sk_);
 }
 
