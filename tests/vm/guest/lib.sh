@@ -194,6 +194,18 @@ link_heal() {
 	ip link set "$d" up
 }
 
+# w: write the witness's configuration (state in /var/lib/dcc/witness,
+# sites a and b by their keys): witness_config LEASE_MS
+witness_config() {
+	mkdir -p /var/lib/dcc/witness /etc/dcc
+	{
+		printf 'listen = "tcp://0.0.0.0:7790"\n'
+		printf 'secret_key = "%s"\npublic_key = "%s"\n' "$KEY_SEC_w" "$KEY_PUB_w"
+		printf 'state_dir = "/var/lib/dcc/witness"\nlease_ms = %s\n' "$1"
+		printf '[sites]\na = "%s"\nb = "%s"\n' "$KEY_PUB_a" "$KEY_PUB_b"
+	} >/etc/dcc/witness.toml
+}
+
 # Write this site's dccd configuration: dccd_config [extra toml lines]
 dccd_config() {
 	local pub sec peerpub

@@ -20,13 +20,7 @@ powercut() { echo "DCC-KILL-ME"; sleep 600; }
 link_down() { dccctl status --json | grep -q '"link":"down"'; }
 
 if [ "$SITE" = w ]; then
-	mkdir -p /var/lib/dcc/witness /etc/dcc
-	{
-		printf 'listen = "tcp://0.0.0.0:7790"\n'
-		printf 'secret_key = "%s"\npublic_key = "%s"\n' "$KEY_SEC_w" "$KEY_PUB_w"
-		printf 'state_dir = "/var/lib/dcc/witness"\nlease_ms = %s\n' $LEASE_MS
-		printf '[sites]\na = "%s"\nb = "%s"\n' "$KEY_PUB_a" "$KEY_PUB_b"
-	} >/etc/dcc/witness.toml
+	witness_config $LEASE_MS
 	check "w: dccd --witness --init" dccd --witness --init --config /etc/dcc/witness.toml
 	dccd --witness --config /etc/dcc/witness.toml 2>>/tmp/witness.log &
 	barrier s0

@@ -37,13 +37,7 @@ boot=${DCC_BOOT:-1}
 if [ "$SITE" = w ]; then
 	STATE_DEV=${STATE:-/dev/vda}
 	[ "$boot" = 1 ] && /usr/sbin/mke2fs -q -t ext4 -F "$STATE_DEV"
-	mkdir -p /var/lib/dcc/witness /etc/dcc
-	{
-		printf 'listen = "tcp://0.0.0.0:7790"\n'
-		printf 'secret_key = "%s"\npublic_key = "%s"\n' "$KEY_SEC_w" "$KEY_PUB_w"
-		printf 'state_dir = "/var/lib/dcc/witness"\nlease_ms = %s\n' $LEASE_MS
-		printf '[sites]\na = "%s"\nb = "%s"\n' "$KEY_PUB_a" "$KEY_PUB_b"
-	} >/etc/dcc/witness.toml
+	witness_config $LEASE_MS
 	if [ "$boot" = 2 ]; then
 		# Its disk not mounted yet: an empty directory is no witness's state.
 		refuse_saying "1: w: no witness starts without its disk" \
@@ -103,6 +97,10 @@ if [ "$SITE" = a ]; then
 	expect_eq "1: a's lease holds" held "$(status_field vol lease)"
 fi
 barrier s2
+# For a failure's diagnosis: each site's view before the link a-b is cut
+# (b's failover below weighs the backlog a last reported).
+dccctl status vol | sed "s/^/state at s2, $SITE: /"
+tail -n 15 /tmp/dccd.log | sed "s/^/dccd log at s2, $SITE: /"
 
 # 2: the link a-b is cut; both reach w.
 # (a's end: b's packets to a are lost; a heals it in step 4)
