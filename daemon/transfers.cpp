@@ -332,8 +332,8 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         if (int e = read_full(v.data_fd, buf_.get(), len, p->region * v.region_bytes)) {
             log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
                      (unsigned long long)p->region, std::strerror(e));
-            v.rep.unsent(*p);
-            continue;
+            v.rep.unsent(*p);  // first again, at the next round (not in a loop)
+            return;
         }
         // Nothing unanswered may fall below the floor: pushes nor sync writes.
         m.arg = std::min(v.rep.floor(m.seq), sync_->floor(v.reg.uuid));
