@@ -122,13 +122,6 @@ uint64_t SyncShipper::floor(const Uuid& uuid) const {
     return UINT64_MAX;
 }
 
-SyncShipper::Counts SyncShipper::counts(const Uuid& uuid) const {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [_, v] : by_dev_)
-        if (v.v.uuid == uuid) return v.counts;
-    return {};
-}
-
 void SyncShipper::run() {
     while (!stop_) {
         bool waiting;
@@ -228,15 +221,12 @@ void SyncShipper::take_answers() {
         auto it = sent_.find(d.msg->seq);
         if (it == sent_.end()) continue;  // answered already, or sent again since
         const Held& w = it->second.w;
-        auto v = by_dev_.find(key(w.dev));
         if (d.msg->status) {
             log_warn("sync: the peer refused a write at sector %llu: %s",
                      (unsigned long long)w.sector, std::strerror(d.msg->status));
             failed[key(w.dev)].push_back(w.id);
-            if (v != by_dev_.end()) v->second.counts.failed++;
         } else {
             ok[key(w.dev)].push_back(w.id);
-            if (v != by_dev_.end()) v->second.counts.confirmed++;
         }
         known_.erase({w.dev.major, w.dev.minor, w.id});
         times.push_back({w.seen, it->second.at});
@@ -329,7 +319,6 @@ void SyncShipper::ship() {
             to = to_;
             seq = seq_.fetch_add(1);
             sent_[seq] = {w, Clock::now()};
-            v->second.counts.shipped++;
         }
         auto put_back = [&] {
             std::lock_guard<std::mutex> l(mu_);

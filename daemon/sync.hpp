@@ -64,11 +64,6 @@ public:
     // push of the volume may carry a floor above it.
     uint64_t floor(const Uuid& uuid) const;
 
-    struct Counts {
-        uint64_t shipped = 0, confirmed = 0, failed = 0;
-    };
-    Counts counts(const Uuid& uuid) const;
-
 private:
     struct Held {
         nl::Dev dev;
@@ -88,7 +83,6 @@ private:
     struct Vol {
         ShipVolume v;
         std::shared_ptr<Fd> fd;  // the duplicate (kept by a read in progress)
-        Counts counts;
         bool announce = true;  // ask the kernel for its held writes
     };
 
