@@ -95,8 +95,13 @@ if [ "$SITE" = a ]; then
 	sleep $((LEASE_MS / 1000 + 2))
 	check "1: a writes while w is down (peer lease)" write_mib 12 1
 	expect_eq "1: a's lease holds" held "$(status_field vol lease)"
+	# Replicated before the cut, and b has a's report saying so: b's
+	# failovers below weigh the backlog a last reported.
+	check "1: a's writes replicated" dccctl wait vol in-sync --timeout 60
 fi
 barrier s2
+[ "$SITE" = b ] && check "1: b has a's report of no backlog" dccctl wait vol in-sync --timeout 30
+barrier_with $PEER s2b
 # For a failure's diagnosis: each site's view before the link a-b is cut
 # (b's failover below weighs the backlog a last reported).
 dccctl status vol | sed "s/^/state at s2, $SITE: /"
