@@ -87,7 +87,7 @@ void Daemon::ctl_read(size_t i) {
 }
 
 // One request: "status [VOL]", "migrate VOL SITE", "failover VOL [force]",
-// "resolve VOL discard-local" or "events".  The client
+// "resolve VOL discard-local", "mode VOL sync|async" or "events".  The client
 // is ours now: answer and close it, keep it for a later answer, or keep it
 // as an event subscriber.
 void Daemon::ctl_request(CtlClient& c, const std::string& line) {
@@ -149,6 +149,11 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         if (w.size() != 3 || w[2] != "discard-local")
             return refuse(Code::Usage, "resolve takes a volume and discard-local");
         return ctl_resolve(fd, w[1]);
+    }
+    if (w[0] == "mode") {
+        if (w.size() != 3 || (w[2] != "sync" && w[2] != "async"))
+            return refuse(Code::Usage, "mode takes a volume and sync or async");
+        return ctl_mode(fd, w[1], w[2] == "sync");
     }
     if (w[0] == "migrate" && w.size() != 3) return refuse(Code::Usage, "migrate takes a volume and a site");
     if (w[0] != "migrate") return refuse(Code::Usage, "unknown request '" + line.substr(0, 64) + "'");
@@ -252,6 +257,56 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
            {"role", "replica"},
            {"generation", to},
            {"dropped", dropped}});
+}
+
+// Change a volume's replication mode at this site (its superblock).  At
+// the owner it takes effect at once: from sync to async the writes held
+// for the peer complete (their regions are dirty and replicated later);
+// from async to sync, writes from now on wait for the peer, and the
+// regions dirty before stay at risk (PROGRESS) until pushed.  At a replica
+// it is what the site does once it owns the volume.
+void Daemon::ctl_mode(int fd, const std::string& name, bool sync) {
+    using control::Code;
+    auto reply = [&](const json& j) { answer_once(fd, j); };
+    Volume* vp = ctl_volume(fd, name);
+    if (!vp) return;
+    Volume& v = *vp;
+    const char* mode = sync ? "sync" : "async";
+    json ok{{"ok", true}, {"volume", v.name}, {"mode", mode}, {"changed", false}};
+    if (v.reg.sync == sync) return reply(ok);
+    core::SiteState s = v.own.state();
+    if (s.role == Role::Yielding || v.own.phase() == core::Phase::Taking)
+        return reply(control::failure(Code::Busy, "a handover is in progress: wait for it to end"));
+    // A replica keeps its owner's mode: changed here, it would be changed
+    // back at the next pairing.
+    if (!v.owner() && v.own.paired()) {
+        auto p = v.own.peer();
+        if (p && core::follows_mode(s, *p))
+            return reply(control::failure(Code::Refused, std::string("a replica keeps its owner's mode (") +
+                                                             (v.reg.sync ? "sync" : "async") +
+                                                             "): change it at the owner, " + peer_site_));
+    }
+    uint64_t held = 0;
+    if (v.kst && v.kst->held) held = *v.kst->held;
+    if (int e = kernel_.set_sync(v, sync))
+        return reply(control::failure(Code::Failed, kernel_.why("set the replication mode", e)));
+    v.reg.sync = sync;
+    tell_shipper(v);
+    // The replica keeps the same (MODE; if this is lost, the next ATTACH).
+    bool told = false;
+    if (v.owner() && v.own.paired() && link_up_) {
+        wire::Message m = vmsg(v, wire::Type::Mode);
+        m.arg = sync;
+        told = link_.request(Chan::Ctl, m);
+    }
+    log_warn("%s: replication mode %s here (%s)%s", v.name.c_str(), mode,
+             v.owner() ? "in force now" : "in force once this site owns the volume",
+             !sync && held ? (", " + std::to_string(held) + " held writes completed").c_str() : "");
+    emit({{"event", "mode"}, {"volume", v.name}, {"mode", mode}});
+    ok["changed"] = true;
+    ok["owner"] = v.owner();
+    ok["peer_told"] = told;
+    reply(ok);
 }
 
 void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {

@@ -177,7 +177,8 @@ void Daemon::receive(Incoming& in) {
     Volume* v = by_uuid(m.volume);
     try {
         if (!v) {
-            if (reply || m.type == Type::InvalidSet || m.type == Type::Progress) return;
+            if (reply || m.type == Type::InvalidSet || m.type == Type::Progress || m.type == Type::Mode)
+                return;
             log_warn("peer has volume %s, this site does not", format_uuid(m.volume).c_str());
             wire::Type t = m.type == Type::Attach     ? Type::AttachAck
                            : m.type == Type::Fetch    ? Type::FetchReply
@@ -272,6 +273,9 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
             v.peer_backlog = m.region;
             v.last_owner_backlog = m.arg;  // what a failover weighs
         }
+        return;
+    case Type::Mode:
+        if (core::follows_mode(v.own.state(), {Role::Owner, m.generation})) follow_mode(v, m.arg);
         return;
     case Type::Fetch:
     case Type::Pull: return serve_fill(v, in);

@@ -128,6 +128,8 @@ private:
     Volume* ctl_volume(int fd, const std::string& name);
     void ctl_failover(int fd, const std::string& name, bool force);
     void ctl_resolve(int fd, const std::string& name);
+    void ctl_mode(int fd, const std::string& name, bool sync);
+    void follow_mode(Volume& v, bool sync);
     void answer(Volume& v, const nlohmann::json& reply);
     void answer_failure(Volume& v, const Failure& f);
     void expire_waiters(Volume& v, Clock::time_point now);

@@ -27,6 +27,7 @@ wire::VolumeInfo Daemon::info_of(Volume& v) {
     wire::VolumeInfo i{v.reg.region_sectors, v.reg.nr_regions, uint8_t(s.role)};
     i.origin = uint8_t(s.origin);
     i.split = uint8_t(s.split);
+    i.sync = v.reg.sync;
     try {
         i.dirty = kernel_.has_dirty(v);
     } catch (const Error& e) {
@@ -126,6 +127,20 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
     // serves nothing); if the decision could not be persisted, I/O stays
     // held and the next ATTACH tries again.
     if (quiesced && !must_decide()) resume(v);
+    if (core::follows_mode(v.own.state(), peer)) follow_mode(v, m.info.sync);
+}
+
+// A replica keeps its owner's replication mode (core::follows_mode).
+void Daemon::follow_mode(Volume& v, bool sync) {
+    if (v.reg.sync == sync) return;
+    if (int e = kernel_.set_sync(v, sync)) {
+        log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot take the owner's replication mode", e).c_str());
+        return;  // the next ATTACH or MODE tries again
+    }
+    v.reg.sync = sync;
+    tell_shipper(v);
+    log_info("%s: replication mode %s, as the owner's", v.name.c_str(), sync ? "sync" : "async");
+    emit({{"event", "mode"}, {"volume", v.name}, {"mode", sync ? "sync" : "async"}, {"from", "owner"}});
 }
 
 void Daemon::paired(Volume& v) {

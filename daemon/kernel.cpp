@@ -120,6 +120,12 @@ int Kernel::set_lease(const Volume& v, uint32_t ms) {
     return call(r);
 }
 
+int Kernel::set_sync(const Volume& v, bool on) {
+    nl::Request r = req(v, DCC_CMD_SET_SYNC);
+    r.sync = on ? 1 : 0;
+    return call(r);
+}
+
 bool Kernel::has_dirty(const Volume& v) { return !page(v, DCC_SET_DIRTY, 0).ranges.empty(); }
 
 }  // namespace dcc::dccd

@@ -42,6 +42,9 @@ public:
     // makes it need one from then on), or with DCC_LEASE_NONE serve
     // without a lease.
     int set_lease(const Volume& v, uint32_t ms);
+    // Synchronous replication on or off (committed first); off completes
+    // the writes held for the other site.
+    int set_sync(const Volume& v, bool on);
 
     // What the kernel said about the last failure ("" if nothing).
     const std::string& text() const { return text_; }

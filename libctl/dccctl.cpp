@@ -550,6 +550,28 @@ int cmd_resolve(int argc, char** argv) {
     return 0;
 }
 
+// Change a volume's replication mode at this site.
+int cmd_mode(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"socket", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    if (o.pos.size() != 2) usage_error("mode needs a volume and sync or async");
+    const std::string &vol = o.pos[0], &mode = o.pos[1];
+    if (mode != "sync" && mode != "async") usage_error("mode is sync or async, not '" + mode + "'");
+    json reply = ask_about(o, "mode", vol, "mode " + vol + " " + mode);
+    if (!reply.value("ok", false)) return dcc::control::exit_code_of(reply);
+    if (!o.has("json")) {
+        if (!reply.value("changed", false))
+            std::printf("%s: %s already\n", vol.c_str(), mode.c_str());
+        else if (reply.value("owner", false))
+            std::printf("%s: %s from now on; the replica %s\n", vol.c_str(), mode.c_str(),
+                        reply.value("peer_told", false) ? "keeps the same" : "takes it when it pairs");
+        else
+            std::printf("%s: %s once this site owns it; the owner's mode replaces it when they pair\n",
+                        vol.c_str(), mode.c_str());
+    }
+    return 0;
+}
+
 const std::vector<Verb>& verbs();
 
 // The exit codes by name, for --json errors (dccctl(8), EXIT STATUS).
@@ -596,6 +618,7 @@ const std::vector<Verb>& verbs() {
         {"failover", "VOL [--force] [--json]", "take a volume whose owner is unreachable", cmd_failover},
         {"resolve", "VOL --discard-local [--json]", "end a split brain, dropping this site's changes",
          cmd_resolve},
+        {"mode", "VOL sync|async [--json]", "set a volume's replication mode (a replica keeps its owner's)", cmd_mode},
         {"wait", "VOL COND [--timeout S] [--json]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
          cmd_wait},
         {"events", "[--json] [--count N] [VOL]", "follow state changes as they happen", cmd_events},

@@ -8,6 +8,11 @@ bool meets_newer_owner(SiteState here, SiteState peer) {
            peer.origin != Origin::Handover && order(here) < order(peer);
 }
 
+bool follows_mode(SiteState here, SiteState peer) {
+    return here.role == Role::Replica && here.split == Split::None && peer.role == Role::Owner &&
+           peer.generation == here.generation;
+}
+
 namespace {
 
 // Rule 13's side: this site owns a generation it took by failover and the

@@ -93,6 +93,12 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt = {});
 // between the decision and its persist.
 bool meets_newer_owner(SiteState here, SiteState peer);
 
+// Whether this site takes the replication mode @peer states (ATTACH,
+// MODE): a replica keeps the mode of the owner of its own generation, so
+// that it is in force once the replica owns the volume.  Nothing else
+// changes a site's mode but an admin (an owner's mode is its own).
+bool follows_mode(SiteState here, SiteState peer);
+
 const char* verdict_name(Verdict v);
 
 }  // namespace dcc::core

@@ -51,13 +51,13 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::SyncAck); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::Mode); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
 bool has_arg(Type t) {
     return t == Type::Push || t == Type::InvalidSet || t == Type::Handover || t == Type::Pong ||
-           t == Type::WAnswer || t == Type::SyncWrite || t == Type::Progress;
+           t == Type::WAnswer || t == Type::SyncWrite || t == Type::Progress || t == Type::Mode;
 }
 
 bool has_count(Type t) { return has_ranges(t) || t == Type::Pong; }
@@ -117,6 +117,7 @@ const char* type_name(Type t) {
     case Type::WAnswer: return "W_ANSWER";
     case Type::SyncWrite: return "SYNC_WRITE";
     case Type::SyncAck: return "SYNC_ACK";
+    case Type::Mode: return "MODE";
     }
     return "?";
 }
@@ -143,7 +144,7 @@ std::vector<uint8_t> encode(const Message& m) {
         body.u8(m.info.role);
         body.u8(m.info.origin);
         body.u8(m.info.split);
-        body.u8(m.info.dirty ? 1 : 0);
+        body.u8(uint8_t((m.info.dirty ? 1 : 0) | (m.info.sync ? 2 : 0)));
         body.u64(m.info.nr_regions);
         break;
     case Type::InvalidSet:
@@ -283,8 +284,9 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         m.info.nr_regions = r.u64();
         if (m.info.origin > 2) return refuse("bad origin");
         if (m.info.split > 2) return refuse("bad split state");
-        if (flags > 1) return refuse("unknown ATTACH flags");
+        if (flags > 3) return refuse("unknown ATTACH flags");
         m.info.dirty = flags & 1;
+        m.info.sync = flags & 2;
         uint32_t rs = m.info.region_sectors;
         if (rs < 8 || rs > 2048 || (rs & (rs - 1))) return refuse("bad region size");
         if (m.info.role < 1 || m.info.role > 3) return refuse("bad role");
@@ -303,6 +305,11 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         }
         break;
     }
+    case Type::Mode:
+        if (body_len) return refuse("MODE has a body");
+        if (m.arg > 1) return refuse("MODE is 0 (async) or 1 (sync)");
+        if (!m.generation) return refuse("generation 0");
+        break;
     default:
         if (body_len) return refuse(std::string(type_name(m.type)) + " has a body");
     }

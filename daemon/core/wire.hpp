@@ -42,7 +42,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 5;
+constexpr uint8_t kVersion = 6;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
@@ -87,6 +87,8 @@ enum class Type : uint8_t {
                       // first sector; region: its region; seq: taken before
                       // its data was read, from the same count as PUSH's
     SyncAck = 23,     // status 0: the data is durable at the replica
+    Mode = 24,        // owner -> replica: arg 1 sync, 0 async, for the
+                      // replica to keep as its own (no reply)
 };
 
 // A replica's promise not to fail a volume over (PONG).
@@ -106,6 +108,7 @@ struct VolumeInfo {
     uint8_t origin = 0;  // enum dcc_origin: how the sender's generation began
     uint8_t split = 0;   // enum dcc_split: a split brain the sender recorded
     bool dirty = false;  // the sender holds dirty regions
+    bool sync = false;   // the sender's replication mode is sync
     bool operator==(const VolumeInfo&) const = default;
 };
 

@@ -53,6 +53,26 @@ int main(int argc, char** argv) {
         x.type = t;
         all.push_back(x);
     }
+    Message sw = v;
+    sw.type = Type::SyncWrite;
+    sw.arg = 77 * 128 + 8;
+    all.push_back(sw);
+    sw.type = Type::SyncAck;
+    sw.arg = 0;
+    all.push_back(sw);
+    Message mode = v;
+    mode.type = Type::Mode;
+    mode.arg = 1;
+    all.push_back(mode);
+    for (Type t : {Type::WRenew, Type::WClaim, Type::WYield, Type::WAnswer}) {
+        Message w = v;
+        w.type = t;
+        w.region = 0;
+        w.site = "site-A";
+        if (t == Type::WYield) w.to_site = "site-B";
+        if (t == Type::WAnswer) w.arg = 3000;
+        all.push_back(w);
+    }
     int i = 0;
     for (const Message& x : all) {
         auto b = encode(x);

@@ -108,6 +108,17 @@ struct FoRow {
 
 // Rules 12 to 14: an old owner meets the owner that took the volume by
 // failover, with and without writes of its own, and the flags they leave.
+TEST(Pairing, ReplicaFollowsTheModeOfItsOwner) {
+    EXPECT_TRUE(follows_mode({R, 4}, {O, 4}));
+    EXPECT_TRUE(follows_mode({R, 4}, {O, 4, FORCED}));
+    EXPECT_FALSE(follows_mode({O, 4}, {R, 4}));  // an owner's mode is its own
+    EXPECT_FALSE(follows_mode({R, 4}, {O, 5}));  // not yet its owner's generation
+    EXPECT_FALSE(follows_mode({R, 5}, {O, 4}));  // an older owner
+    EXPECT_FALSE(follows_mode({R, 4}, {Y, 4}));  // yielding: a handover decides
+    EXPECT_FALSE(follows_mode({Y, 4}, {O, 4}));
+    EXPECT_FALSE(follows_mode({R, 4, Origin::Handover, Split::Old}, {O, 4}));  // a split brain: an admin decides
+}
+
 TEST(Pairing, FailoverRules) {
     const FoRow rows[] = {
         {"old owner, clean, meets a forced owner", {O, 5}, {O, 6, FORCED}, {false, false}, 12,

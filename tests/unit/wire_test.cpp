@@ -20,6 +20,7 @@ Message attach() {
     m.info.origin = 2;  // forced
     m.info.split = 1;   // old
     m.info.dirty = true;
+    m.info.sync = true;
     return m;
 }
 
@@ -106,6 +107,14 @@ TEST(Wire, RoundTripsEveryType) {
     sa.seq = 1ull << 50;
     sa.status = 116;  // ESTALE: a refusal
     all.push_back(sa);
+    for (uint64_t sync : {0, 1}) {
+        Message mode;
+        mode.type = Type::Mode;
+        mode.volume = vol();
+        mode.generation = 3;
+        mode.arg = sync;
+        all.push_back(mode);
+    }
     for (Type t : {Type::Fetch, Type::FetchReply, Type::Push, Type::PushAck, Type::Pull,
                    Type::PullReply, Type::SyncAck}) {
         Message x;
@@ -149,7 +158,7 @@ TEST(Wire, RefusesHostileHeaders) {
                    Case{"arg on ATTACH", 64, 1}, Case{"count", 72, 1},
                    Case{"status", 77, 0x10}, Case{"body length", 80, 15},
                    Case{"reserved", 87, 1}, Case{"origin", 93, 3},
-                   Case{"split", 94, 3}, Case{"attach flags", 95, 2},
+                   Case{"split", 94, 3}, Case{"attach flags", 95, 4},
                    Case{"role", 92, 4}, Case{"region size", 88, 96}}) {
         auto b = good;
         b[c.off] = c.value;
@@ -161,10 +170,25 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 5");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 6");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
+}
+
+TEST(Wire, ModeIsSyncOrAsyncOfAGeneration) {
+    Message m;
+    m.type = Type::Mode;
+    m.volume = vol();
+    m.generation = 2;
+    m.arg = 2;
+    EXPECT_EQ(decode(encode(m), 0).error, "MODE is 0 (async) or 1 (sync)");
+    m.arg = 1;
+    m.generation = 0;
+    EXPECT_EQ(decode(encode(m), 0).error, "generation 0");
+    m.generation = 2;
+    EXPECT_TRUE(decode(encode(m), 0).msg);
+    EXPECT_FALSE(decode(encode(m), 1).msg);  // no data
 }
 
 TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {
@@ -205,17 +229,22 @@ TEST(Wire, RefusesBadBodies) {
     EXPECT_FALSE(decode(b, 0).msg);
 }
 
-TEST(Wire, AttachStatesOriginSplitAndDirt) {
+TEST(Wire, AttachStatesOriginSplitDirtAndMode) {
     Message m = attach();
     auto b = encode(m);
     EXPECT_EQ(b[93], 2);  // origin
     EXPECT_EQ(b[94], 1);  // split
-    EXPECT_EQ(b[95], 1);  // flags: dirty
+    EXPECT_EQ(b[95], 3);  // flags: dirty, sync
     auto d = decode(b, 0);
     ASSERT_TRUE(d.msg);
     EXPECT_EQ(d.msg->info.origin, 2);
     EXPECT_EQ(d.msg->info.split, 1);
     EXPECT_TRUE(d.msg->info.dirty);
+    EXPECT_TRUE(d.msg->info.sync);
+    m.info.sync = false;
+    b = encode(m);
+    EXPECT_EQ(b[95], 1);
+    EXPECT_FALSE(decode(b, 0).msg->info.sync);
     m.info.dirty = false;
     m.info.origin = m.info.split = 0;
     d = decode(encode(m), 0);

@@ -14,6 +14,12 @@
 #      data device holds them when B's dd returned.
 #   5. B's dccd is killed (kill -9) and a write is held with no daemon; a
 #      new dccd takes it over (ANNOUNCE_WRITES) and it completes.
+#   6. The mode changes (dccctl mode): refused at the replica; at B, the
+#      owner, with the link cut and a write held, `mode vol async`
+#      completes the write at once; when the link is back, A has taken
+#      the owner's mode (ATTACH) and the write's region is replicated;
+#      `mode vol sync` at B reaches A at once (MODE), and B's writes wait
+#      for A again.  Bad input changes nothing.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
@@ -97,6 +103,56 @@ else
 	[ "$(cat /tmp/w5.rc)" = 0 ] || { tail -n 30 /tmp/dccd.log; dmesg | tail -n 20; }
 	exchange w5 "$(sha256sum </tmp/w5 | cut -d' ' -f1)" >/dev/null
 	barrier done
+fi
+
+# 6: dccctl mode.
+mode_is() { dccctl status --json vol | grep -q "\"replication_mode\":\"$1\""; }
+check "6: paired" dccctl wait vol paired --timeout 120
+if [ "$SITE" = a ]; then
+	refuse_saying "6: a replica keeps its owner's mode" "change it at the owner, b" dccctl mode vol async
+	expect_eq "6: ... refused (exit 3), still sync" "3 sync" "$(cat /tmp/check.rc) $(mode_is sync && echo sync)"
+	barrier mode1
+	check "6: a takes the owner's async when they pair again" wait_until 300 mode_is async
+	grep -q "replication mode async, as the owner's" /tmp/dccd.log && ok "6: a's log says so" ||
+		bad "6: no mode change in a's log"
+	barrier mode2
+	check "6: a takes the owner's sync at once (MODE)" wait_until 10 mode_is sync
+	barrier mode3
+	expected=$(exchange w6 x)
+	expect_eq "6: A holds B's write as soon as its dd returned (sync again)" "$expected" "$(sum_range "$DATA" 28 1)"
+	check "6: in sync" dccctl wait vol in-sync --timeout 120
+	exchange sum6 "$(sum_range "$DATA" 0 32)" >/dev/null
+else
+	refuse_saying "6: a mode that is neither" "sync or async" dccctl mode vol fast
+	expect_eq "6: ... usage error (exit 2)" 2 "$(cat /tmp/check.rc)"
+	refuse_saying "6: a volume that is not here" "no dcc volume 'nosuch' here" dccctl mode nosuch async
+	expect_eq "6: ... not found (exit 4)" 4 "$(cat /tmp/check.rc)"
+	expect_eq "6: nothing changed" sync "$(mode_is sync && echo sync)"
+	barrier mode1
+	link_cut ab
+	$DD if=/dev/urandom of=/tmp/w6a bs=1M count=1 status=none
+	( $DD if=/tmp/w6a of=/dev/mapper/vol bs=1M seek=27 oflag=direct status=none; echo $? >/tmp/w6.rc ) &
+	check "6: a write is held (the link is cut)" wait_until 50 sh -c '[ "$(dcctest field vol held)" -ge 1 ]'
+	check "6: b sees the link down (the write still held)" wait_until 50 link_down
+	dccctl mode vol async --json >/tmp/mode.json
+	check "6: dccctl mode vol async (the owner; the replica is told when they pair)" \
+		grep -q '"changed":true.*"peer_told":false' /tmp/mode.json
+	check "6: ... completes the held write" wait_until 5 test -e /tmp/w6.rc
+	expect_eq "6: ... with success" 0 "$(cat /tmp/w6.rc)"
+	expect_eq "6: the kernel holds nothing (async)" - "$(status_field vol held)"
+	grep -q "replication mode async here" /tmp/dccd.log && ok "6: b's log says so" || bad "6: no mode change in b's log"
+	link_heal ab
+	check "6: paired again" dccctl wait vol paired --timeout 300
+	barrier mode2
+	dccctl mode vol sync >/tmp/mode.out
+	check "6: dccctl mode vol sync: the replica keeps the same" grep -q "the replica keeps the same" /tmp/mode.out
+	barrier mode3
+	$DD if=/dev/urandom of=/tmp/w6 bs=1M count=1 status=none
+	check "6: B writes 1 MiB (O_DIRECT)" $DD if=/tmp/w6 of=/dev/mapper/vol bs=1M seek=28 oflag=direct status=none
+	exchange w6 "$(sha256sum </tmp/w6 | cut -d' ' -f1)" >/dev/null
+	check "6: in sync" dccctl wait vol in-sync --timeout 120
+	expect_eq "6: both data devices are equal (the write made in async too)" "$(exchange sum6 x)" \
+		"$(sum_range "$DATA" 0 32)"
 fi
 stop_dccd
 check "remove" dmsetup remove vol
