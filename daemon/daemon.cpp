@@ -335,6 +335,7 @@ void Daemon::serve_urgent() {
             if (!in) break;
             receive(*in);
         }
+    flush_sync_writes();
 }
 
 // What the sync shipper needs to know of @v, when it changed.
@@ -473,6 +474,7 @@ int Daemon::run() {
                 receive(*in);
                 if (bulk) serve_urgent();
             }
+            flush_sync_writes();
             // What this batch filled becomes valid with one commit per volume.
             each_volume("ending fills", &Daemon::end_fills);
             link_tick(Clock::now());  // heartbeats stay on time under load

@@ -107,6 +107,12 @@ private:
     void apply_push(Volume& v, Incoming& in);
     void apply_sync_write(Volume& v, Incoming& in);
     void flush_acks(Volume& v);
+    // The sync writes of a batch of messages answered with one flush.
+    void flush_sync_writes();
+    struct {
+        uint64_t writes = 0, flushes = 0;
+        Clock::time_point logged{};
+    } sync_answered_;
     void end_fills(Volume& v);
     void cancel_fills(Volume& v);
     void finish_fill(Volume& v, Incoming& in);

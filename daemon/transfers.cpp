@@ -144,10 +144,17 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
-    // Answered at once, with the pushes taken so far: an application
-    // write waits for this answer, and the loop may be long in bulk work.
+    // Answered at the end of this batch of control messages, with the
+    // other sync writes of the batch and the pushes taken so far (one
+    // flush): an application write waits for this answer, and the loop
+    // may be long in bulk work.
     v.acks.push_back(std::move(in));
-    flush_acks(v);
+    v.sync_waits = true;
+}
+
+void Daemon::flush_sync_writes() {
+    for (auto& [_, v] : vols_)
+        if (std::exchange(v->sync_waits, false)) flush_acks(*v);
 }
 
 void Daemon::flush_acks(Volume& v) {
@@ -155,14 +162,26 @@ void Daemon::flush_acks(Volume& v) {
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
     if (err) v.flush_failed = true;
+    uint64_t syncs = 0;
     for (const Incoming& in : v.acks) {
         bool sync = in.msg.type == wire::Type::SyncWrite;
+        syncs += sync;
         if (!err && !sync) v.pushed.add(in.payload.size());
         wire::Message r = reply_to(in.msg, sync ? wire::Type::SyncAck : wire::Type::PushAck);
         r.status = err;
         link_.reply(in, r);
     }
     v.acks.clear();
+    if (!syncs) return;
+    // How well sync writes share flushes, in the log every 10 s.
+    sync_answered_.writes += syncs;
+    sync_answered_.flushes++;
+    auto now = Clock::now();
+    if (now - sync_answered_.logged > std::chrono::seconds(10)) {
+        log_info("sync: answered %llu writes of the owner with %llu flushes",
+                 (unsigned long long)sync_answered_.writes, (unsigned long long)sync_answered_.flushes);
+        sync_answered_ = {.logged = now};
+    }
 }
 
 // End the fills written so far with as few FILL_DONEs as the kernel takes

@@ -91,6 +91,7 @@ struct Volume {
     core::PushOrder order;
     std::vector<Incoming> acks;  // written, acknowledged after the next flush
     bool flush_failed = false;   // a flush of the data device failed here
+    bool sync_waits = false;     // acks holds a sync write: flush at the batch's end
 
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
     std::optional<ShipVolume> shipper_told;  // sync: what the shipper knows
