@@ -220,6 +220,7 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
            {"origin", "forced"},
            {"lacking", f.lacking},
            {"owner_backlog", f.owner_backlog ? json(*f.owner_backlog) : json(nullptr)},
+           {"writes_wait", v.reg.sync},
            {"risks", risks}});
 }
 

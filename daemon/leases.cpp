@@ -233,7 +233,12 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
                     {"generation", gen},
                     {"origin", "failover"},
                     {"lacking", 0},
-                    {"owner_backlog", v.last_owner_backlog ? json(*v.last_owner_backlog) : json(nullptr)}});
+                    {"owner_backlog", v.last_owner_backlog ? json(*v.last_owner_backlog) : json(nullptr)},
+                    {"writes_wait", v.reg.sync}});
+    if (v.reg.sync)
+        log_warn("%s: sync: writes wait for the other site until it is back (EIO after "
+                 "miss_timeout); dccctl mode %s async goes on without it",
+                 v.name.c_str(), v.name.c_str());
 }
 
 void Daemon::end_attempt(Volume& v, const json& reply) {

@@ -528,6 +528,10 @@ int cmd_failover(int argc, char** argv) {
                     (unsigned long long)reply.value("generation", 0ull),
                     forced ? "taken by force" : "granted by the witness");
         if (forced) std::printf("may be lost: %s\n", str_or(reply, "risks", "?").c_str());
+        if (reply.value("writes_wait", false))
+            std::printf("sync: writes wait for the other site until it is back (EIO after miss_timeout); "
+                        "`dccctl mode %s async` goes on without it\n",
+                        vol.c_str());
     }
     return 0;
 }
