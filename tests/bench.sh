@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks, run in the same QEMU VMs as the tests; prints tables of ratios
-# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|sync ...]
+# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|sync|failover ...]
 #   hit-iops (one VM): hit-path IOPS of dcc against dm-linear;
 #   sites (two VMs):   replication against raw TCP, handover time against
 #                      volume size, 100 volumes against 1, miss latency
 #                      against RTT plus region transfer time;
-#   sync (two VMs):    write latency in sync and async against dm-linear,
-#                      and sync's cost against RTT plus a durable write.
+#   sync (two VMs):    write latency in sync and async against dm-linear
+#                      and DRBD 8.4 protocol C, and sync's cost against
+#                      RTT plus a durable write;
+#   failover (three VMs): from the owner's death to the first write served
+#                      at the other site, in leases.
 # Results and how they were taken: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +21,7 @@ while (($#)); do
 	*) benches+=("$1"); shift ;;
 	esac
 done
-((${#benches[@]})) || benches=(hit-iops sites sync)
+((${#benches[@]})) || benches=(hit-iops sites sync failover)
 for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
 tests/vm/run.sh --bench --kernel "$kernel" "${benches[@]}" >build/bench.log 2>&1 || true
 grep -E '^(PASS|FAIL)' build/bench.log || true
@@ -100,15 +103,38 @@ for dir in build/vm/run/*/sync; do
 	echo "| target | median, one in flight, us | p99, us | IOPS, 16 in flight | median against dm-linear |"
 	echo "|---|---|---|---|---|"
 	l=$(med lin median_us)
-	for t in lin async sync; do
+	for t in lin async sync drbd; do
 		awk -v t="$t" -v m="$(med $t median_us)" -v p="$(med $t p99_us)" -v i="$(med $t iops16)" -v l="$l" 'BEGIN {
-			name = t == "lin" ? "dm-linear" : t == "async" ? "dcc, async" : "dcc, sync";
+			name = t == "lin" ? "dm-linear" : t == "async" ? "dcc, async" : t == "sync" ? "dcc, sync" : "DRBD 8.4, protocol C";
 			printf "| %s | %d | %d | %d | %.2f |\n", name, m, p, i, m / l }'
 	done
 	awk -v s="$(med sync median_us)" -v a="$(med async median_us)" -v r="$rtt" -v d="$dur" 'BEGIN {
 		ref = r * 1000 + d;
 		printf "\nsync - async: %d us a write, against ping RTT %.0f us + a durable 4 KiB write at the peer %d us = %d us: %.2f\n", s - a, r * 1000, d, ref, (s - a) / ref }'
+	awk -v s="$(med sync median_us)" -v d="$(med drbd median_us)" -v si="$(med sync iops16)" -v di="$(med drbd iops16)" 'BEGIN {
+		printf "dcc sync against DRBD protocol C: median %.2f, IOPS at 16 in flight %.2f\n", s / d, si / di }'
+	echo "$b" | grep '^BENCH handover ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "\nHandover to the other site and its first 4 KiB write there: dcc (dccctl migrate) %d ms, DRBD 8.4 (demote, promote) %d ms: %.2f\n", v["dcc_ms"], v["drbd_ms"], v["dcc_ms"] / v["drbd_ms"] }'
 	grep -aq '^DCC-RESULT sync 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sync 0' "$dir/console-1-b.log" ||
+		{ echo "benchmark run failed: $dir"; failed=1; }
+done
+for dir in build/vm/run/*/failover; do
+	ran failover || break
+	[ -d "$dir" ] || continue
+	rel=$(basename "$(dirname "$dir")")
+	line=$(grep -ah '^BENCH failover ' "$dir"/console-*-b.log | tr -d '\r' | tail -n1)
+	echo
+	echo "Failover with a witness, sync: from the owner's death (power cut) to the first write served at the other site ($rel, three QEMU VMs)"
+	echo
+	echo "| step | ms after the owner's death | in leases |"
+	echo "|---|---|---|"
+	echo "$line" | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		l = v["lease_ms"]
+		printf "| the replica sees the link down | %d | %.2f |\n", v["link_down_ms"], v["link_down_ms"] / l
+		printf "| the witness grants the failover | %d | %.2f |\n", v["granted_ms"], v["granted_ms"] / l
+		printf "| the first write completes there | %d | %.2f |\n", v["first_write_ms"], v["first_write_ms"] / l
+		printf "\nlease_ms = %d\n", l }'
+	grep -aq '^DCC-RESULT failover 0' "$dir/console-1-b.log" && grep -aq '^DCC-RESULT failover 0' "$dir/console-1-w.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
 done
 exit $failed

@@ -15,7 +15,7 @@ die() { log "error: $*"; exit 1; }
 HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl-3-dev
 	libdevmapper-dev libblkid-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
 	kmod cpio xz-utils e2fsprogs diffutils coreutils libelf1 libzmq3-dev cppzmq-dev
-	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin)
+	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin drbd-utils)
 
 install_host_packages() {
 	local missing=()
@@ -108,8 +108,10 @@ stage_binary() {
 # Modules the guest loads, with their dependencies, in load order.
 GUEST_MODULES=(virtio_blk virtio_pci virtio_net dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4
 	sch_netem)
-# Copied but not loaded at boot: the benchmark loads brd with its own size.
-GUEST_EXTRA_MODULES=(brd)
+# Copied but not loaded at boot: the benchmarks load brd with its own
+# size, and drbd (DRBD 8.4, Debian's kernel) to compare with; each one's
+# load order is in /lib/modules/NAME.order.
+GUEST_EXTRA_MODULES=(brd drbd)
 
 module_closure() {
 	local rel=$1 root dep
@@ -151,6 +153,9 @@ build_initramfs() {
 	stage_binary /usr/sbin/e2fsck "$stage" /usr/sbin/e2fsck
 	stage_binary /usr/sbin/tc "$stage" /usr/sbin/tc
 	stage_binary /usr/bin/iperf3 "$stage" /usr/bin/iperf3
+	# DRBD 8.4's tools (drbd-utils), for the benchmark's comparison.
+	stage_binary /lib/drbd/drbdsetup-84 "$stage" /usr/sbin/drbdsetup-84
+	stage_binary /sbin/drbdmeta "$stage" /usr/sbin/drbdmeta
 	stage_binary "$OUT/cmake/libctl/dccctl" "$stage" /usr/sbin/dccctl
 	stage_binary "$OUT/cmake/dcctest" "$stage" /usr/bin/dcctest
 	stage_binary "$OUT/cmake/daemon/dccd" "$stage" /usr/sbin/dccd
@@ -162,10 +167,16 @@ build_initramfs() {
 		else cp "$mroot/$m" "$stage/lib/modules/$name"; fi
 		echo "$name" >>"$stage/lib/modules/load-order"
 	done
-	for m in $(module_closure "$rel" "${GUEST_EXTRA_MODULES[@]}"); do
-		name=$(basename "$m" .xz)
-		if [[ $m == *.xz ]]; then xz -dc "$mroot/$m" >"$stage/lib/modules/$name"
-		else cp "$mroot/$m" "$stage/lib/modules/$name"; fi
+	local extra
+	for extra in "${GUEST_EXTRA_MODULES[@]}"; do
+		: >"$stage/lib/modules/$extra.order"
+		for m in $(module_closure "$rel" "$extra"); do
+			name=$(basename "$m" .xz)
+			[ -e "$stage/lib/modules/$name" ] || if [[ $m == *.xz ]]; then
+				xz -dc "$mroot/$m" >"$stage/lib/modules/$name"
+			else cp "$mroot/$m" "$stage/lib/modules/$name"; fi
+			echo "$name" >>"$stage/lib/modules/$extra.order"
+		done
 	done
 	cp "$ko" "$stage/lib/modules/dm-dcc.ko"
 	install -m 0755 "$VMDIR/guest/init" "$stage/init"

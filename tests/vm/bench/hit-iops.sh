@@ -7,7 +7,7 @@
 # memory: 1536
 . ./lib.sh
 
-insmod /lib/modules/brd.ko rd_nr=1 rd_size=524288 || bad "brd"
+load_extra brd rd_nr=1 rd_size=524288 || bad "brd"
 ROUNDS=${DCC_ROUNDS:-3}
 SECS=${DCC_SECS:-8}
 

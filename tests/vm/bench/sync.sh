@@ -2,9 +2,12 @@
 # (fio, 4 KiB random writes, O_DIRECT, one in flight, and with 16 in
 # flight for IOPS) of dm-linear on a's disk, of a dcc volume in async and
 # of one formatted --sync (each paired with b, every region valid and
-# dirty first, so that no write waits for a dirty bit), against the
-# link's RTT (ping) and a durable 4 KiB write at b.  3 alternating rounds
-# of 6 s.  Lines "BENCH ..." are collected by tests/bench.sh.
+# dirty first, so that no write waits for a dirty bit), and of DRBD 8.4
+# (the drbd module of Debian's kernel, drbd-utils' drbdsetup-84) with
+# protocol C on the same disk and link, against the link's RTT (ping) and
+# a durable 4 KiB write at b.  3 alternating rounds of 6 s.  Then one
+# handover of each to b, with its first write there.  Lines
+# "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
 # disks: data=256M meta=4M
 # timeout: 900
@@ -17,6 +20,7 @@ carve async.d "$DATA" 64 64
 carve async.m "$META" 0 1
 carve sync.d "$DATA" 128 64
 carve sync.m "$META" 1 1
+carve drbd.d "$DATA" 192 64
 role=$([ "$SITE" = a ] && echo owner || echo replica)
 dccctl format-meta --data /dev/mapper/async.d --meta /dev/mapper/async.m --uuid 5a5a5a5a-0000-4000-8000-0000000000a1 \
 	--role $role >/dev/null || bad "format async"
@@ -24,6 +28,14 @@ dccctl format-meta --data /dev/mapper/sync.d --meta /dev/mapper/sync.m --uuid 5a
 	--role $role --sync >/dev/null || bad "format sync"
 dcc_create async /dev/mapper/async.d /dev/mapper/async.m || bad "create async"
 dcc_create sync /dev/mapper/sync.d /dev/mapper/sync.m || bad "create sync"
+# DRBD 8.4, minor 0, internal metadata, a fresh pair (no initial sync).
+load_extra drbd || bad "load drbd"
+mkdir -p /var/lock /var/run/drbd  # the tools' locks
+drbdmeta --force 0 v08 /dev/mapper/drbd.d internal create-md >/tmp/drbd.out 2>&1 || bad "drbdmeta create-md"
+{ drbdsetup-84 new-resource r0 && drbdsetup-84 new-minor r0 0 0 &&
+	drbdsetup-84 attach 0 /dev/mapper/drbd.d /dev/mapper/drbd.d internal &&
+	drbdsetup-84 connect r0 "ipv4:$DCC_IP:7800" "ipv4:$DCC_PEER_IP:7800" --protocol=C; } >>/tmp/drbd.out 2>&1 ||
+	{ bad "drbd up"; cat /tmp/drbd.out; }
 dccd_config
 start_dccd
 dccctl wait async paired --timeout 120 >/dev/null || bad "async paired"
@@ -33,7 +45,7 @@ dccctl wait sync paired --timeout 120 >/dev/null || bad "sync paired"
 # (fio's terse format, version 3: the write section starts at field 47,
 # its IOPS are field 49, its completion-latency percentiles "P%=us" follow)
 lat() {
-	fio --name=l --filename="$1" --rw=randwrite --bs=4k --size=64M --direct=1 --ioengine=libaio \
+	fio --name=l --filename="$1" --rw=randwrite --bs=4k --size=60M --direct=1 --ioengine=libaio \
 		--iodepth="$2" --runtime=6 --time_based --randrepeat=0 --output-format=terse \
 		--terse-version=3 --output=/tmp/lat.terse >/dev/null 2>&1 || bad "fio on $1"
 	awk -F';' '{ m = p = 0; for (i = 59; i <= 78; i++) { split($i, kv, "%=");
@@ -41,7 +53,13 @@ lat() {
 		printf "%d %d %d\n", m, p, $49 }' /tmp/lat.terse
 }
 
+drbd_connected() { [ "$(drbdsetup-84 cstate 0 2>/dev/null)" = Connected ]; }
 if [ "$SITE" = a ]; then
+	wait_until 60 drbd_connected || bad "drbd connected"
+	{ drbdsetup-84 new-current-uuid 0 --clear-bitmap=yes && drbdsetup-84 primary 0; } >>/tmp/drbd.out 2>&1 ||
+		{ bad "drbd primary"; cat /tmp/drbd.out; }
+	expect_eq "drbd: both copies up to date, protocol C" "UpToDate/UpToDate C" \
+		"$(drbdsetup-84 dstate 0) $(drbdsetup-84 show 0 --show-defaults | sed -n 's/.*protocol[[:space:]]*\([ABC]\);.*/\1/p')"
 	for dev in /dev/mapper/lin.d /dev/mapper/async /dev/mapper/sync; do
 		$DD if=/dev/zero of=$dev bs=1M count=64 oflag=direct status=none || bad "write $dev once"
 	done
@@ -50,7 +68,7 @@ if [ "$SITE" = a ]; then
 	rtt=$(ping -c 20 -i 0.2 -q "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 	echo "BENCH rtt ms=$rtt"
 	for round in 1 2 3; do
-		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync; do
+		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0; do
 			# shellcheck disable=SC2046
 			set -- $(lat "${t#*:}" 1) $(lat "${t#*:}" 16)
 			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$6"
@@ -63,6 +81,32 @@ else
 	$DD if=/dev/zero of=/dev/mapper/lin.d bs=4k count=50 oflag=direct,dsync status=none || bad "durable writes"
 	awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN {printf "BENCH durable4k us=%d\n", (b - a) * 1e6 / 50}'
 	barrier done
+	grep "sync: answered" /tmp/dccd.log | tail -n 5
 fi
+
+# Handover to b and its first write there, 4 KiB O_DIRECT: dcc (dccctl
+# migrate at b of the idle async volume, which waits for both sites) and
+# DRBD (a demotes, then b promotes; the two times added up).
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+barrier handover
+if [ "$SITE" = a ]; then
+	exchange migrated x >/dev/null
+	t=$(now_ms)
+	drbdsetup-84 secondary 0 || bad "drbd secondary"
+	exchange demote $(($(now_ms) - t)) >/dev/null
+else
+	t=$(now_ms)
+	dccctl migrate async --to b >/dev/null || bad "migrate"
+	$DD if=/dev/urandom of=/dev/mapper/async bs=4k count=1 oflag=direct status=none || bad "write after migrate"
+	dcc_ms=$(($(now_ms) - t))
+	exchange migrated x >/dev/null
+	demote=$(exchange demote x)
+	t=$(now_ms)
+	drbdsetup-84 primary 0 || bad "drbd primary at b"
+	$DD if=/dev/urandom of=/dev/drbd0 bs=4k count=1 oflag=direct status=none || bad "drbd write at b"
+	echo "BENCH handover dcc_ms=$dcc_ms drbd_ms=$(($(now_ms) - t + demote)) drbd_demote_ms=$demote"
+fi
+barrier handed
 stop_dccd
+drbdsetup-84 down r0 || bad "drbd down"
 finish

@@ -77,6 +77,18 @@ dcc_create() {
 
 # A field of the dcc status line of volume NAME, by its name (dcctest field
 # parses it with libctl's parser): status_field NAME FIELD.
+# load_extra NAME [PARAM...]: load a module copied but not loaded at boot
+# (brd, drbd), after the modules it needs; the parameters are NAME's.
+load_extra() {
+	local name=$1 m
+	shift
+	for m in $(cat "/lib/modules/$name.order"); do
+		[ -d "/sys/module/$(basename "$m" .ko | tr - _)" ] && continue
+		if [ "$m" = "$name.ko" ]; then insmod "/lib/modules/$m" "$@" || return 1
+		else insmod "/lib/modules/$m" || return 1; fi
+	done
+}
+
 status_field() { dcctest field "$1" "$2"; }
 valid_count() { status_field "$1" valid; }
 dirty_count() { status_field "$1" dirty; }
