@@ -292,8 +292,12 @@ void Daemon::ctl_mode(int fd, const std::string& name, bool sync) {
     if (int e = kernel_.set_sync(v, sync))
         return reply(control::failure(Code::Failed, kernel_.why("set the replication mode", e)));
     v.reg.sync = sync;
-    tell_shipper(v);
-    // The replica keeps the same (MODE; if this is lost, the next ATTACH).
+    try {
+        tell_shipper(v);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());  // told again at the next publish
+    }
+    // The replica keeps the same (MODE now, and with every PROGRESS).
     bool told = false;
     if (v.owner() && v.own.paired() && link_up_) {
         wire::Message m = vmsg(v, wire::Type::Mode);

@@ -352,6 +352,10 @@ void Daemon::tell_shipper(Volume& v) {
     // acknowledged without the peer) are at risk until a push of each.
     bool sync_owner = v.reg.sync && v.owner();
     if (sync_owner && !v.presync) {
+        // A push whose seq was taken before this (it may have read its
+        // region before writes stopped being acknowledged without the
+        // peer: a switch from async) does not take a region out.
+        v.presync_seq = seq_.load();
         v.presync = kernel_.set(v, DCC_SET_DIRTY);
         for (const Range& x : v.invalid.ranges()) v.presync->remove(x.start, x.count);
     } else if (!sync_owner) {

@@ -74,10 +74,12 @@ static uint64_t at_risk(const Volume& v, uint64_t backlog) {
 // replica of each volume this site owns how far behind it is.
 void Daemon::publish(Clock::time_point now) {
     last_publish_ = now;
+    bool fresh = true;
     try {
         refresh_kernel_status();
     } catch (const Error& e) {
         log_warn("%s", e.what());
+        fresh = false;
     }
     for (auto& [_, v] : vols_) {
         v->pushed.sample(now);
@@ -99,6 +101,9 @@ void Daemon::publish(Clock::time_point now) {
                 if (s.split == dcc::Split::Old && !s.split_generation) s = v->own.state();  // wait for the event
                 v->own.kernel_state(s);
             }
+            // The kernel's mode (a held-write count, or - in async): the
+            // events that carry it are hints and may be lost.
+            if (fresh) v->reg.sync = v->kst->held.has_value();
             if (v->kst->valid != v->reg.nr_regions - std::min(v->invalid.count(), v->reg.nr_regions)) {
                 try {
                     reload_invalid(*v);
@@ -119,6 +124,11 @@ void Daemon::publish(Clock::time_point now) {
                 v->progress_sent = *st.backlog;
                 v->progress_risk_sent = m.arg;
                 v->progress_time = now;
+                // The mode too: a MODE lost, or overtaken by an older
+                // ATTACH_ACK (another connection), is made good here.
+                wire::Message mode = vmsg(*v, wire::Type::Mode);
+                mode.arg = v->reg.sync;
+                link_.request(Chan::Ctl, mode);
             }
         }
     }

@@ -153,8 +153,15 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
 }
 
 void Daemon::flush_sync_writes() {
-    for (auto& [_, v] : vols_)
-        if (std::exchange(v->sync_waits, false)) flush_acks(*v);
+    for (auto& [_, v] : vols_) {
+        if (!std::exchange(v->sync_waits, false)) continue;
+        try {
+            flush_acks(*v);
+        } catch (const Error& e) {
+            // (What flush_acks did not answer, a later round does.)
+            log_warn("%s: %s", v->name.c_str(), e.what());
+        }
+    }
 }
 
 void Daemon::flush_acks(Volume& v) {
@@ -377,7 +384,7 @@ void Daemon::on_push_ack(Volume& v, const wire::Message& m) {
         return;  // dirty or still owed: sent again later
     }
     v.pushed.add(v.region_len(a->push.region));
-    if (v.presync) v.presync->remove(a->push.region, 1);
+    if (v.presync && m.seq >= v.presync_seq) v.presync->remove(a->push.region, 1);
 }
 
 // The dirty bits of the regions whose pushes were answered, in one request.

@@ -98,6 +98,7 @@ struct Volume {
     // Owner of a sync volume: regions that may hold writes acknowledged
     // without the peer (dirty when this began, not pushed since).
     std::optional<RangeSet> presync;
+    uint64_t presync_seq = 0;  // the first seq taken after presync was read
 
     // Leases (a site with a witness; docs/protocol.md).  Owner: the leases
     // it holds, the RENEWs in flight (seq -> send time), and what the

@@ -568,7 +568,7 @@ int cmd_mode(int argc, char** argv) {
             std::printf("%s: %s already\n", vol.c_str(), mode.c_str());
         else if (reply.value("owner", false))
             std::printf("%s: %s from now on; the replica %s\n", vol.c_str(), mode.c_str(),
-                        reply.value("peer_told", false) ? "keeps the same" : "takes it when it pairs");
+                        reply.value("peer_told", false) ? "is told" : "takes it when it pairs");
         else
             std::printf("%s: %s once this site owns it; the owner's mode replaces it when they pair\n",
                         vol.c_str(), mode.c_str());

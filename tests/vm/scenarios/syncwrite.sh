@@ -145,7 +145,7 @@ else
 	check "6: paired again" dccctl wait vol paired --timeout 300
 	barrier mode2
 	dccctl mode vol sync >/tmp/mode.out
-	check "6: dccctl mode vol sync: the replica keeps the same" grep -q "the replica keeps the same" /tmp/mode.out
+	check "6: dccctl mode vol sync: the replica is told" grep -q "the replica is told" /tmp/mode.out
 	barrier mode3
 	$DD if=/dev/urandom of=/tmp/w6 bs=1M count=1 status=none
 	check "6: B writes 1 MiB (O_DIRECT)" $DD if=/tmp/w6 of=/dev/mapper/vol bs=1M seek=28 oflag=direct status=none
