@@ -67,7 +67,11 @@ if [ "$SITE" = a ]; then
 	failed=0
 	i=1
 	while [ $i -le $N ]; do
-		grep -q '"ok":true' /tmp/m$i || { failed=$((failed + 1)); [ $failed -le 3 ] && cat /tmp/m$i; }
+		if ! grep -q '"ok":true' /tmp/m$i; then
+			failed=$((failed + 1))
+			# The answer and the volume's log, in the verdict itself.
+			[ $failed -le 3 ] && bad "migrate v$i: $(tr '\n' ' ' </tmp/m$i) log: $(grep "v$i: " /tmp/dccd.log | tail -n 6 | tr '\n' '|')"
+		fi
 		i=$((i + 1))
 	done
 	expect_eq "all $N migrations succeeded" 0 "$failed"
@@ -77,7 +81,11 @@ if [ "$SITE" = a ]; then
 	barrier read
 else
 	want=$(exchange want x)
-	check "B owns all $N" wait_until 60 sh -c "[ \$(dmsetup status | grep -c ' dcc .* owner ') = $N ]"
+	if ! check "B owns all $N" wait_until 60 sh -c "[ \$(dmsetup status | grep -c ' dcc .* owner ') = $N ]"; then
+		for v in $(dmsetup status | grep ' dcc ' | grep -v ' owner ' | cut -d: -f1 | head -n 3); do
+			bad "$v not owned here: $(grep "$v: " /tmp/dccd.log | tail -n 6 | tr '\n' '|')"
+		done
+	fi
 	expect_eq "B reads every volume as A left it" "$want" "$(sums)"
 	barrier read
 fi
