@@ -297,12 +297,16 @@ void Daemon::ctl_mode(int fd, const std::string& name, bool sync) {
     } catch (const Error& e) {
         log_warn("%s: %s", v.name.c_str(), e.what());  // told again at the next publish
     }
-    // The replica keeps the same (MODE now, and with every PROGRESS).
+    // The replica keeps the same (MODE now, and again with PROGRESS).
     bool told = false;
     if (v.owner() && v.own.paired() && link_up_) {
         wire::Message m = vmsg(v, wire::Type::Mode);
         m.arg = sync;
         told = link_.request(Chan::Ctl, m);
+        if (told) {
+            v.mode_sent = sync;
+            v.mode_time = Clock::now();
+        }
     }
     log_warn("%s: replication mode %s here (%s)%s", v.name.c_str(), mode,
              v.owner() ? "in force now" : "in force once this site owns the volume",

@@ -257,6 +257,7 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
         v.check_pending = true;
     }
     v.progress_sent = UINT64_MAX;
+    v.mode_sent.reset();
     // Leases belong to one ownership: a new one starts with none, and asks
     // for them at once (the kernel holds its I/O until it has one).
     v.peer_lease.drop();

@@ -124,11 +124,19 @@ void Daemon::publish(Clock::time_point now) {
                 v->progress_sent = *st.backlog;
                 v->progress_risk_sent = m.arg;
                 v->progress_time = now;
-                // The mode too: a MODE lost, or overtaken by an older
-                // ATTACH_ACK (another connection), is made good here.
-                wire::Message mode = vmsg(*v, wire::Type::Mode);
-                mode.arg = v->reg.sync;
-                link_.request(Chan::Ctl, mode);
+                // The mode too, when it was not told since the sites
+                // paired and every 10 s: a MODE lost, or overtaken by an
+                // older ATTACH_ACK (another connection), is made good.
+                // (Not with every PROGRESS: with many volumes that
+                // doubles the control traffic a handover queues behind.)
+                if (v->mode_sent != v->reg.sync || now - v->mode_time > ms(10000)) {
+                    wire::Message mode = vmsg(*v, wire::Type::Mode);
+                    mode.arg = v->reg.sync;
+                    if (link_.request(Chan::Ctl, mode)) {
+                        v->mode_sent = v->reg.sync;
+                        v->mode_time = now;
+                    }
+                }
             }
         }
     }

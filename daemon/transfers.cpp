@@ -43,6 +43,7 @@ void Daemon::reset_transfers(Volume& v) {
     v.check_pending = true;
     v.peer_backlog.reset();
     v.progress_sent = UINT64_MAX;
+    v.mode_sent.reset();
 }
 
 // A fetch or pull of the owner's, answered from this site's copy.

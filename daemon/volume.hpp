@@ -126,6 +126,10 @@ struct Volume {
     uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
     uint64_t progress_risk_sent = UINT64_MAX;  // ... and what was at risk
     Clock::time_point progress_time{};
+    // owner: the mode last told the replica (MODE), and when; reset with
+    // progress_sent
+    std::optional<bool> mode_sent;
+    Clock::time_point mode_time{};
 
     bool owner() const { return own.owner(); }
     uint64_t generation() const { return own.state().generation; }

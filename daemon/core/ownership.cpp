@@ -116,6 +116,7 @@ const char* Ownership::begin_handover(uint64_t ask) {
     ho_ask_ = ask;
     ho_gen_ = state_.generation + 1;
     ho_seq_ = 0;
+    ho_retry_at_ = {};
     return nullptr;
 }
 
@@ -140,9 +141,22 @@ Plan Ownership::abort_demote(const char* why) {
 }
 
 Plan Ownership::sent(bool queued, uint64_t seq, Clock::time_point now) {
-    if (phase_ != Phase::Sending) return ignored();
-    if (!queued) return fence("the handover could not be queued for the peer");
+    if (phase_ != Phase::Sending || ho_seq_) return ignored();
+    if (!queued) {
+        // Nothing the peer could take left (a part of a set never
+        // completes): the same as a HANDOVER still on its way, so it is
+        // queued again, within one handover timeout of the first try.
+        Plan p;
+        if (ho_retry_at_ == Clock::time_point{}) {
+            ho_deadline_ = now + t_.handover;
+            p.why = "the handover could not be queued for the peer: trying again";
+        }
+        if (now >= ho_deadline_) return fence("the handover could not be queued for the peer");
+        ho_retry_at_ = now + kSendRetry;
+        return p;
+    }
     ho_seq_ = seq;
+    ho_retry_at_ = {};
     ho_deadline_ = now + t_.handover;
     return {};
 }
@@ -344,6 +358,12 @@ Plan Ownership::persisted(bool ok) {
 Plan Ownership::tick(Clock::time_point now) {
     if (phase_ == Phase::Sending && ho_seq_ && now >= ho_deadline_)
         return fence("no answer to the handover");
+    if (phase_ == Phase::Sending && !ho_seq_ && pending_ == Pending::None &&
+        ho_retry_at_ != Clock::time_point{} && now >= ho_retry_at_) {
+        Plan p;
+        p.send_handover = true;
+        return p;
+    }
     if (ask_seq_ && now >= ask_deadline_) {
         ask_seq_ = 0;
         Plan p;

@@ -111,7 +111,11 @@ public:
     const char* begin_handover(uint64_t ask);
     Plan demote();                        // suspended, dirty set read: persist
     Plan abort_demote(const char* why);   // could not suspend or read it
+    // The HANDOVER was queued for the peer with @seq; if it could not be,
+    // tick() asks for it again every kSendRetry, and fences once a
+    // handover timeout went by since the first try.
     Plan sent(bool queued, uint64_t seq, Clock::time_point now);
+    static constexpr std::chrono::milliseconds kSendRetry{200};
     bool awaits(uint64_t seq, uint64_t generation) const;  // the answer to our HANDOVER?
     Plan handover_answer(uint64_t seq, uint64_t generation, int status);
     uint64_t handover_generation() const { return ho_gen_; }
@@ -141,7 +145,8 @@ public:
     // The driver carried out plan.persist: ok if the kernel committed it.
     Plan persisted(bool ok);
 
-    // Deadlines: a HANDOVER unanswered, an ask unanswered.
+    // Deadlines: a HANDOVER unanswered, an ask unanswered; and a HANDOVER
+    // to queue again.
     Plan tick(Clock::time_point now);
 
 private:
@@ -169,6 +174,7 @@ private:
     // old owner
     uint64_t ho_seq_ = 0, ho_gen_ = 0, ho_ask_ = 0;
     Clock::time_point ho_deadline_{};
+    Clock::time_point ho_retry_at_{};  // queue the HANDOVER again then (not queued yet)
     // new owner
     uint64_t ask_seq_ = 0;
     Clock::time_point ask_deadline_{};

@@ -138,6 +138,66 @@ TEST(Ownership, PlannedHandover) {
     EXPECT_EQ(p.writers(), 1);
 }
 
+// A HANDOVER that could not be queued (the link's queue full) is queued
+// again at the next tick, not given up: the peer saw none of it, as if it
+// were still on its way.  Only once a handover timeout went by since the
+// first try does the old owner fence itself, and the pairing rules decide.
+TEST(Ownership, AHandoverNotQueuedIsQueuedAgain) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    Site& a = p.a;
+    ASSERT_EQ(a.own->begin_handover(0), nullptr);
+    a.suspended = true;
+    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+    Plan f = a.run(a.own->sent(false, 0, g_now));
+    EXPECT_EQ(a.own->phase(), Phase::Sending);
+    EXPECT_NE(std::string(f.why), "");
+    EXPECT_FALSE(a.own->tick(g_now).send_handover) << "not before kSendRetry";
+    auto later = g_now + Ownership::kSendRetry;
+    EXPECT_TRUE(a.own->tick(later).send_handover);
+    Plan again = a.run(a.own->sent(false, 0, later));
+    EXPECT_STREQ(again.why, "") << "logged once";
+    // Queued at last: B takes it and A completes, as in a planned handover.
+    later += Ownership::kSendRetry;
+    ASSERT_TRUE(a.own->tick(later).send_handover);
+    uint64_t seq = ++g_seq;
+    a.run(a.own->sent(true, seq, later));
+    EXPECT_FALSE(a.own->tick(later + Ownership::kSendRetry).send_handover) << "queued: wait for the answer";
+    EXPECT_FALSE(a.own->awaits(seq - 1, a.own->handover_generation()));
+    Plan t = p.b.run(p.b.own->handover(a.own->handover_generation(), 0));
+    ASSERT_TRUE(t.reply.has_value());
+    a.run(a.own->handover_answer(seq, a.own->handover_generation(), *t.reply));
+    EXPECT_EQ(a.disk, (SiteState{R, 2}));
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+    EXPECT_EQ(a.outcome, Outcome::Done);
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// Never queued within a handover timeout: fenced, and pairing gives the
+// volume back to A (B never saw the HANDOVER).
+TEST(Ownership, AHandoverNeverQueuedFences) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    Site& a = p.a;
+    ASSERT_EQ(a.own->begin_handover(0), nullptr);
+    a.suspended = true;
+    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+    a.run(a.own->sent(false, 0, g_now));
+    auto t = g_now + Timeouts{}.handover - Ownership::kSendRetry;
+    ASSERT_TRUE(a.own->tick(t).send_handover);
+    a.run(a.own->sent(false, 0, t));
+    EXPECT_EQ(a.own->phase(), Phase::Sending);
+    t = g_now + Timeouts{}.handover;
+    ASSERT_TRUE(a.own->tick(t).send_handover);
+    a.run(a.own->sent(false, 0, t));
+    EXPECT_EQ(a.own->phase(), Phase::Fenced);
+    EXPECT_EQ(p.writers(), 0);
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(a.disk.role, O);
+    EXPECT_EQ(p.b.disk.role, R);
+    EXPECT_EQ(p.writers(), 1);
+}
+
 // The model's FIX_REPAIR: a new owner hands the volume on only once the
 // old owner is its replica.  Else, with the old owner fenced (yielding
 // G+1), a handover of G+2 to it is refused and both sites stay yielding.
