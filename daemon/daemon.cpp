@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,8 +38,8 @@ uint8_t* aligned_region() {
 
 }  // namespace
 
-Daemon::Daemon(const Config& cfg)
-    : cfg_(cfg), ctx_(kIoThreads), link_(ctx_, cfg), inc_(random64()), buf_(aligned_region(), free) {
+Daemon::Daemon(const Config& cfg, std::function<Config()> reread)
+    : cfg_(cfg), reread_(std::move(reread)), ctx_(kIoThreads), link_(ctx_, cfg), inc_(random64()), buf_(aligned_region(), free) {
     sig_fd_ = stop_signals();
 
     // The local control socket: only root may connect.
@@ -414,9 +415,35 @@ void Daemon::crash_point([[maybe_unused]] const char* point) {
 #endif
 }
 
+// SIGHUP: the configuration file read again; what can change while dccd
+// runs is taken, the rest is named and waits for a restart.  A bad file
+// changes nothing.
+void Daemon::reload() {
+    sd_notify(0, "RELOADING=1");
+    try {
+        core_reload(reread_());
+    } catch (const Error& e) {
+        log_warn("SIGHUP: the configuration is not taken, nothing changed: %s", e.what());
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=%zu volumes", vols_.size());
+}
+
+void Daemon::core_reload(const Config& fresh) {
+    Reload r = reload_config(cfg_, fresh);
+    cfg_ = r.config;
+    for (const std::string& a : r.applied) log_info("SIGHUP: %s", a.c_str());
+    std::string later;
+    for (const std::string& k : r.restart) later += (later.empty() ? "" : ", ") + k;
+    if (!later.empty()) log_warn("SIGHUP: changed, taken at the next start of dccd: %s", later.c_str());
+    if (r.applied.empty() && later.empty()) log_info("SIGHUP: the configuration is unchanged");
+}
+
 int Daemon::run() {
     scan_volumes();
     last_scan_ = last_ping_ = last_down_log_ = Clock::now();
+    // The control socket is bound and every volume the kernel has is known:
+    // dccctl may ask (Type=notify).
+    sd_notifyf(0, "READY=1\nSTATUS=%zu volumes", vols_.size());
     std::vector<zmq::socket_t*> socks = link_.sockets();
     for (;;) {
         // Poll slots by name: the peer's sockets, then the fixed ones,
@@ -446,9 +473,14 @@ int Daemon::run() {
         auto ready = [&](size_t i) { return items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR); };
 
         if (ready(signals)) {
-            log_info("stopping");
-            each_volume("stopping", &Daemon::flush_acks);
-            return 0;
+            if (take_signal(sig_fd_) == SIGHUP) {
+                reload();
+            } else {
+                log_info("stopping");
+                sd_notify(0, "STOPPING=1");
+                each_volume("stopping", &Daemon::flush_acks);
+                return 0;
+            }
         }
         if (!cfg_.insecure && ready(zap)) link_.serve_zap();
         for (size_t i = 0; i < monitor.size(); i++)

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,7 +50,9 @@ struct Failure {
 
 class Daemon {
 public:
-    explicit Daemon(const Config& cfg);
+    // @reread reads the configuration file again (SIGHUP); it throws
+    // dcc::Error if the file is bad.
+    Daemon(const Config& cfg, std::function<Config()> reread);
     ~Daemon();
     int run();
 
@@ -157,12 +160,17 @@ private:
     void attempt_tick(Volume& v, Clock::time_point now);
     void end_attempt(Volume& v, const nlohmann::json& reply);
 
+    // daemon.cpp
+    void reload();
+    void core_reload(const Config& fresh);
+
     // status.cpp
     void refresh_kernel_status();
     VolumeStatus state_of(const Volume& v) const;
     void publish(Clock::time_point now);
 
-    const Config& cfg_;
+    Config cfg_;  // replication_rate and _window change on SIGHUP
+    std::function<Config()> reread_;
     zmq::context_t ctx_;
     PeerLink link_;
     Kernel kernel_;

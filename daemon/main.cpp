@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // dccd: the command line (see dccd(8)); daemon.hpp has the daemon.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -26,6 +29,43 @@ std::string read_file(const std::string& path) {
     std::stringstream s;
     s << f.rdbuf();
     return s.str();
+}
+
+// The configuration at @path, its secret key loaded from secret_key_file
+// if it names one, and the key pair checked.
+dcc::Config load_config(const std::string& path) {
+    using namespace dcc;
+    Config cfg = parse_config(read_file(path), path);
+    if (!cfg.secret_key_file.empty()) {
+        const std::string& f = cfg.secret_key_file;
+        int fd = open(f.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) throw Error(kExitNotFound, errno_text(path + ": secret_key_file " + f, errno), errno);
+        struct stat st;
+        if (fstat(fd, &st)) {
+            int e = errno;
+            close(fd);
+            throw Error(kExitError, errno_text("stat " + f, e), e);
+        }
+        close(fd);
+        if (auto why = key_file_problem(f, st.st_mode, st.st_uid, geteuid()))
+            throw Error(kExitUsage, path + ": secret_key_file: " + *why);
+        auto key = secret_key_of_file(read_file(f));
+        if (!key)
+            throw Error(kExitUsage, path + ": secret_key_file " + f +
+                                        " holds no secret key (the 40-character key alone, or "
+                                        "dccd keygen's output)");
+        cfg.secret_key = *key;
+    } else if (!cfg.insecure) {
+        struct stat st;
+        if (!stat(path.c_str(), &st) && (st.st_mode & 077))
+            log_warn("%s holds the secret key and may be read by others: chmod 600 it, or move "
+                     "the key to a secret_key_file",
+                     path.c_str());
+    }
+    if (!cfg.insecure)
+        if (auto why = key_pair_mismatch(cfg.secret_key, cfg.public_key, path))
+            throw Error(kExitUsage, *why);
+    return cfg;
 }
 
 int keygen() {
@@ -84,15 +124,14 @@ int main(int argc, char** argv) {
             Witnessd w(cfg);
             return w.run();
         }
-        Config cfg = parse_config(read_file(path), path);
-        if (!cfg.insecure) keys(cfg.secret_key, cfg.public_key, path);
+        Config cfg = load_config(path);
         if (check) return checked();
         // In the I/O path: keep our pages, and let reclaim not wait on us.
         if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
         if (mlockall(MCL_CURRENT | MCL_FUTURE)) log_warn("mlockall: %s", std::strerror(errno));
         log_info("site %s, listening on %s and %s, peer %s%s", cfg.site.c_str(), cfg.listen.c_str(),
                  cfg.listen_bulk.c_str(), cfg.peer.c_str(), cfg.insecure ? " (insecure)" : "");
-        dccd::Daemon d(cfg);
+        dccd::Daemon d(cfg, [path] { return load_config(path); });
         return d.run();
     } catch (const Error& e) {
         log_fatal("%s", e.what());

@@ -7,9 +7,11 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdarg>
 #include <cstring>
 #include <filesystem>
@@ -472,6 +474,7 @@ int Witnessd::run() {
     log_info("witness: listening on %s%s, %zu sites, %zu records in %s, leases of %u ms", endpoint_.c_str(),
              cfg_.insecure ? " (insecure)" : "", cfg_.sites.size(), loaded_, cfg_.state_dir.c_str(),
              cfg_.lease_ms);
+    if (opt_.signals) sd_notifyf(0, "READY=1\nSTATUS=%zu records", loaded_);
     for (;;) {
         std::vector<zmq::pollitem_t> items = {
             {router_.handle(), 0, ZMQ_POLLIN, 0},
@@ -482,7 +485,13 @@ int Witnessd::run() {
         if (!cfg_.insecure) items.push_back({zap_.handle(), 0, ZMQ_POLLIN, 0});
         zmq::poll(items.data(), items.size(), milliseconds(1000));
         auto ready = [&](size_t i) { return items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR); };
-        if (ready(2) || (sig_fd_ >= 0 && ready(3))) {
+        int sig = sig_fd_ >= 0 && ready(3) ? take_signal(sig_fd_) : 0;
+        if (sig == SIGHUP) {
+            log_info("witness: SIGHUP: nothing to reload (a changed configuration takes effect at "
+                     "the next start)");
+            sig = 0;
+        }
+        if (ready(2) || sig) {
             log_info("witness: stopping");
             return 0;
         }

@@ -2,6 +2,7 @@
 #include "zmq_util.hpp"
 
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -67,10 +68,17 @@ int stop_signals() {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (fd < 0) throw Error(kExitError, errno_text("signalfd", errno), errno);
     return fd;
+}
+
+int take_signal(int fd) {
+    signalfd_siginfo si;
+    if (read(fd, &si, sizeof(si)) != ssize_t(sizeof(si))) return 0;
+    return int(si.ssi_signo);
 }
 
 std::optional<std::string> key_pair_mismatch(const std::string& secret_key,

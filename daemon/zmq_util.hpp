@@ -38,9 +38,11 @@ std::optional<HandshakeEvent> read_monitor(zmq::socket_t& monitor);
 // when it runs without CURVE ("this site", "the witness").
 std::string handshake_failure(const HandshakeEvent& e, bool insecure, const char* insecure_side);
 
-// SIGTERM and SIGINT blocked and readable from the returned signalfd
-// (throws dcc::Error if it cannot be made).
+// SIGTERM, SIGINT and SIGHUP blocked and readable from the returned
+// signalfd (throws dcc::Error if it cannot be made).
 int stop_signals();
+// The signal read from that signalfd, or 0 if none was pending.
+int take_signal(int fd);
 
 // Whether @public_key is the one of @secret_key (both Z85): nullopt if
 // so, else why not, naming @origin (the configuration file).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "config.hpp"
 
+#include <cstdio>
 #include <toml++/toml.h>
 
 #include "config_checks.hpp"
@@ -14,7 +15,7 @@ using namespace config_checks;
 Config parse_config(std::string_view text, const std::string& origin) {
     Toml t(text, origin,
            {"site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
-            "public_key", "peer_public_key", "replication_rate", "replication_window",
+            "secret_key_file", "public_key", "peer_public_key", "replication_rate", "replication_window",
             "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
             "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms"});
     Config c;
@@ -55,12 +56,22 @@ Config parse_config(std::string_view text, const std::string& origin) {
                     std::string("'insecure' with '") + k +
                         "' off loopback lets anyone who reaches it write the volume: add "
                         "'insecure_network = true' if that is really meant");
-    str("secret_key", c.secret_key, !c.insecure);
+    // The secret key inline, or in a file of its own (readable by root
+    // only, while the configuration may be readable by others).
+    str("secret_key_file", c.secret_key_file, false);
+    if (const toml::node* n = t.get("secret_key_file")) {
+        if (t.get("secret_key"))
+            bad(origin, n->source(), "'secret_key_file' and 'secret_key' together: give one");
+        if (c.secret_key_file.empty() || c.secret_key_file[0] != '/')
+            bad(origin, n->source(), "'secret_key_file' must be an absolute path");
+    } else {
+        str("secret_key", c.secret_key, !c.insecure);
+    }
     str("public_key", c.public_key, !c.insecure);
     str("peer_public_key", c.peer_public_key, !c.insecure);
     if (!c.insecure) {
         for (auto* k : {"secret_key", "public_key", "peer_public_key"})
-            if (!z85_key(t.get(k)->value<std::string>().value()))
+            if (t.get(k) && !z85_key(t.get(k)->value<std::string>().value()))
                 bad(origin, t.get(k)->source(),
                     std::string("'") + k + "' must be a 40-character Z85 CURVE key (dccd keygen)");
         if (c.peer_public_key == c.public_key)
@@ -105,6 +116,79 @@ Config parse_config(std::string_view text, const std::string& origin) {
     if (c.control_socket.empty() || c.control_socket[0] != '/')
         throw Error(kExitUsage, origin + ": 'control_socket' must be an absolute path");
     return c;
+}
+
+std::optional<std::string> secret_key_of_file(std::string_view text) {
+    auto trim = [](std::string_view s) {
+        size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+        return b == std::string_view::npos ? std::string_view{} : s.substr(b, e - b + 1);
+    };
+    std::string_view all = trim(text);
+    if (all.find('\n') == std::string_view::npos && all.find('=', 0) == std::string_view::npos)
+        return z85_key(std::string(all)) ? std::optional<std::string>(all) : std::nullopt;
+    // dccd keygen's output: the secret_key line.
+    std::optional<std::string> key;
+    for (size_t at = 0; at <= text.size();) {
+        size_t nl = text.find('\n', at);
+        std::string_view line = trim(text.substr(at, nl == std::string_view::npos ? text.npos : nl - at));
+        at = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+        if (line.rfind("secret_key", 0) != 0) continue;
+        std::string_view rest = trim(line.substr(10));
+        if (rest.empty() || rest[0] != '=') continue;
+        rest = trim(rest.substr(1));
+        if (rest.size() < 2 || rest.front() != '"' || rest.back() != '"' || key) return std::nullopt;
+        key = std::string(rest.substr(1, rest.size() - 2));
+    }
+    if (!key || !z85_key(*key)) return std::nullopt;
+    return key;
+}
+
+std::optional<std::string> key_file_problem(const std::string& path, unsigned mode, unsigned uid,
+                                            unsigned euid) {
+    char octal[8];
+    std::snprintf(octal, sizeof(octal), "%04o", mode & 07777);
+    if ((mode & 0170000) != 0100000) return path + " is not a regular file";
+    if (uid != euid)
+        return path + " belongs to uid " + std::to_string(uid) + ", not to dccd's user (uid " +
+               std::to_string(euid) + ")";
+    if (mode & 077)
+        return path + " may be read or written by others (mode " + octal + "): chmod 600 " + path;
+    return std::nullopt;
+}
+
+Reload reload_config(const Config& running, const Config& fresh) {
+    Reload r{running, {}, {}};
+    if (fresh.rate != running.rate) {
+        r.applied.push_back("replication_rate: " + std::to_string(running.rate) + " -> " +
+                            std::to_string(fresh.rate) + " bytes/s");
+        r.config.rate = fresh.rate;
+    }
+    if (fresh.window != running.window) {
+        r.applied.push_back("replication_window: " + std::to_string(running.window) + " -> " +
+                            std::to_string(fresh.window));
+        r.config.window = fresh.window;
+    }
+    auto other = [&](const char* key, bool changed) {
+        if (changed) r.restart.push_back(key);
+    };
+    const Config &a = running, &b = fresh;
+    other("site", a.site != b.site);
+    other("listen", a.listen != b.listen);
+    other("listen_bulk", a.listen_bulk != b.listen_bulk);
+    other("peer", a.peer != b.peer);
+    other("peer_bulk", a.peer_bulk != b.peer_bulk);
+    other("insecure", a.insecure != b.insecure);
+    other("secret_key", a.secret_key != b.secret_key || a.secret_key_file != b.secret_key_file);
+    other("public_key", a.public_key != b.public_key);
+    other("peer_public_key", a.peer_public_key != b.peer_public_key);
+    other("heartbeat_ms", a.heartbeat_ms != b.heartbeat_ms);
+    other("link_timeout_ms", a.link_timeout_ms != b.link_timeout_ms);
+    other("handover_timeout_ms", a.handover_timeout_ms != b.handover_timeout_ms);
+    other("control_socket", a.control_socket != b.control_socket);
+    other("witness", a.witness != b.witness || a.witness_public_key != b.witness_public_key);
+    other("lease_ms", a.lease_ms != b.lease_ms);
+    other("lease_margin_ms", a.lease_margin_ms != b.lease_margin_ms);
+    return r;
 }
 
 }  // namespace dcc

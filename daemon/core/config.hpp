@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dcc {
 
@@ -16,6 +18,7 @@ struct Config {
     std::string peer_bulk;         // the peer's replication endpoint
     bool insecure = false;         // no CURVE: for tests on a closed link only
     std::string secret_key;        // Z85, 40 characters
+    std::string secret_key_file;   // or the file that holds it (load_secret_key_file)
     std::string public_key;
     std::string peer_public_key;   // the only key the peer may present
     uint64_t rate = 64ull << 20;   // replication bytes per second
@@ -33,6 +36,27 @@ struct Config {
 };
 
 // Parse and check; throws dcc::Error(kExitUsage) naming @origin and the line.
+// With secret_key_file, secret_key is left empty for the caller to load.
 Config parse_config(std::string_view text, const std::string& origin);
+
+// The secret key in the text of a secret_key_file: the key alone, or the
+// secret_key line of `dccd keygen`'s output; nullopt if neither.
+std::optional<std::string> secret_key_of_file(std::string_view text);
+
+// Why a key file with @mode (st_mode) owned by @uid may not be used by a
+// process of effective uid @euid, or nullopt: only its owner, this
+// process's user, may read or write it (as ssh wants of a private key).
+std::optional<std::string> key_file_problem(const std::string& path, unsigned mode, unsigned uid,
+                                            unsigned euid);
+
+// SIGHUP: what of @fresh (the file read again) dccd takes while it runs
+// (replication_rate, replication_window), in @running's copy; every other
+// change is named in restart and waits for the next start.
+struct Reload {
+    Config config;                     // @running with the live changes
+    std::vector<std::string> applied;  // "key: old -> new"
+    std::vector<std::string> restart;  // keys that changed but need a restart
+};
+Reload reload_config(const Config& running, const Config& fresh);
 
 }  // namespace dcc

@@ -24,6 +24,9 @@
 //       until the other end closes (5 s at most); exit 1 if nothing did.
 //       With --delay, connect first and send MS milliseconds later (so that
 //       a request can reach a stopped dccd on a connection it accepted).
+//   notifylisten PATH --seconds N
+//       Bind a Unix datagram socket at PATH (for NOTIFY_SOCKET) and print
+//       each message sd_notify sends there on one line, for N seconds.
 //   flushcheck --log LOG --data-sectors N --meta-offset SECTORS [--verbose 1]
 //       Replay a dm-log-writes log of a volume whose data and metadata are
 //       on the logged device (as for logcheck) and check that no dirty bit
@@ -450,6 +453,34 @@ std::string unescape(const std::string& t) {
         }
     }
     return out;
+}
+
+// A service manager's notification socket (sd_notify): print each
+// datagram on one line (its newlines as spaces) until @seconds went by.
+int notifylisten(const std::string& path, uint64_t seconds) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (fd < 0 || path.size() >= sizeof(sa.sun_path)) die("notifylisten: socket");
+    std::strcpy(sa.sun_path, path.c_str());
+    unlink(path.c_str());
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) die("notifylisten: bind " + path);
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, int(left.count())) <= 0) continue;
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0) continue;
+        std::string s(buf, size_t(n));
+        std::replace(s.begin(), s.end(), '\n', ' ');
+        std::printf("%s\n", s.c_str());
+        std::fflush(stdout);
+    }
+    close(fd);
+    return 0;
 }
 
 int ctlsend(const std::string& path, const std::string& text, const std::map<std::string, std::string>& o) {
@@ -1167,6 +1198,7 @@ int main(int argc, char** argv) {
         if (cmd == "nl" && argc >= 4) return nl_once(argv[2], std::vector<std::string>(argv + 3, argv + argc));
         if (cmd == "sbedit" && argc >= 3) return sbedit(argv[2], opts(argc, argv, 3));
         if (cmd == "flushcheck") return flushcheck(opts(argc, argv, 2));
+        if (cmd == "notifylisten" && argc >= 3) return notifylisten(argv[2], num(opts(argc, argv, 3), "seconds"));
         if (cmd == "ctlsend" && argc >= 4) return ctlsend(argv[2], argv[3], opts(argc, argv, 4));
         if (cmd == "regionhash" && argc >= 3)
             return dcctest::regionhash(argv[2], num(opts(argc, argv, 3), "region-bytes"));

@@ -131,6 +131,67 @@ TEST(Config, Witness) {
 
 // dccd's lines carry their syslog priority only when stderr is the stream
 // systemd named in JOURNAL_STREAM (journald strips it), never elsewhere.
+// The secret key in a file of its own: one of the two, an absolute path;
+// the file holds the key alone or dccd keygen's output, and only its
+// owner, dccd's user, may read it.
+TEST(Config, SecretKeyFile) {
+    std::string keys = kKeys;
+    std::string no_secret = keys.substr(keys.find("public_key"));
+    std::string head = base().substr(0, base().find("secret_key"));
+    Config c = parse_config(head + no_secret + "secret_key_file = \"/etc/dcc/dccd.key\"\n", "x");
+    EXPECT_EQ(c.secret_key_file, "/etc/dcc/dccd.key");
+    EXPECT_EQ(c.secret_key, "") << "the caller loads it";
+    EXPECT_NE(error_of(base("secret_key_file = \"/etc/dcc/dccd.key\"\n")).find("give one"), std::string::npos);
+    EXPECT_NE(error_of(head + no_secret + "secret_key_file = \"dccd.key\"\n").find("absolute path"),
+              std::string::npos);
+    EXPECT_NE(error_of(head + no_secret).find("secret_key"), std::string::npos) << "neither";
+
+    const std::string key = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+    EXPECT_EQ(secret_key_of_file(key + "\n"), key);
+    EXPECT_EQ(secret_key_of_file("  " + key + "  \r\n"), key);
+    EXPECT_EQ(secret_key_of_file("public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\nsecret_key = \"" + key +
+                                 "\"\n"),
+              key)
+        << "dccd keygen's output";
+    EXPECT_EQ(secret_key_of_file(""), std::nullopt);
+    EXPECT_EQ(secret_key_of_file(key.substr(1)), std::nullopt) << "39 characters";
+    EXPECT_EQ(secret_key_of_file("secret_key = \"" + key + "\"\nsecret_key = \"" + key + "\"\n"), std::nullopt)
+        << "twice";
+    EXPECT_EQ(secret_key_of_file("public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n"), std::nullopt);
+
+    EXPECT_EQ(key_file_problem("/k", 0100600, 0, 0), std::nullopt);
+    EXPECT_EQ(key_file_problem("/k", 0100400, 0, 0), std::nullopt);
+    EXPECT_EQ(*key_file_problem("/k", 0100644, 0, 0), "/k may be read or written by others (mode 0644): chmod 600 /k");
+    EXPECT_NE(key_file_problem("/k", 0100640, 0, 0), std::nullopt) << "the group too";
+    EXPECT_NE(key_file_problem("/k", 0100600, 1000, 0)->find("belongs to uid 1000"), std::string::npos);
+    EXPECT_NE(key_file_problem("/k", 0040700, 0, 0)->find("not a regular file"), std::string::npos);
+}
+
+// SIGHUP: the rate and window are taken; every other change is named and
+// waits for a restart; nothing changed says nothing.
+TEST(Config, Reload) {
+    Config run = parse_config(base(), "x");
+    Reload same = reload_config(run, run);
+    EXPECT_TRUE(same.applied.empty());
+    EXPECT_TRUE(same.restart.empty());
+
+    Config fresh = parse_config(base("replication_rate = \"8M\"\nreplication_window = 2\nlease_ms = 9000\n"
+                                     "handover_timeout_ms = 5000\n"),
+                                "x");
+    fresh.peer = "tcp://10.0.0.3:7788";
+    Reload r = reload_config(run, fresh);
+    EXPECT_EQ(r.config.rate, 8u << 20);
+    EXPECT_EQ(r.config.window, 2u);
+    ASSERT_EQ(r.applied.size(), 2u);
+    EXPECT_EQ(r.applied[0], "replication_rate: 67108864 -> 8388608 bytes/s");
+    EXPECT_EQ(r.applied[1], "replication_window: 8 -> 2");
+    EXPECT_EQ(r.restart, (std::vector<std::string>{"peer", "handover_timeout_ms", "lease_ms"}));
+    // What waits for a restart is not taken.
+    EXPECT_EQ(r.config.peer, run.peer);
+    EXPECT_EQ(r.config.lease_ms, run.lease_ms);
+    EXPECT_EQ(r.config.handover_timeout_ms, run.handover_timeout_ms);
+}
+
 TEST(Log, PrioritiesOnlyOnJournaldsStream) {
     struct stat st {};
     ASSERT_EQ(stat("/", &st), 0);
