@@ -87,7 +87,7 @@ void Daemon::ctl_read(size_t i) {
 }
 
 // One request: "status [VOL]", "migrate VOL SITE", "failover VOL [force]",
-// "resolve VOL discard-local", "mode VOL sync|async" or "events".  The client
+// "resolve VOL discard-local", "mode VOL sync|async" or "events [now]".  The client
 // is ours now: answer and close it, keep it for a later answer, or keep it
 // as an event subscriber.
 void Daemon::ctl_request(CtlClient& c, const std::string& line) {
@@ -107,13 +107,23 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
     std::vector<std::string> w;
     for (std::string x; in >> x;) w.push_back(x);
     if (w.empty()) return refuse(Code::Usage, "empty request");
-    if (w[0] == "events" && w.size() == 1) {
+    if (w[0] == "events" && (w.size() == 1 || (w.size() == 2 && w[1] == "now"))) {
         json hello{{"event", "subscribed"},
                    {"site", cfg_.site},
                    {"peer", peer_site_.empty() ? json(nullptr) : json(peer_site_)},
                    {"link", link_up_ ? "up" : "down"},
                    {"time", wall_ms()}};
-        if (!send_line(fd, json_line(hello))) {
+        bool sent = send_line(fd, json_line(hello));
+        // "now": each volume's state as last published, which the change
+        // events after it are relative to.
+        if (w.size() == 2)
+            for (auto& [_, v] : vols_) {
+                if (!sent || !v->shown) continue;
+                json e = report::state_event(*v->shown);
+                e["time"] = wall_ms();
+                sent = send_line(fd, json_line(e));
+            }
+        if (!sent) {
             close(fd);
             return;
         }

@@ -441,6 +441,12 @@ void Daemon::core_reload(const Config& fresh) {
 int Daemon::run() {
     scan_volumes();
     last_scan_ = last_ping_ = last_down_log_ = Clock::now();
+    // Every volume's state published once (events --now has it at once).
+    try {
+        publish(Clock::now());
+    } catch (const Error& e) {
+        log_warn("%s", e.what());
+    }
     // The control socket is bound and every volume the kernel has is known:
     // dccctl may ask (Type=notify).
     sd_notifyf(0, "READY=1\nSTATUS=%zu volumes", vols_.size());

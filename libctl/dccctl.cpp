@@ -439,6 +439,7 @@ std::string event_text(const json& e) {
 int cmd_events(int argc, char** argv) {
     Opts o = parse_opts(argc, argv, {{"json", no_argument, nullptr, 0},
                                      {"count", required_argument, nullptr, 0},
+                                     {"now", no_argument, nullptr, 0},
                                      {"socket", required_argument, nullptr, 0}});
     if (o.pos.size() > 1) usage_error("events takes at most one volume");
     uint64_t limit = 0;
@@ -451,7 +452,7 @@ int cmd_events(int argc, char** argv) {
     uint64_t seen = 0;
     bool json_out = o.has("json");
     bool ended = dcc::control::stream(
-        socket_of(o), "events",
+        socket_of(o), o.has("now") ? "events now" : "events",
         [&](const json& e) {
             std::string vol = e.contains("volume") && e["volume"].is_string() ? e["volume"].get<std::string>() : "";
             bool mine = o.pos.empty() || vol == o.pos[0] || (vol.empty() && e.value("event", "") != "subscribed");
@@ -459,7 +460,7 @@ int cmd_events(int argc, char** argv) {
                 std::printf("%s\n", json_out ? dcc::control::dump(e).c_str() : event_text(e).c_str());
                 std::fflush(stdout);
             }
-            if (mine && e.value("event", "") != "subscribed") seen++;
+            if (mine && e.value("event", "") != "subscribed" && e.value("event", "") != "state") seen++;
             return !(limit && seen >= limit);
         },
         &g_interrupted);
@@ -625,7 +626,8 @@ const std::vector<Verb>& verbs() {
         {"mode", "VOL sync|async [--json]", "set a volume's replication mode (a replica keeps its owner's)", cmd_mode},
         {"wait", "VOL COND [--timeout S] [--json]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
          cmd_wait},
-        {"events", "[--json] [--count N] [VOL]", "follow state changes as they happen", cmd_events},
+        {"events", "[--json] [--now] [--count N] [VOL]",
+         "follow state changes as they happen (--now: each volume's state first)", cmd_events},
         {"help", "[VERB]", "show this list, or one verb's usage", cmd_help},
     };
     return v;

@@ -27,6 +27,19 @@ json opt(const std::optional<T>& v) {
 
 }  // namespace
 
+json state_event(const VolumeStatus& s) {
+    json e{{"event", "state"},     {"volume", s.name},    {"role", s.role},
+           {"generation", s.generation}, {"mode", s.mode}, {"replication_mode", s.replication_mode},
+           {"valid", s.valid},     {"regions", s.regions}, {"dirty", s.dirty},
+           {"split", s.split}};
+    e["paired"] = s.paired ? json(*s.paired) : json(nullptr);
+    e["handover"] = s.handover ? json(*s.handover) : json(nullptr);
+    auto sync = s.in_sync();
+    e["in_sync"] = sync ? json(*sync) : json(nullptr);
+    e["backlog"] = opt(s.backlog);
+    return e;
+}
+
 std::vector<json> changes(const VolumeStatus* before, const VolumeStatus& after) {
     std::vector<json> out;
     auto ev = [&](const char* name) -> json& {

@@ -48,4 +48,8 @@ private:
 // added by the caller.
 std::vector<nlohmann::json> changes(const VolumeStatus* before, const VolumeStatus& after);
 
+// The "state" event of a volume (events --now): what the change events
+// that follow are relative to.
+nlohmann::json state_event(const VolumeStatus& s);
+
 }  // namespace dcc::report

@@ -141,3 +141,34 @@ TEST(Changes, NewVolumeThenEachTransitionOnce) {
     h.mode = "ro";
     EXPECT_EQ(names(changes(&g, h)), std::vector<std::string>{"mode"});
 }
+
+// events --now: one "state" event per volume, the whole baseline the
+// change events after it are relative to; unknowns are null.
+TEST(Changes, StateEventIsTheBaseline) {
+    VolumeStatus a = owner_state();
+    a.dirty = 7;
+    a.backlog = 7;
+    json e = dcc::report::state_event(a);
+    EXPECT_EQ(e["event"], "state");
+    EXPECT_EQ(e["volume"], "vm1");
+    EXPECT_EQ(e["role"], "owner");
+    EXPECT_EQ(e["generation"], 3);
+    EXPECT_EQ(e["mode"], "rw");
+    EXPECT_EQ(e["replication_mode"], "async");
+    EXPECT_EQ(e["paired"], true);
+    EXPECT_EQ(e["handover"], "none");
+    EXPECT_EQ(e["valid"], 100);
+    EXPECT_EQ(e["regions"], 100);
+    EXPECT_EQ(e["dirty"], 7);
+    EXPECT_EQ(e["backlog"], 7);
+    EXPECT_EQ(e["in_sync"], false);
+    EXPECT_EQ(e["split"], "none");
+    VolumeStatus u;
+    u.name = "vm2";
+    u.role = "replica";
+    json n = dcc::report::state_event(u);
+    EXPECT_TRUE(n["paired"].is_null());
+    EXPECT_TRUE(n["handover"].is_null());
+    EXPECT_TRUE(n["backlog"].is_null());
+    EXPECT_TRUE(n["in_sync"].is_null());
+}

@@ -21,7 +21,7 @@ fi
 check "create" dcc_create vol "$DATA" "$META"
 dccd_config 'replication_rate = "4M"' 'handover_timeout_ms = 5000'
 start_dccd
-dccctl events --json vol >/tmp/events 2>&1 &
+dccctl events --json --now vol >/tmp/events 2>&1 &
 events=$!
 check "paired" dccctl wait vol paired --timeout 60
 received() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
@@ -66,6 +66,9 @@ else
 	expect_eq "both copies equal" "$s" "$(exchange sums "$s")"
 fi
 kill $events 2>/dev/null
+# --now: the volume's state first, as dccd last published it.
+expect_eq "events --now: the state right after subscribed" '"event":"state"' "$(sed -n 2p /tmp/events | grep -o '"event":"state"')"
+sed -n 2p /tmp/events | grep -q '"volume":"vol"' && ok "... of vol" || bad "... not of vol: $(sed -n 2p /tmp/events)"
 grep -q '"state":"down"' /tmp/events && ok "events: link down" || bad "events: no link down"
 grep -q '"state":"up"' /tmp/events && ok "events: link up" || bad "events: no link up"
 stop_dccd
