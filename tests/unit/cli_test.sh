@@ -32,5 +32,17 @@ rc=$?
 [ $rc = 4 ] || bad "dump-meta of no file: exit $rc"
 echo "$out" | grep -q '"code":"not-found"' || bad "not found as JSON: $out"
 [ -z "$("$dccctl" dump-meta /nonexistent/meta 2>/dev/null)" ] || bad "an error without --json wrote to stdout"
-[ $fail = 0 ] && echo "dccctl help: $(echo "$verbs" | wc -w) verbs checked"
+# The bash completion (libctl/dccctl.bash) offers what the verb table says.
+complete_words() { # WORD...: what completing the last word offers
+	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _dccctl; echo "${COMPREPLY[*]}"' \
+		_ "$(dirname "$0")/../../libctl/dccctl.bash" "$@"
+}
+[ "$(complete_words "$dccctl" mi)" = migrate ] || bad "completion of mi: $(complete_words "$dccctl" mi)"
+[ "$(complete_words "$dccctl" "")" = "$(echo $verbs)" ] || bad "completion of no verb: $(complete_words "$dccctl" "")"
+[ "$(complete_words "$dccctl" migrate vm1 --)" = "--to --json --timeout" ] ||
+	bad "completion of migrate's options: $(complete_words "$dccctl" migrate vm1 --)"
+[ "$(complete_words "$dccctl" events --n)" = "--now" ] || bad "completion of events --n: $(complete_words "$dccctl" events --n)"
+[ "$(complete_words "$dccctl" mode vm1 "")" = "sync async" ] || bad "completion of mode's mode"
+[ "$(complete_words "$dccctl" format-meta --role "")" = "owner replica" ] || bad "completion of --role"
+[ $fail = 0 ] && echo "dccctl help: $(echo "$verbs" | wc -w) verbs checked, and the completion"
 exit $fail
