@@ -48,15 +48,19 @@ void answer_once(int fd, const json& j) {
     close(fd);
 }
 
+// Every client waiting to connect, a bounded number a round (a hundred
+// dccctl migrate started at once each get their connection at once).
 void Daemon::ctl_accept() {
-    int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) return;
-    if (ctl_.size() >= 256) {
-        send_line(fd, json_line(control::failure(control::Code::Busy, "too many control clients")));
-        close(fd);
-        return;
+    for (int n = 0; n < 64; n++) {
+        int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) return;
+        if (ctl_.size() >= 256) {
+            send_line(fd, json_line(control::failure(control::Code::Busy, "too many control clients")));
+            close(fd);
+            continue;
+        }
+        ctl_.push_back({fd, {}});
     }
-    ctl_.push_back({fd, {}});
 }
 
 // Read from control client @i; a whole line is a request.

@@ -54,7 +54,7 @@ Daemon::Daemon(const Config& cfg, std::function<Config()> reread)
     std::strcpy(sa.sun_path, cfg.control_socket.c_str());
     mode_t old = umask(0077);
     if (ctl_fd_ < 0 || bind(ctl_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) ||
-        listen(ctl_fd_, 16))
+        listen(ctl_fd_, SOMAXCONN))
         throw Error(kExitError, errno_text("control socket " + cfg.control_socket, errno), errno);
     umask(old);
     sync_ = std::make_unique<SyncShipper>(ctx_, cfg, seq_);
