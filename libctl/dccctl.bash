@@ -20,6 +20,10 @@ _dccctl() {
 		return
 		;;
 	--to | --timeout | --count | --region-size | --uuid) return ;;
+	--dir)
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+		return
+		;;
 	esac
 	if [[ $cur == -* ]]; then
 		words=$("$cmd" help "$verb" 2>/dev/null | sed -n '1s/^usage: //p' | grep -o -- '--[a-z-]*')
@@ -40,10 +44,12 @@ _dccctl() {
 		local n=0 i
 		for ((i = 2; i < COMP_CWORD; i++)); do
 			[[ ${COMP_WORDS[i]} == -* ]] && continue
-			case ${COMP_WORDS[i - 1]} in --to | --timeout | --count | --source | --socket) continue ;; esac
+			case ${COMP_WORDS[i - 1]} in --to | --timeout | --count | --source | --socket | --dir) continue ;; esac
 			n=$((n + 1))
 		done
-		if ((n == 0)); then
+		if ((n == 0)) && [[ $verb == up || $verb == down ]]; then
+			words=$(cd /etc/dcc/volumes.d 2>/dev/null && for f in *.toml; do [ -e "$f" ] && echo "${f%.toml}"; done)
+		elif ((n == 0)); then
 			words=$(dmsetup ls --target dcc 2>/dev/null | awk '$1 != "No" {print $1}')
 		elif [[ $verb == mode && n -eq 1 ]]; then
 			words="sync async"

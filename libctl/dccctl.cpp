@@ -9,8 +9,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <ctime>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +31,7 @@
 #include "dcc/meta.hpp"
 #include "dcc/regions.hpp"
 #include "dcc/status.hpp"
+#include "dcc/volumes.hpp"
 
 #ifndef DCC_VERSION
 #define DCC_VERSION "0"
@@ -577,6 +581,105 @@ int cmd_mode(int argc, char** argv) {
     return 0;
 }
 
+const char* exit_name(int code);
+
+// The declared volumes @o names (VOL... or --all), each with its file.
+std::vector<std::string> declared(const Opts& o, const std::string& verb) {
+    std::string dir = o.get("dir", dcc::kVolumesDir);
+    if (o.has("all") == !o.pos.empty()) usage_error(verb + " takes volumes, or --all");
+    if (!o.has("all")) return o.pos;
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".toml") names.push_back(e.path().stem().string());
+    if (ec) throw Error(dcc::kExitNotFound, "cannot read " + dir + ": " + ec.message());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// One declared volume up: its table from the file and the superblock.
+json volume_up(const std::string& dir, const std::string& name) {
+    std::string path = dir + "/" + name + ".toml";
+    std::ifstream f(path);
+    if (!f) throw Error(dcc::kExitNotFound, name + ": not declared (no " + path + ")");
+    std::stringstream text;
+    text << f.rdbuf();
+    dcc::VolumeDecl d = dcc::parse_volume_decl(text.str(), name, path);
+    dcc::MetaImage img = dcc::read_meta(d.meta);
+    std::string uuid = dcc::volume_dm_uuid(img.sb), table = dcc::volume_table(d, img.sb);
+    json r{{"volume", name}, {"uuid", uuid}, {"table", table}};
+    dcc::DmInfo i = dcc::dm_info(name);
+    if (i.exists) {
+        if (i.uuid != uuid)
+            throw Error(dcc::kExitRefused, name + ": a device of that name exists with UUID '" + i.uuid +
+                                               "', not " + uuid + " (another volume?)");
+        r["already"] = true;
+        return r;
+    }
+    {
+        int fd = open(d.data.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw Error(dcc::kExitNotFound, dcc::errno_text(name + ": data device " + d.data, errno), errno);
+        uint64_t have = dcc::device_size(fd);
+        close(fd);
+        if (have < img.sb.data_sectors * 512)
+            throw Error(dcc::kExitRefused, name + ": data device " + d.data + " holds " + std::to_string(have) +
+                                               " bytes, the volume " + std::to_string(img.sb.data_sectors * 512));
+    }
+    dcc::dm_create(name, uuid, table);
+    r["already"] = false;
+    return r;
+}
+
+int cmd_up(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"all", no_argument, nullptr, 0},
+                                     {"dir", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    std::string dir = o.get("dir", dcc::kVolumesDir);
+    int worst = 0;
+    for (const std::string& name : declared(o, "up")) {
+        try {
+            json r = volume_up(dir, name);
+            r["ok"] = true;
+            if (o.has("json")) std::printf("%s\n", dcc::control::dump(r).c_str());
+            else if (r["already"].get<bool>()) std::printf("%s: up already\n", name.c_str());
+            else std::printf("%s: up (%s)\n", name.c_str(), r["table"].get<std::string>().c_str());
+        } catch (const Error& e) {
+            // Each volume on its own: the others still come up.
+            if (o.has("json"))
+                std::printf("%s\n", dcc::control::dump({{"ok", false}, {"volume", name}, {"error", e.what()},
+                                                        {"code", exit_name(e.code())}, {"exit", int(e.code())}})
+                                         .c_str());
+            else std::fprintf(stderr, "dccctl: %s\n", e.what());
+            worst = std::max(worst, int(e.code()));
+        }
+    }
+    return worst;
+}
+
+int cmd_down(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"all", no_argument, nullptr, 0},
+                                     {"dir", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    int worst = 0;
+    for (const std::string& name : declared(o, "down")) {
+        try {
+            bool gone = !dcc::dm_info(name).exists;
+            if (!gone) dcc::dm_remove(name);
+            if (o.has("json"))
+                std::printf("%s\n", dcc::control::dump({{"ok", true}, {"volume", name}, {"already", gone}}).c_str());
+            else std::printf("%s: down%s\n", name.c_str(), gone ? " already" : "");
+        } catch (const Error& e) {
+            if (o.has("json"))
+                std::printf("%s\n", dcc::control::dump({{"ok", false}, {"volume", name}, {"error", e.what()},
+                                                        {"code", exit_name(e.code())}, {"exit", int(e.code())}})
+                                         .c_str());
+            else std::fprintf(stderr, "dccctl: %s\n", e.what());
+            worst = std::max(worst, int(e.code()));
+        }
+    }
+    return worst;
+}
+
 const std::vector<Verb>& verbs();
 
 // The exit codes by name, for --json errors (dccctl(8), EXIT STATUS).
@@ -628,6 +731,9 @@ const std::vector<Verb>& verbs() {
          cmd_wait},
         {"events", "[--json] [--now] [--count N] [VOL]",
          "follow state changes as they happen (--now: each volume's state first)", cmd_events},
+        {"up", "[--dir D] [--json] VOL...|--all",
+         "create declared volumes (/etc/dcc/volumes.d/VOL.toml) from their metadata", cmd_up},
+        {"down", "[--dir D] [--json] VOL...|--all", "remove declared volumes' devices", cmd_down},
         {"help", "[VERB]", "show this list, or one verb's usage", cmd_help},
     };
     return v;

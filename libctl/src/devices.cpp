@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <type_traits>
 
 #include "dcc/error.hpp"
@@ -163,6 +164,54 @@ bool dm_suspended(const std::string& name) {
         !dm_task_get_info(t.get(), &info) || !info.exists)
         throw Error(kExitNotFound, "no device-mapper device '" + name + "'");
     return info.suspended;
+}
+
+DmInfo dm_info(const std::string& name) {
+    Task t(dm_task_create(DM_DEVICE_INFO));
+    struct dm_info info {};
+    if (!t || !dm_task_set_name(t.get(), name.c_str()) || !dm_task_run(t.get()) ||
+        !dm_task_get_info(t.get(), &info))
+        throw Error(kExitError, "libdevmapper: cannot ask about " + name);
+    DmInfo out;
+    out.exists = info.exists;
+    if (!info.exists) return out;
+    out.open_count = info.open_count;
+    if (const char* u = dm_task_get_uuid(t.get())) out.uuid = u;
+    return out;
+}
+
+void dm_create(const std::string& name, const std::string& uuid, const std::string& table) {
+    std::istringstream in(table);
+    uint64_t start = 0, len = 0;
+    std::string type, params;
+    in >> start >> len >> type;
+    std::getline(in >> std::ws, params);
+    Task t(dm_task_create(DM_DEVICE_CREATE));
+    uint32_t cookie = 0;
+    if (!t || !dm_task_set_name(t.get(), name.c_str()) || !dm_task_set_uuid(t.get(), uuid.c_str()) ||
+        !dm_task_add_target(t.get(), start, len, type.c_str(), params.c_str()) ||
+        !dm_task_set_cookie(t.get(), &cookie, 0))
+        throw Error(kExitError, "libdevmapper: cannot set up the creation of " + name);
+    int ok = dm_task_run(t.get());
+    dm_udev_wait(cookie);
+    if (!ok)
+        throw Error(kExitError, "cannot create " + name + " (table '" + table +
+                                    "'): the kernel refused it; its log says why (dmesg)");
+}
+
+void dm_remove(const std::string& name) {
+    DmInfo i = dm_info(name);
+    if (!i.exists) throw Error(kExitNotFound, "no device-mapper device '" + name + "'");
+    if (i.open_count)
+        throw Error(kExitRefused, name + " is in use (open count " + std::to_string(i.open_count) +
+                                      "): stop what uses it first");
+    Task t(dm_task_create(DM_DEVICE_REMOVE));
+    uint32_t cookie = 0;
+    if (!t || !dm_task_set_name(t.get(), name.c_str()) || !dm_task_set_cookie(t.get(), &cookie, 0))
+        throw Error(kExitError, "libdevmapper: cannot set up the removal of " + name);
+    int ok = dm_task_run(t.get());
+    dm_udev_wait(cookie);
+    if (!ok) throw Error(kExitError, "cannot remove " + name);
 }
 
 int open_block_device(nl::Dev dev, int flags) {

@@ -28,6 +28,20 @@ void dm_suspend(const std::string& name, bool noflush);
 void dm_resume(const std::string& name);
 bool dm_suspended(const std::string& name);
 
+// A device-mapper device: whether it exists, its UUID and open count.
+struct DmInfo {
+    bool exists = false;
+    std::string uuid;
+    int open_count = 0;
+};
+DmInfo dm_info(const std::string& name);
+// Create @name with @uuid and one target line "START LEN TYPE PARAMS", and
+// resume it; throws Error with what failed (the kernel's reason is in its
+// log).
+void dm_create(const std::string& name, const std::string& uuid, const std::string& table);
+// Remove @name; throws Error(kExitRefused) if it is open.
+void dm_remove(const std::string& name);
+
 // Open a block device by number: its /dev node if it has one, else a
 // private node under /run/dcc.  Throws dcc::Error.
 int open_block_device(nl::Dev dev, int flags);

@@ -3,7 +3,8 @@
 # or metadata device another dcc table holds is refused (D1); a superblock
 # whose origin or split is out of range, or whose split generation does not
 # fit its split, is refused, and an old split read from disk stops all I/O;
-# of the superblock's flags only the lease flag is taken.
+# of the superblock's flags only the lease flag is taken; dccctl up/down
+# build and remove a declared volume's device.
 # disks: data=64M meta=1M small=2K other=128M meta2=1M
 . ./lib.sh
 
@@ -199,5 +200,28 @@ refuse "a table on the inactive table's devices" dmsetup create vol5 --table "0 
 check "remove the inactive table" dmsetup remove hold
 check "its devices are free again" dmsetup create vol5 --table "0 $(sectors "$OTHER") dcc $OTHER $META2"
 check "remove" dmsetup remove vol5
+
+# Declared volumes: dccctl up builds the table from the file and the
+# superblock, with the dm UUID DCC-<volume uuid>; down removes it; each
+# says why not, and one volume's failure leaves the others alone.
+mkdir -p /tmp/vols
+printf 'data = "%s"\nmeta = "%s"\nmiss_timeout = 60\n' "$OTHER" "$META2" >/tmp/vols/vol6.toml
+printf 'data = "%s"\n' "$OTHER" >/tmp/vols/vol7.toml
+check "dccctl up" dccctl up --dir /tmp/vols vol6
+uuid=$(dccctl dump-meta --json "$META2" | sed -n 's/.*"uuid": *"\([^"]*\)".*/\1/p')
+expect_eq "its dm UUID" "DCC-$uuid" "$(dmsetup info -c --noheadings -o uuid vol6)"
+expect_eq "its table" "0 $(sectors "$OTHER") dcc" "$(dmsetup table vol6 | cut -d' ' -f1-3)"
+expect_eq "... with the declared miss_timeout" "2 miss_timeout 60" "$(dmsetup table vol6 | cut -d' ' -f6-)"
+expect_eq "up again: up already" "vol6: up already" "$(dccctl up --dir /tmp/vols vol6)"
+refuse_saying "a declaration without meta" "/tmp/vols/vol7.toml: 'meta' is missing" dccctl up --dir /tmp/vols vol7
+expect_eq "... exit 2" 2 "$(cat /tmp/check.rc)"
+refuse_saying "a volume not declared" "vol8: not declared (no /tmp/vols/vol8.toml)" dccctl up --dir /tmp/vols vol8
+refuse_saying "up --all: the bad one fails" "'meta' is missing" dccctl up --dir /tmp/vols --all
+grep -q "vol6: up already" /tmp/check.out && ok "... and the good one is up" || bad "up --all: $(cat /tmp/check.out)"
+exec 3</dev/mapper/vol6
+refuse_saying "down of an open volume" "vol6 is in use (open count 1): stop what uses it first" dccctl down --dir /tmp/vols vol6
+exec 3<&-
+check "dccctl down" dccctl down --dir /tmp/vols vol6
+expect_eq "down again: down already" "vol6: down already" "$(dccctl down --dir /tmp/vols vol6)"
 expect_eq "no device left" "No devices found" "$(dmsetup ls 2>&1)"
 finish
