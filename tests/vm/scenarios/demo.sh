@@ -5,6 +5,7 @@
 # sites: 2
 # disks: data=256M meta=1M
 # timeout: 600
+# alone: yes
 . ./lib.sh
 
 say() { echo "demo[$SITE]: $*"; }

@@ -4,6 +4,7 @@
 # sites: 2
 # disks: data=256M meta=8M
 # timeout: 900
+# alone: yes
 . ./lib.sh
 
 N=100
