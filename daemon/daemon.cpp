@@ -478,8 +478,9 @@ int Daemon::run() {
         zmq::poll(items.data(), items.size(), ms(busy ? 5 : 50));
         auto ready = [&](size_t i) { return items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR); };
 
-        if (ready(signals)) {
-            if (take_signal(sig_fd_) == SIGHUP) {
+        int sig = ready(signals) ? take_signal(sig_fd_) : 0;
+        if (sig) {
+            if (sig == SIGHUP) {
                 reload();
             } else {
                 log_info("stopping");

@@ -227,7 +227,9 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
             uint64_t base = 0;
             bool queued = send_handover(v, &base);
             if (queued) crash_point("handover-sent");
-            p = v.own.sent(queued, base, Clock::now());
+            // A full queue passes; a set too large for one message set never does.
+            bool can_retry = queued || core::split_parts(v.ho_set, wire::kMaxRanges).size() <= wire::kMaxParts;
+            p = v.own.sent(queued, base, Clock::now(), can_retry);
             continue;
         }
         if (p.drop_dirty) drop_stale_dirty(v);

@@ -39,17 +39,22 @@ dcc::Config load_config(const std::string& path) {
     if (!cfg.secret_key_file.empty()) {
         const std::string& f = cfg.secret_key_file;
         int fd = open(f.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ELOOP)
+            throw Error(kExitUsage, path + ": secret_key_file " + f + " is a symbolic link: name the file itself");
         if (fd < 0) throw Error(kExitNotFound, errno_text(path + ": secret_key_file " + f, errno), errno);
+        // Checked and read through the same descriptor.
         struct stat st;
-        if (fstat(fd, &st)) {
-            int e = errno;
-            close(fd);
-            throw Error(kExitError, errno_text("stat " + f, e), e);
-        }
+        std::string text;
+        char buf[512];
+        ssize_t n = 0;
+        int e = fstat(fd, &st) ? errno : 0;
+        auto why = e ? std::nullopt : key_file_problem(f, st.st_mode, st.st_uid, geteuid());
+        while (!e && !why && (n = read(fd, buf, sizeof(buf))) > 0 && text.size() < 4096) text.append(buf, size_t(n));
+        if (!e && n < 0) e = errno;
         close(fd);
-        if (auto why = key_file_problem(f, st.st_mode, st.st_uid, geteuid()))
-            throw Error(kExitUsage, path + ": secret_key_file: " + *why);
-        auto key = secret_key_of_file(read_file(f));
+        if (e) throw Error(kExitError, errno_text("read " + f, e), e);
+        if (why) throw Error(kExitUsage, path + ": secret_key_file: " + *why);
+        auto key = secret_key_of_file(text);
         if (!key)
             throw Error(kExitUsage, path + ": secret_key_file " + f +
                                         " holds no secret key (the 40-character key alone, or "

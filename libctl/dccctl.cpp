@@ -590,6 +590,7 @@ std::vector<std::string> declared(const Opts& o, const std::string& verb) {
     if (!o.has("all")) return o.pos;
     std::vector<std::string> names;
     std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) return names;  // no volume declared yet
     for (const auto& e : std::filesystem::directory_iterator(dir, ec))
         if (e.path().extension() == ".toml") names.push_back(e.path().stem().string());
     if (ec) throw Error(dcc::kExitNotFound, "cannot read " + dir + ": " + ec.message());
@@ -663,7 +664,11 @@ int cmd_down(int argc, char** argv) {
     int worst = 0;
     for (const std::string& name : declared(o, "down")) {
         try {
-            bool gone = !dcc::dm_info(name).exists;
+            dcc::DmInfo i = dcc::dm_info(name);
+            bool gone = !i.exists;
+            if (!gone && i.uuid.rfind("DCC-", 0) != 0)
+                throw Error(dcc::kExitRefused, name + " is no volume dccctl up made (dm UUID '" + i.uuid +
+                                                   "'): remove it with dmsetup if it is meant");
             if (!gone) dcc::dm_remove(name);
             if (o.has("json"))
                 std::printf("%s\n", dcc::control::dump({{"ok", true}, {"volume", name}, {"already", gone}}).c_str());

@@ -124,8 +124,8 @@ std::optional<std::string> secret_key_of_file(std::string_view text) {
         return b == std::string_view::npos ? std::string_view{} : s.substr(b, e - b + 1);
     };
     std::string_view all = trim(text);
-    if (all.find('\n') == std::string_view::npos && all.find('=', 0) == std::string_view::npos)
-        return z85_key(std::string(all)) ? std::optional<std::string>(all) : std::nullopt;
+    // The key alone ('=' is one of Z85's characters: try it as a key first).
+    if (all.find('\n') == std::string_view::npos && z85_key(std::string(all))) return std::string(all);
     // dccd keygen's output: the secret_key line.
     std::optional<std::string> key;
     for (size_t at = 0; at <= text.size();) {

@@ -140,8 +140,9 @@ Plan Ownership::abort_demote(const char* why) {
     return p;
 }
 
-Plan Ownership::sent(bool queued, uint64_t seq, Clock::time_point now) {
+Plan Ownership::sent(bool queued, uint64_t seq, Clock::time_point now, bool can_retry) {
     if (phase_ != Phase::Sending || ho_seq_) return ignored();
+    if (!queued && !can_retry) return fence("the handover set is too large to send");
     if (!queued) {
         // Nothing the peer could take left (a part of a set never
         // completes): the same as a HANDOVER still on its way, so it is
@@ -156,8 +157,10 @@ Plan Ownership::sent(bool queued, uint64_t seq, Clock::time_point now) {
         return p;
     }
     ho_seq_ = seq;
+    // Queued at last after tries that failed: the deadline stays the one
+    // of the first try (a migration is answered within one timeout).
+    if (ho_retry_at_ == Clock::time_point{}) ho_deadline_ = now + t_.handover;
     ho_retry_at_ = {};
-    ho_deadline_ = now + t_.handover;
     return {};
 }
 

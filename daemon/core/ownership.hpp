@@ -113,8 +113,10 @@ public:
     Plan abort_demote(const char* why);   // could not suspend or read it
     // The HANDOVER was queued for the peer with @seq; if it could not be,
     // tick() asks for it again every kSendRetry, and fences once a
-    // handover timeout went by since the first try.
-    Plan sent(bool queued, uint64_t seq, Clock::time_point now);
+    // handover timeout went by since the first try (at once if it never
+    // can be: !@can_retry).  The answer is due a handover timeout after
+    // the first try.
+    Plan sent(bool queued, uint64_t seq, Clock::time_point now, bool can_retry = true);
     static constexpr std::chrono::milliseconds kSendRetry{200};
     bool awaits(uint64_t seq, uint64_t generation) const;  // the answer to our HANDOVER?
     Plan handover_answer(uint64_t seq, uint64_t generation, int status);

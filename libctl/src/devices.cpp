@@ -207,7 +207,9 @@ void dm_remove(const std::string& name) {
                                       "): stop what uses it first");
     Task t(dm_task_create(DM_DEVICE_REMOVE));
     uint32_t cookie = 0;
-    if (!t || !dm_task_set_name(t.get(), name.c_str()) || !dm_task_set_cookie(t.get(), &cookie, 0))
+    // (retry: udev's probe of the device may hold it open for a moment)
+    if (!t || !dm_task_set_name(t.get(), name.c_str()) || !dm_task_retry_remove(t.get()) ||
+        !dm_task_set_cookie(t.get(), &cookie, 0))
         throw Error(kExitError, "libdevmapper: cannot set up the removal of " + name);
     int ok = dm_task_run(t.get());
     dm_udev_wait(cookie);

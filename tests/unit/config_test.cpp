@@ -153,6 +153,9 @@ TEST(Config, SecretKeyFile) {
                                  "\"\n"),
               key)
         << "dccd keygen's output";
+    const std::string with_eq = "=TKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh=";
+    EXPECT_EQ(secret_key_of_file(with_eq + "\n"), with_eq) << "'=' is a Z85 character";
+    EXPECT_EQ(secret_key_of_file("secret_key = \"" + with_eq + "\"\n"), with_eq);
     EXPECT_EQ(secret_key_of_file(""), std::nullopt);
     EXPECT_EQ(secret_key_of_file(key.substr(1)), std::nullopt) << "39 characters";
     EXPECT_EQ(secret_key_of_file("secret_key = \"" + key + "\"\nsecret_key = \"" + key + "\"\n"), std::nullopt)

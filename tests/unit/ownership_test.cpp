@@ -173,6 +173,34 @@ TEST(Ownership, AHandoverNotQueuedIsQueuedAgain) {
     EXPECT_EQ(p.writers(), 1);
 }
 
+// Queued late: the answer is still due a handover timeout after the
+// first try (the migration's client is answered within one), and a set
+// that can never be sent fences at once.
+TEST(Ownership, AHandoverQueuedLateKeepsTheFirstDeadline) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    Site& a = p.a;
+    ASSERT_EQ(a.own->begin_handover(0), nullptr);
+    a.suspended = true;
+    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+    a.run(a.own->sent(false, 0, g_now));
+    auto late = g_now + Timeouts{}.handover - Ownership::kSendRetry;
+    ASSERT_TRUE(a.own->tick(late).send_handover);
+    a.run(a.own->sent(true, ++g_seq, late));
+    EXPECT_EQ(a.own->phase(), Phase::Sending);
+    a.run(a.own->tick(g_now + Timeouts{}.handover));
+    EXPECT_EQ(a.own->phase(), Phase::Fenced) << "no answer within the first try's timeout";
+
+    Pair q({O, 1}, {R, 1});
+    ASSERT_TRUE(q.settle());
+    ASSERT_EQ(q.a.own->begin_handover(0), nullptr);
+    q.a.suspended = true;
+    ASSERT_TRUE(q.a.run(q.a.own->demote()).send_handover);
+    Plan f = q.a.run(q.a.own->sent(false, 0, g_now, false));
+    EXPECT_EQ(q.a.own->phase(), Phase::Fenced);
+    EXPECT_STREQ(f.why, "the handover set is too large to send");
+}
+
 // Never queued within a handover timeout: fenced, and pairing gives the
 // volume back to A (B never saw the HANDOVER).
 TEST(Ownership, AHandoverNeverQueuedFences) {

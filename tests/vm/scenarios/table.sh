@@ -216,12 +216,19 @@ expect_eq "up again: up already" "vol6: up already" "$(dccctl up --dir /tmp/vols
 refuse_saying "a declaration without meta" "/tmp/vols/vol7.toml: 'meta' is missing" dccctl up --dir /tmp/vols vol7
 expect_eq "... exit 2" 2 "$(cat /tmp/check.rc)"
 refuse_saying "a volume not declared" "vol8: not declared (no /tmp/vols/vol8.toml)" dccctl up --dir /tmp/vols vol8
-refuse_saying "up --all: the bad one fails" "'meta' is missing" dccctl up --dir /tmp/vols --all
-grep -q "vol6: up already" /tmp/check.out && ok "... and the good one is up" || bad "up --all: $(cat /tmp/check.out)"
 exec 3</dev/mapper/vol6
 refuse_saying "down of an open volume" "vol6 is in use (open count 1): stop what uses it first" dccctl down --dir /tmp/vols vol6
 exec 3<&-
 check "dccctl down" dccctl down --dir /tmp/vols vol6
 expect_eq "down again: down already" "vol6: down already" "$(dccctl down --dir /tmp/vols vol6)"
+refuse_saying "up --all: the bad one fails" "'meta' is missing" dccctl up --dir /tmp/vols --all
+grep -q "^vol6: up (0 $(sectors "$OTHER") dcc " /tmp/check.out && ok "... and the good one comes up" ||
+	bad "up --all: $(cat /tmp/check.out)"
+check "dccctl down --all" dccctl down --dir /tmp/vols --all
+dmsetup create notdcc --table "0 8 zero"
+refuse_saying "down of a device dccctl up did not make" "notdcc is no volume dccctl up made" \
+	dccctl down --dir /tmp/vols notdcc
+check "(it is still there)" dmsetup remove notdcc
+expect_eq "up --all of no directory: nothing to do" "" "$(dccctl up --dir /tmp/none --all)"
 expect_eq "no device left" "No devices found" "$(dmsetup ls 2>&1)"
 finish
