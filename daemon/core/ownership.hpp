@@ -17,6 +17,8 @@
 //   |  |  |  | rules 3, 4, 5:    |     |   resume              | persisted
 //   |  |  +--+ persist and       |     |                       | yielding G+1:
 //   |  |       ATTACH again      |     |                       | HANDOVER sent
+//   |  |                         |     |                       | (queued again
+//   |  |                         |     |                       | until it is)
 //   |  |  a complete HANDOVER    |     |                       v
 //   |  |  (replica)              v     |  ack ok: persist  +---------+
 //   |  |  persisted owner   +--------+ |  replica G+1;     | Sending |
