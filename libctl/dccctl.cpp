@@ -351,10 +351,17 @@ json get_status(const Opts& o, const std::string& vol) {
     return kernel_status(vols);
 }
 
+// A volume named by a path (/dev/mapper/NAME, /dev/dm-N): its dm name,
+// which dccd knows it by.
+void by_name(Opts& o) {
+    if (!o.pos.empty() && o.pos[0].find('/') != std::string::npos) o.pos[0] = dcc::find_volume(o.pos[0]).name;
+}
+
 int cmd_status(int argc, char** argv) {
     Opts o = parse_opts(argc, argv, {{"json", no_argument, nullptr, 0},
                                      {"socket", required_argument, nullptr, 0}});
     if (o.pos.size() > 1) usage_error("status takes at most one volume");
+    by_name(o);
     json st = get_status(o, o.pos.empty() ? "" : o.pos[0]);
     if (o.has("json")) std::printf("%s\n", dcc::control::dump(st).c_str());
     else print_status_text(st);
@@ -376,6 +383,7 @@ int cmd_wait(int argc, char** argv) {
                                      {"socket", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 2) usage_error("wait needs a volume and a condition");
+    by_name(o);
     auto cond = dcc::control::parse_condition(o.pos[1]);
     if (!cond)
         usage_error("unknown condition '" + o.pos[1] +
@@ -446,6 +454,7 @@ int cmd_events(int argc, char** argv) {
                                      {"now", no_argument, nullptr, 0},
                                      {"socket", required_argument, nullptr, 0}});
     if (o.pos.size() > 1) usage_error("events takes at most one volume");
+    by_name(o);
     uint64_t limit = 0;
     if (o.has("count")) {
         auto v = dcc::parse_size(o.get("count"));
@@ -478,6 +487,7 @@ int cmd_migrate(int argc, char** argv) {
                                      {"timeout", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 1) usage_error("migrate needs exactly one volume");
+    by_name(o);
     if (!o.has("to")) usage_error("migrate needs --to SITE");
     std::string site = o.get("to");
     if (site.empty() || site.find_first_of(" \t\n") != std::string::npos) usage_error("invalid site name");
@@ -519,6 +529,7 @@ int cmd_failover(int argc, char** argv) {
                                      {"socket", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 1) usage_error("failover needs exactly one volume");
+    by_name(o);
     const std::string& vol = o.pos[0];
     // With a witness, dccd first waits for this site's last promise to the
     // owner to end (at most lease_ms, up to ten minutes), then for the
@@ -547,6 +558,7 @@ int cmd_resolve(int argc, char** argv) {
                                      {"socket", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 1) usage_error("resolve needs exactly one volume");
+    by_name(o);
     if (!o.has("discard-local"))
         usage_error("resolve needs --discard-local (run it at the site whose changes are dropped)");
     const std::string& vol = o.pos[0];
@@ -564,6 +576,7 @@ int cmd_mode(int argc, char** argv) {
     Opts o = parse_opts(argc, argv, {{"socket", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 2) usage_error("mode needs a volume and sync or async");
+    by_name(o);
     const std::string &vol = o.pos[0], &mode = o.pos[1];
     if (mode != "sync" && mode != "async") usage_error("mode is sync or async, not '" + mode + "'");
     json reply = ask_about(o, "mode", vol, "mode " + vol + " " + mode);

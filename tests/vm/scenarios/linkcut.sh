@@ -23,7 +23,7 @@ dccd_config 'replication_rate = "4M"' 'handover_timeout_ms = 5000'
 start_dccd
 dccctl events --json --now vol >/tmp/events 2>&1 &
 events=$!
-check "paired" dccctl wait vol paired --timeout 60
+check "paired (the volume named by its path)" dccctl wait /dev/mapper/vol paired --timeout 60
 received() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
 
 if [ "$SITE" = b ]; then
