@@ -225,7 +225,7 @@ refuse_saying "up --all: the bad one fails" "'meta' is missing" dccctl up --dir 
 grep -q "^vol6: up (0 $(sectors "$OTHER") dcc " /tmp/check.out && ok "... and the good one comes up" ||
 	bad "up --all: $(cat /tmp/check.out)"
 check "dccctl down --all" dccctl down --dir /tmp/vols --all
-dmsetup create notdcc --table "0 8 zero"
+check "a device that is no dcc volume" dmsetup create notdcc --table "0 8 linear $DATA 0"
 refuse_saying "down of a device dccctl up did not make" "notdcc is no volume dccctl up made" \
 	dccctl down --dir /tmp/vols notdcc
 check "(it is still there)" dmsetup remove notdcc
