@@ -611,6 +611,33 @@ std::vector<std::string> declared(const Opts& o, const std::string& verb) {
     return names;
 }
 
+// The --json form of an error: {"ok":false,"error":...,"code":...,"exit":N}.
+json error_json(int code, const std::string& what) {
+    return {{"ok", false}, {"error", what}, {"code", exit_name(code)}, {"exit", code}};
+}
+
+// @one for each declared volume @o names, each on its own: one that fails
+// is reported (stderr, or its error object with --json) and the others
+// still run; the exit status is the worst.
+int each_declared(const Opts& o, const std::string& verb, const std::function<void(const std::string&)>& one) {
+    int worst = 0;
+    for (const std::string& name : declared(o, verb)) {
+        try {
+            one(name);
+        } catch (const Error& e) {
+            if (o.has("json")) {
+                json err = error_json(e.code(), e.what());
+                err["volume"] = name;
+                std::printf("%s\n", dcc::control::dump(err).c_str());
+            } else {
+                std::fprintf(stderr, "dccctl: %s\n", e.what());
+            }
+            worst = std::max(worst, int(e.code()));
+        }
+    }
+    return worst;
+}
+
 // One declared volume up: its table from the file and the superblock.
 json volume_up(const std::string& dir, const std::string& name) {
     std::string path = dir + "/" + name + ".toml";
@@ -649,53 +676,30 @@ int cmd_up(int argc, char** argv) {
                                      {"dir", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
     std::string dir = o.get("dir", dcc::kVolumesDir);
-    int worst = 0;
-    for (const std::string& name : declared(o, "up")) {
-        try {
-            json r = volume_up(dir, name);
-            r["ok"] = true;
-            if (o.has("json")) std::printf("%s\n", dcc::control::dump(r).c_str());
-            else if (r["already"].get<bool>()) std::printf("%s: up already\n", name.c_str());
-            else std::printf("%s: up (%s)\n", name.c_str(), r["table"].get<std::string>().c_str());
-        } catch (const Error& e) {
-            // Each volume on its own: the others still come up.
-            if (o.has("json"))
-                std::printf("%s\n", dcc::control::dump({{"ok", false}, {"volume", name}, {"error", e.what()},
-                                                        {"code", exit_name(e.code())}, {"exit", int(e.code())}})
-                                         .c_str());
-            else std::fprintf(stderr, "dccctl: %s\n", e.what());
-            worst = std::max(worst, int(e.code()));
-        }
-    }
-    return worst;
+    return each_declared(o, "up", [&](const std::string& name) {
+        json r = volume_up(dir, name);
+        r["ok"] = true;
+        if (o.has("json")) std::printf("%s\n", dcc::control::dump(r).c_str());
+        else if (r["already"].get<bool>()) std::printf("%s: up already\n", name.c_str());
+        else std::printf("%s: up (%s)\n", name.c_str(), r["table"].get<std::string>().c_str());
+    });
 }
 
 int cmd_down(int argc, char** argv) {
     Opts o = parse_opts(argc, argv, {{"all", no_argument, nullptr, 0},
                                      {"dir", required_argument, nullptr, 0},
                                      {"json", no_argument, nullptr, 0}});
-    int worst = 0;
-    for (const std::string& name : declared(o, "down")) {
-        try {
-            dcc::DmInfo i = dcc::dm_info(name);
-            bool gone = !i.exists;
-            if (!gone && i.uuid.rfind("DCC-", 0) != 0)
-                throw Error(dcc::kExitRefused, name + " is no volume dccctl up made (dm UUID '" + i.uuid +
-                                                   "'): remove it with dmsetup if it is meant");
-            if (!gone) dcc::dm_remove(name);
-            if (o.has("json"))
-                std::printf("%s\n", dcc::control::dump({{"ok", true}, {"volume", name}, {"already", gone}}).c_str());
-            else std::printf("%s: down%s\n", name.c_str(), gone ? " already" : "");
-        } catch (const Error& e) {
-            if (o.has("json"))
-                std::printf("%s\n", dcc::control::dump({{"ok", false}, {"volume", name}, {"error", e.what()},
-                                                        {"code", exit_name(e.code())}, {"exit", int(e.code())}})
-                                         .c_str());
-            else std::fprintf(stderr, "dccctl: %s\n", e.what());
-            worst = std::max(worst, int(e.code()));
-        }
-    }
-    return worst;
+    return each_declared(o, "down", [&](const std::string& name) {
+        dcc::DmInfo i = dcc::dm_info(name);
+        bool gone = !i.exists;
+        if (!gone && i.uuid.rfind("DCC-", 0) != 0)
+            throw Error(dcc::kExitRefused, name + " is no volume dccctl up made (dm UUID '" + i.uuid +
+                                               "'): remove it with dmsetup if it is meant");
+        if (!gone) dcc::dm_remove(name);
+        if (o.has("json"))
+            std::printf("%s\n", dcc::control::dump({{"ok", true}, {"volume", name}, {"already", gone}}).c_str());
+        else std::printf("%s: down%s\n", name.c_str(), gone ? " already" : "");
+    });
 }
 
 const std::vector<Verb>& verbs();
@@ -781,12 +785,7 @@ int main(int argc, char** argv) {
         // (as dccd's failures are): {"ok":false,"error":...,"code":...,"exit":N}.
         auto fail = [&](int code, const char* what) {
             std::fprintf(stderr, "dccctl %s: %s\n", v.name, what);
-            if (want_json)
-                std::printf("%s\n", dcc::control::dump(json{{"ok", false},
-                                                            {"error", what},
-                                                            {"code", exit_name(code)},
-                                                            {"exit", code}})
-                                        .c_str());
+            if (want_json) std::printf("%s\n", dcc::control::dump(error_json(code, what)).c_str());
             return code;
         };
         try {
