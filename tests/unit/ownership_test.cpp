@@ -119,6 +119,13 @@ uint64_t handover(Pair& p, Step stop, uint64_t ask = 0) {
     return seq;
 }
 
+// The old owner @a up to Sending: demoted, its HANDOVER to be queued.
+void demoted(Site& a) {
+    ASSERT_EQ(a.own->begin_handover(0), nullptr);
+    a.suspended = true;
+    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+}
+
 }  // namespace
 
 TEST(Ownership, PlannedHandover) {
@@ -146,9 +153,7 @@ TEST(Ownership, AHandoverNotQueuedIsQueuedAgain) {
     Pair p({O, 1}, {R, 1});
     ASSERT_TRUE(p.settle());
     Site& a = p.a;
-    ASSERT_EQ(a.own->begin_handover(0), nullptr);
-    a.suspended = true;
-    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+    demoted(a);
     Plan f = a.run(a.own->sent(false, 0, g_now));
     EXPECT_EQ(a.own->phase(), Phase::Sending);
     EXPECT_NE(std::string(f.why), "");
@@ -180,9 +185,7 @@ TEST(Ownership, AHandoverQueuedLateKeepsTheFirstDeadline) {
     Pair p({O, 1}, {R, 1});
     ASSERT_TRUE(p.settle());
     Site& a = p.a;
-    ASSERT_EQ(a.own->begin_handover(0), nullptr);
-    a.suspended = true;
-    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+    demoted(a);
     a.run(a.own->sent(false, 0, g_now));
     auto late = g_now + Timeouts{}.handover - Ownership::kSendRetry;
     ASSERT_TRUE(a.own->tick(late).send_handover);
@@ -193,9 +196,7 @@ TEST(Ownership, AHandoverQueuedLateKeepsTheFirstDeadline) {
 
     Pair q({O, 1}, {R, 1});
     ASSERT_TRUE(q.settle());
-    ASSERT_EQ(q.a.own->begin_handover(0), nullptr);
-    q.a.suspended = true;
-    ASSERT_TRUE(q.a.run(q.a.own->demote()).send_handover);
+    demoted(q.a);
     Plan f = q.a.run(q.a.own->sent(false, 0, g_now, false));
     EXPECT_EQ(q.a.own->phase(), Phase::Fenced);
     EXPECT_STREQ(f.why, "the handover set is too large to send");
@@ -207,9 +208,7 @@ TEST(Ownership, AHandoverNeverQueuedFences) {
     Pair p({O, 1}, {R, 1});
     ASSERT_TRUE(p.settle());
     Site& a = p.a;
-    ASSERT_EQ(a.own->begin_handover(0), nullptr);
-    a.suspended = true;
-    ASSERT_TRUE(a.run(a.own->demote()).send_handover);
+    demoted(a);
     a.run(a.own->sent(false, 0, g_now));
     auto t = g_now + Timeouts{}.handover - Ownership::kSendRetry;
     ASSERT_TRUE(a.own->tick(t).send_handover);
