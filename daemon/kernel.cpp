@@ -78,6 +78,10 @@ int Kernel::fill_done(const Volume& v, const std::vector<Range>& ranges, int err
     return each_cut(r, s, DCC_MAX_FILLS_PER_REQUEST, nullptr);
 }
 
+int Kernel::fill_release(const Volume& v, const RangeSet& s, uint64_t* released) {
+    return each_cut(req(v, DCC_CMD_FILL_RELEASE), s, DCC_MAX_FILLS_PER_REQUEST, released);
+}
+
 int Kernel::arm(const Volume& v, uint64_t region) {
     nl::Request r = req(v, DCC_CMD_ARM);
     r.region = region;

@@ -29,6 +29,9 @@ public:
     int fill_done(const Volume& v, uint64_t region, int err = 0) {
         return fill_done(v, {{region, 1}}, err);
     }
+    // Give back the fills of @s no waiting bio needs; @released gets how
+    // many the kernel ended.
+    int fill_release(const Volume& v, const RangeSet& s, uint64_t* released = nullptr);
     int arm(const Volume& v, uint64_t region);
     int arm(const Volume& v, const RangeSet& s);
     // Clear the dirty bits of armed regions not written since; @cleared

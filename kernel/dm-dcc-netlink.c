@@ -353,7 +353,7 @@ static int dcc_nl_explain(struct genl_info *info, int ret)
 	return ret;
 }
 
-/* Reply with COUNT: what an ARM or CLEAR_DIRTY did. */
+/* Reply with COUNT: what an ARM, CLEAR_DIRTY, WRITES_DONE or FILL_RELEASE did. */
 static int dcc_nl_reply_count(struct genl_info *info, u8 cmd, u64 count)
 {
 	struct sk_buff *msg;
@@ -424,6 +424,25 @@ static int dcc_nl_fill_done(struct sk_buff *skb, struct genl_info *info)
 	kfree(ranges);
 	dcc_put(dcc);
 	return dcc_nl_explain(info, ret);
+}
+
+static int dcc_nl_fill_release(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dcc_range *ranges;
+	struct dcc *dcc;
+	u64 reg_id, released = 0;
+	int ret, n;
+
+	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = n ? dcc_op_fill_release(dcc, info->snd_portid, reg_id, ranges, n,
+				      &released) : 0;
+	kfree(ranges);
+	dcc_put(dcc);
+	if (ret)
+		return dcc_nl_explain(info, ret);
+	return dcc_nl_reply_count(info, DCC_CMD_FILL_RELEASE, released);
 }
 
 static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
@@ -631,6 +650,8 @@ static const struct genl_small_ops dcc_ops[] = {
 	{ .cmd = DCC_CMD_SET_SYNC, .doit = dcc_nl_set_sync, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_WRITES_DONE, .doit = dcc_nl_writes_done, .flags = GENL_ADMIN_PERM },
 	{ .cmd = DCC_CMD_ANNOUNCE_WRITES, .doit = dcc_nl_announce_writes,
+	  .flags = GENL_ADMIN_PERM },
+	{ .cmd = DCC_CMD_FILL_RELEASE, .doit = dcc_nl_fill_release,
 	  .flags = GENL_ADMIN_PERM },
 };
 

@@ -721,7 +721,8 @@ static void dcc_expire_locks(struct dcc *dcc)
 		expired = true;
 		/*
 		 * A registered daemon may be writing this region right now, so
-		 * its lock stays until it reports the fill; only the waiters go.
+		 * its lock stays until it reports the fill or gives it back
+		 * (FILL_RELEASE); only the waiters go.
 		 */
 		if (dcc->registered) {
 			bio_list_merge(&failed, &lk->waiters);
@@ -1160,6 +1161,62 @@ unlock:
 	mutex_unlock(&dcc->commit_mutex);
 	dcc_fail_bios(&failed, BLK_STS_IOERR);
 	dcc_wake(dcc);
+	return ret;
+}
+
+/* Whether a bio waiting for @lk needs its data: all but whole-region writes. */
+static bool __dcc_fill_needed(struct dcc *dcc, struct dcc_lock *lk)
+{
+	struct bio *bio;
+
+	bio_list_for_each(bio, &lk->waiters)
+		if (!op_is_write(bio_op(bio)) ||
+		    !dcc_bio_covers_region(dcc, bio, lk->region))
+			return true;
+	return false;
+}
+
+/*
+ * Give back the fills of the regions in @ranges that no waiting bio needs:
+ * the daemon will not fill them soon (it cannot reach the other site, or
+ * the bios it fetched for have timed out).  They stay invalid, so nothing
+ * is committed.  Whole-region writes that waited for them run again, as
+ * overwrites; a later read misses again.  A region a read or a partial
+ * write waits for, or without a fill, is skipped: the check and the drop
+ * are one step under the lock, so a bio that comes meanwhile is safe.
+ */
+int dcc_op_fill_release(struct dcc *dcc, u32 portid, u64 reg_id,
+			const struct dcc_range *ranges, unsigned int n,
+			u64 *released)
+{
+	struct dcc_lock *lk;
+	unsigned int k;
+	u64 r;
+	int ret;
+
+	*released = 0;
+	ret = dcc_check_ranges(dcc, ranges, n, DCC_MAX_FILLS_PER_REQUEST);
+	if (ret)
+		return ret;
+
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (ret)
+		goto unlock;
+	for (k = 0; k < n; k++) {
+		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
+			lk = __dcc_lock_find(dcc, r);
+			if (!lk || lk->type != DCC_LOCK_FETCH ||
+			    __dcc_fill_needed(dcc, lk))
+				continue;
+			__dcc_lock_drop(dcc, lk, 0, NULL);
+			(*released)++;
+		}
+	}
+unlock:
+	spin_unlock_irq(&dcc->lock);
+	if (*released)
+		dcc_wake(dcc);
 	return ret;
 }
 

@@ -266,6 +266,9 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor,
 int dcc_op_fill_begin(struct dcc *dcc, u32 portid, u64 reg_id, u64 r);
 int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 		     const struct dcc_range *ranges, unsigned int n, int err);
+int dcc_op_fill_release(struct dcc *dcc, u32 portid, u64 reg_id,
+			const struct dcc_range *ranges, unsigned int n,
+			u64 *released);
 int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n, bool force);
 int dcc_op_arm(struct dcc *dcc, u32 portid, u64 reg_id,

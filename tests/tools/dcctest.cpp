@@ -417,15 +417,16 @@ dcc::TargetStatus vol_status(const std::string& vol) {
     return *s;
 }
 
-// One O_DIRECT 4 KiB write (or read) at the start of region r; 0 or errno.
-int vol_io(const std::string& vol, uint64_t r, uint32_t region_sectors, bool write) {
+// One O_DIRECT write (or read) of @len bytes (4 KiB by default) at the
+// start of region r; 0 or errno.
+int vol_io(const std::string& vol, uint64_t r, uint32_t region_sectors, bool write, size_t len = kBs) {
     int fd = open(("/dev/mapper/" + vol).c_str(), (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
     if (fd < 0) return errno;
-    uint8_t* buf = aligned(kBs);
-    std::memset(buf, 0x5a, kBs);
+    uint8_t* buf = aligned(len);
+    std::memset(buf, 0x5a, len);
     off_t off = off_t(r * region_sectors * 512);
-    ssize_t n = write ? pwrite(fd, buf, kBs, off) : pread(fd, buf, kBs, off);
-    int err = n == ssize_t(kBs) ? 0 : (n < 0 ? errno : EIO);
+    ssize_t n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+    int err = n == ssize_t(len) ? 0 : (n < 0 ? errno : EIO);
     free(buf);
     close(fd);
     return err;
@@ -997,6 +998,54 @@ int nlprobe(const std::string& vol) {
     waitpid(reader, &rstatus, 0);
     expect(WIFEXITED(rstatus) && WEXITSTATUS(rstatus) == 0, "the waiting read completes");
     expect(a->get_regions(d, DCC_SET_WAITING, 0).ranges.empty(), "nothing waits any more");
+
+    // FILL_RELEASE gives back the fills no waiting bio needs the data of:
+    // a background fill, and one a whole-region write waits for (it runs
+    // again as an overwrite); a read's fill stays.
+    std::optional<uint64_t> given;
+    auto release = [&](std::vector<dcc::Range> rs_, uint64_t reg_id = 0) {
+        return arm_or_clear(*a, DCC_CMD_FILL_RELEASE, d, reg_id ? reg_id : id, rs_, given);
+    };
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 41, .count = 3}),
+               0, "set invalid regions 41-43");
+    uint64_t valid1 = vol_status(vol).valid;
+    for (uint64_t r : {41, 42, 43})
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = r}), 0,
+                   "fill begin " + std::to_string(r));
+    pid_t rd42 = fork();
+    if (rd42 == 0) _exit(vol_io(vol, 42, rs, false));
+    pid_t wr43 = fork();
+    if (wr43 == 0) _exit(vol_io(vol, 43, rs, true, size_t(rs) * 512));
+    bool both = false;
+    for (int i = 0; i < 100 && !both; i++) {
+        auto w = a->get_regions(d, DCC_SET_WAITING, 0);
+        both = has_region(w, 42) && has_region(w, 43);
+        if (!both) usleep(50000);
+    }
+    expect(both, "a read waits for region 42, a whole-region write for 43");
+    expect_err(release({{41, 3}}, id + 1), -ESTALE, "fill release with a stale registration");
+    expect_err(release({{last, 2}}), -ERANGE, "fill release past the end");
+    expect_err(release({{0, DCC_MAX_FILLS_PER_REQUEST + 1}}), -E2BIG, "fill release of too many regions");
+    auto pending = [&] {
+        dcc::RangeSet p;
+        for (const auto& x : a->get_regions(d, DCC_SET_PENDING, 0).ranges) p.add(x.start, x.count);
+        return p.ranges();
+    };
+    expect(pending() == std::vector<dcc::Range>{{41, 3}}, "refused fill releases changed nothing");
+    expect_err(release({{40, 5}}), 0, "fill release of regions 40-44");
+    expect(given == 2u, "two fills given back (41, 43), got " + (given ? std::to_string(*given) : "none"));
+    int wst = 0;
+    waitpid(wr43, &wst, 0);
+    expect(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "the whole-region write of 43 completes");
+    expect(pending() == std::vector<dcc::Range>{{42, 1}}, "only the read's fill (42) stays");
+    expect(vol_status(vol).valid == valid1 + 1, "43 valid by its write, 41 still invalid");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 41}), 0,
+               "fill begin 41 again after it was given back");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .ranges = {{41, 2}}}), 0,
+               "fill done 41-42");
+    waitpid(rd42, &wst, 0);
+    expect(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "the read of 42 completes");
+    expect(vol_status(vol).valid == valid1 + 3, "41-43 valid");
 
     // Dirty bits: armed (DCC_CMD_ARM) just before the daemon reads a region,
     // cleared only if no write reached the region since.

@@ -109,7 +109,7 @@ TEST(NlBuild, SetRoleWithOriginAndSplit) {
     EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
 }
 
-TEST(NlAbi, Versions3To5AppendTheirAttributes) {
+TEST(NlAbi, Versions3To6AppendTheirNumbers) {
     // Numbers the daemon and older tools rely on never move.
     EXPECT_EQ(DCC_A_MODE, 21);
     EXPECT_EQ(DCC_A_PAD, 22);
@@ -128,7 +128,9 @@ TEST(NlAbi, Versions3To5AppendTheirAttributes) {
     EXPECT_EQ(DCC_CMD_EVENT_WRITTEN, 14);
     EXPECT_EQ(DCC_CMD_WRITES_DONE, 15);
     EXPECT_EQ(DCC_CMD_ANNOUNCE_WRITES, 16);
-    EXPECT_EQ(DCC_GENL_VERSION, 5);
+    EXPECT_EQ(DCC_CMD_FILL_RELEASE, 17);
+    EXPECT_EQ(DCC_CMD_MAX, DCC_CMD_FILL_RELEASE);
+    EXPECT_EQ(DCC_GENL_VERSION, 6);
     // The kernel's event layout, host-endian.
     EXPECT_EQ(sizeof(dcc_written), 24u);
 }

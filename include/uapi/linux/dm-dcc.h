@@ -125,7 +125,7 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	5
+#define DCC_GENL_VERSION	6
 #define DCC_GENL_MCGRP_EVENTS	"events"
 #define DCC_GENL_MCGRP_WRITES	"writes"
 
@@ -217,6 +217,14 @@ enum dcc_cmd {
 	 * for a daemon that lost events.  REG_ID is checked, not the socket.
 	 */
 	DCC_CMD_ANNOUNCE_WRITES,
+	/*
+	 * Version 6.  -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES);
+	 * <- COUNT (fills ended): end the fills of those regions that no
+	 * waiting bio needs the data of (whole-region writes run again as
+	 * overwrites); the regions stay invalid, nothing is committed.
+	 * Regions a bio needs, or without a fill, are skipped.
+	 */
+	DCC_CMD_FILL_RELEASE,
 
 	__DCC_CMD_MAX,
 };
@@ -286,7 +294,7 @@ enum dcc_region_set {
 #define DCC_MAX_RANGES_PER_REPLY 256
 /* Most ranges one SET_INVALID, FILL_DONE, ARM or CLEAR_DIRTY may carry. */
 #define DCC_MAX_RANGES_PER_REQUEST 1024
-/* Most regions one FILL_DONE may end. */
+/* Most regions one FILL_DONE or FILL_RELEASE may end. */
 #define DCC_MAX_FILLS_PER_REQUEST 1024
 /* Most regions one ARM or CLEAR_DIRTY may cover, all ranges together. */
 #define DCC_MAX_CLEARS_PER_REQUEST (1ULL << 20)
