@@ -387,6 +387,7 @@ void Daemon::maintain(Volume& v, Clock::time_point now) {
         flush_acks(v);
         if (!v.fills.due(core::FillKind::Fetch, now).empty()) v.check_pending = true;
         if (v.check_pending) serve_pending(v);
+        if (v.release_check) release_fills(v);
         hydrate(v, now);
         // The answers' clears first: a region is pushed again only after.
         clear_pushed(v);

@@ -120,6 +120,8 @@ private:
     void cancel_fills(Volume& v);
     void finish_fill(Volume& v, Incoming& in);
     void serve_pending(Volume& v);
+    bool can_fill(const Volume& v) const;
+    void release_fills(Volume& v);
     void hydrate(Volume& v, Clock::time_point now);
     void replicate(Volume& v, Clock::time_point now);
     void on_push_ack(Volume& v, const wire::Message& m);

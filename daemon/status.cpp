@@ -101,6 +101,12 @@ void Daemon::publish(Clock::time_point now) {
                 if (s.split == dcc::Split::Old && !s.split_generation) s = v->own.state();  // wait for the event
                 v->own.kernel_state(s);
             }
+            // Locks whose bios timed out, or that no fill can end now,
+            // are looked at (the kernel keeps them for this daemon).
+            if (v->owner() && v->kst->locked &&
+                (v->kst->timeouts != v->timeouts_seen || !can_fill(*v)))
+                v->release_check = true;
+            v->timeouts_seen = v->kst->timeouts;
             // The kernel's mode (a held-write count, or - in async): the
             // events that carry it are hints and may be lost.
             if (fresh) v->reg.sync = v->kst->held.has_value();

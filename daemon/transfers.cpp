@@ -280,7 +280,12 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
 // Owner: ask the peer for every region a bio waits for.
 void Daemon::serve_pending(Volume& v) {
     v.check_pending = false;
-    if (!v.owner() || !v.own.paired() || !link_up_) return;  // unpaired: the kernel's bound applies
+    if (!can_fill(v)) {
+        // Unpaired: the kernel's bound applies to the bios that need the
+        // data; a whole-region write need not wait for it at all.
+        v.release_check = v.owner();
+        return;
+    }
     // Only regions a bio waits for: a background pull's lock is pending
     // too, and asking for those on the control channel would queue this
     // miss behind them.
@@ -298,6 +303,35 @@ void Daemon::serve_pending(Volume& v) {
             v.fills.asked(r, FillKind::Fetch, sent ? m.seq : 0,
                           sent ? now + ms(cfg_.link_timeout_ms) : now);
         }
+}
+
+bool Daemon::can_fill(const Volume& v) const { return v.owner() && v.own.paired() && link_up_; }
+
+// Owner: give back the fills nobody will do soon (core::Fills::to_release
+// says which), so that no region stays locked once its bios are gone, and
+// a whole-region write never waits for a fill that cannot come.
+void Daemon::release_fills(Volume& v) {
+    v.release_check = false;
+    if (!v.owner()) return;
+    RangeSet pending = kernel_.set(v, DCC_SET_PENDING);
+    if (pending.empty()) return;
+    RangeSet waiting = kernel_.set(v, DCC_SET_WAITING);
+    bool fill = can_fill(v);
+    RangeSet give = v.fills.to_release(pending, waiting, fill);
+    if (give.empty()) return;
+    uint64_t released = 0;
+    if (int e = kernel_.fill_release(v, give, &released)) {
+        log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot give back fills", e).c_str());
+        return;
+    }
+    // Forgotten: a late answer is dropped.  Those the kernel kept (a bio
+    // needs them) are asked for again once the peer can answer.
+    for (const Range& x : give.ranges())
+        for (uint64_t r = x.start; r < x.end(); r++) v.fills.done(r);
+    if (fill) v.check_pending = true;
+    if (released)
+        log_info("%s: %llu fills given back: %s", v.name.c_str(), (unsigned long long)released,
+                 fill ? "their bios timed out" : "the peer cannot answer now");
 }
 
 // Owner: pull regions missing here in the background, a window at a time.

@@ -86,6 +86,8 @@ struct Volume {
     uint64_t dirty_cursor = 0;  // where the next dirty page is read
     core::Fills fills;
     bool check_pending = true;  // the kernel may have new misses
+    bool release_check = false;  // some fill may be one nobody will do soon
+    uint64_t timeouts_seen = 0;  // the kernel's count of bios failed by miss_timeout
 
     // Replica: pushes taken.
     core::PushOrder order;

@@ -54,6 +54,21 @@ size_t Fills::count(FillKind kind) const {
     return n;
 }
 
+RangeSet Fills::to_release(const RangeSet& pending, const RangeSet& waiting, bool can_fill) const {
+    RangeSet out;
+    for (const Range& x : pending.ranges())
+        for (uint64_t r = x.start; r < x.end(); r++) {
+            const Fill* f = find(r);
+            bool give_back;
+            if (f && f->written) give_back = false;  // its FILL_DONE is due
+            else if (!can_fill) give_back = true;
+            else if (waiting.contains(r)) give_back = false;  // fetched now
+            else give_back = !f || f->kind == FillKind::Fetch;
+            if (give_back) out.add(r, 1);
+        }
+    return out;
+}
+
 void Fills::reset() {
     for (auto& [r, f] : fills_)
         if (!f.written) f = {f.kind, 0, {}, false};

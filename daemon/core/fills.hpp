@@ -11,6 +11,8 @@
 #include <map>
 #include <vector>
 
+#include "dcc/regions.hpp"
+
 namespace dcc::core {
 
 using Clock = std::chrono::steady_clock;
@@ -47,6 +49,14 @@ public:
     std::vector<uint64_t> due(FillKind kind, Clock::time_point now) const;
     size_t count(FillKind kind) const;
     size_t size() const { return fills_.size(); }
+    // Of the regions the kernel holds locked for a fill (@pending), those
+    // this site gives back (FILL_RELEASE): every one not written yet if it
+    // cannot fill now (@can_fill: owner, paired, link up); otherwise those
+    // no bio waits for (@waiting) whose data nobody will bring: a fetch
+    // whose bios have timed out, or a lock it has no request for.  A
+    // background pull in flight is kept.  The kernel keeps any a waiting
+    // bio needs, so a bio that came since the sets were read is safe.
+    RangeSet to_release(const RangeSet& pending, const RangeSet& waiting, bool can_fill) const;
     // The link reset: every request is lost; the regions stay locked and
     // are asked for again.
     void reset();

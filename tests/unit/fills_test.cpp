@@ -56,3 +56,37 @@ TEST(Fills, NotReadyIsAskedAgainErrorsEndTheFill) {
     f.reset();
     EXPECT_EQ(f.due(FillKind::Pull, now), std::vector<uint64_t>{1}) << "asked again after a reset";
 }
+
+namespace {
+dcc::RangeSet set_of(std::initializer_list<uint64_t> regions) {
+    dcc::RangeSet s;
+    for (uint64_t r : regions) s.add(r, 1);
+    return s;
+}
+}  // namespace
+
+// Which locks the owner gives back (FILL_RELEASE): none it is about to end
+// or that a bio waits for while it can fill; every one not written when it
+// cannot.  Regions: 1 a fetch whose bios timed out, 2 a pull in flight,
+// 3 written (FILL_DONE due), 4 a lock with no request (a miss whose bios
+// timed out before it was asked for), 5 a fetch a bio waits for, 6 a miss
+// a bio waits for, not asked yet.
+TEST(Fills, LocksNobodyWillFillAreGivenBack) {
+    Fills f;
+    auto now = Clock::now();
+    f.asked(1, FillKind::Fetch, 7, now);
+    f.begun(2);
+    f.asked(2, FillKind::Pull, 8, now);
+    f.begun(3);
+    f.asked(3, FillKind::Pull, 9, now);
+    f.written(3);
+    f.asked(5, FillKind::Fetch, 10, now);
+    auto pending = set_of({1, 2, 3, 4, 5, 6});
+    auto waiting = set_of({5, 6});
+    EXPECT_EQ(f.to_release(pending, waiting, true).ranges(), set_of({1, 4}).ranges())
+        << "paired: only the fetches whose bios are gone, and locks with no request";
+    EXPECT_EQ(f.to_release(pending, waiting, false).ranges(), set_of({1, 2, 4, 5, 6}).ranges())
+        << "unpaired: all but the written one (the kernel keeps those a bio needs)";
+    EXPECT_TRUE(f.to_release({}, {}, false).empty());
+    EXPECT_TRUE(f.to_release(set_of({3}), {}, false).empty()) << "a written fill is never given back";
+}
