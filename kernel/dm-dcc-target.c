@@ -2396,3 +2396,4 @@ module_exit(dm_dcc_exit);
 MODULE_DESCRIPTION(DM_NAME " target keeping two sites' copies of a volume coherent");
 MODULE_AUTHOR("The dcc developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(DCC_VERSION);

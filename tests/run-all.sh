@@ -4,13 +4,15 @@
 #   1. unit tests (GoogleTest, through ctest);
 #   2. the peer protocol decoder's fuzz target over its corpus, then 30 s more;
 #   3. the spin model of the protocol, and the mutants it must catch;
-#   4. DKMS builds of the module for both Debian 12 kernel lines (6.1, 6.12);
+#   4. the Debian packages (dpkg-buildpackage): their contents against
+#      cmake --install, their versions, and DKMS builds of the module from
+#      dcc-dkms for both Debian 12 kernel lines (6.1, 6.12);
 #   5. the VM scenarios (tests/vm/scenarios): the single-site ones on both
 #      kernel lines, the two-site ones on 6.1, and rewrite (replication, three
 #      handovers, fetches) on 6.12 too as a smoke run of the daemon there.
 # It installs what it needs from Debian's packages and ends with one line
-# "N passed, N failed" counting unit tests, model checks, DKMS builds and
-# VM runs.
+# "N passed, N failed" counting unit tests, model checks, package checks
+# and VM runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/vm/common.sh
@@ -57,17 +59,17 @@ read -r model_ok model_failed < <(sed -n 's/^model: \([0-9]*\) checks passed, \(
 	"$OUT/model.log" | tail -n1 || echo "0 1")
 : "${model_ok:=0}" "${model_failed:=1}"
 
-log "== DKMS builds"
-tests/dkms-check.sh | tee "$OUT/dkms.log" || true
-read -r dkms_ok dkms_failed < <(count "$OUT/dkms.log" || echo "0 1")
+log "== Debian packages and DKMS builds"
+tests/package-check.sh | tee "$OUT/packages.log" || true
+read -r pkg_ok pkg_failed < <(count "$OUT/packages.log" || echo "0 1")
 
 log "== VM scenarios"
 tests/vm/run.sh | tee "$OUT/vm.log" || true
 read -r vm_ok vm_failed < <(count "$OUT/vm.log" || echo "0 1")
-: "${dkms_ok:=0}" "${dkms_failed:=1}" "${vm_ok:=0}" "${vm_failed:=1}"
+: "${pkg_ok:=0}" "${pkg_failed:=1}" "${vm_ok:=0}" "${vm_failed:=1}"
 
-passed=$((unit_total - unit_failed + fuzz_ok + model_ok + dkms_ok + vm_ok))
-failed=$((unit_failed + fuzz_failed + model_failed + dkms_failed + vm_failed))
-log "== summary: unit $((unit_total - unit_failed))/$unit_total, fuzz $fuzz_ok/1, model $model_ok/$((model_ok + model_failed)), dkms $dkms_ok/$((dkms_ok + dkms_failed)), vm $vm_ok/$((vm_ok + vm_failed)), $(($(date +%s) - start))s"
+passed=$((unit_total - unit_failed + fuzz_ok + model_ok + pkg_ok + vm_ok))
+failed=$((unit_failed + fuzz_failed + model_failed + pkg_failed + vm_failed))
+log "== summary: unit $((unit_total - unit_failed))/$unit_total, fuzz $fuzz_ok/1, model $model_ok/$((model_ok + model_failed)), packages $pkg_ok/$((pkg_ok + pkg_failed)), vm $vm_ok/$((vm_ok + vm_failed)), $(($(date +%s) - start))s"
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -15,7 +15,8 @@ die() { log "error: $*"; exit 1; }
 HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl-3-dev
 	libdevmapper-dev libblkid-dev libsystemd-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
 	kmod cpio xz-utils e2fsprogs diffutils coreutils libelf1 libzmq3-dev cppzmq-dev
-	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin drbd-utils)
+	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin drbd-utils
+	debhelper dh-dkms)
 
 install_host_packages() {
 	local missing=()
@@ -80,7 +81,7 @@ build_module() {
 	dir="$VMOUT/module-$rel"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	cp -r "$REPO/Kbuild" "$REPO/kernel" "$REPO/include" "$dir/"
+	cp -r "$REPO/Kbuild" "$REPO/VERSION" "$REPO/kernel" "$REPO/include" "$dir/"
 	make -s -C "$(kernel_build_dir "$rel")" M="$dir" modules >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log" >&2
 		die "module build failed for $rel"
