@@ -272,6 +272,20 @@ std::string rate_text(const json& f) {
            std::to_string(f.value("in_flight", 0ull)) + " in flight)";
 }
 
+// A volume's progress of @what (hydration, replication) from a status
+// answer, if it has one.
+std::optional<dcc::Progress> progress_from(const json& v, const char* what) {
+    if (!v.contains("progress") || !v["progress"].is_object()) return std::nullopt;
+    const json& p = v["progress"][what];
+    if (!p.is_object()) return std::nullopt;
+    dcc::Progress r;
+    r.done = p.value("done_regions", 0ull);
+    r.total = p.value("total_regions", 0ull);
+    r.bytes_per_second = p.value("bytes_per_second", 0.0);
+    if (p["eta_seconds"].is_number()) r.eta_seconds = p["eta_seconds"].get<double>();
+    return r;
+}
+
 std::string str_or(const json& v, const char* k, const char* dflt) {
     return v.contains(k) && v[k].is_string() ? v[k].get<std::string>() : std::string(dflt);
 }
@@ -312,6 +326,10 @@ void print_status_text(const json& st) {
             std::printf("  hydration   %s\n", rate_text(v["hydration"]).c_str());
             std::printf("  fetches     %s\n", rate_text(v["fetch"]).c_str());
         }
+        for (const char* what : {"hydration", "replication"})
+            if (auto p = progress_from(v, what))
+                std::printf("  %s %s\n", what == std::string("hydration") ? "hydrating  " : "replicating",
+                            dcc::progress_text(*p).c_str());
         std::printf("  misses %llu, timeouts %llu", (unsigned long long)v.value("misses", 0ull),
                     (unsigned long long)v.value("timeouts", 0ull));
         if (v["last_handover_ms"].is_number())
@@ -381,7 +399,8 @@ void catch_interrupts() {
 int cmd_wait(int argc, char** argv) {
     Opts o = parse_opts(argc, argv, {{"timeout", required_argument, nullptr, 0},
                                      {"socket", required_argument, nullptr, 0},
-                                     {"json", no_argument, nullptr, 0}});
+                                     {"json", no_argument, nullptr, 0},
+                                     {"progress", no_argument, nullptr, 0}});
     if (o.pos.size() != 2) usage_error("wait needs a volume and a condition");
     by_name(o);
     auto cond = dcc::control::parse_condition(o.pos[1]);
@@ -393,6 +412,7 @@ int cmd_wait(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     catch_interrupts();
     std::string last_err, split = "none";
+    auto next_line = start;
     for (bool first = true;; first = false) {
         try {
             json st = dcc::control::ask(socket_of(o), "status " + o.pos[0], 10000);
@@ -414,6 +434,21 @@ int cmd_wait(int argc, char** argv) {
                 throw Error(dcc::kExitRefused,
                             o.pos[0] + ": split brain recorded here (the older site): not " + o.pos[1] +
                                 " until it is resolved here (dccctl resolve --discard-local)");
+            // --progress: a line on stderr every 2 s while it waits.
+            auto now = std::chrono::steady_clock::now();
+            if (o.has("progress") && now >= next_line) {
+                next_line = now + std::chrono::seconds(2);
+                std::string line;
+                for (const char* what : {"hydration", "replication"})
+                    if (auto p = progress_from(*v, what))
+                        line += std::string(line.empty() ? "" : "; ") +
+                                (what == std::string("hydration") ? "hydrating " : "replicating ") +
+                                dcc::progress_text(*p);
+                if (line.empty())
+                    line = "not " + o.pos[1] + " yet (" + str_or(*v, "role", "?") + ", " +
+                           ((*v)["paired"].is_boolean() && (*v)["paired"].get<bool>() ? "paired" : "not paired") + ")";
+                std::fprintf(stderr, "%s: %s\n", o.pos[0].c_str(), line.c_str());
+            }
         } catch (const Error& e) {
             // The first answer decides whether there is anything to wait
             // for; later, dccd may be restarting.
@@ -749,7 +784,7 @@ const std::vector<Verb>& verbs() {
         {"resolve", "VOL --discard-local [--json]", "end a split brain, dropping this site's changes",
          cmd_resolve},
         {"mode", "VOL sync|async [--json]", "set a volume's replication mode (a replica keeps its owner's)", cmd_mode},
-        {"wait", "VOL COND [--timeout S] [--json]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
+        {"wait", "VOL COND [--timeout S] [--json] [--progress]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
          cmd_wait},
         {"events", "[--json] [--now] [--count N] [VOL]",
          "follow state changes as they happen (--now: each volume's state first)", cmd_events},

@@ -2,6 +2,8 @@
 #include "dcc/status.hpp"
 
 #include <array>
+#include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "dcc/meta.hpp"
@@ -58,6 +60,15 @@ size_t index_of(const char* name) {
 template <typename T>
 json opt(const std::optional<T>& v) {
     return v ? json(*v) : json(nullptr);
+}
+
+json progress_json(const std::optional<Progress>& p) {
+    if (!p) return nullptr;
+    return {{"done_regions", p->done},
+            {"total_regions", p->total},
+            {"percent", std::round(p->percent() * 10) / 10},
+            {"bytes_per_second", uint64_t(p->bytes_per_second + 0.5)},
+            {"eta_seconds", p->eta_seconds ? json(uint64_t(*p->eta_seconds + 0.5)) : json(nullptr)}};
 }
 
 json flow(const std::optional<Flow>& f) {
@@ -124,6 +135,44 @@ std::optional<bool> VolumeStatus::in_sync() const {
     return *backlog == 0 && hydrated();
 }
 
+Progress progress_of(uint64_t done, uint64_t total, uint64_t region_bytes, double bytes_per_second) {
+    Progress p{std::min(done, total), total, bytes_per_second, std::nullopt};
+    if (bytes_per_second >= 1)
+        p.eta_seconds = double(p.total - p.done) * double(region_bytes) / bytes_per_second;
+    return p;
+}
+
+std::optional<Progress> hydration_progress(const VolumeStatus& v) {
+    if (v.role != "owner" || v.hydrated()) return std::nullopt;
+    double rate = (v.hydration ? v.hydration->bytes_per_second : 0) + (v.fetch ? v.fetch->bytes_per_second : 0);
+    return progress_of(v.valid, v.regions, v.region_bytes, rate);
+}
+
+std::optional<Progress> replication_progress(const VolumeStatus& v) {
+    if (!v.paired || !*v.paired || !v.backlog || !*v.backlog) return std::nullopt;
+    double rate = v.replication ? v.replication->bytes_per_second : 0;
+    return progress_of(v.regions - std::min(*v.backlog, v.regions), v.regions, v.region_bytes, rate);
+}
+
+std::string duration_text(double seconds) {
+    uint64_t s = uint64_t(seconds + 0.5);
+    char b[32];
+    if (s < 60) std::snprintf(b, sizeof(b), "%llus", (unsigned long long)s);
+    else if (s < 3600) std::snprintf(b, sizeof(b), "%llum%02llus", (unsigned long long)(s / 60),
+                                     (unsigned long long)(s % 60));
+    else std::snprintf(b, sizeof(b), "%lluh%02llum", (unsigned long long)(s / 3600),
+                       (unsigned long long)(s / 60 % 60));
+    return b;
+}
+
+std::string progress_text(const Progress& p) {
+    char b[128];
+    double r = p.bytes_per_second;
+    std::snprintf(b, sizeof(b), "%.1f %%, %llu regions left, %.1f MiB/s, ", p.percent(),
+                  (unsigned long long)(p.total - p.done), r / 1048576);
+    return b + (p.eta_seconds ? "ETA " + duration_text(*p.eta_seconds) : std::string("ETA unknown (nothing moves now)"));
+}
+
 VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     VolumeStatus v;
     v.name = name;
@@ -175,7 +224,9 @@ json to_json(const VolumeStatus& v) {
             {"replication", flow(v.replication)},
             {"hydration", flow(v.hydration)},
             {"fetch", flow(v.fetch)},
-            {"last_handover_ms", opt(v.last_handover_ms)}};
+            {"last_handover_ms", opt(v.last_handover_ms)},
+            {"progress", {{"hydration", progress_json(hydration_progress(v))},
+                          {"replication", progress_json(replication_progress(v))}}}};
 }
 
 json status_answer(const std::optional<std::string>& site, const std::optional<std::string>& peer,

@@ -146,3 +146,58 @@ TEST(Status, FieldsByName) {
     EXPECT_FALSE(status_field("128 100/16384 3 2 yielding 7 rw 12 5 1", "origin"))
         << "a line without origin and split";
 }
+
+// Progress and time left: hydration at an owner that lacks regions (pulls
+// and fetches together), replication while the sites differ; nothing once
+// done, and no ETA while nothing moves.
+TEST(Status, ProgressAndTimeLeft) {
+    dcc::VolumeStatus v;
+    v.role = "owner";
+    v.region_bytes = 1 << 20;
+    v.regions = 1000;
+    v.valid = 250;
+    v.hydration = dcc::Flow{8, 0, 0, 4.0 * (1 << 20)};
+    v.fetch = dcc::Flow{0, 0, 0, 1.0 * (1 << 20)};
+    auto h = dcc::hydration_progress(v);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->done, 250u);
+    EXPECT_DOUBLE_EQ(h->percent(), 25.0);
+    ASSERT_TRUE(h->eta_seconds);
+    EXPECT_DOUBLE_EQ(*h->eta_seconds, 150.0) << "750 MiB left at 5 MiB/s";
+    EXPECT_EQ(dcc::progress_text(*h), "25.0 %, 750 regions left, 5.0 MiB/s, ETA 2m30s");
+    nlohmann::json j = dcc::to_json(v)["progress"];
+    EXPECT_EQ(j["hydration"]["eta_seconds"], 150);
+    EXPECT_EQ(j["hydration"]["percent"], 25.0);
+    EXPECT_TRUE(j["replication"].is_null()) << "not paired";
+
+    v.hydration->bytes_per_second = v.fetch->bytes_per_second = 0;
+    h = dcc::hydration_progress(v);
+    ASSERT_TRUE(h);
+    EXPECT_FALSE(h->eta_seconds);
+    EXPECT_EQ(dcc::progress_text(*h), "25.0 %, 750 regions left, 0.0 MiB/s, ETA unknown (nothing moves now)");
+    EXPECT_TRUE(dcc::to_json(v)["progress"]["hydration"]["eta_seconds"].is_null());
+
+    v.valid = v.regions;
+    EXPECT_FALSE(dcc::hydration_progress(v)) << "hydrated";
+    v.valid = 0;
+    v.role = "replica";
+    EXPECT_FALSE(dcc::hydration_progress(v)) << "a replica does not hydrate";
+
+    v.paired = true;
+    v.backlog = 100;
+    v.replication = dcc::Flow{1, 0, 0, 10.0 * (1 << 20)};
+    auto r = dcc::replication_progress(v);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->done, 900u);
+    EXPECT_DOUBLE_EQ(*r->eta_seconds, 10.0);
+    v.backlog = 0;
+    EXPECT_FALSE(dcc::replication_progress(v)) << "in sync";
+    v.backlog = 5000;  // more than the volume (a stale report): all left
+    EXPECT_EQ(dcc::replication_progress(v)->done, 0u);
+    v.paired = false;
+    EXPECT_FALSE(dcc::replication_progress(v)) << "not paired: nothing moves";
+
+    EXPECT_EQ(dcc::duration_text(42), "42s");
+    EXPECT_EQ(dcc::duration_text(3599), "59m59s");
+    EXPECT_EQ(dcc::duration_text(7380), "2h03m");
+}

@@ -87,6 +87,26 @@ struct VolumeStatus {
     std::optional<bool> in_sync() const;
 };
 
+// How far a transfer has come, in regions, and when it ends at the rate
+// of the last seconds.
+struct Progress {
+    uint64_t done = 0, total = 0;
+    double bytes_per_second = 0;
+    std::optional<double> eta_seconds;  // none while nothing moves
+    double percent() const { return total ? 100.0 * double(done) / double(total) : 100.0; }
+};
+Progress progress_of(uint64_t done, uint64_t total, uint64_t region_bytes, double bytes_per_second);
+// Hydration at an owner that lacks regions: valid of all, at the rate of
+// background pulls and fetches together.
+std::optional<Progress> hydration_progress(const VolumeStatus& v);
+// Replication while the sites differ (the first copy, or a backlog): the
+// regions the same at both sites of all, at the rate pushes go.
+std::optional<Progress> replication_progress(const VolumeStatus& v);
+// "45.0 %, 1234 regions left, 12.0 MiB/s, ETA 1m42s"
+std::string progress_text(const Progress& p);
+// 42s, 1m42s, 2h03m
+std::string duration_text(double seconds);
+
 // The kernel's view of volume @name, for when no dccd answers.
 VolumeStatus kernel_view(const std::string& name, const TargetStatus& t);
 

@@ -28,6 +28,13 @@ received() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions
 
 if [ "$SITE" = b ]; then
 	check "a third of the copy arrived" wait_until 120 at_least vol valid 340
+	# The first copy's progress and time left, at the replica.
+	dccctl status vol >/tmp/st.out 2>&1
+	grep -Eq "replicating [0-9.]+ %, [0-9]+ regions left, [0-9.]+ MiB/s, ETA [0-9]" /tmp/st.out &&
+		ok "status: the copy's progress and time left ($(grep -o 'replicating.*' /tmp/st.out))" ||
+		bad "status shows no progress: $(cat /tmp/st.out)"
+	dccctl status --json vol | grep -Eq '"replication":\{"bytes_per_second":[0-9]+,"done_regions":[0-9]+,"eta_seconds":[0-9]+,' &&
+		ok "status --json: progress.replication with eta_seconds" || bad "status --json: $(dccctl status --json vol)"
 	check "cut the link (B's interface down)" ip link set eth0 down
 	t0=$(date +%s)
 	refuse "a migrate asked as the link is cut fails" dccctl migrate vol --to b --timeout 60
@@ -44,7 +51,10 @@ if [ "$SITE" = b ]; then
 	t=$(($(date +%s) - t0))
 	[ $t -le 10 ] && ok "paired ${t}s after the link came back" || bad "paired only ${t}s after the link came back"
 	barrier restored
-	check "B hydrated again" dccctl wait vol hydrated --timeout 300
+	check "B hydrated again (with --progress)" sh -c 'dccctl wait vol hydrated --timeout 300 --progress 2>/tmp/progress.out'
+	grep -Eq "^vol: replicating [0-9.]+ %, [0-9]+ regions left, .*ETA" /tmp/progress.out &&
+		ok "wait --progress: $(grep -c . /tmp/progress.out) lines, the last: $(tail -n1 /tmp/progress.out)" ||
+		bad "wait --progress printed: $(cat /tmp/progress.out)"
 	barrier written
 	check "in sync" dccctl wait vol in-sync --timeout 120
 	expect_eq "the migrate reported failed did not happen later" "replica" "$(role_of vol)"
