@@ -11,7 +11,7 @@ _dccctl() {
 		return
 	fi
 	case $prev in
-	--data | --meta | --source | --socket)
+	--data | --meta | --source | --socket | --output)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
@@ -44,7 +44,7 @@ _dccctl() {
 		local n=0 i
 		for ((i = 2; i < COMP_CWORD; i++)); do
 			[[ ${COMP_WORDS[i]} == -* ]] && continue
-			case ${COMP_WORDS[i - 1]} in --to | --timeout | --count | --source | --socket | --dir) continue ;; esac
+			case ${COMP_WORDS[i - 1]} in --to | --timeout | --count | --source | --socket | --dir | --output) continue ;; esac
 			n=$((n + 1))
 		done
 		if ((n == 0)) && [[ $verb == up || $verb == down ]]; then

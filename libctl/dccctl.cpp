@@ -29,6 +29,7 @@
 #include "dcc/error.hpp"
 #include "dcc/fill.hpp"
 #include "dcc/meta.hpp"
+#include "dcc/metrics.hpp"
 #include "dcc/regions.hpp"
 #include "dcc/status.hpp"
 #include "dcc/volumes.hpp"
@@ -383,6 +384,22 @@ int cmd_status(int argc, char** argv) {
     json st = get_status(o, o.pos.empty() ? "" : o.pos[0]);
     if (o.has("json")) std::printf("%s\n", dcc::control::dump(st).c_str());
     else print_status_text(st);
+    return 0;
+}
+
+// Metrics for Prometheus (node_exporter's textfile collector with
+// --output), from dccd's status or, without dccd, the kernel's view.
+int cmd_metrics(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"output", required_argument, nullptr, 0},
+                                     {"socket", required_argument, nullptr, 0}});
+    if (!o.pos.empty()) usage_error("metrics takes no volume: it reports every one");
+    std::string text = dcc::prometheus_text(get_status(o, ""));
+    if (!o.has("output")) {
+        std::fputs(text.c_str(), stdout);
+        return 0;
+    }
+    if (o.get("output").empty()) usage_error("--output needs a file");
+    dcc::write_atomically(o.get("output"), text);
     return 0;
 }
 
@@ -778,6 +795,8 @@ const std::vector<Verb>& verbs() {
         {"fill", "--source DEV|FILE [--hydrate [--exit-when-done]] VOL",
          "answer a volume's misses from a local source", cmd_fill},
         {"status", "[--json] [VOL]", "show the state of dcc volumes", cmd_status},
+        {"metrics", "[--output FILE]", "print metrics for Prometheus (or write FILE, for node_exporter)",
+         cmd_metrics},
         {"migrate", "VOL --to SITE [--json] [--timeout S]", "move ownership of a volume (through dccd)",
          cmd_migrate},
         {"failover", "VOL [--force] [--json]", "take a volume whose owner is unreachable", cmd_failover},

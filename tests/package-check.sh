@@ -51,7 +51,8 @@ else
 fi
 expect_utils=$(printf '%s\n' /usr/sbin/dccd /usr/sbin/dccctl \
 	/lib/systemd/system/dccd.service /lib/systemd/system/dccd-witness.service \
-	/lib/systemd/system/dcc-volumes.service /usr/share/man/man8/dccd.8.gz /usr/share/man/man8/dccctl.8.gz \
+	/lib/systemd/system/dcc-volumes.service /lib/systemd/system/dcc-metrics.service \
+	/lib/systemd/system/dcc-metrics.timer /usr/share/man/man8/dccd.8.gz /usr/share/man/man8/dccctl.8.gz \
 	/usr/share/doc/dcc-utils/examples/dccd.toml.example /usr/share/bash-completion/completions/dccctl \
 	/usr/share/doc/dcc-utils/changelog.gz /usr/share/doc/dcc-utils/copyright | sort)
 got=$(files_of "$utils_deb")

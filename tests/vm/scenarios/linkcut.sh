@@ -81,7 +81,21 @@ expect_eq "events --now: the state right after subscribed" '"event":"state"' "$(
 sed -n 2p /tmp/events | grep -q '"volume":"vol"' && ok "... of vol" || bad "... not of vol: $(sed -n 2p /tmp/events)"
 grep -q '"state":"down"' /tmp/events && ok "events: link down" || bad "events: no link down"
 grep -q '"state":"up"' /tmp/events && ok "events: link up" || bad "events: no link up"
+# Metrics for Prometheus, from dccd and then from the kernel alone.
+owned=$([ "$SITE" = a ] && echo 1 || echo 0)
+mkdir -p /tmp/textfile
+check "dccctl metrics --output" dccctl metrics --output /tmp/textfile/dcc.prom
+for want in 'dcc_daemon_up 1' 'dcc_link_up 1' 'dcc_volume_valid_regions{volume="vol"} 1024' \
+	'dcc_volume_in_sync{volume="vol"} 1' "dcc_volume_owner{volume=\"vol\"} $owned" \
+	'# TYPE dcc_volume_misses_total counter'; do
+	grep -qxF "$want" /tmp/textfile/dcc.prom && ok "metrics: $want" || bad "metrics lack '$want': $(cat /tmp/textfile/dcc.prom)"
+done
+[ ! -e /tmp/textfile/dcc.prom.tmp ] && ok "metrics: no temporary file left" || bad "metrics: dcc.prom.tmp left"
 stop_dccd
+dccctl metrics >/tmp/metrics.out 2>&1
+grep -qxF 'dcc_daemon_up 0' /tmp/metrics.out && grep -qxF 'dcc_volume_valid_regions{volume="vol"} 1024' /tmp/metrics.out &&
+	! grep -q '^dcc_volume_paired' /tmp/metrics.out && ok "metrics without dccd: the kernel's view, nothing unknown" ||
+	bad "metrics without dccd: $(cat /tmp/metrics.out)"
 check "remove" dmsetup remove vol
 grep -aE "link|lacks|warning" /tmp/dccd.log | head -n 10
 finish
