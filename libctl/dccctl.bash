@@ -34,7 +34,7 @@ _dccctl() {
 	help)
 		words=$("$cmd" help 2>/dev/null | sed -n 's/^  \([a-z-]*\) .*/\1/p')
 		;;
-	dump-meta)
+	dump-meta | check-meta)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;

@@ -104,7 +104,8 @@ int cmd_format_meta(int argc, char** argv) {
                          {"role", required_argument, nullptr, 0},
                          {"empty", no_argument, nullptr, 0},
                          {"sync", no_argument, nullptr, 0},
-                         {"force", no_argument, nullptr, 0}});
+                         {"force", no_argument, nullptr, 0},
+                         {"json", no_argument, nullptr, 0}});
     if (!o.pos.empty()) usage_error("format-meta takes no positional arguments");
     if (!o.has("data") || !o.has("meta")) usage_error("format-meta needs --data DEV and --meta DEV");
     dcc::FormatOptions f;
@@ -136,6 +137,21 @@ int cmd_format_meta(int argc, char** argv) {
 
     dcc::FormatReport report;
     dcc::Superblock sb = dcc::format_meta(f, &report);
+    if (o.has("json")) {
+        nlohmann::json j{{"ok", true},
+                         {"meta", f.meta_path},
+                         {"data", f.data_path},
+                         {"uuid", dcc::format_uuid(sb.uuid)},
+                         {"regions", sb.nr_regions},
+                         {"region_bytes", uint64_t(sb.region_sectors) * 512},
+                         {"role", dcc::role_name(sb.role)},
+                         {"valid", f.empty ? 0 : sb.nr_regions},
+                         {"replication", sb.sync() ? "sync" : "async"},
+                         {"wiped", report.wiped},
+                         {"overruled", report.overruled}};
+        std::printf("%s\n", j.dump().c_str());
+        return 0;
+    }
     for (const std::string& w : report.wiped)
         std::printf("wiped the %s signature on %s (--force)\n", w.c_str(), f.meta_path.c_str());
     for (const std::string& s : report.overruled)
@@ -201,6 +217,44 @@ int cmd_dump_meta(int argc, char** argv) {
     if (o.has("ranges"))
         std::printf("valid ranges   %s\ndirty ranges   %s\n", list(valid).c_str(), list(dirty).c_str());
     return 0;
+}
+
+// Whether a metadata device (and its data device) can be used as they are.
+int cmd_check_meta(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {{"data", required_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
+    if (o.pos.size() != 1) usage_error("check-meta needs exactly one metadata device");
+    std::optional<std::string> data;
+    if (o.has("data")) data = o.get("data");
+    dcc::MetaCheck c = dcc::check_meta(o.pos[0], data);
+    if (o.has("json")) {
+        nlohmann::json j{{"ok", c.ok()}, {"meta", o.pos[0]}, {"data", data ? nlohmann::json(*data) : nullptr},
+                         {"problems", c.problems}};
+        if (c.image) {
+            const dcc::Superblock& sb = c.image->sb;
+            j["uuid"] = dcc::format_uuid(sb.uuid);
+            j["regions"] = sb.nr_regions;
+            j["region_bytes"] = uint64_t(sb.region_sectors) * 512;
+            j["data_sectors"] = sb.data_sectors;
+            j["generation"] = sb.generation;
+            j["role"] = dcc::role_name(sb.role);
+            j["valid"] = c.image->valid.count();
+            j["dirty"] = c.image->dirty.count();
+        }
+        std::printf("%s\n", j.dump().c_str());
+    } else {
+        if (c.image) {
+            const dcc::Superblock& sb = c.image->sb;
+            std::printf("%s: volume %s, %llu regions of %llu KiB, generation %llu, %s; %llu valid, %llu dirty\n",
+                        o.pos[0].c_str(), dcc::format_uuid(sb.uuid).c_str(), (unsigned long long)sb.nr_regions,
+                        (unsigned long long)sb.region_sectors / 2, (unsigned long long)sb.generation,
+                        dcc::role_name(sb.role), (unsigned long long)c.image->valid.count(),
+                        (unsigned long long)c.image->dirty.count());
+        }
+        for (const std::string& p : c.problems) std::fprintf(stderr, "dccctl: %s: %s\n", o.pos[0].c_str(), p.c_str());
+        if (c.ok()) std::printf("%s: ok\n", o.pos[0].c_str());
+    }
+    return c.ok() ? 0 : dcc::kExitError;
 }
 
 std::atomic<bool> g_stop{false};
@@ -788,10 +842,12 @@ int cmd_help(int argc, char** argv) {
 const std::vector<Verb>& verbs() {
     static const std::vector<Verb> v = {
         {"format-meta",
-         "--data DEV --meta DEV [--region-size 64k] [--uuid U] [--role R] [--empty] [--sync] [--force]",
+         "--data DEV --meta DEV [--region-size 64k] [--uuid U] [--role R] [--empty] [--sync] [--force] [--json]",
          "write a new metadata device", cmd_format_meta},
         {"dump-meta", "[--json] [--ranges] META_DEV", "show a metadata device's superblock and bitmaps",
          cmd_dump_meta},
+        {"check-meta", "[--data DEV] [--json] META_DEV",
+         "check a metadata device (and that DEV is its volume's data device)", cmd_check_meta},
         {"fill", "--source DEV|FILE [--hydrate [--exit-when-done]] VOL",
          "answer a volume's misses from a local source", cmd_fill},
         {"status", "[--json] [VOL]", "show the state of dcc volumes", cmd_status},

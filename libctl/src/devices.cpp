@@ -380,28 +380,57 @@ Superblock format_meta(const FormatOptions& opt, FormatReport* report) {
 }
 
 MetaImage read_meta(const std::string& meta_path) {
+    MetaCheck c = check_meta(meta_path, std::nullopt);
+    if (!c.ok()) throw Error(kExitError, meta_path + ": " + c.problems.front());
+    return std::move(*c.image);
+}
+
+MetaCheck check_meta(const std::string& meta_path, const std::optional<std::string>& data_path) {
+    MetaCheck c;
     Fd meta(open(meta_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (meta.get() < 0)
         throw Error(kExitNotFound, errno_text("open metadata device " + meta_path, errno), errno);
-    // The kernel writes around our page cache: drop it before reading.
     struct stat st;
     if (fstat(meta.get(), &st) == 0 && S_ISBLK(st.st_mode)) ioctl(meta.get(), BLKFLSBUF, 0);
+    uint64_t meta_size = device_size(meta.get());
+    if (data_path && same_or_overlapping(meta_path, *data_path))
+        c.problems.push_back("data " + *data_path + " and metadata " + meta_path +
+                             " are the same storage, or overlap");
+    if (meta_size < kMetaBlock) {
+        c.problems.push_back("the metadata device holds " + std::to_string(meta_size) +
+                             " bytes: not even a superblock");
+        return c;
+    }
     std::vector<uint8_t> block(kMetaBlock);
     pread_all(meta.get(), block.data(), block.size(), 0, "metadata superblock");
-    MetaImage img;
-    SbStatus s = decode_superblock(block, img.sb);
-    if (s != SbStatus::Ok) throw Error(kExitError, meta_path + ": " + sb_status_text(s));
-    uint64_t bytes = img.sb.bitmap_blocks * kMetaBlock;
-    if (device_size(meta.get()) < meta_bytes_needed(img.sb))
-        throw Error(kExitError, meta_path + ": too small for the volume in its superblock");
+    Superblock sb;
+    if (SbStatus s = decode_superblock(block, sb); s != SbStatus::Ok) {
+        c.problems.push_back(std::string("superblock: ") + sb_status_text(s));
+        return c;
+    }
+    if (meta_size < meta_bytes_needed(sb)) {
+        c.problems.push_back("the metadata device holds " + std::to_string(meta_size) + " bytes, its " +
+                             "bitmaps need " + std::to_string(meta_bytes_needed(sb)));
+        return c;
+    }
+    uint64_t bytes = sb.bitmap_blocks * kMetaBlock;
     std::vector<uint8_t> v(bytes), d(bytes);
-    pread_all(meta.get(), v.data(), bytes, img.sb.valid_start * kMetaBlock, "valid bitmap");
-    pread_all(meta.get(), d.data(), bytes, img.sb.dirty_start * kMetaBlock, "dirty bitmap");
-    img.valid = Bitmap(img.sb.nr_regions, std::move(v));
-    img.dirty = Bitmap(img.sb.nr_regions, std::move(d));
-    if (!img.valid.tail_clean(bytes * 8) || !img.dirty.tail_clean(bytes * 8))
-        throw Error(kExitError, meta_path + ": bitmap bits past the last region (corrupt)");
-    return img;
+    pread_all(meta.get(), v.data(), bytes, sb.valid_start * kMetaBlock, "valid bitmap");
+    pread_all(meta.get(), d.data(), bytes, sb.dirty_start * kMetaBlock, "dirty bitmap");
+    MetaImage img{sb, Bitmap(sb.nr_regions, std::move(v)), Bitmap(sb.nr_regions, std::move(d))};
+    if (!img.valid.tail_clean(bytes * 8)) c.problems.push_back("valid bitmap: bits set past the last region");
+    if (!img.dirty.tail_clean(bytes * 8)) c.problems.push_back("dirty bitmap: bits set past the last region");
+    if (data_path) {
+        Fd data(open(data_path->c_str(), O_RDONLY | O_CLOEXEC));
+        if (data.get() < 0)
+            throw Error(kExitNotFound, errno_text("open data device " + *data_path, errno), errno);
+        uint64_t have = device_size(data.get()) / 512;
+        if (have < sb.data_sectors)
+            c.problems.push_back("the data device holds " + std::to_string(have) + " sectors, the volume " +
+                                 std::to_string(sb.data_sectors) + ": not this volume's data device?");
+    }
+    c.image = std::move(img);
+    return c;
 }
 
 }  // namespace dcc

@@ -140,3 +140,53 @@ TEST(FormatMeta, EmptyRefusesADataDeviceThatHoldsAFilesystem) {
     EXPECT_EQ(report.overruled, std::vector<std::string>{"ext4"}) << "--force overruled it silently";
     EXPECT_EQ(signatures(im.data), std::vector<std::string>{"ext4"}) << "format-meta wrote to data";
 }
+
+namespace {
+// The problems check_meta finds, joined; "" if none.
+std::string problems(const std::string& meta, std::optional<std::string> data = std::nullopt) {
+    std::string out;
+    for (const std::string& p : check_meta(meta, data).problems) out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+void poke(const std::string& path, uint64_t off, uint8_t byte) {
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(pwrite(fd, &byte, 1, off_t(off)), 1);
+    close(fd);
+}
+}  // namespace
+
+// check-meta: what it reports of a damaged or mismatching superblock, and
+// of a pair that does not go together; nothing of a good pair.
+TEST(CheckMeta, ReportsDamageAndMismatch) {
+    Images im;
+    EXPECT_NE(problems(im.meta), "") << "unformatted";
+    EXPECT_NE(problems(im.meta).find("not formatted"), std::string::npos) << problems(im.meta);
+    Superblock sb = format_meta(im.opts());
+    MetaCheck good = check_meta(im.meta, im.data);
+    EXPECT_TRUE(good.ok()) << problems(im.meta, im.data);
+    ASSERT_TRUE(good.image);
+    EXPECT_EQ(good.image->sb.nr_regions, sb.nr_regions);
+    EXPECT_EQ(good.image->valid.count(), sb.nr_regions);
+    EXPECT_NE(problems(im.meta, im.meta).find("the same storage"), std::string::npos);
+
+    fs::resize_file(im.data, 32 << 20);
+    EXPECT_NE(problems(im.meta, im.data).find("not this volume's data device"), std::string::npos)
+        << problems(im.meta, im.data);
+    fs::resize_file(im.data, 128 << 20);
+    EXPECT_EQ(problems(im.meta, im.data), "") << "a larger data device is fine (the table uses the volume's length)";
+
+    // A bit past the last region (1024 regions of 64 KiB: bits 1024 on).
+    poke(im.meta, uint64_t(sb.valid_start) * kMetaBlock + 1024 / 8, 0x01);
+    EXPECT_EQ(problems(im.meta), "valid bitmap: bits set past the last region");
+    EXPECT_THROW(read_meta(im.meta), Error);
+    poke(im.meta, uint64_t(sb.valid_start) * kMetaBlock + 1024 / 8, 0x00);
+    EXPECT_EQ(problems(im.meta), "");
+
+    fs::resize_file(im.meta, 2 * kMetaBlock);
+    EXPECT_NE(problems(im.meta).find("bitmaps need"), std::string::npos) << problems(im.meta);
+    fs::resize_file(im.meta, 4 << 20);
+
+    poke(im.meta, 100, 0xee);  // inside the checksummed superblock
+    EXPECT_EQ(problems(im.meta), "superblock: " + std::string(sb_status_text(SbStatus::BadChecksum)));
+}

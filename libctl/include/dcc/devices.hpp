@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,5 +96,18 @@ struct FormatReport {
 };
 Superblock format_meta(const FormatOptions& opt, FormatReport* report = nullptr);
 MetaImage read_meta(const std::string& meta_path);
+
+// What check-meta finds: every problem of a metadata device (a damaged or
+// unformatted superblock, a device too small for its bitmaps, bits past
+// the last region) and, with a data device, of the pair (the same storage,
+// a data device smaller than the volume).  The superblock and counts when
+// it could be read.
+struct MetaCheck {
+    std::vector<std::string> problems;
+    std::optional<MetaImage> image;
+    bool ok() const { return problems.empty(); }
+};
+// Throws dcc::Error only when a device cannot be opened or read.
+MetaCheck check_meta(const std::string& meta_path, const std::optional<std::string>& data_path);
 
 }  // namespace dcc

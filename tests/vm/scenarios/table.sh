@@ -4,7 +4,8 @@
 # whose origin or split is out of range, or whose split generation does not
 # fit its split, is refused, and an old split read from disk stops all I/O;
 # of the superblock's flags only the lease flag is taken; dccctl up/down
-# build and remove a declared volume's device.
+# build and remove a declared volume's device; check-meta reports what the
+# kernel would refuse.
 # disks: data=64M meta=1M small=2K other=128M meta2=1M
 . ./lib.sh
 
@@ -70,8 +71,18 @@ refused "0 $N dcc $DATA $SMALL" "too small to hold a superblock"
 refused "0 $N dcc $DATA $OTHER" "not formatted"
 
 # A superblock for a bigger volume on a data device too small for it.
+refuse_saying "check-meta: an unformatted device" "superblock: not formatted" dccctl check-meta "$META2"
+rc_was "check-meta: exit 1" 1
 check "format for a bigger device" dccctl format-meta --data "$OTHER" --meta "$META2"
 refused "0 $N dcc $DATA $META2" "Data device is smaller than the volume size"
+# check-meta finds what the kernel would refuse, and only that.
+check "check-meta: the bigger device's pair" dccctl check-meta --data "$OTHER" "$META2"
+refuse_saying "check-meta: a data device too small" "not this volume's data device" \
+	dccctl check-meta --data "$DATA" "$META2"
+refuse_saying "check-meta: data and metadata one device" "the same storage" \
+	dccctl check-meta --data "$META2" "$META2"
+dccctl check-meta --json --data "$DATA" "$META" | grep -q '"ok":true,"problems":\[\]' &&
+	ok "check-meta --json: the first pair is fine" || bad "check-meta --json: $(dccctl check-meta --json --data "$DATA" "$META" 2>&1)"
 
 # Corruption: one flipped byte in the superblock; then a consistent
 # checksum over inconsistent fields is made by format on a different size.
