@@ -145,6 +145,9 @@ void Daemon::follow_mode(Volume& v, bool sync) {
 
 void Daemon::paired(Volume& v) {
     v.check_pending = true;
+    // The owner may have written while apart: until its next report a
+    // failover here cannot tell what this copy lacks.
+    if (!v.owner()) v.last_owner_backlog.reset();
     auto p = v.own.peer();
     log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
              p ? role_name(p->role) : "?", (unsigned long long)v.generation());

@@ -21,6 +21,13 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
                           " regions (not hydrated since the last migration): reads of them would "
                           "fail until the old owner returns"))
             return r;
+    // No report since dccd started here or the sites last paired: what
+    // the owner wrote after is unknown, as DRBD's "Consistent" (not
+    // UpToDate) disk is never promoted without fencing or --force.
+    if (!f.owner_backlog)
+        if (auto r = soft("this site has had no report from the owner since its dccd started or the "
+                          "sites last paired: it cannot tell which writes this copy lacks"))
+            return r;
     if (f.owner_backlog && *f.owner_backlog)
         if (auto r = soft("the owner last reported " + std::to_string(*f.owner_backlog) +
                           " regions not yet the same at both sites: writes it had not "

@@ -215,6 +215,11 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
         auto r = failover_refusal(f);
         return r ? r->why : std::string();
     };
+    EXPECT_NE(why().find("no report from the owner"), std::string::npos) << why();
+    EXPECT_TRUE(failover_refusal(f)->forceable);
+    f.witness = true;
+    EXPECT_NE(why().find("no report from the owner"), std::string::npos) << "a witness does not make up for it";
+    f.witness = false;
     f.lacking = 3;
     f.owner_backlog = 7;
     EXPECT_NE(why().find("lacks 3 regions"), std::string::npos) << why();
