@@ -1099,8 +1099,29 @@ out:
 }
 
 /*
+ * A fill that failed ends: the bios that needed its data fail, and a
+ * whole-region write, which never did, runs again as an overwrite.
+ */
+static void __dcc_fill_failed(struct dcc *dcc, struct dcc_lock *lk,
+			      struct bio_list *failed)
+{
+	struct bio_list waiters = lk->waiters;
+	struct bio *bio;
+
+	bio_list_init(&lk->waiters);
+	while ((bio = bio_list_pop(&waiters))) {
+		if (op_is_write(bio_op(bio)) &&
+		    dcc_bio_covers_region(dcc, bio, lk->region))
+			bio_list_add(&dcc->deferred, bio);
+		else
+			bio_list_add(failed, bio);
+	}
+	__dcc_lock_drop(dcc, lk, 0, NULL);
+}
+
+/*
  * End the fills of every region in @ranges with one commit: the regions
- * become valid if @err is 0, else their waiting bios fail.  Each region
+ * become valid if @err is 0, else the bios that need their data fail.  Each region
  * must have a fill in progress, or nothing changes (-ENOENT).
  */
 int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
@@ -1148,12 +1169,22 @@ int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 
 	spin_lock_irq(&dcc->lock);
 drop:
-	/* The locks are still ours: only FILL_DONE drops a registered fill. */
+	/*
+	 * Each lock is looked up again: while the lock was dropped for the
+	 * commit, the daemon may have gone (its fills nobody waits for were
+	 * dropped with its registration, the others are dropped once their
+	 * bios time out).  This daemon's FILL_RELEASE skips a region made
+	 * valid above.
+	 */
 	for (k = 0; k < n; k++) {
 		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
 			lk = __dcc_lock_find(dcc, r);
-			if (lk && lk->type == DCC_LOCK_FETCH)
-				__dcc_lock_drop(dcc, lk, status, &failed);
+			if (!lk || lk->type != DCC_LOCK_FETCH)
+				continue;
+			if (status)
+				__dcc_fill_failed(dcc, lk, &failed);
+			else
+				__dcc_lock_drop(dcc, lk, 0, NULL);
 		}
 	}
 unlock:
@@ -1182,8 +1213,9 @@ static bool __dcc_fill_needed(struct dcc *dcc, struct dcc_lock *lk)
  * the bios it fetched for have timed out).  They stay invalid, so nothing
  * is committed.  Whole-region writes that waited for them run again, as
  * overwrites; a later read misses again.  A region a read or a partial
- * write waits for, or without a fill, is skipped: the check and the drop
- * are one step under the lock, so a bio that comes meanwhile is safe.
+ * write waits for, one without a fill, and one already valid (its
+ * FILL_DONE is committing) are skipped: the check and the drop are one
+ * step under the lock, so a bio that comes meanwhile is safe.
  */
 int dcc_op_fill_release(struct dcc *dcc, u32 portid, u64 reg_id,
 			const struct dcc_range *ranges, unsigned int n,
@@ -1207,7 +1239,7 @@ int dcc_op_fill_release(struct dcc *dcc, u32 portid, u64 reg_id,
 		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
 			lk = __dcc_lock_find(dcc, r);
 			if (!lk || lk->type != DCC_LOCK_FETCH ||
-			    __dcc_fill_needed(dcc, lk))
+			    test_bit(r, dcc->valid) || __dcc_fill_needed(dcc, lk))
 				continue;
 			__dcc_lock_drop(dcc, lk, 0, NULL);
 			(*released)++;

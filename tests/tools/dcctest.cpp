@@ -1001,51 +1001,86 @@ int nlprobe(const std::string& vol) {
 
     // FILL_RELEASE gives back the fills no waiting bio needs the data of:
     // a background fill, and one a whole-region write waits for (it runs
-    // again as an overwrite); a read's fill stays.
+    // again as an overwrite); the fills a read and a partial write wait
+    // for stay.
     std::optional<uint64_t> given;
     auto release = [&](std::vector<dcc::Range> rs_, uint64_t reg_id = 0) {
         return arm_or_clear(*a, DCC_CMD_FILL_RELEASE, d, reg_id ? reg_id : id, rs_, given);
     };
-    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 41, .count = 3}),
-               0, "set invalid regions 41-43");
-    uint64_t valid1 = vol_status(vol).valid;
-    for (uint64_t r : {41, 42, 43})
-        expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = r}), 0,
-                   "fill begin " + std::to_string(r));
-    pid_t rd42 = fork();
-    if (rd42 == 0) _exit(vol_io(vol, 42, rs, false));
-    pid_t wr43 = fork();
-    if (wr43 == 0) _exit(vol_io(vol, 43, rs, true, size_t(rs) * 512));
-    bool both = false;
-    for (int i = 0; i < 100 && !both; i++) {
-        auto w = a->get_regions(d, DCC_SET_WAITING, 0);
-        both = has_region(w, 42) && has_region(w, 43);
-        if (!both) usleep(50000);
-    }
-    expect(both, "a read waits for region 42, a whole-region write for 43");
-    expect_err(release({{41, 3}}, id + 1), -ESTALE, "fill release with a stale registration");
-    expect_err(release({{last, 2}}), -ERANGE, "fill release past the end");
-    expect_err(release({{0, DCC_MAX_FILLS_PER_REQUEST + 1}}), -E2BIG, "fill release of too many regions");
     auto pending = [&] {
         dcc::RangeSet p;
         for (const auto& x : a->get_regions(d, DCC_SET_PENDING, 0).ranges) p.add(x.start, x.count);
         return p.ranges();
     };
-    expect(pending() == std::vector<dcc::Range>{{41, 3}}, "refused fill releases changed nothing");
-    expect_err(release({{40, 5}}), 0, "fill release of regions 40-44");
+    // Forks one O_DIRECT bio to region @r (whole: the whole region).
+    auto bio_to = [&](uint64_t r, bool write, bool whole) {
+        pid_t p = fork();
+        if (p == 0) _exit(vol_io(vol, r, rs, write, whole ? size_t(rs) * 512 : kBs));
+        return p;
+    };
+    auto wait_for = [&](std::initializer_list<uint64_t> regions) {
+        for (int i = 0; i < 100; i++) {
+            auto w = a->get_regions(d, DCC_SET_WAITING, 0);
+            bool all = true;
+            for (uint64_t r : regions) all = all && has_region(w, r);
+            if (all) return true;
+            usleep(50000);
+        }
+        return false;
+    };
+    auto exit_code = [](pid_t p) {
+        int st = 0;
+        waitpid(p, &st, 0);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    };
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 41, .count = 4}),
+               0, "set invalid regions 41-44");
+    uint64_t valid1 = vol_status(vol).valid;
+    for (uint64_t r : {41, 42, 43, 44})
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = r}), 0,
+                   "fill begin " + std::to_string(r));
+    pid_t rd42 = bio_to(42, false, false), wr43 = bio_to(43, true, true), wr44 = bio_to(44, true, false);
+    expect(wait_for({42, 43, 44}), "a read waits for region 42, a whole-region write for 43, a 4 KiB write for 44");
+    expect_err(release({{41, 3}}, id + 1), -ESTALE, "fill release with a stale registration");
+    expect_err(release({{last, 2}}), -ERANGE, "fill release past the end");
+    expect_err(release({{0, DCC_MAX_FILLS_PER_REQUEST + 1}}), -E2BIG, "fill release of too many regions");
+    expect(pending() == std::vector<dcc::Range>{{41, 4}}, "refused fill releases changed nothing");
+    expect_err(release({{40, 3}, {43, 2}}), 0, "fill release of regions 40-42 and 43-44");
     expect(given == 2u, "two fills given back (41, 43), got " + (given ? std::to_string(*given) : "none"));
-    int wst = 0;
-    waitpid(wr43, &wst, 0);
-    expect(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "the whole-region write of 43 completes");
-    expect(pending() == std::vector<dcc::Range>{{42, 1}}, "only the read's fill (42) stays");
+    expect(exit_code(wr43) == 0, "the whole-region write of 43 completes");
+    expect(pending() == std::vector<dcc::Range>{{42, 1}, {44, 1}},
+           "the fills of the read (42) and of the partial write (44) stay");
     expect(vol_status(vol).valid == valid1 + 1, "43 valid by its write, 41 still invalid");
     expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 41}), 0,
                "fill begin 41 again after it was given back");
-    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .ranges = {{41, 2}}}), 0,
-               "fill done 41-42");
-    waitpid(rd42, &wst, 0);
-    expect(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "the read of 42 completes");
-    expect(vol_status(vol).valid == valid1 + 3, "41-43 valid");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .ranges = {{41, 2}, {44, 1}}}), 0,
+               "fill done 41-42 and 44");
+    expect(exit_code(rd42) == 0, "the read of 42 completes");
+    expect(exit_code(wr44) == 0, "the 4 KiB write of 44 completes");
+    expect(vol_status(vol).valid == valid1 + 4, "41-44 valid");
+
+    // A fill that fails: the read that needs its data gets EIO, and the
+    // whole-region write, which does not, runs as an overwrite.
+    expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 45, .count = 2}),
+               0, "set invalid regions 45-46");
+    uint64_t valid2 = vol_status(vol).valid;
+    for (uint64_t r : {45, 46})
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = r}), 0,
+                   "fill begin " + std::to_string(r));
+    pid_t rd45 = bio_to(45, false, false), wr46 = bio_to(46, true, true);
+    expect(wait_for({45, 46}), "a read waits for region 45, a whole-region write for 46");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .fill_errno = EIO,
+                        .ranges = {{45, 2}}}),
+               0, "fill done 45-46 failed (EIO)");
+    expect(exit_code(rd45) == EIO, "the read of 45 fails with EIO");
+    expect(exit_code(wr46) == 0, "the whole-region write of 46 completes");
+    expect(pending().empty(), "no fill left after the failed one");
+    expect(vol_status(vol).valid == valid2 + 1, "46 valid by its write, 45 still invalid");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 45}), 0,
+               "fill begin 45 again after its fill failed");
+    expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = 45}), 0,
+               "fill done 45");
+    expect(vol_status(vol).valid == valid2 + 2, "45-46 valid");
 
     // Dirty bits: armed (DCC_CMD_ARM) just before the daemon reads a region,
     // cleared only if no write reached the region since.

@@ -292,7 +292,8 @@ enum dcc_region_set {
 
 /* Most ranges one GET_REGIONS reply carries; NEXT says where to go on. */
 #define DCC_MAX_RANGES_PER_REPLY 256
-/* Most ranges one SET_INVALID, FILL_DONE, ARM or CLEAR_DIRTY may carry. */
+/* Most ranges one SET_INVALID, FILL_DONE, FILL_RELEASE, ARM or CLEAR_DIRTY
+ * may carry. */
 #define DCC_MAX_RANGES_PER_REQUEST 1024
 /* Most regions one FILL_DONE or FILL_RELEASE may end. */
 #define DCC_MAX_FILLS_PER_REQUEST 1024
