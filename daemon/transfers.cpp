@@ -319,16 +319,16 @@ void Daemon::release_fills(Volume& v) {
     bool fill = can_fill(v);
     RangeSet give = v.fills.to_release(pending, waiting, fill);
     if (give.empty()) return;
+    // Forgotten before the kernel is asked: a late answer is dropped, even
+    // if the reply is lost after the locks went.  Those the kernel keeps
+    // (a bio needs them) are asked for again once the peer can answer.
+    v.fills.give_back(give);
+    if (fill) v.check_pending = true;
     uint64_t released = 0;
     if (int e = kernel_.fill_release(v, give, &released)) {
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot give back fills", e).c_str());
         return;
     }
-    // Forgotten: a late answer is dropped.  Those the kernel kept (a bio
-    // needs them) are asked for again once the peer can answer.
-    for (const Range& x : give.ranges())
-        for (uint64_t r = x.start; r < x.end(); r++) v.fills.done(r);
-    if (fill) v.check_pending = true;
     if (released)
         log_info("%s: %llu fills given back: %s", v.name.c_str(), (unsigned long long)released,
                  fill ? "their bios timed out" : "the peer cannot answer now");

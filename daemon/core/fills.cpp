@@ -69,6 +69,11 @@ RangeSet Fills::to_release(const RangeSet& pending, const RangeSet& waiting, boo
     return out;
 }
 
+void Fills::give_back(const RangeSet& give) {
+    for (const Range& x : give.ranges())
+        for (uint64_t r = x.start; r < x.end(); r++) fills_.erase(r);
+}
+
 void Fills::reset() {
     for (auto& [r, f] : fills_)
         if (!f.written) f = {f.kind, 0, {}, false};

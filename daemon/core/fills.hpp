@@ -57,6 +57,12 @@ public:
     // background pull in flight is kept.  The kernel keeps any a waiting
     // bio needs, so a bio that came since the sets were read is safe.
     RangeSet to_release(const RangeSet& pending, const RangeSet& waiting, bool can_fill) const;
+    // @give is about to be given back (FILL_RELEASE): its fills are
+    // forgotten first, whatever the kernel answers, so that an answer that
+    // comes later is late and never writes over a region the kernel may
+    // already have let an overwrite into.  One the kernel keeps is asked
+    // for again.
+    void give_back(const RangeSet& give);
     // The link reset: every request is lost; the regions stay locked and
     // are asked for again.
     void reset();

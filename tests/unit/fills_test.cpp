@@ -90,3 +90,21 @@ TEST(Fills, LocksNobodyWillFillAreGivenBack) {
     EXPECT_TRUE(f.to_release({}, {}, false).empty());
     EXPECT_TRUE(f.to_release(set_of({3}), {}, false).empty()) << "a written fill is never given back";
 }
+
+TEST(Fills, GivenBackFillsTakeNoLateAnswer) {
+    Fills f;
+    auto now = Clock::now();
+    f.asked(1, FillKind::Fetch, 7, now);
+    f.begun(2);
+    f.asked(2, FillKind::Pull, 8, now);
+    f.asked(3, FillKind::Fetch, 9, now);
+    f.give_back(set_of({1, 2}));
+    // The kernel may have let an overwrite in: the peer's old data must
+    // not follow it, whether or not the kernel's reply arrived.
+    EXPECT_EQ(f.answer(1, 7, 1, 1, 0, now), Fills::Verdict::Late);
+    EXPECT_EQ(f.answer(2, 8, 1, 1, 0, now), Fills::Verdict::Late);
+    EXPECT_FALSE(f.has(1));
+    EXPECT_FALSE(f.has(2));
+    EXPECT_EQ(f.answer(3, 9, 1, 1, 0, now), Fills::Verdict::Take) << "a fill not given back is kept";
+    EXPECT_EQ(f.due(FillKind::Fetch, now), std::vector<uint64_t>{3});
+}

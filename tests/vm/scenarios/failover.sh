@@ -28,7 +28,6 @@ link_down() { dccctl status --json | grep -q '"link":"down"'; }
 pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
 rc_was() { expect_eq "$1" "$2" "$(cat /tmp/check.rc)"; }
 powercut() { echo "DCC-KILL-ME"; sleep 600; }
-# The first region the metadata does not record valid here.
 # The first region from $1 (default 0) not valid here (ranges are sorted).
 first_invalid() {
 	dccctl dump-meta --ranges "$META" | sed -n 's/^valid ranges *//p' | tr ',' '\n' |
