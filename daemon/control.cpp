@@ -344,6 +344,19 @@ void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
                                           ", the peer " +
                                           (peer_site_.empty() ? "unknown" : peer_site_) + ")");
     bool here = site == cfg_.site;
+    using Toward = core::Ownership::Toward;
+    if (Toward t = v.own.migrating(); t != Toward::None) {
+        const std::string& to = t == Toward::Here ? cfg_.site : peer_site_;
+        if (here != (t == Toward::Here))
+            return refuse(Code::Busy, "a migration of " + v.name + " to " + to +
+                                          " is under way: wait for it (dccctl wait " + v.name +
+                                          " owner=" + to + "), then migrate again");
+        // The same move: this client gets its outcome too.
+        log_info("%s: migrate to %s asked again while it is under way: waiting for it",
+                 v.name.c_str(), to.c_str());
+        v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
+        return;
+    }
     core::Phase ph = v.own.phase();
     bool settled = ph == core::Phase::Paired || ph == core::Phase::Unpaired;
     if (settled && here == v.owner()) {

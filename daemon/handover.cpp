@@ -390,6 +390,20 @@ void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
 
 void Daemon::on_handover_ask(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
+    if (v.own.migrating() == core::Ownership::Toward::Peer) {
+        // Our own handover to the peer is under way: it answers this ask,
+        // unless it answers an earlier one (which the peer gave up on and
+        // will refuse, so this one cannot be met).
+        uint64_t answers = v.own.handover_ask();
+        bool same = !answers || answers == m.seq;
+        log_info("%s: the peer asked for the volume while this site hands it over already%s",
+                 v.name.c_str(), same ? "" : " for an earlier ask: refused");
+        wire::Message r = reply_to(m, wire::Type::HandoverAck);
+        r.generation = v.generation();
+        r.status = same ? EALREADY : EBUSY;
+        link_.reply(in, r);
+        return;
+    }
     if (m.generation != v.generation()) return;  // asked of an earlier ownership
     if (auto f = start_handover(v, m.seq)) {
         log_warn("%s: the peer asked for the volume: %s", v.name.c_str(), f->text.c_str());

@@ -194,12 +194,32 @@ Plan Ownership::handover_answer(uint64_t seq, uint64_t generation, int status) {
 
 void Ownership::ask(uint64_t seq, Clock::time_point now) {
     ask_seq_ = seq;
+    ask_joined_ = false;
     ask_deadline_ = now + t_.ask;
+}
+
+Ownership::Toward Ownership::migrating() const {
+    if (phase_ == Phase::Taking || pending_ == Pending::Take) return Toward::Here;
+    // (An ask left from before this site became owner otherwise, by a
+    // failover, moves nothing.)
+    if (asking() && state_.role != Role::Owner) return Toward::Here;
+    if (phase_ == Phase::Demoting || phase_ == Phase::Sending || pending_ == Pending::Demote)
+        return Toward::Peer;
+    return Toward::None;
 }
 
 Plan Ownership::ask_refused(uint64_t seq, int status) {
     if (!ask_seq_ || seq != ask_seq_ || !status) return ignored();
+    if (status == EALREADY) {
+        // The owner began handing over before our ask came: its HANDOVER
+        // (ask 0) is taken as the answer; the ask's deadline still holds.
+        ask_joined_ = true;
+        Plan p;
+        p.why = "the owner is already handing the volume over to this site";
+        return p;
+    }
     ask_seq_ = 0;
+    ask_joined_ = false;
     Plan p;
     p.why = "the owner refused to hand over";
     p.outcome = Outcome::Refused;
@@ -322,6 +342,8 @@ Plan Ownership::persisted(bool ok) {
             phase_ = before_ == Phase::Paired ? Phase::Paired : Phase::Unpaired;
             p.outcome = Outcome::Refused;
             p.why = "cannot persist ownership";
+            ask_seq_ = 0;  // answered: the clients are told now, once
+            ask_joined_ = false;
             return p;
         }
         // Not paired yet: the old owner may have given up waiting (fenced),
@@ -330,6 +352,7 @@ Plan Ownership::persisted(bool ok) {
         phase_ = Phase::Unpaired;
         p.attach = true;
         ask_seq_ = 0;
+        ask_joined_ = false;
         p.outcome = Outcome::Done;
         return p;
     case Pending::Record:
@@ -347,7 +370,12 @@ Plan Ownership::persisted(bool ok) {
         if (migrating) p.outcome = Outcome::Refused;
         return p;
     case Pending::Force:
-        // (The control request that asked answers for itself.)
+        // (The control request that asked answers for itself.)  An ask
+        // still open is moot once this site owns the volume.
+        if (ok) {
+            ask_seq_ = 0;
+            ask_joined_ = false;
+        }
         phase_ = Phase::Unpaired;
         p.attach = ok;
         if (!ok) p.why = "cannot persist ownership";
@@ -370,8 +398,16 @@ Plan Ownership::tick(Clock::time_point now) {
     if (ask_seq_ && now >= ask_deadline_) {
         ask_seq_ = 0;
         Plan p;
-        p.why = "no answer from the peer";
-        p.outcome = Outcome::NoAnswer;
+        if (ask_joined_) {
+            // The owner's HANDOVER may still come, and is taken (ask 0).
+            p.why = "the owner's handover to this site did not end in time: the sites' "
+                    "next pairing decides where the volume is";
+            p.outcome = Outcome::Uncertain;
+        } else {
+            p.why = "no answer from the peer";
+            p.outcome = Outcome::NoAnswer;
+        }
+        ask_joined_ = false;
         return p;
     }
     return {};

@@ -129,8 +129,18 @@ public:
     // takes a complete HANDOVER set for @generation answering ask @ask.
     void ask(uint64_t seq, Clock::time_point now);
     bool asking() const { return ask_seq_ != 0; }
-    // The owner refused ask @seq (HANDOVER_ACK with an error).
+    // The owner answered ask @seq with an error (HANDOVER_ACK).  EALREADY
+    // says its own handover to this site is under way: the ask waits for
+    // that HANDOVER, as if it answered it, until its deadline; any other
+    // error refuses it.
     Plan ask_refused(uint64_t seq, int status);
+
+    // Where a migration under way takes the volume: here (this site asked
+    // for it or is taking it), to the peer (this site is handing it
+    // over), or nowhere.  A second request for the same move waits for
+    // this one's outcome; one for the other way is refused, saying so.
+    enum class Toward : uint8_t { None, Here, Peer };
+    Toward migrating() const;
     Plan handover(uint64_t generation, uint64_t ask);
 
     // dccctl failover --force at a replica cut off from its owner (the
@@ -181,6 +191,7 @@ private:
     Clock::time_point ho_retry_at_{};  // queue the HANDOVER again then (not queued yet)
     // new owner
     uint64_t ask_seq_ = 0;
+    bool ask_joined_ = false;  // the owner's own handover answers it
     Clock::time_point ask_deadline_{};
 };
 

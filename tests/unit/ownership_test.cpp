@@ -412,6 +412,96 @@ TEST(Ownership, AskAnsweredInTimeMoves) {
     EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
 }
 
+// Two migrations to B at once, one asked at A and one at B: each site
+// knows which way the volume is going, and B's ask, which the owner
+// answers with EALREADY, waits for the owner's own HANDOVER.
+TEST(Ownership, AskDuringTheOwnersHandoverWaitsForIt) {
+    using Toward = Ownership::Toward;
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.own->migrating(), Toward::None);
+    EXPECT_EQ(p.b.own->migrating(), Toward::None);
+    uint64_t ask = ++g_seq;
+    p.b.own->ask(ask, g_now);
+    EXPECT_EQ(p.b.own->migrating(), Toward::Here);
+    ASSERT_EQ(p.a.own->begin_handover(0), nullptr);
+    EXPECT_EQ(p.a.own->migrating(), Toward::Peer) << "demoting";
+    p.a.suspended = true;
+    p.a.run(p.a.own->demote());
+    EXPECT_EQ(p.a.own->migrating(), Toward::Peer) << "sending";
+    // A answers B's ask: its own handover is under way.
+    Plan r = p.b.run(p.b.own->ask_refused(ask, EALREADY));
+    EXPECT_EQ(r.outcome, Outcome::None);
+    EXPECT_TRUE(p.b.own->asking());
+    uint64_t seq = ++g_seq;
+    p.a.run(p.a.own->sent(true, seq, g_now));
+    Plan t = p.b.run(p.b.own->handover(2, 0));
+    EXPECT_EQ(p.b.outcome, Outcome::Done) << "B's client is told the volume moved";
+    EXPECT_FALSE(p.b.own->asking());
+    ASSERT_TRUE(t.reply.has_value());
+    p.a.run(p.a.own->handover_answer(seq, 2, *t.reply));
+    EXPECT_EQ(p.a.outcome, Outcome::Done);
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+    EXPECT_EQ(p.a.own->migrating(), Toward::None);
+    EXPECT_EQ(p.b.own->migrating(), Toward::None);
+    EXPECT_TRUE(p.settle());
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// A joined ask whose HANDOVER does not come in time is uncertain, not
+// failed: the HANDOVER may still come and is taken.  Another error
+// refuses the ask.
+TEST(Ownership, JoinedAskThatTimesOutIsUncertain) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t ask = ++g_seq;
+    p.b.own->ask(ask, g_now);
+    demoted(p.a);
+    p.b.run(p.b.own->ask_refused(ask, EALREADY));
+    p.b.run(p.b.own->tick(g_now + std::chrono::hours(1)));
+    EXPECT_EQ(p.b.outcome, Outcome::Uncertain);
+    EXPECT_FALSE(p.b.own->asking());
+    uint64_t seq = ++g_seq;
+    p.a.run(p.a.own->sent(true, seq, g_now));
+    Plan t = p.b.run(p.b.own->handover(2, 0));
+    EXPECT_EQ(t.reply, 0) << "the owner's own handover is taken all the same";
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+
+    Pair q({O, 1}, {R, 1});
+    ASSERT_TRUE(q.settle());
+    uint64_t ask2 = ++g_seq;
+    q.b.own->ask(ask2, g_now);
+    q.b.run(q.b.own->ask_refused(ask2, EBUSY));
+    EXPECT_EQ(q.b.outcome, Outcome::Refused);
+    EXPECT_FALSE(q.b.own->asking());
+}
+
+// An ask does not outlive its end: a Take that cannot persist answers it
+// (once), and a failover makes an ask left open moot.
+TEST(Ownership, AnAskEndsWithTheTakeOrAFailover) {
+    using Toward = Ownership::Toward;
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t ask = ++g_seq;
+    p.b.own->ask(ask, g_now);
+    p.b.metadata_fails = true;
+    handover(p, Step::Apply, ask);
+    EXPECT_EQ(p.b.outcome, Outcome::Refused);
+    EXPECT_FALSE(p.b.own->asking());
+    EXPECT_EQ(p.b.own->migrating(), Toward::None);
+    p.b.outcome = Outcome::None;
+    p.b.run(p.b.own->tick(g_now + std::chrono::hours(1)));
+    EXPECT_EQ(p.b.outcome, Outcome::None) << "no second outcome at the ask's deadline";
+
+    Pair q({O, 5}, {R, 5});
+    ASSERT_TRUE(q.settle());
+    q.b.own->ask(++g_seq, g_now);
+    q.link_lost();
+    q.b.run(q.b.own->force_failover());
+    EXPECT_EQ(q.b.disk.role, O);
+    EXPECT_EQ(q.b.own->migrating(), Toward::None) << "an owner by failover has nothing under way";
+}
+
 // A new owner whose metadata fails: nothing moves, nobody writes until it
 // is repaired, then the old owner takes the volume back.
 TEST(Ownership, NewOwnerMetadataFails) {

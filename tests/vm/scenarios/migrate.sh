@@ -1,8 +1,9 @@
 # Planned migration: with fio's writes (crc32c verify headers) at A not
 # yet replicated, ownership moves to B; B verifies them with fio at once and
 # reads everything right (fetching what it lacks), then hydrates; writes
-# at B; ownership moves back, asked from B's side; A reads B's writes,
-# buffered reads included (its page cache was dropped).
+# at B; ownership moves back, asked at both sites and by two clients at B
+# at once, each told it moved; A reads B's writes, buffered reads included
+# (its page cache was dropped).
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 500
@@ -50,7 +51,12 @@ if [ "$SITE" = a ]; then
 	before=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	expect_eq "B reads what A held" "$before" "$(exchange sum1 "$before")"
 	barrier b-wrote
-	check "B asks for the volume back" wait_until 120 is_field vol role owner
+	# The same move asked at both sites at once: one request answers the
+	# other's (B hands over for A's ask, or answers it with EALREADY), and
+	# both are told it moved.
+	check "dccctl migrate vol --to a at A too, at the same time" dccctl migrate vol --to a
+	cat /tmp/check.out
+	expect_eq "A owns it" owner "$(role_of vol)"
 	expect_eq "generation 3" 3 "$(status_field vol generation)"
 	after=$(exchange sum2 x)
 	expect_eq "A reads B's writes" "$after" "$(sum_vol)"
@@ -69,8 +75,14 @@ else
 	check "write 2 MiB at B" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=30 count=2 oflag=direct status=none
 	after=$(sum_vol)
 	barrier b-wrote
-	check "dccctl migrate vol --to a (asked at B)" dccctl migrate vol --to a
+	# Two clients at B ask for the same move as A does.
+	dccctl migrate vol --to a >/tmp/mig2.out 2>&1 &
+	second=$!
+	check "dccctl migrate vol --to a (asked at B, and at A)" dccctl migrate vol --to a
 	cat /tmp/check.out
+	wait $second
+	expect_eq "a second client at B is told the same" 0 $?
+	cat /tmp/mig2.out
 	expect_eq "B is replica again" replica "$(role_of vol)"
 	exchange sum2 "$after" >/dev/null
 fi
