@@ -53,6 +53,7 @@ expect_utils=$(printf '%s\n' /usr/sbin/dccd /usr/sbin/dccctl \
 	/lib/systemd/system/dccd.service /lib/systemd/system/dccd-witness.service \
 	/lib/systemd/system/dcc-volumes.service /lib/systemd/system/dcc-metrics.service \
 	/lib/systemd/system/dcc-metrics.timer /usr/share/man/man8/dccd.8.gz /usr/share/man/man8/dccctl.8.gz \
+	/usr/share/man/man5/dccd.toml.5.gz /usr/share/man/man4/dm-dcc.4.gz \
 	/usr/share/doc/dcc-utils/examples/dccd.toml.example /usr/share/bash-completion/completions/dccctl \
 	/usr/share/doc/dcc-utils/changelog.gz /usr/share/doc/dcc-utils/copyright | sort)
 got=$(files_of "$utils_deb")
@@ -65,7 +66,7 @@ fi
 # in one package, at the same path.
 laid=$(cd "$P/dcc/debian/tmp" && find . -type f | sed 's/^\.//' | sort)
 packaged=$( (files_of "$dkms_deb"; files_of "$utils_deb") | grep -v '^/usr/share/doc/dcc-[a-z]*/\(changelog\.gz\|copyright\)$' |
-	sed 's/\.8\.gz$/.8/' | sort)
+	sed -E 's/\.([458])\.gz$/.\1/' | sort)
 if [ "$laid" = "$packaged" ]; then
 	pass "the packages hold what cmake --install lays out, at the same paths"
 else
