@@ -441,6 +441,22 @@ int cmd_status(int argc, char** argv) {
     return 0;
 }
 
+// For udev's IMPORT{program} (56-dcc.rules): KEY=value lines from the
+// kernel alone (never dccd, which may be waiting for this very device).
+int cmd_udev(int argc, char** argv) {
+    Opts o = parse_opts(argc, argv, {});
+    if (o.pos.size() != 1) usage_error("udev takes one device-mapper name");
+    dcc::Volume v = dcc::find_volume(o.pos[0]);
+    auto st = dcc::parse_status(v.params);
+    if (!st) throw Error(dcc::kExitError, "cannot parse the status of " + v.name);
+    std::string uuid = dcc::dm_info(v.name).uuid;
+    std::printf("DCC_VOLUME=%s\n", v.name.c_str());
+    if (uuid.rfind("DCC-", 0) == 0 && uuid.size() > 4) std::printf("DCC_UUID=%s\n", uuid.c_str() + 4);
+    std::printf("DCC_ROLE=%s\n", st->role.c_str());
+    std::printf("DCC_SCAN=%d\n", dcc::serves_reads_at_once(*st) ? 1 : 0);
+    return 0;
+}
+
 // Metrics for Prometheus (node_exporter's textfile collector with
 // --output), from dccd's status or, without dccd, the kernel's view.
 int cmd_metrics(int argc, char** argv) {
@@ -863,6 +879,7 @@ const std::vector<Verb>& verbs() {
          cmd_wait},
         {"events", "[--json] [--now] [--count N] [VOL]",
          "follow state changes as they happen (--now: each volume's state first)", cmd_events},
+        {"udev", "NAME", "print a volume's udev properties (for 56-dcc.rules)", cmd_udev},
         {"up", "[--dir D] [--json] VOL...|--all",
          "create declared volumes (/etc/dcc/volumes.d/VOL.toml) from their metadata", cmd_up},
         {"down", "[--dir D] [--json] VOL...|--all", "remove declared volumes' devices", cmd_down},

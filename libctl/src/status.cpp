@@ -118,6 +118,11 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
     return st;
 }
 
+bool serves_reads_at_once(const TargetStatus& s) {
+    return s.role == "owner" && (s.mode == "rw" || s.mode == "ro") && s.split != "old" &&
+           s.lease != "expired" && s.regions && s.valid == s.regions;
+}
+
 std::optional<std::string> status_field(const std::string& params, const std::string& name) {
     auto t = parse_status(params);
     if (!t) return std::nullopt;

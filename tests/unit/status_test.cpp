@@ -201,3 +201,22 @@ TEST(Status, ProgressAndTimeLeft) {
     EXPECT_EQ(dcc::duration_text(3599), "59m59s");
     EXPECT_EQ(dcc::duration_text(7380), "2h03m");
 }
+
+// What udev may probe (dccctl udev's DCC_SCAN): only an owner that serves
+// every read from its own copy at once.
+TEST(Status, ServesReadsAtOnce) {
+    auto at_once = [](const char* line) {
+        auto s = parse_status(line);
+        EXPECT_TRUE(s) << line;
+        return s && serves_reads_at_once(*s);
+    };
+    EXPECT_TRUE(at_once("128 256/256 0 0 owner 1 rw - 0 0 handover - - -"));
+    EXPECT_TRUE(at_once("128 256/256 0 0 owner 1 ro 3 0 0 handover new held 0")) << "ro serves valid reads";
+    EXPECT_FALSE(at_once("128 255/256 0 0 owner 1 rw - 0 0 handover - - -")) << "a region missing";
+    EXPECT_FALSE(at_once("128 256/256 0 0 replica 1 rw - 0 0 handover - - -"));
+    EXPECT_FALSE(at_once("128 256/256 0 0 yielding 2 rw - 0 0 handover - - -"));
+    EXPECT_FALSE(at_once("128 256/256 0 0 owner 1 fail - 0 0 handover - - -"));
+    EXPECT_FALSE(at_once("128 256/256 0 0 owner 3 rw - 0 0 forced old - -")) << "old side of a split";
+    EXPECT_FALSE(at_once("128 256/256 0 0 owner 1 rw - 0 0 handover - expired -")) << "bios wait for a lease";
+    EXPECT_FALSE(at_once("128 0/0 0 0 owner 1 rw - 0 0 handover - - -"));
+}

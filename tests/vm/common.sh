@@ -16,7 +16,7 @@ HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl
 	libdevmapper-dev libblkid-dev libsystemd-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
 	kmod cpio xz-utils e2fsprogs diffutils coreutils libelf1 libzmq3-dev cppzmq-dev
 	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin drbd-utils
-	debhelper dh-dkms)
+	debhelper dh-dkms udev lvm2)
 
 install_host_packages() {
 	local missing=()
@@ -150,6 +150,16 @@ build_initramfs() {
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,tests}
 	cp /bin/busybox "$stage/bin/busybox"
 	stage_binary /usr/sbin/dmsetup "$stage" /usr/sbin/dmsetup
+	ln -s /usr/sbin/dmsetup "$stage/sbin/dmsetup"  # where dm's udev rules call it
+	# udevd with the device-mapper rules and ours, for the udev scenario
+	# (the others run without udev).
+	stage_binary /bin/udevadm "$stage" /usr/bin/udevadm
+	mkdir -p "$stage/lib/systemd"
+	ln -s /usr/bin/udevadm "$stage/lib/systemd/systemd-udevd"  # udevd by its name
+	mkdir -p "$stage/lib/udev/rules.d"
+	cp /lib/udev/rules.d/{55-dm,60-persistent-storage-dm,95-dm-notify}.rules "$stage/lib/udev/rules.d/"
+	cp "$REPO/libctl/56-dcc.rules" "$stage/lib/udev/rules.d/"  # calls /usr/sbin/dccctl
+	stage_binary /sbin/lvm "$stage" /usr/sbin/lvm  # LVM's scan of /dev, and its filter
 	stage_binary /usr/bin/fio "$stage" /usr/bin/fio
 	stage_binary /usr/bin/dd "$stage" /usr/bin/dd
 	stage_binary /usr/bin/cmp "$stage" /usr/bin/cmp

@@ -39,6 +39,13 @@ struct TargetStatus {
 // Parse the INFO status of one dcc target (the part after "dcc ").
 std::optional<TargetStatus> parse_status(const std::string& params);
 
+// Whether every read of the volume is served here at once, from this
+// site's copy: an owner that serves I/O (mode rw or ro, not the old side
+// of a split brain, its lease not expired) with every region valid.  Only
+// such a volume is probed by udev (blkid) and LVM: a replica fails every
+// read, and a read of a missing region waits for the other site.
+bool serves_reads_at_once(const TargetStatus& s);
+
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
 // role, generation, mode, registration ("-" if none), misses, timeouts,
 // origin, split ("-" if none), lease ("-" if none needed, also from a

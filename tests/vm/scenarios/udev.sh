@@ -1,0 +1,89 @@
+# udev with the device-mapper rules and 56-dcc.rules: a volume dccctl up
+# made gets /dev/dcc/NAME and /dev/disk/by-id/dcc-UUID; blkid probes an
+# owner holding every region (its file system shows in /dev/disk/by-uuid),
+# and never a replica (every read would fail) nor an owner that lacks
+# regions (each read would wait miss_timeout for a fill nobody does here):
+# udev settles at once and those volumes see no read; LVM's own scan with
+# the filter the docs give reads none of them either.
+# disks: data=16M meta=1M data2=16M meta2=1M data3=16M meta3=1M
+# timeout: 300
+. ./lib.sh
+
+U1=5a5a5a5a-0000-4000-8000-0000000000a1
+U2=5a5a5a5a-0000-4000-8000-0000000000a2
+U3=5a5a5a5a-0000-4000-8000-0000000000a3
+check "udevd starts" /lib/systemd/systemd-udevd --daemon
+check "udevadm settles" udevadm settle --timeout=30
+
+check "format-meta owner" dccctl format-meta --data "$DATA" --meta "$META" --uuid $U1
+check "format-meta replica" dccctl format-meta --data "$DATA2" --meta "$META2" --uuid $U2 --role replica
+check "format-meta owner, empty" dccctl format-meta --data "$DATA3" --meta "$META3" --uuid $U3 --empty --role owner
+mkdir -p /tmp/vols
+printf 'data = "%s"\nmeta = "%s"\n' "$DATA" "$META" >/tmp/vols/full.toml
+printf 'data = "%s"\nmeta = "%s"\n' "$DATA2" "$META2" >/tmp/vols/rep.toml
+printf 'data = "%s"\nmeta = "%s"\nmiss_timeout = 20\n' "$DATA3" "$META3" >/tmp/vols/hole.toml
+
+check "up full" dccctl up --dir /tmp/vols full
+check "mkfs.ext4 on the owner that holds every region" /usr/sbin/mke2fs -q -t ext4 -F /dev/mapper/full
+check "dccctl up rep hole (replica, owner lacking every region)" dccctl up --dir /tmp/vols rep hole
+start=$(date +%s)
+check "udev settles" udevadm settle --timeout=60
+took=$(($(date +%s) - start))
+[ "$took" -lt 15 ] && ok "... at once (${took}s): nothing waited for a fill" ||
+	bad "udev took ${took}s to settle: something read the volume that lacks its regions"
+check "a change event for each" udevadm trigger --action=change --settle /dev/mapper/full /dev/mapper/rep /dev/mapper/hole
+
+# The same device: major:minor (hex) of what a path leads to.
+devno() { stat -L -c %t:%T "$1" 2>/dev/null || echo "no $1"; }
+for v in full rep hole; do
+	expect_eq "/dev/dcc/$v" "$(devno /dev/mapper/$v)" "$(devno /dev/dcc/$v)"
+done
+expect_eq "/dev/disk/by-id/dcc-UUID (full)" "$(devno /dev/mapper/full)" "$(devno /dev/disk/by-id/dcc-$U1)"
+expect_eq "/dev/disk/by-id/dcc-UUID (rep)" "$(devno /dev/mapper/rep)" "$(devno /dev/disk/by-id/dcc-$U2)"
+expect_eq "/dev/disk/by-id/dcc-UUID (hole)" "$(devno /dev/mapper/hole)" "$(devno /dev/disk/by-id/dcc-$U3)"
+
+prop() { udevadm info --query=property --name="/dev/mapper/$1" | sed -n "s/^$2=//p"; }
+expect_eq "dccctl udev: the owner holding every region is scanned" \
+	"DCC_VOLUME=full DCC_UUID=$U1 DCC_ROLE=owner DCC_SCAN=1" "$(dccctl udev full | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... and the replica is not" "DCC_SCAN=0" "$(dccctl udev rep | grep SCAN)"
+expect_eq "... nor the owner that lacks regions" "DCC_SCAN=0" "$(dccctl udev hole | grep SCAN)"
+refuse "dccctl udev of a device that is no volume" dccctl udev nosuch
+expect_eq "blkid probed full: ext4" ext4 "$(prop full ID_FS_TYPE)"
+expect_eq "full: DM_NOSCAN not set" "" "$(prop full DM_NOSCAN)"
+fsuuid=$(prop full ID_FS_UUID)
+[ -n "$fsuuid" ] && ok "full's file system UUID: $fsuuid" || bad "no ID_FS_UUID for full"
+expect_eq "/dev/disk/by-uuid of full's file system" "$(devno /dev/mapper/full)" \
+	"$(devno "/dev/disk/by-uuid/$fsuuid")"
+for v in rep hole; do
+	expect_eq "$v: DM_NOSCAN=1" 1 "$(prop $v DM_NOSCAN)"
+	expect_eq "$v: not probed" "" "$(prop $v ID_FS_TYPE)"
+done
+expect_eq "hole: no read reached it (no miss)" 0 "$(misses_of hole)"
+expect_eq "hole: no bio timed out" 0 "$(timeouts_of hole)"
+# LVM reads every block device under /dev (not only what udev probed):
+# the filter the docs give keeps it off dcc volumes.
+mkdir -p /etc/lvm /run/lock/lvm /run/lvm
+filter='devices { global_filter = [ "r|^/dev/disk/by-id/dcc-|" ] }'
+start=$(date +%s)
+check "lvm pvs with the filter" env LVM_SUPPRESS_FD_WARNINGS=1 lvm pvs --config "$filter"
+took=$(($(date +%s) - start))
+[ "$took" -lt 15 ] && ok "... at once (${took}s)" || bad "lvm pvs took ${took}s"
+expect_eq "lvm read nothing of hole (no miss)" 0 "$(misses_of hole)"
+check "lvm pvs -a names no dcc volume" sh -c "! env LVM_SUPPRESS_FD_WARNINGS=1 lvm pvs -a --config '$filter' 2>&1 | grep -E 'dm-|mapper|dcc'"
+
+# When it holds every region the same owner is probed: fill it from a copy
+# of full's data, then a change event.
+check "fill hole from full's data (a local source)" \
+	dccctl fill --source /dev/mapper/full --hydrate --exit-when-done hole
+check "a change event for hole" udevadm trigger --action=change --settle /dev/mapper/hole
+dmsetup status hole
+expect_eq "hole, now whole: DCC_SCAN=1" "DCC_SCAN=1" "$(dccctl udev hole | grep SCAN)"
+expect_eq "hole, now whole: probed (ext4)" ext4 "$(prop hole ID_FS_TYPE)"
+
+check "down" dccctl down --dir /tmp/vols full rep hole
+check "udev settles after the removal" udevadm settle --timeout=30
+[ ! -e /dev/dcc/full ] && ok "/dev/dcc/full is gone" || bad "/dev/dcc/full is still there"
+[ ! -e "/dev/disk/by-id/dcc-$U1" ] && ok "its by-id link is gone" || bad "its by-id link is still there"
+dmesg | grep -aE "Buffer I/O error|I/O error" | head -n 5
+expect_eq "no I/O error in the kernel log" 0 "$(dmesg | grep -acE 'Buffer I/O error|I/O error')"
+finish
