@@ -149,7 +149,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         if (w.size() == 2 && states.empty()) return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
         send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
                                                                            : std::optional(peer_site_),
-                                              link_up_, states)));
+                                              link_up_, states, started_)));
         close(fd);
         return;
     }

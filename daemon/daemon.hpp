@@ -181,6 +181,9 @@ private:
     std::map<Uuid, Volume*> uuids_;                         // by_uuid's index of vols_
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;
+    // When this dccd started, seconds since the epoch: its counters (status,
+    // metrics) count from then.
+    double started_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::string peer_site_;
     // Shared with the sync shipper: a push's and a sync write's seqs order
     // them at the replica (taken before their data is read).

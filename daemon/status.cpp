@@ -60,6 +60,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     s.fetch = Flow{v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),
                    v.fetched.bytes_per_second()};
     s.last_handover_ms = v.last_ho_ms;
+    s.fetch_latency = v.fetch_latency;
     return s;
 }
 

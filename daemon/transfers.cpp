@@ -218,6 +218,9 @@ void Daemon::end_fills(Volume& v) {
         if (!e) {
             v.invalid.remove(w.region);
             w.meter->add(w.bytes);
+            if (w.waited_since != Clock::time_point{})
+                v.fetch_latency.observe(
+                    std::chrono::duration<double>(Clock::now() - w.waited_since).count());
         }
         if (w.ack) {
             wire::Message r = reply_to(w.ack->msg, wire::Type::PushAck);
@@ -265,7 +268,8 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
     }
     if (!err) {
         v.fills.written(m.region);
-        v.written.push_back({m.region, in.payload.size(), fetch ? &v.fetched : &v.pulled, {}});
+        v.written.push_back(
+            {m.region, in.payload.size(), fetch ? &v.fetched : &v.pulled, {}, f->waited_since});
         if (fetch) end_fills(v);
         return;
     }
@@ -293,6 +297,7 @@ void Daemon::serve_pending(Volume& v) {
     RangeSet waiting = kernel_.set(v, DCC_SET_WAITING);
     for (const Range& x : waiting.ranges())
         for (uint64_t r = x.start; r < x.end(); r++) {
+            v.fills.needed(r, now);
             const core::Fill* f = v.fills.find(r);
             // A fetch in flight is asked again only if its answer is late;
             // a region written and about to be valid not at all.

@@ -35,6 +35,7 @@ struct WrittenFill {
     size_t bytes;
     report::RateMeter* meter;     // what to count it in once valid
     std::optional<Incoming> ack;  // replica: the push to acknowledge then
+    Clock::time_point waited_since{};  // a bio waited for it since (fetch latency)
 };
 
 // The kernel's word on this site's ownership of a volume: REGISTER's
@@ -119,6 +120,7 @@ struct Volume {
     // What status and events report.
     std::optional<TargetStatus> kst;  // the kernel's status line
     report::RateMeter pushed, pulled, fetched;
+    Histogram fetch_latency;  // bio waiting (as dccd first saw it) to valid
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     // The same, kept when the link goes (a failover weighs it).
     std::optional<uint64_t> last_owner_backlog;

@@ -13,6 +13,11 @@ const Fill* Fills::find(uint64_t region) const {
 
 void Fills::begun(uint64_t region) { fills_.try_emplace(region); }
 
+void Fills::needed(uint64_t region, Clock::time_point now) {
+    Fill& f = fills_[region];
+    if (f.waited_since == Clock::time_point{}) f.waited_since = now;
+}
+
 void Fills::asked(uint64_t region, FillKind kind, uint64_t seq, Clock::time_point retry_at) {
     Fill& f = fills_[region];
     // A fetch answers for a pull of the same region (a bio now waits for it).
@@ -76,7 +81,7 @@ void Fills::give_back(const RangeSet& give) {
 
 void Fills::reset() {
     for (auto& [r, f] : fills_)
-        if (!f.written) f = {f.kind, 0, {}, false};
+        if (!f.written) f = {f.kind, 0, {}, false, f.waited_since};
 }
 
 

@@ -24,6 +24,7 @@ struct Fill {
     uint64_t seq = 0;               // the request outstanding, 0 if none
     Clock::time_point retry_at{};   // ask (again) from then on
     bool written = false;           // the data is in place: FILL_DONE is due
+    Clock::time_point waited_since{};  // a bio waits for it since (needed())
 };
 
 class Fills {
@@ -32,6 +33,9 @@ public:
     const Fill* find(uint64_t region) const;
     // A region locked for a background pull (FILL_BEGIN succeeded).
     void begun(uint64_t region);
+    // A bio waits for @region, seen at @now: the first sight counts (the
+    // fetch latency runs from it).
+    void needed(uint64_t region, Clock::time_point now);
     // A request for @region was sent (or, with seq 0, could not be).
     void asked(uint64_t region, FillKind kind, uint64_t seq, Clock::time_point retry_at);
 

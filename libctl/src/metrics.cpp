@@ -57,6 +57,29 @@ public:
         if (v[k].is_number()) add(name, type, help, labels, v[k].get<double>() * scale);
         else if (v[k].is_boolean()) add(name, type, help, labels, v[k].get<bool>() ? 1 : 0);
     }
+    // A histogram from @h ({"bounds", "counts", "count", "sum_seconds"}):
+    // cumulative buckets, their sum and count.
+    void hist(const std::string& name, const char* help, const std::string& labels, const json& h) {
+        if (!h.is_object() || !h.contains("bounds") || !h.contains("counts")) return;
+        const json &b = h["bounds"], &c = h["counts"];
+        if (!b.is_array() || !c.is_array() || c.size() != b.size() + 1) return;
+        Family& f = fams_.try_emplace(name, Family{"histogram", help, {}}).first->second;
+        auto sample = [&](const char* suffix, const std::string& l, double value) {
+            char v[64];
+            std::snprintf(v, sizeof(v), "%.17g", value);
+            f.samples.push_back(std::string(suffix) + "{" + l + "} " + v);
+        };
+        double cum = 0;
+        for (size_t i = 0; i < c.size(); i++) {
+            cum += c[i].get<double>();
+            char le[64];
+            if (i < b.size()) std::snprintf(le, sizeof(le), "%g", b[i].get<double>());
+            else std::snprintf(le, sizeof(le), "+Inf");
+            sample("_bucket", labels + ",le=\"" + le + "\"", cum);
+        }
+        sample("_sum", labels, h.value("sum_seconds", 0.0));
+        sample("_count", labels, h.value("count", 0.0));
+    }
     std::string text() const {
         std::string t;
         for (const auto& [name, f] : fams_) {
@@ -77,6 +100,10 @@ std::string prometheus_text(const json& st) {
     bool daemon = st.value("daemon", false);
     o.add("dcc_daemon_up", "gauge", "1 if dccd answered, 0 if only the kernel's view was read", "",
           daemon ? 1 : 0);
+    // Counters count from dccd's start: a new start time says they reset.
+    if (daemon) o.num("dcc_daemon_start_time_seconds", "gauge",
+                      "when dccd started (seconds since the epoch); its counters count from then", "",
+                      st, "started");
     if (daemon && st.contains("link") && st["link"].is_string())
         o.add("dcc_link_up", "gauge", "1 while the link to the peer site is up", "",
               st["link"] == "up" ? 1 : 0);
@@ -121,6 +148,10 @@ std::string prometheus_text(const json& st) {
             o.num("dcc_volume_transfer_in_flight", "gauge", "regions asked for or sent, not yet answered",
                   lt, v[t], "in_flight");
         }
+        if (v.contains("fetch_latency"))
+            o.hist("dcc_volume_fetch_seconds",
+                   "from dccd's first sight of a bio waiting for a region to the region valid here", l,
+                   v["fetch_latency"]);
         if (v.contains("progress") && v["progress"].is_object())
             for (const char* t : {"hydration", "replication"}) {
                 const json& p = v["progress"][t];

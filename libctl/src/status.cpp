@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "dcc/status.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -200,6 +201,26 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     return v;
 }
 
+const std::vector<double>& Histogram::bounds() {
+    static const std::vector<double> b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25,  0.5,    1,     2.5,  5,     10};
+    return b;
+}
+
+void Histogram::observe(double seconds) {
+    const auto& b = bounds();
+    size_t i = size_t(std::lower_bound(b.begin(), b.end(), seconds) - b.begin());
+    counts[i]++;
+    count++;
+    sum += seconds;
+}
+
+static json histogram_json(const std::optional<Histogram>& h) {
+    if (!h) return nullptr;
+    return {{"bounds", Histogram::bounds()}, {"counts", h->counts}, {"count", h->count},
+            {"sum_seconds", h->sum}};
+}
+
 json to_json(const VolumeStatus& v) {
     return {{"name", v.name},
             {"uuid", opt(v.uuid)},
@@ -230,12 +251,14 @@ json to_json(const VolumeStatus& v) {
             {"hydration", flow(v.hydration)},
             {"fetch", flow(v.fetch)},
             {"last_handover_ms", opt(v.last_handover_ms)},
+            {"fetch_latency", histogram_json(v.fetch_latency)},
             {"progress", {{"hydration", progress_json(hydration_progress(v))},
                           {"replication", progress_json(replication_progress(v))}}}};
 }
 
 json status_answer(const std::optional<std::string>& site, const std::optional<std::string>& peer,
-                   const std::optional<bool>& link_up, const std::vector<VolumeStatus>& vols) {
+                   const std::optional<bool>& link_up, const std::vector<VolumeStatus>& vols,
+                   const std::optional<double>& started) {
     json a = json::array();
     for (const VolumeStatus& v : vols) a.push_back(to_json(v));
     return {{"ok", true},
@@ -243,6 +266,7 @@ json status_answer(const std::optional<std::string>& site, const std::optional<s
             {"site", opt(site)},
             {"peer", opt(peer)},
             {"link", link_up ? json(*link_up ? "up" : "down") : json(nullptr)},
+            {"started", started ? json(*started) : json(nullptr)},
             {"volumes", a}};
 }
 

@@ -108,3 +108,22 @@ TEST(Fills, GivenBackFillsTakeNoLateAnswer) {
     EXPECT_EQ(f.answer(3, 9, 1, 1, 0, now), Fills::Verdict::Take) << "a fill not given back is kept";
     EXPECT_EQ(f.due(FillKind::Fetch, now), std::vector<uint64_t>{3});
 }
+
+// The fetch latency runs from the first sight of a waiting bio, across
+// the request asked again and a link reset.
+TEST(Fills, WaitedSinceIsTheFirstSight) {
+    Fills f;
+    auto t0 = Clock::now();
+    f.begun(4);
+    f.asked(4, FillKind::Pull, 3, t0);
+    EXPECT_EQ(f.find(4)->waited_since, Clock::time_point{}) << "a background pull: nobody waits";
+    f.needed(4, t0 + std::chrono::seconds(1));
+    f.asked(4, FillKind::Fetch, 5, t0);
+    f.needed(4, t0 + std::chrono::seconds(2));
+    f.reset();
+    f.needed(4, t0 + std::chrono::seconds(3));
+    EXPECT_EQ(f.find(4)->waited_since, t0 + std::chrono::seconds(1));
+    f.done(4);
+    f.needed(4, t0 + std::chrono::seconds(4));
+    EXPECT_EQ(f.find(4)->waited_since, t0 + std::chrono::seconds(4)) << "a new fill starts anew";
+}

@@ -33,6 +33,11 @@ dcc::VolumeStatus owner() {
     v.hydration = dcc::Flow{8, 512, 512 * 65536, 2097152};
     v.fetch = dcc::Flow{0, 3, 3 * 65536, 0};
     v.last_handover_ms = 250;
+    v.fetch_latency = dcc::Histogram{};
+    v.fetch_latency->observe(0.004);   // in (2.5 ms, 5 ms]
+    v.fetch_latency->observe(0.005);   // the bound itself: same bucket
+    v.fetch_latency->observe(0.3);     // (250 ms, 500 ms]
+    v.fetch_latency->observe(42);      // above every bound
     return v;
 }
 
@@ -54,7 +59,9 @@ std::map<std::string, std::string> parse(const std::string& text) {
         }
         EXPECT_TRUE(std::regex_match(line, m, sample)) << "not a sample: " << line;
         if (m.empty()) continue;
-        EXPECT_EQ(m[1].str(), family) << "a sample outside its family: " << line;
+        std::string name = m[1].str();
+        bool part = name == family + "_bucket" || name == family + "_sum" || name == family + "_count";
+        EXPECT_TRUE(name == family || part) << "a sample outside its family: " << line;
         out[line.substr(0, line.rfind(' '))] = m[5].str();
     }
     return out;
@@ -85,6 +92,25 @@ TEST(Metrics, DaemonStatus) {
     EXPECT_EQ(m.count("dcc_volume_held_writes" + l), 0u) << "async: not known, no sample";
 }
 
+TEST(Metrics, FetchLatencyHistogramAndStartTime) {
+    auto st = dcc::status_answer(std::string("a"), std::string("b"), true, {owner()}, 1796262000.5);
+    auto m = parse(dcc::prometheus_text(st));
+    EXPECT_EQ(m["dcc_daemon_start_time_seconds"], "1796262000.5") << "counters count from then";
+    const std::string l = R"(dcc_volume_fetch_seconds_bucket{volume="vm\"1",le=")";
+    EXPECT_EQ(m[l + R"(0.001"})"], "0");
+    EXPECT_EQ(m[l + R"(0.0025"})"], "0");
+    EXPECT_EQ(m[l + R"(0.005"})"], "2");
+    EXPECT_EQ(m[l + R"(0.25"})"], "2");
+    EXPECT_EQ(m[l + R"(0.5"})"], "3") << "cumulative";
+    EXPECT_EQ(m[l + R"(10"})"], "3");
+    EXPECT_EQ(m[l + R"(+Inf"})"], "4");
+    EXPECT_EQ(m[R"(dcc_volume_fetch_seconds_count{volume="vm\"1"})"], "4");
+    EXPECT_EQ(std::stod(m[R"(dcc_volume_fetch_seconds_sum{volume="vm\"1"})"]), 0.004 + 0.005 + 0.3 + 42);
+    auto j = st["volumes"][0]["fetch_latency"];
+    EXPECT_EQ(j["counts"].size(), dcc::Histogram::bounds().size() + 1);
+    EXPECT_EQ(j["count"], 4);
+}
+
 TEST(Metrics, KernelViewAlone) {
     dcc::VolumeStatus v = owner();
     v.paired.reset();
@@ -92,11 +118,14 @@ TEST(Metrics, KernelViewAlone) {
     v.replication.reset();
     v.hydration.reset();
     v.fetch.reset();
+    v.fetch_latency.reset();
     auto m = parse(dcc::prometheus_text(dcc::status_answer(std::nullopt, std::nullopt, std::nullopt, {v})));
     EXPECT_EQ(m["dcc_daemon_up"], "0");
     EXPECT_EQ(m.count("dcc_link_up"), 0u);
     EXPECT_EQ(m.count(R"(dcc_volume_paired{volume="vm\"1"})"), 0u);
     EXPECT_EQ(m[R"(dcc_volume_dirty_regions{volume="vm\"1"})"], "7");
+    EXPECT_EQ(m.count("dcc_daemon_start_time_seconds"), 0u);
+    EXPECT_EQ(m.count(R"(dcc_volume_fetch_seconds_count{volume="vm\"1"})"), 0u);
 }
 
 TEST(Metrics, WrittenWhole) {

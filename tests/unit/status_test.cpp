@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dcc/status.hpp"
 
 using namespace dcc;
@@ -219,4 +221,21 @@ TEST(Status, ServesReadsAtOnce) {
     EXPECT_FALSE(at_once("128 256/256 0 0 owner 3 rw - 0 0 forced old - -")) << "old side of a split";
     EXPECT_FALSE(at_once("128 256/256 0 0 owner 1 rw - 0 0 handover - expired -")) << "bios wait for a lease";
     EXPECT_FALSE(at_once("128 0/0 0 0 owner 1 rw - 0 0 handover - - -"));
+}
+
+TEST(Status, HistogramBuckets) {
+    Histogram h;
+    const auto& b = Histogram::bounds();
+    ASSERT_EQ(h.counts.size(), b.size() + 1);
+    EXPECT_TRUE(std::is_sorted(b.begin(), b.end()));
+    h.observe(0);
+    h.observe(b.front());
+    h.observe(b.back());
+    h.observe(b.back() * 2);
+    EXPECT_EQ(h.counts.front(), 2u) << "a bound belongs to its own bucket (le)";
+    EXPECT_EQ(h.counts[b.size() - 1], 1u);
+    EXPECT_EQ(h.counts.back(), 1u);
+    EXPECT_EQ(h.count, 4u);
+    EXPECT_DOUBLE_EQ(h.sum, b.front() + b.back() * 3);
+    EXPECT_TRUE(to_json(VolumeStatus{}).at("fetch_latency").is_null()) << "the kernel's view knows none";
 }

@@ -61,6 +61,17 @@ struct Flow {
     double bytes_per_second = 0;
 };
 
+// A latency histogram with fixed bounds, in seconds, as Prometheus shows
+// one: counts[i] for bounds()[i-1] < t <= bounds()[i], the last above
+// every bound.
+struct Histogram {
+    static const std::vector<double>& bounds();  // 1 ms to 10 s
+    std::vector<uint64_t> counts = std::vector<uint64_t>(bounds().size() + 1);
+    uint64_t count = 0;
+    double sum = 0;  // seconds
+    void observe(double seconds);
+};
+
 // One volume as a status answer shows it.  What only dccd knows is
 // nullopt (JSON null) in the kernel's view.
 struct VolumeStatus {
@@ -87,6 +98,9 @@ struct VolumeStatus {
     // owner's last report.
     std::optional<uint64_t> backlog;
     std::optional<Flow> replication, hydration, fetch;
+    // From dccd's first sight of a bio waiting for a region to the region
+    // valid here, since dccd started.
+    std::optional<Histogram> fetch_latency;
     std::optional<int64_t> last_handover_ms;
 
     bool hydrated() const { return valid == regions; }
@@ -119,10 +133,13 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t);
 
 nlohmann::json to_json(const VolumeStatus& v);
 
-// A status answer: @site, @peer and @link are null in the kernel's view.
+// A status answer: @site, @peer, @link and @started (when dccd started,
+// in seconds since the epoch: its counters count from then) are null in
+// the kernel's view.
 nlohmann::json status_answer(const std::optional<std::string>& site,
                              const std::optional<std::string>& peer,
                              const std::optional<bool>& link_up,
-                             const std::vector<VolumeStatus>& vols);
+                             const std::vector<VolumeStatus>& vols,
+                             const std::optional<double>& started = std::nullopt);
 
 }  // namespace dcc
