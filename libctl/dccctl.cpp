@@ -266,7 +266,9 @@ int cmd_fill(int argc, char** argv) {
                                      {"hydrate", no_argument, nullptr, 0},
                                      {"exit-when-done", no_argument, nullptr, 0},
                                      {"pause-at", required_argument, nullptr, 0},
-                                     {"verbose", no_argument, nullptr, 0}});
+                                     {"verbose", no_argument, nullptr, 0},
+                                     {"progress", no_argument, nullptr, 0},
+                                     {"json", no_argument, nullptr, 0}});
     if (o.pos.size() != 1) usage_error("fill needs exactly one volume");
     if (!o.has("source")) usage_error("fill needs --source DEV|FILE");
     dcc::FillOptions f;
@@ -285,11 +287,56 @@ int cmd_fill(int argc, char** argv) {
     sa.sa_handler = on_signal;  // no SA_RESTART: poll returns EINTR
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // --progress: every two seconds, how far the volume is from whole, at
+    // the rate of the last two seconds (the kernel's valid count).
+    using Clock = std::chrono::steady_clock;
+    auto valid_of = [&]() -> std::optional<dcc::TargetStatus> {
+        try {
+            return dcc::parse_status(dcc::find_volume(v.name).params);
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    };
+    auto last = Clock::now();
+    auto before = valid_of();
+    if (o.has("progress"))
+        f.tick = [&] {
+            auto now = Clock::now();
+            if (now - last < std::chrono::seconds(2)) return;
+            auto st = valid_of();
+            if (!st || !before) return;
+            double dt = std::chrono::duration<double>(now - last).count();
+            double rate = st->valid > before->valid
+                              ? double(st->valid - before->valid) * double(st->region_sectors) * 512 / dt
+                              : 0;
+            auto p = dcc::progress_of(st->valid, st->regions, st->region_sectors * 512, rate);
+            std::fprintf(stderr, "dccctl fill: %s: %s\n", v.name.c_str(), dcc::progress_text(p).c_str());
+            last = now;
+            before = st;
+        };
+    auto start = Clock::now();
     dcc::FillStats s = dcc::run_fill(v.dev, f, g_stop);
     std::fprintf(stderr,
                  "dccctl fill: %llu misses filled, %llu regions hydrated, %llu stale, %llu errors\n",
                  (unsigned long long)s.misses_filled, (unsigned long long)s.regions_hydrated,
                  (unsigned long long)s.stale_completions, (unsigned long long)s.errors);
+    if (o.has("json")) {
+        auto st = valid_of();
+        nlohmann::json j{{"ok", s.errors == 0},
+                         {"volume", v.name},
+                         {"misses_filled", s.misses_filled},
+                         {"regions_hydrated", s.regions_hydrated},
+                         {"stale", s.stale_completions},
+                         {"errors", s.errors},
+                         {"valid", st ? nlohmann::json(st->valid) : nlohmann::json(nullptr)},
+                         {"regions", st ? nlohmann::json(st->regions) : nlohmann::json(nullptr)},
+                         {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}};
+        if (s.errors) {
+            j["error"] = std::to_string(s.errors) + " regions could not be filled";
+            j["code"] = "failed";
+        }
+        std::printf("%s\n", dcc::control::dump(j).c_str());
+    }
     return s.errors ? dcc::kExitError : 0;
 }
 
@@ -864,7 +911,7 @@ const std::vector<Verb>& verbs() {
          cmd_dump_meta},
         {"check-meta", "[--data DEV] [--json] META_DEV",
          "check a metadata device (and that DEV is its volume's data device)", cmd_check_meta},
-        {"fill", "--source DEV|FILE [--hydrate [--exit-when-done]] VOL",
+        {"fill", "--source DEV|FILE [--hydrate [--exit-when-done]] [--progress] [--json] VOL",
          "answer a volume's misses from a local source", cmd_fill},
         {"status", "[--json] [VOL]", "show the state of dcc volumes", cmd_status},
         {"metrics", "[--output FILE]", "print metrics for Prometheus (or write FILE, for node_exporter)",

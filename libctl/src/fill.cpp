@@ -177,6 +177,7 @@ FillStats Filler::run(const std::atomic<bool>& stop) {
         (unsigned long long)(region_bytes_ >> 10));
 
     while (!stop) {
+        if (opt_.tick) opt_.tick();
         serve_pending();
         bool more = false;
         if (opt_.hydrate && !hydrate_done_) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "dcc/nl.hpp"
@@ -17,6 +18,7 @@ struct FillOptions {
     bool exit_when_done = false; // with hydrate: stop once every region is valid
     std::string pause_at;        // testing: SIGSTOP self at claimed|written|done
     bool verbose = false;
+    std::function<void()> tick;  // called each round of the loop (a progress report)
 };
 
 struct FillStats {

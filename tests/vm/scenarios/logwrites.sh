@@ -16,7 +16,18 @@ check "create" dcc_create vol /dev/mapper/d /dev/mapper/m
 # Reads (misses) race the background hydration.
 $DD if=/dev/mapper/vol bs=1M iflag=direct of=/dev/null status=none &
 reader=$!
-check "hydrate from the source" dccctl fill --source "$SRC" --hydrate --exit-when-done vol
+dccctl fill --source "$SRC" --hydrate --exit-when-done --progress --json vol >/tmp/fill.json 2>/tmp/fill.err
+expect_eq "hydrate from the source (--json: exit 0)" 0 $?
+cat /tmp/fill.json
+grep -q '"ok":true' /tmp/fill.json && grep -q '"valid":1024,' /tmp/fill.json &&
+	grep -q '"regions":1024,' /tmp/fill.json && ok "fill --json: ok, 1024 of 1024 valid" ||
+	bad "fill --json: $(cat /tmp/fill.json)"
+# --progress: a line every two seconds while it ran.
+secs=$(sed -n 's/.*"seconds":\([0-9]*\).*/\1/p' /tmp/fill.json)
+lines=$(grep -c '^dccctl fill: vol: [0-9.]* %, [0-9]* regions left' /tmp/fill.err)
+grep '^dccctl fill: vol:' /tmp/fill.err | head -n 3
+[ "${secs:-0}" -lt 3 ] || [ "$lines" -ge 1 ] && ok "fill --progress: $lines lines in ${secs}s" ||
+	bad "fill --progress: no progress line in ${secs}s: $(cat /tmp/fill.err)"
 wait $reader && ok "reads during hydration" || bad "reads during hydration failed"
 expect_eq "every region valid" 1024 "$(valid_count vol)"
 expect_eq "volume equals the source" "$($DD if="$SRC" bs=1M iflag=direct status=none | sha256sum)" \
