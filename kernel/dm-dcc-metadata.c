@@ -337,6 +337,7 @@ static int dcc_read_bitmaps(struct dcc *dcc, char **error)
 	bitmap_zero(dcc->clearing, total);
 	bitmap_zero(dcc->flush_before, dcc->bitmap_blocks);
 	dcc->nr_valid = bitmap_weight(dcc->valid, total);
+	dcc->told_whole = dcc->nr_valid == dcc->nr_regions;
 	dcc->nr_dirty = bitmap_weight(dcc->dirty, total);
 	dcc->sb_changed = false;
 	return 0;

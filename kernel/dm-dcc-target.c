@@ -204,6 +204,32 @@ void dcc_state_changed(struct dcc *dcc)
 	dcc_notify_state(dcc);
 }
 
+/*
+ * A change uevent on the dm disk: udev runs its rules again, and whether it
+ * may probe the volume (every read served here at once) follows the role
+ * and the valid count, which only userspace weighs.
+ */
+static void dcc_uevent(struct dcc *dcc)
+{
+	struct gendisk *disk = dm_disk(dm_table_get_md(dcc->ti->table));
+
+	kobject_uevent(&disk_to_dev(disk)->kobj, KOBJ_CHANGE);
+}
+
+/* Tell udev when the volume becomes whole here, or stops being whole. */
+static void dcc_check_whole(struct dcc *dcc)
+{
+	bool whole, changed;
+
+	spin_lock_irq(&dcc->lock);
+	whole = dcc->nr_valid == dcc->nr_regions;
+	changed = whole != dcc->told_whole;
+	dcc->told_whole = whole;
+	spin_unlock_irq(&dcc->lock);
+	if (changed)
+		dcc_uevent(dcc);
+}
+
 /* Drop @lock for a moment every 4096 steps of a long walk over a bitmap. */
 static void dcc_relax_lock(struct dcc *dcc, u64 *steps)
 {
@@ -845,6 +871,7 @@ static void do_worker(struct work_struct *ws)
 	mutex_unlock(&dcc->commit_mutex);
 
 	dcc_complete_overwrites(dcc, &done, r);
+	dcc_check_whole(dcc);
 	dcc_start_overwrites(dcc, &start, r);
 	while ((bio = bio_list_pop(&writes))) {
 		if (r)
@@ -1192,6 +1219,7 @@ unlock:
 	mutex_unlock(&dcc->commit_mutex);
 	dcc_fail_bios(&failed, BLK_STS_IOERR);
 	dcc_wake(dcc);
+	dcc_check_whole(dcc);
 	return ret;
 }
 
@@ -1300,6 +1328,7 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 	ret = dcc_commit(dcc);
 	mutex_unlock(&dcc->commit_mutex);
 	dcc_state_changed(dcc);
+	dcc_check_whole(dcc);
 	return ret;
 unlock:
 	spin_unlock_irq(&dcc->lock);
@@ -1429,6 +1458,7 @@ out:
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs)
 {
+	bool serves_changed = false;
 	int ret;
 
 	if (!dcc_role_state_valid(rs))
@@ -1459,6 +1489,7 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 
 	spin_lock_irq(&dcc->lock);
 	if (!ret) {
+		serves_changed = dcc->rs.role != rs->role || dcc->rs.split != rs->split;
 		dcc->rs = *rs;
 		WRITE_ONCE(dcc->serves, dcc_role_state_serves(rs));
 	} else {
@@ -1469,6 +1500,8 @@ out:
 	mutex_unlock(&dcc->commit_mutex);
 	if (!ret) {
 		dcc_state_changed(dcc);
+		if (serves_changed)
+			dcc_uevent(dcc);
 		/* Bios held for a lease end as all others once it serves no more. */
 		dcc_wake(dcc);
 	}

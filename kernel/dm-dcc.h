@@ -134,6 +134,7 @@ struct dcc {
 	bool sb_changed;
 	u64 nr_valid;
 	u64 nr_dirty;
+	bool told_whole;		/* udev last heard: every region valid */
 	/*
 	 * rs is what is committed, and all the target acts on; sb_rs is
 	 * what the next commit writes (they differ only while a SET_ROLE
