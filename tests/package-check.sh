@@ -110,5 +110,21 @@ for rel in $(resolve_kernels); do
 		tail -n 20 "$t/log"
 	fi
 done
+# BUILD_EXCLUSIVE_KERNEL: DKMS refuses a kernel outside the two lines
+# (exit 77, its "not supported" status) before it looks for headers.
+t="$VMOUT/dkms-exclusive"
+rm -rf "$t"
+mkdir -p "$t/src" "$t/tree"
+cp -r "$P/dkms$src" "$t/src/"
+args=(-m dcc -v "$version" --sourcetree "$t/src" --dkmstree "$t/tree")
+dkms add "${args[@]}" >"$t/log" 2>&1
+rc=0
+dkms build "${args[@]}" -k 5.10.0-99-amd64 >>"$t/log" 2>&1 || rc=$?
+if [ "$rc" = 77 ] && grep -q 'BUILD_EXCLUSIVE' "$t/log"; then
+	pass "dkms refuses a kernel of another line (5.10.0-99-amd64: exit 77, BUILD_EXCLUSIVE)"
+else
+	fail "dkms build for 5.10.0-99-amd64: exit $rc, not refused by BUILD_EXCLUSIVE_KERNEL"
+	tail -n 5 "$t/log"
+fi
 echo "$ok passed, $failed failed"
 ((failed == 0))
