@@ -500,6 +500,8 @@ int cmd_udev(int argc, char** argv) {
     std::printf("DCC_VOLUME=%s\n", v.name.c_str());
     if (uuid.rfind("DCC-", 0) == 0 && uuid.size() > 4) std::printf("DCC_UUID=%s\n", uuid.c_str() + 4);
     std::printf("DCC_ROLE=%s\n", st->role.c_str());
+    std::printf("DCC_MODE=%s\n", st->mode.c_str());
+    std::printf("DCC_SPLIT=%s\n", st->split == "-" ? "none" : st->split.c_str());
     std::printf("DCC_SCAN=%d\n", dcc::serves_reads_at_once(*st) ? 1 : 0);
     return 0;
 }

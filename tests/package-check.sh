@@ -52,7 +52,7 @@ fi
 expect_utils=$(printf '%s\n' /usr/sbin/dccd /usr/sbin/dccctl \
 	/lib/systemd/system/dccd.service /lib/systemd/system/dccd-witness.service \
 	/lib/systemd/system/dcc-volumes.service /lib/systemd/system/dcc-metrics.service \
-	/lib/systemd/system/dcc-metrics.timer /lib/udev/rules.d/56-dcc.rules /usr/share/man/man8/dccd.8.gz /usr/share/man/man8/dccctl.8.gz \
+	/lib/systemd/system/dcc-metrics.timer /lib/udev/rules.d/56-dcc.rules /usr/lib/ocf/resource.d/dcc/volume /usr/share/man/man8/dccd.8.gz /usr/share/man/man8/dccctl.8.gz \
 	/usr/share/man/man5/dccd.toml.5.gz /usr/share/man/man4/dm-dcc.4.gz \
 	/usr/share/doc/dcc-utils/examples/dccd.toml.example /usr/share/bash-completion/completions/dccctl \
 	/usr/share/doc/dcc-utils/changelog.gz /usr/share/doc/dcc-utils/copyright | sort)

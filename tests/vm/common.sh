@@ -16,7 +16,7 @@ HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl
 	libdevmapper-dev libblkid-dev libsystemd-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
 	kmod cpio xz-utils e2fsprogs diffutils coreutils libelf1 libzmq3-dev cppzmq-dev
 	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin drbd-utils
-	debhelper dh-dkms udev lvm2)
+	debhelper dh-dkms udev lvm2 resource-agents libxml2-utils)
 
 install_host_packages() {
 	local missing=()
@@ -160,6 +160,11 @@ build_initramfs() {
 	cp /lib/udev/rules.d/{55-dm,60-persistent-storage-dm,95-dm-notify}.rules "$stage/lib/udev/rules.d/"
 	cp "$REPO/libctl/56-dcc.rules" "$stage/lib/udev/rules.d/"  # calls /usr/sbin/dccctl
 	stage_binary /sbin/lvm "$stage" /usr/sbin/lvm  # LVM's scan of /dev, and its filter
+	# The Pacemaker agent, and Debian's ocf-tester to check it.
+	install -D -m 0755 "$REPO/libctl/ocf-volume" "$stage/usr/lib/ocf/resource.d/dcc/volume"
+	install -D -m 0755 /usr/sbin/ocf-tester "$stage/usr/sbin/ocf-tester"
+	install -D -m 0644 /usr/share/resource-agents/ra-api-1.dtd "$stage/usr/share/resource-agents/ra-api-1.dtd"
+	stage_binary /usr/bin/xmllint "$stage" /usr/bin/xmllint
 	stage_binary /usr/bin/fio "$stage" /usr/bin/fio
 	stage_binary /usr/bin/dd "$stage" /usr/bin/dd
 	stage_binary /usr/bin/cmp "$stage" /usr/bin/cmp

@@ -45,7 +45,7 @@ expect_eq "/dev/disk/by-id/dcc-UUID (hole)" "$(devno /dev/mapper/hole)" "$(devno
 
 prop() { udevadm info --query=property --name="/dev/mapper/$1" | sed -n "s/^$2=//p"; }
 expect_eq "dccctl udev: the owner holding every region is scanned" \
-	"DCC_VOLUME=full DCC_UUID=$U1 DCC_ROLE=owner DCC_SCAN=1" "$(dccctl udev full | tr '\n' ' ' | sed 's/ $//')"
+	"DCC_VOLUME=full DCC_UUID=$U1 DCC_ROLE=owner DCC_MODE=rw DCC_SPLIT=none DCC_SCAN=1" "$(dccctl udev full | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "... and the replica is not" "DCC_SCAN=0" "$(dccctl udev rep | grep SCAN)"
 expect_eq "... nor the owner that lacks regions" "DCC_SCAN=0" "$(dccctl udev hole | grep SCAN)"
 refuse "dccctl udev of a device that is no volume" dccctl udev nosuch

@@ -1,0 +1,71 @@
+# The Pacemaker resource agent ocf:dcc:volume, as a cluster runs it: at B,
+# ocf-tester (Debian's resource-agents) drives start, monitor, promote
+# (migrate here), demote (hand back), stop, and their repeats, with A's
+# dccd and volume up; every action must give the OCF exit code.  Then the
+# agent's own refusals: A, owner, cannot demote while B is down (nobody
+# could take the volume) and stays owner; monitor says 8 for an owner,
+# 7 for a device that is not there; validate-all refuses an undeclared
+# volume.  A's data is the same at the end.
+# sites: 2
+# disks: data=32M meta=1M
+# timeout: 400
+. ./lib.sh
+
+UUID=5a5a5a5a-0000-4000-8000-0000000000c1
+AGENT=/usr/lib/ocf/resource.d/dcc/volume
+if [ "$SITE" = a ]; then
+	fill_random "$DATA" 32
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID >/dev/null
+else
+	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
+fi
+mkdir -p /etc/dcc/volumes.d
+printf 'data = "%s"\nmeta = "%s"\n' "$DATA" "$META" >/etc/dcc/volumes.d/vol.toml
+check "dccctl up vol" dccctl up vol
+dccd_config
+start_dccd
+check "paired" dccctl wait vol paired --timeout 60
+agent() { OCF_RESKEY_volume=${VOLNAME:-vol} OCF_ROOT=/usr/lib/ocf "$AGENT" "$@"; }
+sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+
+if [ "$SITE" = a ]; then
+	before=$(sum_data)
+	agent monitor
+	expect_eq "monitor at the owner: 8 (promoted)" 8 $?
+	barrier tester
+	barrier tester-done
+	expect_eq "A owns the volume after the tester's last demote" owner "$(role_of vol)"
+	expect_eq "generation 5: the tester promoted B twice, demoted it twice" 5 "$(status_field vol generation)"
+	# B's device is down now: nobody could take the volume.
+	agent demote 2>/tmp/demote.err
+	expect_eq "demote while the other site is down: 1 (generic error)" 1 $?
+	grep -q 'ocf-exit-reason:cannot demote: not paired' /tmp/demote.err && ok "... saying why" ||
+		bad "demote's reason: $(cat /tmp/demote.err)"
+	expect_eq "... and A stays owner" owner "$(role_of vol)"
+	agent monitor
+	expect_eq "monitor: still 8" 8 $?
+	check "A reads its volume" $DD if=/dev/mapper/vol bs=1M count=4 iflag=direct of=/dev/null status=none
+	VOLNAME=nosuch agent validate-all 2>/tmp/validate.err
+	expect_eq "validate-all of an undeclared volume: 6 (not configured)" 6 $?
+	grep -q 'nosuch is not declared' /tmp/validate.err && ok "... saying so" || bad "validate-all: $(cat /tmp/validate.err)"
+	VOLNAME=nosuch agent monitor
+	expect_eq "monitor of a volume with no device: 7" 7 $?
+	stop_dccd
+	expect_eq "A's data is the same (nothing was written)" "$before" "$(sum_data)"
+else
+	barrier tester
+	grep -q '^nobody:' /etc/passwd 2>/dev/null || echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh' >>/etc/passwd
+	OCF_ROOT=/usr/lib/ocf ocf-tester -v -n vol -o volume=vol "$AGENT" >/tmp/tester.out 2>&1
+	rc=$?
+	grep -E 'passed all tests|failed|Testing|\* ' /tmp/tester.out | head -n 40
+	expect_eq "ocf-tester passes" 0 $rc
+	grep -q 'passed all tests' /tmp/tester.out && ok "... all tests" || bad "ocf-tester: $(tail -n 20 /tmp/tester.out)"
+	grep -q 'partially supports promotable' /tmp/tester.out && bad "promotable clone support is partial" ||
+		ok "promote and demote both supported"
+	agent monitor
+	expect_eq "monitor at B after the tester's stop: 7" 7 $?
+	barrier tester-done
+	stop_dccd
+fi
+grep -aE "owns|handover|warning" /tmp/dccd.log | head -n 8
+finish
