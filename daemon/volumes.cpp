@@ -9,6 +9,7 @@
 #include "daemon.hpp"
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
+#include "dcc/status.hpp"
 #include "log.hpp"
 
 namespace dcc::dccd {
@@ -24,6 +25,18 @@ void Daemon::scan_volumes() {
             // Removed and created again under the same name.
             remove_volume(it);
             it = vols_.end();
+        }
+        if (it != vols_.end()) {
+            // Removed and created again with the same minor (dm hands out
+            // the lowest free one) between two scans: the new target knows
+            // nothing of our registration.  A reload keeps it.
+            auto st = parse_status(dv.params);
+            if (st && st->registration != std::optional<uint64_t>(it->second->reg.reg_id)) {
+                log_info("%s: the target does not know this dccd's registration: created again",
+                         dv.name.c_str());
+                remove_volume(it);
+                it = vols_.end();
+            }
         }
         if (it == vols_.end()) add_volume(dv.name, dv.dev);
     }
