@@ -207,13 +207,20 @@ void dcc_state_changed(struct dcc *dcc)
 /*
  * A change uevent on the dm disk: udev runs its rules again, and whether it
  * may probe the volume (every read served here at once) follows the role
- * and the valid count, which only userspace weighs.
+ * and the valid count, which only userspace weighs.  Sent from the system
+ * workqueue: it allocates, and the worker is in the I/O path.
  */
-static void dcc_uevent(struct dcc *dcc)
+static void do_uevent(struct work_struct *ws)
 {
+	struct dcc *dcc = container_of(ws, struct dcc, uevent);
 	struct gendisk *disk = dm_disk(dm_table_get_md(dcc->ti->table));
 
 	kobject_uevent(&disk_to_dev(disk)->kobj, KOBJ_CHANGE);
+}
+
+static void dcc_uevent(struct dcc *dcc)
+{
+	schedule_work(&dcc->uevent);
 }
 
 /* Tell udev when the volume becomes whole here, or stops being whole. */
@@ -1926,6 +1933,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	init_waitqueue_head(&dcc->nl_wait);
 	INIT_WORK(&dcc->worker, do_worker);
 	INIT_DELAYED_WORK(&dcc->waker, do_waker);
+	INIT_WORK(&dcc->uevent, do_uevent);
 	dcc->md_dev = disk_devt(dm_disk(dm_table_get_md(ti->table)));
 
 	r = parse_devices(dcc, &as, &ti->error);
@@ -1980,6 +1988,7 @@ static void dcc_dtr(struct dm_target *ti)
 	dcc_unlist(dcc);
 	cancel_delayed_work_sync(&dcc->waker);
 	flush_workqueue(dcc->wq);
+	cancel_work_sync(&dcc->uevent);	/* the device is going: udev need not look */
 	/*
 	 * Suspended, so no bio waits and none is held (a suspend waits for
 	 * them, or hands them back); only fills the daemon began are left.

@@ -209,6 +209,7 @@ struct dcc {
 	struct workqueue_struct *wq;
 	struct work_struct worker;
 	struct delayed_work waker;
+	struct work_struct uevent;	/* a change uevent, off the I/O path */
 	mempool_t lock_pool;
 	struct bio_set bs;
 
