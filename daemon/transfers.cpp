@@ -218,9 +218,9 @@ void Daemon::end_fills(Volume& v) {
         if (!e) {
             v.invalid.remove(w.region);
             w.meter->add(w.bytes);
-            if (w.waited_since != Clock::time_point{})
+            if (w.waited_since)
                 v.fetch_latency.observe(
-                    std::chrono::duration<double>(Clock::now() - w.waited_since).count());
+                    std::chrono::duration<double>(Clock::now() - *w.waited_since).count());
         }
         if (w.ack) {
             wire::Message r = reply_to(w.ack->msg, wire::Type::PushAck);
@@ -269,7 +269,7 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
     if (!err) {
         v.fills.written(m.region);
         v.written.push_back(
-            {m.region, in.payload.size(), fetch ? &v.fetched : &v.pulled, {}, f->waited_since});
+            {m.region, in.payload.size(), fetch ? &v.fetched : &v.pulled, {}, v.fills.waited_since(m.region)});
         if (fetch) end_fills(v);
         return;
     }
@@ -284,20 +284,21 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
 // Owner: ask the peer for every region a bio waits for.
 void Daemon::serve_pending(Volume& v) {
     v.check_pending = false;
-    if (!can_fill(v)) {
-        // Unpaired: the kernel's bound applies to the bios that need the
-        // data; a whole-region write need not wait for it at all.
-        v.release_check = v.owner();
-        return;
-    }
+    if (!v.owner()) return;  // a replica's bios fail: none waits
     // Only regions a bio waits for: a background pull's lock is pending
     // too, and asking for those on the control channel would queue this
     // miss behind them.
     auto now = Clock::now();
     RangeSet waiting = kernel_.set(v, DCC_SET_WAITING);
+    v.fills.seen_waiting(waiting, now);  // each wait's clock, for the latency
+    if (!can_fill(v)) {
+        // Unpaired: the kernel's bound applies to the bios that need the
+        // data; a whole-region write need not wait for it at all.
+        v.release_check = true;
+        return;
+    }
     for (const Range& x : waiting.ranges())
         for (uint64_t r = x.start; r < x.end(); r++) {
-            v.fills.needed(r, now);
             const core::Fill* f = v.fills.find(r);
             // A fetch in flight is asked again only if its answer is late;
             // a region written and about to be valid not at all.

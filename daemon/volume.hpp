@@ -35,7 +35,7 @@ struct WrittenFill {
     size_t bytes;
     report::RateMeter* meter;     // what to count it in once valid
     std::optional<Incoming> ack;  // replica: the push to acknowledge then
-    Clock::time_point waited_since{};  // a bio waited for it since (fetch latency)
+    std::optional<Clock::time_point> waited_since;  // a bio waited for it since (fetch latency)
 };
 
 // The kernel's word on this site's ownership of a volume: REGISTER's

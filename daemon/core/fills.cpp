@@ -13,9 +13,17 @@ const Fill* Fills::find(uint64_t region) const {
 
 void Fills::begun(uint64_t region) { fills_.try_emplace(region); }
 
-void Fills::needed(uint64_t region, Clock::time_point now) {
-    Fill& f = fills_[region];
-    if (f.waited_since == Clock::time_point{}) f.waited_since = now;
+void Fills::seen_waiting(const RangeSet& waiting, Clock::time_point now) {
+    for (auto it = waited_.begin(); it != waited_.end();)
+        it = waiting.contains(it->first) ? std::next(it) : waited_.erase(it);
+    for (const Range& x : waiting.ranges())
+        for (uint64_t r = x.start; r < x.end(); r++) waited_.try_emplace(r, now);
+}
+
+std::optional<Clock::time_point> Fills::waited_since(uint64_t region) const {
+    auto it = waited_.find(region);
+    if (it == waited_.end()) return std::nullopt;
+    return it->second;
 }
 
 void Fills::asked(uint64_t region, FillKind kind, uint64_t seq, Clock::time_point retry_at) {
@@ -81,7 +89,7 @@ void Fills::give_back(const RangeSet& give) {
 
 void Fills::reset() {
     for (auto& [r, f] : fills_)
-        if (!f.written) f = {f.kind, 0, {}, false, f.waited_since};
+        if (!f.written) f = {f.kind, 0, {}, false};
 }
 
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "dcc/regions.hpp"
@@ -24,7 +25,6 @@ struct Fill {
     uint64_t seq = 0;               // the request outstanding, 0 if none
     Clock::time_point retry_at{};   // ask (again) from then on
     bool written = false;           // the data is in place: FILL_DONE is due
-    Clock::time_point waited_since{};  // a bio waits for it since (needed())
 };
 
 class Fills {
@@ -33,9 +33,12 @@ public:
     const Fill* find(uint64_t region) const;
     // A region locked for a background pull (FILL_BEGIN succeeded).
     void begun(uint64_t region);
-    // A bio waits for @region, seen at @now: the first sight counts (the
-    // fetch latency runs from it).
-    void needed(uint64_t region, Clock::time_point now);
+    // The regions bios wait for (the kernel's waiting set), read at @now:
+    // a region's wait runs from the first time it was seen there, through
+    // requests asked again, link resets and fills given back, until its
+    // fill is done or no bio waits for it any more.
+    void seen_waiting(const RangeSet& waiting, Clock::time_point now);
+    std::optional<Clock::time_point> waited_since(uint64_t region) const;
     // A request for @region was sent (or, with seq 0, could not be).
     void asked(uint64_t region, FillKind kind, uint64_t seq, Clock::time_point retry_at);
 
@@ -47,7 +50,10 @@ public:
     Verdict answer(uint64_t region, uint64_t seq, uint64_t generation, uint64_t my_generation,
                    int status, Clock::time_point now);
     void written(uint64_t region);
-    void done(uint64_t region) { fills_.erase(region); }
+    void done(uint64_t region) {
+        fills_.erase(region);
+        waited_.erase(region);
+    }
 
     // Regions of @kind not written whose request is due (again).
     std::vector<uint64_t> due(FillKind kind, Clock::time_point now) const;
@@ -76,6 +82,7 @@ public:
 
 private:
     std::map<uint64_t, Fill> fills_;
+    std::map<uint64_t, Clock::time_point> waited_;  // see seen_waiting()
 };
 
 }  // namespace dcc::core

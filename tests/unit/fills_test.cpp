@@ -109,21 +109,29 @@ TEST(Fills, GivenBackFillsTakeNoLateAnswer) {
     EXPECT_EQ(f.due(FillKind::Fetch, now), std::vector<uint64_t>{3});
 }
 
-// The fetch latency runs from the first sight of a waiting bio, across
-// the request asked again and a link reset.
-TEST(Fills, WaitedSinceIsTheFirstSight) {
+// The fetch latency runs from the first sight of a waiting bio, across a
+// request asked again, a link reset and a fill given back, until the fill
+// is done or no bio waits any more.
+TEST(Fills, AWaitRunsFromItsFirstSight) {
     Fills f;
     auto t0 = Clock::now();
+    auto at = [&](int s) { return t0 + std::chrono::seconds(s); };
     f.begun(4);
     f.asked(4, FillKind::Pull, 3, t0);
-    EXPECT_EQ(f.find(4)->waited_since, Clock::time_point{}) << "a background pull: nobody waits";
-    f.needed(4, t0 + std::chrono::seconds(1));
+    f.seen_waiting({}, at(0));
+    EXPECT_FALSE(f.waited_since(4)) << "a background pull: nobody waits";
+    f.seen_waiting(set_of({4}), at(1));
     f.asked(4, FillKind::Fetch, 5, t0);
-    f.needed(4, t0 + std::chrono::seconds(2));
+    f.seen_waiting(set_of({4}), at(2));
     f.reset();
-    f.needed(4, t0 + std::chrono::seconds(3));
-    EXPECT_EQ(f.find(4)->waited_since, t0 + std::chrono::seconds(1));
+    f.give_back(set_of({4}));
+    f.seen_waiting(set_of({4, 9}), at(3));
+    EXPECT_EQ(f.waited_since(4), at(1));
+    EXPECT_EQ(f.waited_since(9), at(3));
     f.done(4);
-    f.needed(4, t0 + std::chrono::seconds(4));
-    EXPECT_EQ(f.find(4)->waited_since, t0 + std::chrono::seconds(4)) << "a new fill starts anew";
+    EXPECT_FALSE(f.waited_since(4)) << "the fill is done";
+    f.seen_waiting({}, at(4));
+    EXPECT_FALSE(f.waited_since(9)) << "its bios are gone (timed out)";
+    f.seen_waiting(set_of({9}), at(5));
+    EXPECT_EQ(f.waited_since(9), at(5)) << "a new wait starts anew";
 }
