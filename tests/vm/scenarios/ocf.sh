@@ -4,8 +4,8 @@
 # dccd and volume up; every action must give the OCF exit code.  Then the
 # agent's own refusals: A, owner, cannot demote while B is down (nobody
 # could take the volume) and stays owner; monitor says 8 for an owner,
-# 7 for a device that is not there; validate-all refuses an undeclared
-# volume.  A's data is the same at the end.
+# 7 for a device that is not there; validate-all refuses a volume not
+# declared here (5) and a bad name (6); stop of what is not there is 0.  A's data is the same at the end.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 400
@@ -35,7 +35,9 @@ if [ "$SITE" = a ]; then
 	barrier tester
 	barrier tester-done
 	expect_eq "A owns the volume after the tester's last demote" owner "$(role_of vol)"
-	expect_eq "generation 5: the tester promoted B twice, demoted it twice" 5 "$(status_field vol generation)"
+	# The tester promotes three times (its check for the action, then twice)
+	# and demotes three times, each a real migration: generation 1 + 6.
+	expect_eq "generation 7: three promotions of B, three demotions" 7 "$(status_field vol generation)"
 	# B's device is down now: nobody could take the volume.
 	agent demote 2>/tmp/demote.err
 	expect_eq "demote while the other site is down: 1 (generic error)" 1 $?
@@ -46,10 +48,14 @@ if [ "$SITE" = a ]; then
 	expect_eq "monitor: still 8" 8 $?
 	check "A reads its volume" $DD if=/dev/mapper/vol bs=1M count=4 iflag=direct of=/dev/null status=none
 	VOLNAME=nosuch agent validate-all 2>/tmp/validate.err
-	expect_eq "validate-all of an undeclared volume: 6 (not configured)" 6 $?
-	grep -q 'nosuch is not declared' /tmp/validate.err && ok "... saying so" || bad "validate-all: $(cat /tmp/validate.err)"
+	expect_eq "validate-all of a volume not declared here: 5 (not installed on this node)" 5 $?
+	grep -q 'nosuch is not declared here' /tmp/validate.err && ok "... saying so" || bad "validate-all: $(cat /tmp/validate.err)"
 	VOLNAME=nosuch agent monitor
 	expect_eq "monitor of a volume with no device: 7" 7 $?
+	VOLNAME=nosuch agent stop
+	expect_eq "stop of a volume not declared here: 0 (nothing runs)" 0 $?
+	VOLNAME='../x' agent validate-all 2>/dev/null
+	expect_eq "validate-all of a name that is no volume name: 6 (misconfigured)" 6 $?
 	stop_dccd
 	expect_eq "A's data is the same (nothing was written)" "$before" "$(sum_data)"
 else
