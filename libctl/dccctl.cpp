@@ -334,6 +334,7 @@ int cmd_fill(int argc, char** argv) {
         if (s.errors) {
             j["error"] = std::to_string(s.errors) + " regions could not be filled";
             j["code"] = "failed";
+            j["exit"] = dcc::kExitError;
         }
         std::printf("%s\n", dcc::control::dump(j).c_str());
     }

@@ -117,9 +117,12 @@ rm -rf "$t"
 mkdir -p "$t/src" "$t/tree"
 cp -r "$P/dkms$src" "$t/src/"
 args=(-m dcc -v "$version" --sourcetree "$t/src" --dkmstree "$t/tree")
-dkms add "${args[@]}" >"$t/log" 2>&1
 rc=0
-dkms build "${args[@]}" -k 5.10.0-99-amd64 >>"$t/log" 2>&1 || rc=$?
+if dkms add "${args[@]}" >"$t/log" 2>&1; then
+	dkms build "${args[@]}" -k 5.10.0-99-amd64 >>"$t/log" 2>&1 || rc=$?
+else
+	rc=add-failed
+fi
 if [ "$rc" = 77 ] && grep -q 'BUILD_EXCLUSIVE' "$t/log"; then
 	pass "dkms refuses a kernel of another line (5.10.0-99-amd64: exit 77, BUILD_EXCLUSIVE)"
 else
