@@ -38,7 +38,9 @@ if [ "$SITE" = a ]; then
 	# The tester promotes three times (its check for the action, then twice)
 	# and demotes three times, each a real migration: generation 1 + 6.
 	expect_eq "generation 7: three promotions of B, three demotions" 7 "$(status_field vol generation)"
-	# B's device is down now: nobody could take the volume.
+	# B's dccd is stopped now: nobody could take the volume.
+	unpaired() { dccctl status --json vol | grep -q '"paired":false'; }
+	check "A sees B gone" wait_until 30 unpaired
 	agent demote 2>/tmp/demote.err
 	expect_eq "demote while the other site is down: 1 (generic error)" 1 $?
 	grep -q 'ocf-exit-reason:cannot demote: not paired' /tmp/demote.err && ok "... saying why" ||
@@ -70,8 +72,8 @@ else
 		ok "promote and demote both supported"
 	agent monitor
 	expect_eq "monitor at B after the tester's stop: 7" 7 $?
-	barrier tester-done
 	stop_dccd
+	barrier tester-done
 fi
 grep -aE "owns|handover|warning" /tmp/dccd.log | head -n 8
 finish
