@@ -426,25 +426,6 @@ static int dcc_nl_fill_done(struct sk_buff *skb, struct genl_info *info)
 	return dcc_nl_explain(info, ret);
 }
 
-static int dcc_nl_fill_release(struct sk_buff *skb, struct genl_info *info)
-{
-	struct dcc_range *ranges;
-	struct dcc *dcc;
-	u64 reg_id, released = 0;
-	int ret, n;
-
-	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
-	if (IS_ERR(dcc))
-		return PTR_ERR(dcc);
-	ret = n ? dcc_op_fill_release(dcc, info->snd_portid, reg_id, ranges, n,
-				      &released) : 0;
-	kfree(ranges);
-	dcc_put(dcc);
-	if (ret)
-		return dcc_nl_explain(info, ret);
-	return dcc_nl_reply_count(info, DCC_CMD_FILL_RELEASE, released);
-}
-
 static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dcc_range *ranges;
@@ -462,41 +443,41 @@ static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
 	return dcc_nl_explain(info, ret);
 }
 
-static int dcc_nl_arm(struct sk_buff *skb, struct genl_info *info)
+/* A request on ranges whose op counts what it did: ARM, CLEAR_DIRTY, FILL_RELEASE. */
+static int dcc_nl_ranges_count(struct genl_info *info, u8 cmd,
+			       int (*op)(struct dcc *dcc, u32 portid, u64 reg_id,
+					 const struct dcc_range *ranges,
+					 unsigned int n, u64 *count))
 {
 	struct dcc_range *ranges;
 	struct dcc *dcc;
-	u64 reg_id, armed = 0;
+	u64 reg_id, count = 0;
 	int ret, n;
 
 	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	ret = n ? dcc_op_arm(dcc, info->snd_portid, reg_id, ranges, n, &armed) : 0;
+	ret = n ? op(dcc, info->snd_portid, reg_id, ranges, n, &count) : 0;
 	kfree(ranges);
 	dcc_put(dcc);
 	if (ret)
 		return dcc_nl_explain(info, ret);
-	return dcc_nl_reply_count(info, DCC_CMD_ARM, armed);
+	return dcc_nl_reply_count(info, cmd, count);
+}
+
+static int dcc_nl_arm(struct sk_buff *skb, struct genl_info *info)
+{
+	return dcc_nl_ranges_count(info, DCC_CMD_ARM, dcc_op_arm);
 }
 
 static int dcc_nl_clear_dirty(struct sk_buff *skb, struct genl_info *info)
 {
-	struct dcc_range *ranges;
-	struct dcc *dcc;
-	u64 reg_id, cleared = 0;
-	int ret, n;
+	return dcc_nl_ranges_count(info, DCC_CMD_CLEAR_DIRTY, dcc_op_clear_dirty);
+}
 
-	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
-	if (IS_ERR(dcc))
-		return PTR_ERR(dcc);
-	ret = n ? dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, ranges, n,
-				     &cleared) : 0;
-	kfree(ranges);
-	dcc_put(dcc);
-	if (ret)
-		return dcc_nl_explain(info, ret);
-	return dcc_nl_reply_count(info, DCC_CMD_CLEAR_DIRTY, cleared);
+static int dcc_nl_fill_release(struct sk_buff *skb, struct genl_info *info)
+{
+	return dcc_nl_ranges_count(info, DCC_CMD_FILL_RELEASE, dcc_op_fill_release);
 }
 
 static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
