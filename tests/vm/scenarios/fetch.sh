@@ -1,6 +1,7 @@
 # Two sites: the owner starts with nothing; reads of regions it lacks are
 # fetched from the replica on first touch and the rest is pulled in the
-# background, until both data devices are equal.
+# background, until both data devices are equal; the waits for fetches are
+# in the metrics' latency histogram.
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 400
@@ -24,6 +25,15 @@ if [ "$SITE" = a ]; then
 	check "hydration completes" wait_until 300 is_valid vol 1024/1024
 	m=$(misses_of vol)
 	[ "$m" -ge 1 ] && ok "misses were fetched from the peer ($m)" || bad "no miss recorded"
+	# The read of region 600, long before hydration gets there, waited for
+	# a fetch: its wait is in the metrics' latency histogram.
+	dccctl metrics >/tmp/metrics.out
+	n=$(sed -n 's/^dcc_volume_fetch_seconds_count{volume="vol"} //p' /tmp/metrics.out)
+	waited=$(sed -n 's/^dcc_volume_fetch_seconds_sum{volume="vol"} //p' /tmp/metrics.out)
+	grep -E '^dcc_volume_fetch_seconds_(bucket\{volume="vol",le="(0.01|0.1|1)"\}|sum|count)' /tmp/metrics.out
+	[ "${n:-0}" -ge 1 ] && [ -n "$waited" ] && [ "$waited" != 0 ] &&
+		ok "fetch latency histogram: $n waits timed, $waited s in all" ||
+		bad "fetch latency histogram: count '${n:-none}', sum '${waited:-none}'"
 	expect_eq "no timeouts" 0 "$(timeouts_of vol)"
 	expect_eq "the owner read what the replica holds" "$sum" "$(exchange sums "$sum")"
 	expect_eq "and holds it on its own data device now" "$sum" \
