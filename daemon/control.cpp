@@ -195,6 +195,7 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     f.state = v.own.state();
     f.phase = v.own.phase();
     f.link_up = link_up_;
+    f.peer_absent = v.peer_absent;
     f.force = force;
     f.owner_backlog = v.last_owner_backlog;
     f.witness = has_witness();

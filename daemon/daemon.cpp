@@ -165,6 +165,7 @@ void Daemon::peer_reset() {
 // (Kept only across a link loss, a dccd that ran on went on counting.)
 void Daemon::new_peer() {
     for (auto& [_, v] : vols_) v->order.reset();
+    for (auto& [_, k] : kept_) k.order.reset();
 }
 
 void Daemon::receive(Incoming& in) {
@@ -178,7 +179,8 @@ void Daemon::receive(Incoming& in) {
     Volume* v = by_uuid(m.volume);
     try {
         if (!v) {
-            if (reply || m.type == Type::InvalidSet || m.type == Type::Progress || m.type == Type::Mode)
+            if (reply || m.type == Type::InvalidSet || m.type == Type::Progress ||
+                m.type == Type::Mode || m.type == Type::Detach)
                 return;
             log_warn("peer has volume %s, this site does not", format_uuid(m.volume).c_str());
             wire::Type t = m.type == Type::Attach     ? Type::AttachAck
@@ -268,6 +270,7 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
     switch (m.type) {
     case Type::Attach: return on_attach(v, in);
+    case Type::Detach: return on_detach(v);
     case Type::InvalidSet: return on_invalid_set(v, m);
     case Type::Progress:
         if (!v.owner() && m.generation == v.generation()) {

@@ -86,6 +86,7 @@ private:
     void take_statement(Volume& v, const wire::Message& m, bool answer);
     void on_attach(Volume& v, Incoming& in);
     void on_attach_ack(Volume& v, const wire::Message& m);
+    void on_detach(Volume& v);
     void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
     core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
@@ -179,6 +180,15 @@ private:
     core::Incarnations inc_;
     std::map<std::string, std::unique_ptr<Volume>> vols_;  // by dm name
     std::map<Uuid, Volume*> uuids_;                         // by_uuid's index of vols_
+    // What a volume dropped by this dccd leaves for the same volume added
+    // again while the same peer dccd runs: the seqs of the pushes taken,
+    // and the newest statement of the peer's state seen.  Its messages
+    // from before the drop may still come, addressed to this dccd.
+    struct Kept {
+        core::PushOrder order;
+        uint64_t newest = 0;
+    };
+    std::map<Uuid, Kept> kept_;
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;
     // When this dccd started, seconds since the epoch: its counters (status,

@@ -66,6 +66,7 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
+    v.peer_absent = false;
     bool was = v.own.paired();
     take_statement(v, m, false);
     if (v.own.paired() && !was) paired(v);
@@ -77,6 +78,12 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
 void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (m.seq != v.own.attach_seq()) return;  // answers an earlier ATTACH
     v.attach_out = false;
+    if (m.status == ENOENT) {
+        if (!v.peer_absent) log_warn("%s: the peer has no such volume: not paired", v.name.c_str());
+        v.peer_absent = true;
+        return;
+    }
+    v.peer_absent = false;
     if (m.status) {
         log_warn("%s: the peer refused to pair the volume: %s", v.name.c_str(), std::strerror(m.status));
         return;
@@ -85,6 +92,16 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     bool was = v.own.paired();
     take_statement(v, m, true);
     if (v.own.paired() && !was) paired(v);
+}
+
+// The peer dropped the volume (its device went away): not paired until
+// it is back and says ATTACH.
+void Daemon::on_detach(Volume& v) {
+    log_warn("%s: the peer dropped the volume: not paired", v.name.c_str());
+    v.peer_absent = true;
+    emit({{"event", "detached"}, {"volume", v.name}, {"peer", peer_site_}});
+    carry_out(v, v.own.peer_detached());
+    reset_transfers(v);
 }
 
 // The peer's statement of its state, from its ATTACH or ATTACH_ACK.  An
@@ -280,7 +297,9 @@ std::optional<Failure> Daemon::start_handover(Volume& v, uint64_t ask) {
         auto code = v.own.phase() == Phase::Unpaired ? control::Code::NoPeer
                     : v.owner()                       ? control::Code::Busy
                                                       : control::Code::Refused;
-        return Failure{code, why};
+        std::string text = why;
+        if (code == control::Code::NoPeer && v.peer_absent) text += ": the peer has no such volume";
+        return Failure{code, text};
     }
     v.ho_start = Clock::now();
     try {
@@ -419,7 +438,9 @@ void Daemon::on_handover_ask(Volume& v, Incoming& in) {
 std::optional<Failure> Daemon::ask_handover(Volume& v) {
     if (v.own.asking()) return Failure{control::Code::Busy, "a migration to this site is already asked for"};
     if (!link_up_ || !v.own.paired())
-        return Failure{control::Code::NoPeer, "the volume is not paired with the peer"};
+        return Failure{control::Code::NoPeer,
+                       std::string("the volume is not paired with the peer") +
+                           (link_up_ && v.peer_absent ? ": the peer has no such volume" : "")};
     wire::Message m = vmsg(v, wire::Type::HandoverAsk);
     if (!link_.request(Chan::Ctl, m)) return Failure{control::Code::NoPeer, "cannot reach the peer"};
     v.own.ask(m.seq, Clock::now());

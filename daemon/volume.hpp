@@ -80,6 +80,7 @@ struct Volume {
     RangeSet ho_set;                  // old owner: the HANDOVER being sent
     core::PartSet ho_in, invalid_in;  // sets arriving from the peer
     bool invalid_set_owed = false;    // replica: tell the owner what is missing
+    bool peer_absent = false;         // the peer said it has no such volume
     std::vector<Waiter> waiters;      // clients waiting for a migration
 
     // Owner: replication and fills.

@@ -48,8 +48,13 @@ void Daemon::scan_volumes() {
 }
 
 void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it) {
+    Volume& v = *it->second;
     log_info("%s: device gone", it->first.c_str());
-    answer_failure(*it->second, {control::Code::NotFound, "the device is gone"});
+    answer_failure(v, {control::Code::NotFound, "the device is gone"});
+    // The peer stops counting it paired (a migrate toward a site without
+    // it would fence the owner until it came back).
+    if (link_up_) link_.request(Chan::Ctl, vmsg(v, wire::Type::Detach));
+    kept_[v.reg.uuid] = Kept{std::move(v.order), v.own.newest()};
     emit({{"event", "removed"}, {"volume", it->first}});
     sync_->drop_volume(it->second->dev);
     vols_.erase(it);
@@ -78,6 +83,11 @@ void Daemon::add_volume(const std::string& name, nl::Dev dev) {
              name.c_str(), format_uuid(reg.uuid).c_str(), (unsigned long long)reg.nr_regions,
              role_name(Role(reg.role)), (unsigned long long)reg.generation,
              (unsigned long long)v->invalid.count());
+    if (auto k = kept_.find(reg.uuid); k != kept_.end()) {
+        v->order = std::move(k->second.order);
+        v->own.remember(k->second.newest);
+        kept_.erase(k);
+    }
     Volume& ref = *v;
     vols_[name] = std::move(v);
     reindex();

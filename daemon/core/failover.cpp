@@ -14,6 +14,9 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     if (f.state.role == Role::Owner) return hard("this site owns the volume already");
     if (f.state.role == Role::Yielding || f.phase == Phase::Taking)
         return hard("a handover is in progress: wait for it to end");
+    if (f.link_up && f.peer_absent && f.phase != Phase::Paired)
+        return hard("the peer is reachable but has no such volume: set it up there again, then "
+                    "use dccctl migrate");
     if (f.link_up || f.phase == Phase::Paired)
         return hard("the peer is reachable: use dccctl migrate");
     if (f.lacking)

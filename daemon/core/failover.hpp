@@ -29,6 +29,7 @@ struct FailoverFacts {
     SiteState state;
     Phase phase = Phase::Unpaired;
     bool link_up = false;                   // the peer's dccd answers heartbeats
+    bool peer_absent = false;               // ... and says it has no such volume
     uint64_t lacking = 0;                   // regions not valid here
     std::optional<uint64_t> owner_backlog;  // the owner's last report: regions
                                             // not yet the same at both sites

@@ -60,6 +60,15 @@ Plan Ownership::link_lost() {
     return {};
 }
 
+Plan Ownership::peer_detached() {
+    peer_.reset();
+    // The HANDOVER may still be taken if the volume comes back: fenced,
+    // as when the link goes, until a pairing settles it.
+    if (phase_ == Phase::Sending) return fence("the peer dropped the volume during the handover");
+    if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
+    return {};
+}
+
 bool Ownership::saw(SiteState peer) {
     if (order(peer) < newest_) return false;
     newest_ = order(peer);

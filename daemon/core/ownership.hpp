@@ -36,6 +36,7 @@
 // while a site is in them.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -106,6 +107,15 @@ public:
     Plan peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt = {});
     // The link to the peer was lost, or the peer restarted.
     Plan link_lost();
+    // The peer dropped the volume (DETACH): for this volume, as if the
+    // link were lost.  Its next ATTACH (once the device is back) pairs.
+    Plan peer_detached();
+    // The newest statement of the peer's state seen, as order(); a volume
+    // dropped and added again within one peer incarnation starts from it
+    // (remember()), so that a statement older than one seen before the
+    // drop is still ignored.
+    uint64_t newest() const { return newest_; }
+    void remember(uint64_t newest) { newest_ = std::max(newest_, newest); }
 
     // Old owner.  begin_handover returns why it cannot start, or nullptr;
     // the Plan to carry out is then pending(): suspend, read the dirty set,

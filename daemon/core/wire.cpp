@@ -51,7 +51,7 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::Mode); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::Detach); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
@@ -118,6 +118,7 @@ const char* type_name(Type t) {
     case Type::SyncWrite: return "SYNC_WRITE";
     case Type::SyncAck: return "SYNC_ACK";
     case Type::Mode: return "MODE";
+    case Type::Detach: return "DETACH";
     }
     return "?";
 }

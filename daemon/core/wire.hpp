@@ -42,7 +42,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 6;
+constexpr uint8_t kVersion = 7;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
@@ -89,6 +89,8 @@ enum class Type : uint8_t {
     SyncAck = 23,     // status 0: the data is durable at the replica
     Mode = 24,        // owner -> replica: arg 1 sync, 0 async, for the
                       // replica to keep as its own (no reply)
+    Detach = 25,      // either way: the sender dropped the volume (its
+                      // device went away); no longer paired (no reply)
 };
 
 // A replica's promise not to fail a volume over (PONG).

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
     mode.type = Type::Mode;
     mode.arg = 1;
     all.push_back(mode);
+    Message detach = v;
+    detach.type = Type::Detach;
+    all.push_back(detach);
     for (Type t : {Type::WRenew, Type::WClaim, Type::WYield, Type::WAnswer}) {
         Message w = v;
         w.type = t;

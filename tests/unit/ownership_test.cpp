@@ -722,3 +722,65 @@ TEST(Ownership, OldOwnerThatCannotPersistTheDecisionStaysStopped) {
     EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
     EXPECT_FALSE(p.a.suspended);
 }
+
+// The peer dropped the volume (DETACH): not paired, so a migrate is refused
+// before anything is persisted; it pairs again once the volume is back.
+TEST(Ownership, PeerDetachedUnpairsAndMigrateIsRefused) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    Plan d = p.a.run(p.a.own->peer_detached());
+    EXPECT_FALSE(d.persist);
+    EXPECT_EQ(p.a.own->phase(), Phase::Unpaired);
+    EXPECT_FALSE(p.a.own->peer());
+    EXPECT_STREQ(p.a.own->begin_handover(0), "the volume is not paired with the peer");
+    EXPECT_EQ(p.a.disk, (SiteState{O, 1}));
+    EXPECT_EQ(p.writers(), 1) << "the owner goes on serving";
+    p.b.start();  // B's volume is added again: a new Ownership
+    ASSERT_TRUE(p.settle());
+    handover(p, Step::Complete);
+    EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// A DETACH that overtakes the HANDOVER's answer: the HANDOVER may still be
+// taken once the volume is back, so the old owner is fenced, as when the
+// link goes, and pairing settles it either way.
+TEST(Ownership, PeerDetachedDuringTheHandoverFences) {
+    for (bool b_took_it : {false, true}) {
+        SCOPED_TRACE(b_took_it ? "B took it" : "B never got it");
+        Pair p({O, 1}, {R, 1});
+        ASSERT_TRUE(p.settle());
+        handover(p, b_took_it ? Step::Apply : Step::Send);
+        Plan d = p.a.run(p.a.own->peer_detached());
+        EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
+        EXPECT_TRUE(d.resume) << "as yielding: its bios fail instead of waiting";
+        EXPECT_EQ(p.a.disk, (SiteState{Y, 2}));
+        uint64_t newest = p.b.own->newest();
+        p.b.start();
+        p.b.own->remember(newest);
+        ASSERT_TRUE(p.settle());
+        EXPECT_EQ(p.a.disk, b_took_it ? (SiteState{R, 2}) : (SiteState{O, 2}));
+        EXPECT_EQ(p.b.disk, b_took_it ? (SiteState{O, 2}) : (SiteState{R, 2}));
+        EXPECT_EQ(p.writers(), 1);
+    }
+}
+
+// A volume added again keeps the newest statement of the peer seen before
+// it was dropped: an ATTACH from before (still in flight to this dccd) is
+// as old as it was, and is ignored.
+TEST(Ownership, RememberedStatementKeepsALateAttachOld) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    handover(p, Step::Complete);  // B owns 2, A is replica 2
+    ASSERT_TRUE(p.settle());
+    uint64_t newest = p.b.own->newest();
+    EXPECT_EQ(newest, order({R, 2}));
+    p.b.start();
+    p.b.own->remember(newest);
+    EXPECT_TRUE(p.b.own->peer_state({O, 1}, false, 0).ignored) << "A's ATTACH of generation 1";
+    EXPECT_TRUE(p.b.own->peer_state({Y, 2}, false, 0).ignored) << "A's HANDOVER-time state";
+    p.b.own->remember(0);  // never moves back
+    EXPECT_EQ(p.b.own->newest(), newest);
+    Site fresh({O, 2});
+    EXPECT_FALSE(fresh.own->peer_state({O, 1}, false, 0).ignored) << "without it: taken";
+}

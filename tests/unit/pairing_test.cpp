@@ -245,6 +245,10 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     f.link_up = true;
     EXPECT_NE(why().find("use dccctl migrate"), std::string::npos) << why();
     EXPECT_FALSE(failover_refusal(f)->forceable);
+    f.peer_absent = true;  // the peer dropped the volume: it must come back first
+    EXPECT_NE(why().find("has no such volume"), std::string::npos) << why();
+    EXPECT_FALSE(failover_refusal(f)->forceable);
+    f.peer_absent = false;
     f.link_up = false;
     f.phase = Phase::Paired;
     EXPECT_NE(why().find("use dccctl migrate"), std::string::npos);

@@ -115,6 +115,12 @@ TEST(Wire, RoundTripsEveryType) {
         mode.arg = sync;
         all.push_back(mode);
     }
+    Message detach;
+    detach.type = Type::Detach;
+    detach.volume = vol();
+    detach.generation = 9;
+    detach.seq = 12;
+    all.push_back(detach);
     for (Type t : {Type::Fetch, Type::FetchReply, Type::Push, Type::PushAck, Type::Pull,
                    Type::PullReply, Type::SyncAck}) {
         Message x;
@@ -170,7 +176,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 6");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 7");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
@@ -189,6 +195,21 @@ TEST(Wire, ModeIsSyncOrAsyncOfAGeneration) {
     m.generation = 2;
     EXPECT_TRUE(decode(encode(m), 0).msg);
     EXPECT_FALSE(decode(encode(m), 1).msg);  // no data
+}
+
+TEST(Wire, DetachNamesAVolumeAndCarriesNothingElse) {
+    Message m;
+    m.type = Type::Detach;
+    EXPECT_EQ(decode(encode(m), 0).error, "DETACH names no volume");
+    m.volume = vol();
+    EXPECT_TRUE(decode(encode(m), 0).msg);
+    EXPECT_FALSE(decode(encode(m), 1).msg);  // no data
+    m.arg = 1;
+    EXPECT_EQ(decode(encode(m), 0).error, "DETACH with an arg");
+    m.arg = 0;
+    auto b = encode(m);
+    b[2] = 6;  // a dccd of the version before DETACH
+    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 7");
 }
 
 TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {

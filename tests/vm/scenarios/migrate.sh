@@ -3,7 +3,9 @@
 # reads everything right (fetching what it lacks), then hydrates; writes
 # at B; ownership moves back, asked at both sites and by two clients at B
 # at once, each told it moved; A reads B's writes, buffered reads included
-# (its page cache was dropped).
+# (its page cache was dropped).  Then B drops its volume: A's migrate
+# toward it is refused as not paired, A goes on writing; B's volume,
+# created again, pairs, catches up and takes the volume.
 # sites: 2
 # disks: data=64M meta=1M
 # timeout: 500
@@ -88,6 +90,39 @@ else
 	cat /tmp/mig2.out
 	expect_eq "B is replica again" replica "$(role_of vol)"
 	exchange sum2 "$after" >/dev/null
+fi
+# B drops its volume (dmsetup remove, as a cluster manager's stop does):
+# its dccd tells A (DETACH), and a migrate toward B is refused at once as
+# not paired, A still owning and writing, instead of handing over to a
+# site that cannot take the volume and fencing A until it comes back.
+# Created again, B's volume pairs, catches up and takes the volume.
+if [ "$SITE" = a ]; then
+	barrier b-removed
+	check "A sees that B has no such volume" wait_until 30 \
+		sh -c 'dccctl status vol --json | grep -qF "\"pairing\":\"the peer has no such volume\""'
+	refuse_saying "migrate toward B is refused" "the peer has no such volume" dccctl migrate vol --to b
+	expect_eq "... as not paired (exit 1)" 1 "$(cat /tmp/check.rc)"
+	expect_eq "A still owns generation 3" "owner 3" "$(role_gen vol)"
+	check "A writes 2 MiB while B has no volume" \
+		$DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=8 count=2 oflag=direct status=none
+	s=$(sum_vol)
+	barrier a-wrote
+	check "paired again once B's volume is back" dccctl wait vol paired --timeout 60
+	check "in sync" dccctl wait vol in-sync --timeout 120
+	expect_eq "B holds what A holds" "$s" "$(exchange sum3 "$s")"
+	check "dccctl migrate vol --to b" dccctl migrate vol --to b
+	expect_eq "A is replica" "replica 4" "$(role_gen vol)"
+else
+	check "B drops its volume" dmsetup remove vol
+	barrier b-removed
+	barrier a-wrote
+	check "B creates it again" dcc_create vol "$DATA" "$META"
+	check "paired again" wait_until 60 dccctl wait vol paired --timeout 1
+	check "in sync" dccctl wait vol in-sync --timeout 120
+	mine=$($DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	expect_eq "B's copy is A's" "$(exchange sum3 "$mine")" "$mine"
+	check "B owns generation 4" wait_until 60 is_field vol role owner
+	grep -a "dropped the volume\|no such volume" /tmp/dccd.log | head -n 3
 fi
 check "dccctl refuses an unknown site" sh -c '! dccctl migrate vol --to nowhere'
 refuse_saying "dccctl wait refuses a site that is neither" "no site 'nowhere'" \
