@@ -166,9 +166,11 @@ void print_status_text(const json& st) {
         else if (str_or(v, "split", "none") == "new")
             std::printf("  SPLIT BRAIN: the peer wrote while this site owned the volume by force; "
                         "this site serves on. Resolve it at the peer\n");
-        if (v["pairing"].is_object())
-            std::printf("  pairing rule %d: %s\n", v["pairing"].value("rule", 0),
+        if (v["pairing"].is_object() && v["pairing"]["rule"].is_number())
+            std::printf("  pairing rule %d: %s\n", v["pairing"]["rule"].get<int>(),
                         str_or(v["pairing"], "why", "").c_str());
+        else if (v["pairing"].is_object())
+            std::printf("  not paired: %s\n", str_or(v["pairing"], "why", "").c_str());
     }
 }
 

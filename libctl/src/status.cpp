@@ -243,7 +243,9 @@ json to_json(const VolumeStatus& v) {
             {"paired", opt(v.paired)},
             {"peer_role", opt(v.peer_role)},
             {"handover", opt(v.handover)},
-            {"pairing", v.rule ? json{{"rule", *v.rule}, {"why", v.pairing}} : json(nullptr)},
+            {"pairing", v.rule              ? json{{"rule", *v.rule}, {"why", v.pairing}}
+                        : !v.pairing.empty() ? json{{"rule", nullptr}, {"why", v.pairing}}
+                                             : json(nullptr)},
             {"hydrated", v.hydrated()},
             {"backlog", opt(v.backlog)},
             {"in_sync", opt(v.in_sync())},

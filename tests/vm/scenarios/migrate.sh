@@ -99,7 +99,7 @@ fi
 if [ "$SITE" = a ]; then
 	barrier b-removed
 	check "A sees that B has no such volume" wait_until 30 \
-		sh -c 'dccctl status vol --json | grep -qF "\"pairing\":\"the peer has no such volume\""'
+		sh -c 'dccctl status vol | grep -qF "not paired: the peer has no such volume"'
 	refuse_saying "migrate toward B is refused" "the peer has no such volume" dccctl migrate vol --to b
 	expect_eq "... as not paired (exit 1)" 1 "$(cat /tmp/check.rc)"
 	expect_eq "A still owns generation 3" "owner 3" "$(role_gen vol)"
