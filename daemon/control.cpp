@@ -224,6 +224,7 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     }
     if (!v.owner() || v.generation() != from + 1)
         return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist ownership"));
+    crash_point("failover-persisted");
     log_warn("%s: FORCED FAILOVER: this site owns generation %llu (%s)", v.name.c_str(),
              (unsigned long long)v.generation(), risks.c_str());
     emit({{"event", "failover"}, {"volume", v.name}, {"generation", v.generation()},

@@ -206,6 +206,7 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
         return end_attempt(v, j);
     }
     uint64_t gen = a.generation();
+    crash_point("failover-granted");
     core::Plan p = v.own.fail_over(Origin::Failover);
     if (p.persist) {
         try {
@@ -223,6 +224,7 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
                                                std::string("cannot persist ownership: ") +
                                                    (*p.why ? p.why : "?") + "; try again"));
     }
+    crash_point("failover-persisted");
     log_warn("%s: FAILOVER: the witness granted generation %llu: this site owns the volume",
              v.name.c_str(), (unsigned long long)gen);
     emit({{"event", "failover"}, {"volume", v.name}, {"generation", gen}, {"origin", "failover"}});

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -440,6 +441,14 @@ bool Witnessd::serve(std::vector<zmq::message_t>& frames) {
                      vol.c_str(), e.what());
             return false;
         }
+#ifdef DCC_TEST_HOOKS
+        // The VM tests' crash point: the record is on disk, its answer
+        // never leaves.
+        if (const char* at = getenv("DCCD_CRASH_AT"); at && !std::strcmp(at, "witness-recorded")) {
+            log_warn("crash point witness-recorded: killing myself");
+            raise(SIGKILL);
+        }
+#endif
     }
     const unsigned long long gen = a.record.generation;
     if (a.granted) {
