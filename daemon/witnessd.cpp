@@ -442,10 +442,11 @@ bool Witnessd::serve(std::vector<zmq::message_t>& frames) {
             return false;
         }
 #ifdef DCC_TEST_HOOKS
-        // The VM tests' crash point: the record is on disk, its answer
-        // never leaves.
-        if (const char* at = getenv("DCCD_CRASH_AT"); at && !std::strcmp(at, "witness-recorded")) {
-            log_warn("crash point witness-recorded: killing myself");
+        // The VM tests' crash point: a claim's record is on disk, its
+        // answer never leaves.
+        const char* at = getenv("DCCD_CRASH_AT");
+        if (at && !std::strcmp(at, "witness-claimed") && req.type == wire::Type::WClaim) {
+            log_warn("crash point witness-claimed: killing myself");
             raise(SIGKILL);
         }
 #endif

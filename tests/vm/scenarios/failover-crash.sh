@@ -3,7 +3,7 @@
 # claimant's dccd once the witness granted and before it persisted
 # ownership; and once it persisted it, before it answered.  One owner at
 # the end, and nothing a acknowledged is lost.
-#   1. w runs the witness (crash point witness-recorded); a owns the
+#   1. w runs the witness (crash point witness-claimed); a owns the
 #      volume (async), b has its first copy and a's report of no backlog;
 #      b's dccd runs with the crash point failover-granted.  a is cut off
 #      from both: its lease ends and it serves nothing.
@@ -37,7 +37,7 @@ if [ "$SITE" = w ]; then
 	witness_config $LEASE_MS
 	check "w: state on its disk" mount "${STATE:-/dev/vda}" /var/lib/dcc/witness
 	check "w: dccd --witness --init" dccd --witness --init --config /etc/dcc/witness.toml
-	DCCD_CRASH_AT=witness-recorded dccd --witness --config /etc/dcc/witness.toml 2>>/tmp/witness.log &
+	DCCD_CRASH_AT=witness-claimed dccd --witness --config /etc/dcc/witness.toml 2>>/tmp/witness.log &
 	wpid=$!
 	check "w: the witness runs" wait_until 5 running $wpid
 	barrier s0
@@ -46,8 +46,10 @@ if [ "$SITE" = w ]; then
 	check "1: w: cut a-w" link_cut aw
 	barrier_with b s1w
 	check "2: w: the witness died at its crash point" wait_until 60 sh -c "! kill -0 $wpid"
-	grep -q "crash point witness-recorded" /tmp/witness.log && ok "2: w: ... after it recorded the claim" ||
+	grep -q "crash point witness-claimed" /tmp/witness.log && ok "2: w: ... after it recorded the claim" ||
 		bad "2: w: no crash point in its log"
+	grep -q "claimed by" /tmp/witness.log && bad "2: w: it answered the claim before it died" ||
+		ok "2: w: no claim answered before it died"
 	expect_eq "2: w: one record on its disk" 1 "$(ls /var/lib/dcc/witness/*.rec 2>/dev/null | wc -l)"
 	dccd --witness --config /etc/dcc/witness.toml 2>>/tmp/witness.log &
 	check "2: w: the witness runs again" wait_until 5 running $!
