@@ -137,6 +137,20 @@ if [[ " ${only[*]} " == *" wide "* ]]; then
 	check wide pass "-DNR=1 -DK=3 -DMAXMIG=2 -DMAXCRASH=1 -DMAXLOSS=1 -DMAXDUP=1 -DMAXLINK=1" -DMEMLIM=8000
 fi
 
+# A volume removed and created again within one dccd incarnation (MAXREREG,
+# FIX_KEEP, DETACH: see dcc.pml), once: a lossy link with a duplicate and a
+# migrate; two regions (the floor) with a duplicate; to the end (END_CHECK).
+R="-DMAXREREG=1 -DNR=1 -DK=3 -DMAXCRASH=0"
+check rereg-lossy        pass "$R -DMAXMIG=1 -DMAXLOSS=1 -DMAXDUP=1 -DMAXLINK=1"
+check rereg-two-regions  pass "-DMAXREREG=1 -DNR=2 -DK=3 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0"
+check rereg-converges    pass "-DEND_CHECK $R -DMAXMIG=1 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0"
+
+# Wider, by name only: two regions with a migrate (12.0 M states, about a
+# minute); SYNC with a duplicate and a failover (10.5 M states, about 70 s).
+if [[ " ${only[*]} " == *" rereg-wide-regions "* ]]; then
+	check rereg-wide-regions pass "-DMAXREREG=1 -DNR=2 -DK=3 -DMAXMIG=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0" -DMEMLIM=8000 -w26
+fi
+
 # Mutants: each must give a counterexample (breadth first: the shortest).
 check mutant-C1          fail "-DMUTANT_C1 -DMAXMIG=0 $B0" -DBFS
 check mutant-C1-clear    fail "-DMUTANT_C1_CLEAR -DMAXMIG=0 $B0" -DBFS
@@ -148,6 +162,11 @@ check mutant-floor       fail "-DMUTANT_FLOOR -DNR=2 -DK=3 -DMAXMIG=0 -DMAXCRASH
 check flaw-no-dst        fail "-DNO_FIX_DST -DNO_D -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0" -DBFS
 check flaw-no-newest     fail "-DNO_FIX_NEWEST -DMAXMIG=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1" -DBFS
 check flaw-no-repair     fail "-DNO_FIX_REPAIR -DNO_D -DEND_CHECK -DMAXMIG=2 $B0" -DBFS
+# FIX_KEEP (MAXREREG): whole, then only the newest statement seen (an
+# experimental split: each part is needed).  FIX_DETACH is a liveness fix:
+# every check passes without it, so there is no flaw-no-detach.
+check flaw-no-keep       fail "-DNO_FIX_KEEP -DMAXREREG=1 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=1 -DMAXLINK=0" -DBFS
+check flaw-no-keep-known fail "-DNO_KEEP_KNOWN -DMAXREREG=1 -DMAXMIG=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1" -DBFS
 
 # Failover (docs/failover-design.md), -DFAILOVER: leases, the witness,
 # dccctl failover and --force, the old owner coming back, split brain and
@@ -173,6 +192,15 @@ fi
 if [[ " ${only[*]} " == *" fo-wide-handover "* ]]; then
 	check fo-wide-handover pass "$F -DEND_CHECK -DMAXMIG=1 -DMAXFO=0 -DMAXFORCE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000
 fi
+# ... and with failover: a failover; SYNC with a failover; SYNC with a
+# duplicate (sync writes taken after the volume came back).
+FR="-DFAILOVER -DMAXREREG=1 -DNR=1 -DK=3 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+check rereg-fo-async     pass "$FR -DMAXDUP=0 -DMAXFO=1"
+check rereg-fo-sync      pass "$FR -DSYNC -DMAXDUP=0 -DMAXFO=1"
+check rereg-sync-dup     pass "$FR -DSYNC -DMAXDUP=1 -DMAXFO=0"
+if [[ " ${only[*]} " == *" rereg-fo-sync-wide "* ]]; then
+	check rereg-fo-sync-wide pass "$FR -DSYNC -DMAXDUP=1 -DMAXFO=1" -DMEMLIM=8000 -w26
+fi
 F0="$F -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
 check mutant-fo-nowait   fail "$F0 -DMUTANT_NOWAIT" -DBFS
 check mutant-fo-receipt  fail "$F0 -DMUTANT_RECEIPT" -DBFS
@@ -181,6 +209,7 @@ check mutant-sync-ack    fail "$F -DSYNC -DMUTANT_SYNC_ACK -DMAXMIG=0 -DMAXCRASH
 check mutant-sync-order  fail "$F0 -DSYNC -DMUTANT_SYNC_ORDER -DMAXFO=1" -DBFS
 check mutant-fo-hydrate  fail "$F0 -DSYNC -DMUTANT_NOHYDRATE -DMAXFO=2" -DBFS
 check flaw-fo-attempt    fail "$F0 -DNO_FIX_ATTEMPT -DMAXFO=2" -DBFS
+check flaw-no-keep-sync  fail "$FR -DSYNC -DNO_FIX_KEEP -DMAXDUP=1 -DMAXFO=0" -DBFS
 check mutant-fo-nosplit  fail "$F0 -DMUTANT_NOSPLIT -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=0" -DBFS
 
 wait

@@ -18,6 +18,25 @@
  * peer statement seen (FIX_NEWEST), and the kernel's armed bits.  A power
  * cut restarts the site at once with a new incarnation; it says HELLO.
  *
+ * A volume removed and created again within one dccd incarnation (dmsetup
+ * remove, then create; MAXREREG, 0 by default: without it the preprocessed
+ * model is token for token the one without this paragraph): the dccd drops
+ * the volume and adds it again, one step, not inside a handler (nor, in
+ * SYNC, while a write pends there: a device with I/O in flight cannot be
+ * removed).  The volume's VOLATILE state goes as in a power cut, but the
+ * incarnations (its own and the peer's) and the seq counter are the dccd's
+ * and stay: messages addressed to it before the drop are still taken
+ * (FIX_DST admits them).  FIX_KEEP: so does what the dccd keeps per volume
+ * UUID.  The kernel's armed bits go with the target.  No HELLO: the site
+ * pairs again by ATTACH.  FIX_DETACH: it sends DETACH, a request with no
+ * answer; a site that takes one does for the volume what a link loss it
+ * sees does (Paired -> Unpaired, Sending -> Fenced, what is in flight
+ * forgotten), without spending MAXLINK.  A message that comes while the
+ * volume is away is dropped or refused (ENOENT); the model has the drop, as
+ * a loss (MAXLOSS), and not the refusal, whose outcome at the sender (a
+ * push not acknowledged, a fetch failed, a handover fenced, no pairing) is
+ * that of a DETACH taken, a loss or a timeout.
+ *
  * Each event is one atomic step (the daemon is single-threaded; a power cut
  * may fall between any two steps).  Demoting and Taking are split where a
  * power cut matters: migrate = suspend + read dirty-invalid + persist
@@ -29,7 +48,8 @@
  * "Data"), migrate requests (MAXMIG), power cuts (MAXCRASH, both sites
  * together), message loss (MAXLOSS), duplication (MAXDUP), a link loss seen
  * by one site (MAXLINK: it forgets pushes and fetches in flight, Sending ->
- * Fenced, Paired -> Unpaired), any delivery order, a full link (K messages)
+ * Fenced, Paired -> Unpaired), a volume removed and created again (MAXREREG,
+ * see above), any delivery order, a full link (K messages)
  * drops what is sent, and a replica may refuse any valid HANDOVER with
  * ECANCELED after burning G+1 (as if it answered an ask whose migrate had
  * failed: HANDOVER_ASK itself is not modelled).
@@ -77,6 +97,38 @@
  *              yielding G+1) the new owner can hand G+2 over to it; that is
  *              refused (not a replica), and both sites stay yielding (G+1 /
  *              G+2), rule 11 at both forever: no owner, (d) and (e) fail.
+ *  FIX_KEEP    (MAXREREG) dccd keeps per volume UUID, while the volume is
+ *              removed and added again within one incarnation of the peer,
+ *              the replica's push order (the last seq taken per region, and
+ *              in SYNC its kind; the floor) and the newest peer statement
+ *              seen (FIX_NEWEST); a new peer incarnation (HELLO) voids the
+ *              push order as for a volume present (forget_peer).  Without
+ *              it (-DNO_FIX_KEEP) this is FIX_DST's flaw again, per volume:
+ *              the owner writes r, pushes it (seq 1), writes r again; the
+ *              PUSH is duplicated, one copy taken; the owner pushes r again
+ *              (seq 2, floor 2), which the replica takes; the replica's
+ *              volume is removed and added again (it forgets seq 2 and the
+ *              floor); the duplicate of seq 1, old data still addressed to
+ *              this incarnation, is taken; the answer to seq 2 clears the
+ *              owner's dirty bit: clean there, stale here, (b) fails (in
+ *              SYNC likewise with a duplicated SYNC_WRITE).  Each part is
+ *              needed: without the newest statement (-DNO_KEEP_KNOWN) the
+ *              old owner that got ECANCELED (owner G+1) and was removed
+ *              takes the replica's ATTACH "replica G" sent before it burnt
+ *              G+1: rule 11, (d) fails (FIX_NEWEST's flaw; no data is lost
+ *              in the checks).  With NR=2 and a duplicate, keeping the last
+ *              seqs but not the floor, a push from before the removal below
+ *              the floor is taken (the last seq of its region was forgotten
+ *              when the floor passed it, as MUTANT_FLOOR); keeping the floor
+ *              but not the last seqs, a duplicate above a floor held back by
+ *              the other region's push is taken: (b) fails both times.
+ *  FIX_DETACH  (MAXREREG) a site that drops a volume says DETACH, and the
+ *              peer unpairs the volume, so that a migrate toward a site
+ *              that has no volume is refused as not paired instead of
+ *              sending a HANDOVER nobody takes.  A liveness fix (the model
+ *              checks no liveness of a migrate); the model checks that it
+ *              is safe.  Every check passes without it too
+ *              (-DNO_FIX_DETACH): safety does not depend on it.
  *
  * Mutants (each must give a counterexample):
  *  MUTANT_C1    the owner arms and pushes a region whose push is in flight,
@@ -106,8 +158,12 @@
  *    multi-part encoding of HANDOVER (one message = one complete set), the
  *    bulk/control split (one bag: any order), replication batching (each
  *    PUSH_ACK clears at once), rate and window limits, a dccd restart
- *    without a power cut (kernel state kept), table reloads, metadata
- *    errors (M4), volume UUIDs (one volume).
+ *    without a power cut (a new incarnation with the kernel state kept;
+ *    a volume removed and created again within one incarnation is
+ *    modelled, MAXREREG), table reloads (the target keeps the dccd's
+ *    registration, so dccd keeps the volume), the refusal (ENOENT) of a
+ *    message for a volume that is away, metadata errors (M4), volume UUIDs
+ *    (one volume: what dccd keeps per UUID is kept for it).
  *  - Timeouts are nondeterministic: a handover may time out at any moment
  *    while Sending; a fetch is given up only once its FETCH or answer was
  *    lost (a late answer to a forgotten fetch comes from link losses and
@@ -125,7 +181,8 @@
  * cleared once no push or sync write it may still take is in flight at or
  * below them (below, for the floor), a push's floor once none is below it,
  * and a sync write whose answer nobody waits for is removed once its
- * receiver will never apply it.
+ * receiver will never apply it (without FIX_KEEP, below its push order only
+ * once no volume removal can come: one would make it forget that order).
  * -DNO_REDUCE turns them off (the search is then far larger).
  *
  * FAILOVER (-DFAILOVER, docs/failover-design.md: leases, a witness,
@@ -297,6 +354,9 @@
 #ifndef MAXMIG
 #define MAXMIG 2        /* migrate requests */
 #endif
+#ifndef MAXREREG
+#define MAXREREG 0      /* volume removals and re-adds within one incarnation */
+#endif
 #ifndef K
 #define K 4             /* messages in flight at most (a fuller link drops); 3 or 4 */
 #endif
@@ -339,6 +399,12 @@
 #ifndef NO_FIX_REPAIR
 #define FIX_REPAIR
 #endif
+#ifndef NO_FIX_KEEP
+#define FIX_KEEP
+#endif
+#ifndef NO_FIX_DETACH
+#define FIX_DETACH
+#endif
 #endif
 
 /* ---------------------------------------------------------- names (doc) */
@@ -375,6 +441,9 @@
 #define SYNC_ACK     12  /* replica to owner: status; OK = the write is durable there */
 #define SYNC_WRITE   13  /* owner to replica: the pending write of a region (its
                             sectors); requests are odd, replies even */
+#endif
+#if MAXREREG > 0
+#define DETACH       15  /* the sender dropped the volume (a request: odd; no reply) */
 #endif
 /* status */
 #define OK        0
@@ -541,6 +610,9 @@ byte losses = MAXLOSS;
 byte dups = MAXDUP;
 byte links = MAXLINK;
 byte migs = MAXMIG;
+#if MAXREREG > 0
+byte reregs = MAXREREG;
+#endif
 /* (e): once the environment stopped, a site asks again (ATTACH) only when
  * nothing else can happen (spin's timeout: its heartbeat comes after every
  * delivery and step under way), and only TAIL times in all: a livelock of
@@ -880,8 +952,16 @@ inline bag_sort() {
 #define DEAD_SW(mm) ((FLD(mm, B_SESS, 2) != inc[1 - MTO(mm)] || \
 	FLD(mm, B_SEQ, 4) != wseq[IX(1 - MTO(mm), FLD(mm, B_REG, 1))]) && \
 	(KEY(role[MTO(mm)], gen[MTO(mm)]) > KEY(REPLICA, FLD(mm, B_GEN, 3)) || \
-	 FLD(mm, B_SESS, 2) == peerinc[MTO(mm)] && (FLD(mm, B_SEQ, 4) <= taken[IX(MTO(mm), FLD(mm, B_REG, 1))] || \
+	 KEEPS FLD(mm, B_SESS, 2) == peerinc[MTO(mm)] && (FLD(mm, B_SEQ, 4) <= taken[IX(MTO(mm), FLD(mm, B_REG, 1))] || \
 	                                          FLD(mm, B_SEQ, 4) < floor_[MTO(mm)])))
+/* without FIX_KEEP a volume removed and added again forgets its push order
+ * while its incarnation lives: then "never" holds only once that can no
+ * longer happen */
+#if MAXREREG > 0 && !defined(FIX_KEEP)
+#define KEEPS (reregs == 0 || !env) &&
+#else
+#define KEEPS
+#endif
 #endif
 #ifdef FIX_DST
 #define DEAD_REQ(mm, d) (MTYPE(mm) != HELLO && FLD(mm, B_DST, 2) != inc[d])
@@ -1322,6 +1402,9 @@ inline print_msg(x, what) {
 	:: mt == SYNC_WRITE -> printf("MSC:   SYNC_WRITE(inc %d seq %d gen %d r%d latest %d pending %d)", msess, mseq, mgen, mreg, mdata, EXT(m))
 	:: mt == SYNC_ACK -> printf("MSC:   SYNC_ACK(to inc %d seq %d r%d status %d)", msess, mseq, mreg, marg)
 #endif
+#if MAXREREG > 0
+	:: mt == DETACH -> printf("MSC:   DETACH(inc %d to inc %d)", msess, mdst)
+#endif
 	:: else -> skip
 	fi;
 	if
@@ -1608,6 +1691,17 @@ inline deliver(i) {
 				pl[PEER(mto)] = 1
 			:: else -> skip
 			fi
+		:: else -> skip
+		fi
+#endif
+#if MAXREREG > 0
+	/* ---- DETACH: the peer dropped the volume; for it, a link loss seen by
+	 * this site (MAXLINK is not spent) */
+	:: mt == DETACH ->
+		if
+		:: REQ_OK(mto) ->
+			printf("MSC: site %d: the peer detached\n", mto);
+			forget_link(mto)
 		:: else -> skip
 		fi
 #endif
@@ -1929,6 +2023,73 @@ inline linkdown(s) {
 	forget_link(s)
 }
 
+#if MAXREREG > 0
+/* the volume is removed (dmsetup remove) and created again within one dccd
+ * incarnation: the daemon drops the volume and adds it again.  Not inside a
+ * handler; in SYNC not while a write pends there (a device with I/O in
+ * flight cannot be removed).  Its volatile state goes as in a power cut,
+ * but the incarnations and the seq counter are the daemon's and stay, and
+ * (FIX_KEEP) so does the memory kept per volume UUID: the replica's push
+ * order (last seq taken, floor; SYNC: which kind) and (FIX_NEWEST) the
+ * newest peer statement seen.  The kernel's armed bits go with the target.
+ * FIX_DETACH: it says DETACH (if it knows the peer).  No HELLO: it pairs
+ * again by ATTACH. */
+#ifdef SYNC
+#if NR > 1
+#define NO_PEND(s) (!pend[IX(s, 0)] && !pend[IX(s, 1)])
+#else
+#define NO_PEND(s) (!pend[IX(s, 0)])
+#endif
+#else
+#define NO_PEND(s) 1
+#endif
+#define G_REREG(s) (env && reregs > 0 && !BUSY(s) && NO_PEND(s))
+inline rereg(s) {
+	reregs--;
+	printf("MSC: site %d volume REMOVED and added again (role %d gen %d ho %d)\n", s, role[s], gen[s], ho[s]);
+	ho[s] = Unpaired;
+	armed[IX(s, 0)] = 0; pseq[IX(s, 0)] = 0; fseq[IX(s, 0)] = 0; pclr[IX(s, 0)] = 0;
+#ifdef MUTANT_C1
+	pseq2[IX(s, 0)] = 0;
+#endif
+#if NR > 1
+	armed[IX(s, 1)] = 0; pseq[IX(s, 1)] = 0; fseq[IX(s, 1)] = 0; pclr[IX(s, 1)] = 0;
+#ifdef MUTANT_C1
+	pseq2[IX(s, 1)] = 0;
+#endif
+#endif
+#ifndef FIX_KEEP
+	FORGET_TAKEN(s, 0);
+#if NR > 1
+	FORGET_TAKEN(s, 1);
+#endif
+	floor_[s] = 0;
+#endif
+#if defined(FIX_NEWEST) && (!defined(FIX_KEEP) || defined(NO_KEEP_KNOWN))
+	known[s] = 0;
+#endif
+	aseq[s] = 0; hseq[s] = 0; hgen[s] = 0; hset[s] = 0;
+	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0;
+#ifdef FAILOVER
+	/* as after a power cut: no lease; a promise the old volume object may
+	 * have given counts as running */
+	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
+#ifdef SYNC
+	wseq[IX(s, 0)] = 0;
+#if NR > 1
+	wseq[IX(s, 1)] = 0;
+#endif
+#endif
+#endif
+#ifdef FIX_DETACH
+	if :: peerinc[s] != 0 -> SEND_REQ(s, DETACH, 0, 0, 0, 0, 0) :: else -> skip fi
+#endif
+}
+#define REREG_EVENT(s) ON(G_REREG(s), E_REREG, s, 0)
+#else
+#define REREG_EVENT(s)
+#endif
+
 /* the link: deliver, lose or duplicate the message in slot i */
 #define G_DELIVER(i) (bag[i] != 0 && !BUSY(MTO(bag[i])))
 #define G_BURN(i) (MTYPE(bag[i]) == HANDOVER && !BUSY(MTO(bag[i])))
@@ -2113,6 +2274,9 @@ inline wcrash() {
 #define E_DUP              17
 #define E_STOP             18
 #define E_CLEAR            35
+#if MAXREREG > 0
+#define E_REREG            38
+#endif
 #ifdef SYNC
 #define E_SYNC_SEND        36
 #define E_SYNC_RESEND      37
@@ -2171,7 +2335,8 @@ inline wcrash() {
 	ON(G_ATTACH(s), E_ATTACH, s, 0) \
 	ON(G_HELLO(s), E_HELLO, s, 0) \
 	ON(G_CRASH(s), E_CRASH, s, 0) \
-	ON(G_LINKDOWN(s), E_LINKDOWN, s, 0)
+	ON(G_LINKDOWN(s), E_LINKDOWN, s, 0) \
+	REREG_EVENT(s)
 #define LINK_EVENTS(i) \
 	ON(G_DELIVER(i), E_DELIVER, i, 0) \
 	:: G_BURN(i) -> ev = E_DELIVER; es = i; burn = 1 \
@@ -2256,6 +2421,9 @@ active proctype world() {
 			:: ev == E_DUP ->
 				dups--; decode(bag[es]); print_msg(0, 2); clear_decoded(); outbox = bag[es]
 			:: ev == E_STOP -> env = 0
+#if MAXREREG > 0
+			:: ev == E_REREG -> rereg(es)
+#endif
 #ifdef FAILOVER
 			:: ev == E_PING -> ping(es)
 			:: ev == E_RENEW -> renew(es)
