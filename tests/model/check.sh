@@ -212,6 +212,19 @@ check flaw-fo-attempt    fail "$F0 -DNO_FIX_ATTEMPT -DMAXFO=2" -DBFS
 check flaw-no-keep-sync  fail "$FR -DSYNC -DNO_FIX_KEEP -DMAXDUP=1 -DMAXFO=0" -DBFS
 check mutant-fo-nosplit  fail "$F0 -DMUTANT_NOSPLIT -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=0" -DBFS
 
+# on_peer_loss = continue (-DCONTINUE): the owner goes on alone once the
+# witness fenced its replica; one OUTDATE and a failover; the fence left
+# out, lifted early, or lifted by an UPTODATE older than the fence.
+C="$F0 -DSYNC -DCONTINUE -DMAXFO=1"
+check continue-sync      pass "$C -DMAXOUT=1"
+check mutant-nofence     fail "$C -DMAXOUT=1 -DMUTANT_NOFENCE" -DBFS
+check mutant-early-clear fail "$C -DMAXOUT=1 -DMUTANT_EARLY_CLEAR" -DBFS
+check flaw-no-epoch      fail "$C -DMAXOUT=2 -DNO_FIX_EPOCH" -DBFS
+# Two OUTDATEs (10.3 M states, about a minute), by name only.
+if [[ " ${only[*]} " == *" continue-sync-2 "* ]]; then
+	check continue-sync-2 pass "$C -DMAXOUT=2" -DMEMLIM=8000
+fi
+
 wait
 passed=0
 failed=0

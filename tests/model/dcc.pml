@@ -286,12 +286,33 @@
  *  for every copy.  A SYNC_WRITE in flight carries two bits too: "is the
  *  pending write" and "is not older than the latest acknowledged write";
  *  applied, it leaves np = its first bit and the copy's cur, and cur = the
- *  copy's cur and its second bit (it writes some sectors only).  There is
- *  no on_peer_loss = continue: an owner whose replica is away completes no
- *  write.  MUTANT_SYNC_ACK: acknowledged when its SYNC_WRITE leaves.
- *  MUTANT_SYNC_ORDER: the replica applies a sync write without remembering
- *  its seq, so a push read before the write landed is still taken after
- *  it.  Without SYNC: ASYNC, as above.
+ *  copy's cur and its second bit (it writes some sectors only).  Without
+ *  CONTINUE an owner whose replica is away completes no write (the
+ *  `suspend` policy).  MUTANT_SYNC_ACK: acknowledged when its SYNC_WRITE
+ *  leaves.  MUTANT_SYNC_ORDER: the replica applies a sync write without
+ *  remembering its seq, so a push read before the write landed is still
+ *  taken after it.  Without SYNC: ASYNC, as above.
+ *
+ *  CONTINUE (-DCONTINUE, with SYNC: on_peer_loss = continue).  An owner
+ *  may go on without its replica only once the witness fenced that
+ *  replica.  It sends OUTDATE gen site (MAXOUT times, at any moment: a
+ *  superset of "its writes wait for a replica it does not hear"); the
+ *  witness grants it iff its record is (gen, site), and then persists
+ *  "the replica of gen is outdated" with a new epoch (the grant is taken
+ *  at once, as a lease's is).  Granted, the owner acknowledges each
+ *  pending write alone (its regions stay dirty and are pushed later).  The
+ *  witness refuses every CLAIM while the fence stands; a record of a newer
+ *  generation (a CLAIM granted, a RENEW above the record) has none, its
+ *  replica being the old owner, which holds what it wrote.  Paired again,
+ *  the owner's writes wait for the replica again; once nothing is dirty at
+ *  the owner and nothing missing at the replica it sends UPTODATE gen site
+ *  epoch (no answer; lost, the fence stays), which lifts the fence iff the
+ *  record is still (gen, site) and (FIX_EPOCH) the epoch is the last
+ *  OUTDATE's.  A restart, a migrate or rule 12 ends going alone.
+ *  MUTANT_NOFENCE: alone without asking the witness; MUTANT_EARLY_CLEAR:
+ *  UPTODATE while regions written alone are not yet at the replica;
+ *  -DNO_FIX_EPOCH: an UPTODATE delayed past the next OUTDATE lifts the
+ *  new fence.  Each loses an acknowledged write: (i) fails.
  *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
@@ -331,8 +352,8 @@
  *               here, and only kept an old owner writing longer.)
  *  Not modelled: W_YIELD (the witness's part in a planned handover, which
  *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness, resolve at
- *  the newer site, an ASYNC lag refusal, on_peer_loss, more than one
- *  volume per witness record.
+ *  the newer site, an ASYNC lag refusal, more than one volume per witness
+ *  record; with CONTINUE, the trigger of an OUTDATE (any moment instead).
  */
 
 /* ------------------------------------------------------------------ bounds */
@@ -386,6 +407,17 @@
 #endif
 #ifndef NO_FIX_ATTEMPT
 #define FIX_ATTEMPT
+#endif
+#ifdef CONTINUE
+#ifndef SYNC
+#error CONTINUE is a policy of SYNC
+#endif
+#ifndef MAXOUT
+#define MAXOUT 2        /* OUTDATE requests (the owner going on alone) */
+#endif
+#ifndef NO_FIX_EPOCH
+#define FIX_EPOCH
+#endif
 #endif
 #endif
 
@@ -476,6 +508,10 @@
 #define W_RENEW   1          /* site to witness: RENEW vol gen site (the grant is taken at once) */
 #define W_CLAIM   2          /* site to witness: CLAIM vol gen+1 site */
 #define W_CLAIMED 3          /* witness to site: the compare-and-set succeeded */
+#ifdef CONTINUE
+#define W_OUTDATE  4         /* owner to witness: OUTDATE vol gen site (the grant is taken at once) */
+#define W_UPTODATE 5         /* owner to witness: UPTODATE vol gen site epoch (no answer) */
+#endif
 #endif
 
 #define IX(s, r) ((s) * NR + (r))
@@ -578,7 +614,11 @@ byte wvown = 0;
 #define WGEN wgen
 #define WOWN wown
 #endif
+#ifdef CONTINUE
+short wbag[2];          /* witness link messages: WENC() | epoch << 8, sorted, 0 = free */
+#else
 byte wbag[2];           /* witness link messages: WENC(), sorted, 0 = free */
+#endif
 /* the environment */
 byte fos = MAXFO;
 byte forces = MAXFORCE;
@@ -589,6 +629,18 @@ bit  forced;            /* a forced failover happened */
 bit  fodone;            /* a failover happened (ASYNC: acknowledged writes may be lost) */
 bit  late[2];           /* the site accepted a write after the peer owned a newer generation */
 byte pho, pdi, psb;     /* scratch: the rest of a peer's ATTACH statement */
+#ifdef CONTINUE
+/* the witness's record (persisted): the replica of WGEN is outdated (its
+ * owner went on without it), and the epoch of the last OUTDATE granted */
+bit  wout;
+byte wep;
+/* owner (volatile): it may acknowledge a write alone (an OUTDATE granted),
+ * and the epoch of the OUTDATE it holds, 0 = none */
+bit  alone[2];
+byte oep[2];
+byte outs = MAXOUT;
+short wtmp;             /* scratch */
+#endif
 #ifdef SYNC
 bit  pend[2 * NR];      /* owner: a write of r waits for the peer's durability (one at a time) */
 bit  np[2 * NR];        /* this disk holds that pending write */
@@ -647,6 +699,13 @@ byte mp[16];
 #define LEASED(s) (pl[s] || wl[s] || how[s] == HOW_FORCED)
 #define ACCEPTS(s) (role[s] == OWNER && ho[s] != Demoting && ho[s] != Sending && ho[s] != Fenced && \
 	LEASED(s) && sb[s] != SB_OLD)
+#endif
+/* CONTINUE: the owner no longer goes on alone (a new role or generation,
+ * a restart): it holds writes again, and forgets its OUTDATE's epoch */
+#ifdef CONTINUE
+#define ALONE_END(s) alone[s] = 0; oep[s] = 0
+#else
+#define ALONE_END(s) skip
 #endif
 /* the daemon is inside one uninterrupted handler (single-threaded) */
 #define BUSY(s) (ho[s] == Demoting || ho[s] == Taking)
@@ -744,7 +803,12 @@ inline bag_del(i) {
 #define WENC(t, s, g) ((t) | ((s) << 3) | ((g) << 4))
 #define WTYPE(w) ((w) & 7)
 #define WSITE(w) (((w) >> 3) & 1)
+#ifdef CONTINUE
+#define WGENOF(w) (((w) >> 4) & 15)
+#define WEPOF(w) ((w) >> 8)
+#else
 #define WGENOF(w) ((w) >> 4)
+#endif
 #define WIS(w, t, s) (WTYPE(w) == (t) && WSITE(w) == (s))
 #define WINBAG(t, s) (WIS(wbag[0], t, s) || WIS(wbag[1], t, s))
 inline wbag_put(v) {
@@ -759,7 +823,11 @@ inline wbag_del(i) {
 }
 inline wbag_sort() {
 	if
+#ifdef CONTINUE
+	:: wbag[0] < wbag[1] -> wtmp = wbag[0]; wbag[0] = wbag[1]; wbag[1] = wtmp; wtmp = 0
+#else
 	:: wbag[0] < wbag[1] -> bi = wbag[0]; wbag[0] = wbag[1]; wbag[1] = bi; bi = 0
+#endif
 	:: else -> skip
 	fi
 }
@@ -1327,6 +1395,7 @@ inline apply_rule(s, pr, pg) {
 		assert(!late[s]);                       /* (g) no divergence goes unseen */
 		role[s] = REPLICA; gen[s] = pg; how[s] = HOW_HANDOVER;
 		invalidate_dirty(s);
+		ALONE_END(s);
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 	:: rule == R14_SPLIT_BRAIN ->
 		/* persist the flag (and the new generation, for resolve); the old
@@ -1904,6 +1973,7 @@ inline migrate(s) {
 #endif
 	aseq[s] = 0;
 	hgen[s] = gen[s] + 1;
+	ALONE_END(s);
 #ifndef MUTANT_H1
 	role[s] = YIELDING;         /* persisted BEFORE the HANDOVER leaves */
 	gen[s] = hgen[s];
@@ -2005,6 +2075,7 @@ inline crash(s) {
 #ifdef FAILOVER
 	/* every lease is lost; a promise it may have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
+	ALONE_END(s);
 #ifdef SYNC
 	pend[IX(s, 0)] = 0; wseq[IX(s, 0)] = 0; tsync[IX(s, 0)] = 0;
 #if NR > 1
@@ -2074,6 +2145,7 @@ inline rereg(s) {
 	/* as after a power cut: no lease; a promise the old volume object may
 	 * have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
+	ALONE_END(s);
 #ifdef SYNC
 	wseq[IX(s, 0)] = 0;
 #if NR > 1
@@ -2194,6 +2266,63 @@ inline resolve(s) {
 	printf("MSC: site %d resolve --discard-local: replica gen %d\n", s, gen[s])
 }
 
+#ifdef CONTINUE
+/* the record's fence: no CLAIM while the replica is outdated; a record of a
+ * newer generation has none (its replica is the old owner, which holds
+ * what it wrote) */
+#define CLAIM_FENCE (!wout)
+#ifdef FIX_EPOCH
+#define EPOCH_OK(w) (WEPOF(w) == wep)
+#else
+#define EPOCH_OK(w) 1
+#endif
+#define WOUT_NEWGEN wout = 0
+#else
+#define CLAIM_FENCE 1
+#define WOUT_NEWGEN skip
+#endif
+#ifdef CONTINUE
+/* ---------------------------------------------- going on alone (CONTINUE) */
+/* on_peer_loss = continue: an owner whose writes wait for a replica it
+ * does not hear asks the witness to fence that replica (OUTDATE) and,
+ * granted, acknowledges its writes alone; any time here (a superset of
+ * "its replica is away").  MUTANT_NOFENCE: it goes on alone without
+ * asking. */
+#define G_OUTDATE(s) (env && outs > 0 && role[s] == OWNER && !alone[s] && !BUSY(s) && \
+	sb[s] == 0 && !WINBAG(W_OUTDATE, s))
+inline outdate(s) {
+	outs--;
+#ifdef MUTANT_NOFENCE
+	alone[s] = 1;
+	printf("MSC: site %d goes on alone (no fence)\n", s)
+#else
+	printf("MSC: site %d OUTDATE gen %d\n", s, gen[s]);
+	wbag_put(WENC(W_OUTDATE, s, gen[s]))
+#endif
+}
+/* alone: a pending write is acknowledged without the replica (if the
+ * owner still holds a lease, else it fails) */
+#define G_ACK_ALONE(s, r) (pend[IX(s, r)] && alone[s] && role[s] == OWNER && !BUSY(s))
+/* paired again: writes wait for the replica again (the regions written
+ * alone are dirty and are pushed) */
+#define G_REJOIN(s) (alone[s] && ho[s] == Paired && !BUSY(s))
+/* the replica holds everything the owner acknowledged (nothing dirty at
+ * the owner, nothing missing at the replica) and they are paired: the
+ * owner lifts the fence with its epoch.  MUTANT_EARLY_CLEAR: before. */
+#ifdef MUTANT_EARLY_CLEAR
+#define CAUGHT_UP(s) 1
+#else
+#define CAUGHT_UP(s) (!DIRTY_ANY(s) && ALL_VALID(PEER(s)))
+#endif
+#define G_UPTODATE(s) (oep[s] != 0 && !alone[s] && role[s] == OWNER && ho[s] == Paired && \
+	!BUSY(s) && CAUGHT_UP(s))
+inline uptodate(s) {
+	printf("MSC: site %d UPTODATE gen %d epoch %d\n", s, gen[s], oep[s]);
+	wbag_put(WENC(W_UPTODATE, s, gen[s]) | (oep[s] << 8));
+	oep[s] = 0
+}
+#endif
+
 /* ------------------------------------------------------- the witness */
 
 inline wdeliver(i) {
@@ -2212,6 +2341,7 @@ inline wdeliver(i) {
 		:: WGENOF(tmp) > WGEN &&
 		   role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
 			WGEN = WGENOF(tmp); WOWN = WSITE(tmp);
+			WOUT_NEWGEN;
 			wl[WSITE(tmp)] = 1
 #endif
 		:: else -> skip         /* refused, or the owner would not take it */
@@ -2219,11 +2349,12 @@ inline wdeliver(i) {
 	:: WTYPE(tmp) == W_CLAIM ->
 		printf("MSC:   CLAIM(gen %d site %d) -> witness (record gen %d site %d)\n", WGENOF(tmp), WSITE(tmp), WGEN, WOWN);
 		if
-		:: !wl[0] && !wl[1] && (WGEN + 1 == WGENOF(tmp) && WOWN != WSITE(tmp)
+		:: !wl[0] && !wl[1] && CLAIM_FENCE && (WGEN + 1 == WGENOF(tmp) && WOWN != WSITE(tmp)
 #ifdef FIX_RECLAIM
 		              || WGEN == WGENOF(tmp) && WOWN == WSITE(tmp)
 #endif
 		             ) ->
+			WOUT_NEWGEN;
 			WGEN = WGENOF(tmp); WOWN = WSITE(tmp);   /* MUTANT_TWICE: in memory only */
 			wbag_put(WENC(W_CLAIMED, WSITE(tmp), WGENOF(tmp)))
 		:: else -> skip         /* refused */
@@ -2231,6 +2362,34 @@ inline wdeliver(i) {
 	:: WTYPE(tmp) == W_CLAIMED ->
 		printf("MSC:   CLAIMED(gen %d) -> site %d\n", WGENOF(tmp), WSITE(tmp));
 		claimed(WSITE(tmp), WGENOF(tmp))
+#ifdef CONTINUE
+	/* OUTDATE gen site: granted iff the record is (gen, site): the replica
+	 * of gen is outdated, a new epoch; the grant is taken at once by an
+	 * owner of gen (a restarted one too: the fence stands either way) */
+	:: WTYPE(tmp) == W_OUTDATE ->
+		printf("MSC:   OUTDATE(gen %d site %d) -> witness (record gen %d site %d out %d)\n",
+		       WGENOF(tmp), WSITE(tmp), WGEN, WOWN, wout);
+		if
+		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN ->
+			wep++; wout = 1;
+			if
+			:: role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
+				alone[WSITE(tmp)] = 1; oep[WSITE(tmp)] = wep
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi
+	/* UPTODATE gen site epoch: the replica holds what the owner wrote
+	 * alone; cleared iff the record is still (gen, site) and (FIX_EPOCH)
+	 * the epoch is the last OUTDATE's */
+	:: WTYPE(tmp) == W_UPTODATE ->
+		printf("MSC:   UPTODATE(gen %d site %d epoch %d) -> witness (record gen %d site %d out %d epoch %d)\n",
+		       WGENOF(tmp), WSITE(tmp), WEPOF(tmp), WGEN, WOWN, wout, wep);
+		if
+		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN && EPOCH_OK(tmp) -> wout = 0
+		:: else -> skip
+		fi
+#endif
 	:: else -> skip
 	fi;
 	tmp = 0
@@ -2295,6 +2454,12 @@ inline wcrash() {
 #define E_WLOSE            32
 #define E_WCRASH           33
 #define E_WPERSIST         34
+#ifdef CONTINUE
+#define E_OUTDATE          39
+#define E_ACK_ALONE        40
+#define E_REJOIN           41
+#define E_UPTODATE         42
+#endif
 #define FO_SITE_EVENTS(s) \
 	ON(G_PING(s), E_PING, s, 0) \
 	ON(G_RENEW(s), E_RENEW, s, 0) \
@@ -2304,7 +2469,16 @@ inline wcrash() {
 	ON(G_CLAIM(s), E_CLAIM, s, 0) \
 	ON(G_FO_GIVEUP(s), E_FO_GIVEUP, s, 0) \
 	ON(G_FORCE(s), E_FORCE, s, 0) \
-	ON(G_RESOLVE(s), E_RESOLVE, s, 0)
+	ON(G_RESOLVE(s), E_RESOLVE, s, 0) \
+	CONTINUE_EVENTS(s)
+#ifdef CONTINUE
+#define CONTINUE_EVENTS(s) \
+	ON(G_OUTDATE(s), E_OUTDATE, s, 0) \
+	ON(G_REJOIN(s), E_REJOIN, s, 0) \
+	ON(G_UPTODATE(s), E_UPTODATE, s, 0)
+#else
+#define CONTINUE_EVENTS(s)
+#endif
 #define WLINK_EVENTS(i) \
 	ON(G_WDELIVER(i), E_WDELIVER, i, 0) \
 	ON(G_WLOSE(i), E_WLOSE, i, 0)
@@ -2320,9 +2494,16 @@ inline wcrash() {
 	ON(G_FILL_TIMEOUT(s, r), E_FILL_TIMEOUT, s, r) \
 	SYNC_REGION_EVENTS(s, r)
 #ifdef SYNC
+#ifdef CONTINUE
+#define SYNC_REGION_EVENTS(s, r) \
+	ON(G_SYNC_SEND(s, r), E_SYNC_SEND, s, r) \
+	ON(G_SYNC_RESEND(s, r), E_SYNC_RESEND, s, r) \
+	ON(G_ACK_ALONE(s, r), E_ACK_ALONE, s, r)
+#else
 #define SYNC_REGION_EVENTS(s, r) \
 	ON(G_SYNC_SEND(s, r), E_SYNC_SEND, s, r) \
 	ON(G_SYNC_RESEND(s, r), E_SYNC_RESEND, s, r)
+#endif
 #else
 #define SYNC_REGION_EVENTS(s, r)
 #endif
@@ -2440,6 +2621,12 @@ active proctype world() {
 #ifdef SYNC
 			:: ev == E_SYNC_SEND -> sync_send(es, er)
 			:: ev == E_SYNC_RESEND -> sync_resend(es, er)
+#endif
+#ifdef CONTINUE
+			:: ev == E_OUTDATE -> outdate(es)
+			:: ev == E_ACK_ALONE -> printf("MSC: site %d alone, r%d:\n", es, er); sync_ack(es, er)
+			:: ev == E_REJOIN -> alone[es] = 0; printf("MSC: site %d paired again: writes wait for the replica\n", es)
+			:: ev == E_UPTODATE -> uptodate(es)
 #endif
 #ifdef MUTANT_TWICE
 			:: ev == E_WPERSIST -> wgen = wvgen; wown = wvown; printf("MSC: witness persists gen %d site %d\n", wgen, wown)
