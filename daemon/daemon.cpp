@@ -182,7 +182,9 @@ void Daemon::receive(Incoming& in) {
             if (reply || m.type == Type::InvalidSet || m.type == Type::Progress ||
                 m.type == Type::Mode || m.type == Type::Detach)
                 return;
-            log_warn("peer has volume %s, this site does not", format_uuid(m.volume).c_str());
+            if (absent_told_.insert(m.volume).second)
+                log_warn("peer has volume %s, this site does not (said once)",
+                         format_uuid(m.volume).c_str());
             wire::Type t = m.type == Type::Attach     ? Type::AttachAck
                            : m.type == Type::Fetch    ? Type::FetchReply
                            : m.type == Type::Pull     ? Type::PullReply

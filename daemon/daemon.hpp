@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -186,9 +187,17 @@ private:
     // from before the drop may still come, addressed to this dccd.
     struct Kept {
         core::PushOrder order;
+        bool flush_failed = false;
         uint64_t newest = 0;
+        // This site's own state and geometry at the drop: a volume that
+        // comes back older or another shape has new metadata, and nothing
+        // kept applies to it.
+        uint64_t own = 0;
+        uint32_t region_sectors = 0;
+        uint64_t nr_regions = 0;
     };
     std::map<Uuid, Kept> kept_;
+    std::set<Uuid> absent_told_;  // volumes the peer has and this site not, logged
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;
     // When this dccd started, seconds since the epoch: its counters (status,

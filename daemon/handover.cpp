@@ -44,7 +44,8 @@ void Daemon::send_attach(Volume& v) {
         v.own.attach_sent(m.seq);
         v.attach_out = true;
     }
-    v.attach_due = Clock::now() + ms(cfg_.heartbeat_ms);
+    // A peer without the volume says ATTACH itself once it has it again.
+    v.attach_due = Clock::now() + ms(cfg_.heartbeat_ms) * (v.peer_absent ? 10 : 1);
 }
 
 bool Daemon::geometry_ok(const Volume& v, const wire::VolumeInfo& p) const {
@@ -79,6 +80,7 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (m.seq != v.own.attach_seq()) return;  // answers an earlier ATTACH
     v.attach_out = false;
     if (m.status == ENOENT) {
+        if (v.own.paired()) return;  // answers an ATTACH from before the volume came back
         if (!v.peer_absent) log_warn("%s: the peer has no such volume: not paired", v.name.c_str());
         v.peer_absent = true;
         return;
@@ -135,7 +137,14 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
         log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
     }
     try {
-        carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt));
+        core::Plan p = carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt));
+        if (p.ignored && p.why == core::kOlderStatement && !v.logged_older) {
+            // Only metadata formatted again at the peer under the same UUID
+            // makes this last: a dccd restarted here forgets it.
+            log_warn("%s: ignoring the peer's statement (%s, generation %llu): %s", v.name.c_str(),
+                     role_name(peer.role), (unsigned long long)peer.generation, p.why);
+            v.logged_older = true;
+        }
     } catch (const Error& e) {
         log_warn("%s: %s", v.name.c_str(), e.what());
     }
@@ -162,6 +171,8 @@ void Daemon::follow_mode(Volume& v, bool sync) {
 
 void Daemon::paired(Volume& v) {
     v.check_pending = true;
+    v.peer_absent = false;
+    v.logged_older = false;
     // The owner may have written while apart: until its next report a
     // failover here cannot tell what this copy lacks.
     if (!v.owner()) v.last_owner_backlog.reset();
@@ -298,7 +309,8 @@ std::optional<Failure> Daemon::start_handover(Volume& v, uint64_t ask) {
                     : v.owner()                       ? control::Code::Busy
                                                       : control::Code::Refused;
         std::string text = why;
-        if (code == control::Code::NoPeer && v.peer_absent) text += ": the peer has no such volume";
+        if (code == control::Code::NoPeer && link_up_ && v.peer_absent)
+            text += ": the peer has no such volume";
         return Failure{code, text};
     }
     v.ho_start = Clock::now();

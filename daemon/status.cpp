@@ -47,7 +47,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     if (*s.paired && v.own.peer()) s.peer_role = role_name(v.own.peer()->role);
     core::Phase ph = v.own.phase();
     s.handover = ph == core::Phase::Paired || ph == core::Phase::Unpaired ? "none" : core::phase_name(ph);
-    if (v.peer_absent && link_up_) {
+    if (v.peer_absent && link_up_ && !v.own.paired()) {
         s.pairing = "the peer has no such volume";
     } else if (const auto& d = v.own.decision()) {
         s.rule = d->rule;

@@ -81,6 +81,7 @@ struct Volume {
     core::PartSet ho_in, invalid_in;  // sets arriving from the peer
     bool invalid_set_owed = false;    // replica: tell the owner what is missing
     bool peer_absent = false;         // the peer said it has no such volume
+    bool logged_older = false;        // an older peer statement was logged
     std::vector<Waiter> waiters;      // clients waiting for a migration
 
     // Owner: replication and fills.

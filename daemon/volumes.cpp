@@ -4,7 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <set>
+#include <map>
+#include <vector>
 
 #include "daemon.hpp"
 #include "dcc/devices.hpp"
@@ -16,35 +17,35 @@ namespace dcc::dccd {
 
 using ms = std::chrono::milliseconds;
 
+// Every volume gone (or created again) is dropped before any is added, so
+// that one that came back under another name finds what was kept of it.
 void Daemon::scan_volumes() {
-    std::set<std::string> seen;
-    for (const dcc::Volume& dv : list_volumes()) {
-        seen.insert(dv.name);
-        auto it = vols_.find(dv.name);
-        if (it != vols_.end() && !(it->second->dev == dv.dev)) {
+    std::vector<dcc::Volume> found = list_volumes();
+    std::map<std::string, const dcc::Volume*> now;
+    for (const dcc::Volume& dv : found) now[dv.name] = &dv;
+    for (auto it = vols_.begin(); it != vols_.end();) {
+        auto next = std::next(it);
+        auto f = now.find(it->first);
+        if (f == now.end()) {
+            remove_volume(it);
+        } else if (!(it->second->dev == f->second->dev)) {
             // Removed and created again under the same name.
             remove_volume(it);
-            it = vols_.end();
-        }
-        if (it != vols_.end()) {
+        } else {
             // Removed and created again with the same minor (dm hands out
             // the lowest free one) between two scans: the new target knows
             // nothing of our registration.  A reload keeps it.
-            auto st = parse_status(dv.params);
+            auto st = parse_status(f->second->params);
             if (st && st->registration != std::optional<uint64_t>(it->second->reg.reg_id)) {
                 log_info("%s: the target does not know this dccd's registration: created again",
-                         dv.name.c_str());
+                         it->first.c_str());
                 remove_volume(it);
-                it = vols_.end();
             }
         }
-        if (it == vols_.end()) add_volume(dv.name, dv.dev);
-    }
-    for (auto it = vols_.begin(); it != vols_.end();) {
-        auto next = std::next(it);
-        if (!seen.count(it->first)) remove_volume(it);
         it = next;
     }
+    for (const dcc::Volume& dv : found)
+        if (!vols_.count(dv.name)) add_volume(dv.name, dv.dev);
 }
 
 void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it) {
@@ -54,7 +55,9 @@ void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::itera
     // The peer stops counting it paired (a migrate toward a site without
     // it would fence the owner until it came back).
     if (link_up_) link_.request(Chan::Ctl, vmsg(v, wire::Type::Detach));
-    kept_[v.reg.uuid] = Kept{std::move(v.order), v.own.newest()};
+    if (v.attempt) end_attempt(v, control::failure(control::Code::NotFound, "the device is gone"));
+    kept_[v.reg.uuid] = Kept{std::move(v.order), v.flush_failed, v.own.newest(),
+                             core::order(v.own.state()), v.reg.region_sectors, v.reg.nr_regions};
     emit({{"event", "removed"}, {"volume", it->first}});
     sync_->drop_volume(it->second->dev);
     vols_.erase(it);
@@ -83,9 +86,17 @@ void Daemon::add_volume(const std::string& name, nl::Dev dev) {
              name.c_str(), format_uuid(reg.uuid).c_str(), (unsigned long long)reg.nr_regions,
              role_name(Role(reg.role)), (unsigned long long)reg.generation,
              (unsigned long long)v->invalid.count());
+    absent_told_.erase(reg.uuid);
     if (auto k = kept_.find(reg.uuid); k != kept_.end()) {
-        v->order = std::move(k->second.order);
-        v->own.remember(k->second.newest);
+        const Kept& kk = k->second;
+        if (core::order(v->own.state()) >= kk.own && kk.region_sectors == reg.region_sectors &&
+            kk.nr_regions == reg.nr_regions) {
+            v->order = std::move(k->second.order);
+            v->flush_failed |= kk.flush_failed;
+            v->own.remember(kk.newest);
+        } else {
+            log_info("%s: its metadata is new (formatted again): nothing kept from before", name.c_str());
+        }
         kept_.erase(k);
     }
     Volume& ref = *v;

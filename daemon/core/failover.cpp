@@ -15,8 +15,8 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     if (f.state.role == Role::Yielding || f.phase == Phase::Taking)
         return hard("a handover is in progress: wait for it to end");
     if (f.link_up && f.peer_absent && f.phase != Phase::Paired)
-        return hard("the peer is reachable but has no such volume: set it up there again, then "
-                    "use dccctl migrate");
+        return hard("the peer is reachable but has no such volume: set it up there again and use "
+                    "dccctl migrate; if its copy is lost, stop dccd there first");
     if (f.link_up || f.phase == Phase::Paired)
         return hard("the peer is reachable: use dccctl migrate");
     if (f.lacking)

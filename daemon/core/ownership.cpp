@@ -55,6 +55,7 @@ Plan Ownership::fence(const char* why) {
 
 Plan Ownership::link_lost() {
     peer_.reset();
+    attach_seq_ = 0;  // its answer, if it still comes, states what held before
     if (phase_ == Phase::Sending) return fence("the link to the peer was lost during the handover");
     if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
     return {};
@@ -62,6 +63,7 @@ Plan Ownership::link_lost() {
 
 Plan Ownership::peer_detached() {
     peer_.reset();
+    attach_seq_ = 0;  // an answer from before the drop pairs nothing
     // The HANDOVER may still be taken if the volume comes back: fenced,
     // as when the link goes, until a pairing settles it.
     if (phase_ == Phase::Sending) return fence("the peer dropped the volume during the handover");
@@ -80,7 +82,11 @@ Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt)
     if (answer) attach_seq_ = 0;
     if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Taking)
         return ignored();
-    if (!saw(peer)) return ignored();  // older than what the peer said since
+    if (!saw(peer)) {  // older than what the peer said since
+        Plan p = ignored();
+        p.why = kOlderStatement;
+        return p;
+    }
     Decision d = decide(state_, peer, dirt);
     bool settles = d.verdict == Verdict::Burn || d.verdict == Verdict::TakeBack ||
                    d.verdict == Verdict::Complete || d.verdict == Verdict::Record;

@@ -74,6 +74,9 @@ struct Plan {
     bool ignored = false;              // the event did not apply (stale, wrong phase)
 };
 
+// The why of a peer statement ignored as older than one seen before.
+inline constexpr const char* kOlderStatement = "older than a statement the peer made before";
+
 struct Timeouts {
     std::chrono::milliseconds handover{30000};  // Sending: then Fenced
     std::chrono::milliseconds ask{30000};       // a HANDOVER_ASK's answer

@@ -784,3 +784,24 @@ TEST(Ownership, RememberedStatementKeepsALateAttachOld) {
     Site fresh({O, 2});
     EXPECT_FALSE(fresh.own->peer_state({O, 1}, false, 0).ignored) << "without it: taken";
 }
+
+// An ATTACH answered by the peer just before it dropped the volume: the
+// answer, overtaken by the DETACH, pairs nothing; nor does one that comes
+// after a link loss.  A statement ignored as older says so.
+TEST(Ownership, AnswersFromBeforeADetachOrALinkLossPairNothing) {
+    for (bool detach : {true, false}) {
+        SCOPED_TRACE(detach ? "detach" : "link lost");
+        Site a({O, 1});
+        a.own->attach_sent(700);
+        a.run(detach ? a.own->peer_detached() : a.own->link_lost());
+        EXPECT_EQ(a.own->attach_seq(), 0u);
+        EXPECT_TRUE(a.own->peer_state({R, 1}, true, 700).ignored);
+        EXPECT_FALSE(a.own->paired());
+        // The peer's own ATTACH (a request) pairs.
+        a.run(a.own->peer_state({R, 1}, false, 0));
+        EXPECT_TRUE(a.own->paired());
+        Plan old = a.own->peer_state({Y, 1}, false, 0);
+        EXPECT_TRUE(old.ignored);
+        EXPECT_STREQ(old.why, kOlderStatement);
+    }
+}
