@@ -1,11 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks, run in the same QEMU VMs as the tests; prints tables of ratios
-# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|sync|failover ...]
+# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|copy|sync|failover ...]
 #   hit-iops (one VM): hit-path IOPS of dcc against dm-linear;
 #   sites (two VMs):   replication against raw TCP, handover time against
 #                      volume size, 100 volumes against 1, miss latency
 #                      against RTT plus region transfer time;
+#   copy (two VMs):    the first copy of an empty replica taken apart:
+#                      against raw TCP, without CURVE, with windows 8 and
+#                      128, against the replica's O_DIRECT writes (without
+#                      and with its flushes) and the owner's reads, with
+#                      the replica's disk I/O and each dccd's CPU time;
 #   sync (two VMs):    write latency in sync and async against dm-linear
 #                      and DRBD 8.4 protocol C, and sync's cost against
 #                      RTT plus a durable write;
@@ -21,10 +26,20 @@ while (($#)); do
 	*) benches+=("$1"); shift ;;
 	esac
 done
-((${#benches[@]})) || benches=(hit-iops sites sync failover)
+((${#benches[@]})) || benches=(hit-iops sites copy sync failover)
 for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
+# The host's CPU time (busy, all, in ticks) and that of this script's
+# children (run.sh, its builds and QEMUs), so that the run can say how much
+# else the host ran meanwhile (the VMs share its cores with everything).
+host_ticks() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+own_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }
+h0=$(host_ticks) o0=$(own_ticks)
 tests/vm/run.sh --bench --kernel "$kernel" "${benches[@]}" >build/bench.log 2>&1 || true
+h1=$(host_ticks) o1=$(own_ticks)
 grep -E '^(PASS|FAIL)' build/bench.log || true
+echo "$h0 $h1 $o0 $o1" | awk -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" '{
+	printf "host CPU during the run: %.0f s of %.0f (%d cores), of which this run %.0f s, everything else %.0f s\n",
+		($3 - $1) / hz, ($4 - $2) / hz, n, ($6 - $5) / hz, ($3 - $1 - $6 + $5) / hz }'
 failed=0
 ran() { [[ " ${benches[*]} " == *" $1 "* ]]; }
 for log in build/vm/run/*/hit-iops/console-1.log; do
@@ -84,6 +99,65 @@ for dir in build/vm/run/*/sites; do
 			printf "| the same miss against the network plus a durable local write of the region and of the metadata, netem %d ms | %.1f | %.1f + %.1f + %.1f + %.1f = %.1f ms | %.1f |\n", d, m / 1000, r, x, dw, mw, ref, m / 1000 / ref }'
 	done
 	grep -aq '^DCC-RESULT sites 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sites 0' "$dir/console-1-b.log" ||
+		{ echo "benchmark run failed: $dir"; failed=1; }
+done
+for dir in build/vm/run/*/copy; do
+	ran copy || break
+	[ -d "$dir" ] || continue
+	rel=$(basename "$(dirname "$dir")")
+	b=$(cat "$dir"/console-1-a.log "$dir"/console-1-b.log | grep -a '^BENCH ' | tr -d '\r')
+	# f(line, key): a "key=value" field of a BENCH line
+	echo "$b" >build/copy.bench
+	echo
+	echo "First copy of an empty 256 MiB replica, taken apart ($rel, two QEMU VMs, one run)"
+	echo
+	awk '
+	function f(line, k,   i, n, kv, a) { n = split(line, a, " "); for (i = 3; i <= n; i++) { split(a[i], kv, "="); if (kv[1] == k) return kv[2] } return "" }
+	$2 == "tcp" { tcp = f($0, "mbit") }
+	$2 == "copy" { r = f($0, "row"); secs[r] = f($0, "secs"); mib = f($0, "mib") }
+	$2 == "cpu" { cpu[f($0, "row"), f($0, "site")] = f($0, "s"); busy[f($0, "row"), f($0, "site")] = f($0, "vm_busy_pct") }
+	$2 == "disk" { r = f($0, "row"); for (i = 3; i <= NF; i++) { split($i, kv, "="); d[r, kv[1]] = kv[2] } }
+	$2 == "raw" { w = f($0, "what"); raw[w] = f($0, "kib_s") * 1024 * 8 / 1e6; if (w == "write-flush") n = f($0, "n") }
+	END {
+		nrows = split("curve-w32 insecure-w32 curve-w128 curve-w8 curve-w32-again", rows, " ")
+		split("first copy, CURVE, window 32 (as sites)|first copy, no CURVE (insecure), window 32|first copy, CURVE, window 128|first copy, CURVE, window 8|first copy, CURVE, window 32, again (the spread)", names, "|")
+		printf "| measure | Mbit/s | against raw TCP |\n|---|---|---|\n"
+		printf "| raw TCP, a to b (iperf3, 6 s) | %.0f | 1.00 |\n", tcp
+		for (i = 1; i <= nrows; i++) {
+			r = rows[i]
+			if (secs[r] == "") { printf "| %s | (no result) | |\n", names[i]; continue }
+			m[r] = mib * 8 * 1.048576 / secs[r]
+			printf "| %s | %.1f (%.1f s) | %.2f |\n", names[i], m[r], secs[r], m[r] / tcp
+		}
+		printf "| b: O_DIRECT 64 KiB writes one after another (fio, QD1, 256 MiB) | %.1f | %.2f |\n", raw["write"], raw["write"] / tcp
+		printf "| b: the same with an fdatasync every %d writes (as the first copy flushed) | %.1f | %.2f |\n", n, raw["write-flush"], raw["write-flush"] / tcp
+		printf "| a: O_DIRECT 64 KiB reads one after another (fio, QD1, 256 MiB) | %.1f | %.2f |\n", raw["read"], raw["read"] / tcp
+		printf "\nWhat each copy cost, from pairing to in sync: b'"'"'s data disk (/proc/diskstats: each FILL_DONE flushes it and commits the metadata, a write and a flush of the metadata disk; the time is the disk'"'"'s, summed over its requests), dccd'"'"'s CPU time at each site (/proc/PID/stat, all threads) and how busy each VM'"'"'s 2 vCPUs were (/proc/stat)\n\n"
+		printf "| copy | s | data written, MiB (writes) | FILL_DONEs (data flushes) | regions a FILL_DONE | data disk, s: writes + flushes | metadata disk, s | dccd CPU, s: a, b | VM busy: a, b |\n|---|---|---|---|---|---|---|---|---|\n"
+		for (i = 1; i <= nrows; i++) {
+			r = rows[i]
+			if (secs[r] == "") continue
+			printf "| %s | %.1f | %.0f (%d) | %d | %.1f | %.1f + %.1f | %.1f | %.1f, %.1f | %d %%, %d %% |\n", r, secs[r], d[r, "dw_mib"], d[r, "dw"], d[r, "df"],
+				d[r, "df"] ? mib * 16 / d[r, "df"] : 0, d[r, "dw_ms"] / 1000, d[r, "df_ms"] / 1000,
+				(d[r, "mw_ms"] + d[r, "mf_ms"]) / 1000, cpu[r, "a"], cpu[r, "b"], busy[r, "a"], busy[r, "b"]
+		}
+		c1 = m["curve-w32"]; c2 = m["curve-w32-again"]; ins = m["insecure-w32"]; c = (c1 + c2) / 2
+		lo = c1 < c2 ? c1 : c2; hi = c1 < c2 ? c2 : c1
+		cc = (cpu["curve-w32", "a"] + cpu["curve-w32-again", "a"]) / 2; cb = (cpu["curve-w32", "b"] + cpu["curve-w32-again", "b"]) / 2
+		printf "\nWhat it says (computed from the rows above):\n\n"
+		printf "- The two CURVE copies at window 32 reached %.1f and %.1f Mbit/s (%.2f and %.2f of raw TCP), %.0f %% apart (the noise of this run).\n", c1, c2, c1 / tcp, c2 / tcp, 100 * (hi - lo) / c
+		printf "- Without CURVE the copy ran at %.1f Mbit/s, %.2f times the CURVE mean (%.1f) and %.2f times the faster CURVE run, %s; dccd used %.1f s of CPU at a and %.1f at b, against %.1f and %.1f with CURVE (mean).\n", ins, ins / c, c, ins / hi,
+			(ins > hi ? sprintf("so CURVE costs %.0f %% of the rate (the mean)", 100 * (1 - c / ins)) : "within the spread"), cpu["insecure-w32", "a"], cpu["insecure-w32", "b"], cc, cb
+		w8 = m["curve-w8"]; w128 = m["curve-w128"]
+		printf "- Window 8: %.1f Mbit/s (%s); window 128: %.1f (%s).\n", w8, (w8 < lo ? sprintf("%.2f of window 32'"'"'s mean, below both runs", w8 / c) : "within the spread of window 32"), w128, (w128 > hi ? sprintf("%.2f of window 32'"'"'s mean, above both runs", w128 / c) : "within the spread of window 32: a larger window does not help")
+		printf "- b'"'"'s data disk takes %.0f Mbit/s of O_DIRECT 64 KiB writes one after another (%.1f times raw TCP), %.0f with an fdatasync every %d; a reads its data disk at %.0f Mbit/s (%.1f times raw TCP). %s\n", raw["write"], raw["write"] / tcp, raw["write-flush"], n, raw["read"], raw["read"] / tcp,
+			(raw["write-flush"] > tcp && raw["read"] > tcp ? "On an idle VM neither disk, used as the copy uses it, comes near the link." : "A disk, used as the copy uses it, is slower than the link there.")
+		r = "curve-w32"
+		dk = (d[r, "dw_ms"] + d[r, "df_ms"] + d[r, "mw_ms"] + d[r, "mf_ms"]) / 1000
+		printf "- In the first CURVE copy (%.1f s), b'"'"'s disks were busy %.1f s in all (writes %.1f, data flushes %.1f, metadata %.1f), %.0f %% of the copy'"'"'s time, where fio wrote the same 256 MiB with its flushes in %.1f s: a data write took %.2f ms on average during the copy, against %.2f ms for fio'"'"'s (no flushes) on the idle VM; %d FILL_DONEs (one for %.1f regions) and %d FILL_BEGINs (one a region). a'"'"'s VM was %d %% busy and b'"'"'s %d %%.\n", secs[r], dk, d[r, "dw_ms"] / 1000, d[r, "df_ms"] / 1000, (d[r, "mw_ms"] + d[r, "mf_ms"]) / 1000, 100 * dk / secs[r], mib * 8 * 1.048576 / raw["write-flush"],
+			d[r, "dw"] ? d[r, "dw_ms"] / d[r, "dw"] : 0, 65536 * 8 / (raw["write"] * 1e6) * 1000, d[r, "df"], d[r, "df"] ? mib * 16 / d[r, "df"] : 0, mib * 16, busy[r, "a"], busy[r, "b"]
+	}' build/copy.bench
+	grep -aq '^DCC-RESULT copy 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT copy 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
 done
 for dir in build/vm/run/*/sync; do

@@ -1,0 +1,131 @@
+# The first copy of an empty replica, taken apart, one run, on the same
+# two VMs and link: raw TCP (iperf3, a to b) as the reference; dcc's first
+# copy of an empty 256 MiB replica with CURVE (replication_rate 1G,
+# replication_window 32, as sites.sh), without CURVE (insecure, and
+# insecure_network: the link is not loopback), with windows 128 and 8, and
+# with CURVE and window 32 once more at the end (the spread); then what one
+# thread of O_DIRECT 64 KiB writes, one after another, reaches on b's data
+# disk, without and with a flush every N writes (N: the regions a flush of
+# b's data disk in the first copy), and what such reads reach on a's.  Each
+# copy is a true first copy: new metadata (a new uuid, --empty at b) on
+# slices of the disks never written before, timed at a from paired to in
+# sync.  For each copy b reports its disks' writes, flushes and busy time
+# (/proc/diskstats: each FILL_DONE is a flush of the data disk and a
+# metadata commit), and each site its dccd's CPU time and how busy its
+# vCPUs were.  Lines "BENCH ..." are collected by tests/bench.sh.
+# sites: 2
+# disks: data=2G meta=8M
+# timeout: 900
+# memory: 1024
+. ./lib.sh
+
+MIB=256
+say() { echo "bench[$SITE]: $*"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+# Slice K (0-6) of each disk: data at K * 256 MiB, metadata at K MiB.
+carve() { echo "0 $((MIB * 2048)) linear $DATA $(($1 * MIB * 2048))" | dmsetup create "d$1" || bad "carve d$1"; }
+carve_meta() { echo "0 2048 linear $META $(($1 * 2048))" | dmsetup create "m$1" || bad "carve m$1"; }
+# writes, ms writing, flushes, ms flushing, sectors written of a whole
+# disk (vda, vdb)
+disk() { awk -v d="${1#/dev/}" '$3 == d {print $8, $11, $19, $20, $10}' /proc/diskstats; }
+# dccd's CPU time, in clock ticks (all its threads: the loop, ZeroMQ's)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$DCCD/stat"; }
+# the VM's busy and total clock ticks, all its CPUs
+vm_ticks() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+
+# 1. the raw link, as sites.sh measures it
+if [ "$SITE" = b ]; then
+	iperf3 -s -1 >/dev/null 2>&1 &
+	barrier iperf
+	wait
+else
+	barrier iperf
+	sleep 1
+	mbit=$(iperf3 -c "$DCC_PEER_IP" -t 6 -f m 2>/dev/null | awk '/receiver/ {print $(NF-2)}')
+	say "raw TCP: $mbit Mbit/s"
+	echo "BENCH tcp mbit=$mbit"
+fi
+
+# 2. first copies.  copy K NAME [toml lines]: volume cK on slice K.
+copy() {
+	local k=$1 name=$2 uuid t0 c0 c1 v0 v1 cpu busy secs d0 m0 d1 m1
+	shift 2
+	carve "$k"
+	carve_meta "$k"
+	uuid=5a5a5a5a-0000-4000-8000-00000000c0$(printf %02d "$k")
+	if [ "$SITE" = a ]; then
+		dccctl format-meta --data /dev/mapper/d$k --meta /dev/mapper/m$k --uuid $uuid >/dev/null
+	else
+		dccctl format-meta --data /dev/mapper/d$k --meta /dev/mapper/m$k --uuid $uuid --empty >/dev/null
+	fi
+	check "create c$k" dcc_create c$k /dev/mapper/d$k /dev/mapper/m$k
+	dccd_config 'replication_rate = "1G"' "$@"
+	barrier "start$k"
+	d0=$(disk "$DATA") m0=$(disk "$META")
+	start_dccd
+	check "c$k paired" dccctl wait c$k paired --timeout 60
+	t0=$(now) c0=$(cpu_ticks) v0=$(vm_ticks)
+	check "c$k in sync" dccctl wait c$k in-sync --timeout 600
+	secs=$(since "$t0")
+	c1=$(cpu_ticks) v1=$(vm_ticks)
+	d1=$(disk "$DATA") m1=$(disk "$META")
+	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", (b - a) / 100}')
+	busy=$(echo "$v0 $v1" | awk '{printf "%.0f", 100 * ($3 - $1) / ($4 - $2)}')
+	say "$name: $MIB MiB in $secs s; dccd CPU $cpu s; VM busy $busy %"
+	echo "BENCH cpu row=$name site=$SITE s=$cpu vm_busy_pct=$busy"
+	if [ "$SITE" = a ]; then
+		echo "BENCH copy row=$name mib=$MIB secs=$secs"
+	else
+		echo "$d0 $d1 $m0 $m1" | awk -v r="$name" '{
+			printf "BENCH disk row=%s dw=%d dw_ms=%d df=%d df_ms=%d dw_mib=%.1f mw=%d mw_ms=%d mf=%d mf_ms=%d\n", r,
+				$6 - $1, $7 - $2, $8 - $3, $9 - $4, ($10 - $5) / 2048, $16 - $11, $17 - $12, $18 - $13, $19 - $14 }'
+		echo "$d0 $d1" | awk '{print $8 - $3}' >/tmp/flushes$k
+	fi
+	barrier "done$k"
+	stop_dccd
+	dmsetup remove c$k || bad "remove c$k"
+}
+W32='replication_window = 32'
+copy 0 curve-w32 "$W32"
+copy 1 insecure-w32 "$W32" 'insecure = true' 'insecure_network = true'
+copy 2 curve-w128 'replication_window = 128'
+copy 3 curve-w8 'replication_window = 8'
+copy 4 curve-w32-again "$W32"
+
+# 3. one thread of O_DIRECT 64 KiB writes, one after another, on b's data
+# disk (fresh slices, as the copies wrote), then reads on a's (slice 0, as
+# the first copy read it).  fio's terse format, version 3: the read
+# bandwidth is field 7, the write bandwidth field 48, in KiB/s, over a
+# time that includes the fdatasyncs.
+fio_bw() { # DEV RW [fio options]: KiB/s
+	local dev=$1 rw=$2 f
+	shift 2
+	f=$([ "$rw" = read ] && echo 7 || echo 48)
+	fio --name=r --filename="$dev" --rw="$rw" --bs=64k --ioengine=psync --iodepth=1 --direct=1 \
+		--size=${MIB}M "$@" --output-format=terse --terse-version=3 --eta=never 2>/dev/null |
+		awk -F';' -v f="$f" '{print $f}'
+}
+barrier raw
+if [ "$SITE" = b ]; then
+	carve 5
+	carve 6
+	kib=$(fio_bw /dev/mapper/d5 write)
+	say "O_DIRECT 64 KiB writes: $kib KiB/s"
+	echo "BENCH raw what=write kib_s=$kib"
+	# N: the regions (64 KiB) of a flush of the data disk in the first
+	# copy, rounded
+	n=$(awk -v w=$((MIB * 16)) -v f="$(cat /tmp/flushes0)" 'BEGIN {
+		n = f > 0 ? int(w / f + 0.5) : 16; print n < 1 ? 1 : n }')
+	kib=$(fio_bw /dev/mapper/d6 write --fdatasync="$n")
+	say "O_DIRECT 64 KiB writes, an fdatasync every $n: $kib KiB/s"
+	echo "BENCH raw what=write-flush n=$n kib_s=$kib"
+fi
+barrier raw-write
+if [ "$SITE" = a ]; then
+	kib=$(fio_bw /dev/mapper/d0 read)
+	say "O_DIRECT 64 KiB reads: $kib KiB/s"
+	echo "BENCH raw what=read kib_s=$kib"
+fi
+barrier raw-read
+finish
