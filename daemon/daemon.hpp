@@ -181,22 +181,7 @@ private:
     core::Incarnations inc_;
     std::map<std::string, std::unique_ptr<Volume>> vols_;  // by dm name
     std::map<Uuid, Volume*> uuids_;                         // by_uuid's index of vols_
-    // What a volume dropped by this dccd leaves for the same volume added
-    // again while the same peer dccd runs: the seqs of the pushes taken,
-    // and the newest statement of the peer's state seen.  Its messages
-    // from before the drop may still come, addressed to this dccd.
-    struct Kept {
-        core::PushOrder order;
-        bool flush_failed = false;
-        uint64_t newest = 0;
-        // This site's own state and geometry at the drop: a volume that
-        // comes back older or another shape has new metadata, and nothing
-        // kept applies to it.
-        uint64_t own = 0;
-        uint32_t region_sectors = 0;
-        uint64_t nr_regions = 0;
-    };
-    std::map<Uuid, Kept> kept_;
+    std::map<Uuid, core::KeptVolume> kept_;  // volumes dropped, by UUID
     std::set<Uuid> absent_told_;  // volumes the peer has and this site not, logged
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;

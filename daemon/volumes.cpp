@@ -56,8 +56,9 @@ void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::itera
     // it would fence the owner until it came back).
     if (link_up_) link_.request(Chan::Ctl, vmsg(v, wire::Type::Detach));
     if (v.attempt) end_attempt(v, control::failure(control::Code::NotFound, "the device is gone"));
-    kept_[v.reg.uuid] = Kept{std::move(v.order), v.flush_failed, v.own.newest(),
-                             core::order(v.own.state()), v.reg.region_sectors, v.reg.nr_regions};
+    kept_[v.reg.uuid] = core::KeptVolume{std::move(v.order), v.flush_failed, v.own.newest(),
+                                         core::order(v.own.state()), v.reg.region_sectors,
+                                         v.reg.nr_regions};
     emit({{"event", "removed"}, {"volume", it->first}});
     sync_->drop_volume(it->second->dev);
     vols_.erase(it);
@@ -88,10 +89,9 @@ void Daemon::add_volume(const std::string& name, nl::Dev dev) {
              (unsigned long long)v->invalid.count());
     absent_told_.erase(reg.uuid);
     if (auto k = kept_.find(reg.uuid); k != kept_.end()) {
-        const Kept& kk = k->second;
-        if (core::order(v->own.state()) >= kk.own && kk.region_sectors == reg.region_sectors &&
-            kk.nr_regions == reg.nr_regions) {
-            v->order = std::move(k->second.order);
+        core::KeptVolume& kk = k->second;
+        if (kk.applies(v->own.state(), reg.region_sectors, reg.nr_regions)) {
+            v->order = std::move(kk.order);
             v->flush_failed |= kk.flush_failed;
             v->own.remember(kk.newest);
         } else {

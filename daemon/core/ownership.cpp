@@ -53,20 +53,16 @@ Plan Ownership::fence(const char* why) {
     return p;
 }
 
-Plan Ownership::link_lost() {
+Plan Ownership::link_lost() { return lose_peer("the link to the peer was lost during the handover"); }
+
+// (DETACH: the HANDOVER may still be taken if the volume comes back, so a
+// handover under way is fenced as when the link goes.)
+Plan Ownership::peer_detached() { return lose_peer("the peer dropped the volume during the handover"); }
+
+Plan Ownership::lose_peer(const char* fence_why) {
     peer_.reset();
     attach_seq_ = 0;  // its answer, if it still comes, states what held before
-    if (phase_ == Phase::Sending) return fence("the link to the peer was lost during the handover");
-    if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
-    return {};
-}
-
-Plan Ownership::peer_detached() {
-    peer_.reset();
-    attach_seq_ = 0;  // an answer from before the drop pairs nothing
-    // The HANDOVER may still be taken if the volume comes back: fenced,
-    // as when the link goes, until a pairing settles it.
-    if (phase_ == Phase::Sending) return fence("the peer dropped the volume during the handover");
+    if (phase_ == Phase::Sending) return fence(fence_why);
     if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
     return {};
 }

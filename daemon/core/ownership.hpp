@@ -182,6 +182,9 @@ private:
         Record, Force, Resolve
     };
     Plan fence(const char* why);
+    // The peer is gone for this volume (link lost, DETACH): not paired; a
+    // handover under way is fenced, saying @fence_why.
+    Plan lose_peer(const char* fence_why);
     // A step of a handover is under way: persist pending, or demoting,
     // sending or taking.
     bool in_handover() const;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dcc/regions.hpp"
+#include "pairing.hpp"
 
 namespace dcc::core {
 
@@ -117,6 +118,26 @@ private:
     };
     std::unordered_map<uint64_t, Last> last_;  // region -> last taken
     uint64_t floor_ = 0;
+};
+
+// What dccd keeps of a volume it dropped (its device went away) for the
+// same volume added again while the same peer dccd runs: messages sent
+// before the drop may still come, addressed to this dccd.  The replica's
+// push order and flush failure, the newest peer statement seen, and this
+// site's own state and geometry at the drop.
+struct KeptVolume {
+    PushOrder order;
+    bool flush_failed = false;
+    uint64_t newest = 0;  // Ownership::newest()
+    uint64_t own = 0;     // order() of this site's state
+    uint32_t region_sectors = 0;
+    uint64_t nr_regions = 0;
+    // Whether it applies to the volume come back as @now with this
+    // geometry: a site's state never moves back, so an older one (or
+    // another shape) is new metadata, to which nothing kept applies.
+    bool applies(SiteState now, uint32_t sectors, uint64_t regions) const {
+        return core::order(now) >= own && sectors == region_sectors && regions == nr_regions;
+    }
 };
 
 }  // namespace dcc::core

@@ -350,3 +350,20 @@ TEST(PushOrder, FreshSaysWhatTakeWouldDoAndChangesNothing) {
     EXPECT_EQ(o.take_write(4, 11), SyncTake::Apply);
     EXPECT_EQ(o.remembered(), 1u);
 }
+
+// What is kept of a dropped volume applies to it when it comes back with
+// the same metadata (its own state as then or newer, the same geometry),
+// not to a volume formatted again under the same UUID.
+TEST(KeptVolume, AppliesOnlyToTheSameMetadata) {
+    using dcc::core::SiteState;
+    dcc::core::KeptVolume k;
+    k.own = dcc::core::order(SiteState{dcc::Role::Owner, 5});
+    k.region_sectors = 128;
+    k.nr_regions = 1000;
+    EXPECT_TRUE(k.applies(SiteState{dcc::Role::Owner, 5}, 128, 1000));
+    EXPECT_TRUE(k.applies(SiteState{dcc::Role::Yielding, 6}, 128, 1000)) << "moved on since";
+    EXPECT_FALSE(k.applies(SiteState{dcc::Role::Owner, 1}, 128, 1000)) << "formatted again";
+    EXPECT_FALSE(k.applies(SiteState{dcc::Role::Yielding, 5}, 128, 1000)) << "older";
+    EXPECT_FALSE(k.applies(SiteState{dcc::Role::Owner, 5}, 256, 500)) << "another geometry";
+    EXPECT_FALSE(k.applies(SiteState{dcc::Role::Owner, 5}, 128, 999));
+}
