@@ -31,8 +31,7 @@ if [ "$SITE" = a ] && [ "${DCC_BOOT:-1}" = 2 ]; then
 	finish
 fi
 
-dccd_config "witness = \"tcp://$WITNESS_IP:7790\"" "witness_public_key = \"$KEY_PUB_w\"" \
-	"lease_ms = $LEASE_MS"
+dccd_config_witness $LEASE_MS
 dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --sync \
 	--role "$([ "$SITE" = a ] && echo owner || echo replica)" >/dev/null || bad "format-meta"
 dcc_create vol "$DATA" "$META" 2 miss_timeout 8 || bad "create"

@@ -206,6 +206,15 @@ link_heal() {
 	ip link set "$d" up
 }
 
+# a and b: dccd's configuration (dccd_config) with the witness w and leases
+# of LEASE_MS: dccd_config_witness LEASE_MS [line...]
+dccd_config_witness() {
+	local lease=$1
+	shift
+	dccd_config "witness = \"tcp://$WITNESS_IP:7790\"" "witness_public_key = \"$KEY_PUB_w\"" \
+		"lease_ms = $lease" "$@"
+}
+
 # w: write the witness's configuration (state in /var/lib/dcc/witness,
 # sites a and b by their keys): witness_config LEASE_MS
 witness_config() {

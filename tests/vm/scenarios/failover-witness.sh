@@ -69,8 +69,7 @@ if [ "$SITE" = w ]; then
 fi
 
 # ---- a and b -------------------------------------------------------------
-dccd_config "witness = \"tcp://$WITNESS_IP:7790\"" "witness_public_key = \"$KEY_PUB_w\"" \
-	"lease_ms = $LEASE_MS"
+dccd_config_witness $LEASE_MS
 if [ "$SITE" = a ]; then
 	fill_random "$DATA" 16
 	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --role owner >/dev/null
