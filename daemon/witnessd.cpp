@@ -58,6 +58,7 @@ const char* status_name(int status) {
     case EBUSY: return "EBUSY";
     case EPERM: return "EPERM";
     case EACCES: return "EACCES";
+    case ESTALE: return "ESTALE";
     }
     return "refused";
 }
@@ -361,6 +362,7 @@ void Witnessd::answer(const zmq::message_t& identity, const wire::Message& req, 
     m.site = rec.owner;
     m.status = status;
     m.arg = arg;
+    m.region = rec.outdated ? rec.epoch : 0;  // the fence that stands
     std::vector<uint8_t> h = wire::encode(m);
     try {
         if (router_.send(zmq::buffer(identity.data(), identity.size()),
@@ -383,10 +385,10 @@ bool Witnessd::serve(std::vector<zmq::message_t>& frames) {
         return true;
     }
     const wire::Message& req = *d.msg;
-    if (req.type != wire::Type::WRenew && req.type != wire::Type::WClaim &&
-        req.type != wire::Type::WYield) {
+    if (!wire::is_witness(req.type) || req.type == wire::Type::WAnswer) {
         if (unserved_.insert(uint8_t(req.type)).second)
-            log_warn("dropped a %s: the witness serves only W_RENEW, W_CLAIM and W_YIELD (logged once)",
+            log_warn("dropped a %s: the witness serves only W_RENEW, W_CLAIM, W_YIELD, W_OUTDATE and "
+                     "W_UPTODATE (logged once)",
                      wire::type_name(req.type));
         return true;
     }
@@ -429,6 +431,10 @@ bool Witnessd::serve(std::vector<zmq::message_t>& frames) {
     switch (req.type) {
     case wire::Type::WRenew: a = witness_.renew(req.volume, req.generation, req.site, now); break;
     case wire::Type::WClaim: a = witness_.claim(req.volume, req.generation, req.site, now); break;
+    case wire::Type::WOutdate: a = witness_.outdate(req.volume, req.generation, req.site, now); break;
+    case wire::Type::WUptodate:
+        a = witness_.uptodate(req.volume, req.generation, req.site, req.region, now);
+        break;
     default: a = witness_.yield(req.volume, req.generation, req.site, req.to_site, now); break;
     }
     if (a.persist) {
@@ -451,30 +457,50 @@ bool Witnessd::serve(std::vector<zmq::message_t>& frames) {
         }
 #endif
     }
-    const unsigned long long gen = a.record.generation;
+    const unsigned long long gen = a.record.generation, epoch = a.record.epoch;
+    // A record that moved on to a newer generation took no fence with it.
+    const std::string unfenced =
+        before.outdated && !a.record.outdated && before.generation != a.record.generation
+            ? fmt("; the fence of epoch %llu went with it", (unsigned long long)before.epoch)
+            : "";
     if (a.granted) {
         if (req.type == wire::Type::WRenew && a.persist && !before.generation)
             log_info("volume %s: generation %llu is %s's (the first renewal the witness hears of)",
                      vol.c_str(), gen, req.site.c_str());
         else if (req.type == wire::Type::WRenew && a.persist)
-            log_info("volume %s: generation %llu is %s's (its renewal; the record was %llu of %s)",
+            log_info("volume %s: generation %llu is %s's (its renewal; the record was %llu of %s%s)",
                      vol.c_str(), gen, req.site.c_str(), (unsigned long long)before.generation,
-                     before.owner.c_str());
+                     before.owner.c_str(), unfenced.c_str());
         else if (req.type == wire::Type::WClaim)
             log_info("volume %s: generation %llu claimed by %s%s", vol.c_str(), gen, req.site.c_str(),
                      a.persist ? "" : " (again: the answer to its claim was lost)");
         else if (req.type == wire::Type::WYield)
             log_info("volume %s: %s yields generation %llu to %s", vol.c_str(), req.site.c_str(),
                      (unsigned long long)a.record.yield_generation, a.record.yield_to.c_str());
+        else if (req.type == wire::Type::WOutdate)
+            log_warn("volume %s: %s goes on without its replica at generation %llu: fenced, epoch %llu; "
+                     "no claim is granted until it says the replica is up to date",
+                     vol.c_str(), req.site.c_str(), gen, epoch);
+        else if (req.type == wire::Type::WUptodate && a.persist)
+            log_info("volume %s: %s says its replica is up to date at generation %llu: the fence of "
+                     "epoch %llu is lifted",
+                     vol.c_str(), req.site.c_str(), gen, epoch);
         answer(frames[0], req, 0, a.record, uint64_t(a.length.count()));
         return true;
     }
-    int status = a.lease_holds ? EBUSY : EPERM;
+    int status = a.fenced ? ESTALE : a.lease_holds ? EBUSY : EPERM;
+    std::string fence = a.record.outdated ? fmt(", fenced at epoch %llu", epoch) : "";
+    if (req.type == wire::Type::WUptodate)
+        fence += fmt(" (the UPTODATE names epoch %llu)", (unsigned long long)req.region);
+    // A refused OUTDATE holds the owner's writes, a refused UPTODATE keeps
+    // the fence, a fenced CLAIM keeps a replica from failing over.
+    bool warn = a.fenced || req.type == wire::Type::WOutdate || req.type == wire::Type::WUptodate;
     quietly(fmt("refused:%s:%s:%s:%s", vol.c_str(), type, req.site.c_str(), a.why),
-            fmt("volume %s: refused %s's %s of generation %llu (%s): %s; the record is %llu of %s",
+            fmt("volume %s: refused %s's %s of generation %llu (%s): %s; the record is %llu of %s%s",
                 vol.c_str(), req.site.c_str(), type, (unsigned long long)req.generation,
                 status_name(status), a.why, gen,
-                a.record.owner.empty() ? "nobody" : a.record.owner.c_str()));
+                a.record.owner.empty() ? "nobody" : a.record.owner.c_str(), fence.c_str()),
+            warn);
     answer(frames[0], req, status, a.record, uint64_t(a.lease_left.count()));
     return true;
 }

@@ -51,7 +51,7 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::Detach); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::WUptodate); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
@@ -119,6 +119,8 @@ const char* type_name(Type t) {
     case Type::SyncAck: return "SYNC_ACK";
     case Type::Mode: return "MODE";
     case Type::Detach: return "DETACH";
+    case Type::WOutdate: return "W_OUTDATE";
+    case Type::WUptodate: return "W_UPTODATE";
     }
     return "?";
 }
@@ -130,7 +132,9 @@ bool has_payload(Type t) {
 
 bool is_multipart(Type t) { return has_ranges(t); }
 
-bool is_witness(Type t) { return t >= Type::WRenew && t <= Type::WAnswer; }
+bool is_witness(Type t) {
+    return (t >= Type::WRenew && t <= Type::WAnswer) || t == Type::WOutdate || t == Type::WUptodate;
+}
 
 std::vector<uint8_t> encode(const Message& m) {
     Writer body;
@@ -164,6 +168,8 @@ std::vector<uint8_t> encode(const Message& m) {
     case Type::WRenew:
     case Type::WClaim:
     case Type::WYield:
+    case Type::WOutdate:
+    case Type::WUptodate:
         put_name(body, m.site);
         put_name(body, m.to_site);
         break;
@@ -260,6 +266,8 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
     case Type::WRenew:
     case Type::WClaim:
     case Type::WYield:
+    case Type::WOutdate:
+    case Type::WUptodate:
         if (!get_name(r, m.site) || !get_name(r, m.to_site) || r.left())
             return refuse(std::string("bad ") + type_name(m.type) + " body");
         if (!good_name(m.site)) return refuse("bad site name");
@@ -269,6 +277,10 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         if (m.type == Type::WYield && (!good_name(m.to_site) || m.to_site == m.site))
             return refuse("bad site to yield to");
         if (!m.generation) return refuse("generation 0");
+        // Only an UPTODATE names an epoch (the region field), and it must.
+        if ((m.type == Type::WUptodate) != (m.region != 0))
+            return refuse(std::string(type_name(m.type)) +
+                          (m.region ? " with a region" : " names no epoch"));
         break;
     case Type::WAnswer:
         if (!get_name(r, m.site) || r.left()) return refuse("bad W_ANSWER body");

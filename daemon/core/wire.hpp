@@ -17,7 +17,10 @@
 //              a HELLO from a site that knows none yet)
 //    40     8  seq: request number, echoed by the reply
 //    48     8  generation
-//    56     8  region
+//    56     8  region: the region of a volume message; W_UPTODATE the
+//              epoch of the OUTDATE it lifts; W_ANSWER the record's fence
+//              (the epoch of the OUTDATE that stands, else 0); 0 for the
+//              other witness messages
 //    64     8  arg: PUSH the sender's floor; HANDOVER and INVALID_SET the
 //              regions in the whole set; PONG the promise's length in ms;
 //              W_ANSWER a lease's length or what is left of it, in ms; 0
@@ -42,7 +45,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 7;
+constexpr uint8_t kVersion = 8;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
@@ -81,7 +84,10 @@ enum class Type : uint8_t {
     WClaim = 19,      // a replica claims generation (one above the record)
     WYield = 20,      // the owner of generation - 1 hands generation to `to`
     WAnswer = 21,     // status 0 granted, else refused; generation and site:
-                      // the record; arg: lease length, or what is left of it
+                      // the record; arg: lease length, or what is left of it;
+                      // region: the record's fence epoch, or 0.  ESTALE to a
+                      // W_CLAIM: refused, the record's replica is outdated
+                      // (fenced) until its owner sends W_UPTODATE
     // Synchronous replication (docs/protocol.md, "Synchronous replication"):
     SyncWrite = 22,   // owner -> replica: one held write, + data; arg: its
                       // first sector; region: its region; seq: taken before
@@ -91,6 +97,12 @@ enum class Type : uint8_t {
                       // replica to keep as its own (no reply)
     Detach = 25,      // either way: the sender dropped the volume (its
                       // device went away); no longer paired (no reply)
+    // Going on alone in sync (docs/failover-design.md), answered by
+    // W_ANSWER as the other witness requests:
+    WOutdate = 26,    // the owner of generation goes on without its
+                      // replica: fence it (a new epoch); region 0
+    WUptodate = 27,   // the owner of generation: its replica holds what it
+                      // wrote alone; region: the epoch of that OUTDATE
 };
 
 // A replica's promise not to fail a volume over (PONG).

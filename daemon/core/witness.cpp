@@ -19,6 +19,14 @@ WitnessAnswer Witness::refuse(const Vol& v, const char* why, LeaseClock::time_po
     return a;
 }
 
+void Witness::move(WitnessRecord& r, uint64_t gen, const std::string& site) {
+    r.generation = gen;
+    r.owner = site;
+    r.yield_generation = 0;
+    r.yield_to.clear();
+    r.outdated = false;
+}
+
 WitnessAnswer Witness::renew(const Uuid& vol, uint64_t gen, const std::string& site,
                              LeaseClock::time_point now) {
     Vol& v = vols_[vol];
@@ -26,12 +34,12 @@ WitnessAnswer Witness::renew(const Uuid& vol, uint64_t gen, const std::string& s
     if (!gen) return refuse(v, "generation 0 is never owned", now);
     if (!v.rec.generation) {
         // The first owner the witness hears of for this volume.
-        v.rec = {gen, site, 0, {}};
+        move(v.rec, gen, site);
         a.persist = true;
     } else if (v.rec.generation + 1 == gen && v.rec.yield_generation == gen &&
                v.rec.yield_to == site) {
         // A planned handover the old owner announced.
-        v.rec = {gen, site, 0, {}};
+        move(v.rec, gen, site);
         a.persist = true;
     } else if (gen > v.rec.generation) {
         // A newer generation the witness did not see begin: a planned
@@ -39,7 +47,7 @@ WitnessAnswer Witness::renew(const Uuid& vol, uint64_t gen, const std::string& s
         // they own, and a handover or a CLAIM never makes two owners of
         // one generation, so it is recorded at once; the recorded owner's
         // next renewal is refused, and it stops within its lease.
-        v.rec = {gen, site, 0, {}};
+        move(v.rec, gen, site);
         a.persist = true;
     } else if (v.rec.generation != gen || v.rec.owner != site) {
         return refuse(v, "this site does not own that generation here", now);
@@ -60,10 +68,19 @@ WitnessAnswer Witness::claim(const Uuid& vol, uint64_t gen, const std::string& s
             return refuse(v, "the claim is not for the generation after the recorded one", now);
         if (v.rec.owner == site) return refuse(v, "this site owns the recorded generation", now);
     }
+    // Fenced, the replica may lack writes the owner acknowledged alone;
+    // whether the owner's lease still holds does not matter.  (A record
+    // the claimer already holds has no fence unless that site, as owner,
+    // went on alone since: then it is refused as well.)
+    if (v.rec.outdated) {
+        WitnessAnswer a = refuse(v, "the owner went on without this site's copy", now);
+        a.fenced = true;
+        return a;
+    }
     if (now < lease_end(v)) return busy(v, "the owner's lease still holds", now);
     WitnessAnswer a;
     a.persist = !again;
-    v.rec = {gen, site, 0, {}};
+    if (!again) move(v.rec, gen, site);
     v.lease_end = now;  // the claimer's own lease starts with its first renew
     a.granted = true;
     a.record = v.rec;
@@ -79,6 +96,35 @@ WitnessAnswer Witness::yield(const Uuid& vol, uint64_t gen, const std::string& s
     v.rec.yield_generation = gen;
     v.rec.yield_to = to;
     a.persist = true;
+    a.granted = true;
+    a.record = v.rec;
+    return a;
+}
+
+WitnessAnswer Witness::outdate(const Uuid& vol, uint64_t gen, const std::string& site,
+                               LeaseClock::time_point now) {
+    Vol& v = vols_[vol];
+    if (!gen || v.rec.generation != gen || v.rec.owner != site)
+        return refuse(v, "this site does not own that generation here", now);
+    WitnessAnswer a;
+    v.rec.outdated = true;
+    v.rec.epoch++;
+    a.persist = true;
+    a.granted = true;
+    a.record = v.rec;
+    return a;
+}
+
+WitnessAnswer Witness::uptodate(const Uuid& vol, uint64_t gen, const std::string& site,
+                                uint64_t epoch, LeaseClock::time_point now) {
+    Vol& v = vols_[vol];
+    if (!gen || v.rec.generation != gen || v.rec.owner != site)
+        return refuse(v, "this site does not own that generation here", now);
+    if (!epoch || epoch != v.rec.epoch)
+        return refuse(v, "not the epoch of the last OUTDATE", now);
+    WitnessAnswer a;
+    a.persist = v.rec.outdated;
+    v.rec.outdated = false;
     a.granted = true;
     a.record = v.rec;
     return a;

@@ -9,7 +9,9 @@ namespace dcc::core {
 
 namespace {
 
-constexpr std::string_view kMagic = "dcc-witness-record 1";
+constexpr std::string_view kMagic = "dcc-witness-record 2";
+// Before the fence: no outdated= and epoch= lines.
+constexpr std::string_view kMagic1 = "dcc-witness-record 1";
 
 uint32_t checksum(std::string_view s) {
     return crc32({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
@@ -41,7 +43,8 @@ std::string format_witness_record(const Uuid& vol, const WitnessRecord& r) {
     std::string s(kMagic);
     s += "\nvolume=" + format_uuid(vol) + "\ngeneration=" + std::to_string(r.generation) +
          "\nowner=" + r.owner + "\nyield_generation=" + std::to_string(r.yield_generation) +
-         "\nyield_to=" + r.yield_to + "\n";
+         "\nyield_to=" + r.yield_to + "\noutdated=" + (r.outdated ? "1" : "0") +
+         "\nepoch=" + std::to_string(r.epoch) + "\n";
     char sum[32];
     std::snprintf(sum, sizeof(sum), "crc32=%08x\n", checksum(s));
     return s + sum;
@@ -60,22 +63,27 @@ std::optional<WitnessRecord> parse_witness_record(std::string_view text, const U
         lines.push_back(text.substr(pos, nl - pos));
         pos = nl + 1;
     }
-    if (lines.empty() || lines[0] != kMagic)
-        return fail("not a witness record of version 1 (first line '" +
+    if (lines.empty() || (lines[0] != kMagic && lines[0] != kMagic1))
+        return fail("not a witness record of version 1 or 2 (first line '" +
                     std::string(lines.empty() ? "" : lines[0].substr(0, 40)) + "')");
-    static const char* keys[] = {"volume", "generation", "owner", "yield_generation", "yield_to",
-                                 "crc32"};
-    if (lines.size() != 7) return fail("7 lines expected, found " + std::to_string(lines.size()));
-    std::string_view v[6];
-    for (size_t i = 0; i < 6; i++) {
-        std::string prefix = std::string(keys[i]) + "=";
+    // Version 1 is version 2 without outdated= and epoch=: no fence.
+    static const char* keys[] = {"volume",   "generation", "owner", "yield_generation", "yield_to",
+                                 "outdated", "epoch",      "crc32"};
+    const bool v1 = lines[0] == kMagic1;
+    const size_t n = v1 ? 6 : 8;
+    if (lines.size() != n + 1)
+        return fail(std::to_string(n + 1) + " lines expected, found " + std::to_string(lines.size()));
+    std::string_view v[8] = {{}, {}, {}, {}, {}, "0", "0", {}};
+    for (size_t i = 0; i < n; i++) {
+        size_t k = v1 && i == 5 ? 7 : i;
+        std::string prefix = std::string(keys[k]) + "=";
         if (lines[i + 1].substr(0, prefix.size()) != prefix)
-            return fail("line " + std::to_string(i + 2) + " is not '" + keys[i] + "='");
-        v[i] = lines[i + 1].substr(prefix.size());
+            return fail("line " + std::to_string(i + 2) + " is not '" + keys[k] + "='");
+        v[k] = lines[i + 1].substr(prefix.size());
     }
     char sum[16];
-    std::snprintf(sum, sizeof(sum), "%08x", checksum(text.substr(0, text.size() - lines[6].size() - 1)));
-    if (v[5] != sum) return fail("bad checksum");
+    std::snprintf(sum, sizeof(sum), "%08x", checksum(text.substr(0, text.size() - lines.back().size() - 1)));
+    if (v[7] != sum) return fail("bad checksum");
     if (v[0] != format_uuid(vol)) return fail("the record is of volume " + std::string(v[0]));
     WitnessRecord r;
     auto gen = decimal(v[1]), ygen = decimal(v[3]);
@@ -90,6 +98,11 @@ std::optional<WitnessRecord> parse_witness_record(std::string_view text, const U
                                  r.yield_to == r.owner
                            : !r.yield_to.empty())
         return fail("bad yield_generation or yield_to");
+    auto epoch = decimal(v[6]);
+    if (v[5] != "0" && v[5] != "1") return fail("bad outdated");
+    r.outdated = v[5] == "1";
+    if (!epoch || (r.outdated && !*epoch)) return fail("bad epoch");
+    r.epoch = *epoch;
     return r;
 }
 

@@ -2,17 +2,23 @@
 // The file that holds one volume's witness record (STATE_DIR/UUID.rec),
 // as text (no I/O):
 //
-//   dcc-witness-record 1
+//   dcc-witness-record 2
 //   volume=UUID
 //   generation=G
 //   owner=SITE
 //   yield_generation=0 or G+1
 //   yield_to=SITE or nothing
+//   outdated=0 or 1              (1: G's replica is fenced)
+//   epoch=N                      (the last OUTDATE granted; 1 or more if outdated)
 //   crc32=XXXXXXXX               (of every byte above, lower-case hex)
 //
 // Parsed strictly: these lines in this order and nothing else, numbers
 // in plain decimal, the checksum right, and a record the witness could
-// have made.  A record that does not parse is never guessed at.
+// have made.  A record that does not parse is never guessed at.  A record
+// of version 1, written by a witness before the fence (the same without
+// outdated= and epoch=), is read as one without a fence at epoch 0, so
+// that a witness upgraded in place keeps its records; it is written back
+// as version 2 the next time it changes.
 #pragma once
 
 #include <optional>

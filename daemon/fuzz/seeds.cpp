@@ -67,13 +67,15 @@ int main(int argc, char** argv) {
     Message detach = v;
     detach.type = Type::Detach;
     all.push_back(detach);
-    for (Type t : {Type::WRenew, Type::WClaim, Type::WYield, Type::WAnswer}) {
+    for (Type t : {Type::WRenew, Type::WClaim, Type::WYield, Type::WAnswer, Type::WOutdate,
+                   Type::WUptodate}) {
         Message w = v;
         w.type = t;
         w.region = 0;
         w.site = "site-A";
         if (t == Type::WYield) w.to_site = "site-B";
-        if (t == Type::WAnswer) w.arg = 3000;
+        if (t == Type::WAnswer) w.arg = 3000, w.region = 1;  // a fenced record
+        if (t == Type::WUptodate) w.region = 1;              // the epoch it lifts
         all.push_back(w);
     }
     int i = 0;

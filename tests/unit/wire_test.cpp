@@ -176,7 +176,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 7");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 8");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
@@ -209,7 +209,7 @@ TEST(Wire, DetachNamesAVolumeAndCarriesNothingElse) {
     m.arg = 0;
     auto b = encode(m);
     b[2] = 6;  // a dccd of the version before DETACH
-    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 7");
+    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 8");
 }
 
 TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {
@@ -304,7 +304,7 @@ TEST(Wire, PongCarriesPromises) {
 
 TEST(Wire, WitnessMessages) {
     std::vector<Message> all;
-    for (Type t : {Type::WRenew, Type::WClaim, Type::WYield}) {
+    for (Type t : {Type::WRenew, Type::WClaim, Type::WYield, Type::WOutdate, Type::WUptodate}) {
         Message m;
         m.type = t;
         m.volume = vol();
@@ -312,6 +312,7 @@ TEST(Wire, WitnessMessages) {
         m.generation = 12;
         m.site = "siteA";
         if (t == Type::WYield) m.to_site = "siteB";
+        if (t == Type::WUptodate) m.region = 3;  // the epoch
         all.push_back(m);
     }
     Message a;
@@ -324,6 +325,10 @@ TEST(Wire, WitnessMessages) {
     a.arg = 1234;  // lease left
     all.push_back(a);
     a.site.clear();  // no record yet
+    all.push_back(a);
+    a.site = "siteA";
+    a.status = 116;  // ESTALE: a CLAIM refused, the replica is fenced
+    a.region = 1ull << 40;  // at that epoch
     all.push_back(a);
     for (const Message& m : all) {
         EXPECT_TRUE(is_witness(m.type));
@@ -355,4 +360,68 @@ TEST(Wire, WitnessMessages) {
     auto b = encode(all[0]);
     b[88] = 40;  // the name's length runs past the body
     EXPECT_EQ(decode(b, 0).error, "bad W_RENEW body");
+}
+
+// OUTDATE and UPTODATE: the region field is an UPTODATE's epoch, and only
+// an UPTODATE's; nothing else of theirs may be set.
+TEST(Wire, OutdateAndUptodate) {
+    Message out;
+    out.type = Type::WOutdate;
+    out.volume = vol();
+    out.seq = 9;
+    out.generation = 4;
+    out.site = "siteA";
+    auto b = encode(out);
+    EXPECT_EQ(b[3], 26);
+    ASSERT_TRUE(decode(b, 0).msg) << decode(b, 0).error;
+    EXPECT_STREQ(type_name(Type::WOutdate), "W_OUTDATE");
+    EXPECT_STREQ(type_name(Type::WUptodate), "W_UPTODATE");
+    EXPECT_TRUE(is_witness(Type::WOutdate));
+    EXPECT_TRUE(is_witness(Type::WUptodate));
+    EXPECT_FALSE(has_payload(Type::WUptodate));
+    EXPECT_FALSE(is_multipart(Type::WOutdate));
+
+    Message up = out;
+    up.type = Type::WUptodate;
+    EXPECT_EQ(decode(encode(up), 0).error, "W_UPTODATE names no epoch");
+    up.region = 2;
+    b = encode(up);
+    EXPECT_EQ(b[3], 27);
+    EXPECT_EQ(b[56], 2);
+    auto d = decode(b, 0);
+    ASSERT_TRUE(d.msg) << d.error;
+    EXPECT_EQ(d.msg->region, 2u);
+    EXPECT_EQ(*d.msg, up);
+
+    Message bad = out;
+    bad.region = 2;
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_OUTDATE with a region");
+    for (Type t : {Type::WRenew, Type::WClaim}) {
+        bad.type = t;
+        EXPECT_EQ(decode(encode(bad), 0).error, std::string(type_name(t)) + " with a region");
+    }
+    bad = up;
+    bad.arg = 1;
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_UPTODATE with an arg");
+    bad = out;
+    bad.to_site = "siteB";
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_OUTDATE names a second site");
+    bad = up;
+    bad.generation = 0;
+    EXPECT_EQ(decode(encode(bad), 0).error, "generation 0");
+    bad = out;
+    bad.volume = Uuid{};
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_OUTDATE names no volume");
+    bad = up;
+    bad.parts = 2;
+    EXPECT_EQ(decode(encode(bad), 0).error, "W_UPTODATE in parts");
+    EXPECT_FALSE(decode(encode(up), 1).msg) << "no data frame";
+
+    // A site of the version before the fence is not understood.
+    b = encode(up);
+    b[2] = 7;
+    EXPECT_EQ(decode(b, 0).error, "protocol version 7, this side speaks 8");
+    b = encode(out);
+    b[3] = 28;
+    EXPECT_EQ(decode(b, 0).error, "unknown message type 28");
 }

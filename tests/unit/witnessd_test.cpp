@@ -2,7 +2,8 @@
 // dccd --witness (daemon/witnessd.hpp) in-process over loopback: answers,
 // records on disk before the answer, a restart that reads them back, a
 // corrupt record that stops the start, requests in another site's name,
-// and CURVE with the sites' keys.  Also the record's file format.
+// and CURVE with the sites' keys; the fence (OUTDATE, UPTODATE) and a
+// CLAIM it refuses.  Also the record's file format.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -10,8 +11,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <thread>
 
@@ -119,6 +122,14 @@ WitnessConfig insecure(const std::string& dir) {
     return c;
 }
 
+// @body as a record file: its checksum line added.
+std::string summed(const std::string& body) {
+    char sum[32];
+    std::snprintf(sum, sizeof(sum), "crc32=%08x\n",
+                  crc32({reinterpret_cast<const uint8_t*>(body.data()), body.size()}));
+    return body + sum;
+}
+
 std::string record_path(const std::string& dir, const Uuid& vol) {
     return dir + "/" + format_uuid(vol) + ".rec";
 }
@@ -128,7 +139,7 @@ std::string record_path(const std::string& dir, const Uuid& vol) {
 TEST(WitnessRecord, FormatsAndParsesStrictly) {
     core::WitnessRecord r{7, "site-a", 8, "b"};
     std::string text = core::format_witness_record(kVol, r);
-    EXPECT_EQ(text.substr(0, 21), "dcc-witness-record 1\n");
+    EXPECT_EQ(text.substr(0, 21), "dcc-witness-record 2\n");
     std::string why;
     auto back = core::parse_witness_record(text, kVol, why);
     ASSERT_TRUE(back) << why;
@@ -136,6 +147,8 @@ TEST(WitnessRecord, FormatsAndParsesStrictly) {
     EXPECT_EQ(back->owner, "site-a");
     EXPECT_EQ(back->yield_generation, 8u);
     EXPECT_EQ(back->yield_to, "b");
+    EXPECT_FALSE(back->outdated);
+    EXPECT_EQ(back->epoch, 0u);
     ASSERT_TRUE(core::parse_witness_record(core::format_witness_record(kVol, {3, "a", 0, {}}), kVol, why));
 
     EXPECT_FALSE(core::parse_witness_record(text, kOther, why));
@@ -148,12 +161,71 @@ TEST(WitnessRecord, FormatsAndParsesStrictly) {
     EXPECT_FALSE(core::parse_witness_record(text + "x\n", kVol, why));
     EXPECT_FALSE(core::parse_witness_record("", kVol, why));
     EXPECT_FALSE(core::parse_witness_record("dcc-witness-record 2\n", kVol, why));
+    EXPECT_FALSE(core::parse_witness_record("dcc-witness-record 3\n", kVol, why));
     // Well summed but not a record the witness makes.
     for (core::WitnessRecord bad : {core::WitnessRecord{0, "a", 0, {}}, core::WitnessRecord{3, "", 0, {}},
                                     core::WitnessRecord{3, "a", 5, "b"}, core::WitnessRecord{3, "a", 4, "a"},
-                                    core::WitnessRecord{3, "a", 0, "b"}, core::WitnessRecord{3, "a b", 0, {}}})
+                                    core::WitnessRecord{3, "a", 0, "b"}, core::WitnessRecord{3, "a b", 0, {}},
+                                    core::WitnessRecord{3, "a", 0, {}, true, 0}})
         EXPECT_FALSE(core::parse_witness_record(core::format_witness_record(kVol, bad), kVol, why))
             << core::format_witness_record(kVol, bad);
+}
+
+// The fence and its epoch: a line each, both kept through a round trip.
+TEST(WitnessRecord, KeepsTheFenceAndItsEpoch) {
+    core::WitnessRecord r{7, "site-a", 8, "b", true, 12};
+    std::string text = core::format_witness_record(kVol, r);
+    EXPECT_NE(text.find("\nyield_to=b\noutdated=1\nepoch=12\ncrc32="), std::string::npos) << text;
+    std::string why;
+    auto back = core::parse_witness_record(text, kVol, why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_TRUE(back->outdated);
+    EXPECT_EQ(back->epoch, 12u);
+    EXPECT_EQ(back->generation, 7u);
+    EXPECT_EQ(back->yield_to, "b");
+    r.outdated = false;  // lifted: the epoch stays
+    back = core::parse_witness_record(core::format_witness_record(kVol, r), kVol, why);
+    ASSERT_TRUE(back) << why;
+    EXPECT_FALSE(back->outdated);
+    EXPECT_EQ(back->epoch, 12u);
+
+    // Lines the witness does not write, each with a right sum.
+    const std::string head = "dcc-witness-record 2\nvolume=" + format_uuid(kVol) +
+                             "\ngeneration=7\nowner=a\nyield_generation=0\nyield_to=\n";
+    ASSERT_TRUE(core::parse_witness_record(summed(head + "outdated=1\nepoch=3\n"), kVol, why)) << why;
+    for (const char* bad : {"outdated=2\nepoch=3\n", "outdated=\nepoch=3\n", "outdated=01\nepoch=3\n",
+                            "outdated=1\nepoch=0\n", "outdated=0\nepoch=\n", "outdated=0\nepoch=07\n",
+                            "outdated=0\nepoch=-1\n", "epoch=3\noutdated=1\n", "outdated=0\n",
+                            "outdated=0\nepoch=1\nepoch=1\n"}) {
+        EXPECT_FALSE(core::parse_witness_record(summed(head + bad), kVol, why)) << bad;
+        EXPECT_FALSE(why.empty());
+    }
+    EXPECT_FALSE(core::parse_witness_record(summed(head + "outdated=0\nepoch=1\n").substr(1), kVol, why));
+}
+
+// A record written before the fence (version 1) is read as one without
+// it, so that a witness upgraded in place keeps its records; one of
+// version 1 with the new lines is not a record the witness wrote.
+TEST(WitnessRecord, ReadsVersion1AsUnfenced) {
+    const std::string v1 = "dcc-witness-record 1\nvolume=" + format_uuid(kVol) +
+                           "\ngeneration=7\nowner=site-a\nyield_generation=8\nyield_to=b\n";
+    std::string why;
+    auto r = core::parse_witness_record(summed(v1), kVol, why);
+    ASSERT_TRUE(r) << why;
+    EXPECT_EQ(r->generation, 7u);
+    EXPECT_EQ(r->owner, "site-a");
+    EXPECT_EQ(r->yield_generation, 8u);
+    EXPECT_EQ(r->yield_to, "b");
+    EXPECT_FALSE(r->outdated);
+    EXPECT_EQ(r->epoch, 0u);
+    EXPECT_FALSE(core::parse_witness_record(summed(v1 + "outdated=0\nepoch=0\n"), kVol, why));
+    std::string v2 = v1;
+    v2[19] = '2';
+    EXPECT_FALSE(core::parse_witness_record(summed(v2), kVol, why)) << "version 2 without the fence";
+    std::string flipped = summed(v1);
+    flipped[flipped.find("generation=7") + 11] = '9';
+    EXPECT_FALSE(core::parse_witness_record(flipped, kVol, why));
+    EXPECT_EQ(why, "bad checksum");
 }
 
 TEST(Witnessd, GrantsRefusesAndRemembers) {
@@ -216,6 +288,89 @@ TEST(Witnessd, GrantsRefusesAndRemembers) {
     ASSERT_TRUE(claim);
     EXPECT_EQ(claim->status, EBUSY);
     EXPECT_EQ(claim->generation, 4u);
+}
+
+// An owner that goes on alone fences its replica: the replica's CLAIM is
+// refused with ESTALE, after the lease too and after a restart of the
+// witness, until the owner lifts the fence with its epoch.
+TEST(Witnessd, AFenceRefusesClaimsUntilLiftedAndOutlivesARestart) {
+    TempDir dir;
+    WitnessConfig cfg = insecure(dir.path);
+    auto uptodate = [](Client& c, uint64_t epoch) {
+        wire::Message m;
+        m.type = wire::Type::WUptodate;
+        m.volume = kVol;
+        m.generation = 3;
+        m.seq = ++c.seq;
+        m.site = "a";
+        m.region = epoch;
+        return c.send(m, milliseconds(2000));
+    };
+    {
+        Running r(cfg);
+        Client c(r.w.endpoint());
+        ASSERT_TRUE(c.ask(wire::Type::WRenew, kVol, 3, "a"));
+        auto out = c.ask(wire::Type::WOutdate, kVol, 3, "a");
+        ASSERT_TRUE(out);
+        EXPECT_EQ(out->status, 0);
+        EXPECT_EQ(out->generation, 3u);
+        EXPECT_EQ(out->site, "a");
+        EXPECT_EQ(out->region, 1u) << "the fence's epoch";
+        auto not_b = c.ask(wire::Type::WOutdate, kVol, 3, "b");
+        ASSERT_TRUE(not_b);
+        EXPECT_EQ(not_b->status, EPERM);
+        EXPECT_EQ(not_b->region, 1u);
+
+        g_offset_ms += 1100;  // a's lease ended
+        auto claim = c.ask(wire::Type::WClaim, kVol, 4, "b");
+        ASSERT_TRUE(claim);
+        EXPECT_EQ(claim->status, ESTALE);
+        EXPECT_EQ(claim->generation, 3u);
+        EXPECT_EQ(claim->site, "a");
+        EXPECT_EQ(claim->region, 1u);
+        auto renew = c.ask(wire::Type::WRenew, kVol, 3, "a");
+        ASSERT_TRUE(renew);
+        EXPECT_EQ(renew->status, 0);
+        EXPECT_EQ(renew->region, 1u) << "every answer carries the fence";
+    }
+    std::string why;
+    std::ifstream f(record_path(dir.path, kVol));
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto disk = core::parse_witness_record(text, kVol, why);
+    ASSERT_TRUE(disk) << why;
+    EXPECT_TRUE(disk->outdated);
+    EXPECT_EQ(disk->epoch, 1u);
+
+    Running r(cfg);
+    Client c(r.w.endpoint());
+    auto claim = c.ask(wire::Type::WClaim, kVol, 4, "b");
+    ASSERT_TRUE(claim);
+    EXPECT_EQ(claim->status, ESTALE) << "the fence comes back from disk";
+    auto stale = uptodate(c, 2);
+    ASSERT_TRUE(stale);
+    EXPECT_EQ(stale->status, EPERM) << "not the last OUTDATE's epoch";
+    EXPECT_EQ(stale->region, 1u);
+    auto up = uptodate(c, 1);
+    ASSERT_TRUE(up);
+    EXPECT_EQ(up->status, 0);
+    EXPECT_EQ(up->region, 0u) << "lifted";
+    auto again = uptodate(c, 1);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 0);
+
+    g_offset_ms += 1100;  // the lease a restarted witness counts as held
+    claim = c.ask(wire::Type::WClaim, kVol, 4, "b");
+    ASSERT_TRUE(claim);
+    EXPECT_EQ(claim->status, 0);
+    EXPECT_EQ(claim->generation, 4u);
+    EXPECT_EQ(claim->site, "b");
+    EXPECT_EQ(claim->region, 0u);
+    // The next OUTDATE, at b's generation, takes the next epoch.
+    ASSERT_TRUE(c.ask(wire::Type::WRenew, kVol, 4, "b"));
+    auto next = c.ask(wire::Type::WOutdate, kVol, 4, "b");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->status, 0);
+    EXPECT_EQ(next->region, 2u);
 }
 
 TEST(Witnessd, ACorruptRecordStopsTheStart) {
