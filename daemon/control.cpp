@@ -237,6 +237,7 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
            {"lacking", f.lacking},
            {"owner_backlog", f.owner_backlog ? json(*f.owner_backlog) : json(nullptr)},
            {"writes_wait", v.reg.sync},
+           {"on_peer_loss", cfg_.on_peer_loss_of(v.name)},
            {"risks", risks}});
 }
 

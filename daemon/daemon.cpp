@@ -353,7 +353,8 @@ void Daemon::tell_shipper(Volume& v) {
                  .region_sectors = v.reg.region_sectors,
                  .data_fd = v.data_fd,
                  .generation = v.generation(),
-                 .ship = v.reg.sync && v.owner() && v.own.paired() && link_up_};
+                 .ship = v.reg.sync && v.owner() && v.own.paired() && link_up_,
+                 .alone = v.reg.sync && v.owner() && v.alone.alone()};
     // Owner of a sync volume: the dirty regions of before (writes perhaps
     // acknowledged without the peer) are at risk until a push of each.
     bool sync_owner = v.reg.sync && v.owner();

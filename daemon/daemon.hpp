@@ -160,6 +160,9 @@ private:
     void tell_kernel_lease(Volume& v, Clock::time_point now);
     void witness_answers();
     void on_witness_answer(Volume& v, const wire::Message& m);
+    void alone_tick(Volume& v, Clock::time_point now);
+    bool caught_up(Volume& v);
+    void alone_changed(Volume& v, bool alone);
     void start_attempt(Volume& v, int fd);
     void attempt_tick(Volume& v, Clock::time_point now);
     void end_attempt(Volume& v, const nlohmann::json& reply);

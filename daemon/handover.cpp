@@ -173,6 +173,7 @@ void Daemon::paired(Volume& v) {
     v.check_pending = true;
     v.peer_absent = false;
     v.logged_older = false;
+    v.peer_set_heard = false;  // the replica's INVALID_SET of this pairing is to come
     // The owner may have written while apart: until its next report a
     // failover here cannot tell what this copy lacks.
     if (!v.owner()) v.last_owner_backlog.reset();

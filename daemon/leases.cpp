@@ -35,6 +35,10 @@ std::string witness_refusal(const wire::Message& m) {
         return "the owner's lease at the witness still holds (" + std::to_string(m.arg) +
                " ms left; generation " + std::to_string(m.generation) + " owned by " + owner + ")";
     case EACCES: return "the witness does not admit this site under that name";
+    case ESTALE:
+        return "the owner (" + owner + ", generation " + std::to_string(m.generation) +
+               ") went on writing without this copy: the witness holds it outdated until the "
+               "owner reports it up to date";
     default:
         return "the witness records generation " + std::to_string(m.generation) + " owned by " + owner;
     }
@@ -93,7 +97,68 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
     for (auto it = v.renewals.begin(); it != v.renewals.end();)
         it = now - it->second > ms(cfg_.lease_ms) ? v.renewals.erase(it) : std::next(it);
     attempt_tick(v, now);
+    alone_tick(v, now);
     tell_kernel_lease(v, now);
+}
+
+// Owner: the replica holds everything this site acknowledged.  The
+// kernel's dirty set is read afresh (the status line may be older than the
+// writes made alone).
+bool Daemon::caught_up(Volume& v) {
+    if (!v.own.paired() || !link_up_ || !v.peer_set_heard || !v.rep.owed().empty() ||
+        v.rep.in_flight() || (v.kst && v.kst->dirty))
+        return false;
+    return kernel_.set(v, DCC_SET_DIRTY).empty();
+}
+
+// on_peer_loss = continue: ask the witness to fence the replica, or to lift
+// the fence, as core::GoingAlone decides; what changed is carried out.
+void Daemon::alone_tick(Volume& v, Clock::time_point now) {
+    core::AloneFacts f{.state = v.own.state(),
+                       .sync = v.reg.sync,
+                       .policy = cfg_.on_peer_loss_of(v.name) == "continue" ? core::PeerLoss::Continue
+                                                                            : core::PeerLoss::Suspend,
+                       .witness = has_witness(),
+                       .paired = v.own.paired() && link_up_,
+                       .held = v.kst && v.kst->held ? *v.kst->held : 0};
+    bool was = v.alone.alone();
+    // Reading the dirty set is not free: only when an UPTODATE is owed.
+    if (v.alone.fence() && !was && f.paired && v.owner()) f.caught_up = caught_up(v);
+    core::GoingAlone::Send s = v.alone.tick(f, now);
+    if (was && !v.alone.alone()) alone_changed(v, false);
+    if (s == core::GoingAlone::Send::None) return;
+    bool out = s == core::GoingAlone::Send::Outdate;
+    wire::Message m = vmsg(v, out ? wire::Type::WOutdate : wire::Type::WUptodate);
+    m.seq = seq_++;
+    m.generation = v.generation();
+    m.site = cfg_.site;
+    if (!out) m.region = v.alone.fence();
+    if (!link_.witness_request(m)) return;
+    v.alone.sent(s, m.seq, now);
+    if (out && v.outdate_said.empty())
+        log_warn("%s: %llu writes wait for the replica, which this site does not hear: asking the "
+                 "witness to fence it (on_peer_loss = continue)",
+                 v.name.c_str(), (unsigned long long)f.held);
+}
+
+// Going on alone began (the witness granted this site's OUTDATE) or ended.
+void Daemon::alone_changed(Volume& v, bool alone) {
+    if (alone) {
+        log_warn("%s: GOING ON ALONE: the witness holds the replica outdated (epoch %llu); writes "
+                 "complete without it and are pushed when it is back",
+                 v.name.c_str(), (unsigned long long)v.alone.fence());
+        emit({{"event", "alone"}, {"volume", v.name}, {"generation", v.generation()},
+              {"epoch", v.alone.fence()}});
+    } else {
+        bool back = v.own.paired() && link_up_;
+        log_info("%s: no longer alone (%s): writes wait for the replica again", v.name.c_str(),
+                 back ? "paired again" : v.owner() ? "the policy or the mode changed" : "no longer owner");
+        emit({{"event", "alone-end"}, {"volume", v.name}, {"generation", v.generation()}});
+        // What was written alone is at risk at the replica until pushed:
+        // read the dirty set again for PROGRESS (tell_shipper).
+        v.presync.reset();
+    }
+    tell_shipper(v);
 }
 
 // Tell the kernel the lease it is to enforce, when that changed.  Without a
@@ -145,6 +210,28 @@ void Daemon::on_witness_answer(Volume& v, const wire::Message& m) {
                             m.status ? witness_refusal(m) : std::string());
         attempt_tick(v, now);
         return;
+    }
+    // Every answer states the record's fence (W_ANSWER's region).
+    bool was = v.alone.alone();
+    uint64_t fence = v.alone.fence();
+    auto mine = v.alone.answered(m.seq, m.status == 0, m.generation, m.site, m.region, cfg_.site);
+    if (!was && v.alone.alone()) {
+        v.outdate_said.clear();
+        alone_changed(v, true);
+    } else if (was && !v.alone.alone()) {
+        alone_changed(v, false);
+    }
+    if (fence && !v.alone.fence() && v.owner() && m.generation == v.generation() && m.site == cfg_.site) {
+        log_info("%s: the witness lifted the fence: the replica is up to date (epoch %llu)",
+                 v.name.c_str(), (unsigned long long)fence);
+        emit({{"event", "fence-lifted"}, {"volume", v.name}, {"generation", v.generation()}});
+    }
+    if (mine == core::GoingAlone::Send::Outdate && m.status) {
+        std::string said = witness_refusal(m);
+        if (said != v.outdate_said)
+            log_warn("%s: the witness does not fence the replica: %s; writes wait (EIO after "
+                     "miss_timeout)", v.name.c_str(), said.c_str());
+        v.outdate_said = said;
     }
     auto it = v.renewals.find(m.seq);
     if (it == v.renewals.end()) return;
@@ -236,8 +323,12 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
                     {"origin", "failover"},
                     {"lacking", 0},
                     {"owner_backlog", v.last_owner_backlog ? json(*v.last_owner_backlog) : json(nullptr)},
-                    {"writes_wait", v.reg.sync}});
-    if (v.reg.sync)
+                    {"writes_wait", v.reg.sync},
+                    {"on_peer_loss", cfg_.on_peer_loss_of(v.name)}});
+    if (v.reg.sync && cfg_.on_peer_loss_of(v.name) == "continue")
+        log_info("%s: sync: writes go on alone once the witness fences the other site "
+                 "(on_peer_loss = continue)", v.name.c_str());
+    else if (v.reg.sync)
         log_warn("%s: sync: writes wait for the other site until it is back (EIO after "
                  "miss_timeout); dccctl mode %s async goes on without it",
                  v.name.c_str(), v.name.c_str());

@@ -43,6 +43,9 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     } else {
         s.mode = "unknown";
     }
+    s.on_peer_loss = cfg_.on_peer_loss_of(v.name);
+    s.alone = v.alone.alone();
+    s.fence_epoch = v.alone.fence();
     s.paired = v.own.paired() && link_up_;
     if (*s.paired && v.own.peer()) s.peer_role = role_name(v.own.peer()->role);
     core::Phase ph = v.own.phase();

@@ -76,7 +76,7 @@ void SyncShipper::set_volume(const ShipVolume& sv) {
     if (v.v.reg_id != sv.reg_id) forget(sv.dev);  // another table, perhaps
     // A new registration, or shipping again: the kernel announces what it
     // holds once more (what came while nothing could be sent was dropped).
-    if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship)) v.announce = true;
+    if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship) || (sv.alone && !v.v.alone)) v.announce = true;
     v.v = sv;
 }
 
@@ -89,6 +89,7 @@ void SyncShipper::drop_volume(nl::Dev dev) {
 // Everything in hand for @dev: its ids mean nothing to a new table.
 void SyncShipper::forget(nl::Dev dev) {
     std::erase_if(pending_, [&](const Held& w) { return w.dev == dev; });
+    std::erase_if(alone_, [&](const Held& w) { return w.dev == dev; });
     std::erase_if(sent_, [&](const auto& s) { return s.second.w.dev == dev; });
     std::erase_if(known_, [&](const auto& k) {
         return std::get<0>(k) == dev.major && std::get<1>(k) == dev.minor;
@@ -150,6 +151,7 @@ void SyncShipper::run() {
             if (items[0].revents & ZMQ_POLLIN) take_answers();
             resend_unanswered();
             announce();
+            complete_alone();
             ship();
         } catch (const zmq::error_t& e) {
             if (e.num() == ETERM) return;
@@ -171,7 +173,15 @@ void SyncShipper::take_events() {
         // Kept only while it can be sent: the kernel holds the others and
         // announces them again (set_volume, set_link), so that nothing
         // piles up here while the peer is away.
-        if (v == by_dev_.end() || !v->second.v.ship || !up_) continue;
+        if (v == by_dev_.end()) continue;
+        if (v->second.v.alone) {
+            // Going on alone: the witness fenced the replica.  Each write
+            // completes now; its region stays dirty and is pushed later.
+            for (const dcc_written& w : ev.writes)
+                alone_.push_back({ev.dev, w.id, w.sector, w.sectors, Clock::now()});
+            continue;
+        }
+        if (!v->second.v.ship || !up_) continue;
         for (const dcc_written& w : ev.writes)
             if (known_.insert({ev.dev.major, ev.dev.minor, w.id}).second)
                 pending_.push_back({ev.dev, w.id, w.sector, w.sectors, Clock::now()});
@@ -190,7 +200,8 @@ void SyncShipper::announce() {
     {
         std::lock_guard<std::mutex> l(mu_);
         for (auto& [_, v] : by_dev_)
-            if (std::exchange(v.announce, false) && v.v.ship && up_) asks.push_back({v.v.dev, v.v.reg_id});
+            if (std::exchange(v.announce, false) && ((v.v.ship && up_) || v.v.alone))
+                asks.push_back({v.v.dev, v.v.reg_id});
     }
     for (auto [dev, reg_id] : asks) {
         nl::Request r{.cmd = DCC_CMD_ANNOUNCE_WRITES, .dev = dev, .reg_id = reg_id};
@@ -270,6 +281,28 @@ void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool faile
         if (int e = nl_.transact(r, {}, &text))
             log_warn("sync: cannot complete held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
     }
+}
+
+// The held writes of volumes that go on alone, completed with success: the
+// owner holds the witness's fence of its replica (dccd decided).  A write
+// announced before the volume went alone and not yet answered completes
+// here too, once the kernel announces it again (set_volume asks).
+void SyncShipper::complete_alone() {
+    std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ids;
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        for (const Held& w : alone_) {
+            auto v = by_dev_.find(key(w.dev));
+            if (v != by_dev_.end() && v->second.v.alone) ids[key(w.dev)].push_back(w.id);
+        }
+        alone_.clear();
+        if (ids.empty()) return;
+        // What was pending or sent for them is answered here.
+        std::erase_if(pending_, [&](const Held& w) { return ids.count(key(w.dev)); });
+        std::erase_if(sent_, [&](const auto& s) { return ids.count(key(s.second.w.dev)); });
+        std::erase_if(known_, [&](const auto& k) { return ids.count({std::get<0>(k), std::get<1>(k)}); });
+    }
+    for (auto& [k, list] : ids) done({k.first, k.second}, list, false);
 }
 
 // Unanswered writes whose answer is late go out again.

@@ -42,6 +42,8 @@ struct ShipVolume {
     int data_fd = -1;         // dccd's; the shipper keeps a duplicate
     uint64_t generation = 0;
     bool ship = false;        // this site owns it and is paired: send
+    bool alone = false;       // this site owns it and goes on alone: complete
+                              // each held write at once (on_peer_loss = continue)
     bool operator==(const ShipVolume&) const = default;
 };
 
@@ -94,6 +96,7 @@ private:
     void forget(nl::Dev dev);
     void announce();
     void done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed);
+    void complete_alone();
 
     const Config& cfg_;
     std::atomic<uint64_t>& seq_;
@@ -108,6 +111,7 @@ private:
     std::atomic<bool> reconnect_{false};
     uint64_t from_ = 0, to_ = 0;
     std::deque<Held> pending_;          // announced, not yet sent
+    std::vector<Held> alone_;           // announced, to complete without the peer
     std::map<uint64_t, Sent> sent_;     // seq -> unanswered
     std::set<std::tuple<uint32_t, uint32_t, uint64_t>> known_;  // (dev, id) pending or sent
 

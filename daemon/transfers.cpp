@@ -478,6 +478,7 @@ void Daemon::on_invalid_set(Volume& v, const wire::Message& m) {
         return;
     }
     for (const Range& x : set.ranges()) v.rep.owe(x.start, x.count);
+    v.peer_set_heard = true;
     if (!set.empty())
         log_info("%s: the peer lacks %llu regions; sending them", v.name.c_str(),
                  (unsigned long long)set.count());

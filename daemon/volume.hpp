@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dcc/nl.hpp"
+#include "alone.hpp"
 #include "dcc/status.hpp"
 #include "failover.hpp"
 #include "fills.hpp"
@@ -115,6 +116,12 @@ struct Volume {
     bool lease_told = false;                     // the kernel has our last word
     std::optional<Clock::time_point> lease_sent;  // ... which was this end
     std::string witness_said;                    // the last refusal, once logged
+    // Owner of a sync volume with on_peer_loss = continue: going on alone
+    // (docs/protocol.md, "Going on alone"), and the last refusal of an
+    // OUTDATE, once logged.
+    core::GoingAlone alone;
+    std::string outdate_said;
+    bool peer_set_heard = false;  // owner: the replica's INVALID_SET since pairing
     // dccctl failover asking the witness, and the client waiting for it.
     std::optional<core::FailoverAttempt> attempt;
     int attempt_fd = -1;

@@ -136,9 +136,18 @@ void print_status_text(const json& st) {
                     sync.c_str());
         if (str_or(v, "replication_mode", "async") == "sync") {
             uint64_t held = v["held_writes"].is_number() ? v["held_writes"].get<uint64_t>() : 0;
-            std::printf("  synchronous: a write completes once the peer holds it; %llu waiting\n",
-                        (unsigned long long)held);
+            std::string policy = str_or(v, "on_peer_loss", "");
+            std::printf("  synchronous: a write completes once the peer holds it; %llu waiting%s\n",
+                        (unsigned long long)held,
+                        policy.empty() ? "" : ("; with the peer away: " + policy).c_str());
         }
+        uint64_t fence = v["fence_epoch"].is_number() ? v["fence_epoch"].get<uint64_t>() : 0;
+        if (v["alone"].is_boolean() && v["alone"].get<bool>())
+            std::printf("  GOING ON ALONE: writes complete without the replica, which the witness "
+                        "holds outdated (epoch %llu)\n", (unsigned long long)fence);
+        else if (fence)
+            std::printf("  the witness holds the replica outdated (epoch %llu) until it has every "
+                        "write made alone\n", (unsigned long long)fence);
         if (!v["replication"].is_null()) {
             std::printf("  replication %s\n", rate_text(v["replication"]).c_str());
             std::printf("  hydration   %s\n", rate_text(v["hydration"]).c_str());
@@ -433,7 +442,10 @@ int cmd_failover(int argc, char** argv) {
                     (unsigned long long)reply.value("generation", 0ull),
                     forced ? "taken by force" : "granted by the witness");
         if (forced) std::printf("may be lost: %s\n", str_or(reply, "risks", "?").c_str());
-        if (reply.value("writes_wait", false))
+        if (reply.value("writes_wait", false) && str_or(reply, "on_peer_loss", "") == "continue")
+            std::printf("sync: writes go on alone once the witness fences the other site "
+                        "(on_peer_loss = continue)\n");
+        else if (reply.value("writes_wait", false))
             std::printf("sync: writes wait for the other site until it is back (EIO after miss_timeout); "
                         "`dccctl mode %s async` goes on without it\n",
                         vol.c_str());

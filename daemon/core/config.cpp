@@ -17,7 +17,8 @@ Config parse_config(std::string_view text, const std::string& origin) {
            {"site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
             "secret_key_file", "public_key", "peer_public_key", "replication_rate", "replication_window",
             "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
-            "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms"});
+            "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms", "on_peer_loss",
+            "volume"});
     Config c;
     auto str = [&](const char* key, std::string& out, bool required) { t.str(key, out, required); };
     auto num = [&](const char* key, unsigned& out, unsigned lo, unsigned hi) { t.num(key, out, lo, hi); };
@@ -112,6 +113,33 @@ Config parse_config(std::string_view text, const std::string& origin) {
         throw Error(kExitUsage, origin + ": 'lease_ms' must be at least three times 'heartbeat_ms'");
     if (c.lease_margin_ms * 4 > c.lease_ms)
         throw Error(kExitUsage, origin + ": 'lease_margin_ms' must be at most a quarter of 'lease_ms'");
+    auto policy = [&](const toml::node& n, const std::string& key, std::string& out) {
+        if (!n.is_string() || (n.value<std::string>() != "suspend" && n.value<std::string>() != "continue"))
+            bad(origin, n.source(), "'" + key + "' must be \"suspend\" or \"continue\"");
+        out = n.value<std::string>().value();
+    };
+    if (const toml::node* n = t.get("on_peer_loss")) policy(*n, "on_peer_loss", c.on_peer_loss);
+    if (const toml::node* n = t.get("volume")) {
+        if (!n->is_table()) bad(origin, n->source(), "'volume' must be tables: [volume.NAME]");
+        for (auto&& [name, vt] : *n->as_table()) {
+            std::string vol(name.str());
+            if (vol.empty() || vol.size() > 127 || vol.find('/') != std::string::npos || vol == "." ||
+                vol == "..")
+                bad(origin, vt.source(), "[volume." + vol + "]: not a device-mapper name");
+            if (!vt.is_table()) bad(origin, vt.source(), "'volume." + vol + "' must be a table");
+            for (auto&& [k, v] : *vt.as_table()) {
+                if (k.str() != "on_peer_loss")
+                    bad(origin, v.source(), "unknown key '" + std::string(k.str()) + "' in [volume." + vol + "]");
+                policy(v, "volume." + vol + ".on_peer_loss", c.volume_on_peer_loss[vol]);
+            }
+        }
+    }
+    // Going on alone needs a witness to fence the replica first.
+    bool alone = c.on_peer_loss == "continue";
+    for (auto& [_, p] : c.volume_on_peer_loss) alone |= p == "continue";
+    if (alone && c.witness.empty())
+        throw Error(kExitUsage, origin + ": 'on_peer_loss = \"continue\"' needs a 'witness' (the replica "
+                                         "is fenced there before the owner goes on alone)");
     str("control_socket", c.control_socket, false);
     if (c.control_socket.empty() || c.control_socket[0] != '/')
         throw Error(kExitUsage, origin + ": 'control_socket' must be an absolute path");
@@ -167,6 +195,15 @@ Reload reload_config(const Config& running, const Config& fresh) {
         r.applied.push_back("replication_window: " + std::to_string(running.window) + " -> " +
                             std::to_string(fresh.window));
         r.config.window = fresh.window;
+    }
+    if (fresh.on_peer_loss != running.on_peer_loss ||
+        fresh.volume_on_peer_loss != running.volume_on_peer_loss) {
+        r.applied.push_back("on_peer_loss: " + running.on_peer_loss + " -> " + fresh.on_peer_loss +
+                            (fresh.volume_on_peer_loss != running.volume_on_peer_loss
+                                 ? " (and per volume)"
+                                 : ""));
+        r.config.on_peer_loss = fresh.on_peer_loss;
+        r.config.volume_on_peer_loss = fresh.volume_on_peer_loss;
     }
     auto other = [&](const char* key, bool changed) {
         if (changed) r.restart.push_back(key);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,17 @@ struct Config {
     std::string witness_public_key;
     unsigned lease_ms = 5000;        // what this site promises, and asks for
     unsigned lease_margin_ms = 200;  // kept back from every lease it holds
+    // What the owner of a sync volume does while its replica is away:
+    // "suspend" (hold writes, EIO after miss_timeout) or "continue" (go on
+    // alone once the witness fenced the replica); per volume (dm name) in
+    // [volume.NAME] tables, this for the others.
+    std::string on_peer_loss = "suspend";
+    std::map<std::string, std::string> volume_on_peer_loss;
+
+    const std::string& on_peer_loss_of(const std::string& volume) const {
+        auto it = volume_on_peer_loss.find(volume);
+        return it == volume_on_peer_loss.end() ? on_peer_loss : it->second;
+    }
 };
 
 // Parse and check; throws dcc::Error(kExitUsage) naming @origin and the line.
@@ -50,7 +62,7 @@ std::optional<std::string> key_file_problem(const std::string& path, unsigned mo
                                             unsigned euid);
 
 // SIGHUP: what of @fresh (the file read again) dccd takes while it runs
-// (replication_rate, replication_window), in @running's copy; every other
+// (replication_rate, replication_window, on_peer_loss), in @running's copy; every other
 // change is named in restart and waits for the next start.
 struct Reload {
     Config config;                     // @running with the live changes

@@ -129,6 +129,48 @@ TEST(Config, Witness) {
               "dccd.toml: 'lease_margin_ms' must be at most a quarter of 'lease_ms'");
 }
 
+// on_peer_loss: for every sync volume, and per volume in [volume.NAME];
+// "continue" needs a witness; every bad value names its line.
+TEST(Config, OnPeerLoss) {
+    const std::string w = "witness = \"tcp://10.0.1.3:7790\"\n"
+                          "witness_public_key = \"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hIE\"\n";
+    Config none = parse_config(base(), "x");
+    EXPECT_EQ(none.on_peer_loss_of("vm1"), "suspend");
+    Config c = parse_config(base(w + "on_peer_loss = \"continue\"\n[volume.vm2]\non_peer_loss = \"suspend\"\n"
+                                     "[volume.\"vm-3\"]\non_peer_loss = \"continue\"\n"),
+                            "x");
+    EXPECT_EQ(c.on_peer_loss_of("vm1"), "continue");
+    EXPECT_EQ(c.on_peer_loss_of("vm2"), "suspend");
+    EXPECT_EQ(c.on_peer_loss_of("vm-3"), "continue");
+    Config one = parse_config(base(w + "[volume.db]\non_peer_loss = \"continue\"\n"), "x");
+    EXPECT_EQ(one.on_peer_loss_of("db"), "continue");
+    EXPECT_EQ(one.on_peer_loss_of("vm1"), "suspend");
+
+    EXPECT_EQ(error_of(base("on_peer_loss = \"go\"\n")),
+              "dccd.toml:10: 'on_peer_loss' must be \"suspend\" or \"continue\"");
+    EXPECT_EQ(error_of(base("on_peer_loss = \"continue\"\n")),
+              "dccd.toml: 'on_peer_loss = \"continue\"' needs a 'witness' (the replica is fenced "
+              "there before the owner goes on alone)");
+    EXPECT_EQ(error_of(base("[volume.db]\non_peer_loss = \"continue\"\n")),
+              "dccd.toml: 'on_peer_loss = \"continue\"' needs a 'witness' (the replica is fenced "
+              "there before the owner goes on alone)");
+    EXPECT_EQ(error_of(base(w + "[volume.db]\non_peer_los = \"continue\"\n")),
+              "dccd.toml:13: unknown key 'on_peer_los' in [volume.db]");
+    EXPECT_EQ(error_of(base(w + "[volume.db]\non_peer_loss = 1\n")),
+              "dccd.toml:13: 'volume.db.on_peer_loss' must be \"suspend\" or \"continue\"");
+    EXPECT_EQ(error_of(base(w + "volume = 3\n")), "dccd.toml:12: 'volume' must be tables: [volume.NAME]");
+    EXPECT_EQ(error_of(base(w + "[volume]\ndb = 1\n")), "dccd.toml:13: 'volume.db' must be a table");
+    EXPECT_EQ(error_of(base(w + "[volume.\"a/b\"]\non_peer_loss = \"continue\"\n")).substr(0, 40),
+              "dccd.toml:12: [volume.a/b]: not a device");
+
+    // SIGHUP takes it at once.
+    Reload r = reload_config(none, c);
+    ASSERT_EQ(r.applied.size(), 1u);
+    EXPECT_EQ(r.applied[0], "on_peer_loss: suspend -> continue (and per volume)");
+    EXPECT_EQ(r.config.on_peer_loss_of("vm2"), "suspend");
+    EXPECT_EQ(r.config.on_peer_loss_of("vm1"), "continue");
+}
+
 // dccd's lines carry their syslog priority only when stderr is the stream
 // systemd named in JOURNAL_STREAM (journald strips it), never elsewhere.
 // The secret key in a file of its own: one of the two, an absolute path;

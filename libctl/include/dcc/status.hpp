@@ -85,6 +85,12 @@ struct VolumeStatus {
     std::string lease = "none";       // the owner's lease: none (not needed), held, expired
     std::string replication_mode = "async";  // async or sync (DCC_SB_F_SYNC)
     std::optional<uint64_t> held_writes;  // sync: writes waiting for the other site
+    // dccd's: what the owner of a sync volume does while its replica is
+    // away (suspend, continue); whether it goes on alone now; and the
+    // epoch of the witness's fence of the replica it knows of (0: none).
+    std::optional<std::string> on_peer_loss;
+    std::optional<bool> alone;
+    std::optional<uint64_t> fence_epoch;
     uint64_t region_bytes = 0, regions = 0;
     uint64_t valid = 0, dirty = 0, locked = 0, misses = 0, timeouts = 0;
     std::optional<uint64_t> registration;
