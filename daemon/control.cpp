@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "daemon.hpp"
+#include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
 
@@ -241,22 +242,44 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
            {"risks", risks}});
 }
 
-// The older site of a split brain drops its writes since the sites parted
-// and becomes the newer owner's replica.
+// A site of a split brain drops its writes since the sites parted: the
+// older site becomes the newer owner's replica; the newer site, which
+// serves I/O, stops it first and becomes replica of the next generation,
+// which the older site takes with its writes (pairing rule 15).
 void Daemon::ctl_resolve(int fd, const std::string& name) {
     using control::Code;
     auto reply = [&](const json& j) { answer_once(fd, j); };
     Volume* vp = ctl_volume(fd, name);
     if (!vp) return;
     Volume& v = *vp;
+    bool newer = v.own.state().split == dcc::Split::New;
+    if (newer && v.owner()) {
+        // No write may land between reading the dirty set and the persist
+        // (it would be kept here and lost): the page cache written back,
+        // then every bio held; a bio held now fails once this site is
+        // replica.
+        try {
+            end_fills(v);
+            int dfd = open_block_device(v.dev, O_RDONLY);
+            fsync(dfd);
+            close(dfd);
+            if (!v.suspended) suspend(v);
+        } catch (const Error& e) {
+            return reply(control::failure(Code::Failed, std::string("cannot stop I/O: ") + e.what()));
+        }
+    }
     uint64_t dropped = 0;
     try {
         dropped = kernel_.set(v, DCC_SET_DIRTY).count();
     } catch (const Error& e) {
+        if (newer) resume(v);
         return reply(control::failure(Code::Failed, e.what()));
     }
     core::Plan p = v.own.resolve_discard_local();
-    if (!p.persist) return reply(control::failure(Code::Refused, p.why));
+    if (!p.persist) {
+        if (newer) resume(v);
+        return reply(control::failure(Code::Refused, p.why));
+    }
     uint64_t to = p.persist->generation;
     try {
         p = carry_out(v, p);
@@ -267,8 +290,9 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
     if (v.own.state().split != dcc::Split::None)
         return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist the resolution"));
     log_warn("%s: split brain resolved here: %llu regions written here dropped; replica of "
-             "generation %llu",
-             v.name.c_str(), (unsigned long long)dropped, (unsigned long long)to);
+             "generation %llu%s",
+             v.name.c_str(), (unsigned long long)dropped, (unsigned long long)to,
+             newer ? ", which the other site takes with its writes" : "");
     emit({{"event", "resolved"}, {"volume", v.name}, {"generation", to}, {"dropped", dropped}});
     reply({{"ok", true},
            {"volume", v.name},

@@ -197,7 +197,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 		*error = "Metadata superblock is inconsistent: metadata is corrupt";
 		return -EINVAL;
 	}
-	if (origin > DCC_ORIGIN_FORCED) {
+	if (origin > DCC_ORIGIN_RESOLVED) {
 		*error = "Metadata superblock has an unknown origin: metadata is corrupt";
 		return -EINVAL;
 	}

@@ -32,7 +32,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_FORCE] = { .type = NLA_FLAG },
 	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_YIELDING),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
-	[DCC_A_ORIGIN] = NLA_POLICY_MAX(NLA_U8, DCC_ORIGIN_FORCED),
+	[DCC_A_ORIGIN] = NLA_POLICY_MAX(NLA_U8, DCC_ORIGIN_RESOLVED),
 	[DCC_A_SPLIT] = NLA_POLICY_MAX(NLA_U8, DCC_SPLIT_NEW),
 	[DCC_A_SPLIT_GENERATION] = { .type = NLA_U64 },
 	[DCC_A_LEASE_MS] = { .type = NLA_U32 },	/* checked by dcc_nl_set_lease() */

@@ -2265,7 +2265,8 @@ static const char *dcc_mode_name(enum dcc_mode mode)
 static const char *dcc_origin_name(enum dcc_origin origin)
 {
 	return origin == DCC_ORIGIN_FAILOVER ? "failover" :
-	       origin == DCC_ORIGIN_FORCED ? "forced" : "handover";
+	       origin == DCC_ORIGIN_FORCED ? "forced" :
+	       origin == DCC_ORIGIN_RESOLVED ? "resolved" : "handover";
 }
 
 static const char *dcc_split_name(enum dcc_split split)

@@ -65,7 +65,7 @@ struct dcc_role_state {
 static inline bool dcc_role_state_valid(const struct dcc_role_state *rs)
 {
 	if (rs->role < DCC_ROLE_OWNER || rs->role > DCC_ROLE_YIELDING ||
-	    rs->origin > DCC_ORIGIN_FORCED || rs->split > DCC_SPLIT_NEW)
+	    rs->origin > DCC_ORIGIN_RESOLVED || rs->split > DCC_SPLIT_NEW)
 		return false;
 	if (rs->split == DCC_SPLIT_OLD)
 		return rs->split_generation > rs->generation;

@@ -162,9 +162,13 @@ void print_status_text(const json& st) {
         if (v["last_handover_ms"].is_number())
             std::printf(", last handover %lld ms", (long long)v["last_handover_ms"].get<int64_t>());
         std::printf("\n");
-        if (str_or(v, "origin", "handover") != "handover")
+        if (str_or(v, "origin", "handover") != "handover") {
+            std::string o = str_or(v, "origin", "?");
             std::printf("  generation %llu began by %s\n", (unsigned long long)v.value("generation", 0ull),
-                        str_or(v, "origin", "?") == "forced" ? "a forced failover" : "a failover");
+                        o == "forced"     ? "a forced failover"
+                        : o == "resolved" ? "a split brain resolved here: the other site owns it"
+                                          : "a failover");
+        }
         if (str_or(v, "lease", "none") == "expired" && str_or(v, "role", "") == "owner")
             std::printf("  NO LEASE: cut off from both the peer and the witness; I/O waits for a "
                         "lease and fails after miss_timeout\n");
@@ -174,7 +178,9 @@ void print_status_text(const json& st) {
                         str_or(v, "name", "?").c_str());
         else if (str_or(v, "split", "none") == "new")
             std::printf("  SPLIT BRAIN: the peer wrote while this site owned the volume by force; "
-                        "this site serves on. Resolve it at the peer\n");
+                        "this site serves on. `dccctl resolve %s --discard-local` at the peer drops "
+                        "the peer's changes, here this site's\n",
+                        str_or(v, "name", "?").c_str());
         if (v["pairing"].is_object() && v["pairing"]["rule"].is_number())
             std::printf("  pairing rule %d: %s\n", v["pairing"]["rule"].get<int>(),
                         str_or(v["pairing"], "why", "").c_str());
@@ -323,7 +329,7 @@ int cmd_wait(int argc, char** argv) {
         if (timeout && waited >= timeout)
             throw Error(dcc::kExitTimeout,
                         o.pos[0] + ": not " + o.pos[1] + " after " + std::to_string(timeout) + " s" +
-                            (split == "new" ? " (a split brain is recorded: resolve it at the peer)" : "") +
+                            (split == "new" ? " (a split brain is recorded: resolve it at either site)" : "") +
                             (last_err.empty() ? "" : " (" + last_err + ")"));
         usleep(200000);
     }

@@ -286,13 +286,18 @@ Plan Ownership::resolve_discard_local() {
     p.outcome = Outcome::Refused;
     if (in_handover())
         p.why = "a handover is in progress";
-    else if (state_.split != Split::Old)
-        p.why = state_.split == Split::New
-                    ? "this site is the newer owner of the split brain: resolve it at the other site"
-                    : "no split brain is recorded here";
+    else if (state_.split == Split::None)
+        p.why = "no split brain is recorded here";
+    else if (state_.split == Split::New && state_.role != Role::Owner)
+        p.why = "this site is not the owner of the split brain's newer generation";
     if (*p.why) return p;
     pending_ = Pending::Resolve;
-    target_ = {Role::Replica, state_.split_generation};
+    // The older site becomes the newer owner's replica; the newer site
+    // becomes replica of the next generation, which the older one takes
+    // with its writes (rule 15): never an owner at both.
+    target_ = state_.split == Split::Old
+                  ? SiteState{Role::Replica, state_.split_generation}
+                  : SiteState{Role::Replica, state_.generation + 1, Origin::Resolved};
     before_ = phase_;
     return Plan{.invalidate_dirty = true, .persist = target_};
 }

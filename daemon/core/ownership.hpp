@@ -164,9 +164,12 @@ public:
     // The same after the witness granted the next generation (a CLAIM):
     // origin failover.
     Plan fail_over(Origin how);
-    // dccctl resolve --discard-local at the older site of a split brain:
-    // its writes since the sites parted go (its dirty regions become
-    // invalid), and it becomes the replica of the newer owner's generation.
+    // dccctl resolve --discard-local at a site of a split brain: its
+    // writes since the sites parted go (its dirty regions become invalid).
+    // The older site becomes the replica of the newer owner's generation;
+    // the newer site (the driver stops its I/O first) becomes replica of
+    // the next generation, origin resolved, which the older site takes
+    // with its writes (pairing rule 15).
     Plan resolve_discard_local();
 
     // The driver carried out plan.persist: ok if the kernel committed it.

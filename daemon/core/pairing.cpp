@@ -31,6 +31,26 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
         return Decision{rule, v, next, why};
     };
     const bool flagged = here.split != Split::None || peer.split != Split::None;
+    // Rules 15 and 16: the newer site of a split brain resolved it by
+    // dropping its own writes, and is replica of the next generation (origin
+    // resolved): the older site takes that generation with its writes.
+    // (The older site may have dropped its writes as well, by a resolve
+    // that crossed; it is then a plain replica of the generation below.)
+    auto gives_up = [](SiteState from, SiteState to) {
+        return from.role == Role::Replica && from.origin == Origin::Resolved &&
+               from.split == Split::None &&
+               ((to.split == Split::Old && to.split_generation + 1 == from.generation) ||
+                (to.role == Role::Replica && to.split == Split::None &&
+                 to.generation + 1 == from.generation));
+    };
+    if (gives_up(peer, here))
+        return d(15, Verdict::Record, {Role::Owner, p},
+                 "the peer resolved the split brain by dropping its writes: taking the volume "
+                 "with this site's");
+    if (gives_up(here, peer))
+        return d(16, Verdict::Wait, here,
+                 "this site dropped its writes of the split brain: waiting for the peer to take "
+                 "the volume");
     if (meets_newer_owner(here, peer) || here.split == Split::Old) {
         if (flagged || (peer.origin == Origin::Forced && dirt.here)) {
             // (A site that was the newer one of an earlier split brain and

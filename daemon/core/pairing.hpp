@@ -4,6 +4,11 @@
 // tests/model/dcc.pml checks it with spin.
 //
 //   rule  here          peer          decision
+//    15   split old     replica S+1   take it: persist owner S+1 (the peer
+//         (S), or       resolved      resolved the split brain dropping its
+//         replica S                   writes; this site keeps its own)
+//    16   replica S+1   split old or  wait (the peer takes it, rule 15)
+//         resolved      replica S
 //    12   owner G or    owner G' > G  become its replica: persist replica
 //         yielding G    by failover   G', the regions written here that it
 //                                     never took invalid (fetched back)
@@ -25,7 +30,7 @@
 //    10   replica G     replica G     refuse: no owner
 //    11   anything else               refuse: inconsistent generations
 //
-// Rules 12 to 14 come first.  "By failover" is the origin the newer owner
+// Rules 15 and 16 come first, then 12 to 14.  "By failover" is the origin the newer owner
 // states (failover or forced, not handover); "newer" is the order a
 // site's state moves in (yielding G < owner or replica G < yielding G+1).
 // Rule 1 or 2 at a site that recorded a split brain clears the flag first

@@ -110,12 +110,13 @@ const char* origin_name(Origin o) {
     case Origin::Handover: return "handover";
     case Origin::Failover: return "failover";
     case Origin::Forced: return "forced";
+    case Origin::Resolved: return "resolved";
     }
     return "?";
 }
 
 std::optional<Origin> parse_origin(const std::string& name) {
-    for (Origin o : {Origin::Handover, Origin::Failover, Origin::Forced})
+    for (Origin o : {Origin::Handover, Origin::Failover, Origin::Forced, Origin::Resolved})
         if (name == origin_name(o)) return o;
     return std::nullopt;
 }
@@ -137,7 +138,7 @@ std::optional<Split> parse_split(const std::string& name) {
 
 bool split_state_valid(uint32_t origin, uint32_t split, uint64_t split_generation,
                        uint64_t generation) {
-    if (origin > DCC_ORIGIN_FORCED || split > DCC_SPLIT_NEW) return false;
+    if (origin > DCC_ORIGIN_RESOLVED || split > DCC_SPLIT_NEW) return false;
     if (split == DCC_SPLIT_OLD) return split_generation > generation;
     return split_generation == 0;
 }

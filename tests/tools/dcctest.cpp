@@ -1182,7 +1182,7 @@ int nlprobe(const std::string& vol) {
             int err;  // the policy's ERANGE (as for ROLE), or the handler's EINVAL
             const char* says;
         } bad[] = {
-            {"origin 3", 3, std::nullopt, std::nullopt, -ERANGE, "integer out of range"},
+            {"origin 4", 4, std::nullopt, std::nullopt, -ERANGE, "integer out of range"},
             {"origin 255", 255, std::nullopt, std::nullopt, -ERANGE, "integer out of range"},
             {"split 3", DCC_ORIGIN_FORCED, 3, std::nullopt, -ERANGE, "integer out of range"},
             {"split old with no split generation", DCC_ORIGIN_FORCED, DCC_SPLIT_OLD, std::nullopt,

@@ -149,8 +149,9 @@ TEST(Superblock, OlderSuperblocksReadAsHandoverWithNoSplit) {
 }
 
 TEST(Superblock, NamesOfOriginsAndSplits) {
-    for (Origin o : {Origin::Handover, Origin::Failover, Origin::Forced})
+    for (Origin o : {Origin::Handover, Origin::Failover, Origin::Forced, Origin::Resolved})
         EXPECT_EQ(parse_origin(origin_name(o)), o);
+    EXPECT_STREQ(origin_name(Origin::Resolved), "resolved");
     for (Split s : {Split::None, Split::Old, Split::New}) EXPECT_EQ(parse_split(split_name(s)), s);
     EXPECT_STREQ(origin_name(Origin::Forced), "forced");
     EXPECT_STREQ(split_name(Split::None), "none");
@@ -164,7 +165,7 @@ TEST(Superblock, SplitStateRule) {
     EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FORCED, DCC_SPLIT_NEW, 0, 5));
     EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, 6, 5));
     EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, UINT64_MAX, 5));
-    EXPECT_FALSE(split_state_valid(3, DCC_SPLIT_NONE, 0, 5));
+    EXPECT_FALSE(split_state_valid(4, DCC_SPLIT_NONE, 0, 5));
     EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, 3, 0, 5));
     EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 5, 5));
     EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, 5));
@@ -246,7 +247,7 @@ TEST(Superblock, DetectsEveryKindOfDamage) {
         {"bitmap place", [](Superblock& s) { s.dirty_start = 7; }, SbStatus::Inconsistent},
         {"version", [](Superblock& s) { s.version = 2; }, SbStatus::BadVersion},
         {"role", [](Superblock& s) { s.role = Role(7); }, SbStatus::Inconsistent},
-        {"origin 3", [](Superblock& s) { s.origin = Origin(3); }, SbStatus::Inconsistent},
+        {"origin 4", [](Superblock& s) { s.origin = Origin(4); }, SbStatus::Inconsistent},
         {"origin 2^32-1", [](Superblock& s) { s.origin = Origin(UINT32_MAX); }, SbStatus::Inconsistent},
         {"split 3", [](Superblock& s) { s.split = Split(3); }, SbStatus::Inconsistent},
         {"split old at or below the generation",

@@ -201,7 +201,7 @@ const struct {
     {"no ORIGIN", {.origin = std::nullopt}},
     {"no SPLIT", {.split = std::nullopt}},
     {"no SPLIT_GENERATION", {.split_generation = std::nullopt}},
-    {"origin 3", {.origin = 3}},
+    {"origin 4", {.origin = 4}},
     {"origin 255", {.origin = 255}},
     {"split 3", {.split = 3}},
     {"split old, split generation 0", {.split = DCC_SPLIT_OLD}},

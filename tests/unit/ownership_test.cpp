@@ -618,8 +618,7 @@ TEST(Ownership, SplitBrainIsRecordedAndResolvedByName) {
     p.b.start();
     EXPECT_FALSE(p.settle());
     EXPECT_EQ(p.a.disk.split, Split::Old);
-    // Resolve is refused where it makes no sense.
-    EXPECT_EQ(p.b.run(p.b.own->resolve_discard_local()).outcome, Outcome::Refused);
+    // A failover is refused where it makes no sense.
     EXPECT_EQ(p.b.run(p.b.own->force_failover()).outcome, Outcome::Refused);
     // At the old site: its writes go, it becomes the replica.
     Plan r = p.a.run(p.a.own->resolve_discard_local());
@@ -629,6 +628,88 @@ TEST(Ownership, SplitBrainIsRecordedAndResolvedByName) {
     ASSERT_TRUE(p.settle());
     EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
     EXPECT_EQ(p.writers(), 1);
+}
+
+// The same split brain resolved at the newer site: its writes go, it
+// becomes replica of the next generation, and the older site takes that
+// generation with its own writes (rule 15), which it then replicates.
+TEST(Ownership, SplitBrainResolvedAtTheNewerSite) {
+    Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+    p.a.dirty = true;
+    p.b.dirty = true;
+    EXPECT_FALSE(p.settle());
+    EXPECT_EQ(p.writers(), 1);
+    Plan r = p.b.run(p.b.own->resolve_discard_local());
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7, Origin::Resolved}));
+    EXPECT_FALSE(p.b.dirty) << "the newer site's writes are dropped";
+    EXPECT_TRUE(r.attach);
+    EXPECT_EQ(p.writers(), 0) << "nobody writes until the older site takes generation 7";
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
+    EXPECT_TRUE(p.a.dirty) << "the older site keeps its writes, to replicate";
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7, Origin::Resolved}));
+    EXPECT_EQ(p.writers(), 1);
+    // Resolved once: a second resolve at either site is refused.
+    EXPECT_EQ(p.a.run(p.a.own->resolve_discard_local()).outcome, Outcome::Refused);
+    EXPECT_EQ(p.b.run(p.b.own->resolve_discard_local()).outcome, Outcome::Refused);
+}
+
+// Resolved at the newer site, and the older site restarts before it hears
+// of it, or hears it only once the newer site restarted: rule 16 waits,
+// rule 15 takes, once.
+TEST(Ownership, ResolveAtTheNewerSiteSurvivesRestarts) {
+    Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+    p.a.dirty = true;
+    p.b.dirty = true;
+    EXPECT_FALSE(p.settle());
+    p.b.run(p.b.own->resolve_discard_local());
+    p.b.start();
+    p.a.start();
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
+    EXPECT_EQ(p.writers(), 1);
+    p.a.start();
+    p.b.start();
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7, Origin::Resolved}));
+}
+
+// Both sites dropped their writes (two resolves that crossed while the
+// sites were apart): the older site takes the next generation, and the
+// sites pair; nothing is left of either's writes but what the other never
+// replaced.
+TEST(Ownership, ResolvesThatCrossEndWithOneOwner) {
+    Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+    p.a.dirty = true;
+    p.b.dirty = true;
+    EXPECT_FALSE(p.settle());
+    p.link_lost();
+    p.a.run(p.a.own->resolve_discard_local());
+    p.b.run(p.b.own->resolve_discard_local());
+    EXPECT_EQ(p.a.disk, (SiteState{R, 6}));
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7, Origin::Resolved}));
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// The newer site that cannot persist its resolve stays the newer owner,
+// with its split recorded (its driver keeps its I/O held); resolve again.
+TEST(Ownership, ResolveAtTheNewerSiteThatCannotPersist) {
+    Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+    p.a.dirty = true;
+    p.b.dirty = true;
+    EXPECT_FALSE(p.settle());
+    p.b.metadata_fails = true;
+    Plan r = p.b.run(p.b.own->resolve_discard_local());
+    EXPECT_STREQ(r.why, "cannot persist the pairing decision");
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced, Split::New}));
+    p.b.metadata_fails = false;
+    p.b.run(p.b.own->resolve_discard_local());
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7, Origin::Resolved}));
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
 }
 
 // A crash between the two steps of resolve (dirty regions invalid, then

@@ -92,7 +92,8 @@ TEST(Pairing, BothSidesAgree) {
 
 namespace {
 
-constexpr Origin HO = Origin::Handover, FO = Origin::Failover, FORCED = Origin::Forced;
+constexpr Origin HO = Origin::Handover, FO = Origin::Failover, FORCED = Origin::Forced,
+                 RESOLVED = Origin::Resolved;
 
 struct FoRow {
     const char* what;
@@ -155,6 +156,24 @@ TEST(Pairing, FailoverRules) {
          {O, 6, FORCED}},
         {"an owner by handover is not rule 12", {O, 5}, {O, 6}, {false, false}, 9, Verdict::Refuse,
          {O, 5}},
+        {"resolved at the new site: the old site takes the next generation",
+         {O, 5, HO, Split::Old, 6}, {R, 7, RESOLVED}, {true, false}, 15, Verdict::Record, {O, 7}},
+        {"... a yielding old site too", {Y, 6, HO, Split::Old, 6}, {R, 7, RESOLVED}, {true, false},
+         15, Verdict::Record, {O, 7}},
+        {"... and one that resolved as well (they crossed)", {R, 6}, {R, 7, RESOLVED},
+         {false, false}, 15, Verdict::Record, {O, 7}},
+        {"the new site waits for it", {R, 7, RESOLVED}, {O, 5, HO, Split::Old, 6}, {false, true}, 16,
+         Verdict::Wait, {R, 7, RESOLVED}},
+        {"... or for the crossed one", {R, 7, RESOLVED}, {R, 6}, {false, false}, 16, Verdict::Wait,
+         {R, 7, RESOLVED}},
+        {"then they pair", {R, 7, RESOLVED}, {O, 7}, {false, true}, 2, Verdict::Paired,
+         {R, 7, RESOLVED}},
+        {"not for a split brain of another generation", {O, 5, HO, Split::Old, 6}, {R, 8, RESOLVED},
+         {true, false}, 14, Verdict::Refuse, {O, 5, HO, Split::Old, 6}},
+        {"not for a replica two behind", {R, 5}, {R, 7, RESOLVED}, {false, false}, 11,
+         Verdict::Refuse, {R, 5}},
+        {"not for a replica that is not resolved", {O, 5, HO, Split::Old, 6}, {R, 7},
+         {true, false}, 14, Verdict::Refuse, {O, 5, HO, Split::Old, 6}},
     };
     for (const FoRow& r : rows) {
         SCOPED_TRACE(r.what);

@@ -60,6 +60,12 @@ enum dcc_origin {
 	DCC_ORIGIN_HANDOVER = 0,	/* a handover, or a fresh format */
 	DCC_ORIGIN_FAILOVER = 1,	/* a failover */
 	DCC_ORIGIN_FORCED = 2,		/* a forced failover */
+	/*
+	 * A split brain resolved at its newer site, which dropped its own
+	 * writes: that site is replica of this generation, and the older
+	 * site takes it as owner.
+	 */
+	DCC_ORIGIN_RESOLVED = 3,
 };
 
 /* Whether this site recorded a split brain (both sites wrote apart). */

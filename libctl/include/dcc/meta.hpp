@@ -27,8 +27,8 @@ const char* role_name(Role r);
 std::optional<Role> parse_role(const std::string& name);
 
 // DCC_ORIGIN_*: how this site's current generation began.
-enum class Origin : uint32_t { Handover = 0, Failover = 1, Forced = 2 };
-const char* origin_name(Origin o);  // handover, failover, forced
+enum class Origin : uint32_t { Handover = 0, Failover = 1, Forced = 2, Resolved = 3 };
+const char* origin_name(Origin o);  // handover, failover, forced, resolved
 std::optional<Origin> parse_origin(const std::string& name);
 
 // DCC_SPLIT_*: whether this site recorded a split brain.  Old: it wrote

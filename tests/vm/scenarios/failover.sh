@@ -11,9 +11,15 @@
 #      takes the volume by force (generation 3) and writes.  B boots and its
 #      application writes before its dccd starts: both wrote while apart.
 #      Both record a split brain (rule 14): B serves nothing, A serves on,
-#      `wait` fails at once, resolve is refused at A.  `dccctl resolve
-#      --discard-local` at B drops B's writes; the sites pair and end with
-#      equal copies, A's writes kept.
+#      `wait` fails at once.  `dccctl resolve --discard-local` at B drops
+#      B's writes; the sites pair and end with equal copies, A's writes
+#      kept.
+#   4. A second split brain, resolved at the newer site: each site takes
+#      its end of the link down; B takes the volume by force (generation
+#      4) and writes, A writes; then the link is back.  A is the older site
+#      now; `dccctl resolve --discard-local` at B, the newer one, drops
+#      B's writes and makes B replica of generation 5, which A takes with
+#      its own (rule 15).  A's data is unchanged, the copies end equal.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
@@ -88,11 +94,9 @@ if [ "$SITE" = a ]; then
 		barrier forced
 		check "3: A records the split brain" wait_until 60 is_field vol split new
 		check "3: A serves on" $DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek=400 count=1 oflag=direct status=none
-		refuse_saying "3: wait paired says why it times out" "resolve it at the peer" \
+		refuse_saying "3: wait paired says why it times out" "resolve it at either site" \
 			dccctl wait vol paired --timeout 2
 		rc_was "3: wait's exit code 5 (timed out)" 5
-		refuse_saying "3: resolve is refused at the newer site" "resolve it at the other site" \
-			dccctl resolve vol --discard-local
 		dccctl status vol | grep -q "SPLIT BRAIN" && ok "3: status says SPLIT BRAIN" || bad "3: status at A"
 		grep -q "pairing rule 14" /tmp/dccd.log && ok "3: A's log names rule 14" || bad "3: no rule 14 in A's log"
 		want=$(sum_vol)
@@ -102,6 +106,21 @@ if [ "$SITE" = a ]; then
 		expect_eq "3: split cleared at A" - "$(status_field vol split)"
 		expect_eq "3: A's data is unchanged" "$want" "$(sum_vol)"
 		expect_eq "3: both copies equal" "$(exchange s3 "$(sum_data)")" "$(sum_data)"
+		# 4: apart again (each site takes its end of the link down and
+		# brings it back once it wrote: the link is up when both did).
+		barrier p4
+		check "4: A: its end of the link down" ip link set eth0 down
+		check "4: A writes 1 MiB while apart" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=4 count=1 oflag=direct status=none
+		want=$(sum_vol)
+		check "4: A: its end up again" ip link set eth0 up
+		check "4: A records the split brain, the older site now" wait_until 90 is_field vol split old
+		check "4: A takes generation 5 once B resolved (rule 15)" wait_until 120 is_role_gen "owner 5"
+		grep -q "pairing rule 15" /tmp/dccd.log && ok "4: A's log names rule 15" || bad "4: no rule 15 in A's log"
+		check "4: paired" dccctl wait vol paired --timeout 120
+		check "4: in sync" dccctl wait vol in-sync --timeout 120
+		expect_eq "4: no split at A" - "$(status_field vol split)"
+		expect_eq "4: A's data is unchanged, its writes kept" "$want" "$(sum_vol)"
+		expect_eq "4: both copies equal" "$(exchange s4 "$(sum_data)")" "$(sum_data)"
 		;;
 	esac
 else
@@ -182,6 +201,28 @@ else
 		check "3: in sync" dccctl wait vol in-sync --timeout 120
 		expect_eq "3: split cleared at B" - "$(status_field vol split)"
 		expect_eq "3: both copies equal" "$(exchange s3 "$(sum_data)")" "$(sum_data)"
+		# 4: apart again; B takes the volume by force and writes.
+		barrier p4
+		check "4: B: its end of the link down" ip link set eth0 down
+		check "4: B sees the link down" wait_until 30 link_down
+		check "4: B takes the volume by force" dccctl failover vol --force
+		expect_eq "4: B owns" "owner 4" "$(role_gen vol)"
+		check "4: B writes 1 MiB" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=8 count=1 oflag=direct status=none
+		check "4: B: its end up again" ip link set eth0 up
+		check "4: B records the split brain, the newer site" wait_until 90 is_field vol split new
+		dccctl status vol | grep -q "at the peer drops the peer's changes, here this site's" &&
+			ok "4: status names both ways out" || bad "4: status at B: $(dccctl status vol)"
+		dccctl resolve vol --discard-local >/tmp/r.out 2>&1 && ok "4: resolve --discard-local at the newer site" ||
+			bad "4: resolve at B: $(cat /tmp/r.out)"
+		cat /tmp/r.out
+		grep -q "16 regions written here dropped" /tmp/r.out && ok "4: it dropped B's 16 regions" ||
+			bad "4: resolve said: $(cat /tmp/r.out)"
+		expect_eq "4: B is replica of generation 5" "replica 5" "$(role_gen vol)"
+		expect_eq "4: ... origin resolved" resolved "$(status_field vol origin)"
+		refuse "4: B serves no write" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
+		check "4: paired" dccctl wait vol paired --timeout 120
+		check "4: in sync" dccctl wait vol in-sync --timeout 120
+		expect_eq "4: both copies equal" "$(exchange s4 "$(sum_data)")" "$(sum_data)"
 		;;
 	esac
 fi

@@ -97,7 +97,7 @@ sb_with() {
 	$DD if=/tmp/sb of="$META" bs=512 count=1 conv=notrunc status=none
 	check "superblock with $*" dcctest sbedit "$META" "$@"
 }
-sb_with --origin 3
+sb_with --origin 4
 refused "0 $N dcc $DATA $META" "Metadata superblock has an unknown origin"
 sb_with --origin 4294967295
 refused "0 $N dcc $DATA $META" "Metadata superblock has an unknown origin"
