@@ -36,18 +36,20 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
     // resolved): the older site takes that generation with its writes.
     // (The older site may have dropped its writes as well, by a resolve
     // that crossed; it is then a plain replica of the generation below.)
-    auto gives_up = [](SiteState from, SiteState to) {
-        return from.role == Role::Replica && from.origin == Origin::Resolved &&
-               from.split == Split::None &&
-               ((to.split == Split::Old && to.split_generation + 1 == from.generation) ||
-                (to.role == Role::Replica && to.split == Split::None &&
-                 to.generation + 1 == from.generation));
+    // A statement carries no split generation: the older site checks its
+    // own; the newer one, which only waits, takes any older site's.
+    auto resolved = [](SiteState s) {
+        return s.role == Role::Replica && s.origin == Origin::Resolved && s.split == Split::None;
     };
-    if (gives_up(peer, here))
+    auto replica_below = [](SiteState s, uint64_t gen) {
+        return s.role == Role::Replica && s.split == Split::None && s.generation + 1 == gen;
+    };
+    if (resolved(peer) && ((here.split == Split::Old && here.split_generation + 1 == p) ||
+                           replica_below(here, p)))
         return d(15, Verdict::Record, {Role::Owner, p},
                  "the peer resolved the split brain by dropping its writes: taking the volume "
                  "with this site's");
-    if (gives_up(here, peer))
+    if (resolved(here) && (peer.split == Split::Old || replica_below(peer, g)))
         return d(16, Verdict::Wait, here,
                  "this site dropped its writes of the split brain: waiting for the peer to take "
                  "the volume");

@@ -295,7 +295,7 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         m.info.split = r.u8();
         uint8_t flags = r.u8();
         m.info.nr_regions = r.u64();
-        if (m.info.origin > 2) return refuse("bad origin");
+        if (m.info.origin > DCC_ORIGIN_RESOLVED) return refuse("bad origin");
         if (m.info.split > 2) return refuse("bad split state");
         if (flags > 3) return refuse("unknown ATTACH flags");
         m.info.dirty = flags & 1;

@@ -70,10 +70,13 @@ struct Pair {
     }
     // @s takes @peer's statement as the driver does: an old owner that
     // meets a newer owner by failover stops its I/O to decide.
+    // An ATTACH states no split generation (daemon/core/wire.hpp).
     void take(Site& s, Site& peer, bool answer, uint64_t seq) {
-        bool quiesce = meets_newer_owner(s.own->state(), peer.own->state()) && !s.suspended;
+        SiteState said = peer.own->state();
+        said.split_generation = 0;
+        bool quiesce = meets_newer_owner(s.own->state(), said) && !s.suspended;
         if (quiesce) s.suspended = true;
-        s.run(s.own->peer_state(peer.own->state(), answer, seq, {s.dirty, peer.dirty}));
+        s.run(s.own->peer_state(said, answer, seq, {s.dirty, peer.dirty}));
         if (quiesce) s.suspended = false;
     }
     // Pair until both say paired (true) or some rounds went by.

@@ -163,7 +163,7 @@ TEST(Wire, RefusesHostileHeaders) {
                    Case{"parts on a single message", 6, 2}, Case{"no parts", 6, 0},
                    Case{"arg on ATTACH", 64, 1}, Case{"count", 72, 1},
                    Case{"status", 77, 0x10}, Case{"body length", 80, 15},
-                   Case{"reserved", 87, 1}, Case{"origin", 93, 3},
+                   Case{"reserved", 87, 1}, Case{"origin", 93, 4},
                    Case{"split", 94, 3}, Case{"attach flags", 95, 4},
                    Case{"role", 92, 4}, Case{"region size", 88, 96}}) {
         auto b = good;
@@ -173,6 +173,13 @@ TEST(Wire, RefusesHostileHeaders) {
         EXPECT_FALSE(d.error.empty()) << c.what;
     }
     EXPECT_FALSE(decode(std::span(good).first(87), 0).msg);
+    {
+        auto b = good;
+        b[93] = 3;  // resolved: a split brain resolved at its newer site
+        auto d = decode(b, 0);
+        ASSERT_TRUE(d.msg) << d.error;
+        EXPECT_EQ(d.msg->info.origin, DCC_ORIGIN_RESOLVED);
+    }
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
