@@ -101,13 +101,19 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
     tell_kernel_lease(v, now);
 }
 
-// Owner: the replica holds everything this site acknowledged.  The
-// kernel's dirty set is read afresh (the status line may be older than the
-// writes made alone).
+// Owner: the replica holds everything this site acknowledged without it,
+// and lacks nothing (its missing set of this pairing heard, nothing owed).
+// In sync, what was acknowledged alone is in the regions dirty when going
+// alone ended (read after the shipper stopped completing writes alone):
+// presync, each taken out once a push that read it after that was
+// answered.  Writes since then waited for the replica, so a volume written
+// without pause is caught up too.  Otherwise (the mode switched to async
+// since), nothing may be dirty: the kernel's set read afresh (the status
+// line may be older than the writes made alone).
 bool Daemon::caught_up(Volume& v) {
-    if (!v.own.paired() || !link_up_ || !v.peer_set_heard || !v.rep.owed().empty() ||
-        v.rep.in_flight() || (v.kst && v.kst->dirty))
-        return false;
+    if (!v.own.paired() || !link_up_ || !v.peer_set_heard || !v.rep.owed().empty()) return false;
+    if (v.presync) return v.presync->empty();
+    if (v.rep.in_flight() || (v.kst && v.kst->dirty)) return false;
     return kernel_.set(v, DCC_SET_DIRTY).empty();
 }
 
@@ -123,7 +129,13 @@ void Daemon::alone_tick(Volume& v, Clock::time_point now) {
                        .held = v.kst && v.kst->held ? *v.kst->held : 0};
     bool was = v.alone.alone();
     // Reading the dirty set is not free: only when an UPTODATE is owed.
-    if (v.alone.fence() && !was && f.paired && v.owner()) f.caught_up = caught_up(v);
+    if (v.alone.fence() && !was && f.paired && v.owner()) {
+        try {
+            f.caught_up = caught_up(v);
+        } catch (const Error& e) {
+            log_warn("%s: %s", v.name.c_str(), e.what());  // not caught up: asked again later
+        }
+    }
     core::GoingAlone::Send s = v.alone.tick(f, now);
     if (was && !v.alone.alone()) alone_changed(v, false);
     if (s == core::GoingAlone::Send::None) return;
@@ -149,15 +161,21 @@ void Daemon::alone_changed(Volume& v, bool alone) {
                  v.name.c_str(), (unsigned long long)v.alone.fence());
         emit({{"event", "alone"}, {"volume", v.name}, {"generation", v.generation()},
               {"epoch", v.alone.fence()}});
-    } else {
-        bool back = v.own.paired() && link_up_;
-        log_info("%s: no longer alone (%s): writes wait for the replica again", v.name.c_str(),
-                 back ? "paired again" : v.owner() ? "the policy or the mode changed" : "no longer owner");
-        emit({{"event", "alone-end"}, {"volume", v.name}, {"generation", v.generation()}});
-        // What was written alone is at risk at the replica until pushed:
-        // read the dirty set again for PROGRESS (tell_shipper).
-        v.presync.reset();
+        tell_shipper(v);
+        return;
     }
+    bool back = v.own.paired() && link_up_;
+    log_info("%s: no longer alone (%s): writes wait for the replica again", v.name.c_str(),
+             back          ? "paired again"
+             : !v.owner()  ? "no longer owner"
+             : v.alone.fence() ? "the policy or the mode changed"
+                               : "the witness records a newer owner");
+    emit({{"event", "alone-end"}, {"volume", v.name}, {"generation", v.generation()}});
+    // The shipper stops completing writes alone first; then the regions
+    // dirty now hold every write it completed so: at risk (PROGRESS) and
+    // owed before the fence may be lifted (caught_up), until pushed.
+    tell_shipper(v);
+    v.presync.reset();
     tell_shipper(v);
 }
 
@@ -199,7 +217,12 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
 void Daemon::witness_answers() {
     while (auto m = link_.witness_receive()) {
         Volume* v = by_uuid(m->volume);
-        if (v) on_witness_answer(*v, *m);
+        if (!v) continue;
+        try {
+            on_witness_answer(*v, *m);
+        } catch (const Error& e) {
+            log_warn("%s: %s", v->name.c_str(), e.what());
+        }
     }
 }
 

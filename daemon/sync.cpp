@@ -76,7 +76,9 @@ void SyncShipper::set_volume(const ShipVolume& sv) {
     if (v.v.reg_id != sv.reg_id) forget(sv.dev);  // another table, perhaps
     // A new registration, or shipping again: the kernel announces what it
     // holds once more (what came while nothing could be sent was dropped).
-    if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship) || (sv.alone && !v.v.alone)) v.announce = true;
+    // Going alone or back: the held writes are announced again, for the
+    // other way to take (what the other way had taken is dropped there).
+    if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship) || sv.alone != v.v.alone) v.announce = true;
     v.v = sv;
 }
 
@@ -293,7 +295,9 @@ void SyncShipper::complete_alone() {
         std::lock_guard<std::mutex> l(mu_);
         for (const Held& w : alone_) {
             auto v = by_dev_.find(key(w.dev));
-            if (v != by_dev_.end() && v->second.v.alone) ids[key(w.dev)].push_back(w.id);
+            if (v == by_dev_.end()) continue;
+            if (v->second.v.alone) ids[key(w.dev)].push_back(w.id);
+            else v->second.announce = true;  // no longer alone: shipped once announced again
         }
         alone_.clear();
         if (ids.empty()) return;

@@ -32,6 +32,8 @@ GoingAlone::Send GoingAlone::tick(const AloneFacts& f, LeaseClock::time_point no
     }
     if (!owner_) return Send::None;
     bool may = f.sync && f.policy == PeerLoss::Continue && f.witness && f.state.split == Split::None;
+    may_ = may;
+    paired_ = f.paired;
     // Paired again, writes wait for the replica again; the policy turned
     // off holds them from now on.
     if (alone_ && (!may || f.paired)) alone_ = false;
@@ -64,7 +66,10 @@ GoingAlone::Send GoingAlone::answered(uint64_t seq, bool granted, uint64_t recor
     }
     if (record_gen != gen_) return mine;  // a record behind ours: says nothing of our fence
     if (mine == Send::Outdate && granted && fence) {
-        alone_ = true;
+        // Taken only while the facts that asked for it still hold (not
+        // paired again, the policy and the mode unchanged); the fence
+        // stands either way, and is lifted once caught up.
+        alone_ = may_ && !paired_;
         epoch_ = fence;
         return mine;
     }

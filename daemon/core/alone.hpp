@@ -80,6 +80,7 @@ private:
 
     uint64_t gen_ = 0;
     bool owner_ = false;
+    bool may_ = false, paired_ = false;  // as the last tick saw them
     bool alone_ = false;
     uint64_t epoch_ = 0;
     Send out_ = Send::None;  // in flight

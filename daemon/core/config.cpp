@@ -196,8 +196,14 @@ Reload reload_config(const Config& running, const Config& fresh) {
                             std::to_string(fresh.window));
         r.config.window = fresh.window;
     }
-    if (fresh.on_peer_loss != running.on_peer_loss ||
-        fresh.volume_on_peer_loss != running.volume_on_peer_loss) {
+    bool alone = fresh.on_peer_loss == "continue";
+    for (auto& [_, p] : fresh.volume_on_peer_loss) alone |= p == "continue";
+    bool policy = fresh.on_peer_loss != running.on_peer_loss ||
+                  fresh.volume_on_peer_loss != running.volume_on_peer_loss;
+    if (policy && alone && running.witness.empty()) {
+        // "continue" needs the witness, which only a restart brings.
+        r.restart.push_back("on_peer_loss");
+    } else if (policy) {
         r.applied.push_back("on_peer_loss: " + running.on_peer_loss + " -> " + fresh.on_peer_loss +
                             (fresh.volume_on_peer_loss != running.volume_on_peer_loss
                                  ? " (and per volume)"

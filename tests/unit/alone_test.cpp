@@ -205,6 +205,23 @@ TEST_F(AloneTest, EndsWithTheGenerationTheRoleOrThePolicy) {
     }
 }
 
+// A grant that comes once the facts changed (paired again, the policy
+// turned off) is not taken: the fence stands, and is lifted when caught up.
+TEST_F(AloneTest, ALateGrantIsNotTakenOnceTheFactsChanged) {
+    for (int k = 0; k < 2; k++) {
+        g = GoingAlone{};
+        AloneFacts f = cut_off();
+        uint64_t s = 0;
+        ASSERT_EQ(step(f, &s), Send::Outdate);
+        if (k == 0) f.paired = true;
+        else f.policy = PeerLoss::Suspend;
+        EXPECT_EQ(step(f), Send::None);
+        g.answered(s, true, 3, kSite, 5, kSite);
+        EXPECT_FALSE(g.alone()) << k;
+        EXPECT_EQ(g.fence(), 5u) << k;
+    }
+}
+
 TEST_F(AloneTest, AFenceIsNeverLiftedWhileAlone) {
     AloneFacts f = cut_off();
     uint64_t s = 0;

@@ -163,12 +163,19 @@ TEST(Config, OnPeerLoss) {
     EXPECT_EQ(error_of(base(w + "[volume.\"a/b\"]\non_peer_loss = \"continue\"\n")).substr(0, 40),
               "dccd.toml:12: [volume.a/b]: not a device");
 
-    // SIGHUP takes it at once.
-    Reload r = reload_config(none, c);
+    // SIGHUP takes it at once, with the witness there.
+    Config w1 = parse_config(base(w), "x");
+    Reload r = reload_config(w1, c);
     ASSERT_EQ(r.applied.size(), 1u);
+    EXPECT_TRUE(r.restart.empty());
     EXPECT_EQ(r.applied[0], "on_peer_loss: suspend -> continue (and per volume)");
     EXPECT_EQ(r.config.on_peer_loss_of("vm2"), "suspend");
     EXPECT_EQ(r.config.on_peer_loss_of("vm1"), "continue");
+    // Without it (a new witness waits for a restart): not taken.
+    Reload r2 = reload_config(none, c);
+    EXPECT_TRUE(r2.applied.empty());
+    EXPECT_EQ(r2.restart, (std::vector<std::string>{"on_peer_loss", "witness"}));
+    EXPECT_EQ(r2.config.on_peer_loss_of("vm1"), "suspend");
 }
 
 // dccd's lines carry their syslog priority only when stderr is the stream
