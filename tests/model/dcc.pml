@@ -306,9 +306,13 @@
  *  replica being the old owner, which holds what it wrote.  Paired again,
  *  the owner's writes wait for the replica again; once nothing is dirty at
  *  the owner and nothing missing at the replica it sends UPTODATE gen site
- *  epoch (no answer; lost, the fence stays), which lifts the fence iff the
- *  record is still (gen, site) and (FIX_EPOCH) the epoch is the last
- *  OUTDATE's.  A restart, a migrate or rule 12 ends going alone.
+ *  epoch, which lifts the fence iff the record is still (gen, site) and
+ *  (FIX_EPOCH) the epoch is the last OUTDATE's.  Its answer is taken at
+ *  once (the owner forgets the epoch); until then the owner sends it again
+ *  whenever none is in flight (dccd: every second until answered), so a
+ *  lost one is not the end of it.  A restart, a migrate or rule 12 ends
+ *  going alone, and the epoch is forgotten; (FIX_LEARN) a granted RENEW
+ *  states the record's fence, and the owner learns its epoch again.
  *  MUTANT_NOFENCE: alone without asking the witness; MUTANT_EARLY_CLEAR:
  *  UPTODATE while regions written alone are not yet at the replica;
  *  -DNO_FIX_EPOCH: an UPTODATE delayed past the next OUTDATE lifts the
@@ -329,7 +333,18 @@
  *   (d) rules 9 to 11 never;
  *   (e) END_CHECK: at the end one owner and one replica paired, or both
  *       sites report a split brain; and if a site wrote under (f)'s
- *       condition (and was not resolved), both report it.
+ *       condition (and was not resolved), both report it;
+ *   (j) CONTINUE, END_CHECK: at the end, if one owner and one replica are
+ *       paired, the replica holds everything the owner acknowledged (the
+ *       owner has nothing dirty, the replica lacks nothing) and nothing
+ *       was forced, no fence stands for the owner's generation: the
+ *       replica could fail over again.  This asks only what the protocol
+ *       does: no witness message is lost once the environment stopped, an
+ *       unanswered UPTODATE is sent again, and dccd's renewals, which go on
+ *       for ever, are one more after the stop by an owner that holds no
+ *       witness lease (one that holds one renewed since it restarted, and
+ *       took at once every fence set since).  Without that RENEW, or
+ *       without the resend, (j) fails even with FIX_LEARN.
  *
  *  Design changes this model found necessary (docs/failover-design.md):
  *   FIX_ATTEMPT a CLAIMED counts only in the failover attempt that sent the
@@ -350,6 +365,21 @@
  *               checks that it is safe.  (Waiting for the recorded lease
  *               to end first made no difference to safety in the checks
  *               here, and only kept an old owner writing longer.)
+ *   FIX_LEARN   (CONTINUE; core::GoingAlone) every answer of the witness
+ *               about the owner's own record (its generation, itself)
+ *               carries the record's fence, its epoch or 0, and the owner
+ *               takes it: not alone, as its epoch; alone, if newer than
+ *               its own.  The model has it on a granted RENEW (taken at
+ *               once, only by the owner of that generation, as the lease
+ *               is), the answer that always comes again.  Without it
+ *               (-DNO_FIX_LEARN) an owner that lost power after its
+ *               OUTDATE was granted (or, in dccd, whose answer was lost)
+ *               no longer knows the epoch: paired again and caught up, it
+ *               never sends UPTODATE, and the fence stands for ever, so
+ *               its replica can never fail over: (j) fails.  A liveness
+ *               fix; the model checks that it is safe (an UPTODATE is sent
+ *               only once the replica holds everything, whatever epoch it
+ *               names).
  *  Not modelled: W_YIELD (the witness's part in a planned handover, which
  *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness, resolve at
  *  the newer site, an ASYNC lag refusal, more than one volume per witness
@@ -417,6 +447,9 @@
 #endif
 #ifndef NO_FIX_EPOCH
 #define FIX_EPOCH
+#endif
+#ifndef NO_FIX_LEARN
+#define FIX_LEARN
 #endif
 #endif
 #endif
@@ -635,7 +668,8 @@ byte pho, pdi, psb;     /* scratch: the rest of a peer's ATTACH statement */
 bit  wout;
 byte wep;
 /* owner (volatile): it may acknowledge a write alone (an OUTDATE granted),
- * and the epoch of the OUTDATE it holds, 0 = none */
+ * and the epoch of its fence at the witness (its OUTDATE's, or FIX_LEARN:
+ * learnt from a RENEW), kept until its UPTODATE is answered, 0 = none */
 bit  alone[2];
 byte oep[2];
 byte outs = MAXOUT;
@@ -2177,7 +2211,26 @@ inline rereg(s) {
 inline ping(s) {
 	SEND_REQ(s, PING, 0, gen[s], 0, 0, 0)
 }
+#ifdef CONTINUE
+/* dccd renews for ever, and (FIX_LEARN) each grant states the fence; the
+ * model's renewals stop with the environment.  So after the stop an owner
+ * that holds no witness lease renews once more, on spin's timeout (nothing
+ * else can happen), if the witness grants it: a refused RENEW changes
+ * nothing here, and after a granted one the lease is held to the end (no
+ * lease ends once the environment stopped), so this is one renewal, not a
+ * loop.  An owner that holds one took a grant since it restarted, and
+ * every fence set since then is one it took at once (OUTDATE). */
+#ifndef NO_FIX_NEWER
+#define RENEW_GRANTS(s) (WGEN == gen[s] && WOWN == (s) || WGEN < gen[s])
+#else
+#define RENEW_GRANTS(s) (WGEN == gen[s] && WOWN == (s))
+#endif
+#define RENEW_GUARD(s) (role[s] == OWNER && !wl[s] && !BUSY(s) && !WINBAG(W_RENEW, s))
+#define TAIL_RENEW(s) (RENEW_GRANTS(s) && RENEW_GUARD(s))
+#define G_RENEW(s) ((env || timeout && RENEW_GRANTS(s)) && RENEW_GUARD(s))
+#else
 #define G_RENEW(s) (env && role[s] == OWNER && !wl[s] && !BUSY(s) && !WINBAG(W_RENEW, s))
+#endif
 inline renew(s) {
 	wbag_put(WENC(W_RENEW, s, gen[s]))
 }
@@ -2309,18 +2362,48 @@ inline outdate(s) {
 /* the replica holds everything the owner acknowledged (nothing dirty at
  * the owner, nothing missing at the replica) and they are paired: the
  * owner lifts the fence with its epoch.  MUTANT_EARLY_CLEAR: before. */
+#define SYNCED(s) (!DIRTY_ANY(s) && ALL_VALID(PEER(s)))
 #ifdef MUTANT_EARLY_CLEAR
 #define CAUGHT_UP(s) 1
 #else
-#define CAUGHT_UP(s) (!DIRTY_ANY(s) && ALL_VALID(PEER(s)))
+#define CAUGHT_UP(s) SYNCED(s)
 #endif
 #define G_UPTODATE(s) (oep[s] != 0 && !alone[s] && role[s] == OWNER && ho[s] == Paired && \
-	!BUSY(s) && CAUGHT_UP(s))
+	!BUSY(s) && CAUGHT_UP(s) && !WINBAG(W_UPTODATE, s))
+/* dccd sends it again every second until the witness answers: the model
+ * keeps the epoch until the answer (taken at once, see wdeliver()) and
+ * sends again once no UPTODATE of this site is in flight (lost, or the
+ * link was full) */
 inline uptodate(s) {
 	printf("MSC: site %d UPTODATE gen %d epoch %d\n", s, gen[s], oep[s]);
-	wbag_put(WENC(W_UPTODATE, s, gen[s]) | (oep[s] << 8));
-	oep[s] = 0
+	wbag_put(WENC(W_UPTODATE, s, gen[s]) | (oep[s] << 8))
 }
+/* the witness's answer to an UPTODATE of gen from s, taken at once by the
+ * owner of gen that sent it (its epoch is still the one it holds: an
+ * answer to an UPTODATE of an earlier epoch, or to a dccd that restarted,
+ * is not its own): lifted or refused, that UPTODATE is done */
+#define UPTODATE_ANSWERED(w) \
+	if \
+	:: role[WSITE(w)] == OWNER && gen[WSITE(w)] == WGENOF(w) && oep[WSITE(w)] == WEPOF(w) -> \
+		oep[WSITE(w)] = 0 \
+	:: else -> skip \
+	fi
+/* FIX_LEARN: every answer of the witness about the owner's own record
+ * states the record's fence (its epoch, or 0); the model has it on the
+ * RENEW that was granted (the renewal is the answer that always comes
+ * again).  Not alone, the owner takes it; alone, the newer of its own and
+ * the stated one (its own grant stands: only its UPTODATE, not sent while
+ * alone, lifts it). */
+#define WFENCE (wout -> wep : 0)
+#ifdef FIX_LEARN
+#define LEARN(s) \
+	if \
+	:: alone[s] && oep[s] >= WFENCE -> skip \
+	:: else -> oep[s] = WFENCE \
+	fi
+#else
+#define LEARN(s) skip
+#endif
 #endif
 
 /* ------------------------------------------------------- the witness */
@@ -2335,6 +2418,9 @@ inline wdeliver(i) {
 		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN &&
 		   role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
 			wl[WSITE(tmp)] = 1      /* granted, and the grant taken at once */
+#ifdef CONTINUE
+			; LEARN(WSITE(tmp))     /* FIX_LEARN: and the fence it states */
+#endif
 #ifndef NO_FIX_NEWER
 		/* a generation above the record (a handover, a force):
 		 * recorded, then granted */
@@ -2343,6 +2429,9 @@ inline wdeliver(i) {
 			WGEN = WGENOF(tmp); WOWN = WSITE(tmp);
 			WOUT_NEWGEN;
 			wl[WSITE(tmp)] = 1
+#ifdef CONTINUE
+			; LEARN(WSITE(tmp))     /* 0: a new record has no fence */
+#endif
 #endif
 		:: else -> skip         /* refused, or the owner would not take it */
 		fi
@@ -2388,7 +2477,8 @@ inline wdeliver(i) {
 		if
 		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN && EPOCH_OK(tmp) -> wout = 0
 		:: else -> skip
-		fi
+		fi;
+		UPTODATE_ANSWERED(tmp)
 #endif
 	:: else -> skip
 	fi;
@@ -2533,6 +2623,9 @@ inline wcrash() {
 /* ... or both sites report a split brain, one the older site (which
  * resolve --discard-local ends) and one the newer */
 #define BOTH_REPORT ((sb[0] == SB_OLD && sb[1] == SB_NEW) || (sb[0] == SB_NEW && sb[1] == SB_OLD))
+#ifdef CONTINUE
+#define OWNER_SITE (role[0] == OWNER -> 0 : 1)
+#endif
 #endif
 
 active proctype world() {
@@ -2637,7 +2730,11 @@ active proctype world() {
 			check()
 		}
 	   }
+#ifdef CONTINUE
+	:: timeout && !(tail > 0 && (ATTACH_GUARD(0) || ATTACH_GUARD(1))) && !TAIL_RENEW(0) && !TAIL_RENEW(1) -> break
+#else
 	:: timeout && !(tail > 0 && (ATTACH_GUARD(0) || ATTACH_GUARD(1))) -> break
+#endif
 	od;
 	/* (e) once the environment stopped (no more faults, writes or
 	 * migrates), every state where nothing more can happen has exactly one
@@ -2648,6 +2745,17 @@ active proctype world() {
 	 * divergence is reported by both */
 	assert(ONE_OWNER || BOTH_REPORT);
 	assert(!(late[0] || late[1]) || BOTH_REPORT)
+#ifdef CONTINUE
+	;
+	/* (j) paired, the replica holding everything the owner acknowledged,
+	 * nothing forced: no fence stands for the owner's generation, so the
+	 * replica could fail over again.  No witness message is lost after the
+	 * stop, and what the owner needs to send it sends: its UPTODATE until
+	 * answered, its RENEW once more if it holds no lease (see G_RENEW) */
+	printf("MSC: fence: record gen %d site %d out %d epoch %d; owner epochs %d %d\n",
+	       WGEN, WOWN, wout, wep, oep[0], oep[1]);
+	assert(!((ONE_OWNER) && !forced && SYNCED(OWNER_SITE)) || !wout || WGEN != gen[OWNER_SITE])
+#endif
 #else
 	assert(ONE_OWNER)
 #endif
