@@ -6,9 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "dcc/error.hpp"
 
@@ -105,6 +107,26 @@ json ask(const std::string& path, const std::string& request, int timeout_ms) {
         throw Error(kExitError, "no answer from dccd within " + std::to_string(timeout_ms / 1000) + " s");
     if (!l) throw Error(kExitError, "dccd closed the connection without an answer");
     return parse_line(*l);
+}
+
+std::vector<json> ask_each(const std::string& path, const std::vector<std::string>& requests,
+                           int timeout_ms, unsigned parallel) {
+    std::vector<json> answers(requests.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        for (size_t i; (i = next.fetch_add(1)) < requests.size();) {
+            try {
+                answers[i] = ask(path, requests[i], timeout_ms);
+            } catch (const Error& e) {
+                answers[i] = failure(Code::Failed, e.what());
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < std::max(1u, std::min<unsigned>(parallel, unsigned(requests.size()))); t++)
+        threads.emplace_back(work);
+    for (auto& t : threads) t.join();
+    return answers;
 }
 
 bool stream(const std::string& path, const std::string& request,

@@ -39,7 +39,7 @@ complete_words() { # WORD...: what completing the last word offers
 }
 [ "$(complete_words "$dccctl" mi)" = migrate ] || bad "completion of mi: $(complete_words "$dccctl" mi)"
 [ "$(complete_words "$dccctl" "")" = "$(echo $verbs)" ] || bad "completion of no verb: $(complete_words "$dccctl" "")"
-[ "$(complete_words "$dccctl" migrate vm1 --)" = "--to --json --timeout" ] ||
+[ "$(complete_words "$dccctl" migrate vm1 --)" = "--all --to --json --timeout" ] ||
 	bad "completion of migrate's options: $(complete_words "$dccctl" migrate vm1 --)"
 [ "$(complete_words "$dccctl" events --n)" = "--now" ] || bad "completion of events --n: $(complete_words "$dccctl" events --n)"
 [ "$(complete_words "$dccctl" mode vm1 "")" = "sync async" ] || bad "completion of mode's mode"

@@ -117,6 +117,53 @@ TEST(Control, AskSendsALineAndParsesTheAnswer) {
     EXPECT_EQ(d.got, "status vm1\n");
 }
 
+// ask_each: every request on a connection of its own, all at once (the
+// server here answers only once it holds all four, last first), each
+// answer in its request's place; one that gets no proper answer gets a
+// failure saying why, and the others theirs.
+TEST(Control, AskEachAsksAllAtOnceAndKeepsTheOrder) {
+    char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
+    std::string path = std::string(mkdtemp(tmpl)) + "/s";
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strcpy(sa.sun_path, path.c_str());
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+    listen(fd, 8);
+    std::thread server([fd] {
+        std::vector<std::pair<int, std::string>> conns;
+        while (conns.size() < 4) {
+            int c = accept(fd, nullptr, nullptr);
+            char b[256];
+            ssize_t n = read(c, b, sizeof(b));
+            conns.push_back({c, n > 0 ? std::string(b, size_t(n) - 1) : ""});
+        }
+        for (auto it = conns.rbegin(); it != conns.rend(); ++it) {
+            std::string a = it->second == "migrate vm3 b" ? "garbled\n"
+                            : it->second == "migrate vm4 b" ? ""
+                                                            : "{\"ok\":true,\"said\":\"" + it->second + "\"}\n";
+            if (write(it->first, a.data(), a.size()) < 0) {}
+            close(it->first);
+        }
+        close(fd);
+    });
+    std::vector<json> a = ask_each(path, {"migrate vm1 b", "migrate vm2 b", "migrate vm3 b", "migrate vm4 b"},
+                                   5000, 4);
+    server.join();
+    unlink(path.c_str());
+    ASSERT_EQ(a.size(), 4u);
+    EXPECT_EQ(a[0]["said"], "migrate vm1 b");
+    EXPECT_EQ(a[1]["said"], "migrate vm2 b");
+    EXPECT_EQ(a[2]["ok"], false);
+    EXPECT_NE(a[2].value("error", "").find("garbled"), std::string::npos) << a[2].dump();
+    EXPECT_EQ(a[3]["ok"], false);
+    EXPECT_NE(a[3].value("error", "").find("without an answer"), std::string::npos) << a[3].dump();
+    // No dccd: each gets a failure, nothing throws.
+    std::vector<json> none = ask_each("/nonexistent/dccd.sock", {"a", "b"}, 100, 8);
+    ASSERT_EQ(none.size(), 2u);
+    EXPECT_EQ(none[1]["ok"], false);
+}
+
 TEST(Control, GarbledOrMissingAnswersAreErrors) {
     {
         FakeDaemon d("not json\n");

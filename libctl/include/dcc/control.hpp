@@ -45,6 +45,13 @@ ExitCode exit_code_of(const nlohmann::json& a);
 // on a timeout (@timeout_ms, < 0: none) or a garbled answer.
 nlohmann::json ask(const std::string& path, const std::string& request, int timeout_ms);
 
+// Send each of @requests on a connection of its own, at most @parallel at
+// a time, and return each one's first answer, in the order of @requests.
+// A request that gets none (dccd not there, no answer within @timeout_ms,
+// a garbled one) gets a failure answer that says why; nothing throws.
+std::vector<nlohmann::json> ask_each(const std::string& path, const std::vector<std::string>& requests,
+                                     int timeout_ms, unsigned parallel);
+
 // Send @request and hand every answer line to @on_line until it returns
 // false, the daemon closes the connection (returns false), or @stop is set
 // (returns true).
