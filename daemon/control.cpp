@@ -287,8 +287,18 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
         log_warn("%s: %s", v.name.c_str(), e.what());
         p.why = e.what();
     }
-    if (v.own.state().split != dcc::Split::None)
-        return reply(control::failure(Code::Failed, *p.why ? p.why : "cannot persist the resolution"));
+    if (v.own.state().split != dcc::Split::None) {
+        std::string why = *p.why ? p.why : "cannot persist the resolution";
+        if (newer && v.owner()) {
+            // Still the newer owner: it serves again rather than hold its
+            // bios for good; some of the regions written here may be
+            // invalid already (reads of them fail until the sites pair).
+            resume(v);
+            why += "; this site still owns the volume and serves I/O again, but regions written "
+                   "here may already be dropped: resolve again";
+        }
+        return reply(control::failure(Code::Failed, why));
+    }
     log_warn("%s: split brain resolved here: %llu regions written here dropped; replica of "
              "generation %llu%s",
              v.name.c_str(), (unsigned long long)dropped, (unsigned long long)to,

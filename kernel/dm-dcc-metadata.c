@@ -205,8 +205,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 		*error = "Metadata superblock has an unknown split state: metadata is corrupt";
 		return -EINVAL;
 	}
-	if ((split == DCC_SPLIT_OLD && split_generation <= generation) ||
-	    (split != DCC_SPLIT_OLD && split_generation)) {
+	if (!dcc_split_generation_fits(role, split, split_generation, generation)) {
 		*error = "Metadata superblock split generation does not fit its split state: metadata is corrupt";
 		return -EINVAL;
 	}

@@ -499,7 +499,8 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[DCC_A_SPLIT])
 		rs.split = nla_get_u8(info->attrs[DCC_A_SPLIT]);
 	rs.split_generation = dcc_nl_u64(info, DCC_A_SPLIT_GENERATION, 0);
-	if (rs.split == DCC_SPLIT_OLD && rs.split_generation <= rs.generation) {
+	if (rs.split == DCC_SPLIT_OLD &&
+	    !dcc_split_generation_fits(rs.role, rs.split, rs.split_generation, rs.generation)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, split_gen ?: info->attrs[DCC_A_SPLIT],
 				    "split old needs a SPLIT_GENERATION above GENERATION");
 		return -EINVAL;

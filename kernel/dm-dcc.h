@@ -59,17 +59,30 @@ struct dcc_role_state {
 	u64 generation;
 	enum dcc_origin origin;
 	enum dcc_split split;
-	u64 split_generation;	/* DCC_SPLIT_OLD: above generation; else 0 */
+	u64 split_generation;	/* DCC_SPLIT_OLD: see dcc_split_generation_fits() */
 };
+
+/*
+ * The newer owner's generation recorded with a split brain is above this
+ * site's, or equal when this site was yielding the very generation the
+ * newer owner took by force; without a split it is 0.
+ */
+static inline bool dcc_split_generation_fits(u32 role, u32 split, u64 split_generation,
+					     u64 generation)
+{
+	if (split != DCC_SPLIT_OLD)
+		return !split_generation;
+	return split_generation > generation ||
+	       (role == DCC_ROLE_YIELDING && split_generation == generation);
+}
 
 static inline bool dcc_role_state_valid(const struct dcc_role_state *rs)
 {
 	if (rs->role < DCC_ROLE_OWNER || rs->role > DCC_ROLE_YIELDING ||
 	    rs->origin > DCC_ORIGIN_RESOLVED || rs->split > DCC_SPLIT_NEW)
 		return false;
-	if (rs->split == DCC_SPLIT_OLD)
-		return rs->split_generation > rs->generation;
-	return !rs->split_generation;
+	return dcc_split_generation_fits(rs->role, rs->split, rs->split_generation,
+					 rs->generation);
 }
 
 /* Only an owner that is not the old side of a split brain serves I/O. */

@@ -166,7 +166,7 @@ void print_status_text(const json& st) {
             std::string o = str_or(v, "origin", "?");
             std::printf("  generation %llu began by %s\n", (unsigned long long)v.value("generation", 0ull),
                         o == "forced"     ? "a forced failover"
-                        : o == "resolved" ? "a split brain resolved here: the other site owns it"
+                        : o == "resolved" ? "a split brain resolved here: the other site takes it"
                                           : "a failover");
         }
         if (str_or(v, "lease", "none") == "expired" && str_or(v, "role", "") == "owner")

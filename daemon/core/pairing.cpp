@@ -32,24 +32,24 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
     };
     const bool flagged = here.split != Split::None || peer.split != Split::None;
     // Rules 15 and 16: the newer site of a split brain resolved it by
-    // dropping its own writes, and is replica of the next generation (origin
-    // resolved): the older site takes that generation with its writes.
-    // (The older site may have dropped its writes as well, by a resolve
-    // that crossed; it is then a plain replica of the generation below.)
-    // A statement carries no split generation: the older site checks its
-    // own; the newer one, which only waits, takes any older site's.
+    // dropping its own writes, and is replica of the next generation S+1
+    // (origin resolved): the older site takes S+1 with its writes.  The
+    // older site is any owner or yielding site older than an owner of S,
+    // whether or not it recorded the split (the newer site may have
+    // recorded it from an ATTACH whose answer was lost), or a plain replica
+    // of S (it dropped its writes too, by a resolve that crossed).
     auto resolved = [](SiteState s) {
         return s.role == Role::Replica && s.origin == Origin::Resolved && s.split == Split::None;
     };
-    auto replica_below = [](SiteState s, uint64_t gen) {
-        return s.role == Role::Replica && s.split == Split::None && s.generation + 1 == gen;
+    auto older_site = [](SiteState s, uint64_t gen) {
+        if (s.role == Role::Replica) return s.split == Split::None && s.generation + 1 == gen;
+        return s.split != Split::New && order(s) < order({Role::Owner, gen - 1});
     };
-    if (resolved(peer) && ((here.split == Split::Old && here.split_generation + 1 == p) ||
-                           replica_below(here, p)))
+    if (resolved(peer) && older_site(here, p))
         return d(15, Verdict::Record, {Role::Owner, p},
                  "the peer resolved the split brain by dropping its writes: taking the volume "
                  "with this site's");
-    if (resolved(here) && (peer.split == Split::Old || replica_below(peer, g)))
+    if (resolved(here) && older_site(peer, g))
         return d(16, Verdict::Wait, here,
                  "this site dropped its writes of the split brain: waiting for the peer to take "
                  "the volume");
@@ -57,6 +57,17 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
         if (flagged || (peer.origin == Origin::Forced && dirt.here)) {
             // (A site that was the newer one of an earlier split brain and
             // meets a newer forced owner is now the older one.)
+            if (here.split == Split::Old && meets_newer_owner(here, peer) &&
+                p > here.split_generation) {
+                // The peer moved on by force again (after a resolve there,
+                // say): the split is now with that generation, so that a
+                // resolve here becomes its replica.
+                SiteState next = here;
+                next.split_generation = p;
+                return d(14, Verdict::Record, next,
+                         "split brain: the peer took a newer generation by force; recording it, "
+                         "serving nothing");
+            }
             if (here.split == Split::Old)
                 return d(14, Verdict::Refuse, here,
                          "split brain: this site wrote while the peer owned a newer generation; "

@@ -4,11 +4,14 @@
 // tests/model/dcc.pml checks it with spin.
 //
 //   rule  here          peer          decision
-//    15   split old     replica S+1   take it: persist owner S+1 (the peer
-//         (S), or       resolved      resolved the split brain dropping its
-//         replica S                   writes; this site keeps its own)
-//    16   replica S+1   split old or  wait (the peer takes it, rule 15)
-//         resolved      replica S
+//    15   owner or      replica S+1   take it: persist owner S+1 (the peer
+//         yielding      resolved      resolved the split brain dropping its
+//         older than                  writes; this site keeps its own)
+//         owner S, not
+//         split new; or
+//         replica S
+//    16   replica S+1   such a site   wait (the peer takes it, rule 15)
+//         resolved
 //    12   owner G or    owner G' > G  become its replica: persist replica
 //         yielding G    by failover   G', the regions written here that it
 //                                     never took invalid (fetched back)

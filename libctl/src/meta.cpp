@@ -136,10 +136,12 @@ std::optional<Split> parse_split(const std::string& name) {
     return std::nullopt;
 }
 
-bool split_state_valid(uint32_t origin, uint32_t split, uint64_t split_generation,
+bool split_state_valid(uint32_t role, uint32_t origin, uint32_t split, uint64_t split_generation,
                        uint64_t generation) {
     if (origin > DCC_ORIGIN_RESOLVED || split > DCC_SPLIT_NEW) return false;
-    if (split == DCC_SPLIT_OLD) return split_generation > generation;
+    if (split == DCC_SPLIT_OLD)
+        return split_generation > generation ||
+               (role == DCC_ROLE_YIELDING && split_generation == generation);
     return split_generation == 0;
 }
 
@@ -246,7 +248,7 @@ SbStatus decode_superblock(std::span<const uint8_t> block, Superblock& sb) {
         sb.bitmap_blocks != div_round_up(sb.nr_regions, uint64_t(kMetaBlock) * 8) ||
         sb.valid_start != 1 || sb.dirty_start != sb.valid_start + sb.bitmap_blocks ||
         role < DCC_ROLE_OWNER || role > DCC_ROLE_YIELDING ||
-        !split_state_valid(origin, split, sb.split_generation, sb.generation))
+        !split_state_valid(role, origin, split, sb.split_generation, sb.generation))
         return SbStatus::Inconsistent;
     sb.role = Role(role);
     sb.origin = Origin(origin);

@@ -64,13 +64,13 @@ uint8_t genl_cmd(nlmsghdr* nlh) {
 
 // ORIGIN, SPLIT and SPLIT_GENERATION of a reply or event, which must all be
 // there and fit GENERATION as the kernel keeps them.
-bool get_split_state(nlattr** tb, uint64_t generation, uint8_t& origin, uint8_t& split,
+bool get_split_state(nlattr** tb, uint8_t role, uint64_t generation, uint8_t& origin, uint8_t& split,
                      uint64_t& split_generation) {
     if (!has(tb, {DCC_A_ORIGIN, DCC_A_SPLIT, DCC_A_SPLIT_GENERATION})) return false;
     origin = nla_get_u8(tb[DCC_A_ORIGIN]);
     split = nla_get_u8(tb[DCC_A_SPLIT]);
     split_generation = nla_get_u64(tb[DCC_A_SPLIT_GENERATION]);
-    return split_state_valid(origin, split, split_generation, generation);
+    return split_state_valid(role, origin, split, split_generation, generation);
 }
 
 // LEASE of a reply or event: there, and 0 or 1.
@@ -149,7 +149,7 @@ std::optional<RegisterReply> parse_register(nlmsghdr* nlh) {
     r.generation = nla_get_u64(tb[DCC_A_GENERATION]);
     std::memcpy(r.uuid.data(), nla_data(tb[DCC_A_UUID]), 16);
     if (!r.region_sectors || (r.region_sectors & (r.region_sectors - 1)) || !r.nr_regions ||
-        !get_split_state(tb, r.generation, r.origin, r.split, r.split_generation) ||
+        !get_split_state(tb, r.role, r.generation, r.origin, r.split, r.split_generation) ||
         !get_lease(tb, r.lease) || !get_sync(tb, r.sync))
         return std::nullopt;
     return r;
@@ -198,7 +198,7 @@ std::optional<Event> parse_event(nlmsghdr* nlh) {
         ev.mode = nla_get_u8(tb[DCC_A_MODE]);
         ev.role = nla_get_u8(tb[DCC_A_ROLE]);
         ev.generation = nla_get_u64(tb[DCC_A_GENERATION]);
-        if (!get_split_state(tb, ev.generation, ev.origin, ev.split, ev.split_generation) ||
+        if (!get_split_state(tb, ev.role, ev.generation, ev.origin, ev.split, ev.split_generation) ||
             !get_lease(tb, ev.lease) || !get_sync(tb, ev.sync))
             return std::nullopt;
     } else if (ev.cmd == DCC_CMD_EVENT_WRITTEN) {

@@ -161,17 +161,21 @@ TEST(Superblock, NamesOfOriginsAndSplits) {
 }
 
 TEST(Superblock, SplitStateRule) {
-    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_NONE, 0, 5));
-    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FORCED, DCC_SPLIT_NEW, 0, 5));
-    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, 6, 5));
-    EXPECT_TRUE(split_state_valid(DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, UINT64_MAX, 5));
-    EXPECT_FALSE(split_state_valid(4, DCC_SPLIT_NONE, 0, 5));
-    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, 3, 0, 5));
-    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 5, 5));
-    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, 5));
-    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, UINT64_MAX));
-    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_NEW, 6, 5));
-    EXPECT_FALSE(split_state_valid(DCC_ORIGIN_HANDOVER, DCC_SPLIT_NONE, 1, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_NONE, 0, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_FORCED, DCC_SPLIT_NEW, 0, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, 6, 5));
+    EXPECT_TRUE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_FAILOVER, DCC_SPLIT_OLD, UINT64_MAX, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, 4, DCC_SPLIT_NONE, 0, 5));
+    // The newer owner took by force the generation this site was yielding.
+    EXPECT_TRUE(split_state_valid(DCC_ROLE_YIELDING, DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 5, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 5, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_YIELDING, DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 4, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, 3, 0, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 5, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_OLD, 0, UINT64_MAX));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_NEW, 6, 5));
+    EXPECT_FALSE(split_state_valid(DCC_ROLE_OWNER, DCC_ORIGIN_HANDOVER, DCC_SPLIT_NONE, 1, 5));
 }
 
 TEST(Superblock, LayoutMatchesTheKernelStruct) {

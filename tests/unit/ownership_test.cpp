@@ -715,6 +715,61 @@ TEST(Ownership, ResolveAtTheNewerSiteThatCannotPersist) {
     EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
 }
 
+// The newer site recorded the split from the older one's ATTACH, whose
+// answer was lost: the older site never recorded it.  A resolve at the
+// newer site still ends with the older one owning the next generation.
+TEST(Ownership, ResolveAtTheNewerSiteTheOlderNeverRecorded) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    p.link_lost();
+    p.b.run(p.b.own->force_failover());
+    p.a.dirty = true;
+    p.b.dirty = true;
+    p.take(p.b, p.a, false, 0);  // B takes A's ATTACH; its answer is lost
+    EXPECT_EQ(p.b.disk.split, Split::New);
+    EXPECT_EQ(p.a.disk, (SiteState{O, 5}));
+    p.b.run(p.b.own->resolve_discard_local());
+    EXPECT_EQ(p.b.disk, (SiteState{R, 7, Origin::Resolved}));
+    ASSERT_TRUE(p.settle());
+    EXPECT_EQ(p.a.disk, (SiteState{O, 7}));
+    EXPECT_TRUE(p.a.dirty);
+    EXPECT_EQ(p.writers(), 1);
+}
+
+// Resolved at the newer site, whose admin then takes the volume by force
+// before the older site took it: a split brain again, with the newer
+// generation; resolved at either site, it ends with one owner.
+TEST(Ownership, AForceAfterAResolveAtTheNewerSite) {
+    for (bool at_older : {true, false}) {
+        SCOPED_TRACE(at_older ? "resolved at the older site" : "resolved at the newer site again");
+        Pair p({O, 5, Origin::Handover, Split::Old, 6}, {O, 6, Origin::Forced, Split::New});
+        p.a.dirty = true;
+        p.b.dirty = true;
+        EXPECT_FALSE(p.settle());
+        p.b.run(p.b.own->resolve_discard_local());
+        p.link_lost();
+        p.b.run(p.b.own->force_failover());
+        EXPECT_EQ(p.b.disk, (SiteState{O, 8, Origin::Forced}));
+        p.b.dirty = true;
+        EXPECT_FALSE(p.settle());
+        EXPECT_EQ(p.a.disk, (SiteState{O, 5, Origin::Handover, Split::Old, 8}));
+        EXPECT_EQ(p.b.disk, (SiteState{O, 8, Origin::Forced, Split::New}));
+        EXPECT_EQ(p.writers(), 1);
+        if (at_older) {
+            p.a.run(p.a.own->resolve_discard_local());
+            EXPECT_EQ(p.a.disk, (SiteState{R, 8}));
+            ASSERT_TRUE(p.settle());
+            EXPECT_EQ(p.b.disk, (SiteState{O, 8, Origin::Forced}));
+        } else {
+            p.b.run(p.b.own->resolve_discard_local());
+            EXPECT_EQ(p.b.disk, (SiteState{R, 9, Origin::Resolved}));
+            ASSERT_TRUE(p.settle());
+            EXPECT_EQ(p.a.disk, (SiteState{O, 9}));
+        }
+        EXPECT_EQ(p.writers(), 1);
+    }
+}
+
 // A crash between the two steps of resolve (dirty regions invalid, then
 // replica persisted) leaves the split recorded: resolve again works.
 TEST(Ownership, ResolveThatCannotPersistKeepsTheSplit) {

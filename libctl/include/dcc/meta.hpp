@@ -39,9 +39,10 @@ const char* split_name(Split s);  // none, old, new
 std::optional<Split> parse_split(const std::string& name);
 
 // The kernel's rule for these fields, raw as on disk or on netlink: origin
-// and split in range, and a split generation above @generation with split
-// old, 0 otherwise.
-bool split_state_valid(uint32_t origin, uint32_t split, uint64_t split_generation,
+// and split in range, and with split old a split generation above
+// @generation (or equal to it at a site yielding it: the newer owner took
+// that generation by force), 0 otherwise.
+bool split_state_valid(uint32_t role, uint32_t origin, uint32_t split, uint64_t split_generation,
                        uint64_t generation);
 
 struct Superblock {
