@@ -295,12 +295,17 @@
  *
  *  CONTINUE (-DCONTINUE, with SYNC: on_peer_loss = continue).  An owner
  *  may go on without its replica only once the witness fenced that
- *  replica.  It sends OUTDATE gen site (MAXOUT times, at any moment: a
- *  superset of "its writes wait for a replica it does not hear"); the
- *  witness grants it iff its record is (gen, site), and then persists
- *  "the replica of gen is outdated" with a new epoch (the grant is taken
- *  at once, as a lease's is).  Granted, the owner acknowledges each
- *  pending write alone (its regions stay dirty and are pushed later).  The
+ *  replica.  It sends OUTDATE gen site (MAXOUT times, at any moment a
+ *  write of it pends: a superset of "its writes wait for a replica it does
+ *  not hear"; dccd asks only while not paired, so an owner that is paired
+ *  stops hearing its replica in that step, a link loss it sees that
+ *  MAXLINK does not count); the witness grants it iff its record is (gen,
+ *  site), and then persists "the replica of gen is outdated" with a new
+ *  epoch.  The grant is taken at once, as a lease's is: the owner takes
+ *  its epoch, and goes alone only if it is not paired again by then
+ *  (core::GoingAlone::answered: a late grant fences the replica, and the
+ *  owner's writes go on waiting for it).  Alone, the owner acknowledges
+ *  each pending write alone (its regions stay dirty and are pushed later).  The
  *  witness refuses every CLAIM while the fence stands; a record of a newer
  *  generation (a CLAIM granted, a RENEW above the record) has none, its
  *  replica being the old owner, which holds what it wrote.  Paired again,
@@ -316,7 +321,9 @@
  *  MUTANT_NOFENCE: alone without asking the witness; MUTANT_EARLY_CLEAR:
  *  UPTODATE while regions written alone are not yet at the replica;
  *  -DNO_FIX_EPOCH: an UPTODATE delayed past the next OUTDATE lifts the
- *  new fence.  Each loses an acknowledged write: (i) fails.
+ *  new fence.  Each lifts a fence (or goes alone without one) while the
+ *  replica lacks an acknowledged write: (k) fails, or (i) once the
+ *  replica failed over.
  *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
@@ -344,7 +351,12 @@
  *       for ever, are one more after the stop by an owner that holds no
  *       witness lease (one that holds one renewed since it restarted, and
  *       took at once every fence set since).  Without that RENEW, or
- *       without the resend, (j) fails even with FIX_LEARN.
+ *       without the resend, (j) fails even with FIX_LEARN;
+ *   (k) CONTINUE: the witness lifts a fence only while the replica holds
+ *       the latest acknowledged write of every region (valid there),
+ *       unless forced: what the UPTODATE states.  (i) would fail only
+ *       once that replica failed over and the old owner dropped what it
+ *       wrote (rule 12), a dozen steps later.
  *
  *  Design changes this model found necessary (docs/failover-design.md):
  *   FIX_ATTEMPT a CLAIMED counts only in the failover attempt that sent the
@@ -2338,13 +2350,28 @@ inline resolve(s) {
 /* ---------------------------------------------- going on alone (CONTINUE) */
 /* on_peer_loss = continue: an owner whose writes wait for a replica it
  * does not hear asks the witness to fence that replica (OUTDATE) and,
- * granted, acknowledges its writes alone; any time here (a superset of
- * "its replica is away").  MUTANT_NOFENCE: it goes on alone without
- * asking. */
+ * granted, acknowledges its writes alone; here whenever a write pends (a
+ * superset of "its replica is away").  dccd asks only while not paired:
+ * one that was paired stops hearing its replica in the same step (a link
+ * loss it sees, as MAXLINK's, without spending it), so that the owner is
+ * away from its replica in checks without link losses too (and may be
+ * paired again before the grant).  MUTANT_NOFENCE: it goes on alone
+ * without asking. */
+#if NR > 1
+#define PEND_ANY(s) (pend[IX(s, 0)] || pend[IX(s, 1)])
+#else
+#define PEND_ANY(s) (pend[IX(s, 0)])
+#endif
 #define G_OUTDATE(s) (env && outs > 0 && role[s] == OWNER && !alone[s] && !BUSY(s) && \
-	sb[s] == 0 && !WINBAG(W_OUTDATE, s))
+	sb[s] == 0 && PEND_ANY(s) && !WINBAG(W_OUTDATE, s))
 inline outdate(s) {
 	outs--;
+	if
+	:: ho[s] == Paired ->
+		printf("MSC: site %d no longer hears its replica\n", s);
+		forget_link(s)
+	:: else -> skip
+	fi;
 #ifdef MUTANT_NOFENCE
 	alone[s] = 1;
 	printf("MSC: site %d goes on alone (no fence)\n", s)
@@ -2363,6 +2390,12 @@ inline outdate(s) {
  * the owner, nothing missing at the replica) and they are paired: the
  * owner lifts the fence with its epoch.  MUTANT_EARLY_CLEAR: before. */
 #define SYNCED(s) (!DIRTY_ANY(s) && ALL_VALID(PEER(s)))
+/* (k): site p holds the latest acknowledged write of every region */
+#if NR > 1
+#define HOLDS_ALL(p) (valid[IX(p, 0)] && cur[IX(p, 0)] && valid[IX(p, 1)] && cur[IX(p, 1)])
+#else
+#define HOLDS_ALL(p) (valid[IX(p, 0)] && cur[IX(p, 0)])
+#endif
 #ifdef MUTANT_EARLY_CLEAR
 #define CAUGHT_UP(s) 1
 #else
@@ -2454,7 +2487,10 @@ inline wdeliver(i) {
 #ifdef CONTINUE
 	/* OUTDATE gen site: granted iff the record is (gen, site): the replica
 	 * of gen is outdated, a new epoch; the grant is taken at once by an
-	 * owner of gen (a restarted one too: the fence stands either way) */
+	 * owner of gen (a restarted one too: the fence stands either way).
+	 * It takes the epoch, but goes alone only if it is not paired again
+	 * by then (core::GoingAlone::answered: alone = may && !paired): paired,
+	 * its writes wait for the replica, and its UPTODATE lifts the fence */
 	:: WTYPE(tmp) == W_OUTDATE ->
 		printf("MSC:   OUTDATE(gen %d site %d) -> witness (record gen %d site %d out %d)\n",
 		       WGENOF(tmp), WSITE(tmp), WGEN, WOWN, wout);
@@ -2463,7 +2499,11 @@ inline wdeliver(i) {
 			wep++; wout = 1;
 			if
 			:: role[WSITE(tmp)] == OWNER && gen[WSITE(tmp)] == WGENOF(tmp) ->
-				alone[WSITE(tmp)] = 1; oep[WSITE(tmp)] = wep
+				oep[WSITE(tmp)] = wep;
+				if
+				:: ho[WSITE(tmp)] != Paired -> alone[WSITE(tmp)] = 1
+				:: else -> printf("MSC: site %d is paired: not alone\n", WSITE(tmp))
+				fi
 			:: else -> skip
 			fi
 		:: else -> skip
@@ -2475,7 +2515,11 @@ inline wdeliver(i) {
 		printf("MSC:   UPTODATE(gen %d site %d epoch %d) -> witness (record gen %d site %d out %d epoch %d)\n",
 		       WGENOF(tmp), WSITE(tmp), WEPOF(tmp), WGEN, WOWN, wout, wep);
 		if
-		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN && EPOCH_OK(tmp) -> wout = 0
+		:: WGENOF(tmp) == WGEN && WSITE(tmp) == WOWN && EPOCH_OK(tmp) ->
+			/* (k) a fence is lifted only while the replica holds every
+			 * acknowledged write, unless forced */
+			assert(!wout || forced || HOLDS_ALL(PEER(WSITE(tmp))));
+			wout = 0
 		:: else -> skip
 		fi;
 		UPTODATE_ANSWERED(tmp)
