@@ -214,34 +214,55 @@ check mutant-fo-nosplit  fail "$F0 -DMUTANT_NOSPLIT -DMAXFO=0 -DMAXFORCE=1 -DMAX
 
 # on_peer_loss = continue (-DCONTINUE): the owner goes on alone once the
 # witness fenced its replica; one OUTDATE and a failover; the fence left
-# out, lifted early, or lifted by an UPTODATE older than the fence.
+# out, lifted early, or lifted by an UPTODATE older than the fence, or by
+# one sent once the answer to a push read before presync was read took its
+# region out (CROSSING_PUSH: such a push may exist).
 C="$F0 -DSYNC -DCONTINUE -DMAXFO=1"
 check continue-sync      pass "$C -DMAXOUT=1"
 check mutant-nofence     fail "$C -DMAXOUT=1 -DMUTANT_NOFENCE" -DBFS
 check mutant-early-clear fail "$C -DMAXOUT=1 -DMUTANT_EARLY_CLEAR" -DBFS
 check flaw-no-epoch      fail "$C -DMAXOUT=2 -DNO_FIX_EPOCH" -DBFS
-# Two OUTDATEs (9.3 M states, about a minute), by name only.
+check mutant-stale-push  fail "$C -DMAXOUT=1 -DCROSSING_PUSH -DMUTANT_STALE_PUSH" -DBFS
+# Two OUTDATEs (36.5 M states, about four and a half minutes), by name
+# only.
 if [[ " ${only[*]} " == *" continue-sync-2 "* ]]; then
-	check continue-sync-2 pass "$C -DMAXOUT=2" -DMEMLIM=8000
+	check continue-sync-2 pass "$C -DMAXOUT=2" -DMEMLIM=8000 -w26
+fi
+# A push that crosses the moment presync is read is safe with presync_seq
+# (8.7 M states, about 40 s), by name only.
+if [[ " ${only[*]} " == *" continue-cross "* ]]; then
+	check continue-cross pass "$C -DMAXOUT=1 -DCROSSING_PUSH" -DMEMLIM=8000 -w26
 fi
 # A power cut of either site as well, so that the owner forgets its epoch
-# and learns it again (FIX_LEARN) before a failover (24.8 M states, 6 GB
-# with COLLAPSE, about four minutes), by name only.
+# and learns it again (FIX_LEARN) before a failover (67.4 M states, 12 GB
+# with COLLAPSE, about ten minutes), by name only.
 if [[ " ${only[*]} " == *" continue-sync-crash "* ]]; then
-	check continue-sync-crash pass "$F -DSYNC -DCONTINUE -DMAXFO=1 -DMAXOUT=1 -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" "-DMEMLIM=8000 -DCOLLAPSE" -w26
+	check continue-sync-crash pass "$F -DSYNC -DCONTINUE -DMAXFO=1 -DMAXOUT=1 -DMAXMIG=0 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" "-DMEMLIM=16000 -DCOLLAPSE" -w27
 fi
 # ... to the end (END_CHECK, (j)): paired and caught up, the owner lifted
 # its fence, also after a power cut that made it forget the epoch (and the
 # witness link losing any UPTODATE before the stop); without FIX_LEARN it
 # never does.  (A power cut of the witness changes nothing here, its fence
-# being persisted before it answers: MAXWCRASH=1 passes, 2.6 M states.)
-# With a failover instead of the power cut (5.1 M states, about 30 s): by
+# being persisted before it answers: MAXWCRASH=1 passes, 9.2 M states.)
+# With a failover instead of the power cut (10.6 M states, about 40 s): by
 # name only.
 CE="$F -DSYNC -DCONTINUE -DEND_CHECK -DMAXMIG=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0 -DMAXOUT=1"
 check continue-end       pass "$CE -DMAXFO=0 -DMAXCRASH=1"
 check flaw-no-learn      fail "$CE -DMAXFO=0 -DMAXCRASH=1 -DNO_FIX_LEARN" -DBFS
 if [[ " ${only[*]} " == *" continue-end-fo "* ]]; then
 	check continue-end-fo pass "$CE -DMAXFO=1 -DMAXCRASH=0" -DMEMLIM=8000 -w26
+fi
+# dccd's flaw: presync read while a push of a dirty region crosses that
+# moment (CROSSING_PUSH; dccd's switch from async to sync) keeps the
+# region once its dirty bit is cleared, and the fence is never lifted:
+# (j) fails.  With FIX_PRESYNC (a proposal, not dccd's) it is lifted, a
+# power cut too (7.5 M states, about 30 s), and safe (by name only).
+check flaw-presync       fail "$CE -DMAXFO=0 -DMAXCRASH=0 -DCROSSING_PUSH" -DBFS
+if [[ " ${only[*]} " == *" fix-presync-end "* ]]; then
+	check fix-presync-end pass "$CE -DMAXFO=0 -DMAXCRASH=1 -DCROSSING_PUSH -DFIX_PRESYNC"
+fi
+if [[ " ${only[*]} " == *" fix-presync-sync "* ]]; then
+	check fix-presync-sync pass "$C -DMAXOUT=1 -DCROSSING_PUSH -DFIX_PRESYNC" -DMEMLIM=8000 -w26
 fi
 
 wait

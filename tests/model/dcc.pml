@@ -309,9 +309,21 @@
  *  witness refuses every CLAIM while the fence stands; a record of a newer
  *  generation (a CLAIM granted, a RENEW above the record) has none, its
  *  replica being the old owner, which holds what it wrote.  Paired again,
- *  the owner's writes wait for the replica again; once nothing is dirty at
- *  the owner and nothing missing at the replica it sends UPTODATE gen site
- *  epoch, which lifts the fence iff the record is still (gen, site) and
+ *  the owner's writes wait for the replica again, and it reads presync
+ *  (dccd's name): the regions dirty (and valid) at that moment, which hold
+ *  every write acknowledged alone.  A region leaves presync once a push
+ *  that read it after that moment is answered (a push in flight then does
+ *  not count: dccd's presync_seq); presync is read afresh at a restart
+ *  (the persisted dirty bits) and whenever the site becomes owner.  dccd
+ *  notices that it is paired again before it pushes, and has cleared by
+ *  then the dirty bits its answers allowed, so no push crosses that moment
+ *  here; CROSSING_PUSH lets one (a push read before it, answered after it,
+ *  or answered before and cleared after), as dccd's switch from async to
+ *  sync does, which reads presync at any moment.  Once presync is empty
+ *  and nothing is missing at the replica (regions written since may be
+ *  dirty: their writes waited for the replica; dccd's caught_up), the
+ *  owner sends UPTODATE gen site epoch, which lifts the fence iff the
+ *  record is still (gen, site) and
  *  (FIX_EPOCH) the epoch is the last OUTDATE's.  Its answer is taken at
  *  once (the owner forgets the epoch); until then the owner sends it again
  *  whenever none is in flight (dccd: every second until answered), so a
@@ -321,9 +333,15 @@
  *  MUTANT_NOFENCE: alone without asking the witness; MUTANT_EARLY_CLEAR:
  *  UPTODATE while regions written alone are not yet at the replica;
  *  -DNO_FIX_EPOCH: an UPTODATE delayed past the next OUTDATE lifts the
- *  new fence.  Each lifts a fence (or goes alone without one) while the
+ *  new fence; MUTANT_STALE_PUSH (with CROSSING_PUSH): the answer to a push
+ *  read before presync was read takes its region out (no presync_seq),
+ *  though a write acknowledged alone after that read is not at the
+ *  replica.  Each lifts a fence (or goes alone without one) while the
  *  replica lacks an acknowledged write: (k) fails, or (i) once the
- *  replica failed over.
+ *  replica failed over.  With CROSSING_PUSH alone, the region that push
+ *  read stays in presync once its dirty bit is cleared, as in dccd: it is
+ *  never pushed again, and the fence is never lifted, (j) fails (a flaw of
+ *  dccd's, see FIX_PRESYNC below).
  *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
@@ -392,10 +410,25 @@
  *               fix; the model checks that it is safe (an UPTODATE is sent
  *               only once the replica holds everything, whatever epoch it
  *               names).
+ *   FIX_PRESYNC (CONTINUE; a proposal, off: dccd does not have it) a
+ *               region counts in presync only while it is dirty: cleared,
+ *               it was pushed by a push armed after every write it holds,
+ *               whatever that push's seq.  dccd as built keeps a region in
+ *               presync when presync is read while its push is in flight
+ *               (or answered and not yet cleared): the answer does not count
+ *               (presync_seq), the clear cleans the region, nothing pushes
+ *               it again, and the owner never lifts its fence (until it
+ *               restarts or the region is written again).  dccd's alone
+ *               path never reads presync so (see CROSSING_PUSH); its switch
+ *               from async to sync (ctl_mode, tell_shipper) does, with a
+ *               push in flight.  With CROSSING_PUSH, (j) fails without it
+ *               and holds with it, and the checks stay safe.
  *  Not modelled: W_YIELD (the witness's part in a planned handover, which
  *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness, resolve at
  *  the newer site, an ASYNC lag refusal, more than one volume per witness
- *  record; with CONTINUE, the trigger of an OUTDATE (any moment instead).
+ *  record; with CONTINUE, the trigger of an OUTDATE (any moment a write
+ *  pends instead), the policy or the mode changing (CROSSING_PUSH stands
+ *  for what a switch to sync does to presync).
  */
 
 /* ------------------------------------------------------------------ bounds */
@@ -684,6 +717,12 @@ byte wep;
  * learnt from a RENEW), kept until its UPTODATE is answered, 0 = none */
 bit  alone[2];
 byte oep[2];
+/* owner (volatile, dccd's presync): r was dirty (and valid here) when it
+ * last stopped going alone, restarted, or became owner, and no push of r
+ * read after that moment has been answered since; and the push of r in
+ * flight was read before that moment (its seq is below presync_seq) */
+bit  pre[2 * NR];
+bit  pold[2 * NR];
 byte outs = MAXOUT;
 short wtmp;             /* scratch */
 #endif
@@ -752,6 +791,60 @@ byte mp[16];
 #define ALONE_END(s) alone[s] = 0; oep[s] = 0
 #else
 #define ALONE_END(s) skip
+#endif
+#ifdef CONTINUE
+/* dccd's presync (Daemon::tell_shipper): read when the shipper stopped
+ * completing writes alone (G_REJOIN), at a start, and whenever the site
+ * becomes owner: the regions dirty and valid here then; a push of one in
+ * flight then was read before (it does not count, presync_seq) */
+/* PRE_LEFT: a region still in presync; -DFIX_PRESYNC (a proposal, not
+ * dccd's): only while it is still dirty (a region cleared since was
+ * pushed by a push armed after every write it holds) */
+#ifdef FIX_PRESYNC
+#define PRE_LEFT(s, r) (pre[IX(s, r)] && dirty[IX(s, r)])
+#else
+#define PRE_LEFT(s, r) (pre[IX(s, r)])
+#endif
+#if NR > 1
+#define PRESNAP(s) pre[IX(s, 0)] = (dirty[IX(s, 0)] && valid[IX(s, 0)]); pold[IX(s, 0)] = (pseq[IX(s, 0)] != 0); \
+	pre[IX(s, 1)] = (dirty[IX(s, 1)] && valid[IX(s, 1)]); pold[IX(s, 1)] = (pseq[IX(s, 1)] != 0)
+#define PRE_ANY(s) (PRE_LEFT(s, 0) || PRE_LEFT(s, 1))
+#else
+#define PRESNAP(s) pre[IX(s, 0)] = (dirty[IX(s, 0)] && valid[IX(s, 0)]); pold[IX(s, 0)] = (pseq[IX(s, 0)] != 0)
+#define PRE_ANY(s) (PRE_LEFT(s, 0))
+#endif
+/* a push of r answered OK: r leaves presync if the push read it after the
+ * snapshot (on_push_ack: seq >= presync_seq); MUTANT_STALE_PUSH: any push */
+#ifdef MUTANT_STALE_PUSH
+#define PUSHED(s, r) pre[IX(s, r)] = 0
+#else
+#define PUSHED(s, r) if :: !pold[IX(s, r)] -> pre[IX(s, r)] = 0 :: else -> skip fi
+#endif
+/* dccd notices that it is paired again (alone_tick ends going alone and
+ * reads presync) before it pushes (replicate), in every round: no push is
+ * read while it still goes alone.  And it clears the dirty bits of the
+ * answers it collected (clear_pushed) in every round, while pairing again
+ * after going alone takes rounds (OUTDATE, its answer, ATTACH): when it
+ * reads presync no answer waits for its clear.  So no push is in flight
+ * then (one sent before is forgotten with the link: pold is never set
+ * there) and no region just pushed is read as dirty.  CROSSING_PUSH: both
+ * may be (a push read before the snapshot and answered after it, or
+ * answered before and cleared after: dccd's switch from async to sync,
+ * which reads presync at any moment, see ctl_mode) */
+#if NR > 1
+#define NO_CLEAR_DUE(s) (!pclr[IX(s, 0)] && !pclr[IX(s, 1)])
+#else
+#define NO_CLEAR_DUE(s) (!pclr[IX(s, 0)])
+#endif
+#ifndef CROSSING_PUSH
+#define PUSH_NOT_ALONE(s) && !alone[s]
+#define REJOIN_CLEARED(s) && NO_CLEAR_DUE(s)
+#else
+#define PUSH_NOT_ALONE(s)
+#define REJOIN_CLEARED(s)
+#endif
+#else
+#define PUSH_NOT_ALONE(s)
 #endif
 /* the daemon is inside one uninterrupted handler (single-threaded) */
 #define BUSY(s) (ho[s] == Demoting || ho[s] == Taking)
@@ -1206,6 +1299,15 @@ inline forget_unused(s) {
 	/* a promise ends as soon as it may: when the owner holds no lease
 	 * from it (exact: only a CLAIM reads it, and that is a later step) */
 	if :: PROMISE_OVER(s) -> pro[s] = 0 :: else -> skip fi;
+#ifdef CONTINUE
+	/* presync is an owner's; a push's mark only while it is in flight */
+	if :: role[s] != OWNER -> pre[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: pseq[IX(s, 0)] == 0 -> pold[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: role[s] != OWNER -> pre[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: pseq[IX(s, 1)] == 0 -> pold[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+#endif
 #ifdef SYNC
 	/* a write pends only at an owner; its sync write is outstanding only
 	 * while it pends (an answer after that is ignored) */
@@ -1429,6 +1531,9 @@ inline apply_rule(s, pr, pg) {
 		ho[s] = Unpaired; aseq[s] = 0           /* pair again at once */
 	:: rule == R4_TAKE_BACK ->
 		role[s] = OWNER;                        /* persist owner G, resume */
+#ifdef CONTINUE
+		PRESNAP(s);
+#endif
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 	:: rule == R5_PEER_TOOK ->
 		role[s] = REPLICA; drop_dirty(s);       /* persist replica G, one commit */
@@ -1639,7 +1744,11 @@ inline deliver(i) {
 		:: REP_OK(mto) && pseq[IX(mto, mreg)] != 0 && mseq == pseq[IX(mto, mreg)] ->
 			pseq[IX(mto, mreg)] = 0;
 			/* dccd collects the answers and clears in a later step */
+#ifdef CONTINUE
+			if :: marg == OK -> pclr[IX(mto, mreg)] = 1; PUSHED(mto, mreg) :: else -> skip fi
+#else
 			if :: marg == OK -> pclr[IX(mto, mreg)] = 1 :: else -> skip fi
+#endif
 #ifdef MUTANT_C1
 		/* C1: every successful PUSH_ACK clears, whichever arm it belongs to */
 		:: REP_OK(mto) && pseq2[IX(mto, mreg)] != 0 && mseq == pseq2[IX(mto, mreg)] ->
@@ -1776,6 +1885,9 @@ inline deliver(i) {
 				SAW(mto, REPLICA, mgen);
 				/* the peer burned G+1: owner G+1, resume */
 				role[mto] = OWNER; gen[mto] = hgen[mto];
+#ifdef CONTINUE
+				PRESNAP(mto);
+#endif
 #ifdef FAILOVER
 				/* a site that recorded a split brain pairs with nobody */
 				if :: sb[mto] == 0 -> ho[mto] = Paired :: else -> ho[mto] = Unpaired fi
@@ -1923,7 +2035,7 @@ inline clear_pushed(s, r) {
  * wrote and the new owner never took) */
 #define G_PUSH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && \
 	(dirty[IX(s, r)] || !valid[IX(PEER(s), r)] && role[PEER(s)] == REPLICA && gen[PEER(s)] == gen[s]) && \
-	valid[IX(s, r)] && NOT_PUSHING(s, r) && nseq[s] < MAXSEQ)
+	valid[IX(s, r)] && NOT_PUSHING(s, r) && nseq[s] < MAXSEQ PUSH_NOT_ALONE(s))
 #else
 #define G_PUSH(s, r) (env && !BUSY(s) && role[s] == OWNER && ho[s] == Paired && dirty[IX(s, r)] && \
 	valid[IX(s, r)] && NOT_PUSHING(s, r) && nseq[s] < MAXSEQ)
@@ -2050,6 +2162,9 @@ inline handover_timeout(s) {
 #define G_TAKE_PERSIST(s) (ho[s] == Taking && tstep[s] == 1)
 inline take_persist(s) {
 	role[s] = OWNER; gen[s] = tgen[s];
+#ifdef CONTINUE
+	PRESNAP(s);
+#endif
 	tstep[s] = 2;
 	printf("MSC: site %d took gen %d\n", s, gen[s])
 }
@@ -2122,6 +2237,10 @@ inline crash(s) {
 	/* every lease is lost; a promise it may have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
 	ALONE_END(s);
+#ifdef CONTINUE
+	/* presync at start: the persisted dirty bits */
+	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
+#endif
 #ifdef SYNC
 	pend[IX(s, 0)] = 0; wseq[IX(s, 0)] = 0; tsync[IX(s, 0)] = 0;
 #if NR > 1
@@ -2192,6 +2311,10 @@ inline rereg(s) {
 	 * have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
 	ALONE_END(s);
+#ifdef CONTINUE
+	/* a new volume object: presync read afresh */
+	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
+#endif
 #ifdef SYNC
 	wseq[IX(s, 0)] = 0;
 #if NR > 1
@@ -2302,6 +2425,9 @@ inline claimed(s, g) {
 	if
 	:: CLAIM_MINE(s) && role[s] == REPLICA && gen[s] + 1 == g ->
 		role[s] = OWNER; gen[s] = g; how[s] = HOW_FAILOVER;
+#ifdef CONTINUE
+		PRESNAP(s);
+#endif
 		ho[s] = Unpaired; aseq[s] = 0; fstep[s] = 0;
 		fodone = 1;
 		printf("MSC: site %d owns gen %d by failover\n", s, g)
@@ -2314,6 +2440,9 @@ inline force(s) {
 	forces--;
 	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
 	role[s] = OWNER; gen[s] = gen[s] + 1; how[s] = HOW_FORCED;
+#ifdef CONTINUE
+	PRESNAP(s);
+#endif
 	ho[s] = Unpaired; aseq[s] = 0; fstep[s] = 0;
 	forced = 1;
 	printf("MSC: site %d FORCED failover: owns gen %d\n", s, gen[s])
@@ -2385,10 +2514,15 @@ inline outdate(s) {
 #define G_ACK_ALONE(s, r) (pend[IX(s, r)] && alone[s] && role[s] == OWNER && !BUSY(s))
 /* paired again: writes wait for the replica again (the regions written
  * alone are dirty and are pushed) */
-#define G_REJOIN(s) (alone[s] && ho[s] == Paired && !BUSY(s))
-/* the replica holds everything the owner acknowledged (nothing dirty at
- * the owner, nothing missing at the replica) and they are paired: the
- * owner lifts the fence with its epoch.  MUTANT_EARLY_CLEAR: before. */
+#define G_REJOIN(s) (alone[s] && ho[s] == Paired && !BUSY(s) REJOIN_CLEARED(s))
+/* the replica holds everything the owner acknowledged and they are
+ * paired: the owner lifts the fence with its epoch.  SYNCED: nothing
+ * dirty at the owner, nothing missing at the replica.  dccd asks less
+ * (Daemon::caught_up): presync is empty (every region dirty when going
+ * alone ended was pushed since, by a push that read it after that) and
+ * nothing is missing at the replica; regions written since may be dirty,
+ * their writes having waited for the replica.  MUTANT_EARLY_CLEAR: at
+ * any moment. */
 #define SYNCED(s) (!DIRTY_ANY(s) && ALL_VALID(PEER(s)))
 /* (k): site p holds the latest acknowledged write of every region */
 #if NR > 1
@@ -2399,7 +2533,7 @@ inline outdate(s) {
 #ifdef MUTANT_EARLY_CLEAR
 #define CAUGHT_UP(s) 1
 #else
-#define CAUGHT_UP(s) SYNCED(s)
+#define CAUGHT_UP(s) (!PRE_ANY(s) && ALL_VALID(PEER(s)))
 #endif
 #define G_UPTODATE(s) (oep[s] != 0 && !alone[s] && role[s] == OWNER && ho[s] == Paired && \
 	!BUSY(s) && CAUGHT_UP(s) && !WINBAG(W_UPTODATE, s))
@@ -2762,7 +2896,7 @@ active proctype world() {
 #ifdef CONTINUE
 			:: ev == E_OUTDATE -> outdate(es)
 			:: ev == E_ACK_ALONE -> printf("MSC: site %d alone, r%d:\n", es, er); sync_ack(es, er)
-			:: ev == E_REJOIN -> alone[es] = 0; printf("MSC: site %d paired again: writes wait for the replica\n", es)
+			:: ev == E_REJOIN -> alone[es] = 0; PRESNAP(es); printf("MSC: site %d paired again: writes wait for the replica\n", es)
 			:: ev == E_UPTODATE -> uptodate(es)
 #endif
 #ifdef MUTANT_TWICE
