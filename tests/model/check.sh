@@ -179,18 +179,23 @@ check fo-twice           pass "$F -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=0 -DMAXLOSS=1 
 check fo-sync            pass "$F -DSYNC -DMAXMIG=0 -DMAXFO=2 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000 -w26
 check fo-sync-handover   pass "$F -DSYNC -DMAXMIG=1 -DMAXFO=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000 -w26
 check fo-force           pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
-# Wider, by name only: a force and a failover (3.5 M states, about 20 s),
-# a force and a handover (8.9 M states, 1.7 GB, about 50 s), both to the end.
-# Two forces and a resolve to the end (2.4 M states, about a minute): by
-# name only.
+# Resolve at either site, to the end: resolves at both that crossed; the
+# newer site recording the split from the older one's ATTACH whose answer
+# is lost or overtaken (a link loss makes the older site ask first).
+check fo-resolve-cross   pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=2 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+check fo-resolve-lost    pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=1 -DMAXWCRASH=0"
+# Wider, by name only, to the end: a force and a failover; a force and a
+# handover (more than 42 M states since the resolve at either site: 8 GB
+# do not complete it); two forces and a resolve (30.8 M states, 5 GB,
+# about two minutes).
 if [[ " ${only[*]} " == *" fo-force-twice "* ]]; then
-	check fo-force-twice   pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=2 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0"
+	check fo-force-twice   pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=2 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000 -w26
 fi
 if [[ " ${only[*]} " == *" fo-wide-force "* ]]; then
 	check fo-wide-force    pass "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=1 -DMAXFORCE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000
 fi
 if [[ " ${only[*]} " == *" fo-wide-handover "* ]]; then
-	check fo-wide-handover pass "$F -DEND_CHECK -DMAXMIG=1 -DMAXFO=0 -DMAXFORCE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DMEMLIM=8000
+	check fo-wide-handover pass "$F -DEND_CHECK -DMAXMIG=1 -DMAXFO=0 -DMAXFORCE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" "-DMEMLIM=16000 -DCOLLAPSE" -w27
 fi
 # ... and with failover: a failover; SYNC with a failover; SYNC with a
 # duplicate (sync writes taken after the volume came back).
@@ -211,6 +216,13 @@ check mutant-fo-hydrate  fail "$F0 -DSYNC -DMUTANT_NOHYDRATE -DMAXFO=2" -DBFS
 check flaw-fo-attempt    fail "$F0 -DNO_FIX_ATTEMPT -DMAXFO=2" -DBFS
 check flaw-no-keep-sync  fail "$FR -DSYNC -DNO_FIX_KEEP -DMAXDUP=1 -DMAXFO=0" -DBFS
 check mutant-fo-nosplit  fail "$F0 -DMUTANT_NOSPLIT -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=0" -DBFS
+# Rules 15 and 16 as before dccd's review (only an older site that
+# recorded the split): after a lost or overtaken answer, rule 11.
+check mutant-resolve-recorded fail "$F -DMUTANT_RECORDED_ONLY -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=1 -DMAXRESOLVE=1 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=1 -DMAXWCRASH=0" -DBFS
+# dccd's open flaw: resolves at both sites that crossed, then --force at
+# the newer one before they meet: a replica of S meets an owner of S+2,
+# rule 11 at both.
+check flaw-cross-force   fail "$F -DEND_CHECK -DMAXMIG=0 -DMAXFO=0 -DMAXFORCE=2 -DMAXRESOLVE=2 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXLINK=0 -DMAXWCRASH=0" -DBFS
 
 # on_peer_loss = continue (-DCONTINUE): the owner goes on alone once the
 # witness fenced its replica; one OUTDATE and a failover; the fence left

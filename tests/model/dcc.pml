@@ -243,22 +243,44 @@
  *  G+1 with HOW_FAILOVER; it may give up at any moment.  --force
  *  (MAXFORCE): owner G+1 at once, HOW_FORCED, no witness (the forced owner
  *  writes without a lease).  ATTACH and ATTACH_ACK also state how the
- *  sender's generation began, whether it has dirty regions, and whether it
- *  recorded a split brain.  New pairing rules, applied first:
+ *  sender's generation began (how[]: its origin), whether it has dirty
+ *  regions, and the split brain it recorded (none, old or new; not its
+ *  generation).  New pairing rules, applied first (15 and 16, then 12 to
+ *  14, as core::decide):
  *   12 old owner (owner, or yielding a handover never taken) meets a newer
  *      owner by failover, no split: persist replica of its generation, its
  *      dirty regions invalid (fetched or pushed back), dirty bits dropped;
  *   13 the newer owner meets the old one, no split: wait;
  *   14 split brain: the newer generation was forced and the old site has
- *      dirty regions, or either recorded one: persist SB_OLD (serves
- *      nothing) or SB_NEW (serves on); a site with either pairs with
- *      nobody (no push, fetch or handover) until rule 1 or 2 clears it.
+ *      dirty regions, or either recorded one (the older site meets
+ *      anything): persist SB_OLD (serves nothing) with the newer
+ *      generation, or SB_NEW (serves on); an SB_OLD site that meets a
+ *      still newer owner records that generation; a site with either pairs
+ *      with nobody (no push, fetch or handover) until rule 1 or 2 clears it;
+ *   15 the older site (an owner or yielding site older than an owner of S,
+ *      not SB_NEW, whether or not it recorded the split; or a plain replica
+ *      of S) meets a replica of S+1 with origin HOW_RESOLVED: persist owner
+ *      S+1, its dirty regions kept (and replicated);
+ *   16 that replica of S+1 meets such an older site: wait.
  *  MUTANT_NOSPLIT: the old site ignores its dirty bits (rule 12 after a
- *  force even though it wrote since).
- *  dccctl resolve --discard-local (MAXRESOLVE) at the SB_OLD site: replica
- *  of the new generation, its dirty regions invalid.  An owner pushes a
+ *  force even though it wrote since); MUTANT_RECORDED_ONLY: rules 15 and
+ *  16 as before dccd's review fixes (65b8e24), only for an older site
+ *  that recorded the split (with S) or a replica of S, so that a newer
+ *  site that recorded the split from an ATTACH whose answer was lost (or
+ *  overtaken by its resolve's ATTACH) leaves the older site at rule 11:
+ *  (d) fails.
+ *  dccctl resolve --discard-local (MAXRESOLVE) at either site of a split
+ *  brain: at the SB_OLD site, replica of the generation it recorded; at
+ *  the SB_NEW site (the owner), replica of the next generation S+1 with
+ *  HOW_RESOLVED; either way its dirty regions invalid, in one step (dccd
+ *  stops the I/O first).  Rule 15 clears the older site's late[] (the
+ *  admin named the outcome, as a resolve there does).  An owner pushes a
  *  region its replica lacks as well as a dirty one (INVALID_SET, read from
- *  the replica's state).
+ *  the replica's state).  Open in dccd (flaw-cross-force): resolves at
+ *  both sites that crossed leave the older site a plain replica of S and
+ *  the newer one a replica of S+1; --force at the newer one before they
+ *  meet makes it owner S+2, and a replica of S meets an owner of S+2:
+ *  rule 11 at both, (d) fails (core::decide says the same).
  *
  *  SYNC (-DSYNC, with FAILOVER): a write completes on the owner's disk and
  *  pends (the kernel holds it); one write of a region pends at a time.
@@ -424,8 +446,8 @@
  *               push in flight.  With CROSSING_PUSH, (j) fails without it
  *               and holds with it, and the checks stay safe.
  *  Not modelled: W_YIELD (the witness's part in a planned handover, which
- *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness, resolve at
- *  the newer site, an ASYNC lag refusal, more than one volume per witness
+ *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness,
+ *  an ASYNC lag refusal, more than one volume per witness
  *  record; with CONTINUE, the trigger of an OUTDATE (any moment a write
  *  pends instead), the policy or the mode changing (CROSSING_PUSH stands
  *  for what a switch to sync does to presync).
@@ -575,10 +597,13 @@
 #define R12_FAILED_OVER  12  /* owner G    / owner G+1 by failover: become replica G+1 */
 #define R13_WAIT_OLD     13  /* owner G+1 by failover / owner G: wait (it becomes replica) */
 #define R14_SPLIT_BRAIN  14  /* both wrote while apart: persist the flag, not paired */
+#define R15_TAKE_RESOLVED 15 /* older site / replica S+1 resolved: persist owner S+1, writes kept */
+#define R16_WAIT_RESOLVED 16 /* replica S+1 resolved / the older site: wait (it takes S+1) */
 /* how the current generation began (superblock history) */
 #define HOW_HANDOVER 0       /* the first generation, or a handover */
 #define HOW_FAILOVER 1
 #define HOW_FORCED   2
+#define HOW_RESOLVED 3       /* a replica of S+1 by resolve at the newer site (S) */
 /* split brain flag (persisted) */
 #define SB_NEW 1             /* this site owns the newer generation: it serves on */
 #define SB_OLD 2             /* this site owns the older one: it serves nothing */
@@ -624,6 +649,10 @@
  * split brain */
 #define B_EXT  22
 #define EXT(m) FLD(m, B_EXT, 1)
+/* ATTACH, ATTACH_ACK: the split brain the sender recorded is the newer
+ * site's (SB_NEW), else the older's (with ext) */
+#define B_SBN  23
+#define SBN(m) FLD(m, B_SBN, 1)
 #endif
 
 int bag[K];
@@ -706,7 +735,7 @@ byte resolves = MAXRESOLVE;
 bit  forced;            /* a forced failover happened */
 bit  fodone;            /* a failover happened (ASYNC: acknowledged writes may be lost) */
 bit  late[2];           /* the site accepted a write after the peer owned a newer generation */
-byte pho, pdi, psb;     /* scratch: the rest of a peer's ATTACH statement */
+byte pho, pdi, psb, psn; /* scratch: the rest of a peer's ATTACH statement */
 #ifdef CONTINUE
 /* the witness's record (persisted): the replica of WGEN is outdated (its
  * owner went on without it), and the epoch of the last OUTDATE granted */
@@ -1293,8 +1322,9 @@ inline forget_unused(s) {
 	if :: !INBAG(ATTACH, s) && !INBAG(ATTACH_ACK, s) -> known[s] = 0 :: else -> skip fi;
 #endif
 #ifdef FAILOVER
-	/* how a generation began is read only while the site owns it */
-	if :: role[s] != OWNER -> how[s] = HOW_HANDOVER :: else -> skip fi;
+	/* how a generation began is read only while the site owns it, or
+	 * (rules 15 and 16) at a replica by resolve */
+	if :: role[s] != OWNER && how[s] != HOW_RESOLVED -> how[s] = HOW_HANDOVER :: else -> skip fi;
 	if :: ho[s] != FailingOver -> fstep[s] = 0 :: else -> skip fi;
 	/* a promise ends as soon as it may: when the owner holds no lease
 	 * from it (exact: only a CLAIM reads it, and that is a later step) */
@@ -1482,12 +1512,41 @@ inline invalidate_dirty(s) {
 }
 #endif
 
+#ifdef FAILOVER
+/* Rules 15 and 16.  The peer (or this site) is a replica of S+1 by resolve
+ * at the newer site of a split brain (origin resolved, no split); the
+ * older site is any owner or yielding site older than an owner of S that
+ * is not the newer site of a split brain (whether or not it recorded the
+ * split: its answer may have been lost), or a plain replica of S (it
+ * resolved too, the resolves crossing).  A statement carries the split's
+ * kind but not its generation.  MUTANT_RECORDED_ONLY: as before dccd's
+ * review (65b8e24), only an older site that recorded the split with S, or
+ * a replica of S. */
+#define RESOLVED_PEER(pr) (pr == REPLICA && pho == HOW_RESOLVED && !psb)
+#define RESOLVED_HERE(s) (role[s] == REPLICA && how[s] == HOW_RESOLVED && sb[s] == 0)
+#ifndef MUTANT_RECORDED_ONLY
+#define OLDER_HERE(s, pg) (role[s] == REPLICA && sb[s] == 0 && gen[s] + 1 == pg || \
+	role[s] != REPLICA && sb[s] != SB_NEW && KEY(role[s], gen[s]) < KEY(OWNER, pg - 1))
+#define OLDER_PEER(s, pr, pg) (pr == REPLICA && !psb && pg + 1 == gen[s] || \
+	pr != REPLICA && !psn && KEY(pr, pg) < KEY(OWNER, gen[s] - 1))
+#else
+#define OLDER_HERE(s, pg) (role[s] == REPLICA && sb[s] == 0 && gen[s] + 1 == pg || \
+	sb[s] == SB_OLD && sbgen[s] + 1 == pg)
+#define OLDER_PEER(s, pr, pg) (pr == REPLICA && !psb && pg + 1 == gen[s] || psb && !psn)
+#endif
+#endif
+
 /* pairing: the first rule that matches (here = s / peer = pr, pg) */
 inline apply_rule(s, pr, pg) {
 	if
 #ifdef FAILOVER
-	/* first (before rules 5, 7 and 9): the old owner meets the new one */
-	:: FO_OLD(s, pr, pg) && SPLIT_OLD(s) -> rule = R14_SPLIT_BRAIN
+	/* first, rules 15 and 16: the newer site resolved a split brain by
+	 * dropping its writes, replica of S+1 with origin resolved */
+	:: RESOLVED_PEER(pr) && OLDER_HERE(s, pg)   -> rule = R15_TAKE_RESOLVED
+	:: RESOLVED_HERE(s) && OLDER_PEER(s, pr, pg) -> rule = R16_WAIT_RESOLVED
+	/* then (before rules 5, 7 and 9): the old owner meets the new one (or
+	 * the older site of a split brain meets anything) */
+	:: (FO_OLD(s, pr, pg) || sb[s] == SB_OLD) && SPLIT_OLD(s) -> rule = R14_SPLIT_BRAIN
 	:: FO_OLD(s, pr, pg)                 -> rule = R12_FAILED_OVER
 	:: FO_NEW(s, pr, pg) && SPLIT_NEW(s) -> rule = R14_SPLIT_BRAIN
 	:: FO_NEW(s, pr, pg)                 -> rule = R13_WAIT_OLD
@@ -1528,6 +1587,9 @@ inline apply_rule(s, pr, pg) {
 		fi
 	:: rule == R3_BURN ->
 		gen[s] = pg;                            /* persist replica G+1 */
+#ifdef FAILOVER
+		how[s] = HOW_HANDOVER;
+#endif
 		ho[s] = Unpaired; aseq[s] = 0           /* pair again at once */
 	:: rule == R4_TAKE_BACK ->
 		role[s] = OWNER;                        /* persist owner G, resume */
@@ -1556,10 +1618,25 @@ inline apply_rule(s, pr, pg) {
 		 * owner is the older one now */
 		:: sb[s] != SB_OLD && KEY(role[s], gen[s]) < KEY(pr, pg) -> sb[s] = SB_OLD; sbgen[s] = pg
 		:: sb[s] == 0 && KEY(role[s], gen[s]) > KEY(pr, pg) -> sb[s] = SB_NEW
+		/* the older site that meets a still newer owner (forced again after
+		 * a resolve there, say) records that generation: a resolve here
+		 * then makes it that owner's replica */
+		:: sb[s] == SB_OLD && FO_OLD(s, pr, pg) && pg > sbgen[s] -> sbgen[s] = pg
 		:: else -> skip
 		fi;
 		printf("MSC: site %d records a SPLIT BRAIN (%d)\n", s, sb[s]);
 		if :: ho[s] == Paired -> ho[s] = Unpaired :: else -> skip fi
+	:: rule == R15_TAKE_RESOLVED ->
+		/* persist owner S+1, no split: the newer site dropped its writes,
+		 * this site's dirty regions are kept and replicated */
+		role[s] = OWNER; gen[s] = pg; how[s] = HOW_HANDOVER; sb[s] = 0; sbgen[s] = 0;
+		late[s] = 0;                            /* the admin named the outcome */
+		ALONE_END(s);
+#ifdef CONTINUE
+		PRESNAP(s);
+#endif
+		printf("MSC: site %d takes gen %d from a resolve at the peer\n", s, pg);
+		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 #endif
 	:: else ->                                  /* 6, 7, 8: wait, ask again later */
 		if :: ho[s] == Paired -> ho[s] = Unpaired :: else -> skip fi
@@ -1646,7 +1723,7 @@ inline decode(v) {
 	 * data = the sender has dirty regions, ext = it recorded a split brain */
 	if
 	:: mt == ATTACH || mt == ATTACH_ACK ->
-		pho = marg >> 2; marg = marg & 3; pdi = mdata; psb = EXT(m)
+		pho = marg >> 2; marg = marg & 3; pdi = mdata; psb = EXT(m); psn = SBN(m)
 	:: else -> skip
 	fi
 #endif
@@ -1655,7 +1732,7 @@ inline clear_decoded() {
 	m = 0; mt = 0; mto = 0; msess = 0; mdst = 0; mseq = 0; mgen = 0;
 	mreg = 0; marg = 0; mdata = 0
 #ifdef FAILOVER
-	; pho = 0; pdi = 0; psb = 0
+	; pho = 0; pdi = 0; psb = 0; psn = 0
 #endif
 }
 
@@ -1691,7 +1768,7 @@ inline deliver(i) {
 			apply_rule(mto, marg, mgen);
 #ifdef FAILOVER
 			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto] | (how[mto] << 2), DIRTY_ANY(mto));
-			outbox = outbox | ((sb[mto] != 0) << B_EXT)
+			outbox = outbox | ((sb[mto] != 0) << B_EXT) | ((sb[mto] == SB_NEW) << B_SBN)
 #else
 			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto], 0)
 #endif
@@ -1853,6 +1930,9 @@ inline deliver(i) {
 			:: role[mto] == REPLICA && mgen == gen[mto] + 1 && burn ->
 				/* it answers an ask whose migrate failed: burn G+1 */
 				gen[mto] = mgen;
+#ifdef FAILOVER
+				how[mto] = HOW_HANDOVER;
+#endif
 				printf("MSC: site %d refuses HANDOVER gen %d with ECANCELED: burnt\n", mto, mgen);
 				SEND_REP(mto, HANDOVER_ACK, msess, mseq, mgen, 0, ECANCELED, 0)
 			:: role[mto] == REPLICA && mgen == gen[mto] + 1 && !burn ->
@@ -2162,6 +2242,9 @@ inline handover_timeout(s) {
 #define G_TAKE_PERSIST(s) (ho[s] == Taking && tstep[s] == 1)
 inline take_persist(s) {
 	role[s] = OWNER; gen[s] = tgen[s];
+#ifdef FAILOVER
+	how[s] = HOW_HANDOVER;
+#endif
 #ifdef CONTINUE
 	PRESNAP(s);
 #endif
@@ -2193,7 +2276,7 @@ inline attach(s) {
 	printf("MSC: site %d ATTACH seq %d role %d gen %d\n", s, nseq[s], role[s], gen[s]);
 #ifdef FAILOVER
 	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s] | (how[s] << 2), DIRTY_ANY(s));
-	outbox = outbox | ((sb[s] != 0) << B_EXT)
+	outbox = outbox | ((sb[s] != 0) << B_EXT) | ((sb[s] == SB_NEW) << B_SBN)
 #else
 	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s], 0)
 #endif
@@ -2447,17 +2530,30 @@ inline force(s) {
 	forced = 1;
 	printf("MSC: site %d FORCED failover: owns gen %d\n", s, gen[s])
 }
-/* dccctl resolve --discard-local at the older site of a split brain: its
- * changes go; it becomes the newer owner's replica and lacks what it wrote */
-#define G_RESOLVE(s) (env && resolves > 0 && sb[s] == SB_OLD && !BUSY(s))
+/* dccctl resolve --discard-local at either site of a split brain: its
+ * changes go.  At the older site: it becomes the newer owner's replica
+ * (of the generation it recorded) and lacks what it wrote.  At the newer
+ * site (the owner; core::Ownership::resolve_discard_local, its I/O
+ * stopped first: one step here): replica of the next generation S+1 with
+ * origin resolved, its dirty regions invalid; no site owns S+1 until the
+ * older site takes it (rule 15). */
+#define G_RESOLVE(s) (env && resolves > 0 && (sb[s] == SB_OLD || sb[s] == SB_NEW && role[s] == OWNER) && !BUSY(s))
 inline resolve(s) {
 	resolves--;
-	role[s] = REPLICA; gen[s] = sbgen[s]; how[s] = HOW_HANDOVER; sb[s] = 0; sbgen[s] = 0;
-	invalidate_dirty(s);
+	if
+	:: sb[s] == SB_OLD ->
+		role[s] = REPLICA; gen[s] = sbgen[s]; how[s] = HOW_HANDOVER;
+		invalidate_dirty(s);
+		late[s] = 0             /* the admin named the outcome */
+	:: else ->
+		role[s] = REPLICA; gen[s] = gen[s] + 1; how[s] = HOW_RESOLVED;
+		invalidate_dirty(s)
+	fi;
+	sb[s] = 0; sbgen[s] = 0;
+	ALONE_END(s);
 	forget_link(s);
 	ho[s] = Unpaired; aseq[s] = 0;
-	late[s] = 0;                /* the admin named the outcome */
-	printf("MSC: site %d resolve --discard-local: replica gen %d\n", s, gen[s])
+	printf("MSC: site %d resolve --discard-local: replica gen %d (origin %d)\n", s, gen[s], how[s])
 }
 
 #ifdef CONTINUE
