@@ -370,7 +370,12 @@
  *   (f) no site accepts a write once the other owns a newer generation,
  *       unless forced;
  *   (g) rule 12 (becoming replica quietly) is never applied by a site that
- *       wrote under (f)'s condition; rule 14 only after a force;
+ *       wrote under (f)'s condition; rule 14 only after a force.  Open in
+ *       dccd (flaw-forced-lease, since FIX_NEWER): a forced owner needs
+ *       no lease, but its RENEW records its generation at the witness, so
+ *       its replica's failover is granted once that lease ended; the
+ *       forced owner writes on, and meeting the new owner (origin
+ *       failover) applies rule 12 and drops those writes unreported;
  *   (h) never merged: no site with a split brain recorded sends or takes
  *       a PUSH or a fill;
  *   (i) SYNC: the latest acknowledged write of each region is on a disk
