@@ -200,6 +200,7 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     f.force = force;
     f.owner_backlog = v.last_owner_backlog;
     f.witness = has_witness();
+    f.owner_forced = v.owner_forced_gen == v.generation();
     if (v.attempt) return reply(control::failure(Code::Busy, "a failover of this volume is under way"));
     try {
         reload_invalid(v);

@@ -178,6 +178,10 @@ void Daemon::paired(Volume& v) {
     // failover here cannot tell what this copy lacks.
     if (!v.owner()) v.last_owner_backlog.reset();
     auto p = v.own.peer();
+    v.owner_forced_gen.reset();
+    if (!v.owner() && p && p->role == Role::Owner && p->generation == v.generation() &&
+        p->origin == dcc::Origin::Forced)
+        v.owner_forced_gen = p->generation;
     log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
              p ? role_name(p->role) : "?", (unsigned long long)v.generation());
 }

@@ -133,6 +133,9 @@ struct Volume {
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     // The same, kept when the link goes (a failover weighs it).
     std::optional<uint64_t> last_owner_backlog;
+    // Replica: the generation whose owner took it by force (its statement
+    // at the last pairing; a failover weighs it).
+    std::optional<uint64_t> owner_forced_gen;
     std::optional<int64_t> last_ho_ms;
     Clock::time_point ho_start{};
     std::optional<VolumeStatus> shown;  // as last published

@@ -36,6 +36,14 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
                           " regions not yet the same at both sites: writes it had not "
                           "replicated here would be lost"))
             return r;
+    // A forced owner serves without a lease; its renewals move the
+    // witness's record to its generation all the same, so the witness
+    // would grant a claim once they lapsed while it still writes (and,
+    // the new owner's origin being failover, its writes would then be
+    // dropped by rule 12 unseen).  Only a force, which rule 14 weighs.
+    if (f.owner_forced)
+        return soft("the owner took the volume by force and serves without a lease: nothing "
+                    "confirms that it has stopped writing");
     if (f.witness) return std::nullopt;  // the witness decides (refusal 4)
     return soft("nothing confirms that the owner has stopped writing (no witness): if it still "
                 "runs, both sites would write (split brain)");

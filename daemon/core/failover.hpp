@@ -6,7 +6,8 @@
 //      then): never overridden;
 //   2. this copy lacks regions (not hydrated since the last migration),
 //      or the owner last reported writes not yet replicated here;
-//   3. nothing confirms that the owner stopped writing (no witness).
+//   3. nothing confirms that the owner stopped writing (no witness, or an
+//      owner by force, which serves without a lease).
 // --force overrides 2 and 3; it then takes the next generation at once
 // with origin "forced", and the pairing rules find any split brain when
 // the sites meet again.  With a witness and without --force, a
@@ -35,6 +36,10 @@ struct FailoverFacts {
                                             // not yet the same at both sites
     bool force = false;
     bool witness = false;                   // a witness is configured
+    // The owner of this site's generation took it by force (its statement
+    // when the sites last paired): it serves without a lease, so nothing,
+    // not the witness either, can show that it stopped.
+    bool owner_forced = false;
 };
 
 struct Refusal {

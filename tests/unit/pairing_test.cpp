@@ -260,6 +260,16 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     EXPECT_NE(why().find("no witness"), std::string::npos) << why();
     f.witness = true;
     EXPECT_FALSE(failover_refusal(f)) << "with a witness, the witness decides";
+    // An owner by force serves without a lease: the witness cannot show
+    // it stopped, so only a force takes the volume from it.
+    f.owner_forced = true;
+    EXPECT_NE(why().find("took the volume by force and serves without a lease"), std::string::npos)
+        << why();
+    EXPECT_TRUE(failover_refusal(f)->forceable);
+    f.force = true;
+    EXPECT_FALSE(failover_refusal(f));
+    f.force = false;
+    f.owner_forced = false;
     f.lacking = 2;
     EXPECT_NE(why().find("lacks 2 regions"), std::string::npos) << "a witness does not make up for it";
     f.lacking = 0;
