@@ -370,12 +370,7 @@
  *   (f) no site accepts a write once the other owns a newer generation,
  *       unless forced;
  *   (g) rule 12 (becoming replica quietly) is never applied by a site that
- *       wrote under (f)'s condition; rule 14 only after a force.  Open in
- *       dccd (flaw-forced-lease, since FIX_NEWER): a forced owner needs
- *       no lease, but its RENEW records its generation at the witness, so
- *       its replica's failover is granted once that lease ended; the
- *       forced owner writes on, and meeting the new owner (origin
- *       failover) applies rule 12 and drops those writes unreported;
+ *       wrote under (f)'s condition; rule 14 only after a force;
  *   (h) never merged: no site with a split brain recorded sends or takes
  *       a PUSH or a fill;
  *   (i) SYNC: the latest acknowledged write of each region is on a disk
@@ -414,6 +409,15 @@
  *               CLAIMED was lost (or that lost power before persisting)
  *               could otherwise never fail over again.  A liveness fix;
  *               the model checks that it is safe.
+ *   FIX_FORCED  (a534c25) a failover without --force is refused when the
+ *               owner of the replica's generation took it by force
+ *               (refusal 3).  A forced owner serves without a lease, yet
+ *               its RENEW records its generation at the witness
+ *               (FIX_NEWER), so without it (-DNO_FIX_FORCED) its replica's
+ *               failover is granted once that lease ended while the forced
+ *               owner writes on; meeting the new owner (origin failover)
+ *               it applies rule 12 and drops those writes unreported: (g)
+ *               fails (flaw-forced-lease).
  *   FIX_NEWER   the witness grants (and records) a RENEW of a generation
  *               above its record (-DNO_FIX_NEWER: only the record's own
  *               generation): the owner after a handover or a force
@@ -509,6 +513,9 @@
 #endif
 #ifndef NO_FIX_ATTEMPT
 #define FIX_ATTEMPT
+#endif
+#ifndef NO_FIX_FORCED
+#define FIX_FORCED
 #endif
 #ifdef CONTINUE
 #ifndef SYNC
@@ -2477,7 +2484,19 @@ inline renew(s) {
 #else
 #define REFUSAL2(s) ALL_VALID(s)
 #endif
-#define G_FAILOVER(s) (env && fos > 0 && role[s] == REPLICA && !BUSY(s) && ho[s] != FailingOver && REFUSAL2(s))
+/* FIX_FORCED (refusal 3, core::failover_refusal): the owner of this
+ * generation took it by force.  dccd knows it from the owner's statement
+ * when the sites last paired (its origin never changes within a
+ * generation), and before any pairing or after a restart it has no
+ * report of the owner and refuses anyway (refusal 2, which the model
+ * leaves out): read here from the owner's state */
+#ifdef FIX_FORCED
+#define REFUSAL3(s) !(role[PEER(s)] == OWNER && gen[PEER(s)] == gen[s] && how[PEER(s)] == HOW_FORCED)
+#else
+#define REFUSAL3(s) 1
+#endif
+#define G_FAILOVER(s) (env && fos > 0 && role[s] == REPLICA && !BUSY(s) && ho[s] != FailingOver && REFUSAL2(s) && \
+	REFUSAL3(s))
 inline failover(s) {
 	fos--;
 	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
