@@ -112,6 +112,23 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
 // line may be older than the writes made alone).
 bool Daemon::caught_up(Volume& v) {
     if (!v.own.paired() || !link_up_ || !v.peer_set_heard || !v.rep.owed().empty()) return false;
+    if (v.presync && !v.presync->empty()) {
+        // A region no longer dirty is at the replica whatever pushed it: a
+        // dirty bit is cleared only by the answer to a push that read the
+        // region after its last write.  (A push in flight across a switch
+        // from async, whose answer does not count for presync, cleans it
+        // too; nothing would push it again.)
+        RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY), still;
+        auto d = dirty.ranges().begin();
+        for (const Range& x : v.presync->ranges()) {
+            while (d != dirty.ranges().end() && d->end() <= x.start) ++d;
+            for (auto e = d; e != dirty.ranges().end() && e->start < x.end(); ++e) {
+                uint64_t s = std::max(x.start, e->start), t = std::min(x.end(), e->end());
+                still.add(s, t - s);
+            }
+        }
+        *v.presync = still;
+    }
     if (v.presync) return v.presync->empty();
     if (v.rep.in_flight() || (v.kst && v.kst->dirty)) return false;
     return kernel_.set(v, DCC_SET_DIRTY).empty();
