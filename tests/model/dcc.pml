@@ -237,7 +237,8 @@
  *  dccctl failover (MAXFO) at a replica: refused if the replica lacks a
  *  region (refusal 2; MUTANT_NOHYDRATE: not refused; an ASYNC lag is not
  *  modelled, PROGRESS is not); refusal 1 (peer reachable) is not modelled,
- *  safety must not depend on it; refusals 3 and 4 are the CLAIM's refusal.
+ *  safety must not depend on it; refusals 3 and 4 are the CLAIM's refusal,
+ *  and refusal 3 also an owner by force (FIX_FORCED_LEASE).
  *  Phase FailingOver: no promise is given; once its promise ended
  *  (MUTANT_NOWAIT: at once) it sends CLAIM; on CLAIMED it persists owner
  *  G+1 with HOW_FAILOVER; it may give up at any moment.  --force
@@ -409,15 +410,17 @@
  *               CLAIMED was lost (or that lost power before persisting)
  *               could otherwise never fail over again.  A liveness fix;
  *               the model checks that it is safe.
- *   FIX_FORCED  (a534c25) a failover without --force is refused when the
- *               owner of the replica's generation took it by force
- *               (refusal 3).  A forced owner serves without a lease, yet
+ *   FIX_FORCED_LEASE (a534c25) a failover without --force is refused
+ *               when the owner of the replica's generation took it by
+ *               force (refusal 3), as the replica last heard it (a bit per
+ *               site, fof[]).  A forced owner serves without a lease, yet
  *               its RENEW records its generation at the witness
- *               (FIX_NEWER), so without it (-DNO_FIX_FORCED) its replica's
- *               failover is granted once that lease ended while the forced
- *               owner writes on; meeting the new owner (origin failover)
- *               it applies rule 12 and drops those writes unreported: (g)
- *               fails (flaw-forced-lease).
+ *               (FIX_NEWER), so without it (-DNO_FIX_FORCED_LEASE) its
+ *               replica's failover is granted once that lease ended while
+ *               the forced owner writes on; meeting the new owner (origin
+ *               failover) it applies rule 12 and drops those writes
+ *               unreported: (g) fails (flaw-forced-lease).  A safety fix
+ *               dccd needed.
  *   FIX_NEWER   the witness grants (and records) a RENEW of a generation
  *               above its record (-DNO_FIX_NEWER: only the record's own
  *               generation): the owner after a handover or a force
@@ -514,8 +517,8 @@
 #ifndef NO_FIX_ATTEMPT
 #define FIX_ATTEMPT
 #endif
-#ifndef NO_FIX_FORCED
-#define FIX_FORCED
+#ifndef NO_FIX_FORCED_LEASE
+#define FIX_FORCED_LEASE
 #endif
 #ifdef CONTINUE
 #ifndef SYNC
@@ -711,6 +714,20 @@ bit  pl[2];             /* owner: holds a peer lease (from a PONG) */
 bit  wl[2];             /* owner: holds a witness lease (from a grant) */
 bit  pro[2];            /* replica: its last promise may still run */
 bit  fstep[2];          /* FailingOver: 0 = waiting for the promise to end, 1 = CLAIM sent */
+#ifdef FIX_FORCED_LEASE
+/* replica: the owner of its generation took it by force (its statement at
+ * rule 2, or rule 12), so a failover needs --force (refusal 3).  Kept over
+ * a power cut: dccd forgets it then, but it refuses anyway until the sites
+ * pair again (refusal 2: no report from the owner since it started), which
+ * the model otherwise leaves out; likewise a replica by resolve at the
+ * older site of a split brain (set) */
+bit  fof[2];
+#define FOF(s) fof[s]
+#define FOF_SET(s, v) fof[s] = (v)
+#else
+#define FOF(s) 0
+#define FOF_SET(s, v) skip
+#endif
 /* the witness: its record is persisted; its view of the lease (volatile,
  * held for a full period after a restart) ends only after every owner's
  * side of its grants ended, so "the lease has ended" is !wl[0] && !wl[1] */
@@ -1338,6 +1355,10 @@ inline forget_unused(s) {
 	 * (rules 15 and 16) at a replica by resolve */
 	if :: role[s] != OWNER && how[s] != HOW_RESOLVED -> how[s] = HOW_HANDOVER :: else -> skip fi;
 	if :: ho[s] != FailingOver -> fstep[s] = 0 :: else -> skip fi;
+#ifdef FIX_FORCED_LEASE
+	/* read only by a failover at a replica */
+	if :: role[s] != REPLICA || fos == 0 -> fof[s] = 0 :: else -> skip fi;
+#endif
 	/* a promise ends as soon as it may: when the owner holds no lease
 	 * from it (exact: only a CLAIM reads it, and that is a later step) */
 	if :: PROMISE_OVER(s) -> pro[s] = 0 :: else -> skip fi;
@@ -1594,13 +1615,19 @@ inline apply_rule(s, pr, pg) {
 #endif
 		if :: rule == R2_REPLICA -> drop_dirty(s) :: else -> skip fi;
 		if
-		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced -> ho[s] = Paired; aseq[s] = 0
+		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced -> ho[s] = Paired; aseq[s] = 0;
+#ifdef FAILOVER
+			/* the owner's statement (Daemon::paired) */
+			if :: rule == R2_REPLICA -> FOF_SET(s, pho == HOW_FORCED) :: else -> skip fi
+#else
+			skip
+#endif
 		:: else -> skip
 		fi
 	:: rule == R3_BURN ->
 		gen[s] = pg;                            /* persist replica G+1 */
 #ifdef FAILOVER
-		how[s] = HOW_HANDOVER;
+		how[s] = HOW_HANDOVER; FOF_SET(s, 0);
 #endif
 		ho[s] = Unpaired; aseq[s] = 0           /* pair again at once */
 	:: rule == R4_TAKE_BACK ->
@@ -1619,6 +1646,8 @@ inline apply_rule(s, pr, pg) {
 		 * one commit */
 		assert(!late[s]);                       /* (g) no divergence goes unseen */
 		role[s] = REPLICA; gen[s] = pg; how[s] = HOW_HANDOVER;
+		/* dccd has no report from the new owner yet (refusal 2) */
+		FOF_SET(s, pho == HOW_FORCED);
 		invalidate_dirty(s);
 		ALONE_END(s);
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
@@ -1943,7 +1972,7 @@ inline deliver(i) {
 				/* it answers an ask whose migrate failed: burn G+1 */
 				gen[mto] = mgen;
 #ifdef FAILOVER
-				how[mto] = HOW_HANDOVER;
+				how[mto] = HOW_HANDOVER; FOF_SET(mto, 0);
 #endif
 				printf("MSC: site %d refuses HANDOVER gen %d with ECANCELED: burnt\n", mto, mgen);
 				SEND_REP(mto, HANDOVER_ACK, msess, mseq, mgen, 0, ECANCELED, 0)
@@ -2473,7 +2502,8 @@ inline renew(s) {
 /* dccctl failover at a replica.  Refusal 1 (the peer is reachable) is not
  * modelled: safety must not depend on it.  Refusal 2 is modelled for the
  * regions this copy lacks (not for an ASYNC lag: PROGRESS is not modelled);
- * MUTANT_NOHYDRATE leaves it out.  Refusals 3 and 4 are the CLAIM's. */
+ * MUTANT_NOHYDRATE leaves it out.  Refusals 3 and 4 are the CLAIM's, and
+ * refusal 3 an owner by force (FIX_FORCED_LEASE). */
 #if NR > 1
 #define ALL_VALID(s) (valid[IX(s, 0)] && valid[IX(s, 1)])
 #else
@@ -2484,19 +2514,10 @@ inline renew(s) {
 #else
 #define REFUSAL2(s) ALL_VALID(s)
 #endif
-/* FIX_FORCED (refusal 3, core::failover_refusal): the owner of this
- * generation took it by force.  dccd knows it from the owner's statement
- * when the sites last paired (its origin never changes within a
- * generation), and before any pairing or after a restart it has no
- * report of the owner and refuses anyway (refusal 2, which the model
- * leaves out): read here from the owner's state */
-#ifdef FIX_FORCED
-#define REFUSAL3(s) !(role[PEER(s)] == OWNER && gen[PEER(s)] == gen[s] && how[PEER(s)] == HOW_FORCED)
-#else
-#define REFUSAL3(s) 1
-#endif
+/* FIX_FORCED_LEASE (refusal 3, core::failover_refusal): the owner of this
+ * generation took it by force, as this site last heard (fof[]) */
 #define G_FAILOVER(s) (env && fos > 0 && role[s] == REPLICA && !BUSY(s) && ho[s] != FailingOver && REFUSAL2(s) && \
-	REFUSAL3(s))
+	!FOF(s))
 inline failover(s) {
 	fos--;
 	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
@@ -2567,6 +2588,7 @@ inline resolve(s) {
 	if
 	:: sb[s] == SB_OLD ->
 		role[s] = REPLICA; gen[s] = sbgen[s]; how[s] = HOW_HANDOVER;
+		FOF_SET(s, 1);          /* no report from the owner (refusal 2) */
 		invalidate_dirty(s);
 		late[s] = 0             /* the admin named the outcome */
 	:: else ->
