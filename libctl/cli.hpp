@@ -48,6 +48,15 @@ int cmd_fill(int argc, char** argv);
 
 // In cli_volumes.cpp.
 int cmd_up(int argc, char** argv);
+int cmd_migrate(int argc, char** argv);
+
+// dccd's control socket (--socket), a --timeout in seconds (0: no limit
+// if @zero_ok), and a string field of a JSON answer or @dflt.
+std::string socket_of(const Opts& o);
+// A volume named by its device path: its dm name (pos[0]).
+void by_name(Opts& o);
+int timeout_of(const Opts& o, int dflt, bool zero_ok);
+std::string str_or(const json& v, const char* k, const char* dflt);
 int cmd_down(int argc, char** argv);
 
 }  // namespace dcc::cli
