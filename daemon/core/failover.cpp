@@ -36,6 +36,9 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
                           " regions not yet the same at both sites: writes it had not "
                           "replicated here would be lost"))
             return r;
+    if (!f.witness)
+        return soft("nothing confirms that the owner has stopped writing (no witness): if it "
+                    "still runs, both sites would write (split brain)");
     // A forced owner serves without a lease; its renewals move the
     // witness's record to its generation all the same, so the witness
     // would grant a claim once they lapsed while it still writes (and,
@@ -44,9 +47,7 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     if (f.owner_forced)
         return soft("the owner took the volume by force and serves without a lease: nothing "
                     "confirms that it has stopped writing");
-    if (f.witness) return std::nullopt;  // the witness decides (refusal 4)
-    return soft("nothing confirms that the owner has stopped writing (no witness): if it still "
-                "runs, both sites would write (split brain)");
+    return std::nullopt;  // the witness decides (refusal 4)
 }
 
 bool FailoverAttempt::claim_due(LeaseClock::time_point now) {

@@ -269,6 +269,9 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     f.force = true;
     EXPECT_FALSE(failover_refusal(f));
     f.force = false;
+    f.witness = false;  // without a witness that is the reason given
+    EXPECT_NE(why().find("no witness"), std::string::npos) << why();
+    f.witness = true;
     f.owner_forced = false;
     f.lacking = 2;
     EXPECT_NE(why().find("lacks 2 regions"), std::string::npos) << "a witness does not make up for it";
