@@ -80,8 +80,13 @@ if [ "$SITE" = a ]; then
 	check "1: a holds a lease" wait_until 10 is_field vol lease held
 	check "1: a writes 1 MiB" write_mib 3 1
 	check "1: replicated" dccctl wait vol in-sync --timeout 60
+	barrier_with b s1r
+else
+	# Only once a is in sync: before, b may still hold a's report from
+	# before the write.
+	barrier_with a s1r
+	check "1: b has a's report of no backlog" dccctl wait vol in-sync --timeout 30
 fi
-[ "$SITE" = b ] && check "1: b has a's report of no backlog" dccctl wait vol in-sync --timeout 30
 barrier s1
 
 if [ "$SITE" = a ]; then
