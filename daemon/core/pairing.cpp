@@ -36,14 +36,17 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
     // (origin resolved): the older site takes S+1 with its writes.  The
     // older site is any owner or yielding site older than an owner of S,
     // whether or not it recorded the split (the newer site may have
-    // recorded it from an ATTACH whose answer was lost), or a plain replica
-    // of S (it dropped its writes too, by a resolve that crossed).
+    // recorded it from an ATTACH whose answer was lost), even one that was
+    // the newer site of an earlier split brain (the peer has since
+    // resolved that one, taken a newer generation by force and resolved
+    // again), or a plain replica of S (it dropped its writes too, by a
+    // resolve that crossed).
     auto resolved = [](SiteState s) {
         return s.role == Role::Replica && s.origin == Origin::Resolved && s.split == Split::None;
     };
     auto older_site = [](SiteState s, uint64_t gen) {
         if (s.role == Role::Replica) return s.split == Split::None && s.generation + 1 == gen;
-        return s.split != Split::New && order(s) < order({Role::Owner, gen - 1});
+        return order(s) < order({Role::Owner, gen - 1});
     };
     if (resolved(peer) && older_site(here, p))
         return d(15, Verdict::Record, {Role::Owner, p},
@@ -98,6 +101,20 @@ Decision decide(SiteState here, SiteState peer, Dirt dirt) {
         }
         return d(13, Verdict::Wait, here, "waiting for the old owner to become this site's replica");
     }
+    // Rules 17 and 18: a plain replica of G meets an owner of a newer
+    // generation that was not handed over to it from G: the owner took it
+    // without this site (by force after resolves that crossed, say).  A
+    // replica acknowledges no writes, so nothing diverged here: it becomes
+    // that owner's replica; what it lacks comes as after rule 12 (the
+    // owner's dirty regions by replication, its own invalid ones fetched).
+    auto plain_replica = [](SiteState s) {
+        return s.role == Role::Replica && s.split == Split::None;
+    };
+    if (plain_replica(here) && q == Role::Owner && peer.origin != Origin::Handover && p > g)
+        return d(17, Verdict::Record, {Role::Replica, p},
+                 "the peer took a newer generation without this site: becoming its replica");
+    if (r == Role::Owner && here.origin != Origin::Handover && plain_replica(peer) && p < g)
+        return d(18, Verdict::Wait, here, "waiting for the peer to become this site's replica");
     if (here.split != Split::None &&
         ((r == Role::Owner && q == Role::Replica) || (r == Role::Replica && q == Role::Owner)) &&
         p == g && peer.split == Split::None) {
