@@ -277,11 +277,13 @@
  *  stops the I/O first).  Rule 15 clears the older site's late[] (the
  *  admin named the outcome, as a resolve there does).  An owner pushes a
  *  region its replica lacks as well as a dirty one (INVALID_SET, read from
- *  the replica's state).  Open in dccd (flaw-cross-force): resolves at
- *  both sites that crossed leave the older site a plain replica of S and
- *  the newer one a replica of S+1; --force at the newer one before they
- *  meet makes it owner S+2, and a replica of S meets an owner of S+2:
- *  rule 11 at both, (d) fails (core::decide says the same).
+ *  the replica's state).  Resolves at both sites that crossed leave the
+ *  older site a plain replica of S and the newer one a replica of S+1;
+ *  --force at the newer one before they meet makes it owner S+2, and a
+ *  replica of S meets an owner of S+2: rules 17 and 18 (the replica wrote
+ *  nothing, it becomes the owner's replica; the owner waits).  Without
+ *  them (NO_FIX_BEHIND) that is rule 11 at both and (d) fails
+ *  (flaw-cross-force).
  *
  *  SYNC (-DSYNC, with FAILOVER): a write completes on the owner's disk and
  *  pends (the kernel holds it); one write of a region pends at a time.
@@ -614,6 +616,8 @@
 #define R14_SPLIT_BRAIN  14  /* both wrote while apart: persist the flag, not paired */
 #define R15_TAKE_RESOLVED 15 /* older site / replica S+1 resolved: persist owner S+1, writes kept */
 #define R16_WAIT_RESOLVED 16 /* replica S+1 resolved / the older site: wait (it takes S+1) */
+#define R17_BEHIND       17  /* replica G   / owner G' > G not by handover: persist replica G' */
+#define R18_WAIT_BEHIND  18  /* that owner / the replica: wait (it becomes replica G') */
 /* how the current generation began (superblock history) */
 #define HOW_HANDOVER 0       /* the first generation, or a handover */
 #define HOW_FAILOVER 1
@@ -1548,26 +1552,38 @@ inline invalidate_dirty(s) {
 #ifdef FAILOVER
 /* Rules 15 and 16.  The peer (or this site) is a replica of S+1 by resolve
  * at the newer site of a split brain (origin resolved, no split); the
- * older site is any owner or yielding site older than an owner of S that
- * is not the newer site of a split brain (whether or not it recorded the
- * split: its answer may have been lost), or a plain replica of S (it
- * resolved too, the resolves crossing).  A statement carries the split's
+ * older site is any owner or yielding site older than an owner of S
+ * (whether or not it recorded the split: its answer may have been lost;
+ * and though it may be the newer site of an earlier split brain, which
+ * the peer then overtook by a resolve and a force: NO_FIX_NEW_OLDER
+ * leaves those at rule 11), or a plain replica of S (it resolved too, the
+ * resolves crossing).  A statement carries the split's
  * kind but not its generation.  MUTANT_RECORDED_ONLY: as before dccd's
  * review (65b8e24), only an older site that recorded the split with S, or
  * a replica of S. */
 #define RESOLVED_PEER(pr) (pr == REPLICA && pho == HOW_RESOLVED && !psb)
 #define RESOLVED_HERE(s) (role[s] == REPLICA && how[s] == HOW_RESOLVED && sb[s] == 0)
 #ifndef MUTANT_RECORDED_ONLY
+#ifndef NO_FIX_NEW_OLDER
+#define OLDER_HERE(s, pg) (role[s] == REPLICA && sb[s] == 0 && gen[s] + 1 == pg || \
+	role[s] != REPLICA && KEY(role[s], gen[s]) < KEY(OWNER, pg - 1))
+#define OLDER_PEER(s, pr, pg) (pr == REPLICA && !psb && pg + 1 == gen[s] || \
+	pr != REPLICA && KEY(pr, pg) < KEY(OWNER, gen[s] - 1))
+#else
 #define OLDER_HERE(s, pg) (role[s] == REPLICA && sb[s] == 0 && gen[s] + 1 == pg || \
 	role[s] != REPLICA && sb[s] != SB_NEW && KEY(role[s], gen[s]) < KEY(OWNER, pg - 1))
 #define OLDER_PEER(s, pr, pg) (pr == REPLICA && !psb && pg + 1 == gen[s] || \
 	pr != REPLICA && !psn && KEY(pr, pg) < KEY(OWNER, gen[s] - 1))
+#endif
 #else
 #define OLDER_HERE(s, pg) (role[s] == REPLICA && sb[s] == 0 && gen[s] + 1 == pg || \
 	sb[s] == SB_OLD && sbgen[s] + 1 == pg)
 #define OLDER_PEER(s, pr, pg) (pr == REPLICA && !psb && pg + 1 == gen[s] || psb && !psn)
 #endif
 #endif
+
+#define BEHIND_HERE(s, pr, pg) (role[s] == REPLICA && sb[s] == 0 && pr == OWNER && \
+	pho != HOW_HANDOVER && pg > gen[s])
 
 /* pairing: the first rule that matches (here = s / peer = pr, pg) */
 inline apply_rule(s, pr, pg) {
@@ -1583,6 +1599,13 @@ inline apply_rule(s, pr, pg) {
 	:: FO_OLD(s, pr, pg)                 -> rule = R12_FAILED_OVER
 	:: FO_NEW(s, pr, pg) && SPLIT_NEW(s) -> rule = R14_SPLIT_BRAIN
 	:: FO_NEW(s, pr, pg)                 -> rule = R13_WAIT_OLD
+#ifndef NO_FIX_BEHIND
+	/* rules 17 and 18: a plain replica meets an owner of a newer
+	 * generation taken without it */
+	:: BEHIND_HERE(s, pr, pg)            -> rule = R17_BEHIND
+	:: role[s] == OWNER && how[s] != HOW_HANDOVER && pr == REPLICA && !psb && pg < gen[s] ->
+		rule = R18_WAIT_BEHIND
+#endif
 #endif
 	:: role[s] == OWNER    && pr == REPLICA  && gen[s] == pg     -> rule = R1_OWNS
 	:: role[s] == REPLICA  && pr == OWNER    && gen[s] == pg     -> rule = R2_REPLICA
@@ -1648,7 +1671,11 @@ inline apply_rule(s, pr, pg) {
 		role[s] = REPLICA; gen[s] = pg; how[s] = HOW_HANDOVER;
 		/* dccd has no report from the new owner yet (refusal 2) */
 		FOF_SET(s, pho == HOW_FORCED);
+#ifndef MUTANT_KEEP_DIRTY
 		invalidate_dirty(s);
+#else
+		drop_dirty(s);          /* its own writes kept as valid: (l) */
+#endif
 		ALONE_END(s);
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 	:: rule == R14_SPLIT_BRAIN ->
@@ -1667,6 +1694,14 @@ inline apply_rule(s, pr, pg) {
 		fi;
 		printf("MSC: site %d records a SPLIT BRAIN (%d)\n", s, sb[s]);
 		if :: ho[s] == Paired -> ho[s] = Unpaired :: else -> skip fi
+	:: rule == R17_BEHIND ->
+		/* persist replica of the newer generation: a replica accepted no
+		 * write, so nothing of its own is dropped */
+		assert(!late[s]);                       /* (g) no divergence goes unseen */
+		role[s] = REPLICA; gen[s] = pg; how[s] = HOW_HANDOVER;
+		FOF_SET(s, pho == HOW_FORCED);
+		printf("MSC: site %d becomes replica of gen %d (rule 17)\n", s, pg);
+		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 	:: rule == R15_TAKE_RESOLVED ->
 		/* persist owner S+1, no split: the newer site dropped its writes,
 		 * this site's dirty regions are kept and replicated */
@@ -2589,12 +2624,15 @@ inline resolve(s) {
 	:: sb[s] == SB_OLD ->
 		role[s] = REPLICA; gen[s] = sbgen[s]; how[s] = HOW_HANDOVER;
 		FOF_SET(s, 1);          /* no report from the owner (refusal 2) */
-		invalidate_dirty(s);
-		late[s] = 0             /* the admin named the outcome */
+		invalidate_dirty(s)
 	:: else ->
 		role[s] = REPLICA; gen[s] = gen[s] + 1; how[s] = HOW_RESOLVED;
 		invalidate_dirty(s)
 	fi;
+	/* the admin named the outcome: what this site wrote is dropped, late
+	 * or not (at the newer site too: the peer may have moved on by a
+	 * resolve and a force since this site recorded the split) */
+	late[s] = 0;
 	sb[s] = 0; sbgen[s] = 0;
 	ALONE_END(s);
 	forget_link(s);
@@ -2942,6 +2980,8 @@ inline wcrash() {
 /* ... or both sites report a split brain */
 /* ... or both sites report a split brain, one the older site (which
  * resolve --discard-local ends) and one the newer */
+#define SAME_AT_BOTH(r) (!(valid[IX(0, r)] && valid[IX(1, r)] && !dirty[IX(0, r)] && \
+	!dirty[IX(1, r)]) || cur[IX(0, r)] == cur[IX(1, r)])
 #define BOTH_REPORT ((sb[0] == SB_OLD && sb[1] == SB_NEW) || (sb[0] == SB_NEW && sb[1] == SB_OLD))
 #ifdef CONTINUE
 #define OWNER_SITE (role[0] == OWNER -> 0 : 1)
@@ -3064,7 +3104,11 @@ active proctype world() {
 	/* (e) one owner, or a split brain both sites report; (g) every
 	 * divergence is reported by both */
 	assert(ONE_OWNER || BOTH_REPORT);
-	assert(!(late[0] || late[1]) || BOTH_REPORT)
+	assert(!(late[0] || late[1]) || BOTH_REPORT);
+	/* (l) paired at the end, the copies are equal: a region valid and
+	 * clean at both holds the latest write at both or at neither (what a
+	 * force lost is lost at both, never kept at one site alone) */
+	assert(!(ONE_OWNER) || SAME_AT_BOTH(0) && SAME_AT_BOTH(NR - 1))
 #ifdef CONTINUE
 	;
 	/* (j) paired, the replica holding everything the owner acknowledged,
