@@ -20,6 +20,12 @@
 #      now; `dccctl resolve --discard-local` at B, the newer one, drops
 #      B's writes and makes B replica of generation 5, which A takes with
 #      its own (rule 15).  A's data is unchanged, the copies end equal.
+#   5. A third split brain (B forced to generation 6, both write apart),
+#      resolved at both sites while apart again: A becomes replica 6 (its
+#      dccd killed and started again), B replica 7 and, forced again,
+#      owner 8, and writes.  A meets it: a replica of 6 facing an owner of
+#      8 becomes its replica (rules 17 and 18); each fetches what it
+#      dropped from the other, B's writes are kept, the copies end equal.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
@@ -124,6 +130,31 @@ if [ "$SITE" = a ]; then
 		expect_eq "4: no split at A" - "$(status_field vol split)"
 		expect_eq "4: A's data is unchanged, its writes kept" "$want" "$(sum_vol)"
 		expect_eq "4: both copies equal" "$(exchange s4 "$(sum_data)")" "$(sum_data)"
+		# 5: a third split brain, resolved at both sites while apart
+		# (the resolves cross), then B forced again: A, a replica of 6,
+		# meets an owner of 8 (rules 17 and 18).
+		barrier p5
+		check "5: A: its end of the link down" ip link set eth0 down
+		check "5: A writes 1 MiB while apart" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=12 count=1 oflag=direct status=none
+		sleep 3
+		check "5: A: its end up again" ip link set eth0 up
+		check "5: A records the split brain" wait_until 90 is_field vol split old
+		barrier p5b
+		check "5: A: its end down again" ip link set eth0 down
+		check "5: A sees the link down" wait_until 30 link_down
+		check "5: resolve --discard-local at A, apart" dccctl resolve vol --discard-local
+		expect_eq "5: A is replica of generation 6" "replica 6" "$(role_gen vol)"
+		kill9_dccd
+		start_dccd
+		expect_eq "5: A's dccd killed and started again: still replica 6" "replica 6" "$(role_gen vol)"
+		check "5: A: its end up (B's stays down until it forced)" ip link set eth0 up
+		check "5: A becomes replica of B's generation 8 (rule 17)" wait_until 120 is_role_gen "replica 8"
+		grep -q "pairing rule 17" /tmp/dccd.log && ok "5: A's log names rule 17" || bad "5: no rule 17 in A's log"
+		check "5: paired" dccctl wait vol paired --timeout 120
+		check "5: A hydrated (the 16 regions it dropped come from B)" dccctl wait vol hydrated --timeout 120
+		expect_eq "5: B's write made while apart is here" "$(exchange b5 x)" \
+			"$($DD if="$DATA" bs=1M skip=20 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)"
+		exchange s5 "$(sum_data)" >/dev/null
 		;;
 	esac
 else
@@ -226,6 +257,35 @@ else
 		check "4: paired" dccctl wait vol paired --timeout 120
 		check "4: in sync" dccctl wait vol in-sync --timeout 120
 		expect_eq "4: both copies equal" "$(exchange s4 "$(sum_data)")" "$(sum_data)"
+		# 5: B's end stays down from its force until after its second
+		# force, so that A's resolve and B's cross.
+		barrier p5
+		check "5: B: its end of the link down" ip link set eth0 down
+		check "5: B sees the link down" wait_until 30 link_down
+		check "5: B takes the volume by force" dccctl failover vol --force
+		check "5: B writes 1 MiB" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=16 count=1 oflag=direct status=none
+		check "5: B: its end up again" ip link set eth0 up
+		check "5: B records the split brain, the newer site" wait_until 90 is_field vol split new
+		barrier p5b
+		check "5: B: its end down again" ip link set eth0 down
+		check "5: B sees the link down" wait_until 30 link_down
+		check "5: resolve --discard-local at B, apart" dccctl resolve vol --discard-local
+		expect_eq "5: B is replica of generation 7" "replica 7" "$(role_gen vol)"
+		check "5: B takes the volume by force again" dccctl failover vol --force
+		expect_eq "5: B owns generation 8" "owner 8" "$(role_gen vol)"
+		check "5: B writes 1 MiB more" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=20 count=1 oflag=direct status=none
+		b5=$($DD if=/dev/mapper/vol bs=1M skip=20 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)
+		sleep 5 # A resolves meanwhile
+		check "5: B: its end up again" ip link set eth0 up
+		check "5: paired" dccctl wait vol paired --timeout 120
+		# (Rule 18 only if A's statement came first: A may have taken rule
+		# 17 on B's, and then states replica 8.)
+		grep -q "pairing rule 11" /tmp/dccd.log && bad "5: rule 11 in B's log" || ok "5: never rule 11 at B"
+		expect_eq "5: B still owns generation 8" "owner 8" "$(role_gen vol)"
+		check "5: in sync" dccctl wait vol in-sync --timeout 120
+		check "5: B hydrated (the 16 regions it dropped come from A)" dccctl wait vol hydrated --timeout 120
+		exchange b5 "$b5" >/dev/null
+		expect_eq "5: both copies equal" "$(exchange s5 x)" "$(sum_data)"
 		;;
 	esac
 fi
