@@ -293,10 +293,10 @@ check flaw-no-learn      fail "$CE -DMAXFO=0 -DMAXCRASH=1 -DNO_FIX_LEARN" -DBFS
 if [[ " ${only[*]} " == *" continue-end-fo "* ]]; then
 	check continue-end-fo pass "$CE -DMAXFO=1 -DMAXCRASH=0" -DMEMLIM=8000 -w26
 fi
-# dccd's flaw: presync read while a push of a dirty region crosses that
-# moment (CROSSING_PUSH; dccd's switch from async to sync) keeps the
-# region once its dirty bit is cleared, and the fence is never lifted:
-# (j) fails.  With FIX_PRESYNC (a proposal, not dccd's) it is lifted, a
+# Without FIX_PRESYNC (dccd's since 1f5dcce): presync read while a push
+# of a dirty region crosses that moment (CROSSING_PUSH; dccd's switch
+# from async to sync) kept the region once its dirty bit was cleared, and
+# the fence was never lifted: (j) fails.  With it the fence is lifted, a
 # power cut too (7.5 M states, about 30 s), and safe (by name only).
 check flaw-presync       fail "$CE -DMAXFO=0 -DMAXCRASH=0 -DCROSSING_PUSH" -DBFS
 if [[ " ${only[*]} " == *" fix-presync-end "* ]]; then

@@ -446,10 +446,11 @@
  *               fix; the model checks that it is safe (an UPTODATE is sent
  *               only once the replica holds everything, whatever epoch it
  *               names).
- *   FIX_PRESYNC (CONTINUE; a proposal, off: dccd does not have it) a
+ *   FIX_PRESYNC (CONTINUE; dccd's since 1f5dcce, off by default here so
+ *               that flaw-presync shows the protocol without it) a
  *               region counts in presync only while it is dirty: cleared,
  *               it was pushed by a push armed after every write it holds,
- *               whatever that push's seq.  dccd as built keeps a region in
+ *               whatever that push's seq.  dccd as first built kept a region in
  *               presync when presync is read while its push is in flight
  *               (or answered and not yet cleared): the answer does not count
  *               (presync_seq), the clear cleans the region, nothing pushes
@@ -859,9 +860,9 @@ byte mp[16];
  * completing writes alone (G_REJOIN), at a start, and whenever the site
  * becomes owner: the regions dirty and valid here then; a push of one in
  * flight then was read before (it does not count, presync_seq) */
-/* PRE_LEFT: a region still in presync; -DFIX_PRESYNC (a proposal, not
- * dccd's): only while it is still dirty (a region cleared since was
- * pushed by a push armed after every write it holds) */
+/* PRE_LEFT: a region still in presync; -DFIX_PRESYNC (dccd's): only
+ * while it is still dirty (a region cleared since was pushed by a push
+ * armed after every write it holds) */
 #ifdef FIX_PRESYNC
 #define PRE_LEFT(s, r) (pre[IX(s, r)] && dirty[IX(s, r)])
 #else
