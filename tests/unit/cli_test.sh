@@ -32,6 +32,20 @@ rc=$?
 [ $rc = 4 ] || bad "dump-meta of no file: exit $rc"
 echo "$out" | grep -q '"code":"not-found"' || bad "not found as JSON: $out"
 [ -z "$("$dccctl" dump-meta /nonexistent/meta 2>/dev/null)" ] || bad "an error without --json wrote to stdout"
+# migrate's usage errors come before any request to dccd (exit 2, why).
+usage_says() { # TEXT ARG...: dccctl ARG... is a usage error that says TEXT
+	text=$1
+	shift
+	err=$("$dccctl" "$@" 2>&1 >/dev/null)
+	rc=$?
+	[ $rc = 2 ] || bad "dccctl $*: exit $rc, not 2"
+	echo "$err" | grep -q "$text" || bad "dccctl $*: said '$err', not '$text'"
+}
+usage_says "one or more volumes, or --all" migrate --to b
+usage_says "one or more volumes, or --all" migrate vm1 --all --to b
+usage_says "needs --to SITE" migrate vm1 vm2
+usage_says "invalid site name" migrate vm1 --to ""
+usage_says "invalid site name" migrate --all --to "b c"
 # The bash completion (libctl/dccctl.bash) offers what the verb table says.
 complete_words() { # WORD...: what completing the last word offers
 	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _dccctl; echo "${COMPREPLY[*]}"' \
