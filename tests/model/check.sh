@@ -252,7 +252,7 @@ check flaw-cross-force   fail "$XF -DNO_FIX_BEHIND" -DBFS
 # (l) the copies end equal: rule 12 keeping the old owner's writes as
 # valid (not fetched back from the new owner) leaves them different.
 check mutant-keep-dirty  fail "$F0 -DEND_CHECK -DMUTANT_KEEP_DIRTY -DMAXFO=1" -DBFS
-# Without FIX_FORCED_LEASE (a534c25), a forced owner's replica fails over
+# Without FIX_FORCED_LEASE (ab837b7), a forced owner's replica fails over
 # while the forced owner, which needs no lease, writes on: (g) fails.
 check flaw-forced-lease  fail "$F0 -DMAXFO=1 -DMAXFORCE=1 -DMAXRESOLVE=0 -DNO_FIX_FORCED_LEASE" -DBFS
 
