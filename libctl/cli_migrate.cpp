@@ -99,15 +99,7 @@ int cmd_migrate(int argc, char** argv) {
         if (!o.has("json")) std::fprintf(stderr, "dccctl migrate: %s\n", err.c_str());
         return dcc::control::exit_code_of(reply);
     }
-    if (!o.has("json")) {
-        std::string extra;
-        if (reply.value("already", false)) extra = " (already)";
-        else if (reply.contains("handover_ms"))
-            extra = " (handover " + std::to_string(reply["handover_ms"].get<int64_t>()) + " ms)";
-        std::printf("%s: owned by %s, generation %llu%s\n", o.pos[0].c_str(),
-                    str_or(reply, "owner", "?").c_str(),
-                    (unsigned long long)reply.value("generation", 0ull), extra.c_str());
-    }
+    if (!o.has("json")) say_migrated(o.pos[0], reply);
     return 0;
 }
 
