@@ -97,6 +97,7 @@ private:
         zmq::socket_t* client;  // the DEALER it watches, or nullptr
         std::string endpoint;   // and where that connects
         bool lost = false;      // ZeroMQ gave that connection up
+        std::string reason;     // why its last refusal logged was refused
         std::chrono::steady_clock::time_point logged{}, retried{};
     };
     std::vector<Monitor> monitors_;

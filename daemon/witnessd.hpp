@@ -91,6 +91,7 @@ private:
     };
     std::map<std::string, Quiet> quiet_;
     std::chrono::steady_clock::time_point monitor_logged_{};
+    std::string monitor_reason_;  // the last refusal logged
 };
 
 }  // namespace dcc

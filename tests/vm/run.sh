@@ -339,8 +339,8 @@ run_attempt() {
 			grep -ahE 'DCC-CHECK FAIL|DCC-SUMMARY' "$work"/console-*.log | sed 's/^/    /' || true
 			# What the first failed checks printed (a CI log may be all
 			# there is of a run that failed once).
-			grep -ahE -A8 'DCC-CHECK FAIL' "$work"/console-*.log | grep -avE '^DCC-CHECK FAIL' |
-				head -n 40 | sed 's/^/    | /' || true
+			grep -ahE -A40 'DCC-CHECK FAIL' "$work"/console-*.log | grep -avE '^DCC-CHECK FAIL' |
+				head -n 60 | sed 's/^/    | /' || true
 			echo "    log: $work"
 		} >"$work/verdict"
 	fi
