@@ -89,20 +89,17 @@ std::vector<zmq::socket_t*> PeerLink::monitors() {
 // One monitor event: {u16 event, u32 value} then the socket's endpoint.
 // Keys that are wrong or missing are logged by serve_zap(); what fails
 // before ZAP is asked (no CURVE at all, a CURVE handshake that does not
-// decrypt) is logged here: the same reason at most every ten seconds a
-// socket, a new one at once (the peer restarted with another setup).
+// decrypt) is logged here, as RefusalLog lets it.
 void PeerLink::serve_monitor(size_t i) {
     Monitor& m = monitors_[i];
     auto e = read_monitor(m.pair);
     if (!e) return;
     // A protocol error ends the connection for good in ZeroMQ (no reconnect).
-    if (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && m.client) m.lost = true;
+    bool named = e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (named && m.client) m.lost = true;
     std::string why = handshake_failure(*e, cfg_.insecure, "this site");
-    auto now = std::chrono::steady_clock::now();
-    if (why == m.reason && now - m.logged < std::chrono::seconds(10)) return;
-    m.logged = now;
-    m.reason = why;
-    log_warn("refused a connection on the %s (%s): %s", m.what, e->endpoint.c_str(), why.c_str());
+    if (m.log.take(named, why, std::chrono::steady_clock::now()))
+        log_warn("refused a connection on the %s (%s): %s", m.what, e->endpoint.c_str(), why.c_str());
 }
 
 // What every socket of the link shares: nothing lingers, no frame from the

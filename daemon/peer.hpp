@@ -18,6 +18,7 @@
 
 #include "config.hpp"
 #include "wire.hpp"
+#include "zmq_util.hpp"
 
 namespace dcc {
 
@@ -97,8 +98,8 @@ private:
         zmq::socket_t* client;  // the DEALER it watches, or nullptr
         std::string endpoint;   // and where that connects
         bool lost = false;      // ZeroMQ gave that connection up
-        std::string reason;     // why its last refusal logged was refused
-        std::chrono::steady_clock::time_point logged{}, retried{};
+        RefusalLog log;
+        std::chrono::steady_clock::time_point retried{};
     };
     std::vector<Monitor> monitors_;
     std::string peer_key_;  // 32 raw bytes

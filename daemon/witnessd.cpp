@@ -321,17 +321,14 @@ void Witnessd::serve_zap() {
     zap_reply(zap_, *r, ok, site);
 }
 
-// Handshakes that fail before ZAP is asked (no CURVE, a wrong server key):
-// the same reason at most every ten seconds, a new one at once.
+// Handshakes that fail before ZAP is asked (no CURVE, a wrong server key).
 void Witnessd::serve_monitor() {
     auto e = read_monitor(monitor_);
     if (!e) return;
+    bool named = e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     std::string why = handshake_failure(*e, cfg_.insecure, "the witness");
-    auto now = steady_clock::now();
-    if (why == monitor_reason_ && now - monitor_logged_ < seconds(10)) return;
-    monitor_logged_ = now;
-    monitor_reason_ = why;
-    log_warn("refused a connection to the witness (%s): %s", e->endpoint.c_str(), why.c_str());
+    if (monitor_log_.take(named, why, steady_clock::now()))
+        log_warn("refused a connection to the witness (%s): %s", e->endpoint.c_str(), why.c_str());
 }
 
 void Witnessd::quietly(const std::string& key, const std::string& line, bool warn) {

@@ -18,6 +18,7 @@
 
 #include "lease.hpp"
 #include "wire.hpp"
+#include "zmq_util.hpp"
 #include "witness.hpp"
 #include "witness_config.hpp"
 
@@ -90,8 +91,7 @@ private:
         unsigned left_out = 0;
     };
     std::map<std::string, Quiet> quiet_;
-    std::chrono::steady_clock::time_point monitor_logged_{};
-    std::string monitor_reason_;  // the last refusal logged
+    RefusalLog monitor_log_;
 };
 
 }  // namespace dcc

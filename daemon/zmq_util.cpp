@@ -63,6 +63,15 @@ std::string handshake_failure(const HandshakeEvent& e, bool insecure, const char
     return "a protocol error in the handshake";
 }
 
+bool RefusalLog::take(bool named, const std::string& why, Clock::time_point now) {
+    bool quiet = any_ && now - logged_ < std::chrono::seconds(10);
+    if (quiet && (!named || why == reason_)) return false;
+    any_ = true;
+    logged_ = now;
+    reason_ = why;
+    return true;
+}
+
 int stop_signals() {
     sigset_t mask;
     sigemptyset(&mask);

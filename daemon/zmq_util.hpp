@@ -6,6 +6,7 @@
 
 #include <zmq.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,23 @@ std::optional<HandshakeEvent> read_monitor(zmq::socket_t& monitor);
 // Why a handshake failed, for the log; @insecure_side names this side
 // when it runs without CURVE ("this site", "the witness").
 std::string handshake_failure(const HandshakeEvent& e, bool insecure, const char* insecure_side);
+
+// Which refused handshakes of one socket go to the log: at most one every
+// ten seconds, but a reason that names the cause and differs from the last
+// one logged (the peer restarted with another setup) at once. The same
+// refusal may reach a socket either way: as a protocol error that names
+// it, or, when the other side closed first, as a bare failure.
+class RefusalLog {
+public:
+    using Clock = std::chrono::steady_clock;
+    // Whether to log @why now; @named: it names its cause.
+    bool take(bool named, const std::string& why, Clock::time_point now);
+
+private:
+    std::string reason_;
+    Clock::time_point logged_{};
+    bool any_ = false;
+};
 
 // SIGTERM, SIGINT and SIGHUP blocked and readable from the returned
 // signalfd (throws dcc::Error if it cannot be made).

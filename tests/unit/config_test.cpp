@@ -255,3 +255,20 @@ TEST(Log, PrioritiesOnlyOnJournaldsStream) {
     EXPECT_FALSE(journal_stream("", st));
     EXPECT_FALSE(journal_stream(nullptr, st));
 }
+
+// A peer that comes back with another setup is named at once; the same
+// refusal over and over is not, nor a bare failure right after a named one.
+TEST(Log, RefusedHandshakes) {
+    using namespace std::chrono_literals;
+    RefusalLog log;
+    auto t = std::chrono::steady_clock::time_point{} + 1h;
+    EXPECT_TRUE(log.take(false, "the handshake failed", t)) << "the first is logged";
+    EXPECT_FALSE(log.take(false, "the handshake failed", t + 1s));
+    EXPECT_TRUE(log.take(true, "the other side does not use CURVE", t + 2s)) << "a named new reason";
+    EXPECT_FALSE(log.take(true, "the other side does not use CURVE", t + 3s));
+    EXPECT_FALSE(log.take(false, "the handshake failed", t + 4s)) << "a bare one says less";
+    EXPECT_FALSE(log.take(true, "the other side does not use CURVE", t + 11s));
+    EXPECT_TRUE(log.take(true, "the other side does not use CURVE", t + 12s)) << "10 s on: again";
+    EXPECT_TRUE(log.take(true, "the CURVE handshake failed", t + 13s));
+    EXPECT_TRUE(log.take(false, "the handshake failed", t + 23s));
+}
