@@ -13,9 +13,11 @@ for d in $(echo "${DCC_DISKS:-}" | tr ',' ' '); do
 	i=$((i + 1))
 done
 
-ok() { echo "DCC-CHECK ok: $*"; }
+# Each check ends with the guest's uptime: where a scenario's time goes.
+uptime_s() { local u _; read -r u _ </proc/uptime; echo "$u"; }
+ok() { echo "DCC-CHECK ok: $* [$(uptime_s)s]"; }
 bad() {
-	echo "DCC-CHECK FAIL: $*"
+	echo "DCC-CHECK FAIL: $* [$(uptime_s)s]"
 	failures=$((failures + 1))
 }
 
