@@ -3,7 +3,7 @@
 # moves to B while the writer runs; B serves I/O at once and pulls what it
 # lacks; every write A acknowledged is then read back at B.
 # sites: 2
-# disks: data=256M meta=1M
+# disks: data=128M meta=1M
 # timeout: 600
 # alone: yes
 . ./lib.sh
@@ -12,7 +12,7 @@ say() { echo "demo[$SITE]: $*"; }
 UUID=d0d0d0d0-0000-4000-8000-000000000001
 if [ "$SITE" = a ]; then
 	say "site A holds the data: dccctl format-meta"
-	fill_random "$DATA" 256
+	fill_random "$DATA" 128
 	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID
 else
 	say "site B holds nothing yet: dccctl format-meta --empty"
@@ -41,7 +41,7 @@ if [ "$SITE" = a ]; then
 	exchange acked "$acked" >/dev/null
 	barrier verified
 else
-	check "B received a full copy" wait_until 400 is_valid vol 4096/4096
+	check "B received a full copy" wait_until 400 is_valid vol 2048/2048
 	dccctl status vol
 	barrier copied
 	check "B owns the volume" wait_until 120 is_field vol role owner
@@ -51,7 +51,7 @@ else
 	check "every write acknowledged at A is read back at B" dcctest seqverify /dev/mapper/vol --seed 11 --acked "$acked"
 	cat /tmp/check.out
 	check "B takes new writes" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=100 count=4 oflag=direct status=none
-	check "hydration completes" wait_until 300 is_valid vol 4096/4096
+	check "hydration completes" wait_until 300 is_valid vol 2048/2048
 	dccctl status vol
 	barrier verified
 fi

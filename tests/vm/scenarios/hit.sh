@@ -1,6 +1,8 @@
 # Hit path: random writes and reads through a volume that holds all its
 # data, checked by fio's verify, again after the table is rebuilt.
+# Two vCPUs: bios submitted and completed on either CPU.
 # disks: data=128M meta=1M
+# cpus: 2
 . ./lib.sh
 
 check "format-meta" dccctl format-meta --data "$DATA" --meta "$META"

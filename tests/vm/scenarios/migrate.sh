@@ -19,8 +19,9 @@ else
 	dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty >/dev/null
 fi
 check "create" dcc_create vol "$DATA" "$META"
-# Slow replication, so that writes are still dirty when ownership moves.
-dccd_config 'replication_rate = "1M"'
+# The first copy at full speed; then slow replication (below), so that
+# writes are still dirty when ownership moves.
+dccd_config
 start_dccd
 check "paired" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
 sum_vol() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
@@ -34,6 +35,10 @@ fio_verify() {
 
 if [ "$SITE" = a ]; then
 	barrier synced
+	echo 'replication_rate = "1M"' >>/etc/dcc/dccd.toml
+	kill -HUP "$DCCD"
+	check "replication slowed to 1 MiB/s (SIGHUP)" wait_until 10 \
+		grep -q "SIGHUP: replication_rate: [0-9]* -> 1048576 bytes/s" /tmp/dccd.log
 	check "fio writes 24 MiB at A (crc32c verify headers)" fio_verify --do_verify=1
 	# A buffered read puts the old owner's data in its page cache.
 	$DD if=/dev/mapper/vol bs=1M skip=40 count=1 status=none of=/dev/null
