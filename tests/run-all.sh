@@ -8,8 +8,8 @@
 #      cmake --install, their versions, and DKMS builds of the module from
 #      dcc-dkms for both Debian 12 kernel lines (6.1, 6.12);
 #   5. the VM scenarios (tests/vm/scenarios): the single-site ones on both
-#      kernel lines, the two-site ones on 6.1, and rewrite (replication, three
-#      handovers, fetches) on 6.12 too as a smoke run of the daemon there.
+#      kernel lines, the two- and three-site ones on 6.1, and those whose
+#      header says "kernels: all" (rewrite, syncwrite, failover*) on 6.12 too.
 # It installs what it needs from Debian's packages and ends with one line
 # "N passed, N failed" counting unit tests, model checks, package checks
 # and VM runs.

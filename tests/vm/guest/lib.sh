@@ -330,10 +330,18 @@ barrier() {
 	[ $r = 0 ] && ok "all three sites reached '$1'" || bad "barrier '$1' failed"
 }
 
-# The daemon was started with a crash point: once it died there, this VM
-# loses its power at once (the rig kills QEMU; nothing is synced).
-powercut_on_crash() {
-	wait_until 60 dccd_died || bad "dccd did not die at its crash point"
+# This VM loses its power at once: the rig kills QEMU, nothing is synced.
+powercut() {
 	echo "DCC-KILL-ME"
 	sleep 600
 }
+
+# The daemon was started with a crash point: once it died there, the power
+# is cut.
+powercut_on_crash() {
+	wait_until 60 dccd_died || bad "dccd did not die at its crash point"
+	powercut
+}
+
+# dccd reports its link to the peer down.
+link_down() { dccctl status --json | grep -q '"link":"down"'; }

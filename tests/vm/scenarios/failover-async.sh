@@ -18,7 +18,6 @@
 UUID=5a5a5a5a-0000-4000-8000-000000000010
 RECORDS=1024
 boot=${DCC_BOOT:-1}
-powercut() { echo "DCC-KILL-ME"; sleep 600; }
 
 if [ "$SITE" = a ] && [ "$boot" = 2 ]; then
 	check "A's data device holds every record it acknowledged" \

@@ -19,15 +19,13 @@
 # sites: 3
 # disks: data=16M meta=1M
 # timeout: 300
-# kernels: 6.1
+# kernels: all
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-000000000031
 LEASE_MS=3000
 RECORDS=300
 LAST=$((RECORDS - 1))  # records 0 to LAST
-powercut() { echo "DCC-KILL-ME"; sleep 600; }
-link_down() { dccctl status --json | grep -q '"link":"down"'; }
 
 if [ "$SITE" = w ]; then
 	witness_config $LEASE_MS

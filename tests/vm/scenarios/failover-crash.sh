@@ -23,13 +23,13 @@
 # disks: data=16M meta=1M
 # disks-w: state=16M
 # timeout: 300
+# kernels: all
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-000000000012
 LEASE_MS=3000
 sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
-link_down() { dccctl status --json | grep -q '"link":"down"'; }
 write_mib() { $DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=$((16 * $2)) seek=$((16 * $1)) oflag=direct status=none; }
 
 if [ "$SITE" = w ]; then

@@ -19,8 +19,6 @@
 
 UUID=5a5a5a5a-0000-4000-8000-000000000021
 LEASE_MS=3000
-powercut() { echo "DCC-KILL-ME"; sleep 600; }
-link_down() { dccctl status --json | grep -q '"link":"down"'; }
 
 if [ "$SITE" = w ]; then
 	witness_config $LEASE_MS

@@ -27,9 +27,7 @@ UUID=5a5a5a5a-0000-4000-8000-000000000010
 LEASE_MS=3000
 sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
-link_down() { dccctl status --json | grep -q '"link":"down"'; }
 pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
-powercut() { echo "DCC-KILL-ME"; sleep 600; }
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 write_mib() { $DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=$((16 * $2)) seek=$((16 * $1)) oflag=direct status=none; }
 boot=${DCC_BOOT:-1}

@@ -29,6 +29,7 @@
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
+# kernels: all
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-00000000000e
@@ -36,10 +37,8 @@ sum_vol() { $DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | 
 sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 sum_head() { $DD if=/dev/mapper/vol bs=1M count=8 iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
-link_down() { dccctl status --json | grep -q '"link":"down"'; }
 pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
 rc_was() { expect_eq "$1" "$2" "$(cat /tmp/check.rc)"; }
-powercut() { echo "DCC-KILL-ME"; sleep 600; }
 # The first region from $1 (default 0) not valid here (ranges are sorted).
 first_invalid() {
 	dccctl dump-meta --ranges "$META" | sed -n 's/^valid ranges *//p' | tr ',' '\n' |

@@ -28,7 +28,6 @@
 
 UUID=5a5a5a5a-0000-4000-8000-000000000020
 sum_range() { $DD if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none | sha256sum | cut -d' ' -f1; }
-link_down() { dccctl status --json | grep -q '"link":"down"'; }
 
 dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --sync \
 	--role "$([ "$SITE" = a ] && echo owner || echo replica)" >/tmp/format.out
