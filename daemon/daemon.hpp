@@ -115,7 +115,7 @@ private:
     // The sync writes of a batch of messages answered with one flush.
     void flush_sync_writes();
     struct {
-        uint64_t writes = 0, flushes = 0;
+        uint64_t writes = 0, flushes = 0, us = 0;  // us: from receipt to answer, summed
         Clock::time_point logged{};
     } sync_answered_;
     void end_fills(Volume& v);

@@ -188,6 +188,7 @@ std::optional<Incoming> PeerLink::receive(zmq::socket_t& s) {
         in.payload = std::move(frames.back());
     }
     in.msg = std::move(*d.msg);
+    in.at = std::chrono::steady_clock::now();
     return in;
 }
 

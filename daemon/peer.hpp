@@ -35,6 +35,7 @@ struct Incoming {
     zmq::message_t identity;  // for reply()
     wire::Message msg;
     zmq::message_t payload;   // region data, if the type has any
+    std::chrono::steady_clock::time_point at;  // taken from its socket
 };
 
 class PeerLink {

@@ -25,6 +25,13 @@ namespace dcc::dccd {
 using ms = std::chrono::milliseconds;
 using core::FillKind;
 
+// A sync volume's regions left dirty while the application writes
+// (core::dirty_to_push): 64 MiB with the default 64 KiB regions.  The
+// application counts as writing while a write was shipped within
+// kHotIdle.
+constexpr uint64_t kHotRegions = 1024;
+constexpr auto kHotIdle = std::chrono::seconds(1);
+
 void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_.set(v, DCC_SET_INVALID); }
 
 // The link reset or the peer restarted: what was in flight is gone.
@@ -171,9 +178,13 @@ void Daemon::flush_acks(Volume& v) {
     int err = fdatasync(v.data_fd) ? errno : 0;
     if (err) v.flush_failed = true;
     uint64_t syncs = 0;
+    auto now = Clock::now();
     for (const Incoming& in : v.acks) {
         bool sync = in.msg.type == wire::Type::SyncWrite;
         syncs += sync;
+        if (sync)
+            sync_answered_.us +=
+                uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(now - in.at).count());
         if (!err && !sync) v.pushed.add(in.payload.size());
         wire::Message r = reply_to(in.msg, sync ? wire::Type::SyncAck : wire::Type::PushAck);
         r.status = err;
@@ -184,10 +195,11 @@ void Daemon::flush_acks(Volume& v) {
     // How well sync writes share flushes, in the log every 10 s.
     sync_answered_.writes += syncs;
     sync_answered_.flushes++;
-    auto now = Clock::now();
     if (now - sync_answered_.logged > std::chrono::seconds(10)) {
-        log_info("sync: answered %llu writes of the owner with %llu flushes",
-                 (unsigned long long)sync_answered_.writes, (unsigned long long)sync_answered_.flushes);
+        log_info("sync: answered %llu writes of the owner with %llu flushes, on average %llu us "
+                 "after their receipt",
+                 (unsigned long long)sync_answered_.writes, (unsigned long long)sync_answered_.flushes,
+                 (unsigned long long)(sync_answered_.us / sync_answered_.writes));
         sync_answered_ = {.logged = now};
     }
 }
@@ -373,10 +385,16 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
 void Daemon::replicate(Volume& v, Clock::time_point now) {
     if (!v.owner() || !v.own.paired() || !link_up_) return;
     if (v.rep.wants_refill(now)) {
+        core::HotFacts hf{
+            .shipping = v.reg.sync && v.presync.has_value(),
+            .at_risk = (v.presync ? v.presync->count() : 0) + v.rep.owed().count(),
+            .dirty = v.kst ? v.kst->dirty : UINT64_MAX,
+            .writing = sync_->shipped_since(v.reg.uuid, now - kHotIdle)};
+        uint64_t max_dirty = core::dirty_to_push(hf, kHotRegions);
         nl::RegionsReply dirty;
-        if (v.rep.owed().empty()) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
-        v.rep.refill(v.invalid, dirty.ranges, 256, now);
-        if (v.rep.owed().empty()) v.dirty_cursor = dirty.next.value_or(0);
+        if (v.rep.owed().empty() && max_dirty) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
+        v.rep.refill(v.invalid, dirty.ranges, 256, now, max_dirty);
+        if (v.rep.owed().empty() && max_dirty) v.dirty_cursor = dirty.next.value_or(0);
     }
     double dt = std::chrono::duration<double>(now - token_time_).count();
     token_time_ = now;

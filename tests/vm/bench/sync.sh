@@ -1,8 +1,8 @@
 # Synchronous replication's cost, one run, on the same link: write latency
 # (fio, 4 KiB random writes, O_DIRECT, one in flight, and with 16 in
 # flight for IOPS) of dm-linear on a's disk, of a dcc volume in async and
-# of one formatted --sync (each paired with b, every region valid and
-# dirty first, so that no write waits for a dirty bit), and of DRBD 8.4
+# of one formatted --sync (each paired with b, every region written once
+# first and in sync at both sites before each target), and of DRBD 8.4
 # (the drbd module of Debian's kernel, drbd-utils' drbdsetup-84) with
 # protocol C on the same disk and link, against the link's RTT (ping) and
 # a durable 4 KiB write at b.  3 alternating rounds of 6 s.  Then one
@@ -72,6 +72,10 @@ if [ "$SITE" = a ]; then
 			# shellcheck disable=SC2046
 			set -- $(lat "${t#*:}" 1) $(lat "${t#*:}" 16)
 			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$6"
+			# What a target left to replicate is done before the next
+			# one is measured, not during it.
+			dccctl wait async in-sync --timeout 300 >/dev/null || bad "async in sync after $t"
+			dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync after $t"
 		done
 	done
 	grep "sync:" /tmp/dccd.log | tail -n 5
