@@ -150,7 +150,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         if (w.size() == 2 && states.empty()) return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
         send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
                                                                            : std::optional(peer_site_),
-                                              link_up_, states, started_)));
+                                              link_up_, states, started_, rtt_.ms())));
         close(fd);
         return;
     }

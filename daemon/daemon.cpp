@@ -142,6 +142,7 @@ void Daemon::link_down(const char* why) {
         emit({{"event", "link"}, {"state", "down"}, {"peer", peer_site_}, {"why", why}});
     }
     link_up_ = false;
+    rtt_.reset();
     for (auto& [_, v] : vols_) {
         carry_out(*v, v->own.link_lost());
         reset_transfers(*v);

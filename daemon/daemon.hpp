@@ -196,6 +196,7 @@ private:
     // them at the replica (taken before their data is read).
     std::atomic<uint64_t> seq_{1};
     std::map<uint64_t, Clock::time_point> pings_;  // PINGs in flight: seq -> send time
+    core::RoundTrip rtt_;                           // to the peer's dccd, while the link is up
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
     double tokens_ = 0;
     Clock::time_point token_time_ = Clock::now();

@@ -115,9 +115,13 @@ std::optional<dcc::Progress> progress_from(const json& v, const char* what) {
 }
 
 void print_status_text(const json& st) {
-    if (st.value("daemon", true))
-        std::printf("site %s, peer %s, link %s\n", str_or(st, "site", "?").c_str(),
-                    str_or(st, "peer", "unknown").c_str(), str_or(st, "link", "?").c_str());
+    if (st.value("daemon", true)) {
+        char rtt[64] = "";
+        if (st.contains("link_rtt_ms") && st["link_rtt_ms"].is_number())
+            std::snprintf(rtt, sizeof(rtt), " (round trip %.1f ms)", st["link_rtt_ms"].get<double>());
+        std::printf("site %s, peer %s, link %s%s\n", str_or(st, "site", "?").c_str(),
+                    str_or(st, "peer", "unknown").c_str(), str_or(st, "link", "?").c_str(), rtt);
+    }
     else
         std::printf("dccd is not running here: the kernel's state only\n");
     for (const json& v : st["volumes"]) {

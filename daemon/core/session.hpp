@@ -39,4 +39,18 @@ private:
     std::deque<uint64_t> retired_;  // the last few replaced ones
 };
 
+// The round trip to the peer's dccd, from each PING to its PONG: both
+// loops and the link, what a control message pays (status shows it beside
+// the network's own ping time).  Smoothed as TCP smooths its RTT (each
+// sample moves it by an eighth), so that one late answer does not swing it.
+class RoundTrip {
+public:
+    void sample(double ms) { srtt_ = srtt_ ? *srtt_ + (ms - *srtt_) / 8 : ms; }
+    void reset() { srtt_.reset(); }
+    std::optional<double> ms() const { return srtt_; }
+
+private:
+    std::optional<double> srtt_;
+};
+
 }  // namespace dcc::core

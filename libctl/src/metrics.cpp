@@ -107,6 +107,10 @@ std::string prometheus_text(const json& st) {
     if (daemon && st.contains("link") && st["link"].is_string())
         o.add("dcc_link_up", "gauge", "1 while the link to the peer site is up", "",
               st["link"] == "up" ? 1 : 0);
+    if (daemon)
+        o.num("dcc_link_round_trip_seconds", "gauge",
+              "dccd's smoothed round trip to the peer's dccd (while the link is up)", "", st,
+              "link_rtt_ms", 1e-3);
     for (const json& v : st.value("volumes", json::array())) {
         std::string l = "volume=\"" + esc(str(v, "name")) + "\"";
         o.add("dcc_volume_info", "gauge", "1 per volume, its state in labels",

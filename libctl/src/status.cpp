@@ -263,7 +263,7 @@ json to_json(const VolumeStatus& v) {
 
 json status_answer(const std::optional<std::string>& site, const std::optional<std::string>& peer,
                    const std::optional<bool>& link_up, const std::vector<VolumeStatus>& vols,
-                   const std::optional<double>& started) {
+                   const std::optional<double>& started, const std::optional<double>& link_rtt_ms) {
     json a = json::array();
     for (const VolumeStatus& v : vols) a.push_back(to_json(v));
     return {{"ok", true},
@@ -271,6 +271,7 @@ json status_answer(const std::optional<std::string>& site, const std::optional<s
             {"site", opt(site)},
             {"peer", opt(peer)},
             {"link", link_up ? json(*link_up ? "up" : "down") : json(nullptr)},
+            {"link_rtt_ms", link_rtt_ms ? json(*link_rtt_ms) : json(nullptr)},
             {"started", started ? json(*started) : json(nullptr)},
             {"volumes", a}};
 }

@@ -96,6 +96,10 @@ TEST(Metrics, FetchLatencyHistogramAndStartTime) {
     auto st = dcc::status_answer(std::string("a"), std::string("b"), true, {owner()}, 1796262000.5);
     auto m = parse(dcc::prometheus_text(st));
     EXPECT_EQ(m["dcc_daemon_start_time_seconds"], "1796262000.5") << "counters count from then";
+    EXPECT_EQ(m.count("dcc_link_round_trip_seconds"), 0u) << "no round trip measured: no sample";
+    auto timed = parse(dcc::prometheus_text(
+        dcc::status_answer(std::string("a"), std::string("b"), true, {owner()}, 1796262000.5, 2.5)));
+    EXPECT_DOUBLE_EQ(std::stod(timed["dcc_link_round_trip_seconds"]), 0.0025);
     const std::string l = R"(dcc_volume_fetch_seconds_bucket{volume="vm\"1",le=")";
     EXPECT_EQ(m[l + R"(0.001"})"], "0");
     EXPECT_EQ(m[l + R"(0.0025"})"], "0");

@@ -85,6 +85,7 @@ TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
     json s = status_answer("a", std::nullopt, false, {v});
     EXPECT_TRUE(s["peer"].is_null());
     EXPECT_EQ(s["link"], "down");
+    EXPECT_TRUE(s["link_rtt_ms"].is_null()) << "no round trip without the link";
     EXPECT_EQ(s["daemon"], true);
     EXPECT_EQ(s["volumes"].size(), 1u);
     // The kernel's view: what only dccd knows is null.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Incarnations (daemon/core/session.hpp).
+// Incarnations and the round trip (daemon/core/session.hpp).
 #include <gtest/gtest.h>
 
 #include "session.hpp"
@@ -26,4 +26,17 @@ TEST(Incarnations, ADeadPeerNeverComesBack) {
     EXPECT_FALSE(s.accept(5, 77));
     EXPECT_EQ(s.hello(5), H::Retired) << "a late HELLO of the dead one";
     EXPECT_TRUE(s.accept(6, 77));
+}
+
+TEST(RoundTrip, SmoothedLikeTcp) {
+    RoundTrip r;
+    EXPECT_FALSE(r.ms()) << "no figure before the first answer";
+    r.sample(4.0);
+    EXPECT_DOUBLE_EQ(*r.ms(), 4.0) << "the first sample is taken whole";
+    r.sample(12.0);
+    EXPECT_DOUBLE_EQ(*r.ms(), 5.0) << "a late answer moves it by an eighth";
+    for (int i = 0; i < 100; i++) r.sample(2.0);
+    EXPECT_NEAR(*r.ms(), 2.0, 1e-3);
+    r.reset();
+    EXPECT_FALSE(r.ms()) << "a lost link forgets it";
 }

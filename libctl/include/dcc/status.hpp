@@ -141,11 +141,13 @@ nlohmann::json to_json(const VolumeStatus& v);
 
 // A status answer: @site, @peer, @link and @started (when dccd started,
 // in seconds since the epoch: its counters count from then) are null in
-// the kernel's view.
+// the kernel's view; @link_rtt_ms (dccd's smoothed round trip to the
+// peer's dccd) is null too while the link is down.
 nlohmann::json status_answer(const std::optional<std::string>& site,
                              const std::optional<std::string>& peer,
                              const std::optional<bool>& link_up,
                              const std::vector<VolumeStatus>& vols,
-                             const std::optional<double>& started = std::nullopt);
+                             const std::optional<double>& started = std::nullopt,
+                             const std::optional<double>& link_rtt_ms = std::nullopt);
 
 }  // namespace dcc

@@ -67,6 +67,8 @@ if [ "$SITE" = a ]; then
 	dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync"
 	rtt=$(ping -c 20 -i 0.2 -q "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 	echo "BENCH rtt ms=$rtt"
+	# The same round trip as dccd pays it (PING to PONG, both loops).
+	echo "BENCH dccrtt ms=$(dccctl status --json | sed -n 's/.*"link_rtt_ms":\([0-9.]*\).*/\1/p')"
 	for round in 1 2 3; do
 		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0; do
 			# shellcheck disable=SC2046
