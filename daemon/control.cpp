@@ -183,15 +183,7 @@ Volume* Daemon::ctl_volume(int fd, const std::string& name) {
     return nullptr;
 }
 
-// Take the volume at this site, its owner being unreachable.  The checks
-// are core::failover_refusal's; the answer says what a forced one may
-// have lost.
-void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
-    using control::Code;
-    auto reply = [&](const json& j) { answer_once(fd, j); };
-    Volume* vp = ctl_volume(fd, name);
-    if (!vp) return;
-    Volume& v = *vp;
+core::FailoverFacts Daemon::failover_facts(const Volume& v, bool force) const {
     core::FailoverFacts f;
     f.state = v.own.state();
     f.phase = v.own.phase();
@@ -201,13 +193,26 @@ void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
     f.owner_backlog = v.last_owner_backlog;
     f.witness = has_witness();
     f.owner_forced = v.owner_forced_gen == v.generation();
+    f.lacking = v.invalid.count();
+    return f;
+}
+
+// Take the volume at this site, its owner being unreachable.  The checks
+// are core::failover_refusal's; the answer says what a forced one may
+// have lost.
+void Daemon::ctl_failover(int fd, const std::string& name, bool force) {
+    using control::Code;
+    auto reply = [&](const json& j) { answer_once(fd, j); };
+    Volume* vp = ctl_volume(fd, name);
+    if (!vp) return;
+    Volume& v = *vp;
     if (v.attempt) return reply(control::failure(Code::Busy, "a failover of this volume is under way"));
     try {
         reload_invalid(v);
     } catch (const Error& e) {
         return reply(control::failure(Code::Failed, e.what()));
     }
-    f.lacking = v.invalid.count();
+    core::FailoverFacts f = failover_facts(v, force);
     if (auto r = core::failover_refusal(f)) {
         json j = control::failure(Code::Refused, r->why);
         j["forceable"] = r->forceable;

@@ -174,6 +174,8 @@ private:
     // status.cpp
     void refresh_kernel_status();
     VolumeStatus state_of(const Volume& v) const;
+    // What core::failover_refusal weighs for @v, with @v.invalid as it is.
+    core::FailoverFacts failover_facts(const Volume& v, bool force) const;
     void publish(Clock::time_point now);
 
     Config cfg_;  // replication_rate and _window change on SIGHUP

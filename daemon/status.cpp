@@ -66,6 +66,16 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
                    v.fetched.bytes_per_second()};
     s.last_handover_ms = v.last_ho_ms;
     s.fetch_latency = v.fetch_latency;
+    // What `dccctl failover` would answer now, short of the witness's word
+    // (with the regions lacking here as the kernel last counted them).
+    core::FailoverFacts f = failover_facts(v, false);
+    f.lacking = s.regions - std::min(s.valid, s.regions);
+    if (auto r = core::failover_refusal(f)) {
+        s.failover = r->forceable ? "force-only" : "refused";
+        s.failover_why = r->why;
+    } else {
+        s.failover = "ask-witness";
+    }
     return s;
 }
 

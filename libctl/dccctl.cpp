@@ -191,6 +191,17 @@ void print_status_text(const json& st) {
                         "this site serves on. `dccctl resolve %s --discard-local` at the peer drops "
                         "the peer's changes, here this site's\n",
                         str_or(v, "name", "?").c_str());
+        // Where a failover is the question: a replica cut off from its owner.
+        if (str_or(v, "role", "") == "replica" && v["paired"].is_boolean() && !v["paired"].get<bool>() &&
+            v["failover"].is_string()) {
+            std::string f = v["failover"].get<std::string>(), why = str_or(v, "failover_why", "");
+            if (f == "ask-witness")
+                std::printf("  failover: possible, the witness decides (dccctl failover %s)\n",
+                            str_or(v, "name", "?").c_str());
+            else
+                std::printf("  failover: %s: %s\n", f == "force-only" ? "only with --force" : "refused",
+                            why.c_str());
+        }
         if (v["pairing"].is_object() && v["pairing"]["rule"].is_number())
             std::printf("  pairing rule %d: %s\n", v["pairing"]["rule"].get<int>(),
                         str_or(v["pairing"], "why", "").c_str());

@@ -233,6 +233,8 @@ json to_json(const VolumeStatus& v) {
             {"replication_mode", v.replication_mode},
             {"held_writes", opt(v.held_writes)},
             {"on_peer_loss", opt(v.on_peer_loss)},
+            {"failover", opt(v.failover)},
+            {"failover_why", opt(v.failover_why)},
             {"alone", opt(v.alone)},
             {"fence_epoch", opt(v.fence_epoch)},
             {"region_bytes", v.region_bytes},

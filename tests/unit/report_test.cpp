@@ -78,6 +78,12 @@ TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
     EXPECT_TRUE(j["backlog"].is_null());
     EXPECT_TRUE(j["in_sync"].is_null());
     EXPECT_TRUE(j["peer_role"].is_null());
+    EXPECT_TRUE(j["failover"].is_null()) << "only dccd says what a failover would do";
+    EXPECT_TRUE(j["failover_why"].is_null());
+    v.failover = "force-only";
+    v.failover_why = "no witness";
+    EXPECT_EQ(to_json(v)["failover"], "force-only");
+    EXPECT_EQ(to_json(v)["failover_why"], "no witness");
     EXPECT_TRUE(j["last_handover_ms"].is_null());
     EXPECT_EQ(j["replication"]["bytes_per_second"], 1235);
     EXPECT_EQ(j["hydrated"], true);

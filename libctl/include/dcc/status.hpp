@@ -89,6 +89,11 @@ struct VolumeStatus {
     // away (suspend, continue); whether it goes on alone now; and the
     // epoch of the witness's fence of the replica it knows of (0: none).
     std::optional<std::string> on_peer_loss;
+    // What `dccctl failover` would do here now (dccd only): "ask-witness"
+    // (no refusal: the witness decides), "force-only" (refused, --force
+    // would take it) or "refused"; and why, when refused.
+    std::optional<std::string> failover;
+    std::optional<std::string> failover_why;
     std::optional<bool> alone;
     std::optional<uint64_t> fence_epoch;
     uint64_t region_bytes = 0, regions = 0;

@@ -51,6 +51,8 @@ else
 	reported=$(sed -n 's/.*the owner last reported \([0-9]*\) regions.*/\1/p' /tmp/check.out)
 	[ "${reported:-0}" -gt 0 ] && ok "2: the owner's last report: $reported regions behind" ||
 		bad "2: no backlog in the refusal"
+	check "2: status says a failover needs --force, and why" sh -c \
+		'dccctl status vol | grep -q "failover: only with --force: .*regions not yet the same at both sites"'
 	dccctl failover vol --force >/tmp/fo.out 2>&1 && ok "2: failover --force" || bad "2: failover --force failed"
 	cat /tmp/fo.out
 	grep -q "not yet replicated: $reported;" /tmp/fo.out && ok "2: --force reports the same backlog" ||

@@ -168,6 +168,9 @@ else
 	refuse_saying "2: b: failover refused while a's lease at the witness holds" \
 		"lease at the witness still holds" dccctl failover vol
 	expect_eq "2: exit code 3 (refused)" 3 "$(cat /tmp/check.rc)"
+	check "2: status: a failover is the witness's to grant" sh -c \
+		'dccctl status vol | grep -q "failover: possible, the witness decides" &&
+		dccctl status --json vol | grep -q "\"failover\":\"ask-witness\""'
 	barrier s4
 	# Refused while a's lease at the witness holds: try once a second.
 	for i in $(seq 30); do dccctl failover vol >/tmp/fo.out 2>&1 && break; sleep 1; done

@@ -6,6 +6,10 @@
 # could take the volume) and stays owner; monitor says 8 for an owner,
 # 7 for a device that is not there; validate-all refuses a volume not
 # declared here (5) and a bad name (6); stop of what is not there is 0.  A's data is the same at the end.
+# Promotion scores: Pacemaker is not in this guest, so a crm_attribute that
+# records what the agent asks of it stands in; the scores are checked
+# against the real dccd's states: 10000 at the owner, 1000 at B paired and
+# in sync, none after stop or for a device that is not there.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 400
@@ -25,13 +29,20 @@ check "dccctl up vol" dccctl up vol
 dccd_config
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
-agent() { OCF_RESKEY_volume=${VOLNAME:-vol} OCF_ROOT=/usr/lib/ocf "$AGENT" "$@"; }
+mkdir -p /tmp/pcmk
+printf '#!/bin/sh\necho "$*" >>/tmp/pcmk.log\n' >/tmp/pcmk/crm_attribute
+chmod +x /tmp/pcmk/crm_attribute
+export PATH="/tmp/pcmk:$PATH"
+# The last promotion score the agent set: a number, or none once removed.
+score() { tail -n1 /tmp/pcmk.log 2>/dev/null | sed -n 's/^--promotion -l reboot -v \([0-9]*\)$/\1/p; s/^--promotion -l reboot -D$/none/p'; }
+agent() { OCF_RESOURCE_INSTANCE=vol OCF_RESKEY_volume=${VOLNAME:-vol} OCF_ROOT=/usr/lib/ocf "$AGENT" "$@"; }
 sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 
 if [ "$SITE" = a ]; then
 	before=$(sum_data)
 	agent monitor
 	expect_eq "monitor at the owner: 8 (promoted)" 8 $?
+	expect_eq "promotion score at the owner" 10000 "$(score)"
 	barrier tester
 	barrier tester-done
 	expect_eq "A owns the volume after the tester's last demote" owner "$(role_of vol)"
@@ -54,6 +65,7 @@ if [ "$SITE" = a ]; then
 	grep -q 'nosuch is not declared here' /tmp/validate.err && ok "... saying so" || bad "validate-all: $(cat /tmp/validate.err)"
 	VOLNAME=nosuch agent monitor
 	expect_eq "monitor of a volume with no device: 7" 7 $?
+	expect_eq "... and its promotion score is removed" none "$(score)"
 	VOLNAME=nosuch agent stop
 	expect_eq "stop of a volume not declared here: 0 (nothing runs)" 0 $?
 	VOLNAME='../x' agent validate-all 2>/dev/null
@@ -61,6 +73,10 @@ if [ "$SITE" = a ]; then
 	stop_dccd
 	expect_eq "A's data is the same (nothing was written)" "$before" "$(sum_data)"
 else
+	check "B in sync" dccctl wait vol in-sync --timeout 120
+	agent monitor
+	expect_eq "monitor at B: 0 (a replica)" 0 $?
+	expect_eq "promotion score at B, paired and in sync" 1000 "$(score)"
 	barrier tester
 	grep -q '^nobody:' /etc/passwd 2>/dev/null || echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh' >>/etc/passwd
 	OCF_ROOT=/usr/lib/ocf ocf-tester -v -n vol -o volume=vol "$AGENT" >/tmp/tester.out 2>&1
@@ -70,6 +86,7 @@ else
 	grep -q 'passed all tests' /tmp/tester.out && ok "... all tests" || bad "ocf-tester: $(tail -n 20 /tmp/tester.out)"
 	grep -q 'partially supports promotable' /tmp/tester.out && bad "promotable clone support is partial" ||
 		ok "promote and demote both supported"
+	expect_eq "promotion score at B after the tester's stop: removed" none "$(score)"
 	agent monitor
 	expect_eq "monitor at B after the tester's stop: 7" 7 $?
 	stop_dccd
