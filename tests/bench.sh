@@ -71,7 +71,7 @@ for dir in build/vm/run/*/sites; do
 	awk -v m="$mbit" -v s="$rsecs" 'BEGIN {
 		r = 256 * 8 * 1.048576 / s;
 		printf "| first copy of an empty 256 MiB replica (CURVE), Mbit/s | %.1f (%.1f s) | raw TCP (iperf3) %.0f | %.2f |\n", r, s, m, r / m }'
-	for size in 1g 64g; do
+	for size in 1g 64g 16t; do
 		echo "$b" | grep "^BENCH handover size=$size " | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n >"build/ho-$size"
 	done
 	h1=$(awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}' build/ho-1g)
@@ -80,6 +80,15 @@ for dir in build/vm/run/*/sites; do
 	d64=$(echo "$b" | grep "^BENCH handover size=64g " | sed -n 's/.*dirty=\([0-9]*\).*/\1/p' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
 	awk -v a="$h64" -v b="$h1" -v d1="$d1" -v d64="$d64" -v n="$(wc -l <build/ho-1g)" 'BEGIN {
 		printf "| handover, 64 GiB volume (median of %d, ~%d regions dirty), ms | %d | 1 GiB volume (~%d dirty) %d ms | %.2f |\n", n, d64, a, d1, b, a / b }'
+	h16=$(awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}' build/ho-16t)
+	awk -v a="$h16" -v b="$h1" -v n="$(wc -l <build/ho-16t)" 'BEGIN {
+		printf "| handover, 16 TiB volume (dm-zero data, 64 MiB of bitmaps; median of %d), ms | %d | 1 GiB volume %d ms | %.2f |\n", n, a, b, a / b }'
+	c1=$(echo "$b" | grep -m1 "^BENCH bigvol size=1g " | sed -n 's/.*create_ms=\([0-9]*\).*/\1/p')
+	c16=$(echo "$b" | grep -m1 "^BENCH bigvol size=16t " | sed -n 's/.*create_ms=\([0-9]*\).*/\1/p')
+	awk -v a="$c16" -v b="$c1" 'BEGIN {
+		printf "| table load (dmsetup create: metadata read), 16 TiB volume, ms | %d | 1 GiB volume %d ms | %.1f |\n", a, b, a / (b ? b : 1) }'
+	rss=$(echo "$b" | grep -m1 "^BENCH bigvol dccd_rss" | sed -n 's/.*dccd_rss_kib=\([0-9]*\).*/\1/p')
+	echo "| dccd's resident memory with the 1 GiB, 64 GiB and 16 TiB volumes paired, MiB | $((${rss:-0} / 1024)) | | |"
 	one=$(val many one_s)
 	all=$(val many all_s)
 	awk -v o="$one" -v a="$all" 'BEGIN {

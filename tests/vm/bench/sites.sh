@@ -1,12 +1,14 @@
 # Two-site benchmarks, one run, measured against the same link:
 #   raw TCP throughput of the link (iperf3), then replication of an empty
-#   256 MiB replica (replication_rate 1G, replication_window 32); handover time of a 1 GiB and a
-#   64 GiB volume with the same writes not yet replicated (3 rounds each,
-#   alternating direction); one volume against 100 migrated at once; the
+#   256 MiB replica (replication_rate 1G, replication_window 32); handover time of a 1 GiB, a
+#   64 GiB and a 16 TiB volume with the same writes not yet replicated (3
+#   rounds each, alternating direction; the 16 TiB one's data device is
+#   dm-zero, its metadata real: 64 MiB of bitmaps, with the table's load
+#   time and dccd's memory); one volume against 100 migrated at once; the
 #   miss latency at the owner against RTT plus region transfer time at two
 #   netem RTTs.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
-# disks: data=82G meta=16M
+# disks: data=82G meta=96M
 # timeout: 1500
 # memory: 1024
 . ./lib.sh
@@ -24,9 +26,14 @@ carve miss.d "$DATA" 66816 16384
 carve miss.m "$META" 6 1
 carve scratch.d "$DATA" 83200 64
 carve scratch.m "$META" 7 1
+# 16 TiB of data that reads as zeros and drops writes: what is timed is
+# metadata and ownership, not the data.
+echo "0 $((16 * 1024 * 1024 * 1024 * 2)) zero" | dmsetup create h16t.d || bad "create h16t.d"
+carve h16t.m "$META" 16 65
 REP=/dev/mapper/rep.d REPMETA=/dev/mapper/rep.m
 V1G=/dev/mapper/h1g.d META1=/dev/mapper/h1g.m
 V64G=/dev/mapper/h64g.d META64=/dev/mapper/h64g.m
+V16T=/dev/mapper/h16t.d META16T=/dev/mapper/h16t.m
 MISS=/dev/mapper/miss.d MISSMETA=/dev/mapper/miss.m
 
 say() { echo "bench[$SITE]: $*"; }
@@ -74,21 +81,32 @@ fi
 stop_dccd
 
 # 3. handover time against volume size
-for v in 1g 64g; do
-	eval "data=\$V$(echo $v | tr a-z A-Z) meta=\$META${v%g}"
-	dccctl format-meta --data "$data" --meta "$meta" --uuid 5a5a5a5a-0000-4000-8000-0000000$(printf %05d ${v%g}) --role $role >/dev/null
+n=0
+for v in 1g 64g 16t; do
+	n=$((n + 1))
+	case $v in
+	1g) data=$V1G meta=$META1 ;;
+	64g) data=$V64G meta=$META64 ;;
+	16t) data=$V16T meta=$META16T ;;
+	esac
+	dccctl format-meta --data "$data" --meta "$meta" --uuid 5a5a5a5a-0000-4000-8000-00000000000$n --role $role >/dev/null ||
+		bad "format h$v"
+	t0=$(now)
 	check "create h$v" dcc_create h$v "$data" "$meta"
+	echo "BENCH bigvol size=$v create_ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%d", (b - a) * 1000}')"
 done
 dccd_config 'replication_rate = "1M"'
 start_dccd
-check "h1g, h64g paired" sh -c 'dccctl wait h1g paired --timeout 60 && dccctl wait h64g paired --timeout 60'
+check "h1g, h64g, h16t paired" sh -c 'dccctl wait h1g paired --timeout 60 && dccctl wait h64g paired --timeout 60 &&
+	dccctl wait h16t paired --timeout 120'
+echo "BENCH bigvol dccd_rss_kib=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' /proc/"$DCCD"/status)"
 owner=a
 for round in 1 2 3 4 5 6; do
 	peer=$([ $owner = a ] && echo b || echo a)
 	# Each handover on a quiet pair: the order alternates, and the next one
 	# starts once the new owner has fetched what the last one left it.
-	order="1g 64g"
-	[ $((round % 2)) = 1 ] || order="64g 1g"
+	order="1g 64g 16t"
+	[ $((round % 2)) = 1 ] || order="16t 64g 1g"
 	for v in $order; do
 		if [ "$SITE" = $owner ]; then
 			# the same 16 MiB, not yet replicated, at the same offset
