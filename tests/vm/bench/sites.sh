@@ -100,6 +100,12 @@ start_dccd
 check "h1g, h64g, h16t paired" sh -c 'dccctl wait h1g paired --timeout 60 && dccctl wait h64g paired --timeout 60 &&
 	dccctl wait h16t paired --timeout 120'
 echo "BENCH bigvol dccd_rss_kib=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' /proc/"$DCCD"/status)"
+# The link's round trip now, for the handovers in round trips: ping's, and
+# dccd's own (PING to PONG through both loops, as a handover's messages go).
+if [ "$SITE" = a ]; then
+	sleep 10 # dccd's figure smooths the last heartbeats: none from pairing
+	echo "BENCH horth ping_ms=$(ping -c 20 -i 0.2 -q "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p') dccd_ms=$(dccctl status --json | sed -n 's/.*"link_rtt_ms":\([0-9.]*\).*/\1/p')"
+fi
 owner=a
 for round in 1 2 3 4 5 6; do
 	peer=$([ $owner = a ] && echo b || echo a)
