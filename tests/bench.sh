@@ -168,6 +168,8 @@ for dir in build/vm/run/*/copy; do
 		printf "- In the first CURVE copy (%.1f s), b'"'"'s disks were busy %.1f s in all (writes %.1f, data flushes %.1f, metadata %.1f), %.0f %% of the copy'"'"'s time, where fio wrote the same 256 MiB with its flushes in %.1f s: a data write took %.2f ms on average during the copy, against %.2f ms for fio'"'"'s (no flushes) on the idle VM; %d FILL_DONEs (one for %.1f regions) and %d FILL_BEGINs (one a region). a'"'"'s VM was %d %% busy and b'"'"'s %d %%.\n", secs[r], dk, d[r, "dw_ms"] / 1000, d[r, "df_ms"] / 1000, (d[r, "mw_ms"] + d[r, "mf_ms"]) / 1000, 100 * dk / secs[r], mib * 8 * 1.048576 / raw["write-flush"],
 			d[r, "dw"] ? d[r, "dw_ms"] / d[r, "dw"] : 0, 65536 * 8 / (raw["write"] * 1e6) * 1000, d[r, "df"], d[r, "df"] ? mib * 16 / d[r, "df"] : 0, mib * 16, busy[r, "a"], busy[r, "b"]
 	}' build/copy.bench
+	echo "$b" | grep '^BENCH app ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "\nThe application at the owner (4 KiB random reads and writes, 70/30, 4 in flight, 8 s): %d IOPS while the first copy ran, %d once in sync: %.2f\n", v["during"], v["idle"], v["idle"] ? v["during"] / v["idle"] : 0 }'
 	grep -aq '^DCC-RESULT copy 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT copy 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
 done

@@ -12,7 +12,10 @@
 # sync.  For each copy b reports its disks' writes, flushes and busy time
 # (/proc/diskstats: each FILL_DONE is a flush of the data disk and a
 # metadata commit), and each site its dccd's CPU time and how busy its
-# vCPUs were.  Lines "BENCH ..." are collected by tests/bench.sh.
+# vCPUs were.  Last, the application at the owner: 4 KiB random reads
+# and writes (70/30, O_DIRECT, 4 in flight, 8 s) on a volume while its
+# first copy runs, and again once it is in sync.  Lines "BENCH ..." are
+# collected by tests/bench.sh.
 # sites: 2
 # disks: data=2G meta=8M
 # timeout: 900
@@ -128,4 +131,37 @@ if [ "$SITE" = a ]; then
 	echo "BENCH raw what=read kib_s=$kib"
 fi
 barrier raw-read
+
+# 4. the application at the owner while a first copy runs, against the
+# same once the copy is done (slice 7).
+app_iops() {
+	fio --name=app --filename=/dev/mapper/c7 --rw=randrw --rwmixread=70 --bs=4k --ioengine=libaio \
+		--iodepth=4 --direct=1 --size=${MIB}M --runtime=8 --time_based --randrepeat=0 \
+		--output-format=terse --terse-version=3 --eta=never 2>/dev/null |
+		awk -F';' '{printf "%d", $8 + $49}' # read IOPS + write IOPS
+}
+carve 7
+carve_meta 7
+if [ "$SITE" = a ]; then
+	dccctl format-meta --data /dev/mapper/d7 --meta /dev/mapper/m7 --uuid 5a5a5a5a-0000-4000-8000-00000000c007 >/dev/null
+else
+	dccctl format-meta --data /dev/mapper/d7 --meta /dev/mapper/m7 --uuid 5a5a5a5a-0000-4000-8000-00000000c007 \
+		--empty >/dev/null
+fi
+check "create c7" dcc_create c7 /dev/mapper/d7 /dev/mapper/m7
+dccd_config 'replication_rate = "1G"' "$W32"
+barrier start7
+start_dccd
+check "c7 paired" dccctl wait c7 paired --timeout 60
+if [ "$SITE" = a ]; then
+	during=$(app_iops)
+	copying=$(dccctl status --json c7 | grep -q '"in_sync":false' && echo yes || echo no)
+	check "c7 in sync" dccctl wait c7 in-sync --timeout 600
+	idle=$(app_iops)
+	say "application IOPS at the owner: $during during the first copy (still copying at the end: $copying), $idle after"
+	echo "BENCH app during=$during idle=$idle copying=$copying"
+	[ "$copying" = yes ] || bad "the first copy ended before the application's run did"
+fi
+barrier done7
+stop_dccd
 finish
