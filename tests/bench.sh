@@ -170,6 +170,11 @@ for dir in build/vm/run/*/copy; do
 	}' build/copy.bench
 	echo "$b" | grep '^BENCH app ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "\nThe application at the owner (4 KiB random reads and writes, 70/30, 4 in flight, 8 s): %d IOPS while the first copy ran, %d once in sync: %.2f\n", v["during"], v["idle"], v["idle"] ? v["during"] / v["idle"] : 0 }'
+	tcp=$(echo "$b" | grep -m1 '^BENCH tcp ' | sed -n 's/.*mbit=\([0-9.]*\).*/\1/p')
+	rs=$(echo "$b" | grep -m1 '^BENCH copy row=curve-w32 ' | sed -n 's/.*secs=\([0-9.]*\).*/\1/p')
+	echo "$b" | grep '^BENCH drbd ' | tail -n1 | awk -v t="$tcp" -v rs="$rs" '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		d = v["mib"] * 8 * 1.048576 / v["secs"]; c = 256 * 8 * 1.048576 / rs
+		printf "DRBD 8.4 full resync of %d MiB (protocol C, fixed resync rate 1 GiB/s): %.1f Mbit/s (%.1f s), %.2f of raw TCP; dcc first copy (CURVE, window 32) against it: %.2f\n", v["mib"], d, v["secs"], d / t, c / d }'
 	grep -aq '^DCC-RESULT copy 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT copy 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
 done

@@ -14,10 +14,13 @@
 # metadata commit), and each site its dccd's CPU time and how busy its
 # vCPUs were.  Last, the application at the owner: 4 KiB random reads
 # and writes (70/30, O_DIRECT, 4 in flight, 8 s) on a volume while its
-# first copy runs, and again once it is in sync.  Lines "BENCH ..." are
-# collected by tests/bench.sh.
+# first copy runs, and again once it is in sync.  And DRBD 8.4's full
+# resync of the same 256 MiB (Debian's drbd module, drbdsetup-84; protocol
+# C, internal metadata, its rate controller off and a fixed resync rate of
+# 1 GiB/s, as replication_rate 1G), timed at a from the forced primary to
+# both disks UpToDate.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
-# disks: data=2G meta=8M
+# disks: data=2304M meta=8M
 # timeout: 900
 # memory: 1024
 . ./lib.sh
@@ -164,4 +167,35 @@ if [ "$SITE" = a ]; then
 fi
 barrier done7
 stop_dccd
+
+# 5. DRBD 8.4's full resync of a 256 MiB slice (8), a to b.
+carve 8
+load_extra drbd || bad "load drbd"
+mkdir -p /var/lock /var/run/drbd # the tools' locks
+drbdmeta --force 0 v08 /dev/mapper/d8 internal create-md >/tmp/drbd.out 2>&1 || bad "drbdmeta create-md"
+{ drbdsetup-84 new-resource r0 && drbdsetup-84 new-minor r0 0 0 &&
+	drbdsetup-84 attach 0 /dev/mapper/d8 /dev/mapper/d8 internal &&
+	drbdsetup-84 disk-options 0 --c-plan-ahead=0 --resync-rate=1048576 &&
+	drbdsetup-84 connect r0 "ipv4:$DCC_IP:7800" "ipv4:$DCC_PEER_IP:7800" --protocol=C; } >>/tmp/drbd.out 2>&1 ||
+	{ bad "drbd up"; cat /tmp/drbd.out; }
+drbd_connected() { [ "$(drbdsetup-84 cstate 0 2>/dev/null)" = Connected ]; }
+drbd_synced() { [ "$(drbdsetup-84 dstate 0 2>/dev/null)" = UpToDate/UpToDate ]; }
+barrier drbd-up
+if [ "$SITE" = a ]; then
+	wait_until 60 drbd_connected || bad "drbd connected"
+	t0=$(now)
+	drbdsetup-84 primary 0 --force >>/tmp/drbd.out 2>&1 || { bad "drbd primary --force"; cat /tmp/drbd.out; }
+	i=0
+	until drbd_synced; do
+		i=$((i + 1))
+		[ $i -le 3000 ] || { bad "drbd resync did not end in 600 s"; break; }
+		sleep 0.2
+	done
+	secs=$(since "$t0")
+	sectors=$(cat /sys/block/drbd0/size)
+	say "DRBD 8.4 resync: $((sectors / 2048)) MiB in $secs s"
+	echo "BENCH drbd mib=$((sectors / 2048)) secs=$secs"
+fi
+barrier drbd-done
+drbdsetup-84 down r0 || bad "drbd down"
 finish
