@@ -28,6 +28,7 @@ carve scratch.d "$DATA" 83200 64
 carve scratch.m "$META" 7 1
 # 16 TiB of data that reads as zeros and drops writes: what is timed is
 # metadata and ownership, not the data.
+load_extra dm-zero || bad "load dm-zero"
 echo "0 $((16 * 1024 * 1024 * 1024 * 2)) zero" | dmsetup create h16t.d || bad "create h16t.d"
 carve h16t.m "$META" 16 65
 REP=/dev/mapper/rep.d REPMETA=/dev/mapper/rep.m
