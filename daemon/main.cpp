@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,19 @@
 #endif
 
 namespace {
+
+// dccd keeps a descriptor open per volume (its data device, two for a
+// sync one): the soft limit of open files, 1024 by default, would stop a
+// site short of a thousand volumes.  Raised to the hard limit (systemd
+// gives services 524288; a lower hard limit is the admin's choice).
+void raise_open_files_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur >= r.rlim_max) return;
+    rlim_t was = r.rlim_cur;
+    r.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &r))
+        dcc::log_warn("cannot raise the open files limit from %llu: %s", (unsigned long long)was, std::strerror(errno));
+}
 
 std::string read_file(const std::string& path) {
     std::ifstream f(path);
@@ -134,6 +148,7 @@ int main(int argc, char** argv) {
         // In the I/O path: keep our pages, and let reclaim not wait on us.
         if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
         if (mlockall(MCL_CURRENT | MCL_FUTURE)) log_warn("mlockall: %s", std::strerror(errno));
+        raise_open_files_limit();
         log_info("site %s, listening on %s and %s, peer %s%s", cfg.site.c_str(), cfg.listen.c_str(),
                  cfg.listen_bulk.c_str(), cfg.peer.c_str(), cfg.insecure ? " (insecure)" : "");
         dccd::Daemon d(cfg, [path] { return load_config(path); });

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks, run in the same QEMU VMs as the tests; prints tables of ratios
-# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|copy|sync|failover ...]
+# measured in one run.  Usage: tests/bench.sh [--kernel 6.1|6.12] [hit-iops|sites|copy|sync|failover|scale ...]
 #   hit-iops (one VM): hit-path IOPS of dcc against dm-linear;
 #   sites (two VMs):   replication against raw TCP, handover time against
 #                      volume size, 100 volumes against 1, miss latency
@@ -15,7 +15,9 @@
 #                      and DRBD 8.4 protocol C, and sync's cost against
 #                      RTT plus a durable write;
 #   failover (three VMs): from the owner's death to the first write served
-#                      at the other site, in leases.
+#                      at the other site, in leases;
+#   scale (two VMs):   a thousand volumes: kernel and dccd memory, pairing
+#                      time, status time, migrate --all against one.
 # Results and how they were taken: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ while (($#)); do
 	*) benches+=("$1"); shift ;;
 	esac
 done
-((${#benches[@]})) || benches=(hit-iops sites copy sync failover)
+((${#benches[@]})) || benches=(hit-iops sites copy sync failover scale)
 for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
 # The host's CPU time (busy, all, in ticks) and that of this script's
 # children (run.sh, its builds and QEMUs), so that the run can say how much
@@ -230,6 +232,31 @@ for dir in build/vm/run/*/failover; do
 		printf "| the first write completes there | %d | %.2f |\n", v["first_write_ms"], v["first_write_ms"] / l
 		printf "\nlease_ms = %d\n", l }'
 	grep -aq '^DCC-RESULT failover 0' "$dir/console-1-b.log" && grep -aq '^DCC-RESULT failover 0' "$dir/console-1-w.log" ||
+		{ echo "benchmark run failed: $dir"; failed=1; }
+done
+for dir in build/vm/run/*/scale; do
+	ran scale || break
+	[ -d "$dir" ] || continue
+	rel=$(basename "$(dirname "$dir")")
+	b=$(cat "$dir"/console-1-a.log "$dir"/console-1-b.log | grep -a '^BENCH scale ' | tr -d '\r')
+	echo
+	echo "A thousand volumes, 1 MiB each, paired between two sites ($rel, two QEMU VMs; each site's figures)"
+	echo
+	echo "| measure | a | b |"
+	echo "|---|---|---|"
+	echo "$b" | awk '{ s = ""; for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "site") s = kv[2]; else v[s, kv[1]] = kv[2]; if (kv[1] == "n") n = kv[2] } }
+		END {
+			printf "| %d dcc tables loaded (one dmsetup), ms | %d | %d |\n", n, v["a", "create_ms"], v["b", "create_ms"]
+			printf "| kernel memory they took (MemAvailable before and after), MiB | %.1f | %.1f |\n", v["a", "kernel_kib"] / 1024, v["b", "kernel_kib"] / 1024
+			printf "| dccd: from its start to every volume paired, s | %s | %s |\n", v["a", "pair_s"], v["b", "pair_s"]
+			printf "| dccd resident memory, MiB | %.1f | %.1f |\n", v["a", "dccd_rss_kib"] / 1024, v["b", "dccd_rss_kib"] / 1024
+			printf "| dccd open descriptors, threads | %d, %d | %d, %d |\n", v["a", "fds"], v["a", "threads"], v["b", "fds"], v["b", "threads"]
+			printf "| dccctl status --json, all volumes, ms (median of 5) | %d | %d |\n", v["a", "status_all_ms"], v["b", "status_all_ms"]
+			printf "| dccctl status --json of one volume, ms (median of 5) | %d | %d |\n", v["a", "status_one_ms"], v["b", "status_one_ms"]
+		}'
+	echo "$b" | grep ' migrate_one_s=' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "\nmigrate --all of %d volumes (one region dirty each) in %.1f s, against one volume in %.2f s: %.1f\n", v["moved"], v["migrate_all_s"], v["migrate_one_s"], v["migrate_all_s"] / v["migrate_one_s"] }'
+	grep -aq '^DCC-RESULT scale 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT scale 0' "$dir/console-1-b.log" ||
 		{ echo "benchmark run failed: $dir"; failed=1; }
 done
 exit $failed
