@@ -363,8 +363,10 @@ int dcc_meta_load(struct dcc *dcc, char **error)
 	dcc->clearing = dcc_bitmap_alloc(dcc);
 	dcc->changed = bitmap_zalloc(2 * dcc->bitmap_blocks, GFP_KERNEL);
 	dcc->flush_before = bitmap_zalloc(dcc->bitmap_blocks, GFP_KERNEL);
-	dcc->commit_buf = kvmalloc(DCC_COMMIT_BATCH * DCC_META_BLOCK_SIZE, GFP_KERNEL);
-	dcc->commit_idx = kcalloc(DCC_COMMIT_BATCH, sizeof(u64), GFP_KERNEL);
+	/* A small volume has fewer blocks than a batch: no room for more. */
+	dcc->commit_batch = min_t(u64, DCC_COMMIT_BATCH, 2 * dcc->bitmap_blocks);
+	dcc->commit_buf = kvmalloc_array(dcc->commit_batch, DCC_META_BLOCK_SIZE, GFP_KERNEL);
+	dcc->commit_idx = kcalloc(dcc->commit_batch, sizeof(u64), GFP_KERNEL);
 	dcc->sync_buf = kcalloc(DCC_MAX_WRITES_PER_EVENT, sizeof(*dcc->sync_buf), GFP_KERNEL);
 	if (!dcc->valid || !dcc->dirty || !dcc->hot_valid || !dcc->hot_dirty ||
 	    !dcc->armed || !dcc->clearing || !dcc->changed || !dcc->flush_before ||
@@ -486,7 +488,7 @@ int dcc_meta_commit(struct dcc *dcc)
 		int r = 0;
 
 		spin_lock_irq(&dcc->lock);
-		while (n < DCC_COMMIT_BATCH) {
+		while (n < dcc->commit_batch) {
 			void *src;
 
 			b = find_next_bit(dcc->changed, total, b);

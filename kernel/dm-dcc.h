@@ -202,8 +202,9 @@ struct dcc {
 
 	/* Serialises metadata commits. */
 	struct mutex commit_mutex;
-	void *commit_buf;		/* DCC_COMMIT_BATCH blocks */
+	void *commit_buf;		/* commit_batch blocks */
 	u64 *commit_idx;
+	unsigned int commit_batch;	/* DCC_COMMIT_BATCH, or fewer: all there are */
 	struct dcc_disk_sb *sb_buf;
 
 	/*
