@@ -52,8 +52,16 @@ dccd_config 'replication_rate = "1M"' 'heartbeat_ms = 1000' 'link_timeout_ms = 1
 barrier start
 t0=$(now)
 start_dccd
-paired() { [ "$(dccctl status --json | grep -o '"paired":true' | wc -l)" = $N ]; }
-check "all $N paired" wait_until 600 paired
+npaired() { dccctl status --json | grep -o '"paired":true' | wc -l; }
+# Every 30 s: how many are paired, and what dccd last said.
+k=0
+while [ "$(npaired)" != $N ] && [ $k -lt 40 ]; do
+	sleep 15
+	k=$((k + 1))
+	[ $((k % 2)) = 0 ] || continue
+	say "$(since "$t0") s: $(npaired) paired; dccd CPU $(awk '{printf "%.1f", ($14 + $15) / 100}' /proc/"$DCCD"/stat) s; last: $(tail -n 2 /tmp/dccd.log | tr '\n' '|')"
+done
+expect_eq "all $N paired" $N "$(npaired)"
 pair_s=$(since "$t0")
 fds=$(ls /proc/"$DCCD"/fd | wc -l)
 threads=$(ls /proc/"$DCCD"/task | wc -l)
