@@ -11,10 +11,12 @@ namespace dcc::dccd {
 using ms = std::chrono::milliseconds;
 
 // The kernel's view of every volume: counts, mode, misses.
+// The status line of each volume dccd knows, by its device number (one
+// ioctl each; new and removed devices are the scan's).
 void Daemon::refresh_kernel_status() {
-    for (const dcc::Volume& dv : list_volumes()) {
-        auto it = vols_.find(dv.name);
-        if (it != vols_.end() && it->second->dev == dv.dev) it->second->kst = parse_status(dv.params);
+    for (auto& [name, v] : vols_) {
+        auto dv = volume_at(v->dev);
+        if (dv && dv->name == name) v->kst = parse_status(dv->params);
     }
 }
 

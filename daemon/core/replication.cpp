@@ -29,6 +29,7 @@ size_t Replicator::refill(const RangeSet& invalid, const std::vector<Range>& dir
 }
 
 uint64_t dirty_to_push(const HotFacts& f, uint64_t hot) {
+    if (!f.dirty) return 0;
     if (!f.shipping || f.at_risk || !f.writing) return UINT64_MAX;
     return f.dirty > hot ? f.dirty - hot : 0;
 }

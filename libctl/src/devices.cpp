@@ -94,6 +94,24 @@ int write_full(int fd, const void* buf, size_t len, uint64_t off) {
     return transfer_full(fd, buf, len, off, ::pwrite);
 }
 
+namespace {
+
+enum class Lookup { Found, NoDevice, NotDcc };
+
+// The status of one dm device (a task with its name or number set) into
+// @v: no exceptions, for listings where most devices are not dcc ones.
+Lookup status_into(dm_task* t, const std::string& fallback_name, Volume& v) {
+    dm_task_no_open_count(t);
+    struct dm_info info {};
+    if (!dm_task_run(t) || !dm_task_get_info(t, &info) || !info.exists) return Lookup::NoDevice;
+    const char* name = dm_task_get_name(t);
+    v.name = name ? name : fallback_name;
+    v.dev = {uint32_t(info.major), uint32_t(info.minor)};
+    return dcc_params(t, v.params) ? Lookup::Found : Lookup::NotDcc;
+}
+
+}  // namespace
+
 Volume find_volume(const std::string& spec) {
     Task t(dm_task_create(DM_DEVICE_STATUS));
     if (!t) throw Error(kExitError, "libdevmapper: cannot create task");
@@ -106,16 +124,22 @@ Volume find_volume(const std::string& spec) {
     } else if (!dm_task_set_name(t.get(), spec.c_str())) {
         throw Error(kExitUsage, "invalid volume name '" + spec + "'");
     }
-    dm_task_no_open_count(t.get());
-    struct dm_info info {};
-    if (!dm_task_run(t.get()) || !dm_task_get_info(t.get(), &info) || !info.exists)
-        throw Error(kExitNotFound, "no device-mapper device '" + spec + "'");
     Volume v;
-    const char* name = dm_task_get_name(t.get());
-    v.name = name ? name : spec;
-    v.dev = {uint32_t(info.major), uint32_t(info.minor)};
-    if (!dcc_params(t.get(), v.params))
-        throw Error(kExitNotFound, "device '" + v.name + "' has no dcc target (or more than one)");
+    switch (status_into(t.get(), spec, v)) {
+    case Lookup::Found: return v;
+    case Lookup::NoDevice: throw Error(kExitNotFound, "no device-mapper device '" + spec + "'");
+    case Lookup::NotDcc: break;
+    }
+    throw Error(kExitNotFound, "device '" + v.name + "' has no dcc target (or more than one)");
+}
+
+std::optional<Volume> volume_at(nl::Dev dev) {
+    Task t(dm_task_create(DM_DEVICE_STATUS));
+    if (!t) throw Error(kExitError, "libdevmapper: cannot create task");
+    dm_task_set_major(t.get(), int(dev.major));
+    dm_task_set_minor(t.get(), int(dev.minor));
+    Volume v;
+    if (status_into(t.get(), "", v) != Lookup::Found) return std::nullopt;
     return v;
 }
 
@@ -126,11 +150,12 @@ std::vector<Volume> list_volumes() {
     dm_names* names = dm_task_get_names(t.get());
     if (!names || !names->dev) return out;
     for (;;) {
-        try {
-            out.push_back(find_volume(names->name));
-        } catch (const Error&) {
-            // not a dcc device, or gone meanwhile
-        }
+        // Devices that are not dcc ones, or gone meanwhile, are passed over.
+        Task s(dm_task_create(DM_DEVICE_STATUS));
+        Volume v;
+        if (s && dm_task_set_name(s.get(), names->name) &&
+            status_into(s.get(), names->name, v) == Lookup::Found)
+            out.push_back(std::move(v));
         if (!names->next) break;
         names = reinterpret_cast<dm_names*>(reinterpret_cast<char*>(names) + names->next);
     }

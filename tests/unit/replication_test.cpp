@@ -209,6 +209,10 @@ TEST(Replication, SyncVolumeKeepsHotRegionsDirtyWhileWritten) {
                        HotFacts{.shipping = true, .at_risk = 0, .dirty = 700, .writing = false},
                        HotFacts{.shipping = false, .at_risk = 0, .dirty = 700, .writing = true}})
         EXPECT_EQ(dirty_to_push(g, 1024), UINT64_MAX);
+    // Nothing dirty in the kernel's last count: nothing looked for, any mode.
+    EXPECT_EQ(dirty_to_push(HotFacts{.dirty = 0}, 1024), 0u);
+    EXPECT_EQ(dirty_to_push(HotFacts{.shipping = true, .at_risk = 3, .dirty = 0}, 1024), 0u);
+    EXPECT_EQ(dirty_to_push(HotFacts{.dirty = UINT64_MAX}, 1024), UINT64_MAX) << "not known: all";
 
     // refill() queues no more dirty regions than that; owed ones as before.
     Replicator rep;

@@ -21,7 +21,10 @@ struct Volume {
 
 // By dm name, /dev/mapper/NAME or any path to the dm device node.
 Volume find_volume(const std::string& spec);
+// Every dm device with a dcc target (one status ioctl per dm device).
 std::vector<Volume> list_volumes();
+// The dm device @dev if it still has a dcc target (one status ioctl).
+std::optional<Volume> volume_at(nl::Dev dev);
 
 // Suspend (noflush: bios waiting in the target go back to dm's queue),
 // resume, and ask whether a dm device is suspended.  Throw dcc::Error.
