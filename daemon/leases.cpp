@@ -74,7 +74,7 @@ void Daemon::on_pong(const wire::Message& m) {
     Clock::time_point sent = it->second;
     pings_.erase(it);
     auto now = Clock::now();
-    rtt_.sample(std::chrono::duration<double, std::milli>(now - sent).count());
+    if (link_up_) rtt_.sample(std::chrono::duration<double, std::milli>(now - sent).count());
     for (const wire::Promised& p : m.promises) {
         Volume* v = by_uuid(p.volume);
         if (!v || !v->owner() || v->generation() != p.generation) continue;

@@ -10,9 +10,9 @@ namespace dcc::dccd {
 
 using ms = std::chrono::milliseconds;
 
-// The kernel's view of every volume: counts, mode, misses.
-// The status line of each volume dccd knows, by its device number (one
-// ioctl each; new and removed devices are the scan's).
+// The kernel's view of each volume dccd knows (counts, mode, misses): its
+// status line, by its device number (one ioctl each; new and removed
+// devices are the scan's).
 void Daemon::refresh_kernel_status() {
     for (auto& [name, v] : vols_) {
         auto dv = volume_at(v->dev);

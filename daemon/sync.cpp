@@ -125,13 +125,6 @@ uint64_t SyncShipper::floor(const Uuid& uuid) const {
     return UINT64_MAX;
 }
 
-bool SyncShipper::shipped_since(const Uuid& uuid, Clock::time_point since) const {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [_, v] : by_dev_)
-        if (v.v.uuid == uuid && v.shipped >= since) return true;
-    return false;
-}
-
 void SyncShipper::run() {
     while (!stop_) {
         bool waiting;
@@ -401,8 +394,6 @@ void SyncShipper::ship() {
             put_back();
             return;
         }
-        std::lock_guard<std::mutex> l(mu_);
-        if (auto v = by_dev_.find(key(w.dev)); v != by_dev_.end()) v->second.shipped = Clock::now();
     }
 }
 

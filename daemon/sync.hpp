@@ -65,8 +65,6 @@ public:
     // The oldest unanswered sync write of @uuid (UINT64_MAX if none): no
     // push of the volume may carry a floor above it.
     uint64_t floor(const Uuid& uuid) const;
-    // Whether a sync write of @uuid was sent at @since or later.
-    bool shipped_since(const Uuid& uuid, std::chrono::steady_clock::time_point since) const;
 
 private:
     struct Held {
@@ -88,7 +86,6 @@ private:
         ShipVolume v;
         std::shared_ptr<Fd> fd;  // the duplicate (kept by a read in progress)
         bool announce = true;  // ask the kernel for its held writes
-        std::chrono::steady_clock::time_point shipped{};  // the last sync write sent
     };
 
     void run();

@@ -25,13 +25,6 @@ namespace dcc::dccd {
 using ms = std::chrono::milliseconds;
 using core::FillKind;
 
-// A sync volume's regions left dirty while the application writes
-// (core::dirty_to_push): 64 MiB with the default 64 KiB regions.  The
-// application counts as writing while a write was shipped within
-// kHotIdle.
-constexpr uint64_t kHotRegions = 1024;
-constexpr auto kHotIdle = std::chrono::seconds(1);
-
 void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_.set(v, DCC_SET_INVALID); }
 
 // The link reset or the peer restarted: what was in flight is gone.
@@ -385,16 +378,11 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
 void Daemon::replicate(Volume& v, Clock::time_point now) {
     if (!v.owner() || !v.own.paired() || !link_up_) return;
     if (v.rep.wants_refill(now)) {
-        core::HotFacts hf{
-            .shipping = v.reg.sync && v.presync.has_value(),
-            .at_risk = (v.presync ? v.presync->count() : 0) + v.rep.owed().count(),
-            .dirty = v.kst ? v.kst->dirty : UINT64_MAX,
-            .writing = sync_->shipped_since(v.reg.uuid, now - kHotIdle)};
-        uint64_t max_dirty = core::dirty_to_push(hf, kHotRegions);
+        bool look = v.rep.owed().empty() && core::look_for_dirty(v.kst ? v.kst->dirty : UINT64_MAX);
         nl::RegionsReply dirty;
-        if (v.rep.owed().empty() && max_dirty) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
-        v.rep.refill(v.invalid, dirty.ranges, 256, now, max_dirty);
-        if (v.rep.owed().empty() && max_dirty) v.dirty_cursor = dirty.next.value_or(0);
+        if (look) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
+        v.rep.refill(v.invalid, dirty.ranges, 256, now);
+        if (look) v.dirty_cursor = dirty.next.value_or(0);
     }
     double dt = std::chrono::duration<double>(now - token_time_).count();
     token_time_ = now;

@@ -90,7 +90,7 @@ for dir in build/vm/run/*/sites; do
 	awk -v a="$c16" -v b="$c1" 'BEGIN {
 		printf "| table load (dmsetup create: metadata read), 16 TiB volume, ms | %d | 1 GiB volume %d ms | %.1f |\n", a, b, a / (b ? b : 1) }'
 	awk -v h="$h1" -v p="$(val horth ping_ms)" -v d="$(val horth dccd_ms)" 'BEGIN {
-		printf "| handover, 1 GiB volume, in round trips of the link (ping; dccd to dccd) | %d ms | ping %.2f ms; dccd %.2f ms | %.1f; %.1f |\n", h, p, d, h / p, h / d }'
+		printf "| handover, 1 GiB volume, in round trips of the link (ping; dccd to dccd) | %d ms | ping %.2f ms; dccd %.2f ms | %.1f; %.1f |\n", h, p, d, p ? h / p : 0, d ? h / d : 0 }'
 	rss=$(echo "$b" | grep -m1 "^BENCH bigvol dccd_rss" | sed -n 's/.*dccd_rss_kib=\([0-9]*\).*/\1/p')
 	echo "| dccd's resident memory with the 1 GiB, 64 GiB and 16 TiB volumes paired, MiB | $((${rss:-0} / 1024)) | | |"
 	one=$(val many one_s)

@@ -10,7 +10,7 @@ bool Replicator::wants_refill(Clock::time_point now) const {
 }
 
 size_t Replicator::refill(const RangeSet& invalid, const std::vector<Range>& dirty, size_t max,
-                          Clock::time_point now, uint64_t max_dirty) {
+                          Clock::time_point now) {
     last_refill_ = now;
     size_t n = 0;
     auto queue = [&](uint64_t r, bool d) {
@@ -24,15 +24,11 @@ size_t Replicator::refill(const RangeSet& invalid, const std::vector<Range>& dir
         for (uint64_t r = x.start; r < x.end() && n < max; r++) queue(r, false);
     if (n) return n;
     for (const Range& x : dirty)
-        for (uint64_t r = x.start; r < x.end() && n < max_dirty; r++) queue(r, true);
+        for (uint64_t r = x.start; r < x.end(); r++) queue(r, true);
     return n;
 }
 
-uint64_t dirty_to_push(const HotFacts& f, uint64_t hot) {
-    if (!f.dirty) return 0;
-    if (!f.shipping || f.at_risk || !f.writing) return UINT64_MAX;
-    return f.dirty > hot ? f.dirty - hot : 0;
-}
+bool look_for_dirty(uint64_t kernel_dirty) { return kernel_dirty != 0; }
 
 std::optional<PushItem> Replicator::next(size_t window) {
     while (!queue_.empty() && pushing_.size() < window) {

@@ -49,11 +49,10 @@ public:
     // Whether the queue wants refilling (empty, and not refilled lately).
     bool wants_refill(Clock::time_point now) const;
     // Queue owed regions held here, up to @max; then, if none were,
-    // @dirty (a reply of the kernel's dirty set) less what is invalid here,
-    // up to @max_dirty.  Regions in flight are skipped.  Returns how many
-    // were queued.
+    // @dirty (a reply of the kernel's dirty set) less what is invalid here.
+    // Regions in flight are skipped.  Returns how many were queued.
     size_t refill(const RangeSet& invalid, const std::vector<Range>& dirty, size_t max,
-                  Clock::time_point now, uint64_t max_dirty = UINT64_MAX);
+                  Clock::time_point now);
 
     // The next region to push while fewer than @window are in flight.
     // The caller arms it if dirty, reads and sends it, then reports
@@ -93,29 +92,12 @@ private:
     Clock::time_point last_refill_{};
 };
 
-// The owner of a sync volume ships each write to the replica before it
-// completes, so a region dirtied by those writes holds nothing the replica
-// lacks: a push of it only clears its dirty bit, for a whole region on the
-// link and a write and a flush at the replica, while the application's
-// next writes wait on that same link and that replica.  Like DRBD's
-// activity log, up to @hot such regions stay dirty while the application
-// writes (a handover then invalidates them at the new owner, which fetches
-// them back, and an owner's crash leaves them to push); the rest, and all
-// of them once it has not written for a while, are pushed.  Nothing is
-// held back while a region is at risk (dirty from before its writes
-// waited for the peer) or owed, or while writes are not shipped.
-// Any volume: when the kernel's last count (status, every 500 ms) had no
-// dirty region, none is looked for, so that a site with many idle
-// volumes does not ask the kernel for each one's dirty set ten times a
-// second; a region dirtied since is found at the next count.
-struct HotFacts {
-    bool shipping = false;  // sync, owner, paired: each write waits for the replica
-    uint64_t at_risk = 0;   // regions dirty before that, or owed to the peer
-    uint64_t dirty = 0;     // the kernel's count (UINT64_MAX: not known)
-    bool writing = false;   // a write was shipped lately
-};
-// How many dirty regions to push now, at most (UINT64_MAX: all).
-uint64_t dirty_to_push(const HotFacts& f, uint64_t hot);
+// Whether to ask the kernel for a volume's dirty set: not when its last
+// count (status, every 500 ms; UINT64_MAX: not known) had none dirty, so
+// that a site with many idle volumes does not ask for each one's dirty
+// set ten times a second; a region dirtied since is found at the next
+// count.
+bool look_for_dirty(uint64_t kernel_dirty);
 
 enum class SyncTake {
     Apply,    // write it, then answer

@@ -194,36 +194,12 @@ TEST(Replication, OwedRegionsGoFirstAndOnlyWhatIsHeld) {
     EXPECT_TRUE(rep.take_clears().empty());  // not from the dirty set: no clear
 }
 
-// A sync volume's regions dirtied by writes the replica confirmed stay
-// dirty, up to the hot limit, while the application writes; at risk,
-// owed, idle or not shipping: every dirty region is pushed.
-TEST(Replication, SyncVolumeKeepsHotRegionsDirtyWhileWritten) {
-    HotFacts f{.shipping = true, .at_risk = 0, .dirty = 700, .writing = true};
-    EXPECT_EQ(dirty_to_push(f, 1024), 0u);
-    f.dirty = 1024;
-    EXPECT_EQ(dirty_to_push(f, 1024), 0u);
-    f.dirty = 1500;
-    EXPECT_EQ(dirty_to_push(f, 1024), 476u);  // only what is over the limit
-    f.dirty = 700;
-    for (HotFacts g : {HotFacts{.shipping = true, .at_risk = 1, .dirty = 700, .writing = true},
-                       HotFacts{.shipping = true, .at_risk = 0, .dirty = 700, .writing = false},
-                       HotFacts{.shipping = false, .at_risk = 0, .dirty = 700, .writing = true}})
-        EXPECT_EQ(dirty_to_push(g, 1024), UINT64_MAX);
-    // Nothing dirty in the kernel's last count: nothing looked for, any mode.
-    EXPECT_EQ(dirty_to_push(HotFacts{.dirty = 0}, 1024), 0u);
-    EXPECT_EQ(dirty_to_push(HotFacts{.shipping = true, .at_risk = 3, .dirty = 0}, 1024), 0u);
-    EXPECT_EQ(dirty_to_push(HotFacts{.dirty = UINT64_MAX}, 1024), UINT64_MAX) << "not known: all";
-
-    // refill() queues no more dirty regions than that; owed ones as before.
-    Replicator rep;
-    auto now = Clock::now() + std::chrono::hours(1);
-    EXPECT_EQ(rep.refill(RangeSet(), {{0, 10}}, 256, now, 0), 0u);
-    EXPECT_FALSE(rep.next(8));
-    EXPECT_EQ(rep.refill(RangeSet(), {{0, 10}}, 256, now + std::chrono::seconds(1), 3), 3u);
-    for (uint64_t r = 0; r < 3; r++) EXPECT_EQ(rep.next(8), (PushItem{r, true}));
-    EXPECT_FALSE(rep.next(8));
-    rep.owe(20, 2);
-    EXPECT_EQ(rep.refill(RangeSet(), {{0, 10}}, 256, now + std::chrono::seconds(2), 0), 2u);
+// The kernel's last count had no dirty region: its dirty set is not asked
+// for; a count of some, or none known yet, is.
+TEST(Replication, LooksForDirtyRegionsOnlyWhenTheKernelCountsSome) {
+    EXPECT_FALSE(look_for_dirty(0));
+    EXPECT_TRUE(look_for_dirty(1));
+    EXPECT_TRUE(look_for_dirty(UINT64_MAX)) << "not known: ask";
 }
 
 TEST(Replication, FloorIsTheOldestUnanswered) {

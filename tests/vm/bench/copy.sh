@@ -29,7 +29,7 @@ MIB=256
 say() { echo "bench[$SITE]: $*"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
-# Slice K (0-6) of each disk: data at K * 256 MiB, metadata at K MiB.
+# Slice K (0-8) of each disk: data at K * 256 MiB, metadata at K MiB.
 carve() { echo "0 $((MIB * 2048)) linear $DATA $(($1 * MIB * 2048))" | dmsetup create "d$1" || bad "carve d$1"; }
 carve_meta() { echo "0 2048 linear $META $(($1 * 2048))" | dmsetup create "m$1" || bad "carve m$1"; }
 # writes, ms writing, flushes, ms flushing, sectors written of a whole
