@@ -192,15 +192,14 @@ void print_status_text(const json& st) {
                         "the peer's changes, here this site's\n",
                         str_or(v, "name", "?").c_str());
         // Where a failover is the question: a replica cut off from its owner.
-        if (str_or(v, "role", "") == "replica" && v["paired"].is_boolean() && !v["paired"].get<bool>() &&
-            v["failover"].is_string()) {
-            std::string f = v["failover"].get<std::string>(), why = str_or(v, "failover_why", "");
-            if (f == "ask-witness")
-                std::printf("  failover: possible, the witness decides (dccctl failover %s)\n",
-                            str_or(v, "name", "?").c_str());
-            else
-                std::printf("  failover: %s: %s\n", f == "force-only" ? "only with --force" : "refused",
-                            why.c_str());
+        std::string fo = str_or(v, "failover", "");
+        if (str_or(v, "role", "") == "replica" && v["paired"] == false && !fo.empty()) {
+            std::string why = str_or(v, "failover_why", "");
+            std::string what = fo == "ask-witness" ? "possible, the witness decides (dccctl failover " +
+                                                         str_or(v, "name", "?") + ")"
+                               : fo == "force-only" ? "only with --force: " + why
+                                                    : "refused: " + why;
+            std::printf("  failover: %s\n", what.c_str());
         }
         if (v["pairing"].is_object() && v["pairing"]["rule"].is_number())
             std::printf("  pairing rule %d: %s\n", v["pairing"]["rule"].get<int>(),

@@ -17,20 +17,8 @@ now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%d", (b - a) * 1000}'; }
 avail_kib() { sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo; }
-# Volume i: 1 MiB of the data disk (16 regions), 64 KiB of the metadata
-# disk; each kind created by one dmsetup (a process costs much in TCG).
-specs() { # KIND: the concise table list of all N devices of that kind
-	local i=1 sep=
-	while [ $i -le $N ]; do
-		case $1 in
-		d) printf '%sd%d,,,rw,0 2048 linear %s %d' "$sep" $i "$DATA" $(((i - 1) * 2048)) ;;
-		m) printf '%sm%d,,,rw,0 128 linear %s %d' "$sep" $i "$META" $(((i - 1) * 128)) ;;
-		v) printf '%sv%d,,,rw,0 2048 dcc /dev/mapper/d%d /dev/mapper/m%d' "$sep" $i $i $i ;;
-		esac
-		sep=';'
-		i=$((i + 1))
-	done
-}
+# Volume i: 1 MiB of the data disk (16 regions), 64 KiB of the metadata disk.
+specs() { concise_specs "$1" $N 2048; }
 check "data and metadata devices" dmsetup create --concise "$(specs d);$(specs m)"
 role=$([ "$SITE" = a ] && echo owner || echo replica)
 t0=$(now)

@@ -91,6 +91,24 @@ load_extra() {
 	done
 }
 
+# The concise table list (dmsetup create --concise) of N devices of one
+# kind, numbered from 1: d (SECTORS of $DATA each), m (128 sectors of
+# $META each) or v (dcc volumes of SECTORS over dI and mI), so that each
+# kind is created by one process (a process costs much in a TCG guest):
+# concise_specs KIND N SECTORS
+concise_specs() {
+	local i=1 sep=
+	while [ $i -le "$2" ]; do
+		case $1 in
+		d) printf '%sd%d,,,rw,0 %d linear %s %d' "$sep" $i "$3" "$DATA" $(((i - 1) * $3)) ;;
+		m) printf '%sm%d,,,rw,0 128 linear %s %d' "$sep" $i "$META" $(((i - 1) * 128)) ;;
+		v) printf '%sv%d,,,rw,0 %d dcc /dev/mapper/d%d /dev/mapper/m%d' "$sep" $i "$3" $i $i ;;
+		esac
+		sep=';'
+		i=$((i + 1))
+	done
+}
+
 status_field() { dcctest field "$1" "$2"; }
 valid_count() { status_field "$1" valid; }
 dirty_count() { status_field "$1" dirty; }

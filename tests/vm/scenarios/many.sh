@@ -9,21 +9,8 @@
 . ./lib.sh
 
 N=100
-# Volume i: 2 MiB of the data disk, 64 KiB of the metadata disk.  The
-# devices of each kind are created by one dmsetup (a process costs much in
-# a TCG guest).
-specs() { # KIND: the concise table list of all N devices of that kind
-	local i=1 sep=
-	while [ $i -le $N ]; do
-		case $1 in
-		d) printf '%sd%d,,,rw,0 4096 linear %s %d' "$sep" $i "$DATA" $(((i - 1) * 4096)) ;;
-		m) printf '%sm%d,,,rw,0 128 linear %s %d' "$sep" $i "$META" $(((i - 1) * 128)) ;;
-		v) printf '%sv%d,,,rw,0 4096 dcc /dev/mapper/d%d /dev/mapper/m%d' "$sep" $i $i $i ;;
-		esac
-		sep=';'
-		i=$((i + 1))
-	done
-}
+# Volume i: 2 MiB of the data disk, 64 KiB of the metadata disk.
+specs() { concise_specs "$1" $N 4096; }
 check "data and metadata devices" dmsetup create --concise "$(specs d);$(specs m)"
 if [ "$SITE" = a ]; then role=owner; else role=replica; fi
 i=1
