@@ -139,15 +139,22 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         return;
     }
     if (w[0] == "status" && w.size() <= 2) {
+        // Only the volume asked for is refreshed: with a thousand, the
+        // others' status lines cost seconds.
+        std::vector<VolumeStatus> states;
         try {
-            refresh_kernel_status();
+            if (w.size() == 1) {
+                refresh_kernel_status();
+                for (auto& [_, v] : vols_) states.push_back(state_of(*v));
+            } else if (auto it = vols_.find(w[1]); it != vols_.end()) {
+                refresh_kernel_status(*it->second);
+                states.push_back(state_of(*it->second));
+            } else {
+                return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
+            }
         } catch (const Error& e) {
             return refuse(Code::Failed, e.what());
         }
-        std::vector<VolumeStatus> states;
-        for (auto& [name, v] : vols_)
-            if (w.size() == 1 || name == w[1]) states.push_back(state_of(*v));
-        if (w.size() == 2 && states.empty()) return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
         send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
                                                                            : std::optional(peer_site_),
                                               link_up_, states, started_, rtt_.ms())));
@@ -394,10 +401,7 @@ void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
             return refuse(Code::Busy, "a migration of " + v.name + " to " + to +
                                           " is under way: wait for it (dccctl wait " + v.name +
                                           " owner=" + to + "), then migrate again");
-        // The same move: this client gets its outcome too.
-        log_info("%s: migrate to %s asked again while it is under way: waiting for it",
-                 v.name.c_str(), to.c_str());
-        v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
+        join_move(v, {fd}, here);  // the same move: this client gets its outcome too
         return;
     }
     core::Phase ph = v.own.phase();
@@ -411,8 +415,17 @@ void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
         close(fd);
         return;
     }
-    auto f = here ? ask_handover(v) : start_handover(v, 0);
-    if (f) return refuse(f->code, f->text);
+    if (!here) {
+        // Started with the others asked for this round (run_starts).
+        for (Start& s : starts_)
+            if (s.volume == v.name && !s.asker) {
+                s.clients.push_back(fd);
+                return;
+            }
+        starts_.push_back({v.name, 0, {fd}, std::nullopt});
+        return;
+    }
+    if (auto f = ask_handover(v)) return refuse(f->code, f->text);
     // Answered when the core settles it, or at this bound.
     v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
 }

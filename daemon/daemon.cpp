@@ -483,7 +483,7 @@ int Daemon::run() {
         for (const CtlClient& c : ctl_) slot({nullptr, c.fd, ZMQ_POLLIN, 0});
         bool busy = false;
         for (auto& [_, v] : vols_) busy |= v->rep.busy();
-        zmq::poll(items.data(), items.size(), ms(busy ? 5 : 50));
+        zmq::poll(items.data(), items.size(), ms(!starts_.empty() ? 0 : busy ? 5 : 50));
         auto ready = [&](size_t i) { return items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR); };
 
         int sig = ready(signals) ? take_signal(sig_fd_) : 0;
@@ -501,15 +501,12 @@ int Daemon::run() {
         for (size_t i = 0; i < monitor.size(); i++)
             if (ready(monitor[i])) link_.serve_monitor(i);
         link_.tick();
-        // Clients first, from the last (a request removes its client), a
-        // few a round (a migration suspends a device): the others stay
-        // readable for the next round.
-        int requests = 4;
-        for (size_t i = ctl_.size(); i-- > 0 && requests > 0;)
-            if (ready(first_client + i)) {
-                requests--;
-                ctl_read(i);
-            }
+        // Clients first, from the last (a request removes its client),
+        // for up to 50 ms a round (a failover persists a role): the others
+        // stay readable for the next round.  Migrations only queue here.
+        auto t_ctl = Clock::now();
+        for (size_t i = ctl_.size(); i-- > 0 && Clock::now() - t_ctl < ms(50);)
+            if (ready(first_client + i)) ctl_read(i);
         if (ready(listener)) ctl_accept();
         if (ready(kernel)) kernel_events();
         if (wsock && ready(witness)) witness_answers();
@@ -530,6 +527,7 @@ int Daemon::run() {
             each_volume("ending fills", &Daemon::end_fills);
             link_tick(Clock::now());  // heartbeats stay on time under load
         }
+        run_starts();
         auto now = Clock::now();
         link_tick(now);
         if (now - last_scan_ > ms(2000)) {

@@ -30,6 +30,7 @@
 #include "session.hpp"
 #include "sync.hpp"
 #include "volume.hpp"
+#include "workers.hpp"
 
 namespace dcc::dccd {
 
@@ -47,6 +48,15 @@ void answer_once(int fd, const nlohmann::json& j);
 struct Failure {
     control::Code code;
     std::string text;
+};
+
+// A migration to the peer asked for this round, by control clients or by
+// the peer's HANDOVER_ASK (@ask its seq, @asker the message to answer).
+struct Start {
+    std::string volume;
+    uint64_t ask = 0;
+    std::vector<int> clients;
+    std::optional<Incoming> asker;
 };
 
 class Daemon {
@@ -92,7 +102,10 @@ private:
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
     core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
     void role_changed(Volume& v, core::SiteState before);
-    std::optional<Failure> start_handover(Volume& v, uint64_t ask);
+    void run_starts();
+    void start_failed(Volume& v, Start& s, const Failure& f);
+    bool join_move(Volume& v, const std::vector<int>& clients, bool here);
+    bool answered_ask(Volume& v, Incoming& in);
     bool send_handover(Volume& v, uint64_t* base);
     bool send_set(Volume& v, wire::Type t, uint64_t generation, uint64_t region,
                   const RangeSet& set, uint64_t* base);
@@ -173,10 +186,12 @@ private:
 
     // status.cpp
     void refresh_kernel_status();
+    void refresh_kernel_status(Volume& v);
     VolumeStatus state_of(const Volume& v) const;
     // What core::failover_refusal weighs for @v, with @v.invalid as it is.
     core::FailoverFacts failover_facts(const Volume& v, bool force) const;
     void publish(Clock::time_point now);
+    void tell_progress(Volume& v, uint64_t backlog, Clock::time_point now);
 
     Config cfg_;  // replication_rate and _window change on SIGHUP
     std::function<Config()> reread_;
@@ -205,6 +220,8 @@ private:
     int sig_fd_ = -1;
     int ctl_fd_ = -1;
     std::vector<CtlClient> ctl_;
+    std::vector<Start> starts_;  // migrations to start this round (run_starts)
+    Workers workers_{4};         // their write-backs and suspends, side by side
     std::string next_volume_;  // where the next round of volume work starts
     std::unique_ptr<SyncShipper> sync_;  // after ctx_: closed before it
 };

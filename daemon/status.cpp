@@ -10,14 +10,16 @@ namespace dcc::dccd {
 
 using ms = std::chrono::milliseconds;
 
-// The kernel's view of each volume dccd knows (counts, mode, misses): its
-// status line, by its device number (one ioctl each; new and removed
-// devices are the scan's).
+// The kernel's view of a volume dccd knows (counts, mode, misses): its
+// status line, by its device number (one ioctl; new and removed devices
+// are the scan's).
+void Daemon::refresh_kernel_status(Volume& v) {
+    auto dv = volume_at(v.dev);
+    if (dv && dv->name == v.name) v.kst = parse_status(dv->params);
+}
+
 void Daemon::refresh_kernel_status() {
-    for (auto& [name, v] : vols_) {
-        auto dv = volume_at(v->dev);
-        if (dv && dv->name == name) v->kst = parse_status(dv->params);
-    }
+    for (auto& [_, v] : vols_) refresh_kernel_status(*v);
 }
 
 VolumeStatus Daemon::state_of(const Volume& v) const {

@@ -4,6 +4,7 @@
 #include <blkid/blkid.h>
 #include <fcntl.h>
 #include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -164,23 +165,34 @@ std::vector<Volume> list_volumes() {
 
 namespace {
 
-void dm_simple(int type, const std::string& name, bool noflush, const char* what) {
-    Task t(dm_task_create(type));
-    if (!t || !dm_task_set_name(t.get(), name.c_str()))
-        throw Error(kExitError, std::string("libdevmapper: cannot ") + what + " " + name);
-    if (noflush) dm_task_no_flush(t.get());
-    dm_task_no_open_count(t.get());
-    if (!dm_task_run(t.get()))
-        throw Error(kExitError, std::string("cannot ") + what + " " + name);
+// Suspend or resume by the ioctl itself: libdevmapper keeps process-wide
+// state (its counters of suspended devices), and dccd suspends many
+// devices at once from several threads.  Without a udev cookie, as
+// libdevmapper did here: nodes are neither created nor removed by either.
+void dm_suspend_ioctl(const std::string& name, uint32_t flags, const char* what) {
+    struct dm_ioctl io {};
+    io.version[0] = DM_VERSION_MAJOR;
+    io.data_size = sizeof(io);
+    io.data_start = sizeof(io);
+    io.flags = flags;
+    if (name.empty() || name.size() >= sizeof(io.name))
+        throw Error(kExitUsage, std::string("cannot ") + what + " '" + name + "': not a device-mapper name");
+    std::memcpy(io.name, name.data(), name.size());
+    int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+    if (fd < 0) throw Error(kExitError, errno_text("open /dev/mapper/control", errno), errno);
+    int r = ioctl(fd, DM_DEV_SUSPEND, &io);
+    int e = errno;
+    close(fd);
+    if (r) throw Error(kExitError, errno_text(std::string("cannot ") + what + " " + name, e), e);
 }
 
 }  // namespace
 
 void dm_suspend(const std::string& name, bool noflush) {
-    dm_simple(DM_DEVICE_SUSPEND, name, noflush, "suspend");
+    dm_suspend_ioctl(name, DM_SUSPEND_FLAG | (noflush ? DM_NOFLUSH_FLAG : 0), "suspend");
 }
 
-void dm_resume(const std::string& name) { dm_simple(DM_DEVICE_RESUME, name, false, "resume"); }
+void dm_resume(const std::string& name) { dm_suspend_ioctl(name, 0, "resume"); }
 
 bool dm_suspended(const std::string& name) {
     Task t(dm_task_create(DM_DEVICE_INFO));

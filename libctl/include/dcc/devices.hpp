@@ -28,6 +28,7 @@ std::optional<Volume> volume_at(nl::Dev dev);
 
 // Suspend (noflush: bios waiting in the target go back to dm's queue),
 // resume, and ask whether a dm device is suspended.  Throw dcc::Error.
+// Suspend and resume may run in several threads at once.
 void dm_suspend(const std::string& name, bool noflush);
 void dm_resume(const std::string& name);
 bool dm_suspended(const std::string& name);

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "workers.hpp"
+
+#include <cstring>
+
+#include "dcc/error.hpp"
+
+namespace dcc::dccd {
+
+namespace {
+// What a job needs: system calls, libstdc++'s strings and streams.
+constexpr size_t kStack = 256 * 1024;
+}  // namespace
+
+Workers::Workers(size_t n) {
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, kStack);
+    for (size_t i = 0; i < n; i++) {
+        pthread_t t;
+        if (int e = pthread_create(&t, &a, &Workers::main, this)) {
+            pthread_attr_destroy(&a);
+            stop_all();
+            throw Error(kExitError, std::string("cannot start a worker thread: ") + std::strerror(e), e);
+        }
+        threads_.push_back(t);
+    }
+    pthread_attr_destroy(&a);
+}
+
+Workers::~Workers() { stop_all(); }
+
+void Workers::stop_all() {
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    for (pthread_t t : threads_) pthread_join(t, nullptr);
+    threads_.clear();
+}
+
+void* Workers::main(void* self) {
+    static_cast<Workers*>(self)->work();
+    return nullptr;
+}
+
+void Workers::work() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+        wake_.wait(l, [&] { return stop_ || (jobs_ && next_ < jobs_->size()); });
+        if (stop_) return;
+        std::function<void()>& job = (*jobs_)[next_++];
+        l.unlock();
+        job();
+        l.lock();
+        if (++finished_ == jobs_->size()) done_.notify_one();
+    }
+}
+
+void Workers::run_all(std::vector<std::function<void()>>& jobs) {
+    if (jobs.empty()) return;
+    if (threads_.empty()) {
+        for (auto& j : jobs) j();
+        return;
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    jobs_ = &jobs;
+    next_ = finished_ = 0;
+    wake_.notify_all();
+    done_.wait(l, [&] { return finished_ == jobs.size(); });
+    jobs_ = nullptr;
+}
+
+}  // namespace dcc::dccd
