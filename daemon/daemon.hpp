@@ -203,6 +203,8 @@ private:
     std::map<Uuid, Volume*> uuids_;                         // by_uuid's index of vols_
     std::map<Uuid, core::KeptVolume> kept_;  // volumes dropped, by UUID
     std::set<Uuid> absent_told_;  // volumes the peer has and this site not, logged
+    std::map<std::string, nl::Dev> not_dcc_;  // dm devices the scan found without dcc
+    unsigned scans_ = 0;
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;        // one region, aligned
     bool link_up_ = false;
     // When this dccd started, seconds since the epoch: its counters (status,

@@ -15,7 +15,8 @@ using ms = std::chrono::milliseconds;
 // are the scan's).
 void Daemon::refresh_kernel_status(Volume& v) {
     auto dv = volume_at(v.dev);
-    if (dv && dv->name == v.name) v.kst = parse_status(dv->params);
+    v.target_seen = dv && dv->name == v.name;
+    if (v.target_seen) v.kst = parse_status(dv->params);
 }
 
 void Daemon::refresh_kernel_status() {

@@ -128,6 +128,7 @@ struct Volume {
 
     // What status and events report.
     std::optional<TargetStatus> kst;  // the kernel's status line
+    bool target_seen = true;          // ... and its device still had our dcc target then
     report::RateMeter pushed, pulled, fetched;
     Histogram fetch_latency;  // bio waiting (as dccd first saw it) to valid
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report

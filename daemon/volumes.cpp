@@ -17,35 +17,52 @@ namespace dcc::dccd {
 
 using ms = std::chrono::milliseconds;
 
-// Every volume gone (or created again) is dropped before any is added, so
-// that one that came back under another name finds what was kept of it.
+// The dm devices are listed (one ioctl); only a name not seen before, or
+// seen with another device number, is asked whether it is a dcc one, and
+// every 15th scan (30 s) all that are not.  So a device whose table was
+// replaced by a dcc one under the same name and number (a reload) is
+// found within 30 s, a new one within a scan.  Every volume gone (or
+// created again) is dropped before any is added, so that one that came
+// back under another name finds what was kept of it.
 void Daemon::scan_volumes() {
-    std::vector<dcc::Volume> found = list_volumes();
-    std::map<std::string, const dcc::Volume*> now;
-    for (const dcc::Volume& dv : found) now[dv.name] = &dv;
+    std::vector<DmDevice> found = list_dm_devices();
+    std::map<std::string, nl::Dev> now;
+    for (const DmDevice& d : found) now[d.name] = d.dev;
     for (auto it = vols_.begin(); it != vols_.end();) {
         auto next = std::next(it);
         auto f = now.find(it->first);
+        const Volume& v = *it->second;
         if (f == now.end()) {
             remove_volume(it);
-        } else if (!(it->second->dev == f->second->dev)) {
+        } else if (!(v.dev == f->second)) {
             // Removed and created again under the same name.
             remove_volume(it);
-        } else {
+        } else if (!v.target_seen) {
+            log_info("%s: the device has no dcc target any more", it->first.c_str());
+            remove_volume(it);
+        } else if (v.kst && v.kst->registration != std::optional<uint64_t>(v.reg.reg_id)) {
             // Removed and created again with the same minor (dm hands out
             // the lowest free one) between two scans: the new target knows
-            // nothing of our registration.  A reload keeps it.
-            auto st = parse_status(f->second->params);
-            if (st && st->registration != std::optional<uint64_t>(it->second->reg.reg_id)) {
-                log_info("%s: the target does not know this dccd's registration: created again",
-                         it->first.c_str());
-                remove_volume(it);
-            }
+            // nothing of our registration (its status line, as last
+            // published, says so).  A reload keeps it.
+            log_info("%s: the target does not know this dccd's registration: created again",
+                     it->first.c_str());
+            remove_volume(it);
         }
         it = next;
     }
-    for (const dcc::Volume& dv : found)
-        if (!vols_.count(dv.name)) add_volume(dv.name, dv.dev);
+    bool all = ++scans_ % 15 == 0;
+    for (auto it = not_dcc_.begin(); it != not_dcc_.end();) {
+        auto f = now.find(it->first);
+        it = f == now.end() || !(f->second == it->second) || all ? not_dcc_.erase(it) : std::next(it);
+    }
+    for (const DmDevice& d : found) {
+        if (vols_.count(d.name) || not_dcc_.count(d.name)) continue;
+        auto dv = volume_at(d.dev);
+        if (!dv) not_dcc_[d.name] = d.dev;  // (or gone: dropped at the next scan)
+        else if (dv->name == d.name) add_volume(d.name, d.dev);
+        // (else renamed meanwhile: the next scan finds it by its new name)
+    }
 }
 
 void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it) {

@@ -144,21 +144,29 @@ std::optional<Volume> volume_at(nl::Dev dev) {
     return v;
 }
 
-std::vector<Volume> list_volumes() {
+std::vector<DmDevice> list_dm_devices() {
     Task t(dm_task_create(DM_DEVICE_LIST));
     if (!t || !dm_task_run(t.get())) throw Error(kExitError, "libdevmapper: cannot list devices");
-    std::vector<Volume> out;
+    std::vector<DmDevice> out;
     dm_names* names = dm_task_get_names(t.get());
     if (!names || !names->dev) return out;
     for (;;) {
+        out.push_back({names->name, {uint32_t(major(names->dev)), uint32_t(minor(names->dev))}});
+        if (!names->next) break;
+        names = reinterpret_cast<dm_names*>(reinterpret_cast<char*>(names) + names->next);
+    }
+    return out;
+}
+
+std::vector<Volume> list_volumes() {
+    std::vector<Volume> out;
+    for (const DmDevice& d : list_dm_devices()) {
         // Devices that are not dcc ones, or gone meanwhile, are passed over.
         Task s(dm_task_create(DM_DEVICE_STATUS));
         Volume v;
-        if (s && dm_task_set_name(s.get(), names->name) &&
-            status_into(s.get(), names->name, v) == Lookup::Found)
+        if (s && dm_task_set_name(s.get(), d.name.c_str()) &&
+            status_into(s.get(), d.name, v) == Lookup::Found)
             out.push_back(std::move(v));
-        if (!names->next) break;
-        names = reinterpret_cast<dm_names*>(reinterpret_cast<char*>(names) + names->next);
     }
     return out;
 }

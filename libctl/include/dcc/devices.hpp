@@ -21,6 +21,12 @@ struct Volume {
 
 // By dm name, /dev/mapper/NAME or any path to the dm device node.
 Volume find_volume(const std::string& spec);
+// Every dm device, dcc or not: its name and number (one ioctl).
+struct DmDevice {
+    std::string name;
+    nl::Dev dev;
+};
+std::vector<DmDevice> list_dm_devices();
 // Every dm device with a dcc target (one status ioctl per dm device).
 std::vector<Volume> list_volumes();
 // The dm device @dev if it still has a dcc target (one status ioctl).
