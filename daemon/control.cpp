@@ -185,7 +185,10 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
 // The volume a request names, or nullptr once the client was told.
 Volume* Daemon::ctl_volume(int fd, const std::string& name) {
     auto it = vols_.find(name);
-    if (it != vols_.end()) return it->second.get();
+    if (it != vols_.end()) {
+        it->second->news = true;  // an admin's request: published at once
+        return it->second.get();
+    }
     answer_once(fd, control::failure(control::Code::NotFound, "no dcc volume '" + name + "' here"));
     return nullptr;
 }

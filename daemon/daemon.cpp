@@ -144,6 +144,7 @@ void Daemon::link_down(const char* why) {
     link_up_ = false;
     rtt_.reset();
     for (auto& [_, v] : vols_) {
+        v->news = true;  // no volume is paired now
         carry_out(*v, v->own.link_lost());
         reset_transfers(*v);
     }
@@ -198,6 +199,7 @@ void Daemon::receive(Incoming& in) {
             link_.reply(in, r);
             return;
         }
+        v->news = true;
         if (reply) handle_reply(*v, in);
         else handle_request(*v, in);
     } catch (const Error& e) {
@@ -246,6 +248,7 @@ void Daemon::handle_link(Incoming& in) {
         log_info("link to %s up", m.site.c_str());
         emit({{"event", "link"}, {"state", "up"}, {"peer", m.site}});
         for (auto& [_, v] : vols_) {
+            v->news = true;
             v->attach_out = false;
             send_attach(*v);
         }
@@ -314,13 +317,14 @@ void Daemon::kernel_events() {
         for (auto& [_, v] : vols_)
             if (e.dev == v->dev) {
                 v->check_pending = true;
+                v->news = true;
                 if (e.cmd == DCC_CMD_EVENT_STATE) {
                     v->own.kernel_state(site_state(e));
                     v->reg.sync = e.sync;
                 }
             }
     if (lost)
-        for (auto& [_, v] : vols_) v->check_pending = true;
+        for (auto& [_, v] : vols_) v->check_pending = v->news = true;
 }
 
 // Between two bulk messages (each may cost a write and a flush): new

@@ -191,6 +191,7 @@ private:
     // What core::failover_refusal weighs for @v, with @v.invalid as it is.
     core::FailoverFacts failover_facts(const Volume& v, bool force) const;
     void publish(Clock::time_point now);
+    bool quiet(const Volume& v) const;
     void tell_progress(Volume& v, uint64_t backlog, Clock::time_point now);
 
     Config cfg_;  // replication_rate and _window change on SIGHUP

@@ -193,6 +193,10 @@ void Daemon::paired(Volume& v) {
 core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
     for (;;) {
         if (p.ignored) return p;
+        // Anything a plan does may change what status shows.
+        if (p.rule || *p.why || p.invalidate_dirty || p.persist || p.send_handover || p.drop_dirty ||
+            p.resume || p.attach || p.invalid_set || p.reply || p.outcome != Outcome::None)
+            v.news = true;
         if (p.rule) {
             if (p.rule != v.logged_rule) {
                 v.logged_rule = p.rule;

@@ -173,6 +173,7 @@ void Daemon::alone_tick(Volume& v, Clock::time_point now) {
 
 // Going on alone began (the witness granted this site's OUTDATE) or ended.
 void Daemon::alone_changed(Volume& v, bool alone) {
+    v.news = true;
     if (alone) {
         log_warn("%s: GOING ON ALONE: the witness holds the replica outdated (epoch %llu); writes "
                  "complete without it and are pushed when it is back",

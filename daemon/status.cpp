@@ -124,21 +124,41 @@ void Daemon::tell_progress(Volume& v, uint64_t backlog, Clock::time_point now) {
     }
 }
 
+// Nothing to do for @v, as last seen: settled, all valid, nothing dirty,
+// locked, held or in flight, nobody waiting.
+bool Daemon::quiet(const Volume& v) const {
+    core::Phase ph = v.own.phase();
+    return v.kst && !v.kst->dirty && !v.kst->locked && v.kst->valid == v.reg.nr_regions &&
+           !v.kst->held.value_or(0) && (ph == core::Phase::Paired || ph == core::Phase::Unpaired) &&
+           !v.suspended && !v.rep.busy() && !v.rep.in_flight() && !v.fills.count(core::FillKind::Fetch) &&
+           !v.fills.count(core::FillKind::Pull) && v.waiters.empty() && v.written.empty() &&
+           v.acks.empty() && !v.attempt;
+}
+
 // Refresh what status shows, send events for what changed, and tell the
-// replica of each volume this site owns how far behind it is.
+// replica of each volume this site owns how far behind it is.  Each
+// volume is looked at when something touched it (news), while it is not
+// quiet, and every 5 s: a thousand idle volumes cost a hundred status
+// ioctls a publish, not a thousand.
 void Daemon::publish(Clock::time_point now) {
     last_publish_ = now;
-    bool fresh = true;
-    try {
-        refresh_kernel_status();
-    } catch (const Error& e) {
-        log_warn("%s", e.what());
-        fresh = false;
-    }
     for (auto& [_, v] : vols_) {
         v->pushed.sample(now);
         v->pulled.sample(now);
         v->fetched.sample(now);
+        // A quiet volume that nothing touched is looked at every 5 s: the
+        // kernel tells of what would wake it (a miss, a first dirty
+        // region, a change of state) and the rest comes through dccd.
+        if (!v->news && quiet(*v) && now - v->published < ms(5000)) continue;
+        v->news = false;
+        v->published = now;
+        bool fresh = true;
+        try {
+            refresh_kernel_status(*v);
+        } catch (const Error& e) {
+            log_warn("%s: %s", v->name.c_str(), e.what());
+            fresh = false;
+        }
         if (v->kst) {
             // Events may be lost: the status line is the kernel's word too.
             // (The split generation comes with the state events only.)

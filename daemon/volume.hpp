@@ -140,6 +140,8 @@ struct Volume {
     std::optional<int64_t> last_ho_ms;
     Clock::time_point ho_start{};
     std::optional<VolumeStatus> shown;  // as last published
+    Clock::time_point published{};      // ... then
+    bool news = true;                   // touched since (a message, an event, a plan)
     uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
     uint64_t progress_risk_sent = UINT64_MAX;  // ... and what was at risk
     Clock::time_point progress_time{};

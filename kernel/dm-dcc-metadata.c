@@ -397,7 +397,8 @@ void __dcc_set_valid(struct dcc *dcc, u64 r)
 void __dcc_set_dirty(struct dcc *dcc, u64 r)
 {
 	if (!__test_and_set_bit(r, dcc->dirty)) {
-		dcc->nr_dirty++;
+		if (!dcc->nr_dirty++)
+			dcc->first_dirty = true;
 		__dcc_mark_changed(dcc, dcc->dirty, r);
 	}
 }

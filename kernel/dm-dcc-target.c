@@ -205,6 +205,25 @@ void dcc_state_changed(struct dcc *dcc)
 }
 
 /*
+ * A volume with nothing dirty got a dirty region: the daemon hears it
+ * (EVENT_STATE) and need not poll an idle volume for its first write.
+ * Once per such change, after the commit that recorded it.
+ */
+static void dcc_tell_first_dirty(struct dcc *dcc)
+{
+	bool tell;
+
+	if (!READ_ONCE(dcc->first_dirty))
+		return;
+	spin_lock_irq(&dcc->lock);
+	tell = dcc->first_dirty;
+	dcc->first_dirty = false;
+	spin_unlock_irq(&dcc->lock);
+	if (tell)
+		dcc_notify_state(dcc);
+}
+
+/*
  * A change uevent on the dm disk: udev runs its rules again, and whether it
  * may probe the volume (every read served here at once) follows the role
  * and the valid count, which only userspace weighs.  Sent from the system
@@ -876,6 +895,7 @@ static void do_worker(struct work_struct *ws)
 	spin_unlock_irq(&dcc->lock);
 	r = dcc_commit(dcc);
 	mutex_unlock(&dcc->commit_mutex);
+	dcc_tell_first_dirty(dcc);
 
 	dcc_complete_overwrites(dcc, &done, r);
 	dcc_check_whole(dcc);

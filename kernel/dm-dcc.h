@@ -147,6 +147,8 @@ struct dcc {
 	bool sb_changed;
 	u64 nr_valid;
 	u64 nr_dirty;
+	/* nr_dirty left 0 since the daemon was last told (EVENT_STATE) */
+	bool first_dirty;
 	bool told_whole;		/* udev last heard: every region valid */
 	/*
 	 * rs is what is committed, and all the target acts on; sb_rs is
