@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "workers.hpp"
 
+#include <signal.h>
+
 #include <cstring>
 
 #include "dcc/error.hpp"
@@ -16,16 +18,24 @@ Workers::Workers(size_t n) {
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setstacksize(&a, kStack);
-    for (size_t i = 0; i < n; i++) {
+    // The workers start with every signal blocked (a thread inherits its
+    // creator's mask): dccd takes its signals in the loop (signalfd), and
+    // a SIGHUP delivered to a worker would end the process.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = 0;
+    for (size_t i = 0; i < n && !e; i++) {
         pthread_t t;
-        if (int e = pthread_create(&t, &a, &Workers::main, this)) {
-            pthread_attr_destroy(&a);
-            stop_all();
-            throw Error(kExitError, std::string("cannot start a worker thread: ") + std::strerror(e), e);
-        }
-        threads_.push_back(t);
+        e = pthread_create(&t, &a, &Workers::main, this);
+        if (!e) threads_.push_back(t);
     }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     pthread_attr_destroy(&a);
+    if (e) {
+        stop_all();
+        throw Error(kExitError, std::string("cannot start a worker thread: ") + std::strerror(e), e);
+    }
 }
 
 Workers::~Workers() { stop_all(); }
