@@ -253,6 +253,7 @@ for dir in build/vm/run/*/scale; do
 			printf "| dccd open descriptors, threads | %d, %d | %d, %d |\n", v["a", "fds"], v["a", "threads"], v["b", "fds"], v["b", "threads"]
 			printf "| dccctl status --json, all volumes, ms (median of 5) | %d | %d |\n", v["a", "status_all_ms"], v["b", "status_all_ms"]
 			printf "| dccctl status --json of one volume, ms (median of 5) | %d | %d |\n", v["a", "status_one_ms"], v["b", "status_one_ms"]
+			printf "| dccd CPU while all are paired and idle (20 s), CPUs | %s | %s |\n", v["a", "idle_cpu"], v["b", "idle_cpu"]
 		}'
 	echo "$b" | grep ' migrate_one_s=' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "\nmigrate --all of %d volumes (one region dirty each) in %.1f s, against one volume in %.2f s: %.1f\n", v["moved"], v["migrate_all_s"], v["migrate_one_s"], v["migrate_all_s"] / v["migrate_one_s"] }'

@@ -4,7 +4,7 @@
 # every volume paired, how long `dccctl status` takes for all of them and
 # for one, and one `dccctl migrate --all` of the thousand (each 1 MiB,
 # one region written and not yet replicated) against one volume's
-# migration.  Lines "BENCH ..." are collected by tests/bench.sh.
+# migration; and dccd's CPU while all are paired and idle.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
 # disks: data=1100M meta=72M
 # timeout: 1800
@@ -68,7 +68,13 @@ one_ms=$(for k in 1 2 3 4 5; do
 	ms_since "$t"
 	echo
 done | med5)
-echo "BENCH scale site=$SITE pair_s=$pair_s dccd_rss_kib=$rss fds=$fds threads=$threads status_all_ms=$all_ms status_one_ms=$one_ms"
+# dccd's CPU over 20 s with every volume paired and nothing written
+cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' /proc/"$DCCD"/stat; }
+c0=$(cpu_s)
+t0=$(now)
+sleep 20
+idle_cpu=$(awk -v a="$c0" -v b="$(cpu_s)" -v t="$(since "$t0")" 'BEGIN {printf "%.2f", (b - a) / t}')
+echo "BENCH scale site=$SITE pair_s=$pair_s dccd_rss_kib=$rss fds=$fds threads=$threads status_all_ms=$all_ms status_one_ms=$one_ms idle_cpu=$idle_cpu"
 barrier measured
 if [ "$SITE" = a ]; then
 	i=1
@@ -82,7 +88,7 @@ if [ "$SITE" = a ]; then
 	one=$(since "$t0")
 	t0=$(now)
 	rc=0
-	dccctl migrate --all --to b >/tmp/mall 2>&1 || rc=$?
+	dccctl migrate --all --to b --timeout 900 >/tmp/mall 2>&1 || rc=$?
 	all=$(since "$t0")
 	expect_eq "dccctl migrate --all: exit code" 0 "$rc"
 	moved=$(grep -c ': owned by b, generation 2' /tmp/mall)
