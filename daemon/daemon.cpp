@@ -388,8 +388,18 @@ void Daemon::each_volume(const char* what, void (Daemon::*fn)(Volume&)) {
     }
 }
 
+// Whether @v needs its periodic work this round: always, unless it is
+// quiet, nothing touched it, nothing is owed, and no lease or witness
+// sets a clock (a site with a witness renews each owner's lease on
+// time); then once a second, for the deadlines of the rest.
+bool Daemon::due(const Volume& v, Clock::time_point now) const {
+    return v.news || v.check_pending || v.release_check || v.invalid_set_owed || has_witness() ||
+           !quiet(v) || now - v.maintained >= ms(1000);
+}
+
 // One volume's periodic work: deadlines, acks, fills, pushes.
 void Daemon::maintain(Volume& v, Clock::time_point now) {
+    v.maintained = now;
     try {
         carry_out(v, v.own.tick(now));
         tell_shipper(v);
@@ -541,7 +551,9 @@ int Daemon::run() {
             } catch (const Error& e) {
                 log_warn("%s", e.what());
             }
-            for (auto& [_, v] : vols_) v->check_pending = true;
+            // (A quiet volume has no lock, so no bio waits; a lost
+            // event marks every volume.)
+            for (auto& [_, v] : vols_) v->check_pending |= !quiet(*v);
         }
         if (now - last_publish_ > ms(500)) publish(now);
         sync_->set_link(link_up_, inc_.mine(), inc_.to());
@@ -551,7 +563,7 @@ int Daemon::run() {
         auto t0 = Clock::now();
         for (size_t k = 0; k < vols_.size(); k++) {
             if (it == vols_.end()) it = vols_.begin();
-            maintain(*it->second, now);
+            if (due(*it->second, now)) maintain(*it->second, now);
             ++it;
             if (Clock::now() - t0 > ms(100)) break;
         }

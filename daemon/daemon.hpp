@@ -83,6 +83,7 @@ private:
     void kernel_events();
     void serve_urgent();
     void maintain(Volume& v, Clock::time_point now);
+    bool due(const Volume& v, Clock::time_point now) const;
     void each_volume(const char* what, void (Daemon::*fn)(Volume&));
     void tell_shipper(Volume& v);
     Volume* by_uuid(const Uuid& u);

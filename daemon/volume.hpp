@@ -142,6 +142,7 @@ struct Volume {
     std::optional<VolumeStatus> shown;  // as last published
     Clock::time_point published{};      // ... then
     bool news = true;                   // touched since (a message, an event, a plan)
+    Clock::time_point maintained{};     // its periodic work last done
     uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
     uint64_t progress_risk_sent = UINT64_MAX;  // ... and what was at risk
     Clock::time_point progress_time{};
