@@ -419,7 +419,7 @@ void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
         return;
     }
     if (!here) {
-        // Started with the others asked for this round (run_starts).
+        // Queued, and started with the others in a batch (run_starts).
         for (Start& s : starts_)
             if (s.volume == v.name && !s.asker) {
                 s.clients.push_back(fd);

@@ -507,6 +507,10 @@ int Daemon::run() {
             } else {
                 log_info("stopping");
                 sd_notify(0, "STOPPING=1");
+                for (Start& s : starts_)
+                    for (int fd : s.clients)
+                        answer_once(fd, control::failure(control::Code::Failed,
+                                                         "dccd is stopping: the migration did not start"));
                 each_volume("stopping", &Daemon::flush_acks);
                 return 0;
             }

@@ -59,6 +59,13 @@ struct Start {
     std::optional<Incoming> asker;
 };
 
+// How a start's write-back and suspend went (run_starts): suspended or
+// not, and why it failed ("" if it did not).
+struct Quiesced {
+    bool suspended = false;
+    std::string why;
+};
+
 class Daemon {
 public:
     // @reread reads the configuration file again (SIGHUP); it throws
@@ -104,6 +111,7 @@ private:
     core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
     void role_changed(Volume& v, core::SiteState before);
     void run_starts();
+    void end_start(Volume& v, Start& s, Quiesced& q);
     void start_failed(Volume& v, Start& s, const Failure& f);
     bool join_move(Volume& v, const std::vector<int>& clients, bool here);
     bool answered_ask(Volume& v, Incoming& in);

@@ -175,8 +175,11 @@ void Daemon::paired(Volume& v) {
     v.logged_older = false;
     v.peer_set_heard = false;  // the replica's INVALID_SET of this pairing is to come
     // The owner may have written while apart: until its next report a
-    // failover here cannot tell what this copy lacks.
+    // failover here cannot tell what this copy lacks.  So the owner
+    // reports at once (the link may have looked up all along here).
     if (!v.owner()) v.last_owner_backlog.reset();
+    v.progress_sent = UINT64_MAX;
+    v.mode_sent.reset();
     auto p = v.own.peer();
     v.owner_forced_gen.reset();
     if (!v.owner() && p && p->role == Role::Owner && p->generation == v.generation() &&
@@ -324,12 +327,6 @@ static void suspend_marked(const std::string& name, const std::string& marker) {
     }
 }
 
-// What quiesce() did: suspended or not, and why it failed ("" if not).
-struct Quiesced {
-    bool suspended = false;
-    std::string why;
-};
-
 // Old owner: what stops I/O to @dev before a handover, none of it the
 // daemon's state, so that several volumes do it at once (each waits for
 // its device's bios and flushes): the page cache written back (those
@@ -367,14 +364,26 @@ void Daemon::run_starts() {
                                  std::make_move_iterator(starts_.begin() + long(n)));
         starts_.erase(starts_.begin(), starts_.begin() + long(n));
         std::vector<std::pair<Volume*, Start*>> begun;
+        std::vector<Start> later;  // of a volume begun in this batch
         for (Start& s : batch) {
             auto it = vols_.find(s.volume);
             if (it == vols_.end()) {
                 for (int fd : s.clients)
                     answer_once(fd, control::failure(control::Code::NotFound, "no dcc volume '" + s.volume + "' here"));
-                continue;  // (the peer's ask is answered by its deadline)
+                if (s.asker) {
+                    wire::Message r = reply_to(s.asker->msg, wire::Type::HandoverAck);
+                    r.status = ENOENT;
+                    link_.reply(*s.asker, r);
+                }
+                continue;
             }
             Volume& v = *it->second;
+            // Answered once that volume's start has ended, as if it had
+            // come after it.
+            if (std::any_of(begun.begin(), begun.end(), [&](auto& b) { return b.first == &v; })) {
+                later.push_back(std::move(s));
+                continue;
+            }
             if (s.asker ? answered_ask(v, *s.asker) : join_move(v, s.clients, false)) continue;
             if (const char* why = v.own.begin_handover(s.ask)) {
                 auto code = v.own.phase() == Phase::Unpaired ? control::Code::NoPeer
@@ -407,37 +416,47 @@ void Daemon::run_starts() {
         workers_.run_all(jobs);
         for (size_t i = 0; i < begun.size(); i++) {
             auto [vp, sp] = begun[i];
-            Volume& v = *vp;
-            v.suspended = q[i].suspended;
-            std::string& why = q[i].why;
-            if (why.empty()) {
-                try {
-                    reload_invalid(v);
-                    // Only what this site holds is newer here: a region
-                    // invalid here (a failed whole-region write) keeps the
-                    // peer's copy.
-                    v.ho_set = kernel_.set(v, DCC_SET_DIRTY);
-                    for (const Range& x : v.invalid.ranges()) v.ho_set.remove(x.start, x.count);
-                } catch (const Error& e) {
-                    why = e.what();
-                }
+            try {
+                end_start(*vp, *sp, q[i]);
+            } catch (const Error& e) {
+                // One volume's trouble must not stop the others.
+                log_warn("%s: %s", vp->name.c_str(), e.what());
+                start_failed(*vp, *sp, {control::Code::Failed, e.what()});
             }
-            if (!why.empty()) {
-                carry_out(v, v.own.abort_demote(why.c_str()));
-                start_failed(v, *sp, {control::Code::Failed, why});
-                continue;
-            }
-            carry_out(v, v.own.demote());
-            Phase p = v.own.phase();
-            if (p != Phase::Sending && p != Phase::Fenced) {
-                start_failed(v, *sp, {control::Code::Failed, "cannot persist the handover: staying owner"});
-                continue;
-            }
-            // Answered when the core settles it, or at this bound.
-            for (int fd : sp->clients)
-                v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
+        }
+        starts_.insert(starts_.begin(), std::make_move_iterator(later.begin()),
+                       std::make_move_iterator(later.end()));
+    }
+}
+
+// The rest of a start, once @q says how the volume's quiesce went: the
+// dirty set read, yielding persisted and the HANDOVER sent, or the start
+// undone.
+void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
+    v.suspended |= q.suspended;
+    std::string& why = q.why;
+    if (why.empty()) {
+        try {
+            reload_invalid(v);
+            // Only what this site holds is newer here: a region invalid
+            // here (a failed whole-region write) keeps the peer's copy.
+            v.ho_set = kernel_.set(v, DCC_SET_DIRTY);
+            for (const Range& x : v.invalid.ranges()) v.ho_set.remove(x.start, x.count);
+        } catch (const Error& e) {
+            why = e.what();
         }
     }
+    if (!why.empty()) {
+        carry_out(v, v.own.abort_demote(why.c_str()));
+        return start_failed(v, s, {control::Code::Failed, why});
+    }
+    carry_out(v, v.own.demote());
+    Phase p = v.own.phase();
+    if (p != Phase::Sending && p != Phase::Fenced)
+        return start_failed(v, s, {control::Code::Failed, "cannot persist the handover: staying owner"});
+    // Answered when the core settles it, or at this bound.
+    for (int fd : s.clients)
+        v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
 }
 
 // A migration that did not start: its clients, or the peer that asked,

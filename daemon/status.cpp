@@ -142,6 +142,10 @@ bool Daemon::quiet(const Volume& v) const {
 // ioctls a publish, not a thousand.
 void Daemon::publish(Clock::time_point now) {
     last_publish_ = now;
+    // At most a tenth of the volumes (and 10) for their 5 s look a
+    // publish: the rest wait for the next one, so that the looks spread
+    // over the 5 s instead of falling on one publish together.
+    size_t looks = vols_.size() / 10 + 10;
     for (auto& [_, v] : vols_) {
         v->pushed.sample(now);
         v->pulled.sample(now);
@@ -149,7 +153,10 @@ void Daemon::publish(Clock::time_point now) {
         // A quiet volume that nothing touched is looked at every 5 s: the
         // kernel tells of what would wake it (a miss, a first dirty
         // region, a change of state) and the rest comes through dccd.
-        if (!v->news && quiet(*v) && now - v->published < ms(5000)) continue;
+        if (!v->news && quiet(*v)) {
+            if (now - v->published < ms(5000) || !looks) continue;
+            looks--;
+        }
         v->news = false;
         v->published = now;
         bool fresh = true;

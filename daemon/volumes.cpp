@@ -58,10 +58,12 @@ void Daemon::scan_volumes() {
     }
     for (const DmDevice& d : found) {
         if (vols_.count(d.name) || not_dcc_.count(d.name)) continue;
-        auto dv = volume_at(d.dev);
-        if (!dv) not_dcc_[d.name] = d.dev;  // (or gone: dropped at the next scan)
-        else if (dv->name == d.name) add_volume(d.name, d.dev);
-        // (else renamed meanwhile: the next scan finds it by its new name)
+        bool other = false;
+        auto dv = volume_at(d.dev, &other);
+        if (other) not_dcc_[d.name] = d.dev;
+        else if (dv && dv->name == d.name) add_volume(d.name, d.dev);
+        // (else gone, its table not yet live, or renamed meanwhile: the
+        // next scan looks again)
     }
 }
 

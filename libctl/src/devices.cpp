@@ -97,7 +97,7 @@ int write_full(int fd, const void* buf, size_t len, uint64_t off) {
 
 namespace {
 
-enum class Lookup { Found, NoDevice, NotDcc };
+enum class Lookup { Found, NoDevice, NoTable, NotDcc };
 
 // The status of one dm device (a task with its name or number set) into
 // @v: no exceptions, for listings where most devices are not dcc ones.
@@ -108,6 +108,7 @@ Lookup status_into(dm_task* t, const std::string& fallback_name, Volume& v) {
     const char* name = dm_task_get_name(t);
     v.name = name ? name : fallback_name;
     v.dev = {uint32_t(info.major), uint32_t(info.minor)};
+    if (!info.live_table) return Lookup::NoTable;  // created, its table not yet loaded and resumed
     return dcc_params(t, v.params) ? Lookup::Found : Lookup::NotDcc;
 }
 
@@ -129,18 +130,21 @@ Volume find_volume(const std::string& spec) {
     switch (status_into(t.get(), spec, v)) {
     case Lookup::Found: return v;
     case Lookup::NoDevice: throw Error(kExitNotFound, "no device-mapper device '" + spec + "'");
+    case Lookup::NoTable:
     case Lookup::NotDcc: break;
     }
     throw Error(kExitNotFound, "device '" + v.name + "' has no dcc target (or more than one)");
 }
 
-std::optional<Volume> volume_at(nl::Dev dev) {
+std::optional<Volume> volume_at(nl::Dev dev, bool* not_dcc) {
     Task t(dm_task_create(DM_DEVICE_STATUS));
     if (!t) throw Error(kExitError, "libdevmapper: cannot create task");
     dm_task_set_major(t.get(), int(dev.major));
     dm_task_set_minor(t.get(), int(dev.minor));
     Volume v;
-    if (status_into(t.get(), "", v) != Lookup::Found) return std::nullopt;
+    Lookup l = status_into(t.get(), "", v);
+    if (not_dcc) *not_dcc = l == Lookup::NotDcc;
+    if (l != Lookup::Found) return std::nullopt;
     return v;
 }
 
@@ -175,8 +179,9 @@ namespace {
 
 // Suspend or resume by the ioctl itself: libdevmapper keeps process-wide
 // state (its counters of suspended devices), and dccd suspends many
-// devices at once from several threads.  Without a udev cookie, as
-// libdevmapper did here: nodes are neither created nor removed by either.
+// devices at once from several threads.  No udev cookie and no udev
+// flags: a resume's change uevent comes without DM_COOKIE, and the
+// device's nodes are neither created nor removed here (they exist).
 void dm_suspend_ioctl(const std::string& name, uint32_t flags, const char* what) {
     struct dm_ioctl io {};
     io.version[0] = DM_VERSION_MAJOR;

@@ -29,8 +29,10 @@ struct DmDevice {
 std::vector<DmDevice> list_dm_devices();
 // Every dm device with a dcc target (one status ioctl per dm device).
 std::vector<Volume> list_volumes();
-// The dm device @dev if it still has a dcc target (one status ioctl).
-std::optional<Volume> volume_at(nl::Dev dev);
+// The dm device @dev if it still has a dcc target (one status ioctl);
+// @not_dcc, if given, says whether it has a live table that is not a dcc
+// one (false also when it is gone, or has no live table yet).
+std::optional<Volume> volume_at(nl::Dev dev, bool* not_dcc = nullptr);
 
 // Suspend (noflush: bios waiting in the target go back to dm's queue),
 // resume, and ask whether a dm device is suspended.  Throw dcc::Error.
