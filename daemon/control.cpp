@@ -49,6 +49,10 @@ void answer_once(int fd, const json& j) {
     close(fd);
 }
 
+json no_such_volume(const std::string& name) {
+    return control::failure(control::Code::NotFound, "no dcc volume '" + name + "' here");
+}
+
 // Every client waiting to connect, a bounded number a round (a hundred
 // dccctl migrate started at once each get their connection at once).
 void Daemon::ctl_accept() {
@@ -150,7 +154,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
                 refresh_kernel_status(*it->second);
                 states.push_back(state_of(*it->second));
             } else {
-                return refuse(Code::NotFound, "no dcc volume '" + w[1] + "' here");
+                return answer_once(fd, no_such_volume(w[1]));
             }
         } catch (const Error& e) {
             return refuse(Code::Failed, e.what());
@@ -189,7 +193,7 @@ Volume* Daemon::ctl_volume(int fd, const std::string& name) {
         it->second->news = true;  // an admin's request: published at once
         return it->second.get();
     }
-    answer_once(fd, control::failure(control::Code::NotFound, "no dcc volume '" + name + "' here"));
+    answer_once(fd, no_such_volume(name));
     return nullptr;
 }
 
@@ -429,8 +433,7 @@ void Daemon::ctl_migrate(int fd, const std::vector<std::string>& w) {
         return;
     }
     if (auto f = ask_handover(v)) return refuse(f->code, f->text);
-    // Answered when the core settles it, or at this bound.
-    v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
+    wait_for_move(v, fd);
 }
 
 // Tell every client waiting on @v's migration how it ended.
@@ -446,6 +449,12 @@ void Daemon::answer(Volume& v, const json& reply) {
 }
 
 void Daemon::answer_failure(Volume& v, const Failure& f) { answer(v, control::failure(f.code, f.text)); }
+
+// Control client @fd waits for the migration of @v under way: answered
+// when the core settles it, or at the handover's bound and a margin.
+void Daemon::wait_for_move(Volume& v, int fd) {
+    v.waiters.push_back({fd, Clock::now() + ms(cfg_.handover_timeout_ms) + ms(2000)});
+}
 
 void Daemon::expire_waiters(Volume& v, Clock::time_point now) {
     for (auto it = v.waiters.begin(); it != v.waiters.end();) {

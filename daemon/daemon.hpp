@@ -4,6 +4,7 @@
 //   daemon.cpp    the loop, the volumes, the link to the peer;
 //   handover.cpp  ownership: pairing, migration, carrying out the
 //                 decisions of core/ownership;
+//   starts.cpp    migrations begun at the old owner, in batches;
 //   transfers.cpp fills (fetch, pull) and replication (push, clear);
 //   control.cpp   the local control socket: status, migrate, events;
 //   status.cpp    what status and events report.
@@ -43,6 +44,11 @@ struct CtlClient {
 
 // Answer a control client once, and let it go (control.cpp).
 void answer_once(int fd, const nlohmann::json& j);
+// The answer to a request naming a volume dccd does not have.
+nlohmann::json no_such_volume(const std::string& name);
+// Suspend dm device @name (noflush), leaving @marker for a dccd that
+// starts after this one died (handover.cpp).  Throws dcc::Error.
+void suspend_marked(const std::string& name, const std::string& marker);
 
 // Why something this daemon was asked to do failed.
 struct Failure {
@@ -167,6 +173,7 @@ private:
     void follow_mode(Volume& v, bool sync);
     void answer(Volume& v, const nlohmann::json& reply);
     void answer_failure(Volume& v, const Failure& f);
+    void wait_for_move(Volume& v, int fd);
     void expire_waiters(Volume& v, Clock::time_point now);
     void emit(nlohmann::json e);
 

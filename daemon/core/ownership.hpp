@@ -72,6 +72,12 @@ struct Plan {
     std::optional<int> reply;          // answer to the HANDOVER being applied (0 or errno)
     Outcome outcome = Outcome::None;
     bool ignored = false;              // the event did not apply (stale, wrong phase)
+
+    // Whether it does anything (log, persist, send, resume, answer).
+    bool acts() const {
+        return rule || *why || invalidate_dirty || persist || send_handover || drop_dirty || resume ||
+               attach || invalid_set || reply || outcome != Outcome::None;
+    }
 };
 
 // The why of a peer statement ignored as older than one seen before.
