@@ -150,9 +150,9 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
             if (w.size() == 1) {
                 refresh_kernel_status();
                 for (auto& [_, v] : vols_) states.push_back(state_of(*v));
-            } else if (auto it = vols_.find(w[1]); it != vols_.end()) {
-                refresh_kernel_status(*it->second);
-                states.push_back(state_of(*it->second));
+            } else if (Volume* v = volume_named(w[1])) {
+                refresh_kernel_status(*v);
+                states.push_back(state_of(*v));
             } else {
                 return answer_once(fd, no_such_volume(w[1]));
             }
@@ -188,10 +188,9 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
 
 // The volume a request names, or nullptr once the client was told.
 Volume* Daemon::ctl_volume(int fd, const std::string& name) {
-    auto it = vols_.find(name);
-    if (it != vols_.end()) {
-        it->second->news = true;  // an admin's request: published at once
-        return it->second.get();
+    if (Volume* v = volume_named(name)) {
+        v->news = true;  // an admin's request: published at once
+        return v;
     }
     answer_once(fd, no_such_volume(name));
     return nullptr;

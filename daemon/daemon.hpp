@@ -167,6 +167,7 @@ private:
     void ctl_request(CtlClient& c, const std::string& line);
     void ctl_migrate(int fd, const std::vector<std::string>& w);
     Volume* ctl_volume(int fd, const std::string& name);
+    Volume* volume_named(const std::string& name);
     void ctl_failover(int fd, const std::string& name, bool force);
     void ctl_resolve(int fd, const std::string& name);
     void ctl_mode(int fd, const std::string& name, bool sync);

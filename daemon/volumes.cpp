@@ -67,6 +67,23 @@ void Daemon::scan_volumes() {
     }
 }
 
+// A volume by name.  One created since the last scan (`dccctl up VOL &&
+// dccctl wait VOL paired`) is looked for at once, not at the next scan.
+Volume* Daemon::volume_named(const std::string& name) {
+    if (auto it = vols_.find(name); it != vols_.end()) return it->second.get();
+    for (const DmDevice& d : list_dm_devices()) {
+        if (d.name != name) continue;
+        bool other = false;
+        auto dv = volume_at(d.dev, &other);
+        if (!dv || dv->name != name) return nullptr;
+        not_dcc_.erase(name);
+        add_volume(name, d.dev);
+        auto it = vols_.find(name);
+        return it == vols_.end() ? nullptr : it->second.get();
+    }
+    return nullptr;
+}
+
 void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it) {
     Volume& v = *it->second;
     log_info("%s: device gone", it->first.c_str());

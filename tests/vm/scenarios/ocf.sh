@@ -89,6 +89,9 @@ else
 	expect_eq "promotion score at B after the tester's stop: removed" none "$(score)"
 	agent monitor
 	expect_eq "monitor at B after the tester's stop: 7" 7 $?
+	# A volume up while dccd runs is known to it at once, not at its next
+	# scan: dccctl up VOL && dccctl wait VOL paired.
+	check "dccctl up, then dccd knows the volume at once" sh -c 'dccctl up vol && dccctl status vol'
 	stop_dccd
 	barrier tester-done
 fi
