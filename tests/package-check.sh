@@ -20,14 +20,7 @@ pass() { echo "PASS $*"; ok=$((ok + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 files_of() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' | sort; }
 
-rm -rf "$P"
-mkdir -p "$P/dcc"
-# The tracked files (and new ones not ignored, for a working tree).
-(cd "$REPO" && { git ls-files; git ls-files --others --exclude-standard; } | sort -u |
-	while read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done | cpio -pdm --quiet "$P/dcc")
-# nocheck: the unit tests run in the suite's first step.
-if (cd "$P/dcc" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
-	dpkg-buildpackage -b -us -uc >"$P/build.log" 2>&1); then
+if build_debs "$P"; then
 	pass "dpkg-buildpackage: $(cd "$P" && ls -- *.deb | tr '\n' ' ')"
 else
 	tail -n 30 "$P/build.log"

@@ -99,6 +99,20 @@ build_userspace() {
 	cmake --build "$OUT/cmake" -j"$(nproc)" >/dev/null
 }
 
+# build_debs DIR: dcc-dkms and dcc-utils built by dpkg-buildpackage from
+# the tracked files (and new ones not ignored, for a working tree) copied
+# to DIR/dcc; the .debs land in DIR, the log in DIR/build.log.
+build_debs() {
+	local d=$1
+	rm -rf "$d"
+	mkdir -p "$d/dcc"
+	(cd "$REPO" && { git ls-files; git ls-files --others --exclude-standard; } | sort -u |
+		while read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done | cpio -pdm --quiet "$d/dcc")
+	# nocheck: the unit tests run in the suite's first step.
+	(cd "$d/dcc" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+		dpkg-buildpackage -b -us -uc >"$d/build.log" 2>&1)
+}
+
 # Copy binary $1 and the libraries it needs into staging dir $2.
 stage_binary() {
 	local bin=$1 dst=$2 lib
