@@ -470,10 +470,10 @@ int dcc_meta_check_readable(struct dcc *dcc)
 }
 
 /*
- * Write every changed metadata block, and the superblock if it changed.
- * Called with commit_mutex held.  Returns 0 once everything changed before
- * the call is on disk; on an error what was not written stays marked
- * changed.
+ * Write every changed metadata block, and then the superblock if it
+ * changed.  Called with commit_mutex held.  Returns 0 once everything
+ * changed before the call is on disk; on an error what was not written
+ * stays marked changed.
  */
 int dcc_meta_commit(struct dcc *dcc)
 {
@@ -484,7 +484,7 @@ int dcc_meta_commit(struct dcc *dcc)
 	for (;;) {
 		unsigned int n = 0, i;
 		unsigned long flushed = 0;	/* batch blocks that took flush_before */
-		bool write_sb = false, flush = false;
+		bool write_sb = false, flush = false, drained = false;
 		u64 b = 0;
 		int r = 0;
 
@@ -493,8 +493,10 @@ int dcc_meta_commit(struct dcc *dcc)
 			void *src;
 
 			b = find_next_bit(dcc->changed, total, b);
-			if (b >= total)
+			if (b >= total) {
+				drained = true;
 				break;
+			}
 			if (b < dcc->bitmap_blocks) {
 				src = (void *)dcc->valid + b * DCC_META_BLOCK_SIZE;
 				flush = true;
@@ -512,7 +514,12 @@ int dcc_meta_commit(struct dcc *dcc)
 			__clear_bit(b, dcc->changed);
 			dcc->commit_idx[n++] = b++;
 		}
-		if (dcc->sb_changed) {
+		/*
+		 * The superblock (role, generation) goes with the last round:
+		 * what it says must not reach the disk before the bitmap
+		 * blocks changed with it.
+		 */
+		if (dcc->sb_changed && drained) {
 			__dcc_encode_sb(dcc, dcc->sb_buf);
 			dcc->sb_changed = false;
 			write_sb = true;

@@ -22,6 +22,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/wait_bit.h>
 
 #include "dm-dcc.h"
 
@@ -327,6 +328,14 @@ static int dcc_commit(struct dcc *dcc)
 	int r;
 
 	lockdep_assert_held(&dcc->commit_mutex);
+	/*
+	 * Replaced by a new table, which read the disk and owns it now: the
+	 * blocks this one changed since (a CLEAR_DIRTY taken between its
+	 * suspend and the new table's resume) would overwrite the new
+	 * table's, dirty bits set since among them.
+	 */
+	if (dcc->retired)
+		return 0;
 	r = __dcc_mode_error(dcc);
 	if (r)
 		return r;
@@ -1759,10 +1768,15 @@ struct dcc *dcc_get(u32 major, u32 minor)
 	return found;
 }
 
+/*
+ * The last reference may wake dcc_unlist(), whose caller then frees @dcc:
+ * wake_up_var() only hashes the address, it never touches @dcc (a wait
+ * queue inside it could be freed between the decrement and the wake-up).
+ */
 void dcc_put(struct dcc *dcc)
 {
 	if (atomic_dec_and_test(&dcc->nl_refs))
-		wake_up(&dcc->nl_wait);
+		wake_up_var(&dcc->nl_refs);
 }
 
 static void dcc_unlist(struct dcc *dcc)
@@ -1773,7 +1787,7 @@ static void dcc_unlist(struct dcc *dcc)
 		dcc->listed = false;
 	}
 	mutex_unlock(&dcc_targets_mutex);
-	wait_event(dcc->nl_wait, !atomic_read(&dcc->nl_refs));
+	wait_var_event(&dcc->nl_refs, !atomic_read(&dcc->nl_refs));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1950,7 +1964,6 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_LIST_HEAD(&dcc->locks);
 	hash_init(dcc->lock_table);
 	init_waitqueue_head(&dcc->epoch_wait);
-	init_waitqueue_head(&dcc->nl_wait);
 	INIT_WORK(&dcc->worker, do_worker);
 	INIT_DELAYED_WORK(&dcc->waker, do_waker);
 	INIT_WORK(&dcc->uevent, do_uevent);
@@ -2229,6 +2242,7 @@ static int dcc_preresume(struct dm_target *ti)
 			dcc->reg_portid = old->reg_portid;
 			dcc->reg_id = old->reg_id;
 			old->registered = false;
+			old->retired = true;
 			/* The daemon's lease is the device's: it ends as it would have. */
 			dcc->lease_end = old->lease_end;
 			spin_unlock_irq(&old->lock);

@@ -234,7 +234,12 @@ struct dcc {
 	bool listed;
 	struct list_head all_node;	/* dcc_all_targets: constructed */
 	atomic_t nl_refs;		/* netlink handlers using this target */
-	wait_queue_head_t nl_wait;
+	/*
+	 * A new table took this one's place (preresume): the metadata is
+	 * the new table's, this one commits nothing more.  Set and read
+	 * under commit_mutex.
+	 */
+	bool retired;
 };
 
 static inline sector_t dcc_region_sectors(struct dcc *dcc)
