@@ -6,17 +6,19 @@
 # 1. builds dcc-dkms and dcc-utils with dpkg-buildpackage;
 # 2. builds (once; cached in build/vm/debian-KEY) a Debian 12 root file
 #    system with debootstrap: systemd as PID 1, DKMS and the 6.1 kernel's
-#    headers and modules, PostgreSQL 15, resource-agents, and the libraries
-#    dcc-utils depends on, nothing of dcc (tests/vm/debian/image.sh);
+#    headers and modules, PostgreSQL 15, resource-agents, Pacemaker and
+#    corosync, and the libraries dcc-utils depends on, nothing of dcc
+#    (tests/vm/debian/image.sh);
 # 3. boots sites a and b from it (copy-on-write overlays) in QEMU, joined
 #    by one virtio-net link, each with its own data and metadata disks;
 #    at each boot a unit runs tests/vm/debian/guest.sh, which installs the
 #    packages, checks units, udev, journald, dccd --check and ocf-tester,
-#    reboots, checks that the volume came back, and moves PostgreSQL under
-#    pgbench from a to b by a migration after a kill -9.
+#    reboots, checks that the volume came back, moves PostgreSQL under
+#    pgbench from a to b by a migration after a kill -9, and has a
+#    two-node Pacemaker cluster move the volume back.
 # Ends with "N passed, N failed" (1 or 0 of each).  It is not part of
-# tests/run-all.sh: it took 10.5 minutes on a 2-core machine without KVM,
-# and 3 more the first time, for the image.
+# tests/run-all.sh: it took 13 minutes on a 2-core machine without KVM,
+# and 4 more the first time, for the image.
 source "$(dirname "$0")/vm/common.sh"
 source "$VMDIR/debian/image.sh"
 [ "$(id -u)" = 0 ] || die "run as root: it installs Debian packages and builds a root file system"

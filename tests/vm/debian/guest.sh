@@ -13,7 +13,10 @@
 #   boot 2: the volume and dccd came back at boot, paired, same owner;
 #     PostgreSQL at a on ext4 over the volume under pgbench, killed with -9,
 #     the volume migrated at once, PostgreSQL started at b recovers, and
-#     every transaction pgbench saw committed at a is there; power off.
+#     every transaction pgbench saw committed at a is there; then a
+#     two-node Pacemaker cluster runs the volume as a promotable clone of
+#     ocf:dcc:volume and moves its promoted role back to a (a migration);
+#     power off.
 set -u
 for w in $(cat /proc/cmdline); do
 	case $w in
@@ -225,5 +228,85 @@ else
 	check "umount at b" umount /srv/pg
 	exchange counted ok >/dev/null
 fi
+
+# Pacemaker itself: a two-node cluster (corosync over the link; no
+# fencing, which a test may leave out and production may not) runs the
+# volume as a promotable clone of ocf:dcc:volume.  b owns it now, so
+# Pacemaker finds it promoted there; a location constraint for a of
+# INFINITY (the agent's promotion score, 10000 at the owner, outweighs
+# a finite one, as for any move of a promoted role) moves the promoted
+# role, which is a migration (demote at b, promote at a).
+cat >/etc/corosync/corosync.conf <<-CONF
+	totem {
+		version: 2
+		cluster_name: dcc
+		transport: knet
+		crypto_cipher: none
+		crypto_hash: none
+	}
+	nodelist {
+		node {
+			ring0_addr: 10.99.0.1
+			name: site-a
+			nodeid: 1
+		}
+		node {
+			ring0_addr: 10.99.0.2
+			name: site-b
+			nodeid: 2
+		}
+	}
+	quorum {
+		provider: corosync_votequorum
+		two_node: 1
+	}
+	logging {
+		to_syslog: yes
+	}
+CONF
+check "corosync and pacemaker start" systemctl start corosync pacemaker
+promoted_at() { crm_mon -1 2>/dev/null | grep -q "Promoted: \[ site-$1 \]"; }
+online() { crm_mon -1 2>/dev/null | grep -q "Online: \[ site-a site-b \]"; }
+check "both nodes online in the cluster" wait_until 180 online || crm_mon -1
+barrier cluster
+if [ "$SITE" = a ]; then
+	check "no fencing (test cluster)" crm_attribute --type crm_config --name stonith-enabled --update false
+	check "the clone of ocf:dcc:volume" cibadmin --create --scope resources --xml-text \
+		'<clone id="pg-clone">
+		  <meta_attributes id="pg-clone-meta">
+		    <nvpair id="pg-clone-promotable" name="promotable" value="true"/>
+		  </meta_attributes>
+		  <primitive id="pg-vol" class="ocf" provider="dcc" type="volume">
+		    <instance_attributes id="pg-vol-attrs">
+		      <nvpair id="pg-vol-volume" name="volume" value="pg"/>
+		    </instance_attributes>
+		    <operations>
+		      <op id="pg-vol-mon-p" name="monitor" interval="5s" role="Promoted"/>
+		      <op id="pg-vol-mon-u" name="monitor" interval="7s" role="Unpromoted"/>
+		    </operations>
+		  </primitive>
+		</clone>'
+	check "promoted at b preferred" cibadmin --create --scope constraints --xml-text \
+		'<rsc_location id="pg-promoted-here" rsc="pg-clone" role="Promoted" node="site-b" score="100"/>'
+fi
+check "Pacemaker finds the volume promoted at b, its owner" wait_until 180 promoted_at b || crm_mon -1
+barrier found
+expect_eq "... and moved nothing" "$([ "$SITE" = a ] && echo replica || echo owner)" "$(field $VOL role)"
+[ "$SITE" = a ] && check "promoted at a preferred" cibadmin --replace --scope constraints --xml-text \
+	'<constraints><rsc_location id="pg-promoted-here" rsc="pg-clone" role="Promoted" node="site-a" score="INFINITY"/></constraints>'
+check "Pacemaker moved the promoted role to a" wait_until 240 promoted_at a || crm_mon -1
+check "... by a migration: a owns the volume" dccctl wait $VOL owner=a --timeout 120
+expect_eq "... and this site is its $([ "$SITE" = a ] && echo owner || echo replica)" \
+	"$([ "$SITE" = a ] && echo owner || echo replica)" "$(field $VOL role)"
+crm_mon -1 | grep -q "Failed Resource Actions" && bad "Pacemaker lists failed actions: $(crm_mon -1)" ||
+	ok "no failed resource action"
+# The cluster leaves the volume as it is while it stops (else its stop
+# at power-off would demote and stop the volume at both sites at once).
+barrier moved
+[ "$SITE" = a ] && check "maintenance mode" crm_attribute --type crm_config --name maintenance-mode --update true
+barrier maintenance
+check "pacemaker and corosync stop" systemctl stop pacemaker corosync
+expect_eq "the volume is still up, its role kept" "$([ "$SITE" = a ] && echo owner || echo replica)" \
+	"$(field $VOL role)"
 barrier done
 end_boot poweroff

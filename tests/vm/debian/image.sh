@@ -2,13 +2,14 @@
 # The Debian 12 root file system of tests/debian.sh; sourced after
 # common.sh.  debian_image REL PKG... prints the path of a raw ext4 image:
 # debootstrap's minbase, then apt-get of systemd as PID 1, DKMS with the
-# headers of kernel REL, PostgreSQL 15, resource-agents (ocf-tester), and
-# PKG... (the libraries dcc-utils depends on), and REL's modules from the
-# kernel cache.  Nothing of dcc is in it: the test installs the packages.  Built once per package list and recipe
-# (about 3 minutes here, 1.5 GiB), then taken from $VMOUT/debian-KEY.
+# headers of kernel REL, PostgreSQL 15, resource-agents (ocf-tester),
+# Pacemaker with corosync, and PKG... (the libraries dcc-utils depends
+# on), and REL's modules from the kernel cache.  Nothing of dcc is in it:
+# the test installs the packages.  Built once per package list and recipe
+# (about 4 minutes here, 1.6 GiB), then taken from $VMOUT/debian-KEY.
 
 # Bump when the recipe below changes what the image holds.
-DEBIAN_IMAGE_RECIPE=1
+DEBIAN_IMAGE_RECIPE=2
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 debian_image() {
@@ -16,7 +17,7 @@ debian_image() {
 	shift
 	pkgs=(systemd systemd-sysv udev dbus kmod iproute2 iputils-ping procps e2fsprogs util-linux
 		busybox dmsetup dkms "linux-headers-$rel" openssl postgresql-15 postgresql-client-15
-		resource-agents libxml2-utils "$@")
+		resource-agents libxml2-utils pacemaker corosync pacemaker-cli-utils "$@")
 	key=$({ printf '%s\n' "${pkgs[@]}" | sort -u; echo "recipe $DEBIAN_IMAGE_RECIPE"; } | md5sum | cut -c1-12)
 	dir="$VMOUT/debian-$key"
 	if [ -f "$dir/.ready" ]; then
@@ -72,6 +73,8 @@ debian_image() {
 		systemd-timesyncd.service postgresql.service; do
 		ln -sf /dev/null "$root/etc/systemd/system/$u"
 	done
+	# The cluster starts when the test has written its configuration.
+	chroot "$root" systemctl disable -q corosync.service pacemaker.service
 	install -m 0644 "$VMDIR/debian/dcc-test.service" "$root/etc/systemd/system/dcc-test.service"
 	ln -sf /etc/systemd/system/dcc-test.service \
 		"$root/etc/systemd/system/multi-user.target.wants/dcc-test.service"
