@@ -26,6 +26,7 @@
 #include "config.hpp"
 #include "failover.hpp"
 #include "dcc/control.hpp"
+#include "dcc/devices.hpp"
 #include "kernel.hpp"
 #include "peer.hpp"
 #include "session.hpp"
@@ -83,6 +84,7 @@ public:
 private:
     // daemon.cpp
     void scan_volumes();
+    void consider(const DmDevice& d);
     void add_volume(const std::string& name, nl::Dev dev);
     void remove_volume(std::map<std::string, std::unique_ptr<Volume>>::iterator it);
     void link_tick(Clock::time_point now);

@@ -56,15 +56,18 @@ void Daemon::scan_volumes() {
         auto f = now.find(it->first);
         it = f == now.end() || !(f->second == it->second) || all ? not_dcc_.erase(it) : std::next(it);
     }
-    for (const DmDevice& d : found) {
-        if (vols_.count(d.name) || not_dcc_.count(d.name)) continue;
-        bool other = false;
-        auto dv = volume_at(d.dev, &other);
-        if (other) not_dcc_[d.name] = d.dev;
-        else if (dv && dv->name == d.name) add_volume(d.name, d.dev);
-        // (else gone, its table not yet live, or renamed meanwhile: the
-        // next scan looks again)
-    }
+    for (const DmDevice& d : found)
+        if (!vols_.count(d.name) && !not_dcc_.count(d.name)) consider(d);
+}
+
+// Device @d, not a volume yet: added if it is a dcc one, remembered if it
+// is another target.  (Else gone, its table not yet live, or renamed
+// meanwhile: the next scan looks again.)
+void Daemon::consider(const DmDevice& d) {
+    bool other = false;
+    auto dv = volume_at(d.dev, &other);
+    if (other) not_dcc_[d.name] = d.dev;
+    else if (dv && dv->name == d.name) add_volume(d.name, d.dev);
 }
 
 // A volume by name.  One created since the last scan (`dccctl up VOL &&
@@ -73,11 +76,8 @@ Volume* Daemon::volume_named(const std::string& name) {
     if (auto it = vols_.find(name); it != vols_.end()) return it->second.get();
     for (const DmDevice& d : list_dm_devices()) {
         if (d.name != name) continue;
-        bool other = false;
-        auto dv = volume_at(d.dev, &other);
-        if (!dv || dv->name != name) return nullptr;
-        not_dcc_.erase(name);
-        add_volume(name, d.dev);
+        not_dcc_.erase(name);  // asked for by name: look again
+        consider(d);
         auto it = vols_.find(name);
         return it == vols_.end() ? nullptr : it->second.get();
     }

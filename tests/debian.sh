@@ -77,11 +77,11 @@ why=
 for s in a b; do
 	f="$W/run/console-$s.log"
 	grep -aE 'DCC-CHECK|DCC-BEGIN|DCC-RESULT|\((dcc-dkms installed|migrated|pgbench saw)' "$f" | sed "s/^/$s: /"
-	hits=$(grep -naE 'WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace' "$f" | head -n 3 || true)
+	hits=$(grep -naE "$KERNEL_PROBLEMS" "$f" | head -n 3 || true)
 	[ -z "$hits" ] || { why+="site $s: the kernel reported a problem: $hits; "; continue; }
 	grep -aq 'DCC-HOST-TIMEOUT' "$f" && { why+="site $s hung (host timeout ${TIMEOUT}s); "; continue; }
 	for taint in $(sed -n 's/^DCC-TAINT \([0-9]*\).*/\1/p' "$f"); do
-		((taint & ~(4096 | 8192))) && why+="site $s: kernel tainted $taint; "
+		((taint & ~TAINT_ALLOWED)) && why+="site $s: kernel tainted $taint; "
 	done
 	expect_boots=$(grep -ac '^DCC-BEGIN' "$f" || true)
 	[ "$expect_boots" = 2 ] || why+="site $s: $expect_boots boots of 2; "

@@ -9,6 +9,12 @@ VMOUT="$OUT/vm"
 mkdir -p "$VMOUT"
 
 log() { printf '%s\n' "$*" >&2; }
+
+# What a guest's console shows when its kernel went wrong (grep -E), and
+# the taint bits a test may leave: the module is out of tree (O) and
+# unsigned (E).
+KERNEL_PROBLEMS='WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace'
+TAINT_ALLOWED=$((4096 | 8192))
 die() { log "error: $*"; exit 1; }
 
 # Debian packages the rig needs on the host.

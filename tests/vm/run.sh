@@ -178,7 +178,7 @@ judge() {
 	local name=$1 work=$2 phases=$3 sites=$4 p logf taint s hits
 	for logf in "$work"/console-*.log; do
 		# (set -e and pipefail: a grep that finds nothing must not end the run)
-		hits=$(grep -naE 'WARNING: CPU|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|Call Trace' "$logf" | head -n 3 || true)
+		hits=$(grep -naE "$KERNEL_PROBLEMS" "$logf" | head -n 3 || true)
 		if [ -n "$hits" ]; then
 			echo "kernel reported a problem in $(basename "$logf")"
 			echo "$hits" | sed 's/^/    /'
@@ -191,7 +191,7 @@ judge() {
 			{ echo "$(grep -c 'DCC-CHECK FAIL' "$logf") failed checks in $(basename "$logf" .log)"; return; }
 		grep -q 'DCC-HOST-TIMEOUT' "$logf" && { echo "$(basename "$logf" .log) hung (host timeout)"; return; }
 		taint=$(sed -n 's/^DCC-TAINT \([0-9]*\).*/\1/p' "$logf" | tail -n1)
-		if [ -n "$taint" ] && ((taint & ~(4096 | 8192))); then
+		if [ -n "$taint" ] && ((taint & ~TAINT_ALLOWED)); then
 			echo "kernel tainted ($taint) in $(basename "$logf")"
 			return
 		fi
