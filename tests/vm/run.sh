@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Run VM scenarios: build the module and an initramfs for each kernel line,
-# boot each scenario in QEMU, judge it from the serial console.
+# boot each scenario in QEMU (Debian's kernel, uncompressed once and booted
+# by its PVH entry point: kernel_vmlinux in common.sh), judge it from the
+# serial console.
 #
 #   tests/vm/run.sh [--kernel 6.1|6.12|RELEASE] [--jobs N] [--show] [--bench] [SCENARIO...]
 #
@@ -59,7 +61,7 @@ while (($#)); do
 	--jobs) jobs=$2; shift 2 ;;
 	--show) show=1; shift ;;
 	--bench) sdir=bench; jobs=1; shift ;;
-	-h | --help) sed -n '3,36p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,40p' "$0"; exit 0 ;;
 	*) scenarios+=("$1"); shift ;;
 	esac
 done
@@ -87,11 +89,12 @@ fi
 explicit_kernels=${#kernels[@]}
 
 build_userspace
-declare -A initrd
+declare -A initrd vmlinux
 for rel in "${selected[@]}"; do
 	prepare_kernel "$rel"
 	ko=$(build_module "$rel")
 	initrd[$rel]=$(build_initramfs "$rel" "$ko")
+	vmlinux[$rel]=$(kernel_vmlinux "$rel")
 done
 
 # Three sites: site numbers, and links in the order of their subnets
@@ -152,7 +155,7 @@ boot() {
 	local mem
 	mem=$(header "$name" "$mkey")
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp "${cpus:-1}" -m "${mem:-$mdef}" -nographic -no-reboot \
-		-kernel "$(kernel_image "$rel")" -initrd "${initrd[$rel]}" \
+		-kernel "${vmlinux[$rel]}" -initrd "${initrd[$rel]}" \
 		-append "console=ttyS0 panic=-1 loglevel=4 dcc.test=$name dcc.dir=$sdir dcc.phase=$phase dcc.disks=$disks $extra" \
 		"${drives[@]}" "${netargs[@]}" >"$logf" 2>&1 </dev/null &
 	local pid=$! waited=0
