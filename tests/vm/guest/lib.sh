@@ -263,6 +263,15 @@ dccd_config() {
 	} >/etc/dcc/dccd.toml
 }
 
+# set_rate RATE BYTES: replication_rate = RATE in dccd.toml, taken by a
+# SIGHUP; waits until dccd says it replicates at BYTES/s now.
+set_rate() {
+	sed -i '/^replication_rate = /d' /etc/dcc/dccd.toml
+	printf 'replication_rate = "%s"\n' "$1" >>/etc/dcc/dccd.toml
+	kill -HUP "$DCCD"
+	wait_until 10 grep -q "SIGHUP: replication_rate: [0-9]* -> $2 bytes/s" /tmp/dccd.log
+}
+
 # start_dccd [CRASH_POINT]: with a crash point, dccd kills itself there
 # (DCCD_CRASH_AT, see dccd(8)).
 start_dccd() {
@@ -304,8 +313,11 @@ exchange_with() {
 	if [ "$SITE" = "${l%?}" ]; then
 		got=$(echo "$3" | nc -l -p $port)
 	else
+		# -w 2 bounds a connect to a site that is down (rebooting, or its
+		# link cut): TCP's SYN retries would otherwise wait 1, 3, 7, 15 s...
+		# after it is back.  (Busybox's -w is for the connect only.)
 		while [ $t -lt 600 ]; do
-			got=$(echo "$3" | nc "$(ip_of "$1")" $port 2>/dev/null) && [ -n "$got" ] && break
+			got=$(echo "$3" | nc -w 2 "$(ip_of "$1")" $port 2>/dev/null) && [ -n "$got" ] && break
 			sleep 0.5
 			t=$((t + 1))
 		done

@@ -110,7 +110,8 @@ if [ "$SITE" = a ]; then
 		check "3: in sync" dccctl wait vol in-sync --timeout 120
 		expect_eq "3: split cleared at A" - "$(status_field vol split)"
 		expect_eq "3: A's data is unchanged" "$want" "$(sum_vol)"
-		expect_eq "3: both copies equal" "$(exchange s3 "$(sum_data)")" "$(sum_data)"
+		s=$(sum_data)
+		expect_eq "3: both copies equal" "$(exchange s3 "$s")" "$s"
 		# 4: apart again (each site takes its end of the link down and
 		# brings it back once it wrote: the link is up when both did).
 		barrier p4
@@ -128,7 +129,8 @@ if [ "$SITE" = a ]; then
 		check "4: in sync" dccctl wait vol in-sync --timeout 120
 		expect_eq "4: no split at A" - "$(status_field vol split)"
 		expect_eq "4: A's data is unchanged, its writes kept" "$want" "$(sum_vol)"
-		expect_eq "4: both copies equal" "$(exchange s4 "$(sum_data)")" "$(sum_data)"
+		s=$(sum_data)
+		expect_eq "4: both copies equal" "$(exchange s4 "$s")" "$s"
 		# 5: a third split brain, resolved at both sites while apart
 		# (the resolves cross), then B forced again: A, a replica of 6,
 		# meets an owner of 8 (rules 17 and 18).
@@ -194,9 +196,12 @@ else
 		# cannot come, and fail after miss_timeout.
 		r=$(first_invalid 128)
 		[ "$r" -lt 448 ] || bad "2: no invalid region found from 128 ($r)"
+		# (miss_timeout 2 for these two: the read waits it out.)
+		dmsetup message vol 0 miss_timeout 2
 		refuse "2: region $r, which B lacks, fails to read (never zeroes)" \
 			$DD if=/dev/mapper/vol of=/dev/null bs=64k skip="$r" count=1 iflag=direct status=none
 		check "2: B writes 4 MiB over it" $DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek="$r" count=64 oflag=direct status=none
+		dmsetup message vol 0 miss_timeout 10
 		expect_eq "2: no region stays locked" 0 "$(locked_count vol)"
 		expect_eq "2: 64 regions dirty at B" 64 "$(dirty_count vol)"
 		barrier b-owns
@@ -233,7 +238,8 @@ else
 		check "3: paired" dccctl wait vol paired --timeout 120
 		check "3: in sync" dccctl wait vol in-sync --timeout 120
 		expect_eq "3: split cleared at B" - "$(status_field vol split)"
-		expect_eq "3: both copies equal" "$(exchange s3 "$(sum_data)")" "$(sum_data)"
+		s=$(sum_data)
+		expect_eq "3: both copies equal" "$(exchange s3 "$s")" "$s"
 		# 4: apart again; B takes the volume by force and writes.
 		barrier p4
 		check "4: B: its end of the link down" ip link set eth0 down
@@ -255,7 +261,8 @@ else
 		refuse "4: B serves no write" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
 		check "4: paired" dccctl wait vol paired --timeout 120
 		check "4: in sync" dccctl wait vol in-sync --timeout 120
-		expect_eq "4: both copies equal" "$(exchange s4 "$(sum_data)")" "$(sum_data)"
+		s=$(sum_data)
+		expect_eq "4: both copies equal" "$(exchange s4 "$s")" "$s"
 		# 5: B's end stays down from its force until after its second
 		# force, so that A's resolve and B's cross.
 		barrier p5

@@ -3,7 +3,7 @@
 # background, until both data devices are equal; the waits for fetches are
 # in the metrics' latency histogram.
 # sites: 2
-# disks: data=64M meta=1M
+# disks: data=32M meta=1M
 # timeout: 400
 . ./lib.sh
 
@@ -11,7 +11,7 @@ UUID=5a5a5a5a-0000-4000-8000-000000000002
 if [ "$SITE" = a ]; then
 	check "format-meta --empty --role owner" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty --role owner
 else
-	fill_random "$DATA" 64
+	fill_random "$DATA" 32
 	check "format-meta --role replica (holds the data)" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --role replica
 fi
 check "create" dcc_create vol "$DATA" "$META"
@@ -20,12 +20,12 @@ start_dccd
 check "dccd paired the volume with the peer" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
 
 if [ "$SITE" = a ]; then
-	check "a read of region 600 is served" $DD if=/dev/mapper/vol bs=64k skip=600 count=1 iflag=direct of=/tmp/r600 status=none
+	check "a read of region 300 is served" $DD if=/dev/mapper/vol bs=64k skip=300 count=1 iflag=direct of=/tmp/r300 status=none
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
-	check "hydration completes" wait_until 300 is_valid vol 1024/1024
+	check "hydration completes" wait_until 300 is_valid vol 512/512
 	m=$(misses_of vol)
 	[ "$m" -ge 1 ] && ok "misses were fetched from the peer ($m)" || bad "no miss recorded"
-	# The read of region 600, long before hydration gets there, waited for
+	# The read of region 300, long before hydration gets there, waited for
 	# a fetch: its wait is in the metrics' latency histogram.
 	dccctl metrics >/tmp/metrics.out
 	n=$(sed -n 's/^dcc_volume_fetch_seconds_count{volume="vol"} //p' /tmp/metrics.out)

@@ -21,7 +21,7 @@ mkdir -p /mnt/vol
 make_files() {
 	mkdir -p "$1"
 	for n in $(seq 1 "$2"); do
-		$DD if=/dev/urandom of="$1/f$n" bs=1k count=$((($(head -c2 /dev/urandom | od -An -tu2) % 900) + 1)) status=none
+		$DD if=/dev/urandom of="$1/f$n" bs=1k count=$((($(head -c2 /dev/urandom | od -An -tu2) % 300) + 1)) status=none
 	done
 }
 # One checksum over every file's checksum (the exchange carries one line).

@@ -9,8 +9,8 @@
 . ./lib.sh
 
 N=100
-# Volume i: 2 MiB of the data disk, 64 KiB of the metadata disk.
-specs() { concise_specs "$1" $N 4096; }
+# Volume i: 1 MiB of the data disk, 64 KiB of the metadata disk.
+specs() { concise_specs "$1" $N 2048; }
 check "data and metadata devices" dmsetup create --concise "$(specs d);$(specs m)"
 if [ "$SITE" = a ]; then role=owner; else role=replica; fi
 i=1
@@ -37,7 +37,7 @@ now() { cut -d' ' -f1 /proc/uptime; }
 if [ "$SITE" = a ]; then
 	i=1
 	while [ $i -le $N ]; do
-		$DD if=/dev/urandom of=/dev/mapper/v$i bs=64k seek=$((i % 31)) count=2 oflag=direct status=none || bad "write v$i"
+		$DD if=/dev/urandom of=/dev/mapper/v$i bs=64k seek=$((i % 15)) count=2 oflag=direct status=none || bad "write v$i"
 		i=$((i + 1))
 	done
 	d=$(dccctl status --json | grep -o '"dirty":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s}')

@@ -35,7 +35,11 @@ chmod +x /tmp/pcmk/crm_attribute
 export PATH="/tmp/pcmk:$PATH"
 # The last promotion score the agent set: a number, or none once removed.
 score() { tail -n1 /tmp/pcmk.log 2>/dev/null | sed -n 's/^--promotion -l reboot -v \([0-9]*\)$/\1/p; s/^--promotion -l reboot -D$/none/p'; }
-agent() { OCF_RESOURCE_INSTANCE=vol OCF_RESKEY_volume=${VOLNAME:-vol} OCF_ROOT=/usr/lib/ocf "$AGENT" "$@"; }
+# PAIR_TIMEOUT=N agent ...: the agent's pair_timeout (default 30 s).
+agent() {
+	OCF_RESOURCE_INSTANCE=vol OCF_RESKEY_volume=${VOLNAME:-vol} OCF_RESKEY_pair_timeout=${PAIR_TIMEOUT:-30} \
+		OCF_ROOT=/usr/lib/ocf "$AGENT" "$@"
+}
 sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 
 if [ "$SITE" = a ]; then
@@ -52,7 +56,8 @@ if [ "$SITE" = a ]; then
 	# B's dccd is stopped now: nobody could take the volume.
 	unpaired() { dccctl status --json vol | grep -q '"paired":false'; }
 	check "A sees B gone" wait_until 30 unpaired
-	agent demote 2>/tmp/demote.err
+	# It waits pair_timeout for the sites to pair before it refuses.
+	PAIR_TIMEOUT=3 agent demote 2>/tmp/demote.err
 	expect_eq "demote while the other site is down: 1 (generic error)" 1 $?
 	grep -q 'ocf-exit-reason:cannot demote: not paired' /tmp/demote.err && ok "... saying why" ||
 		bad "demote's reason: $(cat /tmp/demote.err)"

@@ -1,6 +1,6 @@
 # Planned migrations over a link with a 20 ms RTT (netem, 10 ms each way).
 # First B, which starts empty, takes the volume and gives it back at once,
-# before it has hydrated, with a miss its dccd has not seen yet.  Then 6 migrations back and forth, asked
+# before it has hydrated, with a miss its dccd has not seen yet.  Then 4 migrations back and forth, asked
 # alternately by the old and the new owner, with writes at each owner in
 # between; after each one the new owner reads everything right at once,
 # O_DIRECT and through the page cache.
@@ -79,7 +79,7 @@ fi
 
 owner=a
 unhydrated=0
-rounds=6   # as many asked by the owner as by the taker, ending at a
+rounds=4   # as many asked by the owner as by the taker, ending at a
 i=1
 while [ $i -le $rounds ]; do
 	next=$([ $owner = a ] && echo b || echo a)

@@ -10,7 +10,7 @@
 #      A takes it back (rule 4) -> A owns 4
 #   3. on the ack, before persisting replica (boot 4): yielding 5 -> B owns 5 (rule 5)
 # sites: 2
-# disks: data=64M meta=1M
+# disks: data=32M meta=1M
 # timeout: 300
 . ./lib.sh
 

@@ -10,7 +10,10 @@ if [ "$DCC_PHASE" = 1 ]; then
 	check "create" dcc_create vol "$DATA" "$META"
 	# O_DIRECT|O_DSYNC records; each "ACK n" is printed once acknowledged.
 	dcctest seqwrite /dev/mapper/vol --seed $SEED &
-	sleep 8
+	writer=$!
+	sleep 3
+	# The cut must come while it writes (it fills 64 MiB in some 8 s).
+	running $writer && ok "the writer still runs at the power cut" || bad "the writer ended before the cut"
 	echo "DCC-KILL-ME"
 	sleep 600
 fi

@@ -6,7 +6,7 @@
 # read the last record written to every block.  Once in sync, both data
 # devices are equal.
 # sites: 2
-# disks: data=64M meta=1M
+# disks: data=16M meta=1M
 # timeout: 400
 # kernels: all
 . ./lib.sh

@@ -3,13 +3,13 @@
 # data devices are checksum-equal and the owner has nothing left dirty.
 # dccctl status, wait and events are checked on the way.
 # sites: 2
-# disks: data=64M meta=1M
+# disks: data=32M meta=1M
 # timeout: 400
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-000000000001
 if [ "$SITE" = a ]; then
-	fill_random "$DATA" 64
+	fill_random "$DATA" 32
 	check "format-meta (owner, holds the data)" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID
 else
 	check "format-meta --empty (replica)" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty
@@ -61,13 +61,13 @@ if [ "$SITE" = a ]; then
 	dccctl status vol
 	check "status --json: link up, in sync, backlog 0" sh -c 'dccctl status --json vol | grep "\"link\":\"up\"" | grep "\"in_sync\":true" | grep -q "\"backlog\":0"'
 	check "status: the round trip to the peer's dccd" sh -c 'dccctl status --json | grep -q "\"link_rtt_ms\":[0-9]" && dccctl status | grep -q "link up (round trip [0-9.]* ms)"'
-	check "status --json: replication counted" sh -c '[ "$(dccctl status --json vol | sed -n "s/.*\"replication\":{[^}]*\"regions\":\([0-9]*\).*/\1/p")" -ge 1024 ]'
+	check "status --json: replication counted" sh -c '[ "$(dccctl status --json vol | sed -n "s/.*\"replication\":{[^}]*\"regions\":\([0-9]*\).*/\1/p")" -ge 512 ]'
 	barrier replicated
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	expect_eq "both sites hold the same data" "$sum" "$(exchange sums "$sum")"
 else
 	check "dccctl wait vol hydrated (the replica received every region)" dccctl wait vol hydrated --timeout 300
-	expect_eq "every region valid" 1024/1024 "$(valid_of vol)"
+	expect_eq "every region valid" 512/512 "$(valid_of vol)"
 	barrier copied
 	barrier replicated
 	check "dccctl wait vol in-sync (replica, from the owner's report)" dccctl wait vol in-sync --timeout 30
