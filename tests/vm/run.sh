@@ -124,6 +124,8 @@ boot() {
 		drives+=(-drive "file=$dir/${d%%=*}.img,format=raw,if=virtio,cache=unsafe,discard=unmap")
 		disks+="${disks:+,}${d%%=*}"
 	done
+	# The programs' disk comes last: the scenario's disks keep vda, vdb...
+	drives+=(-drive "file=$(tools_image "$rel"),format=raw,if=virtio,readonly=on")
 	local netargs=()
 	if [ -n "$site" ] && [ "$(header "$name" sites)" = 3 ]; then
 		# One NIC per link this site is on, found in the guest by its MAC
