@@ -154,12 +154,12 @@
  *    region valid when no fetch is under way; failed writes (H3) are not
  *    modelled.
  *  - Not modelled: PULL/PULL_REPLY, INVALID_SET (the replica's hydration),
- *    PROGRESS, PING/PONG, HANDOVER_ASK (only its ECANCELED outcome), the
- *    multi-part encoding of HANDOVER (one message = one complete set), the
- *    bulk/control split (one bag: any order), replication batching (each
- *    PUSH_ACK clears at once), rate and window limits, a dccd restart
- *    without a power cut (a new incarnation with the kernel state kept;
- *    a volume removed and created again within one incarnation is
+ *    PROGRESS (see LAG), PING/PONG, HANDOVER_ASK (only its ECANCELED
+ *    outcome), the multi-part encoding of HANDOVER (one message = one
+ *    complete set), the bulk/control split (one bag: any order), replication
+ *    batching (each PUSH_ACK clears at once), rate and window limits, a dccd
+ *    restart without a power cut (a new incarnation with the kernel state
+ *    kept; a volume removed and created again within one incarnation is
  *    modelled, MAXREREG), table reloads (the target keeps the dccd's
  *    registration, so dccd keeps the volume), the refusal (ENOENT) of a
  *    message for a volume that is away, metadata errors (M4), volume UUIDs
@@ -235,10 +235,10 @@
  *  (c) is about them).  An owner PINGs its replica (a request, in the
  *  bag); a replica of that generation that is not failing over promises.
  *  dccctl failover (MAXFO) at a replica: refused if the replica lacks a
- *  region (refusal 2; MUTANT_NOHYDRATE: not refused; an ASYNC lag is not
- *  modelled, PROGRESS is not); refusal 1 (peer reachable) is not modelled,
- *  safety must not depend on it; refusals 3 and 4 are the CLAIM's refusal,
- *  and refusal 3 also an owner by force (FIX_FORCED_LEASE).
+ *  region (refusal 2; MUTANT_NOHYDRATE: not refused; its second half, the
+ *  owner's report, with LAG, below); refusal 1 (peer reachable) is not
+ *  modelled, safety must not depend on it; refusals 3 and 4 are the CLAIM's
+ *  refusal, and refusal 3 also an owner by force (FIX_FORCED_LEASE).
  *  Phase FailingOver: no promise is given; once its promise ended
  *  (MUTANT_NOWAIT: at once) it sends CLAIM; on CLAIMED it persists owner
  *  G+1 with HOW_FAILOVER; it may give up at any moment.  --force
@@ -368,6 +368,60 @@
  *  never pushed again, and the fence is never lifted, (j) fails (a flaw of
  *  dccd's, see FIX_PRESYNC below).
  *
+ *  LAG (-DLAG, with FAILOVER, in ASYNC: the second half of refusal 2, the
+ *  owner's report).  The owner, paired, sends PROGRESS (a request with no
+ *  answer, in the bag): whether any region is not yet the same at both
+ *  sites, that is dirty here (the answer to a push armed after the
+ *  region's last write clears the bit), owed to the replica (it lacks it;
+ *  read from its state, as for pushes) or missing here.  dccd counts them
+ *  (Daemon::tell_progress: the kernel's dirty count, the regions owed, the
+ *  regions not valid here); refusal 2 asks only whether the count is 0,
+ *  so the model sends "none" or "some".  It sends one at any moment (dccd:
+ *  when the count changes, and every 2 s, or 30 s when it is 0), one in
+ *  flight at a time (a later report only replaces an earlier one, so each
+ *  run with more in flight has one with the same reports taken last).  The
+ *  count and the send are one step; dccd reads the kernel's count from its
+ *  status line just before it sends, so a write acknowledged in between is
+ *  one acknowledged after the count.  A site that is not an owner takes a
+ *  PROGRESS of its own generation (Daemon::handle_request; from the
+ *  owner's incarnation it knows, FIX_DST), paired or not, failing over or
+ *  not, and keeps the last one (last_owner_backlog); it forgets it when it
+ *  starts (a power cut, the volume added again), when a statement pairs it
+ *  again (an ATTACH or ATTACH_ACK finding it not paired: Daemon::paired;
+ *  not on a link loss, nor when it was paired already) and when it
+ *  becomes owner (Daemon::role_changed).  A failover without --force is
+ *  refused unless the last report it took since is "none"
+ *  (core::failover_refusal, refusal 2).  Property (m) says what that
+ *  promises.  A ghost bit per region on each PROGRESS in flight, "written
+ *  since its count" (set by every write), is taken with it (pu[]), and
+ *  every write sets pu[] at both sites.  MUTANT_PROG_PUSH: a dirty region
+ *  whose push is unanswered counts as the same at both sites (dccd counting
+ *  the regions it queued, say, instead of the kernel's dirty bits): the
+ *  owner writes r, pushes it, reports none; the replica takes the report
+ *  before the push and fails over without it: (m) fails.
+ *  SINCE_PAIRED (with LAG): (m) also protects the writes the owner
+ *  acknowledged while apart (not paired) before it sent the statement
+ *  (ATTACH, ATTACH_ACK) on which the site last paired again: what
+ *  forgetting the report at pairing is for (Daemon::paired: "the owner
+ *  may have written while apart: until its next report a failover here
+ *  cannot tell what this copy lacks").  Ghosts: apw[] (the latest write of
+ *  r was made apart), a bit per region on an owner's statement (that
+ *  write came before it), which the pairing on it clears on the reports
+ *  in flight to the site.  dccd takes a PROGRESS of its generation
+ *  whenever it comes, so one the owner sent before the sites were apart,
+ *  still in flight once the site paired again, brings back the report the
+ *  pairing forgot, counted before those writes: flaw-prog-pairing (both
+ *  sites see the link go, MAXLINK=2).  In dccd PROGRESS travels on the
+ *  owner's control connection, the pairing may be made on the replica's
+ *  (its ATTACH, the owner's ATTACH_ACK), and a link loss dccd sees closes
+ *  neither, so one sent into a connection that outlived it may come after
+ *  the pairing; the owner's next report, sent at once, follows it on that
+ *  connection, so the link must go again before it arrives (the model,
+ *  without refusal 1, fails over at once).  Not fixed in dccd, and the
+ *  model has no fix (a PROGRESS that named the exchange that paired its
+ *  sender, its ATTACH's sender and seq, taken only by a site paired by the
+ *  same exchange, would be one).
+ *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
  *   (f) no site accepts a write once the other owns a newer generation,
@@ -399,7 +453,14 @@
  *       the latest acknowledged write of every region (valid there),
  *       unless forced: what the UPTODATE states.  (i) would fail only
  *       once that replica failed over and the old owner dropped what it
- *       wrote (rule 12), a dozen steps later.
+ *       wrote (rule 12), a dozen steps later;
+ *   (m) LAG: refusal 2 lets a failover without --force through only while
+ *       the site holds, for each region, the latest acknowledged write, or
+ *       that write was acknowledged after the owner counted the last
+ *       report the site took: a failover loses no write acknowledged
+ *       before that count (what the site holds only grows until the grant,
+ *       and a later write is after the count, so this is checked at the
+ *       request).  Until the first failover, as (b) and (c) in ASYNC.
  *
  *  Design changes this model found necessary (docs/failover-design.md):
  *   FIX_ATTEMPT a CLAIMED counts only in the failover attempt that sent the
@@ -462,10 +523,12 @@
  *               and holds with it, and the checks stay safe.
  *  Not modelled: W_YIELD (the witness's part in a planned handover, which
  *  only makes FIX_NEWER's grant come sooner), a forced CLAIM at the witness,
- *  an ASYNC lag refusal, more than one volume per witness
- *  record; with CONTINUE, the trigger of an OUTDATE (any moment a write
- *  pends instead), the policy or the mode changing (CROSSING_PUSH stands
- *  for what a switch to sync does to presync).
+ *  more than one volume per witness record; with CONTINUE, the trigger of an
+ *  OUTDATE (any moment a write pends instead), the policy or the mode
+ *  changing (CROSSING_PUSH stands for what a switch to sync does to presync);
+ *  PROGRESS only with LAG, in ASYNC (SYNC's risk, presync and owed, is not
+ *  counted: (i) holds there without that refusal), refusal 2's count only as
+ *  zero or not.
  */
 
 /* ------------------------------------------------------------------ bounds */
@@ -522,6 +585,11 @@
 #endif
 #ifndef NO_FIX_FORCED_LEASE
 #define FIX_FORCED_LEASE
+#endif
+#ifdef LAG
+#ifdef SYNC
+#error LAG models the ASYNC count (in SYNC the risk is presync, not modelled)
+#endif
 #endif
 #ifdef CONTINUE
 #ifndef SYNC
@@ -591,6 +659,15 @@
 #define SYNC_ACK     12  /* replica to owner: status; OK = the write is durable there */
 #define SYNC_WRITE   13  /* owner to replica: the pending write of a region (its
                             sectors); requests are odd, replies even */
+#endif
+#ifdef LAG
+#ifndef FAILOVER
+#error LAG is a part of FAILOVER
+#endif
+#define PROGRESS     13  /* owner to replica, no reply: arg = regions not yet
+                            the same at both sites (0 none, 1 some); data, ext:
+                            ghosts (see header); SYNC_WRITE's number (LAG has
+                            no SYNC) */
 #endif
 #if MAXREREG > 0
 #define DETACH       15  /* the sender dropped the volume (a request: odd; no reply) */
@@ -673,6 +750,17 @@
  * site's (SB_NEW), else the older's (with ext) */
 #define B_SBN  23
 #define SBN(m) FLD(m, B_SBN, 1)
+#ifdef SINCE_PAIRED
+/* ATTACH, ATTACH_ACK of an owner (ghost, SINCE_PAIRED): the latest write
+ * of r (r0, r1) was made while it was apart, before this statement */
+#define B_APW0 24
+#define B_APW1 25       /* B_APW0 + 1 */
+#if NR > 1
+#define STMT_APW(s) (((role[s] == OWNER && apw[0]) << B_APW0) | ((role[s] == OWNER && apw[1]) << B_APW1))
+#else
+#define STMT_APW(s) ((role[s] == OWNER && apw[0]) << B_APW0)
+#endif
+#endif
 #endif
 
 int bag[K];
@@ -724,8 +812,8 @@ bit  fstep[2];          /* FailingOver: 0 = waiting for the promise to end, 1 = 
  * rule 2, or rule 12), so a failover needs --force (refusal 3).  Kept over
  * a power cut: dccd forgets it then, but it refuses anyway until the sites
  * pair again (refusal 2: no report from the owner since it started), which
- * the model otherwise leaves out; likewise a replica by resolve at the
- * older site of a split brain (set) */
+ * the model otherwise leaves out (LAG has it); likewise a replica by
+ * resolve at the older site of a split brain (set) */
 bit  fof[2];
 #define FOF(s) fof[s]
 #define FOF_SET(s, v) fof[s] = (v)
@@ -770,6 +858,21 @@ bit  forced;            /* a forced failover happened */
 bit  fodone;            /* a failover happened (ASYNC: acknowledged writes may be lost) */
 bit  late[2];           /* the site accepted a write after the peer owned a newer generation */
 byte pho, pdi, psb, psn; /* scratch: the rest of a peer's ATTACH statement */
+#ifdef LAG
+/* replica (volatile, dccd's last_owner_backlog): the owner's last report it
+ * took: 0 none (since its start, its last pairing, or it last owned), 1
+ * nothing at risk, 2 some regions not yet the same at both sites */
+byte prog[2];
+/* ghost, for (m): since the owner counted that report, a write of r was
+ * acknowledged (the latest one is newer than the count); read only while
+ * prog is 1 */
+bit  pu[2 * NR];
+#ifdef SINCE_PAIRED
+/* ghost: the latest acknowledged write of r was made while its owner was
+ * not paired (apart) */
+bit  apw[NR];
+#endif
+#endif
 #ifdef CONTINUE
 /* the witness's record (persisted): the replica of WGEN is outdated (its
  * owner went on without it), and the epoch of the last OUTDATE granted */
@@ -1241,7 +1344,17 @@ inline bag_sort() {
 /* a FETCH whose answer nobody waits for (it changes nothing where it lands) */
 #define DEAD_FETCH(mm, s) (MTYPE(mm) == FETCH && (FLD(mm, B_SESS, 2) != inc[s] || \
 	FLD(mm, B_SEQ, 4) != fseq[IX(s, FLD(mm, B_REG, 1))]))
-#define DEAD(mm) ((MTYPE(mm) & 1) && (DEAD_REQ(mm, MTO(mm)) || DEAD_FETCH(mm, 1 - MTO(mm))) || \
+#ifdef LAG
+/* a PROGRESS that will never be taken (its receiver owns its generation,
+ * or moved past it: a site's generation only grows, and an owner of G
+ * never becomes a replica of G), or whose report nobody will read (no
+ * failover can come) */
+#define DEAD_PROG(mm) || MTYPE(mm) == PROGRESS && (fos == 0 || gen[MTO(mm)] > FLD(mm, B_GEN, 3) || \
+	gen[MTO(mm)] == FLD(mm, B_GEN, 3) && role[MTO(mm)] == OWNER)
+#else
+#define DEAD_PROG(mm)
+#endif
+#define DEAD(mm) ((MTYPE(mm) & 1) && (DEAD_REQ(mm, MTO(mm)) || DEAD_FETCH(mm, 1 - MTO(mm)) DEAD_PROG(mm)) || \
 	!(MTYPE(mm) & 1) && DEAD_REPLY(mm, MTO(mm)))
 inline gc() {
 	bi = 0;
@@ -1363,6 +1476,22 @@ inline forget_unused(s) {
 #ifdef FIX_FORCED_LEASE
 	/* read only by a failover at a replica */
 	if :: role[s] != REPLICA || fos == 0 -> fof[s] = 0 :: else -> skip fi;
+#endif
+#ifdef LAG
+	/* an owner forgets the report as it becomes one (Daemon::role_changed)
+	 * and takes none while it is one; a report is read only by a failover,
+	 * (m)'s ghost only with a report of nothing at risk */
+	if :: role[s] == OWNER || fos == 0 -> prog[s] = 0 :: else -> skip fi;
+	if :: prog[s] != 1 -> pu[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: prog[s] != 1 -> pu[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+#ifdef SINCE_PAIRED
+	if :: fos == 0 -> apw[0] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: fos == 0 -> apw[1] = 0 :: else -> skip fi;
+#endif
+#endif
 #endif
 	/* a promise ends as soon as it may: when the owner holds no lease
 	 * from it (exact: only a CLAIM reads it, and that is a later step) */
@@ -1586,6 +1715,32 @@ inline invalidate_dirty(s) {
 #define BEHIND_HERE(s, pr, pg) (role[s] == REPLICA && sb[s] == 0 && pr == OWNER && \
 	pho != HOW_HANDOVER && pg > gen[s])
 
+#ifdef LAG
+/* a site not the owner pairs again (on the owner's statement m): it
+ * forgets the owner's report.  SINCE_PAIRED (ghost): a write the owner
+ * acknowledged while apart, before that statement, is one dccd means the
+ * next report to count (Daemon::paired: "the owner may have written while
+ * apart"): a report in flight, counted before it, no longer leaves it out */
+#define PAIR_PROT(i, s) if \
+	:: IS(bag[i], PROGRESS, s) -> \
+		if :: FLD(m, B_APW0, 1) -> SETF(bag[i], B_DATA, 1, 0) :: else -> skip fi; \
+		PAIR_PROT1(i) \
+	:: else -> skip \
+	fi
+#if NR > 1
+#define PAIR_PROT1(i) if :: FLD(m, B_APW1, 1) -> SETF(bag[i], B_EXT, 1, 0) :: else -> skip fi
+#else
+#define PAIR_PROT1(i) skip
+#endif
+inline paired_again(s) {
+	printf("MSC: site %d pairs again: forgets the owner's report\n", s);
+	prog[s] = 0
+#ifdef SINCE_PAIRED
+	; PAIR_PROT(0, s); PAIR_PROT(1, s); PAIR_PROT(2, s); SLOT3(PAIR_PROT(3, s))
+#endif
+}
+#endif
+
 /* pairing: the first rule that matches (here = s / peer = pr, pg) */
 inline apply_rule(s, pr, pg) {
 	if
@@ -1639,7 +1794,13 @@ inline apply_rule(s, pr, pg) {
 #endif
 		if :: rule == R2_REPLICA -> drop_dirty(s) :: else -> skip fi;
 		if
-		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced -> ho[s] = Paired; aseq[s] = 0;
+		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced ->
+#ifdef LAG
+			/* Daemon::paired: a site not the owner that pairs again
+			 * forgets the owner's report (paired already, it keeps it) */
+			if :: ho[s] != Paired && role[s] != OWNER -> paired_again(s) :: else -> skip fi;
+#endif
+			ho[s] = Paired; aseq[s] = 0;
 #ifdef FAILOVER
 			/* the owner's statement (Daemon::paired) */
 			if :: rule == R2_REPLICA -> FOF_SET(s, pho == HOW_FORCED) :: else -> skip fi
@@ -1772,6 +1933,15 @@ inline print_msg(x, what) {
 #ifdef FAILOVER
 	:: mt == PING -> printf("MSC:   PING(inc %d gen %d)", msess, mgen)
 #endif
+#ifdef LAG
+#if NR > 1
+	:: mt == PROGRESS -> printf("MSC:   PROGRESS(inc %d gen %d at risk %d; ghost: written since r0 %d r1 %d)",
+	                            msess, mgen, marg, mdata, EXT(m))
+#else
+	:: mt == PROGRESS -> printf("MSC:   PROGRESS(inc %d gen %d at risk %d; ghost: written since %d)",
+	                            msess, mgen, marg, mdata)
+#endif
+#endif
 #ifdef SYNC
 	:: mt == SYNC_WRITE -> printf("MSC:   SYNC_WRITE(inc %d seq %d gen %d r%d latest %d pending %d)", msess, mseq, mgen, mreg, mdata, EXT(m))
 	:: mt == SYNC_ACK -> printf("MSC:   SYNC_ACK(to inc %d seq %d r%d status %d)", msess, mseq, mreg, marg)
@@ -1846,6 +2016,9 @@ inline deliver(i) {
 #ifdef FAILOVER
 			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto] | (how[mto] << 2), DIRTY_ANY(mto));
 			outbox = outbox | ((sb[mto] != 0) << B_EXT) | ((sb[mto] == SB_NEW) << B_SBN)
+#ifdef SINCE_PAIRED
+			; outbox = outbox | STMT_APW(mto)
+#endif
 #else
 			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto], 0)
 #endif
@@ -2078,6 +2251,22 @@ inline deliver(i) {
 		:: else -> skip
 		fi
 #endif
+#ifdef LAG
+	/* ---- PROGRESS: the owner's report; taken, as dccd does, by a site
+	 * that is not an owner, of the sender's generation, paired or not
+	 * (failing over too); it replaces the last one */
+	:: mt == PROGRESS ->
+		if
+		:: REQ_OK(mto) && role[mto] != OWNER && gen[mto] == mgen ->
+			prog[mto] = 1 + marg;
+			pu[IX(mto, 0)] = mdata;
+#if NR > 1
+			pu[IX(mto, 1)] = EXT(m);
+#endif
+			printf("MSC: site %d takes the report (at risk %d)\n", mto, marg)
+		:: else -> skip
+		fi
+#endif
 #if MAXREREG > 0
 	/* ---- DETACH: the peer dropped the volume; for it, a link loss seen by
 	 * this site (MAXLINK is not spent) */
@@ -2102,10 +2291,37 @@ inline deliver(i) {
 /* a write: this copy is the latest, every other copy of r is stale */
 #define STALE(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY) && \
 	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_DATA, 1, 0) :: else -> skip fi
+#ifdef LAG
+/* (m)'s ghosts: the write is newer than every report counted so far, the
+ * ones in flight (their bit for r: data for r0, ext = B_DATA + 1 for r1)
+ * and the ones taken (pu); SINCE_PAIRED: whether it was made apart */
+#define SINCE(i, r) if \
+	:: MTYPE(bag[i]) == PROGRESS -> SETF(bag[i], B_DATA + (r), 1, 1) \
+	:: else -> skip \
+	fi
+#ifdef SINCE_PAIRED
+/* ... and newer than every statement in flight */
+#define STMT_NEW(i, r) if \
+	:: MTYPE(bag[i]) == ATTACH || MTYPE(bag[i]) == ATTACH_ACK -> SETF(bag[i], B_APW0 + (r), 1, 0) \
+	:: else -> skip \
+	fi
+#endif
+inline lag_write(s, r) {
+	pu[IX(0, r)] = 1; pu[IX(1, r)] = 1;
+	SINCE(0, r); SINCE(1, r); SINCE(2, r); SLOT3(SINCE(3, r))
+#ifdef SINCE_PAIRED
+	; apw[r] = (ho[s] != Paired);
+	STMT_NEW(0, r); STMT_NEW(1, r); STMT_NEW(2, r); SLOT3(STMT_NEW(3, r))
+#endif
+}
+#endif
 inline new_version(s, r) {
 	cur[IX(s, r)] = 1;
 	cur[IX(PEER(s), r)] = 0;
 	STALE(0, r); STALE(1, r); STALE(2, r); SLOT3(STALE(3, r))
+#ifdef LAG
+	; lag_write(s, r)
+#endif
 }
 
 /* an application write completes at the owner: dirty committed first, then
@@ -2354,6 +2570,9 @@ inline attach(s) {
 #ifdef FAILOVER
 	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s] | (how[s] << 2), DIRTY_ANY(s));
 	outbox = outbox | ((sb[s] != 0) << B_EXT) | ((sb[s] == SB_NEW) << B_SBN)
+#ifdef SINCE_PAIRED
+	; outbox = outbox | STMT_APW(s)
+#endif
 #else
 	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s], 0)
 #endif
@@ -2397,6 +2616,9 @@ inline crash(s) {
 	/* every lease is lost; a promise it may have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
 	ALONE_END(s);
+#ifdef LAG
+	prog[s] = 0;            /* no report since it started */
+#endif
 #ifdef CONTINUE
 	/* presync at start: the persisted dirty bits */
 	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
@@ -2471,6 +2693,9 @@ inline rereg(s) {
 	 * have given counts as running */
 	pl[s] = 0; wl[s] = 0; pro[s] = 1; fstep[s] = 0;
 	ALONE_END(s);
+#ifdef LAG
+	prog[s] = 0;            /* a new volume object: no report yet */
+#endif
 #ifdef CONTINUE
 	/* a new volume object: presync read afresh */
 	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
@@ -2534,10 +2759,43 @@ inline renew(s) {
 #define G_PL_END(s) (env && pl[s])
 #define G_WL_END(s) (env && wl[s])
 
+#ifdef LAG
+/* ------------------------------------------------ the owner's report (LAG) */
+/* Daemon::tell_progress: the owner, paired (the link up), counts the
+ * regions not yet the same at both sites: dirty (the kernel's count: a
+ * region stays dirty until the answer to a push armed after its last write
+ * clears it), owed to the replica (its INVALID_SET, read here from its
+ * state as for pushes), or missing here; only "none" or "some" matters to
+ * refusal 2.  Sent at any moment (dccd: when the count changes, and every
+ * 2 s or 30 s), one in flight at a time (a later one only replaces what an
+ * earlier one said), and not once no failover can come (nothing reads it
+ * then).  MUTANT_PROG_PUSH: a dirty region whose push is unanswered counts
+ * as the same at both sites. */
+#ifdef MUTANT_PROG_PUSH
+#define LAG_DIRTY(s, r) (dirty[IX(s, r)] && pseq[IX(s, r)] == 0)
+#else
+#define LAG_DIRTY(s, r) (dirty[IX(s, r)])
+#endif
+#define LAG_AT(s, r) (LAG_DIRTY(s, r) || !valid[IX(s, r)] || \
+	!valid[IX(PEER(s), r)] && role[PEER(s)] == REPLICA && gen[PEER(s)] == gen[s])
+#if NR > 1
+#define LAG_ANY(s) (LAG_AT(s, 0) || LAG_AT(s, 1))
+#else
+#define LAG_ANY(s) (LAG_AT(s, 0))
+#endif
+#define G_PROGRESS(s) (env && fos > 0 && role[s] == OWNER && ho[s] == Paired && !BUSY(s) && \
+	!INBAG(PROGRESS, PEER(s)))
+inline progress(s) {
+	printf("MSC: site %d PROGRESS gen %d at risk %d\n", s, gen[s], LAG_ANY(s));
+	SEND_REQ(s, PROGRESS, 0, gen[s], 0, LAG_ANY(s), 0)
+}
+#endif
+
 /* -------------------------------------------------- failover (FAILOVER) */
 /* dccctl failover at a replica.  Refusal 1 (the peer is reachable) is not
  * modelled: safety must not depend on it.  Refusal 2 is modelled for the
- * regions this copy lacks (not for an ASYNC lag: PROGRESS is not modelled);
+ * regions this copy lacks and (LAG) for the owner's report: none since the
+ * site started, last paired or last owned, or one of regions at risk;
  * MUTANT_NOHYDRATE leaves it out.  Refusals 3 and 4 are the CLAIM's, and
  * refusal 3 an owner by force (FIX_FORCED_LEASE). */
 #if NR > 1
@@ -2547,6 +2805,8 @@ inline renew(s) {
 #endif
 #ifdef MUTANT_NOHYDRATE
 #define REFUSAL2(s) 1
+#elif defined(LAG)
+#define REFUSAL2(s) (ALL_VALID(s) && prog[s] == 1)
 #else
 #define REFUSAL2(s) ALL_VALID(s)
 #endif
@@ -2554,7 +2814,18 @@ inline renew(s) {
  * generation took it by force, as this site last heard (fof[]) */
 #define G_FAILOVER(s) (env && fos > 0 && role[s] == REPLICA && !BUSY(s) && ho[s] != FailingOver && REFUSAL2(s) && \
 	!FOF(s))
+#ifdef LAG
+/* (m): r holds here the latest acknowledged write, or that write is newer
+ * than the count of the report this site took */
+#define LAG_KEPT(s, r) (valid[IX(s, r)] && cur[IX(s, r)] || pu[IX(s, r)])
+#endif
 inline failover(s) {
+#ifdef LAG
+	/* (m) refusal 2 lets a failover through only while this site holds
+	 * every write the owner acknowledged before it counted the report this
+	 * site took (until the first failover, as (b) and (c)) */
+	assert(!DATA_KEPT || LAG_KEPT(s, 0) && LAG_KEPT(s, NR - 1));
+#endif
 	fos--;
 	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
 	ho[s] = FailingOver; fstep[s] = 0; aseq[s] = 0;
@@ -2909,6 +3180,9 @@ inline wcrash() {
 #define E_REJOIN           41
 #define E_UPTODATE         42
 #endif
+#ifdef LAG
+#define E_PROGRESS         43
+#endif
 #define FO_SITE_EVENTS(s) \
 	ON(G_PING(s), E_PING, s, 0) \
 	ON(G_RENEW(s), E_RENEW, s, 0) \
@@ -2919,7 +3193,13 @@ inline wcrash() {
 	ON(G_FO_GIVEUP(s), E_FO_GIVEUP, s, 0) \
 	ON(G_FORCE(s), E_FORCE, s, 0) \
 	ON(G_RESOLVE(s), E_RESOLVE, s, 0) \
-	CONTINUE_EVENTS(s)
+	CONTINUE_EVENTS(s) \
+	LAG_EVENTS(s)
+#ifdef LAG
+#define LAG_EVENTS(s) ON(G_PROGRESS(s), E_PROGRESS, s, 0)
+#else
+#define LAG_EVENTS(s)
+#endif
 #ifdef CONTINUE
 #define CONTINUE_EVENTS(s) \
 	ON(G_OUTDATE(s), E_OUTDATE, s, 0) \
@@ -3081,6 +3361,9 @@ active proctype world() {
 			:: ev == E_ACK_ALONE -> printf("MSC: site %d alone, r%d:\n", es, er); sync_ack(es, er)
 			:: ev == E_REJOIN -> alone[es] = 0; PRESNAP(es); printf("MSC: site %d paired again: writes wait for the replica\n", es)
 			:: ev == E_UPTODATE -> uptodate(es)
+#endif
+#ifdef LAG
+			:: ev == E_PROGRESS -> progress(es)
 #endif
 #ifdef MUTANT_TWICE
 			:: ev == E_WPERSIST -> wgen = wvgen; wown = wvown; printf("MSC: witness persists gen %d site %d\n", wgen, wown)
