@@ -385,7 +385,8 @@
  *  one acknowledged after the count.  A site that is not an owner takes a
  *  PROGRESS of its own generation (Daemon::handle_request; from the
  *  owner's incarnation it knows, FIX_DST), paired or not, failing over or
- *  not, and keeps the last one (last_owner_backlog); it forgets it when it
+ *  not, sent after the statement it last paired on (FIX_PROG_PAIRING,
+ *  below), and keeps the last one (last_owner_backlog); it forgets it when it
  *  starts (a power cut, the volume added again), when a statement pairs it
  *  again (an ATTACH or ATTACH_ACK finding it not paired: Daemon::paired;
  *  not on a link loss, nor when it was paired already) and when it
@@ -411,16 +412,14 @@
  *  whenever it comes, so one the owner sent before the sites were apart,
  *  still in flight once the site paired again, brings back the report the
  *  pairing forgot, counted before those writes: flaw-prog-pairing (both
- *  sites see the link go, MAXLINK=2).  In dccd PROGRESS travels on the
- *  owner's control connection, the pairing may be made on the replica's
- *  (its ATTACH, the owner's ATTACH_ACK), and a link loss dccd sees closes
- *  neither, so one sent into a connection that outlived it may come after
- *  the pairing; the owner's next report, sent at once, follows it on that
- *  connection, so the link must go again before it arrives (the model,
- *  without refusal 1, fails over at once).  Not fixed in dccd, and the
- *  model has no fix (a PROGRESS that named the exchange that paired its
- *  sender, its ATTACH's sender and seq, taken only by a site paired by the
- *  same exchange, would be one).
+ *  sites see the link go, MAXLINK=2, -DNO_FIX_PROG_PAIRING).  In dccd
+ *  PROGRESS travels on the owner's control connection, the pairing may be
+ *  made on the replica's (its ATTACH, the owner's ATTACH_ACK), and a link
+ *  loss dccd sees closes neither, so one sent into a connection that
+ *  outlived it may come after the pairing; the owner's next report, sent
+ *  at once, follows it on that connection, so the link must go again
+ *  before it arrives (the model, without refusal 1, fails over at once).
+ *  The fix (FIX_PROG_PAIRING) is among the design changes below.
  *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
@@ -507,6 +506,16 @@
  *               fix; the model checks that it is safe (an UPTODATE is sent
  *               only once the replica holds everything, whatever epoch it
  *               names).
+ *   FIX_PROG_PAIRING (LAG; core::takes_report) a statement carries its
+ *               sender's watermark: an ATTACH its seq, an ATTACH_ACK a seq
+ *               the sender takes for it (only an owner's is read here);
+ *               a PROGRESS its sender's last seq.  A site that pairs again
+ *               on the owner's statement keeps that watermark (pfl) and
+ *               takes only a report sent after it; after a handover made
+ *               it replica of the new generation, any; after a start, or
+ *               once the owner's incarnation is new, none until it pairs.
+ *               Without it, flaw-prog-pairing (above).  A safety fix
+ *               dccd needed.
  *   FIX_PRESYNC (CONTINUE; dccd's since 1f5dcce, off by default here so
  *               that flaw-presync shows the protocol without it) a
  *               region counts in presync only while it is dirty: cleared,
@@ -585,6 +594,11 @@
 #endif
 #ifndef NO_FIX_FORCED_LEASE
 #define FIX_FORCED_LEASE
+#endif
+#ifdef LAG
+#ifndef NO_FIX_PROG_PAIRING
+#define FIX_PROG_PAIRING
+#endif
 #endif
 #ifdef LAG
 #ifdef SYNC
@@ -761,6 +775,12 @@
 #define STMT_APW(s) ((role[s] == OWNER && apw[0]) << B_APW0)
 #endif
 #endif
+#ifdef FIX_PROG_PAIRING
+/* ATTACH_ACK (FIX_PROG_PAIRING): the sender's watermark, a seq it took for
+ * the answer (every request it sends after has a larger one) */
+#define B_WM   26
+#define WM(m)  FLD(m, B_WM, 4)
+#endif
 #endif
 
 int bag[K];
@@ -863,6 +883,14 @@ byte pho, pdi, psb, psn; /* scratch: the rest of a peer's ATTACH statement */
  * took: 0 none (since its start, its last pairing, or it last owned), 1
  * nothing at risk, 2 some regions not yet the same at both sites */
 byte prog[2];
+#ifdef FIX_PROG_PAIRING
+/* replica (volatile, dccd's report_floor): 0 takes no report; else 1 + the
+ * watermark of the owner's statement it last paired on (its ATTACH's seq,
+ * its ATTACH_ACK's watermark), or 1 (any) after a handover made it replica
+ * of the peer's new generation.  A report counts only if its sender's last
+ * seq when it sent it is at least that watermark */
+byte pfl[2];
+#endif
 /* ghost, for (m): since the owner counted that report, a write of r was
  * acknowledged (the latest one is newer than the count); read only while
  * prog is 1 */
@@ -1482,6 +1510,9 @@ inline forget_unused(s) {
 	 * and takes none while it is one; a report is read only by a failover,
 	 * (m)'s ghost only with a report of nothing at risk */
 	if :: role[s] == OWNER || fos == 0 -> prog[s] = 0 :: else -> skip fi;
+#ifdef FIX_PROG_PAIRING
+	if :: role[s] == OWNER || fos == 0 -> pfl[s] = 0 :: else -> skip fi;
+#endif
 	if :: prog[s] != 1 -> pu[IX(s, 0)] = 0 :: else -> skip fi;
 #if NR > 1
 	if :: prog[s] != 1 -> pu[IX(s, 1)] = 0 :: else -> skip fi;
@@ -1618,6 +1649,9 @@ inline forget_peer(s) {
 	FORGET_TAKEN(s, 1);
 #endif
 	floor_[s] = 0;
+#ifdef FIX_PROG_PAIRING
+	pfl[s] = 0;             /* dccd: the floor names the old incarnation */
+#endif
 }
 
 /* the floor of a push about to be sent with seq sq: its oldest unanswered push
@@ -1732,9 +1766,22 @@ inline invalidate_dirty(s) {
 #else
 #define PAIR_PROT1(i) skip
 #endif
+#ifdef FIX_PROG_PAIRING
+/* a report sent after the statement m the site paired on (mseq of a
+ * PROGRESS: its sender's last seq when it sent it) */
+#define TAKES_PROG(s) && pfl[s] != 0 && mseq + 1 >= pfl[s]
+#define STMT_FLOOR(s) if \
+	:: mt == ATTACH -> pfl[s] = 1 + mseq \
+	:: else -> pfl[s] = 1 + WM(m) \
+	fi
+#else
+#define TAKES_PROG(s)
+#define STMT_FLOOR(s) skip
+#endif
 inline paired_again(s) {
 	printf("MSC: site %d pairs again: forgets the owner's report\n", s);
-	prog[s] = 0
+	prog[s] = 0;
+	STMT_FLOOR(s)
 #ifdef SINCE_PAIRED
 	; PAIR_PROT(0, s); PAIR_PROT(1, s); PAIR_PROT(2, s); SLOT3(PAIR_PROT(3, s))
 #endif
@@ -1919,7 +1966,11 @@ inline print_msg(x, what) {
 	:: mt == HELLO -> printf("MSC:   HELLO(inc %d)", msess)
 	:: mt == HELLO_ACK -> printf("MSC:   HELLO_ACK(to inc %d, inc %d)", msess, marg)
 	:: mt == ATTACH -> printf("MSC:   ATTACH(inc %d seq %d: role %d gen %d)", msess, mseq, marg, mgen)
+#ifdef FIX_PROG_PAIRING
+	:: mt == ATTACH_ACK -> printf("MSC:   ATTACH_ACK(to inc %d seq %d: role %d gen %d watermark %d)", msess, mseq, marg, mgen, WM(m))
+#else
 	:: mt == ATTACH_ACK -> printf("MSC:   ATTACH_ACK(to inc %d seq %d: role %d gen %d)", msess, mseq, marg, mgen)
+#endif
 #ifdef SYNC
 	:: mt == PUSH -> printf("MSC:   PUSH(inc %d seq %d gen %d r%d floor %d latest %d pending %d)", msess, mseq, mgen, mreg, marg, mdata, EXT(m))
 #else
@@ -1935,11 +1986,11 @@ inline print_msg(x, what) {
 #endif
 #ifdef LAG
 #if NR > 1
-	:: mt == PROGRESS -> printf("MSC:   PROGRESS(inc %d gen %d at risk %d; ghost: written since r0 %d r1 %d)",
-	                            msess, mgen, marg, mdata, EXT(m))
+	:: mt == PROGRESS -> printf("MSC:   PROGRESS(inc %d seq %d gen %d at risk %d; ghost: written since r0 %d r1 %d)",
+	                            msess, mseq, mgen, marg, mdata, EXT(m))
 #else
-	:: mt == PROGRESS -> printf("MSC:   PROGRESS(inc %d gen %d at risk %d; ghost: written since %d)",
-	                            msess, mgen, marg, mdata)
+	:: mt == PROGRESS -> printf("MSC:   PROGRESS(inc %d seq %d gen %d at risk %d; ghost: written since %d)",
+	                            msess, mseq, mgen, marg, mdata)
 #endif
 #endif
 #ifdef SYNC
@@ -2018,6 +2069,13 @@ inline deliver(i) {
 			outbox = outbox | ((sb[mto] != 0) << B_EXT) | ((sb[mto] == SB_NEW) << B_SBN)
 #ifdef SINCE_PAIRED
 			; outbox = outbox | STMT_APW(mto)
+#endif
+#ifdef FIX_PROG_PAIRING
+			/* dccd takes a seq for every answer; only an owner's is read */
+			; if
+			:: role[mto] == OWNER -> nseq[mto]++; outbox = outbox | (nseq[mto] << B_WM)
+			:: else -> skip
+			fi
 #endif
 #else
 			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto], 0)
@@ -2211,6 +2269,9 @@ inline deliver(i) {
 				/* SET_ROLE replica G+1 and clear the old dirty bits, one commit */
 				role[mto] = REPLICA; gen[mto] = hgen[mto]; drop_dirty(mto);
 				ho[mto] = Paired
+#ifdef FIX_PROG_PAIRING
+				; pfl[mto] = 1       /* any report of the new owner's generation */
+#endif
 			:: marg == ECANCELED ->
 				SAW(mto, REPLICA, mgen);
 				/* the peer burned G+1: owner G+1, resume */
@@ -2254,10 +2315,12 @@ inline deliver(i) {
 #ifdef LAG
 	/* ---- PROGRESS: the owner's report; taken, as dccd does, by a site
 	 * that is not an owner, of the sender's generation, paired or not
-	 * (failing over too); it replaces the last one */
+	 * (failing over too), and (FIX_PROG_PAIRING, core::takes_report) sent
+	 * after the owner's statement it last paired on; it replaces the last
+	 * one */
 	:: mt == PROGRESS ->
 		if
-		:: REQ_OK(mto) && role[mto] != OWNER && gen[mto] == mgen ->
+		:: REQ_OK(mto) && role[mto] != OWNER && gen[mto] == mgen TAKES_PROG(mto) ->
 			prog[mto] = 1 + marg;
 			pu[IX(mto, 0)] = mdata;
 #if NR > 1
@@ -2618,6 +2681,9 @@ inline crash(s) {
 	ALONE_END(s);
 #ifdef LAG
 	prog[s] = 0;            /* no report since it started */
+#ifdef FIX_PROG_PAIRING
+	pfl[s] = 0;             /* nor a pairing */
+#endif
 #endif
 #ifdef CONTINUE
 	/* presync at start: the persisted dirty bits */
@@ -2695,6 +2761,9 @@ inline rereg(s) {
 	ALONE_END(s);
 #ifdef LAG
 	prog[s] = 0;            /* a new volume object: no report yet */
+#ifdef FIX_PROG_PAIRING
+	pfl[s] = 0;
+#endif
 #endif
 #ifdef CONTINUE
 	/* a new volume object: presync read afresh */
@@ -2786,8 +2855,8 @@ inline renew(s) {
 #define G_PROGRESS(s) (env && fos > 0 && role[s] == OWNER && ho[s] == Paired && !BUSY(s) && \
 	!INBAG(PROGRESS, PEER(s)))
 inline progress(s) {
-	printf("MSC: site %d PROGRESS gen %d at risk %d\n", s, gen[s], LAG_ANY(s));
-	SEND_REQ(s, PROGRESS, 0, gen[s], 0, LAG_ANY(s), 0)
+	printf("MSC: site %d PROGRESS seq %d gen %d at risk %d\n", s, nseq[s], gen[s], LAG_ANY(s));
+	SEND_REQ(s, PROGRESS, nseq[s], gen[s], 0, LAG_ANY(s), 0)
 }
 #endif
 
@@ -3279,6 +3348,10 @@ active proctype world() {
 #endif
 		inc[0] = 1; inc[1] = 1; peerinc[0] = 1; peerinc[1] = 1;
 		ho[0] = Paired; ho[1] = Paired
+#ifdef FIX_PROG_PAIRING
+		/* paired on a statement the owner sent before any other request */
+		; pfl[1] = 1
+#endif
 	}
 	do
 	/* choose an event (a choice point), then run it: in a depth-first
