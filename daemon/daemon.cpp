@@ -279,7 +279,7 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
     case Type::Detach: return on_detach(v);
     case Type::InvalidSet: return on_invalid_set(v, m);
     case Type::Progress:
-        if (!v.owner() && m.generation == v.generation()) {
+        if (core::takes_report(v.own.state(), v.report_floor, m.from, m.seq, m.generation)) {
             v.peer_backlog = m.region;
             v.last_owner_backlog = m.arg;  // what a failover weighs
         }

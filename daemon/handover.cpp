@@ -70,9 +70,15 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     v.peer_absent = false;
     bool was = v.own.paired();
     take_statement(v, m, false);
-    if (v.own.paired() && !was) paired(v);
+    if (v.own.paired() && !was) paired(v, core::statement_floor(false, m.from, m.seq, 0));
+    // The peer may have paired again on this answer and forgotten the
+    // owner's report: an owner reports again at once.
+    if (v.owner()) v.progress_sent = UINT64_MAX;
     r.generation = v.generation();
     r.info = info_of(v);
+    // The watermark: every request after this answer has a larger seq
+    // (core::ReportFloor).
+    r.arg = seq_++;
     link_.reply(in, r);
 }
 
@@ -93,7 +99,7 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (!geometry_ok(v, m.info)) return;
     bool was = v.own.paired();
     take_statement(v, m, true);
-    if (v.own.paired() && !was) paired(v);
+    if (v.own.paired() && !was) paired(v, core::statement_floor(true, m.from, m.seq, m.arg));
 }
 
 // The peer dropped the volume (its device went away): not paired until
@@ -169,15 +175,20 @@ void Daemon::follow_mode(Volume& v, bool sync) {
     emit({{"event", "mode"}, {"volume", v.name}, {"mode", sync ? "sync" : "async"}, {"from", "owner"}});
 }
 
-void Daemon::paired(Volume& v) {
+void Daemon::paired(Volume& v, core::ReportFloor floor) {
     v.check_pending = true;
     v.peer_absent = false;
     v.logged_older = false;
     v.peer_set_heard = false;  // the replica's INVALID_SET of this pairing is to come
     // The owner may have written while apart: until its next report a
-    // failover here cannot tell what this copy lacks.  So the owner
+    // failover here cannot tell what this copy lacks, and a report it sent
+    // before this pairing, still on its way, does not count.  So the owner
     // reports at once (the link may have looked up all along here).
-    if (!v.owner()) v.last_owner_backlog.reset();
+    if (!v.owner()) {
+        v.last_owner_backlog.reset();
+        v.peer_backlog.reset();
+        v.report_floor = floor;
+    }
     v.progress_sent = UINT64_MAX;
     v.mode_sent.reset();
     auto p = v.own.peer();
@@ -295,6 +306,7 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
         flush_acks(v);  // pushes taken as a replica are answered as one
         v.peer_backlog.reset();
         v.last_owner_backlog.reset();
+        v.report_floor.reset();
         reload_invalid(v);
         v.check_pending = true;
     }
@@ -388,6 +400,8 @@ void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
         return;
     }
     carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status));
+    // Replica of the new owner's generation: each of its reports counts.
+    if (!v.owner() && v.generation() == m.generation) v.report_floor = core::handover_floor(m.from);
 }
 
 // Replica: ask the owner to hand over; answered when its HANDOVER arrives,

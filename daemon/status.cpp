@@ -202,7 +202,10 @@ void Daemon::publish(Clock::time_point now) {
         VolumeStatus st = state_of(*v);
         for (nlohmann::json& e : report::changes(v->shown ? &*v->shown : nullptr, st)) emit(std::move(e));
         v->shown = st;
-        if (v->owner() && v->own.paired() && link_up_ && st.backlog) tell_progress(*v, *st.backlog, now);
+        // A report counted from an old status line (the kernel did not answer)
+        // could predate writes made since the sites paired again.
+        if (fresh && v->owner() && v->own.paired() && link_up_ && st.backlog)
+            tell_progress(*v, *st.backlog, now);
     }
 }
 

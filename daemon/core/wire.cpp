@@ -57,7 +57,8 @@ bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
 bool has_arg(Type t) {
     return t == Type::Push || t == Type::InvalidSet || t == Type::Handover || t == Type::Pong ||
-           t == Type::WAnswer || t == Type::SyncWrite || t == Type::Progress || t == Type::Mode;
+           t == Type::WAnswer || t == Type::SyncWrite || t == Type::Progress || t == Type::Mode ||
+           t == Type::AttachAck;
 }
 
 bool has_count(Type t) { return has_ranges(t) || t == Type::Pong; }

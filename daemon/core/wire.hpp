@@ -23,8 +23,9 @@
 //              other witness messages
 //    64     8  arg: PUSH the sender's floor; HANDOVER and INVALID_SET the
 //              regions in the whole set; PONG the promise's length in ms;
-//              W_ANSWER a lease's length or what is left of it, in ms; 0
-//              for the other types
+//              W_ANSWER a lease's length or what is left of it, in ms;
+//              ATTACH_ACK the sender's watermark (every request it sends
+//              after has a larger seq); 0 for the other types
 //    72     4  count: ranges (or PONG's promises) in the body
 //    76     4  status: 0, or a positive errno in a reply
 //    80     4  body length
@@ -45,7 +46,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 8;
+constexpr uint8_t kVersion = 9;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set

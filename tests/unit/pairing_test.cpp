@@ -255,6 +255,61 @@ TEST(Pairing, BothSidesSeeTheSameSplit) {
     EXPECT_GT(splits, 0);
 }
 
+// The owner's reports a replica takes (spin model: FIX_PROG_PAIRING).
+TEST(Failover, TakesOnlyReportsSentAfterThePairingStatement) {
+    const uint64_t inc = 77;
+    SiteState here{R, 5};
+    std::optional<ReportFloor> floor;
+    EXPECT_FALSE(takes_report(here, floor, inc, 10, 5)) << "none before a first pairing";
+    // Paired again on the owner's ATTACH (seq 40): its reports from before
+    // (a smaller seq, sent before the sites were apart) do not count.
+    floor = statement_floor(false, inc, 40, 0);
+    EXPECT_FALSE(takes_report(here, floor, inc, 39, 5));
+    EXPECT_FALSE(takes_report(here, floor, inc, 40, 5));
+    EXPECT_TRUE(takes_report(here, floor, inc, 41, 5));
+    // ... or on its ATTACH_ACK: the watermark in arg, not the seq it echoes
+    // (this site's own ATTACH's).
+    floor = statement_floor(true, inc, 3, 900);
+    EXPECT_FALSE(takes_report(here, floor, inc, 899, 5));
+    EXPECT_FALSE(takes_report(here, floor, inc, 900, 5));
+    EXPECT_TRUE(takes_report(here, floor, inc, 901, 5));
+    EXPECT_FALSE(takes_report(here, floor, inc + 1, 901, 5)) << "another incarnation of the owner";
+    EXPECT_FALSE(takes_report(here, floor, inc, 901, 4)) << "another generation";
+    EXPECT_FALSE(takes_report(here, floor, inc, 901, 6));
+    EXPECT_FALSE(takes_report({O, 5}, floor, inc, 901, 5)) << "an owner takes none";
+    // A handover made this site replica of generation 6: all of the new
+    // owner's reports of it count.
+    floor = handover_floor(inc + 1);
+    here = {R, 6};
+    EXPECT_TRUE(takes_report(here, floor, inc + 1, 1, 6));
+    EXPECT_FALSE(takes_report(here, floor, inc, 901, 6));
+}
+
+// The race the rule closes, in order: the owner reports none, the link
+// goes (both sites see it), the owner writes apart, the sites pair again on
+// the replica's ATTACH and the owner's ATTACH_ACK, and only then does the
+// old report arrive.  It must not count: a failover would lose the writes.
+TEST(Failover, AReportFromBeforeALinkLossDoesNotCountAfterPairingAgain) {
+    const uint64_t inc = 9;
+    SiteState here{R, 2};
+    std::optional<ReportFloor> floor = statement_floor(false, inc, 1, 0);  // first pairing
+    uint64_t owner_seq = 1;
+    uint64_t stale = ++owner_seq;  // PROGRESS: none at risk, still on its way
+    // link lost, writes apart; the replica's ATTACH answered:
+    uint64_t watermark = ++owner_seq;
+    floor = statement_floor(true, inc, 1234, watermark);
+    std::optional<uint64_t> last;  // Daemon::paired forgot the last report
+    if (takes_report(here, floor, inc, stale, 2)) last = 0;
+    FailoverFacts f;
+    f.state = here;
+    f.owner_backlog = last;
+    auto r = failover_refusal(f);
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->why.find("no report from the owner"), std::string::npos) << r->why;
+    uint64_t fresh = ++owner_seq;  // the owner's report at once, counted after
+    EXPECT_TRUE(takes_report(here, floor, inc, fresh, 2));
+}
+
 TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     FailoverFacts f;
     f.state = {R, 5};

@@ -183,7 +183,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 8");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 9");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
@@ -216,7 +216,7 @@ TEST(Wire, DetachNamesAVolumeAndCarriesNothingElse) {
     m.arg = 0;
     auto b = encode(m);
     b[2] = 6;  // a dccd of the version before DETACH
-    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 8");
+    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 9");
 }
 
 TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {
@@ -279,6 +279,22 @@ TEST(Wire, AttachStatesOriginSplitDirtAndMode) {
     ASSERT_TRUE(d.msg);
     EXPECT_FALSE(d.msg->info.dirty);
     EXPECT_EQ(*d.msg, m);
+}
+
+// An ATTACH_ACK's arg is its sender's watermark (core::ReportFloor); an
+// ATTACH has none.
+TEST(Wire, AttachAckCarriesAWatermark) {
+    Message m = attach();
+    m.type = Type::AttachAck;
+    m.arg = 0x0102030405060708ull;
+    auto b = encode(m);
+    EXPECT_EQ(b[64], 0x08);
+    EXPECT_EQ(b[71], 0x01);
+    auto d = decode(b, 0);
+    ASSERT_TRUE(d.msg) << d.error;
+    EXPECT_EQ(d.msg->arg, m.arg);
+    m.type = Type::Attach;
+    EXPECT_EQ(decode(encode(m), 0).error, "ATTACH with an arg");
 }
 
 TEST(Wire, PongCarriesPromises) {
@@ -427,7 +443,7 @@ TEST(Wire, OutdateAndUptodate) {
     // A site of the version before the fence is not understood.
     b = encode(up);
     b[2] = 7;
-    EXPECT_EQ(decode(b, 0).error, "protocol version 7, this side speaks 8");
+    EXPECT_EQ(decode(b, 0).error, "protocol version 7, this side speaks 9");
     b = encode(out);
     b[3] = 28;
     EXPECT_EQ(decode(b, 0).error, "unknown message type 28");
