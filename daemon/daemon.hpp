@@ -16,10 +16,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -235,6 +236,11 @@ private:
     // them at the replica (taken before their data is read).
     std::atomic<uint64_t> seq_{1};
     std::map<uint64_t, Clock::time_point> pings_;  // PINGs in flight: seq -> send time
+    // DCCD_HOLD_PROGRESS_MS (DCC_TEST_HOOKS): PROGRESS sent that long after
+    // it was counted, as one held up on its way; see dccd(8).
+    std::deque<std::pair<Clock::time_point, wire::Message>> held_progress_;
+    bool hold_progress(const wire::Message& m, Clock::time_point now);
+    void release_progress(Clock::time_point now);
     core::RoundTrip rtt_;                           // to the peer's dccd, while the link is up
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
     double tokens_ = 0;

@@ -188,6 +188,7 @@ void Daemon::paired(Volume& v, core::ReportFloor floor) {
         v.last_owner_backlog.reset();
         v.peer_backlog.reset();
         v.report_floor = floor;
+        v.told_old_report = false;
     }
     v.progress_sent = UINT64_MAX;
     v.mode_sent.reset();

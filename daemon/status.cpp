@@ -108,7 +108,7 @@ void Daemon::tell_progress(Volume& v, uint64_t backlog, Clock::time_point now) {
     if (backlog != v.progress_sent || risk != v.progress_risk_sent || now - v.progress_time > period) {
         wire::Message m = vmsg(v, wire::Type::Progress, backlog);
         m.arg = risk;
-        if (link_.request(Chan::Ctl, m)) {
+        if (hold_progress(m, now) || link_.request(Chan::Ctl, m)) {
             v.progress_sent = backlog;
             v.progress_risk_sent = risk;
             v.progress_time = now;
