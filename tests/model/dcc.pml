@@ -515,7 +515,10 @@
  *               it replica of the new generation, any; after a start, or
  *               once the owner's incarnation is new, none until it pairs.
  *               Without it, flaw-prog-pairing (above).  A safety fix
- *               dccd needed.
+ *               dccd needed.  The watermarks are seqs, renumbered with
+ *               the others (an ATTACH_ACK names its sender's incarnation
+ *               in its dst field for it); COVER_FRESH shows that a report
+ *               taken after pairing again still lets a failover through.
  *   FIX_PRESYNC (CONTINUE; dccd's since 1f5dcce, off by default here so
  *               that flaw-presync shows the protocol without it) a
  *               region counts in presync only while it is dirty: cleared,
@@ -890,6 +893,11 @@ byte prog[2];
  * of the peer's new generation.  A report counts only if its sender's last
  * seq when it sent it is at least that watermark */
 byte pfl[2];
+#ifdef COVER_FRESH
+/* ghost: the site took a report on a floor of its own pairing (not the
+ * first one's, nor a handover's) */
+bit  rtk[2];
+#endif
 #endif
 /* ghost, for (m): since the owner counted that report, a write of r was
  * acknowledged (the latest one is newer than the count); read only while
@@ -1203,11 +1211,18 @@ inline wbag_sort() {
 	((MTO(mm) == PEER(s) && (MTYPE(mm) & 1)) || (MTO(mm) == s && !(MTYPE(mm) & 1))))
 #define SETF(mm, b, w, v) mm = ((mm) & ~(((1 << (w)) - 1) << (b))) | ((v) << (b))
 
+#ifdef FIX_PROG_PAIRING
+/* an ATTACH_ACK s sent in this incarnation: its watermark is s's seq */
+#define MY_WM(mm, s) (MTYPE(mm) == ATTACH_ACK && MTO(mm) == PEER(s) && FLD(mm, B_DST, 2) == inc[s])
+#endif
 inline live_msg(i, s) {
 	if
 	:: MINE(bag[i], s) ->
 		LIVE(FLD(bag[i], B_SEQ, 4));
 		if :: MTYPE(bag[i]) == PUSH -> LIVE(FLD(bag[i], B_ARG, 4)) :: else -> skip fi
+#ifdef FIX_PROG_PAIRING
+	:: bag[i] != 0 && MY_WM(bag[i], s) -> LIVE(WM(bag[i]))
+#endif
 	:: else -> skip
 	fi
 }
@@ -1219,6 +1234,12 @@ inline map_msg(i, s) {
 		SETF(m, B_SEQ, 4, mp[FLD(m, B_SEQ, 4)]);
 		if :: MTYPE(m) == PUSH -> SETF(m, B_ARG, 4, mp[FLD(m, B_ARG, 4)]) :: else -> skip fi;
 		bag[i] = m; m = 0
+#ifdef FIX_PROG_PAIRING
+	:: bag[i] != 0 && MY_WM(bag[i], s) ->
+		m = bag[i];
+		SETF(m, B_WM, 4, mp[WM(m)]);
+		bag[i] = m; m = 0
+#endif
 	:: else -> skip
 	fi
 }
@@ -1249,6 +1270,9 @@ inline renum(s) {
 		LIVE(taken[IX(PEER(s), 1)]);
 #endif
 		LIVE(floor_[PEER(s)])
+#ifdef FIX_PROG_PAIRING
+		; if :: pfl[PEER(s)] > 1 -> LIVE(pfl[PEER(s)] - 1) :: else -> skip fi
+#endif
 	:: else -> skip
 	fi;
 	if :: tstep[PEER(s)] != 0 && tsess[PEER(s)] == inc[s] -> LIVE(tseq[PEER(s)]) :: else -> skip fi;
@@ -1289,6 +1313,9 @@ inline renum(s) {
 		MAPV(taken[IX(PEER(s), 1)]);
 #endif
 		MAPV(floor_[PEER(s)])
+#ifdef FIX_PROG_PAIRING
+		; if :: pfl[PEER(s)] > 1 -> pfl[PEER(s)] = 1 + mp[pfl[PEER(s)] - 1] :: else -> skip fi
+#endif
 	:: else -> skip
 	fi;
 	if :: tstep[PEER(s)] != 0 && tsess[PEER(s)] == inc[s] -> MAPV(tseq[PEER(s)]) :: else -> skip fi;
@@ -1772,7 +1799,8 @@ inline invalidate_dirty(s) {
 #define TAKES_PROG(s) && pfl[s] != 0 && mseq + 1 >= pfl[s]
 #define STMT_FLOOR(s) if \
 	:: mt == ATTACH -> pfl[s] = 1 + mseq \
-	:: else -> pfl[s] = 1 + WM(m) \
+	:: mt == ATTACH_ACK && mdst == peerinc[s] -> pfl[s] = 1 + WM(m) \
+	:: else -> pfl[s] = 0   /* another incarnation's: none of the peer's counts */ \
 	fi
 #else
 #define TAKES_PROG(s)
@@ -2073,7 +2101,12 @@ inline deliver(i) {
 #ifdef FIX_PROG_PAIRING
 			/* dccd takes a seq for every answer; only an owner's is read */
 			; if
-			:: role[mto] == OWNER -> nseq[mto]++; outbox = outbox | (nseq[mto] << B_WM)
+			:: role[mto] == OWNER ->
+				assert(nseq[mto] < MAXSEQ);
+				nseq[mto]++;
+				/* (B_DST, 0 in other replies: the sender's incarnation,
+				 * which the watermark's seq belongs to) */
+				outbox = outbox | (nseq[mto] << B_WM) | (inc[mto] << B_DST)
 			:: else -> skip
 			fi
 #endif
@@ -2322,6 +2355,9 @@ inline deliver(i) {
 		if
 		:: REQ_OK(mto) && role[mto] != OWNER && gen[mto] == mgen TAKES_PROG(mto) ->
 			prog[mto] = 1 + marg;
+#ifdef COVER_FRESH
+			if :: pfl[mto] > 1 -> rtk[mto] = 1 :: else -> skip fi;
+#endif
 			pu[IX(mto, 0)] = mdata;
 #if NR > 1
 			pu[IX(mto, 1)] = EXT(m);
@@ -2894,6 +2930,11 @@ inline failover(s) {
 	 * every write the owner acknowledged before it counted the report this
 	 * site took (until the first failover, as (b) and (c)) */
 	assert(!DATA_KEPT || LAG_KEPT(s, 0) && LAG_KEPT(s, NR - 1));
+#ifdef COVER_FRESH
+	/* a cover check, meant to fail: a failover that refusal 2 let through
+	 * on a report taken after the site paired again is reachable */
+	assert(!rtk[s]);
+#endif
 #endif
 	fos--;
 	if :: ho[s] == Paired -> forget_link(s) :: else -> skip fi;
