@@ -402,7 +402,10 @@ void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
     }
     carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status));
     // Replica of the new owner's generation: each of its reports counts.
-    if (!v.owner() && v.generation() == m.generation) v.report_floor = core::handover_floor(m.from);
+    if (m.status == 0 && v.own.state().role == Role::Replica && v.generation() == m.generation) {
+        v.report_floor = core::handover_floor(m.from);
+        v.told_old_report = false;
+    }
 }
 
 // Replica: ask the owner to hand over; answered when its HANDOVER arrives,

@@ -162,6 +162,7 @@ void Daemon::publish(Clock::time_point now) {
         bool fresh = true;
         try {
             refresh_kernel_status(*v);
+            fresh = v->target_seen;  // else kst is an older line
         } catch (const Error& e) {
             log_warn("%s: %s", v->name.c_str(), e.what());
             fresh = false;

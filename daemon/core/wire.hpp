@@ -24,8 +24,9 @@
 //    64     8  arg: PUSH the sender's floor; HANDOVER and INVALID_SET the
 //              regions in the whole set; PONG the promise's length in ms;
 //              W_ANSWER a lease's length or what is left of it, in ms;
-//              ATTACH_ACK the sender's watermark (every request it sends
-//              after has a larger seq); 0 for the other types
+//              ATTACH_ACK of status 0 the sender's watermark (every
+//              request it sends after has a larger seq); PROGRESS,
+//              SYNC_WRITE and MODE as their types say; 0 for the others
 //    72     4  count: ranges (or PONG's promises) in the body
 //    76     4  status: 0, or a positive errno in a reply
 //    80     4  body length
