@@ -271,24 +271,26 @@ check flaw-forced-lease  fail "$F0 -DMAXFO=1 -DMAXFORCE=1 -DMAXRESOLVE=0 -DNO_FI
 # dccd keeps it, and refusal 2's second half, with (m): a failover that
 # refusal 2 lets through loses no write acknowledged before the owner
 # counted the last report the replica took.  Both sites seeing the link go
-# twice (a report sent before the sites were apart arrives after they
-# paired again; with SINCE_PAIRED, no write made apart is lost either:
-# 1.2 M states, about 8 s), and a power cut (a restarted replica has no
-# report).  Wider, by name only: both (lag-async, with SINCE_PAIRED:
-# 3.5 M states, about 20 s), a handover (lag-handover: 6.0 M states,
-# about 36 s) and a failover back (lag-twice, with SINCE_PAIRED: 4.5 M
-# states, about 27 s).
+# three times (a report, or the owner's ATTACH, sent before the sites were
+# apart arrives after they paired again): with SINCE_PAIRED no write made
+# apart is lost either, and with SINCE_UNPAIRED (n) no report counted
+# before the replica last stopped being paired is taken once it paired
+# again (3.7 M states, about 20 s).  And a power cut (a restarted replica
+# has no report).  Wider, by name only, all with (n): both (lag-async,
+# with SINCE_PAIRED: 3.9 M states, about 25 s), a handover (lag-handover:
+# 6.3 M states, about 40 s) and a failover back (lag-twice, with
+# SINCE_PAIRED: 5.2 M states, about 30 s).
 L="$F -DLAG -DMAXFO=1 -DMAXLOSS=0 -DMAXWCRASH=0"
-check lag-links          pass "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=2 -DSINCE_PAIRED"
-check lag-crash          pass "$L -DMAXMIG=0 -DMAXCRASH=1 -DMAXLINK=0"
+check lag-links          pass "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=3 -DSINCE_PAIRED -DSINCE_UNPAIRED" "" -w25
+check lag-crash          pass "$L -DMAXMIG=0 -DMAXCRASH=1 -DMAXLINK=0 -DSINCE_UNPAIRED"
 if [[ " ${only[*]} " == *" lag-async "* ]]; then
-	check lag-async pass "$L -DMAXMIG=0 -DMAXCRASH=1 -DMAXLINK=1 -DSINCE_PAIRED"
+	check lag-async pass "$L -DMAXMIG=0 -DMAXCRASH=1 -DMAXLINK=1 -DSINCE_PAIRED -DSINCE_UNPAIRED"
 fi
 if [[ " ${only[*]} " == *" lag-handover "* ]]; then
-	check lag-handover pass "$L -DMAXMIG=1 -DMAXCRASH=0 -DMAXLINK=0" -DMEMLIM=8000 -w26
+	check lag-handover pass "$L -DMAXMIG=1 -DMAXCRASH=0 -DMAXLINK=0 -DSINCE_UNPAIRED" -DMEMLIM=8000 -w26
 fi
 if [[ " ${only[*]} " == *" lag-twice "* ]]; then
-	check lag-twice pass "$F -DLAG -DMAXFO=2 -DMAXLOSS=0 -DMAXWCRASH=0 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=1 -DSINCE_PAIRED" -DMEMLIM=8000 -w26
+	check lag-twice pass "$F -DLAG -DMAXFO=2 -DMAXLOSS=0 -DMAXWCRASH=0 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=1 -DSINCE_PAIRED -DSINCE_UNPAIRED" -DMEMLIM=8000 -w26
 fi
 # A region whose push is unanswered counted as the same at both sites:
 # the replica takes a report of none before the push and fails over
@@ -303,6 +305,11 @@ check flaw-prog-pairing  fail "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=2 -DSINCE_PA
 # still takes the owner's next report and fails over on it (the fix does
 # not just refuse every report after a pairing).
 check cover-fresh-report fail "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=2 -DCOVER_FRESH" -DBFS
+# With the first form of the fix (a floor from any statement of the
+# owner's, -DNO_FIX_OWN_ATTACH), an ATTACH the owner sent before the sites
+# were apart pairs the replica again late and lets in a report counted
+# before the link loss: (n) fails (SINCE_UNPAIRED).
+check flaw-late-attach   fail "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=3 -DSINCE_UNPAIRED -DNO_FIX_OWN_ATTACH" -DBFS
 
 # on_peer_loss = continue (-DCONTINUE): the owner goes on alone once the
 # witness fenced its replica; one OUTDATE and a failover; the fence left

@@ -419,7 +419,13 @@
  *  outlived it may come after the pairing; the owner's next report, sent
  *  at once, follows it on that connection, so the link must go again
  *  before it arrives (the model, without refusal 1, fails over at once).
- *  The fix (FIX_PROG_PAIRING) is among the design changes below.
+ *  The fix (FIX_PROG_PAIRING, FIX_OWN_ATTACH) is among the design
+ *  changes below.
+ *  SINCE_UNPAIRED (with LAG), property (n): a site that paired again never
+ *  takes a report counted before it last stopped being paired (what it
+ *  forgets the report at pairing for, whatever the owner wrote).  Ghosts:
+ *  wpd[] (paired after the last step) and a bit on each PROGRESS in flight
+ *  to a site, set as the site stops being paired (check()).
  *
  *  Properties (with FAILOVER; "forced" = a forced failover happened):
  *   (a) at most one site accepts writes, unless forced;
@@ -460,6 +466,10 @@
  *       before that count (what the site holds only grows until the grant,
  *       and a later write is after the count, so this is checked at the
  *       request).  Until the first failover, as (b) and (c) in ASYNC.
+ *       SINCE_PAIRED: nor a write made while apart before the statement
+ *       the site last paired on;
+ *   (n) SINCE_UNPAIRED: a site that paired again never takes a report
+ *       counted before it last stopped being paired.
  *
  *  Design changes this model found necessary (docs/failover-design.md):
  *   FIX_ATTEMPT a CLAIMED counts only in the failover attempt that sent the
@@ -515,6 +525,20 @@
  *               it replica of the new generation, any; after a start, or
  *               once the owner's incarnation is new, none until it pairs.
  *               Without it, flaw-prog-pairing (above).  A safety fix
+ *               dccd needed.
+ *   FIX_OWN_ATTACH (with FIX_PROG_PAIRING) the watermark comes only from
+ *               the answer to an ATTACH of the site's own (aseq: sent since
+ *               it last lost the peer); paired on the owner's ATTACH, a
+ *               site takes no report (pfl 0) and says ATTACH itself, and
+ *               the answer sets the floor, paired already or not.  The
+ *               owner's ATTACH, like its PROGRESS, may have been on its way
+ *               since before the sites were apart: without this
+ *               (-DNO_FIX_OWN_ATTACH) a late one pairs the site again and
+ *               lets in a report counted before the link loss, and (n)
+ *               fails (flaw-late-attach, at depth 20, three link losses).
+ *               The review of the first form of the fix found it; the
+ *               data-loss form of the property (SINCE_PAIRED) cannot see
+ *               it, as no write precedes that statement.  A safety fix
  *               dccd needed.  The watermarks are seqs, renumbered with
  *               the others (an ATTACH_ACK names its sender's incarnation
  *               in its dst field for it); COVER_FRESH shows that a report
@@ -601,6 +625,9 @@
 #ifdef LAG
 #ifndef NO_FIX_PROG_PAIRING
 #define FIX_PROG_PAIRING
+#ifndef NO_FIX_OWN_ATTACH
+#define FIX_OWN_ATTACH
+#endif
 #endif
 #endif
 #ifdef LAG
@@ -784,6 +811,11 @@
 #define B_WM   26
 #define WM(m)  FLD(m, B_WM, 4)
 #endif
+#ifdef SINCE_UNPAIRED
+/* PROGRESS (ghost, SINCE_UNPAIRED): counted before its receiver last
+ * stopped being paired */
+#define B_OLD  30
+#endif
 #endif
 
 int bag[K];
@@ -888,11 +920,15 @@ byte pho, pdi, psb, psn; /* scratch: the rest of a peer's ATTACH statement */
 byte prog[2];
 #ifdef FIX_PROG_PAIRING
 /* replica (volatile, dccd's report_floor): 0 takes no report; else 1 + the
- * watermark of the owner's statement it last paired on (its ATTACH's seq,
- * its ATTACH_ACK's watermark), or 1 (any) after a handover made it replica
- * of the peer's new generation.  A report counts only if its sender's last
- * seq when it sent it is at least that watermark */
+ * watermark of the owner's statement it last paired on (FIX_OWN_ATTACH:
+ * only the ATTACH_ACK answering its own ATTACH; else also an ATTACH's
+ * seq), or 1 (any) after a handover made it replica of the peer's new
+ * generation.  A report counts only if its sender's last seq when it sent
+ * it is at least that watermark */
 byte pfl[2];
+#ifdef SINCE_UNPAIRED
+bit  wpd[2];            /* ghost: the site was paired after the last step */
+#endif
 #ifdef COVER_FRESH
 /* ghost: the site took a report on a floor of its own pairing (not the
  * first one's, nor a handover's) */
@@ -1597,8 +1633,21 @@ inline np_gc() {
 #endif
 
 /* the end of every step: canonical form, then the invariants */
+#ifdef SINCE_UNPAIRED
+#define OLDP(i, s) if :: IS(bag[i], PROGRESS, s) -> SETF(bag[i], B_OLD, 1, 1) :: else -> skip fi
+inline mark_old(s) {
+	if
+	:: wpd[s] && ho[s] != Paired -> OLDP(0, s); OLDP(1, s); OLDP(2, s); SLOT3(OLDP(3, s))
+	:: else -> skip
+	fi;
+	wpd[s] = (ho[s] == Paired)
+}
+#endif
 inline check() {
 	if :: outbox != 0 -> bag_put(outbox); outbox = 0 :: else -> skip fi;
+#ifdef SINCE_UNPAIRED
+	mark_old(0); mark_old(1);
+#endif
 #ifndef NO_REDUCE
 	gc();
 	si = 0;
@@ -1797,11 +1846,24 @@ inline invalidate_dirty(s) {
 /* a report sent after the statement m the site paired on (mseq of a
  * PROGRESS: its sender's last seq when it sent it) */
 #define TAKES_PROG(s) && pfl[s] != 0 && mseq + 1 >= pfl[s]
-#define STMT_FLOOR(s) if \
-	:: mt == ATTACH -> pfl[s] = 1 + mseq \
-	:: mt == ATTACH_ACK && mdst == peerinc[s] -> pfl[s] = 1 + WM(m) \
+#define ACK_FLOOR(s) if \
+	:: mdst == peerinc[s] -> pfl[s] = 1 + WM(m) \
 	:: else -> pfl[s] = 0   /* another incarnation's: none of the peer's counts */ \
 	fi
+#ifdef FIX_OWN_ATTACH
+/* only the answer to an ATTACH of its own (aseq: sent since it last lost
+ * the peer) sets a floor; paired on the owner's ATTACH, which may have
+ * been sent before the sites were apart, it takes nothing until then */
+#define STMT_FLOOR(s) if \
+	:: mt == ATTACH -> pfl[s] = 0 \
+	:: else -> ACK_FLOOR(s) \
+	fi
+#else
+#define STMT_FLOOR(s) if \
+	:: mt == ATTACH -> pfl[s] = 1 + mseq \
+	:: else -> ACK_FLOOR(s) \
+	fi
+#endif
 #else
 #define TAKES_PROG(s)
 #define STMT_FLOOR(s) skip
@@ -1874,6 +1936,11 @@ inline apply_rule(s, pr, pg) {
 			/* Daemon::paired: a site not the owner that pairs again
 			 * forgets the owner's report (paired already, it keeps it) */
 			if :: ho[s] != Paired && role[s] != OWNER -> paired_again(s) :: else -> skip fi;
+#ifdef FIX_OWN_ATTACH
+			/* paired already (on the owner's ATTACH): the answer to its
+			 * own ATTACH sets the floor */
+			if :: ho[s] == Paired && role[s] != OWNER && mt == ATTACH_ACK -> ACK_FLOOR(s) :: else -> skip fi;
+#endif
 #endif
 			ho[s] = Paired; aseq[s] = 0;
 #ifdef FAILOVER
@@ -2354,6 +2421,11 @@ inline deliver(i) {
 	:: mt == PROGRESS ->
 		if
 		:: REQ_OK(mto) && role[mto] != OWNER && gen[mto] == mgen TAKES_PROG(mto) ->
+#ifdef SINCE_UNPAIRED
+			/* (n) a site that paired again takes no report counted before
+			 * it last stopped being paired */
+			assert(!(FLD(m, B_OLD, 1) && ho[mto] == Paired));
+#endif
 			prog[mto] = 1 + marg;
 #ifdef COVER_FRESH
 			if :: pfl[mto] > 1 -> rtk[mto] = 1 :: else -> skip fi;
@@ -2658,7 +2730,14 @@ inline take_ack(s) {
 }
 
 /* pairing: a site that is not paired asks (at its next heartbeat) */
-#define ATTACH_GUARD(s) (!BUSY(s) && (ho[s] == Unpaired || ho[s] == Fenced) && peerinc[s] != 0 && \
+#ifdef FIX_OWN_ATTACH
+/* a replica paired on the owner's ATTACH says ATTACH itself, for a floor
+ * (dccd at once; here only while a failover may still read the report) */
+#define OWN_ATTACH_DUE(s) || ho[s] == Paired && role[s] == REPLICA && pfl[s] == 0 && fos > 0
+#else
+#define OWN_ATTACH_DUE(s)
+#endif
+#define ATTACH_GUARD(s) (!BUSY(s) && (ho[s] == Unpaired || ho[s] == Fenced OWN_ATTACH_DUE(s)) && peerinc[s] != 0 && \
 	!INBAG(ATTACH, PEER(s)) && !INBAG(ATTACH_ACK, s) && nseq[s] < MAXSEQ)
 #define G_ATTACH(s) ((env || timeout && tail > 0) && ATTACH_GUARD(s))
 inline attach(s) {
@@ -3392,6 +3471,9 @@ active proctype world() {
 #ifdef FIX_PROG_PAIRING
 		/* paired on a statement the owner sent before any other request */
 		; pfl[1] = 1
+#endif
+#ifdef SINCE_UNPAIRED
+		; wpd[0] = 1; wpd[1] = 1
 #endif
 	}
 	do
