@@ -284,13 +284,18 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
         if (core::takes_report(v.own.state(), v.report_floor, m.from, m.seq, m.generation)) {
             v.peer_backlog = m.region;
             v.last_owner_backlog = m.arg;  // what a failover weighs
-        } else if (v.report_floor && m.from == v.report_floor->incarnation &&
-                   m.generation == v.generation() && !v.owner() && !v.told_old_report) {
+        } else if (!v.owner() && m.generation == v.generation() && !v.told_old_report &&
+                   (!v.report_floor || m.from == v.report_floor->incarnation)) {
             v.told_old_report = true;  // once per pairing
-            log_info("%s: ignoring the owner's report of %llu regions behind (seq %llu): sent "
-                     "before the sites paired again (watermark %llu)",
-                     v.name.c_str(), (unsigned long long)m.region, (unsigned long long)m.seq,
-                     (unsigned long long)v.report_floor->watermark);
+            if (v.report_floor)
+                log_info("%s: ignoring the owner's report of %llu regions behind (seq %llu): sent "
+                         "before the sites paired again (watermark %llu)",
+                         v.name.c_str(), (unsigned long long)m.region, (unsigned long long)m.seq,
+                         (unsigned long long)v.report_floor->watermark);
+            else
+                log_info("%s: ignoring the owner's report of %llu regions behind (seq %llu): none "
+                         "counts until the owner answers an ATTACH of this site's",
+                         v.name.c_str(), (unsigned long long)m.region, (unsigned long long)m.seq);
         }
         return;
     case Type::Mode:

@@ -70,7 +70,8 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     v.peer_absent = false;
     bool was = v.own.paired();
     take_statement(v, m, false);
-    if (v.own.paired() && !was) paired(v, core::statement_floor(false, m.from, m.seq, 0));
+    bool again = v.own.paired() && !was;
+    if (again) paired(v, core::statement_floor(false, m.from, 0));
     // The peer may have paired again on this answer and forgotten the
     // owner's report: an owner reports again at once.
     if (v.owner()) v.progress_sent = UINT64_MAX;
@@ -80,6 +81,9 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     // (core::ReportFloor).
     r.arg = seq_++;
     link_.reply(in, r);
+    // This ATTACH may have been sent before the sites were apart: the
+    // owner's reports count once it answers one of ours.
+    if (again && !v.owner() && !v.attach_out && link_up_) send_attach(v);
 }
 
 void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
@@ -99,7 +103,14 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (!geometry_ok(v, m.info)) return;
     bool was = v.own.paired();
     take_statement(v, m, true);
-    if (v.own.paired() && !was) paired(v, core::statement_floor(true, m.from, m.seq, m.arg));
+    if (!v.own.paired() || v.owner()) return;
+    auto floor = core::statement_floor(true, m.from, m.arg);
+    if (!was) {
+        paired(v, floor);
+    } else if (floor != v.report_floor) {
+        v.report_floor = floor;  // paired on the owner's ATTACH: now its reports count
+        v.told_old_report = false;
+    }
 }
 
 // The peer dropped the volume (its device went away): not paired until
@@ -175,7 +186,7 @@ void Daemon::follow_mode(Volume& v, bool sync) {
     emit({{"event", "mode"}, {"volume", v.name}, {"mode", sync ? "sync" : "async"}, {"from", "owner"}});
 }
 
-void Daemon::paired(Volume& v, core::ReportFloor floor) {
+void Daemon::paired(Volume& v, std::optional<core::ReportFloor> floor) {
     v.check_pending = true;
     v.peer_absent = false;
     v.logged_older = false;

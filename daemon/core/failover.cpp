@@ -50,8 +50,9 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     return std::nullopt;  // the witness decides (refusal 4)
 }
 
-ReportFloor statement_floor(bool answer, uint64_t from, uint64_t seq, uint64_t arg) {
-    return {from, answer ? arg : seq};
+std::optional<ReportFloor> statement_floor(bool answer, uint64_t from, uint64_t arg) {
+    if (!answer) return std::nullopt;
+    return ReportFloor{from, arg};
 }
 
 bool takes_report(const SiteState& here, const std::optional<ReportFloor>& floor, uint64_t from,

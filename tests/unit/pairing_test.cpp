@@ -261,15 +261,14 @@ TEST(Failover, TakesOnlyReportsSentAfterThePairingStatement) {
     SiteState here{R, 5};
     std::optional<ReportFloor> floor;
     EXPECT_FALSE(takes_report(here, floor, inc, 10, 5)) << "none before a first pairing";
-    // Paired again on the owner's ATTACH (seq 40): its reports from before
-    // (a smaller seq, sent before the sites were apart) do not count.
-    floor = statement_floor(false, inc, 40, 0);
-    EXPECT_FALSE(takes_report(here, floor, inc, 39, 5));
-    EXPECT_FALSE(takes_report(here, floor, inc, 40, 5));
-    EXPECT_TRUE(takes_report(here, floor, inc, 41, 5));
-    // ... or on its ATTACH_ACK: the watermark in arg, not the seq it echoes
-    // (this site's own ATTACH's).
-    floor = statement_floor(true, inc, 3, 900);
+    // Paired again on the owner's ATTACH, which may have been on its way
+    // since before the sites were apart: no report counts yet.
+    floor = statement_floor(false, inc, 0);
+    EXPECT_FALSE(floor);
+    EXPECT_FALSE(takes_report(here, floor, inc, 1u << 30, 5));
+    // The answer to this site's own ATTACH: the watermark in arg (not the
+    // seq it echoes, this site's own).
+    floor = statement_floor(true, inc, 900);
     EXPECT_FALSE(takes_report(here, floor, inc, 899, 5));
     EXPECT_FALSE(takes_report(here, floor, inc, 900, 5));
     EXPECT_TRUE(takes_report(here, floor, inc, 901, 5));
@@ -292,12 +291,12 @@ TEST(Failover, TakesOnlyReportsSentAfterThePairingStatement) {
 TEST(Failover, AReportFromBeforeALinkLossDoesNotCountAfterPairingAgain) {
     const uint64_t inc = 9;
     SiteState here{R, 2};
-    std::optional<ReportFloor> floor = statement_floor(false, inc, 1, 0);  // first pairing
+    std::optional<ReportFloor> floor = statement_floor(true, inc, 1);  // first pairing
     uint64_t owner_seq = 1;
     uint64_t stale = ++owner_seq;  // PROGRESS: none at risk, still on its way
     // link lost, writes apart; the replica's ATTACH answered:
     uint64_t watermark = ++owner_seq;
-    floor = statement_floor(true, inc, 1234, watermark);
+    floor = statement_floor(true, inc, watermark);
     std::optional<uint64_t> last;  // Daemon::paired forgot the last report
     if (takes_report(here, floor, inc, stale, 2)) last = 0;
     FailoverFacts f;
@@ -308,6 +307,30 @@ TEST(Failover, AReportFromBeforeALinkLossDoesNotCountAfterPairingAgain) {
     EXPECT_NE(r->why.find("no report from the owner"), std::string::npos) << r->why;
     uint64_t fresh = ++owner_seq;  // the owner's report at once, counted after
     EXPECT_TRUE(takes_report(here, floor, inc, fresh, 2));
+}
+
+// The owner's ATTACH can be late too (spin model: flaw-late-attach): sent
+// before the replica paired on the owner's ACK, it arrives after both saw
+// the link go, with a report of nothing behind sent after it.  Pairing on
+// it takes no report; the answer to the replica's own ATTACH then sets the
+// floor above both.
+TEST(Failover, ALateAttachFromTheOwnerAdmitsNoOldReport) {
+    const uint64_t inc = 4;
+    SiteState here{R, 3};
+    uint64_t owner_seq = 10;
+    uint64_t attach = ++owner_seq;                                   // still on its way
+    std::optional<ReportFloor> floor = statement_floor(true, inc, ++owner_seq);  // paired on the ACK
+    uint64_t report = ++owner_seq;                                   // none behind, on its way
+    EXPECT_TRUE(takes_report(here, floor, inc, report, 3)) << "had it come in time";
+    // Both see the link go; the owner writes apart; the late ATTACH pairs
+    // the replica again.
+    floor = statement_floor(false, inc, 0);
+    EXPECT_FALSE(takes_report(here, floor, inc, report, 3));
+    EXPECT_GT(report, attach) << "a floor from the ATTACH's seq would have taken it";
+    // The replica's own ATTACH, answered after the writes made apart.
+    floor = statement_floor(true, inc, ++owner_seq);
+    EXPECT_FALSE(takes_report(here, floor, inc, report, 3));
+    EXPECT_TRUE(takes_report(here, floor, inc, ++owner_seq, 3));
 }
 
 TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
