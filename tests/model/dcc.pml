@@ -562,6 +562,10 @@
  *  more than one volume per witness record; with CONTINUE, the trigger of an
  *  OUTDATE (any moment a write pends instead), the policy or the mode
  *  changing (CROSSING_PUSH stands for what a switch to sync does to presync);
+ *  the ATTACH a replica paired on the owner's ATTACH sends for its report
+ *  floor (FIX_OWN_ATTACH) only with LAG, and only while a failover may
+ *  still come (it is answered as any other; in a handover it is ignored,
+ *  or burns as an unpaired replica's would);
  *  PROGRESS only with LAG, in ASYNC (SYNC's risk, presync and owed, is not
  *  counted: (i) holds there without that refusal), refusal 2's count only as
  *  zero or not.
