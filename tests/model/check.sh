@@ -270,8 +270,8 @@ check flaw-forced-lease  fail "$F0 -DMAXFO=1 -DMAXFORCE=1 -DMAXRESOLVE=0 -DNO_FI
 # The owner's report (-DLAG, in ASYNC): PROGRESS, kept by the replica as
 # dccd keeps it, and refusal 2's second half, with (m): a failover that
 # refusal 2 lets through loses no write acknowledged before the owner
-# counted the last report the replica took.  Both sites seeing the link go
-# three times (a report, or the owner's ATTACH, sent before the sites were
+# counted the last report the replica took.  Three link losses, each seen
+# by one site (a report, or the owner's ATTACH, sent before the sites were
 # apart arrives after they paired again): with SINCE_PAIRED no write made
 # apart is lost either, and with SINCE_UNPAIRED (n) no report counted
 # before the replica last stopped being paired is taken once it paired
@@ -310,6 +310,10 @@ check cover-fresh-report fail "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=2 -DCOVER_FR
 # were apart pairs the replica again late and lets in a report counted
 # before the link loss: (n) fails (SINCE_UNPAIRED).
 check flaw-late-attach   fail "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=3 -DSINCE_UNPAIRED -DNO_FIX_OWN_ATTACH" -DBFS
+# And a replica that, paired on the owner's ATTACH, kept its own ATTACH
+# still out: the answer, made before the owner last wrote apart, sets a
+# floor that lets in a report counted before those writes: (m) fails.
+check mutant-keep-attach fail "$L -DMAXMIG=0 -DMAXCRASH=0 -DMAXLINK=3 -DSINCE_PAIRED -DMUTANT_KEEP_ATTACH" -DBFS
 
 # on_peer_loss = continue (-DCONTINUE): the owner goes on alone once the
 # witness fenced its replica; one OUTDATE and a failover; the fence left

@@ -538,8 +538,11 @@
  *               fails (flaw-late-attach, at depth 20, three link losses).
  *               The review of the first form of the fix found it; the
  *               data-loss form of the property (SINCE_PAIRED) cannot see
- *               it, as no write precedes that statement.  A safety fix
- *               dccd needed.  The watermarks are seqs, renumbered with
+ *               it, as no write precedes that statement.  An ATTACH of
+ *               the site's own still out as it pairs on the owner's is
+ *               forgotten: its answer may predate the owner's writes made
+ *               apart (MUTANT_KEEP_ATTACH: (m) fails, mutant-keep-attach).
+ *               A safety fix dccd needed.  The watermarks are seqs, renumbered with
  *               the others (an ATTACH_ACK names its sender's incarnation
  *               in its dst field for it); COVER_FRESH shows that a report
  *               taken after pairing again still lets a failover through.
@@ -1946,7 +1949,15 @@ inline apply_rule(s, pr, pg) {
 			if :: ho[s] == Paired && role[s] != OWNER && mt == ATTACH_ACK -> ACK_FLOOR(s) :: else -> skip fi;
 #endif
 #endif
+			/* (FIX_OWN_ATTACH: an ATTACH of its own still out is forgotten,
+			 * as dccd forgets it: its answer may have been made before the
+			 * owner last wrote apart, and must not set the floor;
+			 * MUTANT_KEEP_ATTACH keeps it, and (m) fails) */
+#ifdef MUTANT_KEEP_ATTACH
+			ho[s] = Paired;
+#else
 			ho[s] = Paired; aseq[s] = 0;
+#endif
 #ifdef FAILOVER
 			/* the owner's statement (Daemon::paired) */
 			if :: rule == R2_REPLICA -> FOF_SET(s, pho == HOW_FORCED) :: else -> skip fi
@@ -2736,7 +2747,9 @@ inline take_ack(s) {
 /* pairing: a site that is not paired asks (at its next heartbeat) */
 #ifdef FIX_OWN_ATTACH
 /* a replica paired on the owner's ATTACH says ATTACH itself, for a floor
- * (dccd at once; here only while a failover may still read the report) */
+ * (dccd at once if none is out, and at each heartbeat until one is
+ * answered; here at any moment, only while a failover may still read the
+ * report) */
 #define OWN_ATTACH_DUE(s) || ho[s] == Paired && role[s] == REPLICA && pfl[s] == 0 && fos > 0
 #else
 #define OWN_ATTACH_DUE(s)
