@@ -132,7 +132,11 @@ void Daemon::link_tick(Clock::time_point now) {
         // An answer that never came is asked for again.
         if (v->attach_out && now > v->attach_due + ms(cfg_.heartbeat_ms)) v->attach_out = false;
         core::Phase p = v->own.phase();
-        if ((p == core::Phase::Unpaired || p == core::Phase::Fenced) && !v->attach_out &&
+        // A replica paired on the owner's ATTACH asks until its own is
+        // answered: only that answer lets the owner's reports count.
+        bool wants_floor = p == core::Phase::Paired && v->own.state().role == Role::Replica &&
+                           !v->report_floor;
+        if ((p == core::Phase::Unpaired || p == core::Phase::Fenced || wants_floor) && !v->attach_out &&
             now >= v->attach_due)
             send_attach(*v);
     }

@@ -60,6 +60,11 @@ bool Daemon::geometry_ok(const Volume& v, const wire::VolumeInfo& p) const {
 // the answer says what holds now.
 void Daemon::on_attach(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
+    // Not while this site sees the link down: a late ATTACH would pair it
+    // with a peer it cannot reach, and a failover would then be refused
+    // as if the peer were reachable.  Both sides say ATTACH once the link
+    // is up again.
+    if (!link_up_) return;
     wire::Message r = reply_to(m, wire::Type::AttachAck);
     if (!geometry_ok(v, m.info)) {
         r.status = EINVAL;
@@ -73,8 +78,13 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     bool again = v.own.paired() && !was;
     if (again) paired(v, core::statement_floor(false, m.from, 0));
     // The peer may have paired again on this answer and forgotten the
-    // owner's report: an owner reports again at once.
-    if (v.owner()) v.progress_sent = UINT64_MAX;
+    // owner's report: an owner reports again at once, and once more a
+    // second later, since the first may overtake this answer (another
+    // connection) and not count.
+    if (v.owner()) {
+        v.progress_sent = UINT64_MAX;
+        v.progress_again = Clock::now() + ms(1000);
+    }
     r.generation = v.generation();
     r.info = info_of(v);
     // The watermark: every request after this answer has a larger seq
@@ -82,8 +92,15 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     r.arg = seq_++;
     link_.reply(in, r);
     // This ATTACH may have been sent before the sites were apart: the
-    // owner's reports count once it answers one of ours.
-    if (again && !v.owner() && !v.attach_out && link_up_) send_attach(v);
+    // owner's reports count once it answers an ATTACH of ours sent after
+    // it (link_tick asks again until one is answered).  One still out is
+    // forgotten: the owner may have answered it before it last wrote
+    // apart (spin model: FIX_OWN_ATTACH).
+    if (v.own.paired() && v.own.state().role == Role::Replica && !v.report_floor) {
+        v.own.attach_sent(0);
+        v.attach_out = false;
+        send_attach(v);
+    }
 }
 
 void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {

@@ -105,13 +105,15 @@ static uint64_t at_risk(const Volume& v, uint64_t backlog) {
 void Daemon::tell_progress(Volume& v, uint64_t backlog, Clock::time_point now) {
     uint64_t risk = at_risk(v, backlog);
     auto period = ms(backlog || risk ? 2000 : 30000);
-    if (backlog != v.progress_sent || risk != v.progress_risk_sent || now - v.progress_time > period) {
+    bool again = v.progress_again && now >= *v.progress_again;
+    if (again || backlog != v.progress_sent || risk != v.progress_risk_sent || now - v.progress_time > period) {
         wire::Message m = vmsg(v, wire::Type::Progress, backlog);
         m.arg = risk;
         if (hold_progress(m, now) || link_.request(Chan::Ctl, m)) {
             v.progress_sent = backlog;
             v.progress_risk_sent = risk;
             v.progress_time = now;
+            if (again) v.progress_again.reset();
         }
     }
     if (v.mode_sent != v.reg.sync || now - v.mode_time > ms(10000)) {

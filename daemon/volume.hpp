@@ -149,6 +149,7 @@ struct Volume {
     uint64_t progress_sent = UINT64_MAX;       // owner: backlog last reported
     uint64_t progress_risk_sent = UINT64_MAX;  // ... and what was at risk
     Clock::time_point progress_time{};
+    std::optional<Clock::time_point> progress_again;  // owner: report once more then
     // owner: the mode last told the replica (MODE), and when; reset with
     // progress_sent
     std::optional<bool> mode_sent;
