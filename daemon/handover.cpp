@@ -120,11 +120,11 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (!geometry_ok(v, m.info)) return;
     bool was = v.own.paired();
     take_statement(v, m, true);
-    if (!v.own.paired() || v.owner()) return;
-    auto floor = core::statement_floor(true, m.from, m.arg);
+    if (!v.own.paired()) return;
+    auto floor = core::statement_floor(true, m.from, m.arg);  // (read only at a replica)
     if (!was) {
         paired(v, floor);
-    } else if (floor != v.report_floor) {
+    } else if (!v.owner() && floor != v.report_floor) {
         v.report_floor = floor;  // paired on the owner's ATTACH: now its reports count
         v.told_old_report = false;
     }
