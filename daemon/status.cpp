@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // What status and events report (see daemon.hpp); the JSON itself is
 // built in core/report.
+#include <cstdlib>
+
 #include "daemon.hpp"
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
@@ -89,6 +91,31 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
 // in async, the whole @backlog.
 static uint64_t at_risk(const Volume& v, uint64_t backlog) {
     return v.presync ? v.presync->count() + v.rep.owed().count() : backlog;
+}
+
+// Fault injection for the tests (DCC_TEST_HOOKS only): with
+// DCCD_HOLD_PROGRESS_MS=<ms> an owner's report (PROGRESS) leaves that long
+// after it was counted, whatever happened to the link meanwhile, as one
+// held up in a connection that outlived a link loss; see dccd(8).
+bool Daemon::hold_progress([[maybe_unused]] const wire::Message& m, [[maybe_unused]] Clock::time_point now) {
+#ifdef DCC_TEST_HOOKS
+    static const long hold = [] {
+        const char* e = getenv("DCCD_HOLD_PROGRESS_MS");
+        return e ? std::strtol(e, nullptr, 10) : 0L;
+    }();
+    if (hold > 0) {
+        held_progress_.emplace_back(now + ms(hold), m);
+        return true;
+    }
+#endif
+    return false;
+}
+
+void Daemon::release_progress(Clock::time_point now) {
+    while (!held_progress_.empty() && held_progress_.front().first <= now) {
+        link_.request(Chan::Ctl, held_progress_.front().second);
+        held_progress_.pop_front();
+    }
 }
 
 // Owner: tell the replica how far behind it is (PROGRESS) when that
