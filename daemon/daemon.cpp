@@ -134,10 +134,8 @@ void Daemon::link_tick(Clock::time_point now) {
         core::Phase p = v->own.phase();
         // A replica paired on the owner's ATTACH asks until its own is
         // answered: only that answer lets the owner's reports count.
-        bool wants_floor = p == core::Phase::Paired && v->own.state().role == Role::Replica &&
-                           !v->report_floor;
-        if ((p == core::Phase::Unpaired || p == core::Phase::Fenced || wants_floor) && !v->attach_out &&
-            now >= v->attach_due)
+        if ((p == core::Phase::Unpaired || p == core::Phase::Fenced || v->own.wants_floor()) &&
+            !v->attach_out && now >= v->attach_due)
             send_attach(*v);
     }
 }
@@ -284,24 +282,26 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
     case Type::Attach: return on_attach(v, in);
     case Type::Detach: return on_detach(v);
     case Type::InvalidSet: return on_invalid_set(v, m);
-    case Type::Progress:
-        if (core::takes_report(v.own.state(), v.report_floor, m.from, m.seq, m.generation)) {
+    case Type::Progress: {
+        const auto& floor = v.own.report_floor();
+        if (v.own.takes_report(m.from, m.seq, m.generation)) {
             v.peer_backlog = m.region;
             v.last_owner_backlog = m.arg;  // what a failover weighs
         } else if (!v.owner() && m.generation == v.generation() && !v.told_old_report &&
-                   (!v.report_floor || m.from == v.report_floor->incarnation)) {
+                   (!floor || m.from == floor->incarnation)) {
             v.told_old_report = true;  // once per pairing
-            if (v.report_floor)
+            if (floor)
                 log_info("%s: ignoring the owner's report of %llu regions behind (seq %llu): sent "
                          "before the sites paired again (watermark %llu)",
                          v.name.c_str(), (unsigned long long)m.region, (unsigned long long)m.seq,
-                         (unsigned long long)v.report_floor->watermark);
+                         (unsigned long long)floor->watermark);
             else
                 log_info("%s: ignoring the owner's report of %llu regions behind (seq %llu): none "
                          "counts until the owner answers an ATTACH of this site's",
                          v.name.c_str(), (unsigned long long)m.region, (unsigned long long)m.seq);
         }
         return;
+    }
     case Type::Mode:
         if (core::follows_mode(v.own.state(), {Role::Owner, m.generation})) follow_mode(v, m.arg);
         return;

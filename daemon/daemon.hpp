@@ -115,7 +115,7 @@ private:
     void on_attach(Volume& v, Incoming& in);
     void on_attach_ack(Volume& v, const wire::Message& m);
     void on_detach(Volume& v);
-    void paired(Volume& v, std::optional<core::ReportFloor> floor);
+    void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
     core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
     void role_changed(Volume& v, core::SiteState before);

@@ -74,9 +74,10 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     }
     v.peer_absent = false;
     bool was = v.own.paired();
+    // A replica paired on it forgets its own ATTACH still out and sends
+    // another (Ownership::report_floor()).
     take_statement(v, m, false);
-    bool again = v.own.paired() && !was;
-    if (again) paired(v, core::statement_floor(false, m.from, 0));
+    if (v.own.paired() && !was) paired(v);
     // The peer may have paired again on this answer and forgotten the
     // owner's report: an owner reports again at once, and once more a
     // second later, since the first may overtake this answer (another
@@ -91,16 +92,6 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     // (core::ReportFloor).
     r.arg = seq_++;
     link_.reply(in, r);
-    // This ATTACH may have been sent before the sites were apart: the
-    // owner's reports count once it answers an ATTACH of ours sent after
-    // it (link_tick asks again until one is answered).  One still out is
-    // forgotten: the owner may have answered it before it last wrote
-    // apart (spin model: FIX_OWN_ATTACH).
-    if (v.own.paired() && v.own.state().role == Role::Replica && !v.report_floor) {
-        v.own.attach_sent(0);
-        v.attach_out = false;
-        send_attach(v);
-    }
 }
 
 void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
@@ -121,13 +112,8 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     bool was = v.own.paired();
     take_statement(v, m, true);
     if (!v.own.paired()) return;
-    auto floor = core::statement_floor(true, m.from, m.arg);  // (read only at a replica)
-    if (!was) {
-        paired(v, floor);
-    } else if (!v.owner() && floor != v.report_floor) {
-        v.report_floor = floor;  // paired on the owner's ATTACH: now its reports count
-        v.told_old_report = false;
-    }
+    if (!was) paired(v);
+    v.told_old_report = false;  // a new floor (paired on the owner's ATTACH before)
 }
 
 // The peer dropped the volume (its device went away): not paired until
@@ -171,7 +157,8 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
         log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
     }
     try {
-        core::Plan p = carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt));
+        core::Plan p = carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt,
+                                                   {m.from, answer ? m.arg : 0}));
         if (p.ignored && p.why == core::kOlderStatement && !v.logged_older) {
             // Only metadata formatted again at the peer under the same UUID
             // makes this last: a dccd restarted here forgets it.
@@ -203,7 +190,7 @@ void Daemon::follow_mode(Volume& v, bool sync) {
     emit({{"event", "mode"}, {"volume", v.name}, {"mode", sync ? "sync" : "async"}, {"from", "owner"}});
 }
 
-void Daemon::paired(Volume& v, std::optional<core::ReportFloor> floor) {
+void Daemon::paired(Volume& v) {
     v.check_pending = true;
     v.peer_absent = false;
     v.logged_older = false;
@@ -215,7 +202,6 @@ void Daemon::paired(Volume& v, std::optional<core::ReportFloor> floor) {
     if (!v.owner()) {
         v.last_owner_backlog.reset();
         v.peer_backlog.reset();
-        v.report_floor = floor;
         v.told_old_report = false;
     }
     v.progress_sent = UINT64_MAX;
@@ -335,7 +321,6 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
         flush_acks(v);  // pushes taken as a replica are answered as one
         v.peer_backlog.reset();
         v.last_owner_backlog.reset();
-        v.report_floor.reset();
         reload_invalid(v);
         v.check_pending = true;
     }
@@ -428,12 +413,8 @@ void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
         carry_out(v, v.own.ask_refused(m.seq, m.status));
         return;
     }
-    carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status));
-    // Replica of the new owner's generation: each of its reports counts.
-    if (m.status == 0 && v.own.state().role == Role::Replica && v.generation() == m.generation) {
-        v.report_floor = core::handover_floor(m.from);
-        v.told_old_report = false;
-    }
+    carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status, m.from));
+    v.told_old_report = false;
 }
 
 // Replica: ask the owner to hand over; answered when its HANDOVER arrives,

@@ -134,9 +134,8 @@ struct Volume {
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     // The same, kept when the link goes (a failover weighs it).
     std::optional<uint64_t> last_owner_backlog;
-    // Replica: which of the owner's reports count (core::takes_report).
-    std::optional<core::ReportFloor> report_floor;
-    bool told_old_report = false;  // ... and logged one it ignored
+    // Replica: logged an owner's report it ignored (Ownership::takes_report).
+    bool told_old_report = false;
     // Replica: the generation whose owner took it by force (its statement
     // at the last pairing; a failover weighs it).
     std::optional<uint64_t> owner_forced_gen;

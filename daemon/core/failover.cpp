@@ -50,17 +50,6 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     return std::nullopt;  // the witness decides (refusal 4)
 }
 
-std::optional<ReportFloor> statement_floor(bool answer, uint64_t from, uint64_t arg) {
-    if (!answer) return std::nullopt;
-    return ReportFloor{from, arg};
-}
-
-bool takes_report(const SiteState& here, const std::optional<ReportFloor>& floor, uint64_t from,
-                  uint64_t seq, uint64_t generation) {
-    if (here.role == Role::Owner || generation != here.generation) return false;
-    return floor && from == floor->incarnation && seq > floor->watermark;
-}
-
 bool FailoverAttempt::claim_due(LeaseClock::time_point now) {
     if (step_ != Step::WaitPromise || now < promise_until_) return false;
     step_ = Step::WaitAnswer;

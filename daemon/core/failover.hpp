@@ -52,37 +52,6 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f);
 // What a forced failover may lose, in one line for the admin.
 std::string failover_risks(const FailoverFacts& f);
 
-// Which of the owner's reports (PROGRESS) a replica takes: only one the
-// owner counted after it answered an ATTACH this site sent since it last
-// lost the peer, since the owner may have written while the sites were
-// apart and a report counted before those writes says nothing of them.
-// PROGRESS travels on the owner's control connection and the pairing may
-// be made on the replica's, so one sent before a link loss can arrive after
-// the sites paired again; so can the owner's own ATTACH, which is why a
-// site that pairs again on it takes no report until its own ATTACH is
-// answered.  An ATTACH_ACK carries its sender's watermark (arg), a seq
-// taken for it: every request the sender makes after has a larger seq, so
-// its reports are told apart by their seq (spin model: FIX_PROG_PAIRING,
-// FIX_OWN_ATTACH).
-struct ReportFloor {
-    uint64_t incarnation = 0;  // the owner's dccd
-    uint64_t watermark = 0;    // its reports above this seq count
-    bool operator==(const ReportFloor&) const = default;
-};
-
-// The floor a site sets as it pairs again on the peer's statement (@answer:
-// an ATTACH_ACK to its latest ATTACH, else the peer's ATTACH: none, every
-// report refused until its own ATTACH is answered).
-std::optional<ReportFloor> statement_floor(bool answer, uint64_t from, uint64_t arg);
-// After a handover made this site replica of the peer's new generation:
-// every report of that generation counts (none was sent before it).
-inline ReportFloor handover_floor(uint64_t from) { return {from, 0}; }
-// Whether this site takes a report: not an owner, of its generation, from
-// the owner's incarnation it paired with and sent after that pairing's
-// statement.  None before a first pairing since dccd started.
-bool takes_report(const SiteState& here, const std::optional<ReportFloor>& floor, uint64_t from,
-                  uint64_t seq, uint64_t generation);
-
 // One `dccctl failover` that asks the witness.  The CLAIM goes out only
 // once this site's last promise to the owner has ended, and its answer
 // counts only in the attempt that sent it (@nonce: the CLAIM's seq), so

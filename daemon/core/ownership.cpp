@@ -27,6 +27,17 @@ Plan ignored() {
 
 }  // namespace
 
+std::optional<ReportFloor> statement_floor(bool answer, uint64_t from, uint64_t arg) {
+    if (!answer) return std::nullopt;
+    return ReportFloor{from, arg};
+}
+
+bool takes_report(const SiteState& here, const std::optional<ReportFloor>& floor, uint64_t from,
+                  uint64_t seq, uint64_t generation) {
+    if (here.role == Role::Owner || generation != here.generation) return false;
+    return floor && from == floor->incarnation && seq > floor->watermark;
+}
+
 Ownership::Ownership(SiteState confirmed, Timeouts t) : state_(confirmed), t_(t) {
     // A yielding site found at start: a handover of an earlier run (or
     // before a power cut) is still open; the next pairing settles it.
@@ -36,6 +47,7 @@ Ownership::Ownership(SiteState confirmed, Timeouts t) : state_(confirmed), t_(t)
 void Ownership::kernel_state(SiteState s) {
     if (pending_ != Pending::None || s == state_) return;
     state_ = s;
+    if (state_.role == Role::Owner) floor_.reset();
     if (phase_ == Phase::Paired) phase_ = Phase::Unpaired;
 }
 
@@ -73,7 +85,7 @@ bool Ownership::saw(SiteState peer) {
     return true;
 }
 
-Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt) {
+Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt, ReportFloor mark) {
     if (answer && seq != attach_seq_) return ignored();
     if (answer) attach_seq_ = 0;
     if (pending_ != Pending::None || phase_ == Phase::Demoting || phase_ == Phase::Taking)
@@ -94,13 +106,16 @@ Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt)
     p.rule = d.rule;
     p.why = d.why;
     switch (d.verdict) {
-    case Verdict::Paired:
+    case Verdict::Paired: {
+        bool again = phase_ != Phase::Paired;
         phase_ = Phase::Paired;
         if (state_.role == Role::Replica) {
             p.drop_dirty = true;
             p.invalid_set = true;
         }
+        pairing_floor(p, answer, again, mark);
         return p;
+    }
     case Verdict::Wait:
     case Verdict::Refuse:
         if (phase_ != Phase::Fenced) phase_ = Phase::Unpaired;
@@ -117,6 +132,30 @@ Plan Ownership::peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt)
     before_ = phase_;
     p.persist = target_;
     return p;
+}
+
+// Spin model: FIX_PROG_PAIRING, FIX_OWN_ATTACH, MUTANT_KEEP_ATTACH.
+void Ownership::pairing_floor(Plan& p, bool answer, bool again, ReportFloor mark) {
+    if (state_.role != Role::Replica) {
+        floor_.reset();
+        return;
+    }
+    // The answer to this site's latest ATTACH, sent since it last lost
+    // the peer: the owner's reports counted after it count.
+    if (answer) {
+        floor_ = mark;
+        return;
+    }
+    // The owner's ATTACH may be as old as a stale report.
+    if (again) floor_.reset();
+    if (!floor_) {
+        attach_seq_ = 0;
+        p.attach = true;
+    }
+}
+
+bool Ownership::wants_floor() const {
+    return phase_ == Phase::Paired && state_.role == Role::Replica && !floor_;
 }
 
 const char* Ownership::begin_handover(uint64_t ask) {
@@ -180,8 +219,9 @@ bool Ownership::awaits(uint64_t seq, uint64_t generation) const {
            pending_ == Pending::None;
 }
 
-Plan Ownership::handover_answer(uint64_t seq, uint64_t generation, int status) {
+Plan Ownership::handover_answer(uint64_t seq, uint64_t generation, int status, uint64_t from) {
     if (!awaits(seq, generation)) return ignored();
+    ho_from_ = from;
     if (status == 0 || status == ECANCELED) {
         peer_ = SiteState{status ? Role::Replica : Role::Owner, generation};
         saw(*peer_);
@@ -307,7 +347,10 @@ Plan Ownership::persisted(bool ok) {
     pending_ = Pending::None;
     Plan p;
     if (what == Pending::None) return ignored();
-    if (ok) state_ = target_;
+    if (ok) {
+        state_ = target_;
+        if (state_.role == Role::Owner) floor_.reset();
+    }
     bool migrating = before_ == Phase::Sending || before_ == Phase::Fenced;
     switch (what) {
     case Pending::Demote:
@@ -339,6 +382,9 @@ Plan Ownership::persisted(bool ok) {
             // replica that burned the generation): paired.
             phase_ = Phase::Paired;
             p.invalid_set = complete;
+            // Replica of the new owner's generation: each of its reports
+            // counts.
+            if (complete) floor_ = handover_floor(ho_from_);
             return p;
         }
         phase_ = Phase::Unpaired;

@@ -80,6 +80,37 @@ struct Plan {
     }
 };
 
+// Which of the owner's reports (PROGRESS) a replica takes: only one the
+// owner counted after it answered an ATTACH this site sent since it last
+// lost the peer, since the owner may have written while the sites were
+// apart and a report counted before those writes says nothing of them.
+// PROGRESS travels on the owner's control connection and the pairing may
+// be made on the replica's, so one sent before a link loss can arrive after
+// the sites paired again; so can the owner's own ATTACH, which is why a
+// site that pairs again on it takes no report until its own ATTACH is
+// answered.  An ATTACH_ACK carries its sender's watermark (arg), a seq
+// taken for it: every request the sender makes after has a larger seq, so
+// its reports are told apart by their seq (spin model: FIX_PROG_PAIRING,
+// FIX_OWN_ATTACH).
+struct ReportFloor {
+    uint64_t incarnation = 0;  // the owner's dccd
+    uint64_t watermark = 0;    // its reports above this seq count
+    bool operator==(const ReportFloor&) const = default;
+};
+
+// The floor a site sets as it pairs again on the peer's statement (@answer:
+// an ATTACH_ACK to its latest ATTACH, else the peer's ATTACH: none, every
+// report refused until its own ATTACH is answered).
+std::optional<ReportFloor> statement_floor(bool answer, uint64_t from, uint64_t arg);
+// After a handover made this site replica of the peer's new generation:
+// every report of that generation counts (none was sent before it).
+inline ReportFloor handover_floor(uint64_t from) { return {from, 0}; }
+// Whether this site takes a report: not an owner, of its generation, from
+// the owner's incarnation it paired with and sent after that pairing's
+// statement.  None before a first pairing since dccd started.
+bool takes_report(const SiteState& here, const std::optional<ReportFloor>& floor, uint64_t from,
+                  uint64_t seq, uint64_t generation);
+
 // The why of a peer statement ignored as older than one seen before.
 inline constexpr const char* kOlderStatement = "older than a statement the peer made before";
 
@@ -112,8 +143,21 @@ public:
     uint64_t attach_seq() const { return attach_seq_; }
     // @dirt says whether either site holds dirty regions; when
     // meets_newer_owner(state(), peer), this site's must be read with its
-    // I/O stopped (suspended), and the plan resumes it.
-    Plan peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt = {});
+    // I/O stopped (suspended), and the plan resumes it.  @mark: the
+    // sender's incarnation and, in an answer, its watermark.
+    Plan peer_state(SiteState peer, bool answer, uint64_t seq, Dirt dirt = {}, ReportFloor mark = {});
+    // Which of the owner's reports a replica takes (ReportFloor).  Set as
+    // it pairs on the answer to its latest ATTACH, or by a handover that
+    // made it replica; kept over a link loss (the next pairing sets it
+    // again).  Paired on the owner's ATTACH it has none: that plan forgets
+    // its own ATTACH still out (the owner may have answered it before it
+    // last wrote apart) and sends a new one, and wants_floor() says to ask
+    // again at each heartbeat until one is answered.
+    const std::optional<ReportFloor>& report_floor() const { return floor_; }
+    bool wants_floor() const;
+    bool takes_report(uint64_t from, uint64_t seq, uint64_t generation) const {
+        return core::takes_report(state_, floor_, from, seq, generation);
+    }
     // The link to the peer was lost, or the peer restarted.
     Plan link_lost();
     // The peer dropped the volume (DETACH): for this volume, as if the
@@ -140,7 +184,8 @@ public:
     Plan sent(bool queued, uint64_t seq, Clock::time_point now, bool can_retry = true);
     static constexpr std::chrono::milliseconds kSendRetry{200};
     bool awaits(uint64_t seq, uint64_t generation) const;  // the answer to our HANDOVER?
-    Plan handover_answer(uint64_t seq, uint64_t generation, int status);
+    // (@from: the incarnation of the peer's dccd that answered.)
+    Plan handover_answer(uint64_t seq, uint64_t generation, int status, uint64_t from);
     uint64_t handover_generation() const { return ho_gen_; }
     uint64_t handover_ask() const { return ho_ask_; }
 
@@ -199,6 +244,8 @@ private:
     bool in_handover() const;
     // A statement of the peer's state: false if older than the newest seen.
     bool saw(SiteState peer);
+    // The report floor as the statement @mark pairs this site.
+    void pairing_floor(Plan& p, bool answer, bool again, ReportFloor mark);
 
     SiteState state_;
     Timeouts t_;
@@ -207,11 +254,12 @@ private:
     std::optional<SiteState> peer_;
     uint64_t newest_ = 0;  // the newest peer statement seen, as order()
     uint64_t attach_seq_ = 0;
+    std::optional<ReportFloor> floor_;
     Pending pending_ = Pending::None;
     SiteState target_;
     Phase before_ = Phase::Unpaired;  // where a failed persist returns to
     // old owner
-    uint64_t ho_seq_ = 0, ho_gen_ = 0, ho_ask_ = 0;
+    uint64_t ho_seq_ = 0, ho_gen_ = 0, ho_ask_ = 0, ho_from_ = 0;
     Clock::time_point ho_deadline_{};
     Clock::time_point ho_retry_at_{};  // queue the HANDOVER again then (not queued yet)
     // new owner

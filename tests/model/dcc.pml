@@ -516,36 +516,35 @@
  *               fix; the model checks that it is safe (an UPTODATE is sent
  *               only once the replica holds everything, whatever epoch it
  *               names).
- *   FIX_PROG_PAIRING (LAG; core::takes_report) a statement carries its
- *               sender's watermark: an ATTACH its seq, an ATTACH_ACK a seq
- *               the sender takes for it (only an owner's is read here);
- *               a PROGRESS its sender's last seq.  A site that pairs again
- *               on the owner's statement keeps that watermark (pfl) and
- *               takes only a report sent after it; after a handover made
- *               it replica of the new generation, any; after a start, or
- *               once the owner's incarnation is new, none until it pairs.
- *               Without it, flaw-prog-pairing (above).  A safety fix
- *               dccd needed.
- *   FIX_OWN_ATTACH (with FIX_PROG_PAIRING) the watermark comes only from
- *               the answer to an ATTACH of the site's own (aseq: sent since
- *               it last lost the peer); paired on the owner's ATTACH, a
- *               site takes no report (pfl 0) and says ATTACH itself, and
- *               the answer sets the floor, paired already or not.  The
- *               owner's ATTACH, like its PROGRESS, may have been on its way
+ *   FIX_PROG_PAIRING (LAG; core::Ownership::takes_report) a statement carries
+ *               its sender's watermark: an ATTACH its seq, an ATTACH_ACK a seq
+ *               the sender takes for it (only an owner's is read here); a
+ *               PROGRESS its sender's last seq. A site that pairs again on the
+ *               owner's statement keeps that watermark (pfl) and takes only a
+ *               report sent after it; after a handover made it replica of the
+ *               new generation, any; after a start, or once the owner's
+ *               incarnation is new, none until it pairs. Without it,
+ *               flaw-prog-pairing (above). A safety fix dccd needed.
+ *   FIX_OWN_ATTACH (with FIX_PROG_PAIRING; Ownership::pairing_floor) the
+ *               watermark comes only from the answer to an ATTACH of the site's
+ *               own (aseq: sent since it last lost the peer); paired on the
+ *               owner's ATTACH, a site takes no report (pfl 0) and says ATTACH
+ *               itself, and the answer sets the floor, paired already or not.
+ *               The owner's ATTACH, like its PROGRESS, may have been on its way
  *               since before the sites were apart: without this
- *               (-DNO_FIX_OWN_ATTACH) a late one pairs the site again and
- *               lets in a report counted before the link loss, and (n)
- *               fails (flaw-late-attach, at depth 20, three link losses).
- *               The review of the first form of the fix found it; the
- *               data-loss form of the property (SINCE_PAIRED) cannot see
- *               it, as no write precedes that statement.  An ATTACH of
- *               the site's own still out as it pairs on the owner's is
- *               forgotten: its answer may predate the owner's writes made
- *               apart (MUTANT_KEEP_ATTACH: (m) fails, mutant-keep-attach).
- *               A safety fix dccd needed.  The watermarks are seqs, renumbered with
- *               the others (an ATTACH_ACK names its sender's incarnation
- *               in its dst field for it); COVER_FRESH shows that a report
- *               taken after pairing again still lets a failover through.
+ *               (-DNO_FIX_OWN_ATTACH) a late one pairs the site again and lets
+ *               in a report counted before the link loss, and (n) fails
+ *               (flaw-late-attach, at depth 20, three link losses). The review
+ *               of the first form of the fix found it; the data-loss form of
+ *               the property (SINCE_PAIRED) cannot see it, as no write precedes
+ *               that statement. An ATTACH of the site's own still out as it
+ *               pairs on the owner's is forgotten: its answer may predate the
+ *               owner's writes made apart (MUTANT_KEEP_ATTACH: (m) fails,
+ *               mutant-keep-attach). A safety fix dccd needed. The watermarks
+ *               are seqs, renumbered with the others (an ATTACH_ACK names its
+ *               sender's incarnation in its dst field for it); COVER_FRESH
+ *               shows that a report taken after pairing again still lets a
+ *               failover through.
  *   FIX_PRESYNC (CONTINUE; dccd's since 1f5dcce, off by default here so
  *               that flaw-presync shows the protocol without it) a
  *               region counts in presync only while it is dirty: cleared,
@@ -926,7 +925,7 @@ byte pho, pdi, psb, psn; /* scratch: the rest of a peer's ATTACH statement */
  * nothing at risk, 2 some regions not yet the same at both sites */
 byte prog[2];
 #ifdef FIX_PROG_PAIRING
-/* replica (volatile, dccd's report_floor): 0 takes no report; else 1 + the
+/* replica (volatile, dccd's Ownership::report_floor): 0 takes no report; else 1 + the
  * watermark of the owner's statement it last paired on (FIX_OWN_ATTACH:
  * only the ATTACH_ACK answering its own ATTACH; else also an ATTACH's
  * seq), or 1 (any) after a handover made it replica of the peer's new

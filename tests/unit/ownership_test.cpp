@@ -118,7 +118,7 @@ uint64_t handover(Pair& p, Step stop, uint64_t ask = 0) {
     if (stop == Step::Apply) return seq;  // B persisted, dies before its ack
     EXPECT_TRUE(t.reply.has_value());
     if (stop == Step::Ack) return seq;    // the ack arrives, A dies at once
-    a.run(a.own->handover_answer(seq, a.own->handover_generation(), *t.reply));
+    a.run(a.own->handover_answer(seq, a.own->handover_generation(), *t.reply, 0));
     return seq;
 }
 
@@ -174,7 +174,7 @@ TEST(Ownership, AHandoverNotQueuedIsQueuedAgain) {
     EXPECT_FALSE(a.own->awaits(seq - 1, a.own->handover_generation()));
     Plan t = p.b.run(p.b.own->handover(a.own->handover_generation(), 0));
     ASSERT_TRUE(t.reply.has_value());
-    a.run(a.own->handover_answer(seq, a.own->handover_generation(), *t.reply));
+    a.run(a.own->handover_answer(seq, a.own->handover_generation(), *t.reply, 0));
     EXPECT_EQ(a.disk, (SiteState{R, 2}));
     EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
     EXPECT_EQ(a.outcome, Outcome::Done);
@@ -292,11 +292,11 @@ TEST(Ownership, LateAndDuplicateAnswersAreIgnored) {
     Pair p({O, 1}, {R, 1});
     ASSERT_TRUE(p.settle());
     uint64_t seq = handover(p, Step::Ack);
-    EXPECT_TRUE(p.a.own->handover_answer(seq + 1, 2, 0).ignored);  // another seq
-    EXPECT_TRUE(p.a.own->handover_answer(seq, 3, 0).ignored);      // another generation
-    p.a.run(p.a.own->handover_answer(seq, 2, 0));
+    EXPECT_TRUE(p.a.own->handover_answer(seq + 1, 2, 0, 0).ignored);  // another seq
+    EXPECT_TRUE(p.a.own->handover_answer(seq, 3, 0, 0).ignored);      // another generation
+    p.a.run(p.a.own->handover_answer(seq, 2, 0, 0));
     EXPECT_EQ(p.a.disk, (SiteState{R, 2}));
-    EXPECT_TRUE(p.a.own->handover_answer(seq, 2, 0).ignored);      // a duplicate
+    EXPECT_TRUE(p.a.own->handover_answer(seq, 2, 0, 0).ignored);      // a duplicate
     // A duplicate HANDOVER at the new owner is stale and changes nothing.
     Plan d = p.b.own->handover(2, 0);
     EXPECT_EQ(d.reply, ESTALE);
@@ -396,7 +396,7 @@ TEST(Ownership, AskReportedFailedNeverTakesEffect) {
     // The ask reaches A late; A hands over, B refuses it for good.
     uint64_t seq = handover(p, Step::Apply, ask);
     EXPECT_EQ(p.b.disk, (SiteState{R, 2}));
-    p.a.run(p.a.own->handover_answer(seq, 2, ECANCELED));
+    p.a.run(p.a.own->handover_answer(seq, 2, ECANCELED, 0));
     EXPECT_EQ(p.a.disk, (SiteState{O, 2}));
     EXPECT_FALSE(p.a.suspended);
     EXPECT_TRUE(p.settle());
@@ -442,7 +442,7 @@ TEST(Ownership, AskDuringTheOwnersHandoverWaitsForIt) {
     EXPECT_EQ(p.b.outcome, Outcome::Done) << "B's client is told the volume moved";
     EXPECT_FALSE(p.b.own->asking());
     ASSERT_TRUE(t.reply.has_value());
-    p.a.run(p.a.own->handover_answer(seq, 2, *t.reply));
+    p.a.run(p.a.own->handover_answer(seq, 2, *t.reply, 0));
     EXPECT_EQ(p.a.outcome, Outcome::Done);
     EXPECT_EQ(p.b.disk, (SiteState{O, 2}));
     EXPECT_EQ(p.a.own->migrating(), Toward::None);
@@ -512,7 +512,7 @@ TEST(Ownership, NewOwnerMetadataFails) {
     ASSERT_TRUE(p.settle());
     p.b.metadata_fails = true;
     uint64_t seq = handover(p, Step::Apply);
-    p.a.run(p.a.own->handover_answer(seq, 2, EIO));
+    p.a.run(p.a.own->handover_answer(seq, 2, EIO, 0));
     EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
     EXPECT_FALSE(p.settle());
     EXPECT_EQ(p.writers(), 0);
@@ -569,7 +569,7 @@ TEST(Ownership, OldOwnerCannotPersistReplicaAfterTheAck) {
     ASSERT_TRUE(p.settle());
     uint64_t seq = handover(p, Step::Ack);
     p.a.metadata_fails = true;
-    p.a.run(p.a.own->handover_answer(seq, 2, 0));
+    p.a.run(p.a.own->handover_answer(seq, 2, 0, 0));
     EXPECT_EQ(p.a.outcome, Outcome::Uncertain);
     EXPECT_EQ(p.a.disk, (SiteState{Y, 2}));
     EXPECT_EQ(p.a.own->phase(), Phase::Fenced);
@@ -943,4 +943,92 @@ TEST(Ownership, AnswersFromBeforeADetachOrALinkLossPairNothing) {
         EXPECT_TRUE(old.ignored);
         EXPECT_STREQ(old.why, kOlderStatement);
     }
+}
+
+// Which of the owner's reports a replica takes (ReportFloor; spin model
+// FIX_PROG_PAIRING, FIX_OWN_ATTACH, MUTANT_KEEP_ATTACH).
+constexpr uint64_t kOwnerInc = 0xa11ce;
+
+TEST(Ownership, AReplicaPairedOnTheOwnersAttachAsksUntilItsOwnIsAnswered) {
+    Ownership b({R, 3}, Timeouts{});
+    b.attach_sent(40);  // its ATTACH, still out as the owner's comes
+    Plan p = b.peer_state({O, 3}, false, 0, {}, {kOwnerInc, 0});
+    ASSERT_TRUE(b.paired());
+    EXPECT_TRUE(p.attach) << "a new ATTACH at once";
+    EXPECT_EQ(b.attach_seq(), 0u) << "the one still out is forgotten";
+    EXPECT_TRUE(b.wants_floor());
+    EXPECT_FALSE(b.report_floor());
+    EXPECT_FALSE(b.takes_report(kOwnerInc, 1u << 30, 3)) << "the owner's ATTACH sets no floor";
+    // The owner's answer to the forgotten ATTACH (it may have answered it
+    // before it last wrote apart) sets none either.
+    EXPECT_TRUE(b.peer_state({O, 3}, true, 40, {}, {kOwnerInc, 500}).ignored);
+    EXPECT_TRUE(b.wants_floor());
+    // The answer to the new one does.
+    b.attach_sent(41);
+    EXPECT_FALSE(b.peer_state({O, 3}, true, 41, {}, {kOwnerInc, 900}).ignored);
+    EXPECT_FALSE(b.wants_floor());
+    ASSERT_TRUE(b.report_floor());
+    EXPECT_EQ(*b.report_floor(), (ReportFloor{kOwnerInc, 900}));
+    EXPECT_FALSE(b.takes_report(kOwnerInc, 900, 3));
+    EXPECT_TRUE(b.takes_report(kOwnerInc, 901, 3));
+    EXPECT_FALSE(b.takes_report(kOwnerInc + 1, 901, 3)) << "another incarnation";
+    EXPECT_FALSE(b.takes_report(kOwnerInc, 901, 4)) << "another generation";
+    // A repeated ATTACH of the owner while paired keeps that floor.
+    Plan again = b.peer_state({O, 3}, false, 0, {}, {kOwnerInc, 0});
+    EXPECT_FALSE(again.attach);
+    EXPECT_TRUE(b.takes_report(kOwnerInc, 901, 3));
+}
+
+TEST(Ownership, PairingAgainOnTheOwnersAttachDropsTheOldFloor) {
+    Ownership b({R, 3}, Timeouts{});
+    b.attach_sent(7);
+    b.peer_state({O, 3}, true, 7, {}, {kOwnerInc, 100});
+    ASSERT_TRUE(b.takes_report(kOwnerInc, 101, 3));
+    b.link_lost();
+    EXPECT_FALSE(b.wants_floor()) << "not paired: the floor waits for the next pairing";
+    EXPECT_TRUE(b.takes_report(kOwnerInc, 101, 3)) << "kept over the link loss";
+    // Paired again on the owner's ATTACH: a report counted before the
+    // link loss may still be on its way, so none counts.
+    Plan p = b.peer_state({O, 3}, false, 0, {}, {kOwnerInc, 0});
+    EXPECT_TRUE(p.attach);
+    EXPECT_FALSE(b.takes_report(kOwnerInc, 101, 3));
+    EXPECT_FALSE(b.takes_report(kOwnerInc, 1u << 30, 3));
+    EXPECT_TRUE(b.wants_floor());
+}
+
+TEST(Ownership, AnOwnerKeepsNoFloor) {
+    Ownership a({O, 3}, Timeouts{});
+    a.attach_sent(9);
+    Plan p = a.peer_state({R, 3}, false, 0, {}, {kOwnerInc, 0});
+    ASSERT_TRUE(a.paired());
+    EXPECT_FALSE(p.attach);
+    EXPECT_FALSE(a.wants_floor());
+    EXPECT_EQ(a.attach_seq(), 9u) << "its own ATTACH still counts";
+    a.peer_state({R, 3}, true, 9, {}, {kOwnerInc, 5});
+    EXPECT_FALSE(a.report_floor());
+    EXPECT_FALSE(a.takes_report(kOwnerInc, 6, 3));
+}
+
+TEST(Ownership, AHandoverMakesEachReportOfTheNewOwnerCount) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t seq = handover(p, Step::Ack);
+    p.a.run(p.a.own->handover_answer(seq, 2, 0, kOwnerInc));
+    ASSERT_EQ(p.a.disk, (SiteState{R, 2}));
+    EXPECT_TRUE(p.a.own->paired());
+    EXPECT_FALSE(p.a.own->wants_floor());
+    EXPECT_TRUE(p.a.own->takes_report(kOwnerInc, 1, 2));
+    EXPECT_FALSE(p.a.own->takes_report(kOwnerInc, 1, 1)) << "the old generation's";
+    // And the new owner takes none.
+    EXPECT_FALSE(p.b.own->report_floor());
+    EXPECT_FALSE(p.b.own->takes_report(kOwnerInc, 1, 2));
+}
+
+TEST(Ownership, ARefusedHandoverSetsNoFloor) {
+    Pair p({O, 1}, {R, 1});
+    ASSERT_TRUE(p.settle());
+    uint64_t seq = handover(p, Step::Ack);
+    p.a.run(p.a.own->handover_answer(seq, 2, ECANCELED, kOwnerInc));
+    ASSERT_EQ(p.a.disk, (SiteState{O, 2}));
+    EXPECT_FALSE(p.a.own->report_floor());
 }
