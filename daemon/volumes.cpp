@@ -71,9 +71,19 @@ void Daemon::consider(const DmDevice& d) {
 }
 
 // A volume by name.  One created since the last scan (`dccctl up VOL &&
-// dccctl wait VOL paired`) is looked for at once, not at the next scan.
+// dccctl wait VOL paired`) is looked for at once, not at the next scan;
+// so is one removed and created again since (an OCF stop and start): the
+// new target knows nothing of the old registration, and each command
+// would fail as stale until the scan saw it.
 Volume* Daemon::volume_named(const std::string& name) {
-    if (auto it = vols_.find(name); it != vols_.end()) return it->second.get();
+    if (auto it = vols_.find(name); it != vols_.end()) {
+        Volume& v = *it->second;
+        refresh_kernel_status(v);
+        if (v.target_seen && v.kst && v.kst->registration == std::optional<uint64_t>(v.reg.reg_id))
+            return &v;
+        log_info("%s: the device was removed and created again", name.c_str());
+        remove_volume(it);
+    }
     for (const DmDevice& d : list_dm_devices()) {
         if (d.name != name) continue;
         not_dcc_.erase(name);  // asked for by name: look again
