@@ -326,6 +326,10 @@ check mutant-nofence     fail "$C -DMAXOUT=1 -DMUTANT_NOFENCE" -DBFS
 check mutant-early-clear fail "$C -DMAXOUT=1 -DMUTANT_EARLY_CLEAR" -DBFS
 check flaw-no-epoch      fail "$C -DMAXOUT=2 -DNO_FIX_EPOCH" -DBFS
 check mutant-stale-push  fail "$C -DMAXOUT=1 -DCROSSING_PUSH -DMUTANT_STALE_PUSH" -DBFS
+# CONFIRM: a region whose writes the peer all confirmed is cleared without
+# a push; one acknowledged alone (or failed) must not be.
+check mutant-confirm-unc fail "$C -DMAXOUT=1 -DMUTANT_CONFIRM_UNC" -DBFS
+check mutant-confirm-held fail "$C -DMAXOUT=1 -DMUTANT_CONFIRM_HELD" -DBFS
 # Two OUTDATEs (36.5 M states, about four and a half minutes), by name
 # only.
 if [[ " ${only[*]} " == *" continue-sync-2 "* ]]; then

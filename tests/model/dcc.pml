@@ -317,6 +317,16 @@
  *  leaves.  MUTANT_SYNC_ORDER: the replica applies a sync write without
  *  remembering its seq, so a push read before the write landed is still
  *  taken after it.  Without SYNC: ASYNC, as above.
+ *  CONFIRM (with SYNC; -DNO_CONFIRM turns it off): each write is on the
+ *  replica once its SYNC_ACK OK came, so the owner's dccd clears the dirty
+ *  bit of a region whose writes the peer all confirmed without pushing
+ *  it, and before a handover reads its dirty set, so that the new owner
+ *  is not sent to fetch back what it holds.  The kernel keeps, per region,
+ *  "a write ended without the peer's confirmation" (unc: failed, or
+ *  acknowledged alone; every dirty region after a load), cleared with the
+ *  dirty bit, and such a clear (DCC_CLEAR_CONFIRMED) leaves a region with
+ *  that bit or with a write held.  MUTANT_CONFIRM_UNC, MUTANT_CONFIRM_HELD:
+ *  without one of the two tests; each fails (b) at depth 14.
  *
  *  CONTINUE (-DCONTINUE, with SYNC: on_peer_loss = continue).  An owner
  *  may go on without its replica only once the witness fenced that
@@ -640,6 +650,9 @@
 #ifdef SYNC
 #error LAG models the ASYNC count (in SYNC the risk is presync, not modelled)
 #endif
+#endif
+#if defined(SYNC) && !defined(NO_CONFIRM)
+#define CONFIRM
 #endif
 #ifdef CONTINUE
 #ifndef SYNC
@@ -975,7 +988,33 @@ bit  pend[2 * NR];      /* owner: a write of r waits for the peer's durability (
 bit  np[2 * NR];        /* this disk holds that pending write */
 byte wseq[2 * NR];      /* owner: seq of the SYNC_WRITE of that write in flight, 0 = none */
 bit  tsync[2 * NR];     /* replica: the last taken (taken[]) is a sync write, not a push */
+#ifdef CONFIRM
+/* kernel (volatile, dm-dcc's unconfirmed bits): a write of r ended without
+ * the peer's confirmation (failed, or acknowledged alone) since a push
+ * last cleared r; all set when the target is loaded */
+bit  unc[2 * NR];
 #endif
+#endif
+#endif
+
+#ifdef CONFIRM
+/* kernel: a write of r ends unconfirmed; a push's clear makes r confirmed.
+ * The bit only matters while r is dirty: a clean region is the same at the
+ * peer (dm-dcc clears it with the dirty bit, and sets it at load from the
+ * dirty bits), so it is 0 where r is clean (gc) */
+#define UNC(s, r) unc[IX(s, r)] = 1
+#define UNC_CLEAR(s, r) unc[IX(s, r)] = 0
+#define UNC_GC(s, r) if :: !dirty[IX(s, r)] -> unc[IX(s, r)] = 0 :: else -> skip fi
+#if NR > 1
+#define UNC_ALL(s) unc[IX(s, 0)] = dirty[IX(s, 0)]; unc[IX(s, 1)] = dirty[IX(s, 1)]
+#else
+#define UNC_ALL(s) unc[IX(s, 0)] = dirty[IX(s, 0)]
+#endif
+#else
+#define UNC(s, r) skip
+#define UNC_CLEAR(s, r) skip
+#define UNC_GC(s, r) skip
+#define UNC_ALL(s) skip
 #endif
 
 /* Data.  A copy of a region (on a disk, or in a PUSH or FETCH_REPLY in
@@ -1608,13 +1647,15 @@ inline forget_unused(s) {
 #ifdef SYNC
 	/* a write pends only at an owner; its sync write is outstanding only
 	 * while it pends (an answer after that is ignored) */
-	if :: role[s] != OWNER -> pend[IX(s, 0)] = 0 :: else -> skip fi;
+	if :: role[s] != OWNER && pend[IX(s, 0)] -> UNC(s, 0); pend[IX(s, 0)] = 0 :: else -> skip fi;
 	if :: !pend[IX(s, 0)] -> wseq[IX(s, 0)] = 0 :: else -> skip fi;
 	if :: !valid[IX(s, 0)] -> np[IX(s, 0)] = 0 :: else -> skip fi;
+	UNC_GC(s, 0);
 #if NR > 1
-	if :: role[s] != OWNER -> pend[IX(s, 1)] = 0 :: else -> skip fi;
+	if :: role[s] != OWNER && pend[IX(s, 1)] -> UNC(s, 1); pend[IX(s, 1)] = 0 :: else -> skip fi;
 	if :: !pend[IX(s, 1)] -> wseq[IX(s, 1)] = 0 :: else -> skip fi;
 	if :: !valid[IX(s, 1)] -> np[IX(s, 1)] = 0 :: else -> skip fi;
+	UNC_GC(s, 1);
 #endif
 #endif
 #endif
@@ -1684,7 +1725,7 @@ inline ARM(s, r) {
  * the commit make this one atomic step (review: sound for one arm) */
 inline CLEAR_DIRTY(s, r) {
 	if
-	:: armed[IX(s, r)] -> armed[IX(s, r)] = 0; dirty[IX(s, r)] = 0
+	:: armed[IX(s, r)] -> armed[IX(s, r)] = 0; dirty[IX(s, r)] = 0; UNC_CLEAR(s, r)
 	:: else -> skip
 	fi
 }
@@ -2062,6 +2103,7 @@ inline sync_ack(s, r) {
 		ACKED(0, r); ACKED(1, r); ACKED(2, r); SLOT3(ACKED(3, r));
 		printf("MSC: site %d acknowledges its write of r%d\n", s, r)
 	:: else ->
+		UNC(s, r);
 		printf("MSC: site %d fails its write of r%d (no lease)\n", s, r)
 	fi;
 	pend[IX(s, r)] = 0
@@ -2303,6 +2345,7 @@ inline deliver(i) {
 			:: marg == OK -> sync_ack(mto, mreg)
 			:: else ->
 				pend[IX(mto, mreg)] = 0;
+				UNC(mto, mreg);
 				printf("MSC: site %d fails its write of r%d (refused)\n", mto, mreg)
 			fi
 		:: else -> skip
@@ -2583,6 +2626,31 @@ inline overwrite(s, r) {
 
 /* the CLEAR_DIRTY an answer allowed (only an owner sends it) */
 #define G_CLEAR(s, r) (pclr[IX(s, r)])
+#ifdef CONFIRM
+/* CONFIRM (SYNC): an owner's dccd clears, without a push, the dirty bit of
+ * a region whose writes the peer all confirmed (Daemon::replicate, and
+ * before a handover reads its dirty set; DCC_CMD_CLEAR_DIRTY with
+ * DCC_CLEAR_CONFIRMED): the kernel refuses a region with a write that
+ * pends (held) or that ended unconfirmed since a push last cleared it.
+ * Here at any moment, paired or not.  MUTANT_CONFIRM_UNC: the kernel
+ * forgets the second test; MUTANT_CONFIRM_HELD, the first. */
+#ifdef MUTANT_CONFIRM_UNC
+#define G_CONFIRM(s, r) (role[s] == OWNER && !BUSY(s) && dirty[IX(s, r)] && !pend[IX(s, r)])
+#elif defined(MUTANT_CONFIRM_HELD)
+#define G_CONFIRM(s, r) (role[s] == OWNER && !BUSY(s) && dirty[IX(s, r)] && !unc[IX(s, r)])
+#else
+#define G_CONFIRM(s, r) (role[s] == OWNER && !BUSY(s) && dirty[IX(s, r)] && !pend[IX(s, r)] && \
+	!unc[IX(s, r)])
+#endif
+inline confirm(s, r) {
+	dirty[IX(s, r)] = 0;
+	armed[IX(s, r)] = 0;
+	printf("MSC: site %d clears r%d: every write of it confirmed\n", s, r)
+}
+#define CONFIRM_EVENT(s, r) ON(G_CONFIRM(s, r), E_CONFIRM, s, r)
+#else
+#define CONFIRM_EVENT(s, r)
+#endif
 inline clear_pushed(s, r) {
 	if :: role[s] == OWNER -> CLEAR_DIRTY(s, r) :: else -> skip fi;
 	pclr[IX(s, r)] = 0
@@ -2825,6 +2893,7 @@ inline crash(s) {
 #if NR > 1
 	pend[IX(s, 1)] = 0; wseq[IX(s, 1)] = 0; tsync[IX(s, 1)] = 0;
 #endif
+	UNC_ALL(s);             /* the target loaded again */
 #endif
 #endif
 	outbox = ENC(HELLO, PEER(s), inc[s], 0, 0, 0, 0, 0, 0)
@@ -2905,6 +2974,7 @@ inline rereg(s) {
 #if NR > 1
 	wseq[IX(s, 1)] = 0;
 #endif
+	UNC_ALL(s);             /* a new target */
 #endif
 #endif
 #ifdef FIX_DETACH
@@ -3388,6 +3458,7 @@ inline wcrash() {
 #ifdef LAG
 #define E_PROGRESS         43
 #endif
+#define E_CONFIRM          44
 #define FO_SITE_EVENTS(s) \
 	ON(G_PING(s), E_PING, s, 0) \
 	ON(G_RENEW(s), E_RENEW, s, 0) \
@@ -3432,11 +3503,13 @@ inline wcrash() {
 #define SYNC_REGION_EVENTS(s, r) \
 	ON(G_SYNC_SEND(s, r), E_SYNC_SEND, s, r) \
 	ON(G_SYNC_RESEND(s, r), E_SYNC_RESEND, s, r) \
-	ON(G_ACK_ALONE(s, r), E_ACK_ALONE, s, r)
+	ON(G_ACK_ALONE(s, r), E_ACK_ALONE, s, r) \
+	CONFIRM_EVENT(s, r)
 #else
 #define SYNC_REGION_EVENTS(s, r) \
 	ON(G_SYNC_SEND(s, r), E_SYNC_SEND, s, r) \
-	ON(G_SYNC_RESEND(s, r), E_SYNC_RESEND, s, r)
+	ON(G_SYNC_RESEND(s, r), E_SYNC_RESEND, s, r) \
+	CONFIRM_EVENT(s, r)
 #endif
 #else
 #define SYNC_REGION_EVENTS(s, r)
@@ -3531,6 +3604,9 @@ active proctype world() {
 			:: ev == E_OVERWRITE -> overwrite(es, er)
 			:: ev == E_PUSH -> push(es, er)
 			:: ev == E_CLEAR -> clear_pushed(es, er)
+#ifdef CONFIRM
+			:: ev == E_CONFIRM -> confirm(es, er)
+#endif
 			:: ev == E_FETCH -> fetch(es, er)
 			:: ev == E_FILL_TIMEOUT -> fill_timeout(es, er)
 			:: ev == E_MIGRATE -> migrate(es)
@@ -3570,7 +3646,7 @@ active proctype world() {
 #endif
 #ifdef CONTINUE
 			:: ev == E_OUTDATE -> outdate(es)
-			:: ev == E_ACK_ALONE -> printf("MSC: site %d alone, r%d:\n", es, er); sync_ack(es, er)
+			:: ev == E_ACK_ALONE -> printf("MSC: site %d alone, r%d:\n", es, er); UNC(es, er); sync_ack(es, er)
 			:: ev == E_REJOIN -> alone[es] = 0; PRESNAP(es); printf("MSC: site %d paired again: writes wait for the replica\n", es)
 			:: ev == E_UPTODATE -> uptodate(es)
 #endif
