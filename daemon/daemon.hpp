@@ -159,6 +159,7 @@ private:
     void replicate(Volume& v, Clock::time_point now);
     void on_push_ack(Volume& v, const wire::Message& m);
     void clear_pushed(Volume& v);
+    uint64_t clear_confirmed(Volume& v, RangeSet set);
     void send_invalid_set(Volume& v);
     void on_invalid_set(Volume& v, const wire::Message& m);
     void reload_invalid(Volume& v);

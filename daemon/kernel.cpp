@@ -96,6 +96,12 @@ int Kernel::clear_dirty(const Volume& v, const RangeSet& s, uint64_t* cleared) {
     return each_cut(req(v, DCC_CMD_CLEAR_DIRTY), s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
 }
 
+int Kernel::clear_confirmed(const Volume& v, const RangeSet& s, uint64_t* cleared) {
+    nl::Request r = req(v, DCC_CMD_CLEAR_DIRTY);
+    r.confirmed = true;
+    return each_cut(r, s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
+}
+
 int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
     nl::Request r = req(v, DCC_CMD_SET_INVALID);
     r.force = force;

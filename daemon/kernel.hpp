@@ -37,6 +37,9 @@ public:
     // Clear the dirty bits of armed regions not written since; @cleared
     // gets how many were.
     int clear_dirty(const Volume& v, const RangeSet& s, uint64_t* cleared = nullptr);
+    // Armed regions whose every write the peer confirmed (none left
+    // unconfirmed, none held): cleared without a push.
+    int clear_confirmed(const Volume& v, const RangeSet& s, uint64_t* cleared = nullptr);
     int set_invalid(const Volume& v, const RangeSet& s, bool force);
     // Whether the volume has dirty regions (one request).
     bool has_dirty(const Volume& v);

@@ -128,6 +128,15 @@ void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
     if (why.empty()) {
         try {
             reload_invalid(v);
+            // In sync, what the peer confirmed write by write is not sent
+            // to be fetched back: its dirty bits go first (the SET_ROLE
+            // commit writes them).
+            if (v.reg.sync) {
+                RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY);
+                RangeSet unc = kernel_.set(v, DCC_SET_UNCONFIRMED);
+                for (const Range& x : unc.ranges()) dirty.remove(x.start, x.count);
+                clear_confirmed(v, dirty);
+            }
             // Only what this site holds is newer here: a region invalid
             // here (a failed whole-region write) keeps the peer's copy.
             v.ho_set = kernel_.set(v, DCC_SET_DIRTY);

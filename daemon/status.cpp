@@ -67,6 +67,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     else if (*s.paired) s.backlog = v.peer_backlog;
     s.replication = Flow{v.rep.in_flight(), v.pushed.regions(), v.pushed.bytes(),
                          v.pushed.bytes_per_second()};
+    if (v.owner()) s.confirmed = v.confirmed;
     s.hydration = Flow{v.fills.count(core::FillKind::Pull), v.pulled.regions(), v.pulled.bytes(),
                        v.pulled.bytes_per_second()};
     s.fetch = Flow{v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),

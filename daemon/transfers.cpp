@@ -381,8 +381,17 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         bool look = v.rep.owed().empty() && core::look_for_dirty(v.kst ? v.kst->dirty : UINT64_MAX);
         nl::RegionsReply dirty;
         if (look) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
+        std::optional<uint64_t> next = dirty.next;
+        if (look && v.reg.sync && !dirty.ranges.empty()) {
+            // What the peer confirmed write by write goes without a push.
+            nl::RegionsReply unc = kernel_.page(v, DCC_SET_UNCONFIRMED, v.dirty_cursor);
+            core::DirtySplit split = core::split_dirty(dirty.ranges, unc.ranges, unc.next);
+            if (split.next) next = split.next;
+            dirty.ranges = std::move(split.push);
+            clear_confirmed(v, split.confirmed);
+        }
         v.rep.refill(v.invalid, dirty.ranges, 256, now);
-        if (look) v.dirty_cursor = dirty.next.value_or(0);
+        if (look) v.dirty_cursor = next.value_or(0);
     }
     double dt = std::chrono::duration<double>(now - token_time_).count();
     token_time_ = now;
@@ -432,6 +441,21 @@ void Daemon::on_push_ack(Volume& v, const wire::Message& m) {
     }
     v.pushed.add(v.region_len(a->push.region));
     if (v.presync && m.seq >= v.presync_seq) v.presync->remove(a->push.region, 1);
+}
+
+// The dirty bits of @set's regions whose every write the peer confirmed,
+// without a push (the kernel leaves a region with a write held or ended
+// unconfirmed).  Not those a push holds the armed bit of.
+uint64_t Daemon::clear_confirmed(Volume& v, RangeSet set) {
+    v.rep.drop_busy(set);
+    if (set.empty()) return 0;
+    uint64_t cleared = 0;
+    int e = kernel_.arm(v, set);
+    if (!e) e = kernel_.clear_confirmed(v, set, &cleared);
+    if (e && e != -ETIMEDOUT)
+        log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear confirmed regions", e).c_str());
+    v.confirmed += cleared;
+    return cleared;
 }
 
 // The dirty bits of the regions whose pushes were answered, in one request.

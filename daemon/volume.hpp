@@ -130,6 +130,7 @@ struct Volume {
     std::optional<TargetStatus> kst;  // the kernel's status line
     bool target_seen = true;          // ... and its device still had our dcc target then
     report::RateMeter pushed, pulled, fetched;
+    uint64_t confirmed = 0;  // dirty bits cleared without a push (sync)
     Histogram fetch_latency;  // bio waiting (as dccd first saw it) to valid
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     // The same, kept when the link goes (a failover weighs it).

@@ -136,6 +136,7 @@ void dcc_meta_free(struct dcc *dcc)
 	kvfree(dcc->hot_dirty);
 	kvfree(dcc->armed);
 	kvfree(dcc->clearing);
+	kvfree(dcc->unconfirmed);
 	bitmap_free(dcc->changed);
 	bitmap_free(dcc->flush_before);
 	kvfree(dcc->commit_buf);
@@ -334,6 +335,8 @@ static int dcc_read_bitmaps(struct dcc *dcc, char **error)
 	bitmap_copy(dcc->hot_dirty, dcc->dirty, total);
 	bitmap_zero(dcc->armed, total);
 	bitmap_zero(dcc->clearing, total);
+	/* What the other site confirmed before the load is not known. */
+	bitmap_copy(dcc->unconfirmed, dcc->dirty, total);
 	bitmap_zero(dcc->flush_before, dcc->bitmap_blocks);
 	dcc->nr_valid = bitmap_weight(dcc->valid, total);
 	dcc->told_whole = dcc->nr_valid == dcc->nr_regions;
@@ -361,6 +364,7 @@ int dcc_meta_load(struct dcc *dcc, char **error)
 	dcc->hot_dirty = dcc_bitmap_alloc(dcc);
 	dcc->armed = dcc_bitmap_alloc(dcc);
 	dcc->clearing = dcc_bitmap_alloc(dcc);
+	dcc->unconfirmed = dcc_bitmap_alloc(dcc);
 	dcc->changed = bitmap_zalloc(2 * dcc->bitmap_blocks, GFP_KERNEL);
 	dcc->flush_before = bitmap_zalloc(dcc->bitmap_blocks, GFP_KERNEL);
 	/* A small volume has fewer blocks than a batch: no room for more. */
@@ -369,8 +373,9 @@ int dcc_meta_load(struct dcc *dcc, char **error)
 	dcc->commit_idx = kcalloc(dcc->commit_batch, sizeof(u64), GFP_KERNEL);
 	dcc->sync_buf = kcalloc(DCC_MAX_WRITES_PER_EVENT, sizeof(*dcc->sync_buf), GFP_KERNEL);
 	if (!dcc->valid || !dcc->dirty || !dcc->hot_valid || !dcc->hot_dirty ||
-	    !dcc->armed || !dcc->clearing || !dcc->changed || !dcc->flush_before ||
-	    !dcc->commit_buf || !dcc->commit_idx || !dcc->sync_buf) {
+	    !dcc->armed || !dcc->clearing || !dcc->unconfirmed || !dcc->changed ||
+	    !dcc->flush_before || !dcc->commit_buf || !dcc->commit_idx ||
+	    !dcc->sync_buf) {
 		*error = "Cannot allocate region bitmaps";
 		return -ENOMEM;
 	}
@@ -412,6 +417,7 @@ void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
 {
 	clear_bit(r, dcc->hot_dirty);
 	__clear_bit(r, dcc->clearing);
+	clear_bit(r, dcc->unconfirmed);
 	if (__test_and_clear_bit(r, dcc->dirty)) {
 		dcc->nr_dirty--;
 		__dcc_mark_changed(dcc, dcc->dirty, r);

@@ -30,6 +30,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_ARM] = { .type = NLA_FLAG },
 	[DCC_A_ERRNO] = NLA_POLICY_MAX(NLA_U32, 4095),
 	[DCC_A_FORCE] = { .type = NLA_FLAG },
+	[DCC_A_CONFIRMED] = { .type = NLA_FLAG },
 	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_YIELDING),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
 	[DCC_A_ORIGIN] = NLA_POLICY_MAX(NLA_U8, DCC_ORIGIN_RESOLVED),
@@ -443,7 +444,7 @@ static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
 	return dcc_nl_explain(info, ret);
 }
 
-/* A request on ranges whose op counts what it did: ARM, CLEAR_DIRTY, FILL_RELEASE. */
+/* A request on ranges whose op counts what it did: ARM, FILL_RELEASE. */
 static int dcc_nl_ranges_count(struct genl_info *info, u8 cmd,
 			       int (*op)(struct dcc *dcc, u32 portid, u64 reg_id,
 					 const struct dcc_range *ranges,
@@ -472,7 +473,22 @@ static int dcc_nl_arm(struct sk_buff *skb, struct genl_info *info)
 
 static int dcc_nl_clear_dirty(struct sk_buff *skb, struct genl_info *info)
 {
-	return dcc_nl_ranges_count(info, DCC_CMD_CLEAR_DIRTY, dcc_op_clear_dirty);
+	bool confirmed = !!info->attrs[DCC_A_CONFIRMED];
+	struct dcc_range *ranges;
+	struct dcc *dcc;
+	u64 reg_id, count = 0;
+	int ret, n;
+
+	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
+	if (IS_ERR(dcc))
+		return PTR_ERR(dcc);
+	ret = n ? dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, ranges, n,
+				     confirmed, &count) : 0;
+	kfree(ranges);
+	dcc_put(dcc);
+	if (ret)
+		return dcc_nl_explain(info, ret);
+	return dcc_nl_reply_count(info, DCC_CMD_CLEAR_DIRTY, count);
 }
 
 static int dcc_nl_fill_release(struct sk_buff *skb, struct genl_info *info)

@@ -419,31 +419,6 @@ static bool dcc_sync_holds(struct bio *bio)
 	return bio_op(bio) == REQ_OP_WRITE || bio_op(bio) == REQ_OP_WRITE_ZEROES;
 }
 
-/*
- * A write of a sync volume reached the data device: it waits on
- * sync_held until the daemon says the other site holds it too
- * (WRITES_DONE), or fails at its deadline.  Called at bio completion.
- */
-static void dcc_sync_hold(struct dcc *dcc, struct bio *bio)
-{
-	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
-	unsigned long flags;
-
-	spin_lock_irqsave(&dcc->lock, flags);
-	if (!dcc->sync) {
-		/* The daemon went on without the peer meanwhile. */
-		spin_unlock_irqrestore(&dcc->lock, flags);
-		bio_endio(bio);
-		return;
-	}
-	pb->sync_id = atomic64_inc_return(&dcc_sync_seq);
-	pb->deadline = jiffies + dcc->miss_timeout * HZ;
-	list_add_tail(&pb->sync_node, &dcc->sync_held);
-	dcc->nr_sync_held++;
-	spin_unlock_irqrestore(&dcc->lock, flags);
-	dcc_wake(dcc);
-}
-
 /* A write's data landed: what the daemon read of its region is stale. */
 static void dcc_write_landed(struct dcc *dcc, struct dcc_bio *pb)
 {
@@ -455,6 +430,47 @@ static void dcc_write_landed(struct dcc *dcc, struct dcc_bio *pb)
 	dcc_epoch_exit(dcc, pb->epoch);
 }
 
+/*
+ * A write of @r ends, or ended, without the other site's confirmation: a
+ * CLEAR_DIRTY with CONFIRMED leaves the region to a push.  Set before the
+ * write counts as landed or leaves sync_held, so that such a clear, which
+ * drains the writes in flight and then looks at sync_held, sees it in one
+ * place or the other.
+ */
+static inline void dcc_unconfirmed(struct dcc *dcc, u64 r)
+{
+	set_bit(r, dcc->unconfirmed);
+}
+
+/*
+ * A write of a sync volume reached the data device: it waits on
+ * sync_held until the daemon says the other site holds it too
+ * (WRITES_DONE), or fails at its deadline.  Called at bio completion.
+ * It counts as landed only once it is held (see dcc_unconfirmed()).
+ */
+static void dcc_sync_hold(struct dcc *dcc, struct bio *bio)
+{
+	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
+	unsigned long flags;
+
+	spin_lock_irqsave(&dcc->lock, flags);
+	if (!dcc->sync) {
+		/* The daemon went on without the peer meanwhile. */
+		dcc_unconfirmed(dcc, pb->region);
+		dcc_write_landed(dcc, pb);
+		spin_unlock_irqrestore(&dcc->lock, flags);
+		bio_endio(bio);
+		return;
+	}
+	pb->sync_id = atomic64_inc_return(&dcc_sync_seq);
+	pb->deadline = jiffies + dcc->miss_timeout * HZ;
+	list_add_tail(&pb->sync_node, &dcc->sync_held);
+	dcc->nr_sync_held++;
+	dcc_write_landed(dcc, pb);
+	spin_unlock_irqrestore(&dcc->lock, flags);
+	dcc_wake(dcc);
+}
+
 static void dcc_sync_endio(struct bio *clone)
 {
 	struct bio *bio = clone->bi_private;
@@ -463,8 +479,9 @@ static void dcc_sync_endio(struct bio *clone)
 	blk_status_t status = clone->bi_status;
 
 	bio_put(clone);
-	dcc_write_landed(dcc, pb);
 	if (status) {
+		dcc_unconfirmed(dcc, pb->region);
+		dcc_write_landed(dcc, pb);
 		bio->bi_status = status;
 		bio_endio(bio);
 		return;
@@ -484,7 +501,7 @@ static void dcc_sync_submit(struct dcc *dcc, struct bio *bio)
 
 	clone = bio_alloc_clone(dcc->data_dev->bdev, bio, GFP_NOIO, &dcc->bs);
 	if (unlikely(!clone)) {
-		dcc_write_landed(dcc, pb);
+		dcc_write_landed(dcc, pb);	/* (nothing written) */
 		bio->bi_status = BLK_STS_RESOURCE;
 		bio_endio(bio);
 		return;
@@ -511,6 +528,7 @@ static void dcc_sync_expire(struct dcc *dcc)
 			break;
 		list_del_init(&pb->sync_node);
 		dcc->nr_sync_held--;
+		dcc_unconfirmed(dcc, pb->region);
 		bio_list_add(&failed, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
 	}
 	if (!bio_list_empty(&failed))
@@ -570,10 +588,12 @@ static void dcc_issue_write(struct dcc *dcc, struct bio *bio)
 	if (test_bit(pb->region, dcc->hot_valid) &&
 	    test_bit(pb->region, dcc->hot_dirty)) {
 		pb->counted = true;
-		if (READ_ONCE(dcc->sync) && dcc_sync_holds(bio))
+		if (READ_ONCE(dcc->sync) && dcc_sync_holds(bio)) {
 			dcc_sync_submit(dcc, bio);
-		else
-			submit_bio_noacct(bio);
+			return;
+		}
+		dcc_unconfirmed(dcc, pb->region);
+		submit_bio_noacct(bio);
 		return;
 	}
 	dcc_epoch_exit(dcc, pb->epoch);
@@ -682,6 +702,8 @@ static void dcc_overwrite_endio(struct bio *clone)
 
 	lk->status = clone->bi_status;
 	bio_put(clone);
+	/* Held only once its valid bit is committed: left to a push. */
+	dcc_unconfirmed(dcc, lk->region);
 	if (unlikely(test_bit(lk->region, dcc->armed)))
 		clear_bit(lk->region, dcc->armed);
 	dcc_epoch_exit(dcc, lk->epoch);
@@ -1082,11 +1104,16 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor,
 	struct dcc_lock *lk;
 	u64 *pending;
 
-	if (set == DCC_SET_INVALID || set == DCC_SET_DIRTY) {
+	if (set == DCC_SET_INVALID || set == DCC_SET_DIRTY ||
+	    set == DCC_SET_UNCONFIRMED) {
+		unsigned long *map = set == DCC_SET_DIRTY ? dcc->dirty :
+				     set == DCC_SET_INVALID ? dcc->valid :
+				     dcc->unconfirmed;
+
 		spin_lock_irq(&dcc->lock);
-		n = __dcc_get_bitmap_ranges(set == DCC_SET_DIRTY ? dcc->dirty : dcc->valid,
-					    set == DCC_SET_DIRTY, dcc->nr_regions,
-					    cursor, out, max, next);
+		n = __dcc_get_bitmap_ranges(map, set != DCC_SET_INVALID,
+					    dcc->nr_regions, cursor, out, max,
+					    next);
 		spin_unlock_irq(&dcc->lock);
 		return n;
 	}
@@ -1410,7 +1437,9 @@ out:
 /*
  * Clear the dirty bits of @ranges' regions that are armed and that no write
  * reached since they were armed.  Returns how many were cleared; they are
- * written by the next commit, after a flush of the data device.
+ * written by the next commit, after a flush of the data device.  With
+ * @confirmed (nothing was pushed), only those whose every write the other
+ * site confirmed: none unconfirmed, none held.
  *
  * The armed regions whose dirty bit is on disk leave hot_dirty first, so
  * that a new write to one of them takes the slow path, which disarms it.
@@ -1421,8 +1450,9 @@ out:
  */
 int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n,
-		       u64 *cleaned)
+		       bool confirmed, u64 *cleaned)
 {
+	struct dcc_bio *pb;
 	u64 i, end, count = 0, taken = 0, steps = 0;
 	unsigned int k;
 	int ret;
@@ -1459,12 +1489,21 @@ int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 	spin_lock_irq(&dcc->lock);
 	if (!ret)
 		ret = __dcc_mode_error(dcc);
+	/*
+	 * The drain saw every write that passed the hot_dirty test land; a
+	 * sync write lands only once held, and one let go unconfirmed is
+	 * marked before it lands or leaves sync_held.
+	 */
+	if (confirmed && !ret)
+		list_for_each_entry(pb, &dcc->sync_held, sync_node)
+			clear_bit(pb->region, dcc->armed);
 	for (k = 0; k < n; k++) {
 		end = ranges[k].start + ranges[k].count;
 		/* Those a slow-path write or another clear took are gone. */
 		for (i = find_next_bit(dcc->clearing, end, ranges[k].start); i < end;
 		     i = find_next_bit(dcc->clearing, end, i + 1)) {
-			if (!ret && test_bit(i, dcc->armed)) {
+			if (!ret && test_bit(i, dcc->armed) &&
+			    !(confirmed && test_bit(i, dcc->unconfirmed))) {
 				clear_bit(i, dcc->armed);
 				__dcc_clear_dirty(dcc, i, true);
 				count++;
@@ -1653,6 +1692,7 @@ int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool want)
 		if (!ret) {
 			WRITE_ONCE(dcc->sync, want);
 			list_for_each_entry_safe(pb, tmp, &dcc->sync_held, sync_node) {
+				dcc_unconfirmed(dcc, pb->region);
 				list_del_init(&pb->sync_node);
 				bio_list_add(&done, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
 			}
@@ -1701,6 +1741,8 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 				continue;
 			list_del_init(&pb->sync_node);
 			dcc->nr_sync_held--;
+			if (failed)
+				dcc_unconfirmed(dcc, pb->region);
 			bio_list_add(&done, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
 			(*count)++;
 			break;
@@ -2062,6 +2104,10 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	end = (sector_t)(r + 1) << dcc->region_shift;
 	if (unlikely(bio_end_sector(bio) > end))
 		dm_accept_partial_bio(bio, end - sector);
+	/* Only a held write can be confirmed (one held later is marked then). */
+	if (op_is_write(bio_op(bio)) &&
+	    !(READ_ONCE(dcc->sync) && dcc_sync_holds(bio)))
+		dcc_unconfirmed(dcc, r);
 
 	if (unlikely(!READ_ONCE(dcc->serves)))
 		return DM_MAPIO_KILL;

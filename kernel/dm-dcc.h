@@ -131,6 +131,10 @@ struct dcc {
 	 * clearing marks the regions a CLEAR_DIRTY took out of hot_dirty
 	 * while it drains the writes in flight: their dirty bits are on disk,
 	 * and no commit may put them back into hot_dirty meanwhile.
+	 * unconfirmed (DCC_SET_UNCONFIRMED) marks the regions with a write
+	 * that ended without the other site's confirmation since their dirty
+	 * bit was cleared; set without the lock (set_bit), cleared under it
+	 * with the dirty bit, and loaded from the dirty bits.
 	 */
 	unsigned long *valid;
 	unsigned long *dirty;
@@ -138,6 +142,7 @@ struct dcc {
 	unsigned long *hot_dirty;
 	unsigned long *armed;
 	unsigned long *clearing;
+	unsigned long *unconfirmed;
 	unsigned long *changed;		/* metadata blocks to write */
 	/*
 	 * Dirty-bitmap blocks in which a replicated region's bit was cleared:
@@ -298,7 +303,7 @@ int dcc_op_arm(struct dcc *dcc, u32 portid, u64 reg_id,
 	       const struct dcc_range *ranges, unsigned int n, u64 *armed);
 int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n,
-		       u64 *cleaned);
+		       bool confirmed, u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs);
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms);

@@ -28,7 +28,33 @@ size_t Replicator::refill(const RangeSet& invalid, const std::vector<Range>& dir
     return n;
 }
 
+void Replicator::drop_busy(RangeSet& s) const {
+    for (uint64_t r : regions_) s.remove(r, 1);
+    for (const Range& x : clears_.ranges()) s.remove(x.start, x.count);
+}
+
 bool look_for_dirty(uint64_t kernel_dirty) { return kernel_dirty != 0; }
+
+DirtySplit split_dirty(const std::vector<Range>& dirty, const std::vector<Range>& unconfirmed,
+                       std::optional<uint64_t> unconfirmed_next) {
+    uint64_t end = unconfirmed_next.value_or(UINT64_MAX);
+    DirtySplit s;
+    RangeSet page;
+    for (const Range& x : dirty) {
+        if (x.end() > end) {
+            s.next = end;  // not known yet: the next page
+            if (x.start < end) page.add(x.start, end - x.start);
+            break;
+        }
+        page.add(x.start, x.count);
+    }
+    s.confirmed = page;
+    for (const Range& x : unconfirmed) s.confirmed.remove(x.start, x.count);
+    RangeSet push = page;
+    for (const Range& x : s.confirmed.ranges()) push.remove(x.start, x.count);
+    s.push = push.ranges();
+    return s;
+}
 
 std::optional<PushItem> Replicator::next(size_t window) {
     while (!queue_.empty() && pushing_.size() < window) {

@@ -79,6 +79,9 @@ public:
     size_t in_flight() const { return pushing_.size(); }
     bool busy() const { return !queue_.empty() || !owed_.empty(); }
     bool pushing(uint64_t region) const { return regions_.count(region); }
+    // Take out of @s the regions busy_with() says: their armed bits are
+    // those pushes'.
+    void drop_busy(RangeSet& s) const;
 
 private:
     bool busy_with(uint64_t region) const {
@@ -91,6 +94,23 @@ private:
     RangeSet owed_, clears_;
     Clock::time_point last_refill_{};
 };
+
+// A sync volume's owner: of @dirty (a page of the kernel's dirty set, from
+// a cursor) and @unconfirmed (its unconfirmed set paged from the same
+// cursor, complete up to @unconfirmed_next; nullopt: to the end), the
+// regions to push, a write of which ended without the peer's confirmation,
+// and those whose every write the peer confirmed (SYNC_ACK): the owner
+// clears these without a push, and the kernel checks again that none of
+// their writes is held or ended unconfirmed (spin model: CONFIRM).
+// Regions at or past @unconfirmed_next wait for the next page, which
+// starts at next.
+struct DirtySplit {
+    std::vector<Range> push;
+    RangeSet confirmed;
+    std::optional<uint64_t> next;  // nullopt: the whole page was split
+};
+DirtySplit split_dirty(const std::vector<Range>& dirty, const std::vector<Range>& unconfirmed,
+                       std::optional<uint64_t> unconfirmed_next);
 
 // Whether to ask the kernel for a volume's dirty set: not when its last
 // count (status, every 500 ms; UINT64_MAX: not known) had none dirty, so

@@ -115,6 +115,7 @@ MsgPtr build(int family, const Request& r) {
                          r.write_ids.data());
     if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
     if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
+    if (r.confirmed) e = e ?: nla_put_flag(m.get(), DCC_A_CONFIRMED);
     if (!r.ranges.empty()) {
         nlattr* nest = nla_nest_start(m.get(), DCC_A_RANGES);
         for (const Range& x : r.ranges) {

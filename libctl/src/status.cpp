@@ -255,6 +255,7 @@ json to_json(const VolumeStatus& v) {
             {"backlog", opt(v.backlog)},
             {"in_sync", opt(v.in_sync())},
             {"replication", flow(v.replication)},
+            {"confirmed", opt(v.confirmed)},
             {"hydration", flow(v.hydration)},
             {"fetch", flow(v.fetch)},
             {"last_handover_ms", opt(v.last_handover_ms)},

@@ -517,8 +517,8 @@ int ctlsend(const std::string& path, const std::string& text, const std::map<std
 // ARM or CLEAR_DIRTY of regions: -errno or 0, and the COUNT it replied.
 int arm_or_clear(dcc::nl::Client& c, uint8_t cmd, dcc::nl::Dev d, uint64_t id,
                  std::vector<dcc::Range> ranges, std::optional<uint64_t>& count,
-                 std::string* text = nullptr) {
-    dcc::nl::Request r{.cmd = cmd, .dev = d, .reg_id = id};
+                 std::string* text = nullptr, bool confirmed = false) {
+    dcc::nl::Request r{.cmd = cmd, .dev = d, .reg_id = id, .confirmed = confirmed};
     if (ranges.size() == 1) {
         r.region = ranges[0].start;
         r.count = ranges[0].count;
@@ -924,11 +924,69 @@ int nlprobe(const std::string& vol) {
     expect(!vol_status(vol).held, "status: async again");
     expect_err(vol_io(vol, 63, rs, true), 0, "an async write completes at once");
     {
+        // CLEAR_DIRTY with CONFIRMED (version 7): only a region whose every
+        // write the other site confirmed (60) is cleared without a push;
+        // not one whose write failed (61), was let go as sync mode ended
+        // (62) or was never held (63).
+        RegionsReply unc = a->get_regions(d, DCC_SET_UNCONFIRMED, 0);
+        expect(!has_region(unc, 60) && has_region(unc, 61) && has_region(unc, 62) &&
+                   has_region(unc, 63),
+               "unconfirmed: 61, 62 and 63, not 60");
+        std::optional<uint64_t> n;
+        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{60, 4}}, n), 0, "arm 60-63");
+        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{60, 4}}, n, nullptr, true), 0,
+                   "clear confirmed 60-63");
+        expect(n == 1u, "1 cleared without a push");
+        RegionsReply dirty = a->get_regions(d, DCC_SET_DIRTY, 0);
+        expect(!has_region(dirty, 60) && has_region(dirty, 61) && has_region(dirty, 62) &&
+                   has_region(dirty, 63),
+               "... region 60: 61-63 stay dirty");
+        // A held write is not confirmed yet: its region stays, until the
+        // daemon's word.
+        expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 1}), 0,
+                   "set sync again");
+        std::atomic<int> rc{-1};
+        std::thread t([&] { rc = vol_io(vol, 64, rs, true); });
+        for (int i = 0; i < 100 && vol_status(vol).held != 1u; i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        expect(vol_status(vol).held == 1u, "a write to 64 is held");
+        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{64, 1}}, n), 0, "arm 64");
+        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{64, 1}}, n, nullptr, true), 0,
+                   "clear confirmed 64 while its write is held");
+        expect(n == 0u, "... none cleared");
+        std::optional<dcc_written> w;
+        bool lost = false;
+        for (int i = 0; i < 100 && !w; i++) {
+            for (const Event& ev : writes.drain(lost))
+                if (ev.cmd == DCC_CMD_EVENT_WRITTEN && ev.dev == d && !ev.writes.empty())
+                    w = ev.writes[0];
+            if (!w) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        expect(w.has_value(), "the write to 64 is announced");
+        if (w)
+            expect_err(req(*a, {.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id,
+                                .write_ids = {w->id}}),
+                       0, "writes done for 64");
+        else
+            req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0});
+        t.join();
+        expect_err(rc, 0, "the write to 64 completes");
+        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{64, 1}}, n), 0, "arm 64 again");
+        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{64, 1}}, n, nullptr, true), 0,
+                   "clear confirmed 64 once confirmed");
+        expect(n == 1u, "... cleared");
+        expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0}), 0,
+                   "set sync off again");
+    }
+    {
         // Clean again, as a daemon that replicated them would leave them.
         std::optional<uint64_t> n;
         expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{60, 4}}, n), 0, "arm 60-63");
         expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{60, 4}}, n), 0, "clear 60-63");
-        expect(n == 4, "4 cleared");
+        expect(n == 3, "3 cleared (60 was already)");
+        RegionsReply unc = a->get_regions(d, DCC_SET_UNCONFIRMED, 0);
+        expect(!has_region(unc, 61) && !has_region(unc, 62) && !has_region(unc, 63),
+               "none of 61-63 unconfirmed once its dirty bit is cleared");
     }
 
     // Marking regions invalid.

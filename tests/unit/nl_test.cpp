@@ -109,7 +109,7 @@ TEST(NlBuild, SetRoleWithOriginAndSplit) {
     EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
 }
 
-TEST(NlAbi, Versions3To6AppendTheirNumbers) {
+TEST(NlAbi, Versions3To7AppendTheirNumbers) {
     // Numbers the daemon and older tools rely on never move.
     EXPECT_EQ(DCC_A_MODE, 21);
     EXPECT_EQ(DCC_A_PAD, 22);
@@ -121,7 +121,9 @@ TEST(NlAbi, Versions3To6AppendTheirNumbers) {
     EXPECT_EQ(DCC_A_SYNC, 28);
     EXPECT_EQ(DCC_A_WRITES, 29);
     EXPECT_EQ(DCC_A_WRITE_IDS, 30);
-    EXPECT_EQ(DCC_A_MAX, DCC_A_WRITE_IDS);
+    EXPECT_EQ(DCC_A_CONFIRMED, 31);
+    EXPECT_EQ(DCC_A_MAX, DCC_A_CONFIRMED);
+    EXPECT_EQ(DCC_SET_UNCONFIRMED, 4);
     EXPECT_EQ(DCC_CMD_ARM, 11);
     EXPECT_EQ(DCC_CMD_SET_LEASE, 12);
     EXPECT_EQ(DCC_CMD_SET_SYNC, 13);
@@ -130,9 +132,19 @@ TEST(NlAbi, Versions3To6AppendTheirNumbers) {
     EXPECT_EQ(DCC_CMD_ANNOUNCE_WRITES, 16);
     EXPECT_EQ(DCC_CMD_FILL_RELEASE, 17);
     EXPECT_EQ(DCC_CMD_MAX, DCC_CMD_FILL_RELEASE);
-    EXPECT_EQ(DCC_GENL_VERSION, 6);
+    EXPECT_EQ(DCC_GENL_VERSION, 7);
     // The kernel's event layout, host-endian.
     EXPECT_EQ(sizeof(dcc_written), 24u);
+}
+
+TEST(NlBuild, ClearDirtyConfirmedIsAFlag) {
+    Request r{.cmd = DCC_CMD_CLEAR_DIRTY, .dev = {1, 2}, .reg_id = 7, .confirmed = true};
+    r.ranges = {{4, 2}};
+    MsgPtr m = build(kFamily, r);
+    ASSERT_NE(attr(m.get(), DCC_A_CONFIRMED), nullptr);
+    EXPECT_EQ(nla_len(attr(m.get(), DCC_A_CONFIRMED)), 0);
+    r.confirmed = false;
+    EXPECT_EQ(attr(build(kFamily, r).get(), DCC_A_CONFIRMED), nullptr);
 }
 
 TEST(NlBuild, FlagsAndSmallTypes) {

@@ -375,3 +375,53 @@ TEST(KeptVolume, AppliesOnlyToTheSameMetadata) {
     EXPECT_FALSE(k.applies(SiteState{dcc::Role::Owner, 5}, 256, 500)) << "another geometry";
     EXPECT_FALSE(k.applies(SiteState{dcc::Role::Owner, 5}, 128, 999));
 }
+
+// A sync volume's owner pushes only the regions a write of which ended
+// without the peer's confirmation; the rest are cleared without a push
+// (spin model: CONFIRM).
+TEST(Replication, ConfirmedRegionsAreClearedNotPushed) {
+    std::vector<Range> dirty{{0, 4}, {10, 2}, {20, 1}};
+    std::vector<Range> unc{{2, 1}, {11, 5}};
+    DirtySplit s = split_dirty(dirty, unc, std::nullopt);
+    EXPECT_EQ(s.push, (std::vector<Range>{{2, 1}, {11, 1}}));
+    RangeSet want;
+    want.add(0, 2);
+    want.add(3, 1);
+    want.add(10, 1);
+    want.add(20, 1);
+    EXPECT_EQ(s.confirmed.ranges(), want.ranges());
+    EXPECT_FALSE(s.next);
+    // Nothing unconfirmed: all cleared, none pushed.
+    s = split_dirty(dirty, {}, std::nullopt);
+    EXPECT_TRUE(s.push.empty());
+    EXPECT_EQ(s.confirmed.count(), 7u);
+}
+
+TEST(Replication, RegionsPastTheUnconfirmedPageWaitForTheNext) {
+    // The unconfirmed page stopped at 11: what lies past it is not known
+    // yet, and is neither pushed nor cleared now.
+    DirtySplit s = split_dirty({{0, 2}, {9, 4}, {30, 1}}, {{1, 1}, {9, 1}}, 11);
+    EXPECT_EQ(s.push, (std::vector<Range>{{1, 1}, {9, 1}}));
+    EXPECT_EQ(s.confirmed.count(), 2u);  // 0 and 10
+    EXPECT_TRUE(s.confirmed.contains(0));
+    EXPECT_TRUE(s.confirmed.contains(10));
+    EXPECT_FALSE(s.confirmed.contains(11));
+    ASSERT_TRUE(s.next);
+    EXPECT_EQ(*s.next, 11u);
+}
+
+TEST(Replication, AConfirmedClearLeavesTheRegionsOfPushesInFlight) {
+    Replicator rep;
+    rep.refill({}, {{5, 1}, {6, 1}}, 256, Clock::now());
+    auto a = rep.next(8), b = rep.next(8);
+    ASSERT_TRUE(a && b);
+    rep.sent(100, *a);
+    rep.sent(101, *b);
+    ASSERT_TRUE(rep.answered(101, 0));  // region 6: its clear is due
+    RangeSet s;
+    s.add(0, 10);
+    rep.drop_busy(s);
+    EXPECT_FALSE(s.contains(5)) << "its push is in flight: the armed bit is the push's";
+    EXPECT_FALSE(s.contains(6)) << "its answer awaits its clear";
+    EXPECT_EQ(s.count(), 8u);
+}

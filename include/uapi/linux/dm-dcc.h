@@ -131,7 +131,7 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	6
+#define DCC_GENL_VERSION	7
 #define DCC_GENL_MCGRP_EVENTS	"events"
 #define DCC_GENL_MCGRP_WRITES	"writes"
 
@@ -163,10 +163,13 @@ enum dcc_cmd {
 	/* -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES) [FORCE] */
 	DCC_CMD_SET_INVALID,
 	/*
-	 * -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES);  <- COUNT (regions
-	 * cleaned): clear the dirty bits of armed regions no write reached
-	 * since they were armed; the writes in flight are waited for, at most
-	 * about a second (ETIMEDOUT, nothing cleared)
+	 * -> MAJOR MINOR REG_ID (REGION [COUNT] | RANGES) [CONFIRMED];
+	 * <- COUNT (regions cleaned): clear the dirty bits of armed regions
+	 * no write reached since they were armed; the writes in flight are
+	 * waited for, at most about a second (ETIMEDOUT, nothing cleared).
+	 * Version 7: with CONFIRMED, only those whose every write the other
+	 * site confirmed (none in DCC_SET_UNCONFIRMED, none held): cleared
+	 * without a push.
 	 */
 	DCC_CMD_CLEAR_DIRTY,
 	/*
@@ -271,6 +274,8 @@ enum dcc_attr {
 	DCC_A_SYNC,		/* u8: DCC_SB_F_SYNC (SET_SYNC, REGISTER, EVENT_STATE) */
 	DCC_A_WRITES,		/* binary: struct dcc_written[] */
 	DCC_A_WRITE_IDS,	/* binary: __u64[], ids of held writes */
+	/* Version 7. */
+	DCC_A_CONFIRMED,	/* flag (CLEAR_DIRTY) */
 
 	__DCC_A_MAX,
 };
@@ -293,6 +298,14 @@ enum dcc_region_set {
 	DCC_SET_DIRTY = 1,	/* regions written here, not yet replicated */
 	DCC_SET_PENDING = 2,	/* regions locked for a fill (a bio waits, or one was begun) */
 	DCC_SET_WAITING = 3,	/* the pending regions a bio waits for */
+	/*
+	 * Version 7: regions with a write that ended without the other
+	 * site's confirmation (not held in sync mode, failed, or let go when
+	 * sync mode ended) since their dirty bit was last cleared; every
+	 * dirty region after the table is loaded.  Not persisted.  Only
+	 * meaningful where the region is dirty.
+	 */
+	DCC_SET_UNCONFIRMED = 4,
 	__DCC_SET_MAX,
 };
 

@@ -39,6 +39,7 @@ struct Request {
     std::optional<uint32_t> fill_errno;
     bool arm = false;  // the DCC_A_ARM flag, which version 2 refuses (tests send it)
     bool force = false;
+    bool confirmed = false;     // CLEAR_DIRTY: only regions the other site confirmed
     std::vector<Range> ranges;  // SET_INVALID, FILL_DONE, ARM, CLEAR_DIRTY: many at once
     // SET_ROLE: DCC_ORIGIN_*, DCC_SPLIT_* and the split generation; absent: 0.
     std::optional<uint8_t> origin, split;

@@ -109,6 +109,9 @@ struct VolumeStatus {
     // owner's last report.
     std::optional<uint64_t> backlog;
     std::optional<Flow> replication, hydration, fetch;
+    // Owner: regions whose dirty bit was cleared without a push, every
+    // write of them confirmed by the peer (sync), since dccd started.
+    std::optional<uint64_t> confirmed;
     // From dccd's first sight of a bio waiting for a region to the region
     // valid here, since dccd started.
     std::optional<Histogram> fetch_latency;
