@@ -3,7 +3,8 @@
 #   1. Both sites start with the same (zeroed) copy; background
 #      replication is slowed to 1 MiB/s.  A writes 8 MiB of random data
 #      (O_DIRECT): as soon as its dd returned, B's data device holds all
-#      of it, which replication alone could not have moved yet.
+#      of it, which replication alone could not have moved yet.  A clears
+#      its 128 regions without pushing them: B confirmed every write.
 #   2. The link is cut: a write at A is held (status shows it) and fails
 #      with EIO after miss_timeout (5 s), never acknowledged; the kernel
 #      says why.  Reads go on.
@@ -45,6 +46,16 @@ if [ "$SITE" = a ]; then
 	$DD if=/dev/urandom of=/tmp/w1 bs=1M count=8 status=none
 	check "1: A writes 8 MiB (O_DIRECT)" $DD if=/tmp/w1 of=/dev/mapper/vol bs=1M seek=4 oflag=direct status=none
 	exchange w1 "$(sha256sum </tmp/w1 | cut -d' ' -f1)" >/dev/null
+	# Every one of those writes was confirmed by B: their 128 regions are
+	# cleared without a push, in well under the 8 s that pushes at 1 MiB/s
+	# would take.
+	clean() { [ "$(dirty_count vol)" = 0 ]; }
+	check "1: A's 128 regions are clean within 4 s" wait_until 4 clean
+	confirmed=$(dccctl status --json vol | grep -o '"confirmed":[0-9]*' | cut -d: -f2)
+	pushed=$(dccctl status --json vol | grep -o '"replication":{[^}]*' | grep -o '"regions":[0-9]*' | cut -d: -f2)
+	[ "${confirmed:-0}" -ge 128 ] && [ "${pushed:-999}" -lt 16 ] &&
+		ok "1: ... cleared as confirmed ($confirmed), not pushed ($pushed)" ||
+		bad "1: confirmed ${confirmed:-?}, pushed ${pushed:-?}: expected at least 128 and fewer than 16"
 	barrier checked1
 
 	link_cut ab
