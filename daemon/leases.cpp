@@ -116,7 +116,9 @@ bool Daemon::caught_up(Volume& v) {
     if (v.presync && !v.presync->empty()) {
         // A region no longer dirty is at the replica whatever pushed it: a
         // dirty bit is cleared only by the answer to a push that read the
-        // region after its last write.  (A push in flight across a switch
+        // region after its last write, or as confirmed, when the replica
+        // confirmed each of its writes (the kernel leaves one completed
+        // alone: WRITES_DONE without CONFIRMED).  (A push in flight across a switch
         // from async, whose answer does not count for presync, cleans it
         // too; nothing would push it again.)
         RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY), still;

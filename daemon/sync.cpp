@@ -246,8 +246,8 @@ void SyncShipper::take_answers() {
         sent_.erase(it);
     }
     auto answered = Clock::now();
-    for (auto& [k, ids] : ok) done({k.first, k.second}, ids, false);
-    for (auto& [k, ids] : failed) done({k.first, k.second}, ids, true);
+    for (auto& [k, ids] : ok) done({k.first, k.second}, ids, false, true);
+    for (auto& [k, ids] : failed) done({k.first, k.second}, ids, true, false);
     auto us = [](auto d) { return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
     auto now = Clock::now();
     for (auto [seen, sent] : times) {
@@ -266,7 +266,7 @@ void SyncShipper::take_answers() {
     }
 }
 
-void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed) {
+void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed, bool confirmed) {
     uint64_t reg_id;
     {
         std::lock_guard<std::mutex> l(mu_);
@@ -277,6 +277,7 @@ void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool faile
     for (size_t i = 0; i < ids.size(); i += DCC_MAX_WRITES_PER_REQUEST) {
         nl::Request r{.cmd = DCC_CMD_WRITES_DONE, .dev = dev, .reg_id = reg_id};
         if (failed) r.fill_errno = EIO;
+        r.confirmed = confirmed;
         r.write_ids.assign(ids.begin() + long(i),
                            ids.begin() + long(std::min(ids.size(), i + DCC_MAX_WRITES_PER_REQUEST)));
         std::string text;
@@ -306,7 +307,8 @@ void SyncShipper::complete_alone() {
         std::erase_if(sent_, [&](const auto& s) { return ids.count(key(s.second.w.dev)); });
         std::erase_if(known_, [&](const auto& k) { return ids.count({std::get<0>(k), std::get<1>(k)}); });
     }
-    for (auto& [k, list] : ids) done({k.first, k.second}, list, false);
+    // Not confirmed: the regions stay for a push (spin model: CONFIRM).
+    for (auto& [k, list] : ids) done({k.first, k.second}, list, false, false);
 }
 
 // Unanswered writes whose answer is late go out again.

@@ -95,7 +95,9 @@ private:
     void resend_unanswered();
     void forget(nl::Dev dev);
     void announce();
-    void done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed);
+    // Complete held writes: @failed with EIO; @confirmed, the peer holds them
+    // (else their regions are left to a push).
+    void done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed, bool confirmed);
     void complete_alone();
 
     const Config& cfg_;

@@ -387,6 +387,7 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
             nl::RegionsReply unc = kernel_.page(v, DCC_SET_UNCONFIRMED, v.dirty_cursor);
             core::DirtySplit split = core::split_dirty(dirty.ranges, unc.ranges, unc.next);
             if (split.next) next = split.next;
+            for (const Range& x : v.invalid.ranges()) split.confirmed.remove(x.start, x.count);
             dirty.ranges = std::move(split.push);
             clear_confirmed(v, split.confirmed);
         }

@@ -612,7 +612,8 @@ static int dcc_nl_writes_done(struct sk_buff *skb, struct genl_info *info)
 	}
 	ret = dcc_op_writes_done(dcc, reg_id, ids, len / sizeof(u64),
 				 info->attrs[DCC_A_ERRNO] != NULL &&
-				 nla_get_u32(info->attrs[DCC_A_ERRNO]) != 0, &count);
+				 nla_get_u32(info->attrs[DCC_A_ERRNO]) != 0,
+				 !!info->attrs[DCC_A_CONFIRMED], &count);
 	kfree(ids);
 	dcc_put(dcc);
 	if (ret)

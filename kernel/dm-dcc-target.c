@@ -665,9 +665,14 @@ retry:
 		goto retry;
 	}
 	if (write && dcc_bio_covers_region(dcc, bio, r)) {
-		/* Nothing to fetch: the write replaces the whole region. */
+		/*
+		 * Nothing to fetch: the write replaces the whole region.  It is
+		 * held only once its valid bit is committed, so it is never
+		 * confirmed: left to a push.
+		 */
 		__dcc_lock_insert(dcc, spare, r, DCC_LOCK_OVERWRITE);
 		spare->owner_bio = bio;
+		dcc_unconfirmed(dcc, r);
 		__dcc_set_dirty(dcc, r);
 		list_add_tail(&spare->work, &dcc->overwrite_start);
 	} else {
@@ -702,8 +707,6 @@ static void dcc_overwrite_endio(struct bio *clone)
 
 	lk->status = clone->bi_status;
 	bio_put(clone);
-	/* Held only once its valid bit is committed: left to a push. */
-	dcc_unconfirmed(dcc, lk->region);
 	if (unlikely(test_bit(lk->region, dcc->armed)))
 		clear_bit(lk->region, dcc->armed);
 	dcc_epoch_exit(dcc, lk->epoch);
@@ -1715,11 +1718,13 @@ int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool want)
 }
 
 /*
- * Complete held writes by id, with EIO if @failed.  Only the registration
- * number is checked: the daemon may answer from another socket.
+ * Complete held writes by id, with EIO if @failed.  Unless @confirmed (the
+ * other site holds them), their regions become unconfirmed.  Only the
+ * registration number is checked: the daemon may answer from another
+ * socket.
  */
 int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
-		       unsigned int n, bool failed, u64 *count)
+		       unsigned int n, bool failed, bool confirmed, u64 *count)
 {
 	struct bio_list done = BIO_EMPTY_LIST;
 	struct dcc_bio *pb, *tmp;
@@ -1741,7 +1746,7 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 				continue;
 			list_del_init(&pb->sync_node);
 			dcc->nr_sync_held--;
-			if (failed)
+			if (failed || !confirmed)
 				dcc_unconfirmed(dcc, pb->region);
 			bio_list_add(&done, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
 			(*count)++;
@@ -2084,6 +2089,7 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	struct dcc *dcc = ti->private;
 	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
 	sector_t sector, end;
+	bool sync;
 	u64 r;
 
 	pb->counted = false;
@@ -2104,13 +2110,16 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	end = (sector_t)(r + 1) << dcc->region_shift;
 	if (unlikely(bio_end_sector(bio) > end))
 		dm_accept_partial_bio(bio, end - sector);
-	/* Only a held write can be confirmed (one held later is marked then). */
-	if (op_is_write(bio_op(bio)) &&
-	    !(READ_ONCE(dcc->sync) && dcc_sync_holds(bio)))
-		dcc_unconfirmed(dcc, r);
-
 	if (unlikely(!READ_ONCE(dcc->serves)))
 		return DM_MAPIO_KILL;
+	/*
+	 * Only a held write can be confirmed; one that is not held after all
+	 * is marked when it is let go.  sync is read once: a write that goes
+	 * the fast way below is marked here.
+	 */
+	sync = READ_ONCE(dcc->sync);
+	if (op_is_write(bio_op(bio)) && !(sync && dcc_sync_holds(bio)))
+		dcc_unconfirmed(dcc, r);
 	/* No lease runs: the worker holds the bio until one does. */
 	if (dcc_lease_lapsed(dcc))
 		goto defer;
@@ -2118,7 +2127,7 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	if (!op_is_write(bio_op(bio))) {
 		if (likely(test_bit(r, dcc->hot_valid)))
 			return DM_MAPIO_REMAPPED;
-	} else if (!READ_ONCE(dcc->sync)) {
+	} else if (!sync) {
 		dcc_epoch_enter(dcc, &pb->epoch);
 		if (likely(test_bit(r, dcc->hot_valid) &&
 			   test_bit(r, dcc->hot_dirty))) {

@@ -309,7 +309,7 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms);
 int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool sync);
 int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
-		       unsigned int n, bool failed, u64 *count);
+		       unsigned int n, bool failed, bool confirmed, u64 *count);
 int dcc_op_announce_writes(struct dcc *dcc, u64 reg_id);
 void dcc_get_role_state(struct dcc *dcc, struct dcc_role_state *rs,
 			enum dcc_mode *mode, bool *lease, bool *sync);

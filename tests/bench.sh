@@ -210,6 +210,8 @@ for dir in build/vm/run/*/sync; do
 		printf "dcc sync against DRBD protocol C: median %.2f, IOPS at 16 in flight %.2f\n", s / d, si / di }'
 	awk -v r="$rtt" -v q="${drtt:-0}" 'BEGIN {
 		printf "round trip dccd to dccd (status link_rtt_ms) %.2f ms against ping %.2f ms: %.2f\n", q, r, q / r }'
+	echo "$b" | grep '^BENCH syncclear ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "the sync volume'"'"'s regions written by the rounds: %d cleared as confirmed by the peer, %d pushed\n", v["confirmed"], v["pushed"] }'
 	echo "$b" | grep '^BENCH handover ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "\nHandover to the other site and its first 4 KiB write there: dcc (dccctl migrate) %d ms, DRBD 8.4 (demote, promote) %d ms: %.2f\n", v["dcc_ms"], v["drbd_ms"], v["dcc_ms"] / v["drbd_ms"] }'
 	grep -aq '^DCC-RESULT sync 0' "$dir/console-1-a.log" && grep -aq '^DCC-RESULT sync 0' "$dir/console-1-b.log" ||

@@ -322,8 +322,9 @@
  *  bit of a region whose writes the peer all confirmed without pushing
  *  it, and before a handover reads its dirty set, so that the new owner
  *  is not sent to fetch back what it holds.  The kernel keeps, per region,
- *  "a write ended without the peer's confirmation" (unc: failed, or
- *  acknowledged alone; every dirty region after a load), cleared with the
+ *  "a write ended without the peer's confirmation" (unc: failed,
+ *  acknowledged alone (WRITES_DONE without CONFIRMED), or a whole-region
+ *  write; every dirty region after a load), cleared with the
  *  dirty bit, and such a clear (DCC_CLEAR_CONFIRMED) leaves a region with
  *  that bit or with a write held.  MUTANT_CONFIRM_UNC, MUTANT_CONFIRM_HELD:
  *  without one of the two tests; each fails (b) at depth 14.
@@ -2594,6 +2595,7 @@ inline write(s, r) {
 inline overwrite(s, r) {
 	LATE(s);
 	dirty[IX(s, r)] = 1;
+	UNC(s, r);                  /* held only after its valid bit's commit: never confirmed */
 	pending(s, r);
 	cur[IX(s, r)] = 1;          /* the whole region: newer than any acknowledged write */
 	valid[IX(s, r)] = 1;

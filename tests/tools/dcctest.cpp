@@ -897,6 +897,7 @@ int nlprobe(const std::string& vol) {
             expect(w->sector == r * rs && w->sectors == kBs / 512, "... at its sector and length");
             Request done{.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id, .write_ids = {w->id}};
             if (fail) done.fill_errno = EIO;
+            done.confirmed = !fail;  // the other site holds it
             if (!want && !fail) {
                 // Answered from another socket: only the registration counts.
                 expect_err(req(b, done), 0, "writes done from another socket of the daemon");
@@ -975,18 +976,44 @@ int nlprobe(const std::string& vol) {
         expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{64, 1}}, n, nullptr, true), 0,
                    "clear confirmed 64 once confirmed");
         expect(n == 1u, "... cleared");
+        // Completed without CONFIRMED, as a daemon going on alone does:
+        // the region is left to a push.
+        std::atomic<int> rc2{-1};
+        std::thread t2([&] { rc2 = vol_io(vol, 64, rs, true); });
+        uint64_t id2 = 0;
+        for (int i = 0; i < 100 && !id2; i++) {
+            for (const Event& ev : writes.drain(lost))
+                if (ev.cmd == DCC_CMD_EVENT_WRITTEN && ev.dev == d && !ev.writes.empty())
+                    id2 = ev.writes[0].id;
+            if (!id2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        expect(id2 != 0, "a second write to 64 is announced");
+        if (id2)
+            expect_err(req(*a, {.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id,
+                                .write_ids = {id2}}),
+                       0, "writes done for 64 without CONFIRMED (alone)");
+        else
+            req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0});
+        t2.join();
+        expect_err(rc2, 0, "... the write completes");
+        expect(has_region(a->get_regions(d, DCC_SET_UNCONFIRMED, 0), 64), "... 64 is unconfirmed");
+        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{64, 1}}, n), 0, "arm 64 a third time");
+        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{64, 1}}, n, nullptr, true), 0,
+                   "clear confirmed 64 written alone");
+        expect(n == 0u, "... not cleared");
         expect_err(req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0}), 0,
                    "set sync off again");
     }
     {
         // Clean again, as a daemon that replicated them would leave them.
         std::optional<uint64_t> n;
-        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{60, 4}}, n), 0, "arm 60-63");
-        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{60, 4}}, n), 0, "clear 60-63");
-        expect(n == 3, "3 cleared (60 was already)");
+        expect_err(arm_or_clear(*a, DCC_CMD_ARM, d, id, {{60, 5}}, n), 0, "arm 60-64");
+        expect_err(arm_or_clear(*a, DCC_CMD_CLEAR_DIRTY, d, id, {{60, 5}}, n), 0, "clear 60-64");
+        expect(n == 4, "4 cleared (60 was already)");
         RegionsReply unc = a->get_regions(d, DCC_SET_UNCONFIRMED, 0);
-        expect(!has_region(unc, 61) && !has_region(unc, 62) && !has_region(unc, 63),
-               "none of 61-63 unconfirmed once its dirty bit is cleared");
+        expect(!has_region(unc, 61) && !has_region(unc, 62) && !has_region(unc, 63) &&
+                   !has_region(unc, 64),
+               "none of 61-64 unconfirmed once its dirty bit is cleared");
     }
 
     // Marking regions invalid.

@@ -215,10 +215,13 @@ enum dcc_cmd {
 	 */
 	DCC_CMD_EVENT_WRITTEN,
 	/*
-	 * -> MAJOR MINOR REG_ID WRITE_IDS [ERRNO];  <- COUNT (writes found):
-	 * complete those held writes, with EIO if ERRNO is set.  REG_ID is
-	 * checked, not the socket: another socket of the registered daemon
-	 * may send it.  Ids not held (any more) are skipped.
+	 * -> MAJOR MINOR REG_ID WRITE_IDS [ERRNO] [CONFIRMED];  <- COUNT
+	 * (writes found): complete those held writes, with EIO if ERRNO is
+	 * set.  Version 7: without CONFIRMED (the other site holds them: a
+	 * write completed as the daemon goes on alone has none), their
+	 * regions become unconfirmed.  REG_ID is checked, not the socket:
+	 * another socket of the registered daemon may send it.  Ids not held
+	 * (any more) are skipped.
 	 */
 	DCC_CMD_WRITES_DONE,
 	/*
@@ -275,7 +278,7 @@ enum dcc_attr {
 	DCC_A_WRITES,		/* binary: struct dcc_written[] */
 	DCC_A_WRITE_IDS,	/* binary: __u64[], ids of held writes */
 	/* Version 7. */
-	DCC_A_CONFIRMED,	/* flag (CLEAR_DIRTY) */
+	DCC_A_CONFIRMED,	/* flag (CLEAR_DIRTY, WRITES_DONE) */
 
 	__DCC_A_MAX,
 };

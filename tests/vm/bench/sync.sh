@@ -65,6 +65,7 @@ if [ "$SITE" = a ]; then
 	done
 	dccctl wait async in-sync --timeout 300 >/dev/null || bad "async in sync"
 	dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync"
+	pushed0=$(dccctl status --json sync | grep -o '"replication":{[^}]*' | grep -o '"regions":[0-9]*' | cut -d: -f2)
 	rtt=$(ping -c 20 -i 0.2 -q "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 	echo "BENCH rtt ms=$rtt"
 	# The same round trip as dccd pays it (PING to PONG, both loops).
@@ -81,6 +82,10 @@ if [ "$SITE" = a ]; then
 		done
 	done
 	grep "sync:" /tmp/dccd.log | tail -n 5
+	# The sync volume's regions written by the rounds: cleared as
+	# confirmed, or pushed.
+	pushed=$(dccctl status --json sync | grep -o '"replication":{[^}]*' | grep -o '"regions":[0-9]*' | cut -d: -f2)
+	echo "BENCH syncclear confirmed=$(dccctl status --json sync | grep -o '"confirmed":[0-9]*' | cut -d: -f2) pushed=$((pushed - pushed0))"
 	barrier done
 else
 	t0=$(cut -d' ' -f1 /proc/uptime)
