@@ -16,6 +16,9 @@
 #      from the witness's answers, pushes what it wrote alone, and once b
 #      holds all of it lifts the fence (UPTODATE with the fence's epoch).
 #      Every record a acknowledged is on b's disk.
+#   5. With this dccd running, a is cut off from b again, goes on alone
+#      and writes 100 more records; once the link is back they reach b (a
+#      write completed alone is never cleared as confirmed by b).
 # sites: 3
 # disks: data=16M meta=1M
 # timeout: 300
@@ -37,6 +40,7 @@ if [ "$SITE" = w ]; then
 	barrier_with b s3
 	check "w: its log shows a's fence of b" grep -q "goes on without its replica" /tmp/witness.log
 	check "w: ... lifted once b holds what a wrote" wait_until 200 grep -q "fence of epoch [0-9]* is lifted" /tmp/witness.log
+	barrier_with a s5w
 	sed 's/^/witness: /' /tmp/witness.log | tail -n 8
 	finish
 fi
@@ -56,6 +60,16 @@ if [ "$SITE" = a ] && [ "${DCC_BOOT:-1}" = 2 ]; then
 		bad "4: status still shows a fence"
 	grep -q "GOING ON ALONE" /tmp/dccd.log && bad "4: a went on alone again" || ok "4: a did not go on alone again"
 	barrier_with b s4
+	check "5: cut a-b again" link_cut ab
+	check "5: a sees the link down" wait_until 20 link_down
+	check "5: a writes 100 more records" sh -c "dcctest seqwrite /dev/mapper/vol --seed 6 --count 100 >/tmp/acked5"
+	expect_eq "5: ... every one acknowledged" "ACK 99" "$(tail -n 1 /tmp/acked5)"
+	check "5: ... alone" grep -q "GOING ON ALONE" /tmp/dccd.log
+	check "5: heal a-b" link_heal ab
+	check "5: paired" dccctl wait vol paired --timeout 90
+	check "5: in sync" dccctl wait vol in-sync --timeout 120
+	barrier_with b s5
+	barrier_with w s5w
 	stop_dccd
 	finish
 fi
@@ -105,5 +119,8 @@ check "4: in sync" dccctl wait vol in-sync --timeout 120
 check "4: every record a acknowledged alone is on b's disk" \
 	dcctest seqverify "$DATA" --seed 5 --acked $LAST
 barrier_with a s4
+barrier_with a s5
+check "5: every record a acknowledged alone the second time is on b's disk" \
+	dcctest seqverify "$DATA" --seed 6 --acked 99
 stop_dccd
 finish
