@@ -966,8 +966,8 @@ int nlprobe(const std::string& vol) {
         expect(w.has_value(), "the write to 64 is announced");
         if (w)
             expect_err(req(*a, {.cmd = DCC_CMD_WRITES_DONE, .dev = d, .reg_id = id,
-                                .write_ids = {w->id}}),
-                       0, "writes done for 64");
+                                .confirmed = true, .write_ids = {w->id}}),
+                       0, "writes done for 64, confirmed");
         else
             req(*a, {.cmd = DCC_CMD_SET_SYNC, .dev = d, .reg_id = id, .sync = 0});
         t.join();
