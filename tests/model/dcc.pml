@@ -556,8 +556,9 @@
  *               sender's incarnation in its dst field for it); COVER_FRESH
  *               shows that a report taken after pairing again still lets a
  *               failover through.
- *   FIX_PRESYNC (CONTINUE; dccd's since 1f5dcce, off by default here so
- *               that flaw-presync shows the protocol without it) a
+ *   FIX_PRESYNC (CONTINUE; dccd's since 1f5dcce; on with CONFIRM, off
+ *               with -DNO_CONFIRM so that flaw-presync shows the protocol
+ *               without it) a
  *               region counts in presync only while it is dirty: cleared,
  *               it was pushed by a push armed after every write it holds,
  *               whatever that push's seq.  dccd as first built kept a region in
@@ -654,6 +655,12 @@
 #endif
 #if defined(SYNC) && !defined(NO_CONFIRM)
 #define CONFIRM
+/* a region cleared as confirmed is never pushed again: only FIX_PRESYNC
+ * (dccd's) takes it out of presync, or the fence is never lifted ((j),
+ * continue-end); flaw-presync shows the flaw with -DNO_CONFIRM */
+#ifndef FIX_PRESYNC
+#define FIX_PRESYNC
+#endif
 #endif
 #ifdef CONTINUE
 #ifndef SYNC
