@@ -135,6 +135,7 @@ void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
                 RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY);
                 RangeSet unc = kernel_.set(v, DCC_SET_UNCONFIRMED);
                 for (const Range& x : unc.ranges()) dirty.remove(x.start, x.count);
+                for (const Range& x : v.invalid.ranges()) dirty.remove(x.start, x.count);
                 clear_confirmed(v, dirty);
             }
             // Only what this site holds is newer here: a region invalid

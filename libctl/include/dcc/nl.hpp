@@ -39,7 +39,9 @@ struct Request {
     std::optional<uint32_t> fill_errno;
     bool arm = false;  // the DCC_A_ARM flag, which version 2 refuses (tests send it)
     bool force = false;
-    bool confirmed = false;     // CLEAR_DIRTY: only regions the other site confirmed
+    // CLEAR_DIRTY: only regions whose writes the other site confirmed;
+    // WRITES_DONE: the other site holds these writes (else unconfirmed).
+    bool confirmed = false;
     std::vector<Range> ranges;  // SET_INVALID, FILL_DONE, ARM, CLEAR_DIRTY: many at once
     // SET_ROLE: DCC_ORIGIN_*, DCC_SPLIT_* and the split generation; absent: 0.
     std::optional<uint8_t> origin, split;
