@@ -444,7 +444,7 @@ static int dcc_nl_set_invalid(struct sk_buff *skb, struct genl_info *info)
 	return dcc_nl_explain(info, ret);
 }
 
-/* A request on ranges whose op counts what it did: ARM, FILL_RELEASE. */
+/* A request on ranges whose op counts what it did: ARM, CLEAR_DIRTY, FILL_RELEASE. */
 static int dcc_nl_ranges_count(struct genl_info *info, u8 cmd,
 			       int (*op)(struct dcc *dcc, u32 portid, u64 reg_id,
 					 const struct dcc_range *ranges,
@@ -473,22 +473,9 @@ static int dcc_nl_arm(struct sk_buff *skb, struct genl_info *info)
 
 static int dcc_nl_clear_dirty(struct sk_buff *skb, struct genl_info *info)
 {
-	bool confirmed = !!info->attrs[DCC_A_CONFIRMED];
-	struct dcc_range *ranges;
-	struct dcc *dcc;
-	u64 reg_id, count = 0;
-	int ret, n;
-
-	dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
-	if (IS_ERR(dcc))
-		return PTR_ERR(dcc);
-	ret = n ? dcc_op_clear_dirty(dcc, info->snd_portid, reg_id, ranges, n,
-				     confirmed, &count) : 0;
-	kfree(ranges);
-	dcc_put(dcc);
-	if (ret)
-		return dcc_nl_explain(info, ret);
-	return dcc_nl_reply_count(info, DCC_CMD_CLEAR_DIRTY, count);
+	return dcc_nl_ranges_count(info, DCC_CMD_CLEAR_DIRTY,
+				   info->attrs[DCC_A_CONFIRMED] ?
+				   dcc_op_clear_confirmed : dcc_op_clear_dirty);
 }
 
 static int dcc_nl_fill_release(struct sk_buff *skb, struct genl_info *info)

@@ -1451,9 +1451,9 @@ out:
  * region still armed after that was written by nobody: its bit is cleared.
  * Every other one goes back to hot_dirty, its bit still on disk.
  */
-int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
-		       const struct dcc_range *ranges, unsigned int n,
-		       bool confirmed, u64 *cleaned)
+static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
+			   const struct dcc_range *ranges, unsigned int n,
+			   bool confirmed, u64 *cleaned)
 {
 	struct dcc_bio *pb;
 	u64 i, end, count = 0, taken = 0, steps = 0;
@@ -1525,6 +1525,20 @@ out:
 	mutex_unlock(&dcc->clear_mutex);
 	*cleaned = count;
 	return ret;
+}
+
+int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
+		       const struct dcc_range *ranges, unsigned int n,
+		       u64 *cleaned)
+{
+	return dcc_clear_dirty(dcc, portid, reg_id, ranges, n, false, cleaned);
+}
+
+int dcc_op_clear_confirmed(struct dcc *dcc, u32 portid, u64 reg_id,
+			   const struct dcc_range *ranges, unsigned int n,
+			   u64 *cleaned)
+{
+	return dcc_clear_dirty(dcc, portid, reg_id, ranges, n, true, cleaned);
 }
 
 /*

@@ -303,7 +303,10 @@ int dcc_op_arm(struct dcc *dcc, u32 portid, u64 reg_id,
 	       const struct dcc_range *ranges, unsigned int n, u64 *armed);
 int dcc_op_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n,
-		       bool confirmed, u64 *cleaned);
+		       u64 *cleaned);
+int dcc_op_clear_confirmed(struct dcc *dcc, u32 portid, u64 reg_id,
+			   const struct dcc_range *ranges, unsigned int n,
+			   u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs);
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms);
