@@ -432,14 +432,17 @@ static void dcc_write_landed(struct dcc *dcc, struct dcc_bio *pb)
 
 /*
  * A write of @r ends, or ended, without the other site's confirmation: a
- * CLEAR_DIRTY with CONFIRMED leaves the region to a push.  Set before the
- * write counts as landed or leaves sync_held, so that such a clear, which
- * drains the writes in flight and then looks at sync_held, sees it in one
- * place or the other.
+ * CLEAR_DIRTY with CONFIRMED leaves the region to a push.  Set once the
+ * write is counted in an epoch (or under the lock), and before it counts
+ * as landed or leaves sync_held, so that such a clear, which drains the
+ * writes in flight and then looks at sync_held, sees it in one place or
+ * the other.  A clear that could unset the bit meanwhile waits for the
+ * write, so a bit already set need not be written again.
  */
 static inline void dcc_unconfirmed(struct dcc *dcc, u64 r)
 {
-	set_bit(r, dcc->unconfirmed);
+	if (!test_bit(r, dcc->unconfirmed))
+		set_bit(r, dcc->unconfirmed);
 }
 
 /*
@@ -2103,7 +2106,6 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	struct dcc *dcc = ti->private;
 	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
 	sector_t sector, end;
-	bool sync;
 	u64 r;
 
 	pb->counted = false;
@@ -2124,16 +2126,9 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	end = (sector_t)(r + 1) << dcc->region_shift;
 	if (unlikely(bio_end_sector(bio) > end))
 		dm_accept_partial_bio(bio, end - sector);
+
 	if (unlikely(!READ_ONCE(dcc->serves)))
 		return DM_MAPIO_KILL;
-	/*
-	 * Only a held write can be confirmed; one that is not held after all
-	 * is marked when it is let go.  sync is read once: a write that goes
-	 * the fast way below is marked here.
-	 */
-	sync = READ_ONCE(dcc->sync);
-	if (op_is_write(bio_op(bio)) && !(sync && dcc_sync_holds(bio)))
-		dcc_unconfirmed(dcc, r);
 	/* No lease runs: the worker holds the bio until one does. */
 	if (dcc_lease_lapsed(dcc))
 		goto defer;
@@ -2141,11 +2136,13 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	if (!op_is_write(bio_op(bio))) {
 		if (likely(test_bit(r, dcc->hot_valid)))
 			return DM_MAPIO_REMAPPED;
-	} else if (!sync) {
+	} else if (!READ_ONCE(dcc->sync)) {
 		dcc_epoch_enter(dcc, &pb->epoch);
 		if (likely(test_bit(r, dcc->hot_valid) &&
 			   test_bit(r, dcc->hot_dirty))) {
 			pb->counted = true;
+			/* Not held: never confirmed (a deferred one: issue_write). */
+			dcc_unconfirmed(dcc, r);
 			return DM_MAPIO_REMAPPED;
 		}
 		dcc_epoch_exit(dcc, pb->epoch);
