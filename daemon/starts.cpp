@@ -131,13 +131,11 @@ void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
             // In sync, what the peer confirmed write by write is not sent
             // to be fetched back: its dirty bits go first (the SET_ROLE
             // commit writes them).
-            if (v.reg.sync) {
-                RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY);
-                RangeSet unc = kernel_.set(v, DCC_SET_UNCONFIRMED);
-                for (const Range& x : unc.ranges()) dirty.remove(x.start, x.count);
-                for (const Range& x : v.invalid.ranges()) dirty.remove(x.start, x.count);
-                clear_confirmed(v, dirty);
-            }
+            if (v.reg.sync)
+                clear_confirmed(v, core::split_dirty(kernel_.set(v, DCC_SET_DIRTY).ranges(),
+                                                     kernel_.set(v, DCC_SET_UNCONFIRMED).ranges(),
+                                                     std::nullopt)
+                                       .confirmed);
             // Only what this site holds is newer here: a region invalid
             // here (a failed whole-region write) keeps the peer's copy.
             v.ho_set = kernel_.set(v, DCC_SET_DIRTY);

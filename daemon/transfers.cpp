@@ -387,7 +387,6 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
             nl::RegionsReply unc = kernel_.page(v, DCC_SET_UNCONFIRMED, v.dirty_cursor);
             core::DirtySplit split = core::split_dirty(dirty.ranges, unc.ranges, unc.next);
             if (split.next) next = split.next;
-            for (const Range& x : v.invalid.ranges()) split.confirmed.remove(x.start, x.count);
             dirty.ranges = std::move(split.push);
             clear_confirmed(v, split.confirmed);
         }
@@ -446,9 +445,11 @@ void Daemon::on_push_ack(Volume& v, const wire::Message& m) {
 
 // The dirty bits of @set's regions whose every write the peer confirmed,
 // without a push (the kernel leaves a region with a write held or ended
-// unconfirmed).  Not those a push holds the armed bit of.
+// unconfirmed).  Not those a push holds the armed bit of, nor those
+// invalid here (a whole-region write's, which a push takes).
 uint64_t Daemon::clear_confirmed(Volume& v, RangeSet set) {
     v.rep.drop_busy(set);
+    for (const Range& x : v.invalid.ranges()) set.remove(x.start, x.count);
     if (set.empty()) return 0;
     uint64_t cleared = 0;
     int e = kernel_.arm(v, set);

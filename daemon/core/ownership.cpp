@@ -141,13 +141,9 @@ void Ownership::pairing_floor(Plan& p, bool answer, bool again, ReportFloor mark
         return;
     }
     // The answer to this site's latest ATTACH, sent since it last lost
-    // the peer: the owner's reports counted after it count.
-    if (answer) {
-        floor_ = mark;
-        return;
-    }
-    // The owner's ATTACH may be as old as a stale report.
-    if (again) floor_.reset();
+    // the peer, sets the floor; the owner's ATTACH, which may be as old as
+    // a stale report, sets none.
+    if (answer || again) floor_ = statement_floor(answer, mark.incarnation, mark.watermark);
     if (!floor_) {
         attach_seq_ = 0;
         p.attach = true;
