@@ -161,7 +161,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         }
         send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
                                                                            : std::optional(peer_site_),
-                                              link_up_, states, started_, rtt_.ms())));
+                                              link_up_, states, started_, link_rtt())));
         close(fd);
         return;
     }

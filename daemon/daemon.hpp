@@ -242,6 +242,7 @@ private:
     std::deque<std::pair<Clock::time_point, wire::Message>> held_progress_;
     bool hold_progress(const wire::Message& m, Clock::time_point now);
     void release_progress(Clock::time_point now);
+    std::optional<LinkRtt> link_rtt() const;
     core::RoundTrip rtt_;                           // to the peer's dccd, while the link is up
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
     double tokens_ = 0;

@@ -68,6 +68,11 @@ wire::Message Daemon::promises(Clock::time_point now) {
 
 // The owner's side: each promise for a generation this site owns is a
 // lease counted from when the PING left.
+std::optional<LinkRtt> Daemon::link_rtt() const {
+    if (!rtt_.ms()) return std::nullopt;
+    return LinkRtt{.smoothed = *rtt_.ms(), .last = *rtt_.last(), .min = *rtt_.min()};
+}
+
 void Daemon::on_pong(const wire::Message& m) {
     auto it = pings_.find(m.seq);
     if (it == pings_.end()) return;  // an answer to a PING long gone

@@ -116,9 +116,10 @@ std::optional<dcc::Progress> progress_from(const json& v, const char* what) {
 
 void print_status_text(const json& st) {
     if (st.value("daemon", true)) {
-        char rtt[64] = "";
+        char rtt[96] = "";
         if (st.contains("link_rtt_ms") && st["link_rtt_ms"].is_number())
-            std::snprintf(rtt, sizeof(rtt), " (round trip %.1f ms)", st["link_rtt_ms"].get<double>());
+            std::snprintf(rtt, sizeof(rtt), " (round trip %.1f ms, least %.1f ms)",
+                          st["link_rtt_ms"].get<double>(), st.value("link_rtt_min_ms", 0.0));
         std::printf("site %s, peer %s, link %s%s\n", str_or(st, "site", "?").c_str(),
                     str_or(st, "peer", "unknown").c_str(), str_or(st, "link", "?").c_str(), rtt);
     }

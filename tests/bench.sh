@@ -188,6 +188,7 @@ for dir in build/vm/run/*/sync; do
 	rtt=$(echo "$b" | sed -n 's/^BENCH rtt ms=\([0-9.]*\).*/\1/p')
 	dur=$(echo "$b" | sed -n 's/^BENCH durable4k us=\([0-9]*\).*/\1/p')
 	drtt=$(echo "$b" | sed -n 's/^BENCH dccrtt ms=\([0-9.]*\).*/\1/p')
+	drttmin=$(echo "$b" | sed -n 's/^BENCH dccrtt .*min_ms=\([0-9.]*\).*/\1/p')
 	# the median of the rounds' values of FIELD for TARGET
 	med() { echo "$b" | grep "^BENCH synclat .* target=$1 " | sed -n "s/.* $2=\([0-9]*\).*/\1/p" | sort -n |
 		awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
@@ -208,8 +209,8 @@ for dir in build/vm/run/*/sync; do
 		printf "\nsync - async: %d us a write, against ping RTT %.0f us + a durable 4 KiB write at the peer %d us = %d us: %.2f\n", s - a, r * 1000, d, ref, (s - a) / ref }'
 	awk -v s="$(med sync median_us)" -v d="$(med drbd median_us)" -v si="$(med sync iops16)" -v di="$(med drbd iops16)" 'BEGIN {
 		printf "dcc sync against DRBD protocol C: median %.2f, IOPS at 16 in flight %.2f\n", s / d, si / di }'
-	awk -v r="$rtt" -v q="${drtt:-0}" 'BEGIN {
-		printf "round trip dccd to dccd (status link_rtt_ms) %.2f ms against ping %.2f ms: %.2f\n", q, r, q / r }'
+	awk -v r="$rtt" -v q="${drtt:-0}" -v m="${drttmin:-0}" 'BEGIN {
+		printf "round trip dccd to dccd (status link_rtt_ms, smoothed) %.2f ms against ping %.2f ms: %.2f; least %.2f ms: %.2f\n", q, r, q / r, m, m / r }'
 	echo "$b" | grep '^BENCH syncclear ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "the sync volume'"'"'s regions written by the rounds: %d cleared as confirmed by the peer, %d pushed\n", v["confirmed"], v["pushed"] }'
 	echo "$b" | grep '^BENCH handover ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }

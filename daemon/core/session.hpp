@@ -9,6 +9,7 @@
 // bring its messages back to life.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -42,15 +43,23 @@ private:
 // The round trip to the peer's dccd, from each PING to its PONG: both
 // loops and the link, what a control message pays (status shows it beside
 // the network's own ping time).  Smoothed as TCP smooths its RTT (each
-// sample moves it by an eighth), so that one late answer does not swing it.
+// sample moves it by an eighth), so that one late answer does not swing it;
+// the last and the least sample beside it, since the smoothed figure keeps
+// a busy period's samples for several seconds after it.
 class RoundTrip {
 public:
-    void sample(double ms) { srtt_ = srtt_ ? *srtt_ + (ms - *srtt_) / 8 : ms; }
-    void reset() { srtt_.reset(); }
+    void sample(double ms) {
+        srtt_ = srtt_ ? *srtt_ + (ms - *srtt_) / 8 : ms;
+        last_ = ms;
+        min_ = min_ ? std::min(*min_, ms) : ms;
+    }
+    void reset() { srtt_ = last_ = min_ = std::nullopt; }
     std::optional<double> ms() const { return srtt_; }
+    std::optional<double> last() const { return last_; }
+    std::optional<double> min() const { return min_; }
 
 private:
-    std::optional<double> srtt_;
+    std::optional<double> srtt_, last_, min_;
 };
 
 }  // namespace dcc::core

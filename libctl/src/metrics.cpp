@@ -111,6 +111,10 @@ std::string prometheus_text(const json& st) {
         o.num("dcc_link_round_trip_seconds", "gauge",
               "dccd's smoothed round trip to the peer's dccd (while the link is up)", "", st,
               "link_rtt_ms", 1e-3);
+    if (daemon)
+        o.num("dcc_link_round_trip_min_seconds", "gauge",
+              "the least round trip to the peer's dccd since the link came up", "", st,
+              "link_rtt_min_ms", 1e-3);
     for (const json& v : st.value("volumes", json::array())) {
         std::string l = "volume=\"" + esc(str(v, "name")) + "\"";
         o.add("dcc_volume_info", "gauge", "1 per volume, its state in labels",

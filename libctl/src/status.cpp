@@ -266,7 +266,7 @@ json to_json(const VolumeStatus& v) {
 
 json status_answer(const std::optional<std::string>& site, const std::optional<std::string>& peer,
                    const std::optional<bool>& link_up, const std::vector<VolumeStatus>& vols,
-                   const std::optional<double>& started, const std::optional<double>& link_rtt_ms) {
+                   const std::optional<double>& started, const std::optional<LinkRtt>& rtt) {
     json a = json::array();
     for (const VolumeStatus& v : vols) a.push_back(to_json(v));
     return {{"ok", true},
@@ -274,7 +274,9 @@ json status_answer(const std::optional<std::string>& site, const std::optional<s
             {"site", opt(site)},
             {"peer", opt(peer)},
             {"link", link_up ? json(*link_up ? "up" : "down") : json(nullptr)},
-            {"link_rtt_ms", link_rtt_ms ? json(*link_rtt_ms) : json(nullptr)},
+            {"link_rtt_ms", rtt ? json(rtt->smoothed) : json(nullptr)},
+            {"link_rtt_last_ms", rtt ? json(rtt->last) : json(nullptr)},
+            {"link_rtt_min_ms", rtt ? json(rtt->min) : json(nullptr)},
             {"started", started ? json(*started) : json(nullptr)},
             {"volumes", a}};
 }

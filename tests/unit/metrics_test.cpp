@@ -98,8 +98,10 @@ TEST(Metrics, FetchLatencyHistogramAndStartTime) {
     EXPECT_EQ(m["dcc_daemon_start_time_seconds"], "1796262000.5") << "counters count from then";
     EXPECT_EQ(m.count("dcc_link_round_trip_seconds"), 0u) << "no round trip measured: no sample";
     auto timed = parse(dcc::prometheus_text(
-        dcc::status_answer(std::string("a"), std::string("b"), true, {owner()}, 1796262000.5, 2.5)));
+        dcc::status_answer(std::string("a"), std::string("b"), true, {owner()}, 1796262000.5,
+                            dcc::LinkRtt{.smoothed = 2.5, .last = 3, .min = 1.5})));
     EXPECT_DOUBLE_EQ(std::stod(timed["dcc_link_round_trip_seconds"]), 0.0025);
+    EXPECT_DOUBLE_EQ(std::stod(timed["dcc_link_round_trip_min_seconds"]), 0.0015);
     const std::string l = R"(dcc_volume_fetch_seconds_bucket{volume="vm\"1",le=")";
     EXPECT_EQ(m[l + R"(0.001"})"], "0");
     EXPECT_EQ(m[l + R"(0.0025"})"], "0");

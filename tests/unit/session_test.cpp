@@ -40,3 +40,18 @@ TEST(RoundTrip, SmoothedLikeTcp) {
     r.reset();
     EXPECT_FALSE(r.ms()) << "a lost link forgets it";
 }
+
+TEST(RoundTrip, LastAndLeastBesideTheSmoothedFigure) {
+    RoundTrip r;
+    EXPECT_FALSE(r.last());
+    EXPECT_FALSE(r.min());
+    r.sample(30.0);
+    r.sample(4.5);
+    r.sample(9.0);
+    EXPECT_DOUBLE_EQ(*r.last(), 9.0);
+    EXPECT_DOUBLE_EQ(*r.min(), 4.5) << "the least sample, not the smoothed one";
+    EXPECT_GT(*r.ms(), 20.0) << "the smoothed figure still remembers the busy sample";
+    r.reset();
+    EXPECT_FALSE(r.last());
+    EXPECT_FALSE(r.min()) << "a lost link forgets the least too";
+}

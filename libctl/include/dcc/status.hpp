@@ -147,15 +147,21 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t);
 
 nlohmann::json to_json(const VolumeStatus& v);
 
+// dccd's round trip to the peer's dccd, in ms: smoothed (as TCP smooths
+// its RTT), the last sample and the least since the link came up.
+struct LinkRtt {
+    double smoothed = 0, last = 0, min = 0;
+};
+
 // A status answer: @site, @peer, @link and @started (when dccd started,
 // in seconds since the epoch: its counters count from then) are null in
-// the kernel's view; @link_rtt_ms (dccd's smoothed round trip to the
-// peer's dccd) is null too while the link is down.
+// the kernel's view; @rtt (dccd's round trip to the peer's dccd) is null
+// too while the link is down.
 nlohmann::json status_answer(const std::optional<std::string>& site,
                              const std::optional<std::string>& peer,
                              const std::optional<bool>& link_up,
                              const std::vector<VolumeStatus>& vols,
                              const std::optional<double>& started = std::nullopt,
-                             const std::optional<double>& link_rtt_ms = std::nullopt);
+                             const std::optional<LinkRtt>& rtt = std::nullopt);
 
 }  // namespace dcc
