@@ -358,6 +358,13 @@ void Daemon::serve_urgent() {
                 log_warn("%s: %s", v->name.c_str(), e.what());
             }
         }
+    serve_sync();
+}
+
+// Between two of the loop's longer tasks: the peer's control messages,
+// sync writes among them (the owner's application waits for their
+// answers), without the kernel's events and the misses of serve_urgent.
+void Daemon::serve_sync() {
     for (zmq::socket_t* s : link_.control_sockets())
         for (int budget = 16; budget--;) {
             auto in = link_.receive(*s);
@@ -537,13 +544,6 @@ int Daemon::run() {
         for (size_t i = 0; i < monitor.size(); i++)
             if (ready(monitor[i])) link_.serve_monitor(i);
         link_.tick();
-        // Clients first, from the last (a request removes its client),
-        // for up to 50 ms a round (a failover persists a role): the others
-        // stay readable for the next round.  Migrations only queue here.
-        auto t_ctl = Clock::now();
-        for (size_t i = ctl_.size(); i-- > 0 && Clock::now() - t_ctl < ms(50);)
-            if (ready(first_client + i)) ctl_read(i);
-        if (ready(listener)) ctl_accept();
         if (ready(kernel)) kernel_events();
         if (wsock && ready(witness)) witness_answers();
         // Control first: drain both control sockets, then a bounded batch
@@ -563,6 +563,16 @@ int Daemon::run() {
             each_volume("ending fills", &Daemon::end_fills);
             link_tick(Clock::now());  // heartbeats stay on time under load
         }
+        // Then the clients, from the last (a request removes its client),
+        // for up to 50 ms a round (a failover persists a role): the others
+        // stay readable for the next round.  Migrations only queue here.
+        // (After the peer, whose sync writes hold the owner's application.)
+        auto t_ctl = Clock::now();
+        for (size_t i = ctl_.size(); i-- > 0 && Clock::now() - t_ctl < ms(50);) {
+            if (ready(first_client + i)) ctl_read(i);
+            serve_sync();
+        }
+        if (ready(listener)) ctl_accept();
         run_starts();
         auto now = Clock::now();
         link_tick(now);
@@ -573,11 +583,15 @@ int Daemon::run() {
             } catch (const Error& e) {
                 log_warn("%s", e.what());
             }
+            serve_sync();
             // (A quiet volume has no lock, so no bio waits; a lost
             // event marks every volume.)
             for (auto& [_, v] : vols_) v->check_pending |= !quiet(*v);
         }
-        if (now - last_publish_ > ms(500)) publish(now);
+        if (now - last_publish_ > ms(500)) {
+            publish(now);
+            serve_sync();
+        }
         sync_->set_link(link_up_, inc_.mine(), inc_.to());
         // Volume work, round robin within a time budget, so that the link
         // and the control socket are served on time with many volumes.
@@ -585,7 +599,10 @@ int Daemon::run() {
         auto t0 = Clock::now();
         for (size_t k = 0; k < vols_.size(); k++) {
             if (it == vols_.end()) it = vols_.begin();
-            if (due(*it->second, now)) maintain(*it->second, now);
+            if (due(*it->second, now)) {
+                maintain(*it->second, now);
+                serve_sync();
+            }
             ++it;
             if (Clock::now() - t0 > ms(100)) break;
         }

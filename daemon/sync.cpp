@@ -132,7 +132,10 @@ void SyncShipper::run() {
             std::lock_guard<std::mutex> l(mu_);
             waiting = !pending_.empty();
         }
-        zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
+        // A send that found no connection waits for one (POLLOUT: with
+        // immediate, only once the peer is connected), a failed read for
+        // the 10 ms.
+        zmq::pollitem_t items[] = {{dealer_.handle(), 0, short(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
                                    {nullptr, events_.fd(), ZMQ_POLLIN, 0}};
         try {
             zmq::poll(items, 2, std::chrono::milliseconds(waiting ? 10 : 100));
@@ -149,7 +152,10 @@ void SyncShipper::run() {
                 }
                 dealer_.connect(cfg_.peer);
             }
+            // New writes go out before the answers are completed (each a
+            // WRITES_DONE), so that they do not wait for those calls.
             if (items[1].revents & ZMQ_POLLIN) take_events();
+            ship();
             if (items[0].revents & ZMQ_POLLIN) take_answers();
             resend_unanswered();
             announce();
@@ -334,6 +340,7 @@ void SyncShipper::resend_unanswered() {
 // write counts as unanswered (floor()) from then on.  The read and the
 // send are done without the lock: dccd's loop asks floor() for each push.
 void SyncShipper::ship() {
+    blocked_ = false;
     for (;;) {
         Held w;
         ShipVolume sv;
@@ -392,8 +399,9 @@ void SyncShipper::ship() {
         } catch (const zmq::error_t&) {
             sent = false;
         }
-        if (!sent) {  // no connection yet: the next round
+        if (!sent) {  // no connection yet: once there is one
             put_back();
+            blocked_ = true;
             return;
         }
     }

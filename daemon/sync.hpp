@@ -111,6 +111,7 @@ private:
     std::map<std::pair<uint32_t, uint32_t>, Vol> by_dev_;  // (major, minor)
     bool up_ = false;
     std::atomic<bool> reconnect_{false};
+    bool blocked_ = false;  // the last send found no connection (the thread's own)
     uint64_t from_ = 0, to_ = 0;
     std::deque<Held> pending_;          // announced, not yet sent
     std::vector<Held> alone_;           // announced, to complete without the peer
