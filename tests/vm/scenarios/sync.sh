@@ -60,7 +60,7 @@ if [ "$SITE" = a ]; then
 	expect_eq "nothing dirty" 0 "$(dirty_count vol)"
 	dccctl status vol
 	check "status --json: link up, in sync, backlog 0" sh -c 'dccctl status --json vol | grep "\"link\":\"up\"" | grep "\"in_sync\":true" | grep -q "\"backlog\":0"'
-	check "status: the round trip to the peer's dccd" sh -c 'dccctl status --json | grep -q "\"link_rtt_ms\":[0-9]" && dccctl status | grep -q "link up (round trip [0-9.]* ms)"'
+	check "status: the round trip to the peer's dccd" sh -c 'dccctl status --json | grep -q "\"link_rtt_min_ms\":[0-9]" && dccctl status | grep -q "link up (round trip [0-9.]* ms, least [0-9.]* ms)"'
 	check "status --json: replication counted" sh -c '[ "$(dccctl status --json vol | sed -n "s/.*\"replication\":{[^}]*\"regions\":\([0-9]*\).*/\1/p")" -ge 512 ]'
 	barrier replicated
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
