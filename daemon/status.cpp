@@ -63,14 +63,11 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.rule = d->rule;
         s.pairing = d->why;
     }
-    // (Kept dirty: confirmed, so in sync.)
-    uint64_t kept = std::min<uint64_t>(s.dirty, v.kept_hot.count());
-    if (v.owner()) s.backlog = s.dirty - kept + v.rep.owed().count() + (s.regions - s.valid);
+    if (v.owner()) s.backlog = s.dirty + v.rep.owed().count() + (s.regions - s.valid);
     else if (*s.paired) s.backlog = v.peer_backlog;
     s.replication = Flow{v.rep.in_flight(), v.pushed.regions(), v.pushed.bytes(),
                          v.pushed.bytes_per_second()};
     if (v.owner()) s.confirmed = v.confirmed;
-    if (v.owner()) s.kept_dirty = kept;
     s.hydration = Flow{v.fills.count(core::FillKind::Pull), v.pulled.regions(), v.pulled.bytes(),
                        v.pulled.bytes_per_second()};
     s.fetch = Flow{v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),

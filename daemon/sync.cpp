@@ -79,18 +79,7 @@ void SyncShipper::set_volume(const ShipVolume& sv) {
     // Going alone or back: the held writes are announced again, for the
     // other way to take (what the other way had taken is dropped there).
     if (v.v.reg_id != sv.reg_id || (sv.ship && !v.v.ship) || sv.alone != v.v.alone) v.announce = true;
-    if (!v.hot || v.v.region_sectors != sv.region_sectors) {
-        uint64_t region = std::max<uint64_t>(sv.region_sectors, 1) * 512;
-        v.hot = std::make_unique<core::HotRegions>(kHotHold, std::max<uint64_t>(kHotBytes / region, 16));
-    }
     v.v = sv;
-}
-
-RangeSet SyncShipper::keep_hot(nl::Dev dev, const RangeSet& confirmed) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto v = by_dev_.find(key(dev));
-    if (v == by_dev_.end() || !v->second.hot) return {};
-    return v->second.hot->keep(confirmed, Clock::now());
 }
 
 void SyncShipper::drop_volume(nl::Dev dev) {
@@ -201,12 +190,9 @@ void SyncShipper::take_events() {
             continue;
         }
         if (!v->second.v.ship || !up_) continue;
-        auto now = Clock::now();
-        for (const dcc_written& w : ev.writes) {
-            if (v->second.v.region_sectors) v->second.hot->written(w.sector / v->second.v.region_sectors, now);
+        for (const dcc_written& w : ev.writes)
             if (known_.insert({ev.dev.major, ev.dev.minor, w.id}).second)
-                pending_.push_back({ev.dev, w.id, w.sector, w.sectors, now});
-        }
+                pending_.push_back({ev.dev, w.id, w.sector, w.sectors, Clock::now()});
     }
     if (!lost) return;
     // Some were dropped: every volume's held writes again (those known

@@ -30,7 +30,6 @@
 #include "config.hpp"
 #include "dcc/meta.hpp"
 #include "dcc/nl.hpp"
-#include "replication.hpp"
 
 namespace dcc::dccd {
 
@@ -66,12 +65,6 @@ public:
     // The oldest unanswered sync write of @uuid (UINT64_MAX if none): no
     // push of the volume may carry a floor above it.
     uint64_t floor(const Uuid& uuid) const;
-    // Of @confirmed (regions of @dev the peer confirmed every write of),
-    // those written lately, which stay dirty (core::HotRegions).
-    RangeSet keep_hot(nl::Dev dev, const RangeSet& confirmed);
-    // How long, and how many bytes of regions at most.
-    static constexpr std::chrono::seconds kHotHold{10};
-    static constexpr uint64_t kHotBytes = 256ull << 20;
 
 private:
     struct Held {
@@ -93,7 +86,6 @@ private:
         ShipVolume v;
         std::shared_ptr<Fd> fd;  // the duplicate (kept by a read in progress)
         bool announce = true;  // ask the kernel for its held writes
-        std::unique_ptr<core::HotRegions> hot;  // made with the geometry
     };
 
     void run();

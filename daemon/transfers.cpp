@@ -385,28 +385,18 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
 // Owner: push dirty regions, and those the peer lacks, within the rate.
 void Daemon::replicate(Volume& v, Clock::time_point now) {
     if (!v.owner() || !v.own.paired() || !link_up_) return;
-    if (!v.reg.sync || (v.kst && !v.kst->dirty)) v.kept_hot = {};
     if (v.rep.wants_refill(now)) {
         bool look = v.rep.owed().empty() && core::look_for_dirty(v.kst ? v.kst->dirty : UINT64_MAX);
         nl::RegionsReply dirty;
         if (look) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
         std::optional<uint64_t> next = dirty.next;
         if (look && v.reg.sync && !dirty.ranges.empty()) {
-            // What the peer confirmed write by write goes without a push,
-            // and stays dirty while the application keeps writing it.
+            // What the peer confirmed write by write goes without a push.
             nl::RegionsReply unc = kernel_.page(v, DCC_SET_UNCONFIRMED, v.dirty_cursor);
             core::DirtySplit split = core::split_dirty(dirty.ranges, unc.ranges, unc.next);
             if (split.next) next = split.next;
             dirty.ranges = std::move(split.push);
-            RangeSet hot = sync_->keep_hot(v.dev, split.confirmed);
-            for (const Range& x : hot.ranges()) split.confirmed.remove(x.start, x.count);
-            // (This page's part of what status counts as kept.)
-            uint64_t end = next.value_or(v.reg.nr_regions);
-            if (end > v.dirty_cursor) v.kept_hot.remove(v.dirty_cursor, end - v.dirty_cursor);
-            for (const Range& x : hot.ranges()) v.kept_hot.add(x.start, x.count);
             clear_confirmed(v, split.confirmed);
-        } else if (look && v.reg.nr_regions > v.dirty_cursor) {
-            v.kept_hot.remove(v.dirty_cursor, v.reg.nr_regions - v.dirty_cursor);  // none dirty there
         }
         v.rep.refill(v.invalid, dirty.ranges, 256, now);
         if (look) v.dirty_cursor = next.value_or(0);

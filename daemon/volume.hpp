@@ -131,10 +131,6 @@ struct Volume {
     bool target_seen = true;          // ... and its device still had our dcc target then
     report::RateMeter pushed, pulled, fetched;
     uint64_t confirmed = 0;  // dirty bits cleared without a push (sync)
-    // Owner, sync: regions confirmed but kept dirty, written lately
-    // (SyncShipper::keep_hot), as of the last look at each page: in sync,
-    // not counted in the backlog.
-    RangeSet kept_hot;
     Histogram fetch_latency;  // bio waiting (as dccd first saw it) to valid
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     // The same, kept when the link goes (a failover weighs it).

@@ -33,55 +33,6 @@ void Replicator::drop_busy(RangeSet& s) const {
     for (const Range& x : clears_.ranges()) s.remove(x.start, x.count);
 }
 
-void HotRegions::written(uint64_t region, Clock::time_point at) {
-    auto [it, fresh] = last_.try_emplace(region, at);
-    if (!fresh) {
-        if (it->second >= at) return;
-        it->second = at;
-    }
-    order_.emplace_back(at, region);
-    // The oldest go first when there are too many.
-    while (last_.size() > cap_ && !order_.empty()) {
-        auto [t, r] = order_.front();
-        order_.pop_front();
-        auto o = last_.find(r);
-        if (o != last_.end() && o->second == t) last_.erase(o);
-    }
-    // (Entries left behind by a later write of their region: compacted
-    // when they are many.)
-    if (order_.size() > 4 * cap_ + 64) {
-        std::deque<std::pair<Clock::time_point, uint64_t>> live;
-        for (const auto& e : order_)
-            if (auto o = last_.find(e.second); o != last_.end() && o->second == e.first) live.push_back(e);
-        order_.swap(live);
-    }
-}
-
-void HotRegions::forget_before(Clock::time_point t) {
-    while (!order_.empty() && order_.front().first < t) {
-        auto [at, r] = order_.front();
-        order_.pop_front();
-        auto o = last_.find(r);
-        if (o != last_.end() && o->second == at) last_.erase(o);
-    }
-}
-
-RangeSet HotRegions::keep(const RangeSet& confirmed, Clock::time_point now) {
-    forget_before(now - hold_);
-    RangeSet k;
-    if (last_.empty()) return k;
-    for (const Range& x : confirmed.ranges()) {
-        if (x.count > last_.size()) {  // fewer hot regions than the range: look them up
-            for (const auto& [r, _] : last_)
-                if (r >= x.start && r < x.end()) k.add(r, 1);
-            continue;
-        }
-        for (uint64_t r = x.start; r < x.end(); r++)
-            if (last_.count(r)) k.add(r, 1);
-    }
-    return k;
-}
-
 bool look_for_dirty(uint64_t kernel_dirty) { return kernel_dirty != 0; }
 
 DirtySplit split_dirty(const std::vector<Range>& dirty, const std::vector<Range>& unconfirmed,

@@ -112,33 +112,6 @@ struct DirtySplit {
 DirtySplit split_dirty(const std::vector<Range>& dirty, const std::vector<Range>& unconfirmed,
                        std::optional<uint64_t> unconfirmed_next);
 
-// A sync volume's owner: the regions its application wrote lately, which
-// stay dirty although the peer confirmed their writes.  Clearing a dirty
-// bit costs a metadata commit now (with a flush of the data device) and,
-// when the region is written again, another one before that write (the
-// bit must be on disk first): for a region the application keeps
-// writing, both are work for nothing.  So a confirmed region is cleared
-// only once it was not written for @hold, and at most @cap of them stay
-// (the most recent): as DRBD's activity log keeps its hot extents.  What
-// this keeps costs a push each only if the owner crashes (a dirty bit
-// loaded from disk is unconfirmed); a handover clears them all.
-class HotRegions {
-public:
-    HotRegions(Clock::duration hold, size_t cap) : hold_(hold), cap_(cap) {}
-    void written(uint64_t region, Clock::time_point at);
-    // Of @confirmed, those to keep dirty at @now; forgets what is older
-    // than the hold.
-    RangeSet keep(const RangeSet& confirmed, Clock::time_point now);
-    size_t size() const { return last_.size(); }
-
-private:
-    Clock::duration hold_;
-    size_t cap_;
-    std::unordered_map<uint64_t, Clock::time_point> last_;  // region -> last write
-    std::deque<std::pair<Clock::time_point, uint64_t>> order_;  // by time; stale entries skipped
-    void forget_before(Clock::time_point t);
-};
-
 // Whether to ask the kernel for a volume's dirty set: not when its last
 // count (status, every 500 ms; UINT64_MAX: not known) had none dirty, so
 // that a site with many idle volumes does not ask for each one's dirty

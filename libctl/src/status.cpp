@@ -256,7 +256,6 @@ json to_json(const VolumeStatus& v) {
             {"in_sync", opt(v.in_sync())},
             {"replication", flow(v.replication)},
             {"confirmed", opt(v.confirmed)},
-            {"kept_dirty", opt(v.kept_dirty)},
             {"hydration", flow(v.hydration)},
             {"fetch", flow(v.fetch)},
             {"last_handover_ms", opt(v.last_handover_ms)},

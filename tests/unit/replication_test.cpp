@@ -397,49 +397,6 @@ TEST(Replication, ConfirmedRegionsAreClearedNotPushed) {
     EXPECT_EQ(s.confirmed.count(), 7u);
 }
 
-// A confirmed region the application wrote lately stays dirty (no clear
-// now and no dirty-bit commit at its next write), until it rests for the
-// hold; at most the cap of them, the most recent.
-TEST(HotRegions, KeepsWhatWasWrittenWithinTheHold) {
-    using std::chrono::seconds;
-    core::HotRegions hot(seconds(10), 100);
-    auto t0 = core::Clock::time_point{} + std::chrono::hours(1);
-    hot.written(5, t0);
-    hot.written(7, t0 + seconds(4));
-    RangeSet confirmed;
-    confirmed.add(0, 6);  // 5 in it, 7 not
-    confirmed.add(9, 1);
-    EXPECT_EQ(hot.keep(confirmed, t0 + seconds(9)).ranges(), (std::vector<Range>{{5, 1}}))
-        << "only a confirmed region is kept";
-    confirmed.add(7, 1);
-    EXPECT_EQ(hot.keep(confirmed, t0 + seconds(12)).ranges(), (std::vector<Range>{{7, 1}}))
-        << "5 rested 12 s: cleared";
-    hot.written(7, t0 + seconds(12));  // written again: held again
-    EXPECT_EQ(hot.keep(confirmed, t0 + seconds(20)).count(), 1u);
-    EXPECT_TRUE(hot.keep(confirmed, t0 + seconds(23)).empty());
-    EXPECT_EQ(hot.size(), 0u) << "what rested is forgotten";
-}
-
-TEST(HotRegions, KeepsAtMostTheCapMostRecent) {
-    using std::chrono::milliseconds;
-    core::HotRegions hot(std::chrono::seconds(10), 3);
-    auto t0 = core::Clock::time_point{} + std::chrono::hours(1);
-    for (uint64_t r = 0; r < 5; r++) hot.written(r, t0 + milliseconds(r));
-    hot.written(1, t0 + milliseconds(10));  // 1 is the most recent now
-    RangeSet all;
-    all.add(0, 1000);
-    RangeSet k = hot.keep(all, t0 + milliseconds(20));
-    EXPECT_EQ(k.count(), 3u);
-    EXPECT_TRUE(k.contains(1));
-    EXPECT_TRUE(k.contains(3));
-    EXPECT_TRUE(k.contains(4));
-    // Many rewrites of few regions stay within the cap, in time and memory.
-    for (int i = 0; i < 10000; i++) hot.written(uint64_t(i % 2), t0 + milliseconds(30 + i));
-    EXPECT_EQ(hot.size(), 3u) << "0, 1 and 4 (3 was the oldest)";
-    k = hot.keep(all, t0 + milliseconds(10100));
-    EXPECT_EQ(k.ranges(), (std::vector<Range>{{0, 2}})) << "4 rested past the hold";
-}
-
 TEST(Replication, RegionsPastTheUnconfirmedPageWaitForTheNext) {
     // The unconfirmed page stopped at 11: what lies past it is not known
     // yet, and is neither pushed nor cleared now.

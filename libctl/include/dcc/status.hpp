@@ -112,9 +112,6 @@ struct VolumeStatus {
     // Owner: regions whose dirty bit was cleared without a push, every
     // write of them confirmed by the peer (sync), since dccd started.
     std::optional<uint64_t> confirmed;
-    // Owner (sync): dirty regions whose every write the peer confirmed,
-    // kept dirty while the application writes them (not in the backlog).
-    std::optional<uint64_t> kept_dirty;
     // From dccd's first sight of a bio waiting for a region to the region
     // valid here, since dccd started.
     std::optional<Histogram> fetch_latency;
