@@ -199,9 +199,9 @@ for dir in build/vm/run/*/sync; do
 	echo "| target | median, one in flight, us | p99, us | IOPS, 16 in flight | median against dm-linear |"
 	echo "|---|---|---|---|---|"
 	l=$(med lin median_us)
-	for t in lin async sync drbd; do
+	for t in lin async sync drbd synchot drbdhot; do
 		awk -v t="$t" -v m="$(med $t median_us)" -v p="$(med $t p99_us)" -v i="$(med $t iops16)" -v l="$l" 'BEGIN {
-			name = t == "lin" ? "dm-linear" : t == "async" ? "dcc, async" : t == "sync" ? "dcc, sync" : "DRBD 8.4, protocol C";
+			name = t == "lin" ? "dm-linear" : t == "async" ? "dcc, async" : t == "sync" ? "dcc, sync" : t == "drbd" ? "DRBD 8.4, protocol C" : t == "synchot" ? "dcc, sync, a hot 4 MiB" : "DRBD 8.4, protocol C, a hot 4 MiB";
 			printf "| %s | %d | %d | %d | %.2f |\n", name, m, p, i, m / l }'
 	done
 	awk -v s="$(med sync median_us)" -v a="$(med async median_us)" -v r="$rtt" -v d="$dur" 'BEGIN {
@@ -209,6 +209,8 @@ for dir in build/vm/run/*/sync; do
 		printf "\nsync - async: %d us a write, against ping RTT %.0f us + a durable 4 KiB write at the peer %d us = %d us: %.2f\n", s - a, r * 1000, d, ref, (s - a) / ref }'
 	awk -v s="$(med sync median_us)" -v d="$(med drbd median_us)" -v si="$(med sync iops16)" -v di="$(med drbd iops16)" 'BEGIN {
 		printf "dcc sync against DRBD protocol C: median %.2f, IOPS at 16 in flight %.2f\n", s / d, si / di }'
+	awk -v s="$(med synchot median_us)" -v d="$(med drbdhot median_us)" -v si="$(med synchot iops16)" -v di="$(med drbdhot iops16)" 'BEGIN {
+		printf "the same over a hot 4 MiB: median %.2f, IOPS at 16 in flight %.2f\n", s / d, si / di }'
 	awk -v r="$rtt" -v q="${drtt:-0}" -v m="${drttmin:-0}" 'BEGIN {
 		printf "round trip dccd to dccd (status link_rtt_ms, smoothed) %.2f ms against ping %.2f ms: %.2f; least %.2f ms: %.2f\n", q, r, q / r, m, m / r }'
 	echo "$b" | grep '^BENCH syncclear ' | tail -n1 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }

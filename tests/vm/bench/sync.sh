@@ -41,11 +41,12 @@ start_dccd
 dccctl wait async paired --timeout 120 >/dev/null || bad "async paired"
 dccctl wait sync paired --timeout 120 >/dev/null || bad "sync paired"
 
-# lat DEV DEPTH: "median_us p99_us iops" of 6 s of 4 KiB random writes
+# lat DEV DEPTH [SIZE]: "median_us p99_us iops" of 6 s of 4 KiB random
+# writes over the first SIZE (60M) of DEV
 # (fio's terse format, version 3: the write section starts at field 47,
 # its IOPS are field 49, its completion-latency percentiles "P%=us" follow)
 lat() {
-	fio --name=l --filename="$1" --rw=randwrite --bs=4k --size=60M --direct=1 --ioengine=libaio \
+	fio --name=l --filename="$1" --rw=randwrite --bs=4k --size="${3:-60M}" --direct=1 --ioengine=libaio \
 		--iodepth="$2" --runtime=6 --time_based --randrepeat=0 --output-format=terse \
 		--terse-version=3 --output=/tmp/lat.terse >/dev/null 2>&1 || bad "fio on $1"
 	awk -F';' '{ m = p = 0; for (i = 59; i <= 78; i++) { split($i, kv, "%=");
@@ -74,9 +75,15 @@ if [ "$SITE" = a ]; then
 	st=$(dccctl status --json)
 	echo "BENCH dccrtt ms=$(echo "$st" | sed -n 's/.*"link_rtt_ms":\([0-9.]*\).*/\1/p') min_ms=$(echo "$st" | sed -n 's/.*"link_rtt_min_ms":\([0-9.]*\).*/\1/p')"
 	for round in 1 2 3; do
-		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0; do
+		# (synchot and drbdhot: the same writes over a hot 4 MiB, as a
+		# database's log or hot tables are; 64 of dcc's regions, one of
+		# DRBD's activity-log extents.)
+		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0 \
+			synchot:/dev/mapper/sync:4M drbdhot:/dev/drbd0:4M; do
+			dev=${t#*:} size=60M
+			case $dev in *:*) size=${dev#*:} dev=${dev%%:*} ;; esac
 			# shellcheck disable=SC2046
-			set -- $(lat "${t#*:}" 1) $(lat "${t#*:}" 16)
+			set -- $(lat "$dev" 1 "$size") $(lat "$dev" 16 "$size")
 			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$6"
 			# What a target left to replicate is done before the next
 			# one is measured, not during it.
