@@ -568,10 +568,9 @@ int Daemon::run() {
         // stay readable for the next round.  Migrations only queue here.
         // (After the peer, whose sync writes hold the owner's application.)
         auto t_ctl = Clock::now();
-        for (size_t i = ctl_.size(); i-- > 0 && Clock::now() - t_ctl < ms(50);) {
+        for (size_t i = ctl_.size(); i-- > 0 && Clock::now() - t_ctl < ms(50);)
             if (ready(first_client + i)) ctl_read(i);
-            serve_sync();
-        }
+        serve_sync();  // (not between clients: an event sent may drop one)
         if (ready(listener)) ctl_accept();
         run_starts();
         auto now = Clock::now();

@@ -147,7 +147,6 @@ private:
     void flush_sync_writes();
     void serve_sync();
     bool sync_waits_ = false;  // some volume's sync_waits
-    void sync_answered(const Incoming& in, uint64_t flushes, Clock::time_point now);
     struct {
         uint64_t writes = 0, flushes = 0, us = 0;  // us: from receipt to answer, summed
         Clock::time_point logged{};

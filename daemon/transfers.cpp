@@ -111,10 +111,8 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
 }
 
 // A replica writes one of the owner's held writes (synchronous
-// replication) and answers once it is durable: at once, with a write that
-// is durable by itself, or with the pushes' flush when a newer push of the
-// region holds it already.  The order with the pushes of its region is
-// core::PushOrder's.
+// replication) and answers once it is durable, with the pushes' flush.
+// The order with the pushes of its region is core::PushOrder's.
 void Daemon::apply_sync_write(Volume& v, Incoming& in) {
     const wire::Message& m = in.msg;
     wire::Message r = reply_to(m, wire::Type::SyncAck);
@@ -138,13 +136,8 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
             break;
         case core::SyncTake::Apply:
             std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
-            err = write_full_durable(v.data_fd, buf_.get(), in.payload.size(), sector * 512);
-            // An application write waits for this answer: not for the
-            // batch's other messages.
-            r.status = err;
-            link_.reply(in, r);
-            sync_answered(in, 1, Clock::now());
-            return;
+            err = write_full(v.data_fd, buf_.get(), in.payload.size(), sector * 512);
+            break;
         }
     }
     if (err) {
@@ -152,26 +145,12 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
-    // Covered: answered with the flush of the pushes taken so far, at the
-    // end of this batch of control messages (the loop may be long in bulk
-    // work).
+    // Answered at the end of this batch of control messages, with the
+    // other sync writes of the batch and the pushes taken so far (one
+    // flush): an application write waits for this answer, and the loop
+    // may be long in bulk work.
     v.acks.push_back(std::move(in));
     v.sync_waits = sync_waits_ = true;
-}
-
-// How long sync writes waited here and how many flushes they took, in the
-// log every 10 s.
-void Daemon::sync_answered(const Incoming& in, uint64_t flushes, Clock::time_point now) {
-    sync_answered_.writes++;
-    sync_answered_.flushes += flushes;
-    sync_answered_.us += uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(now - in.at).count());
-    if (now - sync_answered_.logged > std::chrono::seconds(10)) {
-        log_info("sync: answered %llu writes of the owner with %llu flushes, on average %llu us "
-                 "after their receipt",
-                 (unsigned long long)sync_answered_.writes, (unsigned long long)sync_answered_.flushes,
-                 (unsigned long long)(sync_answered_.us / sync_answered_.writes));
-        sync_answered_ = {.logged = now};
-    }
 }
 
 void Daemon::flush_sync_writes() {
@@ -192,17 +171,31 @@ void Daemon::flush_acks(Volume& v) {
     if (v.acks.empty()) return;
     int err = fdatasync(v.data_fd) ? errno : 0;
     if (err) v.flush_failed = true;
+    uint64_t syncs = 0;
     auto now = Clock::now();
-    bool counted = false;  // the flush, once
     for (const Incoming& in : v.acks) {
         bool sync = in.msg.type == wire::Type::SyncWrite;
-        if (sync) sync_answered(in, !std::exchange(counted, true), now);
+        syncs += sync;
+        if (sync)
+            sync_answered_.us +=
+                uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(now - in.at).count());
         if (!err && !sync) v.pushed.add(in.payload.size());
         wire::Message r = reply_to(in.msg, sync ? wire::Type::SyncAck : wire::Type::PushAck);
         r.status = err;
         link_.reply(in, r);
     }
     v.acks.clear();
+    if (!syncs) return;
+    // How well sync writes share flushes, in the log every 10 s.
+    sync_answered_.writes += syncs;
+    sync_answered_.flushes++;
+    if (now - sync_answered_.logged > std::chrono::seconds(10)) {
+        log_info("sync: answered %llu writes of the owner with %llu flushes, on average %llu us "
+                 "after their receipt",
+                 (unsigned long long)sync_answered_.writes, (unsigned long long)sync_answered_.flushes,
+                 (unsigned long long)(sync_answered_.us / sync_answered_.writes));
+        sync_answered_ = {.logged = now};
+    }
 }
 
 // End the fills written so far with as few FILL_DONEs as the kernel takes

@@ -9,7 +9,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -94,13 +93,6 @@ int read_full(int fd, void* buf, size_t len, uint64_t off) {
 
 int write_full(int fd, const void* buf, size_t len, uint64_t off) {
     return transfer_full(fd, buf, len, off, ::pwrite);
-}
-
-int write_full_durable(int fd, const void* buf, size_t len, uint64_t off) {
-    return transfer_full(fd, buf, len, off, [](int f, const void* b, size_t n, off_t o) {
-        iovec v{const_cast<void*>(b), n};
-        return ::pwritev2(f, &v, 1, o, RWF_DSYNC);
-    });
 }
 
 namespace {

@@ -63,9 +63,6 @@ int open_block_device(nl::Dev dev, int flags);
 // transfers.  0, or the errno (EIO for an unexpected end).
 int read_full(int fd, void* buf, size_t len, uint64_t off);
 int write_full(int fd, const void* buf, size_t len, uint64_t off);
-// The same, durable when it returns 0 (RWF_DSYNC: a FUA write where the
-// device has it, else a write and a flush), without a later fsync.
-int write_full_durable(int fd, const void* buf, size_t len, uint64_t off);
 
 // Size in bytes of an open block device or regular file.
 uint64_t device_size(int fd);
