@@ -70,6 +70,7 @@ void Daemon::ctl_accept() {
 
 // Read from control client @i; a whole line is a request.
 void Daemon::ctl_read(size_t i) {
+    if (ctl_[i].fd < 0) return;  // dropped by emit()
     char buf[512];
     ssize_t n = read(ctl_[i].fd, buf, sizeof(buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -475,17 +476,16 @@ void Daemon::emit(json e) {
     if (ctl_.empty()) return;
     e["time"] = wall_ms();
     std::string line = json_line(e);
-    for (auto it = ctl_.begin(); it != ctl_.end();) {
-        // A subscriber that cannot keep up is dropped, never waited for.
-        if (it->events && send(it->fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
-                              ssize_t(line.size())) {
+    // A subscriber that cannot keep up is dropped, never waited for: closed
+    // now, taken out of ctl_ at the top of the loop (an event may be sent
+    // while the loop walks the clients by index).
+    for (CtlClient& c : ctl_)
+        if (c.events && c.fd >= 0 &&
+            send(c.fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != ssize_t(line.size())) {
             log_warn("event subscriber dropped: it does not read");
-            close(it->fd);
-            it = ctl_.erase(it);
-        } else {
-            ++it;
+            close(c.fd);
+            c.fd = -1;
         }
-    }
 }
 
 }  // namespace dcc::dccd

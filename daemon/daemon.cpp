@@ -62,7 +62,8 @@ Daemon::Daemon(const Config& cfg, std::function<Config()> reread)
 }
 
 Daemon::~Daemon() {
-    for (const CtlClient& c : ctl_) close(c.fd);
+    for (const CtlClient& c : ctl_)
+        if (c.fd >= 0) close(c.fd);
     if (ctl_fd_ >= 0) close(ctl_fd_);
     if (sig_fd_ >= 0) close(sig_fd_);
 }
@@ -519,6 +520,7 @@ int Daemon::run() {
         std::vector<size_t> monitor;
         for (auto* s : link_.monitors()) monitor.push_back(slot({s->handle(), 0, ZMQ_POLLIN, 0}));
         const size_t first_client = items.size();
+        std::erase_if(ctl_, [](const CtlClient& c) { return c.fd < 0; });
         for (const CtlClient& c : ctl_) slot({nullptr, c.fd, ZMQ_POLLIN, 0});
         bool busy = false;
         for (auto& [_, v] : vols_) busy |= v->rep.busy();
@@ -569,8 +571,10 @@ int Daemon::run() {
         // (After the peer, whose sync writes hold the owner's application.)
         auto t_ctl = Clock::now();
         for (size_t i = ctl_.size(); i-- > 0 && Clock::now() - t_ctl < ms(50);)
-            if (ready(first_client + i)) ctl_read(i);
-        serve_sync();  // (not between clients: an event sent may drop one)
+            if (ready(first_client + i)) {
+                ctl_read(i);
+                serve_sync();
+            }
         if (ready(listener)) ctl_accept();
         run_starts();
         auto now = Clock::now();

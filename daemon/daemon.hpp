@@ -39,7 +39,7 @@ namespace dcc::dccd {
 
 // A connection on the local control socket.
 struct CtlClient {
-    int fd;
+    int fd;               // -1: dropped, to be taken out of the list
     std::string in;       // request bytes so far
     bool events = false;  // subscribed to the event stream
 };
