@@ -14,7 +14,10 @@
 #   4. The volume moves to B (migrate): B's writes now wait for A, whose
 #      data device holds them when B's dd returned.
 #   5. B's dccd is killed (kill -9) and a write is held with no daemon; a
-#      new dccd takes it over (ANNOUNCE_WRITES) and it completes.
+#      new dccd takes it over (ANNOUNCE_WRITES) and it completes.  Its
+#      region, dirty when that dccd started, is cleared as confirmed:
+#      B then reports nothing at risk, and A's failover is refused only
+#      for want of a witness.
 #   6. The mode changes (dccctl mode): refused at the replica; at B, the
 #      owner, with the link cut and a write held, `mode vol async`
 #      completes the write at once; when the link is back, A has taken
@@ -89,6 +92,12 @@ if [ "$SITE" = a ]; then
 	expected=$(exchange w5 x)
 	expect_eq "5: ... and the write B's new dccd took over" "$expected" "$(sum_range "$DATA" 26 1)"
 	barrier done
+	only_witness() { dccctl status --json vol | grep -q '"failover_why":"nothing confirms that the owner'; }
+	if wait_until 20 only_witness; then
+		ok "5: B reports nothing at risk once its write is confirmed"
+	else
+		bad "5: B still reports regions at risk: $(dccctl status --json vol | grep -o '"failover_why":"[^"]*"')"
+	fi
 else
 	expected=$(exchange w1 x)
 	got=$(sum_range "$DATA" 4 8)
