@@ -116,28 +116,30 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
 // without pause is caught up too.  Otherwise (the mode switched to async
 // since), nothing may be dirty: the kernel's set read afresh (the status
 // line may be older than the writes made alone).
+// Owner of a sync volume: presync keeps only what is still dirty (spin
+// model: FIX_PRESYNC).  A region no longer dirty is at the replica
+// whatever cleaned it: a dirty bit is cleared only by the answer to a push
+// that read the region after its last write, or as confirmed, when the
+// replica confirmed each of its writes (the kernel leaves one completed
+// alone: WRITES_DONE without CONFIRMED).  (A push in flight across a
+// switch from async, whose answer does not count for presync, cleans it
+// too; nothing would push it again.)  Without this, a region cleared as
+// confirmed, which nothing pushes, would stay at risk for good.
+void Daemon::presync_still_dirty(Volume& v) {
+    if (!v.presync || v.presync->empty()) return;
+    try {
+        *v.presync = v.presync->intersect(kernel_.set(v, DCC_SET_DIRTY));
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());  // kept whole: at risk still
+    }
+}
+
 bool Daemon::caught_up(Volume& v) {
     if (!v.own.paired() || !link_up_ || !v.peer_set_heard || !v.rep.owed().empty()) return false;
-    if (v.presync && !v.presync->empty()) {
-        // A region no longer dirty is at the replica whatever pushed it: a
-        // dirty bit is cleared only by the answer to a push that read the
-        // region after its last write, or as confirmed, when the replica
-        // confirmed each of its writes (the kernel leaves one completed
-        // alone: WRITES_DONE without CONFIRMED).  (A push in flight across a switch
-        // from async, whose answer does not count for presync, cleans it
-        // too; nothing would push it again.)
-        RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY), still;
-        auto d = dirty.ranges().begin();
-        for (const Range& x : v.presync->ranges()) {
-            while (d != dirty.ranges().end() && d->end() <= x.start) ++d;
-            for (auto e = d; e != dirty.ranges().end() && e->start < x.end(); ++e) {
-                uint64_t s = std::max(x.start, e->start), t = std::min(x.end(), e->end());
-                still.add(s, t - s);
-            }
-        }
-        *v.presync = still;
+    if (v.presync) {
+        presync_still_dirty(v);
+        return v.presync->empty();
     }
-    if (v.presync) return v.presync->empty();
     if (v.rep.in_flight() || (v.kst && v.kst->dirty)) return false;
     return kernel_.set(v, DCC_SET_DIRTY).empty();
 }

@@ -458,6 +458,7 @@ uint64_t Daemon::clear_confirmed(Volume& v, RangeSet set) {
     if (e && e != -ETIMEDOUT)
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear confirmed regions", e).c_str());
     v.confirmed += cleared;
+    if (cleared) presync_still_dirty(v);
     return cleared;
 }
 

@@ -47,6 +47,19 @@ bool RangeSet::contains(uint64_t region) const {
     return region < it->end();
 }
 
+RangeSet RangeSet::intersect(const RangeSet& other) const {
+    RangeSet r;
+    auto o = other.ranges_.begin();
+    for (const Range& x : ranges_) {
+        while (o != other.ranges_.end() && o->end() <= x.start) ++o;
+        for (auto e = o; e != other.ranges_.end() && e->start < x.end(); ++e) {
+            uint64_t s = std::max(x.start, e->start), t = std::min(x.end(), e->end());
+            r.ranges_.push_back({s, t - s});  // in order, disjoint and apart as both are
+        }
+    }
+    return r;
+}
+
 uint64_t RangeSet::count() const {
     uint64_t n = 0;
     for (const Range& r : ranges_) n += r.count;

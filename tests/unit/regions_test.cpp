@@ -54,6 +54,31 @@ TEST(RangeSet, AgreesWithAPlainSet) {
         ASSERT_LT(s.ranges()[i - 1].end(), s.ranges()[i].start);  // disjoint, not adjacent
 }
 
+TEST(RangeSet, IntersectAgreesWithPlainSets) {
+    std::mt19937_64 rng(11);
+    for (int round = 0; round < 200; round++) {
+        RangeSet a, b;
+        std::set<uint64_t> ra, rb;
+        for (int i = 0; i < 20; i++) {
+            uint64_t s = rng() % 300, n = 1 + rng() % 15;
+            RangeSet& t = i % 2 ? a : b;
+            std::set<uint64_t>& rt = i % 2 ? ra : rb;
+            t.add(s, n);
+            for (uint64_t j = s; j < s + n; j++) rt.insert(j);
+        }
+        RangeSet c = a.intersect(b);
+        uint64_t n = 0;
+        for (uint64_t j = 0; j < 320; j++) {
+            bool in = ra.count(j) && rb.count(j);
+            ASSERT_EQ(c.contains(j), in) << j;
+            n += in;
+        }
+        ASSERT_EQ(c.count(), n);
+        for (size_t i = 1; i < c.ranges().size(); i++) ASSERT_LT(c.ranges()[i - 1].end(), c.ranges()[i].start);
+    }
+    EXPECT_TRUE(RangeSet().intersect(RangeSet()).empty());
+}
+
 TEST(RangeSet, HandlesRegionsBeyond32Bits) {
     RangeSet s;
     s.add(1ull << 40, 3);

@@ -24,6 +24,8 @@ public:
     void remove(uint64_t start, uint64_t count = 1);
     bool contains(uint64_t region) const;
     uint64_t count() const;
+    // The regions in both.
+    RangeSet intersect(const RangeSet& other) const;
     bool empty() const { return ranges_.empty(); }
     const std::vector<Range>& ranges() const { return ranges_; }
     std::string to_string() const;  // "0-3,7,9-10"
