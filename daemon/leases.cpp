@@ -107,15 +107,6 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
     tell_kernel_lease(v, now);
 }
 
-// Owner: the replica holds everything this site acknowledged without it,
-// and lacks nothing (its missing set of this pairing heard, nothing owed).
-// In sync, what was acknowledged alone is in the regions dirty when going
-// alone ended (read after the shipper stopped completing writes alone):
-// presync, each taken out once a push that read it after that was
-// answered.  Writes since then waited for the replica, so a volume written
-// without pause is caught up too.  Otherwise (the mode switched to async
-// since), nothing may be dirty: the kernel's set read afresh (the status
-// line may be older than the writes made alone).
 // Owner of a sync volume: presync keeps only what is still dirty (spin
 // model: FIX_PRESYNC).  A region no longer dirty is at the replica
 // whatever cleaned it: a dirty bit is cleared only by the answer to a push
@@ -124,7 +115,9 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
 // alone: WRITES_DONE without CONFIRMED).  (A push in flight across a
 // switch from async, whose answer does not count for presync, cleans it
 // too; nothing would push it again.)  Without this, a region cleared as
-// confirmed, which nothing pushes, would stay at risk for good.
+// confirmed, which nothing pushes, would stay at risk for good.  (A region
+// cleaned and written again is not put back: its new writes waited for the
+// replica, or were never acknowledged.)
 void Daemon::presync_still_dirty(Volume& v) {
     if (!v.presync || v.presync->empty()) return;
     try {
@@ -134,6 +127,14 @@ void Daemon::presync_still_dirty(Volume& v) {
     }
 }
 
+// Owner: the replica holds everything this site acknowledged without it,
+// and lacks nothing (its missing set of this pairing heard, nothing owed).
+// In sync, what was acknowledged alone is in the regions dirty when going
+// alone ended (read after the shipper stopped completing writes alone):
+// presync, each taken out once it is no longer dirty.  Writes since then waited for the replica, so a volume written
+// without pause is caught up too.  Otherwise (the mode switched to async
+// since), nothing may be dirty: the kernel's set read afresh (the status
+// line may be older than the writes made alone).
 bool Daemon::caught_up(Volume& v) {
     if (!v.own.paired() || !link_up_ || !v.peer_set_heard || !v.rep.owed().empty()) return false;
     if (v.presync) {

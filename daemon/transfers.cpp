@@ -458,7 +458,7 @@ uint64_t Daemon::clear_confirmed(Volume& v, RangeSet set) {
     if (e && e != -ETIMEDOUT)
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear confirmed regions", e).c_str());
     v.confirmed += cleared;
-    if (cleared) presync_still_dirty(v);
+    if (cleared && v.presync && !v.presync->intersect(set).empty()) presync_still_dirty(v);
     return cleared;
 }
 
@@ -466,8 +466,11 @@ uint64_t Daemon::clear_confirmed(Volume& v, RangeSet set) {
 void Daemon::clear_pushed(Volume& v) {
     RangeSet done = v.rep.take_clears();
     if (done.empty() || !v.owner()) return;
-    if (int e = kernel_.clear_dirty(v, done); e && e != -ETIMEDOUT)
+    uint64_t cleared = 0;
+    if (int e = kernel_.clear_dirty(v, done, &cleared); e && e != -ETIMEDOUT)
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear dirty bits", e).c_str());
+    // (A push whose seq does not count for presync cleans a region too.)
+    if (cleared && v.presync && !v.presync->intersect(done).empty()) presync_still_dirty(v);
 }
 
 // A set in parts of consecutive seqs from *@base on, every part or none:

@@ -1090,7 +1090,10 @@ byte mp[16];
  * flight then was read before (it does not count, presync_seq) */
 /* PRE_LEFT: a region still in presync; -DFIX_PRESYNC (dccd's): only
  * while it is still dirty (a region cleared since was pushed by a push
- * armed after every write it holds) */
+ * armed after every write it holds, or cleared as confirmed).  dccd drops
+ * a region from presync once clean and does not put it back if it is
+ * written again; this counts it again then, which is stricter: those
+ * later writes waited for the replica, or were never acknowledged. */
 #ifdef FIX_PRESYNC
 #define PRE_LEFT(s, r) (pre[IX(s, r)] && dirty[IX(s, r)])
 #else
