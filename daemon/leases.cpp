@@ -121,7 +121,11 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
 void Daemon::presync_still_dirty(Volume& v) {
     if (!v.presync || v.presync->empty()) return;
     try {
+        uint64_t before = v.presync->count();
         *v.presync = v.presync->intersect(kernel_.set(v, DCC_SET_DIRTY));
+        // Less at risk: the replica hears it at the next publish, not after
+        // the 5 s a quiet volume waits for its turn.
+        if (v.presync->count() != before) v.news = true;
     } catch (const Error& e) {
         log_warn("%s: %s", v.name.c_str(), e.what());  // kept whole: at risk still
     }

@@ -132,7 +132,7 @@ else
 	# cleared as confirmed, never pushed.
 	confirmed16() { [ "$(dccctl status --json vol | grep -o '"confirmed":[0-9]*' | cut -d: -f2)" -ge 16 ]; }
 	check "5: ... and its regions cleared as confirmed" wait_until 20 confirmed16
-	sleep 1  # (the report that follows, within a publish)
+	sleep 2  # (the report that follows, at the next publish)
 	exchange w5 "$(sha256sum </tmp/w5 | cut -d' ' -f1)" >/dev/null
 	barrier done
 	barrier risk5
