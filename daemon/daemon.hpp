@@ -198,7 +198,7 @@ private:
     void on_witness_answer(Volume& v, const wire::Message& m);
     void alone_tick(Volume& v, Clock::time_point now);
     bool caught_up(Volume& v);
-    void presync_still_dirty(Volume& v);
+    void presync_still_dirty(Volume& v, const RangeSet* cleaned = nullptr);
     void alone_changed(Volume& v, bool alone);
     void start_attempt(Volume& v, int fd);
     void attempt_tick(Volume& v, Clock::time_point now);

@@ -66,13 +66,14 @@ wire::Message Daemon::promises(Clock::time_point now) {
     return r;
 }
 
-// The owner's side: each promise for a generation this site owns is a
-// lease counted from when the PING left.
+// What status shows of the round trip to the peer's dccd.
 std::optional<LinkRtt> Daemon::link_rtt() const {
     if (!rtt_.ms()) return std::nullopt;
     return LinkRtt{.smoothed = *rtt_.ms(), .last = *rtt_.last(), .min = *rtt_.min()};
 }
 
+// The owner's side: each promise for a generation this site owns is a
+// lease counted from when the PING left.
 void Daemon::on_pong(const wire::Message& m) {
     auto it = pings_.find(m.seq);
     if (it == pings_.end()) return;  // an answer to a PING long gone
@@ -117,9 +118,10 @@ void Daemon::lease_tick(Volume& v, Clock::time_point now) {
 // too; nothing would push it again.)  Without this, a region cleared as
 // confirmed, which nothing pushes, would stay at risk for good.  (A region
 // cleaned and written again is not put back: its new writes waited for the
-// replica, or were never acknowledged.)
-void Daemon::presync_still_dirty(Volume& v) {
-    if (!v.presync || v.presync->empty()) return;
+// replica, or were never acknowledged.)  With @cleaned (what a clear just
+// cleaned), only if that touched a region at risk.
+void Daemon::presync_still_dirty(Volume& v, const RangeSet* cleaned) {
+    if (!v.presync || v.presync->empty() || (cleaned && v.presync->intersect(*cleaned).empty())) return;
     try {
         uint64_t before = v.presync->count();
         *v.presync = v.presync->intersect(kernel_.set(v, DCC_SET_DIRTY));
@@ -135,8 +137,9 @@ void Daemon::presync_still_dirty(Volume& v) {
 // and lacks nothing (its missing set of this pairing heard, nothing owed).
 // In sync, what was acknowledged alone is in the regions dirty when going
 // alone ended (read after the shipper stopped completing writes alone):
-// presync, each taken out once it is no longer dirty.  Writes since then waited for the replica, so a volume written
-// without pause is caught up too.  Otherwise (the mode switched to async
+// presync, each taken out once it is no longer dirty.  Writes since then
+// waited for the replica, so a volume written without pause is caught up
+// too.  Otherwise (the mode switched to async
 // since), nothing may be dirty: the kernel's set read afresh (the status
 // line may be older than the writes made alone).
 bool Daemon::caught_up(Volume& v) {

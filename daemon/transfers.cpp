@@ -458,7 +458,7 @@ uint64_t Daemon::clear_confirmed(Volume& v, RangeSet set) {
     if (e && e != -ETIMEDOUT)
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear confirmed regions", e).c_str());
     v.confirmed += cleared;
-    if (cleared && v.presync && !v.presync->intersect(set).empty()) presync_still_dirty(v);
+    if (cleared) presync_still_dirty(v, &set);
     return cleared;
 }
 
@@ -470,7 +470,7 @@ void Daemon::clear_pushed(Volume& v) {
     if (int e = kernel_.clear_dirty(v, done, &cleared); e && e != -ETIMEDOUT)
         log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot clear dirty bits", e).c_str());
     // (A push whose seq does not count for presync cleans a region too.)
-    if (cleared && v.presync && !v.presync->intersect(done).empty()) presync_still_dirty(v);
+    if (cleared) presync_still_dirty(v, &done);
 }
 
 // A set in parts of consecutive seqs from *@base on, every part or none:

@@ -74,7 +74,8 @@ TEST(RangeSet, IntersectAgreesWithPlainSets) {
             n += in;
         }
         ASSERT_EQ(c.count(), n);
-        for (size_t i = 1; i < c.ranges().size(); i++) ASSERT_LT(c.ranges()[i - 1].end(), c.ranges()[i].start);
+        for (size_t i = 1; i < c.ranges().size(); i++)
+            ASSERT_LT(c.ranges()[i - 1].end(), c.ranges()[i].start);  // apart
     }
     EXPECT_TRUE(RangeSet().intersect(RangeSet()).empty());
 }

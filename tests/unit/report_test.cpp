@@ -93,7 +93,8 @@ TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
     EXPECT_EQ(s["link"], "down");
     EXPECT_TRUE(s["link_rtt_ms"].is_null()) << "no round trip without the link";
     EXPECT_TRUE(s["link_rtt_min_ms"].is_null());
-    json up = status_answer("a", "b", true, {v}, std::nullopt, dcc::LinkRtt{.smoothed = 9, .last = 6, .min = 4.5});
+    json up = status_answer("a", "b", true, {v}, std::nullopt,
+                            dcc::LinkRtt{.smoothed = 9, .last = 6, .min = 4.5});
     EXPECT_EQ(up["link_rtt_ms"], 9.0);
     EXPECT_EQ(up["link_rtt_last_ms"], 6.0);
     EXPECT_EQ(up["link_rtt_min_ms"], 4.5);
