@@ -67,11 +67,23 @@ struct Start {
     std::optional<Incoming> asker;
 };
 
-// How a start's write-back and suspend went (run_starts): suspended or
-// not, and why it failed ("" if it did not).
+// A persist done ahead of the core's plan, on a worker (run_starts): the
+// state, and the kernel's answer.
+struct Persisted {
+    core::SiteState to;
+    int error = 0;
+    std::string why;  // the error explained, as Kernel::why on that thread
+};
+
+// How a start's work on a worker went (run_starts): its write-back and
+// suspend, and why it failed ("" if it did not).  In async mode the worker
+// also read the sets the HANDOVER needs and persisted yielding (the
+// core's demote, done ahead: nothing else happens to the volume meanwhile).
 struct Quiesced {
-    bool suspended = false;
+    bool suspended = false, cache_empty = false;
     std::string why;
+    std::optional<RangeSet> invalid, dirty;
+    std::optional<Persisted> yielded;
 };
 
 class Daemon {
@@ -117,9 +129,11 @@ private:
     void on_detach(Volume& v);
     void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
-    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
+    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false,
+                         const Persisted* done = nullptr);
     void role_changed(Volume& v, core::SiteState before);
     void run_starts();
+    void yield_ahead(const Volume& v, core::SiteState to, Quiesced& q);
     void end_start(Volume& v, Start& s, Quiesced& q);
     void start_failed(Volume& v, Start& s, const Failure& f);
     bool join_move(Volume& v, const std::vector<int>& clients, bool here);

@@ -218,8 +218,9 @@ void Daemon::paired(Volume& v) {
 // Carry out what the ownership core decided, in the order of the Plan's
 // fields, reporting each persist back; returns the last plan.  With
 // @hold_attach the caller sends its answer first and then the ATTACH the
-// plan asks for.
-core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
+// plan asks for.  A persist of the state @done names was done already:
+// its answer is taken instead.
+core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach, const Persisted* done) {
     for (;;) {
         if (p.ignored) return p;
         if (p.acts()) v.news = true;  // it may change what status shows
@@ -272,14 +273,17 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
             // answer or from its ATTACH (they travel on two connections).
             if (before.role == Role::Yielding && to.role == Role::Replica)
                 crash_point("handover-acked");
-            int e = kernel_.set_role(v, to);
-            if (e)
-                log_warn("%s: %s", v.name.c_str(),
-                         kernel_.why((std::string("cannot persist ") + role_name(to.role) + " " +
-                                      std::to_string(to.generation))
-                                         .c_str(),
-                                     e)
-                             .c_str());
+            std::string what = std::string("cannot persist ") + role_name(to.role) + " " +
+                               std::to_string(to.generation);
+            int e;
+            if (done && done->to == to) {
+                e = done->error;
+                if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), done->why.c_str());
+                done = nullptr;
+            } else {
+                e = kernel_.set_role(v, to);
+                if (e) log_warn("%s: %s", v.name.c_str(), kernel_.why(what.c_str(), e).c_str());
+            }
             p = v.own.persisted(e == 0);
             if (!e) {
                 role_changed(v, before);
@@ -461,6 +465,7 @@ void Daemon::resume(Volume& v) {
     try {
         dm_resume(v.name);
         v.suspended = false;
+        v.cache_empty = false;
         unlink(marker_path(v.name).c_str());
     } catch (const Error& e) {
         log_warn("%s: %s", v.name.c_str(), e.what());
@@ -470,8 +475,10 @@ void Daemon::resume(Volume& v) {
 // Drop what the page cache holds of the volume: nothing read before a
 // change of owner may be served after it.  A suspended device cannot
 // write back, so then only clean pages go (the rest was written back
-// before the suspend).
+// before the suspend); and none come back until it resumes, so once
+// dropped while suspended there is nothing to drop again.
 void Daemon::drop_page_cache(Volume& v) {
+    if (v.suspended && v.cache_empty) return;
     int fd = -1;
     try {
         fd = open_block_device(v.dev, O_RDONLY);
@@ -482,6 +489,7 @@ void Daemon::drop_page_cache(Volume& v) {
     int e = v.suspended ? posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
                         : (ioctl(fd, BLKFLSBUF, 0) ? errno : 0);
     if (e) log_warn("%s: cannot drop the page cache: %s", v.name.c_str(), std::strerror(e));
+    else if (v.suspended) v.cache_empty = true;
     close(fd);
 }
 

@@ -11,9 +11,11 @@ nl::Request Kernel::req(const Volume& v, uint8_t cmd) const {
     return {.cmd = cmd, .dev = v.dev, .reg_id = v.reg.reg_id};
 }
 
-int Kernel::call(const nl::Request& r, uint64_t* count) {
+thread_local std::string Kernel::text_;
+
+int Kernel::call(const Volume& v, const nl::Request& r, uint64_t* count) {
     text_.clear();
-    int e = nl_.transact(
+    int e = v.nl->transact(
         r,
         [&](nlmsghdr* h) {
             if (count)
@@ -23,14 +25,14 @@ int Kernel::call(const nl::Request& r, uint64_t* count) {
     return e;
 }
 
-std::string Kernel::why(const char* what, int e) const {
-    return std::string(what) + ": " + (text_.empty() ? std::strerror(-e) : text_);
-}
+std::string Kernel::reason(int e) const { return text_.empty() ? std::strerror(-e) : text_; }
+
+std::string Kernel::why(const char* what, int e) const { return std::string(what) + ": " + reason(e); }
 
 RangeSet Kernel::set(const Volume& v, uint8_t which) {
     RangeSet s;
     for (uint64_t cursor = 0;;) {
-        nl::RegionsReply r = nl_.get_regions(v.dev, which, cursor);
+        nl::RegionsReply r = v.nl->get_regions(v.dev, which, cursor);
         for (const Range& x : r.ranges) s.add(x.start, x.count);
         if (!r.next) return s;
         cursor = *r.next;
@@ -38,21 +40,21 @@ RangeSet Kernel::set(const Volume& v, uint8_t which) {
 }
 
 nl::RegionsReply Kernel::page(const Volume& v, uint8_t which, uint64_t cursor) {
-    return nl_.get_regions(v.dev, which, cursor);
+    return v.nl->get_regions(v.dev, which, cursor);
 }
 
 int Kernel::fill_begin(const Volume& v, uint64_t region) {
     nl::Request r = req(v, DCC_CMD_FILL_BEGIN);
     r.region = region;
-    return call(r);
+    return call(v, r);
 }
 
-int Kernel::each_cut(nl::Request r, const RangeSet& s, uint64_t max_regions, uint64_t* count) {
+int Kernel::each_cut(const Volume& v, nl::Request r, const RangeSet& s, uint64_t max_regions, uint64_t* count) {
     uint64_t regions = 0, n = 0;
     int first = 0;
     auto send = [&] {
         if (r.ranges.empty()) return;
-        int e = call(r, &n);
+        int e = call(v, r, &n);
         if (e && !first) first = e;
         r.ranges.clear();
         regions = 0;
@@ -75,31 +77,31 @@ int Kernel::fill_done(const Volume& v, const std::vector<Range>& ranges, int err
     if (err) r.fill_errno = uint32_t(err);
     RangeSet s;
     for (const Range& x : ranges) s.add(x.start, x.count);
-    return each_cut(r, s, DCC_MAX_FILLS_PER_REQUEST, nullptr);
+    return each_cut(v, r, s, DCC_MAX_FILLS_PER_REQUEST, nullptr);
 }
 
 int Kernel::fill_release(const Volume& v, const RangeSet& s, uint64_t* released) {
-    return each_cut(req(v, DCC_CMD_FILL_RELEASE), s, DCC_MAX_FILLS_PER_REQUEST, released);
+    return each_cut(v, req(v, DCC_CMD_FILL_RELEASE), s, DCC_MAX_FILLS_PER_REQUEST, released);
 }
 
 int Kernel::arm(const Volume& v, uint64_t region) {
     nl::Request r = req(v, DCC_CMD_ARM);
     r.region = region;
-    return call(r);
+    return call(v, r);
 }
 
 int Kernel::arm(const Volume& v, const RangeSet& s) {
-    return each_cut(req(v, DCC_CMD_ARM), s, DCC_MAX_CLEARS_PER_REQUEST, nullptr);
+    return each_cut(v, req(v, DCC_CMD_ARM), s, DCC_MAX_CLEARS_PER_REQUEST, nullptr);
 }
 
 int Kernel::clear_dirty(const Volume& v, const RangeSet& s, uint64_t* cleared) {
-    return each_cut(req(v, DCC_CMD_CLEAR_DIRTY), s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
+    return each_cut(v, req(v, DCC_CMD_CLEAR_DIRTY), s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
 }
 
 int Kernel::clear_confirmed(const Volume& v, const RangeSet& s, uint64_t* cleared) {
     nl::Request r = req(v, DCC_CMD_CLEAR_DIRTY);
     r.confirmed = true;
-    return each_cut(r, s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
+    return each_cut(v, r, s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
 }
 
 int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
@@ -109,7 +111,7 @@ int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
     for (size_t i = 0; i < rs.size(); i += DCC_MAX_RANGES_PER_REQUEST) {
         r.ranges.assign(rs.begin() + long(i),
                         rs.begin() + long(std::min<size_t>(rs.size(), i + DCC_MAX_RANGES_PER_REQUEST)));
-        if (int e = call(r)) return e;
+        if (int e = call(v, r)) return e;
     }
     return 0;
 }
@@ -121,19 +123,19 @@ int Kernel::set_role(const Volume& v, core::SiteState s) {
     r.origin = uint8_t(s.origin);
     r.split = uint8_t(s.split);
     if (s.split_generation) r.split_generation = s.split_generation;
-    return call(r);
+    return call(v, r);
 }
 
 int Kernel::set_lease(const Volume& v, uint32_t ms) {
     nl::Request r = req(v, DCC_CMD_SET_LEASE);
     r.lease_ms = ms;
-    return call(r);
+    return call(v, r);
 }
 
 int Kernel::set_sync(const Volume& v, bool on) {
     nl::Request r = req(v, DCC_CMD_SET_SYNC);
     r.sync = on ? 1 : 0;
-    return call(r);
+    return call(v, r);
 }
 
 bool Kernel::has_dirty(const Volume& v) { return !page(v, DCC_SET_DIRTY, 0).ranges.empty(); }

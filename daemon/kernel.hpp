@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Typed calls into dm-dcc for dccd (generic netlink through libctl).  Each
 // returns 0 or a negative errno and keeps the kernel's explanation of the
-// last failure; requests too large for one message are cut into several.
+// last failure (per thread); requests too large for one message are cut
+// into several.  A volume's commands go on its own socket, the one it is
+// registered on (the kernel checks the sender): the calls of different
+// volumes may run on different threads at once, each volume's on one.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,7 +21,10 @@ struct Volume;
 
 class Kernel {
 public:
-    nl::RegisterReply register_volume(nl::Dev dev) { return nl_.register_volume(dev); }
+    // A new socket for a volume, and the volume registered on it: closing
+    // the socket ends the registration.  Throws dcc::Error.
+    std::unique_ptr<nl::Client> open() { return nl_.another(); }
+    static nl::RegisterReply register_volume(nl::Client& c, nl::Dev dev) { return c.register_volume(dev); }
     // A whole region set (DCC_SET_*); throws dcc::Error.
     RangeSet set(const Volume& v, uint8_t which);
     // One reply's worth of it, from @cursor; throws dcc::Error.
@@ -52,23 +59,26 @@ public:
     // the writes held for the other site.
     int set_sync(const Volume& v, bool on);
 
-    // What the kernel said about the last failure ("" if nothing).
+    // What the kernel said about this thread's last failure ("" if nothing).
     const std::string& text() const { return text_; }
+    // The kernel's text for this thread's last failure, or strerror(-@e).
+    std::string reason(int e) const;
     // "what: the kernel's text or strerror"
     std::string why(const char* what, int e) const;
 
     nl::EventSocket& events() { return events_; }
 
 private:
-    int call(const nl::Request& r, uint64_t* count = nullptr);
+    int call(const Volume& v, const nl::Request& r, uint64_t* count = nullptr);
     // @r once for every cut of @s within the kernel's limits of ranges and
     // of regions a request; the first error, and the COUNTs added up.
-    int each_cut(nl::Request r, const RangeSet& s, uint64_t max_regions, uint64_t* count);
+    int each_cut(const Volume& v, nl::Request r, const RangeSet& s, uint64_t max_regions,
+                 uint64_t* count);
     nl::Request req(const Volume& v, uint8_t cmd) const;
 
-    nl::Client nl_;
+    nl::Client nl_;  // finds the family; opens the volumes' sockets
     nl::EventSocket events_;
-    std::string text_;
+    static thread_local std::string text_;
 };
 
 }  // namespace dcc::dccd

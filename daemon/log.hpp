@@ -10,6 +10,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -36,8 +37,21 @@ inline bool log_to_journal() {
     return j;
 }
 
+// With DCCD_LOG_TIME set (to anything), each line starts with the
+// monotonic clock in seconds ("[  123.456789] "), to time one step against
+// another; the journal has its own timestamps.
+inline bool log_with_time() {
+    static const bool t = std::getenv("DCCD_LOG_TIME") != nullptr;
+    return t;
+}
+
 inline void log_line(int priority, const char* level, const char* fmt, va_list ap) {
     if (log_to_journal()) std::fprintf(stderr, "<%d>", priority);
+    if (log_with_time()) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        std::fprintf(stderr, "[%5lld.%06ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    }
     std::fprintf(stderr, "dccd: %s", level);
     std::vfprintf(stderr, fmt, ap);
     std::fputc('\n', stderr);

@@ -34,11 +34,29 @@ static Quiesced quiesce(nl::Dev dev, const std::string& name, const std::string&
         q.suspended = true;
         if (int e = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
             q.why = errno_text("cannot drop the page cache", e);
+        else
+            q.cache_empty = true;
     } catch (const std::exception& e) {
         q.why = e.what();
     }
     if (fd >= 0) close(fd);
     return q;
+}
+
+// Old owner, in async mode, once @v's I/O stopped: what end_start and the
+// core's demote would ask of the kernel next, done on a worker.  The
+// regions invalid and dirty read, then yielding @to persisted.  Never
+// throws: a failed read leaves @q.why, and no persist.
+void Daemon::yield_ahead(const Volume& v, core::SiteState to, Quiesced& q) {
+    try {
+        q.invalid = kernel_.set(v, DCC_SET_INVALID);
+        q.dirty = kernel_.set(v, DCC_SET_DIRTY);
+    } catch (const std::exception& e) {
+        q.why = e.what();
+        return;
+    }
+    int e = kernel_.set_role(v, to);
+    q.yielded = Persisted{to, e, e ? kernel_.reason(e) : std::string()};
 }
 
 // Old owner: the migrations asked for (by control clients or the peer's
@@ -98,9 +116,15 @@ void Daemon::run_starts() {
         std::vector<Quiesced> q(begun.size());
         std::vector<std::function<void()>> jobs;
         for (size_t i = 0; i < begun.size(); i++) {
-            Volume& v = *begun[i].first;
-            jobs.push_back([&q, i, dev = v.dev, name = v.name, marker = marker_path(v.name)] {
-                q[i] = quiesce(dev, name, marker);
+            const Volume& v = *begun[i].first;
+            // Each volume's commands on its own socket: the commits of
+            // several volumes run side by side too.  In sync mode the
+            // confirmed regions are cleared first (end_start), here.
+            std::optional<core::SiteState> yielding;
+            if (!v.reg.sync) yielding = core::SiteState{Role::Yielding, v.own.handover_generation()};
+            jobs.push_back([this, &q, i, &v, yielding, marker = marker_path(v.name)] {
+                q[i] = quiesce(v.dev, v.name, marker);
+                if (q[i].why.empty() && yielding) yield_ahead(v, *yielding, q[i]);
             });
         }
         workers_.run_all(jobs);
@@ -124,8 +148,13 @@ void Daemon::run_starts() {
 // undone.
 void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
     v.suspended |= q.suspended;
+    v.cache_empty |= q.cache_empty;
     std::string& why = q.why;
-    if (why.empty()) {
+    if (why.empty() && q.dirty) {
+        v.invalid = std::move(*q.invalid);
+        v.ho_set = std::move(*q.dirty);
+        for (const Range& x : v.invalid.ranges()) v.ho_set.remove(x.start, x.count);
+    } else if (why.empty()) {
         try {
             reload_invalid(v);
             // In sync, what the peer confirmed write by write is not sent
@@ -148,7 +177,7 @@ void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
         carry_out(v, v.own.abort_demote(why.c_str()));
         return start_failed(v, s, {control::Code::Failed, why});
     }
-    carry_out(v, v.own.demote());
+    carry_out(v, v.own.demote(), false, q.yielded ? &*q.yielded : nullptr);
     Phase p = v.own.phase();
     if (p != Phase::Sending && p != Phase::Fenced)
         return start_failed(v, s, {control::Code::Failed, "cannot persist the handover: staying owner"});

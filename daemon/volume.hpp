@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,9 +55,9 @@ struct Waiter {
 };
 
 struct Volume {
-    Volume(std::string n, nl::Dev d, const nl::RegisterReply& r, core::Timeouts t,
-           core::LeaseParams lp)
-        : name(std::move(n)), dev(d), reg(r),
+    Volume(std::string n, nl::Dev d, std::unique_ptr<nl::Client> sock, const nl::RegisterReply& r,
+           core::Timeouts t, core::LeaseParams lp)
+        : name(std::move(n)), dev(d), nl(std::move(sock)), reg(r),
           own(site_state(r), t), peer_lease(lp), witness_lease(lp),
           promise(lp, Clock::now()) {}
     ~Volume() {
@@ -67,6 +68,9 @@ struct Volume {
 
     std::string name;
     nl::Dev dev;
+    // The socket the volume is registered on: its commands go there (the
+    // kernel checks the sender), and closing it ends the registration.
+    std::unique_ptr<nl::Client> nl;
     nl::RegisterReply reg;
     int data_fd = -1;
     uint64_t region_bytes = 0;
@@ -78,6 +82,7 @@ struct Volume {
     bool attach_out = false;          // an ATTACH awaits its answer
     Clock::time_point attach_due{};   // when to ATTACH (again)
     bool suspended = false;           // by this dccd (a handover)
+    bool cache_empty = false;         // page cache dropped while suspended: empty till resumed
     RangeSet ho_set;                  // old owner: the HANDOVER being sent
     core::PartSet ho_in, invalid_in;  // sets arriving from the peer
     bool invalid_set_owed = false;    // replica: tell the owner what is missing

@@ -113,14 +113,16 @@ void Daemon::remove_volume(std::map<std::string, std::unique_ptr<Volume>>::itera
 
 void Daemon::add_volume(const std::string& name, nl::Dev dev) {
     nl::RegisterReply reg;
+    std::unique_ptr<nl::Client> sock;
     try {
-        reg = kernel_.register_volume(dev);
+        sock = kernel_.open();
+        reg = Kernel::register_volume(*sock, dev);
     } catch (const Error& e) {
         log_warn("%s: %s", name.c_str(), e.what());
         return;
     }
     core::Timeouts t{ms(cfg_.handover_timeout_ms), ms(cfg_.handover_timeout_ms)};
-    auto v = std::make_unique<Volume>(name, dev, reg, t, lease_params());
+    auto v = std::make_unique<Volume>(name, dev, std::move(sock), reg, t, lease_params());
     v->region_bytes = uint64_t(reg.region_sectors) * 512;
     try {
         v->data_fd = open_block_device(reg.data, O_RDWR | O_DIRECT);

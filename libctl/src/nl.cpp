@@ -249,17 +249,24 @@ int parse_error(nlmsghdr* nlh, std::string& text) {
     return err->error;
 }
 
-Client::Client() {
-    sk_ = nl_socket_alloc();
-    if (!sk_) throw Error(kExitError, "cannot allocate netlink socket", ENOMEM);
-    if (genl_connect(sk_) < 0) {
-        nl_socket_free(sk_);
+// A socket of the family's protocol, with room for range lists and the
+// kernel's explanations of errors.
+static nl_sock* open_genl_socket() {
+    nl_sock* sk = nl_socket_alloc();
+    if (!sk) throw Error(kExitError, "cannot allocate netlink socket", ENOMEM);
+    if (genl_connect(sk) < 0) {
+        nl_socket_free(sk);
         throw Error(kExitError, "cannot open generic netlink socket", errno);
     }
-    nl_socket_set_buffer_size(sk_, 1 << 20, 1 << 20);  // room for range lists
+    nl_socket_set_buffer_size(sk, 1 << 20, 1 << 20);  // room for range lists
     int one = 1;
-    setsockopt(nl_socket_get_fd(sk_), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-    setsockopt(nl_socket_get_fd(sk_), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    return sk;
+}
+
+Client::Client() {
+    sk_ = open_genl_socket();
     family_ = genl_ctrl_resolve(sk_, DCC_GENL_NAME);
     if (family_ < 0) {
         nl_socket_free(sk_);
@@ -281,6 +288,10 @@ Client::Client() {
         throw;
     }
 }
+
+Client::Client(int family) : sk_(open_genl_socket()), family_(family) {}
+
+std::unique_ptr<Client> Client::another() const { return std::unique_ptr<Client>(new Client(family_)); }
 
 Client::~Client() { nl_socket_free(sk_); }
 

@@ -115,6 +115,9 @@ public:
     Client& operator=(const Client&) = delete;
 
     int family() const { return family_; }
+    // Another socket to the family this one found and checked, without
+    // looking it up again (a daemon opens one for each volume).
+    std::unique_ptr<Client> another() const;
     uint32_t portid() const;
 
     // Send a request and wait for its answer.  Returns 0 or -errno; @msg
@@ -131,6 +134,8 @@ public:
     RegionsReply get_regions(Dev dev, uint8_t set, uint64_t cursor);
 
 private:
+    explicit Client(int family);
+
     nl_sock* sk_ = nullptr;
     int family_ = -1;
 };
