@@ -366,12 +366,7 @@ void Daemon::serve_urgent() {
 // sync writes among them (the owner's application waits for their
 // answers), without the kernel's events and the misses of serve_urgent.
 void Daemon::serve_sync() {
-    for (zmq::socket_t* s : link_.control_sockets())
-        for (int budget = 16; budget--;) {
-            auto in = link_.receive(*s);
-            if (!in) break;
-            receive(*in);
-        }
+    for (zmq::socket_t* s : link_.control_sockets()) receive_control(*s, 16);
     flush_sync_writes();
 }
 
@@ -451,10 +446,18 @@ void Daemon::maintain(Volume& v, Clock::time_point now) {
 // point of a handover; see dccd(8).  What it queued for the peer first
 // gets up to two seconds to reach the network, as a process that dies
 // after send() returned has its message in the kernel's socket buffer.
-void Daemon::crash_point([[maybe_unused]] const char* point) {
+bool Daemon::crash_armed([[maybe_unused]] const char* point) {
 #ifdef DCC_TEST_HOOKS
     static const char* at = getenv("DCCD_CRASH_AT");
-    if (!at || std::strcmp(at, point)) return;
+    return at && !std::strcmp(at, point);
+#else
+    return false;
+#endif
+}
+
+void Daemon::crash_point([[maybe_unused]] const char* point) {
+#ifdef DCC_TEST_HOOKS
+    if (!crash_armed(point)) return;
     log_warn("crash point %s: killing myself", point);
     sync_.reset();  // its socket open, the context would never close
     link_.close(2000);
@@ -553,12 +556,15 @@ int Daemon::run() {
         // ones.
         for (size_t i = 0; i < socks.size(); i++) {
             if (!ready(peer[i])) continue;
-            bool bulk = !link_.is_control(*socks[i]);
-            for (int budget = bulk ? 16 : 64; budget--;) {
-                auto in = link_.receive(*socks[i]);
-                if (!in) break;
-                receive(*in);
-                if (bulk) serve_urgent();
+            if (link_.is_control(*socks[i])) {
+                receive_control(*socks[i], 64);
+            } else {
+                for (int budget = 16; budget--;) {
+                    auto in = link_.receive(*socks[i]);
+                    if (!in) break;
+                    receive(*in);
+                    serve_urgent();
+                }
             }
             flush_sync_writes();
             // What this batch filled becomes valid with one commit per volume.

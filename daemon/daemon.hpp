@@ -67,14 +67,6 @@ struct Start {
     std::optional<Incoming> asker;
 };
 
-// A persist done ahead of the core's plan, on a worker (run_starts): the
-// state, and the kernel's answer.
-struct Persisted {
-    core::SiteState to;
-    int error = 0;
-    std::string why;  // the error explained, as Kernel::why on that thread
-};
-
 // How a start's work on a worker went (run_starts): its write-back and
 // suspend, and why it failed ("" if it did not).  In async mode the worker
 // also read the sets the HANDOVER needs and persisted yielding (the
@@ -83,7 +75,7 @@ struct Quiesced {
     bool suspended = false, cache_empty = false;
     std::string why;
     std::optional<RangeSet> invalid, dirty;
-    std::optional<Persisted> yielded;
+    std::optional<Ahead> yielded;
 };
 
 class Daemon {
@@ -119,6 +111,7 @@ private:
     wire::Message vmsg(const Volume& v, wire::Type t, uint64_t region = 0);
     wire::Message reply_to(const wire::Message& m, wire::Type t) const;
     void crash_point(const char* point);
+    static bool crash_armed(const char* point);
 
     // handover.cpp
     void send_attach(Volume& v);
@@ -129,11 +122,22 @@ private:
     void on_detach(Volume& v);
     void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
-    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false,
-                         const Persisted* done = nullptr);
+    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
+    core::Plan carry_out_steps(Volume& v, core::Plan p, bool hold_attach);
     void role_changed(Volume& v, core::SiteState before);
     void run_starts();
     void yield_ahead(const Volume& v, core::SiteState to, Quiesced& q);
+    // A message whose kernel work may be done ahead (receive_control).
+    struct AheadOf {
+        Volume* v;
+        core::SiteState to{};
+        bool drop = false, resume = false;
+        std::optional<bool> dirty_here;
+        std::optional<RangeSet> invalid;  // new owner: the HANDOVER's set
+    };
+    std::optional<AheadOf> to_take_ahead(const Incoming& in);
+    void take_ahead(const AheadOf& of, Ahead& a);
+    void receive_control(zmq::socket_t& s, int budget);
     void end_start(Volume& v, Start& s, Quiesced& q);
     void start_failed(Volume& v, Start& s, const Failure& f);
     bool join_move(Volume& v, const std::vector<int>& clients, bool here);
@@ -148,8 +152,11 @@ private:
     std::string marker_path(const std::string& name) const;
     void suspend(Volume& v);
     void resume(Volume& v);
+    void resumed(Volume& v, const std::string& why);
     void drop_page_cache(Volume& v);
+    std::string drop_cache_of(const Volume& v);
     void drop_stale_dirty(Volume& v);
+    std::pair<bool, std::string> drop_stale_dirty_kernel(const Volume& v);
     void settle_outcome(Volume& v, core::Outcome o, const char* why);
 
     // transfers.cpp

@@ -151,10 +151,14 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
         }
     }
     core::Dirt dirt{true, m.info.dirty};
-    try {
-        dirt.here = kernel_.has_dirty(v);
-    } catch (const Error& e) {
-        log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
+    if (v.ahead && v.ahead->dirty_here) {
+        dirt.here = *v.ahead->dirty_here;  // read when this was decided ahead
+    } else {
+        try {
+            dirt.here = kernel_.has_dirty(v);
+        } catch (const Error& e) {
+            log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
+        }
     }
     try {
         core::Plan p = carry_out(v, v.own.peer_state(peer, answer, answer ? m.seq : 0, dirt,
@@ -218,9 +222,17 @@ void Daemon::paired(Volume& v) {
 // Carry out what the ownership core decided, in the order of the Plan's
 // fields, reporting each persist back; returns the last plan.  With
 // @hold_attach the caller sends its answer first and then the ATTACH the
-// plan asks for.  A persist of the state @done names was done already:
-// its answer is taken instead.
-core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach, const Persisted* done) {
+// plan asks for.  What v.ahead says was done already (a persist of that
+// state, and what follows it) is taken instead of asking the kernel again.
+core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
+    struct Done {
+        Volume& v;
+        ~Done() { v.ahead.reset(); }  // (even if a step throws)
+    } done{v};
+    return carry_out_steps(v, p, hold_attach);
+}
+
+core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach) {
     for (;;) {
         if (p.ignored) return p;
         if (p.acts()) v.news = true;  // it may change what status shows
@@ -276,11 +288,11 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach, const Pe
             std::string what = std::string("cannot persist ") + role_name(to.role) + " " +
                                std::to_string(to.generation);
             int e;
-            if (done && done->to == to) {
-                e = done->error;
-                if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), done->why.c_str());
-                done = nullptr;
+            if (v.ahead && v.ahead->to == to) {
+                e = v.ahead->error;
+                if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), v.ahead->why.c_str());
             } else {
+                v.ahead.reset();  // (for another plan: not ours to take)
                 e = kernel_.set_role(v, to);
                 if (e) log_warn("%s: %s", v.name.c_str(), kernel_.why(what.c_str(), e).c_str());
             }
@@ -302,8 +314,18 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach, const Pe
             p = v.own.sent(queued, base, Clock::now(), can_retry);
             continue;
         }
-        if (p.drop_dirty) drop_stale_dirty(v);
-        if (p.resume) resume(v);
+        if (p.drop_dirty) {
+            if (v.ahead && v.ahead->dropped) {
+                auto& [warn, line] = *v.ahead->dropped;
+                if (!line.empty()) (warn ? log_warn : log_info)("%s: %s", v.name.c_str(), line.c_str());
+            } else {
+                drop_stale_dirty(v);
+            }
+        }
+        if (p.resume) {
+            if (v.ahead && v.ahead->resumed) resumed(v, *v.ahead->resumed);
+            else resume(v);
+        }
         if (p.invalid_set) v.invalid_set_owed = true;
         if (p.attach && link_up_ && !hold_attach) send_attach(v);
         if (p.outcome != Outcome::None) settle_outcome(v, p.outcome, p.why);
@@ -374,7 +396,7 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
         return;
     }
     crash_point("handover-received");
-    auto start = Clock::now();
+    auto start = in.at;  // (its kernel work may have been done ahead)
     bool asked = v.own.asking();
     flush_acks(v);  // pushes taken so far are answered as a replica's
     core::Plan p = v.own.handover(m.generation, m.region);
@@ -383,10 +405,20 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
         if (!asked) v.ho_start = start;
         // Nothing cached from this site's time as replica may be read, and
         // the old owner's newer regions are fetched, not read from here.
-        drop_page_cache(v);
-        int e = kernel_.set_invalid(v, set, true);
+        int e;
+        std::string why;
+        if (v.ahead && v.ahead->cache_dropped) {  // done ahead (receive_control)
+            if (!v.ahead->cache_dropped->empty())
+                log_warn("%s: %s", v.name.c_str(), v.ahead->cache_dropped->c_str());
+            e = v.ahead->invalid_error;
+            why = v.ahead->invalid_why;
+        } else {
+            drop_page_cache(v);
+            e = kernel_.set_invalid(v, set, true);
+            if (e) why = kernel_.reason(e);
+        }
         if (e) {
-            log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot take the volume", e).c_str());
+            log_warn("%s: cannot take the volume: %s", v.name.c_str(), why.c_str());
             p = v.own.persisted(false);
         } else {
             for (const Range& x : set.ranges()) v.invalid.add(x.start, x.count);
@@ -419,6 +451,129 @@ void Daemon::on_handover_ack(Volume& v, const wire::Message& m) {
     }
     carry_out(v, v.own.handover_answer(m.seq, m.generation, m.status, m.from));
     v.told_old_report = false;
+}
+
+static std::string resume_marked(const std::string& name, const std::string& marker);
+
+// Old owner: whether @in is what tells it that the new owner took the
+// volume (its answer to the HANDOVER, or its ATTACH, which may overtake
+// the answer), so that its kernel work may be done ahead
+// (receive_control): what a copy of the volume's core decides, under
+// exactly the checks receive, on_handover_ack, on_attach and
+// take_statement make, from the same inputs.
+std::optional<Daemon::AheadOf> Daemon::to_take_ahead(const Incoming& in) {
+    const wire::Message& m = in.msg;
+    bool ack = !in.request && m.type == wire::Type::HandoverAck;
+    bool attach = in.request && m.type == wire::Type::Attach;
+    bool handover = in.request && m.type == wire::Type::Handover;
+    if ((!ack && !attach && !handover) || !inc_.accept(m.from, m.to)) return std::nullopt;
+    Volume* v = by_uuid(m.volume);
+    if (!v) return std::nullopt;
+    AheadOf a{v};
+    core::Ownership probe = v->own;
+    core::Plan p;
+    if (handover) {
+        // New owner: the whole set in this part, nothing of this site's
+        // time as replica to end first (flush_acks has nothing to do).
+        // (The crash point there is before the persist: nothing ahead.)
+        core::PartSet parts = v->ho_in;
+        if (crash_armed("handover-received") || !v->written.empty() || !v->acks.empty() ||
+            parts.add(m.from, m.seq, m.part, m.parts, m.arg, m.ranges) != core::PartSet::Add::Complete)
+            return std::nullopt;
+        a.invalid = parts.set();
+        if (!a.invalid->empty() && a.invalid->ranges().back().end() > v->reg.nr_regions)
+            return std::nullopt;
+        p = probe.handover(m.generation, m.region);
+        if (!p.persist || p.persist->role != Role::Owner) return std::nullopt;
+        a.to = *p.persist;
+        return a;
+    }
+    // Old owner.  (The crash point there is before the persist.)
+    if (!v->suspended || crash_armed("handover-acked")) return std::nullopt;
+    if (ack) {
+        if (m.status || !v->own.awaits(m.seq, m.generation)) return std::nullopt;
+        p = probe.handover_answer(m.seq, m.generation, m.status, m.from);
+    } else {
+        core::SiteState peer{Role(m.info.role), m.generation, dcc::Origin(m.info.origin),
+                             dcc::Split(m.info.split)};
+        // (Not one that makes take_statement stop I/O to decide: a failover's.)
+        if (!link_up_ || m.info.region_sectors != v->reg.region_sectors ||
+            m.info.nr_regions != v->reg.nr_regions ||
+            (core::meets_newer_owner(v->own.state(), peer) && v->own.state().split != dcc::Split::Old))
+            return std::nullopt;
+        try {
+            a.dirty_here = kernel_.has_dirty(*v);
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+        p = probe.peer_state(peer, false, 0, {*a.dirty_here, m.info.dirty}, {m.from, 0});
+    }
+    if (!p.persist || p.persist->role != Role::Replica || p.invalidate_dirty) return std::nullopt;
+    a.to = *p.persist;
+    p = probe.persisted(true);
+    a.drop = p.drop_dirty;
+    a.resume = p.resume;
+    return a;
+}
+
+// The kernel work of it, on a worker: replica persisted, then (if it was)
+// the old dirty bits dropped and the device resumed, if the plan does so,
+// in carry_out's order.  Never throws.
+void Daemon::take_ahead(const AheadOf& of, Ahead& a) {
+    const Volume& v = *of.v;
+    a.to = of.to;
+    a.dirty_here = of.dirty_here;
+    if (of.invalid) {
+        // New owner: as on_handover_part, then the persist.
+        a.cache_dropped = drop_cache_of(v);
+        a.invalid_error = kernel_.guarded(a.invalid_why, [&] { return kernel_.set_invalid(v, *of.invalid, true); });
+        if (a.invalid_error) {
+            a.to = {};  // (no persist: the core hears that it failed)
+            return;
+        }
+    }
+    a.error = kernel_.guarded(a.why, [&] { return kernel_.set_role(v, of.to); });
+    if (a.error) return;
+    if (of.drop) a.dropped = drop_stale_dirty_kernel(v);
+    if (of.resume) a.resumed = resume_marked(v.name, marker_path(v.name));
+}
+
+// The peer's messages on control socket @s, up to @budget, each handled in
+// the order it came.  A run of answers that each complete a handover of a
+// volume of its own (a migration of many volumes) first has the kernel
+// work of each done side by side on the workers; each is then handled as
+// if alone, taking those results.  Nothing else is handled in between, so
+// every core decides what its copy was asked ahead.
+void Daemon::receive_control(zmq::socket_t& s, int budget) {
+    std::vector<Incoming> batch;
+    while (int(batch.size()) < budget) {
+        auto in = link_.receive(s);
+        if (!in) break;
+        batch.push_back(std::move(*in));
+    }
+    for (size_t i = 0; i < batch.size();) {
+        std::vector<AheadOf> run;
+        for (size_t j = i; j < batch.size() && run.size() < 16; j++) {
+            auto a = to_take_ahead(batch[j]);
+            if (!a || std::any_of(run.begin(), run.end(), [&](auto& r) { return r.v == a->v; })) break;
+            run.push_back(*a);
+        }
+        if (run.size() < 2) {
+            receive(batch[i++]);
+            continue;
+        }
+        std::vector<Ahead> ahead(run.size());
+        std::vector<std::function<void()>> jobs;
+        for (size_t k = 0; k < run.size(); k++)
+            jobs.push_back([this, &ahead, &run, k] { take_ahead(run[k], ahead[k]); });
+        workers_.run_all(jobs);
+        log_info("the kernel work of %zu handover messages done side by side", run.size());
+        for (size_t k = 0; k < run.size(); k++) {
+            run[k].v->ahead = std::move(ahead[k]);
+            receive(batch[i++]);
+            run[k].v->ahead.reset();  // (taken by carry_out already)
+        }
+    }
 }
 
 // Replica: ask the owner to hand over; answered when its HANDOVER arrives,
@@ -460,16 +615,30 @@ void Daemon::suspend(Volume& v) {
     v.suspended = true;
 }
 
-void Daemon::resume(Volume& v) {
-    if (!v.suspended) return;
+// Resume @name, suspended by us (its marker @marker): "" or why it could
+// not be.  Runs on a worker too.
+static std::string resume_marked(const std::string& name, const std::string& marker) {
     try {
-        dm_resume(v.name);
-        v.suspended = false;
-        v.cache_empty = false;
-        unlink(marker_path(v.name).c_str());
-    } catch (const Error& e) {
-        log_warn("%s: %s", v.name.c_str(), e.what());
+        dm_resume(name);
+        unlink(marker.c_str());
+        return {};
+    } catch (const std::exception& e) {
+        return e.what();
     }
+}
+
+void Daemon::resume(Volume& v) {
+    if (v.suspended) resumed(v, resume_marked(v.name, marker_path(v.name)));
+}
+
+// @v resumed, or not (@why).
+void Daemon::resumed(Volume& v, const std::string& why) {
+    if (!why.empty()) {
+        log_warn("%s: %s", v.name.c_str(), why.c_str());
+        return;
+    }
+    v.suspended = false;
+    v.cache_empty = false;
 }
 
 // Drop what the page cache holds of the volume: nothing read before a
@@ -479,32 +648,48 @@ void Daemon::resume(Volume& v) {
 // dropped while suspended there is nothing to drop again.
 void Daemon::drop_page_cache(Volume& v) {
     if (v.suspended && v.cache_empty) return;
+    std::string why = drop_cache_of(v);
+    if (!why.empty()) log_warn("%s: %s", v.name.c_str(), why.c_str());
+    else if (v.suspended) v.cache_empty = true;
+}
+
+// The drop itself, which runs on a worker too: "" or why it failed.
+std::string Daemon::drop_cache_of(const Volume& v) {
     int fd = -1;
     try {
         fd = open_block_device(v.dev, O_RDONLY);
     } catch (const Error& e) {
-        log_warn("%s: %s", v.name.c_str(), e.what());
-        return;
+        return e.what();
     }
     int e = v.suspended ? posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
                         : (ioctl(fd, BLKFLSBUF, 0) ? errno : 0);
-    if (e) log_warn("%s: cannot drop the page cache: %s", v.name.c_str(), std::strerror(e));
-    else if (v.suspended) v.cache_empty = true;
     close(fd);
+    return e ? errno_text("cannot drop the page cache", e) : std::string();
 }
 
 // A site that is replica keeps no dirty bits: the owner took those
 // regions as invalid when it took the volume, so they are owed no more.
 void Daemon::drop_stale_dirty(Volume& v) {
-    RangeSet dirty = kernel_.set(v, DCC_SET_DIRTY);
-    if (dirty.empty()) return;
+    auto [warn, line] = drop_stale_dirty_kernel(v);
+    if (!line.empty()) (warn ? log_warn : log_info)("%s: %s", v.name.c_str(), line.c_str());
+}
+
+// The kernel's part of it, which runs on a worker too: what to log (a
+// warning or not; "" if nothing was dirty).  Never throws.
+std::pair<bool, std::string> Daemon::drop_stale_dirty_kernel(const Volume& v) {
+    RangeSet dirty;
+    try {
+        dirty = kernel_.set(v, DCC_SET_DIRTY);
+    } catch (const Error& e) {
+        return {true, std::string("cannot drop the old dirty bits: ") + e.what()};
+    }
+    if (dirty.empty()) return {false, {}};
     uint64_t cleared = 0;
-    int e = kernel_.arm(v, dirty);
-    if (!e) e = kernel_.clear_dirty(v, dirty, &cleared);
-    if (e) log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot drop the old dirty bits", e).c_str());
-    else
-        log_info("%s: %llu dirty bits of an earlier ownership dropped", v.name.c_str(),
-                 (unsigned long long)cleared);
+    std::string why;
+    int e = kernel_.guarded(why, [&] { return kernel_.arm(v, dirty); });
+    if (!e) e = kernel_.guarded(why, [&] { return kernel_.clear_dirty(v, dirty, &cleared); });
+    if (e) return {true, "cannot drop the old dirty bits: " + why};
+    return {false, std::to_string(cleared) + " dirty bits of an earlier ownership dropped"};
 }
 
 // Tell the clients waiting for a migration of @v how it ended.

@@ -7,6 +7,8 @@
 // volumes may run on different threads at once, each volume's on one.
 #pragma once
 
+#include <cerrno>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +65,20 @@ public:
     const std::string& text() const { return text_; }
     // The kernel's text for this thread's last failure, or strerror(-@e).
     std::string reason(int e) const;
+    // @call (a command of this class returning 0 or -errno) where nothing
+    // may throw (a worker's job): a failure to talk to the kernel at all
+    // is -EIO.  @why gets any error explained.
+    template <class F>
+    int guarded(std::string& why, F call) {
+        try {
+            int e = call();
+            if (e) why = reason(e);
+            return e;
+        } catch (const std::exception& x) {
+            why = x.what();
+            return -EIO;
+        }
+    }
     // "what: the kernel's text or strerror"
     std::string why(const char* what, int e) const;
 

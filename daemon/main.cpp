@@ -24,8 +24,8 @@
 
 namespace {
 
-// dccd keeps a descriptor open per volume (its data device, two for a
-// sync one): the soft limit of open files, 1024 by default, would stop a
+// dccd keeps two descriptors open per volume (its data device and its
+// netlink socket, three for a sync one): the soft limit of open files, 1024 by default, would stop a
 // site short of a thousand volumes.  Raised to the hard limit (systemd
 // gives services 524288; a lower hard limit is the admin's choice).
 void raise_open_files_limit() {

@@ -55,8 +55,9 @@ void Daemon::yield_ahead(const Volume& v, core::SiteState to, Quiesced& q) {
         q.why = e.what();
         return;
     }
-    int e = kernel_.set_role(v, to);
-    q.yielded = Persisted{to, e, e ? kernel_.reason(e) : std::string()};
+    Ahead a{.to = to};
+    a.error = kernel_.guarded(a.why, [&] { return kernel_.set_role(v, to); });
+    q.yielded = std::move(a);
 }
 
 // Old owner: the migrations asked for (by control clients or the peer's
@@ -177,7 +178,8 @@ void Daemon::end_start(Volume& v, Start& s, Quiesced& q) {
         carry_out(v, v.own.abort_demote(why.c_str()));
         return start_failed(v, s, {control::Code::Failed, why});
     }
-    carry_out(v, v.own.demote(), false, q.yielded ? &*q.yielded : nullptr);
+    v.ahead = std::move(q.yielded);
+    carry_out(v, v.own.demote());
     Phase p = v.own.phase();
     if (p != Phase::Sending && p != Phase::Fenced)
         return start_failed(v, s, {control::Code::Failed, "cannot persist the handover: staying owner"});

@@ -48,6 +48,27 @@ core::SiteState site_state(const K& k) {
             k.split_generation};
 }
 
+// Kernel work done ahead of the core's plan, on a worker, for volumes
+// handled in a batch (a migration's start; the old owner's answer from
+// the new one): a persist, and what the plan does after a persist that
+// succeeded.  carry_out takes these results instead of asking again.
+struct Ahead {
+    core::SiteState to;  // the state persisted
+    int error = 0;
+    std::string why;     // the error explained (the kernel's text on that thread)
+    // After a persist of replica that succeeded: the old dirty bits dropped
+    // (what drop_stale_dirty logs: warn or not, the line), and the device
+    // resumed ("" or why not).
+    std::optional<std::pair<bool, std::string>> dropped;
+    std::optional<std::string> resumed;
+    std::optional<bool> dirty_here;  // an ATTACH's: whether dirty, as read to decide ahead
+    // New owner, before the persist: the page cache dropped ("" or why
+    // not), the HANDOVER's set made invalid (0 or the error, explained).
+    std::optional<std::string> cache_dropped;
+    int invalid_error = 0;
+    std::string invalid_why;
+};
+
 // A control client waiting for a migration to end.
 struct Waiter {
     int fd;
@@ -83,6 +104,7 @@ struct Volume {
     Clock::time_point attach_due{};   // when to ATTACH (again)
     bool suspended = false;           // by this dccd (a handover)
     bool cache_empty = false;         // page cache dropped while suspended: empty till resumed
+    std::optional<Ahead> ahead;       // kernel work done ahead of the next carry_out
     RangeSet ho_set;                  // old owner: the HANDOVER being sent
     core::PartSet ho_in, invalid_in;  // sets arriving from the peer
     bool invalid_set_owed = false;    // replica: tell the owner what is missing

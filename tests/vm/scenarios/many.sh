@@ -72,6 +72,10 @@ else
 	barrier read
 fi
 check "all $N in sync" wait_until 300 sh -c "[ \$(dccctl status --json | grep -o '\"in_sync\":true' | wc -l) = $N ]"
+# The handovers' messages arrive together: the kernel work of each run of
+# them is done side by side (at A the answers, at B the HANDOVERs).
+runs=$(grep -c "handover messages done side by side" /tmp/dccd.log)
+check "the kernel work of handovers done side by side ($runs runs)" [ "$runs" -gt 0 ]
 barrier in-sync  # each dccd stays up until the other has seen it too
 stop_dccd
 names() { # KIND...: every device of those kinds
