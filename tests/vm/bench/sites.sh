@@ -4,7 +4,8 @@
 #   64 GiB and a 16 TiB volume with the same writes not yet replicated (3
 #   rounds each, alternating direction; the 16 TiB one's data device is
 #   dm-zero, its metadata real: 64 MiB of bitmaps, with the table's load
-#   time and dccd's memory); one volume against 100 migrated at once; the
+#   time and dccd's memory); one volume against 100 migrated at once (3
+#   rounds, alternating direction); the
 #   miss latency at the owner against RTT plus region transfer time at two
 #   netem RTTs.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
@@ -148,31 +149,41 @@ while [ $i -le 100 ]; do
 done
 start_dccd
 check "101 paired" wait_until 120 sh -c '[ $(dccctl status --json | grep -o "\"paired\":true" | wc -l) -ge 101 ]'
-if [ "$SITE" = a ]; then
-	i=0
-	while [ $i -le 100 ]; do
-		$DD if=/dev/urandom of=/dev/mapper/m$i bs=64k count=4 oflag=direct status=none
-		i=$((i + 1))
-	done
-	t0=$(now)
-	dccctl migrate m0 --to b >/dev/null || bad "migrate m0"
-	one=$(since "$t0")
-	vols=
-	i=1
-	while [ $i -le 100 ]; do
-		vols="$vols m$i"
-		i=$((i + 1))
-	done
-	t0=$(now)
-	# (one command: each volume still all or nothing, with its own answer)
-	dccctl migrate $vols --to b >/tmp/mall 2>&1
-	all=$(since "$t0")
-	n=$(grep -c ': owned by b' /tmp/mall)
-	grep "^dccctl migrate: " /tmp/mall | head -n 5
-	expect_eq "100 migrated" 100 "$n"
-	say "1 volume: $one s, 100 volumes at once: $all s"
-	echo "BENCH many one_s=$one all_s=$all n=$n"
-fi
+vols=
+i=1
+while [ $i -le 100 ]; do
+	vols="$vols m$i"
+	i=$((i + 1))
+done
+# Three rounds, the direction alternating (writes at the owner of the
+# round); each times one volume (m0), then the other 100 in one command.
+for round in 1 2 3; do
+	to=b from=a
+	[ $round = 2 ] && to=a from=b
+	if [ "$SITE" = $from ]; then
+		i=0
+		while [ $i -le 100 ]; do
+			$DD if=/dev/urandom of=/dev/mapper/m$i bs=64k count=4 oflag=direct status=none
+			i=$((i + 1))
+		done
+	fi
+	barrier "many-w$round"
+	if [ "$SITE" = a ]; then
+		t0=$(now)
+		dccctl migrate m0 --to $to >/dev/null || bad "migrate m0 to $to"
+		one=$(since "$t0")
+		t0=$(now)
+		# (one command: each volume still all or nothing, with its own answer)
+		dccctl migrate $vols --to $to >/tmp/mall 2>&1
+		all=$(since "$t0")
+		n=$(grep -c ": owned by $to" /tmp/mall)
+		grep "^dccctl migrate: " /tmp/mall | head -n 5
+		expect_eq "100 migrated to $to" 100 "$n"
+		say "round $round: 1 volume: $one s, 100 volumes at once: $all s"
+		echo "BENCH many round=$round one_s=$one all_s=$all n=$n"
+	fi
+	barrier "many-r$round"
+done
 barrier many
 stop_dccd
 
