@@ -338,17 +338,23 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
     bool was_owner = before.role == Role::Owner;
     if (was_owner != v.owner())
         drop_page_cache(v);  // nothing read or written before may be served after
-    if (was_owner && !v.owner()) {
-        // Nothing of an ownership survives it: no fill, no push.
-        cancel_fills(v);
-        v.rep = core::Replicator();
-    }
-    if (!was_owner && v.owner()) {
-        flush_acks(v);  // pushes taken as a replica are answered as one
-        v.peer_backlog.reset();
-        v.last_owner_backlog.reset();
-        reload_invalid(v);
-        v.check_pending = true;
+    // (The new role is persisted: a failure to talk to the kernel here is
+    // logged, and the rest of the plan still runs.)
+    try {
+        if (was_owner && !v.owner()) {
+            // Nothing of an ownership survives it: no fill, no push.
+            v.rep = core::Replicator();
+            cancel_fills(v);
+        }
+        if (!was_owner && v.owner()) {
+            v.peer_backlog.reset();
+            v.last_owner_backlog.reset();
+            v.check_pending = true;
+            flush_acks(v);  // pushes taken as a replica are answered as one
+            reload_invalid(v);
+        }
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
     }
     v.progress_sent = UINT64_MAX;
     v.mode_sent.reset();
