@@ -51,6 +51,8 @@ nlohmann::json no_such_volume(const std::string& name);
 // Suspend dm device @name (noflush), leaving @marker for a dccd that
 // starts after this one died (handover.cpp).  Throws dcc::Error.
 void suspend_marked(const std::string& name, const std::string& marker);
+// Resume @name, suspended by us (its marker @marker): "" or why not.
+std::string resume_marked(const std::string& name, const std::string& marker);
 
 // Why something this daemon was asked to do failed.
 struct Failure {
