@@ -29,6 +29,7 @@ while (($#)); do
 	esac
 done
 ((${#benches[@]})) || benches=(hit-iops sites copy sync failover scale)
+mkdir -p build
 for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
 # The host's CPU time (busy, all, in ticks) and that of this script's
 # children (run.sh, its builds and QEMUs), so that the run can say how much

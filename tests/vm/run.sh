@@ -73,6 +73,9 @@ for s in "${scenarios[@]}"; do
 	case $(header "$s" cpus) in "" | 1 | 2) ;; *) die "$s: cpus must be 1 or 2" ;; esac
 done
 
+# Run alone (or from tests/bench.sh) on a new machine, it installs what the
+# rig needs; tests/run-all.sh has done so already.
+install_host_packages
 mapfile -t all_kernels < <(resolve_kernels)
 selected=()
 if ((${#kernels[@]})); then
