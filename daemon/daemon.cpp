@@ -131,7 +131,10 @@ void Daemon::link_tick(Clock::time_point now) {
     if (!link_up_) return;
     for (auto& [_, v] : vols_) {
         // An answer that never came is asked for again.
-        if (v->attach_out && now > v->attach_due + ms(cfg_.heartbeat_ms)) v->attach_out = false;
+        if (v->attach_out && now > v->attach_due + v->attach_wait) {
+            v->attach_out = false;
+            ++v->attach_unanswered;
+        }
         core::Phase p = v->own.phase();
         // A replica paired on the owner's ATTACH asks until its own is
         // answered: only that answer lets the owner's reports count.
@@ -255,6 +258,7 @@ void Daemon::handle_link(Incoming& in) {
         for (auto& [_, v] : vols_) {
             v->news = true;
             v->attach_out = false;
+            v->attach_unanswered = 0;
             send_attach(*v);
         }
         return;

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,7 +46,13 @@ void Daemon::send_attach(Volume& v) {
         v.attach_out = true;
     }
     // A peer without the volume says ATTACH itself once it has it again.
-    v.attach_due = Clock::now() + ms(cfg_.heartbeat_ms) * (v.peer_absent ? 10 : 1);
+    // An answer only counts for the latest ATTACH (Ownership::attach_seq),
+    // so each one given up on waits twice as long as the one before, up to
+    // 16 heartbeats: a peer slow to answer (a thousand volumes pairing on
+    // a loaded host) is not sent ATTACHes faster than it answers them.
+    auto beat = ms(cfg_.heartbeat_ms);
+    v.attach_wait = beat * (1 << std::min(v.attach_unanswered, 4u));
+    v.attach_due = Clock::now() + (v.peer_absent ? beat * 10 : v.attach_wait);
 }
 
 bool Daemon::geometry_ok(const Volume& v, const wire::VolumeInfo& p) const {
@@ -97,6 +104,7 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
 void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
     if (m.seq != v.own.attach_seq()) return;  // answers an earlier ATTACH
     v.attach_out = false;
+    v.attach_unanswered = 0;
     if (m.status == ENOENT) {
         if (v.own.paired()) return;  // answers an ATTACH from before the volume came back
         if (!v.peer_absent) log_warn("%s: the peer has no such volume: not paired", v.name.c_str());
