@@ -6,11 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <thread>
+#include <memory>
 
 #include "dcc/error.hpp"
 
@@ -46,18 +46,36 @@ public:
     Conn(const Conn&) = delete;
     Conn& operator=(const Conn&) = delete;
 
+    int fd() const { return fd_; }
+
+    // The next whole line read so far, if any.
+    std::optional<std::string> take_line() {
+        auto nl = buf_.find('\n');
+        if (nl == std::string::npos) return std::nullopt;
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return l;
+    }
+
+    // One read of what the daemon sent: false when it closed the
+    // connection (or the read failed), true otherwise (EINTR included).
+    bool read_some() {
+        char b[4096];
+        ssize_t got = read(fd_, b, sizeof(b));
+        if (got < 0 && errno == EINTR) return true;
+        if (got <= 0) return false;
+        buf_.append(b, size_t(got));
+        if (buf_.size() > (16u << 20)) throw Error(kExitError, "answer from dccd too long");
+        return true;
+    }
+
     // The next line; nullopt when the daemon closed the connection, or on
     // a timeout (timed_out set) or an interruption (EINTR).
     std::optional<std::string> line(int timeout_ms, bool& timed_out) {
         timed_out = false;
         auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
         for (;;) {
-            auto nl = buf_.find('\n');
-            if (nl != std::string::npos) {
-                std::string l = buf_.substr(0, nl);
-                buf_.erase(0, nl + 1);
-                return l;
-            }
+            if (auto l = take_line()) return l;
             int wait = -1;
             if (timeout_ms >= 0) {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -76,12 +94,7 @@ public:
                 throw Error(kExitError, errno_text("poll", errno), errno);
             }
             if (n == 0) continue;
-            char b[4096];
-            ssize_t got = read(fd_, b, sizeof(b));
-            if (got < 0 && errno == EINTR) return std::nullopt;
-            if (got <= 0) return std::nullopt;
-            buf_.append(b, size_t(got));
-            if (buf_.size() > (16u << 20)) throw Error(kExitError, "answer from dccd too long");
+            if (!read_some()) return std::nullopt;
         }
     }
 
@@ -89,6 +102,11 @@ private:
     int fd_ = -1;
     std::string buf_;
 };
+
+std::string no_answer_within(int timeout_ms) {
+    return "no answer from dccd within " +
+           (timeout_ms % 1000 ? std::to_string(timeout_ms) + " ms" : std::to_string(timeout_ms / 1000) + " s");
+}
 
 json parse_line(const std::string& l) {
     json j = json::parse(l, nullptr, false);
@@ -104,28 +122,73 @@ json ask(const std::string& path, const std::string& request, int timeout_ms) {
     bool timed_out;
     auto l = c.line(timeout_ms, timed_out);
     if (timed_out)
-        throw Error(kExitError, "no answer from dccd within " + std::to_string(timeout_ms / 1000) + " s");
+        throw Error(kExitError, no_answer_within(timeout_ms));
     if (!l) throw Error(kExitError, "dccd closed the connection without an answer");
     return parse_line(*l);
 }
 
 std::vector<json> ask_each(const std::string& path, const std::vector<std::string>& requests,
                            int timeout_ms, unsigned parallel) {
+    using Clock = std::chrono::steady_clock;
+    struct Open {
+        size_t i;  // the request's index
+        std::unique_ptr<Conn> c;
+        Clock::time_point deadline;
+    };
     std::vector<json> answers(requests.size());
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-        for (size_t i; (i = next.fetch_add(1)) < requests.size();) {
+    std::vector<Open> open;
+    size_t next = 0;
+    parallel = std::max(1u, parallel);
+    // One thread, one poll over the connections open: a hundred requests
+    // cost a hundred sockets, not a hundred threads (which, on a small or
+    // emulated machine, took CPU from the dccd that serves them).
+    while (next < requests.size() || !open.empty()) {
+        while (open.size() < parallel && next < requests.size()) {
+            size_t i = next++;
             try {
-                answers[i] = ask(path, requests[i], timeout_ms);
+                open.push_back({i, std::make_unique<Conn>(path, requests[i]),
+                                Clock::now() + std::chrono::milliseconds(timeout_ms)});
             } catch (const Error& e) {
                 answers[i] = failure(Code::Failed, e.what());
             }
         }
-    };
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < std::max(1u, std::min<unsigned>(parallel, unsigned(requests.size()))); t++)
-        threads.emplace_back(work);
-    for (auto& t : threads) t.join();
+        if (open.empty()) continue;
+        std::vector<pollfd> p;
+        auto first = open.front().deadline;
+        for (const Open& o : open) {
+            p.push_back({o.c->fd(), POLLIN, 0});
+            first = std::min(first, o.deadline);
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
+        int n = poll(p.data(), nfds_t(p.size()), int(std::clamp<long long>(left + 1, 0, 60000)));
+        if (n < 0 && errno != EINTR) {
+            for (const Open& o : open) answers[o.i] = failure(Code::Failed, errno_text("poll", errno));
+            break;
+        }
+        auto now = Clock::now();
+        std::vector<Open> still;
+        for (size_t k = 0; k < open.size(); k++) {
+            Open& o = open[k];
+            std::optional<std::string> why;
+            try {
+                if (n > 0 && p[k].revents) {
+                    bool more = o.c->read_some();
+                    if (auto l = o.c->take_line()) {
+                        answers[o.i] = parse_line(*l);
+                        continue;
+                    }
+                    if (!more) why = "dccd closed the connection without an answer";
+                }
+                if (!why && now >= o.deadline)
+                    why = no_answer_within(timeout_ms);
+            } catch (const Error& e) {
+                why = e.what();
+            }
+            if (why) answers[o.i] = failure(Code::Failed, *why);
+            else still.push_back(std::move(o));
+        }
+        open = std::move(still);
+    }
     return answers;
 }
 

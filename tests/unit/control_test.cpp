@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -162,6 +164,69 @@ TEST(Control, AskEachAsksAllAtOnceAndKeepsTheOrder) {
     std::vector<json> none = ask_each("/nonexistent/dccd.sock", {"a", "b"}, 100, 8);
     ASSERT_EQ(none.size(), 2u);
     EXPECT_EQ(none[1]["ok"], false);
+}
+
+// ask_each keeps at most @parallel connections open, opens the next as
+// one is answered, and gives up on one that is not answered in time.
+TEST(Control, AskEachKeepsToItsLimitAndTimesOut) {
+    char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
+    std::string path = std::string(mkdtemp(tmpl)) + "/s";
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strcpy(sa.sun_path, path.c_str());
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+    listen(fd, 8);
+    std::vector<std::string> seen;
+    bool third_early = false, slow_closed = false;
+    std::thread server([&] {
+        auto take = [&](int c) {
+            char b[256];
+            ssize_t n = read(c, b, sizeof(b));
+            seen.push_back(n > 0 ? std::string(b, size_t(n) - 1) : "");
+        };
+        int slow = accept(fd, nullptr, nullptr);
+        take(slow);
+        int a = accept(fd, nullptr, nullptr);
+        take(a);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        int fl = fcntl(fd, F_GETFL);
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        int early = accept(fd, nullptr, nullptr);
+        third_early = early >= 0;
+        if (early >= 0) close(early);
+        fcntl(fd, F_SETFL, fl);
+        std::string ans = "{\"ok\":true}\n";
+        if (write(a, ans.data(), ans.size()) < 0) {}
+        close(a);
+        pollfd l{fd, POLLIN, 0};
+        if (poll(&l, 1, 5000) != 1) {
+            close(slow);
+            close(fd);
+            return;
+        }
+        int b = accept(fd, nullptr, nullptr);
+        take(b);
+        if (write(b, ans.data(), ans.size()) < 0) {}
+        close(b);
+        // "slow" is never answered: the client gives up and closes it.
+        pollfd p{slow, POLLIN, 0};
+        char c;
+        slow_closed = poll(&p, 1, 5000) == 1 && read(slow, &c, 1) == 0;
+        close(slow);
+        close(fd);
+    });
+    std::vector<json> r = ask_each(path, {"slow", "a", "b"}, 300, 2);
+    server.join();
+    unlink(path.c_str());
+    EXPECT_FALSE(third_early) << "a third connection while two were open";
+    EXPECT_EQ(seen, (std::vector<std::string>{"slow", "a", "b"}));
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(r[0]["ok"], false);
+    EXPECT_NE(r[0].value("error", "").find("no answer from dccd within 300 ms"), std::string::npos) << r[0].dump();
+    EXPECT_EQ(r[1]["ok"], true);
+    EXPECT_EQ(r[2]["ok"], true);
+    EXPECT_TRUE(slow_closed) << "the unanswered connection was not closed";
 }
 
 TEST(Control, GarbledOrMissingAnswersAreErrors) {
