@@ -86,6 +86,15 @@ Volume* Daemon::volume_named(const std::string& name) {
     }
     for (const DmDevice& d : list_dm_devices()) {
         if (d.name != name) continue;
+        // Renamed since the last scan: the entry under the old name holds
+        // the kernel's registration, and would make this one's REGISTER
+        // fail.  Dropped first, as the scan would.
+        for (auto it = vols_.begin(); it != vols_.end(); ++it)
+            if (it->second->dev == d.dev) {
+                log_info("%s: renamed to %s", it->first.c_str(), name.c_str());
+                remove_volume(it);
+                break;
+            }
         not_dcc_.erase(name);  // asked for by name: look again
         consider(d);
         auto it = vols_.find(name);

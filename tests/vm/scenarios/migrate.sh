@@ -8,7 +8,7 @@
 # created again, pairs, catches up and takes the volume.
 # sites: 2
 # disks: data=64M meta=1M
-# timeout: 500
+# timeout: 560
 . ./lib.sh
 
 UUID=5a5a5a5a-0000-4000-8000-000000000003
@@ -114,6 +114,7 @@ if [ "$SITE" = a ]; then
 	expect_eq "B holds what A holds" "$s" "$(exchange sum3 "$s")"
 	check "dccctl migrate vol --to b" dccctl migrate vol --to b
 	expect_eq "A is replica" "replica 4" "$(role_gen vol)"
+	barrier b-renamed
 else
 	check "B drops its volume" dmsetup remove vol
 	barrier b-removed
@@ -125,6 +126,15 @@ else
 	expect_eq "B's copy is A's" "$(exchange sum3 "$mine")" "$mine"
 	check "B owns generation 4" wait_until 60 is_field vol role owner
 	grep -a "dropped the volume\|no such volume" /tmp/dccd.log | head -n 3
+	# Renamed (dmsetup rename), the volume is found by its new name at
+	# once, not only after dccd's next scan of the devices.
+	check "rename vol to vol2" dmsetup rename vol vol2
+	check "dccctl status vol2 at once" dccctl status vol2
+	check "vol2 paired" dccctl wait vol2 paired --timeout 30
+	check "rename it back" dmsetup rename vol2 vol
+	check "dccctl status vol at once" dccctl status vol
+	check "vol paired" dccctl wait vol paired --timeout 30
+	barrier b-renamed
 fi
 check "dccctl refuses an unknown site" sh -c '! dccctl migrate vol --to nowhere'
 refuse_saying "dccctl wait refuses a site that is neither" "no site 'nowhere'" \
