@@ -47,11 +47,12 @@ void Daemon::send_attach(Volume& v) {
     }
     // A peer without the volume says ATTACH itself once it has it again.
     // An answer only counts for the latest ATTACH (Ownership::attach_seq),
-    // so each one given up on waits twice as long as the one before, up to
-    // 16 heartbeats: a peer slow to answer (a thousand volumes pairing on
-    // a loaded host) is not sent ATTACHes faster than it answers them.
+    // so one is given up on after twice attach_wait, and each one given up
+    // on doubles it: 2, 4, 8, then 16 heartbeats.  A peer slow to answer (a
+    // thousand volumes pairing on a loaded host) is not sent ATTACHes
+    // faster than it answers them.
     auto beat = ms(cfg_.heartbeat_ms);
-    v.attach_wait = beat * (1 << std::min(v.attach_unanswered, 4u));
+    v.attach_wait = beat * (1 << std::min(v.attach_unanswered, 3u));
     v.attach_due = Clock::now() + (v.peer_absent ? beat * 10 : v.attach_wait);
 }
 

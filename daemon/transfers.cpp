@@ -40,6 +40,7 @@ void Daemon::reset_transfers(Volume& v) {
     v.ho_in.clear();
     v.invalid_in.clear();
     v.attach_out = false;
+    v.attach_unanswered = 0;
     v.check_pending = true;
     v.peer_backlog.reset();
     v.progress_sent = UINT64_MAX;

@@ -91,7 +91,7 @@ Volume* Daemon::volume_named(const std::string& name) {
         // fail.  Dropped first, as the scan would.
         for (auto it = vols_.begin(); it != vols_.end(); ++it)
             if (it->second->dev == d.dev) {
-                log_info("%s: renamed to %s", it->first.c_str(), name.c_str());
+                log_info("%s: its device is named %s now", it->first.c_str(), name.c_str());
                 remove_volume(it);
                 break;
             }

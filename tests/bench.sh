@@ -37,8 +37,16 @@ for b in "${benches[@]}"; do rm -rf build/vm/run/*/"$b"; done
 host_ticks() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 own_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }
 h0=$(host_ticks) o0=$(own_ticks)
-tests/vm/run.sh --bench --kernel "$kernel" "${benches[@]}" >build/bench.log 2>&1 || true
+rc=0
+tests/vm/run.sh --bench --kernel "$kernel" "${benches[@]}" >build/bench.log 2>&1 || rc=$?
 h1=$(host_ticks) o1=$(own_ticks)
+# A part that failed still prints what it measured; a run that could not
+# start (packages, build) says why.
+if ((rc)) && ! grep -qE '^(PASS|FAIL)' build/bench.log; then
+	tail -n 20 build/bench.log
+	echo "tests/vm/run.sh failed (exit $rc): build/bench.log"
+	exit 1
+fi
 grep -E '^(PASS|FAIL)' build/bench.log || true
 echo "$h0 $h1 $o0 $o1" | awk -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" '{
 	printf "host CPU during the run: %.0f s of %.0f (%d cores), of which this run %.0f s, everything else %.0f s\n",

@@ -32,6 +32,7 @@ public:
         if (fd_ < 0) throw Error(kExitError, errno_text("socket", errno), errno);
         if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) {
             int e = errno;
+            close(fd_);
             throw Error(e == EACCES ? kExitRefused : kExitNotFound,
                         errno_text("cannot reach dccd at " + path +
                                        (e == EACCES ? " (root only)" : " (is it running?)"),
@@ -39,8 +40,11 @@ public:
                         e);
         }
         std::string line = request + "\n";
-        if (send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size()))
-            throw Error(kExitError, errno_text("cannot send the request to dccd", errno), errno);
+        if (send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size())) {
+            int e = errno;
+            close(fd_);
+            throw Error(kExitError, errno_text("cannot send the request to dccd", e), e);
+        }
     }
     ~Conn() { close(fd_); }
     Conn(const Conn&) = delete;
@@ -147,7 +151,8 @@ std::vector<json> ask_each(const std::string& path, const std::vector<std::strin
             size_t i = next++;
             try {
                 open.push_back({i, std::make_unique<Conn>(path, requests[i]),
-                                Clock::now() + std::chrono::milliseconds(timeout_ms)});
+                                timeout_ms < 0 ? Clock::time_point::max()
+                                               : Clock::now() + std::chrono::milliseconds(timeout_ms)});
             } catch (const Error& e) {
                 answers[i] = failure(Code::Failed, e.what());
             }
@@ -159,10 +164,16 @@ std::vector<json> ask_each(const std::string& path, const std::vector<std::strin
             p.push_back({o.c->fd(), POLLIN, 0});
             first = std::min(first, o.deadline);
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
-        int n = poll(p.data(), nfds_t(p.size()), int(std::clamp<long long>(left + 1, 0, 60000)));
+        int wait = 60000;  // (a request without a deadline: poll again each minute)
+        if (first != Clock::time_point::max()) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
+            wait = int(std::clamp<long long>(left + 1, 0, 60000));
+        }
+        int n = poll(p.data(), nfds_t(p.size()), wait);
         if (n < 0 && errno != EINTR) {
-            for (const Open& o : open) answers[o.i] = failure(Code::Failed, errno_text("poll", errno));
+            json f = failure(Code::Failed, errno_text("poll", errno));
+            for (const Open& o : open) answers[o.i] = f;
+            for (; next < requests.size(); next++) answers[next] = f;
             break;
         }
         auto now = Clock::now();

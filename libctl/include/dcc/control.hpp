@@ -48,7 +48,8 @@ nlohmann::json ask(const std::string& path, const std::string& request, int time
 // Send each of @requests on a connection of its own, at most @parallel at
 // a time, and return each one's first answer, in the order of @requests.
 // A request that gets none (dccd not there, no answer within @timeout_ms,
-// a garbled one) gets a failure answer that says why; nothing throws.
+// < 0: none; a garbled one) gets a failure answer that says why; nothing
+// throws.
 std::vector<nlohmann::json> ask_each(const std::string& path, const std::vector<std::string>& requests,
                                      int timeout_ms, unsigned parallel);
 
