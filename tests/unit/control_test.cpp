@@ -23,20 +23,29 @@ json vol(const std::string& role, bool paired, const std::string& peer_role,
             {"hydrated", true}, {"in_sync", nullptr},    {"handover", handover}};
 }
 
+// A listening socket on a fresh path (@path), or -1.
+int listening(std::string& path) {
+    char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
+    path = std::string(mkdtemp(tmpl)) + "/s";
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strcpy(sa.sun_path, path.c_str());
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) || listen(fd, 8)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 // A one-shot server on a fresh socket path that answers @answer.
 struct FakeDaemon {
     std::string path;
     std::thread t;
     std::string got;
     explicit FakeDaemon(std::string answer) {
-        char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
-        path = std::string(mkdtemp(tmpl)) + "/s";
-        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-        sockaddr_un sa{};
-        sa.sun_family = AF_UNIX;
-        std::strcpy(sa.sun_path, path.c_str());
-        EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-        listen(fd, 1);
+        int fd = listening(path);
+        EXPECT_GE(fd, 0);
         t = std::thread([this, fd, answer] {
             int c = accept(fd, nullptr, nullptr);
             char b[256];
@@ -123,14 +132,9 @@ TEST(Control, AskSendsALineAndParsesTheAnswer) {
 // answer in its request's place; one that gets no proper answer gets a
 // failure saying why, and the others theirs.
 TEST(Control, AskEachAsksAllAtOnceAndKeepsTheOrder) {
-    char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
-    std::string path = std::string(mkdtemp(tmpl)) + "/s";
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::strcpy(sa.sun_path, path.c_str());
-    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-    listen(fd, 8);
+    std::string path;
+    int fd = listening(path);
+    ASSERT_GE(fd, 0);
     std::thread server([fd] {
         std::vector<std::pair<int, std::string>> conns;
         while (conns.size() < 4) {
@@ -168,14 +172,9 @@ TEST(Control, AskEachAsksAllAtOnceAndKeepsTheOrder) {
 // ask_each keeps at most @parallel connections open, opens the next as
 // one is answered, and gives up on one that is not answered in time.
 TEST(Control, AskEachKeepsToItsLimitAndTimesOut) {
-    char tmpl[] = "/tmp/dcc-ctl-XXXXXX";
-    std::string path = std::string(mkdtemp(tmpl)) + "/s";
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::strcpy(sa.sun_path, path.c_str());
-    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-    listen(fd, 8);
+    std::string path;
+    int fd = listening(path);
+    ASSERT_GE(fd, 0);
     std::vector<std::string> seen;
     bool third_early = false, slow_closed = false;
     // Every wait of the server is bounded: a client that does not behave
