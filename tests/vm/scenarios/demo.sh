@@ -25,13 +25,15 @@ check "dccd pairs the volume with the other site (CURVE)" wait_until 60 grep -q 
 dccctl status vol
 
 if [ "$SITE" = a ]; then
+	barrier copied
+	# Started once B has the copy: it writes each block once, in a random
+	# order, and ends at the last, which a fast host reached while the
+	# copy went on.  Its writes of the last 3 s are not at B yet.
 	say "a writer at A: numbered 4 KiB records, O_DIRECT|O_DSYNC"
 	dcctest seqwrite /dev/mapper/vol --seed 11 >/tmp/acks 2>/dev/null &
 	writer=$!
-	barrier copied
 	sleep 3
 	dccctl status vol
-	# It writes each block once, in a random order, and ends at the last.
 	running $writer && ok "the writer still runs" || bad "the writer ended before the move"
 	say "dccctl migrate vol --to b, with the writer running"
 	check "migrate to B" dccctl migrate vol --to b
