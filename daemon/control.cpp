@@ -280,9 +280,7 @@ void Daemon::ctl_resolve(int fd, const std::string& name) {
         // replica.
         try {
             end_fills(v);
-            int dfd = open_block_device(v.dev, O_RDONLY);
-            fsync(dfd);
-            close(dfd);
+            write_back_logged(v);
             if (!v.suspended) suspend(v);
         } catch (const Error& e) {
             return reply(control::failure(Code::Failed, std::string("cannot stop I/O: ") + e.what()));

@@ -53,6 +53,10 @@ nlohmann::json no_such_volume(const std::string& name);
 void suspend_marked(const std::string& name, const std::string& marker);
 // Resume @name, suspended by us (its marker @marker): "" or why not.
 std::string resume_marked(const std::string& name, const std::string& marker);
+struct Volume;
+// @v's page cache written back (dcc::write_back), a failure logged
+// (handover.cpp).  Throws dcc::Error if the device cannot be opened.
+void write_back_logged(const Volume& v);
 
 // Why something this daemon was asked to do failed.
 struct Failure {

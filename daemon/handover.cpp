@@ -150,9 +150,7 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
     if (quiesced && !v.suspended) {
         try {
             // Buffered writes reach the device (and its dirty bits) first.
-            int fd = open_block_device(v.dev, O_RDONLY);
-            fsync(fd);
-            close(fd);
+            write_back_logged(v);
             suspend(v);
         } catch (const Error& e) {
             log_warn("%s: cannot stop I/O to decide: %s", v.name.c_str(), e.what());
@@ -500,6 +498,19 @@ void suspend_marked(const std::string& name, const std::string& marker) {
         unlink(marker.c_str());
         throw;
     }
+}
+
+// @v's page cache written back before it is suspended.  A write that
+// failed is said here and not waited for again; only failing to open the
+// device throws (dcc::Error).
+void write_back_logged(const Volume& v) {
+    int fd = open_block_device(v.dev, O_RDONLY);
+    try {
+        write_back(fd);
+    } catch (const Error& e) {
+        log_warn("%s: %s", v.name.c_str(), e.what());
+    }
+    close(fd);
 }
 
 void Daemon::suspend(Volume& v) {

@@ -20,8 +20,9 @@ using core::Phase;
 
 // Old owner: what stops I/O to @dev before a handover, none of it the
 // daemon's state, so that several volumes do it at once (each waits for
-// its device's bios and flushes): the page cache written back (those
-// writes are then in the dirty set), the marker left (suspend_marked),
+// its device's bios): the page cache written back without a cache flush
+// (those writes are then in the dirty set; the SET_ROLE that persists
+// yielding flushes the data device), the marker left (suspend_marked),
 // every bio held, and what the page cache still holds dropped (it could
 // only be clean now).  Runs on a worker: never throws.
 static Quiesced quiesce(nl::Dev dev, const std::string& name, const std::string& marker) {
@@ -29,7 +30,7 @@ static Quiesced quiesce(nl::Dev dev, const std::string& name, const std::string&
     int fd = -1;
     try {
         fd = open_block_device(dev, O_RDONLY);
-        if (fsync(fd)) throw Error(kExitError, errno_text("cannot write the page cache back", errno));
+        write_back(fd);
         suspend_marked(name, marker);
         q.suspended = true;
         if (int e = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))

@@ -4,7 +4,7 @@
 // (WRITES_DONE) when the peer says they are durable there.
 //
 // It runs apart from dccd's loop because that loop blocks in calls that
-// wait for held writes: the fsync and the suspend of a handover.  It has
+// wait for held writes: the write-back and the suspend of a handover.  It has
 // its own netlink sockets, its own copy of each data device's descriptor
 // and its own connection to the peer's control listener; the peer's loop
 // writes what it sends (docs/protocol.md, "Synchronous replication").

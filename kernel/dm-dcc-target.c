@@ -2113,8 +2113,8 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	if (unlikely(!bio_sectors(bio))) {
 		/*
 		 * An empty flush admits no data: it makes durable what was
-		 * written under a lease, so it needs none (the daemon's fsync
-		 * before a suspend must not wait for one).
+		 * written under a lease, so it needs none (an fsync before a
+		 * suspend must not wait for one).
 		 */
 		return DM_MAPIO_REMAPPED;
 	}

@@ -286,6 +286,11 @@ int open_block_device(nl::Dev dev, int flags) {
     return fd;
 }
 
+void write_back(int fd) {
+    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
+        throw Error(kExitError, errno_text("cannot write the page cache back", errno), errno);
+}
+
 uint64_t device_size(int fd) {
     struct stat st;
     if (fstat(fd, &st)) throw Error(kExitError, errno_text("stat", errno), errno);

@@ -59,6 +59,14 @@ void dm_remove(const std::string& name);
 // private node under /run/dcc.  Throws dcc::Error.
 int open_block_device(nl::Dev dev, int flags);
 
+// The page cache of the block device open at @fd written back, and the
+// writes waited for, without a flush of the device's cache (fsync would
+// add one): what makes a dcc device's buffered writes set their dirty
+// bits before it is suspended; the SET_ROLE that persists what is decided
+// then (yielding for a handover) flushes the data device before its
+// commit.  Throws dcc::Error.
+void write_back(int fd);
+
 // Whole reads and writes at an offset, retried on EINTR and short
 // transfers.  0, or the errno (EIO for an unexpected end).
 int read_full(int fd, void* buf, size_t len, uint64_t off);
