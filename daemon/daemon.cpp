@@ -131,7 +131,7 @@ void Daemon::link_tick(Clock::time_point now) {
     if (!link_up_) return;
     for (auto& [_, v] : vols_) {
         // An answer that never came is asked for again.
-        if (v->attach_out && now > v->attach_due + v->attach_wait) {
+        if (v->attach_out && now > v->attach_due + attach_wait(*v)) {
             v->attach_out = false;
             ++v->attach_unanswered;
         }

@@ -121,6 +121,8 @@ private:
 
     // handover.cpp
     void send_attach(Volume& v);
+    // How long past attach_due the answer to @v's ATTACH may take.
+    Clock::duration attach_wait(const Volume& v) const;
     wire::VolumeInfo info_of(Volume& v);
     void take_statement(Volume& v, const wire::Message& m, bool answer);
     void on_attach(Volume& v, Incoming& in);

@@ -46,14 +46,16 @@ void Daemon::send_attach(Volume& v) {
         v.attach_out = true;
     }
     // A peer without the volume says ATTACH itself once it has it again.
-    // An answer only counts for the latest ATTACH (Ownership::attach_seq),
-    // so one is given up on after twice attach_wait, and each one given up
-    // on doubles it: 2, 4, 8, then 16 heartbeats.  A peer slow to answer (a
-    // thousand volumes pairing on a loaded host) is not sent ATTACHes
-    // faster than it answers them.
-    auto beat = ms(cfg_.heartbeat_ms);
-    v.attach_wait = beat * (1 << std::min(v.attach_unanswered, 3u));
-    v.attach_due = Clock::now() + (v.peer_absent ? beat * 10 : v.attach_wait);
+    v.attach_due = Clock::now() + (v.peer_absent ? ms(cfg_.heartbeat_ms) * 10 : attach_wait(v));
+}
+
+// An answer only counts for the latest ATTACH (Ownership::attach_seq), so
+// one is given up on after twice this, and each one given up on doubles
+// it: 2, 4, 8, then 16 heartbeats.  A peer slow to answer (a thousand
+// volumes pairing on a loaded host) is not sent ATTACHes faster than it
+// answers them.
+Clock::duration Daemon::attach_wait(const Volume& v) const {
+    return ms(cfg_.heartbeat_ms) * (1 << std::min(v.attach_unanswered, 3u));
 }
 
 bool Daemon::geometry_ok(const Volume& v, const wire::VolumeInfo& p) const {

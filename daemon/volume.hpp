@@ -102,7 +102,6 @@ struct Volume {
     int logged_rule = 0;              // the pairing rule last logged
     bool attach_out = false;          // an ATTACH awaits its answer
     Clock::time_point attach_due{};   // when to ATTACH (again)
-    Clock::duration attach_wait{};    // how long past attach_due the answer may take
     unsigned attach_unanswered = 0;   // ATTACHes in a row given up on
     bool suspended = false;           // by this dccd (a handover)
     bool cache_empty = false;         // page cache dropped while suspended: empty till resumed
