@@ -4,6 +4,8 @@
 //   daemon.cpp    the loop, the volumes, the link to the peer;
 //   handover.cpp  ownership: pairing, migration, carrying out the
 //                 decisions of core/ownership;
+//   ahead.cpp     the kernel work of many handover messages side by side;
+//   quiesce.cpp   a volume's I/O stopped and resumed around a handover;
 //   starts.cpp    migrations begun at the old owner, in batches;
 //   transfers.cpp fills (fetch, pull) and replication (push, clear);
 //   control.cpp   the local control socket: status, migrate, events;
@@ -49,13 +51,13 @@ void answer_once(int fd, const nlohmann::json& j);
 // The answer to a request naming a volume dccd does not have.
 nlohmann::json no_such_volume(const std::string& name);
 // Suspend dm device @name (noflush), leaving @marker for a dccd that
-// starts after this one died (handover.cpp).  Throws dcc::Error.
+// starts after this one died (quiesce.cpp).  Throws dcc::Error.
 void suspend_marked(const std::string& name, const std::string& marker);
 // Resume @name, suspended by us (its marker @marker): "" or why not.
 std::string resume_marked(const std::string& name, const std::string& marker);
 struct Volume;
 // @v's page cache written back (dcc::write_back), a failure logged
-// (handover.cpp).  Throws dcc::Error if the device cannot be opened.
+// (quiesce.cpp).  Throws dcc::Error if the device cannot be opened.
 void write_back_logged(const Volume& v);
 
 // Why something this daemon was asked to do failed.
