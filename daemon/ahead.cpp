@@ -80,16 +80,10 @@ void Daemon::take_ahead(const AheadOf& of, Ahead& a) {
     const Volume& v = *of.v;
     a.to = of.to;
     a.dirty_here = of.dirty_here;
-    if (of.invalid) {
-        // New owner: as on_handover_part, then the persist.
-        a.cache_dropped = drop_cache_of(v);
-        a.invalid_error = kernel_.guarded(a.invalid_why, [&] { return kernel_.set_invalid(v, *of.invalid, true); });
-        if (a.invalid_error) {
-            a.to = {};  // (no persist: the core hears that it failed)
-            return;
-        }
-    }
-    a.error = kernel_.guarded(a.why, [&] { return kernel_.set_role(v, of.to); });
+    // New owner: as on_handover_part, then the persist with the set.
+    if (of.invalid) a.cache_dropped = drop_cache_of(v);
+    const RangeSet* invalid = of.invalid ? &*of.invalid : nullptr;
+    a.error = kernel_.guarded(a.why, [&] { return kernel_.set_role(v, of.to, invalid); });
     if (a.error) return;
     if (of.drop) a.dropped = drop_stale_dirty_kernel(v);
     if (of.resume) a.resumed = resume_marked(v.name, marker_path(v.name));

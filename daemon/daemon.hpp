@@ -132,8 +132,8 @@ private:
     void on_detach(Volume& v);
     void paired(Volume& v);
     bool geometry_ok(const Volume& v, const wire::VolumeInfo& peer) const;
-    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false);
-    core::Plan carry_out_steps(Volume& v, core::Plan p, bool hold_attach);
+    core::Plan carry_out(Volume& v, core::Plan p, bool hold_attach = false, const RangeSet* taken = nullptr);
+    core::Plan carry_out_steps(Volume& v, core::Plan p, bool hold_attach, const RangeSet* taken);
     void role_changed(Volume& v, core::SiteState before);
     void run_starts();
     void yield_ahead(const Volume& v, core::SiteState to, Quiesced& q);

@@ -228,15 +228,15 @@ void Daemon::paired(Volume& v) {
 // @hold_attach the caller sends its answer first and then the ATTACH the
 // plan asks for.  What v.ahead says was done already (a persist of that
 // state, and what follows it) is taken instead of asking the kernel again.
-core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach) {
+core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach, const RangeSet* taken) {
     struct Done {
         Volume& v;
         ~Done() { v.ahead.reset(); }  // (even if a step throws)
     } done{v};
-    return carry_out_steps(v, p, hold_attach);
+    return carry_out_steps(v, p, hold_attach, taken);
 }
 
-core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach) {
+core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, const RangeSet* taken) {
     for (;;) {
         if (p.ignored) return p;
         if (p.acts()) v.news = true;  // it may change what status shows
@@ -291,15 +291,20 @@ core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach) {
                 crash_point("handover-acked");
             std::string what = std::string("cannot persist ") + role_name(to.role) + " " +
                                std::to_string(to.generation);
+            // Taking the volume: the HANDOVER's set goes invalid in the same commit.
+            const RangeSet* invalid = to.role == Role::Owner && before.role == Role::Replica ? taken : nullptr;
+            taken = nullptr;
             int e;
             if (v.ahead && v.ahead->to == to) {
                 e = v.ahead->error;
                 if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), v.ahead->why.c_str());
             } else {
                 v.ahead.reset();  // (for another plan: not ours to take)
-                e = kernel_.set_role(v, to);
+                e = kernel_.set_role(v, to, invalid);
                 if (e) log_warn("%s: %s", v.name.c_str(), kernel_.why(what.c_str(), e).c_str());
             }
+            if (!e && invalid)
+                for (const Range& x : invalid->ranges()) v.invalid.add(x.start, x.count);
             p = v.own.persisted(e == 0);
             if (!e) {
                 role_changed(v, before);
@@ -414,27 +419,16 @@ void Daemon::on_handover_part(Volume& v, Incoming& in) {
         // Timed from the ask at the site that asked, from here at the other.
         if (!asked) v.ho_start = start;
         // Nothing cached from this site's time as replica may be read, and
-        // the old owner's newer regions are fetched, not read from here.
-        int e;
-        std::string why;
+        // the old owner's newer regions are fetched, not read from here:
+        // the persist makes them invalid in its commit (carry_out).
         if (v.ahead && v.ahead->cache_dropped) {  // done ahead (receive_control)
             if (!v.ahead->cache_dropped->empty())
                 log_warn("%s: %s", v.name.c_str(), v.ahead->cache_dropped->c_str());
-            e = v.ahead->invalid_error;
-            why = v.ahead->invalid_why;
         } else {
             drop_page_cache(v);
-            e = kernel_.set_invalid(v, set, true);
-            if (e) why = kernel_.reason(e);
-        }
-        if (e) {
-            log_warn("%s: cannot take the volume: %s", v.name.c_str(), why.c_str());
-            p = v.own.persisted(false);
-        } else {
-            for (const Range& x : set.ranges()) v.invalid.add(x.start, x.count);
         }
     }
-    p = carry_out(v, p, true);
+    p = carry_out(v, p, true, &set);
     r.status = p.reply.value_or(EPROTO);
     if (!r.status) {
         v.last_ho_ms = std::chrono::duration_cast<ms>(Clock::now() - start).count();

@@ -104,25 +104,36 @@ int Kernel::clear_confirmed(const Volume& v, const RangeSet& s, uint64_t* cleare
     return each_cut(v, r, s, DCC_MAX_CLEARS_PER_REQUEST, cleared);
 }
 
-int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
+// SET_INVALID of @rs[from, to), as many requests as it takes.
+int Kernel::set_invalid(const Volume& v, const std::vector<Range>& rs, size_t to, bool force) {
     nl::Request r = req(v, DCC_CMD_SET_INVALID);
     r.force = force;
-    const auto& rs = s.ranges();
-    for (size_t i = 0; i < rs.size(); i += DCC_MAX_RANGES_PER_REQUEST) {
-        r.ranges.assign(rs.begin() + long(i),
-                        rs.begin() + long(std::min<size_t>(rs.size(), i + DCC_MAX_RANGES_PER_REQUEST)));
+    for (size_t i = 0; i < to; i += DCC_MAX_RANGES_PER_REQUEST) {
+        r.ranges.assign(rs.begin() + long(i), rs.begin() + long(std::min<size_t>(to, i + DCC_MAX_RANGES_PER_REQUEST)));
         if (int e = call(v, r)) return e;
     }
     return 0;
 }
 
-int Kernel::set_role(const Volume& v, core::SiteState s) {
+int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
+    return set_invalid(v, s.ranges(), s.ranges().size(), force);
+}
+
+int Kernel::set_role(const Volume& v, core::SiteState s, const RangeSet* invalid) {
     nl::Request r = req(v, DCC_CMD_SET_ROLE);
     r.role = uint8_t(s.role);
     r.generation = s.generation;
     r.origin = uint8_t(s.origin);
     r.split = uint8_t(s.split);
     if (s.split_generation) r.split_generation = s.split_generation;
+    if (invalid && !invalid->empty()) {
+        // The last request's worth goes with the role; those before it first.
+        const auto& rs = invalid->ranges();
+        size_t last = (rs.size() - 1) / DCC_MAX_RANGES_PER_REQUEST * DCC_MAX_RANGES_PER_REQUEST;
+        if (int e = set_invalid(v, rs, last, true)) return e;
+        r.ranges.assign(rs.begin() + long(last), rs.end());
+        r.force = true;
+    }
     return call(v, r);
 }
 

@@ -52,7 +52,11 @@ public:
     int set_invalid(const Volume& v, const RangeSet& s, bool force);
     // Whether the volume has dirty regions (one request).
     bool has_dirty(const Volume& v);
-    int set_role(const Volume& v, core::SiteState s);
+    // Persist @s; with @invalid, make those regions invalid (and drop
+    // their dirty bits: FORCE) in the same commit.  A set of more ranges
+    // than one request carries has its first ones made invalid first,
+    // each request all or nothing.
+    int set_role(const Volume& v, core::SiteState s, const RangeSet* invalid = nullptr);
     // Let the owner serve for @ms milliseconds from now (the first lease
     // makes it need one from then on), or with DCC_LEASE_NONE serve
     // without a lease.
@@ -91,6 +95,7 @@ private:
     int each_cut(const Volume& v, nl::Request r, const RangeSet& s, uint64_t max_regions,
                  uint64_t* count);
     nl::Request req(const Volume& v, uint8_t cmd) const;
+    int set_invalid(const Volume& v, const std::vector<Range>& rs, size_t to, bool force);
 
     nl::Client nl_;  // finds the family; opens the volumes' sockets
     nl::EventSocket events_;

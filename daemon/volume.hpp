@@ -62,11 +62,9 @@ struct Ahead {
     std::optional<std::pair<bool, std::string>> dropped;
     std::optional<std::string> resumed;
     std::optional<bool> dirty_here;  // an ATTACH's: whether dirty, as read to decide ahead
-    // New owner, before the persist: the page cache dropped ("" or why
-    // not), the HANDOVER's set made invalid (0 or the error, explained).
+    // New owner, before the persist (which makes the HANDOVER's set
+    // invalid): the page cache dropped ("" or why not).
     std::optional<std::string> cache_dropped;
-    int invalid_error = 0;
-    std::string invalid_why;
 };
 
 // A control client waiting for a migration to end.

@@ -487,9 +487,10 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *split_gen = info->attrs[DCC_A_SPLIT_GENERATION];
 	struct dcc_role_state rs = {};
+	struct dcc_range *ranges = NULL;
 	struct dcc *dcc;
 	u64 reg_id;
-	int ret;
+	int ret, n = 0;
 
 	ret = dcc_nl_need(info, DCC_A_ROLE) ?: dcc_nl_need(info, DCC_A_GENERATION);
 	if (ret)
@@ -514,15 +515,29 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	dcc = dcc_nl_registered(info, &reg_id);
+	/* Version 8: the regions to make invalid in the same commit. */
+	if (info->attrs[DCC_A_REGION] || info->attrs[DCC_A_COUNT]) {
+		NL_SET_ERR_MSG(info->extack, "SET_ROLE takes regions as RANGES only");
+		return -EINVAL;
+	}
+	if (info->attrs[DCC_A_FORCE] && !info->attrs[DCC_A_RANGES]) {
+		NL_SET_ERR_MSG(info->extack, "FORCE needs RANGES");
+		return -EINVAL;
+	}
+	if (info->attrs[DCC_A_RANGES])
+		dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
+	else
+		dcc = dcc_nl_registered(info, &reg_id);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	ret = dcc_op_set_role(dcc, info->snd_portid, reg_id, &rs);
+	ret = dcc_op_set_role(dcc, info->snd_portid, reg_id, &rs, ranges, n,
+			      !!info->attrs[DCC_A_FORCE]);
 	if (ret == -ESTALE && READ_ONCE(dcc->registered) &&
 	    READ_ONCE(dcc->reg_id) == reg_id)
 		NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
 	else
 		dcc_nl_explain(info, ret);
+	kfree(ranges);
 	dcc_put(dcc);
 	return ret;
 }

@@ -1349,13 +1349,52 @@ unlock:
 	return ret;
 }
 
+/*
+ * Why @ranges may not be made invalid now, or 0: a fill holds one of their
+ * regions (-EBUSY), or without @force one is dirty (-ENOTEMPTY: that would
+ * throw away writes the peer has not seen).
+ */
+static int __dcc_invalid_refused(struct dcc *dcc, const struct dcc_range *ranges,
+				 unsigned int n, bool force)
+{
+	struct dcc_lock *lk;
+	unsigned int k;
+	u64 end;
+
+	lockdep_assert_held(&dcc->lock);
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		list_for_each_entry(lk, &dcc->locks, list)
+			if (lk->region >= ranges[k].start && lk->region < end)
+				return -EBUSY;
+		if (!force && find_next_bit(dcc->dirty, end, ranges[k].start) < end)
+			return -ENOTEMPTY;
+	}
+	return 0;
+}
+
+/* Clear the valid bits of @ranges, and with @force their dirty bits. */
+static void __dcc_make_invalid(struct dcc *dcc, const struct dcc_range *ranges,
+			       unsigned int n, bool force)
+{
+	unsigned int k;
+	u64 i, end;
+
+	lockdep_assert_held(&dcc->lock);
+	for (k = 0; k < n; k++) {
+		end = ranges[k].start + ranges[k].count;
+		__dcc_clear_valid_range(dcc, ranges[k].start, ranges[k].count);
+		if (force)
+			for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
+			     i = find_next_bit(dcc->dirty, end, i + 1))
+				__dcc_clear_dirty(dcc, i, false);
+	}
+}
+
 /* Mark ranges invalid, all or none, with one commit. */
 int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 		       const struct dcc_range *ranges, unsigned int n, bool force)
 {
-	struct dcc_lock *lk;
-	unsigned int k;
-	u64 i, end;
 	int ret;
 
 	ret = dcc_check_ranges(dcc, ranges, n, U64_MAX);
@@ -1365,43 +1404,21 @@ int dcc_op_set_invalid(struct dcc *dcc, u32 portid, u64 reg_id,
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
-	if (ret)
-		goto unlock;
-	if (dcc->mode != DCC_MODE_WRITE) {
+	if (!ret && dcc->mode != DCC_MODE_WRITE)
 		ret = -EROFS;
-		goto unlock;
+	if (!ret)
+		ret = __dcc_invalid_refused(dcc, ranges, n, force);
+	if (ret) {
+		spin_unlock_irq(&dcc->lock);
+		mutex_unlock(&dcc->commit_mutex);
+		return ret;
 	}
-	for (k = 0; k < n; k++) {
-		end = ranges[k].start + ranges[k].count;
-		list_for_each_entry(lk, &dcc->locks, list) {
-			if (lk->region >= ranges[k].start && lk->region < end) {
-				ret = -EBUSY;
-				goto unlock;
-			}
-		}
-		if (!force && find_next_bit(dcc->dirty, end, ranges[k].start) < end) {
-			/* Would throw away writes the peer has not seen. */
-			ret = -ENOTEMPTY;
-			goto unlock;
-		}
-	}
-	for (k = 0; k < n; k++) {
-		end = ranges[k].start + ranges[k].count;
-		__dcc_clear_valid_range(dcc, ranges[k].start, ranges[k].count);
-		if (force)
-			for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
-			     i = find_next_bit(dcc->dirty, end, i + 1))
-				__dcc_clear_dirty(dcc, i, false);
-	}
+	__dcc_make_invalid(dcc, ranges, n, force);
 	spin_unlock_irq(&dcc->lock);
 	ret = dcc_commit(dcc);
 	mutex_unlock(&dcc->commit_mutex);
 	dcc_state_changed(dcc);
 	dcc_check_whole(dcc);
-	return ret;
-unlock:
-	spin_unlock_irq(&dcc->lock);
-	mutex_unlock(&dcc->commit_mutex);
 	return ret;
 }
 
@@ -1545,19 +1562,26 @@ int dcc_op_clear_confirmed(struct dcc *dcc, u32 portid, u64 reg_id,
 }
 
 /*
- * Change role, generation, origin and split.  Writes acknowledged under the
- * old role are made durable first (a data flush), then the superblock is
- * committed; the target acts on the new values, and shows them, only once
- * that succeeded.  On any failure everything stays as it was.
+ * Change role, generation, origin and split, and make @n @ranges invalid
+ * as SET_INVALID does (with @force, their dirty bits go too).  Writes
+ * acknowledged under the old role are made durable first (a data flush),
+ * then the superblock and the bitmap are committed together; the target
+ * acts on the new values, and shows them, only once that succeeded.  On
+ * any failure before the commit everything stays as it was; a failed
+ * commit fails the device (dcc_commit).
  */
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
-		    const struct dcc_role_state *rs)
+		    const struct dcc_role_state *rs,
+		    const struct dcc_range *ranges, unsigned int n, bool force)
 {
 	bool serves_changed = false;
 	int ret;
 
 	if (!dcc_role_state_valid(rs))
 		return -EINVAL;
+	ret = dcc_check_ranges(dcc, ranges, n, U64_MAX);
+	if (ret)
+		return ret;
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
@@ -1565,6 +1589,8 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		ret = -ESTALE;
 	if (!ret)
 		ret = __dcc_mode_error(dcc);
+	if (!ret)
+		ret = __dcc_invalid_refused(dcc, ranges, n, force);
 	spin_unlock_irq(&dcc->lock);
 	if (ret)
 		goto out;
@@ -1576,6 +1602,13 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		goto out;
 	}
 	spin_lock_irq(&dcc->lock);
+	/* A fill may have begun during the flush: look again. */
+	ret = __dcc_invalid_refused(dcc, ranges, n, force);
+	if (ret) {
+		spin_unlock_irq(&dcc->lock);
+		goto out;
+	}
+	__dcc_make_invalid(dcc, ranges, n, force);
 	dcc->sb_rs = *rs;
 	dcc->sb_changed = true;
 	spin_unlock_irq(&dcc->lock);
@@ -1600,6 +1633,8 @@ out:
 		/* Bios held for a lease end as all others once it serves no more. */
 		dcc_wake(dcc);
 	}
+	if (n)
+		dcc_check_whole(dcc);
 	return ret;
 }
 

@@ -165,6 +165,7 @@ check mutant-C1          fail "-DMUTANT_C1 -DMAXMIG=0 $B0" -DBFS
 check mutant-C1-clear    fail "-DMUTANT_C1_CLEAR -DMAXMIG=0 $B0" -DBFS
 check mutant-H1          fail "-DMUTANT_H1 -DMAXMIG=1 -DMAXCRASH=1 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=0" -DBFS
 check mutant-floor       fail "-DMUTANT_FLOOR -DNR=2 -DK=3 -DMAXMIG=0 -DMAXCRASH=0 -DMAXLOSS=0 -DMAXDUP=0 -DMAXLINK=1" -DBFS
+check mutant-take-valid  fail "-DMUTANT_TAKE_VALID -DMAXMIG=1 $B0" -DBFS
 
 # The protocol exactly as docs/protocol.md states it, one fix off at a time:
 # each must show the flaw that fix repairs.

@@ -40,8 +40,9 @@
  * Each event is one atomic step (the daemon is single-threaded; a power cut
  * may fall between any two steps).  Demoting and Taking are split where a
  * power cut matters: migrate = suspend + read dirty-invalid + persist
- * YIELDING G+1 | send HANDOVER; take = SET_INVALID the set | persist OWNER
- * G+1 | send HANDOVER_ACK.  While Demoting or Taking the site handles no
+ * YIELDING G+1 | send HANDOVER; take = receive the set | persist OWNER
+ * G+1 with the set invalid (one commit: SET_ROLE with RANGES) | send
+ * HANDOVER_ACK.  While Demoting or Taking the site handles no
  * message (it is inside one handler).
  *
  * Environment (bounded): writes at the owner (unbounded in number, see
@@ -140,6 +141,8 @@
  *               stays OWNER G until the ack (review H1);
  *  MUTANT_FLOOR the replica forgets seqs below the floor but does not drop
  *               pushes below it (needs NR=2).
+ *  MUTANT_TAKE_VALID the new owner persists OWNER G+1 without making the
+ *               HANDOVER's set invalid: it serves its stale copies.
  *
  * Abstractions (what this model does not say anything about):
  *  - Data: a copy of a region (a disk, or a PUSH or FETCH_REPLY in flight)
@@ -872,7 +875,8 @@ byte aseq[2];           /* seq of the latest ATTACH, 0 = none outstanding */
 byte hseq[2];           /* old owner: seq of the HANDOVER sent (Sending) */
 byte hgen[2];           /* old owner: the generation handed over */
 byte hset[2];           /* old owner: dirty - invalid, as a region mask */
-byte tstep[2];          /* new owner, Taking: 1 = set invalidated, 2 = owner persisted */
+byte tstep[2];          /* new owner, Taking: 1 = set received, 2 = owner persisted */
+byte tset[2];           /* new owner, Taking: the HANDOVER's set, a region mask */
 byte tsess[2];
 byte tseq[2];
 byte tgen[2];
@@ -2412,15 +2416,10 @@ inline deliver(i) {
 				printf("MSC: site %d refuses HANDOVER gen %d with ECANCELED: burnt\n", mto, mgen);
 				SEND_REP(mto, HANDOVER_ACK, msess, mseq, mgen, 0, ECANCELED, 0)
 			:: role[mto] == REPLICA && mgen == gen[mto] + 1 && !burn ->
-				/* Taking: SET_INVALID FORCE the set (persisted) */
+				/* Taking: the set is received (nothing persisted yet) */
 				ho[mto] = Taking; tstep[mto] = 1;
-				printf("MSC: site %d Taking gen %d: invalidates set %d\n", mto, mgen, marg);
-				tsess[mto] = msess; tseq[mto] = mseq; tgen[mto] = mgen;
-				if :: marg & 1 -> valid[IX(mto, 0)] = 0 :: else -> skip fi;
-#if NR > 1
-				if :: marg & 2 -> valid[IX(mto, 1)] = 0 :: else -> skip fi;
-#endif
-				skip
+				printf("MSC: site %d Taking gen %d: set %d\n", mto, mgen, marg);
+				tsess[mto] = msess; tseq[mto] = mseq; tgen[mto] = mgen; tset[mto] = marg
 			:: else ->
 				SEND_REP(mto, HANDOVER_ACK, msess, mseq, mgen, 0, ESTALE, 0)
 			fi
@@ -2796,9 +2795,16 @@ inline handover_timeout(s) {
 	printf("MSC: site %d handover timeout: Fenced\n", s)
 }
 
-/* Taking, second step: SET_ROLE owner G+1 (committed) */
+/* Taking, second step: SET_ROLE owner G+1 with the set's RANGES made
+ * invalid (FORCE), one commit */
 #define G_TAKE_PERSIST(s) (ho[s] == Taking && tstep[s] == 1)
 inline take_persist(s) {
+#ifndef MUTANT_TAKE_VALID
+	if :: tset[s] & 1 -> valid[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+	if :: tset[s] & 2 -> valid[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+#endif
 	role[s] = OWNER; gen[s] = tgen[s];
 #ifdef FAILOVER
 	how[s] = HOW_HANDOVER;
@@ -2820,7 +2826,7 @@ inline take_ack(s) {
 	ho[s] = Paired;             /* docs/protocol.md: -> Paired, owner G+1 */
 #endif
 	aseq[s] = 0;
-	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0
+	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0; tset[s] = 0
 }
 
 /* pairing: a site that is not paired asks (at its next heartbeat) */
@@ -2882,7 +2888,7 @@ inline crash(s) {
 #endif
 #endif
 	floor_[s] = 0; aseq[s] = 0; hseq[s] = 0; hgen[s] = 0; hset[s] = 0;
-	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0;
+	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0; tset[s] = 0;
 #ifdef FIX_NEWEST
 	known[s] = 0;
 #endif
@@ -2965,7 +2971,7 @@ inline rereg(s) {
 	known[s] = 0;
 #endif
 	aseq[s] = 0; hseq[s] = 0; hgen[s] = 0; hset[s] = 0;
-	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0;
+	tstep[s] = 0; tsess[s] = 0; tseq[s] = 0; tgen[s] = 0; tset[s] = 0;
 #ifdef FAILOVER
 	/* as after a power cut: no lease; a promise the old volume object may
 	 * have given counts as running */

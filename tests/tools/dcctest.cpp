@@ -1216,7 +1216,8 @@ int nlprobe(const std::string& vol) {
     expect_err(arm_or_clear(b, DCC_CMD_CLEAR_DIRTY, d, id, {{3, 1}}, cleared), -ESTALE,
                "clear from another socket");
 
-    // Role and generation.
+    // Role and generation.  (74 is written for the ranges of SET_ROLE below.)
+    expect_err(vol_io(vol, 74, rs, true) ? -EIO : 0, 0, "write region 74");
     expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 2,
                         .role = DCC_ROLE_REPLICA}),
                0, "become replica, generation 2");
@@ -1243,9 +1244,71 @@ int nlprobe(const std::string& vol) {
         auto y = vol_status(vol);
         expect(y.role == "yielding" && y.generation == 2, "a refused SET_ROLE changed nothing");
     }
+    {
+        // Version 8: SET_ROLE makes RANGES invalid in its commit, all or
+        // nothing, under SET_INVALID's rules.  70-72 and 74 valid, 74
+        // dirty; all of them valid and clean at the end.
+        RegionsReply inv0 = a->get_regions(d, DCC_SET_INVALID, 0);
+        expect(!has_region(inv0, 70) && !has_region(inv0, 71) && !has_region(inv0, 72) && !has_region(inv0, 74),
+               "70-72 and 74 valid before");
+        expect_err(req(*a, {.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = id, .region = 73}), 0,
+                   "set invalid region 73");
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = 73}), 0,
+                   "fill begin 73");
+        uint64_t v0 = vol_status(vol).valid;
+        const Request take{.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 3,
+                           .role = DCC_ROLE_OWNER};
+        struct {
+            const char* what;
+            std::vector<dcc::Range> ranges;
+            std::optional<uint64_t> region;
+            bool force;
+            int err;
+            const char* says;
+        } bad[] = {
+            {"unsorted ranges", {{74, 1}, {70, 2}}, std::nullopt, true, -EINVAL, "sorted and disjoint"},
+            {"a range past the end", {{70, 2}, {last, 2}}, std::nullopt, true, -ERANGE, "outside the volume"},
+            {"a dirty region without force", {{70, 2}, {74, 1}}, std::nullopt, false, -ENOTEMPTY, "dirty"},
+            {"a region being filled", {{70, 5}}, std::nullopt, true, -EBUSY, "locked"},
+            {"REGION instead of RANGES", {}, 70, false, -EINVAL, "RANGES only"},
+            {"FORCE without RANGES", {}, std::nullopt, true, -EINVAL, "FORCE needs RANGES"},
+        };
+        for (const auto& x : bad) {
+            Request r = take;
+            r.ranges = x.ranges;
+            r.region = x.region;
+            r.force = x.force;
+            std::string text;
+            int e = a->transact(r, nullptr, &text);
+            expect_err(e, x.err, std::string("set role owner with ") + x.what + " (" + text + ")");
+            expect(text.find(x.says) != std::string::npos, std::string("the kernel says '") + x.says + "'");
+            auto now = vol_status(vol);
+            expect(now.role == "yielding" && now.generation == 2 && now.valid == v0 &&
+                       has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 74),
+                   std::string("refused ") + x.what + ": nothing changed");
+        }
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .region = 73}), 0, "fill done 73");
+        Request r = take;
+        r.ranges = {{70, 2}, {74, 1}};
+        r.force = true;
+        expect_err(req(*a, r), 0, "become owner, generation 3, with 70-71 and 74 made invalid (force)");
+        auto now = vol_status(vol);
+        expect(now.role == "owner" && now.generation == 3, "status shows owner, generation 3");
+        expect(now.valid == v0 + 1 - 3, "73 valid by its fill, 70-71 and 74 invalid");
+        RegionsReply inv = a->get_regions(d, DCC_SET_INVALID, 0);
+        expect(has_region(inv, 70) && has_region(inv, 71) && has_region(inv, 74) && !has_region(inv, 72),
+               "the invalid set has 70-71 and 74, not 72");
+        expect(!has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 74), "74's dirty bit went with it");
+        for (uint64_t x : {70, 71, 74})
+            expect_err(req(*a, {.cmd = DCC_CMD_FILL_BEGIN, .dev = d, .reg_id = id, .region = x}), 0,
+                       "fill begin " + std::to_string(x));
+        expect_err(req(*a, {.cmd = DCC_CMD_FILL_DONE, .dev = d, .reg_id = id, .ranges = {{70, 2}, {74, 1}}}), 0,
+                   "fill done 70-71 and 74");
+        expect(vol_status(vol).valid == v0 + 1, "70-74 valid again");
+    }
     expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 3,
                         .role = DCC_ROLE_OWNER}),
-               0, "become owner, generation 3");
+               0, "owner at generation 3 again, no ranges");
     auto st = vol_status(vol);
     expect(st.role == "owner" && st.generation == 3, "status shows owner, generation 3");
     expect_err(vol_io(vol, 0, rs, false) ? -EIO : 0, 0, "an owner serves reads");

@@ -131,7 +131,7 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	7
+#define DCC_GENL_VERSION	8
 #define DCC_GENL_MCGRP_EVENTS	"events"
 #define DCC_GENL_MCGRP_WRITES	"writes"
 
@@ -174,10 +174,13 @@ enum dcc_cmd {
 	DCC_CMD_CLEAR_DIRTY,
 	/*
 	 * -> MAJOR MINOR REG_ID ROLE GENERATION [ORIGIN] [SPLIT]
-	 * [SPLIT_GENERATION] (absent: 0): flush the data device, then commit
-	 * all of them in one superblock write; the new values show only once
-	 * committed.  SPLIT_GENERATION must exceed GENERATION with SPLIT old,
-	 * and be 0 otherwise.
+	 * [SPLIT_GENERATION] (absent: 0) [RANGES [FORCE]]: flush the data
+	 * device, then commit all of them in one superblock write; the new
+	 * values show only once committed.  SPLIT_GENERATION must exceed
+	 * GENERATION with SPLIT old, and be 0 otherwise.  Version 8: RANGES
+	 * are made invalid in the same commit, all or nothing, under
+	 * SET_INVALID's rules (a fill in one: EBUSY; a dirty one without
+	 * FORCE: ENOTEMPTY; with FORCE its dirty bit goes too).
 	 */
 	DCC_CMD_SET_ROLE,
 	/* event: MAJOR MINOR REGION, a bio waits for this region */
