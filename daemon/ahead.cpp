@@ -80,12 +80,20 @@ void Daemon::take_ahead(const AheadOf& of, Ahead& a) {
     const Volume& v = *of.v;
     a.to = of.to;
     a.dirty_here = of.dirty_here;
-    // New owner: as on_handover_part, then the persist with the set.
+    // New owner: as on_handover_part, then the persist with the set.  Old
+    // owner: the persist drops the old dirty bits if the plan does next.
     if (of.invalid) a.cache_dropped = drop_cache_of(v);
     const RangeSet* invalid = of.invalid ? &*of.invalid : nullptr;
-    a.error = kernel_.guarded(a.why, [&] { return kernel_.set_role(v, of.to, invalid); });
+    bool cleaned = false;
+    std::string note;
+    a.error = persist_role(v, of.to, invalid, of.drop, &cleaned, a.why, note);
     if (a.error) return;
-    if (of.drop) a.dropped = drop_stale_dirty_kernel(v);
+    if (of.drop && !cleaned) {
+        a.dropped = drop_stale_dirty_kernel(v);
+        if (!note.empty()) a.dropped = {true, note + "; " + (a.dropped->second.empty() ? "none dirty" : a.dropped->second)};
+    } else if (of.drop) {
+        a.dropped = std::pair<bool, std::string>{false, {}};
+    }
     if (of.resume) a.resumed = resume_marked(v.name, marker_path(v.name));
 }
 

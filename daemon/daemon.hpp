@@ -147,6 +147,9 @@ private:
     };
     std::optional<AheadOf> to_take_ahead(const Incoming& in);
     void take_ahead(const AheadOf& of, Ahead& a);
+    bool drops_dirty_after(const Volume& v, core::SiteState to) const;
+    int persist_role(const Volume& v, core::SiteState to, const RangeSet* invalid, bool clean, bool* cleaned,
+                     std::string& why, std::string& note);
     void receive_control(zmq::socket_t& s, int budget);
     void end_start(Volume& v, Start& s, Quiesced& q);
     void start_failed(Volume& v, Start& s, const Failure& f);

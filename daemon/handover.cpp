@@ -237,6 +237,7 @@ core::Plan Daemon::carry_out(Volume& v, core::Plan p, bool hold_attach, const Ra
 }
 
 core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, const RangeSet* taken) {
+    bool cleaned = false;  // the old dirty bits dropped by the persist (CLEAN)
     for (;;) {
         if (p.ignored) return p;
         if (p.acts()) v.news = true;  // it may change what status shows
@@ -300,8 +301,10 @@ core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, co
                 if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), v.ahead->why.c_str());
             } else {
                 v.ahead.reset();  // (for another plan: not ours to take)
-                e = kernel_.set_role(v, to, invalid);
-                if (e) log_warn("%s: %s", v.name.c_str(), kernel_.why(what.c_str(), e).c_str());
+                std::string why, note;
+                e = persist_role(v, to, invalid, drops_dirty_after(v, to), &cleaned, why, note);
+                if (!note.empty()) log_warn("%s: %s", v.name.c_str(), note.c_str());
+                if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), why.c_str());
             }
             if (!e && invalid)
                 for (const Range& x : invalid->ranges()) v.invalid.add(x.start, x.count);
@@ -323,7 +326,9 @@ core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, co
             p = v.own.sent(queued, base, Clock::now(), can_retry);
             continue;
         }
-        if (p.drop_dirty) {
+        if (p.drop_dirty && cleaned) {
+            cleaned = false;  // (by the persist: nothing to log)
+        } else if (p.drop_dirty) {
             if (v.ahead && v.ahead->dropped) {
                 auto& [warn, line] = *v.ahead->dropped;
                 if (!line.empty()) (warn ? log_warn : log_info)("%s: %s", v.name.c_str(), line.c_str());
@@ -470,6 +475,35 @@ std::optional<Failure> Daemon::ask_handover(Volume& v) {
     v.own.ask(m.seq, Clock::now());
     v.ho_start = Clock::now();
     return std::nullopt;
+}
+
+// Whether persisting @to now is followed by dropping the old dirty bits
+// (what the core plans once that persist succeeded): then the persist
+// drops them in its own commit.  Only from a role that serves no I/O (the
+// kernel's rule for CLEAN): an owner's bits go after, as before.
+bool Daemon::drops_dirty_after(const Volume& v, core::SiteState to) const {
+    if (to.role != Role::Replica || v.own.state().role == Role::Owner) return false;
+    core::Ownership probe = v.own;
+    return probe.persisted(true).drop_dirty;
+}
+
+// Persist @to (with @invalid made invalid, and with @clean the dirty bits
+// dropped) in one commit; *@cleaned says whether they were.  A kernel that
+// refuses CLEAN because a write is still in flight (EBUSY, ETIMEDOUT) gets
+// the persist without it (@note says so): the bits then go by
+// drop_stale_dirty, as the core plans.  Returns 0 or the error, explained
+// in @why.  Runs on a worker too: never throws, logs nothing.
+int Daemon::persist_role(const Volume& v, core::SiteState to, const RangeSet* invalid, bool clean,
+                         bool* cleaned, std::string& why, std::string& note) {
+    *cleaned = false;
+    int e = kernel_.guarded(why, [&] { return kernel_.set_role(v, to, invalid, clean); });
+    if (clean && (e == -EBUSY || e == -ETIMEDOUT)) {
+        note = "the old dirty bits not dropped with the persist (" + why + ")";
+        clean = false;
+        e = kernel_.guarded(why, [&] { return kernel_.set_role(v, to, invalid, false); });
+    }
+    *cleaned = clean && !e;
+    return e;
 }
 
 // A site that is replica keeps no dirty bits: the owner took those

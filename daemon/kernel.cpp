@@ -119,8 +119,9 @@ int Kernel::set_invalid(const Volume& v, const RangeSet& s, bool force) {
     return set_invalid(v, s.ranges(), s.ranges().size(), force);
 }
 
-int Kernel::set_role(const Volume& v, core::SiteState s, const RangeSet* invalid) {
+int Kernel::set_role(const Volume& v, core::SiteState s, const RangeSet* invalid, bool clean) {
     nl::Request r = req(v, DCC_CMD_SET_ROLE);
+    r.clean = clean;
     r.role = uint8_t(s.role);
     r.generation = s.generation;
     r.origin = uint8_t(s.origin);

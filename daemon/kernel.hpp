@@ -55,8 +55,9 @@ public:
     // Persist @s; with @invalid, make those regions invalid (and drop
     // their dirty bits: FORCE) in the same commit.  A set of more ranges
     // than one request carries has its first ones made invalid first,
-    // each request all or nothing.
-    int set_role(const Volume& v, core::SiteState s, const RangeSet* invalid = nullptr);
+    // each request all or nothing.  With @clean (replica, from a device
+    // that serves no I/O) every dirty bit goes in the same commit.
+    int set_role(const Volume& v, core::SiteState s, const RangeSet* invalid = nullptr, bool clean = false);
     // Let the owner serve for @ms milliseconds from now (the first lease
     // makes it need one from then on), or with DCC_LEASE_NONE serve
     // without a lease.

@@ -31,6 +31,7 @@ static const struct nla_policy dcc_policy[DCC_A_MAX + 1] = {
 	[DCC_A_ERRNO] = NLA_POLICY_MAX(NLA_U32, 4095),
 	[DCC_A_FORCE] = { .type = NLA_FLAG },
 	[DCC_A_CONFIRMED] = { .type = NLA_FLAG },
+	[DCC_A_CLEAN] = { .type = NLA_FLAG },
 	[DCC_A_ROLE] = NLA_POLICY_RANGE(NLA_U8, DCC_ROLE_OWNER, DCC_ROLE_YIELDING),
 	[DCC_A_GENERATION] = { .type = NLA_U64 },
 	[DCC_A_ORIGIN] = NLA_POLICY_MAX(NLA_U8, DCC_ORIGIN_RESOLVED),
@@ -524,6 +525,10 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "FORCE needs RANGES");
 		return -EINVAL;
 	}
+	if (info->attrs[DCC_A_CLEAN] && rs.role != DCC_ROLE_REPLICA) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[DCC_A_CLEAN], "CLEAN needs ROLE replica");
+		return -EINVAL;
+	}
 	if (info->attrs[DCC_A_RANGES])
 		dcc = dcc_nl_ranges_of(info, &reg_id, &ranges, &n);
 	else
@@ -531,10 +536,12 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
 	ret = dcc_op_set_role(dcc, info->snd_portid, reg_id, &rs, ranges, n,
-			      !!info->attrs[DCC_A_FORCE]);
+			      !!info->attrs[DCC_A_FORCE], !!info->attrs[DCC_A_CLEAN]);
 	if (ret == -ESTALE && READ_ONCE(dcc->registered) &&
 	    READ_ONCE(dcc->reg_id) == reg_id)
 		NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
+	else if (ret == -EBUSY && info->attrs[DCC_A_CLEAN])
+		NL_SET_ERR_MSG(info->extack, "CLEAN while the target serves I/O, or a fill holds a region");
 	else
 		dcc_nl_explain(info, ret);
 	kfree(ranges);

@@ -14,9 +14,9 @@
  * Locking: dcc->lock (a spinlock, taken with interrupts off since bios
  * complete in interrupt context) protects the bitmaps' writers, the region
  * locks and the bio lists.  dcc->commit_mutex serialises metadata commits,
- * dcc->clear_mutex the CLEAR_DIRTY requests; neither is held with the
- * other.  The order is dcc_targets_mutex, then commit_mutex or
- * clear_mutex, then lock.  Functions named __dcc_* need lock.
+ * dcc->clear_mutex the CLEAR_DIRTY requests (and SET_ROLE's CLEAN, which
+ * alone holds both).  The order is dcc_targets_mutex, then clear_mutex,
+ * then commit_mutex, then lock.  Functions named __dcc_* need lock.
  */
 #include <linux/blkdev.h>
 #include <linux/module.h>
@@ -1562,26 +1562,71 @@ int dcc_op_clear_confirmed(struct dcc *dcc, u32 portid, u64 reg_id,
 }
 
 /*
+ * SET_ROLE's CLEAN: a target that serves no I/O (its committed role is not
+ * owner) lets no new write pass; wait for those that passed before it
+ * stopped serving, so that none of them lands after the clean commit
+ * dropped its dirty bit.  Called with clear_mutex held, which the caller
+ * keeps until that commit: no other CLEAR_DIRTY runs meanwhile, and only a
+ * SET_ROLE (kept out by the caller's commit_mutex) changes the role.
+ */
+static int dcc_drain_for_clean(struct dcc *dcc, u32 portid, u64 reg_id)
+{
+	int ret;
+
+	lockdep_assert_held(&dcc->clear_mutex);
+	spin_lock_irq(&dcc->lock);
+	ret = __dcc_check_reg(dcc, portid, reg_id);
+	if (!ret && dcc->rs.role == DCC_ROLE_OWNER)
+		ret = -EBUSY;
+	spin_unlock_irq(&dcc->lock);
+	return ret ?: dcc_epoch_drain(dcc);
+}
+
+/* Drop every dirty bit (SET_ROLE's CLEAN). */
+static void __dcc_drop_dirty(struct dcc *dcc)
+{
+	u64 i, steps = 0;
+
+	lockdep_assert_held(&dcc->lock);
+	for (i = find_first_bit(dcc->dirty, dcc->nr_regions); i < dcc->nr_regions;
+	     i = find_next_bit(dcc->dirty, dcc->nr_regions, i + 1)) {
+		clear_bit(i, dcc->armed);
+		__dcc_clear_dirty(dcc, i, false);
+		dcc_relax_lock(dcc, &steps);
+	}
+}
+
+/*
  * Change role, generation, origin and split, and make @n @ranges invalid
- * as SET_INVALID does (with @force, their dirty bits go too).  Writes
- * acknowledged under the old role are made durable first (a data flush),
- * then the superblock and the bitmap are committed together; the target
- * acts on the new values, and shows them, only once that succeeded.  On
- * any failure before the commit everything stays as it was; a failed
- * commit fails the device (dcc_commit).
+ * as SET_INVALID does (with @force, their dirty bits go too); with @clean
+ * (role replica, from a target that serves no I/O) drop every dirty bit.
+ * Writes acknowledged under the old role are made durable first (a data
+ * flush), then the superblock and the bitmaps are committed together; the
+ * target acts on the new values, and shows them, only once that
+ * succeeded.  On any failure before the commit everything stays as it
+ * was; a failed commit fails the device (dcc_commit).
  */
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs,
-		    const struct dcc_range *ranges, unsigned int n, bool force)
+		    const struct dcc_range *ranges, unsigned int n, bool force,
+		    bool clean)
 {
 	bool serves_changed = false;
 	int ret;
 
-	if (!dcc_role_state_valid(rs))
+	if (!dcc_role_state_valid(rs) || (clean && rs->role != DCC_ROLE_REPLICA))
 		return -EINVAL;
 	ret = dcc_check_ranges(dcc, ranges, n, U64_MAX);
 	if (ret)
 		return ret;
+	if (clean) {
+		mutex_lock(&dcc->clear_mutex);
+		ret = dcc_drain_for_clean(dcc, portid, reg_id);
+		if (ret) {
+			mutex_unlock(&dcc->clear_mutex);
+			return ret;
+		}
+	}
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
@@ -1609,6 +1654,8 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		goto out;
 	}
 	__dcc_make_invalid(dcc, ranges, n, force);
+	if (clean)
+		__dcc_drop_dirty(dcc);
 	dcc->sb_rs = *rs;
 	dcc->sb_changed = true;
 	spin_unlock_irq(&dcc->lock);
@@ -1626,6 +1673,8 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 	spin_unlock_irq(&dcc->lock);
 out:
 	mutex_unlock(&dcc->commit_mutex);
+	if (clean)
+		mutex_unlock(&dcc->clear_mutex);
 	if (!ret) {
 		dcc_state_changed(dcc);
 		if (serves_changed)

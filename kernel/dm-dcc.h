@@ -309,7 +309,8 @@ int dcc_op_clear_confirmed(struct dcc *dcc, u32 portid, u64 reg_id,
 			   u64 *cleaned);
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs,
-		    const struct dcc_range *ranges, unsigned int n, bool force);
+		    const struct dcc_range *ranges, unsigned int n, bool force,
+		    bool clean);
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms);
 int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool sync);
 int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,

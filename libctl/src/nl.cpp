@@ -116,6 +116,7 @@ MsgPtr build(int family, const Request& r) {
     if (r.arm) e = e ?: nla_put_flag(m.get(), DCC_A_ARM);
     if (r.force) e = e ?: nla_put_flag(m.get(), DCC_A_FORCE);
     if (r.confirmed) e = e ?: nla_put_flag(m.get(), DCC_A_CONFIRMED);
+    if (r.clean) e = e ?: nla_put_flag(m.get(), DCC_A_CLEAN);
     if (!r.ranges.empty()) {
         nlattr* nest = nla_nest_start(m.get(), DCC_A_RANGES);
         for (const Range& x : r.ranges) {

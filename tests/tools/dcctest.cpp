@@ -677,6 +677,8 @@ int nl_once(const std::string& vol, const std::vector<std::string>& args) {
                 r.split = uint8_t(*sp);
             } else if (opt == "--split-gen") {
                 r.split_generation = number(val);
+            } else if (opt == "--clean") {
+                r.clean = val == "1";
             } else {
                 die("unknown option " + opt);
             }

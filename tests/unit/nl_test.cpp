@@ -122,7 +122,8 @@ TEST(NlAbi, Versions3To8AppendTheirNumbers) {
     EXPECT_EQ(DCC_A_WRITES, 29);
     EXPECT_EQ(DCC_A_WRITE_IDS, 30);
     EXPECT_EQ(DCC_A_CONFIRMED, 31);
-    EXPECT_EQ(DCC_A_MAX, DCC_A_CONFIRMED);
+    EXPECT_EQ(DCC_A_CLEAN, 32);
+    EXPECT_EQ(DCC_A_MAX, DCC_A_CLEAN);
     EXPECT_EQ(DCC_SET_UNCONFIRMED, 4);
     EXPECT_EQ(DCC_CMD_ARM, 11);
     EXPECT_EQ(DCC_CMD_SET_LEASE, 12);
@@ -132,7 +133,7 @@ TEST(NlAbi, Versions3To8AppendTheirNumbers) {
     EXPECT_EQ(DCC_CMD_ANNOUNCE_WRITES, 16);
     EXPECT_EQ(DCC_CMD_FILL_RELEASE, 17);
     EXPECT_EQ(DCC_CMD_MAX, DCC_CMD_FILL_RELEASE);
-    EXPECT_EQ(DCC_GENL_VERSION, 8);  // 8 added no number: SET_ROLE takes RANGES
+    EXPECT_EQ(DCC_GENL_VERSION, 8);
     // The kernel's event layout, host-endian.
     EXPECT_EQ(sizeof(dcc_written), 24u);
 }
@@ -145,6 +146,22 @@ TEST(NlBuild, ClearDirtyConfirmedIsAFlag) {
     EXPECT_EQ(nla_len(attr(m.get(), DCC_A_CONFIRMED)), 0);
     r.confirmed = false;
     EXPECT_EQ(attr(build(kFamily, r).get(), DCC_A_CONFIRMED), nullptr);
+}
+
+TEST(NlBuild, SetRoleCarriesRangesForceAndClean) {
+    Request r{.cmd = DCC_CMD_SET_ROLE, .dev = {1, 2}, .reg_id = 7, .generation = 3, .role = DCC_ROLE_OWNER,
+              .force = true};
+    r.ranges = {{4, 2}, {9, 1}};
+    MsgPtr m = build(kFamily, r);
+    ASSERT_NE(attr(m.get(), DCC_A_RANGES), nullptr);
+    ASSERT_NE(attr(m.get(), DCC_A_FORCE), nullptr);
+    EXPECT_EQ(attr(m.get(), DCC_A_CLEAN), nullptr);
+    Request c{.cmd = DCC_CMD_SET_ROLE, .dev = {1, 2}, .reg_id = 7, .generation = 3, .role = DCC_ROLE_REPLICA,
+              .clean = true};
+    MsgPtr mc = build(kFamily, c);
+    ASSERT_NE(attr(mc.get(), DCC_A_CLEAN), nullptr);
+    EXPECT_EQ(nla_len(attr(mc.get(), DCC_A_CLEAN)), 0);
+    EXPECT_EQ(attr(mc.get(), DCC_A_RANGES), nullptr);
 }
 
 TEST(NlBuild, FlagsAndSmallTypes) {

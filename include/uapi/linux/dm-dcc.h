@@ -180,7 +180,11 @@ enum dcc_cmd {
 	 * GENERATION with SPLIT old, and be 0 otherwise.  Version 8: RANGES
 	 * are made invalid in the same commit, all or nothing, under
 	 * SET_INVALID's rules (a fill in one: EBUSY; a dirty one without
-	 * FORCE: ENOTEMPTY; with FORCE its dirty bit goes too).
+	 * FORCE: ENOTEMPTY; with FORCE its dirty bit goes too).  Version 8:
+	 * CLEAN (only with ROLE replica, and only where the target serves no
+	 * I/O: EBUSY from an owner) drops every dirty bit in the same commit,
+	 * once the writes in flight ended (at most about a second: ETIMEDOUT,
+	 * nothing changed): the old owner of a handover the new one took.
 	 */
 	DCC_CMD_SET_ROLE,
 	/* event: MAJOR MINOR REGION, a bio waits for this region */
@@ -282,6 +286,8 @@ enum dcc_attr {
 	DCC_A_WRITE_IDS,	/* binary: __u64[], ids of held writes */
 	/* Version 7. */
 	DCC_A_CONFIRMED,	/* flag (CLEAR_DIRTY, WRITES_DONE) */
+	/* Version 8. */
+	DCC_A_CLEAN,		/* flag (SET_ROLE replica) */
 
 	__DCC_A_MAX,
 };

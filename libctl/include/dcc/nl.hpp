@@ -42,7 +42,8 @@ struct Request {
     // CLEAR_DIRTY: only regions whose writes the other site confirmed;
     // WRITES_DONE: the other site holds these writes (else unconfirmed).
     bool confirmed = false;
-    std::vector<Range> ranges;  // SET_INVALID, FILL_DONE, ARM, CLEAR_DIRTY: many at once
+    bool clean = false;         // SET_ROLE replica: drop every dirty bit in its commit
+    std::vector<Range> ranges;  // SET_INVALID, FILL_DONE, ARM, CLEAR_DIRTY, SET_ROLE: many at once
     // SET_ROLE: DCC_ORIGIN_*, DCC_SPLIT_* and the split generation; absent: 0.
     std::optional<uint8_t> origin, split;
     std::optional<uint64_t> split_generation;

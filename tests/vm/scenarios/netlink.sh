@@ -6,7 +6,7 @@
 # meets a write stuck below the target gives up after about a second and
 # holds up no other write (M7); an owner's lease: bios held while none runs,
 # sent on by the next one, failed after miss_timeout, failed at once when
-# the device stops serving; the lease flag persisted.
+# the device stops serving; the lease flag persisted; SET_ROLE's CLEAN.
 # disks: data=64M meta=1M
 . ./lib.sh
 
@@ -152,7 +152,22 @@ check "remove" dmsetup remove vol
 check "create again" dcc_create vol /dev/mapper/dd "$META"
 expect_eq "still no lease needed" "-" "$(lease)"
 check "serves without a lease" rd 300
+
+# SET_ROLE replica with CLEAN (version 8) drops every dirty bit in its
+# commit, only from a target that serves no I/O: the old owner of a
+# handover the new one took.
+dirty() { dcctest field vol dirty; }
+check "write region 310" $DD if=/dev/urandom of=/dev/mapper/vol bs=32k seek=310 count=1 oflag=direct status=none
+[ "$(dirty)" -gt 0 ] && ok "dirty regions before the clean ($(dirty))" || bad "no dirty region before the clean"
+d0=$(dirty)
+refuse_saying "clean from an owner" "CLEAN while the target serves I/O" dcctest nl vol setrole replica 7 --clean 1
+refuse_saying "clean with role owner" "CLEAN needs ROLE replica" dcctest nl vol setrole owner 7 --clean 1
+expect_eq "refused cleans changed nothing" "owner 6 failover - $d0" "$(state)$(dirty)"
+check "yielding 7" dcctest nl vol setrole yielding 7 --origin handover
+check "replica 7, clean" dcctest nl vol setrole replica 7 --origin handover --clean 1
+expect_eq "replica 7 and no dirty region" "replica 7 handover - 0" "$(state)$(dirty)"
 check "remove" dmsetup remove vol
+check "no dirty bit on disk either" sh -c "dccctl dump-meta --json $META | grep -q '\"dirty\": 0[,}]'"
 check "no lease flag on disk" sh -c "dccctl dump-meta --json $META | grep -q '\"lease\": false'"
 check "remove the data device" dmsetup remove dd
 finish
