@@ -541,7 +541,7 @@ static int dcc_nl_set_role(struct sk_buff *skb, struct genl_info *info)
 	    READ_ONCE(dcc->reg_id) == reg_id)
 		NL_SET_ERR_MSG(info->extack, "generation is older than the volume's");
 	else if (ret == -EBUSY && info->attrs[DCC_A_CLEAN])
-		NL_SET_ERR_MSG(info->extack, "CLEAN while the target serves I/O, or a fill holds a region");
+		NL_SET_ERR_MSG(info->extack, "CLEAN from an owner, or a fill holds a region");
 	else
 		dcc_nl_explain(info, ret);
 	kfree(ranges);

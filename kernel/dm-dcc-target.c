@@ -1562,24 +1562,45 @@ int dcc_op_clear_confirmed(struct dcc *dcc, u32 portid, u64 reg_id,
 }
 
 /*
- * SET_ROLE's CLEAN: a target that serves no I/O (its committed role is not
- * owner) lets no new write pass; wait for those that passed before it
- * stopped serving, so that none of them lands after the clean commit
- * dropped its dirty bit.  Called with clear_mutex held, which the caller
- * keeps until that commit: no other CLEAR_DIRTY runs meanwhile, and only a
- * SET_ROLE (kept out by the caller's commit_mutex) changes the role.
+ * SET_ROLE's CLEAN, first step: take the dirty regions whose bit is on
+ * disk out of hot_dirty (into clearing, which keeps __dcc_publish off
+ * them), as CLEAR_DIRTY does, so that a write that comes after this sees
+ * the slow path, where a target that serves nothing refuses it.  The
+ * drain that follows waits for those that passed before.  Returns whether
+ * any was taken.
  */
-static int dcc_drain_for_clean(struct dcc *dcc, u32 portid, u64 reg_id)
+static bool __dcc_clean_begin(struct dcc *dcc)
 {
-	int ret;
+	u64 i, steps = 0;
+	bool taken = false;
 
-	lockdep_assert_held(&dcc->clear_mutex);
-	spin_lock_irq(&dcc->lock);
-	ret = __dcc_check_reg(dcc, portid, reg_id);
-	if (!ret && dcc->rs.role == DCC_ROLE_OWNER)
-		ret = -EBUSY;
-	spin_unlock_irq(&dcc->lock);
-	return ret ?: dcc_epoch_drain(dcc);
+	lockdep_assert_held(&dcc->lock);
+	for (i = find_first_bit(dcc->dirty, dcc->nr_regions); i < dcc->nr_regions;
+	     i = find_next_bit(dcc->dirty, dcc->nr_regions, i + 1)) {
+		if (test_bit(i, dcc->hot_dirty)) {
+			clear_bit(i, dcc->hot_dirty);
+			__set_bit(i, dcc->clearing);
+			taken = true;
+		}
+		dcc_relax_lock(dcc, &steps);
+	}
+	return taken;
+}
+
+/* A CLEAN that failed: the regions it took are hot again, as they were. */
+static void __dcc_clean_undo(struct dcc *dcc)
+{
+	u64 i, steps = 0;
+
+	lockdep_assert_held(&dcc->lock);
+	for (i = find_first_bit(dcc->clearing, dcc->nr_regions); i < dcc->nr_regions;
+	     i = find_next_bit(dcc->clearing, dcc->nr_regions, i + 1)) {
+		__clear_bit(i, dcc->clearing);
+		/* A degraded target keeps hot_dirty empty. */
+		if (dcc->mode == DCC_MODE_WRITE)
+			set_bit(i, dcc->hot_dirty);
+		dcc_relax_lock(dcc, &steps);
+	}
 }
 
 /* Drop every dirty bit (SET_ROLE's CLEAN). */
@@ -1599,19 +1620,21 @@ static void __dcc_drop_dirty(struct dcc *dcc)
 /*
  * Change role, generation, origin and split, and make @n @ranges invalid
  * as SET_INVALID does (with @force, their dirty bits go too); with @clean
- * (role replica, from a target that serves no I/O) drop every dirty bit.
- * Writes acknowledged under the old role are made durable first (a data
- * flush), then the superblock and the bitmaps are committed together; the
- * target acts on the new values, and shows them, only once that
- * succeeded.  On any failure before the commit everything stays as it
- * was; a failed commit fails the device (dcc_commit).
+ * (role replica, from a target whose committed role is not owner, which
+ * serves no writes) drop every dirty bit.  Writes acknowledged under the
+ * old role are made durable first (a data flush), then the bitmaps and the
+ * superblock are committed (the superblock last: a power cut may leave the
+ * bitmaps changed and the role not, never the reverse); the target acts on
+ * the new values, and shows them, only once that succeeded.  On any
+ * failure before the commit everything stays as it was; a failed commit
+ * fails the device (dcc_commit).
  */
 int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_role_state *rs,
 		    const struct dcc_range *ranges, unsigned int n, bool force,
 		    bool clean)
 {
-	bool serves_changed = false;
+	bool serves_changed = false, taken = false;
 	int ret;
 
 	if (!dcc_role_state_valid(rs) || (clean && rs->role != DCC_ROLE_REPLICA))
@@ -1619,14 +1642,9 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 	ret = dcc_check_ranges(dcc, ranges, n, U64_MAX);
 	if (ret)
 		return ret;
-	if (clean) {
+	/* CLEAN: no CLEAR_DIRTY meanwhile, and no commit publishes a bit. */
+	if (clean)
 		mutex_lock(&dcc->clear_mutex);
-		ret = dcc_drain_for_clean(dcc, portid, reg_id);
-		if (ret) {
-			mutex_unlock(&dcc->clear_mutex);
-			return ret;
-		}
-	}
 	mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
@@ -1636,22 +1654,36 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		ret = __dcc_mode_error(dcc);
 	if (!ret)
 		ret = __dcc_invalid_refused(dcc, ranges, n, force);
+	/* An owner may be serving writes: their dirty bits are not ours to drop. */
+	if (!ret && clean && dcc->rs.role == DCC_ROLE_OWNER)
+		ret = -EBUSY;
+	if (!ret && clean)
+		taken = __dcc_clean_begin(dcc);
 	spin_unlock_irq(&dcc->lock);
 	if (ret)
 		goto out;
+	/*
+	 * The writes that passed the hot_dirty test end first (at most about
+	 * a second).  None waits for a commit, so commit_mutex may be held.
+	 */
+	if (taken) {
+		ret = dcc_epoch_drain(dcc);
+		if (ret)
+			goto undo;
+	}
 
 	ret = blkdev_issue_flush(dcc->data_dev->bdev);
 	if (ret) {
 		DMERR_LIMIT("%u:%u: data device flush failed (%d): role not changed",
 			    MAJOR(dcc->md_dev), MINOR(dcc->md_dev), ret);
-		goto out;
+		goto undo;
 	}
 	spin_lock_irq(&dcc->lock);
 	/* A fill may have begun during the flush: look again. */
 	ret = __dcc_invalid_refused(dcc, ranges, n, force);
 	if (ret) {
 		spin_unlock_irq(&dcc->lock);
-		goto out;
+		goto undo;
 	}
 	__dcc_make_invalid(dcc, ranges, n, force);
 	if (clean)
@@ -1671,6 +1703,13 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		dcc->sb_rs = dcc->rs;
 	}
 	spin_unlock_irq(&dcc->lock);
+	goto out;
+undo:
+	if (clean) {
+		spin_lock_irq(&dcc->lock);
+		__dcc_clean_undo(dcc);
+		spin_unlock_irq(&dcc->lock);
+	}
 out:
 	mutex_unlock(&dcc->commit_mutex);
 	if (clean)

@@ -41,8 +41,9 @@
  * may fall between any two steps).  Demoting and Taking are split where a
  * power cut matters: migrate = suspend + read dirty-invalid + persist
  * YIELDING G+1 | send HANDOVER; take = receive the set | persist OWNER
- * G+1 with the set invalid (one commit: SET_ROLE with RANGES) | send
- * HANDOVER_ACK.  While Demoting or Taking the site handles no
+ * G+1 with the set invalid (one request: SET_ROLE with RANGES) | send
+ * HANDOVER_ACK.  A power cut inside a commit that changes bitmaps and the
+ * role may leave the bitmaps changed and the role not (G_TORN).  While Demoting or Taking the site handles no
  * message (it is inside one handler).
  *
  * Environment (bounded): writes at the owner (unbounded in number, see
@@ -2433,7 +2434,8 @@ inline deliver(i) {
 			if
 			:: marg == OK ->
 				SAW(mto, OWNER, mgen);
-				/* SET_ROLE replica G+1 and clear the old dirty bits, one commit */
+				/* SET_ROLE replica G+1 with CLEAN: the old dirty bits
+				 * dropped in its commit (torn by a power cut: G_TORN) */
 				role[mto] = REPLICA; gen[mto] = hgen[mto]; drop_dirty(mto);
 				ho[mto] = Paired
 #ifdef FIX_PROG_PAIRING
@@ -2915,6 +2917,27 @@ inline crash(s) {
 #endif
 #endif
 	outbox = ENC(HELLO, PEER(s), inc[s], 0, 0, 0, 0, 0, 0)
+}
+
+/* ... or one inside a SET_ROLE commit that also changes bitmaps: their
+ * blocks reach the disk before the superblock, so the bitmaps may be ahead
+ * of the role.  The new owner, Taking: the set invalid, still replica G.
+ * The old owner, Sending, once the peer took G+1 (the only time it asks
+ * for CLEAN): its dirty bits dropped, still yielding G+1. */
+#define G_TORN(s) (env && crashes > 0 && \
+	((ho[s] == Taking && tstep[s] == 1) || \
+	 (ho[s] == Sending && role[PEER(s)] == OWNER && gen[PEER(s)] == hgen[s])))
+inline torn_bits(s) {
+	printf("MSC: site %d: the power cut falls inside the commit\n", s);
+	if
+	:: ho[s] == Taking ->
+		if :: tset[s] & 1 -> valid[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+		if :: tset[s] & 2 -> valid[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+		skip
+	:: else -> drop_dirty(s)
+	fi
 }
 
 /* the link is lost as seen by one site (heartbeat timeout) */
@@ -3541,6 +3564,7 @@ inline wcrash() {
 	ON(G_ATTACH(s), E_ATTACH, s, 0) \
 	ON(G_HELLO(s), E_HELLO, s, 0) \
 	ON(G_CRASH(s), E_CRASH, s, 0) \
+	ON(G_TORN(s), E_CRASH, s, 1) \
 	ON(G_LINKDOWN(s), E_LINKDOWN, s, 0) \
 	REREG_EVENT(s)
 #define LINK_EVENTS(i) \
@@ -3634,7 +3658,10 @@ active proctype world() {
 			:: ev == E_TAKE_ACK -> take_ack(es)
 			:: ev == E_ATTACH -> attach(es)
 			:: ev == E_HELLO -> hello(es)
-			:: ev == E_CRASH -> crash(es)
+			:: ev == E_CRASH ->
+				/* er = 1: inside a commit (G_TORN), its bitmaps written */
+				if :: er == 1 -> torn_bits(es) :: else -> skip fi;
+				crash(es)
 			:: ev == E_LINKDOWN -> linkdown(es)
 			:: ev == E_DELIVER -> deliver(es)
 			:: ev == E_LOSE ->

@@ -181,10 +181,11 @@ enum dcc_cmd {
 	 * are made invalid in the same commit, all or nothing, under
 	 * SET_INVALID's rules (a fill in one: EBUSY; a dirty one without
 	 * FORCE: ENOTEMPTY; with FORCE its dirty bit goes too).  Version 8:
-	 * CLEAN (only with ROLE replica, and only where the target serves no
-	 * I/O: EBUSY from an owner) drops every dirty bit in the same commit,
-	 * once the writes in flight ended (at most about a second: ETIMEDOUT,
-	 * nothing changed): the old owner of a handover the new one took.
+	 * CLEAN (only with ROLE replica, and only from a target whose
+	 * committed role is not owner: EBUSY) drops every dirty bit in the
+	 * same commit, once the writes in flight ended (at most about a
+	 * second: ETIMEDOUT, nothing changed): the old owner of a handover the
+	 * new one took.  The bitmaps are written before the superblock.
 	 */
 	DCC_CMD_SET_ROLE,
 	/* event: MAJOR MINOR REGION, a bio waits for this region */

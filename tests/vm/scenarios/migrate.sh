@@ -49,6 +49,10 @@ if [ "$SITE" = a ]; then
 	[ "${n:-0}" -gt 0 ] && ok "$n regions were still dirty at the handover" || bad "nothing dirty at the handover (${n:-no log line})"
 	expect_eq "A is replica now" replica "$(role_of vol)"
 	expect_eq "A kept none of its dirty bits (B fetches those regions)" 0 "$(dirty_count vol)"
+	# ... dropped in the commit that made it replica (SET_ROLE with CLEAN),
+	# not by the requests after it, which would have logged them.
+	expect_eq "... dropped with the persist" 0 \
+		"$(grep -ac 'dirty bits of an earlier ownership dropped\|not dropped with the persist' /tmp/dccd.log)"
 	expect_eq "generation 2" 2 "$(status_field vol generation)"
 	refuse "A serves no I/O" $DD if=/dev/mapper/vol bs=4k count=1 iflag=direct of=/dev/null status=none
 	refuse "nor from its page cache" $DD if=/dev/mapper/vol bs=1M skip=40 count=1 status=none of=/dev/null

@@ -160,7 +160,7 @@ dirty() { dcctest field vol dirty; }
 check "write region 310" $DD if=/dev/urandom of=/dev/mapper/vol bs=32k seek=310 count=1 oflag=direct status=none
 [ "$(dirty)" -gt 0 ] && ok "dirty regions before the clean ($(dirty))" || bad "no dirty region before the clean"
 d0=$(dirty)
-refuse_saying "clean from an owner" "CLEAN while the target serves I/O" dcctest nl vol setrole replica 7 --clean 1
+refuse_saying "clean from an owner" "CLEAN from an owner" dcctest nl vol setrole replica 7 --clean 1
 refuse_saying "clean with role owner" "CLEAN needs ROLE replica" dcctest nl vol setrole owner 7 --clean 1
 expect_eq "refused cleans changed nothing" "owner 6 failover - $d0" "$(state)$(dirty)"
 check "yielding 7" dcctest nl vol setrole yielding 7 --origin handover
