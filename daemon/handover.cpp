@@ -306,8 +306,16 @@ core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, co
                 if (!note.empty()) log_warn("%s: %s", v.name.c_str(), note.c_str());
                 if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), why.c_str());
             }
-            if (!e && invalid)
+            if (!e && invalid) {
                 for (const Range& x : invalid->ranges()) v.invalid.add(x.start, x.count);
+            } else if (e && invalid && invalid->ranges().size() > DCC_MAX_RANGES_PER_REQUEST) {
+                // Its first ranges went invalid before the SET_ROLE failed.
+                try {
+                    reload_invalid(v);
+                } catch (const Error& x) {
+                    log_warn("%s: %s", v.name.c_str(), x.what());
+                }
+            }
             p = v.own.persisted(e == 0);
             if (!e) {
                 role_changed(v, before);
