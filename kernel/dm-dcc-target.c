@@ -71,8 +71,10 @@ static void dcc_epoch_exit(struct dcc *dcc, unsigned int e)
 
 /*
  * Wait until every write counted in the current epoch has ended, at most
- * DCC_CLEAR_DRAIN_TIMEOUT.  Called with clear_mutex held (and nothing
- * else: commits go on meanwhile).
+ * DCC_CLEAR_DRAIN_TIMEOUT (twice that after a drain that timed out).
+ * Called with clear_mutex held; CLEAR_DIRTY holds nothing else (commits
+ * go on meanwhile), CLEAN commit_mutex too: no counted write needs a
+ * commit to end.
  */
 static int dcc_epoch_drain(struct dcc *dcc)
 {
@@ -737,11 +739,26 @@ static void dcc_start_overwrites(struct dcc *dcc, struct list_head *start,
 			spin_unlock_irq(&dcc->lock);
 			continue;
 		}
+		/*
+		 * Counted before the target is looked at: a SET_ROLE's CLEAN
+		 * after the target stopped serving either drains this write
+		 * or finds it refused here, never landing after its drop.
+		 */
+		dcc_epoch_enter(dcc, &lk->epoch);
+		if (unlikely(!READ_ONCE(dcc->serves) ||
+			     READ_ONCE(dcc->mode) != DCC_MODE_WRITE)) {
+			dcc_epoch_exit(dcc, lk->epoch);
+			lk->status = BLK_STS_IOERR;
+			spin_lock_irq(&dcc->lock);
+			list_add_tail(&lk->work, &dcc->overwrite_done);
+			spin_unlock_irq(&dcc->lock);
+			dcc_wake(dcc);
+			continue;
+		}
 		clone = bio_alloc_clone(dcc->data_dev->bdev, lk->owner_bio,
 					GFP_NOIO, &dcc->bs);
 		clone->bi_private = lk;
 		clone->bi_end_io = dcc_overwrite_endio;
-		dcc_epoch_enter(dcc, &lk->epoch);
 		submit_bio_noacct(clone);
 	}
 }
@@ -1574,6 +1591,7 @@ static bool __dcc_clean_begin(struct dcc *dcc)
 	u64 i, steps = 0;
 	bool taken = false;
 
+	lockdep_assert_held(&dcc->commit_mutex);
 	lockdep_assert_held(&dcc->lock);
 	for (i = find_first_bit(dcc->dirty, dcc->nr_regions); i < dcc->nr_regions;
 	     i = find_next_bit(dcc->dirty, dcc->nr_regions, i + 1)) {
@@ -1592,6 +1610,7 @@ static void __dcc_clean_undo(struct dcc *dcc)
 {
 	u64 i, steps = 0;
 
+	lockdep_assert_held(&dcc->commit_mutex);
 	lockdep_assert_held(&dcc->lock);
 	for (i = find_first_bit(dcc->clearing, dcc->nr_regions); i < dcc->nr_regions;
 	     i = find_next_bit(dcc->clearing, dcc->nr_regions, i + 1)) {
@@ -1664,7 +1683,8 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		goto out;
 	/*
 	 * The writes that passed the hot_dirty test end first (at most about
-	 * a second).  None waits for a commit, so commit_mutex may be held.
+	 * a second, two after a drain that timed out).  None waits for a
+	 * commit, so commit_mutex may be held.
 	 */
 	if (taken) {
 		ret = dcc_epoch_drain(dcc);
@@ -1679,8 +1699,12 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		goto undo;
 	}
 	spin_lock_irq(&dcc->lock);
-	/* A fill may have begun during the flush: look again. */
-	ret = __dcc_invalid_refused(dcc, ranges, n, force);
+	/*
+	 * The daemon may have gone, or a fill begun, during the flush: look
+	 * again.
+	 */
+	ret = __dcc_check_reg(dcc, portid, reg_id) ?:
+	      __dcc_invalid_refused(dcc, ranges, n, force);
 	if (ret) {
 		spin_unlock_irq(&dcc->lock);
 		goto undo;

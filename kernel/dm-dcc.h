@@ -128,9 +128,10 @@ struct dcc {
 	 * before the durable copy changes.  armed marks dirty regions the
 	 * daemon is about to read for replication (DCC_CMD_ARM); a write that
 	 * completes in a region, or waits for its dirty bit, disarms it.
-	 * clearing marks the regions a CLEAR_DIRTY took out of hot_dirty
-	 * while it drains the writes in flight: their dirty bits are on disk,
-	 * and no commit may put them back into hot_dirty meanwhile.
+	 * clearing marks the regions a CLEAR_DIRTY (or SET_ROLE's CLEAN) took
+	 * out of hot_dirty while it drains the writes in flight: their dirty
+	 * bits are on disk, and no commit may put them back into hot_dirty
+	 * meanwhile.
 	 * unconfirmed (DCC_SET_UNCONFIRMED) marks the regions with a write
 	 * that ended without the other site's confirmation since their dirty
 	 * bit was cleared; set without the lock (set_bit), cleared under it
@@ -215,9 +216,9 @@ struct dcc {
 	struct dcc_disk_sb *sb_buf;
 
 	/*
-	 * Serialises CLEAR_DIRTY requests, and protects drain_broken (a
-	 * drain timed out; see dcc_epoch_drain).  Taken before lock, never
-	 * together with commit_mutex.
+	 * Serialises CLEAR_DIRTY requests and SET_ROLE's CLEAN, and protects
+	 * drain_broken (a drain timed out; see dcc_epoch_drain).  Taken
+	 * before commit_mutex (only CLEAN holds both) and before lock.
 	 */
 	struct mutex clear_mutex;
 	bool drain_broken;
