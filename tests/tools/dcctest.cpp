@@ -1219,6 +1219,13 @@ int nlprobe(const std::string& vol) {
                "clear from another socket");
 
     // Role and generation.  (74 is written for the ranges of SET_ROLE below.)
+    // A SET_ROLE refused with @err, the kernel saying @says.
+    auto refused = [&](const Request& r, int err, const char* says, const std::string& what) {
+        std::string text;
+        int e = a->transact(r, nullptr, &text);
+        expect_err(e, err, what + " (" + text + ")");
+        expect(text.find(says) != std::string::npos, std::string("the kernel says '") + says + "'");
+    };
     expect_err(vol_io(vol, 74, rs, true) ? -EIO : 0, 0, "write region 74");
     expect_err(req(*a, {.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 2,
                         .role = DCC_ROLE_REPLICA}),
@@ -1280,10 +1287,7 @@ int nlprobe(const std::string& vol) {
             r.ranges = x.ranges;
             r.region = x.region;
             r.force = x.force;
-            std::string text;
-            int e = a->transact(r, nullptr, &text);
-            expect_err(e, x.err, std::string("set role owner with ") + x.what + " (" + text + ")");
-            expect(text.find(x.says) != std::string::npos, std::string("the kernel says '") + x.says + "'");
+            refused(r, x.err, x.says, std::string("set role owner with ") + x.what);
             auto now = vol_status(vol);
             expect(now.role == "yielding" && now.generation == 2 && now.valid == v0 &&
                        has_region(a->get_regions(d, DCC_SET_DIRTY, 0), 74),
@@ -1351,11 +1355,7 @@ int nlprobe(const std::string& vol) {
             r.origin = x.origin;
             r.split = x.split;
             r.split_generation = x.split_generation;
-            std::string text;
-            int e = a->transact(r, nullptr, &text);
-            expect_err(e, x.err, std::string("set role with ") + x.what + " (" + text + ")");
-            expect(text.find(x.says) != std::string::npos,
-                   std::string("the kernel says '") + x.says + "'");
+            refused(r, x.err, x.says, std::string("set role with ") + x.what);
             expect(shows("owner", 3, "handover", "-"), std::string("refused ") + x.what + ": nothing changed");
         }
     }
