@@ -45,16 +45,35 @@ inline bool log_with_time() {
     return t;
 }
 
+// The line is put together first and written with one call: stderr is
+// unbuffered, so piece by piece it cost a system call a piece (each one
+// slow under emulation), and lines of two threads could interleave.
 inline void log_line(int priority, const char* level, const char* fmt, va_list ap) {
-    if (log_to_journal()) std::fprintf(stderr, "<%d>", priority);
+    char head[64];
+    int h = 0;
+    if (log_to_journal()) h += std::snprintf(head + h, sizeof(head) - h, "<%d>", priority);
     if (log_with_time()) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        std::fprintf(stderr, "[%5lld.%06ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+        h += std::snprintf(head + h, sizeof(head) - h, "[%5lld.%06ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
     }
-    std::fprintf(stderr, "dccd: %s", level);
-    std::vfprintf(stderr, fmt, ap);
-    std::fputc('\n', stderr);
+    std::string line(head, size_t(h));
+    line += "dccd: ";
+    line += level;
+    char body[512];
+    va_list again;
+    va_copy(again, ap);
+    int n = std::vsnprintf(body, sizeof(body), fmt, ap);
+    if (n >= int(sizeof(body))) {
+        std::string big(size_t(n) + 1, '\0');
+        std::vsnprintf(big.data(), big.size(), fmt, again);
+        line.append(big.data(), size_t(n));
+    } else if (n > 0) {
+        line.append(body, size_t(n));
+    }
+    va_end(again);
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
 }
 

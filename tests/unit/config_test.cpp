@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "config.hpp"
@@ -254,6 +256,37 @@ TEST(Log, PrioritiesOnlyOnJournaldsStream) {
     EXPECT_FALSE(journal_stream((me + "x").c_str(), st));
     EXPECT_FALSE(journal_stream("", st));
     EXPECT_FALSE(journal_stream(nullptr, st));
+}
+
+// A line is put together whole before it is written: short, and longer
+// than log_line's buffer.
+TEST(Log, LinesWhole) {
+    std::fflush(stderr);
+    FILE* tmp = std::tmpfile();
+    ASSERT_NE(tmp, nullptr);
+    int saved = dup(2);
+    ASSERT_GE(saved, 0);
+    ASSERT_EQ(dup2(fileno(tmp), 2), 2);
+    std::string big(3000, 'x');
+    log_info("%s: %d", "short", 42);
+    log_warn("long %s end", big.c_str());
+    std::fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    std::rewind(tmp);
+    std::string got;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), tmp)) > 0) got.append(buf, n);
+    std::fclose(tmp);
+    std::string want = "dccd: short: 42\ndccd: warning: long " + big + " end\n";
+    if (log_to_journal()) {
+        EXPECT_NE(got.find("short: 42"), std::string::npos);
+    } else if (log_with_time()) {
+        EXPECT_NE(got.find("dccd: warning: long " + big + " end\n"), std::string::npos);
+    } else {
+        EXPECT_EQ(got, want);
+    }
 }
 
 // A peer that comes back with another setup is named at once; the same
