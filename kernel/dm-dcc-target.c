@@ -1475,6 +1475,30 @@ out:
 }
 
 /*
+ * Take dirty region @r, if its bit is on disk, out of hot_dirty while its
+ * writes in flight are drained (CLEAR_DIRTY, SET_ROLE's CLEAN): a write
+ * that comes now takes the slow path, and clearing keeps __dcc_publish
+ * from putting it back.  Returns whether it was taken.
+ */
+static bool __dcc_take_hot(struct dcc *dcc, u64 r)
+{
+	if (!test_bit(r, dcc->hot_dirty))
+		return false;
+	clear_bit(r, dcc->hot_dirty);
+	__set_bit(r, dcc->clearing);
+	return true;
+}
+
+/* A region taken and not cleared: hot again, its bit still on disk. */
+static void __dcc_give_back_hot(struct dcc *dcc, u64 r)
+{
+	__clear_bit(r, dcc->clearing);
+	/* A degraded target keeps hot_dirty empty. */
+	if (dcc->mode == DCC_MODE_WRITE)
+		set_bit(r, dcc->hot_dirty);
+}
+
+/*
  * Clear the dirty bits of @ranges' regions that are armed and that no write
  * reached since they were armed.  Returns how many were cleared; they are
  * written by the next commit, after a flush of the data device.  With
@@ -1512,11 +1536,8 @@ static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 		for (i = find_next_bit(dcc->armed, end, ranges[k].start); i < end;
 		     i = find_next_bit(dcc->armed, end, i + 1)) {
 			/* A bit not yet on disk belongs to a write in progress. */
-			if (test_bit(i, dcc->hot_dirty)) {
-				clear_bit(i, dcc->hot_dirty);
-				__set_bit(i, dcc->clearing);
+			if (__dcc_take_hot(dcc, i))
 				taken++;
-			}
 			dcc_relax_lock(dcc, &steps);
 		}
 	}
@@ -1548,10 +1569,7 @@ static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 				__dcc_clear_dirty(dcc, i, true);
 				count++;
 			} else {
-				__clear_bit(i, dcc->clearing);
-				/* A degraded target keeps hot_dirty empty. */
-				if (dcc->mode == DCC_MODE_WRITE)
-					set_bit(i, dcc->hot_dirty);
+				__dcc_give_back_hot(dcc, i);
 			}
 			dcc_relax_lock(dcc, &steps);
 		}
@@ -1595,11 +1613,7 @@ static bool __dcc_clean_begin(struct dcc *dcc)
 	lockdep_assert_held(&dcc->lock);
 	for (i = find_first_bit(dcc->dirty, dcc->nr_regions); i < dcc->nr_regions;
 	     i = find_next_bit(dcc->dirty, dcc->nr_regions, i + 1)) {
-		if (test_bit(i, dcc->hot_dirty)) {
-			clear_bit(i, dcc->hot_dirty);
-			__set_bit(i, dcc->clearing);
-			taken = true;
-		}
+		taken |= __dcc_take_hot(dcc, i);
 		dcc_relax_lock(dcc, &steps);
 	}
 	return taken;
@@ -1614,10 +1628,7 @@ static void __dcc_clean_undo(struct dcc *dcc)
 	lockdep_assert_held(&dcc->lock);
 	for (i = find_first_bit(dcc->clearing, dcc->nr_regions); i < dcc->nr_regions;
 	     i = find_next_bit(dcc->clearing, dcc->nr_regions, i + 1)) {
-		__clear_bit(i, dcc->clearing);
-		/* A degraded target keeps hot_dirty empty. */
-		if (dcc->mode == DCC_MODE_WRITE)
-			set_bit(i, dcc->hot_dirty);
+		__dcc_give_back_hot(dcc, i);
 		dcc_relax_lock(dcc, &steps);
 	}
 }

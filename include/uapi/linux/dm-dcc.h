@@ -174,14 +174,14 @@ enum dcc_cmd {
 	DCC_CMD_CLEAR_DIRTY,
 	/*
 	 * -> MAJOR MINOR REG_ID ROLE GENERATION [ORIGIN] [SPLIT]
-	 * [SPLIT_GENERATION] (absent: 0) [RANGES [FORCE]]: flush the data
+	 * [SPLIT_GENERATION] (absent: 0) [RANGES [FORCE]] [CLEAN]: flush the data
 	 * device, then commit all of them in one superblock write; the new
 	 * values show only once committed.  SPLIT_GENERATION must exceed
 	 * GENERATION with SPLIT old, and be 0 otherwise.  Version 8: RANGES
 	 * are made invalid in the same commit, all or nothing, under
 	 * SET_INVALID's rules (a fill in one: EBUSY; a dirty one without
-	 * FORCE: ENOTEMPTY; with FORCE its dirty bit goes too).  Version 8:
-	 * CLEAN (only with ROLE replica, and only from a target whose
+	 * FORCE: ENOTEMPTY; with FORCE its dirty bit goes too), and CLEAN
+	 * (only with ROLE replica, and only from a target whose
 	 * committed role is not owner: EBUSY) drops every dirty bit in the
 	 * same commit, once the writes in flight ended (at most about a
 	 * second: ETIMEDOUT, nothing changed): the old owner of a handover the

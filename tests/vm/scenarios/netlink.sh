@@ -154,8 +154,8 @@ expect_eq "still no lease needed" "-" "$(lease)"
 check "serves without a lease" rd 300
 
 # SET_ROLE replica with CLEAN (version 8) drops every dirty bit in its
-# commit, only from a target that serves no I/O: the old owner of a
-# handover the new one took.
+# commit, only from a target whose committed role is not owner: the old
+# owner of a handover the new one took.
 dirty() { dcctest field vol dirty; }
 check "write region 310" $DD if=/dev/urandom of=/dev/mapper/vol bs=32k seek=310 count=1 oflag=direct status=none
 [ "$(dirty)" -gt 0 ] && ok "dirty regions before the clean ($(dirty))" || bad "no dirty region before the clean"
