@@ -2800,17 +2800,12 @@ inline handover_timeout(s) {
 /* Taking, second step: SET_ROLE owner G+1 with the set's RANGES made
  * invalid (FORCE), one commit */
 #define G_TAKE_PERSIST(s) (ho[s] == Taking && tstep[s] == 1)
-/* the HANDOVER's set (a region mask) made invalid */
-inline take_set_invalid(s) {
+inline take_persist(s) {
+#ifndef MUTANT_TAKE_VALID
 	if :: tset[s] & 1 -> valid[IX(s, 0)] = 0 :: else -> skip fi;
 #if NR > 1
 	if :: tset[s] & 2 -> valid[IX(s, 1)] = 0 :: else -> skip fi;
 #endif
-	skip
-}
-inline take_persist(s) {
-#ifndef MUTANT_TAKE_VALID
-	take_set_invalid(s);
 #endif
 	role[s] = OWNER; gen[s] = tgen[s];
 #ifdef FAILOVER
@@ -2935,7 +2930,12 @@ inline crash(s) {
 inline torn_bits(s) {
 	printf("MSC: site %d: the power cut falls inside the commit\n", s);
 	if
-	:: ho[s] == Taking -> take_set_invalid(s)
+	:: ho[s] == Taking ->
+		if :: tset[s] & 1 -> valid[IX(s, 0)] = 0 :: else -> skip fi;
+#if NR > 1
+		if :: tset[s] & 2 -> valid[IX(s, 1)] = 0 :: else -> skip fi;
+#endif
+		skip
 	:: else -> drop_dirty(s)
 	fi
 }
