@@ -3,7 +3,7 @@
 # acknowledged without it.
 #   1. w runs the witness; a owns a volume formatted --sync at both sites
 #      (zeroed copies), with on_peer_loss = "continue" for it in dccd's
-#      configuration ([volume.vol]).
+#      configuration ([volume.vol]).  b waits for a's first report.
 #   2. The link a-b is cut; both still reach w.  a writes 300 numbered
 #      4 KiB records (O_DIRECT|O_DSYNC): the first wait for b, then the
 #      witness fences b at a's request (OUTDATE) and every record is
@@ -80,6 +80,10 @@ check "create" dcc_create vol "$DATA" "$META" 2 miss_timeout 20
 barrier s0
 start_dccd
 check "1: paired" dccctl wait vol paired --timeout 60
+# b refuses any failover until it has a report from a since they paired
+# (failover-crash tests that refusal); without this a cut in the first
+# second after pairing could make step 3 test it instead of the fence.
+[ "$SITE" = b ] && check "1: b has a's report of no backlog" dccctl wait vol in-sync --timeout 30
 [ "$SITE" = a ] && check "1: a holds a lease" wait_until 10 is_field vol lease held
 dccctl status vol | grep -q "with the peer away: continue" && ok "1: status names the policy" ||
 	bad "1: status does not name on_peer_loss: $(dccctl status vol)"
@@ -110,7 +114,7 @@ done
 cat /tmp/fo.out
 grep -q "went on writing without this copy" /tmp/fo.out &&
 	ok "3: b's failover is refused: the witness holds b's copy outdated" ||
-	bad "3: b's failover was not refused for the fence"
+	bad "3: b's failover was not refused for the fence: $(tr '\n' ' ' </tmp/fo.out | head -c 300)"
 expect_eq "3: ... as refused (exit 3)" 3 "$rc"
 expect_eq "3: b is still replica 1" "replica 1" "$(role_gen vol)"
 barrier_with w s3
