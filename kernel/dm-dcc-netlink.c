@@ -200,9 +200,9 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 	dcc = dcc_nl_volume(info);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	ranges = kcalloc(DCC_MAX_RANGES_PER_REPLY, sizeof(*ranges), GFP_KERNEL);
-	msg = genlmsg_new(DCC_MAX_RANGES_PER_REPLY * 48 + 256, GFP_KERNEL);
-	if (!ranges || !msg) {
+	msg = NULL;
+	ranges = kmalloc_array(DCC_MAX_RANGES_PER_REPLY, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -211,6 +211,12 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 			       DCC_MAX_RANGES_PER_REPLY, &next);
 	if (n < 0) {
 		ret = n;
+		goto out;
+	}
+	/* Sized for the answer: most sets are a few ranges, or none. */
+	msg = genlmsg_new(n * 48 + 256, GFP_KERNEL);
+	if (!msg) {
+		ret = -ENOMEM;
 		goto out;
 	}
 	ret = -EMSGSIZE;
@@ -251,7 +257,7 @@ static int dcc_nl_ranges(struct genl_info *info, struct dcc_range **out)
 {
 	struct nlattr *pos, *tb[DCC_RANGE_A_MAX + 1];
 	struct dcc_range *ranges;
-	unsigned int n = 0;
+	unsigned int n = 0, size = 1;
 	int rem;
 
 	if (!info->attrs[DCC_A_RANGES] && !info->attrs[DCC_A_REGION]) {
@@ -263,8 +269,22 @@ static int dcc_nl_ranges(struct genl_info *info, struct dcc_range **out)
 		NL_SET_ERR_MSG(info->extack, "REGION and COUNT, or RANGES, not both");
 		return -EINVAL;
 	}
-	ranges = kcalloc(info->attrs[DCC_A_RANGES] ? DCC_MAX_RANGES_PER_REQUEST : 1,
-			 sizeof(*ranges), GFP_KERNEL);
+	/*
+	 * Sized for what the request holds: most hold a few ranges, and a
+	 * table for the most (16 KiB) would be zeroed page by page on every
+	 * request on kernels that initialise allocations.
+	 */
+	if (info->attrs[DCC_A_RANGES]) {
+		size = 0;
+		nla_for_each_nested(pos, info->attrs[DCC_A_RANGES], rem) {
+			if (size == DCC_MAX_RANGES_PER_REQUEST) {
+				NL_SET_ERR_MSG(info->extack, "too many ranges in one request");
+				return -EINVAL;
+			}
+			size++;
+		}
+	}
+	ranges = kmalloc_array(max(size, 1U), sizeof(*ranges), GFP_KERNEL);
 	if (!ranges)
 		return -ENOMEM;
 	if (!info->attrs[DCC_A_RANGES]) {
@@ -274,10 +294,6 @@ static int dcc_nl_ranges(struct genl_info *info, struct dcc_range **out)
 		return 1;
 	}
 	nla_for_each_nested(pos, info->attrs[DCC_A_RANGES], rem) {
-		if (n == DCC_MAX_RANGES_PER_REQUEST) {
-			NL_SET_ERR_MSG(info->extack, "too many ranges in one request");
-			goto bad;
-		}
 		/* Each element was validated against dcc_range_policy already. */
 		if (nla_parse_nested(tb, DCC_RANGE_A_MAX, pos, dcc_range_policy, NULL) ||
 		    !tb[DCC_RANGE_A_START] || !tb[DCC_RANGE_A_COUNT]) {

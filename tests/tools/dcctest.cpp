@@ -1267,6 +1267,8 @@ int nlprobe(const std::string& vol) {
         uint64_t v0 = vol_status(vol).valid;
         const Request take{.cmd = DCC_CMD_SET_ROLE, .dev = d, .reg_id = id, .generation = 3,
                            .role = DCC_ROLE_OWNER};
+        std::vector<dcc::Range> too_many;
+        for (uint64_t i = 0; i <= DCC_MAX_RANGES_PER_REQUEST; i++) too_many.push_back({2 * i, 1});
         struct {
             const char* what;
             std::vector<dcc::Range> ranges;
@@ -1276,6 +1278,7 @@ int nlprobe(const std::string& vol) {
             const char* says;
         } bad[] = {
             {"unsorted ranges", {{74, 1}, {70, 2}}, std::nullopt, true, -EINVAL, "sorted and disjoint"},
+            {"one range more than a request holds", too_many, std::nullopt, true, -EINVAL, "too many ranges"},
             {"a range past the end", {{70, 2}, {last, 2}}, std::nullopt, true, -ERANGE, "outside the volume"},
             {"a dirty region without force", {{70, 2}, {74, 1}}, std::nullopt, false, -ENOTEMPTY, "dirty"},
             {"a region being filled", {{70, 5}}, std::nullopt, true, -EBUSY, "locked"},
