@@ -282,6 +282,9 @@ private:
     std::optional<LinkRtt> link_rtt() const;
     core::RoundTrip rtt_;                           // to the peer's dccd, while the link is up
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
+    // New background pulls wait 300 ms after a role changed here (a
+    // migration of many volumes takes the CPU first).
+    core::PullGate pull_gate_{std::chrono::milliseconds(300)};
     double tokens_ = 0;
     Clock::time_point token_time_ = Clock::now();
     int sig_fd_ = -1;

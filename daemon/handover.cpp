@@ -357,6 +357,7 @@ core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, co
 
 // After the kernel committed a new role or generation.
 void Daemon::role_changed(Volume& v, core::SiteState before) {
+    pull_gate_.role_changed(Clock::now());
     bool was_owner = before.role == Role::Owner;
     if (was_owner != v.owner())
         drop_page_cache(v);  // nothing read or written before may be served after

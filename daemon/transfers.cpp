@@ -361,6 +361,7 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
     // locked in the kernel until one is answered.
     for (uint64_t r : v.fills.due(FillKind::Pull, now))
         if (!ask(r)) return;
+    if (!pull_gate_.may_begin(now)) return;
     for (const Range& x : std::vector<Range>(v.invalid.ranges()))
         for (uint64_t r = x.start; r < x.end(); r++) {
             if (v.fills.count(FillKind::Pull) >= cfg_.window) return;

@@ -27,6 +27,24 @@ struct Fill {
     bool written = false;           // the data is in place: FILL_DONE is due
 };
 
+// Background pulls give way to handovers.  A migration of many volumes
+// holds each one's I/O until its handover ends, and a pull begun meanwhile
+// (a region read, encrypted and sent at one site, written and committed at
+// the other) takes CPU, disk and link from the handovers still to come.
+// So new pulls begin only once no role changed at this site for @quiet; a
+// pull already asked is asked again when due, and a fetch (a bio waits)
+// never waits for this.
+class PullGate {
+public:
+    explicit PullGate(Clock::duration quiet) : quiet_(quiet) {}
+    void role_changed(Clock::time_point now) { last_ = now; }
+    bool may_begin(Clock::time_point now) const { return !last_ || now - *last_ >= quiet_; }
+
+private:
+    Clock::duration quiet_;
+    std::optional<Clock::time_point> last_;
+};
+
 class Fills {
 public:
     bool has(uint64_t region) const { return fills_.count(region); }

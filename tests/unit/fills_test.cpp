@@ -135,3 +135,16 @@ TEST(Fills, AWaitRunsFromItsFirstSight) {
     f.seen_waiting(set_of({9}), at(5));
     EXPECT_EQ(f.waited_since(9), at(5)) << "a new wait starts anew";
 }
+
+TEST(PullGate, NewPullsWaitForHandoversToSettle) {
+    using namespace std::chrono_literals;
+    Clock::time_point t0{};
+    PullGate g(300ms);
+    EXPECT_TRUE(g.may_begin(t0)) << "no role changed since dccd started";
+    g.role_changed(t0 + 1s);
+    EXPECT_FALSE(g.may_begin(t0 + 1s));
+    EXPECT_FALSE(g.may_begin(t0 + 1299ms)) << "within 300 ms of the last role change";
+    g.role_changed(t0 + 1200ms);  // the next volume of the same migration
+    EXPECT_FALSE(g.may_begin(t0 + 1400ms)) << "counted from the latest change";
+    EXPECT_TRUE(g.may_begin(t0 + 1500ms));
+}
