@@ -243,7 +243,6 @@ private:
     void core_reload(const Config& fresh);
 
     // status.cpp
-    void refresh_kernel_status();
     void refresh_kernel_status(Volume& v);
     VolumeStatus state_of(const Volume& v) const;
     // What core::failover_refusal weighs for @v, with @v.invalid as it is.

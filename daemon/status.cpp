@@ -21,10 +21,6 @@ void Daemon::refresh_kernel_status(Volume& v) {
     if (v.target_seen) v.kst = parse_status(dv->params);
 }
 
-void Daemon::refresh_kernel_status() {
-    for (auto& [_, v] : vols_) refresh_kernel_status(*v);
-}
-
 VolumeStatus Daemon::state_of(const Volume& v) const {
     VolumeStatus s;
     s.name = v.name;
