@@ -149,14 +149,17 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         // looked at by a publish within 5 s, and the kernel raises an
         // event on whatever would end its quiet (a first dirty region, a
         // miss, a change of state), which news and the next look follow.
-        // With a thousand idle volumes, a status line each costs seconds
-        // of the loop.  (volume_named looks at the one asked for.)
+        // Not a lease's end, nor the timeouts of the bios it held: a
+        // volume under a lease is looked at each time.  With a thousand
+        // idle volumes, a status line each costs seconds of the loop.
+        // (volume_named looks at the one asked for.)
         std::vector<VolumeStatus> states;
         try {
             if (w.size() == 1) {
                 auto now = Clock::now();
                 for (auto& [_, v] : vols_) {
-                    if (v->news || !quiet(*v) || now - v->published >= std::chrono::milliseconds(5000))
+                    if (v->news || !quiet(*v) || v->reg.lease ||
+                        now - v->published >= std::chrono::milliseconds(5000))
                         refresh_kernel_status(*v);
                     states.push_back(state_of(*v));
                 }
