@@ -159,7 +159,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
                 auto now = Clock::now();
                 for (auto& [_, v] : vols_) {
                     if (v->news || !quiet(*v) || v->reg.lease ||
-                        now - v->published >= std::chrono::milliseconds(5000))
+                        now - v->published >= kQuietLook)
                         refresh_kernel_status(*v);
                     states.push_back(state_of(*v));
                 }

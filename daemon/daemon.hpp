@@ -249,6 +249,9 @@ private:
     core::FailoverFacts failover_facts(const Volume& v, bool force) const;
     void publish(Clock::time_point now);
     bool quiet(const Volume& v) const;
+    // How often a quiet volume that nothing touched is looked at (its
+    // kernel status line read) by publish; status relies on it too.
+    static constexpr std::chrono::milliseconds kQuietLook{5000};
     void tell_progress(Volume& v, uint64_t backlog, Clock::time_point now);
 
     Config cfg_;  // replication_rate and _window change on SIGHUP

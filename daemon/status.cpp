@@ -180,7 +180,7 @@ void Daemon::publish(Clock::time_point now) {
         // kernel tells of what would wake it (a miss, a first dirty
         // region, a change of state) and the rest comes through dccd.
         if (!v->news && quiet(*v)) {
-            if (now - v->published < ms(5000) || !looks) continue;
+            if (now - v->published < kQuietLook || !looks) continue;
             looks--;
         }
         v->news = false;

@@ -183,7 +183,7 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dcc_range *ranges;
 	struct nlattr *nest, *range;
-	struct sk_buff *msg;
+	struct sk_buff *msg = NULL;
 	struct dcc *dcc;
 	u64 next = U64_MAX;
 	void *hdr;
@@ -200,7 +200,6 @@ static int dcc_nl_get_regions(struct sk_buff *skb, struct genl_info *info)
 	dcc = dcc_nl_volume(info);
 	if (IS_ERR(dcc))
 		return PTR_ERR(dcc);
-	msg = NULL;
 	ranges = kmalloc_array(DCC_MAX_RANGES_PER_REPLY, sizeof(*ranges), GFP_KERNEL);
 	if (!ranges) {
 		ret = -ENOMEM;
