@@ -1236,12 +1236,20 @@ static void __dcc_fill_failed(struct dcc *dcc, struct dcc_lock *lk,
  * End the fills of every region in @ranges with one commit: the regions
  * become valid if @err is 0, else the bios that need their data fail.  Each region
  * must have a fill in progress, or nothing changes (-ENOENT).
+ *
+ * The bios that waited run as soon as the regions are valid in memory,
+ * before the commit: the daemon wrote the data before this call, so a
+ * read returns it now, and after a crash before the commit the regions
+ * are invalid again and filled once more from the same copy.  A write
+ * among them sets its dirty bit with a commit of its own, which cannot
+ * start before this one (commit_mutex) and would carry the valid bits
+ * if this one failed.  The reply still waits for the commit: what the
+ * daemon does next may rely on the regions being valid on disk.
  */
 int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 		     const struct dcc_range *ranges, unsigned int n, int err)
 {
 	struct bio_list failed = BIO_EMPTY_LIST;
-	blk_status_t status = 0;
 	struct dcc_lock *lk;
 	unsigned int k;
 	u64 r;
@@ -1268,44 +1276,31 @@ int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 	if (err || dcc->mode != DCC_MODE_WRITE) {
 		if (!err)
 			ret = -EROFS;
-		status = BLK_STS_IOERR;
 		goto drop;
 	}
-	for (k = 0; k < n; k++)
-		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++)
-			__dcc_set_valid(dcc, r);
-	spin_unlock_irq(&dcc->lock);
-
-	ret = dcc_commit(dcc);
-	if (ret)
-		status = BLK_STS_IOERR;
-
-	spin_lock_irq(&dcc->lock);
-drop:
-	/*
-	 * Each lock is looked up again: while the lock was dropped for the
-	 * commit, the daemon may have gone (its fills nobody waits for were
-	 * dropped with its registration, the others are dropped once their
-	 * bios time out).  This daemon's FILL_RELEASE skips a region made
-	 * valid above.
-	 */
 	for (k = 0; k < n; k++) {
 		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
-			lk = __dcc_lock_find(dcc, r);
-			if (!lk || lk->type != DCC_LOCK_FETCH)
-				continue;
-			if (status)
-				__dcc_fill_failed(dcc, lk, &failed);
-			else
-				__dcc_lock_drop(dcc, lk, 0, NULL);
+			__dcc_set_valid(dcc, r);
+			__dcc_lock_drop(dcc, __dcc_lock_find(dcc, r), 0, NULL);
 		}
 	}
+	spin_unlock_irq(&dcc->lock);
+	dcc_wake(dcc);
+
+	ret = dcc_commit(dcc);
+	mutex_unlock(&dcc->commit_mutex);
+	dcc_check_whole(dcc);
+	return ret;
+
+drop:
+	for (k = 0; k < n; k++)
+		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++)
+			__dcc_fill_failed(dcc, __dcc_lock_find(dcc, r), &failed);
 unlock:
 	spin_unlock_irq(&dcc->lock);
 	mutex_unlock(&dcc->commit_mutex);
 	dcc_fail_bios(&failed, BLK_STS_IOERR);
 	dcc_wake(dcc);
-	dcc_check_whole(dcc);
 	return ret;
 }
 
