@@ -923,6 +923,7 @@ static void do_worker(struct work_struct *ws)
 	LIST_HEAD(start);
 	LIST_HEAD(done);
 	struct bio *bio;
+	bool idle;
 	int r;
 
 	dcc_release_held(dcc);
@@ -940,8 +941,21 @@ static void do_worker(struct work_struct *ws)
 	dcc_sync_expire(dcc);
 	dcc_sync_announce(dcc);
 
-	/* One commit covers new dirty bits, finished overwrites and the periodic work. */
-	mutex_lock(&dcc->commit_mutex);
+	/*
+	 * One commit covers new dirty bits, finished overwrites and the
+	 * periodic work.  With neither of the first two, a commit another
+	 * thread runs (a FILL_DONE) is not waited for: it writes what
+	 * changed, the waker comes back for what changes after, and the
+	 * bios it released run at the next pass now, not after it.
+	 */
+	spin_lock_irq(&dcc->lock);
+	idle = bio_list_empty(&dcc->commit_wait) &&
+	       list_empty(&dcc->overwrite_start) && list_empty(&done);
+	spin_unlock_irq(&dcc->lock);
+	if (!idle)
+		mutex_lock(&dcc->commit_mutex);
+	else if (!mutex_trylock(&dcc->commit_mutex))
+		goto out;
 	spin_lock_irq(&dcc->lock);
 	bio_list_merge(&writes, &dcc->commit_wait);
 	bio_list_init(&dcc->commit_wait);
@@ -960,6 +974,7 @@ static void do_worker(struct work_struct *ws)
 		else
 			dcc_issue_write(dcc, bio);
 	}
+out:
 	dcc_expire_locks(dcc);
 }
 
@@ -1241,10 +1256,11 @@ static void __dcc_fill_failed(struct dcc *dcc, struct dcc_lock *lk,
  * before the commit: the daemon wrote the data before this call, so a
  * read returns it now, and after a crash before the commit the regions
  * are invalid again and filled once more from the same copy.  A write
- * among them sets its dirty bit with a commit of its own, which cannot
- * start before this one (commit_mutex) and would carry the valid bits
- * if this one failed.  The reply still waits for the commit: what the
- * daemon does next may rely on the regions being valid on disk.
+ * among them waits for a commit of its own (its dirty bit), which cannot
+ * start before this one (commit_mutex); if this one fails, the target
+ * leaves rw mode and the write is refused.  The reply still waits for
+ * the commit: what the daemon does next may rely on the regions being
+ * valid on disk.
  */
 int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 		     const struct dcc_range *ranges, unsigned int n, int err)
@@ -1278,6 +1294,7 @@ int dcc_op_fill_done(struct dcc *dcc, u32 portid, u64 reg_id,
 			ret = -EROFS;
 		goto drop;
 	}
+	/* Each lock was found above, under the same lock (ranges are disjoint). */
 	for (k = 0; k < n; k++) {
 		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
 			__dcc_set_valid(dcc, r);
@@ -1322,9 +1339,9 @@ static bool __dcc_fill_needed(struct dcc *dcc, struct dcc_lock *lk)
  * the bios it fetched for have timed out).  They stay invalid, so nothing
  * is committed.  Whole-region writes that waited for them run again, as
  * overwrites; a later read misses again.  A region a read or a partial
- * write waits for, one without a fill, and one already valid (its
- * FILL_DONE is committing) are skipped: the check and the drop are one
- * step under the lock, so a bio that comes meanwhile is safe.
+ * write waits for and one without a fill (valid ones have none) are
+ * skipped: the check and the drop are one step under the lock, so a bio
+ * that comes meanwhile is safe.
  */
 int dcc_op_fill_release(struct dcc *dcc, u32 portid, u64 reg_id,
 			const struct dcc_range *ranges, unsigned int n,
@@ -1348,7 +1365,7 @@ int dcc_op_fill_release(struct dcc *dcc, u32 portid, u64 reg_id,
 		for (r = ranges[k].start; r < ranges[k].start + ranges[k].count; r++) {
 			lk = __dcc_lock_find(dcc, r);
 			if (!lk || lk->type != DCC_LOCK_FETCH ||
-			    test_bit(r, dcc->valid) || __dcc_fill_needed(dcc, lk))
+			    __dcc_fill_needed(dcc, lk))
 				continue;
 			__dcc_lock_drop(dcc, lk, 0, NULL);
 			(*released)++;

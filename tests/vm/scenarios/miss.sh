@@ -59,9 +59,11 @@ check "remove" dmsetup remove vol
 # A read that waited for a fill returns once the region's data is written,
 # before the commit that records the region valid: with the metadata
 # device suspended the commit cannot end, and the read still returns the
-# source's data.  The commit then fails (the metadata device errors, as a
-# crash before it would leave it): the table loaded again finds the
-# region invalid, and it is filled again with the same data.
+# source's data, while a write to the region waits for a commit of its
+# own.  The held commit then fails (the metadata device errors; a crash
+# before it would leave the disk the same): the write is refused and
+# never reaches the data device, and the table loaded again finds the
+# region invalid and nothing dirty, and fills it again with the same data.
 check "re-format --empty" dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force
 msz=$(sectors "$META")
 check "a linear metadata device" dmsetup create vol.m --table "0 $msz linear $META 0"
@@ -72,21 +74,30 @@ check "fill registered" wait_until 20 registered vol
 check "metadata device suspended" dmsetup suspend vol.m
 $DD if=/dev/mapper/vol bs=64k skip=9 count=1 iflag=direct of=/tmp/r9 status=none &
 rd=$!
+$DD if=/dev/urandom of=/tmp/w9 bs=4k count=1 status=none
+$DD if=/tmp/w9 of=/dev/mapper/vol bs=4k seek=$((9 * 16 + 1)) count=1 oflag=direct conv=notrunc status=none 2>/dev/null &
+wr=$!
 check "a read of region 9 returns with its commit held" wait_until 30 eval '! kill -0 $rd 2>/dev/null'
 expect_eq "region 9 valid in memory" 1 "$(valid_count vol)"
+check "a write to region 9 still waits for its dirty bit" kill -0 $wr
 check "the metadata device fails" dmsetup load vol.m --table "0 $msz error"
 check "and resumes, failing the held commit" dmsetup resume vol.m
 wait $rd
 expect_eq "the read succeeded" 0 $?
 expect_eq "it returned the source's data" "$(region_sum "$SRC" 9)" "$(sha256sum </tmp/r9 | cut -d' ' -f1)"
+wait $wr
+expect_eq "the write failed (EIO)" 1 $?
 wait $fill
 expect_eq "fill stops: the kernel could not record the region" 1 $?
 check "the target stopped writing" wait_until 20 eval '[ "$(mode_of vol)" != rw ]'
 check "remove" dmsetup remove vol
+expect_eq "the refused write never reached the data device" "$(region_sum "$SRC" 9)" "$(region_sum "$DATA" 9)"
+$DD if=/dev/zero of="$DATA" bs=64k seek=9 count=1 oflag=direct conv=notrunc status=none
 check "the metadata device works again" dmsetup load vol.m --table "0 $msz linear $META 0"
 check "resumed" dmsetup resume vol.m
 check "create again" dcc_create vol "$DATA" /dev/mapper/vol.m
 expect_eq "region 9 is invalid: its valid bit never reached the disk" 0 "$(valid_count vol)"
+expect_eq "nothing dirty: the write's bit never did either" 0 "$(dirty_count vol)"
 dccctl fill --source "$SRC" vol 2>/tmp/fill4.log &
 fill=$!
 check "a read of region 9 misses again" $DD if=/dev/mapper/vol bs=64k skip=9 count=1 iflag=direct of=/tmp/r9b status=none
