@@ -230,6 +230,7 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
             return;
         }
         v.reg.lease = false;
+        v.news = true;  // the kernel's status line changed, with no event
         log_info("%s: serves without a lease (%s)", v.name.c_str(),
                  has_witness() ? "owner by a forced failover" : "no witness configured");
         return;
@@ -245,6 +246,9 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
     }
     if (!need.until && v.lease_sent) log_warn("%s: no lease held: the device serves nothing", v.name.c_str());
     if (need.until && v.lease_told && !v.lease_sent) log_info("%s: lease held again", v.name.c_str());
+    // Held or not, the kernel's status line changed with no event of its
+    // own: publish and events look at once, not at the next quiet look.
+    if (!v.lease_told || !need.until != !v.lease_sent) v.news = true;
     v.reg.lease = true;
     v.lease_told = true;
     v.lease_sent = need.until;
