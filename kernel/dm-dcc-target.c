@@ -943,10 +943,12 @@ static void do_worker(struct work_struct *ws)
 
 	/*
 	 * One commit covers new dirty bits, finished overwrites and the
-	 * periodic work.  With neither of the first two, a commit another
-	 * thread runs (a FILL_DONE) is not waited for: it writes what
-	 * changed, the waker comes back for what changes after, and the
-	 * bios it released run at the next pass now, not after it.
+	 * periodic work.  With neither of the first two (the lists are the
+	 * worker's own), another holder of commit_mutex is not waited for:
+	 * the bios a FILL_DONE released before its commit run at the next
+	 * pass at once.  What this pass would have written (cleared dirty
+	 * bits) goes with that holder's commit, or with the waker's next
+	 * pass if the holder does not commit.
 	 */
 	spin_lock_irq(&dcc->lock);
 	idle = bio_list_empty(&dcc->commit_wait) &&

@@ -79,7 +79,8 @@ $DD if=/tmp/w9 of=/dev/mapper/vol bs=4k seek=$((9 * 16 + 1)) count=1 oflag=direc
 wr=$!
 check "a read of region 9 returns with its commit held" wait_until 30 eval '! kill -0 $rd 2>/dev/null'
 expect_eq "region 9 valid in memory" 1 "$(valid_count vol)"
-check "a write to region 9 still waits for its dirty bit" kill -0 $wr
+check "a write to region 9 set its dirty bit in memory" wait_until 20 eval '[ "$(dirty_count vol)" = 1 ]'
+check "and still waits for its commit" kill -0 $wr
 check "the metadata device fails" dmsetup load vol.m --table "0 $msz error"
 check "and resumes, failing the held commit" dmsetup resume vol.m
 wait $rd
