@@ -13,6 +13,7 @@
 // sends, receives and tells the kernel.
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "daemon.hpp"
 #include "dcc/error.hpp"
@@ -226,11 +227,12 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
         bool clear = !has_witness() || v.owner();
         if (!v.reg.lease || !clear) return;
         if (int e = kernel_.set_lease(v, DCC_LEASE_NONE)) {
-            log_warn("%s: %s", v.name.c_str(), kernel_.why("clearing the lease flag", e).c_str());
+            if (std::exchange(v.lease_error, e) != e)
+                log_warn("%s: %s", v.name.c_str(), kernel_.why("clearing the lease flag", e).c_str());
             return;
         }
+        v.lease_error = 0;
         v.reg.lease = false;
-        v.news = true;  // the kernel's status line changed, with no event
         log_info("%s: serves without a lease (%s)", v.name.c_str(),
                  has_witness() ? "owner by a forced failover" : "no witness configured");
         return;
@@ -241,13 +243,17 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
         left = uint32_t(std::min<int64_t>(DCC_LEASE_MAX_MS,
                                           std::chrono::duration_cast<ms>(*need.until - now).count()));
     if (int e = kernel_.set_lease(v, left)) {
-        log_warn("%s: %s", v.name.c_str(), kernel_.why("setting the lease", e).c_str());
+        // Tried again each round: said once until it changes.
+        if (std::exchange(v.lease_error, e) != e)
+            log_warn("%s: %s", v.name.c_str(), kernel_.why("setting the lease", e).c_str());
         return;
     }
+    v.lease_error = 0;
     if (!need.until && v.lease_sent) log_warn("%s: no lease held: the device serves nothing", v.name.c_str());
     if (need.until && v.lease_told && !v.lease_sent) log_info("%s: lease held again", v.name.c_str());
-    // Held or not, the kernel's status line changed with no event of its
-    // own: publish and events look at once, not at the next quiet look.
+    // Between held and not held the kernel's status line changes, and
+    // raises no event unless the lease flag changed with it: publish (and
+    // the lease event) looks at once, not at the volume's next quiet look.
     if (!v.lease_told || !need.until != !v.lease_sent) v.news = true;
     v.reg.lease = true;
     v.lease_told = true;

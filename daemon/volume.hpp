@@ -141,6 +141,7 @@ struct Volume {
     Clock::time_point next_renew{};
     bool lease_told = false;                     // the kernel has our last word
     std::optional<Clock::time_point> lease_sent;  // ... which was this end
+    int lease_error = 0;                          // the last refusal, once logged
     std::string witness_said;                    // the last refusal, once logged
     // Owner of a sync volume with on_peer_loss = continue: going on alone
     // (docs/protocol.md, "Going on alone"), and the last refusal of an

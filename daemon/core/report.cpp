@@ -31,7 +31,7 @@ json state_event(const VolumeStatus& s) {
     json e{{"event", "state"},     {"volume", s.name},    {"role", s.role},
            {"generation", s.generation}, {"mode", s.mode}, {"replication_mode", s.replication_mode},
            {"valid", s.valid},     {"regions", s.regions}, {"dirty", s.dirty},
-           {"split", s.split}};
+           {"split", s.split},     {"lease", s.lease}};
     e["paired"] = s.paired ? json(*s.paired) : json(nullptr);
     e["handover"] = s.handover ? json(*s.handover) : json(nullptr);
     auto sync = s.in_sync();
@@ -60,6 +60,7 @@ std::vector<json> changes(const VolumeStatus* before, const VolumeStatus& after)
         e["generation"] = after.generation;
     }
     if (before->mode != after.mode) ev("mode")["mode"] = after.mode;
+    if (before->lease != after.lease) ev("lease")["state"] = after.lease;
     if (before->paired != after.paired && after.paired) ev(*after.paired ? "paired" : "unpaired");
     if (before->handover != after.handover && after.handover) {
         json& e = ev("handover");

@@ -155,6 +155,28 @@ TEST(Changes, NewVolumeThenEachTransitionOnce) {
     EXPECT_EQ(names(changes(&g, h)), std::vector<std::string>{"mode"});
 }
 
+// The owner's lease, as the kernel's status line shows it: each change is
+// an event (the kernel raises none for a lease's end; dccd looks at the
+// volume when it tells the kernel the lease is held or gone).
+TEST(Changes, LeaseHeldThenExpiredThenNone) {
+    VolumeStatus a = owner_state();
+    VolumeStatus b = a;
+    b.lease = "held";
+    auto ev = changes(&a, b);
+    ASSERT_EQ(names(ev), std::vector<std::string>{"lease"});
+    EXPECT_EQ(ev[0]["state"], "held");
+    EXPECT_TRUE(changes(&b, b).empty());
+    VolumeStatus c = b;
+    c.lease = "expired";
+    ev = changes(&b, c);
+    ASSERT_EQ(names(ev), std::vector<std::string>{"lease"});
+    EXPECT_EQ(ev[0]["state"], "expired");
+    VolumeStatus d = c;
+    d.lease = "none";
+    EXPECT_EQ(changes(&c, d)[0]["state"], "none");
+    EXPECT_EQ(dcc::report::state_event(c)["lease"], "expired");
+}
+
 // events --now: one "state" event per volume, the whole baseline the
 // change events after it are relative to; unknowns are null.
 TEST(Changes, StateEventIsTheBaseline) {
