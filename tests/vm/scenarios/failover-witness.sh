@@ -116,9 +116,13 @@ if [ "$SITE" = a ]; then
 	check "2: a still writes" write_mib 1 1
 	barrier s4
 	# 3: a is cut off from w as well.
+	dccctl events --json vol >/tmp/events3.out 2>&1 &
+	events=$!
 	check "3: cut a-w" link_cut aw
 	t0=$(now_ms)
 	check "3: a's lease ends" wait_until 15 is_field vol lease expired
+	check "3: an event says so" wait_until 10 grep -q '"event":"lease".*"state":"expired"' /tmp/events3.out
+	kill $events 2>/dev/null
 	took=$(($(now_ms) - t0))
 	[ "$took" -le $((LEASE_MS + 1000)) ] && ok "3: a stopped serving $took ms after it lost both (lease $LEASE_MS ms)" ||
 		bad "3: a stopped serving only $took ms after it lost both (lease $LEASE_MS ms)"
