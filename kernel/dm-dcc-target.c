@@ -737,6 +737,7 @@ static void dcc_start_overwrites(struct dcc *dcc, struct list_head *start,
 			spin_lock_irq(&dcc->lock);
 			list_add_tail(&lk->work, &dcc->overwrite_done);
 			spin_unlock_irq(&dcc->lock);
+			dcc_wake(dcc);
 			continue;
 		}
 		/*
