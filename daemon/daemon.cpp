@@ -486,6 +486,8 @@ void Daemon::reload() {
 void Daemon::core_reload(const Config& fresh) {
     Reload r = reload_config(cfg_, fresh);
     cfg_ = r.config;
+    push_pace_.set_rate(cfg_.rate);
+    pull_pace_.set_rate(cfg_.hydration_rate);
     for (const std::string& a : r.applied) log_info("SIGHUP: %s", a.c_str());
     std::string later;
     for (const std::string& k : r.restart) later += (later.empty() ? "" : ", ") + k;

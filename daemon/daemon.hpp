@@ -31,6 +31,7 @@
 #include "dcc/control.hpp"
 #include "dcc/devices.hpp"
 #include "kernel.hpp"
+#include "pace.hpp"
 #include "peer.hpp"
 #include "session.hpp"
 #include "sync.hpp"
@@ -287,8 +288,10 @@ private:
     // New background pulls wait 300 ms after a role changed here (a
     // migration of many volumes takes the CPU first).
     core::PullGate pull_gate_{std::chrono::milliseconds(300)};
-    double tokens_ = 0;
-    Clock::time_point token_time_ = Clock::now();
+    // replication_rate for pushes, hydration_rate for background pulls (at
+    // this site, over all volumes); a fetch is never paced.
+    core::Pacer push_pace_{cfg_.rate};
+    core::Pacer pull_pace_{cfg_.hydration_rate};
     int sig_fd_ = -1;
     int ctl_fd_ = -1;
     std::vector<CtlClient> ctl_;

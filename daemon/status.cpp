@@ -66,6 +66,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     if (v.owner()) s.confirmed = v.confirmed;
     s.hydration = Flow{v.fills.count(core::FillKind::Pull), v.pulled.regions(), v.pulled.bytes(),
                        v.pulled.bytes_per_second()};
+    s.hydration_off = v.owner() && cfg_.hydration_rate == 0 && !s.hydrated();
     s.fetch = Flow{v.fills.count(core::FillKind::Fetch), v.fetched.regions(), v.fetched.bytes(),
                    v.fetched.bytes_per_second()};
     s.last_handover_ms = v.last_ho_ms;

@@ -5,8 +5,9 @@
 //
 //   owner:   fetches missing regions from the peer when a bio waits for
 //            them (control channel), pulls the other missing regions in
-//            the background (bulk channel), and pushes dirty regions, and
-//            any the peer lacks, to the peer (bulk channel, rate-limited);
+//            the background (bulk channel, within hydration_rate), and
+//            pushes dirty regions, and any the peer lacks, to the peer (bulk
+//            channel, within replication_rate);
 //   replica: writes pushed regions and makes them durable before it
 //            answers, tells the owner which regions it lacks, serves the
 //            owner's fetches and pulls.
@@ -366,6 +367,7 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
         for (uint64_t r = x.start; r < x.end(); r++) {
             if (v.fills.count(FillKind::Pull) >= cfg_.window) return;
             if (v.fills.has(r)) continue;
+            if (!pull_pace_.may(v.region_len(r), now)) return;
             int e = kernel_.fill_begin(v, r);
             if (e == -EEXIST) {
                 v.invalid.remove(r);  // written whole meanwhile
@@ -373,6 +375,7 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
             }
             if (e) continue;  // being overwritten: valid soon
             v.fills.begun(r);
+            pull_pace_.took(v.region_len(r));
             if (!ask(r)) return;
         }
 }
@@ -396,10 +399,7 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         v.rep.refill(v.invalid, dirty.ranges, 256, now);
         if (look) v.dirty_cursor = next.value_or(0);
     }
-    double dt = std::chrono::duration<double>(now - token_time_).count();
-    token_time_ = now;
-    tokens_ = std::min<double>(double(cfg_.rate), tokens_ + dt * double(cfg_.rate));
-    while (tokens_ >= double(v.region_bytes)) {
+    while (push_pace_.may(v.region_bytes, now)) {
         auto p = v.rep.next(cfg_.window);
         if (!p) return;
         // Armed just before it is read: a write that ends after this point
@@ -426,7 +426,7 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
             v.rep.unsent(*p);
             return;
         }
-        tokens_ -= double(len);
+        push_pace_.took(len);
         v.rep.sent(m.seq, *p);
     }
 }

@@ -168,6 +168,8 @@ void print_status_text(const json& st) {
             if (auto p = progress_from(v, what))
                 std::printf("  %s %s\n", what == std::string("hydration") ? "hydrating  " : "replicating",
                             dcc::progress_text(*p).c_str());
+        if (v["hydration_off"].is_boolean() && v["hydration_off"].get<bool>())
+            std::printf("  hydration is off here (hydration_rate): regions come only as bios touch them\n");
         std::printf("  misses %llu, timeouts %llu", (unsigned long long)v.value("misses", 0ull),
                     (unsigned long long)v.value("timeouts", 0ull));
         if (v["last_handover_ms"].is_number())

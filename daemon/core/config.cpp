@@ -16,6 +16,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
     Toml t(text, origin,
            {"site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
             "secret_key_file", "public_key", "peer_public_key", "replication_rate", "replication_window",
+            "hydration_rate",
             "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
             "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms", "on_peer_loss",
             "volume"});
@@ -80,12 +81,27 @@ Config parse_config(std::string_view text, const std::string& origin) {
                 "'peer_public_key' is this site's own 'public_key': it must be the peer's");
     }
 
-    if (const toml::node* n = t.get("replication_rate")) {
+    // A rate: bytes per second, at least 1M.
+    auto rate = [](const toml::node& n) -> std::optional<uint64_t> {
         std::optional<uint64_t> v;
-        if (n->is_string()) v = parse_size(n->value<std::string>().value());
-        else if (n->is_integer() && n->value<int64_t>().value() > 0) v = uint64_t(n->value<int64_t>().value());
-        if (!v || *v < (1u << 20)) bad(origin, n->source(), "'replication_rate' must be at least 1M (bytes per second)");
+        if (n.is_string()) v = parse_size(n.value<std::string>().value());
+        else if (n.is_integer() && n.value<int64_t>().value() > 0) v = uint64_t(n.value<int64_t>().value());
+        if (v && *v < (1u << 20)) v.reset();
+        return v;
+    };
+    if (const toml::node* n = t.get("replication_rate")) {
+        auto v = rate(*n);
+        if (!v) bad(origin, n->source(), "'replication_rate' must be at least 1M (bytes per second)");
         c.rate = *v;
+    }
+    if (const toml::node* n = t.get("hydration_rate")) {
+        auto v = rate(*n);
+        if (n->value<std::string>() == "unlimited") v = Config::kUnlimited;
+        else if (n->value<std::string>() == "off") v = 0;
+        if (!v)
+            bad(origin, n->source(),
+                "'hydration_rate' must be \"unlimited\", \"off\" or at least 1M (bytes per second)");
+        c.hydration_rate = *v;
     }
     num("replication_window", c.window, 1, 256);
     num("heartbeat_ms", c.heartbeat_ms, 50, 60000);
@@ -184,12 +200,23 @@ std::optional<std::string> key_file_problem(const std::string& path, unsigned mo
     return std::nullopt;
 }
 
+std::string rate_text(uint64_t rate) {
+    if (rate == Config::kUnlimited) return "unlimited";
+    if (rate == 0) return "off";
+    return std::to_string(rate) + " bytes/s";
+}
+
 Reload reload_config(const Config& running, const Config& fresh) {
     Reload r{running, {}, {}};
     if (fresh.rate != running.rate) {
         r.applied.push_back("replication_rate: " + std::to_string(running.rate) + " -> " +
                             std::to_string(fresh.rate) + " bytes/s");
         r.config.rate = fresh.rate;
+    }
+    if (fresh.hydration_rate != running.hydration_rate) {
+        r.applied.push_back("hydration_rate: " + rate_text(running.hydration_rate) + " -> " +
+                            rate_text(fresh.hydration_rate));
+        r.config.hydration_rate = fresh.hydration_rate;
     }
     if (fresh.window != running.window) {
         r.applied.push_back("replication_window: " + std::to_string(running.window) + " -> " +

@@ -22,8 +22,12 @@ struct Config {
     std::string secret_key_file;   // or the file that holds it (load_secret_key_file)
     std::string public_key;
     std::string peer_public_key;   // the only key the peer may present
+    static constexpr uint64_t kUnlimited = UINT64_MAX;
     uint64_t rate = 64ull << 20;   // replication bytes per second
-    unsigned window = 8;           // replication regions in flight
+    // Background pulls' bytes per second: kUnlimited (the window alone
+    // bounds them) or 0 (none: only what bios wait for is fetched).
+    uint64_t hydration_rate = kUnlimited;
+    unsigned window = 8;           // replication and pull regions in flight
     unsigned heartbeat_ms = 1000;
     unsigned link_timeout_ms = 5000;
     unsigned handover_timeout_ms = 30000;  // then the old owner fences itself
@@ -61,8 +65,11 @@ std::optional<std::string> secret_key_of_file(std::string_view text);
 std::optional<std::string> key_file_problem(const std::string& path, unsigned mode, unsigned uid,
                                             unsigned euid);
 
+// A rate as a SIGHUP's log line names it: "unlimited", "off" or "N bytes/s".
+std::string rate_text(uint64_t rate);
+
 // SIGHUP: what of @fresh (the file read again) dccd takes while it runs
-// (replication_rate, replication_window, on_peer_loss), in @running's copy; every other
+// (replication_rate, hydration_rate, replication_window, on_peer_loss), in @running's copy; every other
 // change is named in restart and waits for the next start.
 struct Reload {
     Config config;                     // @running with the live changes

@@ -257,6 +257,7 @@ json to_json(const VolumeStatus& v) {
             {"replication", flow(v.replication)},
             {"confirmed", opt(v.confirmed)},
             {"hydration", flow(v.hydration)},
+            {"hydration_off", opt(v.hydration_off)},
             {"fetch", flow(v.fetch)},
             {"last_handover_ms", opt(v.last_handover_ms)},
             {"fetch_latency", histogram_json(v.fetch_latency)},

@@ -45,6 +45,20 @@ TEST(Config, DefaultsAndValues) {
     EXPECT_FALSE(c.insecure);
     EXPECT_EQ(c.heartbeat_ms, 1000u);
     EXPECT_EQ(c.control_socket, "/run/dcc/dccd.sock");
+    EXPECT_EQ(c.hydration_rate, Config::kUnlimited);
+}
+
+// Background pulls: unlimited (the default), off, or a rate of at least 1M.
+TEST(Config, HydrationRate) {
+    EXPECT_EQ(parse_config(base("hydration_rate = \"16M\"\n"), "x").hydration_rate, 16u << 20);
+    EXPECT_EQ(parse_config(base("hydration_rate = 2000000\n"), "x").hydration_rate, 2000000u);
+    EXPECT_EQ(parse_config(base("hydration_rate = \"off\"\n"), "x").hydration_rate, 0u);
+    EXPECT_EQ(parse_config(base("hydration_rate = \"unlimited\"\n"), "x").hydration_rate, Config::kUnlimited);
+    for (const char* v : {"0", "\"1k\"", "\"none\"", "\"\"", "-1", "true", "1.5"})
+        EXPECT_EQ(error_of(base(std::string("hydration_rate = ") + v + "\n")),
+                  "dccd.toml:10: 'hydration_rate' must be \"unlimited\", \"off\" or at least 1M (bytes per "
+                  "second)")
+            << v;
 }
 
 TEST(Config, InsecureNeedsNoKeys) {
@@ -244,6 +258,17 @@ TEST(Config, Reload) {
     EXPECT_EQ(r.config.peer, run.peer);
     EXPECT_EQ(r.config.lease_ms, run.lease_ms);
     EXPECT_EQ(r.config.handover_timeout_ms, run.handover_timeout_ms);
+
+    // hydration_rate is taken at once, in each direction.
+    Config off = parse_config(base("hydration_rate = \"off\"\n"), "x");
+    Reload o = reload_config(run, off);
+    EXPECT_EQ(o.config.hydration_rate, 0u);
+    EXPECT_EQ(o.applied, (std::vector<std::string>{"hydration_rate: unlimited -> off"}));
+    EXPECT_TRUE(o.restart.empty());
+    Config two = parse_config(base("hydration_rate = \"2M\"\n"), "x");
+    EXPECT_EQ(reload_config(off, two).applied, (std::vector<std::string>{"hydration_rate: off -> 2097152 bytes/s"}));
+    EXPECT_EQ(reload_config(two, run).applied,
+              (std::vector<std::string>{"hydration_rate: 2097152 bytes/s -> unlimited"}));
 }
 
 TEST(Log, PrioritiesOnlyOnJournaldsStream) {

@@ -178,6 +178,11 @@ TEST(Status, ProgressAndTimeLeft) {
     EXPECT_FALSE(h->eta_seconds);
     EXPECT_EQ(dcc::progress_text(*h), "25.0 %, 750 regions left, 0.0 MiB/s, ETA unknown (nothing moves now)");
     EXPECT_TRUE(dcc::to_json(v)["progress"]["hydration"]["eta_seconds"].is_null());
+    EXPECT_TRUE(dcc::to_json(v)["hydration_off"].is_null()) << "not known without dccd";
+    v.hydration_off = true;  // hydration_rate "off": still what is left, at no rate
+    EXPECT_EQ(dcc::to_json(v)["hydration_off"], true);
+    EXPECT_EQ(dcc::progress_text(*dcc::hydration_progress(v)),
+              "25.0 %, 750 regions left, 0.0 MiB/s, ETA unknown (nothing moves now)");
 
     v.valid = v.regions;
     EXPECT_FALSE(dcc::hydration_progress(v)) << "hydrated";

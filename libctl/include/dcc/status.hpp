@@ -109,6 +109,9 @@ struct VolumeStatus {
     // owner's last report.
     std::optional<uint64_t> backlog;
     std::optional<Flow> replication, hydration, fetch;
+    // An owner that lacks regions while its dccd's hydration_rate is "off":
+    // they come only as bios touch them.
+    std::optional<bool> hydration_off;
     // Owner: regions whose dirty bit was cleared without a push, every
     // write of them confirmed by the peer (sync), since dccd started.
     std::optional<uint64_t> confirmed;

@@ -263,14 +263,18 @@ dccd_config() {
 	} >/etc/dcc/dccd.toml
 }
 
-# set_rate RATE BYTES: replication_rate = RATE in dccd.toml, taken by a
-# SIGHUP; waits until dccd says it replicates at BYTES/s now.
-set_rate() {
-	sed -i '/^replication_rate = /d' /etc/dcc/dccd.toml
-	printf 'replication_rate = "%s"\n' "$1" >>/etc/dcc/dccd.toml
+# set_key KEY VALUE NOW: KEY = "VALUE" in dccd.toml, taken by a SIGHUP;
+# waits until dccd logs that KEY is NOW (as its SIGHUP line says it).
+set_key() {
+	sed -i "/^$1 = /d" /etc/dcc/dccd.toml
+	printf '%s = "%s"\n' "$1" "$2" >>/etc/dcc/dccd.toml
 	kill -HUP "$DCCD"
-	wait_until 10 grep -q "SIGHUP: replication_rate: [0-9]* -> $2 bytes/s" /tmp/dccd.log
+	wait_until 10 grep -q "SIGHUP: $1: .* -> $3\$" /tmp/dccd.log
 }
+
+# set_rate RATE BYTES: replication_rate = RATE; waits until dccd says it
+# replicates at BYTES/s now.
+set_rate() { set_key replication_rate "$1" "$2 bytes/s"; }
 
 # start_dccd [CRASH_POINT]: with a crash point, dccd kills itself there
 # (DCCD_CRASH_AT, see dccd(8)).

@@ -1,7 +1,9 @@
 # Two sites: the owner starts with nothing; reads of regions it lacks are
 # fetched from the replica on first touch and the rest is pulled in the
 # background, until both data devices are equal; the waits for fetches are
-# in the metrics' latency histogram.
+# in the metrics' latency histogram.  hydration_rate holds the background
+# pulls: none while it is "off" (a read is still fetched), no more than the
+# rate once one is set (SIGHUP), and at the window's pace when unlimited.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 400
@@ -15,12 +17,37 @@ else
 	check "format-meta --role replica (holds the data)" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --role replica
 fi
 check "create" dcc_create vol "$DATA" "$META"
-dccd_config
+dccd_config 'hydration_rate = "off"'
 start_dccd
 check "dccd paired the volume with the peer" wait_until 60 grep -q "vol: paired with $PEER" /tmp/dccd.log
 
+# The hydration counters of `dccctl status --json`: "REGIONS BYTES".
+pulled() {
+	dccctl status --json vol | grep -o '"hydration":{"bytes":[^}]*}' |
+		sed 's/.*"bytes":\([0-9]*\).*"regions":\([0-9]*\).*/\2 \1/'
+}
+
 if [ "$SITE" = a ]; then
 	check "a read of region 300 is served" $DD if=/dev/mapper/vol bs=64k skip=300 count=1 iflag=direct of=/tmp/r300 status=none
+	sleep 3
+	expect_eq "hydration off: nothing pulled, only the region read is here" "0 0 1/512" \
+		"$(pulled) $(valid_of vol)"
+	check "status says hydration is off" sh -c 'dccctl status --json vol | grep -q "\"hydration_off\":true" &&
+		dccctl status vol | grep -q "hydration is off here (hydration_rate)"'
+	# 1M: over a stretch, no more than the rate, one second saved up and
+	# the window's pulls asked before it began (8 regions of 64 KiB).
+	check "hydration at 1 MiB/s (SIGHUP)" set_key hydration_rate 1M "1048576 bytes/s"
+	sleep 2
+	t1=$(uptime_s) b1=$(pulled | cut -d' ' -f2)
+	sleep 6
+	t2=$(uptime_s) b2=$(pulled | cut -d' ' -f2)
+	cap=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%d", (b - a + 1) * 1048576 + 8 * 65536 }')
+	[ "$b2" -gt "$b1" ] && [ $((b2 - b1)) -le "$cap" ] &&
+		ok "hydration within 1 MiB/s: $((b2 - b1)) bytes pulled in $t1-$t2 s, at most $cap" ||
+		bad "hydration at 1 MiB/s: $((b2 - b1)) bytes pulled in $t1-$t2 s (at most $cap, more than 0)"
+	check "hydration unlimited (SIGHUP)" set_key hydration_rate unlimited unlimited
+	check "status no longer says it is off" sh -c '! dccctl status vol | grep -q "hydration is off" &&
+		dccctl status --json vol | grep -q "\"hydration_off\":false"'
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	check "hydration completes" wait_until 300 is_valid vol 512/512
 	m=$(misses_of vol)
