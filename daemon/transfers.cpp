@@ -299,6 +299,7 @@ void Daemon::serve_pending(Volume& v) {
     auto now = Clock::now();
     RangeSet waiting = kernel_.set(v, DCC_SET_WAITING);
     v.fills.seen_waiting(waiting, now);  // each wait's clock, for the latency
+    if (!waiting.empty()) pull_gate_.missed(now);
     if (!can_fill(v)) {
         // Unpaired: the kernel's bound applies to the bios that need the
         // data; a whole-region write need not wait for it at all.
@@ -363,9 +364,10 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
     for (uint64_t r : v.fills.due(FillKind::Pull, now))
         if (!ask(r)) return;
     if (!pull_gate_.may_begin(now)) return;
+    if (v.fills.count(FillKind::Fetch)) pull_gate_.missed(now);  // a bio still waits
     for (const Range& x : std::vector<Range>(v.invalid.ranges()))
         for (uint64_t r = x.start; r < x.end(); r++) {
-            if (v.fills.count(FillKind::Pull) >= cfg_.window) return;
+            if (v.fills.count(FillKind::Pull) >= pull_gate_.window(cfg_.window, now)) return;
             if (v.fills.has(r)) continue;
             if (!pull_pace_.may(v.region_len(r), now)) return;
             int e = kernel_.fill_begin(v, r);
