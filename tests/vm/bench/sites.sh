@@ -7,7 +7,7 @@
 #   time and dccd's memory); one volume against 100 migrated at once (3
 #   rounds, alternating direction); the
 #   miss latency at the owner against RTT plus region transfer time at two
-#   netem RTTs.  Lines "BENCH ..." are collected by tests/bench.sh.
+#   netem RTTs, with background pulls running and with none.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
 # disks: data=82G meta=96M
 # timeout: 1500
@@ -201,22 +201,35 @@ seed=1
 for delay in 1 10; do
 	/usr/sbin/tc qdisc replace dev eth0 root netem delay ${delay}ms || bad "netem"
 	barrier "delay$delay"
-	if [ "$SITE" = a ]; then
-		rtt=$(ping -c 10 -i 0.2 "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
-		# the upper half of 16 GiB: background hydration goes upward from 0
-		dcctest readlat /dev/mapper/miss --count 40 --region-bytes 65536 --from-region 131072 --seed $seed >/tmp/lat
-		line=$(tail -n 1 /tmp/lat)
-		# What a fill costs here besides the network, under the same load:
-		# the region written and flushed, then the metadata written and
-		# flushed (slices of the same two disks).
-		dms=$(durable /dev/mapper/scratch.d 64k)
-		mms=$(durable /dev/mapper/scratch.m 4k)
-		say "netem ${delay} ms each way: ping RTT $rtt ms; $line; durable write: data $dms ms, metadata $mms ms"
-		echo "BENCH durable delay_ms=$delay data_ms=$dms meta_ms=$mms"
-		echo "BENCH miss delay_ms=$delay rtt_ms=$rtt $(echo "$line" | sed 's/readlat: median \([0-9]*\) p90 \([0-9]*\) max \([0-9]*\)/median_us=\1 p90_us=\2 max_us=\3/')"
-	fi
-	barrier "measured$delay"
-	seed=$((seed + 1))
+	# With background pulls running (hydration_rate unlimited, 8 in
+	# flight) and with none (hydration_rate off), in turn; the order
+	# alternates between delays.
+	order="running idle"
+	[ $delay = 1 ] || order="idle running"
+	for hyd in $order; do
+		rate=$([ $hyd = idle ] && echo off || echo unlimited)
+		[ "$SITE" != a ] || [ $rate = "${rate_now:-unlimited}" ] ||
+			check "hydration $hyd (SIGHUP)" set_key hydration_rate $rate $rate
+		rate_now=$rate
+		[ "$SITE" != a ] || [ $hyd = running ] || check "no pull in flight" \
+			wait_until 30 sh -c 'dccctl status --json miss | grep -q "\"hydration\":{\"bytes\":[^}]*\"in_flight\":0,"'
+		if [ "$SITE" = a ]; then
+			rtt=$(ping -c 10 -i 0.2 "$DCC_PEER_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+			# the upper half of 16 GiB: background hydration goes upward from 0
+			dcctest readlat /dev/mapper/miss --count 40 --region-bytes 65536 --from-region 131072 --seed $seed >/tmp/lat
+			line=$(tail -n 1 /tmp/lat)
+			# What a fill costs here besides the network, under the same load:
+			# the region written and flushed, then the metadata written and
+			# flushed (slices of the same two disks).
+			dms=$(durable /dev/mapper/scratch.d 64k)
+			mms=$(durable /dev/mapper/scratch.m 4k)
+			say "netem ${delay} ms each way, hydration $hyd: ping RTT $rtt ms; $line; durable write: data $dms ms, metadata $mms ms"
+			echo "BENCH durable delay_ms=$delay hydration=$hyd data_ms=$dms meta_ms=$mms"
+			echo "BENCH miss delay_ms=$delay hydration=$hyd rtt_ms=$rtt $(echo "$line" | sed 's/readlat: median \([0-9]*\) p90 \([0-9]*\) max \([0-9]*\)/median_us=\1 p90_us=\2 max_us=\3/')"
+		fi
+		barrier "measured$delay-$hyd-$seed"
+		seed=$((seed + 1))
+	done
 done
 /usr/sbin/tc qdisc del dev eth0 root 2>/dev/null
 expect_eq "no timeouts" 0 "$(timeouts_of miss)"
