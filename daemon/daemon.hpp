@@ -291,6 +291,7 @@ private:
     core::PullGate pull_gate_{std::chrono::milliseconds(300)};
     // replication_rate for pushes, hydration_rate for background pulls (at
     // this site, over all volumes); a fetch is never paced.
+    static_assert(Config::kUnlimited == core::Pacer::kUnlimited);
     core::Pacer push_pace_{cfg_.rate};
     core::Pacer pull_pace_{cfg_.hydration_rate};
     int sig_fd_ = -1;

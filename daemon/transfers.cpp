@@ -299,13 +299,13 @@ void Daemon::serve_pending(Volume& v) {
     auto now = Clock::now();
     RangeSet waiting = kernel_.set(v, DCC_SET_WAITING);
     v.fills.seen_waiting(waiting, now);  // each wait's clock, for the latency
-    if (!waiting.empty()) pull_gate_.missed(now);
     if (!can_fill(v)) {
         // Unpaired: the kernel's bound applies to the bios that need the
         // data; a whole-region write need not wait for it at all.
         v.release_check = true;
         return;
     }
+    if (!waiting.empty()) pull_gate_.missed(now);
     for (const Range& x : waiting.ranges())
         for (uint64_t r = x.start; r < x.end(); r++) {
             const core::Fill* f = v.fills.find(r);
@@ -363,7 +363,7 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
     // locked in the kernel until one is answered.
     for (uint64_t r : v.fills.due(FillKind::Pull, now))
         if (!ask(r)) return;
-    if (!pull_gate_.may_begin(now)) return;
+    if (!pull_gate_.may_begin(now) || pull_pace_.rate() == 0) return;
     if (v.fills.count(FillKind::Fetch)) pull_gate_.missed(now);  // a bio still waits
     for (const Range& x : std::vector<Range>(v.invalid.ranges()))
         for (uint64_t r = x.start; r < x.end(); r++) {

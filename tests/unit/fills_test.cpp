@@ -161,6 +161,8 @@ TEST(PullGate, MissesKeepPullsToOneInFlight) {
     EXPECT_EQ(g.window(8, t0 + 1400ms), 1u) << "counted from the latest miss";
     EXPECT_EQ(g.window(8, t0 + 1500ms), 8u) << "the whole window again";
     g.missed(t0 + 2s);
+    g.missed(t0 + 1900ms);  // a round's earlier clock: never backwards
+    EXPECT_EQ(g.window(8, t0 + 2250ms), 1u);
     EXPECT_EQ(g.window(1, t0 + 2s), 1u);
     EXPECT_TRUE(g.may_begin(t0 + 2s)) << "a miss holds pulls to one, it does not stop them";
 }

@@ -49,11 +49,13 @@ TEST(Pacer, HoldsTheRateOverAnyStretch) {
 
 TEST(Pacer, ARegionAboveTheRateStillGoes) {
     Pacer p(M);
-    EXPECT_FALSE(p.may(M, t0));
-    EXPECT_FALSE(p.may(M, t0 + 500ms));
-    EXPECT_TRUE(p.may(M, t0 + 1s)) << "a whole second's worth saved up";
-    p.took(M);
-    EXPECT_FALSE(p.may(64 << 10, t0 + 1s));
+    EXPECT_FALSE(p.may(2 * M, t0));
+    EXPECT_FALSE(p.may(2 * M, t0 + 500ms));
+    EXPECT_TRUE(p.may(2 * M, t0 + 1s)) << "a whole second's worth saved up";
+    EXPECT_TRUE(p.may(2 * M, t0 + 5s)) << "and no more than that";
+    p.took(2 * M);
+    EXPECT_FALSE(p.may(64 << 10, t0 + 5s)) << "nothing left";
+    EXPECT_TRUE(p.may(64 << 10, t0 + 5s + 63ms)) << "and nothing owed";
 }
 
 TEST(Pacer, ANewRateKeepsWithinItsBound) {

@@ -264,12 +264,15 @@ dccd_config() {
 }
 
 # set_key KEY VALUE NOW: KEY = "VALUE" in dccd.toml, taken by a SIGHUP;
-# waits until dccd logs that KEY is NOW (as its SIGHUP line says it).
+# waits until dccd logs, after this, that KEY is NOW (as its SIGHUP line
+# says it).
 set_key() {
+	local seen
+	seen=$(wc -l </tmp/dccd.log)
 	sed -i "/^$1 = /d" /etc/dcc/dccd.toml
 	printf '%s = "%s"\n' "$1" "$2" >>/etc/dcc/dccd.toml
 	kill -HUP "$DCCD"
-	wait_until 10 grep -q "SIGHUP: $1: .* -> $3\$" /tmp/dccd.log
+	wait_until 10 sh -c "tail -n +$((seen + 1)) /tmp/dccd.log | grep -q 'SIGHUP: $1: .* -> $3\$'"
 }
 
 # set_rate RATE BYTES: replication_rate = RATE; waits until dccd says it
