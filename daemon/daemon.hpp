@@ -286,8 +286,7 @@ private:
     core::RoundTrip rtt_;                           // to the peer's dccd, while the link is up
     Clock::time_point last_heard_{}, last_ping_{}, last_scan_{}, last_down_log_{}, last_publish_{};
     // New background pulls wait 300 ms after a role changed here (a
-    // migration of many volumes takes the CPU first), and keep to one in
-    // flight a volume for 300 ms after a bio waited for a fetch here.
+    // migration of many volumes takes the CPU first).
     core::PullGate pull_gate_{std::chrono::milliseconds(300)};
     // replication_rate for pushes, hydration_rate for background pulls (at
     // this site, over all volumes); a fetch is never paced.

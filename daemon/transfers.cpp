@@ -305,7 +305,6 @@ void Daemon::serve_pending(Volume& v) {
         v.release_check = true;
         return;
     }
-    if (!waiting.empty()) pull_gate_.missed(now);
     for (const Range& x : waiting.ranges())
         for (uint64_t r = x.start; r < x.end(); r++) {
             const core::Fill* f = v.fills.find(r);
@@ -364,10 +363,9 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
     for (uint64_t r : v.fills.due(FillKind::Pull, now))
         if (!ask(r)) return;
     if (!pull_gate_.may_begin(now) || pull_pace_.rate() == 0) return;
-    if (v.fills.count(FillKind::Fetch)) pull_gate_.missed(now);  // a bio still waits
     for (const Range& x : std::vector<Range>(v.invalid.ranges()))
         for (uint64_t r = x.start; r < x.end(); r++) {
-            if (v.fills.count(FillKind::Pull) >= pull_gate_.window(cfg_.window, now)) return;
+            if (v.fills.count(FillKind::Pull) >= cfg_.window) return;
             if (v.fills.has(r)) continue;
             if (!pull_pace_.may(v.region_len(r), now)) return;
             int e = kernel_.fill_begin(v, r);

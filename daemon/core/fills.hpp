@@ -6,7 +6,6 @@
 // dropped, so old data never fills a region.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -35,29 +34,15 @@ struct Fill {
 // So new pulls begin only once no role changed at this site for @quiet; a
 // pull already asked is asked again when due, and a fetch (a bio waits)
 // never waits for this.
-//
-// They give way to misses too.  A fetch's answer queues on the link
-// behind the pulls' answers already under way (a window of 8 regions of
-// 64 KiB is 28 ms at 150 Mbit/s), and at both sites its read and write
-// share the disks with theirs.  So while bios wait for a fetch at this
-// site, and for @quiet after, a volume keeps at most one pull in flight:
-// hydration goes on, slowly, and the misses after the first (which finds
-// the window under way) wait behind one region a volume at most.
 class PullGate {
 public:
     explicit PullGate(Clock::duration quiet) : quiet_(quiet) {}
     void role_changed(Clock::time_point now) { last_ = now; }
     bool may_begin(Clock::time_point now) const { return !last_ || now - *last_ >= quiet_; }
-    // A bio waits for a fetch at @now.
-    void missed(Clock::time_point now) { missed_ = missed_ ? std::max(*missed_, now) : now; }
-    // How many pulls a volume may have in flight at @now, of @window.
-    unsigned window(unsigned window, Clock::time_point now) const {
-        return missed_ && now - *missed_ < quiet_ ? std::min(window, 1u) : window;
-    }
 
 private:
     Clock::duration quiet_;
-    std::optional<Clock::time_point> last_, missed_;
+    std::optional<Clock::time_point> last_;
 };
 
 class Fills {

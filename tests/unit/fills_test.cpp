@@ -148,21 +148,3 @@ TEST(PullGate, NewPullsWaitForHandoversToSettle) {
     EXPECT_FALSE(g.may_begin(t0 + 1400ms)) << "counted from the latest change";
     EXPECT_TRUE(g.may_begin(t0 + 1500ms));
 }
-
-TEST(PullGate, MissesKeepPullsToOneInFlight) {
-    using namespace std::chrono_literals;
-    Clock::time_point t0{};
-    PullGate g(300ms);
-    EXPECT_EQ(g.window(8, t0), 8u) << "no miss yet";
-    g.missed(t0 + 1s);
-    EXPECT_EQ(g.window(8, t0 + 1s), 1u);
-    EXPECT_EQ(g.window(8, t0 + 1299ms), 1u) << "within 300 ms of the last miss";
-    g.missed(t0 + 1200ms);  // the next miss of the same reader
-    EXPECT_EQ(g.window(8, t0 + 1400ms), 1u) << "counted from the latest miss";
-    EXPECT_EQ(g.window(8, t0 + 1500ms), 8u) << "the whole window again";
-    g.missed(t0 + 2s);
-    g.missed(t0 + 1900ms);  // a round's earlier clock: never backwards
-    EXPECT_EQ(g.window(8, t0 + 2250ms), 1u);
-    EXPECT_EQ(g.window(1, t0 + 2s), 1u);
-    EXPECT_TRUE(g.may_begin(t0 + 2s)) << "a miss holds pulls to one, it does not stop them";
-}

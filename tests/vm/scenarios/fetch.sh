@@ -49,23 +49,6 @@ if [ "$SITE" = a ]; then
 	check "hydration unlimited (SIGHUP)" set_key hydration_rate unlimited unlimited
 	check "status no longer says it is off" sh -c '! dccctl status vol | grep -q "hydration is off" &&
 		dccctl status --json vol | grep -q "\"hydration_off\":false"'
-	# Misses first: while a reader misses region after region (random
-	# ones in the upper half, which the pulls reach last), the volume
-	# keeps one pull in flight, not the window of 8.
-	dcctest readlat /dev/mapper/vol --count 100 --region-bytes 65536 --from-region 256 --seed 7 >/tmp/lat &
-	reader=$!
-	sleep 1
-	most=0 looks=0
-	while running $reader; do
-		f=$(dccctl status --json vol | grep -o '"hydration":{"bytes":[^}]*}' | sed -n 's/.*"in_flight":\([0-9]*\).*/\1/p')
-		[ "${f:-0}" -le $most ] || most=$f
-		looks=$((looks + 1))
-		sleep 0.2
-	done
-	check "the reader's misses were served" wait $reader
-	[ $looks -ge 3 ] && [ $most -le 1 ] &&
-		ok "pulls in flight while misses were served: at most $most in $looks looks ($(tail -n 1 /tmp/lat))" ||
-		bad "pulls in flight while misses were served: at most $most in $looks looks (want 1 or less, 3 looks or more)"
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	check "hydration completes" wait_until 300 is_valid vol 512/512
 	m=$(misses_of vol)
