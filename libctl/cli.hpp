@@ -3,20 +3,23 @@
 // error object, and the verbs the verb table takes from other files.
 //
 // dccctl.cpp: these helpers, the verbs that talk to dccd or the kernel
-// (status, udev, metrics, wait, events, migrate, failover, resolve, mode),
-// help, the verb table and main.  cli_meta.cpp: the verbs on metadata and
-// data devices, which need no dccd (format-meta, dump-meta, check-meta,
-// fill).  cli_volumes.cpp: up and down, for the volumes declared in
+// (udev, metrics, wait, events, migrate, failover, resolve, mode), help,
+// the verb table and main.  cli_status.cpp: status.  cli_meta.cpp: the
+// verbs on metadata and data devices, which need no dccd (format-meta,
+// dump-meta, check-meta, fill).  cli_volumes.cpp: up and down, for the volumes declared in
 // /etc/dcc/volumes.d.
 #pragma once
 
 #include <getopt.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "dcc/status.hpp"
 
 namespace dcc::cli {
 
@@ -45,6 +48,13 @@ int cmd_format_meta(int argc, char** argv);
 int cmd_dump_meta(int argc, char** argv);
 int cmd_check_meta(int argc, char** argv);
 int cmd_fill(int argc, char** argv);
+
+// In cli_status.cpp: dccd's status (the kernel's without dccd, for
+// @vol or every volume), a volume's progress of @what (hydration,
+// replication) in it, if it has one, and the status verb.
+json get_status(const Opts& o, const std::string& vol);
+std::optional<dcc::Progress> progress_from(const json& v, const char* what);
+int cmd_status(int argc, char** argv);
 
 // In cli_volumes.cpp.
 int cmd_up(int argc, char** argv);

@@ -95,9 +95,8 @@ Config parse_config(std::string_view text, const std::string& origin) {
         c.rate = *v;
     }
     if (const toml::node* n = t.get("hydration_rate")) {
-        auto v = rate(*n);
-        if (n->value<std::string>() == "unlimited") v = Config::kUnlimited;
-        else if (n->value<std::string>() == "off") v = 0;
+        auto word = n->value<std::string>();
+        auto v = word == "unlimited" ? Config::kUnlimited : word == "off" ? 0 : rate(*n);
         if (!v)
             bad(origin, n->source(),
                 "'hydration_rate' must be \"unlimited\", \"off\" or at least 1M (bytes per second)");

@@ -7,7 +7,8 @@
 #   time and dccd's memory); one volume against 100 migrated at once (3
 #   rounds, alternating direction); the
 #   miss latency at the owner against RTT plus region transfer time at two
-#   netem RTTs, with background pulls running and with none.  Lines "BENCH ..." are collected by tests/bench.sh.
+#   netem RTTs, with background pulls running and with none.  Lines
+#   "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
 # disks: data=82G meta=96M
 # timeout: 1500
