@@ -51,6 +51,15 @@ grep -E '^(PASS|FAIL)' build/bench.log || true
 echo "$h0 $h1 $o0 $o1" | awk -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" '{
 	printf "host CPU during the run: %.0f s of %.0f (%d cores), of which this run %.0f s, everything else %.0f s\n",
 		($3 - $1) / hz, ($4 - $2) / hz, n, ($6 - $5) / hz, ($3 - $1 - $6 + $5) / hz }'
+# The guests' clocksource (run.sh asks for the TSC with two vCPUs): with
+# the emulated HPET every clock read costs ten times as much.
+for b in "${benches[@]}"; do
+	cs=$(for log in build/vm/run/*/"$b"/console-*.log; do
+		[ -f "$log" ] || continue
+		sed -n 's/.*clocksource: Switched to clocksource \([a-z_-]*\).*/\1/p' "$log" | tail -n 1
+	done | sort | uniq -c | awk '{printf "%s%s in %d boots", (NR > 1 ? ", " : ""), $2, $1}')
+	echo "$b: the guests' clocksource ${cs:-unknown}"
+done
 failed=0
 ran() { [[ " ${benches[*]} " == *" $1 "* ]]; }
 for log in build/vm/run/*/hit-iops/console-1.log; do
