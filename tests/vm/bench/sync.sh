@@ -10,7 +10,7 @@
 # "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
 # disks: data=256M meta=4M
-# timeout: 900
+# timeout: 1500
 # memory: 1024
 . ./lib.sh
 
@@ -41,19 +41,27 @@ start_dccd
 dccctl wait async paired --timeout 120 >/dev/null || bad "async paired"
 dccctl wait sync paired --timeout 120 >/dev/null || bad "sync paired"
 
-# lat DEV DEPTH [SIZE]: "median_us p99_us iops" of 6 s of 4 KiB random
-# writes over the first SIZE (60M) of DEV
+# lat DEV DEPTH [SIZE [SYNC]]: "median_us p99_us iops writes" of 6 s of 4 KiB
+# random writes over the first SIZE (60M) of DEV, opened O_SYNC if SYNC is
+# 1 (each write then asks for durability: FUA, or a write and a flush)
 # (fio's terse format, version 3: the write section starts at field 47,
 # its IOPS are field 49, its completion-latency percentiles "P%=us" follow)
 lat() {
 	fio --name=l --filename="$1" --rw=randwrite --bs=4k --size="${3:-60M}" --direct=1 --ioengine=libaio \
-		--iodepth="$2" --runtime=6 --time_based --randrepeat=0 --output-format=terse \
+		--sync="${4:-0}" --iodepth="$2" --runtime=6 --time_based --randrepeat=0 --output-format=terse \
 		--terse-version=3 --output=/tmp/lat.terse >/dev/null 2>&1 || bad "fio on $1"
 	awk -F';' '{ m = p = 0; for (i = 59; i <= 78; i++) { split($i, kv, "%=");
 		if (kv[1] == "50.000000") m = kv[2]; if (kv[1] == "99.000000") p = kv[2] }
-		printf "%d %d %d\n", m, p, $49 }' /tmp/lat.terse
+		printf "%d %d %d %d\n", m, p, $49, $47 / 4 }' /tmp/lat.terse
 }
 
+# dev_writes NAME: the write requests completed by /dev/mapper/NAME so far
+dev_writes() {
+	local f
+	f=/sys/block/dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')/stat
+	[ -r "$f" ] || bad "no I/O counts for $1 ($f)"
+	awk '{print $5}' "$f"
+}
 drbd_connected() { [ "$(drbdsetup-84 cstate 0 2>/dev/null)" = Connected ]; }
 if [ "$SITE" = a ]; then
 	wait_until 60 drbd_connected || bad "drbd connected"
@@ -78,18 +86,30 @@ if [ "$SITE" = a ]; then
 		# (synchot and drbdhot: the same writes over a hot 4 MiB, as a
 		# database's log or hot tables are; 64 of dcc's regions, one of
 		# DRBD's activity-log extents.)
+		# (syncds and drbdds: writes that ask for durability, O_SYNC,
+		# for which DRBD too flushes at both sites.)
 		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0 \
-			synchot:/dev/mapper/sync:4M drbdhot:/dev/drbd0:4M; do
-			dev=${t#*:} size=60M
+			synchot:/dev/mapper/sync:4M drbdhot:/dev/drbd0:4M syncds:/dev/mapper/sync:60M:1 \
+			drbdds:/dev/drbd0:60M:1; do
+			dev=${t#*:} size=60M ds=0
+			case $dev in *:*:*) ds=${dev##*:} dev=${dev%:*} ;; esac
 			case $dev in *:*) size=${dev#*:} dev=${dev%%:*} ;; esac
+			# The sync volume's metadata writes at the owner while one
+			# write is in flight (the dirty bits' commits, which the
+			# writes wait for), against fio's writes.
+			mw0=$(dev_writes sync.m)
+			set -- $(lat "$dev" 1 "$size" "$ds")
+			mw=$(($(dev_writes sync.m) - mw0))
 			# shellcheck disable=SC2046
-			set -- $(lat "$dev" 1 "$size") $(lat "$dev" 16 "$size")
-			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$6"
+			set -- "$@" $(lat "$dev" 16 "$size" "$ds")
+			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$7" \
+				"meta_writes=$mw writes=$4"
 			# What a target left to replicate is done before the next
 			# one is measured, not during it.
 			dccctl wait async in-sync --timeout 300 >/dev/null || bad "async in sync after $t"
 			dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync after $t"
 		done
+		barrier "round$round"  # (b waits for each round, not for all three)
 	done
 	grep "sync:" /tmp/dccd.log | tail -n 5
 	# The sync volume's regions written by the rounds: cleared as
@@ -101,6 +121,7 @@ else
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	$DD if=/dev/zero of=/dev/mapper/lin.d bs=4k count=50 oflag=direct,dsync status=none || bad "durable writes"
 	awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN {printf "BENCH durable4k us=%d\n", (b - a) * 1e6 / 50}'
+	for round in 1 2 3; do barrier "round$round"; done
 	barrier done
 	grep "sync: answered" /tmp/dccd.log | tail -n 5
 fi
