@@ -305,6 +305,8 @@ void Daemon::serve_pending(Volume& v) {
         v.release_check = true;
         return;
     }
+    Range run{};  // the regions just asked for, one after another
+    auto ran = [&] { v.misses.fetched(run.start, run.count, cfg_.window, now); };
     for (const Range& x : waiting.ranges())
         for (uint64_t r = x.start; r < x.end(); r++) {
             const core::Fill* f = v.fills.find(r);
@@ -316,7 +318,14 @@ void Daemon::serve_pending(Volume& v) {
             bool sent = link_.request(Chan::Ctl, m);
             v.fills.asked(r, FillKind::Fetch, sent ? m.seq : 0,
                           sent ? now + ms(cfg_.link_timeout_ms) : now);
+            if (run.count && r == run.end()) {
+                run.count++;
+            } else {
+                ran();
+                run = {r, 1};
+            }
         }
+    ran();
 }
 
 bool Daemon::can_fill(const Volume& v) const { return v.owner() && v.own.paired() && link_up_; }
@@ -363,21 +372,36 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
     for (uint64_t r : v.fills.due(FillKind::Pull, now))
         if (!ask(r)) return;
     if (!pull_gate_.may_begin(now) || pull_pace_.rate() == 0) return;
-    for (const Range& x : std::vector<Range>(v.invalid.ranges()))
-        for (uint64_t r = x.start; r < x.end(); r++) {
-            if (v.fills.count(FillKind::Pull) >= cfg_.window) return;
-            if (v.fills.has(r)) continue;
-            if (!pull_pace_.may(v.region_len(r), now)) return;
-            int e = kernel_.fill_begin(v, r);
-            if (e == -EEXIST) {
-                v.invalid.remove(r);  // written whole meanwhile
-                return;
+    if (v.fills.count(FillKind::Fetch)) v.misses.waiting(now);
+    // Pull what @set holds while fewer than @limit pulls are in flight;
+    // false once this round must pull no more.
+    auto pull = [&](const RangeSet& set, size_t limit) {
+        for (const Range& x : set.ranges())
+            for (uint64_t r = x.start; r < x.end(); r++) {
+                if (v.fills.count(FillKind::Pull) >= limit) return true;
+                if (v.fills.has(r)) continue;
+                if (!pull_pace_.may(v.region_len(r), now)) return false;
+                int e = kernel_.fill_begin(v, r);
+                if (e == -EEXIST) {
+                    v.invalid.remove(r);  // written whole meanwhile
+                    return false;
+                }
+                if (e) continue;  // being overwritten: valid soon
+                v.fills.begun(r);
+                pull_pace_.took(v.region_len(r));
+                if (!ask(r)) return false;
             }
-            if (e) continue;  // being overwritten: valid soon
-            v.fills.begun(r);
-            pull_pace_.took(v.region_len(r));
-            if (!ask(r)) return;
-        }
+        return true;
+    };
+    // Ahead of a reader's sweep first, at the full window; the rest while
+    // no bio waits for a fetch, or one at a time (core::MissOrder).
+    Range ahead = v.misses.ahead(now);
+    if (ahead.count) {
+        RangeSet zone;
+        zone.add(ahead.start, ahead.count);
+        if (!pull(v.invalid.intersect(zone), cfg_.window)) return;
+    }
+    pull(RangeSet(v.invalid), v.misses.window(cfg_.window, now));
 }
 
 // Owner: push dirty regions, and those the peer lacks, within the rate.

@@ -115,6 +115,7 @@ struct Volume {
     core::Replicator rep;
     uint64_t dirty_cursor = 0;  // where the next dirty page is read
     core::Fills fills;
+    core::MissOrder misses{std::chrono::milliseconds(300)};  // which pulls go first
     bool check_pending = true;  // the kernel may have new misses
     bool release_check = false;  // some fill may be one nobody will do soon
     uint64_t timeouts_seen = 0;  // the kernel's count of bios failed by miss_timeout

@@ -93,4 +93,23 @@ void Fills::reset() {
 }
 
 
+void MissOrder::fetched(uint64_t first, uint64_t count, unsigned window, Clock::time_point now) {
+    if (!count) return;
+    bool recent = missed_ && now - *missed_ < quiet_;
+    missed_ = later(missed_, now);
+    if (last_ && first == *last_ && count == 1) return;  // asked again
+    uint64_t step = last_ && first > *last_ ? first - *last_ : 0;
+    last_ = first + count - 1;
+    // A sweep goes on with a read no more than a window and one after the
+    // last (the regions in between were pulled, or are being), and begins
+    // with three reads in a row, each of the regions just after the one
+    // before: two could be chance, and one read across many regions is no
+    // sweep.  Reads in a row count only while misses follow each other.
+    bool going = swept_ && now - *swept_ < quiet_ && step && step <= uint64_t(window) + 1;
+    in_a_row_ = step == 1 && recent ? in_a_row_ + 1 : 0;
+    if (!going && in_a_row_ < 2) return;
+    ahead_ = {*last_ + 1, window};
+    swept_ = later(swept_, now);
+}
+
 }  // namespace dcc::core

@@ -148,3 +148,87 @@ TEST(PullGate, NewPullsWaitForHandoversToSettle) {
     EXPECT_FALSE(g.may_begin(t0 + 1400ms)) << "counted from the latest change";
     EXPECT_TRUE(g.may_begin(t0 + 1500ms));
 }
+
+TEST(MissOrder, PullsKeepToOneWhileMissesJumpAbout) {
+    using namespace std::chrono_literals;
+    Clock::time_point t0{};
+    MissOrder m(300ms);
+    EXPECT_EQ(m.window(8, t0), 8u) << "no miss yet: the full window";
+    EXPECT_EQ(m.ahead(t0).count, 0u);
+    m.fetched(500, 1, 8, t0 + 1s);
+    m.fetched(40, 1, 8, t0 + 1010ms);  // before the last: no sweep
+    m.fetched(900, 1, 8, t0 + 1020ms);  // far after it: no sweep
+    EXPECT_EQ(m.window(8, t0 + 1020ms), 1u) << "misses under way: one pull in flight";
+    EXPECT_EQ(m.ahead(t0 + 1020ms).count, 0u) << "a reader that jumps about has nothing ahead";
+    EXPECT_EQ(m.window(8, t0 + 1319ms), 1u) << "within 300 ms of the last miss";
+    EXPECT_EQ(m.window(8, t0 + 1320ms), 8u) << "the misses ended: the full window again";
+    m.waiting(t0 + 1400ms);  // a bio still waits for a fetch asked before
+    EXPECT_EQ(m.window(8, t0 + 1600ms), 1u);
+    EXPECT_EQ(m.window(8, t0 + 1700ms), 8u);
+    EXPECT_EQ(m.window(0, t0 + 1600ms), 0u) << "never more than the window";
+}
+
+TEST(MissOrder, AReadersSweepIsPulledAhead) {
+    using namespace std::chrono_literals;
+    Clock::time_point t0{};
+    MissOrder m(300ms);
+    m.fetched(100, 1, 8, t0);
+    m.fetched(101, 1, 8, t0 + 5ms);
+    EXPECT_EQ(m.ahead(t0 + 5ms).count, 0u) << "two regions in a row may be chance";
+    m.fetched(102, 1, 8, t0 + 10ms);
+    EXPECT_EQ(m.ahead(t0 + 10ms), (dcc::Range{103, 8})) << "three: the next window after the reader";
+    EXPECT_EQ(m.window(8, t0 + 10ms), 1u) << "the rest still keeps to one";
+    m.fetched(102, 1, 8, t0 + 20ms);  // the same region asked again
+    EXPECT_EQ(m.ahead(t0 + 20ms), (dcc::Range{103, 8}));
+    m.fetched(111, 1, 8, t0 + 30ms);  // skipped 103-110: pulled meanwhile
+    EXPECT_EQ(m.ahead(t0 + 30ms), (dcc::Range{112, 8}));
+    m.fetched(121, 1, 8, t0 + 40ms);  // 10 after: more than a window and one
+    EXPECT_EQ(m.ahead(t0 + 40ms), (dcc::Range{112, 8})) << "a jump leaves the sweep where it was";
+    m.fetched(130, 1, 8, t0 + 50ms);  // within a window of the jump
+    EXPECT_EQ(m.ahead(t0 + 50ms), (dcc::Range{131, 8})) << "the sweep goes on from there";
+    EXPECT_EQ(m.ahead(t0 + 349ms), (dcc::Range{131, 8}));
+    EXPECT_EQ(m.ahead(t0 + 350ms).count, 0u) << "300 ms after the sweep's last step";
+    m.fetched(135, 1, 8, t0 + 400ms);
+    EXPECT_EQ(m.ahead(t0 + 400ms).count, 0u) << "the sweep ended: a near miss does not start one";
+    m.fetched(136, 1, 8, t0 + 410ms);
+    m.fetched(137, 1, 8, t0 + 420ms);
+    EXPECT_EQ(m.ahead(t0 + 420ms), (dcc::Range{138, 8})) << "three in a row again";
+    m.fetched(20, 1, 8, t0 + 430ms);
+    EXPECT_EQ(m.ahead(t0 + 430ms), (dcc::Range{138, 8})) << "a jump back leaves the sweep where it was";
+    m.fetched(21, 1, 8, t0 + 440ms);
+    EXPECT_EQ(m.ahead(t0 + 440ms), (dcc::Range{22, 8})) << "a sweep under way follows the reader's jump";
+}
+
+TEST(MissOrder, OneReadAcrossManyRegionsIsNoSweep) {
+    using namespace std::chrono_literals;
+    Clock::time_point t0{};
+    MissOrder m(300ms);
+    m.fetched(1000, 16, 8, t0);  // a 1 MiB read of 64 KiB regions
+    EXPECT_EQ(m.ahead(t0).count, 0u);
+    EXPECT_EQ(m.window(8, t0), 1u) << "a miss all the same";
+    m.fetched(5000, 16, 8, t0 + 10ms);
+    EXPECT_EQ(m.ahead(t0 + 10ms).count, 0u) << "nor two far apart";
+    // Read-ahead of a reader in order: runs of two regions, each just
+    // after the one before.
+    m.fetched(0, 2, 8, t0 + 20ms);
+    m.fetched(2, 2, 8, t0 + 30ms);
+    EXPECT_EQ(m.ahead(t0 + 30ms).count, 0u);
+    m.fetched(4, 2, 8, t0 + 40ms);
+    EXPECT_EQ(m.ahead(t0 + 40ms), (dcc::Range{6, 8})) << "three runs in a row, from region 0";
+    m.fetched(5, 1, 8, t0 + 50ms);  // within the last run: no step
+    EXPECT_EQ(m.ahead(t0 + 50ms), (dcc::Range{6, 8}));
+}
+
+TEST(MissOrder, RunsInARowCountOnlyWhileMissesFollowEachOther) {
+    using namespace std::chrono_literals;
+    Clock::time_point t0{};
+    MissOrder m(300ms);
+    m.fetched(10, 1, 8, t0);
+    m.fetched(11, 1, 8, t0 + 1h);
+    m.fetched(12, 1, 8, t0 + 2h);
+    EXPECT_EQ(m.ahead(t0 + 2h).count, 0u) << "hours apart: no sweep";
+    m.fetched(13, 1, 8, t0 + 2h + 100ms);
+    EXPECT_EQ(m.ahead(t0 + 2h + 100ms).count, 0u) << "two in a row so far";
+    m.fetched(14, 1, 8, t0 + 2h + 200ms);
+    EXPECT_EQ(m.ahead(t0 + 2h + 200ms), (dcc::Range{15, 8}));
+}

@@ -3,9 +3,10 @@
 # background, until both data devices are equal; the waits for fetches are
 # in the metrics' latency histogram.  hydration_rate holds the background
 # pulls: none while it is "off" (a read is still fetched), no more than the
-# rate once one is set (SIGHUP), and at the window's pace when unlimited.
+# rate once one is set (SIGHUP), and at the window's pace when unlimited;
+# while bios miss, one pull at a time, or the window ahead of a sweep.
 # sites: 2
-# disks: data=32M meta=1M
+# disks: data=64M meta=1M
 # timeout: 400
 . ./lib.sh
 
@@ -13,7 +14,7 @@ UUID=5a5a5a5a-0000-4000-8000-000000000002
 if [ "$SITE" = a ]; then
 	check "format-meta --empty --role owner" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --empty --role owner
 else
-	fill_random "$DATA" 32
+	fill_random "$DATA" 64
 	check "format-meta --role replica (holds the data)" dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --role replica
 fi
 check "create" dcc_create vol "$DATA" "$META"
@@ -30,7 +31,7 @@ pulled() {
 if [ "$SITE" = a ]; then
 	check "a read of region 300 is served" $DD if=/dev/mapper/vol bs=64k skip=300 count=1 iflag=direct of=/tmp/r300 status=none
 	sleep 3
-	expect_eq "hydration off: nothing pulled, only the region read is here" "0 0 1/512" \
+	expect_eq "hydration off: nothing pulled, only the region read is here" "0 0 1/1024" \
 		"$(pulled) $(valid_of vol)"
 	check "status says hydration is off" sh -c 'dccctl status --json vol | grep -q "\"hydration_off\":true" &&
 		dccctl status vol | grep -q "hydration is off here (hydration_rate)"'
@@ -49,8 +50,41 @@ if [ "$SITE" = a ]; then
 	check "hydration unlimited (SIGHUP)" set_key hydration_rate unlimited unlimited
 	check "status no longer says it is off" sh -c '! dccctl status vol | grep -q "hydration is off" &&
 		dccctl status --json vol | grep -q "\"hydration_off\":false"'
+	# Misses first (core::MissOrder): while a reader goes in order through
+	# regions the pulls are far from (640-895), the volume pulls the window
+	# ahead of it, more than one at a time; while one reads random regions
+	# (896-1023, none just after the one before: a fixed seed), it keeps
+	# to one pull in flight, not 8.
+	# most_in_flight PID: the most pulls in flight seen while PID runs
+	# (from 1 s on: pulls asked before its misses end first), and how many
+	# looks: "MOST LOOKS".
+	most_in_flight() {
+		local most=0 looks=0 f
+		sleep 1
+		while running "$1"; do
+			f=$(dccctl status --json vol | grep -o '"hydration":{"bytes":[^}]*}' | sed -n 's/.*"in_flight":\([0-9]*\).*/\1/p')
+			[ "${f:-0}" -le $most ] || most=$f
+			looks=$((looks + 1))
+			sleep 0.2
+		done
+		echo "$most $looks"
+	}
+	$DD if=/dev/mapper/vol bs=64k skip=640 count=256 iflag=direct of=/dev/null status=none &
+	reader=$!
+	set -- $(most_in_flight $reader)
+	check "the sweep's misses were served" wait $reader
+	[ "$2" -ge 2 ] && [ "$1" -ge 2 ] &&
+		ok "pulls in flight ahead of a sweep: up to $1 in $2 looks" ||
+		bad "pulls in flight ahead of a sweep: up to $1 in $2 looks (want 2 or more, 2 looks or more)"
+	dcctest readlat /dev/mapper/vol --count 100 --region-bytes 65536 --from-region 896 --seed 95 >/tmp/lat &
+	reader=$!
+	set -- $(most_in_flight $reader)
+	check "the random reader's misses were served" wait $reader
+	[ "$2" -ge 2 ] && [ "$1" -le 1 ] &&
+		ok "pulls in flight while random misses were served: at most $1 in $2 looks ($(tail -n 1 /tmp/lat))" ||
+		bad "pulls in flight while random misses were served: at most $1 in $2 looks (want 1 or less, 2 looks or more)"
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
-	check "hydration completes" wait_until 300 is_valid vol 512/512
+	check "hydration completes" wait_until 300 is_valid vol 1024/1024
 	m=$(misses_of vol)
 	[ "$m" -ge 1 ] && ok "misses were fetched from the peer ($m)" || bad "no miss recorded"
 	# The read of region 300, long before hydration gets there, waited for
