@@ -401,7 +401,10 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
         zone.add(ahead.start, ahead.count);
         if (!pull(v.invalid.intersect(zone), cfg_.window)) return;
     }
-    pull(RangeSet(v.invalid), v.misses.window(cfg_.window, now));
+    // (The invalid set is copied only when a pull may begin: most rounds
+    // find the window full.)
+    size_t limit = v.misses.window(cfg_.window, now);
+    if (v.fills.count(FillKind::Pull) < limit) pull(RangeSet(v.invalid), limit);
 }
 
 // Owner: push dirty regions, and those the peer lacks, within the rate.
