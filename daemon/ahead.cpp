@@ -59,7 +59,7 @@ std::optional<Daemon::AheadOf> Daemon::to_take_ahead(const Incoming& in) {
             (core::meets_newer_owner(v->own.state(), peer) && v->own.state().split != dcc::Split::Old))
             return std::nullopt;
         try {
-            a.dirty_here = kernel_.has_dirty(*v);
+            a.dirty_here = kernel_.has_ahead(*v);
         } catch (const Error&) {
             return std::nullopt;
         }

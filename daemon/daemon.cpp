@@ -385,15 +385,18 @@ void Daemon::tell_shipper(Volume& v) {
                  .generation = v.generation(),
                  .ship = v.reg.sync && v.owner() && v.own.paired() && link_up_,
                  .alone = v.reg.sync && v.owner() && v.alone.alone()};
-    // Owner of a sync volume: the dirty regions of before (writes perhaps
-    // acknowledged without the peer) are at risk until a push of each.
+    // Owner of a sync volume: the unconfirmed regions of before (writes
+    // perhaps acknowledged without the peer) are at risk until a push of
+    // each.  (Not every dirty one: a warm region, all of whose writes the
+    // peer confirmed, holds none; the kernel clears a region's unconfirmed
+    // mark only with its dirty bit, so "still dirty" below stays right.)
     bool sync_owner = v.reg.sync && v.owner();
     if (sync_owner && !v.presync) {
         // A push whose seq was taken before this (it may have read its
         // region before writes stopped being acknowledged without the
         // peer: a switch from async) does not take a region out.
         v.presync_seq = seq_.load();
-        v.presync = kernel_.set(v, DCC_SET_DIRTY);
+        v.presync = kernel_.set(v, DCC_SET_UNCONFIRMED);
         for (const Range& x : v.invalid.ranges()) v.presync->remove(x.start, x.count);
     } else if (!sync_owner) {
         v.presync.reset();

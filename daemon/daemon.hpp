@@ -250,6 +250,12 @@ private:
     core::FailoverFacts failover_facts(const Volume& v, bool force) const;
     void publish(Clock::time_point now);
     bool quiet(const Volume& v) const;
+    // How many warm regions @v's owner keeps (core::warm_over): none but
+    // in sync, and none with a kernel that does not count its unconfirmed
+    // regions (it clears what the peer confirmed at once, as before).
+    uint64_t keep_warm(const Volume& v) const {
+        return v.reg.sync && v.owner() && v.kst && v.kst->unconfirmed ? cfg_.warm_regions : 0;
+    }
     // How often a quiet volume that nothing touched is looked at (its
     // kernel status line read) by publish; status relies on it too.
     static constexpr std::chrono::milliseconds kQuietLook{5000};

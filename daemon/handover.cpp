@@ -25,7 +25,7 @@ wire::VolumeInfo Daemon::info_of(Volume& v) {
     i.split = uint8_t(s.split);
     i.sync = v.reg.sync;
     try {
-        i.dirty = kernel_.has_dirty(v);
+        i.dirty = kernel_.has_ahead(v);
     } catch (const Error& e) {
         log_warn("%s: %s", v.name.c_str(), e.what());
         i.dirty = true;  // the safe guess: it makes a forced owner see a split brain
@@ -159,7 +159,7 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
         dirt.here = *v.ahead->dirty_here;  // read when this was decided ahead
     } else {
         try {
-            dirt.here = kernel_.has_dirty(v);
+            dirt.here = kernel_.has_ahead(v);
         } catch (const Error& e) {
             log_warn("%s: %s", v.name.c_str(), e.what());  // dirty: the safe guess
         }

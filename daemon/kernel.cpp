@@ -150,6 +150,6 @@ int Kernel::set_sync(const Volume& v, bool on) {
     return call(v, r);
 }
 
-bool Kernel::has_dirty(const Volume& v) { return !page(v, DCC_SET_DIRTY, 0).ranges.empty(); }
+bool Kernel::has_ahead(const Volume& v) { return !page(v, DCC_SET_AHEAD, 0).ranges.empty(); }
 
 }  // namespace dcc::dccd

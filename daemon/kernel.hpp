@@ -50,8 +50,11 @@ public:
     // unconfirmed, none held): cleared without a push.
     int clear_confirmed(const Volume& v, const RangeSet& s, uint64_t* cleared = nullptr);
     int set_invalid(const Volume& v, const RangeSet& s, bool force);
-    // Whether the volume has dirty regions (one request).
-    bool has_dirty(const Volume& v);
+    // Whether this site may hold a write it acknowledged that the peer
+    // lacks (one request: DCC_SET_AHEAD, in async any dirty region, in
+    // sync one of a write completed without the peer): what a forced
+    // failover's older site weighs (rule 14).
+    bool has_ahead(const Volume& v);
     // Persist @s; with @invalid, make those regions invalid (and drop
     // their dirty bits: FORCE) in the same commit.  A set of more ranges
     // than one request carries has its first ones made invalid first,

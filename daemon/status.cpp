@@ -36,6 +36,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.mode = v.kst->mode;
         s.valid = v.kst->valid;
         s.dirty = v.kst->dirty;
+        s.warm = v.kst->dirty - v.kst->unreplicated();
         s.locked = v.kst->locked;
         s.misses = v.kst->misses;
         s.timeouts = v.kst->timeouts;
@@ -59,7 +60,9 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.rule = d->rule;
         s.pairing = d->why;
     }
-    if (v.owner()) s.backlog = s.dirty + v.rep.owed().count() + (s.regions - s.valid);
+    // (Warm regions, dirty with every write confirmed, are the same at
+    // both sites.)
+    if (v.owner()) s.backlog = (v.kst ? v.kst->unreplicated() : 0) + v.rep.owed().count() + (s.regions - s.valid);
     else if (*s.paired) s.backlog = v.peer_backlog;
     s.replication = Flow{v.rep.in_flight(), v.pushed.regions(), v.pushed.bytes(),
                          v.pushed.bytes_per_second()};
@@ -155,7 +158,8 @@ void Daemon::tell_progress(Volume& v, uint64_t backlog, Clock::time_point now) {
 // locked, held or in flight, nobody waiting.
 bool Daemon::quiet(const Volume& v) const {
     core::Phase ph = v.own.phase();
-    return v.kst && !v.kst->dirty && !v.kst->locked && v.kst->valid == v.reg.nr_regions &&
+    return v.kst && !core::look_for_dirty(v.kst->dirty, v.kst->unreplicated(), keep_warm(v)) &&
+           !v.kst->locked && v.kst->valid == v.reg.nr_regions &&
            !v.kst->held.value_or(0) && (ph == core::Phase::Paired || ph == core::Phase::Unpaired) &&
            !v.suspended && !v.rep.busy() && !v.rep.in_flight() && !v.fills.count(core::FillKind::Fetch) &&
            !v.fills.count(core::FillKind::Pull) && v.waiters.empty() && v.written.empty() &&

@@ -411,17 +411,22 @@ void Daemon::hydrate(Volume& v, Clock::time_point now) {
 void Daemon::replicate(Volume& v, Clock::time_point now) {
     if (!v.owner() || !v.own.paired() || !link_up_) return;
     if (v.rep.wants_refill(now)) {
-        bool look = v.rep.owed().empty() && core::look_for_dirty(v.kst ? v.kst->dirty : UINT64_MAX);
+        bool look = v.rep.owed().empty() &&
+                    (!v.kst || core::look_for_dirty(v.kst->dirty, v.kst->unreplicated(), keep_warm(v)));
         nl::RegionsReply dirty;
         if (look) dirty = kernel_.page(v, DCC_SET_DIRTY, v.dirty_cursor);
         std::optional<uint64_t> next = dirty.next;
         if (look && v.reg.sync && !dirty.ranges.empty()) {
-            // What the peer confirmed write by write goes without a push.
+            // What the peer confirmed write by write goes without a push,
+            // and stays dirty (warm) unless more than warm_regions are.
             nl::RegionsReply unc = kernel_.page(v, DCC_SET_UNCONFIRMED, v.dirty_cursor);
             core::DirtySplit split = core::split_dirty(dirty.ranges, unc.ranges, unc.next);
             if (split.next) next = split.next;
             dirty.ranges = std::move(split.push);
-            clear_confirmed(v, split.confirmed);
+            uint64_t keep = keep_warm(v);
+            uint64_t over = keep ? core::warm_over(v.kst->dirty, v.kst->unreplicated(), keep)
+                                 : split.confirmed.count();
+            clear_confirmed(v, core::warm_excess(split.confirmed, over));
         }
         v.rep.refill(v.invalid, dirty.ranges, 256, now);
         if (look) v.dirty_cursor = next.value_or(0);

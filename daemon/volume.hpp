@@ -61,7 +61,7 @@ struct Ahead {
     // resumed ("" or why not).
     std::optional<std::pair<bool, std::string>> dropped;
     std::optional<std::string> resumed;
-    std::optional<bool> dirty_here;  // an ATTACH's: whether dirty, as read to decide ahead
+    std::optional<bool> dirty_here;  // an ATTACH's: whether ahead (Kernel::has_ahead), as read to decide ahead
     // New owner, before the persist (which makes the HANDOVER's set
     // invalid): the page cache dropped ("" or why not).
     std::optional<std::string> cache_dropped;
@@ -129,7 +129,8 @@ struct Volume {
     std::vector<WrittenFill> written;  // fills awaiting their FILL_DONE
     std::optional<ShipVolume> shipper_told;  // sync: what the shipper knows
     // Owner of a sync volume: regions that may hold writes acknowledged
-    // without the peer (dirty when this began, not pushed since).
+    // without the peer (unconfirmed when this began, not pushed since; a
+    // warm region holds none).
     std::optional<RangeSet> presync;
     uint64_t presync_seq = 0;  // the first seq taken after presync was read
 

@@ -107,7 +107,8 @@ static void __dcc_encode_sb(struct dcc *dcc, struct dcc_disk_sb *sb)
 	sb->magic = cpu_to_le32(DCC_SB_MAGIC);
 	sb->version = cpu_to_le32(DCC_SB_VERSION);
 	sb->flags = cpu_to_le32((dcc->sb_lease ? DCC_SB_F_LEASE : 0) |
-				(dcc->sb_sync ? DCC_SB_F_SYNC : 0));
+				(dcc->sb_sync ? DCC_SB_F_SYNC : 0) |
+				(dcc->sb_ahead ? DCC_SB_F_AHEAD : 0));
 	memcpy(sb->uuid, dcc->uuid, sizeof(sb->uuid));
 	sb->data_sectors = cpu_to_le64(dcc->data_sectors);
 	sb->nr_regions = cpu_to_le64(dcc->nr_regions);
@@ -243,6 +244,7 @@ static int dcc_check_sb(struct dcc *dcc, struct dcc_disk_sb *sb, char **error)
 	dcc->sb_lease = dcc->lease;
 	dcc->sync = flags & DCC_SB_F_SYNC;
 	dcc->sb_sync = dcc->sync;
+	dcc->sb_ahead = flags & DCC_SB_F_AHEAD;
 	return 0;
 }
 
@@ -337,6 +339,7 @@ static int dcc_read_bitmaps(struct dcc *dcc, char **error)
 	bitmap_zero(dcc->clearing, total);
 	/* What the other site confirmed before the load is not known. */
 	bitmap_copy(dcc->unconfirmed, dcc->dirty, total);
+	atomic64_set(&dcc->nr_unconfirmed, bitmap_weight(dcc->dirty, total));
 	bitmap_zero(dcc->flush_before, dcc->bitmap_blocks);
 	dcc->nr_valid = bitmap_weight(dcc->valid, total);
 	dcc->told_whole = dcc->nr_valid == dcc->nr_regions;
@@ -417,7 +420,8 @@ void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
 {
 	clear_bit(r, dcc->hot_dirty);
 	__clear_bit(r, dcc->clearing);
-	clear_bit(r, dcc->unconfirmed);
+	if (test_and_clear_bit(r, dcc->unconfirmed))
+		atomic64_dec(&dcc->nr_unconfirmed);
 	if (__test_and_clear_bit(r, dcc->dirty)) {
 		dcc->nr_dirty--;
 		__dcc_mark_changed(dcc, dcc->dirty, r);

@@ -443,8 +443,9 @@ static void dcc_write_landed(struct dcc *dcc, struct dcc_bio *pb)
  */
 static inline void dcc_unconfirmed(struct dcc *dcc, u64 r)
 {
-	if (!test_bit(r, dcc->unconfirmed))
-		set_bit(r, dcc->unconfirmed);
+	if (!test_bit(r, dcc->unconfirmed) &&
+	    !test_and_set_bit(r, dcc->unconfirmed))
+		atomic64_inc(&dcc->nr_unconfirmed);
 }
 
 /*
@@ -1146,12 +1147,19 @@ int dcc_op_get_regions(struct dcc *dcc, unsigned int set, u64 cursor,
 	u64 *pending;
 
 	if (set == DCC_SET_INVALID || set == DCC_SET_DIRTY ||
-	    set == DCC_SET_UNCONFIRMED) {
+	    set == DCC_SET_UNCONFIRMED || set == DCC_SET_AHEAD) {
 		unsigned long *map = set == DCC_SET_DIRTY ? dcc->dirty :
 				     set == DCC_SET_INVALID ? dcc->valid :
 				     dcc->unconfirmed;
 
 		spin_lock_irq(&dcc->lock);
+		if (set == DCC_SET_AHEAD && !dcc->sync) {
+			map = dcc->dirty;
+		} else if (set == DCC_SET_AHEAD && !dcc->sb_ahead) {
+			spin_unlock_irq(&dcc->lock);
+			*next = U64_MAX;
+			return 0;
+		}
 		n = __dcc_get_bitmap_ranges(map, set != DCC_SET_INVALID,
 					    dcc->nr_regions, cursor, out, max,
 					    next);
@@ -1514,6 +1522,24 @@ static void __dcc_give_back_hot(struct dcc *dcc, u64 r)
 }
 
 /*
+ * After a CLEAR_DIRTY drained the writes in flight: once no region is
+ * unconfirmed, a sync volume holds no write acknowledged without the other
+ * site, and DCC_SB_F_AHEAD goes with the next commit.  (Only after a drain:
+ * an async write that read the mode before a switch to sync marks its
+ * region unconfirmed before it is submitted, so once drained it is seen.
+ * A commit that clears the flag writes the superblock after the bitmap
+ * blocks: a crash in between leaves it set, the safe side.)
+ */
+static void __dcc_ahead_settle(struct dcc *dcc)
+{
+	lockdep_assert_held(&dcc->lock);
+	if (dcc->sync && dcc->sb_ahead && !atomic64_read(&dcc->nr_unconfirmed)) {
+		dcc->sb_ahead = false;
+		dcc->sb_changed = true;
+	}
+}
+
+/*
  * Clear the dirty bits of @ranges' regions that are armed and that no write
  * reached since they were armed.  Returns how many were cleared; they are
  * written by the next commit, after a flush of the data device.  With
@@ -1589,6 +1615,8 @@ static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 			dcc_relax_lock(dcc, &steps);
 		}
 	}
+	if (!ret)
+		__dcc_ahead_settle(dcc);
 unlock:
 	spin_unlock_irq(&dcc->lock);
 out:
@@ -1679,7 +1707,7 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		    const struct dcc_range *ranges, unsigned int n, bool force,
 		    bool clean)
 {
-	bool serves_changed = false, taken = false;
+	bool serves_changed = false, taken = false, ahead;
 	int ret;
 
 	if (!dcc_role_state_valid(rs) || (clean && rs->role != DCC_ROLE_REPLICA))
@@ -1736,8 +1764,12 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		goto undo;
 	}
 	__dcc_make_invalid(dcc, ranges, n, force);
-	if (clean)
+	ahead = dcc->sb_ahead;
+	if (clean) {
 		__dcc_drop_dirty(dcc);
+		/* (Writes in flight were drained, or none had a bit on disk.) */
+		__dcc_ahead_settle(dcc);
+	}
 	dcc->sb_rs = *rs;
 	dcc->sb_changed = true;
 	spin_unlock_irq(&dcc->lock);
@@ -1751,6 +1783,7 @@ int dcc_op_set_role(struct dcc *dcc, u32 portid, u64 reg_id,
 		WRITE_ONCE(dcc->serves, dcc_role_state_serves(rs));
 	} else {
 		dcc->sb_rs = dcc->rs;
+		dcc->sb_ahead = ahead;
 	}
 	spin_unlock_irq(&dcc->lock);
 	goto out;
@@ -1874,6 +1907,13 @@ int dcc_op_set_sync(struct dcc *dcc, u32 portid, u64 reg_id, bool want)
 		ret = __dcc_mode_error(dcc);
 		if (!ret) {
 			dcc->sb_sync = want;
+			/*
+			 * What async acknowledged alone is in dirty regions
+			 * (a write waits for its dirty bit, so one in flight
+			 * is there too): ahead until they are replicated.
+			 */
+			if (want && dcc->nr_dirty)
+				dcc->sb_ahead = true;
 			dcc->sb_changed = true;
 			changed = true;
 		}
@@ -1917,14 +1957,27 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 		       unsigned int n, bool failed, bool confirmed, u64 *count)
 {
 	struct bio_list done = BIO_EMPTY_LIST;
+	bool alone = !failed && !confirmed;
 	struct dcc_bio *pb, *tmp;
+	blk_status_t status = failed ? BLK_STS_IOERR : BLK_STS_OK;
 	struct bio *bio;
 	unsigned int i;
+	int ret;
 
 	*count = 0;
+	/*
+	 * Completed without the other site (the daemon goes on alone): the
+	 * writes are acknowledged only once DCC_SB_F_AHEAD is on disk, so
+	 * that a site that restarts still knows it may hold writes the
+	 * other site lacks (see dcc_ahead_settle()).
+	 */
+	if (alone)
+		mutex_lock(&dcc->commit_mutex);
 	spin_lock_irq(&dcc->lock);
 	if (!dcc->registered || dcc->reg_id != reg_id) {
 		spin_unlock_irq(&dcc->lock);
+		if (alone)
+			mutex_unlock(&dcc->commit_mutex);
 		return -ESTALE;
 	}
 	/* Answers come mostly in order: each is found near the head. */
@@ -1943,10 +1996,20 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 			break;
 		}
 	}
+	if (alone && *count && !dcc->sb_ahead) {
+		dcc->sb_ahead = true;
+		dcc->sb_changed = true;
+	}
 	spin_unlock_irq(&dcc->lock);
+	if (alone) {
+		/* (Nothing to write if the flag was on disk already.) */
+		ret = *count ? dcc_commit(dcc) : 0;
+		mutex_unlock(&dcc->commit_mutex);
+		if (ret)
+			status = BLK_STS_IOERR;
+	}
 	while ((bio = bio_list_pop(&done))) {
-		if (failed)
-			bio->bi_status = BLK_STS_IOERR;
+		bio->bi_status = status;
 		bio_endio(bio);
 	}
 	return 0;
@@ -2557,7 +2620,7 @@ static const char *dcc_lease_name(bool lease, bool lapsed)
  * Status line (INFO):
  *   <region sectors> <valid>/<regions> <dirty> <locked> <role>
  *   <generation> <mode> <registration|-> <misses> <timeouts>
- *   <origin> <split|-> <lease|-> <held writes|->
+ *   <origin> <split|-> <lease|-> <held writes|-> <unconfirmed>
  */
 static void dcc_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
@@ -2565,7 +2628,7 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 {
 	struct dcc *dcc = ti->private;
 	unsigned int sz = 0;
-	u64 nr_valid, nr_dirty, reg_id, misses, timeouts;
+	u64 nr_valid, nr_dirty, reg_id, misses, timeouts, unconfirmed;
 	struct dcc_role_state rs;
 	unsigned int nr_locks;
 	enum dcc_mode mode;
@@ -2587,6 +2650,7 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	misses = dcc->nr_misses;
 	timeouts = dcc->nr_timeouts;
 	spin_unlock_irq(&dcc->lock);
+	unconfirmed = atomic64_read(&dcc->nr_unconfirmed);
 
 	switch (type) {
 	case STATUSTYPE_INFO:
@@ -2605,6 +2669,7 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" %u", nr_held);
 		else
 			DMEMIT(" -");
+		DMEMIT(" %llu", unconfirmed);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s", dcc->data_dev->name, dcc->meta_dev->name);

@@ -134,8 +134,9 @@ struct dcc {
 	 * meanwhile.
 	 * unconfirmed (DCC_SET_UNCONFIRMED) marks the regions with a write
 	 * that ended without the other site's confirmation since their dirty
-	 * bit was cleared; set without the lock (set_bit), cleared under it
-	 * with the dirty bit, and loaded from the dirty bits.
+	 * bit was cleared; set without the lock (test_and_set_bit, counted
+	 * in nr_unconfirmed), cleared under it with the dirty bit, and loaded
+	 * from the dirty bits.
 	 */
 	unsigned long *valid;
 	unsigned long *dirty;
@@ -153,6 +154,13 @@ struct dcc {
 	bool sb_changed;
 	u64 nr_valid;
 	u64 nr_dirty;
+	atomic64_t nr_unconfirmed;
+	/*
+	 * DCC_SB_F_AHEAD as the next commit writes it (see the uapi header);
+	 * under lock.  A write completed unconfirmed waits for a commit that
+	 * writes it set.
+	 */
+	bool sb_ahead;
 	/* nr_dirty left 0 since the daemon was last told (EVENT_STATE) */
 	bool first_dirty;
 	bool told_whole;		/* udev last heard: every region valid */

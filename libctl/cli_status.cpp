@@ -82,11 +82,13 @@ void print_status_text(const json& st) {
                                                       : "no";
         if (v["backlog"].is_number())
             sync += " (backlog " + std::to_string(v["backlog"].get<uint64_t>()) + " regions)";
-        std::printf("  valid %llu/%llu (%.1f %%), dirty %llu, locked %llu, in sync: %s\n",
+        uint64_t warm = v.value("warm", 0ull);
+        std::string dirty = std::to_string(v.value("dirty", 0ull));
+        if (warm) dirty += " (" + std::to_string(warm) + " warm)";
+        std::printf("  valid %llu/%llu (%.1f %%), dirty %s, locked %llu, in sync: %s\n",
                     (unsigned long long)valid, (unsigned long long)regions,
-                    regions ? 100.0 * double(valid) / double(regions) : 0.0,
-                    (unsigned long long)v.value("dirty", 0ull), (unsigned long long)v.value("locked", 0ull),
-                    sync.c_str());
+                    regions ? 100.0 * double(valid) / double(regions) : 0.0, dirty.c_str(),
+                    (unsigned long long)v.value("locked", 0ull), sync.c_str());
         if (str_or(v, "replication_mode", "async") == "sync") {
             uint64_t held = v["held_writes"].is_number() ? v["held_writes"].get<uint64_t>() : 0;
             std::string policy = str_or(v, "on_peer_loss", "");

@@ -16,7 +16,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
     Toml t(text, origin,
            {"site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
             "secret_key_file", "public_key", "peer_public_key", "replication_rate", "replication_window",
-            "hydration_rate",
+            "hydration_rate", "warm_regions",
             "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
             "insecure_network", "witness", "witness_public_key", "lease_ms", "lease_margin_ms", "on_peer_loss",
             "volume"});
@@ -103,6 +103,7 @@ Config parse_config(std::string_view text, const std::string& origin) {
         c.hydration_rate = *v;
     }
     num("replication_window", c.window, 1, 256);
+    num("warm_regions", c.warm_regions, 0, 1u << 24);
     num("heartbeat_ms", c.heartbeat_ms, 50, 60000);
     num("link_timeout_ms", c.link_timeout_ms, 200, 600000);
     num("handover_timeout_ms", c.handover_timeout_ms, 1000, 3600000);
@@ -221,6 +222,11 @@ Reload reload_config(const Config& running, const Config& fresh) {
         r.applied.push_back("replication_window: " + std::to_string(running.window) + " -> " +
                             std::to_string(fresh.window));
         r.config.window = fresh.window;
+    }
+    if (fresh.warm_regions != running.warm_regions) {
+        r.applied.push_back("warm_regions: " + std::to_string(running.warm_regions) + " -> " +
+                            std::to_string(fresh.warm_regions));
+        r.config.warm_regions = fresh.warm_regions;
     }
     bool alone = fresh.on_peer_loss == "continue";
     for (auto& [_, p] : fresh.volume_on_peer_loss) alone |= p == "continue";

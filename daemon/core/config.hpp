@@ -28,6 +28,10 @@ struct Config {
     // bounds them) or 0 (none: only what bios wait for is fetched).
     uint64_t hydration_rate = kUnlimited;
     unsigned window = 8;           // replication and pull regions in flight
+    // Sync volumes: regions the owner keeps dirty once the peer confirmed
+    // their writes, so that their next write needs no metadata commit
+    // (0: cleared at once; after a crash they are pushed again).
+    unsigned warm_regions = 4096;
     unsigned heartbeat_ms = 1000;
     unsigned link_timeout_ms = 5000;
     unsigned handover_timeout_ms = 30000;  // then the old owner fences itself
@@ -69,7 +73,8 @@ std::optional<std::string> key_file_problem(const std::string& path, unsigned mo
 std::string rate_text(uint64_t rate);
 
 // SIGHUP: what of @fresh (the file read again) dccd takes while it runs
-// (replication_rate, hydration_rate, replication_window, on_peer_loss), in @running's copy; every other
+// (replication_rate, hydration_rate, replication_window, warm_regions, on_peer_loss), in @running's
+// copy; every other
 // change is named in restart and waits for the next start.
 struct Reload {
     Config config;                     // @running with the live changes

@@ -66,8 +66,11 @@ struct SiteState {
 // Where a state stands in the only order a site's state moves in.
 inline uint64_t order(SiteState s) { return s.generation * 2 + (s.role != Role::Yielding); }
 
-// Whether each site holds dirty regions (writes the other never took), as
-// the site itself says: here from its kernel, the peer in its ATTACH.
+// Whether each site may hold writes it acknowledged that the other never
+// took, as the site itself says: here from its kernel (DCC_SET_AHEAD: in
+// async any dirty region; in sync a region with a write completed without
+// the peer, which a warm region, dirty with every write confirmed, is
+// not), the peer in its ATTACH.
 struct Dirt {
     bool here = false;
     bool peer = false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "replication.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace dcc::core {
@@ -33,7 +34,25 @@ void Replicator::drop_busy(RangeSet& s) const {
     for (const Range& x : clears_.ranges()) s.remove(x.start, x.count);
 }
 
-bool look_for_dirty(uint64_t kernel_dirty) { return kernel_dirty != 0; }
+uint64_t warm_over(uint64_t dirty, uint64_t unreplicated, uint64_t keep) {
+    uint64_t warm = dirty - std::min(dirty, unreplicated);
+    return warm > keep ? warm - keep : 0;
+}
+
+RangeSet warm_excess(const RangeSet& confirmed, uint64_t over) {
+    RangeSet out;
+    for (const Range& x : confirmed.ranges()) {
+        if (!over) break;
+        uint64_t n = std::min(over, x.count);
+        out.add(x.start, n);
+        over -= n;
+    }
+    return out;
+}
+
+bool look_for_dirty(uint64_t dirty, uint64_t unreplicated, uint64_t keep) {
+    return std::min(dirty, unreplicated) != 0 || warm_over(dirty, unreplicated, keep) != 0;
+}
 
 DirtySplit split_dirty(const std::vector<Range>& dirty, const std::vector<Range>& unconfirmed,
                        std::optional<uint64_t> unconfirmed_next) {

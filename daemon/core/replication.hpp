@@ -112,12 +112,24 @@ struct DirtySplit {
 DirtySplit split_dirty(const std::vector<Range>& dirty, const std::vector<Range>& unconfirmed,
                        std::optional<uint64_t> unconfirmed_next);
 
+// A sync volume's owner keeps up to @keep regions dirty once the peer
+// confirmed their writes ("warm"), as DRBD's activity log keeps its
+// extents: a write to a warm region needs no metadata commit first.  Of
+// the kernel's counts (status: @dirty regions, @unreplicated of them with
+// a write the peer did not confirm), how many warm ones are over @keep.
+uint64_t warm_over(uint64_t dirty, uint64_t unreplicated, uint64_t keep);
+
+// Of @confirmed (warm regions found in a page of the dirty set), the first
+// @over to clear: the rest stay dirty.
+RangeSet warm_excess(const RangeSet& confirmed, uint64_t over);
+
 // Whether to ask the kernel for a volume's dirty set: not when its last
-// count (status, every 500 ms; UINT64_MAX: not known) had none dirty, so
-// that a site with many idle volumes does not ask for each one's dirty
-// set ten times a second; a region dirtied since is found at the next
-// count.
-bool look_for_dirty(uint64_t kernel_dirty);
+// count (status, every 500 ms; UINT64_MAX: not known) had nothing to push
+// (@unreplicated: every dirty region in async) and no warm region over
+// @keep (in async 0: what is dirty is pushed), so that a site with many
+// idle volumes does not ask for each one's dirty set ten times a second;
+// a region dirtied since is found at the next count.
+bool look_for_dirty(uint64_t dirty, uint64_t unreplicated, uint64_t keep);
 
 enum class SyncTake {
     Apply,    // write it, then answer

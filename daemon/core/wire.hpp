@@ -123,7 +123,7 @@ struct VolumeInfo {
     uint8_t role = 0;    // enum dcc_role: owner, replica or yielding
     uint8_t origin = 0;  // enum dcc_origin: how the sender's generation began
     uint8_t split = 0;   // enum dcc_split: a split brain the sender recorded
-    bool dirty = false;  // the sender holds dirty regions
+    bool dirty = false;  // the sender may hold acknowledged writes the receiver lacks
     bool sync = false;   // the sender's replication mode is sync
     bool operator==(const VolumeInfo&) const = default;
 };

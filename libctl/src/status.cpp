@@ -16,13 +16,14 @@ using nlohmann::json;
 namespace {
 
 // The kernel's status line, field by field (valid/regions is one field).
-// The first kRequired are in every line this program accepts; lease and
-// held came later, and a line without them reads as "-" (no lease needed,
-// asynchronous replication).
-constexpr std::array<const char*, 14> kFields = {"region_sectors", "valid/regions", "dirty",
+// The first kRequired are in every line this program accepts; lease, held
+// and unconfirmed came later, and a line without them reads as "-" (no
+// lease needed, asynchronous replication, not counted).
+constexpr std::array<const char*, 15> kFields = {"region_sectors", "valid/regions", "dirty",
                                                  "locked", "role", "generation", "mode",
                                                  "registration", "misses", "timeouts",
-                                                 "origin", "split", "lease", "held"};
+                                                 "origin", "split", "lease", "held",
+                                                 "unconfirmed"};
 constexpr size_t kRequired = 12;
 
 bool to_u64(const std::string& s, uint64_t& out) {
@@ -111,6 +112,11 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
         if (!to_u64(at("held"), held)) return std::nullopt;
         st.held = held;
     }
+    if (at("unconfirmed") != "-") {
+        uint64_t unc;
+        if (!to_u64(at("unconfirmed"), unc)) return std::nullopt;
+        st.unconfirmed = unc;
+    }
     if (at("registration") != "-") {
         uint64_t reg;
         if (!to_u64(at("registration"), reg)) return std::nullopt;
@@ -194,6 +200,7 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.regions = t.regions;
     v.valid = t.valid;
     v.dirty = t.dirty;
+    v.warm = t.dirty - t.unreplicated();
     v.locked = t.locked;
     v.misses = t.misses;
     v.timeouts = t.timeouts;
@@ -241,6 +248,7 @@ json to_json(const VolumeStatus& v) {
             {"regions", v.regions},
             {"valid", v.valid},
             {"dirty", v.dirty},
+            {"warm", v.warm},
             {"locked", v.locked},
             {"misses", v.misses},
             {"timeouts", v.timeouts},

@@ -46,6 +46,8 @@ TEST(Config, DefaultsAndValues) {
     EXPECT_EQ(c.heartbeat_ms, 1000u);
     EXPECT_EQ(c.control_socket, "/run/dcc/dccd.sock");
     EXPECT_EQ(c.hydration_rate, Config::kUnlimited);
+    EXPECT_EQ(c.warm_regions, 4096u);
+    EXPECT_EQ(parse_config(base("warm_regions = 0\n"), "x").warm_regions, 0u);
 }
 
 // Background pulls: unlimited (the default), off, or a rate of at least 1M.
@@ -80,6 +82,8 @@ TEST(Config, ClearErrorsWithTheLine) {
     EXPECT_EQ(error_of(base("frobnicate = 1\n")), "dccd.toml:10: unknown key 'frobnicate'");
     EXPECT_EQ(error_of("site = \"A\"\n"), "dccd.toml: missing key 'listen'");
     EXPECT_NE(error_of(base("replication_window = 0\n")).find("from 1 to 256"), std::string::npos);
+    EXPECT_NE(error_of(base("warm_regions = 16777217\n")).find("from 0 to 16777216"), std::string::npos);
+    EXPECT_NE(error_of(base("warm_regions = -1\n")).find("warm_regions"), std::string::npos);
     EXPECT_NE(error_of(base("replication_rate = \"1k\"\n")).find("at least 1M"), std::string::npos);
     EXPECT_NE(error_of(base("heartbeat_ms = 1000\nlink_timeout_ms = 1500\n")).find("twice"),
               std::string::npos);
@@ -244,15 +248,17 @@ TEST(Config, Reload) {
     EXPECT_TRUE(same.restart.empty());
 
     Config fresh = parse_config(base("replication_rate = \"8M\"\nreplication_window = 2\nlease_ms = 9000\n"
-                                     "handover_timeout_ms = 5000\n"),
+                                     "handover_timeout_ms = 5000\nwarm_regions = 16\n"),
                                 "x");
     fresh.peer = "tcp://10.0.0.3:7788";
     Reload r = reload_config(run, fresh);
     EXPECT_EQ(r.config.rate, 8u << 20);
     EXPECT_EQ(r.config.window, 2u);
-    ASSERT_EQ(r.applied.size(), 2u);
+    EXPECT_EQ(r.config.warm_regions, 16u);
+    ASSERT_EQ(r.applied.size(), 3u);
     EXPECT_EQ(r.applied[0], "replication_rate: 67108864 -> 8388608 bytes/s");
     EXPECT_EQ(r.applied[1], "replication_window: 8 -> 2");
+    EXPECT_EQ(r.applied[2], "warm_regions: 4096 -> 16");
     EXPECT_EQ(r.restart, (std::vector<std::string>{"peer", "handover_timeout_ms", "lease_ms"}));
     // What waits for a restart is not taken.
     EXPECT_EQ(r.config.peer, run.peer);

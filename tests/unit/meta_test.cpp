@@ -245,7 +245,7 @@ TEST(Superblock, DetectsEveryKindOfDamage) {
     const Damage damages[] = {
         {"region count", [](Superblock& s) { s.nr_regions += 1; }, SbStatus::Inconsistent},
         {"region size", [](Superblock& s) { s.region_sectors = 96; }, SbStatus::Inconsistent},
-        {"unknown flag", [](Superblock& s) { s.flags = 4; }, SbStatus::Inconsistent},
+        {"unknown flag", [](Superblock& s) { s.flags = 8; }, SbStatus::Inconsistent},
         {"lease and an unknown flag", [](Superblock& s) { s.flags = DCC_SB_F_LEASE | (1u << 31); },
          SbStatus::Inconsistent},
         {"bitmap place", [](Superblock& s) { s.dirty_start = 7; }, SbStatus::Inconsistent},

@@ -109,7 +109,7 @@ TEST(NlBuild, SetRoleWithOriginAndSplit) {
     EXPECT_EQ(attr(mz.get(), DCC_A_SPLIT_GENERATION), nullptr);
 }
 
-TEST(NlAbi, Versions3To8AppendTheirNumbers) {
+TEST(NlAbi, Versions3To9AppendTheirNumbers) {
     // Numbers the daemon and older tools rely on never move.
     EXPECT_EQ(DCC_A_MODE, 21);
     EXPECT_EQ(DCC_A_PAD, 22);
@@ -125,6 +125,7 @@ TEST(NlAbi, Versions3To8AppendTheirNumbers) {
     EXPECT_EQ(DCC_A_CLEAN, 32);
     EXPECT_EQ(DCC_A_MAX, DCC_A_CLEAN);
     EXPECT_EQ(DCC_SET_UNCONFIRMED, 4);
+    EXPECT_EQ(DCC_SET_AHEAD, 5);
     EXPECT_EQ(DCC_CMD_ARM, 11);
     EXPECT_EQ(DCC_CMD_SET_LEASE, 12);
     EXPECT_EQ(DCC_CMD_SET_SYNC, 13);
@@ -133,7 +134,8 @@ TEST(NlAbi, Versions3To8AppendTheirNumbers) {
     EXPECT_EQ(DCC_CMD_ANNOUNCE_WRITES, 16);
     EXPECT_EQ(DCC_CMD_FILL_RELEASE, 17);
     EXPECT_EQ(DCC_CMD_MAX, DCC_CMD_FILL_RELEASE);
-    EXPECT_EQ(DCC_GENL_VERSION, 8);
+    EXPECT_EQ(DCC_GENL_VERSION, 9);
+    EXPECT_EQ(DCC_SB_F_AHEAD, 4u);
     // The kernel's event layout, host-endian.
     EXPECT_EQ(sizeof(dcc_written), 24u);
 }

@@ -194,12 +194,37 @@ TEST(Replication, OwedRegionsGoFirstAndOnlyWhatIsHeld) {
     EXPECT_TRUE(rep.take_clears().empty());  // not from the dirty set: no clear
 }
 
-// The kernel's last count had no dirty region: its dirty set is not asked
-// for; a count of some, or none known yet, is.
+// The kernel's last count had nothing to push: its dirty set is not asked
+// for; a count of some, or none known yet, is.  Warm regions (dirty, their
+// writes all confirmed) are looked for only once there are more than the
+// owner keeps.
 TEST(Replication, LooksForDirtyRegionsOnlyWhenTheKernelCountsSome) {
-    EXPECT_FALSE(look_for_dirty(0));
-    EXPECT_TRUE(look_for_dirty(1));
-    EXPECT_TRUE(look_for_dirty(UINT64_MAX)) << "not known: ask";
+    EXPECT_FALSE(look_for_dirty(0, 0, 0));
+    EXPECT_TRUE(look_for_dirty(1, 1, 0));
+    EXPECT_TRUE(look_for_dirty(UINT64_MAX, UINT64_MAX, 0)) << "not known: ask";
+    EXPECT_FALSE(look_for_dirty(100, 0, 100)) << "all warm, as many as kept";
+    EXPECT_TRUE(look_for_dirty(101, 0, 100)) << "one warm region too many";
+    EXPECT_TRUE(look_for_dirty(100, 1, 4096)) << "one to push";
+    EXPECT_TRUE(look_for_dirty(1, 0, 0)) << "keeping none: clear it";
+}
+
+// Only the warm regions over what is kept are cleared, the first found;
+// an unconfirmed count above the dirty one (read at another moment) is no
+// warm region at all.
+TEST(Replication, ClearsOnlyTheWarmRegionsOverWhatIsKept) {
+    EXPECT_EQ(warm_over(10, 4, 6), 0u);
+    EXPECT_EQ(warm_over(10, 4, 2), 4u);
+    EXPECT_EQ(warm_over(10, 12, 0), 0u);
+    EXPECT_EQ(warm_over(10, 0, 0), 10u);
+    RangeSet confirmed;
+    confirmed.add(3, 2);
+    confirmed.add(10, 5);
+    EXPECT_TRUE(warm_excess(confirmed, 0).empty());
+    RangeSet three = warm_excess(confirmed, 3);
+    EXPECT_EQ(three.count(), 3u);
+    EXPECT_TRUE(three.contains(3) && three.contains(4) && three.contains(10));
+    EXPECT_FALSE(three.contains(11));
+    EXPECT_EQ(warm_excess(confirmed, 100).count(), 7u) << "no more than the page holds";
 }
 
 TEST(Replication, FloorIsTheOldestUnanswered) {

@@ -95,15 +95,33 @@ TEST(Status, HeldWritesMeanSync) {
     EXPECT_FALSE(parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - - -1"));
 }
 
-TEST(Status, FieldsAddedAtTheEndAreIgnored) {
-    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held 3 later 42");
+// The unconfirmed count (a later field): the dirty regions that may differ
+// from the other site; the other dirty ones are warm.  Without it (an older
+// kernel) every dirty region counts.
+TEST(Status, UnconfirmedRegionsAreTheOnesNotReplicated) {
+    auto s = parse_status("128 100/16384 30 0 owner 7 rw 12 5 1 handover - - 0 4");
     ASSERT_TRUE(s);
+    EXPECT_EQ(s->unconfirmed, 4u);
+    EXPECT_EQ(s->unreplicated(), 4u);
+    auto old = parse_status("128 100/16384 30 0 owner 7 rw 12 5 1 handover - - 0");
+    ASSERT_TRUE(old);
+    EXPECT_FALSE(old->unconfirmed);
+    EXPECT_EQ(old->unreplicated(), 30u);
+    auto racy = parse_status("128 100/16384 3 0 owner 7 rw 12 5 1 handover - - 0 5");
+    EXPECT_EQ(racy->unreplicated(), 3u) << "never more than the dirty count";
+    EXPECT_FALSE(parse_status("128 100/16384 3 0 owner 7 rw 12 5 1 handover - - 0 x"));
+}
+
+TEST(Status, FieldsAddedAtTheEndAreIgnored) {
+    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held 3 1 later 42");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->unconfirmed, 1u);
     EXPECT_EQ(s->split, "-");
     EXPECT_EQ(s->lease, "held");
     EXPECT_EQ(s->held, 3u);
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - more", "split"),
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - 0 more", "split"),
               "old");
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - more", "lease"),
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - 0 more", "lease"),
               "expired");
 }
 

@@ -119,7 +119,16 @@ struct dcc_disk_sb {
  * a sync volume that only this site holds.
  */
 #define DCC_SB_F_SYNC		(1U << 1)
-#define DCC_SB_F_ALL		(DCC_SB_F_LEASE | DCC_SB_F_SYNC)
+/*
+ * Sync mode: this site may hold a write it acknowledged that the other
+ * site lacks.  Committed before a held write completes without the other
+ * site's confirmation (the daemon went on alone), set at a switch to sync
+ * mode while any region is dirty, and cleared with the dirty bits once no
+ * region is unconfirmed.  Without it, a dirty region of a sync volume
+ * holds only writes the other site confirmed, or none acknowledged.
+ */
+#define DCC_SB_F_AHEAD		(1U << 2)
+#define DCC_SB_F_ALL		(DCC_SB_F_LEASE | DCC_SB_F_SYNC | DCC_SB_F_AHEAD)
 
 /* DCC_A_LEASE_MS: no lease needed (DCC_SB_F_LEASE cleared) */
 #define DCC_LEASE_NONE		0xffffffffU
@@ -131,7 +140,7 @@ struct dcc_disk_sb {
 /* ------------------------------------------------------------------------ */
 
 #define DCC_GENL_NAME		"dm-dcc"
-#define DCC_GENL_VERSION	8
+#define DCC_GENL_VERSION	9
 #define DCC_GENL_MCGRP_EVENTS	"events"
 #define DCC_GENL_MCGRP_WRITES	"writes"
 
@@ -319,6 +328,12 @@ enum dcc_region_set {
 	 * meaningful where the region is dirty.
 	 */
 	DCC_SET_UNCONFIRMED = 4,
+	/*
+	 * Version 9: regions that may hold a write acknowledged here that
+	 * the other site lacks: the dirty ones in async mode; in sync mode
+	 * the unconfirmed ones while DCC_SB_F_AHEAD is set, else none.
+	 */
+	DCC_SET_AHEAD = 5,
 	__DCC_SET_MAX,
 };
 

@@ -4,6 +4,7 @@
 // This file is the one owner of both schemas.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,9 +16,12 @@ namespace dcc {
 
 // The INFO status line of a dcc target, in the order the kernel prints it:
 //   region_sectors valid/regions dirty locked role generation mode
-//   registration misses timeouts origin split [lease [held]]
+//   registration misses timeouts origin split [lease [held [unconfirmed]]]
 // A kernel before leases prints no lease field; it needs none ("-").
 // held: writes waiting for the other site (sync), "-" for async.
+// unconfirmed: the dirty regions with a write the other site did not
+// confirm (all dirty ones in async); the rest are kept dirty only so that
+// their next write needs no metadata commit.  nullopt from an older kernel.
 struct TargetStatus {
     uint64_t region_sectors = 0;
     uint64_t valid = 0;
@@ -34,6 +38,10 @@ struct TargetStatus {
     std::string split;   // "-" (none), old, new
     std::string lease = "-";  // "-" (none needed), held (one runs), expired
     std::optional<uint64_t> held;  // sync: writes waiting for the other site; nullopt: async
+    std::optional<uint64_t> unconfirmed;  // nullopt: a kernel that does not count them
+
+    // The dirty regions that may differ from the other site's copy.
+    uint64_t unreplicated() const { return std::min(dirty, unconfirmed.value_or(dirty)); }
 };
 
 // Parse the INFO status of one dcc target (the part after "dcc ").
@@ -49,7 +57,8 @@ bool serves_reads_at_once(const TargetStatus& s);
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
 // role, generation, mode, registration ("-" if none), misses, timeouts,
 // origin, split ("-" if none), lease ("-" if none needed, also from a
-// kernel before leases), held ("-" for async).
+// kernel before leases), held ("-" for async), unconfirmed ("-" from an
+// older kernel).
 // nullopt for an unknown name or a malformed line.
 std::optional<std::string> status_field(const std::string& params, const std::string& name);
 
@@ -98,6 +107,10 @@ struct VolumeStatus {
     std::optional<uint64_t> fence_epoch;
     uint64_t region_bytes = 0, regions = 0;
     uint64_t valid = 0, dirty = 0, locked = 0, misses = 0, timeouts = 0;
+    // Of the dirty regions, those every write of which the other site
+    // confirmed (sync), kept dirty so that the next write needs no
+    // metadata commit: the same at both sites.
+    uint64_t warm = 0;
     std::optional<uint64_t> registration;
     std::optional<bool> paired;
     std::optional<std::string> peer_role;
