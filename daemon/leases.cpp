@@ -136,8 +136,9 @@ void Daemon::presync_still_dirty(Volume& v, const RangeSet* cleaned) {
 
 // Owner: the replica holds everything this site acknowledged without it,
 // and lacks nothing (its missing set of this pairing heard, nothing owed).
-// In sync, what was acknowledged alone is in the regions dirty when going
-// alone ended (read after the shipper stopped completing writes alone):
+// In sync, what was acknowledged alone is in the regions unconfirmed when
+// going alone ended (read after the shipper stopped completing writes
+// alone, and its last WRITES_DONE returned: SyncShipper::alone_mu_):
 // presync, each taken out once it is no longer dirty.  Writes since then
 // waited for the replica, so a volume written without pause is caught up
 // too.  Otherwise (the mode switched to async
@@ -208,9 +209,10 @@ void Daemon::alone_changed(Volume& v, bool alone) {
              : v.alone.fence() ? "the policy or the mode changed"
                                : "the witness records a newer owner");
     emit({{"event", "alone-end"}, {"volume", v.name}, {"generation", v.generation()}});
-    // The shipper stops completing writes alone first; then the regions
-    // dirty now hold every write it completed so: at risk (PROGRESS) and
-    // owed before the fence may be lifted (caught_up), until pushed.
+    // The shipper stops completing writes alone first (set_volume waits
+    // for a WRITES_DONE under way); then the regions unconfirmed now hold
+    // every write it completed so: at risk (PROGRESS) and owed before the
+    // fence may be lifted (caught_up), until pushed.
     tell_shipper(v);
     v.presync.reset();
     tell_shipper(v);

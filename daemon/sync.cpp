@@ -66,6 +66,7 @@ SyncShipper::~SyncShipper() {
 }
 
 void SyncShipper::set_volume(const ShipVolume& sv) {
+    std::lock_guard<std::mutex> a(alone_mu_);
     std::lock_guard<std::mutex> l(mu_);
     Vol& v = by_dev_[key(sv.dev)];
     if (!v.fd || v.v.data_fd != sv.data_fd) {
@@ -298,6 +299,7 @@ void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool faile
 // here too, once the kernel announces it again (set_volume asks).
 void SyncShipper::complete_alone() {
     std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ids;
+    std::lock_guard<std::mutex> a(alone_mu_);
     {
         std::lock_guard<std::mutex> l(mu_);
         for (const Held& w : alone_) {

@@ -107,6 +107,13 @@ private:
     nl::Client nl_;
     std::unique_ptr<uint8_t, void (*)(void*)> buf_;
 
+    // Held by complete_alone() from taking a volume's writes until the
+    // kernel completed them, and by set_volume(): once a volume is told it
+    // no longer goes alone, no write completes without the peer, so that
+    // dccd's presync, read next (DCC_SET_UNCONFIRMED, where the kernel
+    // marks such a write only as it completes it), holds each of them.
+    // Taken before mu_.
+    std::mutex alone_mu_;
     mutable std::mutex mu_;  // what follows, up to the thread
     std::map<std::pair<uint32_t, uint32_t>, Vol> by_dev_;  // (major, minor)
     bool up_ = false;

@@ -426,7 +426,10 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
             uint64_t keep = keep_warm(v);
             uint64_t over = keep ? core::warm_over(v.kst->dirty, v.kst->unreplicated(), keep)
                                  : split.confirmed.count();
-            clear_confirmed(v, core::warm_excess(split.confirmed, over));
+            uint64_t cleared = clear_confirmed(v, core::warm_excess(split.confirmed, over));
+            // (The status line is read every 500 ms, refills come every
+            // 100: the next one must not clear the same excess again.)
+            if (v.kst) v.kst->dirty -= std::min(v.kst->dirty, cleared);
         }
         v.rep.refill(v.invalid, dirty.ranges, 256, now);
         if (look) v.dirty_cursor = next.value_or(0);

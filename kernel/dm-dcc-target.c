@@ -594,6 +594,7 @@ static void dcc_issue_write(struct dcc *dcc, struct bio *bio)
 	if (test_bit(pb->region, dcc->hot_valid) &&
 	    test_bit(pb->region, dcc->hot_dirty)) {
 		pb->counted = true;
+		smp_rmb();	/* the mode after the hot bits: see dcc_map() */
 		if (READ_ONCE(dcc->sync) && dcc_sync_holds(bio)) {
 			dcc_sync_submit(dcc, bio);
 			return;
@@ -1522,13 +1523,16 @@ static void __dcc_give_back_hot(struct dcc *dcc, u64 r)
 }
 
 /*
- * After a CLEAR_DIRTY drained the writes in flight: once no region is
- * unconfirmed, a sync volume holds no write acknowledged without the other
- * site, and DCC_SB_F_AHEAD goes with the next commit.  (Only after a drain:
- * an async write that read the mode before a switch to sync marks its
- * region unconfirmed before it is submitted, so once drained it is seen.
- * A commit that clears the flag writes the superblock after the bitmap
- * blocks: a crash in between leaves it set, the safe side.)
+ * After a CLEAR_DIRTY begun in sync mode drained the writes in flight, or
+ * a SET_ROLE dropped every dirty bit: once no region is unconfirmed, a
+ * sync volume holds no write acknowledged without the other site, and
+ * DCC_SB_F_AHEAD goes with the next commit.  A write that took the fast
+ * path as async entered its epoch before it read the mode, so before the
+ * switch to sync was published, and so before such a CLEAR_DIRTY began:
+ * the drain waits for it, and it marked its region unconfirmed before it
+ * was submitted.  A commit that clears the flag writes the superblock
+ * after the bitmap blocks: a crash in between leaves it set, the safe
+ * side.
  */
 static void __dcc_ahead_settle(struct dcc *dcc)
 {
@@ -1559,6 +1563,7 @@ static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 {
 	struct dcc_bio *pb;
 	u64 i, end, count = 0, taken = 0, steps = 0;
+	bool was_sync = false;
 	unsigned int k;
 	int ret;
 
@@ -1572,6 +1577,7 @@ static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 	ret = __dcc_check_reg(dcc, portid, reg_id) ?: __dcc_mode_error(dcc);
 	if (ret)
 		goto unlock;
+	was_sync = dcc->sync;
 	for (k = 0; k < n; k++) {
 		end = ranges[k].start + ranges[k].count;
 		for (i = find_next_bit(dcc->armed, end, ranges[k].start); i < end;
@@ -1615,7 +1621,7 @@ static int dcc_clear_dirty(struct dcc *dcc, u32 portid, u64 reg_id,
 			dcc_relax_lock(dcc, &steps);
 		}
 	}
-	if (!ret)
+	if (!ret && was_sync)
 		__dcc_ahead_settle(dcc);
 unlock:
 	spin_unlock_irq(&dcc->lock);
@@ -1957,7 +1963,7 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 		       unsigned int n, bool failed, bool confirmed, u64 *count)
 {
 	struct bio_list done = BIO_EMPTY_LIST;
-	bool alone = !failed && !confirmed;
+	bool alone = !failed && !confirmed, commit;
 	struct dcc_bio *pb, *tmp;
 	blk_status_t status = failed ? BLK_STS_IOERR : BLK_STS_OK;
 	struct bio *bio;
@@ -2000,10 +2006,11 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 		dcc->sb_ahead = true;
 		dcc->sb_changed = true;
 	}
+	/* Set, and no superblock change waiting: it is on disk already. */
+	commit = alone && *count && dcc->sb_changed;
 	spin_unlock_irq(&dcc->lock);
 	if (alone) {
-		/* (Nothing to write if the flag was on disk already.) */
-		ret = *count ? dcc_commit(dcc) : 0;
+		ret = commit ? dcc_commit(dcc) : 0;
 		mutex_unlock(&dcc->commit_mutex);
 		if (ret)
 			status = BLK_STS_IOERR;
@@ -2372,14 +2379,25 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	if (!op_is_write(bio_op(bio))) {
 		if (likely(test_bit(r, dcc->hot_valid)))
 			return DM_MAPIO_REMAPPED;
-	} else if (!READ_ONCE(dcc->sync)) {
+	} else {
 		dcc_epoch_enter(dcc, &pb->epoch);
+		/*
+		 * The mode is read after the epoch is entered and the region
+		 * found hot, as dcc_issue_write() does: a write that still
+		 * sees async was counted before a switch to sync was
+		 * published, so either its region was dirty when the switch
+		 * set DCC_SB_F_AHEAD, or it is drained by any CLEAR_DIRTY
+		 * begun in sync mode (see __dcc_ahead_settle()).
+		 */
 		if (likely(test_bit(r, dcc->hot_valid) &&
 			   test_bit(r, dcc->hot_dirty))) {
-			pb->counted = true;
-			/* Not held: never confirmed (a deferred one: issue_write). */
-			dcc_unconfirmed(dcc, r);
-			return DM_MAPIO_REMAPPED;
+			smp_rmb();
+			if (!READ_ONCE(dcc->sync)) {
+				pb->counted = true;
+				/* Not held: never confirmed (a deferred one: issue_write). */
+				dcc_unconfirmed(dcc, r);
+				return DM_MAPIO_REMAPPED;
+			}
 		}
 		dcc_epoch_exit(dcc, pb->epoch);
 	}

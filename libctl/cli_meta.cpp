@@ -134,8 +134,8 @@ int cmd_dump_meta(int argc, char** argv) {
                     json_str(dcc::origin_name(m.sb.origin)).c_str(),
                     json_str(dcc::split_name(m.sb.split)).c_str(),
                     (unsigned long long)m.sb.split_generation);
-        std::printf(", \"lease\": %s, \"replication\": %s", m.sb.lease() ? "true" : "false",
-                    m.sb.sync() ? "\"sync\"" : "\"async\"");
+        std::printf(", \"lease\": %s, \"replication\": %s, \"ahead\": %s", m.sb.lease() ? "true" : "false",
+                    m.sb.sync() ? "\"sync\"" : "\"async\"", m.sb.ahead() ? "true" : "false");
         if (o.has("ranges"))
             std::printf(", \"valid_ranges\": %s, \"dirty_ranges\": %s", json_str(list(valid)).c_str(),
                         json_str(list(dirty)).c_str());
@@ -158,6 +158,8 @@ int cmd_dump_meta(int argc, char** argv) {
                 m.sb.lease() ? "needed (the owner serves only under its daemon's lease)" : "-");
     std::printf("replication    %s\n",
                 m.sb.sync() ? "sync (a write completes once the other site holds it)" : "async");
+    std::printf("ahead          %s\n",
+                m.sb.ahead() ? "yes (this site may hold writes it acknowledged that the other site lacks)" : "-");
     if (o.has("ranges"))
         std::printf("valid ranges   %s\ndirty ranges   %s\n", list(valid).c_str(), list(dirty).c_str());
     return 0;

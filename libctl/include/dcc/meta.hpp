@@ -65,6 +65,7 @@ struct Superblock {
     bool lease() const { return flags & DCC_SB_F_LEASE; }
     // DCC_SB_F_SYNC: a write completes once the other site holds it.
     bool sync() const { return flags & DCC_SB_F_SYNC; }
+    bool ahead() const { return flags & DCC_SB_F_AHEAD; }
 };
 
 constexpr uint32_t kMetaBlock = 4096;

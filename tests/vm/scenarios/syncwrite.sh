@@ -5,6 +5,8 @@
 #      (O_DIRECT): as soon as its dd returned, B's data device holds all
 #      of it, which replication alone could not have moved yet.  A clears
 #      its 128 regions without pushing them: B confirmed every write.
+#      (warm_regions = 0 here: every confirmed region is cleared at once,
+#      which this shows; failover-warm shows them kept dirty.)
 #   2. The link is cut: a write at A is held (status shows it) and fails
 #      with EIO after miss_timeout (5 s), never acknowledged; the kernel
 #      says why.  Reads go on.
@@ -38,7 +40,7 @@ dccctl format-meta --data "$DATA" --meta "$META" --uuid $UUID --sync \
 check "format-meta --sync says so" grep -q "synchronous replication" /tmp/format.out
 check "create" dcc_create vol "$DATA" "$META" 2 miss_timeout 5
 expect_eq "the kernel reports sync, no write held" 0 "$(status_field vol held)"
-dccd_config 'replication_rate = "1M"'
+dccd_config 'replication_rate = "1M"' 'warm_regions = 0'
 start_dccd
 check "paired" dccctl wait vol paired --timeout 60
 check "dccctl status: replication_mode sync" sh -c 'dccctl status --json vol | grep -q "\"replication_mode\":\"sync\""'
