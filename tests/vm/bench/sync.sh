@@ -63,6 +63,18 @@ dev_writes() {
 	awk '{print $5}' "$f"
 }
 drbd_connected() { [ "$(drbdsetup-84 cstate 0 2>/dev/null)" = Connected ]; }
+# warm N: dccd's warm_regions = N (SIGHUP); with 0, waits until the sync
+# volume's confirmed regions are cleared
+warm() {
+	local seen
+	seen=$(wc -l </tmp/dccd.log)
+	sed -i '/^warm_regions = /d' /etc/dcc/dccd.toml
+	echo "warm_regions = $1" >>/etc/dcc/dccd.toml
+	kill -HUP "$DCCD"
+	wait_until 10 sh -c "tail -n +$((seen + 1)) /tmp/dccd.log | grep -q 'SIGHUP: warm_regions: .* -> $1\$'" ||
+		bad "warm_regions $1 not taken"
+	[ "$1" != 0 ] || wait_until 30 sh -c '[ "$(dcctest field sync dirty)" = 0 ]' || bad "warm regions not cleared"
+}
 if [ "$SITE" = a ]; then
 	wait_until 60 drbd_connected || bad "drbd connected"
 	{ drbdsetup-84 new-current-uuid 0 --clear-bitmap=yes && drbdsetup-84 primary 0; } >>/tmp/drbd.out 2>&1 ||
@@ -88,15 +100,19 @@ if [ "$SITE" = a ]; then
 		# DRBD's activity-log extents.)
 		# (syncds and drbdds: writes that ask for durability, O_SYNC,
 		# for which DRBD too flushes at both sites.)
+		# (syncnw: sync with warm_regions 0, every region cleared once
+		# the peer confirmed its writes, so that each write to it waits
+		# for a dirty-bit commit: what warm regions save.)
 		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0 \
 			synchot:/dev/mapper/sync:4M drbdhot:/dev/drbd0:4M syncds:/dev/mapper/sync:60M:1 \
-			drbdds:/dev/drbd0:60M:1; do
+			drbdds:/dev/drbd0:60M:1 syncnw:/dev/mapper/sync; do
 			dev=${t#*:} size=60M ds=0
 			case $dev in *:*:*) ds=${dev##*:} dev=${dev%:*} ;; esac
 			case $dev in *:*) size=${dev#*:} dev=${dev%%:*} ;; esac
 			# The sync volume's metadata writes at the owner while one
 			# write is in flight (the dirty bits' commits, which the
 			# writes wait for), against fio's writes.
+			[ "${t%%:*}" = syncnw ] && warm 0
 			mw0=$(dev_writes sync.m)
 			set -- $(lat "$dev" 1 "$size" "$ds")
 			mw=$(($(dev_writes sync.m) - mw0))
@@ -104,6 +120,14 @@ if [ "$SITE" = a ]; then
 			set -- "$@" $(lat "$dev" 16 "$size" "$ds")
 			echo "BENCH synclat round=$round target=${t%%:*} median_us=$1 p99_us=$2 iops16=$7" \
 				"meta_writes=$mw writes=$4"
+			if [ "${t%%:*}" = syncnw ]; then
+				# Warm again, as the first write of each device left
+				# it, for the next round's sync rows.
+				warm 4096
+				$DD if=/dev/zero of=/dev/mapper/sync bs=1M count=64 oflag=direct status=none ||
+					bad "write the sync volume again"
+				dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync after warming"
+			fi
 			# What a target left to replicate is done before the next
 			# one is measured, not during it.
 			dccctl wait async in-sync --timeout 300 >/dev/null || bad "async in sync after $t"
