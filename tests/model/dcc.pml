@@ -187,6 +187,13 @@
  * and a sync write whose answer nobody waits for is removed once its
  * receiver will never apply it (without FIX_KEEP, below its push order only
  * once no volume removal can come: one would make it forget that order).
+ * CONFIRM adds: (o)'s ghost and the AHEAD flag are cleared while no force
+ * can come and none came (only a forced generation reads the evidence).
+ * CONTINUE adds: once a force happened and no failover can come
+ * (FENCE_DEAD), the fence is cleared: the witness's fence and epoch, the
+ * owners' epochs and presync, the UPTODATEs in flight (only a CLAIM, and
+ * (j) and (k), which a force turns off, read them; a dropped UPTODATE no
+ * longer fills the witness link: that only drops a send less often).
  * -DNO_REDUCE turns them off (the search is then far larger).
  *
  * FAILOVER (-DFAILOVER, docs/failover-design.md: leases, a witness,
@@ -248,16 +255,17 @@
  *  G+1 with HOW_FAILOVER; it may give up at any moment.  --force
  *  (MAXFORCE): owner G+1 at once, HOW_FORCED, no witness (the forced owner
  *  writes without a lease).  ATTACH and ATTACH_ACK also state how the
- *  sender's generation began (how[]: its origin), whether it has dirty
- *  regions, and the split brain it recorded (none, old or new; not its
- *  generation).  New pairing rules, applied first (15 and 16, then 12 to
- *  14, as core::decide):
+ *  sender's generation began (how[]: its origin), its evidence (whether
+ *  it has dirty regions; in SYNC, FIX_AHEAD: its AHEAD flag and an
+ *  unconfirmed region, see AHEAD above), and the split brain it recorded
+ *  (none, old or new; not its generation).  New pairing rules, applied
+ *  first (15 and 16, then 12 to 14, as core::decide):
  *   12 old owner (owner, or yielding a handover never taken) meets a newer
  *      owner by failover, no split: persist replica of its generation, its
  *      dirty regions invalid (fetched or pushed back), dirty bits dropped;
  *   13 the newer owner meets the old one, no split: wait;
  *   14 split brain: the newer generation was forced and the old site has
- *      dirty regions, or either recorded one (the older site meets
+ *      that evidence, or either recorded one (the older site meets
  *      anything): persist SB_OLD (serves nothing) with the newer
  *      generation, or SB_NEW (serves on); an SB_OLD site that meets a
  *      still newer owner records that generation; a site with either pairs
@@ -322,16 +330,59 @@
  *  remembering its seq, so a push read before the write landed is still
  *  taken after it.  Without SYNC: ASYNC, as above.
  *  CONFIRM (with SYNC; -DNO_CONFIRM turns it off): each write is on the
- *  replica once its SYNC_ACK OK came, so the owner's dccd clears the dirty
- *  bit of a region whose writes the peer all confirmed without pushing
- *  it, and before a handover reads its dirty set, so that the new owner
- *  is not sent to fetch back what it holds.  The kernel keeps, per region,
- *  "a write ended without the peer's confirmation" (unc: failed,
- *  acknowledged alone (WRITES_DONE without CONFIRMED), or a whole-region
- *  write; every dirty region after a load), cleared with the
+ *  replica once its SYNC_ACK OK came, so the owner's dccd may clear the
+ *  dirty bit of a region whose writes the peer all confirmed without
+ *  pushing it, and does before a handover reads its dirty set, so that
+ *  the new owner is not sent to fetch back what it holds.  The kernel
+ *  keeps, per region, "a write ended without the peer's confirmation"
+ *  (unc: failed, acknowledged alone (WRITES_DONE without CONFIRMED), or a
+ *  whole-region write; every dirty region after a load), cleared with the
  *  dirty bit, and such a clear (DCC_CLEAR_CONFIRMED) leaves a region with
- *  that bit or with a write held.  MUTANT_CONFIRM_UNC, MUTANT_CONFIRM_HELD:
- *  without one of the two tests; each fails (b) at depth 14.
+ *  that bit or with a write held.  The clear is an event that may come at
+ *  any moment or never: a dccd that clears at once, and one that keeps a
+ *  confirmed region dirty (warm, as DRBD's activity log does, so that the
+ *  next sync write to it waits for no metadata commit) until a handover
+ *  or an eviction, are both this model.  MUTANT_CONFIRM_UNC,
+ *  MUTANT_CONFIRM_HELD: without one of the two tests; each fails (b) in
+ *  seven steps (at depth 21: a step is three transitions, see world()).
+ *  AHEAD (FIX_AHEAD, with CONFIRM; -DNO_FIX_AHEAD: as before, any dirty
+ *  region).  With warm regions a sync owner nearly always has dirty
+ *  regions, so "has dirty regions" no longer says that it wrote what its
+ *  peer lacks: a forced failover would nearly always end in a split brain
+ *  that is none.  The superblock has a flag, AHEAD (ahd, persisted): "this
+ *  site may hold a write it acknowledged that the peer lacks".  The kernel
+ *  sets and persists it before it completes a held write without the
+ *  peer's confirmation and without failure (here: going alone, in the
+ *  acknowledgement's step), and clears it in the commit of a clear (a
+ *  push's CLEAR_DIRTY, or CONFIRM) after which no region of the site is
+ *  unconfirmed, or of a SET_ROLE that drops every dirty bit (rules 2, 5
+ *  and 12, a handover's CLEAN, a resolve; a power cut inside that commit,
+ *  G_TORN, leaves it set: the superblock is written after the bitmaps).
+ *  The evidence (EVIDENCE()) a site states in ATTACH and ATTACH_ACK, and
+ *  reads for itself at rules 12 and 14, is then the flag and an
+ *  unconfirmed region; in ASYNC, any dirty region as before.  And
+ *  presync is read from the unconfirmed regions (and valid) instead of
+ *  the dirty ones: a warm region holds no write acknowledged alone, and
+ *  counted it would never leave presync (nothing pushes it) until written
+ *  again or evicted, and the fence would stand.  unc is cleared only with
+ *  dirty, so this is a subset, left as before (no longer dirty, or pushed
+ *  after presync was read).  MUTANT_AHEAD_LATE: the flag is set in
+ *  memory at the acknowledgement and persisted by a later step; after a
+ *  power cut between the two (unc = dirty, the flag clear) the old owner
+ *  applies rule 12 to a write it acknowledged alone after the force: (g)
+ *  fails (mutant-ahead-late).  MUTANT_AHEAD_CLEAR: the flag goes at every
+ *  clear, though another region is still unconfirmed (NR = 2): (g) fails
+ *  likewise (mutant-ahead-clear).  With NR = 1 it is the fix.
+ *  Two bounds of the environment, for the checks of this evidence only:
+ *  QUIET_FORCED, an owner by force writes nothing (its writes take
+ *  nothing from what the old site holds or states; here they only take
+ *  away the old site's pending write of their region, one write of a
+ *  region pending at a time); CUTS_AFTER_FORCE, a power cut comes only
+ *  once a force happened (which keeps the one the flag is persisted for:
+ *  between an acknowledgement alone and the old owner's meeting the new
+ *  one).  Without them a force with CONTINUE is 16.8 M states without a
+ *  power cut (continue-force-wide), and more than 37.7 M with one (not
+ *  completed in 8 GB).
  *
  *  CONTINUE (-DCONTINUE, with SYNC: on_peer_loss = continue).  An owner
  *  may go on without its replica only once the witness fenced that
@@ -350,9 +401,10 @@
  *  generation (a CLAIM granted, a RENEW above the record) has none, its
  *  replica being the old owner, which holds what it wrote.  Paired again,
  *  the owner's writes wait for the replica again, and it reads presync
- *  (dccd's name): the regions dirty (and valid) at that moment, which hold
- *  every write acknowledged alone.  A region leaves presync once a push
- *  that read it after that moment is answered (a push in flight then does
+ *  (dccd's name): the regions unconfirmed (FIX_AHEAD; before, dirty) and
+ *  valid at that moment, which hold every write acknowledged alone.  A
+ *  region leaves presync once a push that read it after that moment is
+ *  answered (a push in flight then does
  *  not count: dccd's presync_seq); presync is read afresh at a restart
  *  (the persisted dirty bits) and whenever the site becomes owner.  dccd
  *  notices that it is paired again before it pushes, and has cleared by
@@ -447,7 +499,21 @@
  *   (f) no site accepts a write once the other owns a newer generation,
  *       unless forced;
  *   (g) rule 12 (becoming replica quietly) is never applied by a site that
- *       wrote under (f)'s condition; rule 14 only after a force;
+ *       wrote under (f)'s condition; rule 14 only after a force.  In SYNC
+ *       "wrote" is "acknowledged a write the newer generation lacks": the
+ *       ghost late[] is set where a write is acknowledged while the peer
+ *       owns a newer generation and the peer's copy does not hold it (np,
+ *       valid), not where it lands ((f) is asserted there).  A write that
+ *       lands after the force is held: the new owner refuses its sync
+ *       write, so unless the site acknowledges it alone it fails; it
+ *       guarantees nothing, and rule 12 may drop it.  Nor is a write a
+ *       divergence that the peer confirmed, or took in a push that read
+ *       it, before the force: the peer holds it.  AHEAD (above) counts
+ *       neither, and with the ghost set where writes land (g) fails at
+ *       once: a write lands after the force, the old owner meets the new
+ *       one, rule 12 (sync-force); set at every acknowledgement after
+ *       the force, it fails once a SYNC_ACK OK that the peer sent before
+ *       the force arrives after it;
  *   (h) never merged: no site with a split brain recorded sends or takes
  *       a PUSH or a fill;
  *   (i) SYNC: the latest acknowledged write of each region is on a disk
@@ -484,7 +550,15 @@
  *       SINCE_PAIRED: nor a write made while apart before the statement
  *       the site last paired on;
  *   (n) SINCE_UNPAIRED: a site that paired again never takes a report
- *       counted before it last stopped being paired.
+ *       counted before it last stopped being paired;
+ *   (o) CONFIRM: rule 14 is applied only once some write was acknowledged
+ *       alone (aal, a ghost): a split brain is recorded only where a site
+ *       may have written what its peer lacks.  Not the converse: the flag
+ *       stays up after a power cut (every dirty region unconfirmed) or a
+ *       failed write until a clear leaves nothing unconfirmed, so a force
+ *       may still meet an old site that holds nothing its peer lacks and
+ *       record a split brain.  Without FIX_AHEAD (flaw-no-ahead) (o) fails:
+ *       a dirty region, warm or with a write held, is evidence.
  *
  *  Design changes this model found necessary (docs/failover-design.md):
  *   FIX_ATTEMPT a CLAIMED counts only in the failover attempt that sent the
@@ -549,7 +623,7 @@
  *               since before the sites were apart: without this
  *               (-DNO_FIX_OWN_ATTACH) a late one pairs the site again and lets
  *               in a report counted before the link loss, and (n) fails
- *               (flaw-late-attach, at depth 20, three link losses). The review
+ *               (flaw-late-attach, in ten steps, three link losses). The review
  *               of the first form of the fix found it; the data-loss form of
  *               the property (SINCE_PAIRED) cannot see it, as no write precedes
  *               that statement. An ATTACH of the site's own still out as it
@@ -665,6 +739,14 @@
 #ifndef FIX_PRESYNC
 #define FIX_PRESYNC
 #endif
+/* the AHEAD flag: the evidence of rule 14, and presync, read from the
+ * unconfirmed bits (-DNO_FIX_AHEAD: any dirty region, as before) */
+#ifndef NO_FIX_AHEAD
+#define FIX_AHEAD
+#endif
+#endif
+#if (defined(MUTANT_AHEAD_LATE) || defined(MUTANT_AHEAD_CLEAR)) && !defined(FIX_AHEAD)
+#error the AHEAD mutants need FIX_AHEAD (SYNC, with CONFIRM)
 #endif
 #ifdef CONTINUE
 #ifndef SYNC
@@ -943,7 +1025,8 @@ byte resolves = MAXRESOLVE;
 /* ghosts: what happened, for the properties only (no site reads them) */
 bit  forced;            /* a forced failover happened */
 bit  fodone;            /* a failover happened (ASYNC: acknowledged writes may be lost) */
-bit  late[2];           /* the site accepted a write after the peer owned a newer generation */
+bit  late[2];           /* the site accepted a write after the peer owned a newer generation
+                           (SYNC: acknowledged one the peer lacks, see (g)) */
 byte pho, pdi, psb, psn; /* scratch: the rest of a peer's ATTACH statement */
 #ifdef LAG
 /* replica (volatile, dccd's last_owner_backlog): the owner's last report it
@@ -1006,6 +1089,17 @@ bit  tsync[2 * NR];     /* replica: the last taken (taken[]) is a sync write, no
  * the peer's confirmation (failed, or acknowledged alone) since a push
  * last cleared r; all set when the target is loaded */
 bit  unc[2 * NR];
+/* ghost, (o): some write was acknowledged without the peer's confirmation */
+bit  aal;
+#endif
+#ifdef FIX_AHEAD
+/* persisted (the superblock's AHEAD flag): this site may hold a write it
+ * acknowledged that the peer lacks; set before such an acknowledgement,
+ * cleared in a clear's commit that leaves no region unconfirmed */
+bit  ahd[2];
+#ifdef MUTANT_AHEAD_LATE
+bit  ahv[2];            /* the mutant: the kernel's copy, persisted by a later step */
+#endif
 #endif
 #endif
 #endif
@@ -1016,7 +1110,12 @@ bit  unc[2 * NR];
  * peer (dm-dcc clears it with the dirty bit, and sets it at load from the
  * dirty bits), so it is 0 where r is clean (gc) */
 #define UNC(s, r) unc[IX(s, r)] = 1
+#ifdef FIX_AHEAD
+#define UNC_CLEAR(s, r) unc[IX(s, r)] = 0; AHEAD_CLEARED(s); \
+	printf("MSC: site %d clears r%d (pushed), AHEAD %d\n", s, r, AHD(s))
+#else
 #define UNC_CLEAR(s, r) unc[IX(s, r)] = 0
+#endif
 #define UNC_GC(s, r) if :: !dirty[IX(s, r)] -> unc[IX(s, r)] = 0 :: else -> skip fi
 #if NR > 1
 #define UNC_ALL(s) unc[IX(s, 0)] = dirty[IX(s, 0)]; unc[IX(s, 1)] = dirty[IX(s, 1)]
@@ -1028,6 +1127,48 @@ bit  unc[2 * NR];
 #define UNC_CLEAR(s, r) skip
 #define UNC_GC(s, r) skip
 #define UNC_ALL(s) skip
+#endif
+#ifdef FIX_AHEAD
+#if NR > 1
+#define UNC_ANY(s) (unc[IX(s, 0)] || unc[IX(s, 1)])
+#else
+#define UNC_ANY(s) (unc[IX(s, 0)])
+#endif
+/* the flag as the kernel reads it (MUTANT_AHEAD_LATE: its copy in memory,
+ * which a power cut loses until a later step persisted it) */
+#ifdef MUTANT_AHEAD_LATE
+#define AHD(s) ahv[s]
+#else
+#define AHD(s) ahd[s]
+#endif
+/* set, and persisted, before a held write completes without the peer's
+ * confirmation and without failure (going alone) */
+#define AHEAD_SET(s, c) AHD(s) = (AHD(s) || (c))
+/* a clear's commit (a push's CLEAR_DIRTY, or CONFIRM): the flag goes with
+ * it once no region of the site is unconfirmed; MUTANT_AHEAD_CLEAR: at
+ * every clear (needs NR = 2: another region may still be unconfirmed).
+ * (Written without an if, as AHEAD_SET: the event's d_step is near spin's
+ * limit of jumps, see world().) */
+#ifdef MUTANT_AHEAD_CLEAR
+#define AHEAD_CLEARED(s) ahd[s] = 0
+#elif defined(MUTANT_AHEAD_LATE)
+#define AHEAD_CLEARED(s) ahd[s] = (ahd[s] && UNC_ANY(s)); ahv[s] = (ahv[s] && UNC_ANY(s))
+#else
+#define AHEAD_CLEARED(s) ahd[s] = (ahd[s] && UNC_ANY(s))
+#endif
+/* a SET_ROLE that drops every dirty bit (rules 2, 5 and 12, a handover's
+ * CLEAN, a resolve) leaves no region unconfirmed: the flag goes in that
+ * commit too (not in a power cut inside it, G_TORN: the superblock is
+ * written after the bitmaps) */
+#ifdef MUTANT_AHEAD_LATE
+#define AHEAD_DROPPED(s) ; ahd[s] = 0; ahv[s] = 0
+#else
+#define AHEAD_DROPPED(s) ; ahd[s] = 0
+#endif
+#else
+#define AHEAD_SET(s, c) skip
+#define AHEAD_CLEARED(s) skip
+#define AHEAD_DROPPED(s)
 #endif
 
 /* Data.  A copy of a region (on a disk, or in a PUSH or FETCH_REPLY in
@@ -1091,8 +1232,9 @@ byte mp[16];
 #ifdef CONTINUE
 /* dccd's presync (Daemon::tell_shipper): read when the shipper stopped
  * completing writes alone (G_REJOIN), at a start, and whenever the site
- * becomes owner: the regions dirty and valid here then; a push of one in
- * flight then was read before (it does not count, presync_seq) */
+ * becomes owner: the regions unconfirmed (FIX_AHEAD; else dirty) and valid
+ * here then; a push of one in flight then was read before (it does not
+ * count, presync_seq) */
 /* PRE_LEFT: a region still in presync; -DFIX_PRESYNC (dccd's): only
  * while it is still dirty (a region cleared since was pushed by a push
  * armed after every write it holds, or cleared as confirmed).  dccd drops
@@ -1104,12 +1246,22 @@ byte mp[16];
 #else
 #define PRE_LEFT(s, r) (pre[IX(s, r)])
 #endif
+/* PRE_AT: a region presync takes; FIX_AHEAD: an unconfirmed one (a
+ * region kept dirty whose writes the replica all confirmed holds no write
+ * acknowledged alone: counted, it would stay in presync, never pushed,
+ * until written again, and keep the fence up); before, any dirty one.
+ * unc is cleared only with dirty: a subset, left the same way */
+#ifdef FIX_AHEAD
+#define PRE_AT(s, r) (unc[IX(s, r)] && valid[IX(s, r)])
+#else
+#define PRE_AT(s, r) (dirty[IX(s, r)] && valid[IX(s, r)])
+#endif
 #if NR > 1
-#define PRESNAP(s) pre[IX(s, 0)] = (dirty[IX(s, 0)] && valid[IX(s, 0)]); pold[IX(s, 0)] = (pseq[IX(s, 0)] != 0); \
-	pre[IX(s, 1)] = (dirty[IX(s, 1)] && valid[IX(s, 1)]); pold[IX(s, 1)] = (pseq[IX(s, 1)] != 0)
+#define PRESNAP(s) pre[IX(s, 0)] = PRE_AT(s, 0); pold[IX(s, 0)] = (pseq[IX(s, 0)] != 0); \
+	pre[IX(s, 1)] = PRE_AT(s, 1); pold[IX(s, 1)] = (pseq[IX(s, 1)] != 0)
 #define PRE_ANY(s) (PRE_LEFT(s, 0) || PRE_LEFT(s, 1))
 #else
-#define PRESNAP(s) pre[IX(s, 0)] = (dirty[IX(s, 0)] && valid[IX(s, 0)]); pold[IX(s, 0)] = (pseq[IX(s, 0)] != 0)
+#define PRESNAP(s) pre[IX(s, 0)] = PRE_AT(s, 0); pold[IX(s, 0)] = (pseq[IX(s, 0)] != 0)
 #define PRE_ANY(s) (PRE_LEFT(s, 0))
 #endif
 /* a push of r answered OK: r leaves presync if the push read it after the
@@ -1508,6 +1660,12 @@ inline bag_sort() {
 #endif
 #define DEAD(mm) ((MTYPE(mm) & 1) && (DEAD_REQ(mm, MTO(mm)) || DEAD_FETCH(mm, 1 - MTO(mm)) DEAD_PROG(mm)) || \
 	!(MTYPE(mm) & 1) && DEAD_REPLY(mm, MTO(mm)))
+#ifdef CONTINUE
+/* the fence can no longer matter: a force happened ((k) and (j) are off)
+ * and no failover can come (no CLAIM will read it) */
+#define FENCE_DEAD (forced && fos == 0 && ho[0] != FailingOver && ho[1] != FailingOver && \
+	!WINBAG(W_CLAIM, 0) && !WINBAG(W_CLAIM, 1))
+#endif
 inline gc() {
 	bi = 0;
 	do
@@ -1534,6 +1692,31 @@ inline gc() {
 	:: else -> break
 	od;
 	si = 0
+#ifdef CONFIRM
+	/* (o)'s ghost, and (FIX_AHEAD) the flag, matter only where a
+	 * generation is forced (rule 14; the evidence is read only there) */
+	; if
+	:: forces == 0 && !forced ->
+		aal = 0
+#ifdef FIX_AHEAD
+		; ahd[0] = 0; ahd[1] = 0
+#ifdef MUTANT_AHEAD_LATE
+		; ahv[0] = 0; ahv[1] = 0
+#endif
+#endif
+	:: else -> skip
+	fi
+#endif
+#ifdef CONTINUE
+	/* the witness's fence and every UPTODATE in flight, once FENCE_DEAD */
+	; if
+	:: FENCE_DEAD ->
+		wout = 0; wep = 0;
+		if :: WTYPE(wbag[0]) == W_UPTODATE -> wbag[0] = 0 :: else -> skip fi;
+		if :: WTYPE(wbag[1]) == W_UPTODATE -> wbag[1] = 0 :: else -> skip fi
+	:: else -> skip
+	fi
+#endif
 }
 
 /* Memory that can no longer change what happens is cleared:
@@ -1652,6 +1835,16 @@ inline forget_unused(s) {
 	 * from it (exact: only a CLAIM reads it, and that is a later step) */
 	if :: PROMISE_OVER(s) -> pro[s] = 0 :: else -> skip fi;
 #ifdef CONTINUE
+	/* the owner's side of the fence (its epoch, and presync, which only
+	 * decides when it sends UPTODATE) once FENCE_DEAD */
+	if
+	:: FENCE_DEAD ->
+		oep[s] = 0; pre[IX(s, 0)] = 0; pold[IX(s, 0)] = 0
+#if NR > 1
+		; pre[IX(s, 1)] = 0; pold[IX(s, 1)] = 0
+#endif
+	:: else -> skip
+	fi;
 	/* presync is an owner's; a push's mark only while it is in flight */
 	if :: role[s] != OWNER -> pre[IX(s, 0)] = 0 :: else -> skip fi;
 	if :: pseq[IX(s, 0)] == 0 -> pold[IX(s, 0)] = 0 :: else -> skip fi;
@@ -1738,7 +1931,8 @@ inline ARM(s, r) {
 
 /* kernel: DCC_CMD_CLEAR_DIRTY clears only if the region is still armed (no
  * write ended in it since ARM); the epoch drain and the data flush before
- * the commit make this one atomic step (review: sound for one arm) */
+ * the commit make this one atomic step (review: sound for one arm); the
+ * AHEAD flag goes in that commit once nothing is unconfirmed (FIX_AHEAD) */
 inline CLEAR_DIRTY(s, r) {
 	if
 	:: armed[IX(s, r)] -> armed[IX(s, r)] = 0; dirty[IX(s, r)] = 0; UNC_CLEAR(s, r)
@@ -1822,6 +2016,15 @@ inline compute_floor(s, sq) {
 #else
 #define DIRTY_ANY(s) (dirty[IX(s, 0)])
 #endif
+/* the evidence a site states in ATTACH and ATTACH_ACK ("it holds writes
+ * the peer may lack") and reads for itself at rules 12 and 14: any dirty
+ * region; FIX_AHEAD (SYNC): the AHEAD flag and an unconfirmed region (a
+ * dirty region whose writes the peer all confirmed holds none) */
+#ifdef FIX_AHEAD
+#define EVIDENCE(s) (AHD(s) && UNC_ANY(s))
+#else
+#define EVIDENCE(s) DIRTY_ANY(s)
+#endif
 /* An old owner (owner, or yielding a handover never taken) meets an owner
  * of a newer state that began by failover; here = the old one (OLD) or the
  * new one (NEW); the peer's statement is (pr, pg) with how pho, dirty pdi,
@@ -1831,14 +2034,15 @@ inline compute_floor(s, sq) {
 #define FO_NEW(s, pr, pg) (role[s] == OWNER && how[s] != HOW_HANDOVER && \
 	(pr == OWNER || pr == YIELDING) && KEY(pr, pg) < KEY(role[s], gen[s]))
 /* A split brain: the newer generation was forced and the old site holds
- * writes the new one never took (its dirty bits: acknowledged writes in
- * ASYNC, and every write it accepted after the force), or either site
- * recorded one already. */
+ * writes the new one never took (EVIDENCE: its dirty bits, acknowledged
+ * writes in ASYNC and every write it accepted after the force; FIX_AHEAD,
+ * in SYNC: what it acknowledged alone), or either site recorded one
+ * already. */
 #ifdef MUTANT_NOSPLIT
 /* the old site ignores its own dirty bits: it becomes replica quietly */
 #define SPLIT_OLD(s) (sb[s] != 0 || psb)
 #else
-#define SPLIT_OLD(s) (sb[s] != 0 || psb || pho == HOW_FORCED && DIRTY_ANY(s))
+#define SPLIT_OLD(s) (sb[s] != 0 || psb || pho == HOW_FORCED && EVIDENCE(s))
 #endif
 #define SPLIT_NEW(s) (sb[s] != 0 || psb || how[s] == HOW_FORCED && pdi)
 /* a site leaves the generation it owned for a newer one taken by failover:
@@ -1848,7 +2052,7 @@ inline invalidate_dirty(s) {
 #if NR > 1
 	if :: dirty[IX(s, 1)] -> valid[IX(s, 1)] = 0 :: else -> skip fi;
 #endif
-	drop_dirty(s)
+	drop_dirty(s) AHEAD_DROPPED(s)
 }
 #endif
 
@@ -1986,13 +2190,17 @@ inline apply_rule(s, pr, pg) {
 #ifdef FAILOVER
 	/* a split brain arises only from a forced failover */
 	assert(rule != R14_SPLIT_BRAIN || forced);
+#ifdef CONFIRM
+	/* (o) SYNC: and only once some write was acknowledged alone */
+	assert(rule != R14_SPLIT_BRAIN || aal);
+#endif
 #endif
 	if
 	:: rule == R1_OWNS || rule == R2_REPLICA ->
 #ifdef FAILOVER
 		sb[s] = 0;                              /* the peer resolved it */
 #endif
-		if :: rule == R2_REPLICA -> drop_dirty(s) :: else -> skip fi;
+		if :: rule == R2_REPLICA -> drop_dirty(s) AHEAD_DROPPED(s) :: else -> skip fi;
 		if
 		:: ho[s] == Unpaired || ho[s] == Paired || ho[s] == Fenced ->
 #ifdef LAG
@@ -2035,7 +2243,7 @@ inline apply_rule(s, pr, pg) {
 #endif
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 	:: rule == R5_PEER_TOOK ->
-		role[s] = REPLICA; drop_dirty(s);       /* persist replica G, one commit */
+		role[s] = REPLICA; drop_dirty(s) AHEAD_DROPPED(s); /* persist replica G, one commit */
 		ho[s] = Unpaired; aseq[s] = 0; hseq[s] = 0
 #ifdef FAILOVER
 	:: rule == R12_FAILED_OVER ->
@@ -2112,9 +2320,17 @@ inline prune_taken(s) {
  * unless it is this one */
 #define ACKED(i, r) if :: (MTYPE(bag[i]) == PUSH || MTYPE(bag[i]) == FETCH_REPLY || MTYPE(bag[i]) == SYNC_WRITE) && \
 	FLD(bag[i], B_REG, 1) == (r) -> SETF(bag[i], B_DATA, 1, EXT(bag[i])) :: else -> skip fi
+/* (g)'s ghost in SYNC: the write acknowledged here after the peer came to
+ * own a newer generation is one the peer's copy does not hold (it did not
+ * take it, by a sync write or a push that read it, before it moved on);
+ * see the header: "wrote" is "acknowledged", not "landed" */
+#define NEWER_PEER(s) (role[PEER(s)] == OWNER && gen[PEER(s)] > gen[s])
+#define LATE_ACK(s, r) late[s] = (late[s] || NEWER_PEER(s) && \
+	!(valid[IX(PEER(s), r)] && np[IX(PEER(s), r)]))
 inline sync_ack(s, r) {
 	if
 	:: ACCEPTS(s) ->
+		LATE_ACK(s, r);
 		cur[IX(0, r)] = np[IX(0, r)]; cur[IX(1, r)] = np[IX(1, r)];
 		ACKED(0, r); ACKED(1, r); ACKED(2, r); SLOT3(ACKED(3, r));
 		printf("MSC: site %d acknowledges its write of r%d\n", s, r)
@@ -2124,6 +2340,25 @@ inline sync_ack(s, r) {
 	fi;
 	pend[IX(s, r)] = 0
 }
+#ifdef CONTINUE
+/* alone: the pending write of r completes without the peer's confirmation
+ * (unconfirmed), acknowledged if the owner holds a lease; FIX_AHEAD: the
+ * flag set and persisted first, in the same step (MUTANT_AHEAD_LATE: in
+ * memory only, persisted by a later step) */
+inline ack_alone(s, r) {
+	UNC(s, r);
+	AHEAD_SET(s, ACCEPTS(s));
+#ifdef CONFIRM
+	aal = (aal || ACCEPTS(s));
+#endif
+#ifdef FIX_AHEAD
+	printf("MSC: site %d alone, r%d (AHEAD %d):\n", s, r, AHD(s));
+#else
+	printf("MSC: site %d alone, r%d:\n", s, r);
+#endif
+	sync_ack(s, r)
+}
+#endif
 #endif
 
 /* ------------------------------------------------------ message handling */
@@ -2185,7 +2420,7 @@ inline decode(v) {
 #ifdef FAILOVER
 	;
 	/* a statement (ATTACH, ATTACH_ACK) says: arg = role | how << 2,
-	 * data = the sender has dirty regions, ext = it recorded a split brain */
+	 * data = its EVIDENCE (dirty regions), ext = it recorded a split brain */
 	if
 	:: mt == ATTACH || mt == ATTACH_ACK ->
 		pho = marg >> 2; marg = marg & 3; pdi = mdata; psb = EXT(m); psn = SBN(m)
@@ -2232,7 +2467,7 @@ inline deliver(i) {
 			SAW(mto, marg, mgen);
 			apply_rule(mto, marg, mgen);
 #ifdef FAILOVER
-			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto] | (how[mto] << 2), DIRTY_ANY(mto));
+			SEND_REP(mto, ATTACH_ACK, msess, mseq, gen[mto], 0, role[mto] | (how[mto] << 2), EVIDENCE(mto));
 			outbox = outbox | ((sb[mto] != 0) << B_EXT) | ((sb[mto] == SB_NEW) << B_SBN)
 #ifdef SINCE_PAIRED
 			; outbox = outbox | STMT_APW(mto)
@@ -2436,7 +2671,7 @@ inline deliver(i) {
 				SAW(mto, OWNER, mgen);
 				/* SET_ROLE replica G+1 with CLEAN: the old dirty bits
 				 * dropped in its commit (torn by a power cut: G_TORN) */
-				role[mto] = REPLICA; gen[mto] = hgen[mto]; drop_dirty(mto);
+				role[mto] = REPLICA; gen[mto] = hgen[mto]; drop_dirty(mto) AHEAD_DROPPED(mto);
 				ho[mto] = Paired
 #ifdef FIX_PROG_PAIRING
 				; pfl[mto] = 1       /* any report of the new owner's generation */
@@ -2564,31 +2799,46 @@ inline new_version(s, r) {
 #endif
 }
 
+/* QUIET_FORCED (with FAILOVER; a bound for the checks of the old site's
+ * evidence): an owner by force writes nothing.  Its writes take nothing
+ * from what the old site states or holds (here they only take away the
+ * old site's pending write of the region: one write of a region pends at
+ * a time), and with one force nothing reads its own evidence; they are
+ * most of the space after a force. */
+#if defined(FAILOVER) && defined(QUIET_FORCED)
+#define QUIET(s) && how[s] != HOW_FORCED
+#else
+#define QUIET(s)
+#endif
+
 /* an application write completes at the owner: dirty committed first, then
  * the data, the end disarms the region, then the write is acknowledged */
 #ifdef FAILOVER
-/* a write at s after the peer came to own a newer generation (ghost) */
+/* a write at s after the peer came to own a newer generation (ghost; in
+ * ASYNC, where a write is acknowledged as it lands) */
 #define LATE(s) if :: role[PEER(s)] == OWNER && gen[PEER(s)] > gen[s] -> late[s] = 1 :: else -> skip fi
 #endif
 #ifdef SYNC
 /* SYNC: the write is on this disk and pends until the peer made it durable
  * (PUSH_ACK); one write of r pends at a time; any other copy that held an
- * earlier pending write no longer holds the pending one */
-#define G_WRITE(s, r) (env && ACCEPTS(s) && valid[IX(s, r)] && !pend[IX(s, r)])
+ * earlier pending write no longer holds the pending one.  (f) is asserted
+ * where it lands; late[] is set where it is acknowledged (LATE_ACK) */
+#define LANDS(s) assert(forced || !NEWER_PEER(s))
+#define G_WRITE(s, r) (env && ACCEPTS(s) QUIET(s) && valid[IX(s, r)] && !pend[IX(s, r)])
 inline pending(s, r) {
 	np_clear(r);
 	np[IX(s, r)] = 1;
 	pend[IX(s, r)] = 1; pend[IX(PEER(s), r)] = 0
 }
 inline write(s, r) {
-	LATE(s);
+	LANDS(s);
 	dirty[IX(s, r)] = 1;
 	pending(s, r);
 	armed[IX(s, r)] = 0;
 	printf("MSC: site %d write r%d (pending)\n", s, r)
 }
 #else
-#define G_WRITE(s, r) (env && ACCEPTS(s) && valid[IX(s, r)])
+#define G_WRITE(s, r) (env && ACCEPTS(s) QUIET(s) && valid[IX(s, r)])
 inline write(s, r) {
 #ifdef FAILOVER
 	LATE(s);
@@ -2602,9 +2852,9 @@ inline write(s, r) {
 
 /* a whole-region write to a region the owner lacks (no fill under way) */
 #ifdef SYNC
-#define G_OVERWRITE(s, r) (env && ACCEPTS(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0 && !pend[IX(s, r)])
+#define G_OVERWRITE(s, r) (env && ACCEPTS(s) QUIET(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0 && !pend[IX(s, r)])
 inline overwrite(s, r) {
-	LATE(s);
+	LANDS(s);
 	dirty[IX(s, r)] = 1;
 	UNC(s, r);                  /* held only after its valid bit's commit: never confirmed */
 	pending(s, r);
@@ -2614,7 +2864,7 @@ inline overwrite(s, r) {
 	printf("MSC: site %d overwrite r%d (pending)\n", s, r)
 }
 #else
-#define G_OVERWRITE(s, r) (env && ACCEPTS(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0)
+#define G_OVERWRITE(s, r) (env && ACCEPTS(s) QUIET(s) && !valid[IX(s, r)] && fseq[IX(s, r)] == 0)
 inline overwrite(s, r) {
 #ifdef FAILOVER
 	LATE(s);
@@ -2658,7 +2908,11 @@ inline overwrite(s, r) {
 inline confirm(s, r) {
 	dirty[IX(s, r)] = 0;
 	armed[IX(s, r)] = 0;
+	AHEAD_CLEARED(s);
 	printf("MSC: site %d clears r%d: every write of it confirmed\n", s, r)
+#ifdef FIX_AHEAD
+	; printf("MSC: site %d AHEAD %d\n", s, AHD(s))
+#endif
 }
 #define CONFIRM_EVENT(s, r) ON(G_CONFIRM(s, r), E_CONFIRM, s, r)
 #else
@@ -2850,7 +3104,7 @@ inline attach(s) {
 	aseq[s] = nseq[s];
 	printf("MSC: site %d ATTACH seq %d role %d gen %d\n", s, nseq[s], role[s], gen[s]);
 #ifdef FAILOVER
-	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s] | (how[s] << 2), DIRTY_ANY(s));
+	SEND_REQ(s, ATTACH, nseq[s], gen[s], 0, role[s] | (how[s] << 2), EVIDENCE(s));
 	outbox = outbox | ((sb[s] != 0) << B_EXT) | ((sb[s] == SB_NEW) << B_SBN)
 #ifdef SINCE_PAIRED
 	; outbox = outbox | STMT_APW(s)
@@ -2868,8 +3122,14 @@ inline hello(s) {
 
 /* ------------------------------------------------------------ faults */
 /* a power cut: the site comes back with its persisted state only, a new
- * incarnation, and says HELLO */
-#define G_CRASH(s) (env && crashes > 0)
+ * incarnation, and says HELLO.  CUTS_AFTER_FORCE (with FAILOVER; a bound
+ * for the checks of the old site's evidence): only once a force happened */
+#if defined(FAILOVER) && defined(CUTS_AFTER_FORCE)
+#define CUT_OK && forced
+#else
+#define CUT_OK
+#endif
+#define G_CRASH(s) (env && crashes > 0 CUT_OK)
 inline crash(s) {
 	crashes--;
 	printf("MSC: site %d CRASH (role %d gen %d ho %d)\n", s, role[s], gen[s], ho[s]);
@@ -2904,16 +3164,19 @@ inline crash(s) {
 	pfl[s] = 0;             /* nor a pairing */
 #endif
 #endif
-#ifdef CONTINUE
-	/* presync at start: the persisted dirty bits */
-	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
-#endif
 #ifdef SYNC
 	pend[IX(s, 0)] = 0; wseq[IX(s, 0)] = 0; tsync[IX(s, 0)] = 0;
 #if NR > 1
 	pend[IX(s, 1)] = 0; wseq[IX(s, 1)] = 0; tsync[IX(s, 1)] = 0;
 #endif
 	UNC_ALL(s);             /* the target loaded again */
+#endif
+#ifdef MUTANT_AHEAD_LATE
+	ahv[s] = ahd[s];        /* the flag as persisted */
+#endif
+#ifdef CONTINUE
+	/* presync at start: the persisted dirty bits (all unconfirmed now) */
+	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
 #endif
 #endif
 	outbox = ENC(HELLO, PEER(s), inc[s], 0, 0, 0, 0, 0, 0)
@@ -2924,7 +3187,7 @@ inline crash(s) {
  * of the role.  The new owner, Taking: the set invalid, still replica G.
  * The old owner, Sending, once the peer took G+1 (the only time it asks
  * for CLEAN): its dirty bits dropped, still yielding G+1. */
-#define G_TORN(s) (env && crashes > 0 && \
+#define G_TORN(s) (env && crashes > 0 CUT_OK && \
 	((ho[s] == Taking && tstep[s] == 1) || \
 	 (ho[s] == Sending && role[PEER(s)] == OWNER && gen[PEER(s)] == hgen[s])))
 inline torn_bits(s) {
@@ -3006,16 +3269,19 @@ inline rereg(s) {
 	pfl[s] = 0;
 #endif
 #endif
-#ifdef CONTINUE
-	/* a new volume object: presync read afresh */
-	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
-#endif
 #ifdef SYNC
 	wseq[IX(s, 0)] = 0;
 #if NR > 1
 	wseq[IX(s, 1)] = 0;
 #endif
 	UNC_ALL(s);             /* a new target */
+#endif
+#ifdef MUTANT_AHEAD_LATE
+	ahv[s] = ahd[s];
+#endif
+#ifdef CONTINUE
+	/* a new volume object: presync read afresh (of the new target) */
+	if :: role[s] == OWNER -> PRESNAP(s) :: else -> skip fi;
 #endif
 #endif
 #ifdef FIX_DETACH
@@ -3500,6 +3766,9 @@ inline wcrash() {
 #define E_PROGRESS         43
 #endif
 #define E_CONFIRM          44
+#ifdef MUTANT_AHEAD_LATE
+#define E_AHEAD_PERSIST    45
+#endif
 #define FO_SITE_EVENTS(s) \
 	ON(G_PING(s), E_PING, s, 0) \
 	ON(G_RENEW(s), E_RENEW, s, 0) \
@@ -3511,7 +3780,14 @@ inline wcrash() {
 	ON(G_FORCE(s), E_FORCE, s, 0) \
 	ON(G_RESOLVE(s), E_RESOLVE, s, 0) \
 	CONTINUE_EVENTS(s) \
-	LAG_EVENTS(s)
+	LAG_EVENTS(s) \
+	AHEAD_EVENTS(s)
+#ifdef MUTANT_AHEAD_LATE
+/* the mutant persists the AHEAD flag after the write it was set for */
+#define AHEAD_EVENTS(s) ON(ahv[s] && !ahd[s], E_AHEAD_PERSIST, s, 0)
+#else
+#define AHEAD_EVENTS(s)
+#endif
 #ifdef LAG
 #define LAG_EVENTS(s) ON(G_PROGRESS(s), E_PROGRESS, s, 0)
 #else
@@ -3608,8 +3884,13 @@ active proctype world() {
 #endif
 	}
 	do
-	/* choose an event (a choice point), then run it: in a depth-first
-	 * search the state between the two is not stored */
+	/* choose an event (a choice point), run it, then put the state in
+	 * canonical form and check it: in a depth-first search the states in
+	 * between are not stored (a breadth-first one stores them: a step is
+	 * three transitions deep).  The canonical form is a d_step of its own
+	 * because spin caps the jumps in one d_step (2048 in 6.5.2), which
+	 * one d_step for both overran with NR = 2 in SYNC, and with the AHEAD
+	 * mutants */
 	:: atomic {
 		if
 		REGION_EVENTS(0, 0)
@@ -3691,21 +3972,24 @@ active proctype world() {
 #endif
 #ifdef CONTINUE
 			:: ev == E_OUTDATE -> outdate(es)
-			:: ev == E_ACK_ALONE -> printf("MSC: site %d alone, r%d:\n", es, er); UNC(es, er); sync_ack(es, er)
+			:: ev == E_ACK_ALONE -> ack_alone(es, er)
 			:: ev == E_REJOIN -> alone[es] = 0; PRESNAP(es); printf("MSC: site %d paired again: writes wait for the replica\n", es)
 			:: ev == E_UPTODATE -> uptodate(es)
 #endif
 #ifdef LAG
 			:: ev == E_PROGRESS -> progress(es)
 #endif
+#ifdef MUTANT_AHEAD_LATE
+			:: ev == E_AHEAD_PERSIST -> ahd[es] = 1; printf("MSC: site %d persists AHEAD\n", es)
+#endif
 #ifdef MUTANT_TWICE
 			:: ev == E_WPERSIST -> wgen = wvgen; wown = wvown; printf("MSC: witness persists gen %d site %d\n", wgen, wown)
 #endif
 #endif
 			fi;
-			ev = 0; es = 0; er = 0; burn = 0;
-			check()
-		}
+			ev = 0; es = 0; er = 0; burn = 0
+		};
+		d_step { check() }
 	   }
 #ifdef CONTINUE
 	:: timeout && !(tail > 0 && (ATTACH_GUARD(0) || ATTACH_GUARD(1))) && !TAIL_RENEW(0) && !TAIL_RENEW(1) -> break
