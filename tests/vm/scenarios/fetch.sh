@@ -56,17 +56,18 @@ if [ "$SITE" = a ]; then
 	# (896-1023, none just after the one before: a fixed seed), it keeps
 	# to one pull in flight, not 8.
 	# most_in_flight PID: MOST, the most pulls in flight seen while PID
-	# runs (from 1 s on: pulls asked before its misses end first), and
-	# LOOKS, how many looks.  (In this shell, not in a $(...): a subshell
-	# would see the ended reader, which this shell has not reaped, as
-	# running for ever.)
+	# runs (from 1 s on: pulls asked before its misses end first), LOOKS,
+	# how many looks, and OVER, how many saw more than one.  (In this
+	# shell, not in a $(...): a subshell would see the ended reader, which
+	# this shell has not reaped, as running for ever.)
 	most_in_flight() {
 		local f
-		MOST=0 LOOKS=0
+		MOST=0 LOOKS=0 OVER=0
 		sleep 1
 		while running "$1"; do
 			f=$(dccctl status --json vol | grep -o '"hydration":{"bytes":[^}]*}' | sed -n 's/.*"in_flight":\([0-9]*\).*/\1/p')
 			[ "${f:-0}" -le $MOST ] || MOST=$f
+			[ "${f:-0}" -le 1 ] || OVER=$((OVER + 1))
 			LOOKS=$((LOOKS + 1))
 			sleep 0.2
 		done
@@ -82,9 +83,12 @@ if [ "$SITE" = a ]; then
 	reader=$!
 	most_in_flight $reader
 	check "the random reader's misses were served" wait $reader
-	[ $LOOKS -ge 2 ] && [ $MOST -le 1 ] &&
-		ok "pulls in flight while random misses were served: at most $MOST in $LOOKS looks ($(tail -n 1 /tmp/lat))" ||
-		bad "pulls in flight while random misses were served: at most $MOST in $LOOKS looks (want 1 or less, 2 looks or more)"
+	# (Most looks, not all: on a busy host a reader descheduled for
+	# 300 ms lets the window open between two misses, by design; without
+	# the limit every look sees the window, 8.)
+	[ $LOOKS -ge 2 ] && [ $((OVER * 2)) -lt $LOOKS ] &&
+		ok "pulls in flight while random misses were served: 1 or less in $((LOOKS - OVER)) of $LOOKS looks, at most $MOST ($(tail -n 1 /tmp/lat))" ||
+		bad "pulls in flight while random misses were served: more than 1 in $OVER of $LOOKS looks, at most $MOST (want 1 or less in most looks, 2 looks or more)"
 	sum=$($DD if=/dev/mapper/vol bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	check "hydration completes" wait_until 300 is_valid vol 1024/1024
 	m=$(misses_of vol)

@@ -3,7 +3,8 @@
 # or metadata device another dcc table holds is refused (D1); a superblock
 # whose origin or split is out of range, or whose split generation does not
 # fit its split, is refused, and an old split read from disk stops all I/O;
-# of the superblock's flags only the lease flag is taken; dccctl up/down
+# of the superblock's flags the lease, sync and ahead flags are taken, any
+# other refused; dccctl up/down
 # build and remove a declared volume's device; check-meta reports what the
 # kernel would refuse.
 # disks: data=64M meta=1M small=2K other=128M meta2=1M
@@ -109,8 +110,9 @@ for bad in "1 0" "1 1" "2 2" "0 2" "0 18446744073709551615"; do
 done
 # Flags: an unknown one is refused; the lease flag is taken, and an owner
 # that has it waits for its first lease; the sync flag is taken, and with
-# no daemon a write is held, then fails after miss_timeout.
-sb_with --flags 4
+# no daemon a write is held, then fails after miss_timeout; the ahead
+# flag is taken with it.
+sb_with --flags 8
 refused "0 $N dcc $DATA $META" "Metadata superblock has unknown flags"
 sb_with --flags 0x80000001
 refused "0 $N dcc $DATA $META" "Metadata superblock has unknown flags"
@@ -128,6 +130,13 @@ refuse "with no daemon a write fails after miss_timeout" \
 	$DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
 expect_eq "... counted as a timeout, nothing held" "1 0" "$(status_field vol timeouts) $(status_field vol held)"
 check "remove" dmsetup remove vol
+sb_with --flags 6
+check "create with the sync and ahead flags" dcc_create vol "$DATA" "$META" 2 miss_timeout 2
+expect_eq "status: sync, nothing held, every dirty region unconfirmed after a load" \
+	"0 $(status_field vol dirty)" "$(status_field vol held) $(status_field vol unconfirmed)"
+check "remove" dmsetup remove vol
+dccctl dump-meta "$META" | grep -q "^ahead  *yes" && ok "dump-meta shows the ahead flag" ||
+	bad "dump-meta does not show the ahead flag: $(dccctl dump-meta "$META" | grep ahead)"
 # An old split on disk: the table loads, shows it and serves nothing.
 sb_with --origin 2 --split 1 --split-gen 2
 check "create with an old split" dcc_create vol "$DATA" "$META"
