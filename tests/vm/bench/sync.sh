@@ -66,13 +66,7 @@ drbd_connected() { [ "$(drbdsetup-84 cstate 0 2>/dev/null)" = Connected ]; }
 # warm N: dccd's warm_regions = N (SIGHUP); with 0, waits until the sync
 # volume's confirmed regions are cleared
 warm() {
-	local seen
-	seen=$(wc -l </tmp/dccd.log)
-	sed -i '/^warm_regions = /d' /etc/dcc/dccd.toml
-	echo "warm_regions = $1" >>/etc/dcc/dccd.toml
-	kill -HUP "$DCCD"
-	wait_until 10 sh -c "tail -n +$((seen + 1)) /tmp/dccd.log | grep -q 'SIGHUP: warm_regions: .* -> $1\$'" ||
-		bad "warm_regions $1 not taken"
+	set_warm "$1" || bad "warm_regions $1 not taken"
 	[ "$1" != 0 ] || wait_until 30 sh -c '[ "$(dcctest field sync dirty)" = 0 ]' || bad "warm regions not cleared"
 }
 if [ "$SITE" = a ]; then

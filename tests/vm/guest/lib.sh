@@ -275,6 +275,17 @@ set_key() {
 	wait_until 10 sh -c "tail -n +$((seen + 1)) /tmp/dccd.log | grep -q 'SIGHUP: $1: .* -> $3\$'"
 }
 
+# set_warm N: warm_regions = N (an integer, which set_key would quote),
+# taken by a SIGHUP; waits until dccd logs, after this, that it is N.
+set_warm() {
+	local seen
+	seen=$(wc -l </tmp/dccd.log)
+	sed -i '/^warm_regions = /d' /etc/dcc/dccd.toml
+	echo "warm_regions = $1" >>/etc/dcc/dccd.toml
+	kill -HUP "$DCCD"
+	wait_until 10 sh -c "tail -n +$((seen + 1)) /tmp/dccd.log | grep -q 'SIGHUP: warm_regions: .* -> $1\$'"
+}
+
 # set_rate RATE BYTES: replication_rate = RATE; waits until dccd says it
 # replicates at BYTES/s now.
 set_rate() { set_key replication_rate "$1" "$2 bytes/s"; }

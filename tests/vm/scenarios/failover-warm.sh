@@ -40,15 +40,6 @@ write_regions() {
 		i=$((i + 1))
 	done
 }
-# warm N: warm_regions = N, taken by a SIGHUP
-warm() {
-	local seen
-	seen=$(wc -l </tmp/dccd.log)
-	sed -i '/^warm_regions = /d' /etc/dcc/dccd.toml
-	echo "warm_regions = $1" >>/etc/dcc/dccd.toml
-	kill -HUP "$DCCD"
-	wait_until 10 sh -c "tail -n +$((seen + 1)) /tmp/dccd.log | grep -q 'SIGHUP: warm_regions: .* -> $1\$'"
-}
 dccd_config 'warm_regions = 0'
 
 if [ "$boot" = 1 ]; then
@@ -71,7 +62,7 @@ if [ "$SITE" = a ]; then
 		[ "$m" -ge 60 ] && ok "1: warm_regions 0: $m metadata writes for 64 writes" ||
 			bad "1: warm_regions 0: only $m metadata writes for 64 writes to clean regions"
 		check "1: ... cleared again" wait_until 20 is_field vol dirty 0
-		check "1: warm_regions 4096 (SIGHUP)" warm 4096
+		check "1: warm_regions 4096 (SIGHUP)" set_warm 4096
 		check "1: the 64 regions written a third time" write_regions 64
 		check "1: in sync" dccctl wait vol in-sync --timeout 30
 		sleep 1  # (what dccd would clear, it would have by now)
