@@ -386,10 +386,8 @@ void Daemon::tell_shipper(Volume& v) {
                  .ship = v.reg.sync && v.owner() && v.own.paired() && link_up_,
                  .alone = v.reg.sync && v.owner() && v.alone.alone()};
     // Owner of a sync volume: the unconfirmed regions of before (writes
-    // perhaps acknowledged without the peer) are at risk until a push of
-    // each.  (Not every dirty one: a warm region, all of whose writes the
-    // peer confirmed, holds none; the kernel clears a region's unconfirmed
-    // mark only with its dirty bit, so "still dirty" below stays right.)
+    // perhaps acknowledged without the peer; a warm one holds none) are at
+    // risk until a push of each.
     bool sync_owner = v.reg.sync && v.owner();
     if (sync_owner && !v.presync) {
         // A push whose seq was taken before this (it may have read its

@@ -36,7 +36,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.mode = v.kst->mode;
         s.valid = v.kst->valid;
         s.dirty = v.kst->dirty;
-        s.warm = v.kst->dirty - v.kst->unreplicated();
+        s.warm = v.kst->warm();
         s.locked = v.kst->locked;
         s.misses = v.kst->misses;
         s.timeouts = v.kst->timeouts;

@@ -200,7 +200,7 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.regions = t.regions;
     v.valid = t.valid;
     v.dirty = t.dirty;
-    v.warm = t.dirty - t.unreplicated();
+    v.warm = t.warm();
     v.locked = t.locked;
     v.misses = t.misses;
     v.timeouts = t.timeouts;

@@ -42,6 +42,8 @@ struct TargetStatus {
 
     // The dirty regions that may differ from the other site's copy.
     uint64_t unreplicated() const { return std::min(dirty, unconfirmed.value_or(dirty)); }
+    // The others: warm, the same at both sites.
+    uint64_t warm() const { return dirty - unreplicated(); }
 };
 
 // Parse the INFO status of one dcc target (the part after "dcc ").
