@@ -184,7 +184,7 @@ void Daemon::receive(Incoming& in) {
     using wire::Type;
     if (m.type == Type::Hello || m.type == Type::HelloAck) return handle_link(in);
     if (!inc_.accept(m.from, m.to)) return;  // from, or to, a dccd that is gone
-    if (m.type == Type::Ping || m.type == Type::Pong) return handle_link(in);
+    if (m.type == Type::Ping || m.type == Type::Pong || m.type == Type::SyncOpen) return handle_link(in);
     bool reply = !in.request;
     Volume* v = by_uuid(m.volume);
     try {
@@ -275,6 +275,22 @@ void Daemon::handle_link(Incoming& in) {
     case Type::Pong:
         on_pong(m);
         return;
+    case Type::SyncOpen: {
+        // The owner's shipper asks for a key of the sync path: given here,
+        // over CURVE, for one connection to its listener.
+        wire::Message r = reply_to(m, Type::SyncOpenAck);
+        SyncListener* sl = link_.sync();
+        if (!sl) {
+            r.status = ENOTSUP;
+            link_.reply(in, r);
+            return;
+        }
+        std::vector<uint8_t> secret = sl->open().bytes();
+        r.arg = sl->port();
+        link_.reply(in, r, secret.data(), secret.size());
+        sodium_memzero(secret.data(), secret.size());
+        return;
+    }
     default:
         return;
     }
@@ -371,7 +387,13 @@ void Daemon::serve_urgent() {
 // answers), without the kernel's events and the misses of serve_urgent.
 void Daemon::serve_sync() {
     for (zmq::socket_t* s : link_.control_sockets()) receive_control(*s, 16);
+    serve_sync_path();
     flush_sync_writes();
+}
+
+// The sync writes that came on the sync path (read without waiting).
+void Daemon::serve_sync_path() {
+    for (Incoming& in : link_.receive_sync()) receive(in);
 }
 
 // What the sync shipper needs to know of @v, when it changed.
@@ -529,6 +551,9 @@ int Daemon::run() {
                                      short(wsock ? ZMQ_POLLIN : 0), 0});
         std::vector<size_t> monitor;
         for (auto* s : link_.monitors()) monitor.push_back(slot({s->handle(), 0, ZMQ_POLLIN, 0}));
+        const size_t first_sync = items.size();
+        if (SyncListener* sl = link_.sync()) sl->poll_items(items);
+        const size_t end_sync = items.size();
         const size_t first_client = items.size();
         std::erase_if(ctl_, [](const CtlClient& c) { return c.fd < 0; });
         for (const CtlClient& c : ctl_) slot({nullptr, c.fd, ZMQ_POLLIN, 0});
@@ -558,6 +583,13 @@ int Daemon::run() {
         link_.tick();
         if (ready(kernel)) kernel_events();
         if (wsock && ready(witness)) witness_answers();
+        // Sync writes first: the owner's application waits for each.
+        for (size_t i = first_sync; i < end_sync; i++)
+            if (items[i].revents) {
+                serve_sync_path();
+                flush_sync_writes();
+                break;
+            }
         // Control first: drain both control sockets, then a bounded batch
         // of bulk, with misses and control messages served between bulk
         // ones.

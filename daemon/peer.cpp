@@ -37,6 +37,16 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     }
     setup_server(ctl_server_, cfg.listen);
     setup_server(bulk_server_, cfg.listen_bulk);
+    if (!cfg.listen_sync.empty() && cfg.listen_sync != "none") {
+        try {
+            sync_ = std::make_unique<SyncListener>(cfg.listen_sync);
+        } catch (const std::runtime_error& e) {
+            // A port dccd chose itself may be taken: sync writes then go
+            // over the control channel.  One the admin named must work.
+            if (!cfg.listen_sync_derived) throw;
+            log_warn("%s: sync writes will take the control channel (set listen_sync)", e.what());
+        }
+    }
     setup_client(ctl_client_, cfg.peer, "ctl:" + cfg.site, cfg.peer_public_key);
     setup_client(bulk_client_, cfg.peer_bulk, "bulk:" + cfg.site, cfg.peer_public_key);
     if (!cfg.witness.empty()) {
@@ -218,7 +228,35 @@ bool PeerLink::request(Chan c, const wire::Message& m, const void* data, size_t 
     return send(c == Chan::Ctl ? ctl_client_ : bulk_client_, nullptr, m, data, len);
 }
 
+std::vector<Incoming> PeerLink::receive_sync() {
+    std::vector<Incoming> ins;
+    if (!sync_) return ins;
+    std::vector<SyncListener::Message> got;
+    sync_->serve(got);
+    auto now = std::chrono::steady_clock::now();
+    for (auto& g : got) {
+        Incoming in;
+        in.chan = Chan::Sync;
+        in.request = true;
+        in.identity = zmq::message_t(&g.conn, sizeof(g.conn));
+        in.msg = std::move(g.msg);
+        if (!g.data.empty()) in.payload = zmq::message_t(g.data.data(), g.data.size());
+        in.at = now;
+        ins.push_back(std::move(in));
+    }
+    return ins;
+}
+
 void PeerLink::reply(const Incoming& to, const wire::Message& m, const void* data, size_t len) {
+    if (to.chan == Chan::Sync) {
+        uint64_t conn = 0;
+        if (sync_ && to.identity.size() == sizeof(conn)) {
+            std::memcpy(&conn, to.identity.data(), sizeof(conn));
+            sync_->reply(conn, m);  // (a SYNC_ACK: no data)
+        }
+        (void)data, (void)len;
+        return;
+    }
     send(to.chan == Chan::Ctl ? ctl_server_ : bulk_server_, &to.identity, m, data, len);
 }
 

@@ -12,17 +12,21 @@
 #include <zmq.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "synclink.hpp"
 #include "wire.hpp"
 #include "zmq_util.hpp"
 
 namespace dcc {
 
-enum class Chan { Ctl, Bulk };
+// Sync: the sync path (synclink.hpp), whose replies go back on the
+// connection a message came on (its serial in Incoming::identity).
+enum class Chan { Ctl, Bulk, Sync };
 
 // The context's I/O threads (ZMQ_AFFINITY bits): dccd's context has two.
 constexpr uint64_t kBulkThreads = 1;
@@ -60,6 +64,12 @@ public:
     // Read one message from a readable socket; nullopt if it was refused
     // (logged) or nothing was there.
     std::optional<Incoming> receive(zmq::socket_t& s);
+
+    // The sync path's listener, or nullptr (listen_sync "none", or a
+    // derived port that could not be bound).
+    SyncListener* sync() { return sync_.get(); }
+    // What came on the sync path's connections (non-blocking).
+    std::vector<Incoming> receive_sync();
 
     // Send a request; false if it could not be queued (no connection).
     bool request(Chan c, const wire::Message& m, const void* data = nullptr, size_t len = 0);
@@ -104,6 +114,7 @@ private:
     };
     std::vector<Monitor> monitors_;
     std::string peer_key_;  // 32 raw bytes
+    std::unique_ptr<SyncListener> sync_;
 };
 
 }  // namespace dcc

@@ -112,6 +112,7 @@ void SyncShipper::set_link(bool up, uint64_t from, uint64_t to) {
     sent_.clear();
     known_.clear();
     for (auto& [_, v] : by_dev_) v.announce = true;
+    drop_path_ = true;
     up_ = up;
     from_ = from;
     to_ = to;
@@ -136,10 +137,13 @@ void SyncShipper::run() {
         // A send that found no connection waits for one (POLLOUT: with
         // immediate, only once the peer is connected), a failed read for
         // the 10 ms.
-        zmq::pollitem_t items[] = {{dealer_.handle(), 0, short(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
-                                   {nullptr, events_.fd(), ZMQ_POLLIN, 0}};
+        zmq::pollitem_t items[] = {
+            {dealer_.handle(), 0, short(ZMQ_POLLIN | (blocked_ ? ZMQ_POLLOUT : 0)), 0},
+            {nullptr, events_.fd(), ZMQ_POLLIN, 0},
+            {nullptr, path_ ? path_->fd() : -1,
+             short(path_ ? ZMQ_POLLIN | (path_->wants_out() ? ZMQ_POLLOUT : 0) : 0), 0}};
         try {
-            zmq::poll(items, 2, std::chrono::milliseconds(waiting ? 10 : 100));
+            zmq::poll(items, 3, std::chrono::milliseconds(waiting ? 10 : 100));
         } catch (const zmq::error_t& e) {
             if (e.num() == ETERM) return;
             if (e.num() != EINTR) log_warn("sync: poll: %s", e.what());
@@ -153,14 +157,20 @@ void SyncShipper::run() {
                 }
                 dealer_.connect(cfg_.peer);
             }
+            if (drop_path_.exchange(false) && path_) drop_path("the link to the peer changed");
             // New writes go out before the answers are completed (each a
             // WRITES_DONE), so that they do not wait for those calls.
             if (items[1].revents & ZMQ_POLLIN) take_events();
             ship();
+            if (path_ && items[2].revents) {
+                if (path_->wants_out() && !path_->flush()) drop_path(path_->why());
+                else take_path_answers();
+            }
             if (items[0].revents & ZMQ_POLLIN) take_answers();
             resend_unanswered();
             announce();
             complete_alone();
+            open_path();
             ship();
         } catch (const zmq::error_t& e) {
             if (e.num() == ETERM) return;
@@ -221,43 +231,71 @@ void SyncShipper::announce() {
 }
 
 void SyncShipper::take_answers() {
-    std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ok, failed;
-    std::vector<std::pair<Clock::time_point, Clock::time_point>> times;  // (seen, sent) of each
+    Answers a;
     for (;;) {
         std::vector<zmq::message_t> frames = recv_multipart(dealer_);
         if (frames.empty()) break;
         auto& h = frames[0];
         wire::Decoded d = wire::decode({static_cast<const uint8_t*>(h.data()), h.size()},
                                        frames.size() - 1);
+        if (d.msg && d.msg->type == wire::Type::SyncOpenAck) {
+            on_open_answer(*d.msg, frames.size() > 1 ? &frames[1] : nullptr);
+            continue;
+        }
         if (!d.msg || d.msg->type != wire::Type::SyncAck) {
             log_warn("sync: refused an answer from the peer: %s",
                      d.msg ? "not a SYNC_ACK" : d.error.c_str());
             continue;
         }
-        std::lock_guard<std::mutex> l(mu_);
-        // Only an answer of this peer to this dccd: a seq alone may be an
-        // earlier one's.
-        if (d.msg->to != from_ || d.msg->from != to_) continue;
-        auto it = sent_.find(d.msg->seq);
-        if (it == sent_.end()) continue;  // answered already, or sent again since
-        const Held& w = it->second.w;
-        if (d.msg->status) {
-            log_warn("sync: the peer refused a write at sector %llu: %s",
-                     (unsigned long long)w.sector, std::strerror(d.msg->status));
-            failed[key(w.dev)].push_back(w.id);
-        } else {
-            ok[key(w.dev)].push_back(w.id);
-        }
-        known_.erase({w.dev.major, w.dev.minor, w.id});
-        times.push_back({w.seen, it->second.at});
-        sent_.erase(it);
+        answered(*d.msg, a);
     }
+    complete(a);
+}
+
+// The answers that came on the sync path.
+void SyncShipper::take_path_answers() {
+    std::vector<SyncConn::Received> got;
+    bool ok = path_->receive(got);
+    Answers a;
+    for (const auto& r : got) {
+        if (r.msg.type != wire::Type::SyncAck) {
+            ok = false;
+            break;
+        }
+        answered(r.msg, a);
+    }
+    complete(a);
+    if (!ok) drop_path(path_->why().empty() ? "a message other than SYNC_ACK" : path_->why());
+}
+
+void SyncShipper::answered(const wire::Message& m, Answers& a) {
+    std::lock_guard<std::mutex> l(mu_);
+    // Only an answer of this peer to this dccd: a seq alone may be an
+    // earlier one's.
+    if (m.to != from_ || m.from != to_) return;
+    auto it = sent_.find(m.seq);
+    if (it == sent_.end()) return;  // answered already, or sent again since
+    const Held& w = it->second.w;
+    if (m.status) {
+        log_warn("sync: the peer refused a write at sector %llu: %s", (unsigned long long)w.sector,
+                 std::strerror(m.status));
+        a.failed[key(w.dev)].push_back(w.id);
+    } else {
+        a.ok[key(w.dev)].push_back(w.id);
+    }
+    known_.erase({w.dev.major, w.dev.minor, w.id});
+    a.times.push_back({w.seen, it->second.at});
+    sent_.erase(it);
+}
+
+void SyncShipper::complete(Answers& a) {
+    if (a.times.empty()) return;
     auto answered = Clock::now();
-    for (auto& [k, ids] : ok) done({k.first, k.second}, ids, false, true);
-    for (auto& [k, ids] : failed) done({k.first, k.second}, ids, true, false);
+    for (auto& [k, ids] : a.ok) done({k.first, k.second}, ids, false, true);
+    for (auto& [k, ids] : a.failed) done({k.first, k.second}, ids, true, false);
     auto us = [](auto d) { return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
     auto now = Clock::now();
-    for (auto [seen, sent] : times) {
+    for (auto [seen, sent] : a.times) {
         timing_.n++;
         timing_.wait_us += us(sent - seen);
         timing_.peer_us += us(answered - sent);
@@ -265,12 +303,122 @@ void SyncShipper::take_answers() {
     }
     if (timing_.n && now - timing_.logged > std::chrono::seconds(10)) {
         log_info("sync: %llu writes confirmed; on average %llu us to send, %llu us to the peer's "
-                 "answer, %llu us to complete",
+                 "answer, %llu us to complete (%s)",
                  (unsigned long long)timing_.n, (unsigned long long)(timing_.wait_us / timing_.n),
                  (unsigned long long)(timing_.peer_us / timing_.n),
-                 (unsigned long long)(timing_.done_us / timing_.n));
+                 (unsigned long long)(timing_.done_us / timing_.n),
+                 path_ ? "sync path" : "control channel");
         timing_ = Timing{.logged = now};
     }
+}
+
+// Ask the peer for a key of the sync path, when there is none and a volume
+// ships (again after a failure, a little later each time it failed).
+void SyncShipper::open_path() {
+    if (path_) return;
+    auto now = Clock::now();
+    uint64_t from, to;
+    bool want = false;
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        for (const auto& [_, v] : by_dev_) want |= v.v.ship;
+        want &= up_;
+        from = from_;
+        to = to_;
+    }
+    if (!want) {
+        opening_ = false;
+        return;
+    }
+    if (opening_ && now - open_sent_ < std::chrono::seconds(3)) return;
+    if (opening_) {
+        opening_ = false;
+        open_next_ = now + std::chrono::seconds(10);
+        tell_path("the peer did not answer SYNC_OPEN (a dccd without the sync path?): sync writes take "
+                  "the control channel");
+    }
+    if (now < open_next_) return;
+    wire::Message m;
+    m.type = wire::Type::SyncOpen;
+    m.from = from;
+    m.to = to;
+    m.seq = open_seq_ = seq_.fetch_add(1);
+    std::vector<uint8_t> h = wire::encode(m);
+    bool sent = false;
+    try {
+        sent = bool(dealer_.send(zmq::buffer(h), zmq::send_flags::dontwait));
+    } catch (const zmq::error_t&) {
+    }
+    if (sent) {
+        opening_ = true;
+        open_sent_ = now;
+    } else {
+        open_next_ = now + std::chrono::seconds(1);
+    }
+}
+
+void SyncShipper::on_open_answer(const wire::Message& m, const zmq::message_t* data) {
+    if (!opening_ || m.seq != open_seq_) return;  // an earlier ask's
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        if (m.to != from_ || m.from != to_) return;
+    }
+    opening_ = false;
+    auto now = Clock::now();
+    if (m.status) {
+        open_next_ = now + std::chrono::seconds(60);
+        tell_path(std::string("the peer has no sync path (") + std::strerror(m.status) +
+                  "): sync writes take the control channel");
+        return;
+    }
+    std::optional<core::SyncSecret> secret;
+    if (data) secret = core::SyncSecret::of({static_cast<const uint8_t*>(data->data()), data->size()});
+    if (!secret || !m.arg || m.arg > 65535) {
+        open_next_ = now + std::chrono::seconds(60);
+        tell_path("the peer's SYNC_OPEN_ACK holds no key or port: sync writes take the control channel");
+        return;
+    }
+    std::string host = endpoint_host(cfg_.peer), why;
+    path_ = SyncConn::connect(host, uint16_t(m.arg), *secret, std::chrono::milliseconds(1000), why);
+    sodium_memzero(secret->key.data(), secret->key.size());
+    std::string where = host + " port " + std::to_string(m.arg);
+    if (!path_) {
+        open_next_ = now + std::chrono::seconds(10);
+        tell_path("cannot open the sync path to " + where + ": " + why +
+                  " (sync writes take the control channel; the port may be closed by a firewall)");
+        return;
+    }
+    path_told_.clear();
+    log_info("sync: sync path to %s open", where.c_str());
+}
+
+// The sync path failed: what it carried unanswered goes again, in front
+// and in order (the replica takes each write once); it is asked for again
+// in a second.
+void SyncShipper::drop_path(const std::string& why) {
+    path_.reset();
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        std::vector<Held> again;
+        for (auto it = sent_.begin(); it != sent_.end();) {
+            if (it->second.path) {
+                again.push_back(it->second.w);
+                it = sent_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        pending_.insert(pending_.begin(), again.begin(), again.end());
+    }
+    open_next_ = Clock::now() + std::chrono::seconds(1);
+    tell_path("the sync path failed: " + why);
+}
+
+// The sync path's state, logged when it changes.
+void SyncShipper::tell_path(const std::string& state) {
+    if (state == path_told_) return;
+    path_told_ = state;
+    log_warn("sync: %s", state.c_str());
 }
 
 void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed, bool confirmed) {
@@ -366,7 +514,7 @@ void SyncShipper::ship() {
             from = from_;
             to = to_;
             seq = seq_.fetch_add(1);
-            sent_[seq] = {w, Clock::now()};
+            sent_[seq] = {w, Clock::now(), path_ != nullptr};
         }
         auto put_back = [&] {
             std::lock_guard<std::mutex> l(mu_);
@@ -393,6 +541,12 @@ void SyncShipper::ship() {
         m.generation = sv.generation;
         m.region = w.sector / sv.region_sectors;
         m.arg = w.sector;
+        if (path_) {
+            if (path_->send(m, buf_.get(), len)) continue;
+            put_back();
+            drop_path(path_->why());
+            continue;  // on the dealer, now
+        }
         std::vector<uint8_t> h = wire::encode(m);
         bool sent;
         try {

@@ -30,6 +30,7 @@
 #include "config.hpp"
 #include "dcc/meta.hpp"
 #include "dcc/nl.hpp"
+#include "synclink.hpp"
 
 namespace dcc::dccd {
 
@@ -76,6 +77,7 @@ private:
     struct Sent {
         Held w;
         std::chrono::steady_clock::time_point at;
+        bool path = false;  // on the sync path (else on the dealer)
     };
     struct Fd {
         int fd;
@@ -91,6 +93,21 @@ private:
     void run();
     void take_events();
     void take_answers();
+    void take_path_answers();
+    // What the answers of a round complete (each a WRITES_DONE).
+    struct Answers {
+        std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ok, failed;
+        std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
+            times;  // (seen, sent) of each
+    };
+    void answered(const wire::Message& m, Answers& a);
+    void complete(Answers& a);
+    // The sync path: asked for (SYNC_OPEN on the dealer), connected on the
+    // answer, dropped on any failure (what it carried goes again).
+    void open_path();
+    void on_open_answer(const wire::Message& m, const zmq::message_t* data);
+    void drop_path(const std::string& why);
+    void tell_path(const std::string& state);
     void ship();
     void resend_unanswered();
     void forget(nl::Dev dev);
@@ -119,6 +136,13 @@ private:
     bool up_ = false;
     std::atomic<bool> reconnect_{false};
     bool blocked_ = false;  // the last send found no connection (the thread's own)
+    // The thread's own: the sync path and the state of asking for it.
+    std::unique_ptr<SyncConn> path_;
+    bool opening_ = false;
+    uint64_t open_seq_ = 0;
+    std::chrono::steady_clock::time_point open_sent_{}, open_next_{};
+    std::string path_told_;  // the last state logged ("" = none)
+    std::atomic<bool> drop_path_{false};
     uint64_t from_ = 0, to_ = 0;
     std::deque<Held> pending_;          // announced, not yet sent
     std::vector<Held> alone_;           // announced, to complete without the peer

@@ -2,6 +2,7 @@
 #include "config.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <toml++/toml.h>
 
 #include "config_checks.hpp"
@@ -14,7 +15,7 @@ using namespace config_checks;
 
 Config parse_config(std::string_view text, const std::string& origin) {
     Toml t(text, origin,
-           {"site", "listen", "listen_bulk", "peer", "peer_bulk", "insecure", "secret_key",
+           {"site", "listen", "listen_bulk", "listen_sync", "peer", "peer_bulk", "insecure", "secret_key",
             "secret_key_file", "public_key", "peer_public_key", "replication_rate", "replication_window",
             "hydration_rate", "warm_regions",
             "heartbeat_ms", "link_timeout_ms", "handover_timeout_ms", "control_socket",
@@ -47,13 +48,27 @@ Config parse_config(std::string_view text, const std::string& origin) {
         if (t.get(k)->value<std::string>() == t.get(other)->value<std::string>())
             bad(origin, t.get(k)->source(), std::string("'") + k + "' is the same endpoint as '" + other + "'");
 
+    // The sync path's listener: given, "none", or derived from listen.
+    str("listen_sync", c.listen_sync, false);
+    if (const toml::node* n = t.get("listen_sync")) {
+        if (c.listen_sync != "none" && !endpoint(c.listen_sync))
+            bad(origin, n->source(), "'listen_sync' must be tcp://HOST:PORT or \"none\"");
+        for (auto* other : {"listen", "listen_bulk"})
+            if (c.listen_sync == t.get(other)->value<std::string>())
+                bad(origin, n->source(), std::string("'listen_sync' is the same endpoint as '") + other + "'");
+    } else {
+        c.listen_sync = derived_sync_endpoint(c.listen);
+        c.listen_sync_derived = true;
+    }
+
     c.insecure = t.flag("insecure");
     // Without CURVE anyone who reaches the port can push data and take the
     // volume: only on loopback, unless said a second time.
     bool network = t.flag("insecure_network");
     if (c.insecure && !network)
-        for (auto* k : {"listen", "listen_bulk"})
-            if (!loopback(t.get(k)->value<std::string>().value()))
+        for (auto* k : {"listen", "listen_bulk", "listen_sync"})
+            if (t.get(k) && t.get(k)->value<std::string>() != "none" &&
+                !loopback(t.get(k)->value<std::string>().value()))
                 bad(origin, t.get("insecure")->source(),
                     std::string("'insecure' with '") + k +
                         "' off loopback lets anyone who reaches it write the volume: add "
@@ -162,6 +177,16 @@ Config parse_config(std::string_view text, const std::string& origin) {
     return c;
 }
 
+std::string derived_sync_endpoint(const std::string& listen) {
+    size_t colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon + 1), port = listen.substr(colon + 1);
+    if (port == "*") return listen;  // any free port (SYNC_OPEN_ACK tells it)
+    char* end = nullptr;
+    unsigned long p = std::strtoul(port.c_str(), &end, 10);
+    if (port.empty() || *end || p + 2 > 65535) return "none";
+    return host + std::to_string(p + 2);
+}
+
 std::optional<std::string> secret_key_of_file(std::string_view text) {
     auto trim = [](std::string_view s) {
         size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
@@ -250,6 +275,7 @@ Reload reload_config(const Config& running, const Config& fresh) {
     other("site", a.site != b.site);
     other("listen", a.listen != b.listen);
     other("listen_bulk", a.listen_bulk != b.listen_bulk);
+    other("listen_sync", a.listen_sync != b.listen_sync);
     other("peer", a.peer != b.peer);
     other("peer_bulk", a.peer_bulk != b.peer_bulk);
     other("insecure", a.insecure != b.insecure);

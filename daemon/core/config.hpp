@@ -15,6 +15,11 @@ struct Config {
     std::string site;              // this site's name
     std::string listen;            // control channel, e.g. tcp://0.0.0.0:7788
     std::string listen_bulk;       // replication channel
+    // The sync path's TCP listener (docs/protocol.md, "The sync path"), or
+    // "none"; unset, listen's host and its port + 2 (derived: a port that
+    // cannot be bound is then logged, not fatal).
+    std::string listen_sync;
+    bool listen_sync_derived = false;
     std::string peer;              // the peer's control endpoint
     std::string peer_bulk;         // the peer's replication endpoint
     bool insecure = false;         // no CURVE: for tests on a closed link only
@@ -58,6 +63,10 @@ struct Config {
 // Parse and check; throws dcc::Error(kExitUsage) naming @origin and the line.
 // With secret_key_file, secret_key is left empty for the caller to load.
 Config parse_config(std::string_view text, const std::string& origin);
+
+// listen_sync when it is not given: @listen's host, its port + 2 ("*"
+// stays "*"), or "none" if that is no port.
+std::string derived_sync_endpoint(const std::string& listen);
 
 // The secret key in the text of a secret_key_file: the key alone, or the
 // secret_key line of `dccd keygen`'s output; nullopt if neither.

@@ -51,14 +51,14 @@ private:
     size_t pos_ = 0;
 };
 
-bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::WUptodate); }
+bool known(uint8_t t) { return t >= uint8_t(Type::Hello) && t <= uint8_t(Type::SyncOpenAck); }
 
 bool has_ranges(Type t) { return t == Type::InvalidSet || t == Type::Handover; }
 
 bool has_arg(Type t) {
     return t == Type::Push || t == Type::InvalidSet || t == Type::Handover || t == Type::Pong ||
            t == Type::WAnswer || t == Type::SyncWrite || t == Type::Progress || t == Type::Mode ||
-           t == Type::AttachAck;
+           t == Type::AttachAck || t == Type::SyncOpenAck;
 }
 
 bool has_count(Type t) { return has_ranges(t) || t == Type::Pong; }
@@ -86,7 +86,8 @@ bool get_name(Reader& r, std::string& s) {
 }
 
 bool is_link(Type t) {
-    return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong;
+    return t == Type::Hello || t == Type::HelloAck || t == Type::Ping || t == Type::Pong ||
+           t == Type::SyncOpen || t == Type::SyncOpenAck;
 }
 
 Decoded refuse(std::string why) { return Decoded{std::nullopt, std::move(why)}; }
@@ -122,13 +123,15 @@ const char* type_name(Type t) {
     case Type::Detach: return "DETACH";
     case Type::WOutdate: return "W_OUTDATE";
     case Type::WUptodate: return "W_UPTODATE";
+    case Type::SyncOpen: return "SYNC_OPEN";
+    case Type::SyncOpenAck: return "SYNC_OPEN_ACK";
     }
     return "?";
 }
 
 bool has_payload(Type t) {
     return t == Type::FetchReply || t == Type::Push || t == Type::PullReply ||
-           t == Type::SyncWrite;
+           t == Type::SyncWrite || t == Type::SyncOpenAck;
 }
 
 bool is_multipart(Type t) { return has_ranges(t); }

@@ -105,6 +105,10 @@ enum class Type : uint8_t {
                       // replica: fence it (a new epoch); region 0
     WUptodate = 27,   // the owner of generation: its replica holds what it
                       // wrote alone; region: the epoch of that OUTDATE
+    // The sync path (docs/protocol.md, "The sync path"), link messages:
+    SyncOpen = 28,    // owner's shipper -> replica: a key for a connection
+    SyncOpenAck = 29, // + data: the key and its token (48 bytes); arg: the
+                      // TCP port to connect to; status ENOTSUP: no sync path
 };
 
 // A replica's promise not to fail a volume over (PONG).

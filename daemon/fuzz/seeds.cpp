@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
         x.type = t;
         all.push_back(x);
     }
-    for (Type t : {Type::Ping, Type::Pong}) {
+    for (Type t : {Type::Ping, Type::Pong, Type::SyncOpen, Type::SyncOpenAck}) {
         Message p;
         p.type = t;
         all.push_back(p);

@@ -336,3 +336,33 @@ TEST(Log, RefusedHandshakes) {
     EXPECT_TRUE(log.take(true, "the CURVE handshake failed", t + 13s));
     EXPECT_TRUE(log.take(false, "the handshake failed", t + 23s));
 }
+
+// The sync path's listener: listen's host and port + 2 unless given;
+// "none" turns it off; a bad or shared endpoint is refused.
+TEST(Config, ListenSync) {
+    Config c = parse_config(base(), "x");
+    EXPECT_EQ(c.listen_sync, "tcp://0.0.0.0:7790");
+    EXPECT_TRUE(c.listen_sync_derived);
+    c = parse_config(base("listen_sync = \"tcp://10.0.0.1:9000\"\n"), "x");
+    EXPECT_EQ(c.listen_sync, "tcp://10.0.0.1:9000");
+    EXPECT_FALSE(c.listen_sync_derived);
+    EXPECT_EQ(parse_config(base("listen_sync = \"none\"\n"), "x").listen_sync, "none");
+    EXPECT_EQ(derived_sync_endpoint("tcp://127.0.0.1:*"), "tcp://127.0.0.1:*");
+    EXPECT_EQ(derived_sync_endpoint("tcp://[::1]:7788"), "tcp://[::1]:7790");
+    EXPECT_EQ(derived_sync_endpoint("tcp://h:65534"), "none");
+    EXPECT_EQ(derived_sync_endpoint("tcp://h:x"), "none");
+    EXPECT_EQ(error_of(base("listen_sync = \"udp://h:1\"\n")),
+              "dccd.toml:10: 'listen_sync' must be tcp://HOST:PORT or \"none\"");
+    EXPECT_EQ(error_of(base("listen_sync = \"tcp://0.0.0.0:7789\"\n")),
+              "dccd.toml:10: 'listen_sync' is the same endpoint as 'listen_bulk'");
+    // insecure off loopback: the sync listener is the third way in.
+    std::string lo = "site = \"A\"\nlisten = \"tcp://127.0.0.1:7788\"\nlisten_bulk = \"tcp://127.0.0.1:7789\"\n"
+                     "peer = \"tcp://127.0.0.1:7798\"\npeer_bulk = \"tcp://127.0.0.1:7799\"\ninsecure = true\n";
+    EXPECT_EQ(parse_config(lo, "x").listen_sync, "tcp://127.0.0.1:7790");
+    EXPECT_NE(error_of(lo + "listen_sync = \"tcp://0.0.0.0:7790\"\n").find("'insecure' with 'listen_sync' off loopback"),
+              std::string::npos);
+    // A change waits for a restart.
+    Config fresh = parse_config(base("listen_sync = \"none\"\n"), "x");
+    Reload r = reload_config(parse_config(base(), "x"), fresh);
+    EXPECT_EQ(r.restart, std::vector<std::string>{"listen_sync"});
+}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "wire.hpp"
 
 using namespace dcc;
@@ -445,6 +447,39 @@ TEST(Wire, OutdateAndUptodate) {
     b[2] = 7;
     EXPECT_EQ(decode(b, 0).error, "protocol version 7, this side speaks 9");
     b = encode(out);
-    b[3] = 28;
-    EXPECT_EQ(decode(b, 0).error, "unknown message type 28");
+    b[3] = 30;
+    EXPECT_EQ(decode(b, 0).error, "unknown message type 30");
+}
+
+// The sync path's key exchange: link messages (no volume); the answer
+// carries the key as data and the port as its arg.
+TEST(Wire, SyncOpen) {
+    Message open;
+    open.type = Type::SyncOpen;
+    open.from = 4;
+    open.to = 5;
+    open.seq = 9;
+    auto d = decode(encode(open), 0);
+    ASSERT_TRUE(d.msg) << d.error;
+    EXPECT_EQ(*d.msg, open);
+    EXPECT_STREQ(type_name(Type::SyncOpen), "SYNC_OPEN");
+    EXPECT_FALSE(has_payload(Type::SyncOpen));
+    Message named = open;
+    named.volume[0] = 1;
+    EXPECT_EQ(decode(encode(named), 0).error, "SYNC_OPEN names a volume");
+    named = open;
+    named.arg = 7790;
+    EXPECT_EQ(decode(encode(named), 0).error, "SYNC_OPEN with an arg");
+
+    Message ack = open;
+    ack.type = Type::SyncOpenAck;
+    ack.arg = 7790;
+    EXPECT_TRUE(has_payload(Type::SyncOpenAck));
+    d = decode(encode(ack), 1);
+    ASSERT_TRUE(d.msg) << d.error;
+    EXPECT_EQ(*d.msg, ack);
+    EXPECT_EQ(decode(encode(ack), 0).error, "SYNC_OPEN_ACK with a wrong number of data frames");
+    ack.status = ENOTSUP;  // no sync path there: no key
+    d = decode(encode(ack), 0);
+    ASSERT_TRUE(d.msg) << d.error;
 }

@@ -20,7 +20,7 @@ die() { log "error: $*"; exit 1; }
 # Debian packages the rig needs on the host.
 HOST_PACKAGES=(qemu-system-x86 busybox-static fio dmsetup libnl-3-dev libnl-genl-3-dev
 	libdevmapper-dev libblkid-dev libsystemd-dev dwarves dkms libgtest-dev libgmock-dev cmake g++ gcc make pkg-config
-	kmod cpio xz-utils zstd e2fsprogs diffutils coreutils libelf1 libzmq3-dev cppzmq-dev
+	kmod cpio xz-utils zstd e2fsprogs diffutils coreutils libelf1 libzmq3-dev libsodium-dev cppzmq-dev
 	libtomlplusplus-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev iproute2 iperf3 spin drbd-utils
 	debhelper dh-dkms udev lvm2 resource-agents libxml2-utils)
 

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "synclink.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "dcc/error.hpp"
+#include "log.hpp"
+
+namespace dcc {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kMaxPending = 4;     // keys given out, not yet used
+constexpr size_t kMaxConns = 4;       // the oldest goes first
+constexpr auto kKeyLife = std::chrono::seconds(10);
+
+void tune(int fd) {
+    int one = 1;
+    // One small message a write, answered at once: no Nagle delay.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}
+
+// "tcp://HOST:PORT" into a host and a port for getaddrinfo ("*" for any).
+std::pair<std::string, std::string> split_endpoint(const std::string& ep) {
+    std::string rest = ep.rfind("tcp://", 0) == 0 ? ep.substr(6) : ep;
+    size_t colon = rest.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("'" + ep + "' is not tcp://HOST:PORT");
+    std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host == "*") host.clear();
+    if (port == "*") port = "0";
+    return {host, port};
+}
+
+// Wait until @fd is ready for @events or @deadline passes.
+bool wait_fd(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return false;
+        pollfd p{fd, events, 0};
+        int n = poll(&p, 1, int(left));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return false;
+    }
+}
+
+}  // namespace
+
+std::string endpoint_host(const std::string& ep) { return split_endpoint(ep).first; }
+
+SyncConn::SyncConn(int fd) : fd_(fd) {}
+
+SyncConn::~SyncConn() {
+    if (fd_ >= 0) close(fd_);
+}
+
+bool SyncConn::fail(std::string why) {
+    if (why_.empty()) why_ = std::move(why);
+    return false;
+}
+
+std::unique_ptr<SyncConn> SyncConn::connect(const std::string& host, uint16_t port,
+                                            const core::SyncSecret& s, std::chrono::milliseconds timeout,
+                                            std::string& why) {
+    auto deadline = Clock::now() + timeout;
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    if (int e = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res)) {
+        why = "cannot resolve " + host + ": " + gai_strerror(e);
+        return nullptr;
+    }
+    std::unique_ptr<SyncConn> c;
+    why = "no address for " + host;
+    for (addrinfo* a = res; a && !c; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        auto conn = std::make_unique<SyncConn>(fd);
+        int r = ::connect(fd, a->ai_addr, a->ai_addrlen);
+        if (r && errno != EINPROGRESS) {
+            why = errno_text("connect", errno);
+            continue;
+        }
+        if (r && !wait_fd(fd, POLLOUT, deadline)) {
+            why = "connect: no answer";
+            continue;
+        }
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+            why = errno_text("connect", err);
+            continue;
+        }
+        c = std::move(conn);
+    }
+    freeaddrinfo(res);
+    if (!c) return nullptr;
+    tune(c->fd_);
+    c->sealer_ = std::make_unique<core::Sealer>(s.key);
+    std::vector<uint8_t> hello = core::sync_hello(s, c->sealer_->header());
+    c->out_ = hello;
+    while (c->wants_out())
+        if (!c->flush() || (c->wants_out() && !wait_fd(c->fd_, POLLOUT, deadline))) {
+            why = c->why_.empty() ? "hello: no room to send" : c->why_;
+            return nullptr;
+        }
+    // The listener's stream header, or nothing if it did not know the token.
+    std::vector<uint8_t> header;
+    while (header.size() < core::kSyncStreamHeader) {
+        if (!wait_fd(c->fd_, POLLIN, deadline)) {
+            why = "no answer to the hello";
+            return nullptr;
+        }
+        if (!c->read_some(header, core::kSyncStreamHeader - header.size())) {
+            why = c->why_ == "closed" ? "the peer closed the connection (it did not know the key)" : c->why_;
+            return nullptr;
+        }
+    }
+    std::array<uint8_t, core::kSyncStreamHeader> h;
+    std::copy(header.begin(), header.end(), h.begin());
+    c->opener_ = std::make_unique<core::Opener>(s.key, h);
+    return c;
+}
+
+bool SyncConn::read_some(std::vector<uint8_t>& buf, size_t n) {
+    size_t at = buf.size();
+    buf.resize(at + n);
+    ssize_t r = read(fd_, buf.data() + at, n);
+    buf.resize(at + size_t(std::max<ssize_t>(r, 0)));
+    if (r > 0) return true;
+    if (r == 0) return fail("closed");
+    if (errno == EAGAIN || errno == EINTR) return true;
+    return fail(errno_text("read", errno));
+}
+
+bool SyncConn::greet(const KeyOf& key_of) {
+    if (greeted()) return true;
+    if (!read_some(hello_, core::kSyncHelloBytes - hello_.size())) return false;
+    if (hello_.size() < core::kSyncHelloBytes) return true;
+    auto h = core::parse_sync_hello(hello_);
+    if (!h) return fail("not a sync path hello");
+    auto key = key_of(h->token);
+    if (!key) return fail("a hello with a key this site did not give (or gave too long ago)");
+    tune(fd_);
+    opener_ = std::make_unique<core::Opener>(*key, h->header);
+    sealer_ = std::make_unique<core::Sealer>(*key);
+    out_.assign(sealer_->header().begin(), sealer_->header().end());
+    return flush();
+}
+
+bool SyncConn::flush() {
+    while (out_at_ < out_.size()) {
+        ssize_t w = ::send(fd_, out_.data() + out_at_, out_.size() - out_at_, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR) return true;
+            return fail(errno_text("write", errno));
+        }
+        out_at_ += size_t(w);
+    }
+    out_.clear();
+    out_at_ = 0;
+    return true;
+}
+
+bool SyncConn::send(const wire::Message& m, const void* data, size_t len) {
+    if (!why_.empty() || !sealer_) return false;
+    std::vector<uint8_t> h = wire::encode(m);
+    sealer_->seal(h, {static_cast<const uint8_t*>(data), data ? len : 0}, out_);
+    return flush();
+}
+
+bool SyncConn::receive(std::vector<Received>& out) {
+    if (!why_.empty() || !opener_) return false;
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t r = read(fd_, buf, sizeof(buf));
+        if (r == 0) return fail("closed");
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            return fail(errno_text("read", errno));
+        }
+        opener_->feed({buf, size_t(r)});
+        if (size_t(r) < sizeof(buf)) break;
+    }
+    while (auto f = opener_->next()) {
+        wire::Decoded d = wire::decode(f->head, f->data.empty() ? 0 : 1);
+        if (!d.msg) return fail("a message that does not decode: " + d.error);
+        out.push_back({std::move(*d.msg), std::move(f->data)});
+    }
+    if (opener_->failed()) return fail(opener_->error());
+    return true;
+}
+
+SyncListener::SyncListener(const std::string& endpoint) {
+    auto [host, port] = split_endpoint(endpoint);
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (int e = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res))
+        throw std::runtime_error("listen_sync " + endpoint + ": " + gai_strerror(e));
+    std::string why = "no address";
+    for (addrinfo* a = res; a && fd_ < 0; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) || listen(fd, 8)) {
+            why = errno_text("bind", errno);
+            close(fd);
+            continue;
+        }
+        fd_ = fd;
+    }
+    freeaddrinfo(res);
+    if (fd_ < 0) throw std::runtime_error("listen_sync " + endpoint + ": " + why);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+    port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+SyncListener::~SyncListener() {
+    if (fd_ >= 0) close(fd_);
+}
+
+core::SyncSecret SyncListener::open() {
+    auto now = Clock::now();
+    std::erase_if(pending_, [&](const Pending& p) { return p.until < now; });
+    while (pending_.size() >= kMaxPending) pending_.pop_front();
+    pending_.push_back({core::SyncSecret::random(), now + kKeyLife});
+    return pending_.back().secret;
+}
+
+void SyncListener::poll_items(std::vector<zmq::pollitem_t>& items) const {
+    items.push_back({nullptr, fd_, ZMQ_POLLIN, 0});
+    for (const Conn& c : conns_)
+        items.push_back({nullptr, c.c->fd(), short(ZMQ_POLLIN | (c.c->wants_out() ? ZMQ_POLLOUT : 0)), 0});
+}
+
+void SyncListener::drop(size_t i, const std::string& why) {
+    if (why != "closed") log_warn("sync path: dropped a connection: %s", why.c_str());
+    conns_.erase(conns_.begin() + long(i));
+}
+
+void SyncListener::serve(std::vector<Message>& out) {
+    for (;;) {
+        int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        if (conns_.size() >= kMaxConns) conns_.erase(conns_.begin());
+        conns_.push_back({next_serial_++, std::make_unique<SyncConn>(fd)});
+    }
+    auto now = Clock::now();
+    auto key_of = [&](const std::array<uint8_t, core::kSyncTokenBytes>& token)
+        -> std::optional<std::array<uint8_t, core::kSyncKeyBytes>> {
+        for (auto it = pending_.begin(); it != pending_.end(); ++it)
+            if (it->until >= now && sodium_memcmp(it->secret.token.data(), token.data(), token.size()) == 0) {
+                auto key = it->secret.key;
+                pending_.erase(it);  // one connection a key
+                return key;
+            }
+        return std::nullopt;
+    };
+    for (size_t i = 0; i < conns_.size();) {
+        SyncConn& c = *conns_[i].c;
+        bool ok = c.greeted() ? c.flush() : c.greet(key_of);
+        std::vector<SyncConn::Received> got;
+        if (ok && c.greeted()) ok = c.receive(got);
+        for (auto& r : got) {
+            // Only sync writes travel here (the rest has its ZeroMQ channel).
+            if (r.msg.type != wire::Type::SyncWrite) {
+                ok = false;
+                break;
+            }
+            out.push_back({conns_[i].serial, std::move(r.msg), std::move(r.data)});
+        }
+        if (!ok) {
+            drop(i, c.why().empty() ? "a message other than SYNC_WRITE" : c.why());
+            continue;
+        }
+        i++;
+    }
+}
+
+bool SyncListener::reply(uint64_t conn, const wire::Message& m) {
+    for (size_t i = 0; i < conns_.size(); i++)
+        if (conns_[i].serial == conn) {
+            if (conns_[i].c->send(m)) return true;
+            drop(i, conns_[i].c->why());
+            return false;
+        }
+    return false;
+}
+
+}  // namespace dcc
