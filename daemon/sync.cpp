@@ -157,7 +157,12 @@ void SyncShipper::run() {
                 }
                 dealer_.connect(cfg_.peer);
             }
-            if (drop_path_.exchange(false) && path_) drop_path("the link to the peer changed");
+            if (drop_path_.exchange(false)) {
+                // Another link or peer: a new key, asked for at once.
+                if (path_) drop_path("the link to the peer changed");
+                opening_ = false;
+                open_next_ = {};
+            }
             // New writes go out before the answers are completed (each a
             // WRITES_DONE), so that they do not wait for those calls.
             if (items[1].revents & ZMQ_POLLIN) take_events();
@@ -285,6 +290,7 @@ void SyncShipper::answered(const wire::Message& m, Answers& a) {
     }
     known_.erase({w.dev.major, w.dev.minor, w.id});
     a.times.push_back({w.seen, it->second.at});
+    a.on_path += it->second.path;
     sent_.erase(it);
 }
 
@@ -295,6 +301,7 @@ void SyncShipper::complete(Answers& a) {
     for (auto& [k, ids] : a.failed) done({k.first, k.second}, ids, true, false);
     auto us = [](auto d) { return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
     auto now = Clock::now();
+    timing_.on_path += a.on_path;
     for (auto [seen, sent] : a.times) {
         timing_.n++;
         timing_.wait_us += us(sent - seen);
@@ -302,12 +309,12 @@ void SyncShipper::complete(Answers& a) {
         timing_.done_us += us(now - answered);
     }
     if (timing_.n && now - timing_.logged > std::chrono::seconds(10)) {
-        log_info("sync: %llu writes confirmed; on average %llu us to send, %llu us to the peer's "
-                 "answer, %llu us to complete (%s)",
-                 (unsigned long long)timing_.n, (unsigned long long)(timing_.wait_us / timing_.n),
+        log_info("sync: %llu writes confirmed (%llu on the sync path); on average %llu us to send, "
+                 "%llu us to the peer's answer, %llu us to complete",
+                 (unsigned long long)timing_.n, (unsigned long long)timing_.on_path,
+                 (unsigned long long)(timing_.wait_us / timing_.n),
                  (unsigned long long)(timing_.peer_us / timing_.n),
-                 (unsigned long long)(timing_.done_us / timing_.n),
-                 path_ ? "sync path" : "control channel");
+                 (unsigned long long)(timing_.done_us / timing_.n));
         timing_ = Timing{.logged = now};
     }
 }

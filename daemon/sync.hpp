@@ -99,6 +99,7 @@ private:
         std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ok, failed;
         std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
             times;  // (seen, sent) of each
+        uint64_t on_path = 0;  // of them, sent on the sync path
     };
     void answered(const wire::Message& m, Answers& a);
     void complete(Answers& a);
@@ -152,7 +153,7 @@ private:
     // Where a write's time goes, logged every 10 s while writes come:
     // announced to sent, sent to answered, answered to completed (us).
     struct Timing {
-        uint64_t n = 0, wait_us = 0, peer_us = 0, done_us = 0;
+        uint64_t n = 0, on_path = 0, wait_us = 0, peer_us = 0, done_us = 0;
         std::chrono::steady_clock::time_point logged{};
     } timing_;
 

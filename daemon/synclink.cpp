@@ -24,7 +24,12 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kMaxPending = 4;     // keys given out, not yet used
-constexpr size_t kMaxConns = 4;       // the oldest goes first
+// Connections: a few not yet greeted, each for a few seconds (anyone who
+// reaches the port can open one: they must not push out the owner's),
+// and two greeted (the owner's newest, and one it is replacing).
+constexpr size_t kMaxHellos = 4;
+constexpr auto kHelloTime = std::chrono::seconds(5);
+constexpr size_t kMaxGreeted = 2;
 constexpr auto kKeyLife = std::chrono::seconds(10);
 
 void tune(int fd) {
@@ -253,19 +258,41 @@ void SyncListener::poll_items(std::vector<zmq::pollitem_t>& items) const {
         items.push_back({nullptr, c.c->fd(), short(ZMQ_POLLIN | (c.c->wants_out() ? ZMQ_POLLOUT : 0)), 0});
 }
 
+// A connection ends: logged unless the owner closed it, at most once in
+// 10 s (anyone who reaches the port can make connections fail).
 void SyncListener::drop(size_t i, const std::string& why) {
-    if (why != "closed") log_warn("sync path: dropped a connection: %s", why.c_str());
+    auto now = Clock::now();
+    if (why != "closed") {
+        if (now - logged_ >= std::chrono::seconds(10)) {
+            log_warn("sync path: dropped a connection: %s%s", why.c_str(),
+                     unlogged_ ? (" (and " + std::to_string(unlogged_) + " more since the last)").c_str() : "");
+            logged_ = now;
+            unlogged_ = 0;
+        } else {
+            unlogged_++;
+        }
+    }
     conns_.erase(conns_.begin() + long(i));
 }
 
+// The oldest connection that is (or is not) greeted, if there are at
+// least @max of them.
+static std::optional<size_t> oldest_over(const auto& conns, bool greeted, size_t max) {
+    size_t n = 0;
+    std::optional<size_t> first;
+    for (size_t i = 0; i < conns.size(); i++)
+        if (conns[i].c->greeted() == greeted && n++ == 0) first = i;
+    return n >= max ? first : std::nullopt;
+}
+
 void SyncListener::serve(std::vector<Message>& out) {
+    auto now = Clock::now();
     for (;;) {
         int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
-        if (conns_.size() >= kMaxConns) conns_.erase(conns_.begin());
-        conns_.push_back({next_serial_++, std::make_unique<SyncConn>(fd)});
+        if (auto i = oldest_over(conns_, false, kMaxHellos)) drop(*i, "too many connections without a hello");
+        conns_.push_back({next_serial_++, std::make_unique<SyncConn>(fd), now});
     }
-    auto now = Clock::now();
     auto key_of = [&](const std::array<uint8_t, core::kSyncTokenBytes>& token)
         -> std::optional<std::array<uint8_t, core::kSyncKeyBytes>> {
         for (auto it = pending_.begin(); it != pending_.end(); ++it)
@@ -278,7 +305,20 @@ void SyncListener::serve(std::vector<Message>& out) {
     };
     for (size_t i = 0; i < conns_.size();) {
         SyncConn& c = *conns_[i].c;
-        bool ok = c.greeted() ? c.flush() : c.greet(key_of);
+        bool was = c.greeted();
+        bool ok = was ? c.flush() : c.greet(key_of);
+        if (ok && !was && !c.greeted() && now - conns_[i].accepted > kHelloTime) {
+            drop(i, "no hello within 5 s");
+            continue;
+        }
+        if (ok && !was && c.greeted()) {
+            // The owner's new connection replaces its oldest.
+            if (auto j = oldest_over(conns_, true, kMaxGreeted + 1)) {
+                drop(*j, "replaced by a newer connection");
+                if (*j < i) i--;
+                continue;  // (this one again, now greeted)
+            }
+        }
         std::vector<SyncConn::Received> got;
         if (ok && c.greeted()) ok = c.receive(got);
         for (auto& r : got) {

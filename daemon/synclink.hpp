@@ -112,6 +112,7 @@ private:
     struct Conn {
         uint64_t serial;
         std::unique_ptr<SyncConn> c;
+        std::chrono::steady_clock::time_point accepted;
     };
     void drop(size_t i, const std::string& why);
 
@@ -120,6 +121,8 @@ private:
     uint64_t next_serial_ = 1;
     std::deque<Pending> pending_;
     std::vector<Conn> conns_;
+    std::chrono::steady_clock::time_point logged_{};
+    uint64_t unlogged_ = 0;
 };
 
 }  // namespace dcc

@@ -2,7 +2,11 @@
 // The sync path: its sealed frames (core/sealed.*) and its sockets
 // (daemon/synclink.*) over loopback.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -263,4 +267,34 @@ TEST(SyncPath, NothingListensThere) {
     EXPECT_FALSE(c);
     EXPECT_EQ(why, "connect: Connection refused");
     EXPECT_THROW(SyncListener("tcp://127.0.0.1:notaport"), std::runtime_error);
+}
+
+// Anyone who reaches the port can open connections: those that say no
+// hello do not push out the owner's.
+TEST(SyncPath, SilentConnectionsDoNotPushOutTheOwners) {
+    SyncListener l("tcp://127.0.0.1:*");
+    SyncSecret s = l.open();
+    std::atomic<bool> done{false};
+    std::thread greeter([&] { serve(l, 1, &done); });
+    std::string why;
+    auto c = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(3000), why);
+    done = true;
+    greeter.join();
+    ASSERT_TRUE(c) << why;
+    std::vector<int> silent;
+    for (int i = 0; i < 8; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(l.port());
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+        silent.push_back(fd);
+    }
+    std::vector<uint8_t> data(4096, 1);
+    ASSERT_TRUE(c->send(sync_write(5), data.data(), data.size()));
+    auto got = serve(l, 1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].msg.seq, 5u);
+    for (int fd : silent) close(fd);
 }

@@ -26,6 +26,10 @@
 #      the owner's mode (ATTACH) and the write's region is replicated;
 #      `mode vol sync` at B reaches A at once (MODE), and B's writes wait
 #      for A again.  Bad input changes nothing.
+#   7. The sync writes of each owner went on the sync path (a TCP
+#      connection of their own, keyed over CURVE); A's dccd, restarted
+#      with listen_sync = "none", tells B so, and B's next write takes
+#      the control channel and completes.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
@@ -188,6 +192,32 @@ else
 	check "6: in sync" dccctl wait vol in-sync --timeout 120
 	expect_eq "6: both data devices are equal (the write made in async too)" "$(exchange sum6 x)" \
 		"$(sum_range "$DATA" 0 32)"
+fi
+
+# 7: the sync path (docs/protocol.md): each owner's sync writes took it;
+# with listen_sync = "none" at the replica they take the control channel.
+on_path() { grep -qE "sync: [0-9]+ writes confirmed \([1-9][0-9]* on the sync path\)" /tmp/dccd.log; }
+if [ "$SITE" = a ]; then
+	check "7: a opened the sync path to b (while it owned the volume)" \
+		grep -q "sync: sync path to $DCC_PEER_IP port 7790 open" /tmp/dccd.log
+	check "7: ... and its sync writes took it" on_path
+	stop_dccd
+	dccd_config 'replication_rate = "1M"' 'warm_regions = 0' 'listen_sync = "none"'
+	start_dccd
+	check "7: paired again (a with no sync path)" dccctl wait vol paired --timeout 120
+	barrier nopath
+	expected=$(exchange w7 x)
+	expect_eq "7: A holds B's write when its dd returned (on the control channel)" "$expected" \
+		"$(sum_range "$DATA" 29 1)"
+else
+	check "7: b opened the sync path to a" grep -q "sync: sync path to $DCC_PEER_IP port 7790 open" /tmp/dccd.log
+	check "7: ... and its sync writes took it" on_path
+	barrier nopath
+	check "7: paired again" dccctl wait vol paired --timeout 120
+	$DD if=/dev/urandom of=/tmp/w7 bs=1M count=1 status=none
+	check "7: B writes 1 MiB (O_DIRECT)" $DD if=/tmp/w7 of=/dev/mapper/vol bs=1M seek=29 oflag=direct status=none
+	exchange w7 "$(sha256sum </tmp/w7 | cut -d' ' -f1)" >/dev/null
+	check "7: b's log says why not the sync path" wait_until 10 grep -q "the peer has no sync path" /tmp/dccd.log
 fi
 stop_dccd
 check "remove" dmsetup remove vol
