@@ -271,6 +271,19 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
     int err = m.status;
     if (!err && in.payload.size() != v.region_len(m.region)) err = EINVAL;
     if (!err) {
+        // Still this registration's fill?  The data device is written past
+        // the target, and a table removed and created again (not a reload,
+        // which carries the locks over) holds none of this fill's locks:
+        // the region may hold the application's write by now.  FILL_BEGIN
+        // answers 0 for a fill of this registration's own.
+        if (int e = kernel_.fill_begin(v, m.region)) {
+            log_warn("%s: region %llu: the peer's data not written: %s", v.name.c_str(),
+                     (unsigned long long)m.region,
+                     kernel_.why("the kernel no longer holds the fill", e).c_str());
+            if (e == -EEXIST) v.invalid.remove(m.region);
+            v.fills.done(m.region);
+            return;
+        }
         std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
         err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
     }

@@ -90,11 +90,28 @@ void Filler::pause(const char* stage, uint64_t region) {
 }
 
 // Copy one region from the source to the data device; 0 or an errno.
+// Just before the write, the kernel is asked again whether this
+// registration still holds the region's fill (FILL_BEGIN answers 0 for a
+// fill of its own): the data device is written past the target, and a
+// table removed and created meanwhile has none of this fill's locks, so
+// the region may hold the application's write by now.  (A reload carries
+// the locks over.)
 int Filler::copy_region(uint64_t region) {
     uint64_t off = region * region_bytes_;
     uint64_t len = std::min<uint64_t>(region_bytes_, reg_.data_sectors * 512 - off);
     if (int e = read_full(src_fd_, buf_.get(), len, off)) return e;
     pause("claimed", region);
+    nl::Request again{.cmd = DCC_CMD_FILL_BEGIN, .dev = vol_, .reg_id = reg_.reg_id, .region = region};
+    std::string text;
+    if (int e = client_.transact(again, nullptr, &text)) {
+        if (e == -EEXIST || e == -EBUSY) return -e;  // written whole meanwhile: not ours to fill
+        throw Error(kExitError,
+                    "region " + std::to_string(region) + " not written: " +
+                        (e == -ESTALE ? std::string("this registration is gone (the device was removed, or "
+                                                    "another program registered)")
+                                      : errno_text("the kernel", -e) + (text.empty() ? "" : " (" + text + ")")),
+                    -e);
+    }
     if (int e = write_full(data_fd_, buf_.get(), len, off)) return e;
     pause("written", region);
     return 0;
@@ -102,6 +119,10 @@ int Filler::copy_region(uint64_t region) {
 
 void Filler::fill(uint64_t region, bool is_miss) {
     int err = copy_region(region);
+    if (err == EEXIST || err == EBUSY) {
+        log("region %llu: written whole by the application meanwhile: not filled", (unsigned long long)region);
+        return;
+    }
     if (err) {
         log("region %llu: copy failed: %s", (unsigned long long)region, std::strerror(err));
         stats_.errors++;

@@ -3,7 +3,8 @@
 # hands pending bios back to dm, and they complete after resume; an
 # interrupted noflush suspend leaves misses waiting for fills (M6); a table
 # reload carries the fills in progress over, so a fill still holds its
-# region (M2).
+# region (M2); a fill whose device was removed and created again writes
+# nothing over the new table's writes.
 # disks: data=64M meta=1M src=64M
 . ./lib.sh
 
@@ -132,5 +133,28 @@ expect_eq "region $R holds the write, not the fill" "$(sha256sum </tmp/pattern |
 	"$(region_sum /dev/mapper/vol "$R")"
 kill -KILL $fill
 wait $fill 2>/dev/null
+check "remove" dmsetup remove vol
+
+# M2, the other way: the device removed and created again (a new target,
+# which holds none of the old one's locks) while the fill tool holds
+# region R.  A whole-region write to R then completes at once; the fill,
+# resumed, finds that its registration is gone and writes nothing over it.
+dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/dev/null
+check "create" dcc_create vol "$DATA" "$META"
+dccctl fill --source "$SRC" --hydrate --pause-at claimed --verbose vol 2>/tmp/fill6.log &
+fill=$!
+check "the fill tool locked a region" wait_until 20 paused_at /tmp/fill6.log claimed
+R=$(sed -n 's/.*paused at claimed region \([0-9]*\).*/\1/p' /tmp/fill6.log | head -n1)
+check "remove the device" dmsetup remove vol
+check "create it again" dcc_create vol "$DATA" "$META"
+expect_eq "the new table holds no lock" 0 "$(locked_count vol)"
+$DD if=/dev/urandom of=/tmp/pattern6 bs=64k count=1 status=none
+check "a whole-region write to region $R completes" \
+	$DD if=/tmp/pattern6 of=/dev/mapper/vol bs=64k seek="$R" count=1 oflag=direct status=none
+kill -CONT $fill
+if wait $fill; then bad "the fill tool went on"; else ok "the fill tool stopped"; fi
+check "... saying why" grep -q "region $R not written: this registration is gone" /tmp/fill6.log
+expect_eq "region $R holds the write, not the fill's data" "$(sha256sum </tmp/pattern6 | cut -d' ' -f1)" \
+	"$(region_sum /dev/mapper/vol "$R")"
 check "remove" dmsetup remove vol
 finish
