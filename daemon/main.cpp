@@ -149,8 +149,9 @@ int main(int argc, char** argv) {
         if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0)) log_warn("PR_SET_IO_FLUSHER: %s", std::strerror(errno));
         if (mlockall(MCL_CURRENT | MCL_FUTURE)) log_warn("mlockall: %s", std::strerror(errno));
         raise_open_files_limit();
-        log_info("site %s, listening on %s and %s, peer %s%s", cfg.site.c_str(), cfg.listen.c_str(),
-                 cfg.listen_bulk.c_str(), cfg.peer.c_str(), cfg.insecure ? " (insecure)" : "");
+        log_info("site %s, listening on %s and %s, sync path %s, peer %s%s", cfg.site.c_str(),
+                 cfg.listen.c_str(), cfg.listen_bulk.c_str(), cfg.listen_sync.c_str(), cfg.peer.c_str(),
+                 cfg.insecure ? " (insecure)" : "");
         dccd::Daemon d(cfg, [path] { return load_config(path); });
         return d.run();
     } catch (const Error& e) {

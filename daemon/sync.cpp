@@ -339,8 +339,9 @@ void SyncShipper::open_path() {
     }
     if (opening_ && now - open_sent_ < std::chrono::seconds(3)) return;
     if (opening_) {
+        // (A peer that has not yet taken this site's HELLO drops it.)
         opening_ = false;
-        open_next_ = now + std::chrono::seconds(10);
+        open_next_ = now + std::chrono::seconds(3);
         tell_path("the peer did not answer SYNC_OPEN (a dccd without the sync path?): sync writes take "
                   "the control channel");
     }
@@ -402,7 +403,7 @@ void SyncShipper::on_open_answer(const wire::Message& m, const zmq::message_t* d
 // The sync path failed: what it carried unanswered goes again, in front
 // and in order (the replica takes each write once); it is asked for again
 // in a second.
-void SyncShipper::drop_path(const std::string& why) {
+void SyncShipper::drop_path(std::string why) {
     path_.reset();
     {
         std::lock_guard<std::mutex> l(mu_);
@@ -474,13 +475,25 @@ void SyncShipper::complete_alone() {
     for (auto& [k, list] : ids) done({k.first, k.second}, list, false, false);
 }
 
-// Unanswered writes whose answer is late go out again.
+// Unanswered writes whose answer is late go out again.  One sent on the
+// sync path takes the path down with it: a connection that swallows
+// writes (a firewall that now drops its port, a peer stuck) is not used
+// again until a new one is made; until then the control channel.
 void SyncShipper::resend_unanswered() {
+    auto late = [now = Clock::now()](const Sent& s) { return now - s.at > kResend; };
+    if (path_) {
+        bool path_late = false;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            for (const auto& [_, s] : sent_) path_late |= s.path && late(s);
+        }
+        // (What it carried goes in front, in order.)
+        if (path_late) drop_path("no answer within 3 s");
+    }
     std::lock_guard<std::mutex> l(mu_);
-    auto now = Clock::now();
     std::vector<Held> again;
     for (auto it = sent_.begin(); it != sent_.end();) {
-        if (now - it->second.at > kResend) {
+        if (late(it->second)) {
             again.push_back(it->second.w);
             it = sent_.erase(it);
         } else {

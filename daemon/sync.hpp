@@ -107,7 +107,7 @@ private:
     // answer, dropped on any failure (what it carried goes again).
     void open_path();
     void on_open_answer(const wire::Message& m, const zmq::message_t* data);
-    void drop_path(const std::string& why);
+    void drop_path(std::string why);
     void tell_path(const std::string& state);
     void ship();
     void resend_unanswered();

@@ -260,7 +260,7 @@ void SyncListener::poll_items(std::vector<zmq::pollitem_t>& items) const {
 
 // A connection ends: logged unless the owner closed it, at most once in
 // 10 s (anyone who reaches the port can make connections fail).
-void SyncListener::drop(size_t i, const std::string& why) {
+void SyncListener::drop(size_t i, std::string why) {
     auto now = Clock::now();
     if (why != "closed") {
         if (now - logged_ >= std::chrono::seconds(10)) {

@@ -114,7 +114,7 @@ private:
         std::unique_ptr<SyncConn> c;
         std::chrono::steady_clock::time_point accepted;
     };
-    void drop(size_t i, const std::string& why);
+    void drop(size_t i, std::string why);  // (by value: often the connection's own)
 
     int fd_ = -1;
     uint16_t port_ = 0;

@@ -228,13 +228,14 @@ for dir in build/vm/run/*/sync; do
 	echo "| target | median, one in flight, us | p99, us | IOPS, 16 in flight | median against dm-linear |"
 	echo "|---|---|---|---|---|"
 	l=$(med lin median_us)
-	for t in lin async sync drbd synchot drbdhot syncds drbdds syncnw; do
+	for t in lin async sync drbd synchot drbdhot syncds drbdds syncnw syncnp; do
 		awk -v t="$t" -v m="$(med $t median_us)" -v p="$(med $t p99_us)" -v i="$(med $t iops16)" -v l="$l" 'BEGIN {
 			name["lin"] = "dm-linear"; name["async"] = "dcc, async"; name["sync"] = "dcc, sync"
 			name["drbd"] = "DRBD 8.4, protocol C"; name["synchot"] = "dcc, sync, a hot 4 MiB"
 			name["drbdhot"] = "DRBD 8.4, protocol C, a hot 4 MiB"
 			name["syncds"] = "dcc, sync, O_SYNC writes"; name["drbdds"] = "DRBD 8.4, protocol C, O_SYNC writes"
 			name["syncnw"] = "dcc, sync, warm_regions 0 (a dirty-bit commit a write)"
+			name["syncnp"] = "dcc, sync, no sync path (the control channel, through ZeroMQ)"
 			printf "| %s | %d | %d | %d | %.2f |\n", name[t], m, p, i, m / l }'
 	done
 	awk -v s="$(med sync median_us)" -v a="$(med async median_us)" -v r="$rtt" -v d="$dur" 'BEGIN {
@@ -248,10 +249,12 @@ for dir in build/vm/run/*/sync; do
 		printf "the same with O_SYNC writes (DRBD then flushes at both sites too): median %.2f, IOPS at 16 in flight %.2f\n", s / d, si / di }'
 	awk -v s="$(med sync median_us)" -v n="$(med syncnw median_us)" -v si="$(med sync iops16)" -v ni="$(med syncnw iops16)" 'BEGIN {
 		printf "dcc sync, warm regions kept (4096) against none kept (every write waits for a dirty-bit commit): median %.2f, IOPS at 16 in flight %.2f\n", s / n, si / ni }'
+	awk -v s="$(med sync median_us)" -v n="$(med syncnp median_us)" -v si="$(med sync iops16)" -v ni="$(med syncnp iops16)" 'BEGIN {
+		printf "dcc sync, on the sync path against the control channel (ZeroMQ): median %.2f, IOPS at 16 in flight %.2f\n", s / n, si / ni }'
 	# The owner's metadata writes per data write while each dcc sync
 	# target ran one write in flight (its dirty bits' commits), summed
 	# over the rounds.
-	for t in sync synchot syncds syncnw; do
+	for t in sync synchot syncds syncnw syncnp; do
 		echo "$b" | grep "^BENCH synclat .* target=$t " | awk -v t="$t" '{ for (i = 3; i <= NF; i++) {
 			split($i, kv, "="); v[kv[1]] += kv[2] } }
 			END { printf "%s, one in flight: %d metadata writes at the owner for %d writes of fio: %.2f a write\n", t, v["meta_writes"],

@@ -133,10 +133,11 @@ stage_binary() {
 GUEST_MODULES=(virtio_blk virtio_pci virtio_net dm-mod dm-flakey dm-delay dm-log-writes crc32c_generic ext4
 	sch_netem)
 # Copied but not loaded at boot: the benchmarks load brd with its own
-# size, drbd (DRBD 8.4, Debian's kernel) to compare with, and dm-zero for
-# a volume larger than any disk; each one's load order is in
-# /lib/modules/NAME.order.
-GUEST_EXTRA_MODULES=(brd drbd dm-zero)
+# size, drbd (DRBD 8.4, Debian's kernel) to compare with, dm-zero for
+# a volume larger than any disk, and tc's ingress filters to drop one
+# port's packets (the sync path's black hole in syncwrite); each one's
+# load order is in /lib/modules/NAME.order.
+GUEST_EXTRA_MODULES=(brd drbd dm-zero sch_ingress cls_u32 act_gact)
 
 module_closure() {
 	local rel=$1 root dep

@@ -97,8 +97,13 @@ if [ "$SITE" = a ]; then
 		# (syncnw: sync with warm_regions 0, every region cleared once
 		# the peer confirmed its writes, so that each write to it waits
 		# for a dirty-bit commit: what warm regions save.)
-		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync drbd:/dev/drbd0 \
-			synchot:/dev/mapper/sync:4M drbdhot:/dev/drbd0:4M syncds:/dev/mapper/sync:60M:1 \
+		# (syncnp: sync with b's dccd restarted with listen_sync =
+		# "none", so that the writes take the control channel through
+		# ZeroMQ's I/O threads instead of the sync path.)
+		# (syncnp right after sync: the two measured as close together
+		# as they can be, the host's load drifts.)
+		for t in lin:/dev/mapper/lin.d async:/dev/mapper/async sync:/dev/mapper/sync syncnp:/dev/mapper/sync \
+			drbd:/dev/drbd0 synchot:/dev/mapper/sync:4M drbdhot:/dev/drbd0:4M syncds:/dev/mapper/sync:60M:1 \
 			drbdds:/dev/drbd0:60M:1 syncnw:/dev/mapper/sync; do
 			dev=${t#*:} size=60M ds=0
 			case $dev in *:*:*) ds=${dev##*:} dev=${dev%:*} ;; esac
@@ -107,6 +112,15 @@ if [ "$SITE" = a ]; then
 			# write is in flight (the dirty bits' commits, which the
 			# writes wait for), against fio's writes.
 			[ "${t%%:*}" = syncnw ] && warm 0
+			if [ "${t%%:*}" = syncnp ]; then
+				told=$(grep -c "the peer has no sync path" /tmp/dccd.log || true)
+				barrier "npoff$round"
+				barrier "npready$round"
+				dccctl wait sync paired --timeout 120 >/dev/null || bad "sync paired (b without a sync path)"
+				no_path() { [ "$(grep -c "the peer has no sync path" /tmp/dccd.log)" -gt "$told" ]; }
+				wait_until 30 no_path || bad "a did not learn that b has no sync path"
+				dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync (b without a sync path)"
+			fi
 			mw0=$(dev_writes sync.m)
 			set -- $(lat "$dev" 1 "$size" "$ds")
 			mw=$(($(dev_writes sync.m) - mw0))
@@ -122,6 +136,14 @@ if [ "$SITE" = a ]; then
 					bad "write the sync volume again"
 				dccctl wait sync in-sync --timeout 300 >/dev/null || bad "sync in sync after warming"
 			fi
+			if [ "${t%%:*}" = syncnp ]; then
+				opened=$(grep -c "sync: sync path to .* open" /tmp/dccd.log)
+				barrier "npon$round"
+				barrier "npback$round"
+				dccctl wait sync paired --timeout 120 >/dev/null || bad "sync paired (b with its sync path)"
+				path_open() { [ "$(grep -c "sync: sync path to .* open" /tmp/dccd.log)" -gt "$opened" ]; }
+				wait_until 30 path_open || bad "the sync path did not open again"
+			fi
 			# What a target left to replicate is done before the next
 			# one is measured, not during it.
 			dccctl wait async in-sync --timeout 300 >/dev/null || bad "async in sync after $t"
@@ -130,6 +152,7 @@ if [ "$SITE" = a ]; then
 		barrier "round$round"  # (b waits for each round, not for all three)
 	done
 	grep "sync:" /tmp/dccd.log | tail -n 5
+	grep -E "sync path|writes confirmed" /tmp/dccd.log | tail -n 40
 	# The sync volume's regions written by the rounds: cleared as
 	# confirmed, or pushed.
 	pushed=$(dccctl status --json sync | grep -o '"replication":{[^}]*' | grep -o '"regions":[0-9]*' | cut -d: -f2)
@@ -139,7 +162,20 @@ else
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	$DD if=/dev/zero of=/dev/mapper/lin.d bs=4k count=50 oflag=direct,dsync status=none || bad "durable writes"
 	awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN {printf "BENCH durable4k us=%d\n", (b - a) * 1e6 / 50}'
-	for round in 1 2 3; do barrier "round$round"; done
+	for round in 1 2 3; do
+		# (syncnp: this dccd without its sync path, then with it again.)
+		barrier "npoff$round"
+		stop_dccd
+		dccd_config 'listen_sync = "none"'
+		start_dccd
+		barrier "npready$round"
+		barrier "npon$round"
+		stop_dccd
+		dccd_config
+		start_dccd
+		barrier "npback$round"
+		barrier "round$round"
+	done
 	barrier done
 	grep "sync: answered" /tmp/dccd.log | tail -n 5
 fi

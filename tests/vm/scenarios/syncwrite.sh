@@ -27,9 +27,12 @@
 #      `mode vol sync` at B reaches A at once (MODE), and B's writes wait
 #      for A again.  Bad input changes nothing.
 #   7. The sync writes of each owner went on the sync path (a TCP
-#      connection of their own, keyed over CURVE); A's dccd, restarted
-#      with listen_sync = "none", tells B so, and B's next write takes
-#      the control channel and completes.
+#      connection of their own, keyed over CURVE).  A drops the packets
+#      to its port 7790: B's next write gets no answer there, goes again
+#      on the control channel after 3 s and completes; once the port is
+#      open again, B opens the path anew.
+#   8. A's dccd, restarted with listen_sync = "none", has no sync path:
+#      B's next write takes the control channel and completes.
 # sites: 2
 # disks: data=32M meta=1M
 # timeout: 300
@@ -194,30 +197,67 @@ else
 		"$(sum_range "$DATA" 0 32)"
 fi
 
-# 7: the sync path (docs/protocol.md): each owner's sync writes took it;
-# with listen_sync = "none" at the replica they take the control channel.
+# 7: the sync path (docs/protocol.md): each owner's sync writes took it.
+# A connection that swallows them (A drops its port's packets, as a
+# firewall would) is given up after 3 s without an answer: the write
+# goes again on the control channel and completes; once the port is open
+# again the path is made anew.
 on_path() { grep -qE "sync: [0-9]+ writes confirmed \([1-9][0-9]* on the sync path\)" /tmp/dccd.log; }
+opened() { grep -c "sync: sync path to $DCC_PEER_IP port 7790 open" /tmp/dccd.log || true; }
 if [ "$SITE" = a ]; then
-	check "7: a opened the sync path to b (while it owned the volume)" \
-		grep -q "sync: sync path to $DCC_PEER_IP port 7790 open" /tmp/dccd.log
+	check "7: a opened the sync path to b (while it owned the volume)" test "$(opened)" -ge 1
 	check "7: ... and its sync writes took it" on_path
+	d=$(link_if ab)
+	{ load_extra sch_ingress && load_extra cls_u32 && load_extra act_gact; } || bad "7: tc's modules"
+	check "7: a drops what comes to its port 7790" sh -c "/usr/sbin/tc qdisc add dev $d ingress &&
+		/usr/sbin/tc filter add dev $d parent ffff: protocol ip prio 1 u32 match ip protocol 6 0xff \
+			match ip dport 7790 0xffff action drop"
+	barrier blackhole
+	expected=$(exchange w7 x)
+	expect_eq "7: A holds B's write when its dd returned" "$expected" "$(sum_range "$DATA" 30 1)"
+	check "7: a lets port 7790 in again" /usr/sbin/tc qdisc del dev "$d" ingress
+	barrier reopen
+	barrier reopened  # (before this dccd goes away in 8)
+else
+	check "7: b opened the sync path to a" test "$(opened)" -ge 1
+	check "7: ... and its sync writes took it" on_path
+	barrier blackhole
+	n0=$(opened)
+	$DD if=/dev/urandom of=/tmp/w7 bs=1M count=1 status=none
+	t0=$(date +%s)
+	check "7: B writes 1 MiB (O_DIRECT) into the black hole" \
+		$DD if=/tmp/w7 of=/dev/mapper/vol bs=1M seek=30 oflag=direct status=none
+	t=$(($(date +%s) - t0))
+	[ $t -le 20 ] && ok "7: ... and it completed ($t s)" || bad "7: the write took $t s"
+	check "7: b's log says why" grep -q "the sync path failed: no answer within 3 s" /tmp/dccd.log
+	exchange w7 "$(sha256sum </tmp/w7 | cut -d' ' -f1)" >/dev/null
+	barrier reopen
+	reopened() { [ "$(opened)" -gt "$n0" ]; }
+	check "7: the sync path opens again" wait_until 40 reopened
+	barrier reopened
+fi
+
+# 8: with listen_sync = "none" at the replica, the sync writes take the
+# control channel, and the owner's log says why.
+if [ "$SITE" = a ]; then
 	stop_dccd
 	dccd_config 'replication_rate = "1M"' 'warm_regions = 0' 'listen_sync = "none"'
 	start_dccd
-	check "7: paired again (a with no sync path)" dccctl wait vol paired --timeout 120
+	check "8: paired again (a with no sync path)" dccctl wait vol paired --timeout 120
 	barrier nopath
-	expected=$(exchange w7 x)
-	expect_eq "7: A holds B's write when its dd returned (on the control channel)" "$expected" \
+	expected=$(exchange w8 x)
+	expect_eq "8: A holds B's write when its dd returned (on the control channel)" "$expected" \
 		"$(sum_range "$DATA" 29 1)"
 else
-	check "7: b opened the sync path to a" grep -q "sync: sync path to $DCC_PEER_IP port 7790 open" /tmp/dccd.log
-	check "7: ... and its sync writes took it" on_path
 	barrier nopath
-	check "7: paired again" dccctl wait vol paired --timeout 120
-	$DD if=/dev/urandom of=/tmp/w7 bs=1M count=1 status=none
-	check "7: B writes 1 MiB (O_DIRECT)" $DD if=/tmp/w7 of=/dev/mapper/vol bs=1M seek=29 oflag=direct status=none
-	exchange w7 "$(sha256sum </tmp/w7 | cut -d' ' -f1)" >/dev/null
-	check "7: b's log says why not the sync path" wait_until 10 grep -q "the peer has no sync path" /tmp/dccd.log
+	check "8: paired again" dccctl wait vol paired --timeout 120
+	$DD if=/dev/urandom of=/tmp/w8 bs=1M count=1 status=none
+	check "8: B writes 1 MiB (O_DIRECT)" $DD if=/tmp/w8 of=/dev/mapper/vol bs=1M seek=29 oflag=direct status=none
+	exchange w8 "$(sha256sum </tmp/w8 | cut -d' ' -f1)" >/dev/null
+	# (Said as ENOTSUP's answer, or, while the restarted dccd has not
+	# taken b's HELLO, as no answer.)
+	check "8: b's log says it has no sync path to a" wait_until 30 grep -qE \
+		"the peer has no sync path|the peer did not answer SYNC_OPEN" /tmp/dccd.log
 fi
 stop_dccd
 check "remove" dmsetup remove vol
