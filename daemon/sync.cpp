@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -162,6 +163,7 @@ void SyncShipper::run() {
                 if (path_) drop_path("the link to the peer changed");
                 opening_ = false;
                 open_next_ = {};
+                asked_.clear();
             }
             // New writes go out before the answers are completed (each a
             // WRITES_DONE), so that they do not wait for those calls.
@@ -350,7 +352,7 @@ void SyncShipper::open_path() {
     m.type = wire::Type::SyncOpen;
     m.from = from;
     m.to = to;
-    m.seq = open_seq_ = seq_.fetch_add(1);
+    m.seq = seq_.fetch_add(1);
     std::vector<uint8_t> h = wire::encode(m);
     bool sent = false;
     try {
@@ -360,18 +362,21 @@ void SyncShipper::open_path() {
     if (sent) {
         opening_ = true;
         open_sent_ = now;
+        asked_.push_back(m.seq);
+        if (asked_.size() > 8) asked_.pop_front();
     } else {
         open_next_ = now + std::chrono::seconds(1);
     }
 }
 
 void SyncShipper::on_open_answer(const wire::Message& m, const zmq::message_t* data) {
-    if (!opening_ || m.seq != open_seq_) return;  // an earlier ask's
+    if (path_ || std::find(asked_.begin(), asked_.end(), m.seq) == asked_.end()) return;
     {
         std::lock_guard<std::mutex> l(mu_);
         if (m.to != from_ || m.from != to_) return;
     }
     opening_ = false;
+    asked_.clear();
     auto now = Clock::now();
     if (m.status) {
         open_next_ = now + std::chrono::seconds(60);

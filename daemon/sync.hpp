@@ -140,7 +140,9 @@ private:
     // The thread's own: the sync path and the state of asking for it.
     std::unique_ptr<SyncConn> path_;
     bool opening_ = false;
-    uint64_t open_seq_ = 0;
+    // The seqs of the last few SYNC_OPENs of this link: an answer to any
+    // of them is taken (one may come after its ask was given up).
+    std::deque<uint64_t> asked_;
     std::chrono::steady_clock::time_point open_sent_{}, open_next_{};
     std::string path_told_;  // the last state logged ("" = none)
     std::atomic<bool> drop_path_{false};
