@@ -154,6 +154,17 @@ std::vector<SyncListener::Message> serve(SyncListener& l, size_t n,
     return got;
 }
 
+// Connect to @l with @s while a thread serves @l: the listener greets the
+// connection in its own time, as dccd's loop does.
+std::unique_ptr<SyncConn> connect_to(SyncListener& l, const SyncSecret& s, std::string& why, int ms = 3000) {
+    std::atomic<bool> done{false};
+    std::thread greeter([&] { serve(l, 1, &done); });
+    auto c = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(ms), why);
+    done = true;
+    greeter.join();
+    return c;
+}
+
 wire::Message sync_write(uint64_t seq) {
     wire::Message m;
     m.type = wire::Type::SyncWrite;
@@ -173,12 +184,8 @@ TEST(SyncPath, AWriteAndItsAnswer) {
     SyncListener l("tcp://127.0.0.1:*");
     ASSERT_NE(l.port(), 0);
     SyncSecret s = l.open();
-    std::atomic<bool> done{false};
-    std::thread greeter([&] { serve(l, 1, &done); });
     std::string why;
-    auto c = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(3000), why);
-    done = true;
-    greeter.join();
+    auto c = connect_to(l, s, why, 3000);
     ASSERT_TRUE(c) << why;
     std::vector<uint8_t> data(4096, 0x5a);
     ASSERT_TRUE(c->send(sync_write(11), data.data(), data.size()));
@@ -202,11 +209,7 @@ TEST(SyncPath, AWriteAndItsAnswer) {
     EXPECT_EQ(answers[0].msg, ack);
 
     // A key serves one connection only.
-    done = false;
-    std::thread again([&] { serve(l, 1, &done); });
-    auto c2 = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(1500), why);
-    done = true;
-    again.join();
+    auto c2 = connect_to(l, s, why, 1500);
     EXPECT_FALSE(c2);
     EXPECT_EQ(why, "the peer closed the connection (it did not know the key)");
 }
@@ -214,12 +217,8 @@ TEST(SyncPath, AWriteAndItsAnswer) {
 TEST(SyncPath, AKeyNotGivenIsRefused) {
     SyncListener l("tcp://127.0.0.1:*");
     SyncSecret mine = SyncSecret::random();  // not from l.open()
-    std::atomic<bool> done{false};
-    std::thread greeter([&] { serve(l, 1, &done); });
     std::string why;
-    auto c = SyncConn::connect("127.0.0.1", l.port(), mine, std::chrono::milliseconds(1500), why);
-    done = true;
-    greeter.join();
+    auto c = connect_to(l, mine, why, 1500);
     EXPECT_FALSE(c);
     EXPECT_EQ(why, "the peer closed the connection (it did not know the key)");
 }
@@ -228,12 +227,8 @@ TEST(SyncPath, AKeyNotGivenIsRefused) {
 TEST(SyncPath, OnlySyncWritesAreTaken) {
     SyncListener l("tcp://127.0.0.1:*");
     SyncSecret s = l.open();
-    std::atomic<bool> done{false};
-    std::thread greeter([&] { serve(l, 1, &done); });
     std::string why;
-    auto c = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(3000), why);
-    done = true;
-    greeter.join();
+    auto c = connect_to(l, s, why, 3000);
     ASSERT_TRUE(c) << why;
     wire::Message push = sync_write(3);
     push.type = wire::Type::Push;
@@ -274,12 +269,8 @@ TEST(SyncPath, NothingListensThere) {
 TEST(SyncPath, SilentConnectionsDoNotPushOutTheOwners) {
     SyncListener l("tcp://127.0.0.1:*");
     SyncSecret s = l.open();
-    std::atomic<bool> done{false};
-    std::thread greeter([&] { serve(l, 1, &done); });
     std::string why;
-    auto c = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(3000), why);
-    done = true;
-    greeter.join();
+    auto c = connect_to(l, s, why, 3000);
     ASSERT_TRUE(c) << why;
     std::vector<int> silent;
     for (int i = 0; i < 8; i++) {

@@ -105,16 +105,23 @@ kill -TERM $fill
 wait $fill
 check "remove" dmsetup remove vol dd
 
+# fresh_paused_fill LOG: a new empty owner volume, and the fill tool
+# stopped just after it locked a region (FILL_BEGIN): its pid in $fill,
+# the region in $R.
+fresh_paused_fill() {
+	dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/dev/null
+	check "create" dcc_create vol "$DATA" "$META"
+	dccctl fill --source "$SRC" --hydrate --pause-at claimed --verbose vol 2>"$1" &
+	fill=$!
+	check "the fill tool locked a region" wait_until 20 paused_at "$1" claimed
+	R=$(sed -n 's/.*paused at claimed region \([0-9]*\).*/\1/p' "$1" | head -n1)
+}
+
 # M2: a table reload while the fill tool has region R locked (it stopped
 # itself after FILL_BEGIN).  The new table must hold R for that fill: a
 # whole-region write to R waits until the fill is reported, the fill's
 # FILL_DONE succeeds, and the write lands after it.
-dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/dev/null
-check "create" dcc_create vol "$DATA" "$META"
-dccctl fill --source "$SRC" --hydrate --pause-at claimed --verbose vol 2>/tmp/fill5.log &
-fill=$!
-check "the fill tool locked a region" wait_until 20 paused_at /tmp/fill5.log claimed
-R=$(sed -n 's/.*paused at claimed region \([0-9]*\).*/\1/p' /tmp/fill5.log | head -n1)
+fresh_paused_fill /tmp/fill5.log
 expect_eq "one region locked" 1 "$(locked_count vol)"
 check "reload the table" sh -c "dmsetup table vol | dmsetup load vol && dmsetup suspend vol && dmsetup resume vol"
 expect_eq "the fill's lock carried over" 1 "$(locked_count vol)"
@@ -139,12 +146,7 @@ check "remove" dmsetup remove vol
 # which holds none of the old one's locks) while the fill tool holds
 # region R.  A whole-region write to R then completes at once; the fill,
 # resumed, finds that its registration is gone and writes nothing over it.
-dccctl format-meta --data "$DATA" --meta "$META" --empty --role owner --force >/dev/null
-check "create" dcc_create vol "$DATA" "$META"
-dccctl fill --source "$SRC" --hydrate --pause-at claimed --verbose vol 2>/tmp/fill6.log &
-fill=$!
-check "the fill tool locked a region" wait_until 20 paused_at /tmp/fill6.log claimed
-R=$(sed -n 's/.*paused at claimed region \([0-9]*\).*/\1/p' /tmp/fill6.log | head -n1)
+fresh_paused_fill /tmp/fill6.log
 check "remove the device" dmsetup remove vol
 check "create it again" dcc_create vol "$DATA" "$META"
 expect_eq "the new table holds no lock" 0 "$(locked_count vol)"
