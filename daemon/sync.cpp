@@ -409,6 +409,7 @@ void SyncShipper::on_open_answer(const wire::Message& m, const zmq::message_t* d
 // and in order (the replica takes each write once); it is asked for again
 // in a second.
 void SyncShipper::drop_path(std::string why) {
+    path_->abort();
     path_.reset();
     {
         std::lock_guard<std::mutex> l(mu_);

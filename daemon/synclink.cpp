@@ -73,6 +73,13 @@ SyncConn::~SyncConn() {
     if (fd_ >= 0) close(fd_);
 }
 
+void SyncConn::abort() {
+    struct linger l = {1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    close(fd_);
+    fd_ = -1;
+}
+
 bool SyncConn::fail(std::string why) {
     if (why_.empty()) why_ = std::move(why);
     return false;

@@ -41,6 +41,9 @@ public:
     SyncConn& operator=(const SyncConn&) = delete;
 
     int fd() const { return fd_; }
+    // Close with a reset: what the socket still holds is never sent (a
+    // sync write given up here goes again elsewhere, with a newer seq).
+    void abort();
     bool greeted() const { return opener_ != nullptr; }
     // Listener: read the connector's hello; @key_of names the key of a
     // token (nullopt: unknown).  Returns false once the connection failed
