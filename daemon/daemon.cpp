@@ -387,13 +387,14 @@ void Daemon::serve_urgent() {
 // answers), without the kernel's events and the misses of serve_urgent.
 void Daemon::serve_sync() {
     for (zmq::socket_t* s : link_.control_sockets()) receive_control(*s, 16);
-    serve_sync_path();
+    serve_sync_path(false);
     flush_sync_writes();
 }
 
-// The sync writes that came on the sync path (read without waiting).
-void Daemon::serve_sync_path() {
-    for (Incoming& in : link_.receive_sync()) receive(in);
+// The sync writes that came on the sync path (read without waiting);
+// @accept: the listener polled readable.
+void Daemon::serve_sync_path(bool accept) {
+    for (Incoming& in : link_.receive_sync(accept)) receive(in);
 }
 
 // What the sync shipper needs to know of @v, when it changed.
@@ -586,7 +587,7 @@ int Daemon::run() {
         // Sync writes first: the owner's application waits for each.
         for (size_t i = first_sync; i < end_sync; i++)
             if (items[i].revents) {
-                serve_sync_path();
+                serve_sync_path(true);
                 flush_sync_writes();
                 break;
             }

@@ -181,7 +181,7 @@ private:
     // The sync writes of a batch of messages answered with one flush.
     void flush_sync_writes();
     void serve_sync();
-    void serve_sync_path();
+    void serve_sync_path(bool accept);
     bool sync_waits_ = false;  // some volume's sync_waits
     struct {
         uint64_t writes = 0, flushes = 0, us = 0;  // us: from receipt to answer, summed

@@ -228,11 +228,11 @@ bool PeerLink::request(Chan c, const wire::Message& m, const void* data, size_t 
     return send(c == Chan::Ctl ? ctl_client_ : bulk_client_, nullptr, m, data, len);
 }
 
-std::vector<Incoming> PeerLink::receive_sync() {
+std::vector<Incoming> PeerLink::receive_sync(bool accept) {
     std::vector<Incoming> ins;
     if (!sync_) return ins;
     std::vector<SyncListener::Message> got;
-    sync_->serve(got);
+    sync_->serve(got, accept);
     auto now = std::chrono::steady_clock::now();
     for (auto& g : got) {
         Incoming in;

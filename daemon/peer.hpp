@@ -68,8 +68,9 @@ public:
     // The sync path's listener, or nullptr (listen_sync "none", or a
     // derived port that could not be bound).
     SyncListener* sync() { return sync_.get(); }
-    // What came on the sync path's connections (non-blocking).
-    std::vector<Incoming> receive_sync();
+    // What came on the sync path's connections (non-blocking); @accept:
+    // new connections too (SyncListener::serve).
+    std::vector<Incoming> receive_sync(bool accept);
 
     // Send a request; false if it could not be queued (no connection).
     bool request(Chan c, const wire::Message& m, const void* data = nullptr, size_t len = 0);

@@ -292,9 +292,10 @@ static std::optional<size_t> oldest_over(const auto& conns, bool greeted, size_t
     return n >= max ? first : std::nullopt;
 }
 
-void SyncListener::serve(std::vector<Message>& out) {
+void SyncListener::serve(std::vector<Message>& out, bool accept) {
+    if (!accept && conns_.empty()) return;
     auto now = Clock::now();
-    for (;;) {
+    while (accept) {
         int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
         if (auto i = oldest_over(conns_, false, kMaxHellos)) drop(*i, "too many connections without a hello");

@@ -103,7 +103,10 @@ public:
         wire::Message msg;
         std::vector<uint8_t> data;
     };
-    void serve(std::vector<Message>& out);
+    // @accept: take new connections too (the listener polled readable);
+    // without, nothing is done while there is no connection, so that
+    // dccd may call it between any two of its tasks at no cost.
+    void serve(std::vector<Message>& out, bool accept = true);
     // Answer on connection @conn; false if it is gone.
     bool reply(uint64_t conn, const wire::Message& m);
 
