@@ -164,6 +164,7 @@ void SyncShipper::run() {
                 opening_ = false;
                 open_next_ = {};
                 asked_.clear();
+                failures_ = 0;
             }
             // New writes go out before the answers are completed (each a
             // WRITES_DONE), so that they do not wait for those calls.
@@ -247,6 +248,7 @@ void SyncShipper::take_answers() {
                                        frames.size() - 1);
         if (d.msg && d.msg->type == wire::Type::SyncOpenAck) {
             on_open_answer(*d.msg, frames.size() > 1 ? &frames[1] : nullptr);
+            if (frames.size() > 1) sodium_memzero(frames[1].data(), frames[1].size());
             continue;
         }
         if (!d.msg || d.msg->type != wire::Type::SyncAck) {
@@ -304,6 +306,10 @@ void SyncShipper::complete(Answers& a) {
     auto us = [](auto d) { return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
     auto now = Clock::now();
     timing_.on_path += a.on_path;
+    if (a.on_path && path_) {
+        path_answered_ = true;
+        failures_ = 0;
+    }
     for (auto [seen, sent] : a.times) {
         timing_.n++;
         timing_.wait_us += us(sent - seen);
@@ -343,7 +349,7 @@ void SyncShipper::open_path() {
     if (opening_) {
         // (A peer that has not yet taken this site's HELLO drops it.)
         opening_ = false;
-        open_next_ = now + std::chrono::seconds(3);
+        open_next_ = now + backoff(std::chrono::seconds(3), std::chrono::seconds(60));
         tell_path("the peer did not answer SYNC_OPEN (a dccd without the sync path?): sync writes take "
                   "the control channel");
     }
@@ -396,13 +402,22 @@ void SyncShipper::on_open_answer(const wire::Message& m, const zmq::message_t* d
     sodium_memzero(secret->key.data(), secret->key.size());
     std::string where = host + " port " + std::to_string(m.arg);
     if (!path_) {
-        open_next_ = now + std::chrono::seconds(10);
+        open_next_ = now + backoff(std::chrono::seconds(10), std::chrono::seconds(300));
         tell_path("cannot open the sync path to " + where + ": " + why +
                   " (sync writes take the control channel; the port may be closed by a firewall)");
         return;
     }
     path_told_.clear();
+    path_answered_ = false;
     log_info("sync: sync path to %s open", where.c_str());
+}
+
+// How long to wait before the next attempt: @base, doubled for each
+// attempt that failed in a row before this one, at most @most.
+std::chrono::milliseconds SyncShipper::backoff(std::chrono::milliseconds base, std::chrono::milliseconds most) {
+    auto d = base * (1u << std::min(failures_, 10u));
+    failures_++;
+    return std::min(d, most);
 }
 
 // The sync path failed: what it carried unanswered goes again, in front
@@ -424,7 +439,11 @@ void SyncShipper::drop_path(std::string why) {
         }
         pending_.insert(pending_.begin(), again.begin(), again.end());
     }
-    open_next_ = Clock::now() + std::chrono::seconds(1);
+    // Asked for again in a second, or later and later while each new
+    // path fails before it answered a write (a connection that opens but
+    // carries nothing).
+    open_next_ = Clock::now() + (path_answered_ ? std::chrono::milliseconds(std::chrono::seconds(1))
+                                                : backoff(std::chrono::seconds(1), std::chrono::seconds(60)));
     tell_path("the sync path failed: " + why);
 }
 
@@ -522,6 +541,7 @@ void SyncShipper::ship() {
         ShipVolume sv;
         std::shared_ptr<Fd> fd;
         uint64_t seq, from, to;
+        bool via_path;
         {
             std::lock_guard<std::mutex> l(mu_);
             if (!up_) return;
@@ -540,7 +560,13 @@ void SyncShipper::ship() {
             from = from_;
             to = to_;
             seq = seq_.fetch_add(1);
-            sent_[seq] = {w, Clock::now(), path_ != nullptr};
+            // The sync path only once nothing sent on the dealer is
+            // unanswered: the replica refuses a region's sync write older
+            // than one it took, and the two channels do not keep order
+            // between them.
+            via_path = path_ && std::none_of(sent_.begin(), sent_.end(),
+                                             [](const auto& s) { return !s.second.path; });
+            sent_[seq] = {w, Clock::now(), via_path};
         }
         auto put_back = [&] {
             std::lock_guard<std::mutex> l(mu_);
@@ -567,7 +593,7 @@ void SyncShipper::ship() {
         m.generation = sv.generation;
         m.region = w.sector / sv.region_sectors;
         m.arg = w.sector;
-        if (path_) {
+        if (via_path) {
             if (path_->send(m, buf_.get(), len)) continue;
             put_back();
             drop_path(path_->why());

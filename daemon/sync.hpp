@@ -143,6 +143,11 @@ private:
     // The seqs of the last few SYNC_OPENs of this link: an answer to any
     // of them is taken (one may come after its ask was given up).
     std::deque<uint64_t> asked_;
+    // Attempts that failed in a row (no answer, no connection, a path
+    // that never answered a write): each waits twice as long as the last.
+    unsigned failures_ = 0;
+    bool path_answered_ = false;  // the path in use answered a write
+    std::chrono::milliseconds backoff(std::chrono::milliseconds base, std::chrono::milliseconds most);
     std::chrono::steady_clock::time_point open_sent_{}, open_next_{};
     std::string path_told_;  // the last state logged ("" = none)
     std::atomic<bool> drop_path_{false};

@@ -170,6 +170,7 @@ bool SyncConn::greet(const KeyOf& key_of) {
     tune(fd_);
     opener_ = std::make_unique<core::Opener>(*key, h->header);
     sealer_ = std::make_unique<core::Sealer>(*key);
+    sodium_memzero(key->data(), key->size());
     out_.assign(sealer_->header().begin(), sealer_->header().end());
     return flush();
 }
@@ -198,13 +199,17 @@ bool SyncConn::send(const wire::Message& m, const void* data, size_t len) {
 bool SyncConn::receive(std::vector<Received>& out) {
     if (!why_.empty() || !opener_) return false;
     uint8_t buf[65536];
+    std::string ended;  // after the frames already read are taken
     for (;;) {
         ssize_t r = read(fd_, buf, sizeof(buf));
-        if (r == 0) return fail("closed");
+        if (r == 0) {
+            ended = "closed";
+            break;
+        }
         if (r < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN) break;
-            return fail(errno_text("read", errno));
+            if (errno != EAGAIN) ended = errno_text("read", errno);
+            break;
         }
         opener_->feed({buf, size_t(r)});
         if (size_t(r) < sizeof(buf)) break;
@@ -215,7 +220,7 @@ bool SyncConn::receive(std::vector<Received>& out) {
         out.push_back({std::move(*d.msg), std::move(f->data)});
     }
     if (opener_->failed()) return fail(opener_->error());
-    return true;
+    return ended.empty() || fail(ended);
 }
 
 SyncListener::SyncListener(const std::string& endpoint) {
@@ -248,19 +253,27 @@ SyncListener::SyncListener(const std::string& endpoint) {
 }
 
 SyncListener::~SyncListener() {
+    for (Pending& p : pending_) sodium_memzero(&p.secret, sizeof(p.secret));
     if (fd_ >= 0) close(fd_);
 }
 
 core::SyncSecret SyncListener::open() {
     auto now = Clock::now();
+    auto wipe = [](Pending& p) { sodium_memzero(&p.secret, sizeof(p.secret)); };
+    for (Pending& p : pending_)
+        if (p.until < now) wipe(p);
     std::erase_if(pending_, [&](const Pending& p) { return p.until < now; });
-    while (pending_.size() >= kMaxPending) pending_.pop_front();
+    while (pending_.size() >= kMaxPending) {
+        wipe(pending_.front());
+        pending_.pop_front();
+    }
     pending_.push_back({core::SyncSecret::random(), now + kKeyLife});
     return pending_.back().secret;
 }
 
 void SyncListener::poll_items(std::vector<zmq::pollitem_t>& items) const {
-    items.push_back({nullptr, fd_, ZMQ_POLLIN, 0});
+    bool paused = Clock::now() < accept_pause_;
+    items.push_back({nullptr, paused ? -1 : fd_, short(paused ? 0 : ZMQ_POLLIN), 0});
     for (const Conn& c : conns_)
         items.push_back({nullptr, c.c->fd(), short(ZMQ_POLLIN | (c.c->wants_out() ? ZMQ_POLLOUT : 0)), 0});
 }
@@ -295,17 +308,28 @@ static std::optional<size_t> oldest_over(const auto& conns, bool greeted, size_t
 void SyncListener::serve(std::vector<Message>& out, bool accept) {
     if (!accept && conns_.empty()) return;
     auto now = Clock::now();
-    while (accept) {
+    // New connections first, a bounded number a call; none is dropped
+    // before every connection's hello has been read below, so that the
+    // owner's, its hello already there, is never pushed out unread.
+    for (int n = 0; accept && n < 16 && now >= accept_pause_; n++) {
         int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        if (auto i = oldest_over(conns_, false, kMaxHellos)) drop(*i, "too many connections without a hello");
-        conns_.push_back({next_serial_++, std::make_unique<SyncConn>(fd), now});
+        if (fd >= 0) {
+            conns_.push_back({next_serial_++, std::make_unique<SyncConn>(fd), now});
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            // The listener stays readable: not polled for a second.
+            log_warn("sync path: cannot take a connection: %s", std::strerror(errno));
+            accept_pause_ = now + std::chrono::seconds(1);
+        }
+        break;
     }
     auto key_of = [&](const std::array<uint8_t, core::kSyncTokenBytes>& token)
         -> std::optional<std::array<uint8_t, core::kSyncKeyBytes>> {
         for (auto it = pending_.begin(); it != pending_.end(); ++it)
             if (it->until >= now && sodium_memcmp(it->secret.token.data(), token.data(), token.size()) == 0) {
                 auto key = it->secret.key;
+                sodium_memzero(&it->secret, sizeof(it->secret));
                 pending_.erase(it);  // one connection a key
                 return key;
             }
@@ -329,20 +353,23 @@ void SyncListener::serve(std::vector<Message>& out, bool accept) {
         }
         std::vector<SyncConn::Received> got;
         if (ok && c.greeted()) ok = c.receive(got);
+        bool other = false;
         for (auto& r : got) {
             // Only sync writes travel here (the rest has its ZeroMQ channel).
             if (r.msg.type != wire::Type::SyncWrite) {
-                ok = false;
+                other = true;
                 break;
             }
             out.push_back({conns_[i].serial, std::move(r.msg), std::move(r.data)});
         }
-        if (!ok) {
-            drop(i, c.why().empty() ? "a message other than SYNC_WRITE" : c.why());
+        if (!ok || other) {
+            drop(i, other ? "a message other than SYNC_WRITE" : c.why());
             continue;
         }
         i++;
     }
+    // Then the bound on connections without a hello: the oldest go.
+    while (auto i = oldest_over(conns_, false, kMaxHellos + 1)) drop(*i, "too many connections without a hello");
 }
 
 bool SyncListener::reply(uint64_t conn, const wire::Message& m) {

@@ -129,6 +129,7 @@ private:
     std::vector<Conn> conns_;
     std::chrono::steady_clock::time_point logged_{};
     uint64_t unlogged_ = 0;
+    std::chrono::steady_clock::time_point accept_pause_{};  // out of descriptors
 };
 
 }  // namespace dcc

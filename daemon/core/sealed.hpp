@@ -55,6 +55,9 @@ std::optional<SyncHello> parse_sync_hello(std::span<const uint8_t> b);
 class Sealer {
 public:
     explicit Sealer(const std::array<uint8_t, kSyncKeyBytes>& key);
+    ~Sealer() { sodium_memzero(&st_, sizeof(st_)); }
+    Sealer(const Sealer&) = delete;
+    Sealer& operator=(const Sealer&) = delete;
     const std::array<uint8_t, kSyncStreamHeader>& header() const { return header_; }
     // Append the frame of @head and @data to @out.
     void seal(std::span<const uint8_t> head, std::span<const uint8_t> data, std::vector<uint8_t>& out);
@@ -71,6 +74,9 @@ class Opener {
 public:
     Opener(const std::array<uint8_t, kSyncKeyBytes>& key,
            const std::array<uint8_t, kSyncStreamHeader>& header);
+    ~Opener() { sodium_memzero(&st_, sizeof(st_)); }
+    Opener(const Opener&) = delete;
+    Opener& operator=(const Opener&) = delete;
     void feed(std::span<const uint8_t> bytes);
     struct Frame {
         std::vector<uint8_t> head, data;

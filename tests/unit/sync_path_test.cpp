@@ -289,3 +289,36 @@ TEST(SyncPath, SilentConnectionsDoNotPushOutTheOwners) {
     EXPECT_EQ(got[0].msg.seq, 5u);
     for (int fd : silent) close(fd);
 }
+
+// Connections that come in the same round as the owner's, its hello
+// already sent, do not push it out before that hello is read.
+TEST(SyncPath, ABurstOfConnectionsDoesNotPushOutAHelloUnread) {
+    SyncListener l("tcp://127.0.0.1:*");
+    SyncSecret s = l.open();
+    std::string why;
+    std::unique_ptr<SyncConn> c;
+    std::atomic<bool> done{false};
+    std::thread owner([&] {
+        c = SyncConn::connect("127.0.0.1", l.port(), s, std::chrono::milliseconds(3000), why);
+        done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its hello is sent, not yet read
+    std::vector<int> others;
+    for (int i = 0; i < 6; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(l.port());
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+        others.push_back(fd);
+    }
+    std::vector<SyncListener::Message> got;
+    for (int i = 0; i < 300 && !done; i++) {
+        l.serve(got);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    owner.join();
+    ASSERT_TRUE(c) << why;
+    for (int fd : others) close(fd);
+}
