@@ -257,7 +257,8 @@ else
 	# (Said as ENOTSUP's answer, or, while the restarted dccd has not
 	# taken b's HELLO, as no answer.)
 	check "8: b's log says it has no sync path to a" wait_until 30 grep -qE \
-		"the peer has no sync path|the peer did not answer SYNC_OPEN" /tmp/dccd.log
+		"the peer has no sync path|the peer did not answer SYNC_OPEN" /tmp/dccd.log ||
+		grep -n "sync\|link\|restarted" /tmp/dccd.log | tail -n 40
 fi
 stop_dccd
 check "remove" dmsetup remove vol
