@@ -165,6 +165,21 @@ std::unique_ptr<SyncConn> connect_to(SyncListener& l, const SyncSecret& s, std::
     return c;
 }
 
+// A plain TCP connection to @port on loopback that says nothing; -1 if
+// it cannot be made.
+int raw_connect(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 wire::Message sync_write(uint64_t seq) {
     wire::Message m;
     m.type = wire::Type::SyncWrite;
@@ -274,12 +289,8 @@ TEST(SyncPath, SilentConnectionsDoNotPushOutTheOwners) {
     ASSERT_TRUE(c) << why;
     std::vector<int> silent;
     for (int i = 0; i < 8; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(l.port());
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+        int fd = raw_connect(l.port());
+        ASSERT_GE(fd, 0);
         silent.push_back(fd);
     }
     std::vector<uint8_t> data(4096, 1);
@@ -305,12 +316,8 @@ TEST(SyncPath, ABurstOfConnectionsDoesNotPushOutAHelloUnread) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its hello is sent, not yet read
     std::vector<int> others;
     for (int i = 0; i < 6; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(l.port());
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+        int fd = raw_connect(l.port());
+        ASSERT_GE(fd, 0);
         others.push_back(fd);
     }
     std::vector<SyncListener::Message> got;
