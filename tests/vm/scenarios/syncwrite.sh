@@ -248,12 +248,20 @@ if [ "$SITE" = a ]; then
 	expected=$(exchange w8 x)
 	expect_eq "8: A holds B's write when its dd returned (on the control channel)" "$expected" \
 		"$(sum_range "$DATA" 29 1)"
+	barrier told  # (this dccd answers b's SYNC_OPEN until b has said why)
 else
 	barrier nopath
 	check "8: paired again" dccctl wait vol paired --timeout 120
 	$DD if=/dev/urandom of=/tmp/w8 bs=1M count=1 status=none
 	check "8: B writes 1 MiB (O_DIRECT)" $DD if=/tmp/w8 of=/dev/mapper/vol bs=1M seek=29 oflag=direct status=none
 	exchange w8 "$(sha256sum </tmp/w8 | cut -d' ' -f1)" >/dev/null
+	# (Said as ENOTSUP's answer, or, while the restarted dccd has not
+	# taken b's HELLO, as no answer.  A's dccd stays up until then: a
+	# peer that went away meanwhile answers nothing at all.)
+	check "8: b's log says it has no sync path to a" wait_until 30 grep -qE \
+		"the peer has no sync path|the peer did not answer SYNC_OPEN" /tmp/dccd.log ||
+		grep -n "sync\|link\|restarted" /tmp/dccd.log | tail -n 40
+	barrier told
 fi
 stop_dccd
 check "remove" dmsetup remove vol
