@@ -14,6 +14,7 @@
  *    never newer than what survives a power cut here;
  *  - every metadata write is FUA, and the superblock fits one sector.
  */
+#include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/crc32.h>
 #include <linux/slab.h>
@@ -430,16 +431,48 @@ void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
 	}
 }
 
+/*
+ * Clear bits [@start, @end) of @map and of its hot copy @hot (whose other
+ * writers hold dcc->lock too; .map only reads it), a word at a time.
+ * Returns how many were set in @map.
+ */
+static u64 dcc_clear_bits(unsigned long *map, unsigned long *hot, u64 start,
+			  u64 end)
+{
+	u64 w = start / BITS_PER_LONG, last = (end - 1) / BITS_PER_LONG;
+	unsigned long mask;
+	u64 n = 0;
+
+	for (; w <= last; w++) {
+		mask = ~0UL;
+		if (w == start / BITS_PER_LONG)
+			mask &= BITMAP_FIRST_WORD_MASK(start);
+		if (w == last)
+			mask &= BITMAP_LAST_WORD_MASK(end);
+		n += hweight_long(map[w] & mask);
+		map[w] &= ~mask;
+		WRITE_ONCE(hot[w], hot[w] & ~mask);
+	}
+	return n;
+}
+
+/*
+ * A range may hold tens of millions of regions, and this runs with IRQs
+ * off: word by word, one metadata block at a time.
+ */
 void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count)
 {
-	u64 end = r + count;
+	const u64 per_block = DCC_META_BLOCK_SIZE * 8;
+	u64 end = r + count, next, n;
 
-	for (r = find_next_bit(dcc->valid, end, r); r < end;
-	     r = find_next_bit(dcc->valid, end, r + 1)) {
-		clear_bit(r, dcc->hot_valid);
-		__clear_bit(r, dcc->valid);
-		dcc->nr_valid--;
-		__dcc_mark_changed(dcc, dcc->valid, r);
+	lockdep_assert_held(&dcc->lock);
+	for (; r < end; r = next) {
+		next = min(end, round_down(r, per_block) + per_block);
+		n = dcc_clear_bits(dcc->valid, dcc->hot_valid, r, next);
+		if (n) {
+			dcc->nr_valid -= n;
+			__dcc_mark_changed(dcc, dcc->valid, r);
+		}
 	}
 }
 

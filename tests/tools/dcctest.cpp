@@ -685,6 +685,11 @@ int nl_once(const std::string& vol, const std::vector<std::string>& args) {
         }
         e = c.transact(r, nullptr, &text);
         if (!e) std::printf("ok\n");
+    } else if (args[0] == "invalid" && args.size() >= 3) {
+        Request r{.cmd = DCC_CMD_SET_INVALID, .dev = d, .reg_id = reg.reg_id, .region = u64(1, 0),
+                  .count = u64(2, 1), .force = args.size() > 3 && args[3] == "--force"};
+        e = c.transact(r, nullptr, &text);
+        if (!e) std::printf("ok\n");
     } else if (args[0] == "setlease" && args.size() % 2 == 1) {
         std::optional<uint64_t> ms, reg_id;
         for (size_t i = 1; i < args.size(); i += 2) {
@@ -703,7 +708,7 @@ int nl_once(const std::string& vol, const std::vector<std::string>& args) {
         e = c.transact(r, nullptr, &text);
         if (!e) std::printf("ok\n");
     } else {
-        die("usage: nl VOL arm R [N] | clear R [N] | setrole ROLE GEN [--origin O] [--split S] "
+        die("usage: nl VOL arm R [N] | clear R [N] | invalid R N [--force] | setrole ROLE GEN [--origin O] [--split S] "
             "[--split-gen N] | setlease --ms N|none [--reg-id N]");
     }
     if (e) std::printf("error: %s (%s)\n", std::strerror(-e), text.c_str());
