@@ -591,6 +591,18 @@ static void dcc_issue_write(struct dcc *dcc, struct bio *bio)
 	struct dcc_bio *pb = dm_per_bio_data(bio, sizeof(struct dcc_bio));
 
 	dcc_epoch_enter(dcc, &pb->epoch);
+	/*
+	 * The target may have stopped serving while the write waited for its
+	 * dirty bit: counted first, as an overwrite is, so that a SET_ROLE
+	 * that stops serving either drains it or finds it refused here.
+	 */
+	if (unlikely(!READ_ONCE(dcc->serves) ||
+		     READ_ONCE(dcc->mode) != DCC_MODE_WRITE)) {
+		dcc_epoch_exit(dcc, pb->epoch);
+		bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+		return;
+	}
 	if (test_bit(pb->region, dcc->hot_valid) &&
 	    test_bit(pb->region, dcc->hot_dirty)) {
 		pb->counted = true;
