@@ -2493,10 +2493,10 @@ static void dcc_postsuspend(struct dm_target *ti)
  */
 static void dcc_take_fills(struct dcc *dcc, struct dcc *old)
 {
-	struct dcc_lock *lk, *tmp;
-	unsigned int nr = 0, n = 0, i;
+	struct dcc_lock *lk, *tmp, *spare;
+	unsigned int nr = 0, i;
 	LIST_HEAD(spares);
-	u64 *regions;
+	u64 r;
 
 	spin_lock_irq(&old->lock);
 	list_for_each_entry(lk, &old->locks, list)
@@ -2506,42 +2506,36 @@ static void dcc_take_fills(struct dcc *dcc, struct dcc *old)
 	if (!nr)
 		return;
 
-	/* No FILL_BEGIN adds one now: @old's registration has moved. */
-	regions = kmalloc_array(nr, sizeof(*regions), GFP_NOIO);
-	if (!regions) {
-		DMERR("%u:%u: cannot carry %u fills in progress over to the new table",
-		      MAJOR(dcc->md_dev), MINOR(dcc->md_dev), nr);
-		return;
-	}
+	/*
+	 * No FILL_BEGIN adds one now: @old's registration has moved.  The
+	 * locks move in one step under both targets' locks (@old first, the
+	 * only place that takes two), with nothing to allocate there.
+	 */
 	for (i = 0; i < nr; i++) {
 		lk = dcc_lock_alloc(dcc);
 		list_add(&lk->list, &spares);
 	}
-
 	spin_lock_irq(&old->lock);
+	spin_lock_nested(&dcc->lock, SINGLE_DEPTH_NESTING);
 	list_for_each_entry_safe(lk, tmp, &old->locks, list) {
-		if (lk->type != DCC_LOCK_FETCH || !bio_list_empty(&lk->waiters) || n == nr)
+		if (lk->type != DCC_LOCK_FETCH || !bio_list_empty(&lk->waiters) ||
+		    list_empty(&spares))
 			continue;
-		regions[n++] = lk->region;
+		r = lk->region;
 		__dcc_lock_drop(old, lk, 0, NULL);
-	}
-	spin_unlock_irq(&old->lock);
-
-	spin_lock_irq(&dcc->lock);
-	for (i = 0; i < n; i++) {
-		if (test_bit(regions[i], dcc->valid) || __dcc_lock_find(dcc, regions[i]))
+		if (test_bit(r, dcc->valid) || __dcc_lock_find(dcc, r))
 			continue;
-		lk = list_first_entry(&spares, struct dcc_lock, list);
-		list_del(&lk->list);
-		__dcc_lock_insert(dcc, lk, regions[i], DCC_LOCK_FETCH);
+		spare = list_first_entry(&spares, struct dcc_lock, list);
+		list_del(&spare->list);
+		__dcc_lock_insert(dcc, spare, r, DCC_LOCK_FETCH);
 	}
-	spin_unlock_irq(&dcc->lock);
+	spin_unlock(&dcc->lock);
+	spin_unlock_irq(&old->lock);
 
 	list_for_each_entry_safe(lk, tmp, &spares, list) {
 		list_del(&lk->list);
 		dcc_lock_free(dcc, lk);
 	}
-	kfree(regions);
 }
 
 static int dcc_preresume(struct dm_target *ti)
