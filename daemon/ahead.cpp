@@ -8,6 +8,7 @@
 #include "daemon.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "stallwatch.hpp"
 
 namespace dcc::dccd {
 
@@ -125,7 +126,11 @@ void Daemon::receive_control(zmq::socket_t& s, int budget) {
         std::vector<std::function<void()>> jobs;
         for (size_t k = 0; k < run.size(); k++)
             jobs.push_back([this, &ahead, &run, k] { take_ahead(run[k], ahead[k]); });
-        workers_.run_all(jobs);
+        {
+            StallWatch::Busy busy(stall_watch(), "the kernel work of " + std::to_string(jobs.size()) +
+                                                     " handover messages on worker threads");
+            workers_.run_all(jobs);
+        }
         log_info("the kernel work of %zu handover messages done side by side", run.size());
         for (size_t k = 0; k < run.size(); k++) {
             run[k].v->ahead = std::move(ahead[k]);

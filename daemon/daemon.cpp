@@ -16,6 +16,7 @@
 
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "stallwatch.hpp"
 #include "zmq_util.hpp"
 
 namespace dcc::dccd {
@@ -520,6 +521,7 @@ void Daemon::core_reload(const Config& fresh) {
 }
 
 int Daemon::run() {
+    StallWatch::this_thread_is(kLoopThread);
     scan_volumes();
     last_scan_ = last_ping_ = last_down_log_ = Clock::now();
     // Every volume's state published once (events --now has it at once).

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "stallwatch.hpp"
 #include "volume.hpp"
 
 namespace dcc::dccd {
@@ -13,8 +14,36 @@ nl::Request Kernel::req(const Volume& v, uint8_t cmd) const {
 
 thread_local std::string Kernel::text_;
 
+namespace {
+
+// A request's name, for the watch (a request that commits metadata waits
+// for the metadata device, and often for a flush of the data device).
+const char* command_name(uint8_t cmd) {
+    switch (cmd) {
+    case DCC_CMD_FILL_BEGIN: return "FILL_BEGIN";
+    case DCC_CMD_FILL_DONE: return "FILL_DONE";
+    case DCC_CMD_SET_INVALID: return "SET_INVALID";
+    case DCC_CMD_CLEAR_DIRTY: return "CLEAR_DIRTY";
+    case DCC_CMD_SET_ROLE: return "SET_ROLE";
+    case DCC_CMD_ARM: return "ARM";
+    case DCC_CMD_SET_LEASE: return "SET_LEASE";
+    case DCC_CMD_SET_SYNC: return "SET_SYNC";
+    case DCC_CMD_WRITES_DONE: return "WRITES_DONE";
+    case DCC_CMD_ANNOUNCE_WRITES: return "ANNOUNCE_WRITES";
+    case DCC_CMD_FILL_RELEASE: return "FILL_RELEASE";
+    default: return "a request";
+    }
+}
+
+StallWatch::Busy on_kernel(const Volume& v, const char* what) {
+    return {stall_watch(), std::string("the kernel's answer to ") + what + " for " + v.name};
+}
+
+}  // namespace
+
 int Kernel::call(const Volume& v, const nl::Request& r, uint64_t* count) {
     text_.clear();
+    auto busy = on_kernel(v, command_name(r.cmd));
     int e = v.nl->transact(
         r,
         [&](nlmsghdr* h) {
@@ -31,6 +60,7 @@ std::string Kernel::why(const char* what, int e) const { return std::string(what
 
 RangeSet Kernel::set(const Volume& v, uint8_t which) {
     RangeSet s;
+    auto busy = on_kernel(v, "GET_REGIONS");
     for (uint64_t cursor = 0;;) {
         nl::RegionsReply r = v.nl->get_regions(v.dev, which, cursor);
         for (const Range& x : r.ranges) s.add(x.start, x.count);
@@ -40,6 +70,7 @@ RangeSet Kernel::set(const Volume& v, uint8_t which) {
 }
 
 nl::RegionsReply Kernel::page(const Volume& v, uint8_t which, uint64_t cursor) {
+    auto busy = on_kernel(v, "GET_REGIONS");
     return v.nl->get_regions(v.dev, which, cursor);
 }
 

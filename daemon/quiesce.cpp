@@ -14,6 +14,7 @@
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "stallwatch.hpp"
 
 namespace dcc::dccd {
 
@@ -50,6 +51,7 @@ void write_back_logged(const Volume& v) {
 }
 
 void Daemon::suspend(Volume& v) {
+    StallWatch::Busy busy(stall_watch(), "the suspend of " + v.name);
     suspend_marked(v.name, marker_path(v.name));
     v.suspended = true;
 }

@@ -12,6 +12,7 @@
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "stallwatch.hpp"
 
 namespace dcc::dccd {
 
@@ -129,7 +130,11 @@ void Daemon::run_starts() {
                 if (q[i].why.empty() && yielding) yield_ahead(v, *yielding, q[i]);
             });
         }
-        workers_.run_all(jobs);
+        {
+            StallWatch::Busy busy(stall_watch(), "the write-back and suspend of " + std::to_string(jobs.size()) +
+                                                     " volumes (their kernel work too) on worker threads");
+            workers_.run_all(jobs);
+        }
         for (size_t i = 0; i < begun.size(); i++) {
             auto [vp, sp] = begun[i];
             try {

@@ -13,6 +13,7 @@
 #include "dcc/error.hpp"
 #include "log.hpp"
 #include "peer.hpp"
+#include "stallwatch.hpp"
 #include "wire.hpp"
 #include "zmq_util.hpp"
 
@@ -129,6 +130,7 @@ uint64_t SyncShipper::floor(const Uuid& uuid) const {
 }
 
 void SyncShipper::run() {
+    StallWatch::this_thread_is(kShipperThread);
     while (!stop_) {
         bool waiting;
         {
@@ -326,6 +328,7 @@ void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool faile
         r.write_ids.assign(ids.begin() + long(i),
                            ids.begin() + long(std::min(ids.size(), i + DCC_MAX_WRITES_PER_REQUEST)));
         std::string text;
+        StallWatch::Busy busy(stall_watch(), "the kernel's answer to WRITES_DONE");
         if (int e = nl_.transact(r, {}, &text))
             log_warn("sync: cannot complete held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
     }
@@ -436,7 +439,13 @@ void SyncShipper::ship() {
             sent_.erase(seq);  // never answered: it fails at its deadline
             continue;
         }
-        if (int e = read_full(fd->fd, buf_.get(), len, w.sector * 512)) {
+        int e;
+        {
+            StallWatch::Busy busy(stall_watch(), "a read at sector " + std::to_string(w.sector) +
+                                                     " of a sync volume's data device (a held write)");
+            e = read_full(fd->fd, buf_.get(), len, w.sector * 512);
+        }
+        if (e) {
             log_warn("sync: cannot read sector %llu: %s", (unsigned long long)w.sector, std::strerror(e));
             put_back();
             return;  // the next round tries again

@@ -20,11 +20,22 @@
 #include "dcc/devices.hpp"
 #include "dcc/error.hpp"
 #include "log.hpp"
+#include "stallwatch.hpp"
 
 namespace dcc::dccd {
 
 using ms = std::chrono::milliseconds;
 using core::FillKind;
+
+namespace {
+
+// A call of the loop on a volume's data device, watched: a device that
+// stops answering holds up every volume (stallwatch.hpp).
+StallWatch::Busy on_data(const Volume& v, const char* what, uint64_t offset) {
+    return {stall_watch(), std::string(what) + " at byte " + std::to_string(offset) + " of " + v.name + "'s data device"};
+}
+
+}  // namespace
 
 void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_.set(v, DCC_SET_INVALID); }
 
@@ -67,7 +78,10 @@ void Daemon::serve_fill(Volume& v, Incoming& in) {
         return;
     }
     uint64_t len = v.region_len(m.region);
-    r.status = read_full(v.data_fd, buf_.get(), len, m.region * v.region_bytes);
+    {
+        auto busy = on_data(v, "a read (a fill's answer)", m.region * v.region_bytes);
+        r.status = read_full(v.data_fd, buf_.get(), len, m.region * v.region_bytes);
+    }
     link_.reply(in, r, buf_.get(), len);
 }
 
@@ -95,6 +109,7 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
     }
     if (!err) {
         std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+        auto busy = on_data(v, "a write (a push)", m.region * v.region_bytes);
         err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
     }
     if (!err) v.order.take(m.region, m.seq, m.arg);
@@ -136,10 +151,12 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
             // trusted once a flush here failed (its error is told once).
             if (v.flush_failed) err = EIO;
             break;
-        case core::SyncTake::Apply:
+        case core::SyncTake::Apply: {
             std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+            auto busy = on_data(v, "a write (a sync write)", sector * 512);
             err = write_full(v.data_fd, buf_.get(), in.payload.size(), sector * 512);
             break;
+        }
         }
     }
     if (err) {
@@ -171,7 +188,11 @@ void Daemon::flush_sync_writes() {
 void Daemon::flush_acks(Volume& v) {
     end_fills(v);
     if (v.acks.empty()) return;
-    int err = fdatasync(v.data_fd) ? errno : 0;
+    int err;
+    {
+        auto busy = on_data(v, "a flush", 0);
+        err = fdatasync(v.data_fd) ? errno : 0;
+    }
     if (err) v.flush_failed = true;
     uint64_t syncs = 0;
     auto now = Clock::now();
@@ -285,6 +306,7 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
             return;
         }
         std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
+        auto busy = on_data(v, "a write (a fill)", m.region * v.region_bytes);
         err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
     }
     if (!err) {
@@ -462,7 +484,12 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         // larger one (its data landed after this read began) wins.
         wire::Message m = vmsg(v, wire::Type::Push, p->region);
         uint64_t len = v.region_len(p->region);
-        if (int e = read_full(v.data_fd, buf_.get(), len, p->region * v.region_bytes)) {
+        int e;
+        {
+            auto busy = on_data(v, "a read (a push)", p->region * v.region_bytes);
+            e = read_full(v.data_fd, buf_.get(), len, p->region * v.region_bytes);
+        }
+        if (e) {
             log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
                      (unsigned long long)p->region, std::strerror(e));
             v.rep.unsent(*p);  // first again, at the next round (not in a loop)

@@ -71,7 +71,28 @@ else
 	expect_eq "B reads every volume as A left it" "$want" "$(sums)"
 	barrier read
 fi
-check "all $N in sync" wait_until 300 sh -c "[ \$(dccctl status --json | grep -o '\"in_sync\":true' | wc -l) = $N ]"
+in_sync() { [ "$(dccctl status --json | grep -o '"in_sync":true' | wc -l)" = $N ]; }
+check "all $N in sync" wait_until 300 in_sync
+# A data device that stops answering holds up dccd's loop, and every
+# volume with it: the log says what the loop waits for, and when the wait
+# ended.  A (the replica now) suspends v1's data device with its I/O
+# queued; B writes to v1; A's loop waits in the push's write.
+if [ "$SITE" = a ]; then
+	check "stall: v1's data device stops answering" dmsetup suspend --noflush d1
+	barrier stalled
+	check "stall: a's log says what its loop waits for" wait_until 60 grep -q \
+		"dccd's loop has waited [0-9]* s for a write (a push) at byte [0-9]* of v1's data device" /tmp/dccd.log
+	check "stall: the device answers again" dmsetup resume d1
+	check "stall: ... and the log says when the wait ended" wait_until 30 grep -q \
+		"dccd's loop: a write (a push) at byte [0-9]* of v1's data device ended after [0-9]* s" /tmp/dccd.log
+	grep "dccd's loop" /tmp/dccd.log
+	barrier unstalled
+else
+	barrier stalled
+	check "stall: B writes to v1" $DD if=/dev/urandom of=/dev/mapper/v1 bs=64k count=1 oflag=direct status=none
+	barrier unstalled
+fi
+check "all $N in sync again" wait_until 300 in_sync
 # The handovers' messages arrive together: the kernel work of each run of
 # them is done side by side (at A the answers, at B the HANDOVERs).
 runs=$(grep -c "handover messages done side by side" /tmp/dccd.log)

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "stalls.hpp"
+
+namespace dcc::core {
+
+namespace {
+
+unsigned long long seconds(Stalls::Clock::duration d) {
+    return (unsigned long long)std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
+
+}  // namespace
+
+Stalls::Stalls(std::vector<Thread> threads, std::chrono::milliseconds first, std::chrono::milliseconds again)
+    : first_(first), again_(again) {
+    for (Thread& t : threads) slots_.push_back({.thread = std::move(t)});
+}
+
+void Stalls::begin(size_t slot, std::string what, Clock::time_point now) {
+    Slot& s = slots_.at(slot);
+    s.what = std::move(what);
+    s.since = now;
+    s.told = 0;
+}
+
+std::optional<std::string> Stalls::end(size_t slot, Clock::time_point now) {
+    Slot& s = slots_.at(slot);
+    std::optional<std::string> line;
+    if (s.since && s.told)
+        line = s.thread.name + ": " + s.what + " ended after " + std::to_string(seconds(now - *s.since)) + " s";
+    s.since.reset();
+    s.told = 0;
+    return line;
+}
+
+std::vector<std::string> Stalls::tick(Clock::time_point now) {
+    std::vector<std::string> out;
+    for (Slot& s : slots_) {
+        if (!s.since || now - *s.since < first_ + again_ * s.told) continue;
+        out.push_back(s.thread.name + " has waited " + std::to_string(seconds(now - *s.since)) + " s for " +
+                      s.what + ": " + s.thread.blocks + " meanwhile (a device that does not answer?)");
+        s.told++;
+    }
+    return out;
+}
+
+}  // namespace dcc::core

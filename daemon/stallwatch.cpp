@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "stallwatch.hpp"
+
+#include <signal.h>
+
+#include <optional>
+#include <vector>
+
+#include "log.hpp"
+
+namespace dcc::dccd {
+
+namespace {
+constexpr size_t kStack = 128 * 1024;  // (dccd locks its memory: a small stack)
+constexpr auto kFirst = std::chrono::seconds(10), kAgain = std::chrono::seconds(60);
+}  // namespace
+
+StallWatch::StallWatch()
+    : stalls_({{"dccd's loop", "no volume is served (no replication, fill, handover, lease or control request)"},
+               {"the sync shipper", "no sync write is shipped"}},
+              kFirst, kAgain) {
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, kStack);
+    // Signals are the loop's (signalfd): none may come here.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    started_ = pthread_create(&thread_, &a, &StallWatch::main, this) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&a);
+    if (!started_) log_warn("cannot start the thread that watches for devices that do not answer");
+}
+
+StallWatch::~StallWatch() {
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    if (started_) pthread_join(thread_, nullptr);
+}
+
+void* StallWatch::main(void* self) {
+    static_cast<StallWatch*>(self)->watch();
+    return nullptr;
+}
+
+void StallWatch::watch() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+        wake_.wait_for(l, std::chrono::seconds(1));
+        std::vector<std::string> lines = stalls_.tick(core::Stalls::Clock::now());
+        l.unlock();  // (the log may be slow: never in a Busy's way)
+        for (const std::string& line : lines) log_warn("%s", line.c_str());
+        l.lock();
+    }
+}
+
+namespace {
+thread_local int this_thread = -1;
+}  // namespace
+
+void StallWatch::this_thread_is(StallThread t) { this_thread = int(t); }
+
+// Only the outermost call of a thread is marked: it is the one that says
+// what the thread was asked to do.
+StallWatch::Busy::Busy(StallWatch& w, std::string what) : w_(w), t_(this_thread) {
+    if (t_ < 0) return;
+    std::lock_guard<std::mutex> l(w_.mu_);
+    outer_ = !w_.busy_[t_];
+    if (!outer_) return;
+    w_.busy_[t_] = true;
+    w_.stalls_.begin(size_t(t_), std::move(what), core::Stalls::Clock::now());
+}
+
+StallWatch::Busy::~Busy() {
+    if (!outer_) return;
+    std::optional<std::string> line;
+    {
+        std::lock_guard<std::mutex> l(w_.mu_);
+        w_.busy_[t_] = false;
+        line = w_.stalls_.end(size_t(t_), core::Stalls::Clock::now());
+    }
+    if (line) log_info("%s", line->c_str());
+}
+
+StallWatch& stall_watch() {
+    static StallWatch w;
+    return w;
+}
+
+}  // namespace dcc::dccd
