@@ -40,6 +40,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.locked = v.kst->locked;
         s.misses = v.kst->misses;
         s.timeouts = v.kst->timeouts;
+        s.waiting = v.kst->waiting;
         s.registration = v.kst->registration;
         s.lease = v.kst->lease == "-" ? "none" : v.kst->lease;
         s.replication_mode = v.kst->held ? "sync" : "async";

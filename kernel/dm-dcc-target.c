@@ -2654,7 +2654,9 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	unsigned int sz = 0;
 	u64 nr_valid, nr_dirty, reg_id, misses, timeouts, unconfirmed;
 	struct dcc_role_state rs;
-	unsigned int nr_locks;
+	unsigned int nr_locks, nr_waiting = 0;
+	struct dcc_lock *lk;
+	struct bio *bio;
 	enum dcc_mode mode;
 	bool registered, lease, lapsed, sync;
 	unsigned int nr_held;
@@ -2673,6 +2675,14 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 	reg_id = dcc->reg_id;
 	misses = dcc->nr_misses;
 	timeouts = dcc->nr_timeouts;
+	/* (At most the bios in flight: counted, not kept count of.) */
+	if (type == STATUSTYPE_INFO) {
+		list_for_each_entry(lk, &dcc->locks, list)
+			bio_list_for_each(bio, &lk->waiters)
+				nr_waiting++;
+		bio_list_for_each(bio, &dcc->held)
+			nr_waiting++;
+	}
 	spin_unlock_irq(&dcc->lock);
 	unconfirmed = atomic64_read(&dcc->nr_unconfirmed);
 
@@ -2693,7 +2703,7 @@ static void dcc_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" %u", nr_held);
 		else
 			DMEMIT(" -");
-		DMEMIT(" %llu", unconfirmed);
+		DMEMIT(" %llu %u", unconfirmed, nr_waiting);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s", dcc->data_dev->name, dcc->meta_dev->name);

@@ -116,6 +116,8 @@ void print_status_text(const json& st) {
             std::printf("  hydration is off here (hydration_rate): regions come only as bios touch them\n");
         std::printf("  misses %llu, timeouts %llu", (unsigned long long)v.value("misses", 0ull),
                     (unsigned long long)v.value("timeouts", 0ull));
+        if (v["waiting"].is_number() && v["waiting"].get<uint64_t>())
+            std::printf(", %llu bios waiting", (unsigned long long)v["waiting"].get<uint64_t>());
         if (v["last_handover_ms"].is_number())
             std::printf(", last handover %lld ms", (long long)v["last_handover_ms"].get<int64_t>());
         std::printf("\n");

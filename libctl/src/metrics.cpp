@@ -138,6 +138,8 @@ std::string prometheus_text(const json& st) {
               "misses");
         o.num("dcc_volume_miss_timeouts_total", "counter", "times waiting bios failed after miss_timeout",
               l, v, "timeouts");
+        o.num("dcc_volume_waiting_bios", "gauge", "bios waiting for a fill, an overwrite or a lease", l, v,
+              "waiting");
         o.num("dcc_volume_held_writes", "gauge", "sync: writes waiting for the other site", l, v,
               "held_writes");
         o.num("dcc_volume_paired", "gauge", "1 while paired with the peer", l, v, "paired");

@@ -16,14 +16,14 @@ using nlohmann::json;
 namespace {
 
 // The kernel's status line, field by field (valid/regions is one field).
-// The first kRequired are in every line this program accepts; lease, held
-// and unconfirmed came later, and a line without them reads as "-" (no
-// lease needed, asynchronous replication, not counted).
-constexpr std::array<const char*, 15> kFields = {"region_sectors", "valid/regions", "dirty",
+// The first kRequired are in every line this program accepts; lease, held,
+// unconfirmed and waiting came later, and a line without them reads as
+// "-" (no lease needed, asynchronous replication, not counted).
+constexpr std::array<const char*, 16> kFields = {"region_sectors", "valid/regions", "dirty",
                                                  "locked", "role", "generation", "mode",
                                                  "registration", "misses", "timeouts",
                                                  "origin", "split", "lease", "held",
-                                                 "unconfirmed"};
+                                                 "unconfirmed", "waiting"};
 constexpr size_t kRequired = 12;
 
 bool to_u64(const std::string& s, uint64_t& out) {
@@ -117,6 +117,11 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
         if (!to_u64(at("unconfirmed"), unc)) return std::nullopt;
         st.unconfirmed = unc;
     }
+    if (at("waiting") != "-") {
+        uint64_t w;
+        if (!to_u64(at("waiting"), w)) return std::nullopt;
+        st.waiting = w;
+    }
     if (at("registration") != "-") {
         uint64_t reg;
         if (!to_u64(at("registration"), reg)) return std::nullopt;
@@ -204,6 +209,7 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.locked = t.locked;
     v.misses = t.misses;
     v.timeouts = t.timeouts;
+    v.waiting = t.waiting;
     v.registration = t.registration;
     return v;
 }
@@ -252,6 +258,7 @@ json to_json(const VolumeStatus& v) {
             {"locked", v.locked},
             {"misses", v.misses},
             {"timeouts", v.timeouts},
+            {"waiting", opt(v.waiting)},
             {"registration", opt(v.registration)},
             {"paired", opt(v.paired)},
             {"peer_role", opt(v.peer_role)},

@@ -112,16 +112,31 @@ TEST(Status, UnconfirmedRegionsAreTheOnesNotReplicated) {
     EXPECT_FALSE(parse_status("128 100/16384 3 0 owner 7 rw 12 5 1 handover - - 0 x"));
 }
 
+// The bios waiting for a fill, an overwrite or a lease (a later field).
+TEST(Status, WaitingBios) {
+    auto s = parse_status("128 100/16384 30 1 owner 7 rw 12 5 1 handover - - 0 4 64");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->waiting, 64u);
+    EXPECT_EQ(status_field("128 100/16384 30 1 owner 7 rw 12 5 1 handover - - 0 4 64", "waiting"), "64");
+    EXPECT_EQ(to_json(kernel_view("v", *s))["waiting"], 64);
+    auto old = parse_status("128 100/16384 30 1 owner 7 rw 12 5 1 handover - - 0 4");
+    ASSERT_TRUE(old);
+    EXPECT_FALSE(old->waiting);
+    EXPECT_TRUE(to_json(kernel_view("v", *old))["waiting"].is_null());
+    EXPECT_EQ(status_field("128 100/16384 30 1 owner 7 rw 12 5 1 handover - - 0 4", "waiting"), "-");
+    EXPECT_FALSE(parse_status("128 100/16384 30 1 owner 7 rw 12 5 1 handover - - 0 4 -2"));
+}
+
 TEST(Status, FieldsAddedAtTheEndAreIgnored) {
-    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held 3 1 later 42");
+    auto s = parse_status("128 100/16384 3 2 owner 7 rw 12 5 1 handover - held 3 1 0 later 42");
     ASSERT_TRUE(s);
     EXPECT_EQ(s->unconfirmed, 1u);
     EXPECT_EQ(s->split, "-");
     EXPECT_EQ(s->lease, "held");
     EXPECT_EQ(s->held, 3u);
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - 0 more", "split"),
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - 0 0 more", "split"),
               "old");
-    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - 0 more", "lease"),
+    EXPECT_EQ(status_field("128 100/16384 3 2 owner 7 rw 12 5 1 forced old expired - 0 0 more", "lease"),
               "expired");
 }
 

@@ -16,12 +16,15 @@ namespace dcc {
 
 // The INFO status line of a dcc target, in the order the kernel prints it:
 //   region_sectors valid/regions dirty locked role generation mode
-//   registration misses timeouts origin split [lease [held [unconfirmed]]]
+//   registration misses timeouts origin split [lease [held [unconfirmed
+//   [waiting]]]]
 // A kernel before leases prints no lease field; it needs none ("-").
 // held: writes waiting for the other site (sync), "-" for async.
 // unconfirmed: the dirty regions with a write the other site did not
 // confirm (all dirty ones in async); the rest are kept dirty only so that
 // their next write needs no metadata commit.  nullopt from an older kernel.
+// waiting: bios waiting here for a region's fill or overwrite, or for a
+// lease; nullopt from an older kernel.
 struct TargetStatus {
     uint64_t region_sectors = 0;
     uint64_t valid = 0;
@@ -39,6 +42,7 @@ struct TargetStatus {
     std::string lease = "-";  // "-" (none needed), held (one runs), expired
     std::optional<uint64_t> held;  // sync: writes waiting for the other site; nullopt: async
     std::optional<uint64_t> unconfirmed;  // nullopt: a kernel that does not count them
+    std::optional<uint64_t> waiting;      // nullopt: a kernel that does not count them
 
     // The dirty regions that may differ from the other site's copy.
     uint64_t unreplicated() const { return std::min(dirty, unconfirmed.value_or(dirty)); }
@@ -59,8 +63,8 @@ bool serves_reads_at_once(const TargetStatus& s);
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
 // role, generation, mode, registration ("-" if none), misses, timeouts,
 // origin, split ("-" if none), lease ("-" if none needed, also from a
-// kernel before leases), held ("-" for async), unconfirmed ("-" from an
-// older kernel).
+// kernel before leases), held ("-" for async), unconfirmed and waiting
+// ("-" from an older kernel).
 // nullopt for an unknown name or a malformed line.
 std::optional<std::string> status_field(const std::string& params, const std::string& name);
 
@@ -113,6 +117,9 @@ struct VolumeStatus {
     // confirmed (sync), kept dirty so that the next write needs no
     // metadata commit: the same at both sites.
     uint64_t warm = 0;
+    // Bios waiting here for a region's fill or overwrite, or for a lease
+    // (nullopt: a kernel that does not count them).
+    std::optional<uint64_t> waiting;
     std::optional<uint64_t> registration;
     std::optional<bool> paired;
     std::optional<std::string> peer_role;

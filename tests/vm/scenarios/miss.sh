@@ -37,7 +37,7 @@ while [ $i -lt 64 ]; do
 	i=$((i + 1))
 done
 check "region 7 locked by the miss" wait_until 20 is_field vol locked 1
-sleep 2
+check "the 64 reads wait on its lock" wait_until 30 is_field vol waiting 64
 expect_eq "readers still waiting (no daemon)" 64 "$(for p in $pids; do kill -0 $p 2>/dev/null && echo; done | wc -l)"
 dccctl fill --source "$SRC" vol 2>/tmp/fill2.log &
 fill=$!

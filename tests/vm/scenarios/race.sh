@@ -20,7 +20,7 @@ for stage in claimed written; do
 	check "fill paused at $stage" wait_until 30 paused_at /tmp/fill.log $stage
 	$DD if=/tmp/w4 of=/dev/mapper/vol bs=4k seek=$((r * 16 + 1)) count=1 oflag=direct status=none &
 	writer=$!
-	sleep 2
+	check "the read and the write wait on the region's lock ($stage)" wait_until 30 is_field vol waiting 2
 	check "the write waits for the fill ($stage)" running $writer
 	check "the read waits for the fill ($stage)" running $reader
 	kill -CONT $fill
