@@ -402,6 +402,7 @@ void Daemon::serve_sync_path(bool accept) {
 void Daemon::tell_shipper(Volume& v) {
     if (!v.reg.sync && !v.shipper_told) return;
     ShipVolume s{.dev = v.dev,
+                 .name = v.name,
                  .uuid = v.reg.uuid,
                  .reg_id = v.reg.reg_id,
                  .region_sectors = v.reg.region_sectors,

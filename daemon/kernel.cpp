@@ -35,7 +35,7 @@ const char* command_name(uint8_t cmd) {
     }
 }
 
-StallWatch::Busy on_kernel(const Volume& v, const char* what) {
+[[nodiscard]] StallWatch::Busy on_kernel(const Volume& v, const char* what) {
     return {stall_watch(), std::string("the kernel's answer to ") + what + " for " + v.name};
 }
 

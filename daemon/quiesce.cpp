@@ -41,6 +41,7 @@ void suspend_marked(const std::string& name, const std::string& marker) {
 // failed is said here and not waited for again; only failing to open the
 // device throws (dcc::Error).
 void write_back_logged(const Volume& v) {
+    StallWatch::Busy busy(stall_watch(), "the write-back of " + v.name + "'s page cache");
     int fd = open_block_device(v.dev, O_RDONLY);
     try {
         write_back(fd);
@@ -96,6 +97,7 @@ void Daemon::drop_page_cache(Volume& v) {
 
 // The drop itself, which runs on a worker too: "" or why it failed.
 std::string Daemon::drop_cache_of(const Volume& v) {
+    StallWatch::Busy busy(stall_watch(), "the drop of " + v.name + "'s page cache");
     int fd = -1;
     try {
         fd = open_block_device(v.dev, O_RDONLY);

@@ -77,10 +77,12 @@ StallWatch::Busy::Busy(StallWatch& w, std::string what) : w_(w), t_(this_thread)
 StallWatch::Busy::~Busy() {
     if (!outer_) return;
     std::optional<std::string> line;
-    {
+    try {
         std::lock_guard<std::mutex> l(w_.mu_);
         w_.busy_[t_] = false;
         line = w_.stalls_.end(size_t(t_), core::Stalls::Clock::now());
+    } catch (const std::exception&) {
+        return;  // (no memory for the line: the mark is gone all the same)
     }
     if (line) log_info("%s", line->c_str());
 }

@@ -315,11 +315,13 @@ void SyncShipper::complete(Answers& a) {
 
 void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool failed, bool confirmed) {
     uint64_t reg_id;
+    std::string name;
     {
         std::lock_guard<std::mutex> l(mu_);
         auto v = by_dev_.find(key(dev));
         if (v == by_dev_.end()) return;
         reg_id = v->second.v.reg_id;
+        name = v->second.v.name;
     }
     for (size_t i = 0; i < ids.size(); i += DCC_MAX_WRITES_PER_REQUEST) {
         nl::Request r{.cmd = DCC_CMD_WRITES_DONE, .dev = dev, .reg_id = reg_id};
@@ -328,7 +330,7 @@ void SyncShipper::done(nl::Dev dev, const std::vector<uint64_t>& ids, bool faile
         r.write_ids.assign(ids.begin() + long(i),
                            ids.begin() + long(std::min(ids.size(), i + DCC_MAX_WRITES_PER_REQUEST)));
         std::string text;
-        StallWatch::Busy busy(stall_watch(), "the kernel's answer to WRITES_DONE");
+        StallWatch::Busy busy(stall_watch(), "the kernel's answer to WRITES_DONE for " + name);
         if (int e = nl_.transact(r, {}, &text))
             log_warn("sync: cannot complete held writes: %s", text.empty() ? std::strerror(-e) : text.c_str());
     }
@@ -441,8 +443,8 @@ void SyncShipper::ship() {
         }
         int e;
         {
-            StallWatch::Busy busy(stall_watch(), "a read at sector " + std::to_string(w.sector) +
-                                                     " of a sync volume's data device (a held write)");
+            StallWatch::Busy busy(stall_watch(), "a read (a held write) at byte " + std::to_string(w.sector * 512) +
+                                                     " of " + sv.name + "'s data device");
             e = read_full(fd->fd, buf_.get(), len, w.sector * 512);
         }
         if (e) {

@@ -37,6 +37,7 @@ namespace dcc::dccd {
 // What the shipper knows of a sync volume.
 struct ShipVolume {
     nl::Dev dev;
+    std::string name;  // for the log
     Uuid uuid{};
     uint64_t reg_id = 0;
     uint32_t region_sectors = 0;

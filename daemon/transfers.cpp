@@ -31,7 +31,7 @@ namespace {
 
 // A call of the loop on a volume's data device, watched: a device that
 // stops answering holds up every volume (stallwatch.hpp).
-StallWatch::Busy on_data(const Volume& v, const char* what, uint64_t offset) {
+[[nodiscard]] StallWatch::Busy on_data(const Volume& v, const char* what, uint64_t offset) {
     return {stall_watch(), std::string(what) + " at byte " + std::to_string(offset) + " of " + v.name + "'s data device"};
 }
 
@@ -190,7 +190,7 @@ void Daemon::flush_acks(Volume& v) {
     if (v.acks.empty()) return;
     int err;
     {
-        auto busy = on_data(v, "a flush", 0);
+        StallWatch::Busy busy(stall_watch(), "a flush of " + v.name + "'s data device");
         err = fdatasync(v.data_fd) ? errno : 0;
     }
     if (err) v.flush_failed = true;

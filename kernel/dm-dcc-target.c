@@ -584,7 +584,8 @@ static void dcc_sync_announce(struct dcc *dcc)
 
 /*
  * Send a write on if its region is valid and its dirty bit is on disk;
- * otherwise give it back to the worker.
+ * otherwise give it back to the worker.  Refused if the target stopped
+ * serving, or writing, meanwhile.
  */
 static void dcc_issue_write(struct dcc *dcc, struct bio *bio)
 {

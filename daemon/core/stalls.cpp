@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "stalls.hpp"
 
+#include <utility>
+
 namespace dcc::core {
 
 namespace {
@@ -25,12 +27,11 @@ void Stalls::begin(size_t slot, std::string what, Clock::time_point now) {
 
 std::optional<std::string> Stalls::end(size_t slot, Clock::time_point now) {
     Slot& s = slots_.at(slot);
-    std::optional<std::string> line;
-    if (s.since && s.told)
-        line = s.thread.name + ": " + s.what + " ended after " + std::to_string(seconds(now - *s.since)) + " s";
-    s.since.reset();
-    s.told = 0;
-    return line;
+    auto since = std::exchange(s.since, std::nullopt);
+    if (!since || !std::exchange(s.told, 0)) return std::nullopt;
+    // (Ended before the line is made: a line that cannot be made leaves no
+    // call under way.)
+    return s.thread.name + ": " + s.what + " ended after " + std::to_string(seconds(now - *since)) + " s";
 }
 
 std::vector<std::string> Stalls::tick(Clock::time_point now) {
@@ -39,7 +40,8 @@ std::vector<std::string> Stalls::tick(Clock::time_point now) {
         if (!s.since || now - *s.since < first_ + again_ * s.told) continue;
         out.push_back(s.thread.name + " has waited " + std::to_string(seconds(now - *s.since)) + " s for " +
                       s.what + ": " + s.thread.blocks + " meanwhile (a device that does not answer?)");
-        s.told++;
+        // The next one a period on (not at once if this look came late).
+        s.told = unsigned((now - *s.since - first_) / again_) + 1;
     }
     return out;
 }

@@ -42,6 +42,15 @@ TEST(Stalls, ToldAfterTheBoundThenEachPeriodAndAtTheEnd) {
     EXPECT_TRUE(s.tick(t0 + 200s).empty());
 }
 
+TEST(Stalls, ALateLookTellsOnce) {
+    Stalls s = two();
+    s.begin(0, "a write", t0);
+    EXPECT_EQ(s.tick(t0 + 300s).size(), 1u) << "a watch that ran late (a stopped process)";
+    EXPECT_TRUE(s.tick(t0 + 301s).empty()) << "not once per period missed";
+    EXPECT_TRUE(s.tick(t0 + 309s).empty());
+    EXPECT_EQ(s.tick(t0 + 310s).size(), 1u) << "then on the periods' beat again";
+}
+
 TEST(Stalls, EachThreadOnItsOwn) {
     Stalls s = two();
     s.begin(0, "a flush", t0);
