@@ -432,6 +432,46 @@ void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
 }
 
 /*
+ * Clear the dirty bits of [@r, @r + @count), a word at a time (see
+ * __dcc_clear_valid_range()), as __dcc_clear_dirty(@r, false) does bit by
+ * bit.  hot_dirty and unconfirmed change without the lock too (a write
+ * that completes, dcc_unconfirmed()): their words change atomically.
+ */
+void __dcc_clear_dirty_range(struct dcc *dcc, u64 r, u64 count)
+{
+	const u64 per_block = DCC_META_BLOCK_SIZE * 8;
+	u64 end = r + count, next, w, last, n;
+	unsigned long mask, old;
+
+	lockdep_assert_held(&dcc->lock);
+	for (; r < end; r = next) {
+		next = min(end, round_down(r, per_block) + per_block);
+		last = (next - 1) / BITS_PER_LONG;
+		n = 0;
+		for (w = r / BITS_PER_LONG; w <= last; w++) {
+			mask = ~0UL;
+			if (w == r / BITS_PER_LONG)
+				mask &= BITMAP_FIRST_WORD_MASK(r);
+			if (w == last)
+				mask &= BITMAP_LAST_WORD_MASK(next);
+			atomic_long_andnot(mask, (atomic_long_t *)&dcc->hot_dirty[w]);
+			dcc->clearing[w] &= ~mask;
+			old = atomic_long_fetch_andnot(mask,
+					(atomic_long_t *)&dcc->unconfirmed[w]);
+			if (old & mask)
+				atomic64_sub(hweight_long(old & mask),
+					     &dcc->nr_unconfirmed);
+			n += hweight_long(dcc->dirty[w] & mask);
+			dcc->dirty[w] &= ~mask;
+		}
+		if (n) {
+			dcc->nr_dirty -= n;
+			__dcc_mark_changed(dcc, dcc->dirty, r);
+		}
+	}
+}
+
+/*
  * Clear bits [@start, @end) of @map and of its hot copy @hot (whose other
  * writers hold dcc->lock too; .map only reads it), a word at a time.
  * Returns how many were set in @map.

@@ -1432,16 +1432,13 @@ static void __dcc_make_invalid(struct dcc *dcc, const struct dcc_range *ranges,
 			       unsigned int n, bool force)
 {
 	unsigned int k;
-	u64 i, end;
 
 	lockdep_assert_held(&dcc->lock);
 	for (k = 0; k < n; k++) {
-		end = ranges[k].start + ranges[k].count;
 		__dcc_clear_valid_range(dcc, ranges[k].start, ranges[k].count);
 		if (force)
-			for (i = find_next_bit(dcc->dirty, end, ranges[k].start); i < end;
-			     i = find_next_bit(dcc->dirty, end, i + 1))
-				__dcc_clear_dirty(dcc, i, false);
+			__dcc_clear_dirty_range(dcc, ranges[k].start,
+						ranges[k].count);
 	}
 }
 

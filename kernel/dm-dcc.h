@@ -282,6 +282,7 @@ int dcc_meta_check_readable(struct dcc *dcc);
 void __dcc_set_valid(struct dcc *dcc, u64 r);
 void __dcc_set_dirty(struct dcc *dcc, u64 r);
 void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count);
+void __dcc_clear_dirty_range(struct dcc *dcc, u64 r, u64 count);
 void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated);
 void __dcc_mark_changed(struct dcc *dcc, unsigned long *bitmap, u64 r);
 

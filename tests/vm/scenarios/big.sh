@@ -41,9 +41,12 @@ expect_eq "regions" "$((50331648 - 70000))/50331648" "$(valid_of vol)"
 check "remove" dmsetup remove vol
 check "on disk" sh -c "dccctl dump-meta --ranges $META | grep -qx 'valid ranges   0-999,71000-50331647'"
 check "create" dcc_create vol "$DATA" "$META"
+D=$((TIB * 16)) # the first of the 16 regions written at 1 TiB
+check "SET_INVALID --force of 5 of those 16 dirty regions (inside a word)" dcctest nl vol invalid $((D + 4)) 5 --force
+expect_eq "11 dirty, 11 unconfirmed left" "11 11" "$(dirty_count vol) $(status_field vol unconfirmed)"
 check "SET_INVALID of the dirty ones refused without --force" sh -c \
 	"! dcctest nl vol invalid 0 50331648"
-expect_eq "... nothing changed" "$((50331648 - 70000))/50331648" "$(valid_of vol)"
+expect_eq "... nothing changed" "$((50331648 - 70005))/50331648" "$(valid_of vol)"
 check "SET_INVALID of all 50331648 regions (--force)" dcctest nl vol invalid 0 50331648 --force
 expect_eq "no region valid" "0/50331648" "$(valid_of vol)"
 expect_eq "none dirty" 0 "$(dirty_count vol)"
