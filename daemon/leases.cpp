@@ -85,7 +85,7 @@ void Daemon::on_pong(const wire::Message& m) {
     for (const wire::Promised& p : m.promises) {
         Volume* v = by_uuid(p.volume);
         if (!v || !v->owner() || v->generation() != p.generation) continue;
-        v->peer_lease.granted(sent, ms(m.arg));
+        v->peer_lease.granted(sent, ms(std::min<uint64_t>(m.arg, DCC_LEASE_MAX_MS)));
         tell_kernel_lease(*v, now);
     }
 }
@@ -240,10 +240,14 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
         return;
     }
     if (v.lease_told && v.lease_sent == need.until) return;
+    // The kernel counts from its own now: read the clock again right
+    // before telling it (the caller's may be a round old, and each
+    // SET_LEASE before this one may have waited for a commit).
+    auto fresh = Clock::now();
     uint32_t left = 0;
-    if (need.until && *need.until > now)
+    if (need.until && *need.until > fresh)
         left = uint32_t(std::min<int64_t>(DCC_LEASE_MAX_MS,
-                                          std::chrono::duration_cast<ms>(*need.until - now).count()));
+                                          std::chrono::duration_cast<ms>(*need.until - fresh).count()));
     if (int e = kernel_.set_lease(v, left)) {
         // Tried again each round: said once until it changes.
         if (std::exchange(v.lease_error, e) != e)
@@ -264,6 +268,10 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
 
 void Daemon::witness_answers() {
     while (auto m = link_.witness_receive()) {
+        // An answer to this dccd's request (the witness echoes its
+        // incarnation): a late one to an earlier dccd's, whose seqs start
+        // where this one's do, must not count from this one's sending.
+        if (m->to != inc_.mine()) continue;
         Volume* v = by_uuid(m->volume);
         if (!v) continue;
         try {
@@ -310,7 +318,7 @@ void Daemon::on_witness_answer(Volume& v, const wire::Message& m) {
     v.renewals.erase(it);
     if (m.status == 0) {
         if (v.owner() && m.generation == v.generation() && m.site == cfg_.site)
-            v.witness_lease.granted(sent, ms(m.arg));
+            v.witness_lease.granted(sent, ms(std::min<uint64_t>(m.arg, DCC_LEASE_MAX_MS)));
         if (!v.witness_said.empty()) log_info("%s: the witness grants this site's lease again", v.name.c_str());
         v.witness_said.clear();
     } else {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "boot_clock.hpp"
 #include "peer.hpp"
 
 #include <cstdio>
@@ -76,7 +77,7 @@ void PeerLink::monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what,
 }
 
 void PeerLink::tick() {
-    auto now = std::chrono::steady_clock::now();
+    auto now = core::BootClock::now();
     for (Monitor& m : monitors_) {
         if (!m.lost || now - m.retried < std::chrono::seconds(1)) continue;
         m.lost = false;
@@ -108,7 +109,7 @@ void PeerLink::serve_monitor(size_t i) {
     bool named = e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     if (named && m.client) m.lost = true;
     std::string why = handshake_failure(*e, cfg_.insecure, "this site");
-    if (m.log.take(named, why, std::chrono::steady_clock::now()))
+    if (m.log.take(named, why, RefusalLog::Clock::now()))
         log_warn("refused a connection on the %s (%s): %s", m.what, e->endpoint.c_str(), why.c_str());
 }
 
@@ -198,7 +199,7 @@ std::optional<Incoming> PeerLink::receive(zmq::socket_t& s) {
         in.payload = std::move(frames.back());
     }
     in.msg = std::move(*d.msg);
-    in.at = std::chrono::steady_clock::now();
+    in.at = core::BootClock::now();
     return in;
 }
 
@@ -233,7 +234,7 @@ std::vector<Incoming> PeerLink::receive_sync(bool accept) {
     if (!sync_) return ins;
     std::vector<SyncListener::Message> got;
     sync_->serve(got, accept);
-    auto now = std::chrono::steady_clock::now();
+    auto now = core::BootClock::now();
     for (auto& g : got) {
         Incoming in;
         in.chan = Chan::Sync;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "boot_clock.hpp"
 #include "config.hpp"
 #include "synclink.hpp"
 #include "wire.hpp"
@@ -39,7 +40,7 @@ struct Incoming {
     zmq::message_t identity;  // for reply()
     wire::Message msg;
     zmq::message_t payload;   // region data, if the type has any
-    std::chrono::steady_clock::time_point at;  // taken from its socket
+    core::BootClock::time_point at;  // taken from its socket
 };
 
 class PeerLink {
@@ -111,7 +112,7 @@ private:
         std::string endpoint;   // and where that connects
         bool lost = false;      // ZeroMQ gave that connection up
         RefusalLog log;
-        std::chrono::steady_clock::time_point retried{};
+        core::BootClock::time_point retried{};
     };
     std::vector<Monitor> monitors_;
     std::string peer_key_;  // 32 raw bytes

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "boot_clock.hpp"
 #include "sync.hpp"
 
 #include <unistd.h>
@@ -19,7 +20,7 @@
 
 namespace dcc::dccd {
 
-using Clock = std::chrono::steady_clock;
+using Clock = core::BootClock;
 
 namespace {
 

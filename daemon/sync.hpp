@@ -27,6 +27,7 @@
 #include <tuple>
 #include <vector>
 
+#include "boot_clock.hpp"
 #include "config.hpp"
 #include "dcc/meta.hpp"
 #include "dcc/nl.hpp"
@@ -73,11 +74,11 @@ private:
         nl::Dev dev;
         uint64_t id, sector;
         uint32_t sectors;
-        std::chrono::steady_clock::time_point seen;  // announced
+        core::BootClock::time_point seen;  // announced
     };
     struct Sent {
         Held w;
-        std::chrono::steady_clock::time_point at;
+        core::BootClock::time_point at;
         bool path = false;  // on the sync path (else on the dealer)
     };
     struct Fd {
@@ -98,7 +99,7 @@ private:
     // What the answers of a round complete (each a WRITES_DONE).
     struct Answers {
         std::map<std::pair<uint32_t, uint32_t>, std::vector<uint64_t>> ok, failed;
-        std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
+        std::vector<std::pair<core::BootClock::time_point, core::BootClock::time_point>>
             times;  // (seen, sent) of each
         uint64_t on_path = 0;  // of them, sent on the sync path
     };
@@ -149,7 +150,7 @@ private:
     unsigned failures_ = 0;
     bool path_answered_ = false;  // the path in use answered a write
     std::chrono::milliseconds backoff(std::chrono::milliseconds base, std::chrono::milliseconds most);
-    std::chrono::steady_clock::time_point open_sent_{}, open_next_{};
+    core::BootClock::time_point open_sent_{}, open_next_{};
     std::string path_told_;  // the last state logged ("" = none)
     std::atomic<bool> drop_path_{false};
     uint64_t from_ = 0, to_ = 0;
@@ -162,7 +163,7 @@ private:
     // announced to sent, sent to answered, answered to completed (us).
     struct Timing {
         uint64_t n = 0, on_path = 0, wait_us = 0, peer_us = 0, done_us = 0;
-        std::chrono::steady_clock::time_point logged{};
+        core::BootClock::time_point logged{};
     } timing_;
 
     std::atomic<bool> stop_{false};

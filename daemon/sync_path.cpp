@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "boot_clock.hpp"
 #include "log.hpp"
 #include "sync.hpp"
 #include "synclink.hpp"
@@ -13,7 +14,7 @@
 
 namespace dcc::dccd {
 
-using Clock = std::chrono::steady_clock;
+using Clock = core::BootClock;
 
 // The answers that came on the sync path.
 void SyncShipper::take_path_answers() {

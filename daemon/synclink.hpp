@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "boot_clock.hpp"
 #include "sealed.hpp"
 #include "wire.hpp"
 
@@ -113,12 +114,12 @@ public:
 private:
     struct Pending {
         core::SyncSecret secret;
-        std::chrono::steady_clock::time_point until;
+        core::BootClock::time_point until;
     };
     struct Conn {
         uint64_t serial;
         std::unique_ptr<SyncConn> c;
-        std::chrono::steady_clock::time_point accepted;
+        core::BootClock::time_point accepted;
     };
     void drop(size_t i, std::string why);  // (by value: often the connection's own)
 
@@ -127,9 +128,9 @@ private:
     uint64_t next_serial_ = 1;
     std::deque<Pending> pending_;
     std::vector<Conn> conns_;
-    std::chrono::steady_clock::time_point logged_{};
+    core::BootClock::time_point logged_{};
     uint64_t unlogged_ = 0;
-    std::chrono::steady_clock::time_point accept_pause_{};  // out of descriptors
+    core::BootClock::time_point accept_pause_{};  // out of descriptors
 };
 
 }  // namespace dcc

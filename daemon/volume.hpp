@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "dcc/nl.hpp"
 #include "alone.hpp"
+#include "boot_clock.hpp"
+#include "dcc/nl.hpp"
 #include "dcc/status.hpp"
 #include "failover.hpp"
 #include "fills.hpp"
@@ -28,7 +29,7 @@
 
 namespace dcc::dccd {
 
-using Clock = std::chrono::steady_clock;
+using Clock = core::BootClock;
 
 // A region written here, waiting for the FILL_DONE that makes it valid:
 // several are ended with one request (one flush, one commit).

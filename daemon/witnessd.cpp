@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "boot_clock.hpp"
 #include "witnessd.hpp"
 
 #include <dirent.h>
@@ -327,12 +328,12 @@ void Witnessd::serve_monitor() {
     if (!e) return;
     bool named = e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     std::string why = handshake_failure(*e, cfg_.insecure, "the witness");
-    if (monitor_log_.take(named, why, steady_clock::now()))
+    if (monitor_log_.take(named, why, RefusalLog::Clock::now()))
         log_warn("refused a connection to the witness (%s): %s", e->endpoint.c_str(), why.c_str());
 }
 
 void Witnessd::quietly(const std::string& key, const std::string& line, bool warn) {
-    auto now = steady_clock::now();
+    auto now = core::BootClock::now();
     if (quiet_.size() > 4096) quiet_.clear();  // bounded, whoever sends what
     auto [it, fresh] = quiet_.try_emplace(key);
     Quiet& q = it->second;

@@ -16,11 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "boot_clock.hpp"
 #include "lease.hpp"
 #include "wire.hpp"
-#include "zmq_util.hpp"
 #include "witness.hpp"
 #include "witness_config.hpp"
+#include "zmq_util.hpp"
 
 namespace dcc {
 
@@ -87,7 +88,7 @@ private:
     bool failed_ = false;  // a record could not be written
     std::set<uint8_t> unserved_;  // request types dropped (each logged once)
     struct Quiet {
-        std::chrono::steady_clock::time_point logged;
+        core::BootClock::time_point logged;
         unsigned left_out = 0;
     };
     std::map<std::string, Quiet> quiet_;

@@ -386,7 +386,7 @@ static blk_status_t __dcc_refuse(struct dcc *dcc, bool write)
 static inline bool dcc_lease_lapsed(struct dcc *dcc)
 {
 	return unlikely(READ_ONCE(dcc->lease)) &&
-	       !time_before(jiffies, READ_ONCE(dcc->lease_end));
+	       ktime_get_boottime_ns() >= READ_ONCE(dcc->lease_end);
 }
 
 /* A held bio waits for a lease from now on, for miss_timeout at most. */
@@ -873,12 +873,6 @@ static void dcc_release_held(struct dcc *dcc)
 	struct bio *bio;
 
 	spin_lock_irq(&dcc->lock);
-	/*
-	 * An ended lease ends now, again and again: its end never falls so
-	 * far behind that jiffies wrap (32-bit) makes it look ahead.
-	 */
-	if (!time_before(jiffies, dcc->lease_end))
-		WRITE_ONCE(dcc->lease_end, jiffies);
 	if (!dcc->serves || !dcc_lease_lapsed(dcc)) {
 		bio_list_merge(&dcc->deferred, &dcc->held);
 		bio_list_init(&dcc->held);
@@ -1825,8 +1819,8 @@ out:
 	return ret;
 }
 
-/* Let bios run until @end (jiffies); the worker sends on the held ones. */
-static void __dcc_grant_lease(struct dcc *dcc, unsigned long end)
+/* Let bios run until @end (boottime ns); the worker sends on the held ones. */
+static void __dcc_grant_lease(struct dcc *dcc, u64 end)
 {
 	WRITE_ONCE(dcc->lease_end, end);
 }
@@ -1841,16 +1835,16 @@ static void __dcc_grant_lease(struct dcc *dcc, unsigned long end)
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
 {
 	bool want = ms != DCC_LEASE_NONE, changed = false;
-	unsigned long end;
+	u64 end;
 	int ret;
 
 	if (want && ms > DCC_LEASE_MAX_MS)
 		return -EINVAL;
 	/*
-	 * The end, rounded down to whole jiffies and counted from before any
-	 * wait, so that the lease never runs longer than the daemon asked.
+	 * The end, counted from before any wait, so that the lease never
+	 * runs longer than the daemon asked.
 	 */
-	end = jiffies + (want ? ms * HZ / MSEC_PER_SEC : 0);
+	end = ktime_get_boottime_ns() + (want ? (u64)ms * NSEC_PER_MSEC : 0);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
 	if (!ret && dcc->lease == want) {
@@ -2007,6 +2001,8 @@ int dcc_op_writes_done(struct dcc *dcc, u64 reg_id, const u64 *ids,
 			dcc->nr_sync_held--;
 			if (failed || !confirmed)
 				dcc_unconfirmed(dcc, pb->region);
+			else
+				pb->confirmed = true;
 			bio_list_add(&done, dm_bio_from_per_bio_data(pb, sizeof(*pb)));
 			(*count)++;
 			break;
@@ -2273,7 +2269,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&dcc->deferred);
 	bio_list_init(&dcc->held);
 	/* No lease yet: with the flag on disk, bios wait for the first one. */
-	dcc->lease_end = jiffies;
+	dcc->lease_end = ktime_get_boottime_ns();
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
 	INIT_LIST_HEAD(&dcc->overwrite_done);
@@ -2362,6 +2358,7 @@ static int dcc_map(struct dm_target *ti, struct bio *bio)
 	u64 r;
 
 	pb->counted = false;
+	pb->confirmed = false;
 	bio_set_dev(bio, dcc->data_dev->bdev);
 	if (unlikely(!bio_sectors(bio))) {
 		/*
@@ -2424,6 +2421,21 @@ static int dcc_end_io(struct dm_target *ti, struct bio *bio,
 
 	/* A write completed: the daemon's copy of the region is stale. */
 	dcc_write_landed(dcc, pb);
+	/*
+	 * A write is admitted only under a lease, and acknowledged only under
+	 * it too: once it ended, the other site may own the volume (its
+	 * promise ends later, by the margin), and a write that completes now
+	 * (a slow device, held writes let go by a switch to async) must not
+	 * count as done here.  Its data may be on the device: an unconfirmed
+	 * region, which pairing decides about.  A sync write the other site
+	 * confirmed is held there, and completes.
+	 */
+	if (unlikely(!*error && op_is_write(bio_op(bio)) && bio_sectors(bio) &&
+		     !pb->confirmed && dcc_lease_lapsed(dcc))) {
+		*error = BLK_STS_IOERR;
+		DMWARN_LIMIT("%u:%u: a write completed after the lease ended: failed",
+			     MAJOR(dcc->md_dev), MINOR(dcc->md_dev));
+	}
 	return DM_ENDIO_DONE;
 }
 

@@ -96,6 +96,7 @@ struct dcc_bio {
 	u64 region;
 	unsigned int epoch;
 	bool counted;			/* counted in dcc->inflight[epoch] */
+	bool confirmed;			/* sync: the other site holds it */
 	unsigned long deadline;		/* held: jiffies, when it fails */
 	/* Held for the other site (sync): */
 	struct dcc *dcc;		/* sync: for the clone's completion */
@@ -177,13 +178,15 @@ struct dcc {
 	 * The lease (DCC_SB_F_LEASE): lease as committed, sb_lease what the
 	 * next commit writes (they differ only while a SET_LEASE commits).
 	 * With lease set, a target that serves runs bios only before
-	 * lease_end (jiffies); the others wait on held.  .map reads lease
+	 * lease_end (CLOCK_BOOTTIME, ns: it counts on through a suspend of
+	 * the host, as the other site's clock and the witness's do, where
+	 * jiffies would stop); the others wait on held.  .map reads lease
 	 * and lease_end without the lock, and only ever holds a bio after a
 	 * second look under it.
 	 */
 	bool lease;
 	bool sb_lease;
-	unsigned long lease_end;
+	u64 lease_end;
 	struct bio_list held;		/* bios waiting for a lease */
 	/*
 	 * Synchronous replication (DCC_SB_F_SYNC), committed and next, as

@@ -13,11 +13,12 @@
 #include <optional>
 #include <vector>
 
+#include "boot_clock.hpp"
 #include "dcc/regions.hpp"
 
 namespace dcc::core {
 
-using Clock = std::chrono::steady_clock;
+using Clock = BootClock;
 
 enum class FillKind : uint8_t { Pull, Fetch };  // background; a bio waits
 

@@ -6,7 +6,8 @@
 namespace dcc::core {
 
 void Lease::granted(LeaseClock::time_point sent, milliseconds length) {
-    // This clock may run faster than the granter's by drift: of the
+    // This clock may run slower than the granter's by drift (our lease
+    // would then last longer in real time than we count): of the
     // granter's `length`, at most length * (1 - drift) of ours is safe.
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(length);
     auto safe = std::chrono::nanoseconds(int64_t(double(ns.count()) * (1.0 - p_.drift)));

@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cstdint>
 
+#include "boot_clock.hpp"
+
 namespace dcc::core {
 
-using LeaseClock = std::chrono::steady_clock;
+using LeaseClock = BootClock;
 using std::chrono::milliseconds;
 
 struct LeaseParams {

@@ -41,11 +41,12 @@
 #include <cstdint>
 #include <optional>
 
+#include "boot_clock.hpp"
 #include "pairing.hpp"
 
 namespace dcc::core {
 
-using Clock = std::chrono::steady_clock;
+using Clock = BootClock;
 
 enum class Phase : uint8_t { Unpaired, Paired, Demoting, Sending, Fenced, Taking };
 const char* phase_name(Phase p);

@@ -8,6 +8,8 @@
 #include <limits>
 #include <optional>
 
+#include "boot_clock.hpp"
+
 namespace dcc::core {
 
 // Bytes per second, with at most one second's worth saved up while
@@ -17,7 +19,7 @@ namespace dcc::core {
 // window bounds that.
 class Pacer {
 public:
-    using Clock = std::chrono::steady_clock;
+    using Clock = BootClock;
     static constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
 
     explicit Pacer(uint64_t rate) : rate_(rate) {}

@@ -27,12 +27,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "boot_clock.hpp"
 #include "dcc/regions.hpp"
 #include "pairing.hpp"
 
 namespace dcc::core {
 
-using Clock = std::chrono::steady_clock;
+using Clock = BootClock;
 
 struct PushItem {
     uint64_t region = 0;

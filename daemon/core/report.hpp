@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "boot_clock.hpp"
 #include "dcc/status.hpp"
 
 namespace dcc::report {
@@ -20,7 +21,7 @@ namespace dcc::report {
 using dcc::Flow;
 using dcc::VolumeStatus;
 
-using Clock = std::chrono::steady_clock;
+using Clock = dcc::core::BootClock;
 
 // Bytes moved per second over the last few seconds.
 class RateMeter {

@@ -48,7 +48,7 @@ std::atomic<int64_t> g_offset_ms{0};
 WitnessOptions options() {
     WitnessOptions o;
     o.signals = false;
-    o.clock = [] { return steady_clock::now() + milliseconds(g_offset_ms.load()); };
+    o.clock = [] { return dcc::core::BootClock::now() + milliseconds(g_offset_ms.load()); };
     return o;
 }
 

@@ -92,6 +92,15 @@ check "a write with no lease is held (the status counts it)" wait_until 20 is_fi
 check "... not failed" running $W
 check "setlease 5000" dcctest nl vol setlease --ms 5000
 if wait $W; then ok "the held write completed once the lease came"; else bad "the held write failed"; fi
+# A write admitted under a lease that completes after the lease ended is
+# not acknowledged: region 100's writes take 8 s (dm-delay, above).
+check "setlease 2000" dcctest nl vol setlease --ms 2000
+t0=$(uptime_cs)
+refuse "a write that outlives its lease fails" wr 100 /tmp/p1
+t=$(($(uptime_cs) - t0))
+[ $t -ge 700 ] && ok "... when it completed (${t} cs)" || bad "... after ${t} cs, not at its completion"
+check "the kernel says why" dmesg_has "a write completed after the lease ended: failed"
+check "setlease 5000" dcctest nl vol setlease --ms 5000
 check "a longer lease for the checks" dcctest nl vol setlease --ms 60000
 expect_eq "the held write's data is there" "$(sha256sum </tmp/p2 | cut -d' ' -f1)" "$(region_sum /dev/mapper/vol 302 32)"
 expect_eq "and the data written under the lease" "$(sha256sum </tmp/p1 | cut -d' ' -f1)" "$(region_sum /dev/mapper/vol 301 32)"
