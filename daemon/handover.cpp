@@ -70,6 +70,11 @@ void Daemon::on_attach(Volume& v, Incoming& in) {
     // as if the peer were reachable.  Both sides say ATTACH once the link
     // is up again.
     if (!link_up_) return;
+    // Nor while a failover is under way here (the spin model's FailingOver
+    // pairs with nothing): pairing forgets the owner's report the attempt
+    // was let through on.  The peer asks again; the attempt ends in
+    // seconds, refused at its grant if the peer is reachable.
+    if (v.attempt) return;
     wire::Message r = reply_to(m, wire::Type::AttachAck);
     if (!geometry_ok(v, m.info)) {
         r.status = EINVAL;
@@ -115,6 +120,7 @@ void Daemon::on_attach_ack(Volume& v, const wire::Message& m) {
         return;
     }
     if (!geometry_ok(v, m.info)) return;
+    if (v.attempt) return;  // (as in on_attach: not while failing over)
     bool was = v.own.paired();
     take_statement(v, m, true);
     if (!v.own.paired()) return;

@@ -373,7 +373,19 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
     }
     uint64_t gen = a.generation();
     crash_point("failover-granted");
-    core::Plan p = v.own.fail_over(Origin::Failover);
+    // The refusals again, on what this site knows now: a report of the
+    // owner taken since the attempt began (one sent before the sites
+    // parted may arrive late) can say writes this copy lacks, and the
+    // peer may be reachable again.  The grant is then left unused (the
+    // witness's record names this site for gen until the next handover).
+    if (auto r = core::failover_refusal(failover_facts(v, false))) {
+        log_warn("%s: the witness granted generation %llu, but a failover is refused now: %s",
+                 v.name.c_str(), (unsigned long long)gen, r->why.c_str());
+        json j = control::failure(control::Code::Refused, r->why);
+        j["forceable"] = r->forceable;
+        return end_attempt(v, j);
+    }
+    core::Plan p = v.own.fail_over(Origin::Failover, gen);
     if (p.persist) {
         try {
             p = carry_out(v, p);

@@ -299,10 +299,12 @@ Plan Ownership::handover(uint64_t generation, uint64_t ask) {
     return p;
 }
 
-Plan Ownership::fail_over(Origin how) {
+Plan Ownership::fail_over(Origin how, std::optional<uint64_t> granted) {
     Plan p;
     p.outcome = Outcome::Refused;
-    if (in_handover())
+    if (granted && *granted != state_.generation + 1)
+        p.why = "the witness granted another generation than the next one here";
+    else if (in_handover())
         p.why = "a handover is in progress";
     else if (state_.role != Role::Replica)
         p.why = "this site is not the replica";

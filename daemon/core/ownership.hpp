@@ -214,8 +214,9 @@ public:
     // site is not an unpaired replica.
     Plan force_failover() { return fail_over(Origin::Forced); }
     // The same after the witness granted the next generation (a CLAIM):
-    // origin failover.
-    Plan fail_over(Origin how);
+    // origin failover.  With @granted, refused unless that is the next
+    // generation here (a pairing meanwhile may have moved this site on).
+    Plan fail_over(Origin how, std::optional<uint64_t> granted = std::nullopt);
     // dccctl resolve --discard-local at a site of a split brain: its
     // writes since the sites parted go (its dirty regions become invalid).
     // The older site becomes the replica of the newer owner's generation;

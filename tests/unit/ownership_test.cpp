@@ -804,6 +804,20 @@ TEST(Ownership, ForcedFailoverRefusals) {
     EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Forced}));
 }
 
+// A witness's grant counts only for the next generation here: a site
+// that moved on meanwhile (a pairing, rule 3) does not take the one after.
+TEST(Ownership, FailoverTakesOnlyTheGrantedGeneration) {
+    Pair p({O, 5}, {R, 5});
+    ASSERT_TRUE(p.settle());
+    p.link_lost();
+    Plan f = p.b.run(p.b.own->fail_over(Origin::Failover, 7));
+    EXPECT_EQ(f.outcome, Outcome::Refused);
+    EXPECT_STREQ(f.why, "the witness granted another generation than the next one here");
+    EXPECT_EQ(p.b.disk, (SiteState{R, 5}));
+    p.b.run(p.b.own->fail_over(Origin::Failover, 6));
+    EXPECT_EQ(p.b.disk, (SiteState{O, 6, Origin::Failover}));
+}
+
 // An old owner that was yielding (its handover never taken) when the
 // replica took the volume by force.
 TEST(Ownership, ForcedFailoverDuringAHandover) {
