@@ -125,9 +125,30 @@ if [ "$SITE" = b ]; then
 	writer=$!
 fi
 barrier load
+# Each kill says what dccd reported just before it: at B (the owner,
+# writing) the pushes in flight and the dirty regions, at A what it had
+# taken.  B's first kill waits until a push is in flight and comes at
+# once (that push may just have ended: the line says what was seen); the
+# others come at random moments.
+flow_of() { # the replication flow's fields of vol, as "in_flight=N regions=N"
+	dccctl status --json vol 2>/dev/null |
+		grep -o '"replication":{"bytes":[0-9]*,"bytes_per_second":[0-9]*,"in_flight":[0-9]*,"regions":[0-9]*' |
+		sed 's/.*"in_flight":\([0-9]*\),"regions":\([0-9]*\)/in_flight=\1 regions=\2/'
+}
 for i in 1 2 3; do
 	sleep $((1 + $(head -c1 /dev/urandom | od -An -tu1) % 3))
+	st=$(flow_of)
+	if [ "$SITE" = b ] && [ $i = 1 ]; then
+		n=0
+		while ! echo "$st" | grep -q 'in_flight=[1-9]' && [ $n -lt 300 ]; do
+			st=$(flow_of)
+			n=$((n + 1))
+		done
+		echo "$st" | grep -q 'in_flight=[1-9]' && ok "B's kill 1 comes with a push in flight" ||
+			bad "B saw no push in flight to kill it in ($st)"
+	fi
 	kill9_dccd
+	echo "kill $i at $SITE: $st just before, dirty $(dirty_count vol), $(role_gen vol)"
 	sleep 0.$(($(head -c1 /dev/urandom | od -An -tu1) % 9 + 1))
 	start_dccd
 done
