@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "stallwatch.hpp"
 
-#include <signal.h>
-
 #include <optional>
 #include <vector>
 
 #include "log.hpp"
+#include "workers.hpp"
 
 namespace dcc::dccd {
 
@@ -19,16 +18,7 @@ StallWatch::StallWatch()
     : stalls_({{"dccd's loop", "no volume is served (no replication, fill, handover, lease or control request)"},
                {"the sync shipper", "no sync write is shipped"}},
               kFirst, kAgain) {
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, kStack);
-    // Signals are the loop's (signalfd): none may come here.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    started_ = pthread_create(&thread_, &a, &StallWatch::main, this) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    pthread_attr_destroy(&a);
+    started_ = start_thread(&thread_, kStack, &StallWatch::main, this) == 0;
     if (!started_) log_warn("cannot start the thread that watches for devices that do not answer");
 }
 

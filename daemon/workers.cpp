@@ -14,24 +14,27 @@ namespace {
 constexpr size_t kStack = 256 * 1024;
 }  // namespace
 
-Workers::Workers(size_t n) {
+int start_thread(pthread_t* t, size_t stack, void* (*fn)(void*), void* arg) {
     pthread_attr_t a;
     pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, kStack);
-    // The workers start with every signal blocked (a thread inherits its
-    // creator's mask): dccd takes its signals in the loop (signalfd), and
-    // a SIGHUP delivered to a worker would end the process.
+    pthread_attr_setstacksize(&a, stack);
+    // (A thread inherits its creator's signal mask.)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(t, &a, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&a);
+    return e;
+}
+
+Workers::Workers(size_t n) {
     int e = 0;
     for (size_t i = 0; i < n && !e; i++) {
         pthread_t t;
-        e = pthread_create(&t, &a, &Workers::main, this);
+        e = start_thread(&t, kStack, &Workers::main, this);
         if (!e) threads_.push_back(t);
     }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    pthread_attr_destroy(&a);
     if (e) {
         stop_all();
         throw Error(kExitError, std::string("cannot start a worker thread: ") + std::strerror(e), e);

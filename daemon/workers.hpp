@@ -16,6 +16,12 @@
 
 namespace dcc::dccd {
 
+// Start a thread of dccd's own: a small stack of @stack bytes (dccd locks
+// its memory) and every signal blocked (dccd takes its signals in the
+// loop, by signalfd; a SIGHUP delivered to another thread would end the
+// process).  0 or an errno.
+int start_thread(pthread_t* t, size_t stack, void* (*fn)(void*), void* arg);
+
 class Workers {
 public:
     explicit Workers(size_t n);
