@@ -53,15 +53,10 @@ thread_local int this_thread = -1;
 
 void StallWatch::this_thread_is(StallThread t) { this_thread = int(t); }
 
-// Only the outermost call of a thread is marked: it is the one that says
-// what the thread was asked to do.
 StallWatch::Busy::Busy(StallWatch& w, std::string what) : w_(w), t_(this_thread) {
     if (t_ < 0) return;
     std::lock_guard<std::mutex> l(w_.mu_);
-    outer_ = !w_.busy_[t_];
-    if (!outer_) return;
-    w_.busy_[t_] = true;
-    w_.stalls_.begin(size_t(t_), std::move(what), core::Stalls::Clock::now());
+    outer_ = w_.stalls_.begin(size_t(t_), std::move(what), core::Stalls::Clock::now());
 }
 
 StallWatch::Busy::~Busy() {
@@ -69,7 +64,6 @@ StallWatch::Busy::~Busy() {
     std::optional<std::string> line;
     try {
         std::lock_guard<std::mutex> l(w_.mu_);
-        w_.busy_[t_] = false;
         line = w_.stalls_.end(size_t(t_), core::Stalls::Clock::now());
     } catch (const std::exception&) {
         return;  // (no memory for the line: the mark is gone all the same)

@@ -49,7 +49,6 @@ private:
     std::mutex mu_;
     std::condition_variable wake_;
     core::Stalls stalls_;
-    bool busy_[2] = {false, false};
     bool stop_ = false;
     pthread_t thread_{};
     bool started_ = false;

@@ -431,6 +431,29 @@ void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
 	}
 }
 
+/* The bits of word @w that lie in [@start, @end). */
+static unsigned long dcc_word_mask(u64 w, u64 start, u64 end)
+{
+	unsigned long mask = ~0UL;
+
+	if (w == start / BITS_PER_LONG)
+		mask &= BITMAP_FIRST_WORD_MASK(start);
+	if (w == (end - 1) / BITS_PER_LONG)
+		mask &= BITMAP_LAST_WORD_MASK(end);
+	return mask;
+}
+
+/*
+ * Where the piece of [@r, @end) that starts at @r ends: at @end or at the
+ * end of @r's metadata block, whichever comes first.
+ */
+static u64 dcc_block_piece_end(u64 r, u64 end)
+{
+	const u64 per_block = DCC_META_BLOCK_SIZE * 8;
+
+	return min(end, round_down(r, per_block) + per_block);
+}
+
 /*
  * Clear the dirty bits of [@r, @r + @count), a word at a time (see
  * __dcc_clear_valid_range()), as __dcc_clear_dirty(@r, false) does bit by
@@ -439,21 +462,15 @@ void __dcc_clear_dirty(struct dcc *dcc, u64 r, bool replicated)
  */
 void __dcc_clear_dirty_range(struct dcc *dcc, u64 r, u64 count)
 {
-	const u64 per_block = DCC_META_BLOCK_SIZE * 8;
-	u64 end = r + count, next, w, last, n;
+	u64 end = r + count, next, w, n;
 	unsigned long mask, old;
 
 	lockdep_assert_held(&dcc->lock);
 	for (; r < end; r = next) {
-		next = min(end, round_down(r, per_block) + per_block);
-		last = (next - 1) / BITS_PER_LONG;
+		next = dcc_block_piece_end(r, end);
 		n = 0;
-		for (w = r / BITS_PER_LONG; w <= last; w++) {
-			mask = ~0UL;
-			if (w == r / BITS_PER_LONG)
-				mask &= BITMAP_FIRST_WORD_MASK(r);
-			if (w == last)
-				mask &= BITMAP_LAST_WORD_MASK(next);
+		for (w = r / BITS_PER_LONG; w <= (next - 1) / BITS_PER_LONG; w++) {
+			mask = dcc_word_mask(w, r, next);
 			atomic_long_andnot(mask, (atomic_long_t *)&dcc->hot_dirty[w]);
 			dcc->clearing[w] &= ~mask;
 			old = atomic_long_fetch_andnot(mask,
@@ -479,16 +496,11 @@ void __dcc_clear_dirty_range(struct dcc *dcc, u64 r, u64 count)
 static u64 dcc_clear_bits(unsigned long *map, unsigned long *hot, u64 start,
 			  u64 end)
 {
-	u64 w = start / BITS_PER_LONG, last = (end - 1) / BITS_PER_LONG;
+	u64 w, n = 0;
 	unsigned long mask;
-	u64 n = 0;
 
-	for (; w <= last; w++) {
-		mask = ~0UL;
-		if (w == start / BITS_PER_LONG)
-			mask &= BITMAP_FIRST_WORD_MASK(start);
-		if (w == last)
-			mask &= BITMAP_LAST_WORD_MASK(end);
+	for (w = start / BITS_PER_LONG; w <= (end - 1) / BITS_PER_LONG; w++) {
+		mask = dcc_word_mask(w, start, end);
 		n += hweight_long(map[w] & mask);
 		map[w] &= ~mask;
 		WRITE_ONCE(hot[w], hot[w] & ~mask);
@@ -502,12 +514,11 @@ static u64 dcc_clear_bits(unsigned long *map, unsigned long *hot, u64 start,
  */
 void __dcc_clear_valid_range(struct dcc *dcc, u64 r, u64 count)
 {
-	const u64 per_block = DCC_META_BLOCK_SIZE * 8;
 	u64 end = r + count, next, n;
 
 	lockdep_assert_held(&dcc->lock);
 	for (; r < end; r = next) {
-		next = min(end, round_down(r, per_block) + per_block);
+		next = dcc_block_piece_end(r, end);
 		n = dcc_clear_bits(dcc->valid, dcc->hot_valid, r, next);
 		if (n) {
 			dcc->nr_valid -= n;

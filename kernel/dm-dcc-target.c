@@ -386,7 +386,7 @@ static blk_status_t __dcc_refuse(struct dcc *dcc, bool write)
 static inline bool dcc_lease_lapsed(struct dcc *dcc)
 {
 	return unlikely(READ_ONCE(dcc->lease)) &&
-	       ktime_get_boottime_ns() >= READ_ONCE(dcc->lease_end);
+	       ktime_get_coarse_boottime_ns() >= READ_ONCE(dcc->lease_end);
 }
 
 /* A held bio waits for a lease from now on, for miss_timeout at most. */
@@ -1842,9 +1842,11 @@ int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
 		return -EINVAL;
 	/*
 	 * The end, counted from before any wait, so that the lease never
-	 * runs longer than the daemon asked.
+	 * runs longer than the daemon asked.  The coarse clock (a tick's
+	 * resolution, as jiffies) here and in dcc_lease_lapsed(): no clock
+	 * source read on the bio path.
 	 */
-	end = ktime_get_boottime_ns() + (want ? (u64)ms * NSEC_PER_MSEC : 0);
+	end = ktime_get_coarse_boottime_ns() + (want ? (u64)ms * NSEC_PER_MSEC : 0);
 	spin_lock_irq(&dcc->lock);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
 	if (!ret && dcc->lease == want) {
@@ -2269,7 +2271,7 @@ static int dcc_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&dcc->deferred);
 	bio_list_init(&dcc->held);
 	/* No lease yet: with the flag on disk, bios wait for the first one. */
-	dcc->lease_end = ktime_get_boottime_ns();
+	dcc->lease_end = ktime_get_coarse_boottime_ns();
 	bio_list_init(&dcc->commit_wait);
 	INIT_LIST_HEAD(&dcc->overwrite_start);
 	INIT_LIST_HEAD(&dcc->overwrite_done);

@@ -18,11 +18,13 @@ Stalls::Stalls(std::vector<Thread> threads, std::chrono::milliseconds first, std
     for (Thread& t : threads) slots_.push_back({.thread = std::move(t)});
 }
 
-void Stalls::begin(size_t slot, std::string what, Clock::time_point now) {
+bool Stalls::begin(size_t slot, std::string what, Clock::time_point now) {
     Slot& s = slots_.at(slot);
+    if (s.since) return false;
     s.what = std::move(what);
     s.since = now;
     s.told = 0;
+    return true;
 }
 
 std::optional<std::string> Stalls::end(size_t slot, Clock::time_point now) {

@@ -27,7 +27,10 @@ public:
     };
     Stalls(std::vector<Thread> threads, std::chrono::milliseconds first, std::chrono::milliseconds again);
 
-    void begin(size_t slot, std::string what, Clock::time_point now);
+    // A call of @slot begins; false (and nothing changes) if one is under
+    // way there already: only the outermost call of a thread is marked,
+    // the one that says what the thread was asked to do.
+    bool begin(size_t slot, std::string what, Clock::time_point now);
     // The call ended: a line to log if it was told.
     std::optional<std::string> end(size_t slot, Clock::time_point now);
     // The lines to log at @now.

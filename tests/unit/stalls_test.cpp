@@ -51,6 +51,15 @@ TEST(Stalls, ALateLookTellsOnce) {
     EXPECT_EQ(s.tick(t0 + 310s).size(), 1u) << "then on the periods' beat again";
 }
 
+TEST(Stalls, OnlyTheOutermostCallIsMarked) {
+    Stalls s = two();
+    EXPECT_TRUE(s.begin(0, "the suspend of v1", t0));
+    EXPECT_FALSE(s.begin(0, "the kernel's answer to SET_ROLE for v1", t0 + 1s)) << "nested";
+    auto lines = s.tick(t0 + 10s);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].rfind("the loop has waited 10 s for the suspend of v1", 0), 0u) << lines[0];
+}
+
 TEST(Stalls, EachThreadOnItsOwn) {
     Stalls s = two();
     s.begin(0, "a flush", t0);
