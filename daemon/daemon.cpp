@@ -602,12 +602,29 @@ int Daemon::run() {
             if (link_.is_control(*socks[i])) {
                 receive_control(*socks[i], 64);
             } else {
+                // Their data-device calls side by side, a batch at a
+                // time (transfers.cpp).
                 for (int budget = 16; budget--;) {
                     auto in = link_.receive(*socks[i]);
                     if (!in) break;
-                    receive(*in);
-                    serve_urgent();
+                    if (!batch_admits(*in)) {
+                        run_batch();
+                        serve_urgent();
+                    }
+                    batching_ = true;
+                    try {
+                        receive(*in);
+                    } catch (...) {
+                        batching_ = false;
+                        throw;
+                    }
+                    batching_ = false;
+                    if (batch_.empty() || batch_.size() >= kDataBatch) {
+                        run_batch();
+                        serve_urgent();
+                    }
                 }
+                if (run_batch()) serve_urgent();
             }
             flush_sync_writes();
             // What this batch filled becomes valid with one commit per volume.

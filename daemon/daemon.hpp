@@ -174,6 +174,43 @@ private:
     void settle_outcome(Volume& v, core::Outcome o, const char* why);
 
     // transfers.cpp
+    //
+    // The data-device calls of bulk messages run side by side: the loop
+    // takes up to kDataBatch of them (pushes to write, pulls to answer,
+    // pulled regions to write), each on a region no other call of the
+    // batch has, decides each as it comes, then runs their reads and
+    // writes on the workers at once and finishes each call (DataCall::then)
+    // in the messages' order.  A message of another kind, or for a region
+    // already in the batch, runs the batch first: every decision is taken
+    // as if the messages were handled one after another.  The owner reads
+    // the regions it pushes the same way (replicate).
+    struct DataCall {
+        Volume* v = nullptr;
+        uint64_t region = 0;
+        Incoming in;  // the message it serves (none for a push's read)
+        bool write = false;
+        uint64_t offset = 0;
+        size_t len = 0;
+        uint8_t* buf = nullptr;
+        int err = 0;
+        bool flag = false;  // apply_push: the region was invalid; finish_fill: a fetch
+        void (Daemon::*then)(DataCall&) = nullptr;
+        const char* what = "";  // "a write (a push)", for the stall watch
+    };
+    static constexpr size_t kDataBatch = 8;
+    std::vector<DataCall> batch_;
+    std::vector<core::DataKey> batch_keys_;  // batch_'s volumes and regions
+    std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> batch_bufs_;  // kDataBatch regions, made on first use
+    bool batching_ = false;  // while the loop hands a bulk message over
+    uint8_t* batch_buf(size_t i);
+    bool batch_admits(const Incoming& in) const;
+    void data_call(DataCall c);
+    void run_data_calls(std::vector<DataCall>& calls);
+    bool run_batch();
+    void fill_served(DataCall& c);
+    void push_written(DataCall& c);
+    void fill_written(DataCall& c);
+    void fill_failed(Volume& v, uint64_t region, int err);
     void serve_fill(Volume& v, Incoming& in);
     void apply_push(Volume& v, Incoming& in);
     void apply_sync_write(Volume& v, Incoming& in);

@@ -13,6 +13,7 @@
 //            owner's fetches and pulls.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -36,6 +37,85 @@ namespace {
 }
 
 }  // namespace
+
+uint8_t* Daemon::batch_buf(size_t i) {
+    while (batch_bufs_.size() <= i) {
+        void* p = nullptr;
+        if (posix_memalign(&p, 4096, wire::kMaxPayload)) throw Error(kExitError, "out of memory", ENOMEM);
+        batch_bufs_.emplace_back(static_cast<uint8_t*>(p), free);
+    }
+    return batch_bufs_[i].get();
+}
+
+// Whether @in may join the batch under way (core::joins_batch).
+bool Daemon::batch_admits(const Incoming& in) const {
+    using wire::Type;
+    const wire::Message& m = in.msg;
+    bool data = in.request ? m.type == Type::Push || m.type == Type::Pull : m.type == Type::PullReply;
+    core::BulkKind kind = data                                           ? core::BulkKind::Data
+                          : !in.request && m.type == Type::PushAck ? core::BulkKind::Neutral
+                                                                       : core::BulkKind::Other;
+    bool push = in.request && m.type == Type::Push;
+    return core::joins_batch(kind, {m.volume, m.region, push ? m.seq : 0, push ? m.arg : 0}, batch_keys_,
+                             kDataBatch);
+}
+
+// Run @c's read or write and then @c.then: in the batch under way if the
+// loop is handing a bulk message over, or at once.
+void Daemon::data_call(DataCall c) {
+    if (batching_ && batch_.size() < kDataBatch) {
+        c.buf = batch_buf(batch_.size());
+        if (c.write) std::memcpy(c.buf, c.in.payload.data(), c.len);
+        bool push = c.in.request && c.in.msg.type == wire::Type::Push;
+        batch_keys_.push_back({c.v->reg.uuid, c.region, push ? c.in.msg.seq : 0, push ? c.in.msg.arg : 0});
+        batch_.push_back(std::move(c));
+        return;
+    }
+    c.buf = buf_.get();
+    if (c.write) std::memcpy(c.buf, c.in.payload.data(), c.len);
+    {
+        auto busy = on_data(*c.v, c.what, c.offset);
+        c.err = c.write ? write_full(c.v->data_fd, c.buf, c.len, c.offset)
+                        : read_full(c.v->data_fd, c.buf, c.len, c.offset);
+    }
+    (this->*c.then)(c);
+}
+
+// The reads and writes of @calls, side by side on the workers (each call's
+// region is its own; O_DIRECT, into buffers of their own).
+void Daemon::run_data_calls(std::vector<DataCall>& calls) {
+    if (calls.empty()) return;
+    std::vector<std::function<void()>> jobs;
+    jobs.reserve(calls.size());
+    for (DataCall& c : calls)
+        jobs.emplace_back([&c] {
+            c.err = c.write ? write_full(c.v->data_fd, c.buf, c.len, c.offset)
+                            : read_full(c.v->data_fd, c.buf, c.len, c.offset);
+        });
+    const DataCall& c = calls.front();
+    StallWatch::Busy busy(stall_watch(),
+                          std::to_string(calls.size()) + " data-device calls side by side (the first: " +
+                              c.what + " at byte " + std::to_string(c.offset) + " of " + c.v->name +
+                              "'s data device)");
+    workers_.run_all(jobs);
+}
+
+// The batch under way: its calls, then each call's end in order.
+bool Daemon::run_batch() {
+    if (batch_.empty()) return false;
+    std::vector<DataCall> calls;
+    calls.swap(batch_);
+    batch_keys_.clear();
+    run_data_calls(calls);
+    for (DataCall& c : calls) {
+        try {
+            (this->*c.then)(c);
+        } catch (const Error& e) {
+            log_warn("%s: %s", c.v->name.c_str(), e.what());
+        }
+    }
+    return true;
+}
 
 void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_.set(v, DCC_SET_INVALID); }
 
@@ -77,12 +157,23 @@ void Daemon::serve_fill(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
-    uint64_t len = v.region_len(m.region);
-    {
-        auto busy = on_data(v, "a read (a fill's answer)", m.region * v.region_bytes);
-        r.status = read_full(v.data_fd, buf_.get(), len, m.region * v.region_bytes);
-    }
-    link_.reply(in, r, buf_.get(), len);
+    uint64_t region = m.region;  // (m is in's: moved below)
+    data_call({.v = &v,
+               .region = region,
+               .in = std::move(in),
+               .offset = region * v.region_bytes,
+               .len = v.region_len(region),
+               .then = &Daemon::fill_served,
+               .what = "a read (a fill's answer)"});
+}
+
+void Daemon::fill_served(DataCall& c) {
+    const wire::Message& m = c.in.msg;
+    wire::Message r = reply_to(m, m.type == wire::Type::Fetch ? wire::Type::FetchReply
+                                                                : wire::Type::PullReply);
+    r.generation = c.v->generation();
+    r.status = c.err;
+    link_.reply(c.in, r, c.buf, c.len);
 }
 
 // A replica writes a pushed region; it answers once the region is durable.
@@ -107,24 +198,43 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
             err = -e;
         }
     }
-    if (!err) {
-        std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
-        auto busy = on_data(v, "a write (a push)", m.region * v.region_bytes);
-        err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
-    }
-    if (!err) v.order.take(m.region, m.seq, m.arg);
-    if (was_invalid && !err) {
-        // Valid, and answered, with the next batch of fills.
-        v.written.push_back({m.region, in.payload.size(), &v.pushed, std::move(in)});
-        return;
-    }
-    if (was_invalid) kernel_.fill_done(v, m.region, err);
     if (err) {
+        if (was_invalid) kernel_.fill_done(v, m.region, err);
         r.status = err;
         link_.reply(in, r);
         return;
     }
-    v.acks.push_back(std::move(in));
+    uint64_t region = m.region;  // (m and the payload are in's: moved below)
+    size_t len = in.payload.size();
+    data_call({.v = &v,
+               .region = region,
+               .in = std::move(in),
+               .write = true,
+               .offset = region * v.region_bytes,
+               .len = len,
+               .flag = was_invalid,
+               .then = &Daemon::push_written,
+               .what = "a write (a push)"});
+}
+
+void Daemon::push_written(DataCall& c) {
+    Volume& v = *c.v;
+    const wire::Message& m = c.in.msg;
+    bool was_invalid = c.flag;
+    if (!c.err) v.order.take(m.region, m.seq, m.arg);
+    if (was_invalid && !c.err) {
+        // Valid, and answered, with the next batch of fills.
+        v.written.push_back({m.region, c.len, &v.pushed, std::move(c.in)});
+        return;
+    }
+    if (was_invalid) kernel_.fill_done(v, m.region, c.err);
+    if (c.err) {
+        wire::Message r = reply_to(m, wire::Type::PushAck);
+        r.status = c.err;
+        link_.reply(c.in, r);
+        return;
+    }
+    v.acks.push_back(std::move(c.in));
 }
 
 // A replica writes one of the owner's held writes (synchronous
@@ -305,23 +415,38 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
             v.fills.done(m.region);
             return;
         }
-        std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
-        auto busy = on_data(v, "a write (a fill)", m.region * v.region_bytes);
-        err = write_full(v.data_fd, buf_.get(), in.payload.size(), m.region * v.region_bytes);
-    }
-    if (!err) {
-        v.fills.written(m.region);
-        v.written.push_back(
-            {m.region, in.payload.size(), fetch ? &v.fetched : &v.pulled, {}, v.fills.waited_since(m.region)});
-        if (fetch) end_fills(v);
+        uint64_t region = m.region;  // (m and the payload are in's: moved below)
+        size_t len = in.payload.size();
+        data_call({.v = &v,
+                   .region = region,
+                   .in = std::move(in),
+                   .write = true,
+                   .offset = region * v.region_bytes,
+                   .len = len,
+                   .flag = fetch,
+                   .then = &Daemon::fill_written,
+                   .what = "a write (a fill)"});
         return;
     }
+    fill_failed(v, m.region, err);
+}
+
+void Daemon::fill_written(DataCall& c) {
+    Volume& v = *c.v;
+    if (c.err) return fill_failed(v, c.region, c.err);
+    bool fetch = c.flag;
+    v.fills.written(c.region);
+    v.written.push_back({c.region, c.len, fetch ? &v.fetched : &v.pulled, {}, v.fills.waited_since(c.region)});
+    if (fetch) end_fills(v);
+}
+
+void Daemon::fill_failed(Volume& v, uint64_t region, int err) {
     log_warn("%s: region %llu could not be filled from the peer: %s", v.name.c_str(),
-             (unsigned long long)m.region, std::strerror(err));
-    if (int e = kernel_.fill_done(v, m.region, err))
-        log_warn("%s: region %llu: %s", v.name.c_str(), (unsigned long long)m.region,
+             (unsigned long long)region, std::strerror(err));
+    if (int e = kernel_.fill_done(v, region, err))
+        log_warn("%s: region %llu: %s", v.name.c_str(), (unsigned long long)region,
                  kernel_.why("the kernel refused the failed fill", e).c_str());
-    v.fills.done(m.region);
+    v.fills.done(region);
 }
 
 // Owner: ask the peer for every region a bio waits for.
@@ -469,40 +594,60 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         v.rep.refill(v.invalid, dirty.ranges, 256, now);
         if (look) v.dirty_cursor = next.value_or(0);
     }
-    while (push_pace_.may(v.region_bytes, now)) {
-        auto p = v.rep.next(cfg_.window);
-        if (!p) return;
-        // Armed just before it is read: a write that ends after this point
-        // keeps the region dirty whatever the push's answer says.
-        if (p->dirty) {
-            if (int e = kernel_.arm(v, p->region)) {
-                log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot arm a region", e).c_str());
-                continue;
+    // Batches of regions read side by side, each then sent in order,
+    // while the window and the rate allow.
+    for (;;) {
+        std::vector<DataCall> reads;
+        std::vector<core::PushItem> items;
+        std::vector<wire::Message> msgs;
+        uint64_t bytes = 0;
+        size_t room = cfg_.window > v.rep.in_flight() ? cfg_.window - v.rep.in_flight() : 0;
+        while (reads.size() < std::min(room, kDataBatch) && push_pace_.may(bytes + v.region_bytes, now)) {
+            auto p = v.rep.next(cfg_.window);
+            if (!p) break;
+            if (std::find(items.begin(), items.end(), *p) != items.end()) {
+                v.rep.unsent(*p);  // (queued twice: once is enough)
+                break;
             }
+            // Armed just before it is read: a write that ends after this point
+            // keeps the region dirty whatever the push's answer says.
+            if (p->dirty) {
+                if (int e = kernel_.arm(v, p->region)) {
+                    log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot arm a region", e).c_str());
+                    continue;
+                }
+            }
+            // The seq before the read: at the replica a sync write with a
+            // larger one (its data landed after this read began) wins.
+            msgs.push_back(vmsg(v, wire::Type::Push, p->region));
+            items.push_back(*p);
+            uint64_t len = v.region_len(p->region);
+            bytes += len;
+            reads.push_back({.v = &v,
+                             .region = p->region,
+                             .offset = p->region * v.region_bytes,
+                             .len = len,
+                             .buf = batch_buf(reads.size()),
+                             .what = "a read (a push)"});
         }
-        // The seq before the read: at the replica a sync write with a
-        // larger one (its data landed after this read began) wins.
-        wire::Message m = vmsg(v, wire::Type::Push, p->region);
-        uint64_t len = v.region_len(p->region);
-        int e;
-        {
-            auto busy = on_data(v, "a read (a push)", p->region * v.region_bytes);
-            e = read_full(v.data_fd, buf_.get(), len, p->region * v.region_bytes);
+        if (reads.empty()) return;
+        run_data_calls(reads);
+        for (size_t i = 0; i < reads.size(); i++) {
+            bool ok = !reads[i].err;
+            if (!ok)
+                log_warn("%s: cannot read region %llu: %s", v.name.c_str(), (unsigned long long)items[i].region,
+                         std::strerror(reads[i].err));
+            wire::Message& m = msgs[i];
+            // Nothing unanswered may fall below the floor: pushes nor sync writes.
+            if (ok) m.arg = std::min(v.rep.floor(m.seq), sync_->floor(v.reg.uuid));
+            if (!ok || !link_.request(Chan::Bulk, m, reads[i].buf, reads[i].len)) {
+                // First again at the next round (not in a loop), in their order.
+                for (size_t j = reads.size(); j-- > i;) v.rep.unsent(items[j]);
+                return;
+            }
+            push_pace_.took(reads[i].len);
+            v.rep.sent(m.seq, items[i]);
         }
-        if (e) {
-            log_warn("%s: cannot read region %llu: %s", v.name.c_str(),
-                     (unsigned long long)p->region, std::strerror(e));
-            v.rep.unsent(*p);  // first again, at the next round (not in a loop)
-            return;
-        }
-        // Nothing unanswered may fall below the floor: pushes nor sync writes.
-        m.arg = std::min(v.rep.floor(m.seq), sync_->floor(v.reg.uuid));
-        if (!link_.request(Chan::Bulk, m, buf_.get(), len)) {
-            v.rep.unsent(*p);
-            return;
-        }
-        push_pace_.took(len);
-        v.rep.sent(m.seq, *p);
     }
 }
 

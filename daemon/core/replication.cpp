@@ -118,6 +118,16 @@ void Replicator::reset() {
     // Answers collected but not yet cleared stay valid: the peer has them.
 }
 
+bool joins_batch(BulkKind kind, const DataKey& key, std::span<const DataKey> batch, size_t max) {
+    if (batch.empty() || kind == BulkKind::Neutral) return true;
+    if (kind != BulkKind::Data || batch.size() >= max) return false;
+    for (const DataKey& k : batch) {
+        if (k.volume != key.volume) continue;
+        if (k.region == key.region || (key.seq && key.seq < k.floor)) return false;
+    }
+    return true;
+}
+
 bool PushOrder::take(uint64_t region, uint64_t seq, uint64_t floor) {
     if (floor > floor_) {
         floor_ = floor;

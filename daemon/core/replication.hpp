@@ -24,10 +24,12 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
 #include "boot_clock.hpp"
+#include "dcc/meta.hpp"
 #include "dcc/regions.hpp"
 #include "pairing.hpp"
 
@@ -159,6 +161,28 @@ private:
     std::unordered_map<uint64_t, Last> last_;  // region -> last taken
     uint64_t floor_ = 0;
 };
+
+// dccd runs the data-device calls of several bulk messages side by side:
+// it decides each message as it comes, runs the reads and writes at once,
+// then finishes each in the messages' order.  That equals handling them
+// one after another only while no two calls share a region (a push's
+// order, a fill's lock, the invalid set are all per region), nothing else
+// comes in between that looks at what a call decides, and no push comes
+// below the floor of one before it in the batch (PushOrder raises its
+// floor only once a push is written).
+struct DataKey {
+    Uuid volume{};
+    uint64_t region = 0;
+    uint64_t seq = 0, floor = 0;  // a push's seq and floor (else 0)
+};
+enum class BulkKind {
+    Data,     // a push to write, a pull to answer, a pulled region to write
+    Neutral,  // a push's answer: the replicator's, no region state of a call
+    Other,    // anything else: the batch runs first
+};
+// Whether a message of @kind for @key may join @batch (at most @max calls).
+// An empty batch takes anything (a message that makes no call runs alone).
+bool joins_batch(BulkKind kind, const DataKey& key, std::span<const DataKey> batch, size_t max);
 
 // What dccd keeps of a volume it dropped (its device went away) for the
 // same volume added again while the same peer dccd runs: messages sent

@@ -450,3 +450,74 @@ TEST(Replication, AConfirmedClearLeavesTheRegionsOfPushesInFlight) {
     EXPECT_FALSE(s.contains(6)) << "its answer awaits its clear";
     EXPECT_EQ(s.count(), 8u);
 }
+
+TEST(Batch, JoinsOnlyDataCallsOfRegionsOfTheirOwn) {
+    Uuid a{}, b{};
+    a[0] = 1;
+    b[0] = 2;
+    std::vector<DataKey> batch;
+    // An empty batch takes anything: a message that makes no call runs alone.
+    EXPECT_TRUE(joins_batch(BulkKind::Other, {a, 1}, batch, 3));
+    batch.push_back({a, 1});
+    EXPECT_FALSE(joins_batch(BulkKind::Other, {a, 2}, batch, 3));
+    EXPECT_FALSE(joins_batch(BulkKind::Data, {a, 1}, batch, 3));  // the same region
+    EXPECT_TRUE(joins_batch(BulkKind::Data, {b, 1}, batch, 3));   // another volume's
+    EXPECT_TRUE(joins_batch(BulkKind::Data, {a, 2}, batch, 3));
+    batch.push_back({b, 1});
+    batch.push_back({a, 2});
+    EXPECT_FALSE(joins_batch(BulkKind::Data, {a, 3}, batch, 3));  // full
+    EXPECT_TRUE(joins_batch(BulkKind::Neutral, {a, 1}, batch, 3));
+    // A push below the floor of one in the batch waits for it.
+    batch = {{a, 1, 10, 8}};
+    EXPECT_FALSE(joins_batch(BulkKind::Data, {a, 2, 7, 7}, batch, 3));
+    EXPECT_TRUE(joins_batch(BulkKind::Data, {a, 2, 8, 8}, batch, 3));
+    EXPECT_TRUE(joins_batch(BulkKind::Data, {b, 2, 7, 7}, batch, 3));  // another volume's order
+    EXPECT_TRUE(joins_batch(BulkKind::Data, {a, 2}, batch, 3));        // a pull
+}
+
+// A replica's pushes handled as dccd batches them (each decided as it
+// comes, its write's outcome taken in order at the batch's end) decide
+// exactly as one after another: the same pushes taken, the same refused.
+TEST(Batch, PushesDecideAsOneAfterAnother) {
+    std::mt19937_64 rng(7);
+    for (int round = 0; round < 200; round++) {
+        struct Push {
+            uint64_t region, seq, floor;
+            bool fails;  // its write fails
+        };
+        std::vector<Push> in;
+        uint64_t seq = 1, floor = 1;
+        for (int i = 0; i < 60; i++) {
+            seq += 1 + rng() % 3;
+            if (rng() % 4 == 0) floor = std::min(seq, floor + rng() % 5);
+            // Now and then one sent again (a retry after a reset: older).
+            uint64_t s = rng() % 8 == 0 && seq > 4 ? seq - 1 - rng() % 4 : seq;
+            in.push_back({rng() % 6, s, std::min(floor, s), rng() % 10 == 0});
+        }
+        std::vector<bool> one, batched;
+        PushOrder o1, o2;
+        for (const Push& p : in) {
+            bool take = o1.fresh(p.region, p.seq, p.floor);
+            if (take && !p.fails) o1.take(p.region, p.seq, p.floor);
+            one.push_back(take && !p.fails);
+        }
+        std::vector<DataKey> keys;
+        std::vector<std::pair<Push, bool>> batch;  // push, fresh when it came
+        auto run = [&] {
+            for (auto& [p, fresh] : batch) {
+                if (fresh && !p.fails) o2.take(p.region, p.seq, p.floor);
+                batched.push_back(fresh && !p.fails);
+            }
+            batch.clear();
+            keys.clear();
+        };
+        for (const Push& p : in) {
+            DataKey k{Uuid{}, p.region, p.seq, p.floor};
+            if (!joins_batch(BulkKind::Data, k, keys, 4)) run();
+            keys.push_back(k);
+            batch.push_back({p, o2.fresh(p.region, p.seq, p.floor)});
+        }
+        run();
+        ASSERT_EQ(one, batched) << "round " << round;
+    }
+}
