@@ -93,10 +93,10 @@ void Daemon::run_data_calls(std::vector<DataCall>& calls) {
                             : read_full(c.v->data_fd, c.buf, c.len, c.offset);
         });
     const DataCall& c = calls.front();
-    StallWatch::Busy busy(stall_watch(),
-                          std::to_string(calls.size()) + " data-device calls side by side (the first: " +
-                              c.what + " at byte " + std::to_string(c.offset) + " of " + c.v->name +
-                              "'s data device)");
+    std::string what = std::string(c.what) + " at byte " + std::to_string(c.offset) + " of " + c.v->name +
+                       "'s data device";
+    if (calls.size() > 1) what += ", with " + std::to_string(calls.size() - 1) + " more beside it";
+    StallWatch::Busy busy(stall_watch(), std::move(what));
     workers_.run_all(jobs);
 }
 

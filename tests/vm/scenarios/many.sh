@@ -84,7 +84,7 @@ if [ "$SITE" = a ]; then
 		"dccd's loop has waited [0-9]* s for a write (a push) at byte [0-9]* of v1's data device" /tmp/dccd.log
 	check "stall: the device answers again" dmsetup resume d1
 	check "stall: ... and the log says when the wait ended" wait_until 30 grep -q \
-		"dccd's loop: a write (a push) at byte [0-9]* of v1's data device ended after [0-9]* s" /tmp/dccd.log
+		"dccd's loop: a write (a push) at byte [0-9]* of v1's data device.* ended after [0-9]* s" /tmp/dccd.log
 	grep "dccd's loop" /tmp/dccd.log
 	barrier unstalled
 else
