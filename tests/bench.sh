@@ -161,8 +161,8 @@ for dir in build/vm/run/*/copy; do
 	$2 == "disk" { r = f($0, "row"); for (i = 3; i <= NF; i++) { split($i, kv, "="); d[r, kv[1]] = kv[2] } }
 	$2 == "raw" { w = f($0, "what"); raw[w] = f($0, "kib_s") * 1024 * 8 / 1e6; if (w == "write-flush") n = f($0, "n") }
 	END {
-		nrows = split("curve-w32 insecure-w32 curve-w128 curve-w8 curve-w32-again", rows, " ")
-		split("first copy, CURVE, window 32 (as sites)|first copy, no CURVE (insecure), window 32|first copy, CURVE, window 128|first copy, CURVE, window 8|first copy, CURVE, window 32, again (the spread)", names, "|")
+		nrows = split("curve-w32 insecure-w32 curve-w128 curve-w8 curve-w32-again curve-w32-slow", rows, " ")
+		split("first copy, CURVE, window 32 (as sites)|first copy, no CURVE (insecure), window 32|first copy, CURVE, window 128|first copy, CURVE, window 8|first copy, CURVE, window 32, again (the spread)|first copy, CURVE, window 32, data devices 10 ms slower (dm-delay)", names, "|")
 		printf "| measure | Mbit/s | against raw TCP |\n|---|---|---|\n"
 		printf "| raw TCP, a to b (iperf3, 6 s) | %.0f | 1.00 |\n", tcp
 		for (i = 1; i <= nrows; i++) {
@@ -192,6 +192,8 @@ for dir in build/vm/run/*/copy; do
 			(ins > hi ? sprintf("so CURVE costs %.0f %% of the rate (the mean)", 100 * (1 - c / ins)) : "within the spread"), cpu["insecure-w32", "a"], cpu["insecure-w32", "b"], cc, cb
 		w8 = m["curve-w8"]; w128 = m["curve-w128"]
 		printf "- Window 8: %.1f Mbit/s (%s); window 128: %.1f (%s).\n", w8, (w8 < lo ? sprintf("%.2f of window 32'"'"'s mean, below both runs", w8 / c) : "within the spread of window 32"), w128, (w128 > hi ? sprintf("%.2f of window 32'"'"'s mean, above both runs", w128 / c) : "within the spread of window 32: a larger window does not help")
+		sl = m["curve-w32-slow"]
+		printf "- With both data devices 10 ms slower (dm-delay: a'"'"'s reads, b'"'"'s writes and flushes): %.1f Mbit/s, %.2f of window 32'"'"'s mean; one region read and written after another at that delay would take at least 10 ms a region at each site (%.1f Mbit/s at most).\n", sl, sl / c, 65536 * 8 / 0.010 / 1e6
 		printf "- b'"'"'s data disk takes %.0f Mbit/s of O_DIRECT 64 KiB writes one after another (%.1f times raw TCP), %.0f with an fdatasync every %d; a reads its data disk at %.0f Mbit/s (%.1f times raw TCP). %s\n", raw["write"], raw["write"] / tcp, raw["write-flush"], n, raw["read"], raw["read"] / tcp,
 			(raw["write-flush"] > tcp && raw["read"] > tcp ? "On an idle VM neither disk, used as the copy uses it, comes near the link." : "A disk, used as the copy uses it, is slower than the link there.")
 		r = "curve-w32"

@@ -3,7 +3,10 @@
 # copy of an empty 256 MiB replica with CURVE (replication_rate 1G,
 # replication_window 32, as sites.sh), without CURVE (insecure, and
 # insecure_network: the link is not loopback), with windows 128 and 8, and
-# with CURVE and window 32 once more at the end (the spread); then what one
+# with CURVE and window 32 once more at the end (the spread), and with
+# CURVE and window 32 on data devices 10 ms slower (dm-delay on both
+# sites' slices: a's reads, b's writes and flushes), where reading and
+# writing regions one after another would cap the copy; then what one
 # thread of O_DIRECT 64 KiB writes, one after another, reaches on b's data
 # disk, without and with a flush every N writes (N: the regions a flush of
 # b's data disk in the first copy), and what such reads reach on a's.  Each
@@ -20,7 +23,7 @@
 # 1 GiB/s, as replication_rate 1G), timed at a from the forced primary to
 # both disks UpToDate.  Lines "BENCH ..." are collected by tests/bench.sh.
 # sites: 2
-# disks: data=2304M meta=8M
+# disks: data=2560M meta=10M
 # timeout: 900
 # memory: 1024
 . ./lib.sh
@@ -29,8 +32,15 @@ MIB=256
 say() { echo "bench[$SITE]: $*"; }
 now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
-# Slice K (0-8) of each disk: data at K * 256 MiB, metadata at K MiB.
-carve() { echo "0 $((MIB * 2048)) linear $DATA $(($1 * MIB * 2048))" | dmsetup create "d$1" || bad "carve d$1"; }
+# Slice K (0-9) of each disk: data at K * 256 MiB, metadata at K MiB;
+# with SLOW_MS set, the data slice answers that much later (dm-delay).
+carve() {
+	if [ "${SLOW_MS:-0}" != 0 ]; then
+		echo "0 $((MIB * 2048)) delay $DATA $(($1 * MIB * 2048)) $SLOW_MS" | dmsetup create "d$1" || bad "carve d$1"
+	else
+		echo "0 $((MIB * 2048)) linear $DATA $(($1 * MIB * 2048))" | dmsetup create "d$1" || bad "carve d$1"
+	fi
+}
 carve_meta() { echo "0 2048 linear $META $(($1 * 2048))" | dmsetup create "m$1" || bad "carve m$1"; }
 # writes, ms writing, flushes, ms flushing, sectors written of a whole
 # disk (vda, vdb)
@@ -98,6 +108,7 @@ copy 1 insecure-w32 "$W32" 'insecure = true' 'insecure_network = true'
 copy 2 curve-w128 'replication_window = 128'
 copy 3 curve-w8 'replication_window = 8'
 copy 4 curve-w32-again "$W32"
+SLOW_MS=10 copy 9 curve-w32-slow "$W32"
 
 # 3. one thread of O_DIRECT 64 KiB writes, one after another, on b's data
 # disk (fresh slices, as the copies wrote), then reads on a's (slice 0, as
