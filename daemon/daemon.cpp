@@ -603,7 +603,9 @@ int Daemon::run() {
                 receive_control(*socks[i], 64);
             } else {
                 // Their data-device calls side by side, a batch at a
-                // time (transfers.cpp).
+                // time (transfers.cpp); the buffers made before a message
+                // takes a lock.
+                batch_buf(kDataBatch - 1);
                 for (int budget = 16; budget--;) {
                     auto in = link_.receive(*socks[i]);
                     if (!in) break;
@@ -611,7 +613,7 @@ int Daemon::run() {
                         run_batch();
                         serve_urgent();
                     }
-                    batching_ = true;
+                    batching_ = bulk_kind(*in) == core::BulkKind::Data;
                     try {
                         receive(*in);
                     } catch (...) {

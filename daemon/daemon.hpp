@@ -200,9 +200,10 @@ private:
     static constexpr size_t kDataBatch = 8;
     std::vector<DataCall> batch_;
     std::vector<core::DataKey> batch_keys_;  // batch_'s volumes and regions
-    std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> batch_bufs_;  // kDataBatch regions, made on first use
+    std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> batch_bufs_;  // kDataBatch regions, made with the first transfer
     bool batching_ = false;  // while the loop hands a bulk message over
     uint8_t* batch_buf(size_t i);
+    static core::BulkKind bulk_kind(const Incoming& in);
     bool batch_admits(const Incoming& in) const;
     void data_call(DataCall c);
     void run_data_calls(std::vector<DataCall>& calls);

@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <string>
 
 #include "daemon.hpp"
 #include "dcc/devices.hpp"
@@ -47,17 +49,20 @@ uint8_t* Daemon::batch_buf(size_t i) {
     return batch_bufs_[i].get();
 }
 
-// Whether @in may join the batch under way (core::joins_batch).
-bool Daemon::batch_admits(const Incoming& in) const {
+core::BulkKind Daemon::bulk_kind(const Incoming& in) {
     using wire::Type;
     const wire::Message& m = in.msg;
-    bool data = in.request ? m.type == Type::Push || m.type == Type::Pull : m.type == Type::PullReply;
-    core::BulkKind kind = data                                           ? core::BulkKind::Data
-                          : !in.request && m.type == Type::PushAck ? core::BulkKind::Neutral
-                                                                       : core::BulkKind::Other;
-    bool push = in.request && m.type == Type::Push;
-    return core::joins_batch(kind, {m.volume, m.region, push ? m.seq : 0, push ? m.arg : 0}, batch_keys_,
-                             kDataBatch);
+    if (in.request ? m.type == Type::Push || m.type == Type::Pull : m.type == Type::PullReply)
+        return core::BulkKind::Data;
+    return !in.request && m.type == Type::PushAck ? core::BulkKind::Neutral : core::BulkKind::Other;
+}
+
+// Whether @in may join the batch under way (core::joins_batch).
+bool Daemon::batch_admits(const Incoming& in) const {
+    const wire::Message& m = in.msg;
+    bool push = in.request && m.type == wire::Type::Push;
+    return core::joins_batch(bulk_kind(in), {m.volume, m.region, push ? m.seq : 0, push ? m.arg : 0},
+                             batch_keys_, kDataBatch);
 }
 
 // Run @c's read or write and then @c.then: in the batch under way if the
@@ -95,7 +100,18 @@ void Daemon::run_data_calls(std::vector<DataCall>& calls) {
     const DataCall& c = calls.front();
     std::string what = std::string(c.what) + " at byte " + std::to_string(c.offset) + " of " + c.v->name +
                        "'s data device";
-    if (calls.size() > 1) what += ", with " + std::to_string(calls.size() - 1) + " more beside it";
+    if (calls.size() > 1) {
+        // (Which of them waits the watch cannot tell: every volume is named.)
+        std::set<std::string> others;
+        for (const DataCall& o : calls)
+            if (o.v != c.v) others.insert(o.v->name);
+        what += ", with " + std::to_string(calls.size() - 1) + " more beside it";
+        if (!others.empty()) {
+            what += " (also on the data devices of";
+            for (const std::string& n : others) what += " " + n;
+            what += ")";
+        }
+    }
     StallWatch::Busy busy(stall_watch(), std::move(what));
     workers_.run_all(jobs);
 }
@@ -596,39 +612,46 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
     }
     // Batches of regions read side by side, each then sent in order,
     // while the window and the rate allow.
+    batch_buf(kDataBatch - 1);  // (all made before a region is armed)
     for (;;) {
         std::vector<DataCall> reads;
         std::vector<core::PushItem> items;
         std::vector<wire::Message> msgs;
-        uint64_t bytes = 0;
+        // The rate decides region by region, as if each went at once.
+        core::Pacer pace = push_pace_;
         size_t room = cfg_.window > v.rep.in_flight() ? cfg_.window - v.rep.in_flight() : 0;
-        while (reads.size() < std::min(room, kDataBatch) && push_pace_.may(bytes + v.region_bytes, now)) {
-            auto p = v.rep.next(cfg_.window);
-            if (!p) break;
-            if (std::find(items.begin(), items.end(), *p) != items.end()) {
-                v.rep.unsent(*p);  // (queued twice: once is enough)
-                break;
-            }
-            // Armed just before it is read: a write that ends after this point
-            // keeps the region dirty whatever the push's answer says.
-            if (p->dirty) {
-                if (int e = kernel_.arm(v, p->region)) {
-                    log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot arm a region", e).c_str());
-                    continue;
+        try {
+            while (reads.size() < std::min(room, kDataBatch) && pace.may(v.region_bytes, now)) {
+                auto p = v.rep.next(cfg_.window);
+                if (!p) break;
+                if (std::find(items.begin(), items.end(), *p) != items.end()) {
+                    v.rep.unsent(*p);  // (queued twice: once is enough)
+                    break;
                 }
+                // Armed just before it is read: a write that ends after this
+                // point keeps the region dirty whatever the push's answer says.
+                if (p->dirty) {
+                    if (int e = kernel_.arm(v, p->region)) {
+                        log_warn("%s: %s", v.name.c_str(), kernel_.why("cannot arm a region", e).c_str());
+                        continue;
+                    }
+                }
+                // The seq before the read: at the replica a sync write with a
+                // larger one (its data landed after this read began) wins.
+                msgs.push_back(vmsg(v, wire::Type::Push, p->region));
+                items.push_back(*p);
+                uint64_t len = v.region_len(p->region);
+                pace.took(len);
+                reads.push_back({.v = &v,
+                                 .region = p->region,
+                                 .offset = p->region * v.region_bytes,
+                                 .len = len,
+                                 .buf = batch_buf(reads.size()),
+                                 .what = "a read (a push)"});
             }
-            // The seq before the read: at the replica a sync write with a
-            // larger one (its data landed after this read began) wins.
-            msgs.push_back(vmsg(v, wire::Type::Push, p->region));
-            items.push_back(*p);
-            uint64_t len = v.region_len(p->region);
-            bytes += len;
-            reads.push_back({.v = &v,
-                             .region = p->region,
-                             .offset = p->region * v.region_bytes,
-                             .len = len,
-                             .buf = batch_buf(reads.size()),
-                             .what = "a read (a push)"});
+        } catch (...) {
+            for (size_t j = items.size(); j-- > 0;) v.rep.unsent(items[j]);  // first again, in order
+            throw;
         }
         if (reads.empty()) return;
         run_data_calls(reads);
@@ -645,6 +668,7 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
                 for (size_t j = reads.size(); j-- > i;) v.rep.unsent(items[j]);
                 return;
             }
+            push_pace_.may(reads[i].len, now);  // (brought up to now first)
             push_pace_.took(reads[i].len);
             v.rep.sent(m.seq, items[i]);
         }
