@@ -270,6 +270,7 @@ private:
     void tell_kernel_lease(Volume& v, Clock::time_point now);
     void witness_answers();
     void on_witness_answer(Volume& v, const wire::Message& m);
+    core::AloneFacts alone_facts(const Volume& v) const;
     void alone_tick(Volume& v, Clock::time_point now);
     bool caught_up(Volume& v);
     void presync_still_dirty(Volume& v, const RangeSet* cleaned = nullptr);

@@ -156,14 +156,18 @@ bool Daemon::caught_up(Volume& v) {
 
 // on_peer_loss = continue: ask the witness to fence the replica, or to lift
 // the fence, as core::GoingAlone decides; what changed is carried out.
+core::AloneFacts Daemon::alone_facts(const Volume& v) const {
+    return {.state = v.own.state(),
+            .sync = v.reg.sync,
+            .policy = cfg_.on_peer_loss_of(v.name) == "continue" ? core::PeerLoss::Continue
+                                                                 : core::PeerLoss::Suspend,
+            .witness = has_witness(),
+            .paired = v.own.paired() && link_up_,
+            .held = v.kst && v.kst->held ? *v.kst->held : 0};
+}
+
 void Daemon::alone_tick(Volume& v, Clock::time_point now) {
-    core::AloneFacts f{.state = v.own.state(),
-                       .sync = v.reg.sync,
-                       .policy = cfg_.on_peer_loss_of(v.name) == "continue" ? core::PeerLoss::Continue
-                                                                            : core::PeerLoss::Suspend,
-                       .witness = has_witness(),
-                       .paired = v.own.paired() && link_up_,
-                       .held = v.kst && v.kst->held ? *v.kst->held : 0};
+    core::AloneFacts f = alone_facts(v);
     bool was = v.alone.alone();
     // Reading the dirty set is not free: only when an UPTODATE is owed.
     if (v.alone.fence() && !was && f.paired && v.owner()) {
@@ -293,7 +297,8 @@ void Daemon::on_witness_answer(Volume& v, const wire::Message& m) {
     // Every answer states the record's fence (W_ANSWER's region).
     bool was = v.alone.alone();
     uint64_t fence = v.alone.fence();
-    auto mine = v.alone.answered(m.seq, m.status == 0, m.generation, m.site, m.region, cfg_.site);
+    auto mine = v.alone.answered(m.seq, m.status == 0, m.generation, m.site, m.region, cfg_.site,
+                                 alone_facts(v));
     if (!was && v.alone.alone()) {
         v.outdate_said.clear();
         alone_changed(v, true);

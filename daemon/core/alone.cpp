@@ -31,9 +31,7 @@ GoingAlone::Send GoingAlone::tick(const AloneFacts& f, LeaseClock::time_point no
         gen_ = f.state.generation;
     }
     if (!owner_) return Send::None;
-    bool may = f.sync && f.policy == PeerLoss::Continue && f.witness && f.state.split == Split::None;
-    may_ = may;
-    paired_ = f.paired;
+    bool may = GoingAlone::may(f);
     // Paired again, writes wait for the replica again; the policy turned
     // off holds them from now on.
     if (alone_ && (!may || f.paired)) alone_ = false;
@@ -54,7 +52,8 @@ void GoingAlone::sent(Send what, uint64_t seq, LeaseClock::time_point now) {
 }
 
 GoingAlone::Send GoingAlone::answered(uint64_t seq, bool granted, uint64_t record_gen,
-                          const std::string& record_owner, uint64_t fence, const std::string& site) {
+                          const std::string& record_owner, uint64_t fence, const std::string& site,
+                          const AloneFacts& f) {
     Send mine = out_ != Send::None && seq == out_seq_ ? out_ : Send::None;
     if (mine != Send::None) out_ = Send::None;
     if (!owner_) return mine;
@@ -66,10 +65,11 @@ GoingAlone::Send GoingAlone::answered(uint64_t seq, bool granted, uint64_t recor
     }
     if (record_gen != gen_) return mine;  // a record behind ours: says nothing of our fence
     if (mine == Send::Outdate && granted && fence) {
-        // Taken only while the facts that asked for it still hold (not
-        // paired again, the policy and the mode unchanged); the fence
-        // stands either way, and is lifted once caught up.
-        alone_ = may_ && !paired_;
+        // Taken only while the facts that asked for it still hold (this
+        // role and generation, not paired again, the policy and the mode
+        // unchanged); the fence stands either way, and is lifted once
+        // caught up.
+        alone_ = f.state.role == Role::Owner && f.state.generation == gen_ && may(f) && !f.paired;
         epoch_ = fence;
         return mine;
     }

@@ -64,10 +64,12 @@ public:
     void sent(Send what, uint64_t seq, LeaseClock::time_point now);
     // The witness's answer to request @seq (if it is ours): @granted, and
     // the record it states (generation, owner, the fence's epoch or 0).
-    // @site is this site's name.  Returns what it answered (None: not a
-    // request of ours, or one given up).
+    // @site is this site's name; @f the facts as they are now (a grant
+    // that comes once paired again, or after the policy changed, leaves
+    // the fence standing but does not let writes go on alone).  Returns
+    // what it answered (None: not a request of ours, or one given up).
     Send answered(uint64_t seq, bool granted, uint64_t record_gen, const std::string& record_owner,
-                  uint64_t fence, const std::string& site);
+                  uint64_t fence, const std::string& site, const AloneFacts& f);
 
     // Writes may complete without the replica (OUTDATE granted).
     bool alone() const { return alone_; }
@@ -77,10 +79,12 @@ public:
 
 private:
     void end();
+    static bool may(const AloneFacts& f) {
+        return f.sync && f.policy == PeerLoss::Continue && f.witness && f.state.split == Split::None;
+    }
 
     uint64_t gen_ = 0;
     bool owner_ = false;
-    bool may_ = false, paired_ = false;  // as the last tick saw them
     bool alone_ = false;
     uint64_t epoch_ = 0;
     Send out_ = Send::None;  // in flight
