@@ -218,6 +218,7 @@ core::FailoverFacts Daemon::failover_facts(const Volume& v, bool force) const {
     f.owner_backlog = v.last_owner_backlog;
     f.witness = has_witness();
     f.owner_forced = v.owner_forced_gen == v.generation();
+    f.owner_unwitnessed = v.owner_unwitnessed_gen == v.generation();
     f.lacking = v.invalid.count();
     return f;
 }

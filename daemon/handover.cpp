@@ -24,6 +24,7 @@ wire::VolumeInfo Daemon::info_of(Volume& v) {
     i.origin = uint8_t(s.origin);
     i.split = uint8_t(s.split);
     i.sync = v.reg.sync;
+    i.witness = has_witness();
     try {
         i.dirty = kernel_.has_ahead(v);
     } catch (const Error& e) {
@@ -161,6 +162,7 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
         }
     }
     core::Dirt dirt{true, m.info.dirty};
+    v.peer_witness = m.info.witness;  // (paired() weighs it)
     if (v.ahead && v.ahead->dirty_here) {
         dirt.here = *v.ahead->dirty_here;  // read when this was decided ahead
     } else {
@@ -222,9 +224,17 @@ void Daemon::paired(Volume& v) {
     v.mode_sent.reset();
     auto p = v.own.peer();
     v.owner_forced_gen.reset();
-    if (!v.owner() && p && p->role == Role::Owner && p->generation == v.generation() &&
-        p->origin == dcc::Origin::Forced)
-        v.owner_forced_gen = p->generation;
+    v.owner_unwitnessed_gen.reset();
+    if (!v.owner() && p && p->role == Role::Owner && p->generation == v.generation()) {
+        if (p->origin == dcc::Origin::Forced) v.owner_forced_gen = p->generation;
+        if (!v.peer_witness) {
+            v.owner_unwitnessed_gen = p->generation;
+            if (has_witness())
+                log_warn("%s: the owner runs without a witness (this site has one): it serves without "
+                         "a lease, and a failover here needs --force",
+                         v.name.c_str());
+        }
+    }
     log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
              p ? role_name(p->role) : "?", (unsigned long long)v.generation());
 }

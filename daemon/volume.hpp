@@ -170,6 +170,11 @@ struct Volume {
     // Replica: the generation whose owner took it by force (its statement
     // at the last pairing; a failover weighs it).
     std::optional<uint64_t> owner_forced_gen;
+    // Replica: the generation whose owner runs without a witness (its
+    // statement at the last pairing): it serves without a lease.  And
+    // what the peer's last ATTACH or ATTACH_ACK said of its witness.
+    std::optional<uint64_t> owner_unwitnessed_gen;
+    bool peer_witness = false;
     std::optional<int64_t> last_ho_ms;
     Clock::time_point ho_start{};
     std::optional<VolumeStatus> shown;  // as last published

@@ -47,6 +47,11 @@ std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
     if (f.owner_forced)
         return soft("the owner took the volume by force and serves without a lease: nothing "
                     "confirms that it has stopped writing");
+    // The same for an owner whose dccd runs without a witness (one site's
+    // configuration without it): it never asks for a lease.
+    if (f.owner_unwitnessed)
+        return soft("the owner runs without a witness (it said so when the sites last paired) and "
+                    "serves without a lease: nothing confirms that it has stopped writing");
     return std::nullopt;  // the witness decides (refusal 4)
 }
 

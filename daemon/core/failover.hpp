@@ -6,8 +6,9 @@
 //      then): never overridden;
 //   2. this copy lacks regions (not hydrated since the last migration),
 //      or the owner last reported writes not yet replicated here;
-//   3. nothing confirms that the owner stopped writing (no witness, or an
-//      owner by force, which serves without a lease).
+//   3. nothing confirms that the owner stopped writing (no witness here,
+//      an owner by force, or an owner that runs without a witness: those
+//      serve without a lease).
 // --force overrides 2 and 3; it then takes the next generation at once
 // with origin "forced", and the pairing rules find any split brain when
 // the sites meet again.  With a witness and without --force, a
@@ -40,6 +41,10 @@ struct FailoverFacts {
     // when the sites last paired): it serves without a lease, so nothing,
     // not the witness either, can show that it stopped.
     bool owner_forced = false;
+    // The owner of this site's generation runs without a witness (its
+    // statement when the sites last paired): it serves without a lease
+    // whatever this site's witness says.
+    bool owner_unwitnessed = false;
 };
 
 struct Refusal {

@@ -153,7 +153,7 @@ std::vector<uint8_t> encode(const Message& m) {
         body.u8(m.info.role);
         body.u8(m.info.origin);
         body.u8(m.info.split);
-        body.u8(uint8_t((m.info.dirty ? 1 : 0) | (m.info.sync ? 2 : 0)));
+        body.u8(uint8_t((m.info.dirty ? 1 : 0) | (m.info.sync ? 2 : 0) | (m.info.witness ? 4 : 0)));
         body.u64(m.info.nr_regions);
         break;
     case Type::InvalidSet:
@@ -301,9 +301,10 @@ Decoded decode(std::span<const uint8_t> frame, size_t payload_frames) {
         m.info.nr_regions = r.u64();
         if (m.info.origin > DCC_ORIGIN_RESOLVED) return refuse("bad origin");
         if (m.info.split > 2) return refuse("bad split state");
-        if (flags > 3) return refuse("unknown ATTACH flags");
+        if (flags > 7) return refuse("unknown ATTACH flags");
         m.info.dirty = flags & 1;
         m.info.sync = flags & 2;
+        m.info.witness = flags & 4;
         uint32_t rs = m.info.region_sectors;
         if (rs < 8 || rs > 2048 || (rs & (rs - 1))) return refuse("bad region size");
         if (m.info.role < 1 || m.info.role > 3) return refuse("bad role");

@@ -47,7 +47,7 @@
 namespace dcc::wire {
 
 constexpr uint16_t kMagic = 0x4344;  // "DC"
-constexpr uint8_t kVersion = 9;
+constexpr uint8_t kVersion = 10;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kMaxRanges = 4096;       // per message
 constexpr size_t kMaxParts = 65535;       // per multi-part set
@@ -129,6 +129,7 @@ struct VolumeInfo {
     uint8_t split = 0;   // enum dcc_split: a split brain the sender recorded
     bool dirty = false;  // the sender may hold acknowledged writes the receiver lacks
     bool sync = false;   // the sender's replication mode is sync
+    bool witness = false;  // the sender runs with a witness (as owner it serves under a lease)
     bool operator==(const VolumeInfo&) const = default;
 };
 

@@ -365,6 +365,16 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     f.force = true;
     EXPECT_FALSE(failover_refusal(f));
     f.force = false;
+    // So does an owner that runs without a witness, whatever this site's.
+    f.owner_forced = false;
+    f.owner_unwitnessed = true;
+    EXPECT_NE(why().find("the owner runs without a witness"), std::string::npos) << why();
+    EXPECT_TRUE(failover_refusal(f)->forceable);
+    f.force = true;
+    EXPECT_FALSE(failover_refusal(f));
+    f.force = false;
+    f.owner_unwitnessed = false;
+    f.owner_forced = true;
     f.witness = false;  // without a witness that is the reason given
     EXPECT_NE(why().find("no witness"), std::string::npos) << why();
     f.witness = true;

@@ -166,7 +166,7 @@ TEST(Wire, RefusesHostileHeaders) {
                    Case{"arg on ATTACH", 64, 1}, Case{"count", 72, 1},
                    Case{"status", 77, 0x10}, Case{"body length", 80, 15},
                    Case{"reserved", 87, 1}, Case{"origin", 93, 4},
-                   Case{"split", 94, 3}, Case{"attach flags", 95, 4},
+                   Case{"split", 94, 3}, Case{"attach flags", 95, 8},
                    Case{"role", 92, 4}, Case{"region size", 88, 96}}) {
         auto b = good;
         b[c.off] = c.value;
@@ -185,7 +185,7 @@ TEST(Wire, RefusesHostileHeaders) {
     EXPECT_EQ(decode(std::span(good).first(10), 0).error, "short header");
     auto v1 = good;
     v1[2] = 1;
-    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 9");
+    EXPECT_EQ(decode(v1, 0).error, "protocol version 1, this side speaks 10");
     auto yielding = good;
     yielding[92] = 3;
     EXPECT_TRUE(decode(yielding, 0).msg) << "yielding is a role";
@@ -218,7 +218,7 @@ TEST(Wire, DetachNamesAVolumeAndCarriesNothingElse) {
     m.arg = 0;
     auto b = encode(m);
     b[2] = 6;  // a dccd of the version before DETACH
-    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 9");
+    EXPECT_EQ(decode(b, 0).error, "protocol version 6, this side speaks 10");
 }
 
 TEST(Wire, VolumeAndLinkMessagesAreKeptApart) {
@@ -275,6 +275,11 @@ TEST(Wire, AttachStatesOriginSplitDirtAndMode) {
     b = encode(m);
     EXPECT_EQ(b[95], 1);
     EXPECT_FALSE(decode(b, 0).msg->info.sync);
+    m.info.witness = true;
+    b = encode(m);
+    EXPECT_EQ(b[95], 5);  // dirty, witness
+    EXPECT_TRUE(decode(b, 0).msg->info.witness);
+    m.info.witness = false;
     m.info.dirty = false;
     m.info.origin = m.info.split = 0;
     d = decode(encode(m), 0);
@@ -445,7 +450,7 @@ TEST(Wire, OutdateAndUptodate) {
     // A site of the version before the fence is not understood.
     b = encode(up);
     b[2] = 7;
-    EXPECT_EQ(decode(b, 0).error, "protocol version 7, this side speaks 9");
+    EXPECT_EQ(decode(b, 0).error, "protocol version 7, this side speaks 10");
     b = encode(out);
     b[3] = 30;
     EXPECT_EQ(decode(b, 0).error, "unknown message type 30");

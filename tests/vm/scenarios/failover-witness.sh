@@ -16,6 +16,10 @@
 #      regions b wrote and those a had not replicated move (counted), and
 #      both copies end equal.  What a wrote while cut off from b only is
 #      lost, as asynchronous replication says.
+#   5. b's dccd is restarted without the witness (configured at a only):
+#      b serves without a lease, and its ATTACH says so.  Cut off from b,
+#      a's failover is refused, naming why, where the witness would grant
+#      it once b's lease there ran out (b writes on).
 # sites: 3
 # disks: data=16M meta=1M
 # disks-w: state=16M
@@ -189,6 +193,32 @@ else
 	check "4: paired" dccctl wait vol paired --timeout 90
 	check "4: in sync" dccctl wait vol in-sync --timeout 120
 	exchange sum "$(sum_data)" >/dev/null
+fi
+# 5: b runs without a witness.
+if [ "$SITE" = b ]; then
+	stop_dccd
+	dccd_config
+	start_dccd
+	check "5: b pairs again, without a witness" dccctl wait vol paired --timeout 60
+	check "5: b writes (no lease)" write_mib 2 1
+	barrier_with a s6
+	barrier_with a s7
+else
+	check "5: a hears that the owner runs without a witness" \
+		wait_until 60 grep -q "the owner runs without a witness" /tmp/dccd.log
+	barrier_with b s6
+	check "5: a has b's report of no backlog" dccctl wait vol in-sync --timeout 60
+	check "5: cut a-b" link_cut ab
+	check "5: the link is down" wait_until 20 link_down
+	# b renews nothing at the witness: its lease there ran out long ago.
+	sleep $((LEASE_MS / 1000 + 2))
+	refuse_saying "5: a: failover refused: b serves without a lease" \
+		"the owner runs without a witness" dccctl failover vol
+	expect_eq "5: exit code 3 (refused)" 3 "$(cat /tmp/check.rc)"
+	expect_eq "5: a is still replica" "replica 2" "$(role_gen vol)"
+	check "5: heal a-b" link_heal ab
+	check "5: paired again" dccctl wait vol paired --timeout 60
+	barrier_with b s7
 fi
 barrier end
 stop_dccd
