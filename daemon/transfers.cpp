@@ -618,7 +618,7 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
         std::vector<core::PushItem> items;
         std::vector<wire::Message> msgs;
         // The rate decides region by region, as if each went at once.
-        core::Pacer pace = push_pace_;
+        core::Pacer pace = push_pace_.trial(now);
         size_t room = cfg_.window > v.rep.in_flight() ? cfg_.window - v.rep.in_flight() : 0;
         try {
             while (reads.size() < std::min(room, kDataBatch) && pace.may(v.region_bytes, now)) {
@@ -668,7 +668,6 @@ void Daemon::replicate(Volume& v, Clock::time_point now) {
                 for (size_t j = reads.size(); j-- > i;) v.rep.unsent(items[j]);
                 return;
             }
-            push_pace_.may(reads[i].len, now);  // (brought up to now first)
             push_pace_.took(reads[i].len);
             v.rep.sent(m.seq, items[i]);
         }

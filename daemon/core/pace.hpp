@@ -37,12 +37,15 @@ public:
     bool may(uint64_t bytes, Clock::time_point now) {
         if (rate_ == kUnlimited) return true;
         if (rate_ == 0) return false;
-        if (last_) {
-            double dt = std::chrono::duration<double>(now - *last_).count();
-            if (dt > 0) tokens_ = std::min(double(rate_), tokens_ + dt * double(rate_));
-        }
-        if (!last_ || now > *last_) last_ = now;
+        advance(now);
         return tokens_ >= double(std::min<uint64_t>(bytes, rate_));
+    }
+    // A copy brought up to @now, to decide a batch transfer by transfer
+    // (may, took) before any goes; the caller then charges this pacer with
+    // took() for each that went.
+    Pacer trial(Clock::time_point now) {
+        advance(now);
+        return *this;
     }
     // @bytes went (after may() said yes).
     void took(uint64_t bytes) {
@@ -50,6 +53,14 @@ public:
     }
 
 private:
+    // The saved-up bytes grown to @now.
+    void advance(Clock::time_point now) {
+        if (last_) {
+            double dt = std::chrono::duration<double>(now - *last_).count();
+            if (dt > 0) tokens_ = std::min(double(rate_), tokens_ + dt * double(rate_));
+        }
+        if (!last_ || now > *last_) last_ = now;
+    }
     uint64_t rate_;
     double tokens_ = 0;
     std::optional<Clock::time_point> last_;

@@ -24,7 +24,35 @@ uint64_t drive(Pacer& p, Pacer::Clock::time_point from, std::chrono::millisecond
         }
     return sent;
 }
+// As dccd's replicate() decides a batch: the bucket brought up to the
+// time, a copy of it asked region by region (at most @max), the bucket
+// charged for each region sent.
+uint64_t drive_batches(Pacer& p, Pacer::Clock::time_point from, std::chrono::milliseconds span,
+                       std::chrono::milliseconds step, uint64_t size, size_t max) {
+    uint64_t sent = 0;
+    for (auto t = from; t < from + span; t += step) {
+        Pacer c = p.trial(t);
+        size_t n = 0;
+        for (; n < max && c.may(size, t); n++) c.took(size);
+        for (size_t i = 0; i < n; i++) p.took(size);
+        sent += n * size;
+    }
+    return sent;
+}
 }  // namespace
+
+TEST(Pacer, BatchesDecidedOnACopyKeepTheRate) {
+    Pacer p(M);
+    uint64_t sent = drive_batches(p, t0, 10s, 10ms, 64 << 10, 8);
+    EXPECT_GE(sent, 10 * M - 8 * 64 * 1024);
+    EXPECT_LE(sent, 10 * M);
+    // A rate below a batch's worth a second: still the rate, not a batch
+    // each time a region's worth is saved up.
+    Pacer slow(128 << 10);
+    sent = drive_batches(slow, t0, 10s, 10ms, 64 << 10, 8);
+    EXPECT_GE(sent, 10u * (128 << 10) - 64 * 1024);
+    EXPECT_LE(sent, 10u * (128 << 10));
+}
 
 TEST(Pacer, UnlimitedAndOff) {
     Pacer any(Pacer::kUnlimited), none(0);
