@@ -216,7 +216,9 @@ TEST_F(AloneTest, ALateGrantIsNotTakenOnceTheFactsChanged) {
         if (k % 2 == 0) f.paired = true;
         else f.policy = PeerLoss::Suspend;
         // (k >= 2: the answer comes before the next look at the facts.)
-        if (k < 2) EXPECT_EQ(step(f), Send::None);
+        if (k < 2) {
+            EXPECT_EQ(step(f), Send::None);
+        }
         g.answered(s, true, 3, kSite, 5, kSite, f);
         EXPECT_FALSE(g.alone()) << k;
         EXPECT_EQ(g.fence(), 5u) << k;
