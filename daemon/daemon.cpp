@@ -456,7 +456,7 @@ void Daemon::maintain(Volume& v, Clock::time_point now) {
         tell_shipper(v);
         expire_waiters(v, now);
         lease_tick(v, now);
-        flush_acks(v);
+        if (commit_due(v, now)) flush_acks(v);
         if (!v.fills.due(core::FillKind::Fetch, now).empty()) v.check_pending = true;
         if (v.check_pending) serve_pending(v);
         if (v.release_check) release_fills(v);
@@ -562,8 +562,16 @@ int Daemon::run() {
         std::erase_if(ctl_, [](const CtlClient& c) { return c.fd < 0; });
         for (const CtlClient& c : ctl_) slot({nullptr, c.fd, ZMQ_POLLIN, 0});
         bool busy = false;
-        for (auto& [_, v] : vols_) busy |= v->rep.busy();
-        zmq::poll(items.data(), items.size(), ms(!starts_.empty() ? 0 : busy ? 5 : 50));
+        auto wait = ms(50);
+        auto t_poll = Clock::now();
+        for (auto& [_, v] : vols_) {
+            busy |= v->rep.busy();
+            if (!v->written.empty() || !v->acks.empty())  // until their commit is due
+                wait = std::min(wait, std::max(ms(0), std::chrono::ceil<ms>(v->commit_by - t_poll)));
+        }
+        if (busy) wait = std::min(wait, ms(5));
+        if (!starts_.empty()) wait = ms(0);
+        zmq::poll(items.data(), items.size(), wait);
         auto ready = [&](size_t i) { return items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR); };
 
         int sig = ready(signals) ? take_signal(sig_fd_) : 0;
@@ -629,8 +637,9 @@ int Daemon::run() {
                 if (run_batch()) serve_urgent();
             }
             flush_sync_writes();
-            // What this batch filled becomes valid with one commit per volume.
-            each_volume("ending fills", &Daemon::end_fills);
+            // What this batch and those before it wrote becomes valid (or
+            // is answered) with one commit per volume, once due.
+            commit_due_writes(Clock::now());
             link_tick(Clock::now());  // heartbeats stay on time under load
         }
         // Then the clients, from the last (a request removes its client),

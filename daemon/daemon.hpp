@@ -212,6 +212,14 @@ private:
     void push_written(DataCall& c);
     void fill_written(DataCall& c);
     void fill_failed(Volume& v, uint64_t region, int err);
+    // Writes of fills and pushes wait up to kCommitWait for others to share
+    // their commit (one FILL_DONE, one flush of the data device), or until
+    // kCommitBatch wait; a write a bio waits for is committed at once.
+    static constexpr std::chrono::milliseconds kCommitWait{10};
+    static constexpr size_t kCommitBatch = 16;
+    void uncommitted(Volume& v);
+    bool commit_due(const Volume& v, Clock::time_point now) const;
+    void commit_due_writes(Clock::time_point now);
     void serve_fill(Volume& v, Incoming& in);
     void apply_push(Volume& v, Incoming& in);
     void apply_sync_write(Volume& v, Incoming& in);

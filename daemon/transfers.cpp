@@ -240,6 +240,7 @@ void Daemon::push_written(DataCall& c) {
     if (!c.err) v.order.take(m.region, m.seq, m.arg);
     if (was_invalid && !c.err) {
         // Valid, and answered, with the next batch of fills.
+        uncommitted(v);
         v.written.push_back({m.region, c.len, &v.pushed, std::move(c.in)});
         return;
     }
@@ -250,6 +251,7 @@ void Daemon::push_written(DataCall& c) {
         link_.reply(c.in, r);
         return;
     }
+    uncommitted(v);
     v.acks.push_back(std::move(c.in));
 }
 
@@ -294,6 +296,7 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
     // other sync writes of the batch and the pushes taken so far (one
     // flush): an application write waits for this answer, and the loop
     // may be long in bulk work.
+    uncommitted(v);
     v.acks.push_back(std::move(in));
     v.sync_waits = sync_waits_ = true;
 }
@@ -451,9 +454,32 @@ void Daemon::fill_written(DataCall& c) {
     Volume& v = *c.v;
     if (c.err) return fill_failed(v, c.region, c.err);
     bool fetch = c.flag;
+    auto waited = v.fills.waited_since(c.region);
     v.fills.written(c.region);
-    v.written.push_back({c.region, c.len, fetch ? &v.fetched : &v.pulled, {}, v.fills.waited_since(c.region)});
-    if (fetch) end_fills(v);
+    uncommitted(v);
+    v.written.push_back({c.region, c.len, fetch ? &v.fetched : &v.pulled, {}, waited});
+    if (fetch || waited) end_fills(v);  // a bio waits for it
+}
+
+void Daemon::uncommitted(Volume& v) {
+    if (v.written.empty() && v.acks.empty()) v.commit_by = Clock::now() + kCommitWait;
+}
+
+bool Daemon::commit_due(const Volume& v, Clock::time_point now) const {
+    size_t n = v.written.size() + v.acks.size();
+    return n && (n >= kCommitBatch || now >= v.commit_by);
+}
+
+// The writes that waited long enough, or are enough, to share a commit.
+void Daemon::commit_due_writes(Clock::time_point now) {
+    for (auto& [_, v] : vols_) {
+        if (!commit_due(*v, now)) continue;
+        try {
+            flush_acks(*v);
+        } catch (const Error& e) {
+            log_warn("%s: %s", v->name.c_str(), e.what());
+        }
+    }
 }
 
 void Daemon::fill_failed(Volume& v, uint64_t region, int err) {
@@ -483,13 +509,17 @@ void Daemon::serve_pending(Volume& v) {
     }
     Range run{};  // the regions just asked for, one after another
     auto ran = [&] { v.misses.fetched(run.start, run.count, cfg_.window, now); };
+    bool written = false;  // a bio waits for a region written, not yet valid
     for (const Range& x : waiting.ranges())
         for (uint64_t r = x.start; r < x.end(); r++) {
             const core::Fill* f = v.fills.find(r);
             // A fetch in flight is asked again only if its answer is late;
-            // a region written and about to be valid not at all.
-            if (f && (f->written || (f->kind == FillKind::Fetch && f->seq && now < f->retry_at)))
+            // a region written is made valid now.
+            if (f && f->written) {
+                written = true;
                 continue;
+            }
+            if (f && f->kind == FillKind::Fetch && f->seq && now < f->retry_at) continue;
             wire::Message m = vmsg(v, wire::Type::Fetch, r);
             bool sent = link_.request(Chan::Ctl, m);
             v.fills.asked(r, FillKind::Fetch, sent ? m.seq : 0,
@@ -502,6 +532,7 @@ void Daemon::serve_pending(Volume& v) {
             }
         }
     ran();
+    if (written) end_fills(v);
 }
 
 bool Daemon::can_fill(const Volume& v) const { return v.owner() && v.own.paired() && link_up_; }

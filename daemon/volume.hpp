@@ -124,6 +124,9 @@ struct Volume {
     // Replica: pushes taken.
     core::PushOrder order;
     std::vector<Incoming> acks;  // written, acknowledged after the next flush
+    // When the writes of written and acks, waiting to share a commit,
+    // must be committed at the latest (Daemon::commit_due).
+    Clock::time_point commit_by{};
     bool flush_failed = false;   // a flush of the data device failed here
     bool sync_waits = false;     // acks holds a sync write: flush at the batch's end
 
