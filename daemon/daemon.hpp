@@ -206,6 +206,7 @@ private:
     static core::BulkKind bulk_kind(const Incoming& in);
     bool batch_admits(const Incoming& in) const;
     void data_call(DataCall c);
+    void write_payload(Volume& v, Incoming& in, bool flag, void (Daemon::*then)(DataCall&), const char* what);
     void run_data_calls(std::vector<DataCall>& calls);
     bool run_batch();
     void fill_served(DataCall& c);

@@ -220,7 +220,13 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
         link_.reply(in, r);
         return;
     }
-    uint64_t region = m.region;  // (m and the payload are in's: moved below)
+    write_payload(v, in, was_invalid, &Daemon::push_written, "a write (a push)");
+}
+
+// @in's payload written over its region, then @then (flag: @flag).
+void Daemon::write_payload(Volume& v, Incoming& in, bool flag, void (Daemon::*then)(DataCall&),
+                           const char* what) {
+    uint64_t region = in.msg.region;  // (read before in is moved)
     size_t len = in.payload.size();
     data_call({.v = &v,
                .region = region,
@@ -228,9 +234,9 @@ void Daemon::apply_push(Volume& v, Incoming& in) {
                .write = true,
                .offset = region * v.region_bytes,
                .len = len,
-               .flag = was_invalid,
-               .then = &Daemon::push_written,
-               .what = "a write (a push)"});
+               .flag = flag,
+               .then = then,
+               .what = what});
 }
 
 void Daemon::push_written(DataCall& c) {
@@ -434,17 +440,7 @@ void Daemon::finish_fill(Volume& v, Incoming& in) {
             v.fills.done(m.region);
             return;
         }
-        uint64_t region = m.region;  // (m and the payload are in's: moved below)
-        size_t len = in.payload.size();
-        data_call({.v = &v,
-                   .region = region,
-                   .in = std::move(in),
-                   .write = true,
-                   .offset = region * v.region_bytes,
-                   .len = len,
-                   .flag = fetch,
-                   .then = &Daemon::fill_written,
-                   .what = "a write (a fill)"});
+        write_payload(v, in, fetch, &Daemon::fill_written, "a write (a fill)");
         return;
     }
     fill_failed(v, m.region, err);
