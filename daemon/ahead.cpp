@@ -111,6 +111,18 @@ void Daemon::receive_control(zmq::socket_t& s, int budget) {
         if (!in) break;
         batch.push_back(std::move(*in));
     }
+    // A new owner's writes as replica are committed first, as
+    // on_handover_part would: a handover finds none waiting, and may be
+    // taken ahead.
+    for (const Incoming& in : batch)
+        if (in.request && in.msg.type == wire::Type::Handover)
+            if (Volume* v = by_uuid(in.msg.volume); v && (!v->written.empty() || !v->acks.empty())) {
+                try {
+                    flush_acks(*v);
+                } catch (const Error& e) {
+                    log_warn("%s: %s", v->name.c_str(), e.what());
+                }
+            }
     for (size_t i = 0; i < batch.size();) {
         std::vector<AheadOf> run;
         for (size_t j = i; j < batch.size() && run.size() < 16; j++) {

@@ -215,9 +215,12 @@ private:
     void fill_failed(Volume& v, uint64_t region, int err);
     // Writes of fills and pushes wait up to kCommitWait for others to share
     // their commit (one FILL_DONE, one flush of the data device), or until
-    // kCommitBatch wait; a write a bio waits for is committed at once.
+    // half of what may be in flight waits (commit_batch; at most
+    // kCommitBatch), so that the other half keeps the link busy; a write a
+    // bio waits for is committed at once.
     static constexpr std::chrono::milliseconds kCommitWait{10};
     static constexpr size_t kCommitBatch = 16;
+    size_t commit_batch(const Volume& v) const;
     void uncommitted(Volume& v);
     bool commit_due(const Volume& v, Clock::time_point now) const;
     void commit_due_writes(Clock::time_point now);

@@ -461,9 +461,18 @@ void Daemon::uncommitted(Volume& v) {
     if (v.written.empty() && v.acks.empty()) v.commit_by = Clock::now() + kCommitWait;
 }
 
+// The owner's writes are its pulls' (a fetch commits at once): half of
+// those in flight, written or not.  The replica's are the owner's pushes:
+// half of this site's replication_window (the peer's, as configured
+// alike).
+size_t Daemon::commit_batch(const Volume& v) const {
+    size_t window = v.owner() ? v.fills.count(FillKind::Pull) : cfg_.window;
+    return std::clamp<size_t>(window / 2, 1, kCommitBatch);
+}
+
 bool Daemon::commit_due(const Volume& v, Clock::time_point now) const {
     size_t n = v.written.size() + v.acks.size();
-    return n && (n >= kCommitBatch || now >= v.commit_by);
+    return n && (n >= commit_batch(v) || now >= v.commit_by);
 }
 
 // The writes that waited long enough, or are enough, to share a commit.
