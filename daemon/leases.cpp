@@ -232,6 +232,21 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
         v.lease_told = false;
         bool clear = !has_witness() || v.owner();
         if (!v.reg.lease || !clear) return;
+        // An owner that served under leases and now runs without a witness
+        // keeps the flag (its I/O waits) until the sites pair: its replica,
+        // which may have a witness, learns from this site's ATTACH that it
+        // serves without a lease (refusal 3) before it does.  Otherwise
+        // the witness, this site's renewals lapsed, would grant the
+        // replica a failover while this site writes on.
+        if (!has_witness() && v.owner() && !(v.own.paired() && link_up_)) {
+            if (!v.told_unwitnessed) {
+                v.told_unwitnessed = true;
+                log_warn("%s: served under leases before, and no witness is configured now: no I/O "
+                         "until the replica hears so (when the sites pair)",
+                         v.name.c_str());
+            }
+            return;
+        }
         if (int e = kernel_.set_lease(v, DCC_LEASE_NONE)) {
             if (std::exchange(v.lease_error, e) != e)
                 log_warn("%s: %s", v.name.c_str(), kernel_.why("clearing the lease flag", e).c_str());

@@ -178,6 +178,7 @@ struct Volume {
     // what the peer's last ATTACH or ATTACH_ACK said of its witness.
     std::optional<uint64_t> owner_unwitnessed_gen;
     bool peer_witness = false;
+    bool told_unwitnessed = false;  // logged that its leased I/O waits for a pairing
     std::optional<int64_t> last_ho_ms;
     Clock::time_point ho_start{};
     std::optional<VolumeStatus> shown;  // as last published

@@ -16,8 +16,10 @@
 #      regions b wrote and those a had not replicated move (counted), and
 #      both copies end equal.  What a wrote while cut off from b only is
 #      lost, as asynchronous replication says.
-#   5. b's dccd is restarted without the witness (configured at a only):
-#      b serves without a lease, and its ATTACH says so.  Cut off from b,
+#   5. The link a-b is cut and b's dccd restarted without the witness
+#      (configured at a only): b served under leases, so it serves no I/O
+#      (a write waits, then fails) until the sites pair and a hears from
+#      b's ATTACH that it serves without a lease.  Then, cut off from b,
 #      a's failover is refused, naming why, where the witness would grant
 #      it once b's lease there ran out (b writes on).
 # sites: 3
@@ -64,6 +66,8 @@ if [ "$SITE" = w ]; then
 	barrier s4
 	barrier_with b s4b
 	barrier s5
+	barrier s6
+	barrier s7
 	barrier end
 	grep -q "claim" /tmp/witness.log && ok "w: its log shows the claim" || bad "w: no claim in its log"
 	sed 's/^/witness: /' /tmp/witness.log | tail -n 20
@@ -195,21 +199,34 @@ else
 	exchange sum "$(sum_data)" >/dev/null
 fi
 # 5: b runs without a witness.
+[ "$SITE" = a ] && check "5: cut a-b" link_cut ab
+check "5: the link is down" wait_until 20 link_down
+barrier s6
 if [ "$SITE" = b ]; then
 	stop_dccd
 	dccd_config
 	start_dccd
+	( write_mib 2 1; echo $? >/tmp/held5.rc ) &
+	sleep 2
+	[ ! -e /tmp/held5.rc ] && ok "5: b, restarted without a witness while cut off, holds its writes" ||
+		bad "5: b's write did not wait: rc $(cat /tmp/held5.rc)"
+	check "5: b's log says why" grep -q "no witness is configured now" /tmp/dccd.log
+	check "5: ... and the write fails after miss_timeout" wait_until 15 test -e /tmp/held5.rc
+	[ "$(cat /tmp/held5.rc)" != 0 ] && ok "5: never acknowledged" || bad "5: b's write succeeded unpaired"
+	barrier s7
 	check "5: b pairs again, without a witness" dccctl wait vol paired --timeout 60
 	check "5: b writes (no lease)" write_mib 2 1
-	barrier_with a s6
-	barrier_with a s7
+	barrier_with a s8
+	barrier_with a s9
 else
+	barrier s7
+	check "5: heal a-b" link_heal ab
 	check "5: a hears that the owner runs without a witness" \
 		wait_until 60 grep -q "the owner runs without a witness" /tmp/dccd.log
-	barrier_with b s6
+	barrier_with b s8
 	check "5: a has b's report of no backlog" dccctl wait vol in-sync --timeout 60
-	check "5: cut a-b" link_cut ab
-	check "5: the link is down" wait_until 20 link_down
+	check "5: cut a-b again" link_cut ab
+	check "5: the link is down again" wait_until 20 link_down
 	# b renews nothing at the witness: its lease there ran out long ago.
 	sleep $((LEASE_MS / 1000 + 2))
 	refuse_saying "5: a: failover refused: b serves without a lease" \
@@ -218,7 +235,7 @@ else
 	expect_eq "5: a is still replica" "replica 2" "$(role_gen vol)"
 	check "5: heal a-b" link_heal ab
 	check "5: paired again" dccctl wait vol paired --timeout 60
-	barrier_with b s7
+	barrier_with b s9
 fi
 barrier end
 stop_dccd
