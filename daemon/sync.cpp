@@ -294,6 +294,7 @@ void SyncShipper::complete(Answers& a) {
     auto now = Clock::now();
     timing_.on_path += a.on_path;
     if (a.on_path && path_) {
+        if (!path_answered_) log_info("sync: the sync path answered its first write");
         path_answered_ = true;
         failures_ = 0;
     }

@@ -74,6 +74,10 @@ check "fill registered" wait_until 20 registered vol
 check "metadata device suspended" dmsetup suspend vol.m
 $DD if=/dev/mapper/vol bs=64k skip=9 count=1 iflag=direct of=/tmp/r9 status=none &
 rd=$!
+# The write only once the read missed: a write that came first would be
+# the first the target's worker takes, and the worker waits there for
+# the write's commit, which is held.
+check "the read missed" wait_until 10 eval '[ "$(misses_of vol)" -ge 1 ]'
 $DD if=/dev/urandom of=/tmp/w9 bs=4k count=1 status=none
 $DD if=/tmp/w9 of=/dev/mapper/vol bs=4k seek=$((9 * 16 + 1)) count=1 oflag=direct conv=notrunc status=none 2>/dev/null &
 wr=$!

@@ -202,7 +202,7 @@ fi
 # firewall would) is given up after 3 s without an answer: the write
 # goes again on the control channel and completes; once the port is open
 # again the path is made anew.
-on_path() { grep -qE "sync: [0-9]+ writes confirmed \([1-9][0-9]* on the sync path\)" /tmp/dccd.log; }
+on_path() { grep -q "sync: the sync path answered its first write" /tmp/dccd.log; }
 opened() { grep -c "sync: sync path to $DCC_PEER_IP port 7790 open" /tmp/dccd.log || true; }
 if [ "$SITE" = a ]; then
 	check "7: a opened the sync path to b (while it owned the volume)" test "$(opened)" -ge 1
