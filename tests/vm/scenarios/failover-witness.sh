@@ -206,6 +206,9 @@ if [ "$SITE" = b ]; then
 	stop_dccd
 	dccd_config
 	start_dccd
+	# (The lease the witness granted the dccd before may still run: a
+	# write within it is allowed.)
+	check "5: b's last lease ends" wait_until 15 is_field vol lease expired
 	( write_mib 2 1; echo $? >/tmp/held5.rc ) &
 	sleep 2
 	[ ! -e /tmp/held5.rc ] && ok "5: b, restarted without a witness while cut off, holds its writes" ||
