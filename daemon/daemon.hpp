@@ -40,6 +40,10 @@
 
 namespace dcc::dccd {
 
+// "a write (a push) at byte 4096 of vol's data device": a call on a data
+// device, as the stall watch names it (data_calls.cpp).
+std::string on_data(const Volume& v, const char* what, uint64_t offset);
+
 // A connection on the local control socket.
 struct CtlClient {
     int fd;               // -1: dropped, to be taken out of the list
@@ -173,7 +177,7 @@ private:
     std::pair<bool, std::string> drop_stale_dirty_kernel(const Volume& v);
     void settle_outcome(Volume& v, core::Outcome o, const char* why);
 
-    // transfers.cpp
+    // data_calls.cpp (and transfers.cpp below)
     //
     // The data-device calls of bulk messages run side by side: the loop
     // takes up to kDataBatch of them (pushes to write, pulls to answer,
@@ -203,6 +207,8 @@ private:
     std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> batch_bufs_;  // kDataBatch regions, made with the first transfer
     bool batching_ = false;  // while the loop hands a bulk message over
     uint8_t* batch_buf(size_t i);
+    static void run_call(DataCall& c);
+    static core::DataKey data_key(const Incoming& in);
     static core::BulkKind bulk_kind(const Incoming& in);
     bool batch_admits(const Incoming& in) const;
     void data_call(DataCall c);

@@ -16,8 +16,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
-#include <string>
 
 #include "daemon.hpp"
 #include "dcc/devices.hpp"
@@ -29,109 +27,6 @@ namespace dcc::dccd {
 
 using ms = std::chrono::milliseconds;
 using core::FillKind;
-
-namespace {
-
-// A call of the loop on a volume's data device, watched: a device that
-// stops answering holds up every volume (stallwatch.hpp).
-[[nodiscard]] StallWatch::Busy on_data(const Volume& v, const char* what, uint64_t offset) {
-    return {stall_watch(), std::string(what) + " at byte " + std::to_string(offset) + " of " + v.name + "'s data device"};
-}
-
-}  // namespace
-
-uint8_t* Daemon::batch_buf(size_t i) {
-    while (batch_bufs_.size() <= i) {
-        void* p = nullptr;
-        if (posix_memalign(&p, 4096, wire::kMaxPayload)) throw Error(kExitError, "out of memory", ENOMEM);
-        batch_bufs_.emplace_back(static_cast<uint8_t*>(p), free);
-    }
-    return batch_bufs_[i].get();
-}
-
-core::BulkKind Daemon::bulk_kind(const Incoming& in) {
-    using wire::Type;
-    const wire::Message& m = in.msg;
-    if (in.request ? m.type == Type::Push || m.type == Type::Pull : m.type == Type::PullReply)
-        return core::BulkKind::Data;
-    return !in.request && m.type == Type::PushAck ? core::BulkKind::Neutral : core::BulkKind::Other;
-}
-
-// Whether @in may join the batch under way (core::joins_batch).
-bool Daemon::batch_admits(const Incoming& in) const {
-    const wire::Message& m = in.msg;
-    bool push = in.request && m.type == wire::Type::Push;
-    return core::joins_batch(bulk_kind(in), {m.volume, m.region, push ? m.seq : 0, push ? m.arg : 0},
-                             batch_keys_, kDataBatch);
-}
-
-// Run @c's read or write and then @c.then: in the batch under way if the
-// loop is handing a bulk message over, or at once.
-void Daemon::data_call(DataCall c) {
-    if (batching_ && batch_.size() < kDataBatch) {
-        c.buf = batch_buf(batch_.size());
-        if (c.write) std::memcpy(c.buf, c.in.payload.data(), c.len);
-        bool push = c.in.request && c.in.msg.type == wire::Type::Push;
-        batch_keys_.push_back({c.v->reg.uuid, c.region, push ? c.in.msg.seq : 0, push ? c.in.msg.arg : 0});
-        batch_.push_back(std::move(c));
-        return;
-    }
-    c.buf = buf_.get();
-    if (c.write) std::memcpy(c.buf, c.in.payload.data(), c.len);
-    {
-        auto busy = on_data(*c.v, c.what, c.offset);
-        c.err = c.write ? write_full(c.v->data_fd, c.buf, c.len, c.offset)
-                        : read_full(c.v->data_fd, c.buf, c.len, c.offset);
-    }
-    (this->*c.then)(c);
-}
-
-// The reads and writes of @calls, side by side on the workers (each call's
-// region is its own; O_DIRECT, into buffers of their own).
-void Daemon::run_data_calls(std::vector<DataCall>& calls) {
-    if (calls.empty()) return;
-    std::vector<std::function<void()>> jobs;
-    jobs.reserve(calls.size());
-    for (DataCall& c : calls)
-        jobs.emplace_back([&c] {
-            c.err = c.write ? write_full(c.v->data_fd, c.buf, c.len, c.offset)
-                            : read_full(c.v->data_fd, c.buf, c.len, c.offset);
-        });
-    const DataCall& c = calls.front();
-    std::string what = std::string(c.what) + " at byte " + std::to_string(c.offset) + " of " + c.v->name +
-                       "'s data device";
-    if (calls.size() > 1) {
-        // (Which of them waits the watch cannot tell: every volume is named.)
-        std::set<std::string> others;
-        for (const DataCall& o : calls)
-            if (o.v != c.v) others.insert(o.v->name);
-        what += ", with " + std::to_string(calls.size() - 1) + " more beside it";
-        if (!others.empty()) {
-            what += " (also on the data devices of";
-            for (const std::string& n : others) what += " " + n;
-            what += ")";
-        }
-    }
-    StallWatch::Busy busy(stall_watch(), std::move(what));
-    workers_.run_all(jobs);
-}
-
-// The batch under way: its calls, then each call's end in order.
-bool Daemon::run_batch() {
-    if (batch_.empty()) return false;
-    std::vector<DataCall> calls;
-    calls.swap(batch_);
-    batch_keys_.clear();
-    run_data_calls(calls);
-    for (DataCall& c : calls) {
-        try {
-            (this->*c.then)(c);
-        } catch (const Error& e) {
-            log_warn("%s: %s", c.v->name.c_str(), e.what());
-        }
-    }
-    return true;
-}
 
 void Daemon::reload_invalid(Volume& v) { v.invalid = kernel_.set(v, DCC_SET_INVALID); }
 
@@ -287,7 +182,7 @@ void Daemon::apply_sync_write(Volume& v, Incoming& in) {
             break;
         case core::SyncTake::Apply: {
             std::memcpy(buf_.get(), in.payload.data(), in.payload.size());
-            auto busy = on_data(v, "a write (a sync write)", sector * 512);
+            StallWatch::Busy busy(stall_watch(), on_data(v, "a write (a sync write)", sector * 512));
             err = write_full(v.data_fd, buf_.get(), in.payload.size(), sector * 512);
             break;
         }
@@ -455,36 +350,6 @@ void Daemon::fill_written(DataCall& c) {
     uncommitted(v);
     v.written.push_back({c.region, c.len, fetch ? &v.fetched : &v.pulled, {}, waited});
     if (fetch || waited) end_fills(v);  // a bio waits for it
-}
-
-void Daemon::uncommitted(Volume& v) {
-    if (v.written.empty() && v.acks.empty()) v.commit_by = Clock::now() + kCommitWait;
-}
-
-// The owner's writes are its pulls' (a fetch commits at once): half of
-// those in flight, written or not.  The replica's are the owner's pushes:
-// half of this site's replication_window (the peer's, as configured
-// alike).
-size_t Daemon::commit_batch(const Volume& v) const {
-    size_t window = v.owner() ? v.fills.count(FillKind::Pull) : cfg_.window;
-    return std::clamp<size_t>(window / 2, 1, kCommitBatch);
-}
-
-bool Daemon::commit_due(const Volume& v, Clock::time_point now) const {
-    size_t n = v.written.size() + v.acks.size();
-    return n && (n >= commit_batch(v) || now >= v.commit_by);
-}
-
-// The writes that waited long enough, or are enough, to share a commit.
-void Daemon::commit_due_writes(Clock::time_point now) {
-    for (auto& [_, v] : vols_) {
-        if (!commit_due(*v, now)) continue;
-        try {
-            flush_acks(*v);
-        } catch (const Error& e) {
-            log_warn("%s: %s", v->name.c_str(), e.what());
-        }
-    }
 }
 
 void Daemon::fill_failed(Volume& v, uint64_t region, int err) {
