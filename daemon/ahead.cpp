@@ -42,7 +42,9 @@ std::optional<Daemon::AheadOf> Daemon::to_take_ahead(const Incoming& in) {
         if (!a.invalid->empty() && a.invalid->ranges().back().end() > v->reg.nr_regions)
             return std::nullopt;
         p = probe.handover(m.generation, m.region);
-        if (!p.persist || p.persist->role != Role::Owner) return std::nullopt;
+        // (Not one that must set the lease flag first: carry_out does.)
+        if (!p.persist || p.persist->role != Role::Owner || needs_lease_flag(*v, *p.persist))
+            return std::nullopt;
         a.to = *p.persist;
         return a;
     }

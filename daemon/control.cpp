@@ -158,7 +158,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
             if (w.size() == 1) {
                 auto now = Clock::now();
                 for (auto& [_, v] : vols_) {
-                    if (v->news || !quiet(*v) || v->reg.lease ||
+                    if (v->news || !quiet(*v) || (v->reg.lease && v->owner()) ||
                         now - v->published >= kQuietLook)
                         refresh_kernel_status(*v);
                     states.push_back(state_of(*v));

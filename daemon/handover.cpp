@@ -318,7 +318,8 @@ core::Plan Daemon::carry_out_steps(Volume& v, core::Plan p, bool hold_attach, co
             } else {
                 v.ahead.reset();  // (for another plan: not ours to take)
                 std::string why, note;
-                e = persist_role(v, to, invalid, drops_dirty_after(v, to), &cleaned, why, note);
+                e = lease_flag_first(v, to, why);
+                if (!e) e = persist_role(v, to, invalid, drops_dirty_after(v, to), &cleaned, why, note);
                 if (!note.empty()) log_warn("%s: %s", v.name.c_str(), note.c_str());
                 if (e) log_warn("%s: %s: %s", v.name.c_str(), what.c_str(), why.c_str());
             }
@@ -510,6 +511,30 @@ bool Daemon::drops_dirty_after(const Volume& v, core::SiteState to) const {
     if (to.role != Role::Replica || v.own.state().role == Role::Owner) return false;
     core::Ownership probe = v.own;
     return probe.persisted(true).drop_dirty;
+}
+
+// Whether the kernel's lease flag must be set before @to is persisted:
+// with a witness, the flag is on disk before the commit that makes this
+// site an owner that needs a lease (core::lease_need), so that a dccd that
+// dies between that commit and its first lease leaves a device that waits
+// for a lease.  A replica sets it already (tell_kernel_lease): this is for
+// one where that failed, or has not run yet.
+bool Daemon::needs_lease_flag(const Volume& v, core::SiteState to) const {
+    return !v.reg.lease && core::lease_need(has_witness(), to, v.peer_lease, v.witness_lease, {}).needed;
+}
+
+// Sets the flag if needs_lease_flag(): 0, or the error (the persist is
+// then not made), explained in @why.
+int Daemon::lease_flag_first(Volume& v, core::SiteState to, std::string& why) {
+    if (!needs_lease_flag(v, to)) return 0;
+    int e = kernel_.guarded(why, [&] { return kernel_.set_lease(v, 0); });
+    if (e) {
+        why = "cannot set the lease flag before it owns: " + why;
+        return e;
+    }
+    v.reg.lease = true;
+    v.lease_told = false;
+    return 0;
 }
 
 // Persist @to (with @invalid made invalid, and with @clean the dirty bits

@@ -223,15 +223,15 @@ void Daemon::alone_changed(Volume& v, bool alone) {
 }
 
 // Tell the kernel the lease it is to enforce, when that changed.  Without a
-// witness (or for a forced owner) the kernel's lease flag is cleared; a
-// replica keeps it, so that it serves nothing as owner before a lease.
+// witness (or for a forced owner) the kernel's lease flag is cleared; with
+// one, a site that does not own sets it too, with no lease, so that it
+// serves nothing as owner before a lease (core::lease_need).
 void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
     core::LeaseNeed need = core::lease_need(has_witness(), v.own.state(), v.peer_lease,
                                             v.witness_lease, now);
     if (!need.needed) {
         v.lease_told = false;
-        bool clear = !has_witness() || v.owner();
-        if (!v.reg.lease || !clear) return;
+        if (!v.reg.lease) return;
         // An owner that served under leases and now runs without a witness
         // keeps the flag (its I/O waits) until the sites pair: its replica,
         // which may have a witness, learns from this site's ATTACH that it
@@ -274,7 +274,8 @@ void Daemon::tell_kernel_lease(Volume& v, Clock::time_point now) {
         return;
     }
     v.lease_error = 0;
-    if (!need.until && v.lease_sent) log_warn("%s: no lease held: the device serves nothing", v.name.c_str());
+    if (v.owner() && !need.until && v.lease_sent)
+        log_warn("%s: no lease held: the device serves nothing", v.name.c_str());
     if (need.until && v.lease_told && !v.lease_sent) log_info("%s: lease held again", v.name.c_str());
     // Between held and not held the kernel's status line changes, and
     // raises no event unless the lease flag changed with it: publish (and

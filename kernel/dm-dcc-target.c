@@ -1890,8 +1890,10 @@ int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
 	if (ret)
 		return ret;
 	if (changed) {
-		DMINFO("%u:%u: %s", MAJOR(dcc->md_dev), MINOR(dcc->md_dev),
-		       want ? "serving under a lease" : "serving without a lease");
+		DMINFO("%u:%u: lease flag %s", MAJOR(dcc->md_dev),
+		       MINOR(dcc->md_dev), want ?
+		       "set: serves only under a lease" :
+		       "cleared: serves without a lease");
 		dcc_state_changed(dcc);
 	}
 out:

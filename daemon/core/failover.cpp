@@ -78,8 +78,9 @@ void FailoverAttempt::tick(LeaseClock::time_point now) {
 LeaseNeed lease_need(bool witness, const SiteState& s, const Lease& peer, const Lease& witness_lease,
                      LeaseClock::time_point now) {
     LeaseNeed n;
-    if (!witness || s.role != Role::Owner || s.origin == Origin::Forced) return n;
+    if (!witness || (s.role == Role::Owner && s.origin == Origin::Forced)) return n;
     n.needed = true;
+    if (s.role != Role::Owner) return n;
     for (const Lease* l : {&peer, &witness_lease})
         if (l->held(now) && (!n.until || l->until() > *n.until)) n.until = l->until();
     return n;

@@ -98,11 +98,15 @@ private:
     std::string why_;
 };
 
-// The lease the kernel is to enforce for this site's copy: none when no
-// witness is configured, the site is not the owner, or it owns by a forced
-// failover (it serves without a lease, the witness may be what is lost);
-// otherwise the longer of the two leases it holds (empty: none held, the
-// device serves nothing).
+// The lease the kernel is to enforce for this site's copy.  Not needed
+// (the flag cleared) when no witness is configured, or for an owner by a
+// forced failover (it serves without a lease, the witness may be what is
+// lost).  Otherwise needed: for an owner the longer of the two leases it
+// holds (empty: none held, the device serves nothing); for a site that
+// does not own, none (it serves nothing anyway), but the flag is set, so
+// that it is on disk before the commit that makes the site owner: a dccd
+// that dies between that commit and its first lease leaves a device that
+// waits for a lease, never one that serves without (docs/protocol.md).
 struct LeaseNeed {
     bool needed = false;
     std::optional<LeaseClock::time_point> until;

@@ -268,6 +268,12 @@ check mutant-keep-dirty  fail "$F0 -DEND_CHECK -DMUTANT_KEEP_DIRTY -DMAXFO=1" -D
 # Without FIX_FORCED_LEASE (ab837b7), a forced owner's replica fails over
 # while the forced owner, which needs no lease, writes on: (g) fails.
 check flaw-forced-lease  fail "$F0 -DMAXFO=1 -DMAXFORCE=1 -DMAXRESOLVE=0 -DNO_FIX_FORCED_LEASE" -DBFS
+# The kernel's lease flag set only by the new owner's first lease, after
+# the persist (dccd before the fix of the lease review's #6): a site that
+# never owned serves without a lease until its dccd tells its kernel, and
+# its replica fails over meanwhile: (f) fails (it writes on after the
+# other site owns a newer generation).
+check mutant-flag-late   fail "$F0 -DMAXFO=2 -DMUTANT_FLAG_LATE" -DBFS
 
 # The owner's report (-DLAG, in ASYNC): PROGRESS, kept by the replica as
 # dccd keeps it, and refusal 2's second half, with (m): a failover that

@@ -990,6 +990,21 @@ bit  fof[2];
 #define FOF(s) 0
 #define FOF_SET(s, v) skip
 #endif
+/* The kernel's lease flag (persisted) is set at a site with a witness
+ * before the commit that makes it owner (at a replica already: the core's
+ * lease_need), so a new owner serves under a lease from that commit on,
+ * whatever dies after it; LEASED takes that as given.
+ * MUTANT_FLAG_LATE: as dccd did before (the lease review's #6), the flag
+ * is set only by the first lease the new owner's dccd tells its kernel of
+ * (E_FLAG_SET, a step of its own: a dccd that died or stalls after the
+ * persist never takes it), so a site that never owned serves without a
+ * lease until then; one that owned before keeps the flag it had. */
+#ifdef MUTANT_FLAG_LATE
+bit  kflag[2];
+#define FLAG_LATE(s) (role[s] == OWNER && !kflag[s])
+#else
+#define FLAG_LATE(s) 0
+#endif
 /* the witness: its record is persisted; its view of the lease (volatile,
  * held for a full period after a restart) ends only after every owner's
  * side of its grants ended, so "the lease has ended" is !wl[0] && !wl[1] */
@@ -1218,7 +1233,7 @@ byte mp[16];
 #else
 /* FAILOVER: ... and holds a lease (a forced owner needs none), and is not
  * the older site of a split brain */
-#define LEASED(s) (pl[s] || wl[s] || how[s] == HOW_FORCED)
+#define LEASED(s) (pl[s] || wl[s] || how[s] == HOW_FORCED || FLAG_LATE(s))
 #define ACCEPTS(s) (role[s] == OWNER && ho[s] != Demoting && ho[s] != Sending && ho[s] != Fenced && \
 	LEASED(s) && sb[s] != SB_OLD)
 #endif
@@ -3769,6 +3784,9 @@ inline wcrash() {
 #ifdef MUTANT_AHEAD_LATE
 #define E_AHEAD_PERSIST    45
 #endif
+#ifdef MUTANT_FLAG_LATE
+#define E_FLAG_SET         46
+#endif
 #define FO_SITE_EVENTS(s) \
 	ON(G_PING(s), E_PING, s, 0) \
 	ON(G_RENEW(s), E_RENEW, s, 0) \
@@ -3781,7 +3799,13 @@ inline wcrash() {
 	ON(G_RESOLVE(s), E_RESOLVE, s, 0) \
 	CONTINUE_EVENTS(s) \
 	LAG_EVENTS(s) \
-	AHEAD_EVENTS(s)
+	AHEAD_EVENTS(s) \
+	FLAG_EVENTS(s)
+#ifdef MUTANT_FLAG_LATE
+#define FLAG_EVENTS(s) ON(FLAG_LATE(s), E_FLAG_SET, s, 0)
+#else
+#define FLAG_EVENTS(s)
+#endif
 #ifdef MUTANT_AHEAD_LATE
 /* the mutant persists the AHEAD flag after the write it was set for */
 #define AHEAD_EVENTS(s) ON(ahv[s] && !ahd[s], E_AHEAD_PERSIST, s, 0)
@@ -3875,6 +3899,9 @@ active proctype world() {
 #endif
 		inc[0] = 1; inc[1] = 1; peerinc[0] = 1; peerinc[1] = 1;
 		ho[0] = Paired; ho[1] = Paired
+#ifdef MUTANT_FLAG_LATE
+		; kflag[0] = 1       /* the first owner's dccd told its kernel */
+#endif
 #ifdef FIX_PROG_PAIRING
 		/* paired on a statement the owner sent before any other request */
 		; pfl[1] = 1
@@ -3981,6 +4008,9 @@ active proctype world() {
 #endif
 #ifdef MUTANT_AHEAD_LATE
 			:: ev == E_AHEAD_PERSIST -> ahd[es] = 1; printf("MSC: site %d persists AHEAD\n", es)
+#endif
+#ifdef MUTANT_FLAG_LATE
+			:: ev == E_FLAG_SET -> kflag[es] = 1; printf("MSC: site %d sets its kernel's lease flag\n", es)
 #endif
 #ifdef MUTANT_TWICE
 			:: ev == E_WPERSIST -> wgen = wvgen; wown = wvown; printf("MSC: witness persists gen %d site %d\n", wgen, wown)

@@ -456,10 +456,17 @@ TEST(Failover, LeaseNeed) {
     const LeaseClock::time_point t0(seconds(100));
     LeaseParams lp{milliseconds(5000), milliseconds(200), 1e-3};
     Lease peer(lp), wit(lp);
-    SiteState owner{O, 5}, forced{O, 5, Origin::Forced}, replica{R, 5};
+    SiteState owner{O, 5}, forced{O, 5, Origin::Forced}, replica{R, 5}, after_forced{R, 5, Origin::Forced};
     EXPECT_FALSE(lease_need(false, owner, peer, wit, t0).needed) << "no witness: no lease";
-    EXPECT_FALSE(lease_need(true, replica, peer, wit, t0).needed);
+    EXPECT_FALSE(lease_need(false, replica, peer, wit, t0).needed) << "no witness: no lease";
     EXPECT_FALSE(lease_need(true, forced, peer, wit, t0).needed) << "a forced owner serves without";
+    // A site that does not own keeps the flag set, with no lease: the flag
+    // is on disk before a commit makes it owner (handover or failover).
+    for (const SiteState& s : {replica, after_forced, SiteState{Role::Yielding, 5}}) {
+        auto r = lease_need(true, s, peer, wit, t0);
+        EXPECT_TRUE(r.needed) << role_name(s.role) << ": the flag set before it may own";
+        EXPECT_FALSE(r.until) << role_name(s.role) << ": serves nothing";
+    }
     auto n = lease_need(true, owner, peer, wit, t0);
     EXPECT_TRUE(n.needed);
     EXPECT_FALSE(n.until) << "nothing held: serve nothing";
@@ -470,4 +477,6 @@ TEST(Failover, LeaseNeed) {
     EXPECT_EQ(*n.until, wit.until()) << "the longer lease";
     EXPECT_LT(*n.until, t0 + seconds(6)) << "counted from the send time, less drift and margin";
     EXPECT_FALSE(lease_need(true, owner, peer, wit, t0 + seconds(6)).until);
+    EXPECT_FALSE(lease_need(true, replica, peer, wit, t0 + seconds(2)).until)
+        << "a lease left from an ownership is not the replica's";
 }

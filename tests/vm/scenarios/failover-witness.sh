@@ -10,7 +10,10 @@
 #   3. a is cut off from w too: within its lease its kernel stops serving
 #      (a write waits, then fails with EIO after miss_timeout; never
 #      acknowledged).  b's failover, without --force, is granted by the
-#      witness once a's lease there ended; b owns generation 2 and writes.
+#      witness once a's lease there ended; b's dccd dies once it persisted
+#      generation 2 (a crash point): its kernel, whose lease flag was set
+#      while b was replica, holds a write until b's dccd is back and holds
+#      the witness's lease.  b owns generation 2 and writes.
 #   4. a's links come back: a, the old owner, wrote nothing acknowledged
 #      after its lease ended, so it becomes b's replica (rule 12); only the
 #      regions b wrote and those a had not replicated move (counted), and
@@ -84,7 +87,7 @@ else
 fi
 check "create" dcc_create vol "$DATA" "$META" 2 miss_timeout 8
 barrier s0
-start_dccd
+if [ "$SITE" = a ]; then start_dccd; else start_dccd failover-persisted; fi
 check "paired" dccctl wait vol paired --timeout 60
 check "in sync" dccctl wait vol in-sync --timeout 120
 if [ "$SITE" = a ]; then
@@ -93,6 +96,9 @@ if [ "$SITE" = a ]; then
 else
 	refuse_saying "1: b: failover refused while a is reachable" "use dccctl migrate" dccctl failover vol
 	expect_eq "1: a replica needs no lease" none "$(dccctl status --json vol | sed -n 's/.*"lease":"\([a-z]*\)".*/\1/p')"
+	# ... but its kernel's lease flag is set (with no lease), ahead of
+	# any commit that makes it owner.
+	check "1: b's kernel has the lease flag set" wait_until 10 is_field vol lease expired
 fi
 barrier s1
 # 1: w's power is cut.  a serves on, on its replica's promises.
@@ -185,12 +191,31 @@ else
 		dccctl status --json vol | grep -q "\"failover\":\"ask-witness\""'
 	barrier s4
 	# Refused while a's lease at the witness holds: try once a second.
-	for i in $(seq 30); do dccctl failover vol >/tmp/fo.out 2>&1 && break; sleep 1; done
-	check "3: b's failover is granted once a's lease ended" grep -q "granted by the witness" /tmp/fo.out
+	# Granted, b's dccd dies once it persisted ownership (its crash point).
+	for i in $(seq 30); do
+		dccctl failover vol >/tmp/fo.out 2>&1 && break
+		dccd_died && break
+		sleep 1
+	done
 	cat /tmp/fo.out
-	expect_eq "3: b owns generation 2" "owner 2" "$(role_gen vol)"
-	expect_eq "3: ... by failover" failover "$(dccctl status --json vol | sed -n 's/.*"origin":"\([a-z]*\)".*/\1/p')"
+	check "3: b's dccd died once the failover was granted and persisted" dccd_died
+	grep -q "crash point failover-persisted" /tmp/dccd.log && ok "3: ... at that crash point" ||
+		bad "3: no crash point failover-persisted in b's log"
+	kill9_dccd
+	expect_eq "3: the kernel says b owns generation 2" "owner 2" "$(role_gen vol)"
+	# Its dccd died before it told the kernel of any lease: the flag, set
+	# while b was replica, holds b's I/O.
+	expect_eq "3: b's kernel holds I/O for a lease" expired "$(status_field vol lease)"
+	rm -f /tmp/held3.rc
+	(write_mib 8 1; echo $? >/tmp/held3.rc) &
+	sleep 2
+	[ ! -e /tmp/held3.rc ] && ok "3: a write at b waits (no lease)" ||
+		bad "3: a write at b did not wait: rc $(cat /tmp/held3.rc)"
+	start_dccd
 	check "3: b holds a lease (the witness's)" wait_until 10 is_field vol lease held
+	check "3: the waiting write ended" wait_until 15 test -e /tmp/held3.rc
+	echo "3: the write held while b had no dccd ended with rc $(cat /tmp/held3.rc)"
+	expect_eq "3: ... by failover" failover "$(dccctl status --json vol | sed -n 's/.*"origin":"\([a-z]*\)".*/\1/p')"
 	check "3: b writes" write_mib 8 2
 	barrier_with w s4b
 	barrier s5
