@@ -1834,7 +1834,7 @@ static void __dcc_grant_lease(struct dcc *dcc, u64 end)
  */
 int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
 {
-	bool want = ms != DCC_LEASE_NONE, changed = false;
+	bool want = ms != DCC_LEASE_NONE, changed = false, lapsed, tell;
 	u64 end;
 	int ret;
 
@@ -1848,6 +1848,7 @@ int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
 	 */
 	end = ktime_get_coarse_boottime_ns() + (want ? (u64)ms * NSEC_PER_MSEC : 0);
 	spin_lock_irq(&dcc->lock);
+	lapsed = dcc_lease_lapsed(dcc);
 	ret = __dcc_check_reg(dcc, portid, reg_id);
 	if (!ret && dcc->lease == want) {
 		if (want)
@@ -1897,6 +1898,15 @@ int dcc_op_set_lease(struct dcc *dcc, u32 portid, u64 reg_id, u32 ms)
 		dcc_state_changed(dcc);
 	}
 out:
+	/*
+	 * A target that serves and waited for a lease serves reads at once
+	 * from now on: udev looks again (a renewal in time tells it nothing).
+	 */
+	spin_lock_irq(&dcc->lock);
+	tell = lapsed && dcc->serves && !dcc_lease_lapsed(dcc);
+	spin_unlock_irq(&dcc->lock);
+	if (tell)
+		dcc_uevent(dcc);
 	dcc_wake(dcc);
 	return 0;
 }

@@ -5,7 +5,8 @@
 # regions (each read would wait miss_timeout for a fill nobody does here):
 # udev settles at once and those volumes see no read; LVM's own scan with
 # the filter the docs give reads none of them either.  Once the owner holds
-# every region, the target's change uevent has udev probe it.
+# every region, the target's change uevent has udev probe it; so it does
+# when an owner that waited for a lease gets one.
 # disks: data=16M meta=1M data2=16M meta2=1M data3=16M meta3=1M
 # timeout: 300
 . ./lib.sh
@@ -81,6 +82,27 @@ dmsetup status hole
 expect_eq "hole, now whole: DCC_SCAN=1" "DCC_SCAN=1" "$(dccctl udev hole | grep SCAN)"
 probed() { [ "$(prop hole ID_FS_TYPE)" = ext4 ]; }
 check "hole, now whole: probed (ext4), on the target's uevent alone" wait_until 30 probed
+
+# An owner that waits for a lease (its flag set, as dccd does with a
+# witness) is not probed; the grant of one has udev look again: the
+# target's uevent, once, not at each renewal.
+check "full: the lease flag set, no lease running" dcctest nl full setlease --ms 0
+expect_eq "full: its lease expired" expired "$(status_field full lease)"
+expect_eq "... so it is not to be probed" "DCC_SCAN=0" "$(dccctl udev full | grep SCAN)"
+check "udev looks (a change event)" udevadm trigger --action=change --settle /dev/mapper/full
+expect_eq "full: udev holds DCC_SCAN=0" 0 "$(prop full DCC_SCAN)"
+# (the kernel counts every uevent it sends)
+seqnum() { cat /sys/kernel/uevent_seqnum; }
+n0=$(seqnum)
+check "full: a lease" dcctest nl full setlease --ms 60000
+scan1() { [ "$(prop full DCC_SCAN)" = 1 ]; }
+check "... udev looks again on the target's uevent: DCC_SCAN=1" wait_until 10 scan1
+n1=$(seqnum)
+[ "$n1" -gt "$n0" ] && ok "... a uevent was sent ($n0 -> $n1)" || bad "no uevent sent for the lease ($n0)"
+check "full: the lease renewed" dcctest nl full setlease --ms 60000
+sleep 1
+expect_eq "... no uevent for the renewal" "$n1" "$(seqnum)"
+check "full: the lease flag cleared" dcctest nl full setlease --ms none
 
 check "down" dccctl down --dir /tmp/vols full rep hole
 check "udev settles after the removal" udevadm settle --timeout=30
