@@ -43,7 +43,7 @@ std::optional<Daemon::AheadOf> Daemon::to_take_ahead(const Incoming& in) {
             return std::nullopt;
         p = probe.handover(m.generation, m.region);
         // (Not one that must set the lease flag first: carry_out does.)
-        if (!p.persist || p.persist->role != Role::Owner || needs_lease_flag(*v, *p.persist))
+        if (!p.persist || p.persist->role != Role::Owner || lease_flag_before(*v, *p.persist))
             return std::nullopt;
         a.to = *p.persist;
         return a;

@@ -155,7 +155,7 @@ private:
     bool drops_dirty_after(const Volume& v, core::SiteState to) const;
     int persist_role(const Volume& v, core::SiteState to, const RangeSet* invalid, bool clean, bool* cleaned,
                      std::string& why, std::string& note);
-    bool needs_lease_flag(const Volume& v, core::SiteState to) const;
+    std::optional<bool> lease_flag_before(const Volume& v, core::SiteState to) const;
     int lease_flag_first(Volume& v, core::SiteState to, std::string& why);
     void receive_control(zmq::socket_t& s, int budget);
     void end_start(Volume& v, Start& s, Quiesced& q);

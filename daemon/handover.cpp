@@ -406,6 +406,14 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
     v.next_renew = {};
     v.lease_told = false;
     if (v.owner() && has_witness()) last_ping_ = {};
+    // Handed over: the peer owns the next generation, with or without a
+    // witness as its ATTACH said when the sites paired (paired() does not
+    // run again while they stay paired).  Refusal 3 weighs it.
+    if (before.role == Role::Yielding && v.own.state().role == Role::Replica) {
+        v.owner_forced_gen.reset();
+        v.owner_unwitnessed_gen.reset();
+        if (!v.peer_witness) v.owner_unwitnessed_gen = v.generation();
+    }
 }
 
 // The HANDOVER set, every part or none: false if a part could not be queued.
@@ -513,26 +521,33 @@ bool Daemon::drops_dirty_after(const Volume& v, core::SiteState to) const {
     return probe.persisted(true).drop_dirty;
 }
 
-// Whether the kernel's lease flag must be set before @to is persisted:
-// with a witness, the flag is on disk before the commit that makes this
-// site an owner that needs a lease (core::lease_need), so that a dccd that
-// dies between that commit and its first lease leaves a device that waits
-// for a lease.  A replica sets it already (tell_kernel_lease): this is for
-// one where that failed, or has not run yet.
-bool Daemon::needs_lease_flag(const Volume& v, core::SiteState to) const {
-    return !v.reg.lease && core::lease_need(has_witness(), to, v.peer_lease, v.witness_lease, {}).needed;
+// What the kernel's lease flag must be made before @to is persisted, if
+// it is not so already (core::lease_need); only for a persist to owner (the
+// other roles serve nothing).  With a witness, set: it is on disk before
+// the commit that makes this site an owner that needs a lease, so that a
+// dccd that dies between that commit and its first lease leaves a device
+// that waits for a lease (a replica sets it already, in
+// tell_kernel_lease: this is for one where that failed or has not run
+// yet).  For an owner by force, cleared: it serves at once, as a replica's
+// flag would otherwise hold its I/O until the next round.
+std::optional<bool> Daemon::lease_flag_before(const Volume& v, core::SiteState to) const {
+    if (to.role != Role::Owner) return std::nullopt;
+    bool need = core::lease_need(has_witness(), to, v.peer_lease, v.witness_lease, {}).needed;
+    if (need == v.reg.lease) return std::nullopt;
+    return need;
 }
 
-// Sets the flag if needs_lease_flag(): 0, or the error (the persist is
-// then not made), explained in @why.
+// Makes the flag so if lease_flag_before() says: 0, or the error (the
+// persist is then not made), explained in @why.
 int Daemon::lease_flag_first(Volume& v, core::SiteState to, std::string& why) {
-    if (!needs_lease_flag(v, to)) return 0;
-    int e = kernel_.guarded(why, [&] { return kernel_.set_lease(v, 0); });
+    auto flag = lease_flag_before(v, to);
+    if (!flag) return 0;
+    int e = kernel_.guarded(why, [&] { return kernel_.set_lease(v, *flag ? 0 : DCC_LEASE_NONE); });
     if (e) {
-        why = "cannot set the lease flag before it owns: " + why;
+        why = std::string(*flag ? "cannot set" : "cannot clear") + " the lease flag before it owns: " + why;
         return e;
     }
-    v.reg.lease = true;
+    v.reg.lease = *flag;
     v.lease_told = false;
     return 0;
 }

@@ -198,7 +198,9 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.mode = t.mode;
     v.origin = t.origin;
     v.split = t.split == "-" ? split_name(Split::None) : t.split;
-    v.lease = t.lease == "-" ? "none" : t.lease;
+    // The owner's lease: a site that does not own holds none, whatever
+    // its flag (set at a replica with a witness), as dccd shows it.
+    v.lease = t.role != "owner" || t.lease == "-" ? "none" : t.lease;
     v.replication_mode = t.held ? "sync" : "async";
     v.held_writes = t.held;
     v.region_bytes = t.region_sectors * 512;

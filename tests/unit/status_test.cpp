@@ -67,6 +67,14 @@ TEST(Status, Leases) {
         EXPECT_EQ(s->lease, lease);
         EXPECT_EQ(s->split, "-");
         EXPECT_EQ(status_field(line, "lease"), lease);
+        EXPECT_EQ(kernel_view("v", *s).lease, std::string(lease) == "-" ? "none" : lease);
+    }
+    // A replica's flag (set with a witness) is no lease of its own.
+    for (const char* role : {"replica", "yielding"}) {
+        auto s = parse_status(std::string("128 4/4 0 0 ") + role + " 9 rw 3 0 0 handover - expired");
+        ASSERT_TRUE(s) << role;
+        EXPECT_EQ(s->lease, "expired") << role;
+        EXPECT_EQ(kernel_view("v", *s).lease, "none") << role;
     }
 }
 

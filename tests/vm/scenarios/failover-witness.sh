@@ -22,9 +22,9 @@
 #   5. The link a-b is cut and b's dccd restarted without the witness
 #      (configured at a only): b served under leases, so it serves no I/O
 #      (a write waits, then fails) until the sites pair and a hears from
-#      b's ATTACH that it serves without a lease.  Then, cut off from b,
-#      a's failover is refused, naming why, where the witness would grant
-#      it once b's lease there ran out (b writes on).
+#      b's ATTACH that it serves without a lease.  After a handover to a
+#      and back to b (which owns generation 4 then, without a witness
+#      still), cut off from b, a's failover is refused, naming why.
 # sites: 3
 # disks: data=16M meta=1M
 # disks-w: state=16M
@@ -208,13 +208,14 @@ else
 	expect_eq "3: b's kernel holds I/O for a lease" expired "$(status_field vol lease)"
 	rm -f /tmp/held3.rc
 	(write_mib 8 1; echo $? >/tmp/held3.rc) &
-	sleep 2
+	sleep 1
 	[ ! -e /tmp/held3.rc ] && ok "3: a write at b waits (no lease)" ||
 		bad "3: a write at b did not wait: rc $(cat /tmp/held3.rc)"
+	# (within miss_timeout, 8 s: b's dccd starts and renews at once)
 	start_dccd
 	check "3: b holds a lease (the witness's)" wait_until 10 is_field vol lease held
 	check "3: the waiting write ended" wait_until 15 test -e /tmp/held3.rc
-	echo "3: the write held while b had no dccd ended with rc $(cat /tmp/held3.rc)"
+	expect_eq "3: ... acknowledged once b held the lease" 0 "$(cat /tmp/held3.rc)"
 	expect_eq "3: ... by failover" failover "$(dccctl status --json vol | sed -n 's/.*"origin":"\([a-z]*\)".*/\1/p')"
 	check "3: b writes" write_mib 8 2
 	barrier_with w s4b
@@ -252,6 +253,10 @@ else
 	check "5: a hears that the owner runs without a witness" \
 		wait_until 60 grep -q "the owner runs without a witness" /tmp/dccd.log
 	barrier_with b s8
+	# A handover to a and back: b owns generation 4, as unwitnessed as
+	# it owned 2 (a heard so when they paired, not since).
+	check "5: migrate to a" dccctl migrate vol --to a
+	check "5: ... and back to b" dccctl migrate vol --to b
 	check "5: a has b's report of no backlog" dccctl wait vol in-sync --timeout 60
 	check "5: cut a-b again" link_cut ab
 	check "5: the link is down again" wait_until 20 link_down
@@ -260,7 +265,7 @@ else
 	refuse_saying "5: a: failover refused: b serves without a lease" \
 		"the owner runs without a witness" dccctl failover vol
 	expect_eq "5: exit code 3 (refused)" 3 "$(cat /tmp/check.rc)"
-	expect_eq "5: a is still replica" "replica 2" "$(role_gen vol)"
+	expect_eq "5: a is still replica" "replica 4" "$(role_gen vol)"
 	check "5: heal a-b" link_heal ab
 	check "5: paired again" dccctl wait vol paired --timeout 60
 	barrier_with b s9
