@@ -42,7 +42,7 @@ std::optional<Daemon::AheadOf> Daemon::to_take_ahead(const Incoming& in) {
         if (!a.invalid->empty() && a.invalid->ranges().back().end() > v->reg.nr_regions)
             return std::nullopt;
         p = probe.handover(m.generation, m.region);
-        // (Not one that must set the lease flag first: carry_out does.)
+        // (Not one that must set or clear the lease flag first: carry_out does.)
         if (!p.persist || p.persist->role != Role::Owner || lease_flag_before(*v, *p.persist))
             return std::nullopt;
         a.to = *p.persist;

@@ -361,6 +361,7 @@ void Daemon::kernel_events() {
                 if (e.cmd == DCC_CMD_EVENT_STATE) {
                     v->own.kernel_state(site_state(e));
                     v->reg.sync = e.sync;
+                    v->reg.lease = e.lease;
                 }
             }
     if (lost)

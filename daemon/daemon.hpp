@@ -156,6 +156,7 @@ private:
     int persist_role(const Volume& v, core::SiteState to, const RangeSet* invalid, bool clean, bool* cleaned,
                      std::string& why, std::string& note);
     std::optional<bool> lease_flag_before(const Volume& v, core::SiteState to) const;
+    void note_owner(Volume& v);
     int lease_flag_first(Volume& v, core::SiteState to, std::string& why);
     void receive_control(zmq::socket_t& s, int budget);
     void end_start(Volume& v, Start& s, Quiesced& q);

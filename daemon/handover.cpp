@@ -191,6 +191,7 @@ void Daemon::take_statement(Volume& v, const wire::Message& m, bool answer) {
     // held and the next ATTACH tries again.
     if (quiesced && !must_decide()) resume(v);
     if (core::follows_mode(v.own.state(), peer)) follow_mode(v, m.info.sync);
+    if (v.own.paired()) note_owner(v);
 }
 
 // A replica keeps its owner's replication mode (core::follows_mode).
@@ -225,18 +226,31 @@ void Daemon::paired(Volume& v) {
     auto p = v.own.peer();
     v.owner_forced_gen.reset();
     v.owner_unwitnessed_gen.reset();
-    if (!v.owner() && p && p->role == Role::Owner && p->generation == v.generation()) {
-        if (p->origin == dcc::Origin::Forced) v.owner_forced_gen = p->generation;
-        if (!v.peer_witness) {
-            v.owner_unwitnessed_gen = p->generation;
-            if (has_witness())
-                log_warn("%s: the owner runs without a witness (this site has one): it serves without "
-                         "a lease, and a failover here needs --force",
-                         v.name.c_str());
-        }
-    }
+    note_owner(v);
+    if (v.owner_unwitnessed_gen && has_witness())
+        log_warn("%s: the owner runs without a witness (this site has one): it serves without a lease, "
+                 "and a failover here needs --force",
+                 v.name.c_str());
     log_info("%s: paired with %s (%s there, generation %llu)", v.name.c_str(), peer_site_.c_str(),
              p ? role_name(p->role) : "?", (unsigned long long)v.generation());
+}
+
+// Replica: what a failover must weigh of its owner (refusal 3): that it
+// took its generation by force, or runs without a witness, as its last
+// statement said.  Taken when the sites pair, and again while they stay
+// paired when the generation moves on without a new pairing (a handover
+// to the peer, the peer's take-back): each statement of the peer's, and
+// the old owner's persist of replica after its handover.  Kept while
+// they are apart: that is when a failover asks.
+void Daemon::note_owner(Volume& v) {
+    auto p = v.own.peer();
+    // (A statement that is not the owner's of this generation, one of a
+    // handover under way, leaves what the last one said.)
+    if (v.owner() || !p || p->role != Role::Owner || p->generation != v.generation()) return;
+    v.owner_forced_gen.reset();
+    v.owner_unwitnessed_gen.reset();
+    if (p->origin == dcc::Origin::Forced) v.owner_forced_gen = p->generation;
+    if (!v.peer_witness) v.owner_unwitnessed_gen = p->generation;
 }
 
 // Carry out what the ownership core decided, in the order of the Plan's
@@ -406,14 +420,8 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
     v.next_renew = {};
     v.lease_told = false;
     if (v.owner() && has_witness()) last_ping_ = {};
-    // Handed over: the peer owns the next generation, with or without a
-    // witness as its ATTACH said when the sites paired (paired() does not
-    // run again while they stay paired).  Refusal 3 weighs it.
-    if (before.role == Role::Yielding && v.own.state().role == Role::Replica) {
-        v.owner_forced_gen.reset();
-        v.owner_unwitnessed_gen.reset();
-        if (!v.peer_witness) v.owner_unwitnessed_gen = v.generation();
-    }
+    // Handed over: the peer owns the next generation (its answer said so).
+    if (before.role == Role::Yielding && v.own.state().role == Role::Replica) note_owner(v);
 }
 
 // The HANDOVER set, every part or none: false if a part could not be queued.

@@ -16,7 +16,9 @@
 #      replica 1.  Its dccd starts again (crash point failover-persisted):
 #      it has had no report from the owner since it started, so the
 #      failover is refused unless forced; forced, it persists owner 2 and
-#      dies before it answers.  Started again, b owns generation 2 and
+#      dies before it answers.  Its kernel serves a write with no dccd
+#      (the lease flag it had as replica, with a witness, was cleared
+#      before that persist).  Started again, b owns generation 2 and
 #      writes.
 #   4. a's links come back: a wrote nothing after it was cut off, so it
 #      becomes b's replica (rule 12), and both copies end equal.
@@ -138,6 +140,10 @@ else
 		bad "3: no crash point failover-persisted in b's log"
 	kill9_dccd
 	expect_eq "3: the kernel says b owns generation 2" "owner 2" "$(role_gen vol)"
+	# Its lease flag, set while b was replica (a witness), was cleared
+	# before that persist: an owner by force serves at once, no dccd.
+	expect_eq "3: ... with no lease flag" "-" "$(status_field vol lease)"
+	check "3: b writes with its dccd dead" write_mib 12 1
 	start_dccd
 	check "3: b writes 2 MiB" write_mib 8 2
 	expect_eq "3: ... by force" forced \

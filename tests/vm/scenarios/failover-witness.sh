@@ -207,6 +207,7 @@ else
 	# while b was replica, holds b's I/O.
 	expect_eq "3: b's kernel holds I/O for a lease" expired "$(status_field vol lease)"
 	rm -f /tmp/held3.rc
+	t3=$(now_ms)
 	(write_mib 8 1; echo $? >/tmp/held3.rc) &
 	sleep 1
 	[ ! -e /tmp/held3.rc ] && ok "3: a write at b waits (no lease)" ||
@@ -216,6 +217,7 @@ else
 	check "3: b holds a lease (the witness's)" wait_until 10 is_field vol lease held
 	check "3: the waiting write ended" wait_until 15 test -e /tmp/held3.rc
 	expect_eq "3: ... acknowledged once b held the lease" 0 "$(cat /tmp/held3.rc)"
+	echo "3: the held write took $(($(now_ms) - t3)) ms or less (miss_timeout 8 s)"
 	expect_eq "3: ... by failover" failover "$(dccctl status --json vol | sed -n 's/.*"origin":"\([a-z]*\)".*/\1/p')"
 	check "3: b writes" write_mib 8 2
 	barrier_with w s4b
