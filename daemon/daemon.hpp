@@ -155,9 +155,7 @@ private:
     bool drops_dirty_after(const Volume& v, core::SiteState to) const;
     int persist_role(const Volume& v, core::SiteState to, const RangeSet* invalid, bool clean, bool* cleaned,
                      std::string& why, std::string& note);
-    std::optional<bool> lease_flag_before(const Volume& v, core::SiteState to) const;
     void note_owner(Volume& v);
-    int lease_flag_first(Volume& v, core::SiteState to, std::string& why);
     void receive_control(zmq::socket_t& s, int budget);
     void end_start(Volume& v, Start& s, Quiesced& q);
     void start_failed(Volume& v, Start& s, const Failure& f);
@@ -289,6 +287,8 @@ private:
     void on_pong(const wire::Message& m);
     void lease_tick(Volume& v, Clock::time_point now);
     void tell_kernel_lease(Volume& v, Clock::time_point now);
+    std::optional<bool> lease_flag_before(const Volume& v, core::SiteState to) const;
+    int lease_flag_first(Volume& v, core::SiteState to, std::string& why);
     void witness_answers();
     void on_witness_answer(Volume& v, const wire::Message& m);
     core::AloneFacts alone_facts(const Volume& v) const;

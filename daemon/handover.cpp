@@ -529,37 +529,6 @@ bool Daemon::drops_dirty_after(const Volume& v, core::SiteState to) const {
     return probe.persisted(true).drop_dirty;
 }
 
-// What the kernel's lease flag must be made before @to is persisted, if
-// it is not so already (core::lease_need); only for a persist to owner (the
-// other roles serve nothing).  With a witness, set: it is on disk before
-// the commit that makes this site an owner that needs a lease, so that a
-// dccd that dies between that commit and its first lease leaves a device
-// that waits for a lease (a replica sets it already, in
-// tell_kernel_lease: this is for one where that failed or has not run
-// yet).  For an owner by force, cleared: it serves at once, as a replica's
-// flag would otherwise hold its I/O until the next round.
-std::optional<bool> Daemon::lease_flag_before(const Volume& v, core::SiteState to) const {
-    if (to.role != Role::Owner) return std::nullopt;
-    bool need = core::lease_need(has_witness(), to, v.peer_lease, v.witness_lease, {}).needed;
-    if (need == v.reg.lease) return std::nullopt;
-    return need;
-}
-
-// Makes the flag so if lease_flag_before() says: 0, or the error (the
-// persist is then not made), explained in @why.
-int Daemon::lease_flag_first(Volume& v, core::SiteState to, std::string& why) {
-    auto flag = lease_flag_before(v, to);
-    if (!flag) return 0;
-    int e = kernel_.guarded(why, [&] { return kernel_.set_lease(v, *flag ? 0 : DCC_LEASE_NONE); });
-    if (e) {
-        why = std::string(*flag ? "cannot set" : "cannot clear") + " the lease flag before it owns: " + why;
-        return e;
-    }
-    v.reg.lease = *flag;
-    v.lease_told = false;
-    return 0;
-}
-
 // Persist @to (with @invalid made invalid, and with @clean the dirty bits
 // dropped) in one commit; *@cleaned says whether they were.  A kernel that
 // refuses CLEAN because a write is still in flight (EBUSY, ETIMEDOUT) gets

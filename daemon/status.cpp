@@ -42,10 +42,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
         s.timeouts = v.kst->timeouts;
         s.waiting = v.kst->waiting;
         s.registration = v.kst->registration;
-        // The owner's lease.  A site that does not own holds none (with a
-        // witness its kernel's flag is set, so that it serves nothing as
-        // owner before a lease: dmsetup status shows "expired").
-        s.lease = !v.owner() || v.kst->lease == "-" ? "none" : v.kst->lease;
+        s.lease = owner_lease(*v.kst);
         s.replication_mode = v.kst->held ? "sync" : "async";
         s.held_writes = v.kst->held;
     } else {

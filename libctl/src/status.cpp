@@ -130,6 +130,8 @@ std::optional<TargetStatus> parse_status(const std::string& params) {
     return st;
 }
 
+std::string owner_lease(const TargetStatus& s) { return s.role != "owner" || s.lease == "-" ? "none" : s.lease; }
+
 bool serves_reads_at_once(const TargetStatus& s) {
     return s.role == "owner" && (s.mode == "rw" || s.mode == "ro") && s.split != "old" &&
            s.lease != "expired" && s.regions && s.valid == s.regions;
@@ -198,9 +200,7 @@ VolumeStatus kernel_view(const std::string& name, const TargetStatus& t) {
     v.mode = t.mode;
     v.origin = t.origin;
     v.split = t.split == "-" ? split_name(Split::None) : t.split;
-    // The owner's lease: a site that does not own holds none, whatever
-    // its flag (set at a replica with a witness), as dccd shows it.
-    v.lease = t.role != "owner" || t.lease == "-" ? "none" : t.lease;
+    v.lease = owner_lease(t);
     v.replication_mode = t.held ? "sync" : "async";
     v.held_writes = t.held;
     v.region_bytes = t.region_sectors * 512;

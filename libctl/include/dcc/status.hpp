@@ -59,6 +59,11 @@ std::optional<TargetStatus> parse_status(const std::string& params);
 // such a volume is probed by udev (blkid) and LVM: a replica fails every
 // read, and a read of a missing region waits for the other site.
 bool serves_reads_at_once(const TargetStatus& s);
+// The owner's lease as status shows it: "none", "held" or "expired".  A
+// site that does not own holds none, whatever its flag (with a witness
+// dccd sets it at a replica, so that it serves nothing as owner before a
+// lease: dmsetup status shows "expired" there).
+std::string owner_lease(const TargetStatus& s);
 
 // One field of it by name: region_sectors, valid, regions, dirty, locked,
 // role, generation, mode, registration ("-" if none), misses, timeouts,
