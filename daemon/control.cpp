@@ -122,6 +122,7 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
                    {"site", cfg_.site},
                    {"peer", peer_site_.empty() ? json(nullptr) : json(peer_site_)},
                    {"link", link_up_ ? "up" : "down"},
+                   {"witness", witness_state()},
                    {"time", wall_ms()}};
         bool sent = send_line(fd, json_line(hello));
         // "now": each volume's state as last published, which the change
@@ -171,9 +172,10 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         } catch (const Error& e) {
             return refuse(Code::Failed, e.what());
         }
-        send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
-                                                                           : std::optional(peer_site_),
-                                              link_up_, states, started_, link_rtt())));
+        json st = status_answer(cfg_.site, peer_site_.empty() ? std::nullopt : std::optional(peer_site_),
+                                link_up_, states, started_, link_rtt());
+        st["witness"] = witness_state();
+        send_line(fd, json_line(st));
         close(fd);
         return;
     }

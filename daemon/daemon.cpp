@@ -593,6 +593,7 @@ int Daemon::run() {
         if (!cfg_.insecure && ready(zap)) link_.serve_zap();
         for (size_t i = 0; i < monitor.size(); i++)
             if (ready(monitor[i])) link_.serve_monitor(i);
+        witness_link_news();
         link_.tick();
         if (ready(kernel)) kernel_events();
         if (wsock && ready(witness)) witness_answers();

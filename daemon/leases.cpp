@@ -317,6 +317,26 @@ int Daemon::lease_flag_first(Volume& v, core::SiteState to, std::string& why) {
     return 0;
 }
 
+// The connection to the witness came up or went: logged and told once a
+// change (ZeroMQ's heartbeats end a silent one within link_timeout_ms).
+void Daemon::witness_link_news() {
+    const auto& w = link_.witness_link();
+    if (!w || w->up == witness_up_) return;
+    witness_up_ = w->up;
+    if (witness_up_)
+        log_info("the witness (%s) is reachable", cfg_.witness.c_str());
+    else
+        log_warn("the witness (%s) is not reachable: an owner cut off from its replica too stops "
+                 "within its lease",
+                 cfg_.witness.c_str());
+    emit({{"event", "witness"}, {"state", witness_up_ ? "up" : "down"}, {"witness", cfg_.witness}});
+}
+
+nlohmann::json Daemon::witness_state() const {
+    if (!link_.witness_link()) return nullptr;
+    return witness_up_ ? "up" : "down";
+}
+
 void Daemon::witness_answers() {
     while (auto m = link_.witness_receive()) {
         // An answer to this dccd's request (the witness echoes its

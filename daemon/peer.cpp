@@ -60,15 +60,22 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     monitor(ctx, bulk_server_, "bulk listener");
     monitor(ctx, ctl_client_, "control connection to the peer", cfg.peer);
     monitor(ctx, bulk_client_, "bulk connection to the peer", cfg.peer_bulk);
-    if (witness_) monitor(ctx, *witness_, "connection to the witness", cfg.witness);
+    if (witness_) {
+        witness_link_.emplace();
+        witness_link_->since = core::BootClock::now();
+        monitor(ctx, *witness_, "connection to the witness", cfg.witness,
+                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+        monitors_.back().witness = true;
+    }
 }
 
 void PeerLink::monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what,
-                       const std::string& endpoint) {
+                       const std::string& endpoint, int more_events) {
     static unsigned serial;  // endpoints are per context: one per monitor
     std::string ep = "inproc://dccd-monitor-" + std::to_string(serial++);
     if (zmq_socket_monitor(s.handle(), ep.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               more_events))
         throw std::runtime_error("cannot monitor the " + std::string(what));
     zmq::socket_t pair(ctx, zmq::socket_type::pair);
     pair.set(zmq::sockopt::linger, 0);
@@ -105,6 +112,13 @@ void PeerLink::serve_monitor(size_t i) {
     Monitor& m = monitors_[i];
     auto e = read_monitor(m.pair);
     if (!e) return;
+    if (m.witness) {
+        // The DEALER has one connection: it is up from its handshake to
+        // its end (or a heartbeat unanswered for link_timeout_ms).
+        bool up = e->event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+        if (up != witness_link_->up) witness_link_ = WitnessLink{up, core::BootClock::now()};
+        if (up || e->event == ZMQ_EVENT_DISCONNECTED) return;
+    }
     // A protocol error ends the connection for good in ZeroMQ (no reconnect).
     bool named = e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     if (named && m.client) m.lost = true;

@@ -83,6 +83,14 @@ public:
     bool witness_request(const wire::Message& m);
     // One answer from the witness; nullopt if none is there or it was refused.
     std::optional<wire::Message> witness_receive();
+    // Whether a connection to the witness is up (its CURVE handshake done,
+    // ZeroMQ's heartbeats answered within link_timeout_ms), and since when;
+    // nullopt without a witness.  Only serve_monitor() changes it.
+    struct WitnessLink {
+        bool up = false;
+        core::BootClock::time_point since{};
+    };
+    const std::optional<WitnessLink>& witness_link() const { return witness_link_; }
 
     // Close every socket, giving what was queued on them up to @linger_ms
     // to reach the network when the context is closed.  For the crash
@@ -99,18 +107,20 @@ private:
               const void* data, size_t len);
 
     void monitor(zmq::context_t& ctx, zmq::socket_t& s, const char* what,
-                 const std::string& endpoint = "");
+                 const std::string& endpoint = "", int more_events = 0);
 
     const Config& cfg_;
     zmq::socket_t zap_;
     zmq::socket_t ctl_server_, bulk_server_, ctl_client_, bulk_client_;
     std::optional<zmq::socket_t> witness_;
+    std::optional<WitnessLink> witness_link_;
     struct Monitor {
         zmq::socket_t pair;
         const char* what;
         zmq::socket_t* client;  // the DEALER it watches, or nullptr
         std::string endpoint;   // and where that connects
         bool lost = false;      // ZeroMQ gave that connection up
+        bool witness = false;   // it watches the witness's connection
         RefusalLog log;
         core::BootClock::time_point retried{};
     };

@@ -62,8 +62,12 @@ void print_status_text(const json& st) {
         if (st.contains("link_rtt_ms") && st["link_rtt_ms"].is_number())
             std::snprintf(rtt, sizeof(rtt), " (round trip %.1f ms, least %.1f ms)",
                           st["link_rtt_ms"].get<double>(), st.value("link_rtt_min_ms", 0.0));
-        std::printf("site %s, peer %s, link %s%s\n", str_or(st, "site", "?").c_str(),
-                    str_or(st, "peer", "unknown").c_str(), str_or(st, "link", "?").c_str(), rtt);
+        std::string witness = st.contains("witness") && st["witness"].is_string()
+                                  ? ", witness " + st["witness"].get<std::string>()
+                                  : ", no witness";
+        std::printf("site %s, peer %s, link %s%s%s\n", str_or(st, "site", "?").c_str(),
+                    str_or(st, "peer", "unknown").c_str(), str_or(st, "link", "?").c_str(), rtt,
+                    witness.c_str());
     }
     else
         std::printf("dccd is not running here: the kernel's state only\n");

@@ -107,6 +107,9 @@ std::string prometheus_text(const json& st) {
     if (daemon && st.contains("link") && st["link"].is_string())
         o.add("dcc_link_up", "gauge", "1 while the link to the peer site is up", "",
               st["link"] == "up" ? 1 : 0);
+    if (daemon && st.contains("witness") && st["witness"].is_string())
+        o.add("dcc_witness_up", "gauge", "1 while the connection to the witness is up", "",
+              st["witness"] == "up" ? 1 : 0);
     if (daemon)
         o.num("dcc_link_round_trip_seconds", "gauge",
               "dccd's smoothed round trip to the peer's dccd (while the link is up)", "", st,

@@ -296,6 +296,8 @@ json status_answer(const std::optional<std::string>& site, const std::optional<s
             {"link_rtt_last_ms", rtt ? json(rtt->last) : json(nullptr)},
             {"link_rtt_min_ms", rtt ? json(rtt->min) : json(nullptr)},
             {"started", started ? json(*started) : json(nullptr)},
+            // dccd sets it: "up" or "down" with a witness configured
+            {"witness", nullptr},
             {"volumes", a}};
 }
 

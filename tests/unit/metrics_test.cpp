@@ -74,6 +74,9 @@ TEST(Metrics, DaemonStatus) {
     auto m = parse(dcc::prometheus_text(st));
     EXPECT_EQ(m["dcc_daemon_up"], "1");
     EXPECT_EQ(m["dcc_link_up"], "1");
+    EXPECT_EQ(m.count("dcc_witness_up"), 0u) << "no witness configured";
+    st["witness"] = "down";
+    EXPECT_EQ(parse(dcc::prometheus_text(st))["dcc_witness_up"], "0");
     const std::string l = R"({volume="vm\"1"})";
     EXPECT_EQ(m["dcc_volume_valid_regions" + l], "512");
     EXPECT_EQ(m["dcc_volume_regions" + l], "1024");

@@ -37,6 +37,7 @@ LEASE_MS=3000
 sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
 pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
+witness_is() { [ "$(dccctl status --json | sed -n 's/.*"witness":"\([a-z]*\)".*/\1/p')" = "$1" ]; }
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 write_mib() { $DD if=/dev/urandom of=/dev/mapper/vol bs=64k count=$((16 * $2)) seek=$((16 * $1)) oflag=direct status=none; }
 boot=${DCC_BOOT:-1}
@@ -92,6 +93,9 @@ check "paired" dccctl wait vol paired --timeout 60
 check "in sync" dccctl wait vol in-sync --timeout 120
 if [ "$SITE" = a ]; then
 	check "1: a holds a lease" wait_until 10 is_field vol lease held
+	check "1: status: the witness is up" wait_until 10 witness_is up
+	dccctl status | head -n 1 | grep -q ", witness up" && ok "1: ... and its text says so" ||
+		bad "1: status text: $(dccctl status | head -n 1)"
 	dccctl status vol | grep -q "NO LEASE" && bad "1: status says no lease" || ok "1: status shows no lease warning"
 else
 	refuse_saying "1: b: failover refused while a is reachable" "use dccctl migrate" dccctl failover vol
@@ -104,6 +108,7 @@ barrier s1
 # 1: w's power is cut.  a serves on, on its replica's promises.
 if [ "$SITE" = a ]; then
 	sleep $((LEASE_MS / 1000 + 2))
+	check "1: status: the witness is down (w's power cut)" wait_until 10 witness_is down
 	check "1: a writes while w is down (peer lease)" write_mib 12 1
 	expect_eq "1: a's lease holds" held "$(status_field vol lease)"
 	# Replicated before the cut, and b has a's report saying so: b's
@@ -124,6 +129,7 @@ tail -n 15 /tmp/dccd.log | sed "s/^/dccd log at s2, $SITE: /"
 check "2: the link is down" wait_until 20 link_down
 barrier s3
 if [ "$SITE" = a ]; then
+	check "2: status: the witness is up again" wait_until 30 witness_is up
 	check "2: a writes with only the witness's lease" write_mib 0 1
 	sleep $((LEASE_MS / 1000 + 1))
 	expect_eq "2: a's lease holds (the witness)" held "$(status_field vol lease)"
@@ -136,8 +142,10 @@ if [ "$SITE" = a ]; then
 	t0=$(now_ms)
 	check "3: a's lease ends" wait_until 15 is_field vol lease expired
 	check "3: an event says so" wait_until 10 grep -q '"event":"lease".*"state":"expired"' /tmp/events3.out
-	kill $events 2>/dev/null
 	took=$(($(now_ms) - t0))
+	check "3: status: the witness is down" wait_until 10 witness_is down
+	check "3: ... an event says so" wait_until 5 grep -q '"event":"witness".*"state":"down"' /tmp/events3.out
+	kill $events 2>/dev/null
 	[ "$took" -le $((LEASE_MS + 1000)) ] && ok "3: a stopped serving $took ms after it lost both (lease $LEASE_MS ms)" ||
 		bad "3: a stopped serving only $took ms after it lost both (lease $LEASE_MS ms)"
 	dccctl status vol | grep -q "NO LEASE" && ok "3: status says so" || bad "3: status does not say NO LEASE"
