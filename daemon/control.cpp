@@ -218,6 +218,9 @@ core::FailoverFacts Daemon::failover_facts(const Volume& v, bool force) const {
     f.peer_absent = v.peer_absent;
     f.force = force;
     f.owner_backlog = v.last_owner_backlog;
+    if (v.last_owner_report)
+        f.report_age_ms = uint64_t(
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *v.last_owner_report).count());
     f.witness = has_witness();
     f.owner_forced = v.owner_forced_gen == v.generation();
     f.owner_unwitnessed = v.owner_unwitnessed_gen == v.generation();

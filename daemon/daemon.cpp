@@ -309,6 +309,7 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
         if (v.own.takes_report(m.from, m.seq, m.generation)) {
             v.peer_backlog = m.region;
             v.last_owner_backlog = m.arg;  // what a failover weighs
+            v.last_owner_report = Clock::now();
         } else if (!v.owner() && m.generation == v.generation() && !v.told_old_report &&
                    (!floor || m.from == floor->incarnation)) {
             v.told_old_report = true;  // once per pairing

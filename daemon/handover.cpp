@@ -218,6 +218,7 @@ void Daemon::paired(Volume& v) {
     // reports at once (the link may have looked up all along here).
     if (!v.owner()) {
         v.last_owner_backlog.reset();
+        v.last_owner_report.reset();
         v.peer_backlog.reset();
         v.told_old_report = false;
     }
@@ -403,6 +404,7 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
         if (!was_owner && v.owner()) {
             v.peer_backlog.reset();
             v.last_owner_backlog.reset();
+            v.last_owner_report.reset();
             v.check_pending = true;
             flush_acks(v);  // pushes taken as a replica are answered as one
             reload_invalid(v);

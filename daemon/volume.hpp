@@ -168,6 +168,7 @@ struct Volume {
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
     // The same, kept when the link goes (a failover weighs it).
     std::optional<uint64_t> last_owner_backlog;
+    std::optional<Clock::time_point> last_owner_report;  // ... heard then
     // Replica: logged an owner's report it ignored (Ownership::takes_report).
     bool told_old_report = false;
     // Replica: the generation whose owner took it by force (its statement

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "failover.hpp"
 
+#include <cstdio>
+
 namespace dcc::core {
 
 std::optional<Refusal> failover_refusal(const FailoverFacts& f) {
@@ -91,6 +93,11 @@ std::string failover_risks(const FailoverFacts& f) {
     s += "; regions this copy lacks: " + std::to_string(f.lacking);
     s += "; regions the owner last reported not yet replicated: ";
     s += f.owner_backlog ? std::to_string(*f.owner_backlog) : std::string("unknown");
+    if (f.report_age_ms) {
+        char age[64];
+        std::snprintf(age, sizeof(age), " (that report came %.1f s ago)", double(*f.report_age_ms) / 1000);
+        s += age;
+    }
     s += "; writes at the old owner after that report are lost, and if it wrote at all it "
          "reports a split brain when the sites meet again";
     return s;

@@ -35,6 +35,7 @@ struct FailoverFacts {
     uint64_t lacking = 0;                   // regions not valid here
     std::optional<uint64_t> owner_backlog;  // the owner's last report: regions
                                             // not yet the same at both sites
+    std::optional<uint64_t> report_age_ms;  // ... and how long ago it came
     bool force = false;
     bool witness = false;                   // a witness is configured
     // The owner of this site's generation took it by force (its statement

@@ -390,6 +390,10 @@ TEST(Failover, RefusesInOrderAndForceOverridesOnlyWhatItMay) {
     EXPECT_FALSE(failover_refusal(f)) << "--force takes over a copy that lacks data";
     EXPECT_NE(failover_risks(f).find("lacks: 3"), std::string::npos);
     EXPECT_NE(failover_risks(f).find("generation 6"), std::string::npos);
+    EXPECT_NE(failover_risks(f).find("replicated: 7;"), std::string::npos) << failover_risks(f);
+    f.report_age_ms = 12345;
+    EXPECT_NE(failover_risks(f).find("replicated: 7 (that report came 12.3 s ago);"), std::string::npos)
+        << "the last replication position, and how old it is";
     // Never overridden.
     f.link_up = true;
     EXPECT_NE(why().find("use dccctl migrate"), std::string::npos) << why();
