@@ -380,7 +380,7 @@ const std::vector<Verb>& verbs() {
         {"resolve", "VOL --discard-local [--json]", "end a split brain, dropping this site's changes",
          cmd_resolve},
         {"mode", "VOL sync|async [--json]", "set a volume's replication mode (a replica keeps its owner's)", cmd_mode},
-        {"wait", "VOL COND [--timeout S] [--json] [--progress]", "wait for paired, hydrated, in-sync, role=R, owner=SITE",
+        {"wait", "VOL COND [--timeout S] [--json] [--progress]", "wait for paired, hydrated, in-sync, role=R, owner=SITE, split-brain",
          cmd_wait},
         {"events", "[--json] [--now] [--count N] [VOL]",
          "follow state changes as they happen (--now: each volume's state first)", cmd_events},

@@ -61,6 +61,12 @@ std::vector<json> changes(const VolumeStatus* before, const VolumeStatus& after)
     }
     if (before->mode != after.mode) ev("mode")["mode"] = after.mode;
     if (before->lease != after.lease) ev("lease")["state"] = after.lease;
+    if (before->split != after.split) {
+        // recorded ("old": serves nothing; "new": serves on) or ended by a resolve
+        json& e = ev("split-brain");
+        e["split"] = after.split;
+        e["generation"] = after.generation;
+    }
     if (before->paired != after.paired && after.paired) ev(*after.paired ? "paired" : "unpaired");
     if (before->handover != after.handover && after.handover) {
         json& e = ev("handover");

@@ -99,6 +99,7 @@ TEST(VolumeStatus, JsonHasNumbersAndNullForUnknown) {
     EXPECT_EQ(up["link_rtt_last_ms"], 6.0);
     EXPECT_EQ(up["link_rtt_min_ms"], 4.5);
     EXPECT_EQ(s["daemon"], true);
+    EXPECT_TRUE(s["witness"].is_null()) << "dccd says up or down, with a witness only";
     EXPECT_EQ(s["volumes"].size(), 1u);
     // The kernel's view: what only dccd knows is null.
     json k = status_answer(std::nullopt, std::nullopt, std::nullopt,
@@ -175,6 +176,26 @@ TEST(Changes, LeaseHeldThenExpiredThenNone) {
     d.lease = "none";
     EXPECT_EQ(changes(&c, d)[0]["state"], "none");
     EXPECT_EQ(dcc::report::state_event(c)["lease"], "expired");
+}
+
+// A split brain recorded, or ended by a resolve: each an event with the
+// generation it concerns.
+TEST(Changes, SplitBrainRecordedThenResolved) {
+    VolumeStatus a = owner_state();
+    VolumeStatus b = a;
+    b.split = "old";
+    auto ev = changes(&a, b);
+    ASSERT_EQ(names(ev), std::vector<std::string>{"split-brain"});
+    EXPECT_EQ(ev[0]["split"], "old");
+    EXPECT_EQ(ev[0]["generation"], a.generation);
+    EXPECT_TRUE(changes(&b, b).empty());
+    VolumeStatus c = b;
+    c.split = "none";
+    c.role = "replica";
+    c.generation = a.generation + 1;
+    ev = changes(&b, c);
+    ASSERT_EQ(names(ev), (std::vector<std::string>{"role", "split-brain"}));
+    EXPECT_EQ(ev[1]["split"], "none");
 }
 
 // events --now: one "state" event per volume, the whole baseline the

@@ -10,10 +10,12 @@
 #   3. B's power is cut; A is refused without --force (no witness), then
 #      takes the volume by force (generation 3) and writes.  B boots and its
 #      application writes before its dccd starts: both wrote while apart.
-#      Both record a split brain (rule 14): B serves nothing, A serves on,
-#      `wait` fails at once.  `dccctl resolve --discard-local` at B drops
-#      B's writes; the sites pair and end with equal copies, A's writes
-#      kept.
+#      Both record a split brain (rule 14), each with an event: B serves
+#      nothing, A serves on, `wait` fails at once at B and `wait
+#      split-brain` returns at A; B's data device does not change.
+#      `dccctl resolve --discard-local` at B drops B's writes; the sites
+#      pair, only the divergent regions move (A's 65 written apart, B's
+#      16 dropped) and the copies end equal, A's writes kept.
 #   4. A second split brain, resolved at the newer site: each site takes
 #      its end of the link down; B takes the volume by force (generation
 #      4) and writes, A writes; then the link is back.  A is the older site
@@ -38,6 +40,7 @@ sum_data() { $DD if="$DATA" bs=1M iflag=direct status=none | sha256sum | cut -d'
 sum_head() { $DD if=/dev/mapper/vol bs=1M count=8 iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 is_role_gen() { [ "$(role_gen vol)" = "$1" ]; }
 pushed() { dccctl status --json vol | sed -n 's/.*"replication":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
+pulled() { dccctl status --json vol | sed -n 's/.*"hydration":{[^}]*"regions":\([0-9]*\).*/\1/p'; }
 rc_was() { expect_eq "$1" "$2" "$(cat /tmp/check.rc)"; }
 # The first region from $1 (default 0) not valid here (ranges are sorted).
 first_invalid() {
@@ -96,8 +99,13 @@ if [ "$SITE" = a ]; then
 		expect_eq "3: A owns" "owner 3" "$(role_gen vol)"
 		expect_eq "3: origin" forced "$(status_field vol origin)"
 		check "3: A writes 4 MiB" $DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=16 count=4 oflag=direct status=none
+		dccctl events --json vol >/tmp/events3.out 2>&1 &
+		events=$!
 		barrier forced
 		check "3: A records the split brain" wait_until 60 is_field vol split new
+		check "3: wait split-brain returns at A" dccctl wait vol split-brain --timeout 10
+		check "3: an event says so" wait_until 10 grep -q '"event":"split-brain".*"split":"new"' /tmp/events3.out
+		kill $events 2>/dev/null
 		check "3: A serves on" $DD if=/dev/urandom of=/dev/mapper/vol bs=64k seek=400 count=1 oflag=direct status=none
 		refuse_saying "3: wait paired says why it times out" "resolve it at either site" \
 			dccctl wait vol paired --timeout 2
@@ -219,8 +227,13 @@ else
 		expect_eq "3: B comes back as" "owner 2" "$(role_gen vol)"
 		check "3: B's application writes 1 MiB before dccd starts" \
 			$DD if=/dev/urandom of=/dev/mapper/vol bs=1M seek=24 count=1 oflag=direct status=none
+		# B's data device, A's and B's writes apart: nothing changes it
+		# until a resolve names the outcome.
+		b3=$(sum_data)
 		start_dccd
 		check "3: B records the split brain" wait_until 60 is_field vol split old
+		dccctl events --json vol >/tmp/events3.out 2>&1 &
+		events=$!
 		check "3: in its metadata" sh -c "dccctl dump-meta $META | grep -q 'split *old (the newer owner.s generation 3)'"
 		refuse "3: B serves no write" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
 		refuse "3: nor a read" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
@@ -230,6 +243,9 @@ else
 			bad "3: status at B: $(dccctl status vol)"
 		refuse_saying "3: failover is refused" "split brain" dccctl failover vol --force
 		barrier seen
+		sleep 2 # (A's pairing attempts meanwhile: still nothing may move)
+		expect_eq "3: B's data device unchanged until resolve" "$b3" "$(sum_data)"
+		expect_eq "3: ... nothing received" "0 0" "$(pushed) $(pulled)"
 		dccctl resolve vol --discard-local >/tmp/r.out 2>&1 && ok "3: resolve --discard-local" ||
 			bad "3: resolve: $(cat /tmp/r.out)"
 		grep -q "16 regions written here dropped" /tmp/r.out && ok "3: it dropped B's 16 regions" ||
@@ -237,7 +253,16 @@ else
 		check "3: B is replica of generation 3" wait_until 30 is_role_gen "replica 3"
 		check "3: paired" dccctl wait vol paired --timeout 120
 		check "3: in sync" dccctl wait vol in-sync --timeout 120
+		check "3: B hydrated" dccctl wait vol hydrated --timeout 120
 		expect_eq "3: split cleared at B" - "$(status_field vol split)"
+		check "3: an event says so" wait_until 10 grep -q '"event":"split-brain".*"split":"none"' /tmp/events3.out
+		kill $events 2>/dev/null
+		# Only the divergent regions move: the 65 A wrote apart and the 16
+		# B dropped (its INVALID_SET lists them; A sends them as pushes),
+		# or a few more for a push sent twice: never a full copy.
+		n=$(($(pushed) + $(pulled)))
+		[ "$n" -ge 81 ] && [ "$n" -le 113 ] && ok "3: B received $n regions (81 of 512 diverged)" ||
+			bad "3: B received $n regions; 81 of 512 diverged"
 		s=$(sum_data)
 		expect_eq "3: both copies equal" "$(exchange s3 "$s")" "$s"
 		# 4: apart again; B takes the volume by force and writes.
