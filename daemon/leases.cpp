@@ -320,9 +320,9 @@ int Daemon::lease_flag_first(Volume& v, core::SiteState to, std::string& why) {
 // The connection to the witness came up or went: logged and told once a
 // change (ZeroMQ's heartbeats end a silent one within link_timeout_ms).
 void Daemon::witness_link_news() {
-    const auto& w = link_.witness_link();
-    if (!w || w->up == witness_up_) return;
-    witness_up_ = w->up;
+    auto up = link_.witness_up();
+    if (!up || *up == witness_up_) return;
+    witness_up_ = *up;
     if (witness_up_)
         log_info("the witness (%s) is reachable", cfg_.witness.c_str());
     else
@@ -333,7 +333,7 @@ void Daemon::witness_link_news() {
 }
 
 nlohmann::json Daemon::witness_state() const {
-    if (!link_.witness_link()) return nullptr;
+    if (!link_.witness_up()) return nullptr;
     return witness_up_ ? "up" : "down";
 }
 

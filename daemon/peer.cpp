@@ -53,7 +53,8 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     if (!cfg.witness.empty()) {
         witness_.emplace(ctx, zmq::socket_type::dealer);
         if (two_threads_) witness_->set(zmq::sockopt::affinity, kControlThreads);
-        setup_client(*witness_, cfg.witness, "site:" + cfg.site, cfg.witness_public_key);
+        // (connected once its monitor is on: its first handshake counts)
+        setup_client(*witness_, "", "site:" + cfg.site, cfg.witness_public_key);
     }
     monitors_.reserve(5);
     monitor(ctx, ctl_server_, "control listener");
@@ -61,11 +62,11 @@ PeerLink::PeerLink(zmq::context_t& ctx, const Config& cfg)
     monitor(ctx, ctl_client_, "control connection to the peer", cfg.peer);
     monitor(ctx, bulk_client_, "bulk connection to the peer", cfg.peer_bulk);
     if (witness_) {
-        witness_link_.emplace();
-        witness_link_->since = core::BootClock::now();
+        witness_up_ = false;
         monitor(ctx, *witness_, "connection to the witness", cfg.witness,
                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
         monitors_.back().witness = true;
+        witness_->connect(cfg.witness);
     }
 }
 
@@ -116,7 +117,7 @@ void PeerLink::serve_monitor(size_t i) {
         // The DEALER has one connection: it is up from its handshake to
         // its end (or a heartbeat unanswered for link_timeout_ms).
         bool up = e->event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
-        if (up != witness_link_->up) witness_link_ = WitnessLink{up, core::BootClock::now()};
+        witness_up_ = up;
         if (up || e->event == ZMQ_EVENT_DISCONNECTED) return;
     }
     // A protocol error ends the connection for good in ZeroMQ (no reconnect).
@@ -166,7 +167,7 @@ void PeerLink::setup_client(zmq::socket_t& s, const std::string& ep, const std::
         s.set(zmq::sockopt::curve_publickey, cfg_.public_key);
         s.set(zmq::sockopt::curve_secretkey, cfg_.secret_key);
     }
-    s.connect(ep);
+    if (!ep.empty()) s.connect(ep);
 }
 
 std::vector<zmq::socket_t*> PeerLink::sockets() {

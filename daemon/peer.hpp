@@ -84,13 +84,9 @@ public:
     // One answer from the witness; nullopt if none is there or it was refused.
     std::optional<wire::Message> witness_receive();
     // Whether a connection to the witness is up (its CURVE handshake done,
-    // ZeroMQ's heartbeats answered within link_timeout_ms), and since when;
-    // nullopt without a witness.  Only serve_monitor() changes it.
-    struct WitnessLink {
-        bool up = false;
-        core::BootClock::time_point since{};
-    };
-    const std::optional<WitnessLink>& witness_link() const { return witness_link_; }
+    // ZeroMQ's heartbeats answered within link_timeout_ms); nullopt without
+    // a witness.  Only serve_monitor() changes it.
+    std::optional<bool> witness_up() const { return witness_up_; }
 
     // Close every socket, giving what was queued on them up to @linger_ms
     // to reach the network when the context is closed.  For the crash
@@ -113,7 +109,7 @@ private:
     zmq::socket_t zap_;
     zmq::socket_t ctl_server_, bulk_server_, ctl_client_, bulk_client_;
     std::optional<zmq::socket_t> witness_;
-    std::optional<WitnessLink> witness_link_;
+    std::optional<bool> witness_up_;
     struct Monitor {
         zmq::socket_t pair;
         const char* what;

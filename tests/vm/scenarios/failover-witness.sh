@@ -14,6 +14,7 @@
 #      generation 2 (a crash point): its kernel, whose lease flag was set
 #      while b was replica, holds a write until b's dccd is back and holds
 #      the witness's lease.  b owns generation 2 and writes.
+#      a's dccd is killed meanwhile and started again: still no lease.
 #   4. a's links come back: a, the old owner, wrote nothing acknowledged
 #      after its lease ended, so it becomes b's replica (rule 12); only the
 #      regions b wrote and those a had not replicated move (counted), and
@@ -58,6 +59,9 @@ if [ "$SITE" = w ]; then
 		n=$(ls /var/lib/dcc/witness/*.rec 2>/dev/null | wc -l)
 		expect_eq "1: w's record survived its power cut" 1 "$n"
 	fi
+	# Back from its power cut, the witness waits until a wrote on its
+	# replica's promises alone.
+	[ "$boot" = 2 ] && barrier_with a s1w
 	dccd --witness --config /etc/dcc/witness.toml 2>>/tmp/witness.log &
 	check "w: the witness runs" wait_until 5 running $!
 	if [ "$boot" = 1 ]; then
@@ -104,18 +108,31 @@ else
 	# any commit that makes it owner.
 	check "1: b's kernel has the lease flag set" wait_until 10 is_field vol lease expired
 fi
+# (the events tell of w's absence whatever its length)
+dccctl events --json >/tmp/events1.out 2>&1 &
+events1=$!
 barrier s1
-# 1: w's power is cut.  a serves on, on its replica's promises.
+# 1: w's power is cut.  a serves on, on its replica's promises; b stays
+# its paired replica.
+check "1: an event: the witness went down (w's power cut)" \
+	wait_until 20 grep -q '"event":"witness".*"state":"down"' /tmp/events1.out
+if [ "$SITE" = b ]; then
+	expect_eq "1: b unchanged while w is away" "replica 1 paired" \
+		"$(role_gen vol) $(dccctl wait vol paired --timeout 1 >/dev/null && echo paired)"
+fi
 if [ "$SITE" = a ]; then
 	sleep $((LEASE_MS / 1000 + 2))
-	check "1: status: the witness is down (w's power cut)" wait_until 10 witness_is down
 	check "1: a writes while w is down (peer lease)" write_mib 12 1
 	expect_eq "1: a's lease holds" held "$(status_field vol lease)"
 	# Replicated before the cut, and b has a's report saying so: b's
 	# failovers below weigh the backlog a last reported.
 	check "1: a's writes replicated" dccctl wait vol in-sync --timeout 60
+	barrier_with w s1w
 fi
 barrier s2
+check "1: an event: the witness is back" \
+	wait_until 30 grep -q '"event":"witness".*"state":"up"' /tmp/events1.out
+kill $events1 2>/dev/null
 [ "$SITE" = b ] && check "1: b has a's report of no backlog" dccctl wait vol in-sync --timeout 30
 barrier_with $PEER s2b
 # For a failure's diagnosis: each site's view before the link a-b is cut
@@ -154,9 +171,18 @@ if [ "$SITE" = a ]; then
 	[ ! -e /tmp/held.rc ] && ok "3: a write at a waits (no lease)" || bad "3: a write at a did not wait: rc $(cat /tmp/held.rc)"
 	check "3: ... and fails after miss_timeout" wait_until 15 test -e /tmp/held.rc
 	[ "$(cat /tmp/held.rc)" != 0 ] && ok "3: the write failed (EIO), never acknowledged" || bad "3: the write succeeded without a lease"
+	# The old owner's dccd dies (kill -9) while b takes over, and starts
+	# again still cut off: its kernel serves nothing all along.
+	kill9_dccd
+	expect_eq "3: a's dccd killed: its kernel still owner 1, no lease" "owner 1 expired" \
+		"$(role_gen vol) $(status_field vol lease)"
+	start_dccd
+	sleep 2
+	expect_eq "3: ... and cannot renew: owner 1, no lease" "owner 1 expired" \
+		"$(role_gen vol) $(status_field vol lease)"
 	# b has taken over by now (its lease ended at the witness about when
-	# a's did, 10 s ago, and b claims once a second); a little more.
-	sleep 5
+	# a's did, 15 s ago, and b claims once a second); a little more.
+	sleep 3
 	n0=$(pushed)
 	check "4: heal a-w" link_heal aw
 	check "4: heal a-b" link_heal ab
