@@ -8,8 +8,8 @@
 #      witness once a's lease ended there (the owner's last report put
 #      nothing at risk); b owns generation 2 and serves at once.  Every
 #      record a acknowledged reads back at b.
-#   3. A write at b waits for the other site (sync: no `continue` policy
-#      yet), as the failover said; `dccctl mode vol async` lets b go on
+#   3. A write at b waits for the other site (sync, on_peer_loss
+#      `suspend`: the default), as the failover said; `dccctl mode vol async` lets b go on
 #      alone: the held write completes, and fio with verify runs at b.
 # sites: 3
 # disks: data=32M meta=1M
