@@ -227,18 +227,19 @@ for dir in build/vm/run/*/sync; do
 	echo
 	echo "Write latency, 4 KiB random writes, O_DIRECT ($rel, two QEMU VMs; median of $n rounds)"
 	echo
-	echo "| target | median, one in flight, us | p99, us | IOPS, 16 in flight | median against dm-linear |"
-	echo "|---|---|---|---|---|"
+	echo "| target | median, one in flight, us | p99, us | IOPS, 16 in flight | median against dm-linear | IOPS against dm-linear |"
+	echo "|---|---|---|---|---|---|"
 	l=$(med lin median_us)
+	li=$(med lin iops16)
 	for t in lin async sync drbd synchot drbdhot syncds drbdds syncnw syncnp; do
-		awk -v t="$t" -v m="$(med $t median_us)" -v p="$(med $t p99_us)" -v i="$(med $t iops16)" -v l="$l" 'BEGIN {
+		awk -v t="$t" -v m="$(med $t median_us)" -v p="$(med $t p99_us)" -v i="$(med $t iops16)" -v l="$l" -v li="$li" 'BEGIN {
 			name["lin"] = "dm-linear"; name["async"] = "dcc, async"; name["sync"] = "dcc, sync"
 			name["drbd"] = "DRBD 8.4, protocol C"; name["synchot"] = "dcc, sync, a hot 4 MiB"
 			name["drbdhot"] = "DRBD 8.4, protocol C, a hot 4 MiB"
 			name["syncds"] = "dcc, sync, O_SYNC writes"; name["drbdds"] = "DRBD 8.4, protocol C, O_SYNC writes"
 			name["syncnw"] = "dcc, sync, warm_regions 0 (a dirty-bit commit a write)"
 			name["syncnp"] = "dcc, sync, no sync path (the control channel, through ZeroMQ)"
-			printf "| %s | %d | %d | %d | %.2f |\n", name[t], m, p, i, m / l }'
+			printf "| %s | %d | %d | %d | %.2f | %.2f |\n", name[t], m, p, i, m / l, li ? i / li : 0 }'
 	done
 	awk -v s="$(med sync median_us)" -v a="$(med async median_us)" -v r="$rtt" -v d="$dur" 'BEGIN {
 		ref = r * 1000 + d;
