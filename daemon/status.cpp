@@ -29,6 +29,7 @@ VolumeStatus Daemon::state_of(const Volume& v) const {
     s.generation = v.generation();
     s.origin = dcc::origin_name(v.own.state().origin);
     s.split = dcc::split_name(v.own.state().split);
+    if (v.own.state().split == dcc::Split::Old) s.split_generation = v.own.state().split_generation;
     s.region_bytes = v.region_bytes;
     s.regions = v.reg.nr_regions;
     s.valid = v.reg.nr_regions - std::min<uint64_t>(v.invalid.count(), v.reg.nr_regions);

@@ -135,10 +135,14 @@ void print_status_text(const json& st) {
         if (str_or(v, "lease", "none") == "expired" && str_or(v, "role", "") == "owner")
             std::printf("  NO LEASE: cut off from both the peer and the witness; I/O waits for a "
                         "lease and fails after miss_timeout\n");
-        if (str_or(v, "split", "none") == "old")
-            std::printf("  SPLIT BRAIN: this site wrote while the peer owned the volume by force; it "
+        if (str_or(v, "split", "none") == "old") {
+            std::string gen = v.contains("split_generation") && v["split_generation"].is_number()
+                                  ? " (generation " + std::to_string(v["split_generation"].get<uint64_t>()) + ")"
+                                  : "";
+            std::printf("  SPLIT BRAIN: this site wrote while the peer owned the volume by force%s; it "
                         "serves nothing. `dccctl resolve %s --discard-local` here drops its changes\n",
-                        str_or(v, "name", "?").c_str());
+                        gen.c_str(), str_or(v, "name", "?").c_str());
+        }
         else if (str_or(v, "split", "none") == "new")
             std::printf("  SPLIT BRAIN: the peer wrote while this site owned the volume by force; "
                         "this site serves on. `dccctl resolve %s --discard-local` at the peer drops "

@@ -61,11 +61,14 @@ std::vector<json> changes(const VolumeStatus* before, const VolumeStatus& after)
     }
     if (before->mode != after.mode) ev("mode")["mode"] = after.mode;
     if (before->lease != after.lease) ev("lease")["state"] = after.lease;
-    if (before->split != after.split) {
-        // recorded ("old": serves nothing; "new": serves on) or ended by a resolve
+    if (before->split != after.split || before->split_generation != after.split_generation) {
+        // recorded ("old": serves nothing, against the newer owner's
+        // generation; "new": serves on), recorded again against a still
+        // newer forced owner, or ended by a resolve
         json& e = ev("split-brain");
         e["split"] = after.split;
         e["generation"] = after.generation;
+        e["split_generation"] = opt(after.split_generation);
     }
     if (before->paired != after.paired && after.paired) ev(*after.paired ? "paired" : "unpaired");
     if (before->handover != after.handover && after.handover) {

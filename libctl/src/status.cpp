@@ -244,6 +244,7 @@ json to_json(const VolumeStatus& v) {
             {"mode", v.mode},
             {"origin", v.origin},
             {"split", v.split},
+            {"split_generation", opt(v.split_generation)},
             {"lease", v.lease},
             {"replication_mode", v.replication_mode},
             {"held_writes", opt(v.held_writes)},

@@ -184,18 +184,30 @@ TEST(Changes, SplitBrainRecordedThenResolved) {
     VolumeStatus a = owner_state();
     VolumeStatus b = a;
     b.split = "old";
+    b.split_generation = a.generation + 1;
     auto ev = changes(&a, b);
     ASSERT_EQ(names(ev), std::vector<std::string>{"split-brain"});
     EXPECT_EQ(ev[0]["split"], "old");
     EXPECT_EQ(ev[0]["generation"], a.generation);
+    EXPECT_EQ(ev[0]["split_generation"], a.generation + 1);
+    EXPECT_EQ(to_json(b)["split_generation"], a.generation + 1);
     EXPECT_TRUE(changes(&b, b).empty());
+    // Recorded again against a still newer forced owner: split stays old.
+    VolumeStatus b2 = b;
+    b2.split_generation = a.generation + 3;
+    ev = changes(&b, b2);
+    ASSERT_EQ(names(ev), std::vector<std::string>{"split-brain"});
+    EXPECT_EQ(ev[0]["split_generation"], a.generation + 3);
     VolumeStatus c = b;
+    c.split_generation.reset();
     c.split = "none";
     c.role = "replica";
     c.generation = a.generation + 1;
     ev = changes(&b, c);
     ASSERT_EQ(names(ev), (std::vector<std::string>{"role", "split-brain"}));
     EXPECT_EQ(ev[1]["split"], "none");
+    EXPECT_TRUE(ev[1]["split_generation"].is_null());
+    EXPECT_TRUE(to_json(c)["split_generation"].is_null());
 }
 
 // events --now: one "state" event per volume, the whole baseline the

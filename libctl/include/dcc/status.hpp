@@ -102,6 +102,8 @@ struct VolumeStatus {
     std::string mode;  // rw, ro, fail, or unknown
     std::string origin = "handover";  // how this generation began: handover, failover, forced
     std::string split = "none";       // a recorded split brain: none, old, new
+    // With split "old", the newer owner's generation (dccd only).
+    std::optional<uint64_t> split_generation;
     std::string lease = "none";       // the owner's lease: none (not needed), held, expired
     std::string replication_mode = "async";  // async or sync (DCC_SB_F_SYNC)
     std::optional<uint64_t> held_writes;  // sync: writes waiting for the other site

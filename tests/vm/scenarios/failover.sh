@@ -235,6 +235,10 @@ else
 		dccctl events --json vol >/tmp/events3.out 2>&1 &
 		events=$!
 		check "3: in its metadata" sh -c "dccctl dump-meta $META | grep -q 'split *old (the newer owner.s generation 3)'"
+		expect_eq "3: status: against generation 3" 3 \
+			"$(dccctl status --json vol | sed -n 's/.*"split_generation":\([0-9]*\).*/\1/p')"
+		dccctl status vol | grep -q "owned the volume by force (generation 3)" &&
+			ok "3: ... and its text says so" || bad "3: status text at B: $(dccctl status vol)"
 		refuse "3: B serves no write" $DD if=/dev/zero of=/dev/mapper/vol bs=4k count=1 oflag=direct status=none
 		refuse "3: nor a read" $DD if=/dev/mapper/vol of=/dev/null bs=4k count=1 iflag=direct status=none
 		refuse_saying "3: wait fails at once" "split brain" dccctl wait vol in-sync --timeout 60
