@@ -118,11 +118,12 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
     for (std::string x; in >> x;) w.push_back(x);
     if (w.empty()) return refuse(Code::Usage, "empty request");
     if (w[0] == "events" && (w.size() == 1 || (w.size() == 2 && w[1] == "now"))) {
+        auto witness = witness_up();
         json hello{{"event", "subscribed"},
                    {"site", cfg_.site},
                    {"peer", peer_site_.empty() ? json(nullptr) : json(peer_site_)},
                    {"link", link_up_ ? "up" : "down"},
-                   {"witness", witness_state()},
+                   {"witness", witness ? json(*witness ? "up" : "down") : json(nullptr)},
                    {"time", wall_ms()}};
         bool sent = send_line(fd, json_line(hello));
         // "now": each volume's state as last published, which the change
@@ -172,10 +173,9 @@ void Daemon::ctl_request(CtlClient& c, const std::string& line) {
         } catch (const Error& e) {
             return refuse(Code::Failed, e.what());
         }
-        json st = status_answer(cfg_.site, peer_site_.empty() ? std::nullopt : std::optional(peer_site_),
-                                link_up_, states, started_, link_rtt());
-        st["witness"] = witness_state();
-        send_line(fd, json_line(st));
+        send_line(fd, json_line(status_answer(cfg_.site, peer_site_.empty() ? std::nullopt
+                                                                           : std::optional(peer_site_),
+                                              link_up_, states, started_, link_rtt(), witness_up())));
         close(fd);
         return;
     }
@@ -217,10 +217,11 @@ core::FailoverFacts Daemon::failover_facts(const Volume& v, bool force) const {
     f.link_up = link_up_;
     f.peer_absent = v.peer_absent;
     f.force = force;
-    f.owner_backlog = v.last_owner_backlog;
-    if (v.last_owner_report)
-        f.report_age_ms = uint64_t(
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *v.last_owner_report).count());
+    if (const auto& r = v.last_owner_report) {
+        f.owner_backlog = r->backlog;
+        f.report_age_ms =
+            uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - r->at).count());
+    }
     f.witness = has_witness();
     f.owner_forced = v.owner_forced_gen == v.generation();
     f.owner_unwitnessed = v.owner_unwitnessed_gen == v.generation();

@@ -308,8 +308,7 @@ void Daemon::handle_request(Volume& v, Incoming& in) {
         const auto& floor = v.own.report_floor();
         if (v.own.takes_report(m.from, m.seq, m.generation)) {
             v.peer_backlog = m.region;
-            v.last_owner_backlog = m.arg;  // what a failover weighs
-            v.last_owner_report = Clock::now();
+            v.last_owner_report = Volume::OwnerReport{m.arg, Clock::now()};  // what a failover weighs
         } else if (!v.owner() && m.generation == v.generation() && !v.told_old_report &&
                    (!floor || m.from == floor->incarnation)) {
             v.told_old_report = true;  // once per pairing

@@ -339,8 +339,8 @@ private:
     // The connection to the witness as last logged and told (events).
     bool witness_up_ = false;
     void witness_link_news();
-    // "up" or "down" as status shows it; null without a witness.
-    nlohmann::json witness_state() const;
+    // ... as status shows it; nullopt without a witness.
+    std::optional<bool> witness_up() const;
     // When this dccd started, seconds since the epoch: its counters (status,
     // metrics) count from then.
     double started_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

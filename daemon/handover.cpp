@@ -217,7 +217,6 @@ void Daemon::paired(Volume& v) {
     // before this pairing, still on its way, does not count.  So the owner
     // reports at once (the link may have looked up all along here).
     if (!v.owner()) {
-        v.last_owner_backlog.reset();
         v.last_owner_report.reset();
         v.peer_backlog.reset();
         v.told_old_report = false;
@@ -403,7 +402,6 @@ void Daemon::role_changed(Volume& v, core::SiteState before) {
         }
         if (!was_owner && v.owner()) {
             v.peer_backlog.reset();
-            v.last_owner_backlog.reset();
             v.last_owner_report.reset();
             v.check_pending = true;
             flush_acks(v);  // pushes taken as a replica are answered as one

@@ -332,9 +332,9 @@ void Daemon::witness_link_news() {
     emit({{"event", "witness"}, {"state", witness_up_ ? "up" : "down"}, {"witness", cfg_.witness}});
 }
 
-nlohmann::json Daemon::witness_state() const {
-    if (!link_.witness_up()) return nullptr;
-    return witness_up_ ? "up" : "down";
+std::optional<bool> Daemon::witness_up() const {
+    if (!link_.witness_up()) return std::nullopt;
+    return witness_up_;
 }
 
 void Daemon::witness_answers() {
@@ -485,7 +485,7 @@ void Daemon::attempt_tick(Volume& v, Clock::time_point now) {
                     {"generation", gen},
                     {"origin", "failover"},
                     {"lacking", 0},
-                    {"owner_backlog", v.last_owner_backlog ? json(*v.last_owner_backlog) : json(nullptr)},
+                    {"owner_backlog", v.last_owner_report ? json(v.last_owner_report->backlog) : json(nullptr)},
                     {"writes_wait", v.reg.sync},
                     {"on_peer_loss", cfg_.on_peer_loss_of(v.name)}});
     if (v.reg.sync && cfg_.on_peer_loss_of(v.name) == "continue")

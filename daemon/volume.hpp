@@ -166,9 +166,13 @@ struct Volume {
     uint64_t confirmed = 0;  // dirty bits cleared without a push (sync)
     Histogram fetch_latency;  // bio waiting (as dccd first saw it) to valid
     std::optional<uint64_t> peer_backlog;  // replica: the owner's last report
-    // The same, kept when the link goes (a failover weighs it).
-    std::optional<uint64_t> last_owner_backlog;
-    std::optional<Clock::time_point> last_owner_report;  // ... heard then
+    // The same and when it came, kept when the link goes (a failover
+    // weighs it).
+    struct OwnerReport {
+        uint64_t backlog;
+        Clock::time_point at;  // when it came
+    };
+    std::optional<OwnerReport> last_owner_report;
     // Replica: logged an owner's report it ignored (Ownership::takes_report).
     bool told_old_report = false;
     // Replica: the generation whose owner took it by force (its statement

@@ -285,7 +285,8 @@ json to_json(const VolumeStatus& v) {
 
 json status_answer(const std::optional<std::string>& site, const std::optional<std::string>& peer,
                    const std::optional<bool>& link_up, const std::vector<VolumeStatus>& vols,
-                   const std::optional<double>& started, const std::optional<LinkRtt>& rtt) {
+                   const std::optional<double>& started, const std::optional<LinkRtt>& rtt,
+                   const std::optional<bool>& witness_up) {
     json a = json::array();
     for (const VolumeStatus& v : vols) a.push_back(to_json(v));
     return {{"ok", true},
@@ -297,8 +298,7 @@ json status_answer(const std::optional<std::string>& site, const std::optional<s
             {"link_rtt_last_ms", rtt ? json(rtt->last) : json(nullptr)},
             {"link_rtt_min_ms", rtt ? json(rtt->min) : json(nullptr)},
             {"started", started ? json(*started) : json(nullptr)},
-            // dccd sets it: "up" or "down" with a witness configured
-            {"witness", nullptr},
+            {"witness", witness_up ? json(*witness_up ? "up" : "down") : json(nullptr)},
             {"volumes", a}};
 }
 

@@ -188,12 +188,14 @@ struct LinkRtt {
 // A status answer: @site, @peer, @link and @started (when dccd started,
 // in seconds since the epoch: its counters count from then) are null in
 // the kernel's view; @rtt (dccd's round trip to the peer's dccd) is null
-// too while the link is down.
+// too while the link is down; @witness_up (the connection to the
+// witness) without a witness.
 nlohmann::json status_answer(const std::optional<std::string>& site,
                              const std::optional<std::string>& peer,
                              const std::optional<bool>& link_up,
                              const std::vector<VolumeStatus>& vols,
                              const std::optional<double>& started = std::nullopt,
-                             const std::optional<LinkRtt>& rtt = std::nullopt);
+                             const std::optional<LinkRtt>& rtt = std::nullopt,
+                             const std::optional<bool>& witness_up = std::nullopt);
 
 }  // namespace dcc
